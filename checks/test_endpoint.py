@@ -1,0 +1,50 @@
+"""Bedrock endpoints answer the key from the secret (httpx, ``Authorization: Bearer``)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from fixtures.checks import CouldNotDecide
+
+# The setup is wrong (fail) vs. we could not find out (error).
+FAIL_CLASSES = {"bad_key", "forbidden", "model_unavailable", "client_error"}
+# Inference-profile ids carry a geography prefix in front of the model id.
+PROFILE_PREFIX = re.compile(r"^(us|eu|apac|us-gov|global|jp|au|ca)\.")
+
+
+def _verdict(check, probe, what):
+    check.resource = probe.url
+    check.evidence(f"http:{probe.name}", {"url": probe.url, "status": probe.status, "class": probe.classification,
+                                          "message": probe.message, "attempts": probe.attempts})
+    if probe.classification == "ok":
+        return
+    text = f"{what} with the key from the secret: {probe.message}"
+    if probe.classification in FAIL_CLASSES:
+        check.fail(text)
+    raise CouldNotDecide(text)
+
+
+@pytest.mark.check("endpoint.list_models")
+def test_endpoint_list_models(check, inventory, audit_config):
+    probe = inventory.list_models()
+    _verdict(check, probe, "GET /foundation-models")
+    model = PROFILE_PREFIX.sub("", audit_config.model_id)
+    body = probe.body if isinstance(probe.body, dict) else {}
+    summaries = body.get("modelSummaries")
+    if not isinstance(summaries, list):
+        raise CouldNotDecide("GET /foundation-models answered 200 without a modelSummaries list")
+    ids = {m.get("modelId") for m in summaries if isinstance(m, dict)}
+    check.require(model in ids, f"GET /foundation-models answered 200 but does not list {model} "
+                                f"({len(ids)} models listed); choose an available model")
+    check.passed(f"GET /foundation-models answered 200 and lists {model} ({len(ids)} models)")
+
+
+@pytest.mark.check("endpoint.invoke")
+def test_endpoint_invoke(check, inventory, audit_config):
+    probe = inventory.invoke()
+    _verdict(check, probe, f"converse with {audit_config.model_id}")
+    body = probe.body if isinstance(probe.body, dict) else {}
+    if "output" not in body:
+        raise CouldNotDecide(f"converse with {audit_config.model_id} answered 200 without an output")
+    check.passed(f"converse with {audit_config.model_id} answered 200 (stopReason {body.get('stopReason')})")

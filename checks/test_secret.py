@@ -1,0 +1,141 @@
+"""The GovCloud Secrets Manager secret holding the key: exists, well-formed, current, CMK-encrypted."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from fixtures.checks import CouldNotDecide
+from fixtures.inventory import decode_key
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "secret.schema.json"
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def describe_problem(error: jsonschema.ValidationError) -> str:
+    """What is wrong with one field, never its value (jsonschema's own messages quote it)."""
+    field = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    v = error.validator
+    if v == "required":
+        missing = [r for r in error.validator_value if isinstance(error.instance, dict) and r not in error.instance]
+        return f"missing field {', '.join(missing)}"
+    if v == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unexpected field(s) {', '.join(extra)}"
+    if v == "type":
+        return f"{field} must be a JSON {error.validator_value}"
+    if v == "pattern":
+        if field == "bedrock_api_key":
+            return "bedrock_api_key is not in the long-term key format (ABSK + base64)"
+        if field == "region":
+            return "region is not a commercial AWS region name"
+        return f"{field} has the wrong format"
+    if v in ("minLength", "maxLength"):
+        return f"{field} is too {'short' if v == 'minLength' else 'long'}"
+    return f"{field} fails {v}"
+
+
+def secret_shape_problems(text: str) -> list[str]:
+    """Every problem of a SecretString against schemas/secret.schema.json, without values."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return ["the secret is not JSON"]
+    problems = [describe_problem(e) for e in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))]
+    if isinstance(data, dict) and isinstance(data.get("bedrock_api_key"), str):
+        kind = decode_key(data["bedrock_api_key"]).kind
+        if kind == "short-term":
+            problems = [p for p in problems if not p.startswith("bedrock_api_key")]
+            problems.append("bedrock_api_key is a short-term key (bedrock-api-key-…, valid at most 12 hours), not the long-term key")
+        elif kind == "unknown" and not any(p.startswith("bedrock_api_key") for p in problems):
+            problems.append("bedrock_api_key does not decode to <user>-at-<account>:<secret>")
+        if data["bedrock_api_key"] == "":
+            problems = [p for p in problems if not p.startswith("bedrock_api_key")] + ["bedrock_api_key is empty"]
+    return problems
+
+
+def _readable(check, secret):
+    check.resource = secret.arn or f"secret {secret.secret_id}"
+    if not secret.exists or secret.pending_deletion:
+        raise CouldNotDecide(f"secret {secret.secret_id} is missing or pending deletion (see secret.exists)")
+    if secret.value_error:
+        raise CouldNotDecide(f"cannot read secret {secret.secret_id}: {secret.value_error}")
+
+
+@pytest.mark.check("secret.exists")
+def test_secret_exists(check, secret):
+    check.resource = secret.arn or f"secret {secret.secret_id}"
+    check.evidence("secretsmanager:DescribeSecret", secret.describe or {"SecretId": secret.secret_id, "exists": False})
+    check.require(secret.exists, f"secret {secret.secret_id} does not exist in GovCloud")
+    check.require(not secret.pending_deletion,
+                  f"secret {secret.secret_id} is scheduled for deletion ({secret.deleted_date:%Y-%m-%d}); restore it "
+                  "with secretsmanager restore-secret")
+    check.passed(f"secret {secret.secret_id} exists ({secret.arn})")
+
+
+@pytest.mark.check("secret.schema")
+def test_secret_schema(check, secret):
+    _readable(check, secret)
+    check.require(not secret.binary, f"secret {secret.secret_id} holds SecretBinary; the workload expects a JSON SecretString")
+    problems = secret_shape_problems(secret.text.reveal())
+    check.evidence("secret-shape", {"problems": problems, "schema": "schemas/secret.schema.json"})
+    check.require(not problems, f"secret {secret.secret_id} does not match schemas/secret.schema.json: " + "; ".join(problems))
+    check.passed(f"secret {secret.secret_id} is JSON with a long-term bedrock_api_key and a commercial region")
+
+
+@pytest.mark.check("secret.key_matches_credential")
+def test_secret_key_matches_credential(check, secret, existing_user, bedrock_credentials, now, inventory):
+    _readable(check, secret)
+    try:
+        key = inventory.api_key()
+    except CouldNotDecide as exc:
+        check.fail(f"{exc}")
+    decoded = decode_key(key)
+    check.require(decoded.kind == "long-term",
+                  f"secret {secret.secret_id} does not hold a long-term Bedrock API key ({decoded.kind} format)")
+    check.evidence("key-identity", {"identity": decoded.identity, "user": decoded.user_name, "account": decoded.account_id})
+    check.require(decoded.account_id == existing_user.account_id,
+                  f"the key in secret {secret.secret_id} belongs to account {decoded.account_id}, not {existing_user.account_id}")
+    check.require(decoded.user_name is not None and (decoded.user_name == existing_user.name
+                  or decoded.user_name.startswith(existing_user.name + "+")),
+                  f"the key in secret {secret.secret_id} belongs to user {decoded.user_name}, not {existing_user.name}")
+    matches = [c for c in bedrock_credentials if c.alias and c.alias == decoded.identity]
+    if not any(c.alias for c in bedrock_credentials) and bedrock_credentials:
+        raise CouldNotDecide("IAM did not return ServiceCredentialAlias for the credentials, so the stored key "
+                             "cannot be tied to one of them")
+    check.require(matches, f"the key in secret {secret.secret_id} belongs to no existing credential of "
+                           f"{existing_user.name} (deleted or reset); rotate it")
+    states = {c.id: c.effective_status(now) for c in matches}
+    if len(matches) > 1 and len(set(states.values())) > 1:
+        raise CouldNotDecide(f"credentials {', '.join(c.short_id for c in matches)} share the alias of the stored key "
+                             "and differ in status; cannot tell which one the secret holds")
+    cred = matches[0]
+    check.resource = f"{secret.arn} -> {existing_user.arn}/credential/{cred.id}"
+    check.require(states[cred.id] == "Active",
+                  f"secret {secret.secret_id} holds key {cred.short_id}, which is {states[cred.id]}; rotate it")
+    check.passed(f"secret {secret.secret_id} holds Active key {cred.short_id} of {existing_user.name}")
+
+
+@pytest.mark.check("secret.encrypted_with_cmk")
+def test_secret_encrypted_with_cmk(check, secret, inventory):
+    check.resource = secret.arn or f"secret {secret.secret_id}"
+    if not secret.exists:
+        raise CouldNotDecide(f"secret {secret.secret_id} does not exist (see secret.exists)")
+    kms = secret.kms_key_id
+    # DescribeSecret omits KmsKeyId when the default aws/secretsmanager key is used.
+    check.require(kms and kms not in ("alias/aws/secretsmanager",),
+                  f"secret {secret.secret_id} is encrypted with the default aws/secretsmanager key; "
+                  "re-encrypt it with a customer-managed KMS key")
+    meta = inventory.kms_key("govcloud", kms)
+    check.evidence("kms:DescribeKey", meta)
+    check.require(not meta.get("missing"), f"secret {secret.secret_id} names KMS key {kms}, which does not exist")
+    check.require(meta.get("KeyManager", "CUSTOMER") == "CUSTOMER",
+                  f"secret {secret.secret_id} is encrypted with AWS-managed key {kms}; use a customer-managed key")
+    check.passed(f"secret {secret.secret_id} is encrypted with customer-managed key {meta.get('Arn', kms)}")
