@@ -40,24 +40,28 @@ def _trails(check, trails_by_partition, partition):
     return got
 
 
-def _logging(check, trails_by_partition, partition, what):
-    """The logging trails, or fail/error when there are none (naming why)."""
+def _candidates(check, trails_by_partition, partition, what):
+    """The trails to judge a configuration property on: the logging ones, or, when none
+    logs, every trail (a stopped trail is cloudtrail.logging's finding, not this one's)."""
     trails = _trails(check, trails_by_partition, partition)
+    if not trails:
+        check.resource = f"cloudtrail {partition}"
+        check.fail(f"no CloudTrail trail in {partition}, so nothing records {what}")
     logging = [t for t in trails if t.is_logging]
-    if not logging:
-        unknown = [t for t in trails if t.is_logging is None]
-        if unknown:
-            raise CouldNotDecide(f"no trail in {partition} is known to log: {unknown[0].status_error}")
-        names = ", ".join(f"{t.name} (stopped)" for t in trails) or "none"
-        check.resource = trails[0].arn if trails else f"cloudtrail {partition}"
-        check.fail(f"no logging trail in {partition} ({names}), so nothing checks {what}")
-    return logging
+    return logging or trails
 
 
 @pytest.mark.check("cloudtrail.logging")
 @pytest.mark.parametrize("partition", PARTITIONS)
 def test_cloudtrail_logging(check, trails_by_partition, partition):
-    trails = _logging(check, trails_by_partition, partition, "the key's use")
+    trails = _candidates(check, trails_by_partition, partition, "the key's use")
+    if not any(t.is_logging for t in trails):
+        unknown = [t for t in trails if t.is_logging is None]
+        if unknown:
+            raise CouldNotDecide(f"no trail in {partition} is known to log: {unknown[0].status_error}")
+        check.resource = trails[0].arn
+        check.fail(f"no trail is logging in {partition}: " + ", ".join(f"{t.name} (stopped)" for t in trails)
+                   + "; start logging")
     t = trails[0]
     check.resource = t.arn
     errors = [f"{x.name}: {x.latest_delivery_error}" for x in trails if x.latest_delivery_error]
@@ -68,21 +72,21 @@ def test_cloudtrail_logging(check, trails_by_partition, partition):
 @pytest.mark.check("cloudtrail.multi_region")
 @pytest.mark.parametrize("partition", PARTITIONS)
 def test_cloudtrail_multi_region(check, trails_by_partition, partition):
-    trails = _logging(check, trails_by_partition, partition, "all regions")
+    trails = _candidates(check, trails_by_partition, partition, "all regions")
     good = [t for t in trails if t.multi_region and t.global_events]
     check.resource = (good or trails)[0].arn
     gaps = ", ".join(f"{t.name} ({'single-region' if not t.multi_region else 'no global service events'})" for t in trails)
-    check.require(good, f"no logging trail in {partition} covers all regions with global service events: {gaps}")
+    check.require(good, f"no trail in {partition} covers all regions with global service events: {gaps}")
     check.passed(f"trail {good[0].name} logs all regions of {partition} and global service events")
 
 
 @pytest.mark.check("cloudtrail.log_file_validation")
 @pytest.mark.parametrize("partition", PARTITIONS)
 def test_cloudtrail_log_file_validation(check, trails_by_partition, partition):
-    trails = _logging(check, trails_by_partition, partition, "log integrity")
+    trails = _candidates(check, trails_by_partition, partition, "log integrity")
     good = [t for t in trails if t.log_file_validation]
     check.resource = (good or trails)[0].arn
-    check.require(good, f"log-file validation is off on every logging trail in {partition} "
+    check.require(good, f"log-file validation is off on every trail in {partition} "
                         f"({', '.join(t.name for t in trails)})")
     check.passed(f"trail {good[0].name} has log-file validation on")
 
@@ -122,7 +126,7 @@ def management_coverage(trail) -> tuple[bool, bool, list[str]]:
 @pytest.mark.check("cloudtrail.management_events")
 @pytest.mark.parametrize("partition", PARTITIONS)
 def test_cloudtrail_management_events(check, trails_by_partition, partition):
-    trails = _logging(check, trails_by_partition, partition, "management events")
+    trails = _candidates(check, trails_by_partition, partition, "management events")
     findings, good = [], None
     for t in trails:
         if t.selectors_error:
@@ -139,7 +143,7 @@ def test_cloudtrail_management_events(check, trails_by_partition, partition):
     if good is None and all(t.selectors_error for t in trails):
         raise CouldNotDecide(trails[0].selectors_error)
     check.resource = (good or trails[0]).arn
-    check.require(good, f"no logging trail in {partition} records all read and write management events: "
+    check.require(good, f"no trail in {partition} records all read and write management events: "
                         + "; ".join(findings))
     check.passed(f"trail {good.name} records read and write management events from every source")
 
@@ -147,8 +151,8 @@ def test_cloudtrail_management_events(check, trails_by_partition, partition):
 @pytest.mark.check("cloudtrail.kms")
 @pytest.mark.parametrize("partition", PARTITIONS)
 def test_cloudtrail_kms(check, trails_by_partition, partition):
-    trails = _logging(check, trails_by_partition, partition, "log encryption")
+    trails = _candidates(check, trails_by_partition, partition, "log encryption")
     good = [t for t in trails if t.kms_key_id]
     check.resource = (good or trails)[0].arn
-    check.require(good, f"no logging trail in {partition} encrypts its logs with KMS ({', '.join(t.name for t in trails)})")
+    check.require(good, f"no trail in {partition} encrypts its logs with KMS ({', '.join(t.name for t in trails)})")
     check.passed(f"trail {good[0].name} encrypts logs with {good[0].kms_key_id}")
