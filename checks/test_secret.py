@@ -114,8 +114,21 @@ def test_secret_key_matches_credential(check, secret, existing_user, bedrock_cre
                            f"{existing_user.name} (deleted or reset); rotate it")
     states = {c.id: c.effective_status(now) for c in matches}
     if len(matches) > 1 and len(set(states.values())) > 1:
-        raise CouldNotDecide(f"credentials {', '.join(c.short_id for c in matches)} share the alias of the stored key "
-                             "and differ in status; cannot tell which one the secret holds")
+        # IAM's alias may not tell two keys of one user apart (AWS documents only "user name
+        # plus a suffix").  The endpoint then decides: it accepts exactly the live key.
+        probe = inventory.list_models()
+        ids = ", ".join(f"{c.short_id} {states[c.id]}" for c in matches)
+        if probe.classification in ("ok", "forbidden", "model_unavailable"):
+            live = [c for c in matches if states[c.id] == "Active"]
+            check.resource = f"{secret.arn} -> {existing_user.arn}/credential/{live[0].id}"
+            check.passed(f"secret {secret.secret_id} holds a key of {existing_user.name} that Bedrock accepts "
+                         f"(one of {ids})")
+            return
+        if probe.classification == "bad_key":
+            check.fail(f"secret {secret.secret_id} holds a key of {existing_user.name} that Bedrock refuses "
+                       f"(one of {ids}); rotate it")
+        raise CouldNotDecide(f"credentials {ids} share the stored key's alias and the endpoint could not tell "
+                             f"which one it is: {probe.message}")
     cred = matches[0]
     check.resource = f"{secret.arn} -> {existing_user.arn}/credential/{cred.id}"
     check.require(states[cred.id] == "Active",
