@@ -74,9 +74,9 @@ def test_secret_exists(check, secret):
     check.resource = secret.arn or f"secret {secret.secret_id}"
     check.evidence("secretsmanager:DescribeSecret", secret.describe or {"SecretId": secret.secret_id, "exists": False})
     check.require(secret.exists, f"secret {secret.secret_id} does not exist in GovCloud")
-    check.require(not secret.pending_deletion,
-                  f"secret {secret.secret_id} is scheduled for deletion ({secret.deleted_date:%Y-%m-%d}); restore it "
-                  "with secretsmanager restore-secret")
+    if secret.pending_deletion:
+        check.fail(f"secret {secret.secret_id} is scheduled for deletion (since {secret.deleted_date:%Y-%m-%d}); "
+                   "restore it with secretsmanager restore-secret")
     check.passed(f"secret {secret.secret_id} exists ({secret.arn})")
 
 

@@ -1,0 +1,78 @@
+"""The whole audit against every emulator scenario: exactly the expected verdict per row.
+
+``compliant`` passes everything; each fault scenario is ``compliant`` plus one change and
+must fail (or, where the audit cannot look, error) exactly the rows it breaks.  ``guide``
+fails exactly what the setup guide gets wrong.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.audit.helpers import ALL_ROWS, run_audit, statuses
+
+CT = ("logging", "multi_region", "log_file_validation", "management_events", "kms")
+
+# Rows that are not "pass" in each scenario.
+EXPECTED: dict[str, dict[str, str]] = {
+    "compliant": {},
+    "guide": {
+        "iam.policy_least_privilege": "fail",
+        "secret.encrypted_with_cmk": "fail",
+        **{f"cloudtrail.{c}[{p}]": "fail" for c in ("multi_region", "log_file_validation", "kms")
+           for p in ("commercial", "govcloud")},
+    },
+    "full_access_attached": {"iam.policy_least_privilege": "fail"},
+    "overprivileged_inline": {"iam.policy_least_privilege": "fail"},
+    "user_with_access_key": {"iam.user_no_other_credentials": "fail"},
+    "expired_key": {
+        "credential.active": "fail", "credential.unexpired": "fail",
+        "secret.key_matches_credential": "fail", "endpoint.list_models": "fail", "endpoint.invoke": "fail",
+    },
+    "inactive_key": {
+        "credential.active": "fail", "credential.unexpired": "error", "credential.bounded_lifetime": "error",
+        "secret.key_matches_credential": "fail", "endpoint.list_models": "fail", "endpoint.invoke": "fail",
+    },
+    "never_expiring_key": {"credential.bounded_lifetime": "fail"},
+    "key_expiring_soon": {"credential.unexpired": "fail"},
+    "two_active_keys": {"credential.single_active": "fail"},
+    "secret_not_json": {
+        "secret.schema": "fail", "secret.key_matches_credential": "fail",
+        "endpoint.list_models": "error", "endpoint.invoke": "error",
+    },
+    "secret_missing": {
+        "secret.exists": "fail", "secret.schema": "error", "secret.key_matches_credential": "error",
+        "secret.encrypted_with_cmk": "error", "endpoint.list_models": "error", "endpoint.invoke": "error",
+    },
+    "secret_foreign_key": {
+        "secret.key_matches_credential": "fail", "endpoint.list_models": "fail", "endpoint.invoke": "fail",
+    },
+    "secret_default_kms": {"secret.encrypted_with_cmk": "fail"},
+    "trail_stopped": {"cloudtrail.logging[commercial]": "fail"},
+    "trail_single_region": {"cloudtrail.multi_region[commercial]": "fail"},
+    "trail_no_validation": {"cloudtrail.log_file_validation[commercial]": "fail"},
+    "trail_write_only": {"cloudtrail.management_events[commercial]": "fail"},
+    "trail_no_kms": {"cloudtrail.kms[commercial]": "fail"},
+}
+
+
+@pytest.mark.parametrize("scenario", list(EXPECTED))
+def test_scenario_verdicts(pytester, scenario):
+    rows = run_audit(pytester, scenario)
+    got = statuses(rows)
+    assert sorted(got) == sorted(ALL_ROWS), "every check must report exactly one row"
+    expected = {row: EXPECTED[scenario].get(row, "pass") for row in ALL_ROWS}
+    wrong = {row: (got[row], expected[row], rows[row]["detail"]) for row in ALL_ROWS if got[row] != expected[row]}
+    assert not wrong, f"{scenario}: rows with unexpected verdicts (got, expected, detail): {wrong}"
+    # a non-passing row always says why, in one line
+    for row, status in got.items():
+        if status != "pass":
+            assert rows[row]["detail"] and "\n" not in rows[row]["detail"], row
+
+
+def test_no_user_errors_dependents_not_passes(pytester):
+    got = statuses(run_audit(pytester, "no_user"))
+    assert got["iam.user_exists"] == "fail"
+    for row in ("iam.user_no_other_credentials", "iam.policy_least_privilege", "iam.policy_grants_required",
+                "credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active"):
+        assert got[row] == "error", row
+
