@@ -92,6 +92,7 @@ def test_secret_schema(check, secret):
 
 @pytest.mark.check("secret.key_matches_credential")
 def test_secret_key_matches_credential(check, secret, existing_user, bedrock_credentials, now, inventory):
+    """Decode the stored key, tie it to a credential by its public alias, and let Bedrock confirm the secret."""
     _readable(check, secret)
     try:
         key = inventory.api_key()
@@ -111,29 +112,26 @@ def test_secret_key_matches_credential(check, secret, existing_user, bedrock_cre
         raise CouldNotDecide("IAM did not return ServiceCredentialAlias for the credentials, so the stored key "
                              "cannot be tied to one of them")
     check.require(matches, f"the key in secret {secret.secret_id} belongs to no existing credential of "
-                           f"{existing_user.name} (deleted or reset); rotate it")
+                           f"{existing_user.name} (deleted); rotate it")
     states = {c.id: c.effective_status(now) for c in matches}
-    if len(matches) > 1 and len(set(states.values())) > 1:
-        # IAM's alias may not tell two keys of one user apart (AWS documents only "user name
-        # plus a suffix").  The endpoint then decides: it accepts exactly the live key.
-        probe = inventory.list_models()
-        ids = ", ".join(f"{c.short_id} {states[c.id]}" for c in matches)
-        if probe.classification in ("ok", "forbidden", "model_unavailable"):
-            live = [c for c in matches if states[c.id] == "Active"]
-            check.resource = f"{secret.arn} -> {existing_user.arn}/credential/{live[0].id}"
-            check.passed(f"secret {secret.secret_id} holds a key of {existing_user.name} that Bedrock accepts "
-                         f"(one of {ids})")
-            return
-        if probe.classification == "bad_key":
-            check.fail(f"secret {secret.secret_id} holds a key of {existing_user.name} that Bedrock refuses "
-                       f"(one of {ids}); rotate it")
-        raise CouldNotDecide(f"credentials {ids} share the stored key's alias and the endpoint could not tell "
-                             f"which one it is: {probe.message}")
-    cred = matches[0]
-    check.resource = f"{secret.arn} -> {existing_user.arn}/credential/{cred.id}"
-    check.require(states[cred.id] == "Active",
-                  f"secret {secret.secret_id} holds key {cred.short_id}, which is {states[cred.id]}; rotate it")
-    check.passed(f"secret {secret.secret_id} holds Active key {cred.short_id} of {existing_user.name}")
+    ids = ", ".join(f"{c.short_id} {states[c.id]}" for c in matches)
+    active = [c for c in matches if states[c.id] == "Active"]
+    check.require(active, f"secret {secret.secret_id} holds a key of credential {ids}; rotate it")
+    # IAM never returns a key's secret part, and the alias names the credential, not its
+    # current secret (a reset keeps the alias; aliases may not even differ between two keys
+    # of one user).  Only Bedrock can say whether the stored secret is the live one: it
+    # authenticates the key before it authorises the call.
+    probe = inventory.list_models()
+    check.evidence("endpoint-authentication", {"class": probe.classification, "status": probe.status})
+    if probe.classification == "bad_key":
+        check.fail(f"secret {secret.secret_id} holds a key that Bedrock refuses although credential {ids} "
+                   "carries its alias (reset or forged secret); rotate it")
+    if probe.classification not in ("ok", "forbidden", "model_unavailable"):
+        raise CouldNotDecide(f"the key in secret {secret.secret_id} names credential {ids}, but Bedrock could not "
+                             f"confirm it is the live secret: {probe.message}")
+    which = active[0].short_id if len(active) == 1 else "one of " + ", ".join(c.short_id for c in active)
+    check.resource = f"{secret.arn} -> {existing_user.arn}/credential/{active[0].id}"
+    check.passed(f"secret {secret.secret_id} holds the live key {which} of {existing_user.name} (Bedrock accepts it)")
 
 
 @pytest.mark.check("secret.encrypted_with_cmk")
