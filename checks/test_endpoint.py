@@ -26,7 +26,7 @@ def _verdict(check, probe, what):
 
 
 @pytest.mark.check("endpoint.list_models")
-def test_endpoint_list_models(check, inventory, audit_config):
+def test_endpoint_list_models(check, inventory, audit_config, key_owner):
     probe = inventory.list_models()
     _verdict(check, probe, "GET /foundation-models")
     model = PROFILE_PREFIX.sub("", audit_config.model_id)
@@ -41,7 +41,7 @@ def test_endpoint_list_models(check, inventory, audit_config):
 
 
 @pytest.mark.check("endpoint.invoke")
-def test_endpoint_invoke(check, inventory, audit_config):
+def test_endpoint_invoke(check, inventory, audit_config, key_owner):
     probe = inventory.invoke()
     _verdict(check, probe, f"converse with {audit_config.model_id}")
     body = probe.body if isinstance(probe.body, dict) else {}
