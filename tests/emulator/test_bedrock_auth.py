@@ -11,7 +11,8 @@ from fixtures.emulator import bedrock as bedrock_mod
 from fixtures.emulator import clock, faults
 
 from .test_bedrock_helpers import (  # noqa: F401  (fixtures)
-    ACCOUNT, AUTH_FAILED, CLAUDE_35, OPUS_41, assert_auth_failed, assert_error, bedrock, gov_keys, key, keys, policy,
+    ACCOUNT, AUTH_FAILED, CLAUDE_35, OPUS_41, assert_auth_failed, assert_error, bedrock, gov_keys, key, keys, light,
+    module_emu, policy, unique,
 )
 
 LIST = "/foundation-models"
@@ -48,7 +49,7 @@ def _wsgi(headers):
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer"}, {"Authorization": "Bearer   "},
                                      {"Authorization": "Basic dXNlcjpwYXNz"}])
-def test_missing_or_empty_bearer(emu, headers):
+def test_missing_or_empty_bearer(light, headers):
     r = _wsgi(headers)
     assert r.status_code == 403
     assert r.headers["x-amzn-ErrorType"] == "AccessDeniedException"
@@ -84,8 +85,9 @@ def test_malformed_keys(bedrock, key, bad):
 
 
 def test_unknown_key_of_a_known_user(bedrock, keys):
-    real = keys.key("alice")
-    forged = _b64("alice-at-123456789012:" + "A" * 40)
+    alice = keys.user("alice")
+    real, _ = keys.create(alice)
+    forged = _b64(f"{alice}-at-123456789012:" + "A" * 40)
     assert_auth_failed(bedrock.get(LIST, forged), real)
     assert_auth_failed(bedrock.invoke(CLAUDE_35, forged), real)
     assert_auth_failed(bedrock.get(LIST, _b64("mallory-at-123456789012:" + "A" * 40)), real)
@@ -145,7 +147,9 @@ def test_key_is_bound_to_its_partition(bedrock, keys, gov_keys):
     assert_auth_failed(bedrock.get(LIST, gov, headers={"Host": "bedrock.us-east-1.amazonaws.com"}), gov)
 
 
-def test_call_log_never_holds_the_key(bedrock, key):
+def test_call_log_never_holds_the_key(bedrock, keys):
+    user = keys.user("logged")
+    key, _ = keys.create(user)
     bedrock.get(LIST, key)
     bedrock.get(LIST, key + "x")
     log = faults.calls()
@@ -153,7 +157,7 @@ def test_call_log_never_holds_the_key(bedrock, key):
     text = json.dumps(log)
     leaked = key in text or "ABSK" in text
     assert not leaked, "the call log holds the key"
-    assert log[0]["user_arn"] == f"arn:aws:iam::{ACCOUNT['aws']}:user/bedrock-user"
+    assert log[0]["user_arn"] == f"arn:aws:iam::{ACCOUNT['aws']}:user/{user}"
 
 
 # --------------------------------------------------------------------------- rotation
@@ -216,8 +220,9 @@ def test_explicit_deny_wins(bedrock, keys):
 
 
 def test_deny_in_another_policy_wins(bedrock, keys):
-    k = keys.key("deny2")
-    keys.iam.put_user_policy(UserName="deny2", PolicyName="no-bearer", PolicyDocument=json.dumps(policy(
+    user = keys.user("deny2")
+    k, _ = keys.create(user)
+    keys.iam.put_user_policy(UserName=user, PolicyName="no-bearer", PolicyDocument=json.dumps(policy(
         {"Effect": "Deny", "Action": "bedrock:CallWithBearerToken", "Resource": "*"})))
     _denied(bedrock.get(LIST, k), "bedrock:CallWithBearerToken", why="with an explicit deny in an identity-based policy")
 
@@ -314,44 +319,50 @@ def test_deny_long_term_keys(bedrock, keys):
 
 
 def test_group_policies(bedrock, keys):
-    k = keys.key("member", inline=None)
-    keys.iam.create_group(GroupName="bedrock-users")
-    keys.iam.put_group_policy(GroupName="bedrock-users", PolicyName="bearer",
+    user = keys.user("member", inline=None)
+    k, _ = keys.create(user)
+    group = unique("bedrock-users")
+    keys.iam.create_group(GroupName=group)
+    keys.iam.put_group_policy(GroupName=group, PolicyName="bearer",
                               PolicyDocument=json.dumps(policy(ALLOW_BEARER)))
-    arn = keys.iam.create_policy(PolicyName="list", PolicyDocument=json.dumps(policy(
+    arn = keys.iam.create_policy(PolicyName=unique("list"), PolicyDocument=json.dumps(policy(
         {"Effect": "Allow", "Action": "bedrock:ListFoundationModels", "Resource": "*"})))["Policy"]["Arn"]
-    keys.iam.attach_group_policy(GroupName="bedrock-users", PolicyArn=arn)
+    keys.iam.attach_group_policy(GroupName=group, PolicyArn=arn)
     _denied(bedrock.get(LIST, k), "bedrock:CallWithBearerToken")
-    keys.iam.add_user_to_group(GroupName="bedrock-users", UserName="member")
+    keys.iam.add_user_to_group(GroupName=group, UserName=user)
     _ok(bedrock.get(LIST, k))
-    keys.iam.remove_user_from_group(GroupName="bedrock-users", UserName="member")
+    keys.iam.remove_user_from_group(GroupName=group, UserName=user)
     _denied(bedrock.get(LIST, k), "bedrock:CallWithBearerToken")
 
 
 def test_managed_policy_default_version(bedrock, keys):
-    k = keys.key("managed", inline=None)
-    arn = keys.iam.create_policy(PolicyName="bedrock", PolicyDocument=json.dumps(policy(ALLOW_BEARER)))["Policy"]["Arn"]
-    keys.iam.attach_user_policy(UserName="managed", PolicyArn=arn)
+    user = keys.user("managed", inline=None)
+    k, _ = keys.create(user)
+    arn = keys.iam.create_policy(PolicyName=unique("bedrock"),
+                                 PolicyDocument=json.dumps(policy(ALLOW_BEARER)))["Policy"]["Arn"]
+    keys.iam.attach_user_policy(UserName=user, PolicyArn=arn)
     _denied(bedrock.get(LIST, k), "bedrock:ListFoundationModels")
     keys.iam.create_policy_version(PolicyArn=arn, SetAsDefault=False, PolicyDocument=json.dumps(policy(
         ALLOW_BEARER, {"Effect": "Allow", "Action": "bedrock:ListFoundationModels", "Resource": "*"})))
     _denied(bedrock.get(LIST, k), "bedrock:ListFoundationModels")  # v2 exists but v1 is still the default
     keys.iam.set_default_policy_version(PolicyArn=arn, VersionId="v2")
     _ok(bedrock.get(LIST, k))
-    keys.iam.detach_user_policy(UserName="managed", PolicyArn=arn)
+    keys.iam.detach_user_policy(UserName=user, PolicyArn=arn)
     _denied(bedrock.get(LIST, k), "bedrock:CallWithBearerToken")
 
 
 def test_aws_managed_full_access(bedrock, keys):
-    k = keys.key("full", inline=None)
-    keys.iam.attach_user_policy(UserName="full", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess")
+    user = keys.user("full", inline=None)
+    k, _ = keys.create(user)
+    keys.iam.attach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess")
     _ok(bedrock.get(LIST, k))
     _ok(bedrock.converse(f"us.{OPUS_41}", k))
 
 
 def test_govcloud_authorization_uses_govcloud_iam(bedrock, keys, gov_keys):
-    gk = gov_keys.key("gov-user", inline=policy(ALLOW_BEARER))
-    keys.key("gov-user")  # same name in commercial, allowed everything: must not leak across
+    name = gov_keys.user("gov-user", inline=policy(ALLOW_BEARER))
+    gk, _ = gov_keys.create(name)
+    keys.create(keys.user(name, exact=True))  # same name in commercial, allowed everything: must not leak across
     r = bedrock.get(LIST, gk, region="us-gov-west-1")
     message = assert_error(r, 403, "AccessDeniedException")
-    assert message.startswith(f"User: arn:aws-us-gov:iam::{ACCOUNT['aws-us-gov']}:user/gov-user ")
+    assert message.startswith(f"User: arn:aws-us-gov:iam::{ACCOUNT['aws-us-gov']}:user/{name} ")

@@ -14,7 +14,7 @@ from fixtures.emulator import bedrock as bedrock_mod
 from fixtures.emulator import faults
 
 from .test_bedrock_helpers import (  # noqa: F401  (fixtures)
-    AUTH_FAILED, CLAUDE_35, OPUS_41, SONNET_45, gov_keys, key, keys,
+    AUTH_FAILED, CLAUDE_35, OPUS_41, SONNET_45, gov_keys, key, keys, light, module_emu,
 )
 
 MESSAGES = [{"role": "user", "content": [{"text": "Hello"}]}]
@@ -30,23 +30,23 @@ def tls(emulator):
 
 
 @pytest.fixture
-def clients(emu, tls, monkeypatch):
+def clients(light, tls, monkeypatch):
     def make(token: str, partition: str = "commercial"):
         monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", token)
         # total_max_attempts: in a Config's retries dict, "max_attempts" counts retries, not attempts.
         kw = {"endpoint_url": tls.url, "verify": tls.ca_bundle,
               "config": botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})}
-        control = bedrock_mod.attach_region_header(emu.client("bedrock", partition, **kw))
-        runtime = bedrock_mod.attach_region_header(emu.client("bedrock-runtime", partition, **kw))
+        control = bedrock_mod.attach_region_header(light.client("bedrock", partition, **kw))
+        runtime = bedrock_mod.attach_region_header(light.client("bedrock-runtime", partition, **kw))
         return control, runtime
     return make
 
 
-def test_botocore_refuses_bearer_over_http(emu, key, monkeypatch):
+def test_botocore_refuses_bearer_over_http(light, key, monkeypatch):
     """Why the TLS listener exists (the day botocore allows http, drop it)."""
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", key)
     with pytest.raises(botocore.exceptions.InvalidEndpointConfigurationError):
-        emu.client("bedrock").list_foundation_models()
+        light.client("bedrock", endpoint_url=light.url).list_foundation_models()
 
 
 def _code(exc_info) -> tuple[str, int, str]:

@@ -11,7 +11,7 @@ import pytest
 from fixtures.emulator import faults
 
 from .test_bedrock_helpers import (  # noqa: F401  (fixtures)
-    CLAUDE_35, assert_auth_failed, assert_error, bedrock, key, keys,
+    CLAUDE_35, assert_auth_failed, assert_error, bedrock, key, keys, light, module_emu,
 )
 
 LIST = "/foundation-models"
@@ -158,7 +158,7 @@ def test_bad_arguments(call):
 
 
 # --------------------------------------------------------------------------- control API
-def test_handle_control_path_form(emu):
+def test_handle_control_path_form(light):
     assert faults.handle_control("/_emulator/reset", {}) is None
     assert faults.handle_control("/_emulator/faultsX", {}) is None
     status, body = faults.handle_control("/_emulator/faults/throttle", {"n": 2, "path_prefix": "/model/"})
@@ -176,7 +176,7 @@ def test_handle_control_path_form(emu):
     assert faults.pending() == []
 
 
-def test_handle_control_method_form(emu):
+def test_handle_control_method_form(light):
     status, body = faults.handle_control("POST", {"action": "fail", "status": 503, "n": 3})
     assert status == 200 and body["fault"]["error_type"] == "ServiceUnavailableException"
     status, body = faults.handle_control("GET", {})
@@ -185,9 +185,9 @@ def test_handle_control_method_form(emu):
     assert faults.pending() == []
 
 
-def test_control_api_over_http(emu, bedrock, key):
+def test_control_api_over_http(light, bedrock, key):
     """Through the server's ``/_emulator/faults`` route, whichever convention it wires."""
-    with httpx.Client(base_url=emu.url, timeout=10) as c:
+    with httpx.Client(base_url=light.url, timeout=10) as c:
         r = c.post("/_emulator/faults", json={"action": "throttle", "n": 1})
         assert r.status_code == 200, r.text
         assert_error(bedrock.get(LIST, key), 429, "ThrottlingException")

@@ -156,7 +156,9 @@ def test_converse_refuses_an_embedding_model(bedrock, key):
 
 def test_responses_never_carry_the_key(bedrock, key):
     responses = [bedrock.invoke(CLAUDE_35, key), bedrock.converse(OPUS_41, key),
-                 bedrock.converse("nope", key), bedrock.get("/foundation-models", key)]
+                 bedrock.converse("nope", key), bedrock.get("/foundation-models", key),
+                 bedrock.get("/foundation-models", key, params={"byInferenceType": key}),
+                 bedrock.get("/inference-profiles", key, params={"maxResults": key})]
     for r in responses:
         echoed = key in r.text or any(key in v for v in r.headers.values())
         assert not echoed, f"{r.request.method} {r.request.url.path} echoed the key"
