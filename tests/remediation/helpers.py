@@ -1,0 +1,112 @@
+"""Run the audit with --remediate in-process; snapshot the emulator's state; build fixer contexts."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS = ROOT / "checks"
+USER = "bedrock-cross-partition-user"
+SECRET = "cross-partition-commercial-creds"
+
+
+class Capture:
+    """Keeps what a run left in config.stash (plan, actions) and every final check record."""
+
+    def __init__(self, setup=None):
+        self.setup = setup
+        self.actions: list[dict[str, Any]] = []
+        self.plan: list[Any] = []
+        self.records: dict[str, Any] = {}
+        self.before: Any = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config):
+        from fixtures.emulator.plugin import EMULATOR_KEY
+
+        emu = config.stash.get(EMULATOR_KEY, None)
+        if self.setup and emu is not None:
+            self.setup(emu)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session):
+        from fixtures.checks import RECORD
+        from fixtures.remediation.plugin import ACTIONS_KEY, PLAN_KEY
+
+        self.actions = list(session.config.stash[ACTIONS_KEY])
+        self.plan = list(session.config.stash[PLAN_KEY])
+        for item in session.items:
+            rec = item.stash.get(RECORD, None)
+            if rec is not None:
+                key = rec.check_id + (f"[{rec.partition}]" if rec.partition else "")
+                self.records[key] = rec
+
+    def statuses(self) -> dict[str, str]:
+        return {k: r.status for k, r in self.records.items()}
+
+
+def run(pytester, *args: str, scenario: str | None = None, setup=None) -> tuple[Any, Capture]:
+    """One in-process audit run (``scenario``: --emulate=scenario; None: the current emulator state)."""
+    cap = Capture(setup)
+    extra = [f"--emulate={scenario}"] if scenario else []
+    result = pytester.runpytest_inprocess(
+        str(CHECKS), *extra, "--no-reports", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
+        "-c", str(ROOT / "pyproject.toml"), *args, plugins=[cap])
+    return result, cap
+
+
+def point_env_at(monkeypatch, emu) -> None:
+    """The environment --emulate sets, for a run (or a client) that must not reset the emulator."""
+    for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in emu.env().items():
+        monkeypatch.setenv(k, v)
+    fd, empty = tempfile.mkstemp(prefix="remediation-aws-config-")
+    os.close(fd)
+    monkeypatch.setenv("AWS_CONFIG_FILE", empty)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", empty)
+
+
+def snapshot(emu) -> dict[str, Any]:
+    """Everything remediation could change: users, policies, credentials, secret versions, keys, trails, buckets."""
+    iam = emu.client("iam")
+    out: dict[str, Any] = {"users": sorted(u["UserName"] for u in iam.list_users()["Users"])}
+    out["local_policies"] = sorted((p["PolicyName"], p["DefaultVersionId"]) for p in iam.list_policies(Scope="Local")["Policies"])
+    if USER in out["users"]:
+        out["attached"] = sorted(a["PolicyArn"] for a in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"])
+        out["inline"] = sorted(iam.list_user_policies(UserName=USER)["PolicyNames"])
+        out["access_keys"] = sorted(k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"])
+        out["credentials"] = sorted((c["ServiceSpecificCredentialId"], c["Status"]) for c in
+                                    iam.list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"])
+    for part in ("commercial", "govcloud"):
+        sm = emu.client("secretsmanager", part)
+        out[f"secrets:{part}"] = sorted(
+            (s["Name"], json.dumps(s.get("SecretVersionsToStages", {}), sort_keys=True), s.get("KmsKeyId"))
+            for s in sm.list_secrets()["SecretList"])
+        out[f"kms:{part}"] = sorted(a["AliasName"] for a in emu.client("kms", part).list_aliases()["Aliases"]
+                                    if not a["AliasName"].startswith("alias/aws/"))
+        ct = emu.client("cloudtrail", part)
+        trails = ct.describe_trails()["trailList"]
+        out[f"trails:{part}"] = sorted(json.dumps({**t, "IsLogging": ct.get_trail_status(Name=t["TrailARN"])["IsLogging"],
+                                                   "Selectors": ct.get_event_selectors(TrailName=t["TrailARN"]).get("EventSelectors")},
+                                                  sort_keys=True, default=str) for t in trails)
+        out[f"buckets:{part}"] = sorted(b["Name"] for b in emu.client("s3", part).list_buckets()["Buckets"])
+    return out
+
+
+def current_key_answers(emu) -> int:
+    """Status of GET /foundation-models with the key the secret's AWSCURRENT holds."""
+    value = emu.client("secretsmanager", "govcloud").get_secret_value(SecretId=SECRET)["SecretString"]
+    key = json.loads(value)["bedrock_api_key"]
+    with httpx.Client(timeout=10) as c:
+        return c.get(f"{emu.url}/foundation-models", headers={"Authorization": f"Bearer {key}"}).status_code
+
+
+def credential_count(emu) -> int:
+    return len(emu.client("iam").list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"])

@@ -1,0 +1,121 @@
+"""``pytest --remediate`` end to end, in-process against the emulator."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.remediation.helpers import USER, point_env_at, run, snapshot
+
+
+def _all_pass(cap) -> None:
+    bad = {k: (r.status, r.detail) for k, r in cap.records.items() if r.status != "pass"}
+    assert not bad, bad
+    assert len(cap.records) == 24
+
+
+@pytest.mark.parametrize("scenario", ["empty", "guide"])
+def test_apply_with_destructive_makes_every_check_pass(pytester, scenario):
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario=scenario)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    _all_pass(cap)
+    assert cap.plan and all(s.status == "applied" for s in cap.plan), [(s.key, s.status, s.message) for s in cap.plan]
+    out = result.stdout.str()
+    assert "remediation applied (destructive steps allowed)" in out
+    assert "24 passed" in out
+    # every applied action is recorded with who, when, what, where, before and after
+    assert len(cap.actions) == len(cap.plan)
+    for entry in cap.actions:
+        assert entry["status"] == "applied"
+        assert entry["time"].endswith("Z") and entry["caller"].startswith("arn:")
+        assert entry["target"] and entry["action"] and "after" in entry and "before" in entry
+    # and the re-run records carry the actions taken for them
+    assert any(r.remediation for r in cap.records.values())
+    blob = json.dumps(cap.actions) + out
+    assert "ABSK" not in blob and "bedrock-api-key-" not in blob
+
+
+def test_apply_from_empty_builds_the_expected_resources(pytester, emulator):
+    result, cap = run(pytester, "--remediate", scenario="empty")
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    iam = emulator.client("iam")
+    attached = [a["PolicyName"] for a in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
+    assert attached == ["BedrockApiKeyLeastPrivilege"]
+    creds = iam.list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"]
+    assert len(creds) == 1 and creds[0]["Status"] == "Active"
+    assert (creds[0]["ExpirationDate"] - creds[0]["CreateDate"]).days == 180
+    for part in ("commercial", "govcloud"):
+        trail = emulator.client("cloudtrail", part).describe_trails()["trailList"][0]
+        assert trail["IsMultiRegionTrail"] and trail["LogFileValidationEnabled"] and trail["KmsKeyId"]
+
+
+def test_plan_changes_nothing_and_prints_the_ordered_plan(pytester):
+    seen = {}
+    result, cap = run(pytester, "--remediate=plan", "--allow-destructive", scenario="guide",
+                      setup=lambda emu: seen.update(before=snapshot(emu), emu=emu))
+    after = snapshot(seen["emu"])
+    assert after == seen["before"]
+    assert result.ret == 1  # the audit's own verdict: the guide fails
+    assert cap.actions == []
+    out = result.stdout.str()
+    assert "remediation plan (nothing changed)" in out
+    keys = [s.key for s in cap.plan]
+    assert keys.index("iam.ensure-policy") < keys.index("iam.detach:arn:aws:iam::aws:policy/AmazonBedrockFullAccess")
+    assert "trail.multi-region:commercial" in keys and "secret.kms" in keys
+    detach = next(s for s in cap.plan if s.key.startswith("iam.detach:"))
+    assert detach.destructive and "iam:DetachUserPolicy" in detach.calls
+    assert "destructive: yes" in out and "calls:       iam:DetachUserPolicy" in out
+    # failing records carry their planned steps
+    assert cap.records["iam.policy_least_privilege"].remediation[0]["status"] == "planned"
+
+
+@pytest.mark.parametrize("scenario", ["empty", "expired_key", "two_active_keys", "secret_missing"])
+def test_plan_changes_nothing_in_other_states(pytester, scenario):
+    seen = {}
+    result, cap = run(pytester, "--remediate=plan", scenario=scenario,
+                      setup=lambda emu: seen.update(before=snapshot(emu), emu=emu))
+    assert cap.plan, result.stdout.str()[-2000:]
+    assert snapshot(seen["emu"]) == seen["before"]
+
+
+def test_destructive_steps_are_skipped_without_the_flag(pytester, emulator):
+    result, cap = run(pytester, "--remediate", scenario="guide")
+    statuses = {s.key: s.status for s in cap.plan}
+    assert statuses["iam.detach:arn:aws:iam::aws:policy/AmazonBedrockFullAccess"] == "skipped"
+    assert all(v == "applied" for k, v in statuses.items() if not k.startswith("iam.detach:"))
+    attached = [a["PolicyName"] for a in emulator.client("iam").list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
+    assert "AmazonBedrockFullAccess" in attached
+    assert cap.statuses()["iam.policy_least_privilege"] == "fail"
+    assert result.ret == 1
+    assert "needs --allow-destructive" in result.stdout.str() or "run again with --allow-destructive" in result.stdout.str()
+
+
+def test_second_remediate_plans_nothing(pytester, emulator, monkeypatch):
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="guide")
+    assert result.ret == 0
+    state = snapshot(emulator)
+    # a second run against the same (remediated) state: without --emulate, so nothing resets it
+    point_env_at(monkeypatch, emulator)
+    result2, cap2 = run(pytester, "--remediate", "--allow-destructive")
+    assert result2.ret == 0, result2.stdout.str()[-2000:]
+    assert cap2.plan == [] and cap2.actions == []
+    assert "nothing to remediate" in result2.stdout.str()
+    assert snapshot(emulator) == state
+
+
+@pytest.mark.parametrize("scenario", [
+    "expired_key", "inactive_key", "never_expiring_key", "key_expiring_soon", "two_active_keys", "no_user",
+    "user_with_access_key", "overprivileged_inline", "secret_not_json", "secret_missing", "secret_foreign_key",
+    "trail_stopped", "trail_write_only",
+])
+def test_apply_fixes_each_fault(pytester, emulator, scenario):
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario=scenario)
+    assert result.ret == 0, [(s.key, s.status, s.message) for s in cap.plan]
+    _all_pass(cap)
+    creds = emulator.client("iam").list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"]
+    assert len(creds) <= 2 and sum(c["Status"] == "Active" for c in creds) == 1
+
+
+def test_remediate_refuses_allow_destructive_alone(pytester):
+    result, _ = run(pytester, "--allow-destructive", scenario="compliant")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
