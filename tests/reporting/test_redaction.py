@@ -1,0 +1,192 @@
+"""A planted key reaches none of the run's artifacts nor the terminal.
+
+The canary is an ``ABSK…`` long-term key and a ``Bearer …`` header, planted in a local
+variable (shown by ``-l``), an assertion message, a log record (with and without an
+exception), a print, an exception raised by a fixture, a warning, a junit property, a
+pytest-html extra, and a check's evidence payload.  The run fails, runs with ``-l -rA -vv``,
+live logging and ``--evidence``; then every file under the reports directory — archive
+members and the HTML's base64 ``data:`` URIs included — and the terminal output are searched
+for any recognisable fragment of either secret.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import secrets
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from fixtures.reporting.redaction import LoggingRedaction, redact_longrepr, redact_terminal
+
+SECRET = "cnry" + secrets.token_hex(20)
+KEY = "ABSK" + base64.b64encode(f"bedrock-canary-at-123456789012:{SECRET}".encode()).decode()
+TOKEN = "tok" + secrets.token_hex(16)
+BEARER = f"Bearer {TOKEN}"
+
+
+def fragments() -> list[str]:
+    """Pieces of the secrets that must never show: the key, its base64 body and tail, the token."""
+    body = KEY[4:]
+    return [KEY, body[8:40], body[-24:], SECRET, TOKEN]
+
+
+CANARY_MODULE = f'''
+import json, logging, warnings
+import pytest
+
+KEY = {KEY!r}
+BEARER = {BEARER!r}
+log = logging.getLogger("bedrock_audit.canary")
+
+
+@pytest.mark.check("secret.schema")
+def test_check_with_key_everywhere(check, extras, record_property):
+    from pytest_html import extras as html_extras
+
+    key = KEY
+    headers = {{"Authorization": BEARER, "X-Trace": "t"}}
+    check.resource = "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:s-AbCdEf"
+    check.evidence("secretsmanager:GetSecretValue", {{
+        "SecretString": json.dumps({{"api_key": key}}), "Note": "the value was " + key,
+        "Request": {{"headers": headers}}, "Raw": "auth: " + BEARER}})
+    print("printing", key, BEARER)
+    log.warning("using key %s with %s", key, BEARER)
+    try:
+        raise ValueError("bad key " + key)
+    except ValueError:
+        log.exception("lookup failed")
+    warnings.warn("deprecated key " + key)
+    record_property("leaky", key)
+    extras.append(html_extras.text("extra " + key + " " + BEARER, name="leaky extra"))
+    check.require(key.startswith("nope"), f"the stored key {{key}} does not match (sent {{BEARER}})")
+
+
+@pytest.fixture
+def broken_inventory():
+    raise RuntimeError("endpoint answered 500 to " + BEARER + " for " + KEY)
+
+
+@pytest.mark.check("secret.exists")
+def test_check_whose_fixture_breaks(check, broken_inventory):
+    check.passed("never")
+
+
+def test_plain_assert_with_locals():
+    key = KEY
+    blob = {{"filler": "x" * 300, "key": KEY}}  # saferepr cuts this to head...tail
+    header = BEARER
+    assert key == "expected", f"got {{key}} and {{header}}"
+
+
+@pytest.fixture
+def leaky_fixture():
+    token = BEARER
+    raise ConnectionError(f"refused with {{token}}")
+
+
+def test_error_in_setup(leaky_fixture):
+    pass
+'''
+
+
+def _texts_of(path: Path) -> list[str]:
+    """The file's text, its archive members' texts, and any base64 data: URIs inside it."""
+    raw = path.read_bytes()
+    out = []
+    if path.name.endswith(".tar.gz"):
+        with tarfile.open(path) as tar:
+            for m in tar.getmembers():
+                if m.isfile():
+                    out.append(tar.extractfile(m).read().decode("utf-8", "replace"))
+    else:
+        out.append(raw.decode("utf-8", "replace"))
+    decoded = []
+    for text in out:
+        for b64 in re.findall(r"base64,([A-Za-z0-9+/=]+)", text):
+            try:
+                decoded.append(base64.b64decode(b64).decode("utf-8", "replace"))
+            except ValueError:
+                pass
+    return out + decoded
+
+
+def test_canary_leaks_into_no_artifact_and_not_the_terminal(audit_dir):
+    audit_dir.pytester.makepyfile(test_canary=CANARY_MODULE)
+    res = audit_dir.run("-l", "-rA", "-vv", "--evidence", "--log-cli-level=INFO", "-W", "default")
+    assert res.ret == pytest.ExitCode.TESTS_FAILED
+    run = audit_dir.latest()
+    files = [p for p in audit_dir.reports.rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert {"report.html", "results.json", "junit.xml", "manifest.json", "run.json",
+            f"evidence-{run.name}.tar.gz"} <= names
+    terminal = res.stdout.str() + "\n" + res.stderr.str()
+
+    # the plants were really there (so the test can fail): redaction marks show where they were
+    assert "***REDACTED***" in terminal
+    assert "Captured log call" in terminal and "lookup failed" in terminal
+    assert "deprecated key" in terminal
+    assert "got ***REDACTED***" in terminal
+    html = (run / "report.html").read_text()
+    assert "leaky extra" in html
+
+    haystacks = [(str(p), t) for p in files for t in _texts_of(p)] + [("terminal", terminal)]
+    leaks = [(where, frag) for where, text in haystacks for frag in fragments() if frag in text]
+    assert not leaks, f"secret fragments found in: {sorted({w for w, _ in leaks})}"
+
+    ev = run / "evidence" / "checks" / "secret.schema.json"
+    assert "***REDACTED***" in ev.read_text()
+
+
+def test_terminal_redaction_catches_saferepr_fragments():
+    from _pytest._io.saferepr import saferepr
+
+    cut = saferepr({"filler": "x" * 300, "key": KEY}, maxsize=240)
+    assert "..." in cut and KEY[-20:] in cut  # the tail survives pytest's shortening
+    clean = redact_terminal(cut)
+    assert not any(f in clean for f in fragments())
+    head = saferepr(KEY + "y" * 400, maxsize=40)
+    assert not any(f in redact_terminal(head) for f in fragments()[:1])
+    assert "ABSK" not in redact_terminal(head)
+
+
+def test_longrepr_is_redacted_in_place_keeping_its_structure():
+    from _pytest._code.code import ExceptionInfo
+
+    def boom(secret=KEY):
+        raise ValueError("bad " + secret)
+
+    try:
+        boom()
+    except ValueError:
+        info = ExceptionInfo.from_current()
+    rep = info.getrepr(showlocals=True, style="long")
+    out = redact_longrepr(rep)
+    assert out is rep  # the same object: terminal colours and reprcrash survive
+    text = str(out)
+    assert "bad ***REDACTED***" in text and not any(f in text for f in fragments())
+    assert out.reprcrash.message == "ValueError: bad ***REDACTED***"
+
+
+def test_log_records_are_redacted_at_birth(caplog):
+    before = logging.getLogRecordFactory()
+    redaction = LoggingRedaction()
+    redaction.install()
+    try:
+        logger = logging.getLogger("bedrock_audit.test")
+        with caplog.at_level(logging.INFO):
+            logger.info("key %s and %s", KEY, BEARER)
+            try:
+                raise KeyError(KEY)
+            except KeyError:
+                logger.exception("failed")
+    finally:
+        redaction.uninstall()
+    text = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert "key ***REDACTED*** and Bearer ***REDACTED***" in text
+    assert "KeyError" in text
+    assert not any(f in text for f in fragments())
+    assert logging.getLogRecordFactory() is before
+    assert redaction.filter not in logging.getLogger().filters
