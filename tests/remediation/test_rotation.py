@@ -1,0 +1,219 @@
+"""Key rotation driven directly, with a fault at every step.
+
+After every fault: the key in the secret's AWSCURRENT still answers 200 at the emulator, at
+most two credentials exist, no AWSPENDING label is left behind, and before the commit point
+nothing is left of the attempt (same credentials, same AWSCURRENT version).
+"""
+from __future__ import annotations
+
+import json
+
+import botocore.exceptions
+import pytest
+
+from fixtures.aws import Aws, CallLog
+from fixtures.config import load_config
+from fixtures.emulator import clock, faults
+from fixtures.inventory import Inventory
+from fixtures.remediation import rotation
+from fixtures.remediation.core import Context, apply_plan
+from tests.remediation.helpers import SECRET, USER, credential_count, current_key_answers, point_env_at
+
+
+@pytest.fixture
+def make_ctx(emu, monkeypatch):
+    point_env_at(monkeypatch, emu)
+    monkeypatch.setattr(rotation, "EMULATED_DELAY", 0.0)
+    made = []
+
+    def make() -> Context:
+        cfg = load_config(None)
+        aws = Aws(cfg, CallLog(), emulated=True)
+        ctx = Context(aws, cfg, Inventory(aws, cfg), clock.now(), allow_destructive=False)
+        made.append(ctx)
+        return ctx
+    yield make
+    for c in made:
+        c.inv.g.close()
+
+
+def _state(emu):
+    iam = emu.client("iam")
+    creds = sorted((c["ServiceSpecificCredentialId"], c["Status"]) for c in
+                   iam.list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"])
+    stages = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)["VersionIdsToStages"]
+    current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
+    pending = [v for v, s in stages.items() if "AWSPENDING" in s]
+    return creds, current, pending
+
+
+def _rotate(ctx):
+    st = rotation.rotation_step(ctx, "test")
+    entries = []
+    apply_plan(ctx, [st], lambda s, e: entries.append(e))
+    assert "ABSK" not in st.message and "ABSK" not in json.dumps(entries)
+    return st, entries[0]
+
+
+def _aws_error(ctx, service, partition, operation, when=lambda params: True):
+    """Make the next matching ``operation`` fail as AWS would (botocore's own event hook, no HTTP)."""
+    def boom(params, **_):
+        if when(params):
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, operation)
+    ctx.client(service, partition).meta.events.register(f"before-parameter-build.{service}.{operation}", boom)
+
+
+def _assert_untouched(emu, before):
+    creds, current, pending = _state(emu)
+    assert creds == before[0], "the new credential was not deleted"
+    assert current == before[1], "AWSCURRENT moved"
+    assert pending == []
+    assert current_key_answers(emu) == 200
+    assert credential_count(emu) <= 2
+
+
+def test_rotation_succeeds(emu, make_ctx):
+    emu.apply("key_expiring_soon")
+    before = _state(emu)
+    st, entry = _rotate(make_ctx())
+    assert st.status == "applied", st.message
+    creds, current, pending = _state(emu)
+    assert current != before[1] and pending == []
+    assert len(creds) == 2 and sorted(s for _, s in creds) == ["Active", "Inactive"]
+    assert dict(creds)[before[0][0][0]] == "Inactive"  # the old key
+    assert current_key_answers(emu) == 200
+    assert entry["before"]["credentials"] and entry["after"]["new_credential"]
+
+
+@pytest.mark.parametrize("step", [s for s in rotation.STEPS if s not in ("retire_old",)])
+def test_crash_before_commit_rolls_back(emu, make_ctx, monkeypatch, step):
+    emu.apply("key_expiring_soon")
+    before = _state(emu)
+
+    def crash(name):
+        if name == step:
+            raise RuntimeError(f"crash injected at {name}")
+    monkeypatch.setattr(rotation, "checkpoint", crash)
+    st, entry = _rotate(make_ctx())
+    assert st.status == "failed" and f"crash injected at {step}" in st.message
+    if step not in ("free_slot", "create_key"):  # a credential existed to undo
+        assert "rolled back" in st.message
+    _assert_untouched(emu, before)
+
+
+def test_crash_after_commit_rolls_forward(emu, make_ctx, monkeypatch):
+    emu.apply("key_expiring_soon")
+    before = _state(emu)
+    monkeypatch.setattr(rotation, "checkpoint", lambda n: (_ for _ in ()).throw(RuntimeError("late crash"))
+                        if n == "retire_old" else None)
+    st, _ = _rotate(make_ctx())
+    assert st.status == "failed" and "retiring the old key failed" in st.message
+    creds, current, pending = _state(emu)
+    assert current != before[1] and pending == []  # the proven key stays current
+    assert current_key_answers(emu) == 200 and len(creds) == 2
+
+
+@pytest.mark.parametrize("operation,when", [
+    ("CreateServiceSpecificCredential", None),
+    ("PutSecretValue", None),
+    ("UpdateSecretVersionStage", lambda p: p.get("VersionStage") == "AWSCURRENT"),
+])
+def test_aws_error_rolls_back(emu, make_ctx, operation, when):
+    emu.apply("key_expiring_soon")
+    before = _state(emu)
+    ctx = make_ctx()
+    service = "iam" if operation.endswith("Credential") else "secretsmanager"
+    _aws_error(ctx, service, "commercial" if service == "iam" else "govcloud", operation, when or (lambda p: True))
+    st, _ = _rotate(ctx)
+    assert st.status == "failed" and "ServiceUnavailable" in st.message, st.message
+    _assert_untouched(emu, before)
+
+
+def test_aws_error_freeing_the_slot_changes_nothing(emu, make_ctx):
+    emu.apply("key_expiring_soon")
+    iam = emu.client("iam")
+    extra = iam.create_service_specific_credential(UserName=USER, ServiceName="bedrock.amazonaws.com",
+                                                   CredentialAgeDays=180)["ServiceSpecificCredential"]
+    iam.update_service_specific_credential(UserName=USER, ServiceSpecificCredentialId=extra["ServiceSpecificCredentialId"],
+                                           Status="Inactive")
+    before = _state(emu)
+    ctx = make_ctx()
+    _aws_error(ctx, "iam", "commercial", "DeleteServiceSpecificCredential")
+    st, _ = _rotate(ctx)
+    assert st.status == "failed"
+    _assert_untouched(emu, before)
+    # and without the fault the Inactive key makes room for the new one
+    st, _ = _rotate(make_ctx())
+    assert st.status == "applied", st.message
+    ids = [c for c, _ in _state(emu)[0]]
+    assert extra["ServiceSpecificCredentialId"] not in ids and len(ids) == 2
+
+
+def test_aws_error_retiring_the_old_key_keeps_the_new_one(emu, make_ctx):
+    emu.apply("key_expiring_soon")
+    before = _state(emu)
+    ctx = make_ctx()
+    _aws_error(ctx, "iam", "commercial", "UpdateServiceSpecificCredential")
+    st, _ = _rotate(ctx)
+    assert st.status == "failed" and "retiring the old key failed" in st.message
+    creds, current, pending = _state(emu)
+    assert current != before[1] and pending == [] and len(creds) == 2
+    assert current_key_answers(emu) == 200
+
+
+def test_endpoint_refusing_the_new_key_rolls_back(emu, make_ctx):
+    emu.apply("key_expiring_soon")
+    before = _state(emu)
+    faults.fail(status=503, n=None, path_prefix="/foundation-models")
+    st, _ = _rotate(make_ctx())
+    assert st.status == "failed" and "not accepted by GET /foundation-models" in st.message
+    assert "rolled back" in st.message
+    faults.reset()
+    _assert_untouched(emu, before)
+
+
+def test_new_key_refused_by_authorization_rolls_back(emu, make_ctx):
+    """The user lost bedrock:CallWithBearerToken: the new key authenticates but answers 403."""
+    emu.apply("key_expiring_soon")
+    iam = emu.client("iam")
+    pol = next(p for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"])
+    before = _state(emu)
+    iam.detach_user_policy(UserName=USER, PolicyArn=pol["PolicyArn"])
+    st, _ = _rotate(make_ctx())
+    assert st.status == "failed" and "HTTP403" in st.message and "rolled back" in st.message
+    iam.attach_user_policy(UserName=USER, PolicyArn=pol["PolicyArn"])
+    _assert_untouched(emu, before)
+
+
+def test_transient_throttling_is_retried(emu, make_ctx):
+    emu.apply("key_expiring_soon")
+    faults.throttle(n=2, path_prefix="/foundation-models")
+    st, _ = _rotate(make_ctx())
+    assert st.status == "applied", st.message
+    assert current_key_answers(emu) == 200
+
+
+def test_two_active_keys_stop_the_rotation_clearly(emu, make_ctx):
+    emu.apply("two_active_keys")
+    before = _state(emu)
+    st, _ = _rotate(make_ctx())
+    assert st.status == "failed" and "two Active Bedrock API keys" in st.message
+    _assert_untouched(emu, before)
+
+
+def test_rotation_is_idempotent_in_its_secret_write(emu, make_ctx, monkeypatch):
+    """A retried PutSecretValue with the same ClientRequestToken makes no second version."""
+    emu.apply("key_expiring_soon")
+    ctx = make_ctx()
+    sm = ctx.client("secretsmanager", "govcloud")
+    original = sm.put_secret_value
+
+    def twice(**kw):
+        original(**kw)
+        return original(**kw)
+    monkeypatch.setattr(sm, "put_secret_value", twice)
+    st, _ = _rotate(ctx)
+    assert st.status == "applied", st.message
+    versions = emu.client("secretsmanager", "govcloud").list_secret_version_ids(SecretId=SECRET)["Versions"]
+    assert len(versions) == 2  # the original and exactly one new one
