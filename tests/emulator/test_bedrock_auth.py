@@ -366,3 +366,21 @@ def test_govcloud_authorization_uses_govcloud_iam(bedrock, keys, gov_keys):
     r = bedrock.get(LIST, gk, region="us-gov-west-1")
     message = assert_error(r, 403, "AccessDeniedException")
     assert message.startswith(f"User: arn:aws-us-gov:iam::{ACCOUNT['aws-us-gov']}:user/{name} ")
+
+
+def test_permissions_boundary(bedrock, keys):
+    """moto 5.2 has no PutUserPermissionsBoundary; the app reads ``permissions_boundary_arn`` when a user has one."""
+    from moto.iam.models import iam_backends
+
+    user = keys.user("bounded")
+    k, _ = keys.create(user)
+    boundary = keys.iam.create_policy(PolicyName=unique("boundary"), PolicyDocument=json.dumps(policy(
+        {"Effect": "Allow", "Action": ["bedrock:CallWithBearerToken", "bedrock:List*"], "Resource": "*"})))
+    moto_user = iam_backends[ACCOUNT["aws"]]["aws"].users[user]
+    moto_user.permissions_boundary_arn = boundary["Policy"]["Arn"]
+    _ok(bedrock.get(LIST, k))
+    _denied(bedrock.converse(CLAUDE_35, k), "bedrock:InvokeModel",
+            f"arn:aws:bedrock:us-east-1::foundation-model/{CLAUDE_35}",
+            why="because no permissions boundary allows the")
+    moto_user.permissions_boundary_arn = None
+    _ok(bedrock.converse(CLAUDE_35, k))
