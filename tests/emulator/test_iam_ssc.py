@@ -167,7 +167,7 @@ def test_list_never_returns_secrets(emu, iam):
     assert bedrock["ExpirationDate"] == cred["ExpirationDate"]
     # and not anywhere on the wire either
     seen: list[bytes] = []
-    raw = emu.client("iam")
+    raw = emu.client("iam", region_name="us-east-1")  # a fresh client: the handler must not leak
     raw.meta.events.register("after-call.iam.ListServiceSpecificCredentials",
                              lambda http_response, **_: seen.append(http_response.content))
     raw.list_service_specific_credentials(UserName="alice")

@@ -65,7 +65,7 @@ def test_unserved_partition_is_refused(emu):
 
 def test_client_cannot_pick_another_partitions_account(emu):
     """A spoofed x-moto-account-id is overwritten: the partition decides the account."""
-    sts = emu.client("sts")
+    sts = emu.client("sts", region_name="us-east-1")  # a fresh client: the handler must not leak
     sts.meta.events.register("before-sign.sts.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", GOV))
     assert sts.get_caller_identity()["Account"] == COMMERCIAL
 
@@ -245,3 +245,27 @@ def test_client_request_token_is_idempotent(emu):
     b = sm.put_secret_value(SecretId="s", SecretString="two", ClientRequestToken=token)["VersionId"]
     assert a == b == token
     assert len(_stages(sm, "s")) == 2
+
+
+# --------------------------------------------------------------------------- cost fixes keep behaviour
+def test_kms_keys_still_work_after_lazy_key_pairs(emu):
+    kms = emu.client("kms", "govcloud")
+    sym = kms.create_key()["KeyMetadata"]
+    assert sym["KeyManager"] == "CUSTOMER" and sym["Arn"].startswith("arn:aws-us-gov:kms:us-gov-west-1:")
+    blob = kms.encrypt(KeyId=sym["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+    asym = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048")["KeyMetadata"]
+    sig = kms.sign(KeyId=asym["KeyId"], Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+    assert kms.verify(KeyId=asym["KeyId"], Message=b"m", Signature=sig, SigningAlgorithm="RSASSA_PSS_SHA_256")["SignatureValid"]
+
+
+def test_managed_policy_catalogue_rebuilt_fresh_after_reset(emu):
+    iam = emu.client("iam")
+    arn = "arn:aws:iam::aws:policy/AmazonBedrockFullAccess"
+    iam.create_user(UserName="u")
+    iam.attach_user_policy(UserName="u", PolicyArn=arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
+    emu.reset()
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 0
+    gov = emu.client("iam", "govcloud").get_policy(PolicyArn="arn:aws-us-gov:iam::aws:policy/AmazonBedrockFullAccess")
+    assert gov["Policy"]["Arn"].startswith("arn:aws-us-gov:")
