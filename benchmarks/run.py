@@ -1,0 +1,158 @@
+"""Benchmark: the audit against the standalone emulator with real-AWS-like latency.
+
+    scripts/bench                     # = python -m benchmarks.run --latency-ms 100 --fleet 10,100,1000
+
+What it measures, for one single-key audit (scenario ``compliant``) and for fleet audits
+(``--all-keys``) of N keyed users:
+
+* wall time of the whole pytest process, and of the audit phase (first AWS call → last call end);
+* AWS calls and HTTP (Bedrock) calls made, from the audit's own call log;
+* the critical path and ``audit phase ÷ (critical path × latency)`` (target ≤ 1.5);
+* peak RSS of the pytest process (target < 300 MB at 1,000 users).
+
+The minimum the checks need, call by call (single key, scenario ``compliant``: one attached
+customer-managed policy, no inline or group policies, one trail per partition, a CMK):
+
+    commercial IAM  GetUser, ListAttachedUserPolicies, ListUserPolicies, ListGroupsForUser,
+                    GetPolicy, GetPolicyVersion (per attached policy: 1), GetLoginProfile,
+                    ListAccessKeys, ListServiceSpecificCredentials                    =  9
+    govcloud SM     DescribeSecret, GetSecretValue                                     =  2
+    govcloud KMS    DescribeKey (the secret's key: customer-managed or not)            =  1
+    CloudTrail      per partition DescribeTrails, GetTrailStatus, GetEventSelectors     =  6
+    STS             GetCallerIdentity per partition (run metadata for the reports)     =  2
+                                                                            AWS total  = 20
+    Bedrock HTTP    GET /foundation-models, POST /model/{id}/converse                  =  2
+
+Critical path (longest chain of calls that depend on each other): ListAttachedUserPolicies →
+GetPolicy → GetPolicyVersion = 3 calls; every other chain is ≤ 2 (GetSecretValue → HTTP call,
+DescribeSecret → DescribeKey, DescribeTrails → GetTrailStatus).  Fleet mode adds one
+ListServiceSpecificCredentials(AllUsers) before the per-user reads, so its chain is 4.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MIN_AWS_CALLS = 20
+MIN_HTTP_CALLS = 2
+CRITICAL_PATH = 3
+
+
+def start_emulator(scenario: str, latency_ms: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "fixtures.emulator", "--scenario", scenario,
+                             "--latency-ms", str(latency_ms)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip()  # type: ignore[union-attr]
+    if not url.startswith("http://127.0.0.1"):
+        proc.kill()
+        raise SystemExit(f"emulator did not start: {url!r}")
+    return proc, url
+
+
+def env_for(url: str) -> dict[str, str]:
+    empty = tempfile.NamedTemporaryFile(prefix="bench-aws-", delete=False).name
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({
+        "AWS_ENDPOINT_URL": url, "AWS_ENDPOINT_URL_BEDROCK": url, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": url,
+        "AWS_ACCESS_KEY_ID": "AKIABENCHMARK0000000", "AWS_SECRET_ACCESS_KEY": "benchmark",
+        "AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty, "AWS_EC2_METADATA_DISABLED": "true",
+    })
+    return env
+
+
+def add_fleet(url: str, n: int) -> None:
+    """N more users holding a Bedrock key, sharing the compliant user's policy (built via boto3)."""
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
+                       aws_access_key_id="AKIABENCHMARK0000000", aws_secret_access_key="benchmark",
+                       config=__import__("botocore.config").config.Config(max_pool_connections=64))
+    arn = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])
+
+    def one(i: int) -> None:
+        name = f"fleet-user-{i:04d}"
+        iam.create_user(UserName=name)
+        iam.attach_user_policy(UserName=name, PolicyArn=arn)
+        iam.create_service_specific_credential(UserName=name, ServiceName="bedrock.amazonaws.com", CredentialAgeDays=90)
+
+    with cf.ThreadPoolExecutor(48) as pool:
+        list(pool.map(one, range(n - 1)))  # the compliant user is the n-th
+
+
+def run_audit(url: str, *args: str) -> dict:
+    out = tempfile.NamedTemporaryFile(prefix="bench-calls-", suffix=".json", delete=False).name
+    env = env_for(url) | {"BKA_CALLSTATS_OUT": out}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider", "--no-reports",
+                           "-p", "benchmarks.callstats", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"audit failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    stats = json.load(open(out))
+    calls = stats["calls"]
+    first = min(c["started"] for c in calls)
+    last = max(c["started"] + c["duration_ms"] / 1000 for c in calls)
+    return {
+        "wall_s": round(wall, 2),
+        "session_s": round(stats["session_end"] - stats["session_start"], 2),
+        "audit_phase_s": round(last - first, 3),
+        "aws_calls": sum(1 for c in calls if c["kind"] == "aws"),
+        "http_calls": sum(1 for c in calls if c["kind"] == "http"),
+        "items": stats["items"],
+        "peak_rss_mb": round(stats["peak_rss_mb"], 1),
+        "outcome": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run")
+    ap.add_argument("--latency-ms", type=int, default=100)
+    ap.add_argument("--fleet", default="10,100,1000", help="comma-separated fleet sizes ('' for none)")
+    ap.add_argument("--json", dest="json_out", default=None, help="also write the figures to this file")
+    args = ap.parse_args(argv)
+    lat = args.latency_ms / 1000
+    results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                     "latency_ms": args.latency_ms}
+
+    proc, url = start_emulator("compliant", args.latency_ms)
+    try:
+        single = run_audit(url)
+    finally:
+        proc.terminate()
+        proc.wait()
+    single["critical_path_calls"] = CRITICAL_PATH
+    single["ratio"] = round(single["audit_phase_s"] / (CRITICAL_PATH * lat), 2) if lat else None
+    single["aws_calls_vs_min"] = f"{single['aws_calls']}/{MIN_AWS_CALLS}"
+    results["single"] = single
+    print(f"single key: {json.dumps(single)}", flush=True)
+
+    fleet = []
+    for n in [int(x) for x in args.fleet.split(",") if x.strip()]:
+        proc, url = start_emulator("compliant", args.latency_ms)
+        try:
+            add_fleet(url, n)
+            r = run_audit(url, "--all-keys")
+        finally:
+            proc.terminate()
+            proc.wait()
+        r["users"] = n
+        r["aws_calls_per_user"] = round(r["aws_calls"] / n, 2)
+        r["audit_phase_per_user_ms"] = round(r["audit_phase_s"] / n * 1000, 1)
+        fleet.append(r)
+        print(f"fleet {n}: {json.dumps(r)}", flush=True)
+    results["fleet"] = fleet
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
