@@ -51,13 +51,13 @@ class Capture:
         return {k: r.status for k, r in self.records.items()}
 
 
-def run(pytester, *args: str, scenario: str | None = None, setup=None) -> tuple[Any, Capture]:
+def run(pytester, *args: str, scenario: str | None = None, setup=None, plugins_extra=()) -> tuple[Any, Capture]:
     """One in-process audit run (``scenario``: --emulate=scenario; None: the current emulator state)."""
     cap = Capture(setup)
     extra = [f"--emulate={scenario}"] if scenario else []
     result = pytester.runpytest_inprocess(
         str(CHECKS), *extra, "--no-reports", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
-        "-c", str(ROOT / "pyproject.toml"), *args, plugins=[cap])
+        "-c", str(ROOT / "pyproject.toml"), *args, plugins=[cap, *plugins_extra])
     return result, cap
 
 

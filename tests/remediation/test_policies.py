@@ -1,0 +1,184 @@
+"""docs/auditor-policy.json and docs/remediator-policy.json are enough, and no more than needed.
+
+The audit (and the remediation) run in the emulator as principals -- one per partition --
+holding only the shipped policy, with moto's request authorization switched on
+(``moto.core.authorization.enable_iam_authentication``: it sets
+``settings.INITIAL_NO_AUTH_ACTION_COUNT`` to 0 in this process, and the emulator's server is a
+thread of this process, so the switch reaches it).
+
+moto 5.2.5 checks the *action* of a request, but authorizes it against resource ``"*"`` and
+treats an unevaluable ``Condition`` as a deny.  So the principals get the documents with every
+Resource widened to ``"*"`` and conditions dropped (conditional Deny statements left out):
+the run proves the action lists; ``test_scoped_resources_match_what_the_run_touches`` proves
+the ARN patterns against the ARNs of the emulator's resources with fixtures/policy.py-style
+matching.
+"""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+import re
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.core.authorization import enable_iam_authentication
+
+from fixtures.aws import AWS_KEY, CALL_LOG_KEY, Aws
+from fixtures.config import CONFIG_KEY
+from fixtures.policy import Evaluator
+from tests.remediation.helpers import SECRET, USER, point_env_at, run, snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+AUDITOR = json.loads((ROOT / "docs" / "auditor-policy.json").read_text())
+REMEDIATOR = json.loads((ROOT / "docs" / "remediator-policy.json").read_text())
+
+
+def moto_view(doc: dict, drop: set[str] = frozenset()) -> dict:
+    """What moto can evaluate: Resource "*", no conditions, no conditional Deny; minus ``drop`` actions."""
+    out = {"Version": doc["Version"], "Statement": []}
+    for st in doc["Statement"]:
+        if st["Effect"] == "Deny" and "Condition" in st:
+            continue
+        st = {k: v for k, v in copy.deepcopy(st).items() if k != "Condition"}
+        st["Resource"] = "*"
+        actions = [a for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]) if a not in drop]
+        if actions:
+            st["Action"] = actions
+            out["Statement"].append(st)
+    return out
+
+
+class PrincipalAws:
+    """A plugin: the run's Aws signs each partition's calls with that partition's principal."""
+
+    def __init__(self, keys: dict[str, tuple[str, str]]):
+        self.keys = keys
+
+    def pytest_sessionstart(self, session):
+        config = session.config
+        keys = self.keys
+
+        class _Aws(Aws):
+            def session(self, partition):
+                with self._lock:
+                    if partition not in self._sessions:
+                        self._sessions[partition] = boto3.Session(
+                            aws_access_key_id=keys[partition][0], aws_secret_access_key=keys[partition][1],
+                            region_name=self.cfg.region(partition))
+                    return self._sessions[partition]
+
+        config.stash[AWS_KEY] = _Aws(config.stash[CONFIG_KEY], config.stash[CALL_LOG_KEY], emulated=True)
+
+
+def _principals(emu, document: dict) -> dict[str, tuple[str, str]]:
+    keys = {}
+    for part in ("commercial", "govcloud"):
+        iam = emu.client("iam", part)
+        iam.create_user(UserName="bedrock-key-auditor")
+        iam.put_user_policy(UserName="bedrock-key-auditor", PolicyName="shipped", PolicyDocument=json.dumps(document))
+        ak = iam.create_access_key(UserName="bedrock-key-auditor")["AccessKey"]
+        keys[part] = (ak["AccessKeyId"], ak["SecretAccessKey"])
+    return keys
+
+
+def _run_as(pytester, monkeypatch, emu, document, *args):
+    point_env_at(monkeypatch, emu)
+    keys = _principals(emu, document)
+    with enable_iam_authentication():
+        cap_result = run(pytester, *args, plugins_extra=[PrincipalAws(keys)])
+    return cap_result
+
+
+def test_auditor_policy_is_enough_for_the_whole_audit(pytester, emu, monkeypatch):
+    emu.apply("compliant")
+    result, cap = _run_as(pytester, monkeypatch, emu, moto_view(AUDITOR))
+    bad = {k: r.detail for k, r in cap.records.items() if r.status != "pass"}
+    assert not bad and result.ret == 0, bad
+
+
+def test_auditor_policy_without_one_action_makes_the_audit_error(pytester, emu, monkeypatch):
+    """The run above can fail: one action less and the check that needs it cannot decide."""
+    emu.apply("compliant")
+    result, cap = _run_as(pytester, monkeypatch, emu, moto_view(AUDITOR, drop={"iam:ListAccessKeys"}))
+    assert cap.records["iam.user_no_other_credentials"].status == "error"
+    assert "iam:ListAccessKeys was denied" in cap.records["iam.user_no_other_credentials"].detail
+    assert result.ret != 0
+
+
+def _doc_actions(doc: dict) -> set[str]:
+    out: set[str] = set()
+    for st in doc["Statement"]:
+        if st["Effect"] == "Allow":
+            out |= set([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    return out
+
+
+def test_auditor_policy_is_exactly_what_the_inventory_documents():
+    """Every action named in fixtures/inventory.py's docstrings, and nothing else."""
+    source = (ROOT / "fixtures" / "inventory.py").read_text()
+    named = set(re.findall(r"``((?:iam|secretsmanager|kms|cloudtrail|sts):[A-Z][A-Za-z]+)``", source))
+    calls_lists = re.findall(r"Calls: ([A-Za-z, \n]+)\.", source)
+    for lst in calls_lists:
+        named |= {f"iam:{a.strip()}" for a in lst.replace("\n", " ").split(",") if a.strip()}
+    named.discard("sts:GetCallerIdentity")  # needs no permission (AWS answers it even under an explicit Deny)
+    assert _doc_actions(AUDITOR) == named
+
+
+def test_remediator_policy_is_enough_to_remediate_everything(pytester, emu, monkeypatch):
+    emu.apply("guide")
+    iam = emu.client("iam")
+    iam.create_login_profile(UserName=USER, Password="Not-a-real-password-1!")
+    iam.create_access_key(UserName=USER)
+    iam.put_user_policy(UserName=USER, PolicyName="extra", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    result, cap = _run_as(pytester, monkeypatch, emu, moto_view(REMEDIATOR), "--remediate", "--allow-destructive")
+    failed = [(s.key, s.message) for s in cap.plan if s.status != "applied"]
+    assert not failed
+    bad = {k: r.detail for k, r in cap.records.items() if r.status != "pass"}
+    assert not bad and result.ret == 0, bad
+
+
+def test_remediator_policy_creates_from_nothing(pytester, emu, monkeypatch):
+    result, cap = _run_as(pytester, monkeypatch, emu, moto_view(REMEDIATOR), "--remediate")
+    failed = [(s.key, s.message) for s in cap.plan if s.status != "applied"]
+    assert not failed and result.ret == 0, failed
+
+
+def _matches(pattern: str, arn: str) -> bool:
+    return fnmatch.fnmatchcase(arn, pattern)
+
+
+def _resources(doc: dict, action: str) -> list[str]:
+    out = []
+    for st in doc["Statement"]:
+        acts = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        if st["Effect"] == "Allow" and action in acts:
+            out += [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+    return out
+
+
+def test_scoped_resources_match_what_the_run_touches(emulator):
+    """The ARN patterns of both documents cover the emulator's real ARNs (and not others)."""
+    emulator.reset()
+    emulator.apply("compliant")
+    user_arn = emulator.client("iam").get_user(UserName=USER)["User"]["Arn"]
+    secret_arn = emulator.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)["ARN"]
+    trail_arns = [t["TrailARN"] for p in ("commercial", "govcloud")
+                  for t in emulator.client("cloudtrail", p).describe_trails()["trailList"]]
+    for doc in (AUDITOR, REMEDIATOR):
+        assert any(_matches(p, user_arn) for p in _resources(doc, "iam:GetUser"))
+        assert any(_matches(p, secret_arn) for p in _resources(doc, "secretsmanager:GetSecretValue"))
+        assert not any(_matches(p, secret_arn.replace(SECRET, "another-secret")) for p in
+                       _resources(doc, "secretsmanager:GetSecretValue"))
+        for arn in trail_arns:
+            assert any(_matches(p, arn) for p in _resources(doc, "cloudtrail:GetTrailStatus"))
+    # the remediator may attach nothing but its own policy, and only to the key user
+    attach = [s for s in REMEDIATOR["Statement"] if "iam:AttachUserPolicy" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert len(attach) == 1 and attach[0]["Condition"]["ArnLike"]["iam:PolicyARN"].endswith("/BedrockApiKeyLeastPrivilege")
+    assert _matches(attach[0]["Resource"], user_arn)
+    assert not _matches(attach[0]["Resource"], user_arn.replace(USER, "admin"))
+    # neither document grants anything the project's own evaluator calls write access to IAM broadly
+    ev = Evaluator([("auditor", AUDITOR)])
+    assert not any(ev.decide(a).allowed for a in ("iam:CreateUser", "iam:AttachUserPolicy", "secretsmanager:PutSecretValue"))
