@@ -88,7 +88,7 @@ def test_credential_bounded_lifetime(check, existing_user, bedrock_credentials, 
 
 
 @pytest.mark.check("credential.single_active")
-def test_credential_single_active(check, existing_user, bedrock_credentials, now, secret):
+def test_credential_single_active(check, existing_user, bedrock_credentials, now, inventory):
     check.resource = existing_user.arn
     _evidence(check, bedrock_credentials)
     active = [c for c in bedrock_credentials if c.effective_status(now) == "Active"]
@@ -96,6 +96,7 @@ def test_credential_single_active(check, existing_user, bedrock_credentials, now
         check.passed(f"{existing_user.name} has {len(active)} Active Bedrock API key(s)")
         return
     # Two keys are expected only mid-rotation, which this tool marks with an AWSPENDING version.
+    secret = inventory.secret()  # read only now: one key needs no secret to be judged
     stages = (secret.describe or {}).get("VersionIdsToStages", {}) if secret.exists else {}
     rotating = any("AWSPENDING" in v for v in stages.values())
     ids = ", ".join(f"{c.short_id} (created {c.create_date:%Y-%m-%d})" for c in active)

@@ -1,0 +1,79 @@
+"""A read the auditor may not make ends the checks that need it in ``error`` — never ``pass`` —
+naming the missing permission; every other check still runs and passes.
+
+Faults are injected at the emulator's door (fixtures/emulator/aws_faults.py): AWS's own
+error, in the service's own protocol, so botocore parses (and retries) it as a real one.
+"""
+from __future__ import annotations
+
+import pytest
+
+from fixtures.emulator import aws_faults
+from tests.audit.helpers import ALL_ROWS, run_audit, statuses
+
+IAM_POLICY = ("iam.policy_least_privilege", "iam.policy_grants_required")
+CREDENTIAL = ("credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active")
+ENDPOINT = ("endpoint.list_models", "endpoint.invoke")
+CT = ("logging", "multi_region", "log_file_validation", "management_events", "kms")
+
+DEPENDENTS = {
+    "iam:GetUser": ("iam.user_exists", "iam.user_no_other_credentials", *IAM_POLICY, *CREDENTIAL,
+                    "secret.key_matches_credential"),
+    "iam:ListAttachedUserPolicies": IAM_POLICY,
+    "iam:ListUserPolicies": IAM_POLICY,
+    "iam:ListGroupsForUser": IAM_POLICY,
+    "iam:GetPolicy": IAM_POLICY,
+    "iam:GetPolicyVersion": IAM_POLICY,
+    "iam:GetLoginProfile": ("iam.user_no_other_credentials",),
+    "iam:ListAccessKeys": ("iam.user_no_other_credentials",),
+    "iam:ListServiceSpecificCredentials": (*CREDENTIAL, "secret.key_matches_credential"),
+    "secretsmanager:DescribeSecret": ("secret.exists", "secret.schema", "secret.key_matches_credential",
+                                      "secret.encrypted_with_cmk", *ENDPOINT),
+    "secretsmanager:GetSecretValue": ("secret.schema", "secret.key_matches_credential", *ENDPOINT),
+    "kms:DescribeKey": ("secret.encrypted_with_cmk",),
+    "cloudtrail:DescribeTrails": tuple(f"cloudtrail.{c}[{p}]" for c in CT for p in ("commercial", "govcloud")),
+    "cloudtrail:GetTrailStatus": ("cloudtrail.logging[commercial]", "cloudtrail.logging[govcloud]"),
+    "cloudtrail:GetEventSelectors": ("cloudtrail.management_events[commercial]", "cloudtrail.management_events[govcloud]"),
+    "sts:GetCallerIdentity": (),
+}
+
+
+@pytest.mark.parametrize("action", list(DEPENDENTS))
+def test_denied_read_errors_its_dependents_only(pytester, action):
+    rows = run_audit(pytester, "compliant", setup=lambda emu: aws_faults.deny(action))
+    got = statuses(rows)
+    expected_error = set(DEPENDENTS[action])
+    assert {r for r, s in got.items() if s == "error"} == expected_error
+    assert {r for r, s in got.items() if s not in ("pass", "error")} == set()
+    for row in expected_error:
+        assert action in rows[row]["detail"] or "see " in rows[row]["detail"], (row, rows[row]["detail"])
+    assert sorted(got) == sorted(ALL_ROWS)
+
+
+def test_throttled_past_retries_is_an_error_not_a_pass(pytester):
+    rows = run_audit(pytester, "compliant", setup=lambda emu: aws_faults.throttle("iam:ListServiceSpecificCredentials"))
+    got = statuses(rows)
+    for row in CREDENTIAL:
+        assert got[row] == "error"
+        assert "throttled after retries" in rows[row]["detail"]
+
+
+def test_a_throttling_burst_is_absorbed_by_retries(pytester):
+    got = statuses(run_audit(pytester, "compliant", setup=lambda emu: aws_faults.throttle("iam:GetUser", n=2)))
+    assert set(got.values()) == {"pass"}
+
+
+def test_server_errors_past_retries_are_errors(pytester):
+    rows = run_audit(pytester, "compliant", setup=lambda emu: aws_faults.fail("cloudtrail:DescribeTrails", status=503))
+    got = statuses(rows)
+    assert {r for r, s in got.items() if s == "error"} == set(DEPENDENTS["cloudtrail:DescribeTrails"])
+
+
+def test_kms_decrypt_denied_on_the_secret(pytester):
+    # GetSecretValue fails when the auditor may not use the secret's KMS key
+    rows = run_audit(pytester, "compliant", setup=lambda emu: aws_faults.deny(
+        "secretsmanager:GetSecretValue", code="AccessDeniedException",
+        message="Access to KMS is not allowed"))
+    got = statuses(rows)
+    assert got["secret.schema"] == "error" and got["secret.exists"] == "pass"
+    assert "secretsmanager:GetSecretValue was denied" in rows["secret.schema"]["detail"]
