@@ -133,9 +133,31 @@ def test_remediator_policy_is_enough_to_remediate_everything(pytester, emu, monk
     iam.create_access_key(UserName=USER)
     iam.put_user_policy(UserName=USER, PolicyName="extra", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    # our least-privilege policy exists with a stale document and IAM's maximum of five versions
+    stale = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:InvokeModel",
+                                                                "Resource": "*"}]})
+    arn = iam.create_policy(PolicyName="BedrockApiKeyLeastPrivilege", PolicyDocument=stale)["Policy"]["Arn"]
+    for _ in range(4):
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=stale, SetAsDefault=False)
+    # a group that grants too much, a stopped trail recording only writes
+    iam.create_group(GroupName="bedrock-admins")
+    iam.put_group_policy(GroupName="bedrock-admins", PolicyName="all", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]}))
+    iam.add_user_to_group(GroupName="bedrock-admins", UserName=USER)
+    ct = emu.client("cloudtrail")
+    trail = ct.describe_trails()["trailList"][0]["TrailARN"]
+    ct.stop_logging(Name=trail)
+    ct.put_event_selectors(TrailName=trail, EventSelectors=[{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}])
     result, cap = _run_as(pytester, monkeypatch, emu, moto_view(REMEDIATOR), "--remediate", "--allow-destructive")
     failed = [(s.key, s.message) for s in cap.plan if s.status != "applied"]
     assert not failed
+    keys = {s.key for s in cap.plan}
+    assert {"iam.ensure-policy", "iam.leave-group:bedrock-admins", "iam.delete-login-profile",
+            "trail.start-logging:commercial", "trail.management-events:commercial"} <= keys
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    # v1 was the default, so the oldest *non-default* version (v2) made room for the new default v6
+    assert sorted(v["VersionId"] for v in versions) == ["v1", "v3", "v4", "v5", "v6"]
+    assert next(v for v in versions if v["IsDefaultVersion"])["VersionId"] == "v6"
     bad = {k: r.detail for k, r in cap.records.items() if r.status != "pass"}
     assert not bad and result.ret == 0, bad
 
