@@ -41,6 +41,11 @@ def _create(iam, user="alice", service=BEDROCK, **kw):
     return iam.create_service_specific_credential(UserName=user, ServiceName=service, **kw)["ServiceSpecificCredential"]
 
 
+def _ok(cond: object, what: str) -> None:
+    """Assert without letting pytest print the operands: they may hold (fake) keys."""
+    assert bool(cond), what
+
+
 # --------------------------------------------------------------------------- upstream watch
 def test_installed_moto_still_lacks_the_actions():
     """The day moto ships these actions, this fails: then drop our patch in favour of moto's."""
@@ -81,25 +86,25 @@ def test_create_bedrock_key_fields_and_format(iam):
     assert re.fullmatch(r"ACCA[A-Z0-9]{17}", cred["ServiceSpecificCredentialId"])
     assert cred["ExpirationDate"] - cred["CreateDate"] == dt.timedelta(days=180)
     key = cred["ServiceCredentialSecret"]
-    assert key.startswith("ABSK")
+    _ok(key.startswith("ABSK"), "Bedrock key has the ABSK prefix")
     service_user, secret = base64.b64decode(key[4:]).decode().split(":", 1)
     assert service_user == "alice-at-123456789012" == cred["ServiceCredentialAlias"]
-    assert len(secret) >= 20
-    assert decode_long_term_key(key) == (service_user, secret)
+    _ok(len(secret) >= 20, "secret part has >= 20 characters")
+    _ok(decode_long_term_key(key) == (service_user, secret), "decode_long_term_key splits the key")
 
 
 @pytest.mark.parametrize("service", ["codecommit.amazonaws.com", "cassandra.amazonaws.com"])
 def test_create_password_style_credential(iam, service):
     cred = _create(iam, service=service)
     assert cred["ServiceUserName"] == "alice-at-123456789012"
-    assert len(cred["ServicePassword"]) >= 20
-    assert "ServiceCredentialSecret" not in cred and "ServiceCredentialAlias" not in cred
-    assert "ExpirationDate" not in cred
+    _ok(len(cred["ServicePassword"]) >= 20, "ServicePassword has >= 20 characters")
+    assert not {"ServiceCredentialSecret", "ServiceCredentialAlias"} & set(cred)
+    assert "ExpirationDate" not in set(cred)
 
 
 def test_no_age_means_never_expires(iam):
     cred = _create(iam)
-    assert "ExpirationDate" not in cred
+    assert "ExpirationDate" not in set(cred)
     clock.advance(days=40000)
     listed = iam.list_service_specific_credentials(UserName="alice")["ServiceSpecificCredentials"]
     assert listed[0]["Status"] == "Active"
@@ -161,7 +166,7 @@ def test_list_never_returns_secrets(emu, iam):
     assert resp["IsTruncated"] is False and "Marker" not in resp
     assert len(items) == 2
     for item in items:
-        assert "ServiceCredentialSecret" not in item and "ServicePassword" not in item
+        assert not {"ServiceCredentialSecret", "ServicePassword"} & set(item)
     bedrock = next(i for i in items if i["ServiceName"] == BEDROCK)
     assert bedrock["ServiceCredentialAlias"] == "alice-at-123456789012"
     assert bedrock["ExpirationDate"] == cred["ExpirationDate"]
@@ -172,7 +177,7 @@ def test_list_never_returns_secrets(emu, iam):
                              lambda http_response, **_: seen.append(http_response.content))
     raw.list_service_specific_credentials(UserName="alice")
     secret = decode_long_term_key(cred["ServiceCredentialSecret"])[1]
-    assert seen and secret.encode() not in seen[0] and b"ABSK" not in seen[0]
+    _ok(seen and secret.encode() not in seen[0] and b"ABSK" not in seen[0], "no secret on the List wire")
 
 
 def test_list_service_filter_all_users_and_errors(iam):
@@ -230,9 +235,9 @@ def test_update_status_and_lookup_follows(iam):
     cid = cred["ServiceSpecificCredentialId"]
     iam.update_service_specific_credential(UserName="alice", ServiceSpecificCredentialId=cid, Status="Inactive")
     assert iam.list_service_specific_credentials(UserName="alice")["ServiceSpecificCredentials"][0]["Status"] == "Inactive"
-    assert lookup_bedrock_key(cred["ServiceCredentialSecret"]).status == "Inactive"
+    _ok(lookup_bedrock_key(cred["ServiceCredentialSecret"]).status == "Inactive", "lookup says Inactive")
     iam.update_service_specific_credential(UserName="alice", ServiceSpecificCredentialId=cid, Status="Active")
-    assert lookup_bedrock_key(cred["ServiceCredentialSecret"]).status == "Active"
+    _ok(lookup_bedrock_key(cred["ServiceCredentialSecret"]).status == "Active", "lookup says Active")
 
 
 def test_update_errors(emu, iam):
@@ -257,9 +262,10 @@ def test_reset_gives_new_secret_and_kills_old_at_once(iam):
         UserName="alice", ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"])["ServiceSpecificCredential"]
     assert new["ServiceSpecificCredentialId"] == cred["ServiceSpecificCredentialId"]
     assert new["CreateDate"] == cred["CreateDate"] and new["ExpirationDate"] == cred["ExpirationDate"]
-    assert new["ServiceCredentialSecret"] != old
-    assert lookup_bedrock_key(old) is None
-    assert lookup_bedrock_key(new["ServiceCredentialSecret"]).credential_id == cred["ServiceSpecificCredentialId"]
+    _ok(new["ServiceCredentialSecret"] != old, "reset gives a new key")
+    _ok(lookup_bedrock_key(old) is None, "the old key is dead at once")
+    _ok(lookup_bedrock_key(new["ServiceCredentialSecret"]).credential_id == cred["ServiceSpecificCredentialId"],
+        "the new key belongs to the same credential")
     with pytest.raises(botocore.exceptions.ClientError) as ei:
         iam.reset_service_specific_credential(UserName="alice", ServiceSpecificCredentialId="ACCA" + "Y" * 17)
     assert _error(ei) == ("NoSuchEntity", 404)
@@ -269,7 +275,8 @@ def test_reset_password_style(iam):
     cred = _create(iam, service="codecommit.amazonaws.com")
     new = iam.reset_service_specific_credential(
         UserName="alice", ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"])["ServiceSpecificCredential"]
-    assert new["ServicePassword"] != cred["ServicePassword"] and "ServiceCredentialSecret" not in new
+    _ok(new["ServicePassword"] != cred["ServicePassword"], "reset gives a new password")
+    assert "ServiceCredentialSecret" not in set(new)
 
 
 def test_delete(iam):
@@ -277,7 +284,7 @@ def test_delete(iam):
     cid = cred["ServiceSpecificCredentialId"]
     iam.delete_service_specific_credential(UserName="alice", ServiceSpecificCredentialId=cid)
     assert iam.list_service_specific_credentials(UserName="alice")["ServiceSpecificCredentials"] == []
-    assert lookup_bedrock_key(cred["ServiceCredentialSecret"]) is None
+    _ok(lookup_bedrock_key(cred["ServiceCredentialSecret"]) is None, "a deleted key is unknown")
     with pytest.raises(botocore.exceptions.ClientError) as ei:
         iam.delete_service_specific_credential(UserName="alice", ServiceSpecificCredentialId=cid)
     assert _error(ei) == ("NoSuchEntity", 404)
@@ -301,11 +308,11 @@ def test_expired_is_derived_from_the_clock(emu, iam):
     cred = _create(iam, CredentialAgeDays=30)
     assert iam.list_service_specific_credentials(UserName="alice")["ServiceSpecificCredentials"][0]["Status"] == "Active"
     clock.advance(days=29)
-    assert lookup_bedrock_key(cred["ServiceCredentialSecret"]).status == "Active"
+    _ok(lookup_bedrock_key(cred["ServiceCredentialSecret"]).status == "Active", "Active one day before expiry")
     clock.advance(days=1, seconds=1)
     items = iam.list_service_specific_credentials(UserName="alice")["ServiceSpecificCredentials"]
     assert items[0]["Status"] == "Expired"
-    assert lookup_bedrock_key(cred["ServiceCredentialSecret"]).status == "Expired"
+    _ok(lookup_bedrock_key(cred["ServiceCredentialSecret"]).status == "Expired", "lookup says Expired")
     # an Inactive key past its expiry reads Expired too, as in AWS's statusType
     iam.update_service_specific_credential(UserName="alice", ServiceSpecificCredentialId=items[0]["ServiceSpecificCredentialId"],
                                            Status="Inactive")
@@ -317,7 +324,7 @@ def test_expired_is_derived_from_the_clock(emu, iam):
 def test_emulator_reset_clears_credentials(emu, iam):
     cred = _create(iam)
     emu.reset()
-    assert lookup_bedrock_key(cred["ServiceCredentialSecret"]) is None
+    _ok(lookup_bedrock_key(cred["ServiceCredentialSecret"]) is None, "reset forgets every key")
     iam.create_user(UserName="alice")
     assert iam.list_service_specific_credentials(UserName="alice")["ServiceSpecificCredentials"] == []
 
@@ -350,8 +357,8 @@ def test_lookup_refuses_non_bedrock_and_tampered_keys(iam):
     forged_pw = iam_ssc.encode_long_term_key(service_user, pw["ServicePassword"])
     other_account = iam_ssc.encode_long_term_key("alice-at-210987654321", secret)
     other_user = iam_ssc.encode_long_term_key("mallory-at-123456789012", secret)
-    for key in (forged_pw, other_account, other_user, cred["ServiceCredentialSecret"][:-4] + "AAAA"):
-        assert lookup_bedrock_key(key) is None
+    for i, key in enumerate((forged_pw, other_account, other_user, cred["ServiceCredentialSecret"][:-4] + "AAAA")):
+        _ok(lookup_bedrock_key(key) is None, f"tampered key #{i} is refused")
 
 
 @pytest.mark.parametrize("key", [
@@ -362,12 +369,12 @@ def test_lookup_refuses_non_bedrock_and_tampered_keys(iam):
     "ABSK" + base64.b64encode(b"a-at-123456789012:").decode(),
     "ABSK" + base64.b64encode(b"\xff\xfe-at-123456789012:x").decode(),
     "bedrock-api-key-abcdefgh", None, 12345,
-])
+], ids=lambda k: "case")  # ids must not look like keys
 def test_malformed_keys(key):
-    assert decode_long_term_key(key) is None
-    assert lookup_bedrock_key(key) is None
+    _ok(decode_long_term_key(key) is None, "malformed key does not decode")
+    _ok(lookup_bedrock_key(key) is None, "malformed key is unknown")
 
 
 def test_decode_accepts_well_formed():
     key = iam_ssc.encode_long_term_key("bedrock-cross-partition-user-at-123456789012", "s3cr3t/+x")
-    assert decode_long_term_key(key) == ("bedrock-cross-partition-user-at-123456789012", "s3cr3t/+x")
+    _ok(decode_long_term_key(key) == ("bedrock-cross-partition-user-at-123456789012", "s3cr3t/+x"), "well-formed key decodes")

@@ -269,3 +269,15 @@ def test_managed_policy_catalogue_rebuilt_fresh_after_reset(emu):
     assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 0
     gov = emu.client("iam", "govcloud").get_policy(PolicyArn="arn:aws-us-gov:iam::aws:policy/AmazonBedrockFullAccess")
     assert gov["Policy"]["Arn"].startswith("arn:aws-us-gov:")
+
+
+def test_describe_trails_by_name_list(emu):
+    ct = _trail(emu, "commercial", "home-trail", IsMultiRegionTrail=True)
+    _trail(emu, "commercial", "other-trail")
+    assert [t["Name"] for t in ct.describe_trails(trailNameList=["home-trail"])["trailList"]] == ["home-trail"]
+    assert ct.describe_trails(trailNameList=["missing-trail"])["trailList"] == []
+    arn = ct.describe_trails(trailNameList=["home-trail"])["trailList"][0]["TrailARN"]
+    west = emu.client("cloudtrail", region_name="us-west-2")
+    # from another region a shadow trail is found by ARN, not by name
+    assert west.describe_trails(trailNameList=["home-trail"])["trailList"] == []
+    assert [t["Name"] for t in west.describe_trails(trailNameList=[arn])["trailList"]] == ["home-trail"]
