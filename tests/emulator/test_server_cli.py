@@ -331,3 +331,16 @@ def test_cli_lists_scenarios(tmp_path):
                           cwd=ROOT, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert [line.split()[0] for line in proc.stdout.splitlines()] == list(scenarios.SCENARIOS)
+
+
+def test_faults_sub_paths_reach_the_real_faults_module(emu):
+    faults = pytest.importorskip("fixtures.emulator.faults")
+    if not hasattr(faults, "handle_control"):
+        pytest.skip("fixtures.emulator.faults has no handle_control yet")
+    with _http() as http:
+        armed = http.post(f"{emu.url}/_emulator/faults/throttle", json={"n": 1, "path_prefix": "/model/"})
+        assert armed.status_code == 200
+        assert http.get(f"{emu.url}/_emulator/faults").json()["pending"]
+        assert http.post(f"{emu.url}/_emulator/faults/no-such-fault", json={}).status_code == 404
+    emu.reset()
+    assert faults.pending() == []
