@@ -69,7 +69,7 @@ def test_plan_changes_nothing_and_prints_the_ordered_plan(pytester):
     assert cap.records["iam.policy_least_privilege"].remediation[0]["status"] == "planned"
 
 
-@pytest.mark.parametrize("scenario", ["empty", "expired_key", "two_active_keys", "secret_missing"])
+@pytest.mark.parametrize("scenario", ["empty", "expired_key", "two_active_keys"])
 def test_plan_changes_nothing_in_other_states(pytester, scenario):
     seen = {}
     result, cap = run(pytester, "--remediate=plan", scenario=scenario,
@@ -103,10 +103,11 @@ def test_second_remediate_plans_nothing(pytester, emulator, monkeypatch):
     assert snapshot(emulator) == state
 
 
+# (key_expiring_soon and never_expiring_key take the same rotation path as expired_key, and
+# tests/remediation/test_rotation.py rotates key_expiring_soon; secret_missing is part of empty)
 @pytest.mark.parametrize("scenario", [
-    "expired_key", "inactive_key", "never_expiring_key", "key_expiring_soon", "two_active_keys", "no_user",
-    "user_with_access_key", "overprivileged_inline", "secret_not_json", "secret_missing", "secret_foreign_key",
-    "trail_stopped", "trail_write_only",
+    "expired_key", "inactive_key", "two_active_keys", "no_user", "user_with_access_key", "overprivileged_inline",
+    "secret_not_json", "secret_foreign_key", "trail_stopped", "trail_write_only",
 ])
 def test_apply_fixes_each_fault(pytester, emulator, scenario):
     result, cap = run(pytester, "--remediate", "--allow-destructive", scenario=scenario)
@@ -118,4 +119,20 @@ def test_apply_fixes_each_fault(pytester, emulator, scenario):
 
 def test_remediate_refuses_allow_destructive_alone(pytester):
     result, _ = run(pytester, "--allow-destructive", scenario="compliant")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_secret_scheduled_for_deletion_is_restored_not_rotated(pytester):
+    def schedule_deletion(emu):
+        emu.apply("compliant")
+        emu.client("secretsmanager", "govcloud").delete_secret(SecretId="cross-partition-commercial-creds",
+                                                               RecoveryWindowInDays=7)
+    result, cap = run(pytester, "--remediate", scenario="empty", setup=schedule_deletion)
+    assert [s.key for s in cap.plan] == ["secret.restore"], [(s.key, s.status, s.message) for s in cap.plan]
+    assert cap.plan[0].status == "applied"
+    _all_pass(cap)
+
+
+def test_remediate_refuses_fleet_mode(pytester):
+    result, _ = run(pytester, "--remediate", "--all-keys", scenario="compliant")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
