@@ -136,3 +136,4 @@ def test_secret_scheduled_for_deletion_is_restored_not_rotated(pytester):
 def test_remediate_refuses_fleet_mode(pytester):
     result, _ = run(pytester, "--remediate", "--all-keys", scenario="compliant")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+

@@ -7,6 +7,7 @@ nothing is left of the attempt (same credentials, same AWSCURRENT version).
 from __future__ import annotations
 
 import json
+import logging
 
 import botocore.exceptions
 import pytest
@@ -217,3 +218,13 @@ def test_rotation_is_idempotent_in_its_secret_write(emu, make_ctx, monkeypatch):
     assert st.status == "applied", st.message
     versions = emu.client("secretsmanager", "govcloud").list_secret_version_ids(SecretId=SECRET)["Versions"]
     assert len(versions) == 2  # the original and exactly one new one
+
+
+def test_no_key_reaches_the_logs_even_at_debug(emu, make_ctx, caplog):
+    emu.apply("key_expiring_soon")
+    caplog.set_level(logging.DEBUG)
+    st, entry = _rotate(make_ctx())
+    assert st.status == "applied", st.message
+    logged = caplog.text
+    assert "botocore" in logged or caplog.records  # logging was live around the rotation
+    assert "ABSK" not in logged and "ServiceCredentialSecret" not in logged
