@@ -326,3 +326,27 @@ def test_same_second_runs_get_distinct_ordered_directories(tmp_path):
     names = [history.allocate_run_dir(tmp_path, when).name for _ in range(11)]
     assert names[:3] == ["20261125T201500Z", "20261125T201500Z-2", "20261125T201500Z-3"]
     assert [p.name for p in history.run_dirs(tmp_path)] == names
+
+
+def test_an_interrupted_run_is_not_the_baseline(audit_dir):
+    audit_dir.pytester.makepyfile(test_toggle=TOGGLE)
+    (audit_dir.path / "state.txt").write_text("bad")
+    audit_dir.run()
+    baseline = audit_dir.latest()
+    broken = _fake_run(audit_dir.reports, "29990101T000000Z")  # newer, but interrupted
+    doc = json.loads((broken / "results.json").read_text())
+    doc["run"]["exit_status"] = 2
+    (broken / "results.json").write_text(json.dumps(doc))
+    from fixtures.reporting.history import previous_run
+
+    assert previous_run(audit_dir.reports, None) == baseline
+
+
+def test_without_pytest_html_the_rest_is_still_written(audit_dir):
+    audit_dir.pytester.makepyfile(test_toggle=TOGGLE)
+    (audit_dir.path / "state.txt").write_text("ok")
+    res = audit_dir.run("-p", "no:html", "--evidence")
+    assert res.ret == pytest.ExitCode.TESTS_FAILED
+    run = audit_dir.latest()
+    names = {p.name for p in run.iterdir()}
+    assert "report.html" not in names and {"results.json", "junit.xml", "evidence"} <= names

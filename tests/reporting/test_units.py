@@ -1,0 +1,57 @@
+"""Pure functions: rows, changes, control matrix."""
+from __future__ import annotations
+
+from fixtures.reporting import evidence, results
+
+CONTROLS = {"nist_800_53_rev5": ["IA-5(1)", "AC-2"], "cis_aws_v3": ["1.14"], "fedramp": ["FedRAMP High IA-5(1)"]}
+
+
+def record(check_id="credential.unexpired", status="pass", partition=None, **kw):
+    params = {"partition": partition} if partition else {}
+    return {"check_id": check_id, "title": "t", "family": check_id.split(".")[0], "severity": "high",
+            "controls": CONTROLS, "nodeid": f"checks/x.py::test[{partition}]", "params": params,
+            "partition": partition, "resource": None, "status": status, "detail": "d", "evidence": [],
+            "remediation": [], "started": None, "duration_s": 0.1, **kw}
+
+
+def test_row_takes_remediation_from_actions_naming_it():
+    acts = [{"action": "rotate", "check_ids": ["credential.unexpired", "secret.key_matches_credential"],
+             "partition": "commercial", "status": "applied"},
+            {"action": "rotate-gov", "check_ids": ["credential.unexpired"], "partition": "govcloud"},
+            {"action": "other", "check_id": "iam.user_exists"}]
+    row = results.check_row(record(partition="commercial"), acts)
+    assert [a["action"] for a in row["remediation"]] == ["rotate"]
+    own = results.check_row(record(remediation=[{"action": "mine"}]), acts)
+    assert [a["action"] for a in own["remediation"]] == ["mine"]
+
+
+def test_changes_classify_by_id_and_params():
+    prev = {"checks": [results.check_row(r) for r in (
+        record(status="fail", partition="commercial"), record(status="pass", partition="govcloud"),
+        record("iam.user_exists", status="error"), record("secret.exists", status="fail"))]}
+    now = [results.check_row(r) for r in (
+        record(status="pass", partition="commercial"),       # fixed
+        record(status="fail", partition="govcloud"),         # newly failing
+        record("iam.user_exists", status="fail"),            # still failing (error -> fail)
+        record("secret.exists", status="skip"),              # not verified: neither
+        record("secret.schema", status="error"))]            # absent before: newly failing
+    ch = results.compute_changes(now, prev, "20260101T000000Z")
+    label = lambda lst: sorted(e["id"] + str(e["params"]) for e in lst)  # noqa: E731
+    assert label(ch["newly_fixed"]) == ["credential.unexpired{'partition': 'commercial'}"]
+    assert label(ch["newly_failing"]) == ["credential.unexpired{'partition': 'govcloud'}", "secret.schema{}"]
+    assert label(ch["still_failing"]) == ["iam.user_exists{}"]
+    assert [e["previous_status"] for e in ch["newly_failing"]] == ["pass", None]
+    assert results.compute_changes(now, None, None)["newly_failing"] == []
+
+
+def test_control_matrix_aggregates_worst_first_and_sorts_naturally():
+    rows = [results.check_row(r) for r in (
+        record(status="pass", partition="commercial"), record(status="error", partition="govcloud"),
+        record("secret.exists", status="skip", controls={"nist_800_53_rev5": ["AC-10"], "cis_aws_v3": [], "fedramp": []}))]
+    m = evidence.control_matrix(rows)
+    nist = m["frameworks"]["nist_800_53_rev5"]["controls"]
+    assert [c["control"] for c in nist] == ["AC-2", "AC-10", "IA-5(1)"]
+    assert {c["control"]: c["status"] for c in nist} == {"AC-2": "error", "AC-10": "not_assessed", "IA-5(1)": "error"}
+    rows[1]["status"] = "fail"
+    assert evidence.control_matrix(rows)["frameworks"]["cis_aws_v3"]["controls"][0]["status"] == "fail"
+    assert evidence._aggregate(["pass", "skip"]) == "pass"
