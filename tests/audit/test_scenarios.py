@@ -76,3 +76,31 @@ def test_no_user_errors_dependents_not_passes(pytester):
                 "credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active"):
         assert got[row] == "error", row
 
+
+
+def _deny_bearer(emu):
+    emu.client("iam", "commercial").put_user_policy(
+        UserName="bedrock-cross-partition-user", PolicyName="no-api-keys",
+        PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"bedrock:CallWithBearerToken","Resource":"*"}]}')
+
+
+def test_required_action_denied_fails_grants_and_the_endpoints(pytester):
+    rows = run_audit(pytester, "compliant", setup=_deny_bearer)
+    got = statuses(rows)
+    assert {r for r, s in got.items() if s != "pass"} == {
+        "iam.policy_grants_required", "endpoint.list_models", "endpoint.invoke"}
+    assert "bedrock:CallWithBearerToken (denied by inline policy no-api-keys)" in rows["iam.policy_grants_required"]["detail"]
+    assert "access denied" in rows["endpoint.list_models"]["detail"]
+
+
+def _stop_govcloud_trail(emu):
+    ct = emu.client("cloudtrail", "govcloud")
+    for trail in ct.describe_trails()["trailList"]:
+        ct.stop_logging(Name=trail["Name"])
+
+
+def test_govcloud_trail_stopped_fails_only_govcloud_logging(pytester):
+    rows = run_audit(pytester, "compliant", setup=_stop_govcloud_trail)
+    got = statuses(rows)
+    assert {r for r, s in got.items() if s != "pass"} == {"cloudtrail.logging[govcloud]"}
+    assert "start logging" in rows["cloudtrail.logging[govcloud]"]["detail"]
