@@ -35,7 +35,17 @@ def _trail(emu, partition="commercial", name="trail1", **kw):
 def test_caller_identity_per_partition(emu, partition, account, arn_p):
     ident = emu.client("sts", partition).get_caller_identity()
     assert ident["Account"] == account == emu.accounts[partition]
-    assert ident["Arn"].startswith(f"arn:{arn_p}:") and f":{account}:" in ident["Arn"]
+    assert ident["Arn"] == f"arn:{arn_p}:iam::{account}:root" and ident["UserId"] == account
+
+
+def test_caller_identity_of_an_iam_user_access_key(emu):
+    giam = emu.client("iam", "govcloud")
+    giam.create_user(UserName="auditor")
+    key = giam.create_access_key(UserName="auditor")["AccessKey"]
+    sts = emu.session("govcloud").client("sts", endpoint_url=emu.url, aws_access_key_id=key["AccessKeyId"],
+                                         aws_secret_access_key=key["SecretAccessKey"])
+    ident = sts.get_caller_identity()
+    assert ident["Arn"] == f"arn:aws-us-gov:iam::{GOV}:user/auditor" and ident["Account"] == GOV
 
 
 def test_partition_of_region():
