@@ -106,7 +106,7 @@ def test_second_remediate_plans_nothing(pytester, emulator, monkeypatch):
 # (key_expiring_soon and never_expiring_key take the same rotation path as expired_key, and
 # tests/remediation/test_rotation.py rotates key_expiring_soon; secret_missing is part of empty)
 @pytest.mark.parametrize("scenario", [
-    "expired_key", "inactive_key", "two_active_keys", "no_user", "user_with_access_key", "overprivileged_inline",
+    "expired_key", "inactive_key", "no_user", "user_with_access_key", "overprivileged_inline",
     "secret_not_json", "secret_foreign_key", "trail_stopped", "trail_write_only",
 ])
 def test_apply_fixes_each_fault(pytester, emulator, scenario):
@@ -137,3 +137,37 @@ def test_remediate_refuses_fleet_mode(pytester):
     result, _ = run(pytester, "--remediate", "--all-keys", scenario="compliant")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
+
+
+def _second_key_a_day_later(emu):
+    """compliant, then a second Active key made a day after the secret was written."""
+    from fixtures.emulator import clock
+
+    emu.apply("compliant")
+    clock.advance(days=1)
+    emu.client("iam").create_service_specific_credential(UserName=USER, ServiceName="bedrock.amazonaws.com",
+                                                         CredentialAgeDays=180)
+
+
+def test_two_active_keys_the_one_not_in_the_secret_is_deactivated(pytester, emulator):
+    held = {}
+
+    def setup(emu):
+        _second_key_a_day_later(emu)
+        creds = emu.client("iam").list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"]
+        held["old"] = min(creds, key=lambda c: c["CreateDate"])["ServiceSpecificCredentialId"]
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="empty", setup=setup)
+    assert [s.key.split(":")[0] for s in cap.plan] == ["credential.deactivate"]
+    _all_pass(cap)
+    creds = emulator.client("iam").list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"]
+    assert {c["ServiceSpecificCredentialId"]: c["Status"] for c in creds}[held["old"]] == "Active"
+
+
+def test_two_active_keys_that_cannot_be_told_apart_are_left_to_a_person(pytester):
+    """Same alias, both older than the secret's value: deactivating either could break the workload."""
+    seen = {}
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="two_active_keys",
+                      setup=lambda emu: seen.update(before=snapshot(emu), emu=emu))
+    assert [(s.key, s.status) for s in cap.plan] == [("manual:single_active", "manual")]
+    assert snapshot(seen["emu"]) == seen["before"]
+    assert cap.statuses()["credential.single_active"] == "fail"

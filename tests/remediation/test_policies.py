@@ -69,7 +69,8 @@ class PrincipalAws:
                             region_name=self.cfg.region(partition))
                     return self._sessions[partition]
 
-        config.stash[AWS_KEY] = _Aws(config.stash[CONFIG_KEY], config.stash[CALL_LOG_KEY], emulated=True)
+        cfg = config.stash[CONFIG_KEY]
+        config.stash[AWS_KEY] = {cfg.account: _Aws(cfg, config.stash[CALL_LOG_KEY], emulated=True)}
 
 
 def _principals(emu, document: dict) -> dict[str, tuple[str, str]]:

@@ -228,3 +228,18 @@ def test_no_key_reaches_the_logs_even_at_debug(emu, make_ctx, caplog):
     logged = caplog.text
     assert "botocore" in logged or caplog.records  # logging was live around the rotation
     assert "ABSK" not in logged and "ServiceCredentialSecret" not in logged
+
+
+def test_a_fixer_that_crashes_is_reported_not_fatal(emu, make_ctx, monkeypatch):
+    from fixtures.checks import CheckRecord
+    from fixtures.remediation import core
+
+    emu.apply("guide")
+    ctx = make_ctx()
+    monkeypatch.setitem(core.FIXERS, "iam.user_exists", lambda c, r: 1 / 0)
+    recs = [CheckRecord("iam.user_exists", "t", "iam", "high", {}, "n", status="fail", detail="x"),
+            CheckRecord("cloudtrail.log_file_validation", "t", "cloudtrail", "high", {}, "n", partition="commercial",
+                        status="fail", detail="y")]
+    steps = core.build_plan(ctx, recs)
+    assert [s.status for s in steps if s.key.startswith("unplannable:iam.user_exists")] == ["manual"]
+    assert any(s.key == "trail.log-file-validation:commercial" for s in steps)
