@@ -171,3 +171,22 @@ def test_two_active_keys_that_cannot_be_told_apart_are_left_to_a_person(pytester
     assert [(s.key, s.status) for s in cap.plan] == [("manual:single_active", "manual")]
     assert snapshot(seen["emu"]) == seen["before"]
     assert cap.statuses()["credential.single_active"] == "fail"
+
+
+def test_secret_without_region_is_rewritten_around_the_same_key(pytester, emulator):
+    ids = {}
+
+    def drop_region(emu):
+        emu.apply("compliant")
+        sm = emu.client("secretsmanager", "govcloud")
+        value = json.loads(sm.get_secret_value(SecretId="cross-partition-commercial-creds")["SecretString"])
+        sm.put_secret_value(SecretId="cross-partition-commercial-creds",
+                            SecretString=json.dumps({"bedrock_api_key": value["bedrock_api_key"]}))
+        ids["before"] = [c["ServiceSpecificCredentialId"] for c in emu.client("iam").list_service_specific_credentials(
+            UserName=USER)["ServiceSpecificCredentials"]]
+    result, cap = run(pytester, "--remediate", scenario="empty", setup=drop_region)
+    assert [(s.key, s.status) for s in cap.plan] == [("secret.rewrite", "applied")]
+    _all_pass(cap)
+    after = [c["ServiceSpecificCredentialId"] for c in emulator.client("iam").list_service_specific_credentials(
+        UserName=USER)["ServiceSpecificCredentials"]]
+    assert after == ids["before"]  # no new key

@@ -243,3 +243,19 @@ def test_a_fixer_that_crashes_is_reported_not_fatal(emu, make_ctx, monkeypatch):
     steps = core.build_plan(ctx, recs)
     assert [s.status for s in steps if s.key.startswith("unplannable:iam.user_exists")] == ["manual"]
     assert any(s.key == "trail.log-file-validation:commercial" for s in steps)
+
+
+@pytest.mark.parametrize("step", ["verify", "promote"])
+def test_crash_while_creating_a_missing_secret_leaves_no_secret_and_no_new_key(emu, make_ctx, monkeypatch, step):
+    emu.apply("secret_missing")
+    iam = emu.client("iam")
+    before = sorted(c["ServiceSpecificCredentialId"] for c in
+                    iam.list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"])
+    monkeypatch.setattr(rotation, "checkpoint", lambda n: (_ for _ in ()).throw(RuntimeError("crash"))
+                        if n == step else None)
+    st, _ = _rotate(make_ctx())
+    assert st.status == "failed" and "rolled back" in st.message
+    after = sorted(c["ServiceSpecificCredentialId"] for c in
+                   iam.list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"])
+    assert after == before
+    assert emu.client("secretsmanager", "govcloud").list_secrets()["SecretList"] == []
