@@ -190,3 +190,11 @@ def test_secret_without_region_is_rewritten_around_the_same_key(pytester, emulat
     after = [c["ServiceSpecificCredentialId"] for c in emulator.client("iam").list_service_specific_credentials(
         UserName=USER)["ServiceSpecificCredentials"]]
     assert after == ids["before"]  # no new key
+
+
+def test_remediate_refuses_several_accounts(pytester, tmp_path):
+    cfg = tmp_path / "accounts.toml"
+    cfg.write_text('[[accounts]]\nname = "prod"\n\n[[accounts]]\nname = "dev"\nuser = { name = "dev-bot" }\n')
+    result, cap = run(pytester, "--remediate=plan", f"--audit-config={cfg}", scenario="compliant")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert cap.plan == []

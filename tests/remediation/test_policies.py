@@ -28,7 +28,7 @@ from moto.core.authorization import enable_iam_authentication
 from fixtures.aws import AWS_KEY, CALL_LOG_KEY, Aws
 from fixtures.config import CONFIG_KEY
 from fixtures.policy import Evaluator
-from tests.remediation.helpers import SECRET, USER, point_env_at, run, snapshot
+from tests.remediation.helpers import SECRET, USER, point_env_at, run
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDITOR = json.loads((ROOT / "docs" / "auditor-policy.json").read_text())
