@@ -65,6 +65,7 @@ def test_plan_changes_nothing_and_prints_the_ordered_plan(pytester):
     detach = next(s for s in cap.plan if s.key.startswith("iam.detach:"))
     assert detach.destructive and "iam:DetachUserPolicy" in detach.calls
     assert "destructive: yes" in out and "calls:       iam:DetachUserPolicy" in out
+    assert "iam.policy_least_privilege (fail): 1, 2" in out  # the per-check index of the plan
     # failing records carry their planned steps
     assert cap.records["iam.policy_least_privilege"].remediation[0]["status"] == "planned"
 
