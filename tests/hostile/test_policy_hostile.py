@@ -162,8 +162,8 @@ def test_permissions_boundary_trims_an_overgrant(pytester):
     expect(audit(pytester, setup), {})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: fixtures/redact.py masks the word after any '...bearer ' "
-                   "(a policy named deny-bearer), so verdicts lose '(via group …' to ***REDACTED***")
+@pytest.mark.xfail(strict=True, reason="BUG: fixtures/redact.py masks the word that follows a name "
+                   "ending in 'bearer' (policy deny-bearer), so verdicts lose '(via group' to the mask")
 def test_a_policy_named_like_bearer_keeps_its_verdict_readable():
     # what a check record's detail goes through (CheckRecord.as_dict); seen on a real run with
     # a group inline policy named deny-bearer
