@@ -103,7 +103,8 @@ def test_bearer_requests_go_to_the_bedrock_app(emu, monkeypatch):
     monkeypatch.setitem(sys.modules, "fixtures.emulator.bedrock", mod)
     with _http() as http:
         r = http.get(f"{emu.url}/foundation-models", headers={"Authorization": "Bearer ABSKnotarealkey"})
-    assert r.status_code == 200 and r.json() == {"modelSummaries": []}
+    assert r.status_code == 200, redact_text(r.text[:300])
+    assert r.json() == {"modelSummaries": []}
     assert seen == {"path": "/foundation-models", "account": None}
 
 
