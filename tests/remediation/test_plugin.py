@@ -199,3 +199,20 @@ def test_remediate_refuses_several_accounts(pytester, tmp_path):
     result, cap = run(pytester, "--remediate=plan", f"--audit-config={cfg}", scenario="compliant")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert cap.plan == []
+
+
+def test_rotation_interrupted_after_the_commit_is_finished_by_the_next_run(pytester, emulator, monkeypatch):
+    """The secret's version id names the credential it holds, so two same-alias Active keys left by a
+    crash between promote and retire are told apart and the next run deactivates the old one."""
+    from fixtures.remediation import rotation
+
+    with monkeypatch.context() as m:
+        m.setattr(rotation, "checkpoint", lambda n: (_ for _ in ()).throw(RuntimeError("crash"))
+                  if n == "retire_old" else None)
+        result, cap = run(pytester, "--remediate", scenario="key_expiring_soon")
+    assert [s.status for s in cap.plan] == ["failed"]
+    assert cap.statuses()["credential.single_active"] == "fail"
+    point_env_at(monkeypatch, emulator)
+    result, cap = run(pytester, "--remediate", "--allow-destructive")
+    assert [s.key.split(":")[0] for s in cap.plan] == ["credential.deactivate"], [(s.key, s.message) for s in cap.plan]
+    _all_pass(cap)
