@@ -48,6 +48,8 @@ def secret_shape_problems(text: str) -> list[str]:
         data = json.loads(text)
     except ValueError:
         return ["the secret is not JSON"]
+    except RecursionError:
+        return ["the secret is JSON nested too deeply to be the expected object"]
     problems = [describe_problem(e) for e in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))]
     if isinstance(data, dict) and isinstance(data.get("bedrock_api_key"), str):
         kind = decode_key(data["bedrock_api_key"]).kind

@@ -64,8 +64,6 @@ def test_deny_conditioned_on_long_term_tokens_blocks_the_key_at_the_endpoint(pyt
     assert "explicit deny" in rows["endpoint.invoke"]["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: iam.policy_grants_required passes while a Deny on "
-                   "CallWithBearerToken conditioned on bedrock:BearerTokenType=LONG_TERM blocks every use of the key")
 def test_deny_conditioned_on_long_term_tokens_fails_grants_required(pytester):
     rows = audit(pytester, inline("no-long-term", doc(deny(CWBT, Condition={
         "StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}))))
@@ -162,8 +160,6 @@ def test_permissions_boundary_trims_an_overgrant(pytester):
     expect(audit(pytester, setup), {})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: fixtures/redact.py masks the word that follows a name "
-                   "ending in 'bearer' (policy deny-bearer), so verdicts lose '(via group' to the mask")
 def test_a_policy_named_like_bearer_keeps_its_verdict_readable():
     # what a check record's detail goes through (CheckRecord.as_dict); seen on a real run with
     # a group inline policy named deny-bearer

@@ -95,10 +95,7 @@ def test_fixer_interrupted(pytester, monkeypatch, emulator, index, when, fixed_r
     # before the commit point the rotation rolls back even on Ctrl-C: the state is the scenario's
     ("verify", {"credential.unexpired": "fail"}),
     # after it the new key is current and proven; the old one is still Active next to it
-    pytest.param("retire_old", {"credential.single_active": "fail", "credential.unexpired": "fail"},
-                 marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-                     "BUG: after Ctrl-C between promote and retire_old the next --remediate cannot tell which of "
-                     "two same-alias Active keys the secret holds (both predate AWSCURRENT): MANUAL, not completed"))),
+    ("retire_old", {"credential.single_active": "fail", "credential.unexpired": "fail"}),
 ])
 def test_rotation_interrupted(pytester, monkeypatch, emulator, step, want):
     def stop(name):
