@@ -61,11 +61,6 @@ def test_endpoint_5xx_past_retries_errors(pytester):
     _unreachable(rows, "server error 503 ServiceUnavailableException (after 2 attempts)")
 
 
-def test_endpoint_500_errors(pytester):
-    rows = audit(pytester, lambda emu: faults.fail(status=500, n=None), write_config(pytester, FAST_ENDPOINT))
-    _unreachable(rows, "server error 500 InternalServerException")
-
-
 def test_endpoint_malformed_json_body_errors(pytester):
     rows = audit(pytester, lambda emu: faults.malformed(n=None), write_config(pytester, FAST_ENDPOINT))
     _unreachable(rows, "answered 200 with a body that is not JSON")
