@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from fixtures.checks import CouldNotDecide
-from fixtures.policy import ACCESS_ORDER, BEARER_CONTEXT, Evaluator, PolicyError, access_level, canonical, catalogue
+from fixtures.policy import ACCESS_ORDER, BEARER_CONTEXT, Evaluator, PolicyError, access_level, expand
 
 BEDROCK_PREFIXES = ("bedrock",)
 
@@ -48,19 +48,6 @@ def _evaluator(user_policies, context=None) -> Evaluator:
         raise CouldNotDecide(f"a policy of {user_policies.user} cannot be evaluated: {exc}") from None
 
 
-def _expand_required(required: list[str]) -> set[str]:
-    out: set[str] = set()
-    for r in required:
-        if "*" in r or "?" in r:
-            from fixtures.policy import _pattern
-
-            rx = _pattern(r)
-            out |= {a for a in catalogue() if rx.match(a.lower())}
-        else:
-            out.add(canonical(r))
-    return out
-
-
 def _forbidden(user_policies, forbidden: list[str]) -> list[str]:
     names = {f.split("/")[-1] for f in forbidden}
     return sorted({f"{d.name}{' (via group ' + d.via_group + ')' if d.via_group else ''}"
@@ -72,7 +59,7 @@ def test_policy_least_privilege(check, existing_user, user_policies, audit_confi
     check.resource = existing_user.arn
     ev = _evaluator(user_policies)
     allowed = ev.allowed()
-    required = _expand_required(audit_config.required_actions)
+    required = expand(audit_config.required_actions)
     extra = {a: d for a, d in allowed.items() if a not in required}
     forbidden = _forbidden(user_policies, audit_config.forbidden_policies)
 
@@ -118,7 +105,7 @@ def test_policy_grants_required(check, existing_user, user_policies, audit_confi
     # judged for what the key does: long-term bearer-token calls over HTTPS
     ev = _evaluator(user_policies, context=BEARER_CONTEXT)
     missing, notes = [], []
-    for action in sorted(_expand_required(audit_config.required_actions)):
+    for action in sorted(expand(audit_config.required_actions)):
         d = ev.decide(action)
         if not d.allowed:
             why = ("denied by " + ", ".join(d.deny_sources)) if d.deny_sources else (

@@ -12,6 +12,24 @@ from fixtures.emulator.server import Emulator
 pytest_plugins = ["pytester"]
 
 
+@pytest.fixture(autouse=True)
+def _keep_sys_modules(monkeypatch):
+    """In-process audit runs share this process with the emulator's server thread.
+
+    pytester restores ``sys.modules`` after every in-process run, deleting whatever the run
+    imported, including modules the emulator thread loaded lazily while serving it, which
+    then breaks its next request.  Keep every module but test modules and conftests, which
+    pytester runs may define again under the same name in another directory.
+    """
+    from _pytest import pytester as _pytester
+
+    monkeypatch.setattr(
+        _pytester.Pytester,
+        "_Pytester__take_sys_modules_snapshot",
+        lambda self: _pytester.SysModulesSnapshot(preserve=lambda name: not name.startswith(("test_", "conftest"))),
+    )
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Emulator:
     """One emulator for the whole test session (the network guard is installed first)."""
