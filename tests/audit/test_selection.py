@@ -1,0 +1,19 @@
+"""Selecting part of the audit: by family (-m), by check id or by control (-k)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.audit.helpers import run_audit
+
+
+@pytest.mark.parametrize("args, rows", [
+    (("-m", "credential"), {"credential.active", "credential.unexpired", "credential.bounded_lifetime",
+                            "credential.single_active"}),
+    (("-k", "iam.user_exists"), {"iam.user_exists"}),
+    (("-k", "AC-6"), {"iam.policy_least_privilege", "iam.policy_grants_required"}),
+    (("-k", "CIS-3.2"), {"cloudtrail.log_file_validation[commercial]", "cloudtrail.log_file_validation[govcloud]"}),
+    (("-m", "secret and not endpoint", "-k", "SC-28"), {"secret.encrypted_with_cmk"}),
+])
+def test_selection(pytester, args, rows):
+    got = run_audit(pytester, "guide", *args)
+    assert {r for r in got if not r.startswith("__")} == rows
