@@ -19,9 +19,13 @@ def _evidence(check, creds):
     ])
 
 
-def _live(creds, now):
-    """Credentials not deliberately switched off: Active, or Active by status but past their expiry."""
-    return [c for c in creds if c.effective_status(now) in ("Active", "Expired") and c.status != "Inactive"]
+def _live(existing_user, creds, now):
+    """Credentials not deliberately switched off: Active, or Active by status but past their
+    expiry.  None of them: nothing to judge (``error``; credential.active says why)."""
+    live = [c for c in creds if c.effective_status(now) in ("Active", "Expired") and c.status != "Inactive"]
+    if not live:
+        raise CouldNotDecide(f"{existing_user.name} has no Active Bedrock API key to judge (see credential.active)")
+    return live
 
 
 @pytest.mark.check("credential.active")
@@ -40,9 +44,7 @@ def test_credential_active(check, existing_user, bedrock_credentials, now):
 def test_credential_unexpired(check, existing_user, bedrock_credentials, now, audit_config):
     check.resource = existing_user.arn
     _evidence(check, bedrock_credentials)
-    live = _live(bedrock_credentials, now)
-    if not live:
-        raise CouldNotDecide(f"{existing_user.name} has no Active Bedrock API key to judge (see credential.active)")
+    live = _live(existing_user, bedrock_credentials, now)
     window = audit_config.rotate_before_days
     problems, fine = [], []
     for c in live:
@@ -67,9 +69,7 @@ def test_credential_unexpired(check, existing_user, bedrock_credentials, now, au
 def test_credential_bounded_lifetime(check, existing_user, bedrock_credentials, now, audit_config):
     check.resource = existing_user.arn
     _evidence(check, bedrock_credentials)
-    live = _live(bedrock_credentials, now)
-    if not live:
-        raise CouldNotDecide(f"{existing_user.name} has no Active Bedrock API key to judge (see credential.active)")
+    live = _live(existing_user, bedrock_credentials, now)
     limit = audit_config.max_key_age_days
     problems, fine = [], []
     for c in live:
