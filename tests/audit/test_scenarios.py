@@ -21,6 +21,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         **{f"cloudtrail.{c}[{p}]": "fail" for c in ("multi_region", "log_file_validation", "kms")
            for p in ("commercial", "govcloud")},
     },
+    # step 4 to the letter: "None" stored as the key
+    "guide_service_password": {
+        "iam.policy_least_privilege": "fail",
+        "secret.encrypted_with_cmk": "fail",
+        **{f"cloudtrail.{c}[{p}]": "fail" for c in ("multi_region", "log_file_validation", "kms")
+           for p in ("commercial", "govcloud")},
+        "secret.schema": "fail", "secret.key_matches_credential": "fail",
+        "endpoint.list_models": "fail", "endpoint.invoke": "fail",
+    },
     "full_access_attached": {"iam.policy_least_privilege": "fail"},
     "overprivileged_inline": {"iam.policy_least_privilege": "fail"},
     "user_with_access_key": {"iam.user_no_other_credentials": "fail"},

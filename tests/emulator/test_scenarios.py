@@ -26,6 +26,9 @@ FAULTS = {
 EXPECTED = {
     "compliant": set(),
     "guide": {"full_access_attached", "secret_default_kms", "trail_single_region", "trail_no_validation", "trail_no_kms"},
+    # the guide's step 4 to the letter: "None" (ServicePassword) stored instead of the key
+    "guide_service_password": {"full_access_attached", "secret_default_kms", "trail_single_region",
+                               "trail_no_validation", "trail_no_kms", "secret_foreign_key"},
     **{name: {name} for name in FAULTS},
 }
 
