@@ -1,6 +1,8 @@
 """Pure functions: rows, changes, control matrix."""
 from __future__ import annotations
 
+import json
+
 from fixtures.reporting import evidence, results
 
 CONTROLS = {"nist_800_53_rev5": ["IA-5(1)", "AC-2"], "cis_aws_v3": ["1.14"], "fedramp": ["FedRAMP High IA-5(1)"]}
@@ -55,3 +57,32 @@ def test_control_matrix_aggregates_worst_first_and_sorts_naturally():
     rows[1]["status"] = "fail"
     assert evidence.control_matrix(rows)["frameworks"]["cis_aws_v3"]["controls"][0]["status"] == "fail"
     assert evidence._aggregate(["pass", "skip"]) == "pass"
+
+
+def _run_with(base, name, **run):
+    d = base / name
+    d.mkdir()
+    meta = {"exit_status": 1, "mode": "emulate", "scenario": "guide", "config": {"sha256": "a" * 64}, "args": []}
+    meta.update(run)
+    (d / "results.json").write_text(json.dumps({"run": meta, "checks": []}))
+    return d
+
+
+def test_changes_compare_only_runs_of_the_same_kind(tmp_path):
+    """Switching scenario, configuration or --all-keys must not make the other kind's run the baseline."""
+    from fixtures.reporting.history import previous_run, run_kind
+
+    guide = _run_with(tmp_path, "20261101T000000Z")
+    _run_with(tmp_path, "20261102T000000Z", scenario="compliant")
+    _run_with(tmp_path, "20261103T000000Z", config={"sha256": "b" * 64})
+    _run_with(tmp_path, "20261104T000000Z", args=["--all-keys"])
+    kind = {"mode": "emulate", "scenario": "guide", "config_sha256": "a" * 64, "all_keys": False}
+    assert previous_run(tmp_path, None, kind) == guide
+    assert previous_run(tmp_path, None, dict(kind, all_keys=True)).name == "20261104T000000Z"
+    assert previous_run(tmp_path, None, dict(kind, scenario="empty")) is None
+    # without a kind (old callers) the newest complete run still counts
+    assert previous_run(tmp_path, None).name == "20261104T000000Z"
+    # a run written with an explicit kind is matched by it, not by derived fields
+    explicit = _run_with(tmp_path, "20261105T000000Z", kind=dict(kind, scenario="other"))
+    assert run_kind(json.loads((explicit / "results.json").read_text())["run"])["scenario"] == "other"
+    assert previous_run(tmp_path, None, kind) == guide
