@@ -172,7 +172,9 @@ def _fake_run(base: Path, name: str, counts=(1, 0)) -> Path:
     run = base / name
     run.mkdir(parents=True)
     (run / "results.json").write_text(json.dumps({
-        "run": {"id": name, "started": "2026-01-01T00:00:00Z"},
+        # the same kind of run as audit_dir's (real mode, no scenario, no config): comparable
+        "run": {"id": name, "started": "2026-01-01T00:00:00Z", "mode": "real", "scenario": None,
+                "config": {"path": None, "sha256": None}, "args": []},
         "summary": {"total": sum(counts), "pass": counts[0], "fail": counts[1], "error": 0, "skip": 0},
         "checks": [], "changes": {},
     }))
