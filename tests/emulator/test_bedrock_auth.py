@@ -384,3 +384,14 @@ def test_permissions_boundary(bedrock, keys):
             why="because no permissions boundary allows the")
     moto_user.permissions_boundary_arn = None
     _ok(bedrock.converse(CLAUDE_35, k))
+
+
+@pytest.mark.parametrize("token_type", ["SHORT_TERM", "long_term"])
+def test_conditional_deny_whose_condition_is_false_guards_nothing(bedrock, keys, token_type):
+    """issue 15: a Deny that does not match the request's context is not a deny of everything."""
+    k = keys.key("guardrail", inline=policy(
+        {"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": ["bedrock:CallWithBearerToken", "bedrock:InvokeModel"], "Resource": "*",
+         "Condition": {"StringEquals": {"bedrock:BearerTokenType": token_type}}}))
+    _ok(bedrock.get(LIST, k))
+    _ok(bedrock.converse(CLAUDE_35, k))
