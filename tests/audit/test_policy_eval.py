@@ -502,3 +502,35 @@ def test_policy_context_config_errors(tmp_path):
         path.write_text(text)
         with pytest.raises(ConfigError, match=words):
             load_config(path)
+
+
+def test_grants_required_decides_what_every_bearer_call_carries(tmp_path):
+    carried = {"StringEquals": {"aws:PrincipalType": "User", "aws:PrincipalAccount": "123456789012",
+                                "aws:userid": "AIDAEXAMPLEEXAMPLE01", "bedrock:BearerTokenType": "LONG_TERM"},
+               "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:user/${aws:username}"},
+               "Bool": {"aws:SecureTransport": "true"},
+               "DateLessThan": {"aws:CurrentTime": "2027-01-01T00:00:00Z"},
+               "NumericGreaterThan": {"aws:EpochTime": "1700000000"}}
+    assert grants(policies(doc(allow(REQUIRED, Condition=carried))), config(tmp_path)).passed
+    expired = doc(allow(REQUIRED, Condition={"DateLessThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}}))
+    v = grants(policies(expired), config(tmp_path))
+    assert not v.passed and "no Allow applies" in v.message
+    # a key no bearer call is documented to carry or lack stays undecided
+    mfa = doc(allow(REQUIRED, Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}))
+    with pytest.raises(CouldNotDecide, match="aws:MultiFactorAuthPresent"):
+        grants(policies(mfa), config(tmp_path))
+
+
+def test_boundary_conditions_and_conditional_denies_count(tmp_path):
+    boundary = PolicyDoc("boundary", "key-boundary", "arn:aws:iam::123456789012:policy/key-boundary", "v1",
+                         doc(allow("bedrock:*"), {"Sid": "Vpc", **deny("bedrock:*", Condition={
+                             "StringNotEqualsIfExists": {"aws:SourceVpc": "vpc-1"}})}))
+    up = policies(doc(allow(REQUIRED + ["s3:GetObject"])), boundary=boundary)
+    with pytest.raises(CouldNotDecide, match="permissions boundary key-boundary statement 'Vpc'.*aws:SourceVpc"):
+        grants(up, config(tmp_path))
+    assert grants(up, config(tmp_path, '[policy.context]\n"aws:SourceVpc" = "vpc-1"\n')).passed
+    # "...IfExists": a missing key makes the condition true, so the boundary's Deny applies
+    v = grants(up, config(tmp_path, 'absent_context_keys = ["aws:SourceVpc"]\n'))
+    assert not v.passed and "denied by permissions boundary key-boundary" in v.message
+    v = iam_verdicts.least_privilege(USER, up, config(tmp_path))
+    assert v.passed, v.message  # s3:GetObject is trimmed by the boundary; the conditional Deny removes nothing
