@@ -43,6 +43,8 @@ KEYS = {
     "aws:CurrentTime": (["DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
                          "DateGreaterThanEquals"],
                         ["2026-11-29T12:00:00Z", "2027-01-01T00:00:00Z", "2025-01-01T00:00:00Z", "1795953600"]),
+    # absent from every bearer call (no VPC endpoint): the absent-key rules
+    "aws:SourceVpc": (STRING_OPS, ["vpc-1", "vpc-*"]),
     "aws:EpochTime": (["NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
                        "NumericGreaterThan", "NumericGreaterThanEquals", "DateLessThan", "DateGreaterThan"],
                       ["1795953600", "1795953599", "1795953601", "0", "2026-11-29T12:00:00Z"]),
@@ -63,9 +65,13 @@ def conditions(draw):
     for _ in range(draw(st.integers(1, 2))):
         key = draw(st.sampled_from(sorted(KEYS)))
         ops, values = KEYS[key]
-        op = draw(st.sampled_from(ops))
-        if draw(st.integers(0, 5)) == 0:
+        op = draw(st.sampled_from(ops + ["Null"]))
+        if op != "Null" and draw(st.integers(0, 5)) == 0:
             op += "IfExists"
+        if op.startswith("String") and draw(st.integers(0, 5)) == 0:
+            op = draw(st.sampled_from(["ForAnyValue:", "ForAllValues:"])) + op
+        if op == "Null":
+            values = ["true", "false"]
         spelled = draw(st.sampled_from([key, key.lower(), key.upper()]))
         vals = draw(st.lists(st.sampled_from(values), min_size=1, max_size=3, unique=True))
         cond.setdefault(op, {})[spelled] = vals if len(vals) > 1 else vals[0]
@@ -86,10 +92,16 @@ documents = st.lists(st.lists(statements(), min_size=1, max_size=3).map(
     lambda sts: {"Version": "2012-10-17", "Statement": sts}), min_size=1, max_size=2)
 
 
+ABSENT = ["aws:SourceVpc"]
+
+
 def _audit(docs, boundary, context, action):
+    ctx = context
+    if hasattr(policy_mod, "RequestContext"):  # the rewritten evaluator: absent keys are known absent
+        ctx = policy_mod.RequestContext(context, absent=ABSENT)
     ev = policy_mod.Evaluator([(f"inline:p{i}", d) for i, d in enumerate(docs)],
                               boundary=("boundary:b", boundary) if boundary is not None else None,
-                              context=context)
+                              context=ctx)
     return ev.decide(action).allowed
 
 
@@ -103,7 +115,7 @@ def _audit_decides_every_operator() -> bool:
 @pytest.mark.xfail(not _audit_decides_every_operator(), strict=True,
                    reason="the audit's evaluator on main leaves Date*/Numeric*/IpAddress/Arn* conditions undecided "
                           "(counts the Allow as a conditional grant) even with the key known; AWS decides them")
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(docs=documents, boundary=st.none() | documents.map(lambda ds: ds[0]), ctx=st.sampled_from(CONTEXTS))
 def test_emulator_and_audit_evaluators_agree(docs, boundary, ctx):
     for action in ACTIONS:
@@ -112,3 +124,16 @@ def test_emulator_and_audit_evaluators_agree(docs, boundary, ctx):
         assert emulator == audit, (
             f"action={action} emulator={emulator} audit={audit}\n"
             f"policies={json.dumps(docs)}\nboundary={json.dumps(boundary)}\ncontext={json.dumps(ctx)}")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known disagreement: a Date* condition value of fewer than 5 digits ('0') is epoch seconds to the "
+    "emulator and unparseable (undecided) to the audit; AWS's Condition-operators page allows 'epoch (UNIX) "
+    "time' without a minimum length, but 1-4 digit strings are also W3C ISO 8601 years (YYYY), so the docs "
+    "do not settle it"))
+def test_short_epoch_value_in_a_date_condition():
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
+                                                    "Condition": {"DateGreaterThan": {"aws:EpochTime": "0"}}}]}
+    emulator = iam_eval.decide([doc], None, "s3:GetObject", "*", CONTEXTS[0]).allowed
+    ev = policy_mod.Evaluator([("inline:p", doc)], context=policy_mod.RequestContext(CONTEXTS[0], absent=ABSENT))
+    assert emulator == ev.prove("s3:GetObject").allowed
