@@ -82,6 +82,8 @@ def repair_setup(config: pytest.Config, parser: pytest.Parser, args: list[str]) 
     reset ``confcutdir`` (pytest's ``pytest_load_initial_conftests``, which runs after this one,
     loads the conftests from there).  ``args`` is the list ``Config.parse`` goes on with.
     """
+    import inspect
+
     from _pytest.config.findpaths import determine_setup
 
     mistaken_addopts = list(config.getini("addopts"))
@@ -89,15 +91,19 @@ def repair_setup(config: pytest.Config, parser: pytest.Parser, args: list[str]) 
     if mistaken_addopts and user_args[:len(mistaken_addopts)] == mistaken_addopts:
         user_args = user_args[len(mistaken_addopts):]
     ns = parser.parse_known_args(user_args, namespace=copy.copy(config.option))
-    rootpath, inipath, inicfg, ignored = determine_setup(
-        inifile=ns.inifilename, override_ini=ns.override_ini, args=ns.file_or_dir,
-        rootdir_cmd_arg=ns.rootdir or None, invocation_dir=config.invocation_params.dir,
-    )
+    wanted = {"inifile": ns.inifilename, "override_ini": getattr(ns, "override_ini", None), "args": ns.file_or_dir,
+              "rootdir_cmd_arg": ns.rootdir or None, "invocation_dir": config.invocation_params.dir}
+    accepted = inspect.signature(determine_setup).parameters  # override_ini is newer than pytest 8.0
+    setup = determine_setup(**{k: v for k, v in wanted.items() if k in accepted})
+    rootpath, inipath, inicfg = setup[0], setup[1], setup[2]
     if (rootpath, inipath) == (config.rootpath, config.inipath):
         return False
     c: Any = config  # pytest's private state, set as Config.parse sets it
-    c._unconfigure_python_path()  # pythonpath of the mistaken file
-    c._rootpath, c._inipath, c._inicfg, c._ignored_config_files = rootpath, inipath, inicfg, ignored
+    if hasattr(c, "_unconfigure_python_path"):
+        c._unconfigure_python_path()  # pythonpath of the mistaken file
+    c._rootpath, c._inipath, c._inicfg = rootpath, inipath, inicfg
+    if len(setup) > 3:
+        c._ignored_config_files = setup[3]
     c._inicache.clear()
     parser.extra_info["rootdir"] = str(rootpath)
     parser.extra_info["inifile"] = str(inipath)
@@ -105,7 +111,8 @@ def repair_setup(config: pytest.Config, parser: pytest.Parser, args: list[str]) 
     args[:] = addopts + user_args
     config.known_args_namespace = parser.parse_known_args(args, namespace=copy.copy(config.option))
     c._checkversion()
-    c._configure_python_path()
+    if hasattr(c, "_configure_python_path"):
+        c._configure_python_path()
     config.pluginmanager.consider_preparse(addopts, exclude_only=False)
     if config.known_args_namespace.confcutdir is None:
         config.known_args_namespace.confcutdir = str(inipath.parent if inipath is not None else rootpath)
