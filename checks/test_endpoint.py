@@ -7,8 +7,12 @@ import pytest
 
 from fixtures.checks import CouldNotDecide
 
-# The setup is wrong (fail) vs. we could not find out (error).
-FAIL_CLASSES = {"bad_key", "forbidden", "model_unavailable", "client_error"}
+# The setup is wrong (fail) vs. we could not find out (error).  ``malformed_key``: the secret's
+# key is not a bearer token (whitespace, non-ASCII), so it was not sent and no workload can send
+# it; ``bad_region``: the secret names a region that is not a commercial Bedrock region.  The
+# probes call the region the secret names (fixtures.inventory.Inventory.probe_region): that is
+# where the workload's calls go; a secret without a region ends ``error`` (region unknown).
+FAIL_CLASSES = {"bad_key", "forbidden", "model_unavailable", "client_error", "malformed_key", "bad_region"}
 # Inference-profile ids carry a geography prefix in front of the model id.
 PROFILE_PREFIX = re.compile(r"^(us|eu|apac|us-gov|global|jp|au|ca)\.")
 

@@ -9,14 +9,20 @@ import jsonschema
 import pytest
 
 from fixtures.checks import CouldNotDecide
-from fixtures.inventory import decode_key
+from fixtures.inventory import bearer_token_problem, bedrock_commercial_regions, decode_key
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "secret.schema.json"
+REGION_FORMAT = "bedrock-commercial-region"
 
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    """The schema with its one custom format: ``region`` must be a commercial region where
+    Bedrock is offered, by botocore's endpoint data (``fixtures.inventory.bedrock_commercial_regions``,
+    https://docs.aws.amazon.com/general/latest/gr/bedrock.html), not by a hand-kept list."""
+    formats = jsonschema.FormatChecker(formats=())
+    formats.checks(REGION_FORMAT)(lambda value: not isinstance(value, str) or value in bedrock_commercial_regions())
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()), format_checker=formats)
 
 
 def describe_problem(error: jsonschema.ValidationError) -> str:
@@ -33,10 +39,16 @@ def describe_problem(error: jsonschema.ValidationError) -> str:
         return f"{field} must be a JSON {error.validator_value}"
     if v == "pattern":
         if field == "bedrock_api_key":
+            why = bearer_token_problem(error.instance) if isinstance(error.instance, str) else None
+            if why and not why.startswith("contains characters"):
+                return f"bedrock_api_key {why}"
             return "bedrock_api_key is not in the long-term key format (ABSK + base64)"
         if field == "region":
             return "region is not a commercial AWS region name"
         return f"{field} has the wrong format"
+    if v == "format" and field == "region":
+        return ("region is not a commercial AWS region where Amazon Bedrock is offered "
+                "(botocore's endpoint data)")
     if v in ("minLength", "maxLength"):
         return f"{field} is too {'short' if v == 'minLength' else 'long'}"
     return f"{field} fails {v}"
@@ -50,7 +62,12 @@ def secret_shape_problems(text: str) -> list[str]:
         return ["the secret is not JSON"]
     except RecursionError:
         return ["the secret is JSON nested too deeply to be the expected object"]
-    problems = [describe_problem(e) for e in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))]
+    problems = []
+    for e in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        text = describe_problem(e)
+        # one sentence per field: a region that fails its pattern fails its format too
+        if not (text.startswith("region ") and any(p.startswith("region ") for p in problems)):
+            problems.append(text)
     if isinstance(data, dict) and isinstance(data.get("bedrock_api_key"), str):
         kind = decode_key(data["bedrock_api_key"]).kind
         if kind == "short-term":
@@ -89,7 +106,8 @@ def test_secret_schema(check, secret):
     problems = secret_shape_problems(secret.text.reveal())
     check.evidence("secret-shape", {"problems": problems, "schema": "schemas/secret.schema.json"})
     check.require(not problems, f"secret {secret.secret_id} does not match schemas/secret.schema.json: " + "; ".join(problems))
-    check.passed(f"secret {secret.secret_id} is JSON with a long-term bedrock_api_key and a commercial region")
+    check.passed(f"secret {secret.secret_id} is JSON with a long-term bedrock_api_key and a commercial region "
+                 "where Bedrock is offered")
 
 
 @pytest.mark.check("secret.key_matches_credential")
@@ -97,9 +115,12 @@ def test_secret_key_matches_credential(check, secret, existing_user, bedrock_cre
     """Decode the stored key, tie it to a credential by its public alias, and let Bedrock confirm the secret."""
     _readable(check, secret)
     try:
-        key = inventory.api_key()
+        # a SecretText, never a plain str: with -l a local is printed if anything below raises
+        key = inventory.bearer_key()
     except CouldNotDecide as exc:
         check.fail(f"{exc}")
+    problem = bearer_token_problem(key)
+    check.require(problem is None, f"the key in secret {secret.secret_id} {problem}")
     decoded = decode_key(key)
     check.require(decoded.kind == "long-term",
                   f"secret {secret.secret_id} does not hold a long-term Bedrock API key ({decoded.kind} format)")
@@ -123,8 +144,8 @@ def test_secret_key_matches_credential(check, secret, existing_user, bedrock_cre
     # current secret (a reset keeps the alias; aliases may not even differ between two keys
     # of one user).  Only Bedrock can say whether the stored secret is the live one: it
     # authenticates the key before it authorises the call.
-    probe = inventory.list_models()
-    check.evidence("endpoint-authentication", {"class": probe.classification, "status": probe.status})
+    probe = inventory.key_probe()
+    check.evidence("endpoint-authentication", {"class": probe.classification, "status": probe.status, "url": probe.url})
     if probe.classification == "bad_key":
         check.fail(f"secret {secret.secret_id} holds a key that Bedrock refuses although credential {ids} "
                    "carries its alias (reset or forged secret); rotate it")

@@ -85,7 +85,11 @@ def test_secret_json_of_the_wrong_type(pytester, capsys, value):
 
 def test_secret_missing_field(pytester, capsys):
     rows = _run(pytester, capsys, lambda key: _doc(bedrock_api_key=key))
-    expect(rows, {"secret.schema": ("fail", "missing field region")})
+    # no region: where the workload calls Bedrock is unknown, so the endpoint rows cannot decide
+    # (the key itself is confirmed live in the audit's configured region)
+    expect(rows, {"secret.schema": ("fail", "missing field region"),
+                  "endpoint.list_models": ("error", "names no region"),
+                  "endpoint.invoke": ("error", "names no region")})
 
 
 def test_secret_extra_field(pytester, capsys):

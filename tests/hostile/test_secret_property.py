@@ -3,14 +3,17 @@ passes a shape the schema refuses, never refuses one the schema and the key rule
 and never quotes a value.
 
 The oracle is jsonschema itself on schemas/secret.schema.json, plus the rules the schema
-cannot say: a short-term key (``bedrock-api-key-...``) is refused, and a long-term key must
-decode to ``<identity>:<secret>`` (fixtures.inventory.decode_key).
+cannot say: a short-term key (``bedrock-api-key-...``) is refused, a long-term key must
+decode to ``<identity>:<secret>`` (fixtures.inventory.decode_key), and the region must be a
+commercial region where botocore's endpoint data lists Bedrock (read here straight from
+``endpoints.json``, not through the audit's helper).
 """
 from __future__ import annotations
 
 import base64
 import json
 
+import botocore.loaders
 import jsonschema
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -20,6 +23,14 @@ from fixtures.inventory import decode_key
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def _bedrock_regions_from_endpoints_json() -> set[str]:
+    aws = next(p for p in botocore.loaders.create_loader().load_data("endpoints")["partitions"] if p["partition"] == "aws")
+    return set(aws["services"]["bedrock"]["endpoints"]) & set(aws["regions"])
+
+
+BEDROCK_REGIONS = _bedrock_regions_from_endpoints_json()
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 any_json = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
@@ -34,9 +45,11 @@ long_term = st.builds(lambda user, acct, secret: "ABSK" + _b64(f"{user}-at-{acct
                       st.from_regex(r"[a-z][a-z0-9+=,.@_-]{0,20}", fullmatch=True),
                       st.from_regex(r"[0-9]{12}", fullmatch=True), st.text(min_size=1, max_size=40))
 short_term = st.builds(lambda s: "bedrock-api-key-" + _b64(s), st.text(min_size=1, max_size=60))
-key_like = long_term | short_term | st.builds(lambda s: "ABSK" + s, st.text(max_size=40)) | st.text(max_size=60) \
+key_like = long_term | short_term | long_term.map(lambda k: k + "\n") | long_term.map(lambda k: " " + k) \
+    | long_term.map(lambda k: k[:9] + "é" + k[9:]) | st.builds(lambda s: "ABSK" + s, st.text(max_size=40)) | st.text(max_size=60) \
     | st.builds(lambda s: "ABSK" + _b64(s), st.text(max_size=40)) | json_scalars
-region_like = st.sampled_from(["us-east-1", "eu-west-3", "us-gov-west-1", "mars-1", "", "US-EAST-1"]) | st.text(max_size=16) | json_scalars
+region_like = st.sampled_from(["us-east-1", "eu-west-3", "us-gov-west-1", "mars-1", "", "US-EAST-1", "us-east-1\n",
+                                " us-east-1", "us-west-9", "ap-east-1", "cn-north-1", "eu-west-1"]) | st.text(max_size=16) | json_scalars
 field_name = st.sampled_from(["bedrock_api_key", "region", "ServicePassword", "note"]) | st.text(max_size=10)
 near_valid = st.dictionaries(field_name, key_like | region_like | any_json, max_size=4) | st.fixed_dictionaries(
     {"bedrock_api_key": key_like, "region": region_like})
@@ -46,7 +59,7 @@ documents = near_valid | any_json
 def oracle_ok(data) -> bool:
     if not VALIDATOR.is_valid(data):
         return False
-    return decode_key(data["bedrock_api_key"]).kind == "long-term"
+    return decode_key(data["bedrock_api_key"]).kind == "long-term" and data["region"] in BEDROCK_REGIONS
 
 
 def _values(data):
@@ -65,6 +78,10 @@ def _values(data):
 @example({"bedrock_api_key": "ABSK" + _b64("bob-at-123456789012:s3cr3t-value"), "region": "us-east-1"})
 @example({"bedrock_api_key": "bedrock-api-key-" + _b64("https://bedrock.amazonaws.com/?X-Amz-Signature=x"), "region": "us-east-1"})
 @example({"bedrock_api_key": "", "region": "us-east-1"})
+@example({"bedrock_api_key": "ABSK" + _b64("bob-at-123456789012:s3cr3t-value") + "\n", "region": "us-east-1"})
+@example({"bedrock_api_key": "ABSK" + _b64("bob-at-123456789012:s3cr3t-value"), "region": "us-east-1\n"})
+@example({"bedrock_api_key": "ABSK" + _b64("bob-at-123456789012:s3cr3t-value"), "region": "us-west-9"})
+@example({"bedrock_api_key": "ABSKé" + _b64("bob-at-123456789012:s3cr3t-value"), "region": "us-east-1"})
 def test_shape_verdict_agrees_with_the_schema(data):
     text = json.dumps(data)
     problems = secret_shape_problems(text)

@@ -1,7 +1,8 @@
 """A planted key reaches none of the run's artifacts nor the terminal.
 
 The canary is an ``ABSK…`` long-term key and a ``Bearer …`` header, planted in a local
-variable (shown by ``-l``), an assertion message, a log record (with and without an
+variable (shown by ``-l``), the frames of a check that errors inside httpx with a non-ASCII
+variant of the key (httpx's own locals then hold the whole header), an assertion message, a log record (with and without an
 exception), a print, an exception raised by a fixture, a warning, a junit property, a
 pytest-html extra, and a check's evidence payload.  The run fails, runs with ``-l -rA -vv``,
 live logging and ``--evidence``; then every file under the reports directory — archive
@@ -23,6 +24,8 @@ from fixtures.reporting.redaction import LoggingRedaction, redact_longrepr, reda
 
 SECRET = "cnry" + secrets.token_hex(20)
 KEY = "ABSK" + base64.b64encode(f"bedrock-canary-at-123456789012:{SECRET}".encode()).decode()
+# the key with one non-ASCII character inside: a redaction that stops at it prints the tail
+ODD_KEY = KEY[:24] + "é" + KEY[24:]
 TOKEN = "tok" + secrets.token_hex(16)
 BEARER = f"Bearer {TOKEN}"
 
@@ -38,8 +41,21 @@ import json, logging, warnings
 import pytest
 
 KEY = {KEY!r}
+ODD_KEY = {ODD_KEY!r}
 BEARER = {BEARER!r}
 log = logging.getLogger("bedrock_audit.canary")
+
+
+@pytest.mark.check("secret.key_matches_credential")
+def test_check_erroring_in_httpx_with_a_non_ascii_key(check):
+    import httpx
+
+    key = KEY
+    odd = ODD_KEY
+    headers = {{"Authorization": "Bearer " + odd, "X-Key": key}}
+    with httpx.Client() as client:
+        # UnicodeEncodeError inside httpx: every frame down there holds the header value
+        client.build_request("GET", "http://127.0.0.1:9/foundation-models", headers=headers)
 
 
 @pytest.mark.check("secret.schema")
@@ -129,6 +145,8 @@ def test_canary_leaks_into_no_artifact_and_not_the_terminal(audit_dir):
     assert "Captured log call" in terminal and "lookup failed" in terminal
     assert "deprecated key" in terminal
     assert "got ***REDACTED***" in terminal
+    # the erroring check's traceback, with httpx's locals, was really printed (and redacted)
+    assert "UnicodeEncodeError" in terminal and re.search(r"\bodd\s+= '\*\*\*REDACTED", terminal)
     html = (run / "report.html").read_text()
     assert "leaky extra" in html
 
