@@ -30,7 +30,7 @@ DEPENDENTS = {
     "secretsmanager:DescribeSecret": ("secret.exists", "secret.schema", "secret.key_matches_credential",
                                       "secret.encrypted_with_cmk", *ENDPOINT),
     "secretsmanager:GetSecretValue": ("secret.schema", "secret.key_matches_credential", *ENDPOINT),
-    "kms:DescribeKey": ("secret.encrypted_with_cmk",),
+    "kms:DescribeKey": ("secret.encrypted_with_cmk", "cloudtrail.kms[commercial]", "cloudtrail.kms[govcloud]"),
     "cloudtrail:DescribeTrails": tuple(f"cloudtrail.{c}[{p}]" for c in CT for p in ("commercial", "govcloud")),
     "cloudtrail:GetTrailStatus": ("cloudtrail.logging[commercial]", "cloudtrail.logging[govcloud]"),
     "cloudtrail:GetEventSelectors": ("cloudtrail.management_events[commercial]", "cloudtrail.management_events[govcloud]"),
