@@ -6,8 +6,10 @@ test_trails_hostile.py; units for all of them in tests/audit/test_*_units.py.)
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
 
-from tests.hostile.helpers import SECRET, USER, audit, expect
+from tests.hostile.helpers import BEDROCK, SECRET, USER, audit, expect
 
 
 def _self_signed_cert() -> str:
@@ -84,3 +86,48 @@ def test_secret_cmk_disabled_then_pending_deletion(pytester):
     detail = rows["secret.encrypted_with_cmk"]["detail"]
     assert rows["secret.encrypted_with_cmk"]["status"] == "fail"
     assert f"pending deletion (deleted on {seen['date']:%Y-%m-%d}" in detail and "cancel-key-deletion" in detail
+
+
+def _second_key_pending(emu, token=None, same_as_current=False):
+    """A rotation half done: a second Active key whose key is written to AWSPENDING."""
+    iam = emu.client("iam")
+    made = iam.create_service_specific_credential(UserName=USER, ServiceName=BEDROCK, CredentialAgeDays=180)
+    made = made["ServiceSpecificCredential"]
+    sm = emu.client("secretsmanager", "govcloud")
+    current = sm.get_secret_value(SecretId=SECRET)["SecretString"]
+    value = current if same_as_current else json.dumps({**json.loads(current),
+                                                         "bedrock_api_key": made["ServiceCredentialSecret"]})
+    token = token(made["ServiceSpecificCredentialId"]) if token else uuid.uuid4().hex + "-x"
+    sm.put_secret_value(SecretId=SECRET, SecretString=value, VersionStages=["AWSPENDING"], ClientRequestToken=token)
+    return made
+
+
+def test_rotation_in_progress_proven_by_the_pending_version(pytester):
+    """The rotation's own version id (<credential id>-<hex>) names the new key: two Active keys pass."""
+    rows = audit(pytester, lambda emu: _second_key_pending(emu, token=lambda cid: f"{cid}-{uuid.uuid4().hex}"))
+    expect(rows, {})
+    assert "AWSPENDING holds the new key" in rows["credential.single_active"]["detail"]
+
+
+def test_pending_version_without_a_credential_name(pytester):
+    """A random version id: proven only if IAM gives the two keys different aliases
+    (``user+1-at-account`` for the second, as AWS documents for CodeCommit); with one shared
+    alias the audit cannot tell which key AWSPENDING holds and says so (error, never pass)."""
+    aliases = {}
+
+    def setup(emu):
+        _second_key_pending(emu)
+        creds = emu.client("iam").list_service_specific_credentials(UserName=USER, ServiceName=BEDROCK)
+        aliases["distinct"] = len({c["ServiceCredentialAlias"] for c in creds["ServiceSpecificCredentials"]}) == 2
+
+    rows = audit(pytester, setup)
+    if aliases["distinct"]:
+        expect(rows, {})
+    else:
+        expect(rows, {"credential.single_active": ("error", "cannot tell which key it is")})
+
+
+def test_pending_copy_of_the_current_key_is_not_a_rotation(pytester):
+    rows = audit(pytester, lambda emu: _second_key_pending(emu, token=lambda cid: f"{cid}-{uuid.uuid4().hex}",
+                                                           same_as_current=True))
+    expect(rows, {"credential.single_active": ("fail", "holds the same key as AWSCURRENT")})
