@@ -114,9 +114,12 @@ def judge_row(check, trails, partition: str, row: str, region: str | None = None
     if decision.full:
         check.passed(f"trail {t.name} {HAS[row]} in {partition}; it is a complete security trail")
         return
-    rest = [p for p in cand.missing] + [p for p in cand.unknown]
-    check.passed(f"trail {t.name} {HAS[row]} in {partition} (it is not yet a security trail: "
-                 f"{', '.join(r.replace('_', ' ') for r in rest)} judged by the other cloudtrail rows)")
+    if cand.missing:
+        check.passed(f"trail {t.name} {HAS[row]} in {partition} (it is not yet a security trail: "
+                     f"{', '.join(r.replace('_', ' ') for r in cand.missing)} missing, see the other cloudtrail rows)")
+        return
+    check.passed(f"trail {t.name} {HAS[row]} in {partition} (whether it is a complete security trail depends on "
+                 f"{', '.join(r.replace('_', ' ') for r in cand.unknown)}, which could not be read)")
 
 
 @pytest.mark.check("cloudtrail.logging")
