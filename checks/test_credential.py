@@ -7,7 +7,7 @@ import json
 import pytest
 
 from fixtures.checks import CouldNotDecide
-from fixtures.inventory import decode_key
+from fixtures.inventory import SecretText, decode_key
 
 MINUTE = dt.timedelta(minutes=1)
 
@@ -89,16 +89,20 @@ def test_credential_bounded_lifetime(check, existing_user, bedrock_credentials, 
     check.passed(f"every active key has an expiry within {limit} days: " + ", ".join(fine))
 
 
-def _stored_key(text) -> str | None:
-    """``bedrock_api_key`` of a secret version's JSON, or None (never logged or returned elsewhere)."""
+def _stored_key(text: SecretText | None) -> SecretText | None:
+    """``bedrock_api_key`` of a secret version's JSON, kept in ``SecretText``; None when absent.
+
+    Keys travel only inside ``SecretText`` here, so no frame of a failing check (``pytest -l``
+    prints locals) holds one in the clear."""
     if text is None:
         return None
     try:
         data = json.loads(text.reveal())
     except (ValueError, RecursionError):
         return None
-    key = data.get("bedrock_api_key") if isinstance(data, dict) else None
-    return key if isinstance(key, str) and key else None
+    if not isinstance(data, dict) or not isinstance(data.get("bedrock_api_key"), str) or not data["bedrock_api_key"]:
+        return None
+    return SecretText(data["bedrock_api_key"])
 
 
 def _named_by_version(version_id, creds):
@@ -111,13 +115,13 @@ def _named_by_version(version_id, creds):
 AMBIGUOUS = object()
 
 
-def held_credential(key: str | None, version_id: str | None, active: list):
+def held_credential(key: SecretText | None, version_id: str | None, active: list):
     """Which Active credential a stored key is: the one whose ``ServiceCredentialAlias`` equals the
     key's decoded identity; when several share that alias (IAM may give every key of a user the
     same one), the one the version id names.  None: no Active credential; AMBIGUOUS: cannot tell."""
     if key is None:
         return None
-    decoded = decode_key(key)
+    decoded = decode_key(key.reveal())
     if decoded.kind != "long-term" or not decoded.identity:
         return None
     matches = [c for c in active if c.alias and c.alias == decoded.identity]
@@ -129,7 +133,8 @@ def held_credential(key: str | None, version_id: str | None, active: list):
 def rotation_in_progress(active: list, current: tuple, pending: tuple) -> tuple[bool | None, str]:
     """Whether two Active keys are a rotation in progress: (True, why) / (False, why) / (None, why unknown).
 
-    ``current`` / ``pending``: (version id, key or None) of the AWSCURRENT and AWSPENDING versions.
+    ``current`` / ``pending``: (version id, key as ``SecretText`` or None) of the AWSCURRENT and
+    AWSPENDING versions.
     A rotation (fixtures/remediation/rotation.py; Secrets Manager's own staging labels) puts the
     new key in AWSPENDING while AWSCURRENT still holds the old one; so it excuses two Active
     keys only when AWSPENDING is another version holding a different key that *is* one Active
@@ -147,7 +152,7 @@ def rotation_in_progress(active: list, current: tuple, pending: tuple) -> tuple[
         return False, "AWSPENDING labels the current version, so no new key is being rotated in"
     if pend_key is None:
         return False, "the AWSPENDING version holds no bedrock_api_key, so it is not a key rotation"
-    if cur_key is not None and pend_key == cur_key:
+    if cur_key is not None and pend_key.reveal() == cur_key.reveal():
         return False, "the AWSPENDING version holds the same key as AWSCURRENT"
     p = held_credential(pend_key, pend_vid, active)
     if p is None:
@@ -191,7 +196,7 @@ def test_credential_single_active(check, existing_user, bedrock_credentials, now
             check.undecided(f"{base}; cannot read the secret's AWSCURRENT version to see which key it holds: "
                             f"{secret.value_error}")
         try:
-            cur_key = inventory.api_key()
+            cur_key = SecretText(inventory.api_key())
         except CouldNotDecide:
             cur_key = None  # readable but holds no key: it holds neither Active key
     else:

@@ -107,8 +107,12 @@ def test_secret_cmk_describe_denied_is_an_error():
 
 
 # --------------------------------------------------------------------------- single active
-def key_for(alias: str, secret: str) -> str:
+def raw_key(alias: str, secret: str) -> str:
     return "ABSK" + base64.b64encode(f"{alias}:{secret}".encode()).decode()
+
+
+def key_for(alias: str, secret: str) -> SecretText:
+    return SecretText(raw_key(alias, secret))
 
 
 def cred(cid: str, alias: str) -> Credential:
@@ -171,7 +175,7 @@ def test_a_pending_key_of_the_current_credential_is_not_a_rotation():
 def test_held_credential_never_guesses():
     active = both({OLD: SAME, NEW: SAME})
     assert held_credential(key_for(SAME, "x"), "random", active) is AMBIGUOUS
-    assert held_credential("bedrock-api-key-abc", "v", active) is None
+    assert held_credential(SecretText("bedrock-api-key-abc"), "v", active) is None
 
 
 def _secret(stages, current_key):
@@ -181,14 +185,34 @@ def _secret(stages, current_key):
 
 def test_single_active_check_end_to_end_without_leaking_the_pending_key():
     active = both({OLD: SAME, NEW: SAME})
-    pending_key = key_for(SAME, "the-new-secret-part")
+    pending_key = raw_key(SAME, "the-new-secret-part")
     pvid = f"{NEW}-0123456789abcdef"
-    inv = FakeInventory(secret=_secret({"v1": ["AWSCURRENT"], pvid: ["AWSPENDING"]}, key_for(SAME, "old")),
+    inv = FakeInventory(secret=_secret({"v1": ["AWSCURRENT"], pvid: ["AWSPENDING"]}, raw_key(SAME, "old")),
                         versions={"AWSPENDING": (pvid, SecretText(json.dumps({"bedrock_api_key": pending_key})))},
-                        current_key=key_for(SAME, "old"))
+                        current_key=raw_key(SAME, "old"))
     status, text = run(single_active, USER, active, NOW, inv)
     assert status == "pass" and "the-new-secret-part" not in text and pending_key not in text
     # no AWSPENDING: the old verdict
-    inv = FakeInventory(secret=_secret({"v1": ["AWSCURRENT"]}, key_for(SAME, "old")), current_key=key_for(SAME, "old"))
+    inv = FakeInventory(secret=_secret({"v1": ["AWSCURRENT"]}, raw_key(SAME, "old")), current_key=raw_key(SAME, "old"))
     status, text = run(single_active, USER, active, NOW, inv)
     assert status == "fail" and "no AWSPENDING version" in text
+
+
+def test_a_failing_single_active_check_keeps_no_key_in_its_frames():
+    """``pytest -l`` prints the locals of every frame of a failure: none may hold a key in the clear."""
+    active = both({OLD: SAME, NEW: SAME})
+    cur = raw_key(SAME, "current-secret-part")
+    inv = FakeInventory(secret=_secret({"v1": ["AWSCURRENT"], "v2": ["AWSPENDING"]}, cur),
+                        versions={"AWSPENDING": ("v2", SecretText(json.dumps({"bedrock_api_key": cur})))},
+                        current_key=cur)
+    rec = CheckRecord(check_id="x", title="", family="x", severity="high", controls={}, nodeid="x")
+    with pytest.raises(CheckFailed) as info:
+        single_active(Check(rec), USER, active, NOW, inv)
+    assert "same key as AWSCURRENT" in str(info.value)
+    tb = info.value.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_filename.endswith("test_credential.py"):
+            for name, value in frame.f_locals.items():
+                assert "current-secret-part" not in repr(value), name
+        tb = tb.tb_next
