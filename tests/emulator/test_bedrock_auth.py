@@ -384,3 +384,94 @@ def test_permissions_boundary(bedrock, keys):
             why="because no permissions boundary allows the")
     moto_user.permissions_boundary_arn = None
     _ok(bedrock.converse(CLAUDE_35, k))
+
+
+@pytest.mark.parametrize("token_type", ["SHORT_TERM", "long_term"])
+def test_conditional_deny_whose_condition_is_false_guards_nothing(bedrock, keys, token_type):
+    """issue 15: a Deny that does not match the request's context is not a deny of everything."""
+    k = keys.key("guardrail", inline=policy(
+        {"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": ["bedrock:CallWithBearerToken", "bedrock:InvokeModel"], "Resource": "*",
+         "Condition": {"StringEquals": {"bedrock:BearerTokenType": token_type}}}))
+    _ok(bedrock.get(LIST, k))
+    _ok(bedrock.converse(CLAUDE_35, k))
+
+
+# --------------------------------------------------------------------------- request context guardrails (issue 10 §3)
+ALLOW_ALL = {"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}
+EXPLICIT = "with an explicit deny in an identity-based policy"
+
+
+def _deny_bearer(condition):
+    return {"Effect": "Deny", "Action": "bedrock:CallWithBearerToken", "Resource": "*", "Condition": condition}
+
+
+@pytest.mark.parametrize("condition, denied", [
+    ({"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.168.0.0/16"]}}, True),   # the client is 127.0.0.1
+    ({"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}, False),
+    ({"Bool": {"aws:SecureTransport": "false"}}, False),                              # see request_context
+    ({"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "us-west-2"]}}, False),
+    ({"StringNotEquals": {"aws:RequestedRegion": "us-west-2"}}, True),
+    ({"StringEquals": {"aws:PrincipalType": "User", "bedrock:bearertokentype": "LONG_TERM"}}, True),
+    ({"Null": {"aws:SourceVpc": "false"}}, False),                                     # no VPC endpoint here
+    ({"StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/ctx-*"}}, False),
+    ({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/other-*"}}, True),
+    ({"StringEqualsIfExists": {"aws:SourceVpce": "vpce-1"}}, True),                    # absent: IfExists holds
+    ({"NumericGreaterThan": {"aws:EpochTime": "1"}}, True),
+])
+def test_conditional_deny_guardrails(bedrock, keys, condition, denied):
+    k = keys.key("ctx", inline=policy(ALLOW_ALL, _deny_bearer(condition)))
+    r = bedrock.get(LIST, k)
+    if denied:
+        _denied(r, "bedrock:CallWithBearerToken", why=EXPLICIT)
+    else:
+        _ok(r)
+
+
+def test_conditional_allow_on_user_identity_and_region(bedrock, keys):
+    user = keys.user("ident", inline=None)
+    k, _ = keys.create(user)
+    user_id = keys.iam.get_user(UserName=user)["User"]["UserId"]
+    keys.iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(policy(
+        {**ALLOW_ALL, "Condition": {"StringEquals": {"aws:userid": user_id, "aws:username": user,
+                                                       "aws:PrincipalAccount": ACCOUNT["aws"]},
+                                    "ForAnyValue:StringEquals": {"aws:RequestedRegion": ["us-east-1"]}}})))
+    _ok(bedrock.get(LIST, k))
+    _denied(bedrock.get(LIST, k, region="us-west-2"), "bedrock:CallWithBearerToken")
+
+
+def test_time_window_follows_the_emulator_clock(bedrock, keys):
+    end = (clock.now() + __import__("datetime").timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    k = keys.key("window", inline=policy({**ALLOW_ALL, "Condition": {"DateLessThan": {"aws:CurrentTime": end}}}))
+    _ok(bedrock.get(LIST, k))
+    clock.advance(days=2)
+    _denied(bedrock.get(LIST, k), "bedrock:CallWithBearerToken")
+
+
+def test_boundary_with_conditions_and_not_action(bedrock, keys):
+    user = keys.user("cbound", inline=policy(ALLOW_ALL))
+    k, _ = keys.create(user)
+    arn = keys.iam.create_policy(PolicyName=unique("cboundary"), PolicyDocument=json.dumps(policy(
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "NotAction": ["bedrock:CallWithBearerToken", "bedrock:List*"], "Resource": "*",
+         "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}})))["Policy"]["Arn"]
+    keys.iam.put_user_permissions_boundary(UserName=user, PermissionsBoundary=arn)
+    _ok(bedrock.get(LIST, k))
+    _denied(bedrock.converse(CLAUDE_35, k), "bedrock:InvokeModel",
+            f"arn:aws:bedrock:us-east-1::foundation-model/{CLAUDE_35}",
+            why="with an explicit deny in a permissions boundary")
+    keys.iam.delete_user_permissions_boundary(UserName=user)
+    _ok(bedrock.converse(CLAUDE_35, k))
+
+
+def test_request_context_of_a_bearer_call():
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_EMULATOR_REGION": "us-gov-west-1"}
+    ctx = bedrock_mod.Ctx(environ)
+    ctx.user_arn, ctx.account_id, ctx.user_name = "arn:aws-us-gov:iam::210987654321:user/u", "210987654321", "u"
+    got = bedrock_mod.request_context(ctx, "AIDAEXAMPLE")
+    assert got["aws:RequestedRegion"] == "us-gov-west-1" and got["aws:SourceIp"] == "127.0.0.1"
+    assert got["bedrock:BearerTokenType"] == "LONG_TERM" and got["aws:SecureTransport"] == "true"
+    assert got["aws:PrincipalType"] == "User" and got["aws:userid"] == "AIDAEXAMPLE"
+    assert got["aws:PrincipalArn"].endswith(":user/u") and got["aws:PrincipalAccount"] == "210987654321"
+    assert abs(int(got["aws:EpochTime"]) - clock.now().timestamp()) < 5
+    assert got["aws:CurrentTime"].endswith("Z")

@@ -24,9 +24,27 @@ def _bucket(emu, partition: str, name: str) -> str:
     return name
 
 
+def cloudtrail_bucket(emu, partition: str, name: str) -> str:
+    """A bucket CloudTrail may write to (CreateTrail refuses others, as AWS)."""
+    _bucket(emu, partition, name)
+    emu.client("s3", partition).put_bucket_policy(Bucket=name, Policy=json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": f"arn:*:s3:::{name}/*"}]}))
+    return name
+
+
+def cloudtrail_key(emu, partition: str = "commercial", **kw) -> dict:
+    """A KMS key whose policy lets CloudTrail GenerateDataKey (else InsufficientEncryptionPolicyException)."""
+    policy = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{emu.accounts[partition]}:root"},
+                             "Action": "kms:*", "Resource": "*"},
+                            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                             "Action": "kms:GenerateDataKey*", "Resource": "*"}]}
+    return emu.client("kms", partition, **kw).create_key(Policy=json.dumps(policy))["KeyMetadata"]
+
+
 def _trail(emu, partition="commercial", name="trail1", **kw):
     ct = emu.client("cloudtrail", partition)
-    ct.create_trail(Name=name, S3BucketName=_bucket(emu, partition, f"{name}-{partition}-logs"), **kw)
+    ct.create_trail(Name=name, S3BucketName=cloudtrail_bucket(emu, partition, f"{name}-{partition}-logs"), **kw)
     return ct
 
 
@@ -138,6 +156,9 @@ def test_shadow_trails_stay_in_partition_even_within_one_account():
     partitions.install()
     acct = "999999999999"
     s3_backends[acct]["aws"].create_bucket("same-account-bucket", "us-east-1")
+    s3_backends[acct]["aws"].put_bucket_policy("same-account-bucket", json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": "*"}]}).encode())
     try:
         cloudtrail_backends[acct]["us-east-1"].create_trail(
             "multi", "same-account-bucket", None, None, True, True, False, False, None, None, None, [])
@@ -148,8 +169,7 @@ def test_shadow_trails_stay_in_partition_even_within_one_account():
 
 
 def test_describe_trails_fields_like_aws(emu):
-    kms = emu.client("kms")
-    key = kms.create_key()["KeyMetadata"]
+    key = cloudtrail_key(emu)
     ct = _trail(emu, "commercial", "strong", IsMultiRegionTrail=True, EnableLogFileValidation=True,
                 KmsKeyId=key["KeyId"])
     _trail(emu, "commercial", "weak")
