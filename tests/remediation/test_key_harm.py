@@ -11,6 +11,7 @@ import hashlib
 import json
 import uuid
 
+import botocore.exceptions
 import httpx
 import pytest
 
@@ -44,7 +45,11 @@ def _secret(emu) -> dict:
     out = {"stages": stages, "values": {}}
     for label in ("AWSCURRENT", "AWSPREVIOUS"):
         if any(label in s for s in stages.values()):
-            data = json.loads(sm.get_secret_value(SecretId=SECRET, VersionStage=label)["SecretString"])
+            try:
+                data = json.loads(sm.get_secret_value(SecretId=SECRET, VersionStage=label)["SecretString"])
+            except botocore.exceptions.ClientError as exc:
+                out["values"][label] = {"error": exc.response["Error"]["Code"]}
+                continue
             key = data.pop("bedrock_api_key", "") if isinstance(data, dict) else ""
             out["values"][label] = {"fields": data, "key": _digest(key)}
     return out
@@ -64,11 +69,12 @@ def _new_key(emu, *, status="Active", days_later=0.0, age=180) -> dict:
     return c
 
 
-def three_runs(pytester, build, extra_plugins=()) -> dict[str, dict]:
+def three_runs(pytester, build, extra_plugins=(), modes=tuple(MODES)) -> dict[str, dict]:
     """``build(emu) -> dict`` makes the account (on an empty emulator); for each mode: the build's
     facts, snapshots before/after, keys and secret before/after, the plan and the action log."""
     out: dict[str, dict] = {}
-    for mode, args in MODES.items():
+    for mode in modes:
+        args = MODES[mode]
         seen: dict = {}
 
         def setup(emu, seen=seen):
@@ -252,6 +258,21 @@ def test_throttled_probe_never_rotates_a_healthy_key(pytester):
         assert r["after"] == r["before"] and r["secret_after"] == r["secret_before"]
         manual = " ".join(s.action for s in r["plan"].values() if s.manual)
         assert "rerun" in manual
+
+
+def test_unreadable_secret_is_a_manual_step_not_a_rotation(pytester):
+    """GetSecretValue fails (the secret's customer-managed key is disabled): that says nothing about the key."""
+    def build(emu):
+        emu.apply("compliant")
+        kms = emu.client("kms", "govcloud")
+        kms.disable_key(KeyId=kms.describe_key(KeyId="alias/cross-partition-secrets")["KeyMetadata"]["KeyId"])
+        return {}
+    runs = three_runs(pytester, build, modes=("plan", "destructive"))
+    for r in runs.values():
+        assert "credential.rotate" not in r["plan"], list(r["plan"])
+        assert not any(s.run and not s.manual and s.key.startswith(("credential.", "secret.")) for s in r["plan"].values())
+    d = runs["destructive"]
+    assert d["keys_after"] == d["keys_before"]
 
 
 def _response(status, body, headers=None):

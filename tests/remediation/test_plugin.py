@@ -167,9 +167,18 @@ def test_two_active_keys_the_one_not_in_the_secret_is_deactivated(pytester, emul
 def test_two_active_keys_that_cannot_be_told_apart_are_left_to_a_person(pytester):
     """Same alias, both older than the secret's value: deactivating either could break the workload."""
     seen = {}
-    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="two_active_keys",
-                      setup=lambda emu: seen.update(before=snapshot(emu), emu=emu))
+
+    def setup(emu):
+        # two_active_keys makes the second key after the secret; writing the same value again makes the
+        # secret's current version newer than both keys, so its date cannot tell them apart either
+        emu.apply("two_active_keys")
+        sm = emu.client("secretsmanager", "govcloud")
+        sm.put_secret_value(SecretId="cross-partition-commercial-creds",
+                            SecretString=sm.get_secret_value(SecretId="cross-partition-commercial-creds")["SecretString"])
+        seen.update(before=snapshot(emu), emu=emu)
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="empty", setup=setup)
     assert [(s.key, s.status) for s in cap.plan] == [("manual:single_active", "manual")]
+    assert "a person must decide" in cap.plan[0].action
     assert snapshot(seen["emu"]) == seen["before"]
     assert cap.statuses()["credential.single_active"] == "fail"
 
