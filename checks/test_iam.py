@@ -1,14 +1,11 @@
 """IAM: the key's user exists, holds no other credentials, and has exactly the permissions it needs."""
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-
 import pytest
 
+from fixtures import iam_verdicts
 from fixtures.checks import CouldNotDecide
-from fixtures.policy import ACCESS_ORDER, BEARER_CONTEXT, Evaluator, PolicyError, access_level, expand
-
-BEDROCK_PREFIXES = ("bedrock",)
+from fixtures.inventory import fleet_mode
 
 
 @pytest.mark.check("iam.user_exists")
@@ -37,84 +34,32 @@ def test_user_no_other_credentials(check, existing_user, other_credentials):
     check.passed(f"{existing_user.name} has no console password and no access keys")
 
 
-def _evaluator(user_policies, context=None) -> Evaluator:
-    try:
-        return Evaluator(
-            [(d.label, d.document) for d in user_policies.documents],
-            boundary=(user_policies.boundary.label, user_policies.boundary.document) if user_policies.boundary else None,
-            context=context,
-        )
-    except PolicyError as exc:
-        raise CouldNotDecide(f"a policy of {user_policies.user} cannot be evaluated: {exc}") from None
-
-
-def _forbidden(user_policies, forbidden: list[str]) -> list[str]:
-    names = {f.split("/")[-1] for f in forbidden}
-    return sorted({f"{d.name}{' (via group ' + d.via_group + ')' if d.via_group else ''}"
-                   for d in user_policies.documents if d.kind in ("managed", "group-managed") and d.name in names})
+def _report(check, verdict) -> None:
+    for source, data in verdict.evidence.items():
+        check.evidence(source, data)
+    if verdict.severity:
+        check.severity = verdict.severity
+    if verdict.passed:
+        check.passed(verdict.message)
+    else:
+        check.fail(verdict.message)
 
 
 @pytest.mark.check("iam.policy_least_privilege")
 def test_policy_least_privilege(check, existing_user, user_policies, audit_config):
     check.resource = existing_user.arn
-    ev = _evaluator(user_policies)
-    allowed = ev.allowed()
-    required = expand(audit_config.required_actions)
-    extra = {a: d for a, d in allowed.items() if a not in required}
-    forbidden = _forbidden(user_policies, audit_config.forbidden_policies)
-
-    by_service: dict[str, list[str]] = defaultdict(list)
-    for a in extra:
-        by_service[a.split(":")[0]].append(a)
-    check.evidence("effective-permissions", {
-        "policies": [{"kind": d.kind, "name": d.name, "arn": d.arn, "version": d.version_id, "via_group": d.via_group}
-                     for d in user_policies.documents],
-        "permissions_boundary": user_policies.boundary.arn if user_policies.boundary else None,
-        "allowed_count": len(allowed),
-        "extra_actions": [{"action": a, "access_level": access_level(a), "granted_by": list(d.allow_sources),
-                           "conditional": d.conditional} for a, d in sorted(extra.items())],
-        "forbidden_policies_attached": forbidden,
-    })
-    if not extra and not forbidden:
-        check.passed(f"{existing_user.name} may perform only required actions ({len(allowed)} allowed by identity policies)")
-        return
-    non_bedrock = sorted(s for s in by_service if not s.startswith(BEDROCK_PREFIXES))
-    high = "iam:PassRole" in extra or bool(non_bedrock) or bool(forbidden)
-    check.severity = "high" if high else "medium"
-    levels = Counter(access_level(a) for a in extra)
-    level_text = ", ".join(f"{levels[lv]} {lv}" for lv in ACCESS_ORDER if levels.get(lv))
-    notable = [a for a in ("iam:PassRole",) if a in extra]
-    notable += sorted((a for a in extra if not a.startswith(("bedrock:", "iam:PassRole"))),
-                      key=lambda a: (ACCESS_ORDER.index(access_level(a)) if access_level(a) in ACCESS_ORDER else 9, a))[:6]
-    notable += sorted(a for a in extra if a.startswith("bedrock:"))[: max(0, 8 - len(notable))]
-    parts = []
-    if forbidden:
-        parts.append("forbidden managed polic" + ("ies " if len(forbidden) > 1 else "y ") + ", ".join(forbidden) + " attached")
-    if extra:
-        parts.append(
-            f"{len(extra)} actions beyond required_actions ({level_text}) across {', '.join(sorted(by_service))}, e.g. "
-            + ", ".join(f"{a} ({access_level(a)})" for a in notable)
-        )
-    check.fail(f"{existing_user.name} is not least-privilege: " + "; ".join(parts)
-               + " — replace them with a policy allowing only required_actions")
+    _report(check, iam_verdicts.least_privilege(existing_user, user_policies, audit_config))
 
 
 @pytest.mark.check("iam.policy_grants_required")
-def test_policy_grants_required(check, existing_user, user_policies, audit_config):
+def test_policy_grants_required(check, existing_user, user_policies, audit_config, inventory, pytestconfig, now):
     check.resource = existing_user.arn
-    # judged for what the key does: long-term bearer-token calls over HTTPS
-    ev = _evaluator(user_policies, context=BEARER_CONTEXT)
-    missing, notes = [], []
-    for action in sorted(expand(audit_config.required_actions)):
-        d = ev.decide(action)
-        if not d.allowed:
-            why = ("denied by " + ", ".join(d.deny_sources)) if d.deny_sources else (
-                "blocked by the permissions boundary" if d.boundary_blocks and d.allow_sources else "not allowed by any policy")
-            missing.append(f"{action} ({why})")
-        elif d.conditional:
-            notes.append(action)
-    check.evidence("required-actions", {"required": audit_config.required_actions, "missing": missing, "conditional": notes})
-    check.require(not missing, f"{existing_user.name} lacks {len(missing)} required action(s): " + ", ".join(missing)
-                  + " — without them the key cannot work")
-    extra = f" ({len(notes)} only under a condition or on some resources: {', '.join(notes[:4])})" if notes else ""
-    check.passed(f"all {len(audit_config.required_actions)} required actions are allowed to {existing_user.name}{extra}")
+    # the secret's region is read only if a statement needs it, and never makes this row error by itself
+    def secret_region():
+        try:
+            return iam_verdicts.secret_region(inventory.secret(), existing_user.name, fleet_mode(pytestconfig))
+        except CouldNotDecide:
+            return None
+    hint = (f"make secret {audit_config.secret_id} readable with its region field "
+            "(where the key is used: aws:RequestedRegion)")
+    _report(check, iam_verdicts.grants_required(existing_user, user_policies, audit_config, now, secret_region, hint))

@@ -378,3 +378,32 @@ def test_malformed_keys(key):
 def test_decode_accepts_well_formed():
     key = iam_ssc.encode_long_term_key("bedrock-cross-partition-user-at-123456789012", "s3cr3t/+x")
     _ok(decode_long_term_key(key) == ("bedrock-cross-partition-user-at-123456789012", "s3cr3t/+x"), "well-formed key decodes")
+
+
+# --------------------------------------------------------------------------- second key's alias (issue 10 §3)
+def test_second_key_gets_its_own_alias_and_the_key_encodes_it(emu, iam):
+    first = _create(iam)
+    second = _create(iam)
+    assert first["ServiceCredentialAlias"] == "alice-at-123456789012"
+    assert second["ServiceCredentialAlias"] == "alice+1-at-123456789012"
+    for cred in (first, second):
+        alias, _ = decode_long_term_key(cred["ServiceCredentialSecret"])
+        _ok(alias == cred["ServiceCredentialAlias"], "the key encodes its own alias")
+        _ok(lookup_bedrock_key(cred["ServiceCredentialSecret"]).credential_id == cred["ServiceSpecificCredentialId"],
+            "each key finds its credential")
+    listed = {c["ServiceSpecificCredentialId"]: c["ServiceCredentialAlias"]
+              for c in iam.list_service_specific_credentials(UserName="alice")["ServiceSpecificCredentials"]}
+    assert sorted(listed.values()) == ["alice+1-at-123456789012", "alice-at-123456789012"]
+    # a reset keeps the alias; a deleted first key frees the plain alias for the next one
+    reset = iam.reset_service_specific_credential(
+        UserName="alice", ServiceSpecificCredentialId=second["ServiceSpecificCredentialId"])["ServiceSpecificCredential"]
+    assert reset["ServiceCredentialAlias"] == "alice+1-at-123456789012"
+    iam.delete_service_specific_credential(UserName="alice",
+                                           ServiceSpecificCredentialId=first["ServiceSpecificCredentialId"])
+    assert _create(iam)["ServiceCredentialAlias"] == "alice-at-123456789012"
+
+
+def test_second_codecommit_credential_follows_awss_example(iam):
+    _create(iam, service="codecommit.amazonaws.com")
+    assert _create(iam, service="codecommit.amazonaws.com")["ServiceUserName"] == "alice+1-at-123456789012"
+    assert _create(iam)["ServiceCredentialAlias"] == "alice-at-123456789012"  # per service

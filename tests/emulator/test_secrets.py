@@ -70,3 +70,32 @@ def test_never_read_versions_have_no_last_accessed_date(emu):
     sm.create_secret(Name="s", SecretString="1")
     assert all("LastAccessedDate" not in v for v in sm.list_secret_version_ids(SecretId="s")["Versions"])
     assert "LastAccessedDate" not in sm.describe_secret(SecretId="s")
+
+
+def test_get_secret_value_sets_last_accessed_date_at_day_resolution(emu):
+    sm = _sm(emu)
+    clock.advance(days=-3)
+    try:
+        first = sm.create_secret(Name="s", SecretString="1")["VersionId"]
+        sm.get_secret_value(SecretId="s")
+        day = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    finally:
+        clock.advance(days=3)
+    assert sm.describe_secret(SecretId="s")["LastAccessedDate"] == day
+    assert sm.list_secrets()["SecretList"][0]["LastAccessedDate"] == day
+    second = sm.put_secret_value(SecretId="s", SecretString="2")["VersionId"]
+    versions = {v["VersionId"]: v for v in sm.list_secret_version_ids(SecretId="s")["Versions"]}
+    assert versions[first]["LastAccessedDate"] == day and "LastAccessedDate" not in versions[second]
+    sm.get_secret_value(SecretId="s")
+    today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    assert sm.describe_secret(SecretId="s")["LastAccessedDate"] == today
+    versions = {v["VersionId"]: v for v in sm.list_secret_version_ids(SecretId="s")["Versions"]}
+    assert versions[second]["LastAccessedDate"] == today and versions[first]["LastAccessedDate"] == day
+
+
+def test_a_failed_read_is_not_an_access(emu):
+    sm = _sm(emu)
+    sm.create_secret(Name="s", SecretString="1")
+    with pytest.raises(botocore.exceptions.ClientError):
+        sm.get_secret_value(SecretId="s", VersionStage="AWSPENDING")
+    assert "LastAccessedDate" not in sm.describe_secret(SecretId="s")

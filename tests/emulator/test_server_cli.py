@@ -228,7 +228,8 @@ def test_standalone_serves_scenario_and_both_partitions(standalone):
     assert sm.describe_secret(SecretId=scenarios.SECRET_NAME)["ARN"].startswith("arn:aws-us-gov:")
     assert _client(standalone.url, "sts", "us-gov-west-1").get_caller_identity()["Account"] == "210987654321"
     with _http() as http:
-        assert http.get(f"{standalone.url}/_emulator/health").json()["ok"] is True
+        health = http.get(f"{standalone.url}/_emulator/health").json()
+        assert health["ok"] is True and health["ready"] is True and health["scenario"] == "compliant"
 
 
 def _aws(standalone, *args: str, region: str = "us-east-1", profile_env: dict | None = None) -> dict | str:
@@ -345,3 +346,49 @@ def test_faults_sub_paths_reach_the_real_faults_module(emu):
         assert http.post(f"{emu.url}/_emulator/faults/no-such-fault", json={}).status_code == 404
     emu.reset()
     assert faults.pending() == []
+
+
+def test_health_answers_ready_only_after_the_start_scenario(emu, monkeypatch):
+    """issue 10 §3: the CLI starts with ready=False, builds its scenario, then marks ready."""
+    from fixtures.emulator import __main__ as cli
+
+    emu._ready.clear()
+    try:
+        with _http() as http:
+            r = http.get(f"{emu.url}/_emulator/health")
+            assert r.status_code == 503
+            body = r.json()
+            assert body["ok"] is False and body["ready"] is False
+            assert body["accounts"]["commercial"] == "123456789012" and body["url"] == emu.url
+    finally:
+        emu.mark_ready()
+    with _http() as http:
+        r = http.get(f"{emu.url}/_emulator/health")
+        assert r.status_code == 200 and r.json()["ok"] is True and r.json()["ready"] is True
+    # The CLI: health is probed while the start scenario is being built, and the URL printed after.
+    seen: list = []
+
+    class Probe(Emulator):
+        def apply(self, name):
+            with _http() as http:
+                seen.append(http.get(f"{self.url}/_emulator/health").status_code)
+            super().apply(name)
+            with _http() as http:
+                seen.append(http.get(f"{self.url}/_emulator/health").status_code)
+
+        def start(self, ready=True):
+            seen.append(("ready", ready))
+            return super().start(ready)
+
+    import threading as _threading
+
+    class Stop(_threading.Event):
+        def wait(self, timeout=None):
+            return True
+
+    monkeypatch.setattr("fixtures.emulator.server.Emulator", Probe)
+    monkeypatch.setattr(cli.threading, "Event", Stop)
+    monkeypatch.setattr(cli.signal, "signal", lambda *a: None)
+    monkeypatch.setattr("fixtures.guard.install", lambda: None)
+    assert cli.main(["--scenario", "empty"]) == 0
+    assert seen == [("ready", False), 503, 503]

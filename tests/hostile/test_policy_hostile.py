@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.hostile.helpers import USER, audit, expect
+from tests.hostile.helpers import SECRET, USER, audit, expect
 
 LP, GR = "iam.policy_least_privilege", "iam.policy_grants_required"
 CWBT = "bedrock:CallWithBearerToken"
@@ -161,3 +161,18 @@ def test_a_policy_named_like_bearer_keeps_its_verdict_readable():
     verdict = "lacks 1 required action(s): bedrock:CallWithBearerToken (denied by inline policy deny-bearer (via group no-keys))"
     assert redact_text(verdict) == verdict
     assert redact_text("Authorization: Bearer ABSKabcdefghijkl") == "Authorization: Bearer ***REDACTED***"
+
+
+def test_region_deny_is_judged_in_the_secrets_region(pytester):
+    # aws:RequestedRegion of the key's consumer is the secret's region field (read lazily by
+    # iam.policy_grants_required); the audit's own probes call partitions.commercial.region.
+    # The Deny names an action the endpoint probes do not use, so their rows do not depend on
+    # how the emulator evaluates the condition.
+    def setup(emu):
+        inline("not-in-us-west-2", doc(deny("bedrock:DeleteInferenceProfile", Condition={
+            "StringEquals": {"aws:RequestedRegion": "us-west-2"}})))(emu)
+        sm = emu.client("secretsmanager", "govcloud")
+        value = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
+        sm.put_secret_value(SecretId=SECRET, SecretString=json.dumps({**value, "region": "us-west-2"}))
+    rows = audit(pytester, setup)
+    expect(rows, {GR: ("fail", "bedrock:DeleteInferenceProfile (denied by inline policy not-in-us-west-2)")})

@@ -25,7 +25,11 @@ def _replace_home_trail(emu, region, name, *, multi_region=True, validation=True
     s3.put_bucket_policy(Bucket=bucket, Policy=(
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},'
         f'"Action":"s3:PutObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}'))
-    key = emu.client("kms", region_name=region).create_key()["KeyMetadata"]["Arn"]
+    # CreateTrail refuses a key whose policy does not let CloudTrail GenerateDataKey (as AWS)
+    key = emu.client("kms", region_name=region).create_key(Policy=(
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},'
+        '"Action":"kms:*","Resource":"*"},{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},'
+        '"Action":"kms:GenerateDataKey*","Resource":"*"}]}'))["KeyMetadata"]["Arn"]
     ct = emu.client("cloudtrail", region_name=region)
     ct.create_trail(Name=name, S3BucketName=bucket, IsMultiRegionTrail=multi_region, IncludeGlobalServiceEvents=True,
                     EnableLogFileValidation=validation, KmsKeyId=key, IsOrganizationTrail=organization)

@@ -164,23 +164,39 @@ def test_two_active_keys_the_one_not_in_the_secret_is_deactivated(pytester, emul
     assert {c["ServiceSpecificCredentialId"]: c["Status"] for c in creds}[held["old"]] == "Active"
 
 
+def _same_alias(emu):
+    """The emulator gives a second key its own alias (``<user>+1-at-<account>``, AWS's CodeCommit
+    example) and ListSecretVersionIds now reports the version's real CreatedDate; the account this
+    test needs -- one alias for both keys, both created before the secret's value was written -- is
+    forced in the emulator's model."""
+    from moto.iam.models import iam_backends
+
+    from fixtures.emulator import iam_ssc
+
+    creds = list(iam_ssc._store(iam_backends[emu.accounts["commercial"]]["aws"]).values())
+    first = min(c.create_date for c in creds)
+    for cred in creds:
+        cred.alias_suffix = ""
+        cred.expiration_date = cred.expiration_date - (cred.create_date - first) if cred.expiration_date else None
+        cred.create_date = first
+
+
 def test_two_active_keys_that_cannot_be_told_apart_are_left_to_a_person(pytester):
     """Same alias, both older than the secret's value: deactivating either could break the workload."""
     seen = {}
-
-    def setup(emu):
-        # two_active_keys makes the second key after the secret; writing the same value again makes the
-        # secret's current version newer than both keys, so its date cannot tell them apart either
-        emu.apply("two_active_keys")
-        sm = emu.client("secretsmanager", "govcloud")
-        sm.put_secret_value(SecretId="cross-partition-commercial-creds",
-                            SecretString=sm.get_secret_value(SecretId="cross-partition-commercial-creds")["SecretString"])
-        seen.update(before=snapshot(emu), emu=emu)
-    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="empty", setup=setup)
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="two_active_keys",
+                      setup=lambda emu: (_same_alias(emu), seen.update(before=snapshot(emu), emu=emu)))
     assert [(s.key, s.status) for s in cap.plan] == [("manual:single_active", "manual")]
     assert "a person must decide" in cap.plan[0].action
     assert snapshot(seen["emu"]) == seen["before"]
     assert cap.statuses()["credential.single_active"] == "fail"
+
+
+def test_two_active_keys_with_their_own_aliases_the_one_not_in_the_secret_is_deactivated(pytester):
+    """two_active_keys as the emulator builds it: the second key is <user>+1-at-<account>, so the secret's key names its credential."""
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="two_active_keys")
+    assert [s.key.split(":")[0] for s in cap.plan] == ["credential.deactivate"]
+    _all_pass(cap)
 
 
 def test_secret_without_region_is_rewritten_around_the_same_key(pytester, emulator):
