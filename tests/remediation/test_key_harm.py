@@ -134,7 +134,7 @@ def _expiring_plus_spare(emu):
     held = next(iter(_keys(emu).values()))
     spare = _new_key(emu, status="Inactive", days_later=1)
     return {"held": held["ServiceSpecificCredentialId"], "spare": spare["ServiceSpecificCredentialId"],
-            "alias": spare["ServiceCredentialAlias"]}
+            "alias": spare["ServiceCredentialAlias"], "held_alias": held["ServiceCredentialAlias"]}
 
 
 def test_spare_inactive_key_is_deleted_only_by_a_named_destructive_step(pytester, emulator):
@@ -144,7 +144,7 @@ def test_spare_inactive_key_is_deleted_only_by_a_named_destructive_step(pytester
         free = plan[f"credential.free-slot:{f['spare']}"]
         retire = plan[f"credential.retire:{f['held']}"]
         assert free.destructive and _named(free, f["spare"], f["alias"]) and "cannot be restored" in free.action
-        assert retire.destructive and _named(retire, f["held"], f["alias"])
+        assert retire.destructive and _named(retire, f["held"], f["held_alias"])
         assert not plan["credential.rotate"].destructive
         assert free.key in plan["credential.rotate"].requires
     apply = runs["apply"]
@@ -243,15 +243,31 @@ def test_bedrock_outage_deletes_no_spare(pytester, monkeypatch):
 
 
 # --------------------------------------------------------------------------- 4. only a refusal rotates
-def test_throttled_probe_never_rotates_a_healthy_key(pytester):
-    """Two keys share the stored key's alias (one Inactive), so telling them apart needs Bedrock's answer;
-    Bedrock throttles every call: the plan says so and nothing changes, with or without --allow-destructive."""
+def _force_same_alias(emu):
+    """AWS gives a second key the alias ``<user>+1-at-<account>`` (so does the emulator); keys that share
+    an alias (as the emulator once made them, and as AWS documents only "user name plus a suffix") are
+    forced in the emulator's model, the way tests/remediation/test_plugin.py::_same_alias does."""
+    from moto.iam.models import iam_backends
+
+    from fixtures.emulator import iam_ssc
+
+    for cred in iam_ssc._store(iam_backends[emu.accounts["commercial"]]["aws"]).values():
+        cred.alias_suffix = ""
+
+
+@pytest.mark.parametrize("alias", ["shared", "own"])
+def test_throttled_probe_never_rotates_a_healthy_key(pytester, alias):
+    """A healthy key and an Inactive spare; Bedrock throttles every call.  With a shared alias, telling the
+    keys apart needs Bedrock's answer (the path that used to rotate); with their own aliases only the
+    endpoint checks are undecided.  Either way the plan says "rerun" and nothing changes."""
     def build(emu):
         emu.apply("compliant")
         _new_key(emu, status="Inactive", days_later=1)
+        if alias == "shared":
+            _force_same_alias(emu)
         faults.throttle(n=None)
         return {}
-    runs = three_runs(pytester, build)
+    runs = three_runs(pytester, build, modes=tuple(MODES) if alias == "shared" else ("plan", "destructive"))
     for mode, r in runs.items():
         assert not any(k.startswith(("credential.rotate", "credential.free-slot", "credential.retire",
                                      "credential.deactivate", "credential.delete")) for k in r["plan"]), list(r["plan"])
