@@ -187,6 +187,7 @@ def test_two_active_keys_that_cannot_be_told_apart_are_left_to_a_person(pytester
     result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="two_active_keys",
                       setup=lambda emu: (_same_alias(emu), seen.update(before=snapshot(emu), emu=emu)))
     assert [(s.key, s.status) for s in cap.plan] == [("manual:single_active", "manual")]
+    assert "a person must decide" in cap.plan[0].action
     assert snapshot(seen["emu"]) == seen["before"]
     assert cap.statuses()["credential.single_active"] == "fail"
 
@@ -233,8 +234,10 @@ def test_rotation_interrupted_after_the_commit_is_finished_by_the_next_run(pytes
     with monkeypatch.context() as m:
         m.setattr(rotation, "checkpoint", lambda n: (_ for _ in ()).throw(RuntimeError("crash"))
                   if n == "retire_old" else None)
-        result, cap = run(pytester, "--remediate", scenario="key_expiring_soon")
-    assert [s.status for s in cap.plan] == ["failed"]
+        result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="key_expiring_soon")
+    # the rotation committed; retiring the old key (a separate, destructive step) crashed
+    assert [(s.key.split(":")[0], s.status) for s in cap.plan] == [("credential.rotate", "applied"),
+                                                                    ("credential.retire", "failed")]
     assert cap.statuses()["credential.single_active"] == "fail"
     point_env_at(monkeypatch, emulator)
     result, cap = run(pytester, "--remediate", "--allow-destructive")

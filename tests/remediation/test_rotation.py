@@ -48,12 +48,19 @@ def _state(emu):
     return creds, current, pending
 
 
-def _rotate(ctx):
-    st = rotation.rotation_step(ctx, "test")
-    entries = []
-    apply_plan(ctx, [st], lambda s, e: entries.append(e))
-    assert "ABSK" not in st.message and "ABSK" not in json.dumps(entries)
-    return st, entries[0]
+def _rotate(ctx, destructive=True):
+    """The rotation's planned steps (free a slot, rotate, retire the old key) applied in order; returns the
+    first step that did not apply (else the rotation) and its action entry."""
+    from fixtures.remediation import fixers
+
+    ctx.allow_destructive = destructive
+    steps = rotation.plan_rotation(ctx, "test", fixers.key_diagnosis(ctx).get("held"))
+    entries = {}
+    apply_plan(ctx, steps, lambda s, e: entries.__setitem__(s.key, e))
+    assert "ABSK" not in json.dumps([s.message for s in steps]) and "ABSK" not in json.dumps(entries)
+    st = next((s for s in steps if s.status not in ("applied",)), None) or \
+        next(s for s in steps if s.key == "credential.rotate")
+    return st, entries.get(st.key)
 
 
 def _aws_error(ctx, service, partition, operation, when=lambda params: True):
@@ -196,10 +203,18 @@ def test_transient_throttling_is_retried(emu, make_ctx):
 
 
 def test_two_active_keys_stop_the_rotation_clearly(emu, make_ctx):
+    """Planned: one manual step naming the Active key the secret does not hold (id and alias); run directly:
+    the rotation itself refuses, naming both keys, and changes nothing."""
     emu.apply("two_active_keys")
     before = _state(emu)
     st, _ = _rotate(make_ctx())
-    assert st.status == "failed" and "two Active Bedrock API keys" in st.message
+    assert st.status == "manual" and st.key == "manual:key-slot", (st.key, st.action)
+    assert "no free Bedrock API key slot" in st.action and "a person must decide" in st.action
+    assert sum(cid in st.action for cid, _ in before[0]) >= 1 and "alias " in st.action
+    st2 = rotation.rotation_step(make_ctx(), "test")
+    apply_plan(make_ctx(), [st2], lambda s, e: None)
+    assert st2.status == "failed" and "two Active Bedrock API keys" in st2.message
+    assert all(cid in st2.message for cid, _ in before[0])
     _assert_untouched(emu, before)
 
 
