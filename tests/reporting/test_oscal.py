@@ -35,6 +35,9 @@ def rows():
         _row("secret.exists", "error", ["SC-28", "IA-5(1)"], resource=SECRET, detail="could not decide"),
         _row("cloudtrail.kms", "fail", ["SC-28(1)"], params={"partition": "govcloud"}),
         _row("credential.active", "waived", ["IA-5"], detail="accepted by the AO until 2027-01-01"),
+        _row("cloudtrail.multi_region", "pass", ["AU-2"], params={"partition": "commercial"}, remediation=[
+            {"action": "make trail main multi-region", "status": "applied"}], detail="trail main is multi-region"),
+        _row("cloudtrail.logging", "pass", ["AU-12"], remediation=[{"action": "never needed", "status": "planned"}]),
     ]
 
 
@@ -74,7 +77,9 @@ def test_each_row_is_a_test_observation_with_subjects_and_hashed_evidence(doc):
 def test_findings_per_nist_control_in_catalog_id_form(doc):
     res = doc["assessment-results"]["results"][0]
     f = {x["target"]["target-id"]: x for x in res["findings"]}
-    assert set(f) == {"ac-6_smt", "ac-6.10_smt", "sc-28_smt", "sc-28.1_smt", "ia-5.1_smt", "ia-5_smt"}
+    assert set(f) == {"ac-6_smt", "ac-6.10_smt", "sc-28_smt", "sc-28.1_smt", "ia-5.1_smt", "ia-5_smt",
+                      "au-2_smt", "au-12_smt"}
+    assert f["au-2_smt"]["target"]["status"] == {"state": "satisfied", "reason": "pass"}
     assert f["ac-6.10_smt"]["target"]["status"] == {"state": "not-satisfied", "reason": "fail"}
     # secret.schema passed but secret.exists could not decide: SC-28 is not proven
     sc28 = f["sc-28_smt"]
@@ -109,6 +114,10 @@ def test_remediation_actions_become_risk_remediations_and_waivers_a_risk_log(doc
     waived = risks["credential.active"]
     assert waived["status"] == "deviation-approved"
     assert waived["risk-log"]["entries"][0]["status-change"] == "deviation-approved"
+    fixed = risks["cloudtrail.multi_region[partition=commercial]"]  # --remediate: fixed, and the re-run passed
+    assert fixed["status"] == "closed" and fixed["remediations"][0]["lifecycle"] == "completed"
+    assert fixed["description"].startswith("fixed in this run")
+    assert "cloudtrail.logging" not in risks  # passed, nothing applied
     f = {x["target"]["target-id"]: x for x in res["findings"]}
     assert f["ac-6_smt"]["related-risks"][0]["risk-uuid"] == lp["uuid"]
 
