@@ -190,6 +190,9 @@ def test_sign_key_bad_input_is_a_one_line_usage_error_and_writes_nothing(audit_d
     garbage = tmp_path / "garbage"
     garbage.write_text("not a key\n")
     locked = _keygen(tmp_path / "locked", passphrase="correct horse")
+    too_open = tmp_path / "too_open"
+    shutil.copyfile(keys["key"], too_open)
+    too_open.chmod(0o644)
     unreadable = tmp_path / "unreadable"
     shutil.copyfile(keys["key"], unreadable)
     cases = {
@@ -199,6 +202,7 @@ def test_sign_key_bad_input_is_a_one_line_usage_error_and_writes_nothing(audit_d
         "not a private key ": ("--evidence", f"--sign-key={garbage}"),
         "passphrase-protected": ("--evidence", f"--sign-key={locked}"),
         "add --evidence": (f"--sign-key={keys['key']}",),
+        "chmod 600": ("--evidence", f"--sign-key={too_open}"),
     }
     if os.geteuid() != 0:  # root reads any file
         unreadable.chmod(0)
