@@ -30,7 +30,7 @@ import pytest
 SEVERITY_CHOICES = ("info", "low", "medium", "high", "critical", "none")
 GROUP = "bedrock-audit"
 # options whose value is a path: given with a space, pytest's first parse sees a test path
-PATH_OPTIONS = ("--audit-config", "--reports-dir")
+PATH_OPTIONS = ("--audit-config", "--reports-dir", "--sign-key")
 
 
 def register_options(parser: pytest.Parser) -> None:
@@ -60,6 +60,9 @@ def register_options(parser: pytest.Parser) -> None:
     g.addoption("--fail-on", dest="fail_on", default=None, choices=SEVERITY_CHOICES, metavar="SEVERITY",
                 help="lowest severity of a failing/erroring check that makes the exit status non-zero "
                      "(info|low|medium|high|critical|none; default: any)")
+    g.addoption("--sign-key", dest="sign_key", default=None, metavar="PATH",
+                help="with --evidence: sign the evidence manifest with this unencrypted OpenSSH private key "
+                     "(ssh-keygen -Y sign, namespace bedrock-key-audit-evidence) into manifest.json.sig")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

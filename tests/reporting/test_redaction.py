@@ -15,6 +15,8 @@ import base64
 import logging
 import re
 import secrets
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -131,13 +133,19 @@ def _texts_of(path: Path) -> list[str]:
 
 def test_canary_leaks_into_no_artifact_and_not_the_terminal(audit_dir):
     audit_dir.pytester.makepyfile(test_canary=CANARY_MODULE)
-    res = audit_dir.run("-l", "-rA", "-vv", "--evidence", "--log-cli-level=INFO", "-W", "default")
+    sign: list[str] = []
+    if shutil.which("ssh-keygen"):  # the signature joins the haystack where OpenSSH is installed
+        key = audit_dir.path / "signing-key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
+        sign = [f"--sign-key={key}"]
+    res = audit_dir.run("-l", "-rA", "-vv", "--evidence", *sign, "--log-cli-level=INFO", "-W", "default")
     assert res.ret == pytest.ExitCode.TESTS_FAILED
     run = audit_dir.latest()
     files = [p for p in audit_dir.reports.rglob("*") if p.is_file()]
     names = {p.name for p in files}
     assert {"report.html", "results.json", "junit.xml", "manifest.json", "run.json",
-            f"evidence-{run.name}.tar.gz"} <= names
+            f"evidence-{run.name}.tar.gz", "findings.ocsf.json", "assessment-results.json"} <= names
+    assert not sign or "manifest.json.sig" in names
     terminal = res.stdout.str() + "\n" + res.stderr.str()
 
     # the plants were really there (so the test can fail): redaction marks show where they were
@@ -156,6 +164,10 @@ def test_canary_leaks_into_no_artifact_and_not_the_terminal(audit_dir):
 
     ev = run / "evidence" / "checks" / "secret.schema.json"
     assert "***REDACTED***" in ev.read_text()
+    # the verdict sentence carried the key: the OCSF and OSCAL documents hold it redacted
+    for doc in (run / "findings.ocsf.json", run / "evidence" / "findings.ocsf.json",
+                run / "evidence" / "oscal" / "assessment-results.json"):
+        assert "***REDACTED***" in doc.read_text(), doc
 
 
 def test_terminal_redaction_catches_saferepr_fragments():
