@@ -25,7 +25,10 @@ from typing import Any
 
 from fixtures.policy import Evaluator, PolicyError
 
-VOLATILE = {"default_version", "raw_selectors", "stages"}
+# judged by meaning, not equality, in superset_violations: which version is the default (``grants``
+# says what it allows), raw selector documents (``records`` says what they record), secret stages
+# and version ids (AWS itself drops a version once no stage label is left on it)
+VOLATILE = {"default_version", "raw_selectors", "stages", "versions_with_labels"}
 PARTITIONS = ("commercial", "govcloud")
 
 
@@ -46,12 +49,23 @@ def _grants(doc: Any) -> list[str]:
         return ["<unevaluable>"]
 
 
+_CLIENTS: dict[tuple[int, str, str], Any] = {}
+
+
+def _client(emu: Any, service: str, part: str) -> Any:
+    """One boto3 client per emulator, service and partition (making clients is the slow part)."""
+    key = (id(emu), service, part)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = emu.client(service, part)
+    return _CLIENTS[key]
+
+
 def _pages(client: Any, op: str, key: str, **kw: Any) -> list[Any]:
     return [x for page in client.get_paginator(op).paginate(**kw) for x in page.get(key, [])]
 
 
 def _iam(emu: Any, part: str, out: dict[str, Any]) -> None:
-    iam = emu.client("iam", part)
+    iam = _client(emu, "iam", part)
     for u in _pages(iam, "list_users", "Users"):
         name = u["UserName"]
         full = iam.get_user(UserName=name)["User"]
@@ -97,7 +111,7 @@ def _iam(emu: Any, part: str, out: dict[str, Any]) -> None:
 
 
 def _secrets(emu: Any, part: str, out: dict[str, Any]) -> None:
-    sm = emu.client("secretsmanager", part)
+    sm = _client(emu, "secretsmanager", part)
     for s in _pages(sm, "list_secrets", "SecretList", IncludePlannedDeletion=True):
         d = sm.describe_secret(SecretId=s["ARN"])
         fields: Any = None
@@ -111,11 +125,12 @@ def _secrets(emu: Any, part: str, out: dict[str, Any]) -> None:
             except ValueError:
                 parsed = "<not JSON>"
             # the fields, never the key: its presence only
+            # a value that is not a JSON object has no fields to keep (None: anything may replace it)
             fields = {k: ("<present>" if k == "bedrock_api_key" else v) for k, v in parsed.items()} \
-                if isinstance(parsed, dict) else ("<not JSON>" if parsed is not None else None)
+                if isinstance(parsed, dict) else None
         out[s["ARN"]] = {
             "kind": "secret", "kms": d.get("KmsKeyId"), "pending_deletion": bool(d.get("DeletedDate")),
-            "versions": sorted(d.get("VersionIdsToStages", {})), "stages": d.get("VersionIdsToStages", {}),
+            "versions_with_labels": sorted(d.get("VersionIdsToStages", {})), "stages": d.get("VersionIdsToStages", {}),
             "current_fields": fields,
         }
 
@@ -151,7 +166,7 @@ def _records(sel: dict[str, Any]) -> dict[str, Any]:
 
 
 def _trails(emu: Any, part: str, out: dict[str, Any]) -> None:
-    ct = emu.client("cloudtrail", part)
+    ct = _client(emu, "cloudtrail", part)
     for t in ct.describe_trails(includeShadowTrails=False)["trailList"]:
         arn = t["TrailARN"]
         sel = ct.get_event_selectors(TrailName=arn)
@@ -169,7 +184,7 @@ def _trails(emu: Any, part: str, out: dict[str, Any]) -> None:
 
 
 def _buckets(emu: Any, part: str, out: dict[str, Any]) -> None:
-    s3 = emu.client("s3", part)
+    s3 = _client(emu, "s3", part)
     arn_part = "aws-us-gov" if part == "govcloud" else "aws"
     for b in s3.list_buckets()["Buckets"]:
         try:
@@ -180,7 +195,7 @@ def _buckets(emu: Any, part: str, out: dict[str, Any]) -> None:
 
 
 def _kms(emu: Any, part: str, out: dict[str, Any]) -> None:
-    kms = emu.client("kms", part)
+    kms = _client(emu, "kms", part)
     aliases: dict[str, list[str]] = {}
     for a in _pages(kms, "list_aliases", "Aliases"):
         if a.get("TargetKeyId"):
