@@ -15,17 +15,20 @@ customer-managed policy, no inline or group policies, one trail per partition, a
 
     commercial IAM  GetUser, ListAttachedUserPolicies, ListUserPolicies, ListGroupsForUser,
                     GetPolicy, GetPolicyVersion (per attached policy: 1), GetLoginProfile,
-                    ListAccessKeys, ListServiceSpecificCredentials                    =  9
+                    ListAccessKeys, ListSigningCertificates, ListSSHPublicKeys,
+                    ListServiceSpecificCredentials (Bedrock; and unfiltered, for the
+                    other services' credentials)                                       = 12
     govcloud SM     DescribeSecret, GetSecretValue                                     =  2
-    govcloud KMS    DescribeKey (the secret's key: customer-managed or not)            =  1
-    CloudTrail      per partition DescribeTrails, GetTrailStatus, GetEventSelectors     =  6
+    govcloud KMS    DescribeKey (the secret's key: customer-managed and Enabled)       =  1
+    CloudTrail      per partition DescribeTrails, GetTrailStatus, GetEventSelectors,
+                    and KMS DescribeKey of the trail's key (Enabled)                   =  8
     STS             GetCallerIdentity per partition (run metadata for the reports)     =  2
-                                                                            AWS total  = 20
+                                                                            AWS total  = 25
     Bedrock HTTP    GET /foundation-models, POST /model/{id}/converse                  =  2
 
 Critical path (longest chain of calls that depend on each other): ListAttachedUserPolicies →
 GetPolicy → GetPolicyVersion = 3 calls; every other chain is ≤ 2 (GetSecretValue → HTTP call,
-DescribeSecret → DescribeKey, DescribeTrails → GetTrailStatus).  Fleet mode adds one
+DescribeSecret → DescribeKey, DescribeTrails → GetTrailStatus / DescribeKey).  Fleet mode adds one
 ListServiceSpecificCredentials(AllUsers) before the per-user reads, so its chain is 4.
 """
 from __future__ import annotations
@@ -42,7 +45,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MIN_AWS_CALLS = 20
+MIN_AWS_CALLS = 25
 MIN_HTTP_CALLS = 2
 CRITICAL_PATH = 3
 

@@ -21,20 +21,51 @@ def test_user_exists(check, iam_user):
 
 @pytest.mark.check("iam.user_no_other_credentials")
 def test_user_no_other_credentials(check, existing_user, other_credentials):
+    """The key-only user holds no credential but its Bedrock API key(s).
+
+    Every credential type IAM gives a user counts (IAM User Guide, "AWS security
+    credentials"): a console password (login profile), access keys, X.509 signing
+    certificates, SSH public keys (CodeCommit), and service-specific credentials for other
+    services (CodeCommit, Amazon Keyspaces).  Inactive ones count as well: each is still
+    stored and turns back on with one ``iam:Update*`` call by anyone allowed it, with no new
+    secret handed out, so whoever kept the old secret is back in.  MFA devices do not
+    count: an MFA device authenticates nothing alone; it is a second factor for a password
+    or for ``sts:GetSessionToken`` with an access key, and both of those are findings here
+    already.  The user's ``bedrock.amazonaws.com`` credentials are the credential.* checks'.
+    """
     check.resource = existing_user.arn
-    check.evidence("iam:GetLoginProfile+ListAccessKeys", {
-        "LoginProfile": other_credentials.login_profile,
+    oc = other_credentials
+    check.evidence("iam:GetLoginProfile+ListAccessKeys+ListSigningCertificates+ListSSHPublicKeys"
+                   "+ListServiceSpecificCredentials", {
+        "LoginProfile": oc.login_profile,
         "AccessKeys": [{k: v for k, v in a.items() if k in ("AccessKeyId", "Status", "CreateDate")}
-                       for a in other_credentials.access_keys],
+                       for a in oc.access_keys],
+        "SigningCertificates": [{k: v for k, v in c.items() if k in ("CertificateId", "Status", "UploadDate")}
+                                for c in oc.signing_certificates],
+        "SSHPublicKeys": [{k: v for k, v in k_.items() if k in ("SSHPublicKeyId", "Status", "UploadDate")}
+                          for k_ in oc.ssh_public_keys],
+        "ServiceSpecificCredentials": [{k: v for k, v in c.items() if k in (
+            "ServiceSpecificCredentialId", "ServiceName", "ServiceUserName", "Status", "CreateDate")}
+            for c in oc.service_credentials],
     })
     problems = []
-    if other_credentials.login_profile:
+    if oc.login_profile:
         problems.append("a console password (login profile)")
-    for ak in other_credentials.access_keys:
-        problems.append(f"{ak.get('Status', '').lower()} access key {ak['AccessKeyId'][:8]}…")
+
+    def item(kind, status, ident) -> str:
+        return f"{str(status or '').lower() or 'unknown-status'} {kind} {str(ident)[:8]}…"
+
+    problems += [item("access key", a.get("Status"), a.get("AccessKeyId")) for a in oc.access_keys]
+    problems += [item("X.509 signing certificate", c.get("Status"), c.get("CertificateId")) for c in oc.signing_certificates]
+    problems += [item("SSH public key", k.get("Status"), k.get("SSHPublicKeyId")) for k in oc.ssh_public_keys]
+    problems += [item(f"{c.get('ServiceName')} credential", c.get("Status"), c.get("ServiceSpecificCredentialId"))
+                 for c in oc.service_credentials]
+    inactive = any(p.startswith("inactive ") for p in problems)
     check.require(not problems, f"key-only user {existing_user.name} also has " + ", ".join(problems)
-                  + "; delete them so a leak of one credential cannot become console or SigV4 access")
-    check.passed(f"{existing_user.name} has no console password and no access keys")
+                  + "; delete them so a leak of one credential cannot become console, SigV4, SSH or Git access"
+                  + (" (an inactive one can be switched back on, so it counts)" if inactive else ""))
+    check.passed(f"{existing_user.name} has no console password, access key, signing certificate, SSH public key "
+                 "or other service-specific credential")
 
 
 def _evaluator(user_policies, context=None) -> Evaluator:

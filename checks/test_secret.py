@@ -10,6 +10,7 @@ import pytest
 
 from fixtures.checks import CouldNotDecide
 from fixtures.inventory import decode_key
+from fixtures.trails import kms_key_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "secret.schema.json"
 
@@ -138,6 +139,11 @@ def test_secret_key_matches_credential(check, secret, existing_user, bedrock_cre
 
 @pytest.mark.check("secret.encrypted_with_cmk")
 def test_secret_encrypted_with_cmk(check, secret, inventory):
+    """A customer-managed KMS key (DescribeSecret's KmsKeyId present and ``KeyManager: CUSTOMER``)
+    that Secrets Manager can still use: ``KeyState: Enabled``.  A disabled key makes
+    GetSecretValue fail now; a key pending deletion makes the secret unreadable for good from
+    its ``DeletionDate`` (KMS Developer Guide, "Key states of AWS KMS keys" and "Deleting AWS
+    KMS keys").  A denied ``kms:DescribeKey`` ends ``error``: the key's state is unknown."""
     check.resource = secret.arn or f"secret {secret.secret_id}"
     if not secret.exists:
         raise CouldNotDecide(f"secret {secret.secret_id} does not exist (see secret.exists)")
@@ -151,4 +157,10 @@ def test_secret_encrypted_with_cmk(check, secret, inventory):
     check.require(not meta.get("missing"), f"secret {secret.secret_id} names KMS key {kms}, which does not exist")
     check.require(meta.get("KeyManager", "CUSTOMER") == "CUSTOMER",
                   f"secret {secret.secret_id} is encrypted with AWS-managed key {kms}; use a customer-managed key")
-    check.passed(f"secret {secret.secret_id} is encrypted with customer-managed key {meta.get('Arn', kms)}")
+    problem = kms_key_problem(meta, kms)
+    if problem and meta.get("KeyState") == "PendingDeletion":
+        problem += "; cancel the deletion (kms cancel-key-deletion) or re-encrypt the secret with another key"
+    elif problem:
+        problem += "; enable it (kms enable-key) or re-encrypt the secret with another key"
+    check.require(not problem, f"secret {secret.secret_id} is encrypted with {problem}")
+    check.passed(f"secret {secret.secret_id} is encrypted with customer-managed key {meta.get('Arn', kms)} (Enabled)")

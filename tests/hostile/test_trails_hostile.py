@@ -39,7 +39,7 @@ def test_shadow_trail_homed_in_another_region_counts(pytester):
 
 def test_stopped_shadow_trail_is_read_in_its_home_region(pytester):
     rows = audit(pytester, lambda emu: _replace_home_trail(emu, "us-west-2", "west-trail", logging=False))
-    expect(rows, {"cloudtrail.logging[commercial]": ("fail", "west-trail (stopped)")})
+    expect(rows, {"cloudtrail.logging[commercial]": ("fail", "west-trail is not logging (stopped)")})
 
 
 def test_single_region_trail_in_another_region_covers_nothing_here(pytester):
@@ -62,7 +62,10 @@ def _advanced(selectors):
 def test_advanced_selectors_with_data_events_only(pytester):
     rows = audit(pytester, _advanced([{"Name": "s3 data only", "FieldSelectors": [
         {"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}]))
-    expect(rows, {"cloudtrail.management_events[commercial]": ("fail", "no read/write management events")})
+    # A data-only trail is never made the security trail (fixtures/trails.py): with no other
+    # trail, nothing in commercial can be one, so every commercial row fails.
+    expect(rows, {f"cloudtrail.{c}[commercial]": ("fail", "bedrock-audit-trail records no read/write management events")
+                  for c in CT})
 
 
 def test_advanced_selectors_with_read_only_management_events(pytester):
@@ -88,5 +91,46 @@ def test_logging_trails_that_cannot_deliver(pytester):
             if partition == "govcloud":
                 s3.delete_bucket(Bucket=bucket)
     rows = audit(pytester, setup)
-    expect(rows, {"cloudtrail.logging[commercial]": ("fail", f"fails to deliver: {TRAIL}: AccessDenied"),
-                  "cloudtrail.logging[govcloud]": ("fail", f"fails to deliver: {TRAIL}: NoSuchBucket")})
+    expect(rows, {"cloudtrail.logging[commercial]": ("fail", f"{TRAIL} fails to deliver: AccessDenied"),
+                  "cloudtrail.logging[govcloud]": ("fail", f"{TRAIL} fails to deliver: NoSuchBucket")})
+
+
+def test_properties_scattered_across_trails_do_not_add_up(pytester):
+    """The scenario trail keeps multi-region, logging and management events but loses validation
+    and KMS; a second, single-region trail has both.  No single trail has everything, so the
+    rows of what the candidate lacks fail and name the other trail's gap (the old per-row rule
+    passed every row, each on a different trail)."""
+    def setup(emu):
+        ct = emu.client("cloudtrail")
+        bucket = ct.describe_trails()["trailList"][0]["S3BucketName"]
+        key = emu.client("kms").create_key()["KeyMetadata"]["Arn"]
+        ct.update_trail(Name=TRAIL, EnableLogFileValidation=False, KmsKeyId="")
+        ct.create_trail(Name="aaa-validated", S3BucketName=bucket, IsMultiRegionTrail=False,
+                        IncludeGlobalServiceEvents=True, EnableLogFileValidation=True, KmsKeyId=key)
+        ct.start_logging(Name="aaa-validated")
+    rows = audit(pytester, setup)
+    gap = "aaa-validated is not multi-region"
+    expect(rows, {"cloudtrail.log_file_validation[commercial]": ("fail", f"missing on {TRAIL}, the closest candidate"),
+                  "cloudtrail.kms[commercial]": ("fail", gap)})
+    assert gap in rows["cloudtrail.log_file_validation[commercial]"]["detail"]
+    assert rows["cloudtrail.logging[commercial]"]["resource"].endswith(f"trail/{TRAIL}")
+
+
+def test_trail_kms_key_disabled_or_pending_deletion(pytester):
+    """CloudTrail cannot encrypt with a disabled key; a key pending deletion makes the logs
+    unreadable from its DeletionDate, which the finding names."""
+    dates = {}
+
+    def setup(emu):
+        for partition in ("commercial", "govcloud"):
+            arn = emu.client("cloudtrail", partition).describe_trails()["trailList"][0]["KmsKeyId"]
+            kms = emu.client("kms", partition)
+            key = kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyId"]  # moto wants the bare id here
+            if partition == "commercial":
+                kms.disable_key(KeyId=key)
+            else:
+                kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+                dates["govcloud"] = kms.describe_key(KeyId=key)["KeyMetadata"]["DeletionDate"]
+    rows = audit(pytester, setup)
+    expect(rows, {"cloudtrail.kms[commercial]": ("fail", "whose state is Disabled"),
+                  "cloudtrail.kms[govcloud]": ("fail", f"pending deletion (deleted on {dates['govcloud']:%Y-%m-%d}")})
