@@ -102,6 +102,17 @@ def test_user_named_in_another_case_is_the_same_user(pytester, tmp_path):
     assert not bad and result.ret == 0, bad
 
 
+def test_missing_user_is_undecided_when_other_cases_cannot_be_listed(pytester):
+    """GetUser says NoSuchEntity but ListUsers is denied: a user in another case may exist, so the
+    audit cannot say the user is missing (error, not fail) and no CreateUser is planned."""
+    from fixtures.emulator import aws_faults
+
+    result, cap = run(pytester, "--remediate=plan", scenario="no_user", setup=lambda emu: aws_faults.deny("iam:ListUsers"))
+    rec = cap.records["iam.user_exists"]
+    assert rec.status == "error" and "iam:ListUsers" in rec.detail, rec.detail
+    assert "iam.create-user" not in _statuses(cap)
+
+
 def test_create_user_never_makes_a_near_duplicate(emulator, monkeypatch):
     """At apply time a user of the same name in another case appeared: a manual step, no CreateUser."""
     from fixtures.aws import Aws, CallLog
