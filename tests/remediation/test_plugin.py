@@ -83,7 +83,9 @@ def test_destructive_steps_are_skipped_without_the_flag(pytester, emulator):
     result, cap = run(pytester, "--remediate", scenario="guide")
     statuses = {s.key: s.status for s in cap.plan}
     assert statuses["iam.detach:arn:aws:iam::aws:policy/AmazonBedrockFullAccess"] == "skipped"
-    assert all(v == "applied" for k, v in statuses.items() if not k.startswith("iam.detach:"))
+    # encrypting a trail narrows who can read its new logs (kms:Decrypt on our key): destructive too
+    assert statuses["trail.kms:commercial"] == statuses["trail.kms:govcloud"] == "skipped"
+    assert all(v == "applied" for k, v in statuses.items() if not k.startswith(("iam.detach:", "trail.kms:")))
     attached = [a["PolicyName"] for a in emulator.client("iam").list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
     assert "AmazonBedrockFullAccess" in attached
     assert cap.statuses()["iam.policy_least_privilege"] == "fail"
