@@ -59,12 +59,6 @@ def plan_then_apply(pytester, monkeypatch, emulator, scenario: str | None = None
     return seen
 
 
-def _retired_keys(lost: list[str], steps) -> list[str]:
-    """Losses that are Bedrock keys retired by a key rotation step (rotation.py, branch h-remkeys)."""
-    rotated = any(s.key.startswith("credential.rotate") and s.status == "applied" for s in steps)
-    return [x for x in lost if rotated and ".credentials." in x]
-
-
 def check_property(seen: dict) -> None:
     steps = seen["plan"]
     for st in steps:
@@ -73,14 +67,8 @@ def check_property(seen: dict) -> None:
     outside = changed_outside(seen["before"], seen["after"], targets)
     assert not outside, (f"changed outside the plan's targets: {outside}", targets)
     lost = superset_violations(seen["before"], seen["middle"])
-    retired = _retired_keys(lost, steps)
-    others = [x for x in lost if x not in retired]
-    assert not others, (f"non-destructive steps lost state: {others}",
-                        [(s.key, s.status) for s in steps if not s.destructive])
-    if retired:
-        # Known finding outside this branch: the rotation step retires (deactivates, or deletes when
-        # Expired) the old key without being marked destructive.  Everything else was asserted above.
-        pytest.xfail(f"rotation retires the old key in a non-destructive step: {retired}")
+    assert not lost, (f"non-destructive steps lost state: {lost}",
+                      [(s.key, s.status) for s in steps if not s.destructive])
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
