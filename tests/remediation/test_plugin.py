@@ -83,9 +83,11 @@ def test_destructive_steps_are_skipped_without_the_flag(pytester, emulator):
     result, cap = run(pytester, "--remediate", scenario="guide")
     statuses = {s.key: s.status for s in cap.plan}
     assert statuses["iam.detach:arn:aws:iam::aws:policy/AmazonBedrockFullAccess"] == "skipped"
-    # encrypting a trail narrows who can read its new logs (kms:Decrypt on our key): destructive too
+    # encrypting a trail or the secret narrows who can read it (kms:Decrypt on our key): destructive too
     assert statuses["trail.kms:commercial"] == statuses["trail.kms:govcloud"] == "skipped"
-    assert all(v == "applied" for k, v in statuses.items() if not k.startswith(("iam.detach:", "trail.kms:")))
+    assert statuses["secret.kms"] == "skipped"
+    assert all(v == "applied" for k, v in statuses.items()
+               if not k.startswith(("iam.detach:", "trail.kms:", "secret.kms")))
     attached = [a["PolicyName"] for a in emulator.client("iam").list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
     assert "AmazonBedrockFullAccess" in attached
     assert cap.statuses()["iam.policy_least_privilege"] == "fail"
