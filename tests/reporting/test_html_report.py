@@ -179,3 +179,14 @@ def test_index_marks_remediated_runs(tmp_path: Path):
     assert "class='remediated' data-remediate='apply'" in rows["20261125T030000Z"]
     assert "results after the fixes" in rows["20261125T030000Z"]
     assert page.count('class="remediated"') == 2  # the chart's markers above the two bars
+
+
+def test_fleet_sized_runs_keep_the_first_screen_short():
+    rows = [_row("a", "pass", resource=f"arn:aws:iam::123456789012:user/u{i}/credential/ACCA{i:012d}", user=f"u{i}")
+            for i in range(30)] + [_row("b", "fail", user="u7")]
+    out = hr.audited_html({"mode": "real"}, rows)
+    assert "ACCA000000000003" in out and "ACCA000000000004" not in out and "and 26 more" in out
+    controls = hr.controls_html(ctl.control_view(rows))
+    ac2 = controls[controls.index("data-control='AC-2'"):controls.index("</tr>", controls.index("data-control='AC-2'"))]
+    assert ac2.count("class='bka-chip") == hr.CHIP_LIMIT + 1 and f"+{31 - hr.CHIP_LIMIT} more" in ac2
+    assert ac2.index("href='#check-b--user_u7'") < ac2.index("href='#check-a--user_u0'")  # the failing row first
