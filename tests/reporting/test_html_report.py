@@ -190,3 +190,10 @@ def test_fleet_sized_runs_keep_the_first_screen_short():
     ac2 = controls[controls.index("data-control='AC-2'"):controls.index("</tr>", controls.index("data-control='AC-2'"))]
     assert ac2.count("class='bka-chip") == hr.CHIP_LIMIT + 1 and f"+{31 - hr.CHIP_LIMIT} more" in ac2
     assert ac2.index("href='#check-b--user_u7'") < ac2.index("href='#check-a--user_u0'")  # the failing row first
+
+
+def test_audited_falls_back_to_the_configured_names():
+    out = hr.audited_html({"mode": "real"}, [_row("a", "error")],
+                          {"user": {"name": "bob"}, "secret": {"id": "creds"}})
+    assert "<dt>IAM user</dt><dd><code>bob</code> <span class='bka-small'>(from the configuration" in out
+    assert "<dt>Secret</dt><dd><code>creds</code>" in out and "<dt>API key id</dt><dd>none found" in out
