@@ -66,7 +66,9 @@ def test_check_with_key_everywhere(check, extras, record_property):
 
     key = KEY
     headers = {{"Authorization": BEARER, "X-Trace": "t"}}
-    check.resource = "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:s-AbCdEf"
+    # report.html's "What was audited" prints the secret and user ARNs it finds in resources
+    check.resource = ("arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:s-AbCdEf -> "
+                      "arn:aws:iam::123456789012:user/" + key)
     check.evidence("secretsmanager:GetSecretValue", {{
         "SecretString": json.dumps({{"api_key": key}}), "Note": "the value was " + key,
         "Request": {{"headers": headers}}, "Raw": "auth: " + BEARER}})
@@ -157,6 +159,8 @@ def test_canary_leaks_into_no_artifact_and_not_the_terminal(audit_dir):
     assert "UnicodeEncodeError" in terminal and re.search(r"\bodd\s+= '\*\*\*REDACTED", terminal)
     html = (run / "report.html").read_text()
     assert "leaky extra" in html
+    posture = html[html.index("id='bka-posture'"):html.index("id='bka-controls'")]
+    assert "secret:s-AbCdEf" in posture  # the new section printed this row's resource (the key part is gone)
 
     haystacks = [(str(p), t) for p in files for t in _texts_of(p)] + [("terminal", terminal)]
     leaks = [(where, frag) for where, text in haystacks for frag in fragments() if frag in text]

@@ -1,0 +1,199 @@
+"""report.html leads with posture: what was audited, counts by severity, newly failing, controls;
+a check that could not decide reads Error everywhere; no empty detail boxes; one duration format;
+other threads' log lines stay out of rows; index.html marks remediated runs."""
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fixtures.reporting import controls as ctl
+from fixtures.reporting import history
+from fixtures.reporting import html_report as hr
+
+MODULE = '''
+import logging, threading
+import pytest
+
+log = logging.getLogger("bka.test")
+
+@pytest.mark.check("cloudtrail.kms")
+def test_undecided(check):
+    check.resource = "arn:aws:cloudtrail:us-east-1:123456789012:trail/main"
+    check.undecided("cloudtrail:GetTrailStatus was denied; grant it to the auditor")
+
+@pytest.mark.check("secret.schema")
+def test_fails_quietly(check):
+    check.resource = ("arn:aws-us-gov:secretsmanager:us-gov-west-1:210987654321:secret:creds-AbCdEf -> "
+                      "arn:aws:iam::123456789012:user/bob/credential/ACCAEXAMPLEKEY01")
+    check.fail("the secret holds no api_key field")
+
+@pytest.mark.check("iam.user_exists")
+def test_passes_and_logs(check):
+    check.resource = "arn:aws:iam::123456789012:user/bob"
+    log.warning("from the test thread")
+    t = threading.Thread(target=lambda: log.warning("from a background thread"), name="inventory_0")
+    t.start(); t.join()
+    check.passed("IAM user bob exists")
+'''
+
+
+def _tests(report_html: str) -> dict[str, list[dict[str, Any]]]:
+    blob = re.search(r'data-jsonblob="([^"]*)"', report_html).group(1)
+    return json.loads(html.unescape(blob))["tests"]
+
+
+def _one(tests: dict[str, list[dict[str, Any]]], name: str) -> dict[str, Any]:
+    [entry] = [v for k, v in tests.items() if k.endswith(name)][0]
+    return entry
+
+
+def test_error_reads_error_everywhere_no_empty_boxes_one_duration_format(audit_dir):
+    audit_dir.pytester.makepyfile(test_mod=MODULE)
+    audit_dir.run()
+    run = audit_dir.latest()
+    page = (run / "report.html").read_text()
+    tests = _tests(page)
+
+    undecided = _one(tests, "test_undecided")
+    assert undecided["result"] == "Error"  # what pytest-html's filters, sort and colours read
+    assert undecided["resultsTableRow"][0] == '<td class="col-result check-error">Error</td>'
+    assert _one(tests, "test_fails_quietly")["result"] == "Failed"
+    # pytest-html's counts and filter labels
+    assert '<span class="error">1 Error' in page and '<span class="failed">1 Failed' in page
+    assert "Errors" not in page
+    # our counts by severity: cloudtrail.kms is medium, secret.schema high
+    counts = page[page.index("id='bka-counts'"):]
+    counts = counts[:counts.index("</table>")]
+    assert re.search(r"<th class='bka-sev'>medium</th><td class='n'>0</td><td class='n'>0</td>"
+                     r"<td class='n bka-st-error'>1</td>", counts), counts
+    # the control only cloudtrail.kms names, as this run's only CIS 3.5 check: not assessed
+    assert re.search(r"data-framework='cis_aws_v3' data-control='3.5' data-status='not_assessed'", page)
+
+    # no detail box: the verdict line (already in the Verdict column) and the placeholder are dropped
+    assert _one(tests, "test_fails_quietly")["log"] == ""
+    assert undecided["log"] == ""
+    assert "#results-table .extras-row:not(:has(.log))" in page
+    # a row with captured output keeps its box, without the line another thread logged meanwhile
+    passing_log = _one(tests, "test_passes_and_logs")["log"]
+    assert "from the test thread" in passing_log and "from a background thread" not in passing_log
+
+    durations = [re.search(r'<td class="col-duration">(.*?)</td>', "".join(t[0]["resultsTableRow"])).group(1)
+                 for t in tests.values()]
+    assert durations and all(re.fullmatch(r"\d+ ms", d) for d in durations), durations
+
+    # what was audited, from the rows' resources
+    posture = page[page.index("id='bka-posture'"):page.index("id='bka-controls'")]
+    for text in ("arn:aws:iam::123456789012:user/bob", "ACCAEXAMPLEKEY01",
+                 "arn:aws-us-gov:secretsmanager:us-gov-west-1:210987654321:secret:creds-AbCdEf"):
+        assert text in posture
+    # the control view links to row anchors that the table carries
+    anchors = set(re.findall(r"href='#(check-[^']+)'", page))
+    row_ids = {m for t in tests.values() for m in re.findall(r'id="(check-[^"]+)"', "".join(t[0]["resultsTableRow"]))}
+    assert anchors and anchors <= row_ids
+
+
+def test_posture_blocks_come_in_order_before_the_table(audit_dir):
+    audit_dir.pytester.makepyfile(test_mod=MODULE)
+    audit_dir.run()
+    page = (audit_dir.latest() / "report.html").read_text()
+    order = [page.index(s) for s in ("id='bka-posture'", "What was audited", "id='bka-counts'", "id='bka-newly'",
+                                     "id='bka-controls'", "id='bka-after'", "id='bka-pytest'", 'id="results-table"')]
+    assert order == sorted(order)
+    # pytest-html's template puts the Environment first and our postfix before its table: the
+    # script moves them (test_screenshot.py checks the order in Chromium's DOM)
+    assert page.index('id="environment"') < order[0]
+    assert hr.SCRIPT in page
+
+
+def _row(cid, status, severity="high", resource=None, **params):
+    return {"id": cid, "params": params, "status": status, "severity": severity, "resource": resource,
+            "detail": f"{cid} ended {status}", "controls": {"nist_800_53_rev5": ["AC-2"], "cis_aws_v3": [],
+                                                             "fedramp": []}}
+
+
+def test_counts_by_severity_leave_room_for_new_statuses():
+    rows = [_row("a", "pass"), _row("b", "fail"), _row("c", "error", "medium"), _row("d", "waived", "low")]
+    statuses, severities, table = hr.severity_counts(rows)
+    assert statuses == ["pass", "fail", "error", "skip", "waived"]
+    assert severities == ["high", "medium", "low"]
+    assert table["high"] == {"pass": 1, "fail": 1, "error": 0, "skip": 0, "waived": 0}
+    assert table["low"]["waived"] == 1
+    out = hr.counts_html(rows)
+    assert ">Waived</th>" in out and ">Error</th>" in out
+
+
+def test_audited_finds_user_key_id_and_secret_never_a_key():
+    rows = [_row("a", "pass", resource="arn:aws:iam::123456789012:user/team/bob/credential/ACCAABCDEFGH1234"),
+            _row("b", "pass", resource="arn:aws-us-gov:secretsmanager:us-gov-west-1:210987654321:secret:s-AbCdEf"
+                                       " -> arn:aws:iam::123456789012:user/team/bob/credential/ACCAABCDEFGH1234"),
+            _row("c", "pass", resource="http://127.0.0.1:1/foundation-models")]
+    assert hr.audited(rows) == {
+        "users": ["arn:aws:iam::123456789012:user/team/bob"],
+        "keys": ["ACCAABCDEFGH1234"],
+        "secrets": ["arn:aws-us-gov:secretsmanager:us-gov-west-1:210987654321:secret:s-AbCdEf"]}
+    key = "ABSK" + "QmVkcm9ja0FQSUtleS1hYmMtYXQtMTIzNDU2Nzg5MDEyOnNlY3JldHNlY3JldHNlY3JldA=="
+    out = hr.audited_html({"mode": "real"}, rows + [_row("d", "pass", resource="secret value " + key)],
+                          {"user": {"name": "bob"}})
+    assert "ACCAABCDEFGH1234" in out and key not in out and key[4:30] not in out
+
+
+def test_posture_lists_newly_failing_and_failing_rows_with_links():
+    rows = [_row("a", "fail", partition="govcloud"), _row("b", "error", "critical"), _row("c", "pass")]
+    changes = {"previous_run": "20261125T201500Z", "newly_fixed": [], "still_failing": [],
+               "newly_failing": [{"id": "a", "params": {"partition": "govcloud"}, "severity": "high",
+                                  "status": "fail", "previous_status": "pass", "detail": "it broke"}]}
+    out = hr.posture_html({"mode": "emulate", "scenario": "guide"}, rows, changes)
+    newly = out[out.index("id='bka-newly'"):out.index("id='bka-failing'")]
+    assert "Newly failing since 20261125T201500Z: 1" in newly and "href=\"#check-a--partition_govcloud\"" in newly
+    failing = out[out.index("id='bka-failing'"):]
+    assert "Failing or undecided now: 2" in failing
+    assert failing.index("#check-b") < failing.index("#check-a--partition_govcloud")  # critical first
+    assert "not evidence about real AWS accounts" in out
+    assert "No earlier run" in hr.newly_failing_html({"previous_run": None})
+
+
+def test_controls_html_shows_each_status_with_reason_and_links():
+    view = ctl.control_view([_row("a", "pass"), _row("b", "error")]
+                            + [dict(_row("c", "fail"), controls={"cis_aws_v3": ["3.5"]})])
+    out = hr.controls_html(view)
+    assert "data-control='AC-2' data-status='not_assessed'" in out and "b ended in error" in out
+    assert "data-control='3.5' data-status='not_satisfied'" in out
+    assert "href='#check-a'" in out and "href='#check-b'" in out
+
+
+def test_index_marks_remediated_runs(tmp_path: Path):
+    for name, remediate in (("20261125T010000Z", None), ("20261125T020000Z", "plan"),
+                            ("20261125T030000Z", "apply")):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "results.json").write_text(json.dumps({
+            "run": {"started": name, "mode": "emulate", "remediate": remediate, "exit_status": 0},
+            "summary": {"pass": 1, "fail": 0, "error": 0, "skip": 0}}))
+    page = history.write_index(tmp_path).read_text()
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"<tr[^>]*>.*?(2026\d{4}T\d{6}Z).*?</tr>", page)}
+    assert "remediated" not in rows["20261125T010000Z"]
+    assert "class='remediated' data-remediate='plan'" in rows["20261125T020000Z"]
+    assert "class='remediated' data-remediate='apply'" in rows["20261125T030000Z"]
+    assert "results after the fixes" in rows["20261125T030000Z"]
+    assert page.count('class="remediated"') == 2  # the chart's markers above the two bars
+
+
+def test_fleet_sized_runs_keep_the_first_screen_short():
+    rows = [_row("a", "pass", resource=f"arn:aws:iam::123456789012:user/u{i}/credential/ACCA{i:012d}", user=f"u{i}")
+            for i in range(30)] + [_row("b", "fail", user="u7")]
+    out = hr.audited_html({"mode": "real"}, rows)
+    assert "ACCA000000000003" in out and "ACCA000000000004" not in out and "and 26 more" in out
+    controls = hr.controls_html(ctl.control_view(rows))
+    ac2 = controls[controls.index("data-control='AC-2'"):controls.index("</tr>", controls.index("data-control='AC-2'"))]
+    assert ac2.count("class='bka-chip") == hr.CHIP_LIMIT + 1 and f"+{31 - hr.CHIP_LIMIT} more" in ac2
+    assert ac2.index("href='#check-b--user_u7'") < ac2.index("href='#check-a--user_u0'")  # the failing row first
+
+
+def test_audited_falls_back_to_the_configured_names():
+    out = hr.audited_html({"mode": "real"}, [_row("a", "error")],
+                          {"user": {"name": "bob"}, "secret": {"id": "creds"}})
+    assert "<dt>IAM user</dt><dd><code>bob</code> <span class='bka-small'>(from the configuration" in out
+    assert "<dt>Secret</dt><dd><code>creds</code>" in out and "<dt>API key id</dt><dd>none found" in out
