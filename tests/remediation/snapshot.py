@@ -85,6 +85,10 @@ def _iam(emu: Any, part: str, out: dict[str, Any]) -> None:
             "login_profile": login,
             "credentials": {c["ServiceSpecificCredentialId"]: c["Status"] for c in
                             iam.list_service_specific_credentials(UserName=name)["ServiceSpecificCredentials"]},
+            "signing_certificates": {c["CertificateId"]: c["Status"] for c in
+                                     iam.list_signing_certificates(UserName=name)["Certificates"]},
+            "ssh_public_keys": {k["SSHPublicKeyId"]: k["Status"] for k in
+                                iam.list_ssh_public_keys(UserName=name)["SSHPublicKeys"]},
         }
     for g in _pages(iam, "list_groups", "Groups"):
         name = g["GroupName"]

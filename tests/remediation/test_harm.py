@@ -376,3 +376,44 @@ def test_action_log_restores_what_the_plan_changed(pytester, emulator):
     restored = account_snapshot(emulator)
     assert restored[user] == before[user]
     assert restored[trail]["records"] == before[trail]["records"]
+
+
+# --------------------------------------------------------------------------- other credential types
+def test_every_other_credential_type_is_deleted_only_by_named_destructive_steps(pytester):
+    """Signing certificate, SSH key, a CodeCommit credential: each gets its own destructive step
+    naming it; without --allow-destructive nothing is deleted, with it the row passes and the
+    user's Bedrock key is untouched."""
+    from tests.hostile.test_review_classes import _self_signed_cert, _ssh_public_key
+
+    builds: list[dict[str, str]] = []  # one per account build (plan run, then apply run)
+
+    def setup(emu):
+        iam = emu.client("iam")
+        builds.append({
+            "signing-certificate": iam.upload_signing_certificate(
+                UserName=USER, CertificateBody=_self_signed_cert())["Certificate"]["CertificateId"],
+            "ssh-public-key": iam.upload_ssh_public_key(
+                UserName=USER, SSHPublicKeyBody=_ssh_public_key())["SSHPublicKey"]["SSHPublicKeyId"],
+            "service-credential": iam.create_service_specific_credential(
+                UserName=USER, ServiceName="codecommit.amazonaws.com")["ServiceSpecificCredential"][
+                "ServiceSpecificCredentialId"],
+        })
+
+    pcap, cap, result, before, after, _ = plan_and_apply(pytester, "compliant", setup)
+    for plan, ids in ((pcap.plan, builds[0]), (cap.plan, builds[1])):
+        steps = {s.key: s for s in plan}
+        for slug, cid in ids.items():
+            st = steps[f"iam.delete-{slug}:{cid}"]
+            assert st.destructive and cid[:8] in st.action, st.action
+    assert all(s.status == "skipped" for s in cap.plan if s.key.startswith("iam.delete-")), _statuses(cap)
+    assert before == after
+
+    _, cap2, result2, before2, after2, _ = plan_and_apply(pytester, "compliant", setup, "--allow-destructive")
+    assert cap2.statuses()["iam.user_no_other_credentials"] == "pass", _statuses(cap2)
+    user_arn = f"arn:aws:iam::{ACCT}:user/{USER}"
+    u_before, u_after = before2[user_arn], after2[user_arn]
+    assert u_before["signing_certificates"] and u_before["ssh_public_keys"]
+    assert not u_after["signing_certificates"] and not u_after["ssh_public_keys"]
+    # the Bedrock key is untouched; only the CodeCommit credential went
+    cc = builds[-1]["service-credential"]
+    assert u_after["credentials"] == {k: v for k, v in u_before["credentials"].items() if k != cc}
