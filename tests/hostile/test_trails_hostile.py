@@ -14,6 +14,13 @@ from tests.hostile.helpers import TRAIL, audit, expect
 CT = ("logging", "multi_region", "log_file_validation", "management_events", "kms")
 
 
+# CreateTrail refuses a key whose policy does not let CloudTrail GenerateDataKey (as AWS)
+CLOUDTRAIL_KEY_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},'
+    '"Action":"kms:*","Resource":"*"},{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},'
+    '"Action":"kms:GenerateDataKey*","Resource":"*"}]}')
+
+
 def _replace_home_trail(emu, region, name, *, multi_region=True, validation=True, organization=False,
                         logging=True):
     """Delete the scenario's commercial trail; create ``name`` homed in ``region`` instead."""
@@ -25,11 +32,7 @@ def _replace_home_trail(emu, region, name, *, multi_region=True, validation=True
     s3.put_bucket_policy(Bucket=bucket, Policy=(
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},'
         f'"Action":"s3:PutObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}'))
-    # CreateTrail refuses a key whose policy does not let CloudTrail GenerateDataKey (as AWS)
-    key = emu.client("kms", region_name=region).create_key(Policy=(
-        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},'
-        '"Action":"kms:*","Resource":"*"},{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},'
-        '"Action":"kms:GenerateDataKey*","Resource":"*"}]}'))["KeyMetadata"]["Arn"]
+    key = emu.client("kms", region_name=region).create_key(Policy=CLOUDTRAIL_KEY_POLICY)["KeyMetadata"]["Arn"]
     ct = emu.client("cloudtrail", region_name=region)
     ct.create_trail(Name=name, S3BucketName=bucket, IsMultiRegionTrail=multi_region, IncludeGlobalServiceEvents=True,
                     EnableLogFileValidation=validation, KmsKeyId=key, IsOrganizationTrail=organization)
@@ -107,7 +110,7 @@ def test_properties_scattered_across_trails_do_not_add_up(pytester):
     def setup(emu):
         ct = emu.client("cloudtrail")
         bucket = ct.describe_trails()["trailList"][0]["S3BucketName"]
-        key = emu.client("kms").create_key()["KeyMetadata"]["Arn"]
+        key = emu.client("kms").create_key(Policy=CLOUDTRAIL_KEY_POLICY)["KeyMetadata"]["Arn"]
         ct.update_trail(Name=TRAIL, EnableLogFileValidation=False, KmsKeyId="")
         ct.create_trail(Name="aaa-validated", S3BucketName=bucket, IsMultiRegionTrail=False,
                         IncludeGlobalServiceEvents=True, EnableLogFileValidation=True, KmsKeyId=key)
@@ -136,5 +139,8 @@ def test_trail_kms_key_disabled_or_pending_deletion(pytester):
                 kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
                 dates["govcloud"] = kms.describe_key(KeyId=key)["KeyMetadata"]["DeletionDate"]
     rows = audit(pytester, setup)
+    # CloudTrail cannot deliver under such a key either (LatestDeliveryError names the KMS error)
     expect(rows, {"cloudtrail.kms[commercial]": ("fail", "whose state is Disabled"),
-                  "cloudtrail.kms[govcloud]": ("fail", f"pending deletion (deleted on {dates['govcloud']:%Y-%m-%d}")})
+                  "cloudtrail.kms[govcloud]": ("fail", f"pending deletion (deleted on {dates['govcloud']:%Y-%m-%d}"),
+                  "cloudtrail.logging[commercial]": ("fail", "fails to deliver: KMS.DisabledException"),
+                  "cloudtrail.logging[govcloud]": ("fail", "fails to deliver: KMS.KMSInvalidStateException")})

@@ -230,6 +230,10 @@ DATA_ONLY = [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": False,
 def _data_trail(emu, name="a-data-team-trail", selectors=DATA_ONLY):
     s3 = emu.client("s3")
     s3.create_bucket(Bucket=f"{name}-logs")
+    arn = f"arn:aws:cloudtrail:us-east-1:{ACCT}:trail/{name}"
+    # CreateTrail refuses a bucket CloudTrail cannot write to (as AWS does)
+    s3.put_bucket_policy(Bucket=f"{name}-logs",
+                         Policy=json.dumps(fixers.trail_bucket_policy("aws", ACCT, f"{name}-logs", arn)))
     ct = emu.client("cloudtrail")
     ct.create_trail(Name=name, S3BucketName=f"{name}-logs")
     ct.put_event_selectors(TrailName=name, EventSelectors=selectors)

@@ -286,7 +286,7 @@ def test_unreadable_secret_is_a_manual_step_not_a_rotation(pytester):
     runs = three_runs(pytester, build, modes=("plan", "destructive"))
     for r in runs.values():
         assert "credential.rotate" not in r["plan"], list(r["plan"])
-        assert not any(s.run and not s.manual and s.key.startswith(("credential.", "secret.")) for s in r["plan"].values())
+        assert not any(s.run and not s.manual and s.key.startswith(("credential.", "secret.")) for s in r["plan"].values()), [(s.key, s.manual, s.action) for s in r["plan"].values()]
     d = runs["destructive"]
     assert d["keys_after"] == d["keys_before"]
 
