@@ -6,6 +6,7 @@ import re
 import pytest
 
 from fixtures.checks import CouldNotDecide
+from fixtures.inventory import decode_key
 
 # The setup is wrong (fail) vs. we could not find out (error).  ``malformed_key``: the secret's
 # key is not a bearer token (whitespace, non-ASCII), so it was not sent and no workload can send
@@ -17,13 +18,31 @@ FAIL_CLASSES = {"bad_key", "forbidden", "model_unavailable", "client_error", "ma
 PROFILE_PREFIX = re.compile(r"^(us|eu|apac|us-gov|global|jp|au|ca)\.")
 
 
-def _verdict(check, probe, what):
+def _wrong_field(inventory) -> str | None:
+    """Why a refused key is no key at all: the secret holds something that is not a long-term
+    Bedrock API key (``ABSK…``).  Following the setup guide's step 4 to the letter stores
+    ``ServicePassword``, which a Bedrock credential does not have (its key is
+    ``ServiceCredentialSecret``; botocore's IAM model), so "rotate it" would miss the point."""
+    try:
+        kind = decode_key(inventory.bearer_key()).kind
+    except CouldNotDecide:
+        return None
+    if kind == "long-term":
+        return None
+    what = "a short-term key" if kind == "short-term" else "no long-term Bedrock API key"
+    return (f"the secret holds {what}, so it holds the wrong field: store the ServiceCredentialSecret of a "
+            "bedrock.amazonaws.com credential (not ServicePassword; see secret.schema)")
+
+
+def _verdict(check, probe, what, inventory=None):
     check.resource = probe.url
     check.evidence(f"http:{probe.name}", {"url": probe.url, "status": probe.status, "class": probe.classification,
                                           "message": probe.message, "attempts": probe.attempts})
     if probe.classification == "ok":
         return
     text = f"{what} with the key from the secret: {probe.message}"
+    if probe.classification == "bad_key" and inventory is not None and (why := _wrong_field(inventory)):
+        text = f"{what} with the key from the secret: refused; {why}"
     if probe.classification in FAIL_CLASSES:
         check.fail(text)
     raise CouldNotDecide(text)
@@ -32,7 +51,7 @@ def _verdict(check, probe, what):
 @pytest.mark.check("endpoint.list_models")
 def test_endpoint_list_models(check, inventory, audit_config, key_owner):
     probe = inventory.list_models()
-    _verdict(check, probe, "GET /foundation-models")
+    _verdict(check, probe, "GET /foundation-models", inventory)
     model = PROFILE_PREFIX.sub("", audit_config.model_id)
     body = probe.body if isinstance(probe.body, dict) else {}
     summaries = body.get("modelSummaries")
@@ -47,7 +66,7 @@ def test_endpoint_list_models(check, inventory, audit_config, key_owner):
 @pytest.mark.check("endpoint.invoke")
 def test_endpoint_invoke(check, inventory, audit_config, key_owner):
     probe = inventory.invoke()
-    _verdict(check, probe, f"converse with {audit_config.model_id}")
+    _verdict(check, probe, f"converse with {audit_config.model_id}", inventory)
     body = probe.body if isinstance(probe.body, dict) else {}
     if "output" not in body:
         raise CouldNotDecide(f"converse with {audit_config.model_id} answered 200 without an output")

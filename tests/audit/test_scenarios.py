@@ -76,6 +76,14 @@ def test_scenario_verdicts(pytester, scenario):
     for row, status in got.items():
         if status != "pass":
             assert rows[row]["detail"] and "\n" not in rows[row]["detail"], row
+    if scenario == "guide_service_password":
+        # the endpoints refuse "None": the fix is the right field, not a rotation
+        for row in ("endpoint.list_models", "endpoint.invoke"):
+            assert "holds the wrong field" in rows[row]["detail"] and "ServiceCredentialSecret" in rows[row]["detail"]
+            assert "rotate it" not in rows[row]["detail"], rows[row]["detail"]
+    if scenario == "expired_key":
+        # a real long-term key that is refused is still "rotate it"
+        assert "rotate it" in rows["endpoint.list_models"]["detail"], rows["endpoint.list_models"]["detail"]
 
 
 def test_no_user_errors_dependents_not_passes(pytester):
