@@ -56,7 +56,8 @@ def test_control_matrix_aggregates_worst_first_and_sorts_naturally():
     assert {c["control"]: c["status"] for c in nist} == {"AC-2": "error", "AC-10": "not_assessed", "IA-5(1)": "error"}
     rows[1]["status"] = "fail"
     assert evidence.control_matrix(rows)["frameworks"]["cis_aws_v3"]["controls"][0]["status"] == "fail"
-    assert evidence._aggregate(["pass", "skip"]) == "pass"
+    # a skipped row was not assessed: a pass next to it proves only part of the control
+    assert evidence._aggregate(["pass", "skip"]) == "not_assessed"
 
 
 def _run_with(base, name, **run):
@@ -86,3 +87,20 @@ def test_changes_compare_only_runs_of_the_same_kind(tmp_path):
     explicit = _run_with(tmp_path, "20261105T000000Z", kind=dict(kind, scenario="other"))
     assert run_kind(json.loads((explicit / "results.json").read_text())["run"])["scenario"] == "other"
     assert previous_run(tmp_path, None, kind) == guide
+
+
+def test_control_matrix_passes_a_control_only_when_every_check_passed():
+    """A pass next to a skipped row proves only part of a control: not assessed, as in the report."""
+    from fixtures.reporting.evidence import control_matrix
+
+    def row(cid, status):
+        return {"id": cid, "params": {}, "status": status, "severity": "high", "resource": None,
+                "controls": {"nist_800_53_rev5": ["AC-6"]}}
+
+    def status_of(*rows):
+        return control_matrix(list(rows))["frameworks"]["nist_800_53_rev5"]["controls"][0]["status"]
+
+    assert status_of(row("a", "pass"), row("b", "pass")) == "pass"
+    assert status_of(row("a", "pass"), row("b", "skip")) == "not_assessed"
+    assert status_of(row("a", "pass"), row("b", "error")) == "error"
+    assert status_of(row("a", "error"), row("b", "fail")) == "fail"
