@@ -29,9 +29,11 @@ def _wrong_field(inventory) -> str | None:
         return None
     if kind == "long-term":
         return None
-    what = "a short-term key" if kind == "short-term" else "no long-term Bedrock API key"
-    return (f"the secret holds {what}, so it holds the wrong field: store the ServiceCredentialSecret of a "
-            "bedrock.amazonaws.com credential (not ServicePassword; see secret.schema)")
+    if kind == "short-term":
+        return ("the secret holds a short-term key (valid for at most 12 hours), not a long-term one: store the "
+                "ServiceCredentialSecret of a bedrock.amazonaws.com credential (see secret.schema)")
+    return ("the secret holds no long-term Bedrock API key, so it holds the wrong field: store the "
+            "ServiceCredentialSecret of a bedrock.amazonaws.com credential (not ServicePassword; see secret.schema)")
 
 
 def _verdict(check, probe, what, inventory=None):
@@ -42,7 +44,7 @@ def _verdict(check, probe, what, inventory=None):
         return
     text = f"{what} with the key from the secret: {probe.message}"
     if probe.classification == "bad_key" and inventory is not None and (why := _wrong_field(inventory)):
-        text = f"{what} with the key from the secret: refused; {why}"
+        text = f"{what} with the key from the secret: the key was refused; {why}"
     if probe.classification in FAIL_CLASSES:
         check.fail(text)
     raise CouldNotDecide(text)
