@@ -287,6 +287,8 @@ def test_unreadable_secret_is_a_manual_step_not_a_rotation(pytester):
     for r in runs.values():
         assert "credential.rotate" not in r["plan"], list(r["plan"])
         assert not any(s.run and not s.manual and s.key.startswith(("credential.", "secret.")) for s in r["plan"].values()), [(s.key, s.manual, s.action) for s in r["plan"].values()]
+        # the secret's own CMK is disabled: a person enables it; nothing can be re-encrypted around it
+        assert r["plan"]["manual:secret-cmk-unusable"].manual, list(r["plan"])
     d = runs["destructive"]
     assert d["keys_after"] == d["keys_before"]
 
