@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fixtures.policy import Evaluator, PolicyError
+from fixtures.policy import Evaluator, PolicyError, decode_document
 
 # judged by meaning, not equality, in superset_violations: which version is the default (``grants``
 # says what it allows), raw selector documents (``records`` says what they record), secret stages
@@ -33,13 +33,10 @@ PARTITIONS = ("commercial", "govcloud")
 
 
 def _doc(d: Any) -> Any:
-    if isinstance(d, str):
-        from urllib.parse import unquote
-        try:
-            return json.loads(unquote(d))
-        except ValueError:
-            return d
-    return d
+    try:
+        return decode_document(d)
+    except ValueError:
+        return d
 
 
 def _grants(doc: Any) -> list[str]:
