@@ -1,12 +1,12 @@
-"""Thin root conftest: the audit is a set of pytest plugins under fixtures/."""
+"""Thin root conftest: the audit is a set of pytest plugins under fixtures/ (installed as bedrock_key_audit.fixtures)."""
 
 pytest_plugins = [
-    "fixtures.options",
-    "fixtures.checks",
-    "fixtures.config",
-    "fixtures.aws",
-    "fixtures.inventory",
-    "fixtures.emulator.plugin",
-    "fixtures.remediation.plugin",
-    "fixtures.reporting.plugin",
+    "bedrock_key_audit.fixtures.options",
+    "bedrock_key_audit.fixtures.checks",
+    "bedrock_key_audit.fixtures.config",
+    "bedrock_key_audit.fixtures.aws",
+    "bedrock_key_audit.fixtures.inventory",
+    "bedrock_key_audit.fixtures.emulator.plugin",
+    "bedrock_key_audit.fixtures.remediation.plugin",
+    "bedrock_key_audit.fixtures.reporting.plugin",
 ]

@@ -16,7 +16,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     out = os.environ.get("BKA_CALLSTATS_OUT")
     if not out:
         return
-    from fixtures.aws import CALL_LOG_KEY
+    from bedrock_key_audit.fixtures.aws import CALL_LOG_KEY
 
     calls = session.config.stash[CALL_LOG_KEY].as_dicts()
     json.dump({

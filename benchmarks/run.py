@@ -51,7 +51,7 @@ CRITICAL_PATH = 3
 
 
 def start_emulator(scenario: str, latency_ms: int) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "fixtures.emulator", "--scenario", scenario,
+    proc = subprocess.Popen([sys.executable, "-m", "bedrock_key_audit.emulator", "--scenario", scenario,
                              "--latency-ms", str(latency_ms)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     url = proc.stdout.readline().strip()  # type: ignore[union-attr]
     if not url.startswith("http://127.0.0.1"):

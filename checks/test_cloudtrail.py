@@ -4,7 +4,7 @@ records all management events, and is encrypted with a usable KMS key.
 Judged as AWS Config's ``CLOUDTRAIL_SECURITY_TRAIL_ENABLED`` and CIS AWS Foundations v3.0.0
 3.1/3.2/3.5 judge it: at least one *single* trail must have every property
 (https://docs.aws.amazon.com/config/latest/developerguide/cloudtrail-security-trail-enabled.html).
-:func:`fixtures.trails.security_trail` picks that trail, or when there is none the closest
+:func:`bedrock_key_audit.trails.security_trail` picks that trail, or when there is none the closest
 candidate; each row below judges its own properties on that one trail, so rows never pass on
 different trails (a multi-region trail and a separate validated trail are not a security
 trail: the rows of what the candidate lacks fail, naming every trail's gaps).  Shadow and
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.checks import CouldNotDecide
-from fixtures.trails import ROW_PROPERTIES, SecurityTrail, management_coverage, security_trail  # noqa: F401
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.trails import ROW_PROPERTIES, SecurityTrail, management_coverage, security_trail  # noqa: F401
 
 PARTITIONS = ["commercial", "govcloud"]
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from fixtures.checks import CouldNotDecide
-from fixtures.inventory import SecretText, decode_key
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.fixtures.inventory import SecretText, decode_key
 
 MINUTE = dt.timedelta(minutes=1)
 

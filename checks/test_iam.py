@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures import iam_verdicts
-from fixtures.checks import CouldNotDecide
-from fixtures.inventory import fleet_mode
+from bedrock_key_audit import iam_verdicts
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.fixtures.inventory import fleet_mode
 
 
 @pytest.mark.check("iam.user_exists")

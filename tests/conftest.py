@@ -5,9 +5,9 @@ from typing import Iterator
 
 import pytest
 
-from fixtures import guard
-from fixtures.emulator.plugin import get_emulator
-from fixtures.emulator.server import Emulator
+from bedrock_key_audit import guard
+from bedrock_key_audit.fixtures.emulator.plugin import get_emulator
+from bedrock_key_audit.emulator.server import Emulator
 
 pytest_plugins = ["pytester"]
 

@@ -32,7 +32,7 @@ class _AfterScenario:
 
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config):
-        from fixtures.emulator.plugin import EMULATOR_KEY
+        from bedrock_key_audit.fixtures.emulator.plugin import EMULATOR_KEY
 
         self.setup(config.stash[EMULATOR_KEY])
 

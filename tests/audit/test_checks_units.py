@@ -11,8 +11,8 @@ import pytest
 import checks.test_credential as credential_checks
 import checks.test_iam as iam_checks
 import checks.test_secret as secret_checks
-from fixtures.checks import Check, CheckFailed, CheckRecord, CouldNotDecide
-from fixtures.inventory import Credential, IamUser, OtherCredentials, ReadError, Secret, SecretText
+from bedrock_key_audit.fixtures.checks import Check, CheckFailed, CheckRecord, CouldNotDecide
+from bedrock_key_audit.fixtures.inventory import Credential, IamUser, OtherCredentials, ReadError, Secret, SecretText
 
 # module attributes, not imported names: pytest would collect a test_* name as a test here
 AMBIGUOUS, held_credential, rotation_in_progress = (credential_checks.AMBIGUOUS, credential_checks.held_credential,

@@ -75,7 +75,7 @@ def test_path_options_with_a_space_work_like_with_equals(tmp_path):
 
 
 def test_options_are_registered_once_with_the_plugin_and_the_conftest():
-    # the entry point (or -p) registers them, then the conftest's fixtures.options does nothing
+    # the entry point (or -p) registers them, then the conftest's bedrock_key_audit.fixtures.options does nothing
     res = _pytest("--help")
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.count("--audit-config=PATH") == 1

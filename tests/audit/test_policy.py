@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.policy import Evaluator, PolicyError, access_level, catalogue
+from bedrock_key_audit.policy import Evaluator, PolicyError, access_level, catalogue
 
 
 def doc(*statements):

@@ -26,11 +26,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures import iam_verdicts
-from fixtures.checks import CouldNotDecide
-from fixtures.config import ConfigError, load_config
-from fixtures.inventory import IamUser, PolicyDoc, UserPolicies
-from fixtures.policy import (
+from bedrock_key_audit import iam_verdicts
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.fixtures.config import ConfigError, load_config
+from bedrock_key_audit.fixtures.inventory import IamUser, PolicyDoc, UserPolicies
+from bedrock_key_audit.policy import (
     Evaluator, FromContext, RequestContext, arn, evaluate_condition, evaluate_conditions, forbidden_match,
     match_resource,
 )

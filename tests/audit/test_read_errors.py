@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.emulator import aws_faults
+from bedrock_key_audit.emulator import aws_faults
 from tests.audit.helpers import ALL_ROWS, run_audit, statuses
 
 IAM_POLICY = ("iam.policy_least_privilege", "iam.policy_grants_required")

@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 
 from checks.test_cloudtrail import judge_row
-from fixtures.checks import Check, CheckFailed, CheckRecord, CouldNotDecide
-from fixtures.inventory import Trail
-from fixtures.trails import ROW_PROPERTIES, assess, security_trail
+from bedrock_key_audit.fixtures.checks import Check, CheckFailed, CheckRecord, CouldNotDecide
+from bedrock_key_audit.fixtures.inventory import Trail
+from bedrock_key_audit.trails import ROW_PROPERTIES, assess, security_trail
 
 ALL = [{"ReadWriteType": "All", "IncludeManagementEvents": True}]
 KEY = "arn:aws:kms:us-east-1:123456789012:key/k"

@@ -7,8 +7,8 @@ import json
 import pytest
 import werkzeug.test
 
-from fixtures.emulator import bedrock as bedrock_mod
-from fixtures.emulator import clock, faults
+from bedrock_key_audit.emulator import bedrock as bedrock_mod
+from bedrock_key_audit.emulator import clock, faults
 
 from .test_bedrock_helpers import (  # noqa: F401  (fixtures)
     ACCOUNT, AUTH_FAILED, CLAUDE_35, OPUS_41, assert_auth_failed, assert_error, bedrock, gov_keys, key, keys, light,

@@ -10,8 +10,8 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from fixtures.emulator import bedrock as bedrock_mod
-from fixtures.emulator import faults
+from bedrock_key_audit.emulator import bedrock as bedrock_mod
+from bedrock_key_audit.emulator import faults
 
 from .test_bedrock_helpers import (  # noqa: F401  (fixtures)
     AUTH_FAILED, CLAUDE_35, OPUS_41, SONNET_45, gov_keys, key, keys, light, module_emu,

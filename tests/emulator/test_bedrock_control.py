@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 import pytest
 
-from fixtures.emulator import bedrock_catalog as catalog
+from bedrock_key_audit.emulator import bedrock_catalog as catalog
 
 from .test_bedrock_helpers import (  # noqa: F401  (fixtures)
     ACCOUNT, CLAUDE_35, OPUS_41, SONNET_4, SONNET_45, assert_error, readonly,

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from fixtures.emulator import faults
+from bedrock_key_audit.emulator import faults
 
 from .test_bedrock_helpers import (  # noqa: F401  (fixtures)
     CLAUDE_35, assert_auth_failed, assert_error, bedrock, key, keys, light, module_emu,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fixtures.emulator import clock, faults
+from bedrock_key_audit.emulator import clock, faults
 
 BEDROCK = "bedrock.amazonaws.com"
 CLAUDE_35 = "anthropic.claude-3-5-sonnet-20240620-v1:0"

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.emulator import iam_eval
+from bedrock_key_audit.emulator import iam_eval
 
-policy_mod = pytest.importorskip("fixtures.policy")
+policy_mod = pytest.importorskip("bedrock_key_audit.policy")
 
 ACTIONS = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "bedrock:ListFoundationModels", "s3:GetObject"]
 ACTION_PATTERNS = ["*", "bedrock:*", "bedrock:Invoke*", "bedrock:InvokeModel", "bedrock:CallWithBearerToken",

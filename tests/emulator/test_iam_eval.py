@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from fixtures.emulator.iam_eval import condition_holds, decide, evaluate, glob_match, statement_applies
+from bedrock_key_audit.emulator.iam_eval import condition_holds, decide, evaluate, glob_match, statement_applies
 
 CTX = {
     "bedrock:BearerTokenType": "LONG_TERM",

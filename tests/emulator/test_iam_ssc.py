@@ -12,8 +12,8 @@ import botocore.exceptions
 import botocore.session
 import pytest
 
-from fixtures.emulator import clock, iam_ssc
-from fixtures.emulator.iam_ssc import KeyLookup, decode_long_term_key, lookup_bedrock_key
+from bedrock_key_audit.emulator import clock, iam_ssc
+from bedrock_key_audit.emulator.iam_ssc import KeyLookup, decode_long_term_key, lookup_bedrock_key
 
 BEDROCK = "bedrock.amazonaws.com"
 ACTIONS = ["CreateServiceSpecificCredential", "ListServiceSpecificCredentials",

@@ -7,7 +7,7 @@ import re
 import botocore.exceptions
 import pytest
 
-from fixtures.emulator import partitions
+from bedrock_key_audit.emulator import partitions
 
 COMMERCIAL, GOV = "123456789012", "210987654321"
 DEFAULT_SELECTOR = [{"ReadWriteType": "All", "IncludeManagementEvents": True,

@@ -13,8 +13,8 @@ import os
 import botocore.exceptions
 import pytest
 
-from fixtures.emulator import clock, scenarios
-from fixtures.emulator.iam_ssc import lookup_bedrock_key
+from bedrock_key_audit.emulator import clock, scenarios
+from bedrock_key_audit.emulator.iam_ssc import lookup_bedrock_key
 
 S = scenarios
 FAULTS = {
@@ -222,7 +222,7 @@ def test_expired_key_lies_in_the_real_past(emu):
 
 
 # --------------------------------------------------------------------------- the --emulate plugin
-PLUGIN_ARGS = ("-p", "fixtures.options", "-p", "fixtures.emulator.plugin", "-p", "no:cacheprovider")
+PLUGIN_ARGS = ("-p", "bedrock_key_audit.fixtures.options", "-p", "bedrock_key_audit.fixtures.emulator.plugin", "-p", "no:cacheprovider")
 
 
 @pytest.fixture(autouse=True)
@@ -236,7 +236,7 @@ def test_plugin_points_sdk_at_the_emulator(pytester, emulator, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
     pytester.makepyfile(test_inner="""
         import os, boto3
-        from fixtures.emulator.plugin import EMULATOR_KEY
+        from bedrock_key_audit.fixtures.emulator.plugin import EMULATOR_KEY
 
         def test_env(emulator_instance, pytestconfig):
             assert pytestconfig.stash[EMULATOR_KEY] is emulator_instance

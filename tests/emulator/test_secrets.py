@@ -6,7 +6,7 @@ import datetime as dt
 import botocore.exceptions
 import pytest
 
-from fixtures.emulator import clock
+from bedrock_key_audit.emulator import clock
 
 GOV = "govcloud"
 

@@ -18,9 +18,9 @@ import botocore.config
 import httpx
 import pytest
 
-from fixtures.emulator import clock, scenarios, server
-from fixtures.emulator.server import Emulator
-from fixtures.redact import redact_text
+from bedrock_key_audit.emulator import clock, scenarios, server
+from bedrock_key_audit.emulator.server import Emulator
+from bedrock_key_audit.redact import redact_text
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 AWS_CLI = shutil.which("aws")
@@ -98,9 +98,9 @@ def test_bearer_requests_go_to_the_bedrock_app(emu, monkeypatch):
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b'{"modelSummaries": []}']
 
-    mod = types.ModuleType("fixtures.emulator.bedrock")
+    mod = types.ModuleType("bedrock_key_audit.emulator.bedrock")
     mod.bedrock_app = fake_app
-    monkeypatch.setitem(sys.modules, "fixtures.emulator.bedrock", mod)
+    monkeypatch.setitem(sys.modules, "bedrock_key_audit.emulator.bedrock", mod)
     with _http() as http:
         r = http.get(f"{emu.url}/foundation-models", headers={"Authorization": "Bearer ABSKnotarealkey"})
     assert r.status_code == 200, redact_text(r.text[:300])
@@ -109,7 +109,7 @@ def test_bearer_requests_go_to_the_bedrock_app(emu, monkeypatch):
 
 
 def test_bearer_without_bedrock_app_is_501(emu, monkeypatch):
-    monkeypatch.setitem(sys.modules, "fixtures.emulator.bedrock", None)
+    monkeypatch.setitem(sys.modules, "bedrock_key_audit.emulator.bedrock", None)
     with _http() as http:
         r = http.get(f"{emu.url}/foundation-models", headers={"Authorization": "bearer whatever"})
     assert r.status_code == 501
@@ -155,10 +155,10 @@ def test_control_extension_hook(emu, monkeypatch):
 
 def test_faults_control_routes_to_faults_module(emu, monkeypatch):
     calls = []
-    mod = types.ModuleType("fixtures.emulator.faults")
+    mod = types.ModuleType("bedrock_key_audit.emulator.faults")
     mod.handle_control = lambda method, payload: (calls.append((method, payload)) or (200, {"ok": True}))
     mod.reset = lambda: calls.append("reset")
-    monkeypatch.setitem(sys.modules, "fixtures.emulator.faults", mod)
+    monkeypatch.setitem(sys.modules, "bedrock_key_audit.emulator.faults", mod)
     with _http() as http:
         assert http.post(f"{emu.url}/_emulator/faults", json={"throttle": 1}).status_code == 200
     emu.reset()
@@ -183,7 +183,7 @@ def _clean_env(tmp: pathlib.Path) -> dict[str, str]:
 
 
 def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "fixtures.emulator", *args], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "bedrock_key_audit.emulator", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line: list[str] = []
     reader = threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True)
@@ -313,7 +313,7 @@ def test_guide_commands_with_the_real_aws_cli(standalone):
 
 
 def test_cli_refuses_non_loopback_host(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "fixtures.emulator", "--host", "0.0.0.0", "--port", "0"],
+    proc = subprocess.run([sys.executable, "-m", "bedrock_key_audit.emulator", "--host", "0.0.0.0", "--port", "0"],
                           cwd=ROOT, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "loopback" in proc.stderr
@@ -321,7 +321,7 @@ def test_cli_refuses_non_loopback_host(tmp_path):
 
 
 def test_cli_refuses_unknown_scenario(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "fixtures.emulator", "--scenario", "nope"],
+    proc = subprocess.run([sys.executable, "-m", "bedrock_key_audit.emulator", "--scenario", "nope"],
                           cwd=ROOT, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -329,16 +329,16 @@ def test_cli_refuses_unknown_scenario(tmp_path):
 
 
 def test_cli_lists_scenarios(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "fixtures.emulator", "--list-scenarios"],
+    proc = subprocess.run([sys.executable, "-m", "bedrock_key_audit.emulator", "--list-scenarios"],
                           cwd=ROOT, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert [line.split()[0] for line in proc.stdout.splitlines()] == list(scenarios.SCENARIOS)
 
 
 def test_faults_sub_paths_reach_the_real_faults_module(emu):
-    faults = pytest.importorskip("fixtures.emulator.faults")
+    faults = pytest.importorskip("bedrock_key_audit.emulator.faults")
     if not hasattr(faults, "handle_control"):
-        pytest.skip("fixtures.emulator.faults has no handle_control yet")
+        pytest.skip("bedrock_key_audit.emulator.faults has no handle_control yet")
     with _http() as http:
         armed = http.post(f"{emu.url}/_emulator/faults/throttle", json={"n": 1, "path_prefix": "/model/"})
         assert armed.status_code == 200
@@ -350,7 +350,7 @@ def test_faults_sub_paths_reach_the_real_faults_module(emu):
 
 def test_health_answers_ready_only_after_the_start_scenario(emu, monkeypatch):
     """issue 10 §3: the CLI starts with ready=False, builds its scenario, then marks ready."""
-    from fixtures.emulator import __main__ as cli
+    from bedrock_key_audit.emulator import __main__ as cli
 
     emu._ready.clear()
     try:
@@ -386,9 +386,9 @@ def test_health_answers_ready_only_after_the_start_scenario(emu, monkeypatch):
         def wait(self, timeout=None):
             return True
 
-    monkeypatch.setattr("fixtures.emulator.server.Emulator", Probe)
+    monkeypatch.setattr("bedrock_key_audit.emulator.server.Emulator", Probe)
     monkeypatch.setattr(cli.threading, "Event", Stop)
     monkeypatch.setattr(cli.signal, "signal", lambda *a: None)
-    monkeypatch.setattr("fixtures.guard.install", lambda: None)
+    monkeypatch.setattr("bedrock_key_audit.guard.install", lambda: None)
     assert cli.main(["--scenario", "empty"]) == 0
     assert seen == [("ready", False), 503, 503]

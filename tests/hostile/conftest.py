@@ -11,7 +11,7 @@ import pytest
 @pytest.fixture(scope="session", autouse=True)
 def _aws_extras():
     """moto corrections this matrix needs (LatestDeliveryError, user permissions boundaries)."""
-    from fixtures.emulator import aws_extras
+    from bedrock_key_audit.emulator import aws_extras
 
     aws_extras.install()
 
@@ -19,7 +19,7 @@ def _aws_extras():
 @pytest.fixture(autouse=True)
 def _reset_faults():
     yield
-    from fixtures.emulator import aws_faults, clock, faults
+    from bedrock_key_audit.emulator import aws_faults, clock, faults
 
     faults.reset()  # also wakes a request still sleeping in a stall
     aws_faults.reset()

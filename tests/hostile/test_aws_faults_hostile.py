@@ -4,7 +4,7 @@ DescribeTrails): a 500 on the secret's value, retried a bounded number of times.
 """
 from __future__ import annotations
 
-from fixtures.emulator import aws_faults
+from bedrock_key_audit.emulator import aws_faults
 from tests.hostile.helpers import audit, expect
 
 

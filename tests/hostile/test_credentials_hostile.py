@@ -16,7 +16,7 @@ import threading
 
 import pytest
 
-from fixtures.emulator import clock
+from bedrock_key_audit.emulator import clock
 from tests.hostile.helpers import BEDROCK, USER, audit, expect
 
 SECOND = dt.timedelta(seconds=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 
-from fixtures.emulator import faults
+from bedrock_key_audit.emulator import faults
 from tests.hostile.helpers import FAST_ENDPOINT, audit, expect, write_config
 
 KEY_ROW = "secret.key_matches_credential"

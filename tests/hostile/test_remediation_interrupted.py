@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.remediation import core, plugin, rotation
+from bedrock_key_audit.remediation import core, plugin, rotation
 from tests.remediation.helpers import CHECKS, ROOT, Capture, point_env_at, run
 
 GUIDE_FAILS = {"iam.policy_least_privilege", "secret.encrypted_with_cmk",

@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from fixtures.emulator import faults
+from bedrock_key_audit.emulator import faults
 from tests.hostile.helpers import SECRET, audit, expect, records_text
 
 SM = ("secretsmanager", "govcloud")

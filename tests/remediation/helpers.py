@@ -28,7 +28,7 @@ class Capture:
 
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config):
-        from fixtures.emulator.plugin import EMULATOR_KEY
+        from bedrock_key_audit.fixtures.emulator.plugin import EMULATOR_KEY
 
         emu = config.stash.get(EMULATOR_KEY, None)
         if self.setup and emu is not None:
@@ -36,8 +36,8 @@ class Capture:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session):
-        from fixtures.checks import RECORD
-        from fixtures.remediation.plugin import ACTIONS_KEY, PLAN_KEY
+        from bedrock_key_audit.fixtures.checks import RECORD
+        from bedrock_key_audit.fixtures.remediation.plugin import ACTIONS_KEY, PLAN_KEY
 
         self.actions = list(session.config.stash[ACTIONS_KEY])
         self.plan = list(session.config.stash[PLAN_KEY])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fixtures.policy import Evaluator, PolicyError, decode_document
+from bedrock_key_audit.policy import Evaluator, PolicyError, decode_document
 
 # judged by meaning, not equality, in superset_violations: which version is the default (``grants``
 # says what it allows), raw selector documents (``records`` says what they record), secret stages

@@ -11,7 +11,7 @@ import json
 import httpx
 import pytest
 
-from fixtures.remediation import fixers
+from bedrock_key_audit.remediation import fixers
 from tests.remediation.helpers import SECRET, USER, run
 from tests.remediation.snapshot import account_snapshot
 
@@ -105,7 +105,7 @@ def test_user_named_in_another_case_is_the_same_user(pytester, tmp_path):
 def test_missing_user_is_undecided_when_other_cases_cannot_be_listed(pytester):
     """GetUser says NoSuchEntity but ListUsers is denied: a user in another case may exist, so the
     audit cannot say the user is missing (error, not fail) and no CreateUser is planned."""
-    from fixtures.emulator import aws_faults
+    from bedrock_key_audit.emulator import aws_faults
 
     result, cap = run(pytester, "--remediate=plan", scenario="no_user", setup=lambda emu: aws_faults.deny("iam:ListUsers"))
     rec = cap.records["iam.user_exists"]
@@ -115,11 +115,11 @@ def test_missing_user_is_undecided_when_other_cases_cannot_be_listed(pytester):
 
 def test_create_user_never_makes_a_near_duplicate(emulator, monkeypatch):
     """At apply time a user of the same name in another case appeared: a manual step, no CreateUser."""
-    from fixtures.aws import Aws, CallLog
-    from fixtures.config import load_config
-    from fixtures.emulator import clock
-    from fixtures.remediation.core import apply_plan
-    from fixtures.remediation.plugin import context_for
+    from bedrock_key_audit.fixtures.aws import Aws, CallLog
+    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.emulator import clock
+    from bedrock_key_audit.remediation.core import apply_plan
+    from bedrock_key_audit.fixtures.remediation.plugin import context_for
     from tests.remediation.helpers import ROOT, point_env_at
 
     emulator.reset()
@@ -322,7 +322,7 @@ def test_unusable_kms_key_under_our_alias_is_a_manual_step(pytester, how):
 # --------------------------------------------------------------------------- 7. an honest plan
 def test_summary_never_claims_success_over_failing_checks(pytester, monkeypatch):
     """Fixers that plan nothing for failing checks: the summary names each check and why."""
-    from fixtures.remediation import core
+    from bedrock_key_audit.remediation import core
 
     monkeypatch.setattr(core, "FIXERS", {cid: (lambda ctx, rec: []) for cid in core.FIXERS})
     result, cap = run(pytester, "--remediate=plan", scenario="guide")

@@ -15,8 +15,8 @@ import botocore.exceptions
 import httpx
 import pytest
 
-from fixtures.emulator import faults
-from fixtures.remediation import core, plugin, rotation
+from bedrock_key_audit.emulator import faults
+from bedrock_key_audit.remediation import core, plugin, rotation
 from tests.remediation.helpers import SECRET, USER, run, snapshot
 
 BEDROCK = "bedrock.amazonaws.com"
@@ -56,7 +56,7 @@ def _secret(emu) -> dict:
 
 
 def _new_key(emu, *, status="Active", days_later=0.0, age=180) -> dict:
-    from fixtures.emulator import clock
+    from bedrock_key_audit.emulator import clock
 
     if days_later:
         clock.advance(days=days_later)
@@ -163,7 +163,7 @@ def test_spare_inactive_key_is_deleted_only_by_a_named_destructive_step(pytester
 def test_expired_key_not_in_the_secret_is_deleted_only_with_allow_destructive(pytester):
     def build(emu):
         emu.apply("compliant")
-        from fixtures.emulator import clock
+        from bedrock_key_audit.emulator import clock
         clock.advance(days=-3)
         old = _new_key(emu, age=1)
         clock.advance(days=3)
@@ -249,7 +249,7 @@ def _force_same_alias(emu):
     forced in the emulator's model, the way tests/remediation/test_plugin.py::_same_alias does."""
     from moto.iam.models import iam_backends
 
-    from fixtures.emulator import iam_ssc
+    from bedrock_key_audit.emulator import iam_ssc
 
     for cred in iam_ssc._store(iam_backends[emu.accounts["commercial"]]["aws"]).values():
         cred.alias_suffix = ""
@@ -307,7 +307,7 @@ def _response(status, body, headers=None):
     (503, {"message": "Bedrock is unable to process your request."}, "server_error"),
 ])
 def test_only_aws_authentication_refusal_counts_as_a_refused_key(status, body, want):
-    from fixtures.inventory import _classify_http
+    from bedrock_key_audit.fixtures.inventory import _classify_http
 
     assert _classify_http("list_models", "u", _response(status, body), 1).classification == want
 

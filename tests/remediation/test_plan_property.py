@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.aws import Aws, CallLog
-from fixtures.config import load_config
-from fixtures.emulator import clock
-from fixtures.emulator.scenarios import SCENARIOS
-from fixtures.remediation.core import apply_plan
-from fixtures.remediation.plugin import context_for
+from bedrock_key_audit.fixtures.aws import Aws, CallLog
+from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.emulator import clock
+from bedrock_key_audit.emulator.scenarios import SCENARIOS
+from bedrock_key_audit.remediation.core import apply_plan
+from bedrock_key_audit.fixtures.remediation.plugin import context_for
 from tests.remediation.helpers import ROOT, point_env_at, run
 from tests.remediation.snapshot import account_snapshot, changed_outside, superset_violations
 

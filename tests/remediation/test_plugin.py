@@ -146,7 +146,7 @@ def test_remediate_refuses_fleet_mode(pytester):
 
 def _second_key_a_day_later(emu):
     """compliant, then a second Active key made a day after the secret was written."""
-    from fixtures.emulator import clock
+    from bedrock_key_audit.emulator import clock
 
     emu.apply("compliant")
     clock.advance(days=1)
@@ -175,7 +175,7 @@ def _same_alias(emu):
     forced in the emulator's model."""
     from moto.iam.models import iam_backends
 
-    from fixtures.emulator import iam_ssc
+    from bedrock_key_audit.emulator import iam_ssc
 
     creds = list(iam_ssc._store(iam_backends[emu.accounts["commercial"]]["aws"]).values())
     first = min(c.create_date for c in creds)
@@ -233,7 +233,7 @@ def test_remediate_refuses_several_accounts(pytester, tmp_path):
 def test_rotation_interrupted_after_the_commit_is_finished_by_the_next_run(pytester, emulator, monkeypatch):
     """The secret's version id names the credential it holds, so two same-alias Active keys left by a
     crash between promote and retire are told apart and the next run deactivates the old one."""
-    from fixtures.remediation import rotation
+    from bedrock_key_audit.remediation import rotation
 
     with monkeypatch.context() as m:
         m.setattr(rotation, "checkpoint", lambda n: (_ for _ in ()).throw(RuntimeError("crash"))

@@ -25,9 +25,9 @@ import boto3
 import pytest
 from moto.core.authorization import enable_iam_authentication
 
-from fixtures.aws import AWS_KEY, CALL_LOG_KEY, Aws
-from fixtures.config import CONFIG_KEY
-from fixtures.policy import Evaluator
+from bedrock_key_audit.fixtures.aws import AWS_KEY, CALL_LOG_KEY, Aws
+from bedrock_key_audit.fixtures.config import CONFIG_KEY
+from bedrock_key_audit.policy import Evaluator
 from tests.remediation.helpers import SECRET, USER, point_env_at, run
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,12 +12,12 @@ import logging
 import botocore.exceptions
 import pytest
 
-from fixtures.aws import Aws, CallLog
-from fixtures.config import load_config
-from fixtures.emulator import clock, faults
-from fixtures.inventory import Inventory
-from fixtures.remediation import rotation
-from fixtures.remediation.core import Context, apply_plan
+from bedrock_key_audit.fixtures.aws import Aws, CallLog
+from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.emulator import clock, faults
+from bedrock_key_audit.fixtures.inventory import Inventory
+from bedrock_key_audit.remediation import rotation
+from bedrock_key_audit.remediation.core import Context, apply_plan
 from tests.remediation.helpers import SECRET, USER, credential_count, current_key_answers, point_env_at
 
 
@@ -51,7 +51,7 @@ def _state(emu):
 def _rotate(ctx, destructive=True):
     """The rotation's planned steps (free a slot, rotate, retire the old key) applied in order; returns the
     first step that did not apply (else the rotation) and its action entry."""
-    from fixtures.remediation import fixers
+    from bedrock_key_audit.remediation import fixers
 
     ctx.allow_destructive = destructive
     steps = rotation.plan_rotation(ctx, "test", fixers.key_diagnosis(ctx).get("held"))
@@ -246,8 +246,8 @@ def test_no_key_reaches_the_logs_even_at_debug(emu, make_ctx, caplog):
 
 
 def test_a_fixer_that_crashes_is_reported_not_fatal(emu, make_ctx, monkeypatch):
-    from fixtures.checks import CheckRecord
-    from fixtures.remediation import core
+    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.remediation import core
 
     emu.apply("guide")
     ctx = make_ctx()

@@ -1,7 +1,7 @@
 """Run small synthetic check modules through the real plugins with pytester.
 
-The synthetic runs load only ``fixtures.options``, ``fixtures.checks`` and
-``fixtures.reporting.plugin`` (not the audit's AWS fixtures), so these tests do not depend
+The synthetic runs load only ``bedrock_key_audit.fixtures.options``, ``bedrock_key_audit.fixtures.checks`` and
+``bedrock_key_audit.fixtures.reporting.plugin`` (not the audit's AWS fixtures), so these tests do not depend
 on the audit; check ids are real (``fixtures/checks.py`` reads ``checks/metadata`` from the
 project root).
 """
@@ -17,7 +17,7 @@ from _pytest import pytester as _pytester
 ROOT = Path(__file__).resolve().parents[2]
 
 INNER_CONFTEST = '''
-pytest_plugins = ["fixtures.options", "fixtures.checks", "fixtures.reporting.plugin"]
+pytest_plugins = ["bedrock_key_audit.fixtures.options", "bedrock_key_audit.fixtures.checks", "bedrock_key_audit.fixtures.reporting.plugin"]
 
 
 def pytest_configure(config):
@@ -41,7 +41,7 @@ class AuditDir:
                                        f"--reports-dir={self.reports}", *args)
 
     def run_dirs(self) -> list[Path]:
-        from fixtures.reporting.history import run_dirs
+        from bedrock_key_audit.reporting.history import run_dirs
 
         return run_dirs(self.reports)
 

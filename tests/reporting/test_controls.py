@@ -5,7 +5,7 @@ import doctest
 
 import pytest
 
-from fixtures.reporting import controls as ctl
+from bedrock_key_audit.reporting import controls as ctl
 
 
 def _row(cid, status, nist=(), cis=(), fedramp=(), **params):

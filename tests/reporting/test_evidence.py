@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from fixtures.reporting import verify as verify_mod
+from bedrock_key_audit.reporting import verify as verify_mod
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ def test_validation(check):
 
 @pytest.mark.check("secret.exists")
 def test_secret(check):
-    from fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.fixtures.checks import CouldNotDecide
     raise CouldNotDecide("secretsmanager:DescribeSecret was denied")
 '''
 
@@ -158,7 +158,7 @@ def test_verify_command_names_tampering_in_an_archive(bundle, tmp_path):
     tampered = tmp_path / "tampered.tar.gz"
     _rewrite_archive(archive, tampered)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "fixtures.reporting.verify"]
+    cmd = [sys.executable, "-m", "bedrock_key_audit.reporting.verify"]
     ok = subprocess.run(cmd + [str(archive)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     bad = subprocess.run(cmd + [str(tampered)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
@@ -183,7 +183,7 @@ def test_verify_refuses_what_is_not_a_bundle(tmp_path, capsys):
 
 
 def test_archive_is_reproducible_from_the_same_files(bundle, tmp_path):
-    from fixtures.reporting.evidence import pack
+    from bedrock_key_audit.reporting.evidence import pack
 
     _, run, _ = bundle
     a, b = tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"

@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fixtures.reporting import controls as ctl
-from fixtures.reporting import history
-from fixtures.reporting import html_report as hr
+from bedrock_key_audit.reporting import controls as ctl
+from bedrock_key_audit.reporting import history
+from bedrock_key_audit.reporting import html_report as hr
 
 MODULE = '''
 import logging, threading

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.reporting import ocsf, oscal
+from bedrock_key_audit.reporting import ocsf, oscal
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "schemas" / "ocsf-1.5.0"

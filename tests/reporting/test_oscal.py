@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 
-from fixtures.reporting import oscal
+from bedrock_key_audit.reporting import oscal
 
 RUN = {"run_id": "20261130T000000Z", "started": "2026-11-30T00:00:00+00:00", "finished": "2026-11-30T00:01:00+00:00",
        "tool": {"version": "0.1.0", "git_commit": "abc123"}, "mode": "emulate", "scenario": "guide",

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from fixtures.reporting import results as results_mod
+from bedrock_key_audit.reporting import results as results_mod
 
 MIXED = '''
 import pytest
@@ -25,7 +25,7 @@ def test_user(check, partition):
 
 @pytest.fixture
 def denied():
-    from fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.fixtures.checks import CouldNotDecide
     raise CouldNotDecide("iam:ListServiceSpecificCredentials was denied; grant it to the auditor")
 
 @pytest.mark.check("credential.active")
@@ -307,7 +307,7 @@ def test_user_given_junit_and_html_paths_are_respected(audit_dir):
 
 
 def test_latest_falls_back_to_a_text_file(audit_dir, monkeypatch):
-    from fixtures.reporting import history
+    from bedrock_key_audit.reporting import history
 
     def no_symlinks(*a, **k):
         raise OSError("symlinks not supported here")
@@ -322,7 +322,7 @@ def test_latest_falls_back_to_a_text_file(audit_dir, monkeypatch):
 def test_same_second_runs_get_distinct_ordered_directories(tmp_path):
     import datetime as dt
 
-    from fixtures.reporting import history
+    from bedrock_key_audit.reporting import history
 
     when = dt.datetime(2026, 11, 25, 20, 15, 0, tzinfo=dt.timezone.utc)
     names = [history.allocate_run_dir(tmp_path, when).name for _ in range(11)]
@@ -339,7 +339,7 @@ def test_an_interrupted_run_is_not_the_baseline(audit_dir):
     doc = json.loads((broken / "results.json").read_text())
     doc["run"]["exit_status"] = 2
     (broken / "results.json").write_text(json.dumps(doc))
-    from fixtures.reporting.history import previous_run
+    from bedrock_key_audit.reporting.history import previous_run
 
     assert previous_run(audit_dir.reports, None) == baseline
 

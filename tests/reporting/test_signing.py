@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.reporting import signing
-from fixtures.reporting import verify as verify_mod
+from bedrock_key_audit.reporting import signing
+from bedrock_key_audit.reporting import verify as verify_mod
 
 ROOT = Path(__file__).resolve().parents[2]
 SSH_KEYGEN = shutil.which("ssh-keygen")

@@ -9,12 +9,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Fills the stash keys the audit's own plugins fill (fixtures.config / fixtures.aws /
-# fixtures.remediation), with the shapes they document, plus a key in a call record.
+# Fills the stash keys the audit's own plugins fill (bedrock_key_audit.fixtures.config / bedrock_key_audit.fixtures.aws /
+# bedrock_key_audit.remediation), with the shapes they document, plus a key in a call record.
 STASH_CONFTEST = '''
 import os, types
 import pytest
-from fixtures.reporting import sources
+from bedrock_key_audit.reporting import sources
 
 KEY = "ABSK" + "Y2FuYXJ5LWF0LTEyMzQ1Njc4OTAxMjpzZWNyZXQ="
 
@@ -22,9 +22,9 @@ KEY = "ABSK" + "Y2FuYXJ5LWF0LTEyMzQ1Njc4OTAxMjpzZWNyZXQ="
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     role = config.workerinput["workerid"] if hasattr(config, "workerinput") else "controller"
-    cfg_key = sources._stash_key("fixtures.config", "CONFIG_KEY")
-    calls_key = sources._stash_key("fixtures.aws", "CALL_LOG_KEY")
-    ids_key = sources._stash_key("fixtures.aws", "IDENTITY_KEY")
+    cfg_key = sources._stash_key("bedrock_key_audit.fixtures.config", "CONFIG_KEY")
+    calls_key = sources._stash_key("bedrock_key_audit.fixtures.aws", "CALL_LOG_KEY")
+    ids_key = sources._stash_key("bedrock_key_audit.fixtures.aws", "IDENTITY_KEY")
     config.stash[cfg_key] = types.SimpleNamespace(
         path="/etc/audit.toml", sha256="ab" * 32,
         data={"partitions": {"commercial": {"region": "us-east-1"}, "govcloud": {"region": "us-gov-west-1"}},
@@ -60,7 +60,7 @@ def test_multi(check, partition):
 
 @pytest.fixture
 def stash_dir(audit_dir):
-    for module in ("fixtures.config", "fixtures.aws"):
+    for module in ("bedrock_key_audit.fixtures.config", "bedrock_key_audit.fixtures.aws"):
         pytest.importorskip(module)
     (audit_dir.path / "conftest.py").write_text(
         (audit_dir.path / "conftest.py").read_text() + "\n" + STASH_CONFTEST)

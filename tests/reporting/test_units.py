@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from fixtures.reporting import evidence, results
+from bedrock_key_audit.reporting import evidence, results
 
 CONTROLS = {"nist_800_53_rev5": ["IA-5(1)", "AC-2"], "cis_aws_v3": ["1.14"], "fedramp": ["FedRAMP High IA-5(1)"]}
 
@@ -71,7 +71,7 @@ def _run_with(base, name, **run):
 
 def test_changes_compare_only_runs_of_the_same_kind(tmp_path):
     """Switching scenario, configuration or --all-keys must not make the other kind's run the baseline."""
-    from fixtures.reporting.history import previous_run, run_kind
+    from bedrock_key_audit.reporting.history import previous_run, run_kind
 
     guide = _run_with(tmp_path, "20261101T000000Z")
     _run_with(tmp_path, "20261102T000000Z", scenario="compliant")
@@ -91,7 +91,7 @@ def test_changes_compare_only_runs_of_the_same_kind(tmp_path):
 
 def test_control_matrix_passes_a_control_only_when_every_check_passed():
     """A pass next to a skipped row proves only part of a control: not assessed, as in the report."""
-    from fixtures.reporting.evidence import control_matrix
+    from bedrock_key_audit.reporting.evidence import control_matrix
 
     def row(cid, status):
         return {"id": cid, "params": {}, "status": status, "severity": "high", "resource": None,

@@ -1,0 +1,1 @@
+"""remediation plugin (see its issue)."""

@@ -1,0 +1,1 @@
+"""reporting plugin (see its issue)."""
