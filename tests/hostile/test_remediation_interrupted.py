@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from bedrock_key_audit.remediation import core, plugin, rotation
+from bedrock_key_audit.fixtures.remediation import plugin
+from bedrock_key_audit.remediation import core, rotation
 from tests.remediation.helpers import CHECKS, ROOT, Capture, point_env_at, run
 
 GUIDE_FAILS = {"iam.policy_least_privilege", "secret.encrypted_with_cmk",

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from bedrock_key_audit.emulator import faults
-from bedrock_key_audit.remediation import core, plugin, rotation
+from bedrock_key_audit.fixtures.remediation import plugin
+from bedrock_key_audit.remediation import core, rotation
 from tests.remediation.helpers import SECRET, USER, run, snapshot
 
 BEDROCK = "bedrock.amazonaws.com"
