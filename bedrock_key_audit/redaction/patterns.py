@@ -1,0 +1,60 @@
+"""Every pattern that says what a secret looks like, in one place.
+
+The long-term key format (``ABSK`` + base64) is a third-party fact (see
+../shared/reference/aws-facts.md); it is matched loosely on purpose.  This package is a leaf:
+it imports only the standard library, so the audit, the reports and the emulator can all use it.
+"""
+from __future__ import annotations
+
+import re
+
+MASK = "***REDACTED***"
+
+# Field names whose values are secrets wherever they appear (AWS responses, our configs).
+SECRET_FIELDS = frozenset(
+    {
+        "ServiceCredentialSecret",
+        "ServicePassword",
+        "SecretString",
+        "SecretBinary",
+        "SecretAccessKey",
+        "SessionToken",
+        "Password",
+        "bedrock_api_key",
+        "authorization",
+        "Authorization",
+        "aws_secret_access_key",
+        "aws_session_token",
+    }
+)
+
+# The rest of a key-shaped token: everything up to a character that ends a token in text, a
+# repr, JSON or a header.  Not just the base64 alphabet: a key with a stray character (non-ASCII,
+# "%", a repr escape such as "\x85") must be masked whole, not only up to that character, or its
+# base64 tail is printed (``key = '***REDACTED***é<tail>'`` under ``pytest -l``).
+TOKEN_REST = r"""[^\s"'`<>,;(){}\[\]|]"""
+
+# Patterns for any text.  A pattern with a group keeps group 1 (the label) and masks the rest.
+TEXT_PATTERNS = [
+    # long-term Bedrock API key: ABSK + base64 (the base64 of "<user>-at-<account>:<secret>")
+    re.compile(r"ABSK" + TOKEN_REST + r"{8,}"),
+    # short-term Bedrock API key
+    re.compile(r"bedrock-api-key-" + TOKEN_REST + r"{8,}"),
+    # any bearer header value ("Bearer x", not the end of a name such as "deny-bearer (via …")
+    re.compile(r"(?i)((?<![\w-])bearer[ \t]+)(?!\()[^\s\"',}]+"),
+    # a SecretString / ServicePassword etc. rendered inside text (JSON or repr)
+    re.compile(
+        r"(?i)([\"']?(?:ServiceCredentialSecret|ServicePassword|SecretString|SecretAccessKey|bedrock_api_key)[\"']?\s*[:=]\s*)"
+        r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s,}]+)"
+    ),
+]
+
+# pytest's ``saferepr`` shortens long reprs to head + ``...`` + tail, so a key inside a long
+# dict can appear as a bare base64 tail with no ``ABSK`` prefix; terminal text therefore gets
+# these two patterns on top of ``TEXT_PATTERNS``.
+TERMINAL_PATTERNS = [
+    # an ABSK head cut short by saferepr ("ABSKabc...")
+    re.compile(r"ABSK" + TOKEN_REST + r"+"),
+    # a key tail left after saferepr's elision ("...dGVzdA==", also past a non-ASCII character)
+    re.compile(r"(?<=\.\.\.)" + TOKEN_REST + r"{6,}"),
+]

@@ -1,0 +1,62 @@
+"""Redact text and plain data with the patterns of ``patterns``."""
+from __future__ import annotations
+
+from typing import Any
+
+from bedrock_key_audit.redaction.patterns import (
+    MASK,
+    SECRET_FIELDS,
+    TERMINAL_PATTERNS,
+    TEXT_PATTERNS,
+)
+
+
+def redact_text(text: str, extra: tuple[str, ...] | list[str] = ()) -> str:
+    """Mask every key-shaped substring (and each literal in ``extra``) in ``text``.
+
+    >>> redact_text("Authorization: Bearer ABSKabcdefghijkl")
+    'Authorization: Bearer ***REDACTED***'
+    """
+    if not text:
+        return text
+    for secret in extra:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    for pat in TEXT_PATTERNS:
+        if pat.groups:
+            text = pat.sub(lambda m: m.group(1) + MASK, text)
+        else:
+            text = pat.sub(MASK, text)
+    return text
+
+
+def redact_obj(obj: Any) -> Any:
+    """Deep copy of ``obj`` with secret fields masked and key-shaped strings redacted."""
+    if isinstance(obj, dict):
+        return {
+            k: (MASK if k in SECRET_FIELDS and v not in (None, "") else redact_obj(v))
+            for k, v in obj.items()
+        }
+    if isinstance(obj, (list, tuple)):
+        return [redact_obj(v) for v in obj]
+    if isinstance(obj, (bytes, bytearray)):
+        return MASK
+    if isinstance(obj, str):
+        return redact_text(obj)
+    return obj
+
+
+def redact_terminal(text: str) -> str:
+    """``redact_text`` plus the saferepr-fragment patterns, for tracebacks and captured output.
+
+    >>> redact_terminal("{'k': 'ABSKab...dGhpc2lzYXNlY3JldA=='}")
+    "{'k': '***REDACTED***'}"
+    >>> redact_terminal("{'filler': 'xx...dGhpc2lzYXNlY3JldA=='}")
+    "{'filler': 'xx...***REDACTED***'}"
+    """
+    if not text:
+        return text
+    text = redact_text(text)
+    for pat in TERMINAL_PATTERNS:
+        text = pat.sub(MASK, text)
+    return text
