@@ -307,7 +307,7 @@ def json_response(start_response: Callable, status: int, body: Any, headers: dic
 
 
 def error_response(start_response: Callable, err: BedrockError) -> list[bytes]:
-    from bedrock_key_audit.redact import redact_text
+    from bedrock_key_audit.redaction import redact_text
 
     # Messages may quote request values (a filter, a model id): never let a key-shaped one out.
     return json_response(start_response, err.status, {err.message_key: redact_text(err.message)},
