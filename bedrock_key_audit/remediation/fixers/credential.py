@@ -1,0 +1,64 @@
+"""Fixers of the credential.* rows and secret.key_matches_credential: rotate, retire, keep a single Active key."""
+from __future__ import annotations
+
+from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.remediation import rotation
+from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.fixers.keys import (
+    _restore_first,
+    _retire_steps,
+    _rotation_steps,
+    _undecided_step,
+    key_diagnosis,
+)
+
+
+def _credential_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
+    if (restore := _restore_first(ctx)) is not None:
+        return restore
+    diag = key_diagnosis(ctx)
+    if diag.get("undecided"):
+        return _undecided_step(ctx, diag, rec)
+    if diag["reasons"]:
+        return _rotation_steps(ctx, "; ".join(diag["reasons"]), diag.get("held"))
+    return _retire_steps(ctx, diag)
+
+
+for _cid in ("credential.active", "credential.unexpired", "credential.bounded_lifetime", "secret.key_matches_credential"):
+    fixer(_cid)(_credential_fixer)
+
+
+@fixer("credential.single_active")
+def fix_single_active(ctx: Context, rec: CheckRecord) -> list[Step]:
+    if (restore := _restore_first(ctx)) is not None:
+        return restore
+    diag = key_diagnosis(ctx)
+    active = [c for c in diag.get("creds", []) if c.effective_status(ctx.now) == "Active"]
+    held = diag.get("held")
+    if len(active) <= 1:
+        return []
+    if diag.get("undecided"):
+        return _undecided_step(ctx, diag, rec)
+    if diag.get("ambiguous"):
+        ids = " and ".join(rotation._named(c) for c in diag["ambiguous"])
+        return [manual_step("manual:single_active", f"cannot tell which of the Active keys {ids} the secret holds "
+                            "(IAM gives them the same alias and both were created before the secret's current "
+                            "version): a person must decide which one to deactivate", rec)]
+    # Keep the key the secret holds; without one, keep the newest (it lives longest).
+    keep = held if held is not None and held in active else max(active, key=lambda c: c.create_date)
+    prev = rotation.previously_held(ctx, diag.get("creds", []))
+    steps = []
+    for c in active:
+        if c.id == keep.id:
+            continue
+        if held is None:
+            why = f"the secret holds none of the Active keys; keeping the newest, {keep.id}"
+        elif prev is not None and c.id == prev.id:
+            why = f"the secret held it before (AWSPREVIOUS) and now holds {keep.id}"
+        else:
+            why = (f"the secret holds {keep.id}; its current and previous versions do not hold this key, so another "
+                   "workload may use it: apply only if nothing does")
+        steps.append(rotation.deactivate_step(ctx, c, why))
+    if diag["reasons"]:
+        steps += _rotation_steps(ctx, "; ".join(diag["reasons"]), held)
+    return steps

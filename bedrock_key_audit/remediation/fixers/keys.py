@@ -1,0 +1,172 @@
+"""The key in the secret: why it needs rotating (``key_diagnosis``), the rotation steps around it, and
+restoring a secret scheduled for deletion.  Shared by the credential.*, secret.* and endpoint.* fixers;
+the rotation itself is :mod:`bedrock_key_audit.remediation.rotation`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
+from bedrock_key_audit.fixtures.inventory import Credential, decode_key
+from bedrock_key_audit.remediation import rotation
+from bedrock_key_audit.remediation.core import (
+    ORDER_SECRET_RESTORE,
+    Context,
+    Step,
+    manual_step,
+)
+from bedrock_key_audit.remediation.fixers.iam import (
+    _create_user_step,
+    _ensure_policy_step,
+    _needs_policy,
+    _user_exists,
+)
+from bedrock_key_audit.remediation.fixers.kms import _kms_steps
+
+
+def _rotation_steps(ctx: Context, reason: str, held: Credential | None = None) -> list[Step]:
+    rot = rotation.plan_rotation(ctx, reason, held)
+    if any(s.manual for s in rot):
+        return rot  # another party holds AWSPENDING or the key slot: a person decides first
+    steps: list[Step] = []
+    if not _user_exists(ctx):
+        steps.append(_create_user_step(ctx))
+    if _needs_policy(ctx) and (st := _ensure_policy_step(ctx)) is not None:
+        steps.append(st)  # the new key must be allowed bedrock:CallWithBearerToken to prove itself
+    secret = ctx.inv.secret()
+    if not secret.exists:
+        steps += _kms_steps(ctx, "govcloud")
+        for s in rot:
+            if s.key == "credential.rotate":
+                s.requires.append("kms.create:govcloud")  # the new secret is created under our key
+    return steps + rot
+
+
+def _undecided_step(ctx: Context, diag: dict[str, Any], rec: CheckRecord) -> list[Step]:
+    """The key could not be judged (an AWS or Bedrock answer that says nothing about it): nothing is rotated."""
+    return [manual_step("manual:key-undecided", f"{diag['undecided']}; nothing is rotated or retired on an answer "
+                        "that does not say the key is refused: rerun later", rec)]
+
+
+def key_diagnosis(ctx: Context) -> dict[str, Any]:
+    """Why the key needs rotating (``reasons`` empty: it does not), from the Inventory.
+
+    ``undecided`` (a sentence) when an answer said nothing about the key: the secret could not be read
+    (an AWS error, a KMS key that cannot decrypt) or Bedrock answered 429, 5xx, a timeout or nothing.  Only
+    a 401/403 with AWS's authentication body (``bedrock_key_audit.fixtures.inventory._classify_http`` -> ``bad_key``) says
+    the key is refused; see /work/shared/reference/aws-facts.md, "Bad or expired long-term key"."""
+    cfg, now = ctx.cfg, ctx.now
+    reasons: list[str] = []
+    out: dict[str, Any] = {"reasons": reasons, "held": None, "creds": []}
+    if not _user_exists(ctx):
+        reasons.append(f"IAM user {cfg.user_name} does not exist yet")
+        return out
+    creds: list[Credential] = ctx.inv.bedrock_credentials(cfg.user_name)
+    out["creds"] = creds
+    secret = ctx.inv.secret()
+    try:
+        key = ctx.inv.api_key()
+    except CouldNotDecide as exc:
+        if secret.exists and secret.value_error:
+            out["undecided"] = str(exc)  # a read error is not a bad key: rotating would not help
+        else:
+            reasons.append(str(exc))
+        return out
+    decoded = decode_key(key)
+    del key
+    user = ctx.inv.user(cfg.user_name)
+    if decoded.kind != "long-term" or decoded.account_id != user.account_id or not (
+            decoded.user_name == cfg.user_name or (decoded.user_name or "").startswith(cfg.user_name + "+")):
+        reasons.append(f"the secret does not hold a long-term key of {cfg.user_name}")
+        return out
+    matches = [c for c in creds if c.alias and c.alias == decoded.identity]
+    if not matches:
+        reasons.append("the secret holds a key of no existing credential")
+        return out
+    live = [c for c in matches if c.effective_status(now) == "Active"]
+    if len(matches) > 1 and len(live) == 1:
+        # aliases do not tell the keys apart: the endpoint accepts exactly the live one
+        probe = ctx.inv.key_probe()  # in the secret's region, else the configured one
+        if probe.classification in ("ok", "forbidden", "model_unavailable"):
+            held = live[0]
+        elif probe.classification == "bad_key":
+            held = None
+        else:
+            out["undecided"] = (f"cannot tell which of the keys with alias {decoded.identity} the secret holds: "
+                                f"Bedrock's answer says nothing about the key ({probe.classification}: {probe.message})")
+            return out
+    elif len(matches) > 1 and len(live) > 1:
+        held = _held_by_version(ctx, live) or _held_by_time(ctx, live)
+        if held is None:
+            out["ambiguous"] = live
+            return out
+    else:
+        held = matches[0]
+    if held is None:
+        reasons.append("Bedrock refuses the key in the secret")
+        return out
+    out["held"] = held
+    status = held.effective_status(now)
+    left = held.days_left(now)
+    if status != "Active":
+        reasons.append(f"the key in the secret ({held.short_id}) is {status}")
+    elif held.expiration_date is None:
+        reasons.append(f"key {held.short_id} never expires")
+    elif (held.expiration_date - held.create_date).total_seconds() > cfg.max_key_age_days * 86400 + 60:
+        reasons.append(f"key {held.short_id} lives longer than max_key_age_days ({cfg.max_key_age_days})")
+    elif left is not None and left <= cfg.rotate_before_days:
+        reasons.append(f"key {held.short_id} expires in {int(left)} day(s) (rotate_before_days {cfg.rotate_before_days})")
+    if not reasons:
+        probe = ctx.inv.key_probe()
+        if probe.classification == "bad_key":
+            reasons.append("Bedrock refuses the key in the secret")
+    return out
+
+
+def _held_by_version(ctx: Context, live: list[Credential]) -> Credential | None:
+    """The key a version written by this tool holds: its version id starts with the credential id."""
+    stages = (ctx.inv.secret().describe or {}).get("VersionIdsToStages") or {}
+    current = next((v for v, st in stages.items() if "AWSCURRENT" in st), None)
+    cid = rotation.credential_of_version(current, [c.id for c in live])
+    return next((c for c in live if c.id == cid), None)
+
+
+def _held_by_time(ctx: Context, live: list[Credential]) -> Credential | None:
+    """Of several Active keys sharing the stored key's alias, the one the secret can hold: a key
+    created after the secret's AWSCURRENT version was written cannot be in it."""
+    got = ctx.call("secretsmanager", "govcloud", "ListSecretVersionIds", SecretId=ctx.cfg.secret_id)
+    current = [v for v in (got or {}).get("Versions", []) if "AWSCURRENT" in v.get("VersionStages", [])]
+    if not current or not current[0].get("CreatedDate"):
+        return None
+    written = current[0]["CreatedDate"]
+    older = [c for c in live if c.create_date <= written]
+    return older[0] if len(older) == 1 else None
+
+
+def _retire_steps(ctx: Context, diag: dict[str, Any]) -> list[Step]:
+    """Expired keys the secret does not hold: delete them (destructive: they existed before the run, even if
+    they can authenticate nothing), each named by id and alias."""
+    steps = []
+    held = diag.get("held")
+    for c in diag.get("creds", []):
+        if c.effective_status(ctx.now) == "Expired" and (held is None or c.id != held.id):
+            steps.append(rotation.delete_credential_step(ctx, c, "it is Expired and not the key in the secret"))
+    return steps
+
+
+def _restore_first(ctx: Context) -> list[Step] | None:
+    """A secret scheduled for deletion still holds its value: restore it, judge the key on the next run."""
+    secret = ctx.inv.secret()
+    return [_restore_secret_step(ctx)] if secret.exists and secret.pending_deletion else None
+
+
+def _restore_secret_step(ctx: Context) -> Step:
+    sid = ctx.cfg.secret_id
+
+    def run(ctx: Context, st: Step) -> tuple[Any, Any]:
+        ctx.call("secretsmanager", "govcloud", "RestoreSecret", SecretId=sid)
+        return {"pending_deletion": True}, {"pending_deletion": False}
+
+    return Step(key="secret.restore", order=ORDER_SECRET_RESTORE, action=f"restore secret {sid} (scheduled for deletion)",
+                calls=["secretsmanager:RestoreSecret"], target=ctx.inv.secret().arn or sid, partition="govcloud",
+                run=run, before={"pending_deletion": True})

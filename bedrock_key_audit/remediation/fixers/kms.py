@@ -1,0 +1,102 @@
+"""The customer-managed KMS key remediation creates (alias ``alias/bedrock-key-audit``) in a partition that needs one.
+
+No fixer of its own: the secret and CloudTrail fixers add these steps (``kms.create:<partition>``).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bedrock_key_audit.remediation.core import (
+    ORDER_KMS,
+    Context,
+    NeedsPerson,
+    Step,
+    manual_step,
+)
+from bedrock_key_audit.remediation.names import KMS_ALIAS
+
+
+def _kms_state(ctx: Context, partition: str) -> dict[str, Any]:
+    meta = ctx.inv.kms_key(partition, KMS_ALIAS)
+    return {"alias": KMS_ALIAS, "exists": not meta.get("missing"), "Arn": meta.get("Arn"),
+            "KeyState": meta.get("KeyState"), "DeletionDate": meta.get("DeletionDate")}
+
+
+def _unusable(meta: dict[str, Any], partition: str) -> str | None:
+    """One sentence when a key found by alias cannot take new encryption (DescribeKey's KeyState:
+    https://docs.aws.amazon.com/kms/latest/APIReference/API_KeyMetadata.html -- only ``Enabled``
+    keys encrypt; ``PendingDeletion`` keys are going away), else None."""
+    state = meta.get("KeyState")
+    if state == "Enabled" or (state is None and meta.get("Enabled") is True):
+        return None
+    when = f", deletion scheduled for {meta['DeletionDate']}" if meta.get("DeletionDate") else ""
+    return (f"KMS key {KMS_ALIAS} in {partition} is {state or 'not enabled'}{when}: enable it (or cancel its "
+            "deletion) and rerun; nothing is encrypted with it until then")
+
+
+def kms_key_policy(ctx: Context, partition: str) -> dict[str, Any]:
+    """Key policy: the account administers it through IAM; CloudTrail may encrypt this account's trails."""
+    p, acct = ctx.arn_partition(partition), ctx.account(partition)
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "AllowCloudTrailToEncryptLogs", "Effect": "Allow",
+         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": acct},
+                       "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{p}:cloudtrail:*:{acct}:trail/*"}}},
+        {"Sid": "AllowCloudTrailToDescribeKey", "Effect": "Allow",
+         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*"},
+    ]}
+
+
+def kms_key_arn(ctx: Context, partition: str) -> str:
+    """The ARN of our customer-managed key (made by the kms step, or found under the alias)."""
+    arn = ctx.memo.get(f"kms:{partition}")
+    if arn:
+        return arn
+    got = ctx.call("kms", partition, "DescribeKey", expected={"NotFoundException"}, KeyId=KMS_ALIAS)
+    if got is None:
+        raise NeedsPerson(f"no KMS key {KMS_ALIAS} in {partition}: rerun the plan")
+    if (why := _unusable(got["KeyMetadata"], partition)) is not None:
+        raise NeedsPerson(why)
+    ctx.memo[f"kms:{partition}"] = got["KeyMetadata"]["Arn"]
+    return ctx.memo[f"kms:{partition}"]
+
+
+def _kms_steps(ctx: Context, partition: str) -> list[Step]:
+    state = _kms_state(ctx, partition)
+    if state["exists"]:
+        why = _unusable(state, partition)
+        if why is None:
+            return []
+        # same key as the create step, so every step that would encrypt with it is blocked
+        st = manual_step(f"kms.create:{partition}", why)
+        st.partition, st.target, st.targets = partition, state["Arn"] or KMS_ALIAS, [state["Arn"] or KMS_ALIAS]
+        st.order = ORDER_KMS  # before the steps it blocks
+        return [st]
+
+    def run(ctx: Context, st: Step) -> tuple[Any, Any]:
+        got = ctx.call("kms", partition, "DescribeKey", expected={"NotFoundException"}, KeyId=KMS_ALIAS)
+        if got is not None:
+            if (why := _unusable(got["KeyMetadata"], partition)) is not None:
+                raise NeedsPerson(why)
+            arn = got["KeyMetadata"]["Arn"]
+        else:
+            key = ctx.call("kms", partition, "CreateKey", Policy=json.dumps(kms_key_policy(ctx, partition)),
+                           Description="bedrock-key-audit: Bedrock API-key secret and CloudTrail logs",
+                           Tags=[{"TagKey": "purpose", "TagValue": "bedrock-long-term-key"}])["KeyMetadata"]
+            arn = key["Arn"]
+            ctx.call("kms", partition, "CreateAlias", AliasName=KMS_ALIAS, TargetKeyId=key["KeyId"])
+            ctx.call("kms", partition, "EnableKeyRotation", KeyId=key["KeyId"])
+        ctx.memo[f"kms:{partition}"] = arn
+        return state, {"alias": KMS_ALIAS, "Arn": arn}
+
+    return [Step(key=f"kms.create:{partition}", order=ORDER_KMS,
+                 action=f"create customer-managed KMS key {KMS_ALIAS} in {partition} (yearly rotation on)",
+                 calls=["kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation"], target=KMS_ALIAS,
+                 targets=[_alias_arn(ctx, partition)], partition=partition, run=run, before=state)]
+
+
+def _alias_arn(ctx: Context, partition: str) -> str:
+    return f"arn:{ctx.arn_partition(partition)}:kms:{ctx.cfg.region(partition)}:{ctx.account(partition)}:{KMS_ALIAS}"

@@ -1,0 +1,122 @@
+"""Fixers of the secret.* rows: restore, (re)create through a rotation, rewrite its shape, encrypt it with our CMK."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.remediation import rotation
+from bedrock_key_audit.remediation.core import (
+    ORDER_SECRET_KMS,
+    ORDER_SECRET_REWRITE,
+    Context,
+    RemediationError,
+    Step,
+    fixer,
+    manual_step,
+)
+from bedrock_key_audit.remediation.fixers.keys import (
+    _restore_first,
+    _rotation_steps,
+    _undecided_step,
+    key_diagnosis,
+)
+from bedrock_key_audit.remediation.fixers.kms import _kms_steps, kms_key_arn
+from bedrock_key_audit.remediation.names import KMS_ALIAS
+from bedrock_key_audit.trails import kms_key_problem
+
+
+@fixer("secret.exists")
+def fix_secret_exists(ctx: Context, rec: CheckRecord) -> list[Step]:
+    secret = ctx.inv.secret()
+    if (restore := _restore_first(ctx)) is not None:
+        return restore
+    if secret.exists:
+        return []
+    # The key a credential holds cannot be read back from IAM: a new secret means a new key.
+    return _rotation_steps(ctx, f"secret {ctx.cfg.secret_id} is missing")
+
+
+@fixer("secret.schema")
+def fix_secret_schema(ctx: Context, rec: CheckRecord) -> list[Step]:
+    if (restore := _restore_first(ctx)) is not None:
+        return restore
+    diag = key_diagnosis(ctx)
+    if diag.get("undecided"):
+        return _undecided_step(ctx, diag, rec)
+    secret = ctx.inv.secret()
+    try:
+        data = json.loads(secret.text.reveal()) if secret.text is not None else {}
+    except (ValueError, RecursionError):
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    extra = sorted(k for k in data if k not in rotation.OWNED_FIELDS)
+    steps: list[Step] = []
+    if extra:
+        steps.append(manual_step("manual:secret-extra-fields", (
+            f"secret {ctx.cfg.secret_id} has field(s) {', '.join(extra)} that schemas/secret.schema.json does not "
+            "allow; remediation keeps them because a workload may read them: remove them by hand once nothing does"),
+            rec))
+    if diag["reasons"]:
+        return _rotation_steps(ctx, "; ".join(diag["reasons"]), diag.get("held")) + steps
+    # the key is fine, only the document's shape is wrong: the rewrite keeps every field it does not own
+    if not rotation.valid_region(data.get("region")):
+        ids = [c.id for c in diag.get("creds", [])]
+        if (v := rotation.foreign_pending(secret.describe, ids)) is not None:
+            steps.append(manual_step("manual:secret-pending", rotation.pending_sentence(ctx, v), rec))
+        else:
+            steps.append(rotation.rewrite_secret_step(ctx, ORDER_SECRET_REWRITE, diag.get("held")))
+    del data
+    return steps
+
+
+@fixer("secret.encrypted_with_cmk")
+def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
+    secret = ctx.inv.secret()
+    if (restore := _restore_first(ctx)) is not None:
+        return restore
+    meta = ctx.inv.kms_key("govcloud", KMS_ALIAS)
+    if not meta.get("missing") and (why := rotation.kms_unusable(meta)):
+        return [manual_step("manual:kms-unusable:govcloud", (
+            f"KMS key {KMS_ALIAS} in govcloud {why}: enable it (or cancel its deletion, or point the alias at an "
+            "Enabled symmetric key) and rerun; nothing is encrypted with it until then"), rec)]
+    steps = _kms_steps(ctx, "govcloud")
+    if not secret.exists:
+        return steps + _rotation_steps(ctx, f"secret {ctx.cfg.secret_id} is missing")
+    sid = ctx.cfg.secret_id
+    current = secret.kms_key_id
+    if current and current != "alias/aws/secretsmanager":
+        # The secret already names a customer key that is Disabled, pending deletion or gone.
+        # Re-encrypting needs Secrets Manager to decrypt the current versions with that key, so
+        # nothing can be done around it: a person enables it or cancels its deletion (the key is
+        # not ours to change; KMS Developer Guide, "Key states of AWS KMS keys").
+        problem = kms_key_problem(ctx.inv.kms_key("govcloud", current), current)
+        if problem:
+            return [manual_step("manual:secret-cmk-unusable", (
+                f"secret {sid} is encrypted with {problem}: enable it (kms enable-key) or cancel its deletion "
+                "(kms cancel-key-deletion); until then Secrets Manager cannot decrypt the secret, so it cannot "
+                "be re-encrypted with another key either"), rec)]
+    old = secret.kms_key_id or "alias/aws/secretsmanager"
+    before = {"KmsKeyId": secret.kms_key_id or "aws/secretsmanager (default)",
+              "restore": f"aws secretsmanager update-secret --secret-id {sid} --kms-key-id {old}"}
+
+    def run(ctx: Context, st: Step) -> tuple[Any, Any]:
+        arn = kms_key_arn(ctx, "govcloud")
+        got = ctx.call("kms", "govcloud", "DescribeKey", KeyId=arn)
+        if (why := rotation.kms_unusable((got or {}).get("KeyMetadata"))) is not None:
+            raise RemediationError(f"KMS key {KMS_ALIAS} in govcloud {why}, so the secret is not re-encrypted with it")
+        ctx.call("secretsmanager", "govcloud", "UpdateSecret", SecretId=sid, KmsKeyId=arn)
+        return before, {"KmsKeyId": arn}
+
+    # Destructive: it narrows who can read the secret.  Under the default key aws/secretsmanager
+    # any principal of the account that Secrets Manager lets read it can decrypt it (the key
+    # policy allows use via secretsmanager); under our key a reader also needs kms:Decrypt on it,
+    # so a reader that worked before the run may be refused after it.
+    steps.append(Step(key="secret.kms", order=ORDER_SECRET_KMS, destructive=True,
+                      action=f"encrypt secret {sid} with customer-managed key {KMS_ALIAS} (once it is Enabled); "
+                             "readers then also need kms:Decrypt on that key",
+                      calls=["kms:DescribeKey (Enabled, not pending deletion)", "secretsmanager:UpdateSecret",
+                             "kms:GenerateDataKey", "kms:Decrypt"],
+                      target=secret.arn or sid, partition="govcloud", run=run, before=before,
+                      requires=["kms.create:govcloud"]))
+    return steps
