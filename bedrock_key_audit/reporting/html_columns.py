@@ -15,6 +15,7 @@ from bedrock_key_audit.reporting import controls as ctl
 from bedrock_key_audit.reporting import history, html_report, results, sources
 from bedrock_key_audit.reporting.run_results import all_calls, run_metadata
 from bedrock_key_audit.reporting.rundir import RunState
+from bedrock_key_audit.reporting.waivers import waiver_note
 
 try:  # pytest-html is a dependency, but `-p no:html` or a broken install must not break the audit
     from pytest_html import extras as html_extras
@@ -99,7 +100,8 @@ def table_row(st: RunState, report: Any, cells: list[str]) -> None:
         "severity": rec.get("severity", ""),
         "resource": rec.get("resource") or "",
         "controls": _controls_text(rec.get("controls") or {}),
-        "detail": rec.get("detail") or "",
+        "detail": (rec.get("detail") or "") + (f" [{waiver_note(rec['waiver'])}]"
+                                                  if isinstance(rec.get("waiver"), dict) else ""),
     }
     cells[2:2] = [check] + [f'<td class="col-{key}">{e(values[key])}</td>' for key, _label in COLUMNS[1:]]
     for i, cell in enumerate(cells):
@@ -109,7 +111,7 @@ def table_row(st: RunState, report: Any, cells: list[str]) -> None:
 def _is_verdict_line(report: Any, rec: dict[str, Any] | None) -> bool:
     """The report's longrepr is only the check's one-sentence verdict (``label FAIL: …``),
     which the Verdict column already shows."""
-    if not rec or rec.get("status") not in ("fail", "error", "skip"):
+    if not rec or rec.get("status") not in ("fail", "error", "skip", "waived"):
         return False
     text = (getattr(report, "longreprtext", "") or "").strip()
     return bool(text) and "\n" not in text
@@ -159,7 +161,8 @@ def results_summary(prefix: list[str], postfix: list[str], session: pytest.Sessi
         metadata = None
     view = ctl.control_view(st.rows, metadata)
     prefix.append(html_report.CSS)
-    prefix.append(redact_text(html_report.posture_html(run, st.rows, st.changes, (cfg or {}).get("data"))))
+    prefix.append(redact_text(html_report.posture_html(run, st.rows, st.changes, (cfg or {}).get("data"),
+                                                                    st.waiver_states)))
     prefix.append(redact_text(html_report.controls_html(view)))
     try:
         svg = history_svg(st, config)

@@ -106,6 +106,7 @@ def results_document(config: pytest.Config, st: RunState, exit_status: int) -> d
         "checks": rows,
         "changes": st.changes or results.compute_changes(rows, None, None),
         "other_failures": [redact_text(n) for n in st.other_failures],
+        "waivers": redact_obj(st.waiver_states),
     }
 
 

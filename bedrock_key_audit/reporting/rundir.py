@@ -75,13 +75,16 @@ class RunState:
     thread_filter: ForeignThreadFilter = dataclasses.field(default_factory=lambda: ForeignThreadFilter())
     html_data: Any = None  # pytest-html's ReportData (from pytest_html_report_title)
     html_relabeled: set[str] = dataclasses.field(default_factory=set)  # nodeids whose "Failed" reads "Error"
+    audit_now: dt.datetime | None = None  # the audit's clock (the ``now`` fixture), read once for waivers
+    waivers: list[Any] | None = None  # [[waivers]], parsed on first use (reporting/waivers.py)
+    waiver_states: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def note_report(self, nodeid: str, rec: dict[str, Any] | None, failed: bool, when: str) -> None:
         """Keep the last record per nodeid; note failures that are not a check's verdict."""
         if rec is not None:
             self.records[nodeid] = rec
         if failed:
-            verdict_phase = rec is not None and when in ("setup", "call") and rec.get("status") in results.FAILING
+            verdict_phase = rec is not None and when in ("setup", "call") and rec.get("status") in (*results.FAILING, "waived")
             if verdict_phase:
                 self.verdict_failed.add(nodeid)
             elif nodeid not in self.other_failures:

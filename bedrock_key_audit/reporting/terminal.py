@@ -7,6 +7,13 @@ from typing import Any
 from bedrock_key_audit.reporting import results
 from bedrock_key_audit.reporting.redaction import redact_terminal
 from bedrock_key_audit.reporting.rundir import RunState, no_checks
+from bedrock_key_audit.reporting.waivers import (
+    LAPSED,
+    NOT_RUN,
+    STALE,
+    UNDECIDED,
+    waiver_note,
+)
 
 
 def label(entry: dict[str, Any]) -> str:
@@ -25,7 +32,10 @@ def write_summary(tr: Any, st: RunState) -> None:
         return
     tr.write_sep("-", "bedrock audit")
     s = results.summarize(st.rows)
-    tr.write_line(f"checks: {s['total']} — {s['pass']} pass, {s['fail']} fail, {s['error']} error, {s['skip']} skip")
+    waived = f", {s['waived']} waived" if s.get("waived") else ""
+    tr.write_line(f"checks: {s['total']} — {s['pass']} pass, {s['fail']} fail, {s['error']} error, {s['skip']} skip"
+                  f"{waived}")
+    write_waivers(tr, st)
     ch = st.changes or {}
     if ch.get("previous_run"):
         tr.write_line(f"since {ch['previous_run']}: {len(ch['newly_failing'])} newly failing, "
@@ -52,3 +62,18 @@ def write_summary(tr: Any, st: RunState) -> None:
     for p in st.problems:
         tr.write_line(redact_terminal(p), red=True)
 
+
+
+def write_waivers(tr: Any, st: RunState) -> None:
+    """Waived rows, rows whose waiver lapsed, and waivers that are stale or did nothing."""
+    for r in st.rows:
+        w = r.get("waiver")
+        if not isinstance(w, dict):
+            continue
+        word, markup = ("WAIVED", {"yellow": True}) if r["status"] == "waived" else ("WAIVER LAPSED", {"red": True})
+        tr.write_line(redact_terminal(f"  {word} {label(r)} ({r['severity']}): {waiver_note(w)}"), **markup)
+    shown = {r["waiver"].get("check") for r in st.rows if isinstance(r.get("waiver"), dict)}
+    for w in st.waiver_states:
+        if w["state"] in (STALE, UNDECIDED, NOT_RUN) or (w["state"] == LAPSED and w["check"] not in shown):
+            tr.write_line(redact_terminal(f"  waiver {w['check']} ({w['state'].replace('_', ' ')}): {w['reason']}"),
+                          **({"yellow": True} if w["state"] == STALE else {}))

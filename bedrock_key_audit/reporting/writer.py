@@ -12,7 +12,7 @@ import pytest
 
 from bedrock_key_audit.redact import redact_text
 from bedrock_key_audit.reporting import evidence as ev
-from bedrock_key_audit.reporting import history, results, sources
+from bedrock_key_audit.reporting import history, results, sources, waiving
 from bedrock_key_audit.reporting.run_results import (
     all_actions,
     all_calls,
@@ -41,6 +41,7 @@ def write_all(session: pytest.Session, st: RunState) -> None:
         return
     st.rows = gather_rows(config, st, session)  # remediation may have recorded actions during sessionfinish
     st.changes = run_changes(st, config)
+    st.waiver_states = waiving.states(config, st)
     doc: dict[str, Any] | None = results_document(config, st, int(session.exitstatus))
     try:
         results.validate(doc)
@@ -113,5 +114,5 @@ def write_evidence(config: pytest.Config, st: RunState, doc: dict[str, Any] | No
     key = getattr(config.option, "sign_key", None)
     st.archive, st.archive_sha256 = ev.write_bundle(
         st.run_dir, st.run_id, run_meta, st.rows, by_node, calls, all_actions(config, st), copies,
-        sign_key=Path(key) if key else None)
+        sign_key=Path(key) if key else None, waivers=st.waiver_states)
 
