@@ -40,7 +40,7 @@ import dataclasses
 import datetime as dt
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 MAX_DAYS = 365
@@ -182,7 +182,7 @@ def apply_to_record(record: dict[str, Any], waivers: Iterable[Waiver], now: dt.d
     return live
 
 
-def waiver_states(waivers: Iterable[Waiver], rows: list[Mapping[str, Any]], known_ids: Iterable[str],
+def waiver_states(waivers: Iterable[Waiver], rows: Sequence[Mapping[str, Any]], known_ids: Iterable[str],
                   now: dt.datetime) -> list[dict[str, Any]]:
     """Each waiver's state in this run (module docstring), the rows it matched and one reason."""
     known = set(known_ids)

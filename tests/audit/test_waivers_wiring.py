@@ -32,7 +32,7 @@ expires = {EXPIRES.isoformat()}
     reports = tmp_path / "reports"
     result = pytester.runpytest_inprocess(
         str(CHECKS), "--emulate=guide", f"--audit-config={cfg}", f"--reports-dir={reports}", "--fail-on=low",
-        "-k", "secret.encrypted_with_cmk or secret.exists", "-p", "no:cacheprovider",
+        "-k", "secret.encrypted_with_cmk or secret.exists", "-p", "no:cacheprovider", "--evidence",
         f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"),
         plugins=[_AfterScenario(setup)] if setup else [])
     doc = json.loads((reports / "latest" / "results.json").read_text())
@@ -51,12 +51,17 @@ def test_live_waiver_is_shown_and_ignored_then_lapses_when_the_clock_passes_it(p
     assert states == {"secret.encrypted_with_cmk": "live", "secret.exists": "stale"}
     result.stdout.fnmatch_lines([
         "checks: 2 — 1 pass, 0 fail, 0 error, 0 skip, 1 waived",
-        f"*WAIVED secret.encrypted_with_cmk (medium): waived until {EXPIRES}, approved by ciso@example.com: "
-        "aws/secretsmanager key accepted until the CMK rollout",
+        (f"*WAIVED secret.encrypted_with_cmk (medium): waived until {EXPIRES}, approved by ciso@example.com: "
+        "aws/secretsmanager key accepted until the CMK rollout"),
         "*waiver secret.exists (stale): secret.exists passed*",
         "*1 waived row(s) ignored -> exit status 0",
     ])
     assert "aws/secretsmanager key accepted until the CMK rollout" in html and "bka-waivers" in html
+    ev = tmp_path / "live" / "reports" / "latest" / "evidence"
+    assert [w["state"] for w in json.loads((ev / "waivers.json").read_text())["waivers"]] == ["live", "stale"]
+    assert json.loads((ev / "checks" / "secret.encrypted_with_cmk.json").read_text())["status"] == "waived"
+    ocsf = json.loads((tmp_path / "live" / "reports" / "latest" / "findings.ocsf.json").read_text())
+    assert [f["status"] for f in ocsf if f["metadata"]["event_code"] == "secret.encrypted_with_cmk"] == ["Suppressed"]
 
     def past_expiry(emu):
         from bedrock_key_audit.emulator import clock
@@ -69,6 +74,6 @@ def test_live_waiver_is_shown_and_ignored_then_lapses_when_the_clock_passes_it(p
     assert cmk["status"] == "fail" and cmk["waiver"]["state"] == "lapsed"
     assert doc["summary"]["waived"] == 0 and doc["summary"]["fail"] == 1
     assert {w["check"]: w["state"] for w in doc["waivers"]}["secret.encrypted_with_cmk"] == "lapsed"
-    result.stdout.fnmatch_lines([f"*WAIVER LAPSED secret.encrypted_with_cmk (medium): waiver lapsed: it expired "
-                                 f"at the end of {EXPIRES}*"])
+    result.stdout.fnmatch_lines([(f"*WAIVER LAPSED secret.encrypted_with_cmk (medium): waiver lapsed: it expired "
+                                 f"at the end of {EXPIRES}*")])
     assert f"waiver lapsed: it expired at the end of {EXPIRES}" in html

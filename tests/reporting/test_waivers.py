@@ -15,7 +15,16 @@ from bedrock_key_audit.reporting import evidence, results
 from bedrock_key_audit.reporting.exit_status import apply_fail_on
 from bedrock_key_audit.reporting.rundir import RunState
 from bedrock_key_audit.reporting.waivers import (
-    LAPSED, LIVE, NOT_RUN, STALE, UNDECIDED, Waiver, apply_to_record, parse_selector, parse_waivers, waiver_for,
+    LAPSED,
+    LIVE,
+    NOT_RUN,
+    STALE,
+    UNDECIDED,
+    Waiver,
+    apply_to_record,
+    parse_selector,
+    parse_waivers,
+    waiver_for,
     waiver_states,
 )
 
