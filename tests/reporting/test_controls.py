@@ -32,10 +32,15 @@ def test_error_makes_a_control_not_assessed_even_next_to_a_pass():
     assert c.status == ctl.NOT_ASSESSED and "b ended in error" in c.reason
 
 
-@pytest.mark.parametrize("other", ["skip", "waived"])
+@pytest.mark.parametrize("other", ["skip", "frobbed"])
 def test_skipped_or_unknown_status_is_not_assessed(other):
     c = ctl.control_view([_row("a", "pass", cis=["3.1"]), _row("b", other, cis=["3.1"])])[0]
     assert (c.framework, c.control, c.status) == ("cis_aws_v3", "3.1", ctl.NOT_ASSESSED)
+
+
+def test_a_waived_row_makes_the_control_waived_neither_pass_nor_fail():
+    c = ctl.control_view([_row("a", "pass", cis=["3.1"]), _row("b", "waived", cis=["3.1"])])[0]
+    assert (c.framework, c.control, c.status) == ("cis_aws_v3", "3.1", ctl.WAIVED)
 
 
 def test_all_pass_is_satisfied():

@@ -71,7 +71,7 @@ def test_run_writes_html_results_junit_latest_and_index(audit_dir, schema):
     assert "AC-2" in gov["controls"]["nist_800_53_rev5"]
     assert gov["nodeid"] == "test_mixed.py::test_user[govcloud]"
     assert "denied" in rows["credential.active"]["detail"]
-    assert doc["summary"] == {"total": 5, "pass": 2, "fail": 1, "error": 1, "skip": 1}
+    assert doc["summary"] == {"total": 5, "pass": 2, "fail": 1, "error": 1, "skip": 1, "waived": 0}
     assert doc["run"]["id"] == run.name and doc["run"]["exit_status"] == 1
     assert doc["run"]["mode"] == "real" and doc["other_failures"] == []
     assert doc["changes"]["previous_run"] is None
