@@ -14,8 +14,10 @@ judged, :func:`bedrock_key_audit.trails.security_trail`) and a log bucket of its
   somewhere already is never repointed).
 * A bucket the account does not own, or an organization trail's bucket: a manual step.
 
-``bedrock.invocation_logging`` is a manual step: where prompts and answers may be stored, and who
-may read them, is the account owner's decision, and an existing configuration is never overwritten.
+``bedrock.invocation_logging``: in a Region the key is used in with no logging configuration at
+all, logging is turned on into a new bucket of ours (``bedrock-key-audit-invocation-logs-<account>-<region>``;
+not destructive: nothing existed).  An existing configuration (text delivery off, a bucket of another
+account) is never overwritten: a manual step says what is wrong with it.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from bedrock_key_audit.traces import PAB_SETTINGS, effective_pab
 from bedrock_key_audit.trails import security_trail
 
 LOG_BUCKET_PREFIX = "bedrock-key-audit-access-logs"
+INVOCATION_BUCKET_PREFIX = "bedrock-key-audit-invocation-logs"
 ORDER_BUCKET = ORDER_TRAIL_UPDATE + 2  # after a trail (and its bucket) is created
 
 
@@ -148,13 +151,75 @@ def bucket_protected_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     return steps
 
 
+def invocation_log_bucket_name(account: str, region: str) -> str:
+    return f"{INVOCATION_BUCKET_PREFIX}-{account}-{region}"
+
+
+def _invocation_logging_step(ctx: Context, region: str) -> Step:
+    partition = "commercial"
+    account = ctx.account(partition)
+    p = ctx.arn_partition(partition)
+    bucket = invocation_log_bucket_name(account, region)
+    config = {"s3Config": {"bucketName": bucket}, "textDataDeliveryEnabled": True,
+              "imageDataDeliveryEnabled": True, "embeddingDataDeliveryEnabled": True}
+
+    def run(c: Context, st: Step) -> tuple[Any, Any]:
+        now = (c.call("bedrock", partition, "GetModelInvocationLoggingConfiguration", region=region) or {}).get("loggingConfig")
+        if now:
+            raise NeedsPerson(f"model-invocation logging in {region} was configured since the plan: it is not overwritten")
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        c.call("s3", partition, "CreateBucket", region=region, expected={"BucketAlreadyOwnedByYou"}, **kwargs)
+        c.call("s3", partition, "PutPublicAccessBlock", region=region, Bucket=bucket,
+               PublicAccessBlockConfiguration={s: True for s in PAB_SETTINGS})
+        # the bucket policy Bedrock needs to write invocation logs, scoped to this account's logging
+        # (https://docs.aws.amazon.com/bedrock/latest/userguide/model-invocation-logging.html#setup-s3-destination)
+        c.call("s3", partition, "PutBucketPolicy", region=region, Bucket=bucket, Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Sid": "AmazonBedrockLogsWrite", "Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
+                "Action": "s3:PutObject", "Resource": f"arn:{p}:s3:::{bucket}/AWSLogs/{account}/BedrockModelInvocationLogs/*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                              "ArnLike": {"aws:SourceArn": f"arn:{p}:bedrock:{region}:{account}:*"}}}]}))
+        c.call("bedrock", partition, "PutModelInvocationLoggingConfiguration", region=region, loggingConfig=config)
+        return {"loggingConfig": None}, {"loggingConfig": config}
+
+    return Step(key=f"bedrock.invocation-logging:{region}", order=ORDER_BUCKET,
+                action=f"turn on Bedrock model-invocation logging in {region} (text, image and embedding data) into a "
+                       f"new S3 bucket {bucket} of the account (Block Public Access on, writable only by Bedrock for "
+                       "this account; prompts and answers are stored there: restrict who reads it)",
+                calls=["bedrock:GetModelInvocationLoggingConfiguration", "s3:CreateBucket", "s3:PutBucketPublicAccessBlock",
+                       "s3:PutBucketPolicy", "bedrock:PutModelInvocationLoggingConfiguration"],
+                target=f"arn:{p}:s3:::{bucket}", targets=[f"arn:{p}:s3:::{bucket}"], partition=partition, run=run,
+                before={"loggingConfig": None})
+
+
 @fixer("bedrock.invocation_logging")
 def invocation_logging_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
-    region = (rec.resource or "").split(":")[3] if (rec.resource or "").count(":") >= 4 else ctx.cfg.region("commercial")
-    return [manual_step(
-        f"manual:invocation-logging:{region}",
-        f"turn on Bedrock model-invocation logging in {region} with text data delivery, to an S3 bucket or "
-        "CloudWatch Logs group of this account whose policy (or role) lets bedrock.amazonaws.com write: "
-        f"aws bedrock put-model-invocation-logging-configuration --region {region} --logging-config "
-        "'{\"s3Config\":{\"bucketName\":\"<bucket>\"},\"textDataDeliveryEnabled\":true}' "
-        "(an existing configuration is yours to change; remediation never overwrites it)", rec)]
+    """Provision logging where a Region the key is used in has none; never change an existing configuration."""
+    from bedrock_key_audit.trace_reads import invocation_logging
+    from bedrock_key_audit.traces import invocation_logging_verdict
+
+    regions = [ctx.cfg.region("commercial")]
+    try:
+        secret_region = ctx.inv.probe_region()
+        if secret_region not in regions:
+            regions.append(secret_region)
+    except Exception:  # CouldNotDecide / BadRegion: judged (and fixed) in the configured Region only
+        pass
+    steps: list[Step] = []
+    for region in regions:
+        log = invocation_logging(ctx.inv, region)
+        try:
+            status, why = invocation_logging_verdict(log)
+        except CouldNotDecide as exc:
+            steps.append(manual_step(f"manual:invocation-logging:{region}", f"{exc}", rec))
+            continue
+        if status == "pass":
+            continue
+        if log.config:
+            steps.append(manual_step(f"manual:invocation-logging:{region}", f"{why}: change the existing configuration "
+                                     "by hand (remediation never overwrites it)", rec))
+        else:
+            steps.append(_invocation_logging_step(ctx, region))
+    return steps

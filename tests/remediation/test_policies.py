@@ -149,16 +149,8 @@ def test_auditor_policy_is_exactly_what_the_inventory_documents():
     assert _doc_actions(AUDITOR) == named
 
 
-def _person_turns_on_invocation_logging(emu) -> None:
-    """bedrock.invocation_logging is a manual step (where prompts are stored is the owner's call): a person did it."""
-    emu.client("s3").create_bucket(Bucket="bedrock-invocation-logs")
-    emu.client("bedrock").put_model_invocation_logging_configuration(loggingConfig={
-        "s3Config": {"bucketName": "bedrock-invocation-logs"}, "textDataDeliveryEnabled": True})
-
-
 def test_remediator_policy_is_enough_to_remediate_everything(pytester, emu, monkeypatch):
     emu.apply("guide")
-    _person_turns_on_invocation_logging(emu)
     iam = emu.client("iam")
     iam.create_login_profile(UserName=USER, Password="Not-a-real-password-1!")
     iam.create_access_key(UserName=USER)
@@ -194,7 +186,6 @@ def test_remediator_policy_is_enough_to_remediate_everything(pytester, emu, monk
 
 
 def test_remediator_policy_creates_from_nothing(pytester, emu, monkeypatch):
-    _person_turns_on_invocation_logging(emu)
     result, cap = _run_as(pytester, monkeypatch, emu, moto_view(REMEDIATOR), "--remediate")
     failed = [(s.key, s.message) for s in cap.plan if s.status != "applied"]
     assert not failed and result.ret == 0, failed
