@@ -18,15 +18,18 @@ EXPECTED: dict[str, dict[str, str]] = {
     "guide": {
         "iam.policy_least_privilege": "fail",
         "secret.encrypted_with_cmk": "fail",
-        **{f"cloudtrail.{c}[{p}]": "fail" for c in ("multi_region", "log_file_validation", "kms")
+        **{f"cloudtrail.{c}[{p}]": "fail" for c in ("multi_region", "log_file_validation", "kms", "bucket_protected")
            for p in ("commercial", "govcloud")},
+        # the guide turns on no model-invocation logging, and hand-made trail buckets log no access
+        "bedrock.invocation_logging": "fail",
     },
     # step 4 to the letter: "None" stored as the key
     "guide_service_password": {
         "iam.policy_least_privilege": "fail",
         "secret.encrypted_with_cmk": "fail",
-        **{f"cloudtrail.{c}[{p}]": "fail" for c in ("multi_region", "log_file_validation", "kms")
+        **{f"cloudtrail.{c}[{p}]": "fail" for c in ("multi_region", "log_file_validation", "kms", "bucket_protected")
            for p in ("commercial", "govcloud")},
+        "bedrock.invocation_logging": "fail",
         "secret.schema": "fail", "secret.key_matches_credential": "fail",
         "endpoint.list_models": "fail", "endpoint.invoke": "fail",
     },
@@ -61,6 +64,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "trail_no_validation": {"cloudtrail.log_file_validation[commercial]": "fail"},
     "trail_write_only": {"cloudtrail.management_events[commercial]": "fail"},
     "trail_no_kms": {"cloudtrail.kms[commercial]": "fail"},
+    # (no_invocation_logging and trail_bucket_no_access_logs are the guide's own gaps, pinned above)
+    "invocation_logs_foreign_bucket": {"bedrock.invocation_logging": "fail"},
+    "trail_bucket_public": {"cloudtrail.bucket_protected[commercial]": "fail"},
 }
 
 
