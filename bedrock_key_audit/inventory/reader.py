@@ -14,18 +14,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import botocore.exceptions
 import httpx
 from botocore import xform_name
-from botocore.parsers import ResponseParserError
 
-from bedrock_key_audit.fixtures.aws import (
-    DENIED_CODES,
-    Aws,
-    Call,
-    error_code,
-    iam_action,
-)
+from bedrock_key_audit import aws_call
+from bedrock_key_audit.aws_call import THROTTLE_CODES
+from bedrock_key_audit.fixtures.aws import Aws, Call
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.fixtures.config import BEDROCK_SERVICE, PARTITIONS, AuditConfig
 from bedrock_key_audit.inventory.errors import BadRegion, ReadError
@@ -44,9 +38,7 @@ from bedrock_key_audit.inventory.models import (
 )
 from bedrock_key_audit.inventory.probes import classify_http, path_of
 
-THROTTLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-                  "SlowDown", "ProvisionedThroughputExceededException"}
-
+__all__ = ["THROTTLE_CODES", "Inventory"]  # THROTTLE_CODES: its home is bedrock_key_audit.aws_call
 
 _MISSING = object()
 
@@ -67,32 +59,10 @@ class Inventory:
         ``via(client)`` replaces the single call (a paginator loop) under the same error handling."""
         client = self.aws.client(service, partition, region)
         try:
-            resp = via(client) if via is not None else getattr(client, xform_name(operation))(**params)
-        except botocore.exceptions.ClientError as exc:
-            code = error_code(exc)
-            if code in set(expected):
-                return None
-            action = iam_action(client, operation)
-            where = f"{partition} ({region or self.cfg.region(partition)})"
-            if code in DENIED_CODES:
-                raise ReadError(f"{action} was denied to the auditor in {where}; grant {action} to the auditing principal "
-                                f"(see docs/auditor-policy.json)") from None
-            if code in THROTTLE_CODES:
-                raise ReadError(f"{action} in {where} was still throttled after retries; rerun later or lower concurrency") from None
-            msg = exc.response.get("Error", {}).get("Message", "")
-            raise ReadError(f"{action} in {where} failed with {code}: {msg[:200]}") from None
-        except botocore.exceptions.NoCredentialsError:
-            raise ReadError(f"no AWS credentials for {partition}; configure a profile or the standard chain") from None
-        except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
-                botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectionClosedError) as exc:
-            raise ReadError(f"{iam_action(client, operation)}: could not reach {service} in {partition}: {type(exc).__name__}") from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise ReadError(f"{iam_action(client, operation)} in {partition} failed: {type(exc).__name__}") from None
-        except ResponseParserError:
-            raise ReadError(f"{iam_action(client, operation)} in {partition}: AWS answered with a response that cannot "
-                            "be parsed; the endpoint may not implement this action") from None
-        resp.pop("ResponseMetadata", None)
-        return resp
+            return aws_call.call(client, operation, partition=partition, region=region or self.cfg.region(partition),
+                                 expected=expected, via=via, **params)
+        except aws_call.AwsCallError as exc:
+            raise ReadError(str(exc)) from None
 
     def _paginate(self, partition: str, service: str, operation: str, result_key: str, *,
                   expected: Iterable[str] = (), **params: Any) -> list[Any] | None:
