@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 
 import jsonschema
 import pytest
 
+from bedrock_key_audit import resources
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.fixtures.inventory import bearer_token_problem, bedrock_commercial_regions, decode_key
 from bedrock_key_audit.trails import kms_key_problem
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "secret.schema.json"
+SCHEMA_PATH = resources.schema("secret.schema.json")
 REGION_FORMAT = "bedrock-commercial-region"
 
 
