@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 
 import jsonschema
 
+from bedrock_key_audit import resources
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.inventory.keys import (
     bearer_token_problem,
@@ -20,7 +20,7 @@ from bedrock_key_audit.inventory.keys import (
 )
 from bedrock_key_audit.trails import kms_key_problem
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "secret.schema.json"
+SCHEMA_PATH = resources.schema("secret.schema.json")
 
 
 REGION_FORMAT = "bedrock-commercial-region"
