@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from bedrock_key_audit import registry
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.verdicts import cloudtrail as verdicts
 
@@ -24,7 +25,7 @@ from bedrock_key_audit.verdicts import cloudtrail as verdicts
 def trails_by_partition(inventory):
     """``{partition: list[Trail] | CouldNotDecide}`` — read once per partition."""
     out = {}
-    for p in verdicts.PARTITIONS:
+    for p in registry.PARTITIONS:
         try:
             out[p] = inventory.trails(p)
         except CouldNotDecide as exc:
@@ -33,30 +34,30 @@ def trails_by_partition(inventory):
 
 
 @pytest.mark.check("cloudtrail.logging")
-@pytest.mark.parametrize("partition", verdicts.PARTITIONS)
+@pytest.mark.parametrize("partition", registry.params("cloudtrail.logging")["partition"])
 def test_cloudtrail_logging(check, trails_by_partition, partition, audit_config):
     verdicts.logging(check, trails_by_partition, partition, audit_config)
 
 
 @pytest.mark.check("cloudtrail.multi_region")
-@pytest.mark.parametrize("partition", verdicts.PARTITIONS)
+@pytest.mark.parametrize("partition", registry.params("cloudtrail.multi_region")["partition"])
 def test_cloudtrail_multi_region(check, trails_by_partition, partition, audit_config):
     verdicts.multi_region(check, trails_by_partition, partition, audit_config)
 
 
 @pytest.mark.check("cloudtrail.log_file_validation")
-@pytest.mark.parametrize("partition", verdicts.PARTITIONS)
+@pytest.mark.parametrize("partition", registry.params("cloudtrail.log_file_validation")["partition"])
 def test_cloudtrail_log_file_validation(check, trails_by_partition, partition, audit_config):
     verdicts.log_file_validation(check, trails_by_partition, partition, audit_config)
 
 
 @pytest.mark.check("cloudtrail.management_events")
-@pytest.mark.parametrize("partition", verdicts.PARTITIONS)
+@pytest.mark.parametrize("partition", registry.params("cloudtrail.management_events")["partition"])
 def test_cloudtrail_management_events(check, trails_by_partition, partition, audit_config):
     verdicts.management_events(check, trails_by_partition, partition, audit_config)
 
 
 @pytest.mark.check("cloudtrail.kms")
-@pytest.mark.parametrize("partition", verdicts.PARTITIONS)
+@pytest.mark.parametrize("partition", registry.params("cloudtrail.kms")["partition"])
 def test_cloudtrail_kms(check, trails_by_partition, partition, audit_config):
     verdicts.kms(check, trails_by_partition, partition, audit_config)

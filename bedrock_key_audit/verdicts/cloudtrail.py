@@ -9,8 +9,6 @@ from __future__ import annotations
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.trails import ROW_PROPERTIES, SecurityTrail, security_trail
 
-PARTITIONS = ["commercial", "govcloud"]
-
 # What each row asks of the security trail, for sentences.
 LABEL = {
     "logging": "logging and delivering",
