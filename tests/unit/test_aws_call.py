@@ -31,8 +31,8 @@ def raising(exc: BaseException) -> Any:
 
 CASES = [
     (client_error("AccessDenied"), "denied",
-     "iam:GetUser was denied to the auditor in commercial (us-east-1); grant iam:GetUser to the auditing principal "
-     "(see docs/auditor-policy.json)"),
+     ("iam:GetUser was denied to the auditor in commercial (us-east-1); grant iam:GetUser to the auditing principal "
+      "(see docs/auditor-policy.json)")),
     (client_error("Throttling"), "throttled",
      "iam:GetUser in commercial (us-east-1) was still throttled after retries; rerun later or lower concurrency"),
     (client_error("ServiceFailure", "x" * 300), "client_error",
@@ -44,8 +44,8 @@ CASES = [
     (botocore.exceptions.ParamValidationError(report="bad"), "botocore",
      "iam:GetUser in commercial failed: ParamValidationError"),
     (ResponseParserError("junk"), "unparseable",
-     "iam:GetUser in commercial: AWS answered with a response that cannot be parsed; the endpoint may not implement "
-     "this action"),
+     ("iam:GetUser in commercial: AWS answered with a response that cannot be parsed; the endpoint may not implement "
+      "this action")),
 ]
 
 

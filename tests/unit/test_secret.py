@@ -15,7 +15,7 @@ GOOD = json.dumps({"bedrock_api_key": KEY, "region": "us-east-1"})
 
 # --------------------------------------------------------------------------- secret.exists
 def test_exists_passes() -> None:
-    status, text, rec = run(v.exists, secret(GOOD))
+    status, text, _ = run(v.exists, secret(GOOD))
     assert status == "pass" and text.startswith("secret bedrock/api-key exists (arn:aws-us-gov:secretsmanager:")
 
 
