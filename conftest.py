@@ -1,12 +1,5 @@
-"""Thin root conftest: the audit is a set of pytest plugins under fixtures/ (installed as bedrock_key_audit.fixtures)."""
+"""Thin root conftest: the audit is a set of pytest plugins under fixtures/ (installed as
+bedrock_key_audit.fixtures), listed once in fixtures/audit.py; the console script
+``bedrock-key-audit`` loads the same module from any directory."""
 
-pytest_plugins = [
-    "bedrock_key_audit.fixtures.options",
-    "bedrock_key_audit.fixtures.checks",
-    "bedrock_key_audit.fixtures.config",
-    "bedrock_key_audit.fixtures.aws",
-    "bedrock_key_audit.fixtures.inventory",
-    "bedrock_key_audit.fixtures.emulator.plugin",
-    "bedrock_key_audit.fixtures.remediation.plugin",
-    "bedrock_key_audit.fixtures.reporting.plugin",
-]
+pytest_plugins = ["bedrock_key_audit.fixtures.audit"]

@@ -1,7 +1,7 @@
 """Bedrock's own record of the key's calls: model-invocation logging in the Regions the key is used in.
 
-Data: :func:`bedrock_key_audit.trace_reads.invocation_logging`; verdict:
-:func:`bedrock_key_audit.traces.invocation_logging_verdict`; fixer:
+Data: :func:`bedrock_key_audit.inventory.traces.invocation_logging`; verdict:
+:func:`bedrock_key_audit.verdicts.traces.invocation_logging_verdict`; fixer:
 ``bedrock_key_audit.remediation.fixers_traces`` (a manual step: choosing and permitting a log
 destination is the account owner's decision).
 """
@@ -11,8 +11,8 @@ import pytest
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.fixtures.inventory import BadRegion
-from bedrock_key_audit.trace_reads import invocation_logging
-from bedrock_key_audit.traces import invocation_logging_verdict
+from bedrock_key_audit.inventory.traces import invocation_logging
+from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
 
 
 def key_regions(inventory, audit_config) -> tuple[list[str], str | None]:

@@ -1,96 +1,31 @@
-"""IAM: the key's user exists, holds no other credentials, and has exactly the permissions it needs."""
+"""IAM: the key's user exists, holds no other credentials, and has exactly the permissions it needs.
+
+The verdicts live in :mod:`bedrock_key_audit.verdicts.iam` (one function per check id).
+"""
 from __future__ import annotations
 
 import pytest
 
-from bedrock_key_audit import iam_verdicts
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.fixtures.inventory import fleet_mode
+from bedrock_key_audit.verdicts import iam as verdicts
 
 
 @pytest.mark.check("iam.user_exists")
 def test_user_exists(check, iam_user):
-    check.resource = iam_user.arn or f"iam user {iam_user.name}"
-    check.evidence("iam:GetUser", iam_user.raw or {"UserName": iam_user.name, "exists": False})
-    check.require(iam_user.exists, f"IAM user {iam_user.name} does not exist in the commercial account")
-    check.passed(f"IAM user {iam_user.name} exists ({iam_user.arn})")
+    verdicts.user_exists(check, iam_user)
 
 
 @pytest.mark.check("iam.user_no_other_credentials")
 def test_user_no_other_credentials(check, existing_user, other_credentials):
-    """The key-only user holds no credential but its Bedrock API key(s).
-
-    Every credential type IAM gives a user counts (IAM User Guide, "AWS security
-    credentials"): a console password (login profile), access keys, X.509 signing
-    certificates, SSH public keys (CodeCommit), and service-specific credentials for other
-    services (CodeCommit, Amazon Keyspaces).  Inactive ones count as well: each is still
-    stored and turns back on with one ``iam:Update*`` call by anyone allowed it, with no new
-    secret handed out, so whoever kept the old secret is back in.  MFA devices do not
-    count: an MFA device authenticates nothing alone; it is a second factor for a password
-    or for ``sts:GetSessionToken`` with an access key, and both of those are findings here
-    already.  The user's ``bedrock.amazonaws.com`` credentials are the credential.* checks'.
-    """
-    check.resource = existing_user.arn
-    oc = other_credentials
-    check.evidence("iam:GetLoginProfile+ListAccessKeys+ListSigningCertificates+ListSSHPublicKeys"
-                   "+ListServiceSpecificCredentials", {
-        "LoginProfile": oc.login_profile,
-        "AccessKeys": [{k: v for k, v in a.items() if k in ("AccessKeyId", "Status", "CreateDate")}
-                       for a in oc.access_keys],
-        "SigningCertificates": [{k: v for k, v in c.items() if k in ("CertificateId", "Status", "UploadDate")}
-                                for c in oc.signing_certificates],
-        "SSHPublicKeys": [{k: v for k, v in k_.items() if k in ("SSHPublicKeyId", "Status", "UploadDate")}
-                          for k_ in oc.ssh_public_keys],
-        "ServiceSpecificCredentials": [{k: v for k, v in c.items() if k in (
-            "ServiceSpecificCredentialId", "ServiceName", "ServiceUserName", "Status", "CreateDate")}
-            for c in oc.service_credentials],
-    })
-    problems = []
-    if oc.login_profile:
-        problems.append("a console password (login profile)")
-
-    def item(kind, status, ident) -> str:
-        return f"{str(status or '').lower() or 'unknown-status'} {kind} {str(ident)[:8]}…"
-
-    problems += [item("access key", a.get("Status"), a.get("AccessKeyId")) for a in oc.access_keys]
-    problems += [item("X.509 signing certificate", c.get("Status"), c.get("CertificateId")) for c in oc.signing_certificates]
-    problems += [item("SSH public key", k.get("Status"), k.get("SSHPublicKeyId")) for k in oc.ssh_public_keys]
-    problems += [item(f"{c.get('ServiceName')} credential", c.get("Status"), c.get("ServiceSpecificCredentialId"))
-                 for c in oc.service_credentials]
-    inactive = any(p.startswith("inactive ") for p in problems)
-    check.require(not problems, f"key-only user {existing_user.name} also has " + ", ".join(problems)
-                  + "; delete them so a leak of one credential cannot become console, SigV4, SSH or Git access"
-                  + (" (an inactive one can be switched back on, so it counts)" if inactive else ""))
-    check.passed(f"{existing_user.name} has no console password, access key, signing certificate, SSH public key "
-                 "or other service-specific credential")
-
-
-def _report(check, verdict) -> None:
-    for source, data in verdict.evidence.items():
-        check.evidence(source, data)
-    if verdict.severity:
-        check.severity = verdict.severity
-    if verdict.passed:
-        check.passed(verdict.message)
-    else:
-        check.fail(verdict.message)
+    verdicts.user_no_other_credentials(check, existing_user, other_credentials)
 
 
 @pytest.mark.check("iam.policy_least_privilege")
 def test_policy_least_privilege(check, existing_user, user_policies, audit_config):
-    check.resource = existing_user.arn
-    _report(check, iam_verdicts.least_privilege(existing_user, user_policies, audit_config))
+    verdicts.policy_least_privilege(check, existing_user, user_policies, audit_config)
 
 
 @pytest.mark.check("iam.policy_grants_required")
 def test_policy_grants_required(check, existing_user, user_policies, audit_config, inventory, pytestconfig, now):
-    check.resource = existing_user.arn
-    # the secret's region is read only if a statement needs it, and never makes this row error by itself
-    def secret_region():
-        try:
-            return iam_verdicts.secret_region(inventory.secret(), existing_user.name, fleet_mode(pytestconfig))
-        except CouldNotDecide:
-            return None
-    hint = (f"make secret {audit_config.secret_id} readable with its region field "
-            "(where the key is used: aws:RequestedRegion)")
-    _report(check, iam_verdicts.grants_required(existing_user, user_policies, audit_config, now, secret_region, hint))
+    verdicts.policy_grants_required(check, existing_user, user_policies, audit_config, inventory, fleet_mode(pytestconfig),
+                               now)

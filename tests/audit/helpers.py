@@ -6,18 +6,13 @@ from typing import Any
 
 import pytest
 
+from bedrock_key_audit import registry
+
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "checks"
 
-ALL_ROWS = [
-    "iam.user_exists", "iam.user_no_other_credentials", "iam.policy_least_privilege", "iam.policy_grants_required",
-    "credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active",
-    "secret.exists", "secret.schema", "secret.key_matches_credential", "secret.encrypted_with_cmk",
-    "endpoint.list_models", "endpoint.invoke", "bedrock.invocation_logging",
-    *[f"cloudtrail.{c}[{p}]" for c in ("logging", "multi_region", "log_file_validation", "management_events", "kms",
-                                       "bucket_protected")
-      for p in ("commercial", "govcloud")],
-]
+# every row of a one-key run (bedrock_key_audit/registry.py, from checks/metadata/)
+ALL_ROWS = list(registry.row_ids())
 
 
 def row_id(record: dict[str, Any]) -> str:

@@ -8,18 +8,12 @@ import json
 
 import pytest
 
-import checks.test_credential as credential_checks
-import checks.test_iam as iam_checks
-import checks.test_secret as secret_checks
 from bedrock_key_audit.fixtures.checks import Check, CheckFailed, CheckRecord, CouldNotDecide
-from bedrock_key_audit.fixtures.inventory import Credential, IamUser, OtherCredentials, ReadError, Secret, SecretText
-
-# module attributes, not imported names: pytest would collect a test_* name as a test here
-AMBIGUOUS, held_credential, rotation_in_progress = (credential_checks.AMBIGUOUS, credential_checks.held_credential,
-                                                    credential_checks.rotation_in_progress)
-single_active = credential_checks.test_credential_single_active
-no_other_credentials = iam_checks.test_user_no_other_credentials
-encrypted_with_cmk = secret_checks.test_secret_encrypted_with_cmk
+from bedrock_key_audit.inventory.errors import ReadError
+from bedrock_key_audit.inventory.models import Credential, IamUser, OtherCredentials, Secret, SecretText
+from bedrock_key_audit.verdicts.credential import AMBIGUOUS, held_credential, rotation_in_progress, single_active
+from bedrock_key_audit.verdicts.iam import user_no_other_credentials as no_other_credentials
+from bedrock_key_audit.verdicts.secret import encrypted_with_cmk
 
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.timezone.utc)
 USER = IamUser(name="bob", exists=True, arn="arn:aws:iam::123456789012:user/bob", account_id="123456789012")

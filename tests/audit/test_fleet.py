@@ -1,13 +1,13 @@
 """--all-keys: every IAM user holding a Bedrock key gets its own row per user check."""
 from __future__ import annotations
 
+from bedrock_key_audit import registry
+
 from tests.audit.helpers import run_audit, statuses
 
-USER_CHECKS = ("iam.user_exists", "iam.user_no_other_credentials", "iam.policy_least_privilege",
-               "iam.policy_grants_required", "credential.active", "credential.unexpired",
-               "credential.bounded_lifetime", "credential.single_active")
-SECRET_CHECKS = ("secret.exists", "secret.schema", "secret.key_matches_credential", "secret.encrypted_with_cmk",
-                 "endpoint.list_models", "endpoint.invoke")
+# the checks about a user get one row per keyed user; the secret's and the endpoints' run for its owner only
+USER_CHECKS = registry.ids_of("iam", "credential")
+SECRET_CHECKS = registry.ids_of("secret", "endpoint")
 OWNER = "bedrock-cross-partition-user"
 
 

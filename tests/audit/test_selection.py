@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import pytest
 
+from bedrock_key_audit import registry
+
 from tests.audit.helpers import run_audit
 
 
 @pytest.mark.parametrize("args, rows", [
-    (("-m", "credential"), {"credential.active", "credential.unexpired", "credential.bounded_lifetime",
-                            "credential.single_active"}),
+    (("-m", "credential"), set(registry.ids_of("credential"))),
     (("-k", "iam.user_exists"), {"iam.user_exists"}),
     (("-k", "AC-6"), {"iam.policy_least_privilege", "iam.policy_grants_required"}),
     (("-k", "CIS-3.2"), {"cloudtrail.log_file_validation[commercial]", "cloudtrail.log_file_validation[govcloud]"}),

@@ -18,7 +18,7 @@ import jsonschema
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from checks.test_secret import SCHEMA_PATH, secret_shape_problems
+from bedrock_key_audit.verdicts.secret import SCHEMA_PATH, secret_shape_problems
 from bedrock_key_audit.fixtures.inventory import decode_key
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())

@@ -8,7 +8,8 @@ Each fixer reads the Inventory the checks read and returns steps (``@fixer("<che
   a single Active key);
 * ``secret.*`` -> :mod:`.secret` (restore, recreate, rewrite, encrypt with our CMK);
 * ``endpoint.*`` -> :mod:`.endpoint`;
-* ``cloudtrail.*`` -> :mod:`.cloudtrail`.
+* ``cloudtrail.*`` -> :mod:`.cloudtrail`, except ``cloudtrail.bucket_protected`` -> :mod:`.traces`;
+* ``bedrock.invocation_logging`` -> :mod:`.traces`.
 
 Helpers without fixers: :mod:`.keys` (``key_diagnosis``, rotation glue, restoring the secret) and
 :mod:`.kms` (our customer-managed key).  The rotation itself is
@@ -28,6 +29,7 @@ from bedrock_key_audit.remediation.fixers import credential  # noqa: F401
 from bedrock_key_audit.remediation.fixers import secret  # noqa: F401
 from bedrock_key_audit.remediation.fixers import endpoint  # noqa: F401
 from bedrock_key_audit.remediation.fixers import cloudtrail  # noqa: F401
+from bedrock_key_audit.remediation.fixers import traces  # noqa: F401
 
 # --------------------------------------------------------------------------- the names this module always had
 from bedrock_key_audit.remediation.core import RemediationError

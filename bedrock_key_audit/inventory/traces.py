@@ -1,5 +1,5 @@
 """Reads behind ``bedrock.invocation_logging`` and ``cloudtrail.bucket_protected`` (verdicts:
-:mod:`bedrock_key_audit.traces`).  Every read goes through the inventory's one AWS-call wrapper and
+:mod:`bedrock_key_audit.verdicts.traces`).  Every read goes through the inventory's one AWS-call wrapper and
 memo, so each is made once per run.
 
 Calls (the auditor policy in docs/auditor-policy.json grants exactly these):
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.traces import BucketProtection, InvocationLogging
+from bedrock_key_audit.verdicts.traces import BucketProtection, InvocationLogging
 
 NO_PAB = "NoSuchPublicAccessBlockConfiguration"
 

@@ -25,10 +25,10 @@ import json
 from typing import Any
 
 from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
-from bedrock_key_audit.remediation.fixers import TRAIL_NAME  # the trail (and bucket prefix) the cloudtrail fixers create
+from bedrock_key_audit.remediation.names import TRAIL_NAME  # the trail (and bucket prefix) the cloudtrail fixers create
 from bedrock_key_audit.remediation.core import ORDER_TRAIL_UPDATE, Context, NeedsPerson, Step, fixer, manual_step
-from bedrock_key_audit.trace_reads import bucket_protection, owned_buckets
-from bedrock_key_audit.traces import PAB_SETTINGS, effective_pab
+from bedrock_key_audit.inventory.traces import bucket_protection, owned_buckets
+from bedrock_key_audit.verdicts.traces import PAB_SETTINGS, effective_pab
 from bedrock_key_audit.trails import security_trail
 
 LOG_BUCKET_PREFIX = "bedrock-key-audit-access-logs"
@@ -197,8 +197,8 @@ def _invocation_logging_step(ctx: Context, region: str) -> Step:
 @fixer("bedrock.invocation_logging")
 def invocation_logging_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     """Provision logging where a Region the key is used in has none; never change an existing configuration."""
-    from bedrock_key_audit.trace_reads import invocation_logging
-    from bedrock_key_audit.traces import invocation_logging_verdict
+    from bedrock_key_audit.inventory.traces import invocation_logging
+    from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
 
     regions = [ctx.cfg.region("commercial")]
     try:

@@ -1,7 +1,7 @@
 """Are the key's traces protected?  Bedrock model-invocation logging, and the trail's own S3 bucket.
 
 Pure verdicts on inventory objects (no AWS calls here; the reads are
-:mod:`bedrock_key_audit.trace_reads`).  Each verdict is ``("pass" | "fail", sentence)`` or raises
+:mod:`bedrock_key_audit.inventory.traces`).  Each verdict is ``("pass" | "fail", sentence)`` or raises
 :class:`CouldNotDecide` with one sentence naming what is unknown and what would settle it.
 
 **Model-invocation logging** (``bedrock.invocation_logging``).  Bedrock logs the model

@@ -1,0 +1,102 @@
+"""The console script ``bedrock-key-audit``: run the packaged audit from any directory.
+
+``bedrock-key-audit [pytest options]`` is ``pytest`` with the audit wired in, whatever the
+current directory holds (no conftest.py or pyproject.toml is needed there, and theirs are not
+read):
+
+- the checks are the packaged ones (:func:`bedrock_key_audit.resources.checks_dir`); select
+  rows with ``-k`` / ``-m`` as with ``pytest`` (``-k iam.user_exists``, ``-m cloudtrail``);
+- the audit's plugins load through ``-p bedrock_key_audit.fixtures.audit`` (one module listing
+  the wiring, as the repository's ``conftest.py`` does);
+- pytest's configuration is the packaged ``pytest.ini`` of the console script
+  (``bedrock_key_audit/cli.ini``), not a configuration file found in the current directory or
+  above it, and the rootdir is the current directory.  So the defaults are relative to where
+  you run it: ``./audit.toml`` when it exists (else the built-in defaults; ``--audit-config
+  PATH`` names another) and the run directories under ``./reports`` (``--reports-dir DIR``);
+- every option of the audit and of pytest passes through unchanged (``--emulate``,
+  ``--remediate=plan``, ``--evidence``, ``-x``, ``-v`` ...), and the exit status is pytest's.
+
+Inside the repository ``pytest`` keeps working as before (rootdir = the checkout, its
+``pyproject.toml`` and ``conftest.py``); the console script there runs the same checks.
+
+Subcommands: when the first argument names one in :data:`SUBCOMMANDS`, the rest of the command
+line goes to that function (``bedrock-key-audit NAME ARGS...``) instead of pytest.  A new one
+is one line: ``"name": "module:function"`` with ``function(argv: list[str]) -> int``.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+import os
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bedrock_key_audit import resources
+
+PROG = "bedrock-key-audit"
+#: the plugin module that lists the audit's wiring (the repository's conftest.py names it too)
+WIRING = "bedrock_key_audit.fixtures.audit"
+#: ``name -> "module:function"``; the function takes the remaining arguments, returns the exit status
+SUBCOMMANDS: dict[str, str] = {
+}
+
+USAGE = f"""\
+usage: {PROG} [pytest and audit options]   run the packaged audit from this directory
+       {PROG} SUBCOMMAND [ARGS...]        ({", ".join(SUBCOMMANDS) or "no subcommands yet"})
+
+Defaults are relative to the current directory: ./audit.toml (if present) and ./reports/.
+Examples: {PROG} --emulate --no-reports      {PROG} --audit-config /etc/audit.toml -m cloudtrail
+The pytest help follows.
+"""
+
+
+def ini_path() -> Path:
+    """The console script's pytest configuration file (package data of ``bedrock_key_audit``)."""
+    return Path(str(importlib.resources.files("bedrock_key_audit").joinpath("cli.ini")))
+
+
+def pytest_args(args: Sequence[str], cwd: Path) -> list[str]:
+    """The pytest command line for ``bedrock-key-audit ARGS`` run in ``cwd``.
+
+    Ours come first so that the user's own ``-c``, ``--rootdir`` or ``-o testpaths=...`` (later
+    on the line) win.  ``testpaths`` makes the packaged checks the default selection: pytest
+    uses it when no test path is given and the invocation directory is the rootdir.
+    """
+    return [
+        "-c", str(ini_path()),
+        f"--rootdir={cwd}",
+        "-p", WIRING,
+        "-o", f"testpaths={shlex.quote(str(resources.checks_dir()))}",
+        *args,
+    ]
+
+
+def _subcommand(name: str) -> Callable[[list[str]], int]:
+    module, _, function = SUBCOMMANDS[name].partition(":")
+    func: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
+    return func
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``bedrock-key-audit``: a subcommand, or pytest with the audit wired in."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in SUBCOMMANDS:
+        return int(_subcommand(args[0])(args[1:]))
+    import pytest
+
+    try:
+        if any(a in ("-h", "--help") for a in args):
+            print(USAGE)
+        code = int(pytest.main(pytest_args(args, Path.cwd())))
+        sys.stdout.flush()
+    except BrokenPipeError:  # | head: as pytest's own console script does, no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m bedrock_key_audit.cli
+    sys.exit(main())

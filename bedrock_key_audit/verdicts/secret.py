@@ -1,0 +1,193 @@
+"""The verdicts of the secret.* checks (called by the marked checks in checks/test_secret.py).
+
+Each function is named after its check id (``secret.<name>`` -> :func:`<name>`) and takes the
+``check`` recorder and the plain inventory data the check reads, so it can be tested on
+hand-built objects (tests/unit/test_secret.py) with no emulator.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import jsonschema
+
+from bedrock_key_audit import resources
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.inventory.keys import (
+    bearer_token_problem,
+    bedrock_commercial_regions,
+    decode_key,
+)
+from bedrock_key_audit.trails import kms_key_problem
+
+SCHEMA_PATH = resources.schema("secret.schema.json")
+
+
+REGION_FORMAT = "bedrock-commercial-region"
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    """The schema with its one custom format: ``region`` must be a commercial region where
+    Bedrock is offered, by botocore's endpoint data (``bedrock_key_audit.inventory.keys.bedrock_commercial_regions``,
+    https://docs.aws.amazon.com/general/latest/gr/bedrock.html), not by a hand-kept list."""
+    formats = jsonschema.FormatChecker(formats=())
+    formats.checks(REGION_FORMAT)(lambda value: not isinstance(value, str) or value in bedrock_commercial_regions())
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()), format_checker=formats)
+
+
+def describe_problem(error: jsonschema.ValidationError) -> str:
+    """What is wrong with one field, never its value (jsonschema's own messages quote it)."""
+    field = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    v = error.validator
+    if v == "required":
+        missing = [r for r in error.validator_value if isinstance(error.instance, dict) and r not in error.instance]
+        return f"missing field {', '.join(missing)}"
+    if v == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unexpected field(s) {', '.join(extra)}"
+    if v == "type":
+        return f"{field} must be a JSON {error.validator_value}"
+    if v == "pattern":
+        if field == "bedrock_api_key":
+            why = bearer_token_problem(error.instance) if isinstance(error.instance, str) else None
+            if why and not why.startswith("contains characters"):
+                return f"bedrock_api_key {why}"
+            return "bedrock_api_key is not in the long-term key format (ABSK + base64)"
+        if field == "region":
+            return "region is not a commercial AWS region name"
+        return f"{field} has the wrong format"
+    if v == "format" and field == "region":
+        return ("region is not a commercial AWS region where Amazon Bedrock is offered "
+                "(botocore's endpoint data)")
+    if v in ("minLength", "maxLength"):
+        return f"{field} is too {'short' if v == 'minLength' else 'long'}"
+    return f"{field} fails {v}"
+
+
+def secret_shape_problems(text: str) -> list[str]:
+    """Every problem of a SecretString against schemas/secret.schema.json, without values."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return ["the secret is not JSON"]
+    except RecursionError:
+        return ["the secret is JSON nested too deeply to be the expected object"]
+    problems = []
+    for e in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        text = describe_problem(e)
+        # one sentence per field: a region that fails its pattern fails its format too
+        if not (text.startswith("region ") and any(p.startswith("region ") for p in problems)):
+            problems.append(text)
+    if isinstance(data, dict) and isinstance(data.get("bedrock_api_key"), str):
+        kind = decode_key(data["bedrock_api_key"]).kind
+        if kind == "short-term":
+            problems = [p for p in problems if not p.startswith("bedrock_api_key")]
+            problems.append("bedrock_api_key is a short-term key (bedrock-api-key-…, valid at most 12 hours), not the long-term key")
+        elif kind == "unknown" and not any(p.startswith("bedrock_api_key") for p in problems):
+            problems.append("bedrock_api_key does not decode to <user>-at-<account>:<secret>")
+        if data["bedrock_api_key"] == "":
+            problems = [p for p in problems if not p.startswith("bedrock_api_key")] + ["bedrock_api_key is empty"]
+    return problems
+
+
+def _readable(check, secret):
+    check.resource = secret.arn or f"secret {secret.secret_id}"
+    if not secret.exists or secret.pending_deletion:
+        raise CouldNotDecide(f"secret {secret.secret_id} is missing or pending deletion (see secret.exists)")
+    if secret.value_error:
+        raise CouldNotDecide(f"cannot read secret {secret.secret_id}: {secret.value_error}")
+
+
+def exists(check, secret):
+    check.resource = secret.arn or f"secret {secret.secret_id}"
+    check.evidence("secretsmanager:DescribeSecret", secret.describe or {"SecretId": secret.secret_id, "exists": False})
+    check.require(secret.exists, f"secret {secret.secret_id} does not exist in GovCloud")
+    if secret.pending_deletion:
+        check.fail(f"secret {secret.secret_id} is scheduled for deletion (since {secret.deleted_date:%Y-%m-%d}); "
+                   "restore it with secretsmanager restore-secret")
+    check.passed(f"secret {secret.secret_id} exists ({secret.arn})")
+
+
+def schema(check, secret):
+    _readable(check, secret)
+    check.require(not secret.binary, f"secret {secret.secret_id} holds SecretBinary; the workload expects a JSON SecretString")
+    problems = secret_shape_problems(secret.text.reveal())
+    check.evidence("secret-shape", {"problems": problems, "schema": "schemas/secret.schema.json"})
+    check.require(not problems, f"secret {secret.secret_id} does not match schemas/secret.schema.json: " + "; ".join(problems))
+    check.passed(f"secret {secret.secret_id} is JSON with a long-term bedrock_api_key and a commercial region "
+                 "where Bedrock is offered")
+
+
+def key_matches_credential(check, secret, existing_user, bedrock_credentials, now, inventory):
+    """Decode the stored key, tie it to a credential by its public alias, and let Bedrock confirm the secret."""
+    _readable(check, secret)
+    try:
+        # a SecretText, never a plain str: with -l a local is printed if anything below raises
+        key = inventory.bearer_key()
+    except CouldNotDecide as exc:
+        check.fail(f"{exc}")
+    problem = bearer_token_problem(key)
+    check.require(problem is None, f"the key in secret {secret.secret_id} {problem}")
+    decoded = decode_key(key)
+    check.require(decoded.kind == "long-term",
+                  f"secret {secret.secret_id} does not hold a long-term Bedrock API key ({decoded.kind} format)")
+    check.evidence("key-identity", {"identity": decoded.identity, "user": decoded.user_name, "account": decoded.account_id})
+    check.require(decoded.account_id == existing_user.account_id,
+                  f"the key in secret {secret.secret_id} belongs to account {decoded.account_id}, not {existing_user.account_id}")
+    check.require(decoded.user_name is not None and (decoded.user_name == existing_user.name
+                  or decoded.user_name.startswith(existing_user.name + "+")),
+                  f"the key in secret {secret.secret_id} belongs to user {decoded.user_name}, not {existing_user.name}")
+    matches = [c for c in bedrock_credentials if c.alias and c.alias == decoded.identity]
+    if not any(c.alias for c in bedrock_credentials) and bedrock_credentials:
+        raise CouldNotDecide("IAM did not return ServiceCredentialAlias for the credentials, so the stored key "
+                             "cannot be tied to one of them")
+    check.require(matches, f"the key in secret {secret.secret_id} belongs to no existing credential of "
+                           f"{existing_user.name} (deleted); rotate it")
+    states = {c.id: c.effective_status(now) for c in matches}
+    ids = ", ".join(f"{c.short_id} {states[c.id]}" for c in matches)
+    active = [c for c in matches if states[c.id] == "Active"]
+    check.require(active, f"secret {secret.secret_id} holds a key of credential {ids}; rotate it")
+    # IAM never returns a key's secret part, and the alias names the credential, not its
+    # current secret (a reset keeps the alias; aliases may not even differ between two keys
+    # of one user).  Only Bedrock can say whether the stored secret is the live one: it
+    # authenticates the key before it authorises the call.
+    probe = inventory.key_probe()
+    check.evidence("endpoint-authentication", {"class": probe.classification, "status": probe.status, "url": probe.url})
+    if probe.classification == "bad_key":
+        check.fail(f"secret {secret.secret_id} holds a key that Bedrock refuses although credential {ids} "
+                   "carries its alias (reset or forged secret); rotate it")
+    if probe.classification not in ("ok", "forbidden", "model_unavailable"):
+        raise CouldNotDecide(f"the key in secret {secret.secret_id} names credential {ids}, but Bedrock could not "
+                             f"confirm it is the live secret: {probe.message}")
+    which = active[0].short_id if len(active) == 1 else "one of " + ", ".join(c.short_id for c in active)
+    check.resource = f"{secret.arn} -> {existing_user.arn}/credential/{active[0].id}"
+    check.passed(f"secret {secret.secret_id} holds the live key {which} of {existing_user.name} (Bedrock accepts it)")
+
+
+def encrypted_with_cmk(check, secret, inventory):
+    """A customer-managed KMS key (DescribeSecret's KmsKeyId present and ``KeyManager: CUSTOMER``)
+    that Secrets Manager can still use: ``KeyState: Enabled``.  A disabled key makes
+    GetSecretValue fail now; a key pending deletion makes the secret unreadable for good from
+    its ``DeletionDate`` (KMS Developer Guide, "Key states of AWS KMS keys" and "Deleting AWS
+    KMS keys").  A denied ``kms:DescribeKey`` ends ``error``: the key's state is unknown."""
+    check.resource = secret.arn or f"secret {secret.secret_id}"
+    if not secret.exists:
+        raise CouldNotDecide(f"secret {secret.secret_id} does not exist (see secret.exists)")
+    kms = secret.kms_key_id
+    # DescribeSecret omits KmsKeyId when the default aws/secretsmanager key is used.
+    check.require(kms and kms not in ("alias/aws/secretsmanager",),
+                  f"secret {secret.secret_id} is encrypted with the default aws/secretsmanager key; "
+                  "re-encrypt it with a customer-managed KMS key")
+    meta = inventory.kms_key("govcloud", kms)
+    check.evidence("kms:DescribeKey", meta)
+    check.require(not meta.get("missing"), f"secret {secret.secret_id} names KMS key {kms}, which does not exist")
+    check.require(meta.get("KeyManager", "CUSTOMER") == "CUSTOMER",
+                  f"secret {secret.secret_id} is encrypted with AWS-managed key {kms}; use a customer-managed key")
+    problem = kms_key_problem(meta, kms)
+    if problem and meta.get("KeyState") == "PendingDeletion":
+        problem += "; cancel the deletion (kms cancel-key-deletion) or re-encrypt the secret with another key"
+    elif problem:
+        problem += "; enable it (kms enable-key) or re-encrypt the secret with another key"
+    check.require(not problem, f"secret {secret.secret_id} is encrypted with {problem}")
+    check.passed(f"secret {secret.secret_id} is encrypted with customer-managed key {meta.get('Arn', kms)} (Enabled)")

@@ -1,0 +1,1 @@
+"""Packaging: resource locator, console script, plugin gating."""

@@ -1,0 +1,41 @@
+"""bedrock_key_audit.resources: the one locator of checks, metadata and schemas."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bedrock_key_audit import resources
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_source_checkout_paths_are_the_checkouts_directories():
+    # the editable install maps bedrock_key_audit.checks/.schemas onto the checkout's directories
+    assert resources.checks_dir() == ROOT / "checks"
+    assert resources.metadata_dir() == ROOT / "checks" / "metadata"
+    assert resources.schemas_dir() == ROOT / "schemas"
+    assert resources.source_root() == ROOT
+
+
+def test_every_check_module_and_metadata_file_is_found():
+    modules = sorted(p.name for p in resources.checks_dir().glob("test_*.py"))
+    assert modules == sorted(p.name for p in (ROOT / "checks").glob("test_*.py")) and modules
+    ids = {p.stem for p in resources.metadata_dir().glob("*.json")}
+    assert ids and all(json.loads((resources.metadata_dir() / f"{i}.json").read_text())["id"] == i for i in ids)
+
+
+def test_schema_by_relative_name():
+    assert json.loads(resources.schema("results.schema.json").read_text())["type"] == "object"
+    nested = resources.schema("oscal/oscal_assessment-results_schema.json")
+    assert nested == ROOT / "schemas" / "oscal" / "oscal_assessment-results_schema.json" and nested.is_file()
+
+
+def test_every_schema_the_code_names_exists():
+    from bedrock_key_audit.fixtures import checks, config
+
+    from bedrock_key_audit.reporting import evidence, oscal, results
+
+    for path in (evidence.MANIFEST_SCHEMA, evidence.RUN_SCHEMA, evidence.CHECK_SCHEMA, evidence.MATRIX_SCHEMA,
+                 results.RESULTS_SCHEMA, oscal.OSCAL_SCHEMA, config.SCHEMA_PATH, checks._SCHEMA_PATH):
+        assert path.is_file(), path
+        assert path.is_relative_to(resources.schemas_dir())

@@ -1,0 +1,104 @@
+"""iam.* verdicts on hand-built users and policies (bedrock_key_audit.verdicts.iam): pass, fail, error.
+
+The policy evaluator itself is tested against AWS's documentation in tests/audit/test_policy_eval.py;
+here each row's outcome and sentence."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bedrock_key_audit.inventory.models import IamUser, OtherCredentials, PolicyDoc, UserPolicies
+from bedrock_key_audit.verdicts import iam as v
+from tests.unit.helpers import NOW, USER, FakeInventory, ReadError, config, run, secret
+
+REQUIRED = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "bedrock:ListFoundationModels"]
+CFG_TOML = '[policy]\nrequired_actions = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "bedrock:ListFoundationModels"]\n'
+
+
+def policies(*statements: dict[str, Any], attached: list[str] | None = None) -> UserPolicies:
+    docs = [PolicyDoc("inline", "p", None, None, {"Version": "2012-10-17", "Statement": list(statements)})]
+    docs += [PolicyDoc("managed", a.rsplit("/", 1)[1], a, "v1",
+                       {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+             for a in attached or []]
+    return UserPolicies(USER.name, docs, None, list(attached or []))
+
+
+def allow(action: Any, **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": "*", **extra}
+
+
+# --------------------------------------------------------------------------- iam.user_exists
+def test_user_exists_passes() -> None:
+    status, text, rec = run(v.user_exists, USER)
+    assert (status, text) == ("pass", f"IAM user key-user exists ({USER.arn})") and rec.resource == USER.arn
+
+
+def test_user_exists_fails_for_a_missing_user() -> None:
+    status, text, rec = run(v.user_exists, IamUser(name="ghost", exists=False))
+    assert (status, text) == ("fail", "IAM user ghost does not exist in the commercial account")
+    assert rec.resource == "iam user ghost"
+
+
+# --------------------------------------------------------------------------- iam.user_no_other_credentials
+def test_no_other_credentials_passes() -> None:
+    assert run(v.user_no_other_credentials, USER, OtherCredentials(False, []))[0] == "pass"
+
+
+def test_no_other_credentials_fails_naming_each() -> None:
+    oc = OtherCredentials(True, [{"AccessKeyId": "AKIAEXAMPLE1", "Status": "Inactive"}])
+    status, text, _ = run(v.user_no_other_credentials, USER, oc)
+    assert status == "fail" and "a console password (login profile), inactive access key AKIAEXAM…" in text
+    assert "(an inactive one can be switched back on, so it counts)" in text
+
+
+# --------------------------------------------------------------------------- iam.policy_least_privilege
+def test_least_privilege_passes_with_only_required_actions(tmp_path: Path) -> None:
+    status, text, _ = run(v.policy_least_privilege, USER, policies(allow(REQUIRED)), config(tmp_path, CFG_TOML))
+    assert status == "pass" and "may perform only required actions" in text
+
+
+def test_least_privilege_fails_with_extra_actions_and_a_forbidden_policy(tmp_path: Path) -> None:
+    up = policies(allow(REQUIRED), attached=["arn:aws:iam::aws:policy/AmazonBedrockFullAccess"])
+    status, text, rec = run(v.policy_least_privilege, USER, up, config(tmp_path, CFG_TOML))
+    assert status == "fail" and "forbidden managed policy AmazonBedrockFullAccess attached" in text
+    assert rec.severity == "high"
+
+
+def test_least_privilege_bedrock_only_extras_are_medium(tmp_path: Path) -> None:
+    up = policies(allow([*REQUIRED, "bedrock:GetFoundationModel"]))
+    status, text, rec = run(v.policy_least_privilege, USER, up, config(tmp_path, CFG_TOML))
+    assert status == "fail" and "bedrock:GetFoundationModel (Read)" in text and rec.severity == "medium"
+
+
+# --------------------------------------------------------------------------- iam.policy_grants_required
+def grants(up: UserPolicies, tmp_path: Path, inv: FakeInventory | None = None) -> tuple[str, str, Any]:
+    inv = inv or FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))
+    return run(v.policy_grants_required, USER, up, config(tmp_path, CFG_TOML), inv, False, NOW)
+
+
+def test_grants_required_passes(tmp_path: Path) -> None:
+    assert grants(policies(allow(REQUIRED)), tmp_path)[0] == "pass"
+
+
+def test_grants_required_fails_naming_the_missing_action(tmp_path: Path) -> None:
+    status, text, _ = grants(policies(allow(["bedrock:InvokeModel", "bedrock:ListFoundationModels"])), tmp_path)
+    assert status == "fail" and "bedrock:CallWithBearerToken" in text
+
+
+def test_grants_required_errors_on_a_condition_it_cannot_decide(tmp_path: Path) -> None:
+    up = policies(allow(REQUIRED), {"Sid": "OnlyFromOffice", "Effect": "Deny", "Action": "*", "Resource": "*",
+                                    "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}})
+    status, text, _ = grants(up, tmp_path)
+    assert status == "error" and "aws:SourceIp" in text and "'OnlyFromOffice'" in text
+
+
+@pytest.mark.parametrize("inv", [FakeInventory(secret=ReadError("secretsmanager:DescribeSecret was denied")),
+                                 FakeInventory(secret=secret(value_error="denied"))])
+def test_grants_required_region_condition_with_an_unreadable_secret_is_an_error(tmp_path: Path, inv: FakeInventory) -> None:
+    up = policies(allow(REQUIRED, Condition={"StringEquals": {"aws:RequestedRegion": "us-east-1"}}))
+    status, text, _ = grants(up, tmp_path, inv)
+    assert status == "error" and "aws:RequestedRegion" in text and "make secret" in text
+    # the same policy is decided once the secret names its region
+    assert grants(up, tmp_path)[0] == "pass"
