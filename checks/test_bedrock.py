@@ -1,46 +1,17 @@
 """Bedrock's own record of the key's calls: model-invocation logging in the Regions the key is used in.
 
 Data: :func:`bedrock_key_audit.inventory.traces.invocation_logging`; verdict:
-:func:`bedrock_key_audit.verdicts.traces.invocation_logging_verdict`; fixer:
-``bedrock_key_audit.remediation.fixers_traces`` (a manual step: choosing and permitting a log
-destination is the account owner's decision).
+:func:`bedrock_key_audit.verdicts.bedrock.invocation_logging`; fixer:
+:mod:`bedrock_key_audit.remediation.fixers.traces` (provisions logging where a Region has none,
+never overwrites a configuration).
 """
 from __future__ import annotations
 
 import pytest
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.fixtures.inventory import BadRegion
-from bedrock_key_audit.inventory.traces import invocation_logging
-from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
-
-
-def key_regions(inventory, audit_config) -> tuple[list[str], str | None]:
-    """The commercial Regions the key is used in: the configured one, and the one the secret names
-    (where the workload calls Bedrock: ``Inventory.probe_region``) when it can be read and differs.
-    The second value says why the secret's Region was not added, if it was not."""
-    regions = [audit_config.region("commercial")]
-    try:
-        secret_region = inventory.probe_region()
-    except (CouldNotDecide, BadRegion) as exc:  # the secret's Region is unknown or unusable
-        return regions, f"the secret's region could not be used ({type(exc).__name__})"
-    if secret_region not in regions:
-        regions.append(secret_region)
-    return regions, None
+from bedrock_key_audit.verdicts import bedrock as verdicts
 
 
 @pytest.mark.check("bedrock.invocation_logging")
 def test_bedrock_invocation_logging(check, inventory, audit_config):
-    regions, note = key_regions(inventory, audit_config)
-    sentences = []
-    for region in regions:
-        log = invocation_logging(inventory, region)
-        check.resource = f"arn:aws:bedrock:{region}:{log.account_id}:model-invocation-logging"
-        check.evidence(f"bedrock:GetModelInvocationLoggingConfiguration[{region}]", log.config)
-        status, sentence = invocation_logging_verdict(log)
-        if status != "pass":
-            check.fail(sentence)
-        sentences.append(sentence)
-    if note:
-        sentences.append(f"judged in the configured region only: {note}")
-    check.passed("; ".join(sentences))
+    verdicts.invocation_logging(check, inventory, audit_config)

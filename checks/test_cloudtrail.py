@@ -18,9 +18,7 @@ import pytest
 
 from bedrock_key_audit import registry
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.inventory.traces import bucket_protection
 from bedrock_key_audit.verdicts import cloudtrail as verdicts
-from bedrock_key_audit.verdicts import traces
 
 
 @pytest.fixture(scope="session")
@@ -68,30 +66,4 @@ def test_cloudtrail_kms(check, trails_by_partition, partition, audit_config):
 @pytest.mark.check("cloudtrail.bucket_protected")
 @pytest.mark.parametrize("partition", registry.params("cloudtrail.bucket_protected")["partition"])
 def test_cloudtrail_bucket_protected(check, trails_by_partition, partition, audit_config, inventory):
-    """The S3 bucket the partition's security trail delivers to blocks public access and logs access
-    (CIS AWS v3.0.0 3.4 and 2.1.4; verdict: :func:`bedrock_key_audit.verdicts.traces.bucket_protection_verdict`)."""
-    trails = verdicts._trails(check, trails_by_partition, partition)
-    decision = verdicts.security_trail(trails, partition, audit_config.region(partition))
-    cand = decision.candidate
-    if cand is None:
-        check.resource = f"cloudtrail {partition}"
-        check.fail(f"no trail in {partition} records management events, so no bucket holds its security trail's logs "
-                   "(see the other cloudtrail rows)")
-    assert cand is not None
-    t = cand.trail
-    bucket = (t.raw or {}).get("S3BucketName")
-    if not bucket:
-        raise CouldNotDecide(f"trail {t.name} in {partition} names no S3 bucket in DescribeTrails; "
-                             "read the trail with cloudtrail:DescribeTrails to find it")
-    region = t.home_region
-    prot = bucket_protection(inventory, partition, bucket, region)
-    arn_partition = t.arn.split(":")[1] if t.arn.startswith("arn:") else "aws"
-    check.resource = f"arn:{arn_partition}:s3:::{bucket}"
-    check.evidence("s3:GetBucketPublicAccessBlock+s3:GetAccountPublicAccessBlock+s3:GetBucketLogging", {
-        "Bucket": bucket, "Trail": t.arn, "BucketPublicAccessBlock": prot.bucket_pab,
-        "AccountPublicAccessBlock": prot.account_pab, "LoggingEnabled": prot.logging,
-    })
-    status, sentence = traces.bucket_protection_verdict(prot)
-    if status != "pass":
-        check.fail(sentence)
-    check.passed(sentence)
+    verdicts.bucket_protected(check, trails_by_partition, partition, audit_config, inventory)

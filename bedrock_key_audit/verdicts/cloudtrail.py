@@ -7,7 +7,9 @@ hand-built objects (tests/unit/test_cloudtrail.py) with no emulator.
 from __future__ import annotations
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.inventory.traces import bucket_protection
 from bedrock_key_audit.trails import ROW_PROPERTIES, SecurityTrail, security_trail
+from bedrock_key_audit.verdicts.traces import bucket_protection_verdict
 
 # What each row asks of the security trail, for sentences.
 LABEL = {
@@ -123,3 +125,33 @@ def management_events(check, trails_by_partition, partition, audit_config):
 def kms(check, trails_by_partition, partition, audit_config):
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "kms",
               audit_config.region(partition))
+
+
+def bucket_protected(check, trails_by_partition, partition, audit_config, inventory):
+    """The S3 bucket the partition's security trail delivers to blocks public access and logs access
+    (CIS AWS v3.0.0 3.4 and 2.1.4; verdict: :func:`bedrock_key_audit.verdicts.traces.bucket_protection_verdict`)."""
+    trails = _trails(check, trails_by_partition, partition)
+    decision = security_trail(trails, partition, audit_config.region(partition))
+    cand = decision.candidate
+    if cand is None:
+        check.resource = f"cloudtrail {partition}"
+        check.fail(f"no trail in {partition} records management events, so no bucket holds its security trail's logs "
+                   "(see the other cloudtrail rows)")
+    assert cand is not None
+    t = cand.trail
+    bucket = (t.raw or {}).get("S3BucketName")
+    if not bucket:
+        raise CouldNotDecide(f"trail {t.name} in {partition} names no S3 bucket in DescribeTrails; "
+                             "read the trail with cloudtrail:DescribeTrails to find it")
+    region = t.home_region
+    prot = bucket_protection(inventory, partition, bucket, region)
+    arn_partition = t.arn.split(":")[1] if t.arn.startswith("arn:") else "aws"
+    check.resource = f"arn:{arn_partition}:s3:::{bucket}"
+    check.evidence("s3:GetBucketPublicAccessBlock+s3:GetAccountPublicAccessBlock+s3:GetBucketLogging", {
+        "Bucket": bucket, "Trail": t.arn, "BucketPublicAccessBlock": prot.bucket_pab,
+        "AccountPublicAccessBlock": prot.account_pab, "LoggingEnabled": prot.logging,
+    })
+    status, sentence = bucket_protection_verdict(prot)
+    if status != "pass":
+        check.fail(sentence)
+    check.passed(sentence)
