@@ -29,7 +29,7 @@ def finish_call(ctx: Ctx, status: int, error_type: str | None, started: float) -
                   error_type=error_type, region=ctx.region, user_arn=ctx.user_arn)
 
 
-def bedrock_app(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+def bedrock_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     """WSGI entry point for Bearer-authenticated Bedrock requests."""
     t0 = time.perf_counter()
     ctx = Ctx(environ)
