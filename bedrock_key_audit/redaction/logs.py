@@ -34,7 +34,7 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact_terminal(record.exc_text)
         if record.stack_info:
             record.stack_info = redact_terminal(record.stack_info)
-        record._bka_redacted = True  # type: ignore[attr-defined]
+        record._bka_redacted = True
         return True
 
 

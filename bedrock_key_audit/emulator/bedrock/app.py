@@ -29,7 +29,7 @@ def finish_call(ctx: Ctx, status: int, error_type: str | None, started: float) -
                   error_type=error_type, region=ctx.region, user_arn=ctx.user_arn)
 
 
-def bedrock_app(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+def bedrock_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     """WSGI entry point for Bearer-authenticated Bedrock requests."""
     t0 = time.perf_counter()
     ctx = Ctx(environ)
@@ -54,7 +54,7 @@ def bedrock_app(environ: dict[str, Any], start_response: Callable) -> Iterable[b
     except BedrockError as err:
         status, error_type = err.status, err.error_type
         return error_response(start_response, err)
-    except Exception as exc:  # never a traceback (it could carry request data) to the client
+    except Exception as exc:  # noqa: BLE001 -- never a traceback (it could carry request data) to the client
         status, error_type = 500, "InternalServerException"
         return error_response(start_response, BedrockError(
             500, "InternalServerException", f"The emulator failed: {type(exc).__name__}"))

@@ -60,9 +60,11 @@ class Ctx:
         if stream is None:
             return b""
         if length > 0:
-            return stream.read(length)
+            data: bytes = stream.read(length)
+            return data
         if self.environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or self.environ.get("wsgi.input_terminated"):
-            return stream.read()
+            rest: bytes = stream.read()
+            return rest
         return b""
 
     def json_body(self) -> dict[str, Any]:
@@ -111,7 +113,7 @@ def authenticate(ctx: Ctx) -> None:
         raise auth_failed()
     try:
         found = lookup_bedrock_key(token)
-    except Exception:  # a broken lookup must not turn into a 500 that echoes anything
+    except Exception:  # noqa: BLE001 -- a broken lookup must not turn into a 500 that echoes anything
         found = None
     del token
     if found is None or found.status != "Active":
@@ -180,16 +182,19 @@ class _Policies:
         from moto.iam.access_control import IAMUserAccessKey
         from moto.iam.models import iam_backends
 
-        backend = iam_backends[ctx.account_id][ctx.key_partition]
-        user = backend.users.get(ctx.user_name)
+        account, partition, name = ctx.account_id, ctx.key_partition, ctx.user_name
+        if account is None or partition is None or name is None:  # not authenticated
+            raise auth_failed()
+        backend = iam_backends[account][partition]
+        user = backend.users.get(name)
         if user is None:  # deleted between lookup and now
             raise auth_failed()
         # moto's own collection (inline, attached, group inline and attached), without the
         # access-key lookup its constructor does.
         collector = IAMUserAccessKey.__new__(IAMUserAccessKey)
-        collector.account_id = ctx.account_id
-        collector.partition = ctx.key_partition
-        collector._owner_user_name = ctx.user_name
+        collector.account_id = account
+        collector.partition = partition
+        collector._owner_user_name = name
         self.identity = [d for d in (_document(p) for p in collector.collect_policies()) if d is not None]
         self.boundary: list[Any] | None = None
         boundary_arn = getattr(user, "permissions_boundary_arn", None) or getattr(user, "permissions_boundary", None)
@@ -199,7 +204,7 @@ class _Policies:
             try:
                 doc = _document(backend.get_policy(boundary_arn))
                 self.boundary = [doc] if doc is not None else []
-            except Exception:
+            except Exception:  # noqa: BLE001 -- a missing boundary policy, whatever moto raises
                 self.boundary = []  # a boundary naming a missing policy allows nothing
         self.context = request_context(ctx, getattr(user, "id", None))
 

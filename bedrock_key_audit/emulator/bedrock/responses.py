@@ -217,17 +217,19 @@ def invoke_model(ctx: Ctx, ident: str) -> tuple[dict[str, Any], dict[str, str]]:
                 "stopReason": "end_turn",
                 "usage": {"inputTokens": in_tok, "outputTokens": out_tok, "totalTokens": in_tok + out_tok}}
     elif fam == "titan-text":
-        prompt = body.get("inputText")
-        if not isinstance(prompt, str) or not prompt:
+        given = body.get("inputText")
+        if not isinstance(given, str) or not given:
             raise malformed_error("#: required key [inputText] not found")
+        prompt = given
         text = _reply(model, prompt)
         in_tok, out_tok = _tokens(prompt), _tokens(text)
         resp = {"inputTextTokenCount": in_tok,
                 "results": [{"tokenCount": out_tok, "outputText": text, "completionReason": "FINISH"}]}
     elif fam == "titan-embed":
-        prompt = body.get("inputText")
-        if not isinstance(prompt, str) or not prompt:
+        given = body.get("inputText")
+        if not isinstance(given, str) or not given:
             raise malformed_error("#: required key [inputText] not found")
+        prompt = given
         dims = body.get("dimensions", 1024)
         if dims not in (256, 512, 1024):
             raise malformed_error("#/dimensions: 256, 512 or 1024 expected")
@@ -235,9 +237,10 @@ def invoke_model(ctx: Ctx, ident: str) -> tuple[dict[str, Any], dict[str, str]]:
         in_tok, out_tok = _tokens(prompt), 0
         resp = {"embedding": [round(math.sin(seed + i) / 10, 6) for i in range(dims)], "inputTextTokenCount": in_tok}
     elif fam == "llama":
-        prompt = body.get("prompt")
-        if not isinstance(prompt, str) or not prompt:
+        given = body.get("prompt")
+        if not isinstance(given, str) or not given:
             raise malformed_error("#: required key [prompt] not found")
+        prompt = given
         text = _reply(model, prompt)
         in_tok, out_tok = _tokens(prompt), _tokens(text)
         resp = {"generation": text, "prompt_token_count": in_tok, "generation_token_count": out_tok,
@@ -294,7 +297,7 @@ def converse(ctx: Ctx, ident: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- answers
-def json_response(start_response: Callable, status: int, body: Any, headers: dict[str, str] | None = None,
+def json_response(start_response: Callable[..., Any], status: int, body: Any, headers: dict[str, str] | None = None,
                    error_type: str | None = None) -> list[bytes]:
     data = json.dumps(body).encode()
     hdrs = [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
@@ -306,7 +309,7 @@ def json_response(start_response: Callable, status: int, body: Any, headers: dic
     return [data]
 
 
-def error_response(start_response: Callable, err: BedrockError) -> list[bytes]:
+def error_response(start_response: Callable[..., Any], err: BedrockError) -> list[bytes]:
     from bedrock_key_audit.redaction import redact_text
 
     # Messages may quote request values (a filter, a model id): never let a key-shaped one out.

@@ -14,7 +14,7 @@ class TlsListener:
     ``ca_bundle`` (``verify=listener.ca_bundle``), never ``verify=False``.
     """
 
-    def __init__(self, app: Callable, host: str = "127.0.0.1") -> None:
+    def __init__(self, app: Callable[..., Any], host: str = "127.0.0.1") -> None:
         import ssl
         import tempfile
         import threading

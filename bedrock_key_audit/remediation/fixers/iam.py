@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from bedrock_key_audit.fixtures.checks import CheckRecord
 from bedrock_key_audit.policy import (
@@ -44,7 +44,8 @@ def _same_name_user(ctx: Context, name: str) -> str | None:
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html)."""
     for u in _list(ctx, "ListUsers", "Users"):
         if u["UserName"].lower() == name.lower():
-            return u["UserName"]
+            spelling: str = u["UserName"]
+            return spelling
     return None
 
 
@@ -107,7 +108,7 @@ def policy_arn(ctx: Context) -> str:
 
 
 def _same_document(a: Any, b: Any) -> bool:
-    return _doc(a) == _doc(b)
+    return bool(_doc(a) == _doc(b))
 
 
 def _doc(d: Any) -> Any:
@@ -149,7 +150,7 @@ def _policy_state(ctx: Context) -> dict[str, Any]:
     """Which name our policy has, whether it exists, is current and attached (reads only; memoised for
     the plan).  A customer policy of that name attached to any other principal, or whose name
     differs only in case, is *taken*: never edited; the next name is tried."""
-    memo = ctx.memo.get("plan:policy-state")
+    memo: dict[str, Any] | None = ctx.memo.get("plan:policy-state")
     if memo is not None:
         return memo
     local = {p["PolicyName"].lower(): p for p in _list(ctx, "ListPolicies", "Policies", Scope="Local")}
@@ -384,6 +385,7 @@ def fix_policy_least_privilege(ctx: Context, rec: CheckRecord) -> list[Step]:
                              + f": detaching it would drop that; move the Deny elsewhere, then detach it from {user}",
                              rec))
             else:
+                assert d.arn is not None  # a managed policy is named by its ARN
                 steps.append(_detach_step(ctx, d.arn, d.name, reason))
         elif d.kind == "inline":
             if deny is None:
@@ -461,7 +463,7 @@ def _narrow_inline_step(ctx: Context, name: str, document: Any, new: dict[str, A
                 partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"])
 
 
-def _leave_group_step(ctx: Context, group: str, reason: str, documents: list[tuple[str, Any]] = ()) -> Step:
+def _leave_group_step(ctx: Context, group: str, reason: str, documents: Sequence[tuple[str, Any]] = ()) -> Step:
     user = ctx.cfg.user_name
     before = {"UserName": user, "GroupName": group, "member": True,
               "group_policies": [{"policy": label, "document": _doc(doc)} for label, doc in documents]}
@@ -495,7 +497,7 @@ def fix_user_no_other_credentials(ctx: Context, rec: CheckRecord) -> list[Step]:
         kid = ak["AccessKeyId"]
         meta = {"AccessKeyId": kid, "Status": ak.get("Status")}
 
-        def run_ak(ctx: Context, st: Step, kid: str = kid, meta: dict = meta) -> tuple[Any, Any]:
+        def run_ak(ctx: Context, st: Step, kid: str = kid, meta: dict[str, Any] = meta) -> tuple[Any, Any]:
             ctx.call("iam", "commercial", "DeleteAccessKey", expected={"NoSuchEntity"}, UserName=user, AccessKeyId=kid)
             return meta, {"AccessKeyId": kid, "deleted": True}
         steps.append(Step(key=f"iam.delete-access-key:{kid}", order=ORDER_OTHER_CREDS,
@@ -523,7 +525,7 @@ def fix_user_no_other_credentials(ctx: Context, rec: CheckRecord) -> list[Step]:
             service = f" for {item['ServiceName']}" if item.get("ServiceName") else ""
 
             def run_other(ctx: Context, st: Step, operation: str = operation, param: str = param, cid: str = cid,
-                          meta: dict = meta) -> tuple[Any, Any]:
+                          meta: dict[str, Any] = meta) -> tuple[Any, Any]:
                 ctx.call("iam", "commercial", operation, expected={"NoSuchEntity"}, UserName=user, **{param: cid})
                 return meta, {param: cid, "deleted": True}
             steps.append(Step(key=f"iam.delete-{slug}:{cid}", order=ORDER_OTHER_CREDS,

@@ -52,7 +52,7 @@ def kms_key_policy(ctx: Context, partition: str) -> dict[str, Any]:
 
 def kms_key_arn(ctx: Context, partition: str) -> str:
     """The ARN of our customer-managed key (made by the kms step, or found under the alias)."""
-    arn = ctx.memo.get(f"kms:{partition}")
+    arn: str | None = ctx.memo.get(f"kms:{partition}")
     if arn:
         return arn
     got = ctx.call("kms", partition, "DescribeKey", expected={"NotFoundException"}, KeyId=KMS_ALIAS)
@@ -61,7 +61,8 @@ def kms_key_arn(ctx: Context, partition: str) -> str:
     if (why := _unusable(got["KeyMetadata"], partition)) is not None:
         raise NeedsPerson(why)
     ctx.memo[f"kms:{partition}"] = got["KeyMetadata"]["Arn"]
-    return ctx.memo[f"kms:{partition}"]
+    made: str = ctx.memo[f"kms:{partition}"]
+    return made
 
 
 def _kms_steps(ctx: Context, partition: str) -> list[Step]:
