@@ -15,7 +15,8 @@ from bedrock_key_audit.reporting.rundir import RunState, iso
 
 
 def all_calls(config: pytest.Config, st: RunState) -> list[dict[str, Any]]:
-    return sources.call_log(config) + sources.safe(st.worker_calls)
+    worker: list[dict[str, Any]] = sources.safe(st.worker_calls)
+    return sources.call_log(config) + worker
 
 
 def all_identities(config: pytest.Config, st: RunState) -> dict[str, dict[str, Any]]:
@@ -23,7 +24,8 @@ def all_identities(config: pytest.Config, st: RunState) -> dict[str, dict[str, A
 
 
 def all_actions(config: pytest.Config, st: RunState) -> list[dict[str, Any]]:
-    return sources.remediation_actions(config) + sources.safe(st.worker_actions)
+    worker: list[dict[str, Any]] = sources.safe(st.worker_actions)
+    return sources.remediation_actions(config) + worker
 
 
 def live_remediation(session: pytest.Session | None) -> dict[str, list[dict[str, Any]]]:
@@ -94,7 +96,8 @@ def run_metadata(config: pytest.Config, st: RunState, exit_status: int) -> dict[
     meta["kind"] = run_kind(config)
     if isinstance(workers, int):
         meta["workers"] = workers
-    return redact_obj(meta)
+    safe_meta: dict[str, Any] = redact_obj(meta)
+    return safe_meta
 
 
 def results_document(config: pytest.Config, st: RunState, exit_status: int) -> dict[str, Any]:
