@@ -1,6 +1,7 @@
 """credential.* verdicts on hand-built credentials (bedrock_key_audit.verdicts.credential): pass, fail, error."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -44,6 +45,21 @@ def test_unexpired_passes_outside_the_rotation_window() -> None:
 def test_unexpired_fails_inside_the_window_or_past_expiry(age: float, phrase: str) -> None:
     status, text, rec = run(v.unexpired, USER, [cred(OLD, age_days=age)], NOW, CFG)
     assert status == "fail" and phrase in text and rec.resource.endswith(f"/credential/{OLD}")
+
+
+# the edges (moved here from tests/hostile/test_credentials_hostile.py, which ran a whole audit for each):
+# credential.unexpired fails at days_left <= rotate_before_days (30 days left fails, 30 days + 1 s passes)
+@pytest.mark.parametrize("left, status, phrase", [
+    (dt.timedelta(days=30), "fail", "expires in 30 day(s)"),
+    (dt.timedelta(days=30, seconds=1), "pass", "expires in 30 days"),
+    (dt.timedelta(minutes=1), "fail", "expires in 0 day(s)"),
+    (-dt.timedelta(seconds=1), "fail", "expired 0 day(s) ago"),
+], ids=["exactly-30-days-left", "30-days-and-1s-left", "one-minute-before-expiry", "one-second-after-expiry"])
+def test_unexpired_at_its_edges(left: dt.timedelta, status: str, phrase: str) -> None:
+    c = cred(OLD)
+    assert c.expiration_date is not None
+    got = run(v.unexpired, USER, [c], c.expiration_date - left, CFG)
+    assert got[0] == status and phrase in got[1], got[:2]
 
 
 def test_unexpired_errors_without_a_live_key() -> None:
