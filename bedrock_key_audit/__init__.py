@@ -1,7 +1,15 @@
-"""bedrock-key-audit as an installable pytest plugin (``pytest11`` entry point ``bedrock_key_audit``).
+"""bedrock-key-audit: a pytest compliance audit of an Amazon Bedrock long-term API key.
 
-For now it holds only the command-line options (:mod:`bedrock_key_audit.plugin`): registered by
-the entry point before pytest reads any conftest, so that ``--audit-config PATH`` and
-``--reports-dir DIR`` work with a space as with ``=``.  The audit itself is still the plugins
-under ``fixtures/`` that the project's ``conftest.py`` loads.
+The product code (policy evaluation, the embedded AWS emulator, remediation, reporting) lives in
+this package; its pytest wiring is :mod:`bedrock_key_audit.fixtures` (the source tree's
+``fixtures/``), its checks :mod:`bedrock_key_audit.checks` (``checks/``) and its JSON schemas
+``bedrock_key_audit.schemas`` (``schemas/``), located through :mod:`bedrock_key_audit.resources`.
+
+- :mod:`bedrock_key_audit.plugin` is the ``pytest11`` entry point: it registers the command-line
+  options only, so another project's pytest run is untouched;
+- :mod:`bedrock_key_audit.cli` is the console script ``bedrock-key-audit``, which runs the
+  packaged checks with the wiring (:mod:`bedrock_key_audit.fixtures.audit`) from any directory.
+
+PYTEST_DONT_REWRITE: this module holds no assertion, and the console script imports it before
+pytest starts, so pytest's assertion rewriting could only warn that it came too late.
 """
