@@ -7,7 +7,8 @@ import json
 import pytest
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.fixtures.inventory import SecretText, decode_key
+from bedrock_key_audit.inventory.keys import decode_key
+from bedrock_key_audit.inventory.models import SecretText
 
 MINUTE = dt.timedelta(minutes=1)
 

@@ -6,12 +6,12 @@ import re
 import pytest
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.fixtures.inventory import decode_key
+from bedrock_key_audit.inventory.keys import decode_key
 
 # The setup is wrong (fail) vs. we could not find out (error).  ``malformed_key``: the secret's
 # key is not a bearer token (whitespace, non-ASCII), so it was not sent and no workload can send
 # it; ``bad_region``: the secret names a region that is not a commercial Bedrock region.  The
-# probes call the region the secret names (bedrock_key_audit.fixtures.inventory.Inventory.probe_region): that is
+# probes call the region the secret names (bedrock_key_audit.inventory.reader.Inventory.probe_region): that is
 # where the workload's calls go; a secret without a region ends ``error`` (region unknown).
 FAIL_CLASSES = {"bad_key", "forbidden", "model_unavailable", "client_error", "malformed_key", "bad_region"}
 # Inference-profile ids carry a geography prefix in front of the model id.

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.fixtures.inventory import bearer_token_problem, bedrock_commercial_regions, decode_key
+from bedrock_key_audit.inventory.keys import bearer_token_problem, bedrock_commercial_regions, decode_key
 from bedrock_key_audit.trails import kms_key_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "secret.schema.json"
@@ -19,7 +19,7 @@ REGION_FORMAT = "bedrock-commercial-region"
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
     """The schema with its one custom format: ``region`` must be a commercial region where
-    Bedrock is offered, by botocore's endpoint data (``bedrock_key_audit.fixtures.inventory.bedrock_commercial_regions``,
+    Bedrock is offered, by botocore's endpoint data (``bedrock_key_audit.inventory.keys.bedrock_commercial_regions``,
     https://docs.aws.amazon.com/general/latest/gr/bedrock.html), not by a hand-kept list."""
     formats = jsonschema.FormatChecker(formats=())
     formats.checks(REGION_FORMAT)(lambda value: not isinstance(value, str) or value in bedrock_commercial_regions())

@@ -1,0 +1,180 @@
+"""The data the inventory's reads return (plain data classes; the key only inside ``SecretText``)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+
+@dataclasses.dataclass
+class IamUser:
+    name: str
+    exists: bool
+    arn: str | None = None
+    account_id: str | None = None
+    create_date: dt.datetime | None = None
+    permissions_boundary_arn: str | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclasses.dataclass
+class PolicyDoc:
+    kind: str  # "managed" | "inline" | "group-managed" | "group-inline" | "boundary"
+    name: str
+    arn: str | None
+    version_id: str | None
+    document: Any
+    via_group: str | None = None
+
+    @property
+    def label(self) -> str:
+        where = f" (via group {self.via_group})" if self.via_group else ""
+        if self.kind.endswith("inline"):
+            return f"inline policy {self.name}{where}"
+        if self.kind == "boundary":
+            return f"permissions boundary {self.name}"
+        return f"managed policy {self.name}{where}"
+
+
+@dataclasses.dataclass
+class UserPolicies:
+    user: str
+    documents: list[PolicyDoc]
+    boundary: PolicyDoc | None
+    attached_arns: list[str]
+
+
+@dataclasses.dataclass
+class OtherCredentials:
+    """Every credential of a user other than its Bedrock API keys (metadata only, never secrets)."""
+
+    login_profile: bool
+    access_keys: list[dict[str, Any]]
+    signing_certificates: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    ssh_public_keys: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # service-specific credentials for services other than bedrock.amazonaws.com (CodeCommit, Keyspaces)
+    service_credentials: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Credential:
+    id: str
+    user_name: str
+    status: str
+    create_date: dt.datetime
+    expiration_date: dt.datetime | None
+    alias: str | None
+    service_user_name: str | None
+
+    @classmethod
+    def from_api(cls, d: dict[str, Any]) -> Credential:
+        return cls(
+            id=d["ServiceSpecificCredentialId"],
+            user_name=d["UserName"],
+            status=d["Status"],
+            create_date=d["CreateDate"],
+            expiration_date=d.get("ExpirationDate"),
+            alias=d.get("ServiceCredentialAlias"),
+            service_user_name=d.get("ServiceUserName"),
+        )
+
+    def effective_status(self, now: dt.datetime) -> str:
+        """``Expired`` once past ExpirationDate even if IAM has not flipped the status yet."""
+        if self.status == "Active" and self.expiration_date is not None and self.expiration_date <= now:
+            return "Expired"
+        return self.status
+
+    def days_left(self, now: dt.datetime) -> float | None:
+        if self.expiration_date is None:
+            return None
+        return (self.expiration_date - now).total_seconds() / 86400
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8] + "…"
+
+
+class SecretText:
+    """The secret's string, kept out of every repr, log line and traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<SecretText ***REDACTED***>"
+
+    __str__ = __repr__
+
+
+@dataclasses.dataclass
+class Secret:
+    secret_id: str
+    exists: bool
+    arn: str | None = None
+    name: str | None = None
+    deleted_date: dt.datetime | None = None
+    kms_key_id: str | None = None
+    rotation_enabled: bool = False
+    last_changed: dt.datetime | None = None
+    describe: dict[str, Any] | None = None
+    # value: exactly one of these is set once read
+    text: SecretText | None = dataclasses.field(default=None, repr=False)
+    binary: bool = False
+    value_error: str | None = None
+
+    @property
+    def pending_deletion(self) -> bool:
+        return self.deleted_date is not None
+
+
+@dataclasses.dataclass
+class Trail:
+    partition: str
+    name: str
+    arn: str
+    home_region: str
+    multi_region: bool
+    global_events: bool
+    log_file_validation: bool
+    kms_key_id: str | None
+    organization: bool
+    shadow: bool
+    is_logging: bool | None = None
+    latest_delivery_error: str | None = None
+    event_selectors: list[dict[str, Any]] | None = None
+    advanced_event_selectors: list[dict[str, Any]] | None = None
+    status_error: str | None = None
+    selectors_error: str | None = None
+    raw: dict[str, Any] | None = None
+    # kms:DescribeKey of KmsKeyId (read in the key's own region): KeyMetadata, or the read error
+    kms_key: dict[str, Any] | None = None
+    kms_error: str | None = None
+
+
+@dataclasses.dataclass
+class DecodedKey:
+    kind: str  # "long-term" | "short-term" | "unknown"
+    identity: str | None = None  # the part before ':' — the credential's public alias
+    user_name: str | None = None
+    account_id: str | None = None
+
+
+# RFC 6750 section 2.1: the credentials of "Authorization: Bearer <token>" are a b64token,
+
+
+@dataclasses.dataclass
+class HttpProbe:
+    """One Bedrock endpoint call made with the key."""
+
+    name: str
+    url: str  # without query secrets; the key is only ever in the Authorization header
+    status: int | None
+    classification: str  # ok | bad_key | forbidden | model_unavailable | throttled | timeout | network | server_error | malformed | client_error | malformed_key | bad_region | client_failure
+    message: str
+    attempts: int
+    body: Any = None

@@ -1,0 +1,548 @@
+"""``Inventory``: the memoised reads of both partitions for one audited account.
+
+Every method is memoised on a :class:`~bedrock_key_audit.inventory.gather.Gatherer`, so the
+checks, the fleet collection and the fixers share one read of each thing.  The docstrings name
+every AWS action the auditor needs (tests/remediation/test_policies.py holds
+docs/auditor-policy.json to exactly that list).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+from botocore import xform_name
+
+from bedrock_key_audit import aws_call
+from bedrock_key_audit.aws_call import THROTTLE_CODES
+from bedrock_key_audit.fixtures.aws import Aws, Call
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.fixtures.config import BEDROCK_SERVICE, PARTITIONS, AuditConfig
+from bedrock_key_audit.inventory.errors import BadRegion, ReadError
+from bedrock_key_audit.inventory.gather import Gatherer, quiet
+from bedrock_key_audit.inventory.keys import bearer_token_problem, secret_region_problem
+from bedrock_key_audit.inventory.models import (
+    Credential,
+    HttpProbe,
+    IamUser,
+    OtherCredentials,
+    PolicyDoc,
+    Secret,
+    SecretText,
+    Trail,
+    UserPolicies,
+)
+from bedrock_key_audit.inventory.probes import classify_http, path_of
+
+__all__ = ["THROTTLE_CODES", "Inventory"]  # THROTTLE_CODES: its home is bedrock_key_audit.aws_call
+
+_MISSING = object()
+
+
+class Inventory:
+    """Reads of both partitions for one audited user; every method is memoised."""
+
+    def __init__(self, aws: Aws, cfg: AuditConfig, gatherer: Gatherer | None = None):
+        self.aws = aws
+        self.cfg = cfg
+        self.g = gatherer or Gatherer()
+
+    # ---- plumbing
+    def _read(self, partition: str, service: str, operation: str, *, region: str | None = None,
+              expected: Iterable[str] = (), via: Callable[[Any], dict[str, Any]] | None = None,
+              **params: Any) -> dict[str, Any] | None:
+        """One AWS call; ``None`` when it failed with an ``expected`` code (e.g. NoSuchEntity).
+        ``via(client)`` replaces the single call (a paginator loop) under the same error handling."""
+        client = self.aws.client(service, partition, region)
+        try:
+            return aws_call.call(client, operation, partition=partition, region=region or self.cfg.region(partition),
+                                 expected=expected, via=via, **params)
+        except aws_call.AwsCallError as exc:
+            raise ReadError(str(exc)) from None
+
+    def _paginate(self, partition: str, service: str, operation: str, result_key: str, *,
+                  expected: Iterable[str] = (), **params: Any) -> list[Any] | None:
+        """Every item of a paginated list.  Uses Marker/IsTruncated by hand where botocore has no paginator."""
+        items: list[Any] = []
+        marker_in, marker_out = "Marker", "Marker"
+        if service == "cloudtrail" or service == "secretsmanager":
+            marker_in = marker_out = "NextToken"
+        while True:
+            resp = self._read(partition, service, operation, expected=expected, **params)
+            if resp is None:
+                return None
+            items.extend(resp.get(result_key, []))
+            token = resp.get(marker_out)
+            if not token or (service == "iam" and not resp.get("IsTruncated")):
+                return items
+            params = {**params, marker_in: token}
+
+    def _paginated(self, partition: str, service: str, operation: str, result_key: str, *,
+                   expected: Iterable[str] = (), **params: Any) -> list[Any] | None:
+        """Every item through botocore's own paginator for ``operation``; ``None`` on an ``expected`` error."""
+        def via(client: Any) -> dict[str, Any]:
+            items: list[Any] = []
+            for page in client.get_paginator(xform_name(operation)).paginate(**params):
+                items.extend(page.get(result_key, []))
+            return {"items": items}
+        resp = self._read(partition, service, operation, expected=expected, via=via)
+        return None if resp is None else resp["items"]
+
+    # ---- commercial IAM
+    def user(self, name: str) -> IamUser:
+        """``iam:GetUser``; when it answers NoSuchEntity, ``iam:ListUsers`` for the same name in another case.
+
+        IAM user names are unique regardless of case ("Names are not distinguished by case. For
+        example, you cannot create resources named both "MyResource" and "myresource"":
+        https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html), so
+        ``Bedrock-User`` is the user ``bedrock-user`` names.  AWS does not document whether
+        GetUser itself matches case-insensitively, so a miss is confirmed by listing; the
+        returned ``IamUser.name`` is IAM's own spelling, which every later call uses.
+        """
+        def fetch() -> IamUser:
+            resp = self._read("commercial", "iam", "GetUser", expected={"NoSuchEntity"}, UserName=name)
+            if resp is None:
+                same = [u for u in self._paginate("commercial", "iam", "ListUsers", "Users") or []
+                        if u["UserName"].lower() == name.lower()]
+                # ListUsers omits PermissionsBoundary: read the user again by IAM's spelling
+                resp = self._read("commercial", "iam", "GetUser", expected={"NoSuchEntity"},
+                                  UserName=same[0]["UserName"]) if same else None
+                if resp is None:
+                    return IamUser(name=name, exists=False)
+            u = resp["User"]
+            return IamUser(
+                name=u.get("UserName", name), exists=True, arn=u["Arn"], account_id=u["Arn"].split(":")[4],
+                create_date=u.get("CreateDate"),
+                permissions_boundary_arn=(u.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+                raw=u,
+            )
+        return self.g.once(("user", name), fetch)
+
+    def managed_policy(self, arn: str) -> PolicyDoc:
+        """``iam:GetPolicy`` + ``iam:GetPolicyVersion`` of its default version; once per ARN for the run."""
+        def fetch() -> PolicyDoc:
+            pol = self._read("commercial", "iam", "GetPolicy", PolicyArn=arn)["Policy"]  # type: ignore[index]
+            ver = self._read("commercial", "iam", "GetPolicyVersion", PolicyArn=arn,
+                             VersionId=pol["DefaultVersionId"])["PolicyVersion"]  # type: ignore[index]
+            return PolicyDoc("managed", pol["PolicyName"], arn, pol["DefaultVersionId"], ver["Document"])
+        return self.g.once(("policy", arn), fetch)
+
+    def _group_policies(self, group: str) -> list[PolicyDoc]:
+        def fetch() -> list[PolicyDoc]:
+            attached, names = self.g.fanout([
+                lambda: self._paginate("commercial", "iam", "ListAttachedGroupPolicies", "AttachedPolicies", GroupName=group),
+                lambda: self._paginate("commercial", "iam", "ListGroupPolicies", "PolicyNames", GroupName=group),
+            ])
+            docs = self.g.fanout(
+                [(lambda a=a: dataclasses.replace(self.managed_policy(a["PolicyArn"]), kind="group-managed", via_group=group)) for a in attached]
+                + [(lambda n=n: PolicyDoc("group-inline", n, None, None,
+                    self._read("commercial", "iam", "GetGroupPolicy", GroupName=group, PolicyName=n)["PolicyDocument"],  # type: ignore[index]
+                    via_group=group)) for n in names]
+            )
+            return docs
+        return self.g.once(("group-policies", group), fetch)
+
+    def user_policies(self, name: str) -> UserPolicies:
+        """Attached managed (default versions), inline, and group policies, plus the boundary.
+
+        Calls: ListAttachedUserPolicies, ListUserPolicies, GetUserPolicy, ListGroupsForUser,
+        ListAttachedGroupPolicies, ListGroupPolicies, GetGroupPolicy, GetPolicy, GetPolicyVersion.
+        """
+        def fetch() -> UserPolicies:
+            user, attached, inline_names, groups = self.g.fanout([
+                lambda: self.user(name),
+                lambda: self._paginate("commercial", "iam", "ListAttachedUserPolicies", "AttachedPolicies", UserName=name),
+                lambda: self._paginate("commercial", "iam", "ListUserPolicies", "PolicyNames", UserName=name),
+                lambda: self._paginate("commercial", "iam", "ListGroupsForUser", "Groups", UserName=name),
+            ])
+            if not user.exists:
+                raise CouldNotDecide(f"IAM user {name} does not exist, so it has no policies to evaluate")
+            tasks: list[Callable[[], Any]] = []
+            tasks += [(lambda a=a: self.managed_policy(a["PolicyArn"])) for a in attached]
+            tasks += [(lambda n=n: PolicyDoc("inline", n, None, None,
+                       self._read("commercial", "iam", "GetUserPolicy", UserName=name, PolicyName=n)["PolicyDocument"]))  # type: ignore[index]
+                      for n in inline_names]
+            tasks += [(lambda gname=g["GroupName"]: self._group_policies(gname)) for g in groups]
+            boundary_arn = user.permissions_boundary_arn
+            if boundary_arn:
+                tasks.append(lambda: dataclasses.replace(self.managed_policy(boundary_arn), kind="boundary"))
+            docs: list[PolicyDoc] = []
+            boundary = None
+            for r in self.g.fanout(tasks):
+                if isinstance(r, list):
+                    docs.extend(r)
+                elif r.kind == "boundary":
+                    boundary = r
+                else:
+                    docs.append(r)
+            return UserPolicies(name, docs, boundary, [a["PolicyArn"] for a in attached])
+        return self.g.once(("user-policies", name), fetch)
+
+    def other_credentials(self, name: str) -> OtherCredentials:
+        """Every credential type IAM gives a user besides its Bedrock keys (IAM User Guide,
+        "AWS security credentials" / "Manage passwords, access keys, SSH keys, X.509
+        certificates and service-specific credentials"): ``iam:GetLoginProfile``,
+        ``iam:ListAccessKeys``, ``iam:ListSigningCertificates``, ``iam:ListSSHPublicKeys``
+        (botocore paginators) and ``iam:ListServiceSpecificCredentials`` without ServiceName
+        (every service; Marker loop, no paginator), Bedrock's own filtered out.  Its own call,
+        not derived from :meth:`bedrock_credentials`' filtered one, so the Bedrock rows do not
+        depend on how AWS answers an unfiltered list.  MFA devices are not read: they only
+        strengthen a password or access key and authenticate nothing alone."""
+        def fetch() -> OtherCredentials:
+            login, keys, certs, ssh, ssc = self.g.fanout([
+                lambda: self._read("commercial", "iam", "GetLoginProfile", expected={"NoSuchEntity"}, UserName=name),
+                lambda: self._paginated("commercial", "iam", "ListAccessKeys", "AccessKeyMetadata", expected={"NoSuchEntity"}, UserName=name),
+                lambda: self._paginated("commercial", "iam", "ListSigningCertificates", "Certificates", expected={"NoSuchEntity"}, UserName=name),
+                lambda: self._paginated("commercial", "iam", "ListSSHPublicKeys", "SSHPublicKeys", expected={"NoSuchEntity"}, UserName=name),
+                lambda: self._paginate("commercial", "iam", "ListServiceSpecificCredentials", "ServiceSpecificCredentials",
+                                       expected={"NoSuchEntity"}, UserName=name),
+            ])
+            return OtherCredentials(
+                login_profile=login is not None, access_keys=keys or [],
+                signing_certificates=[{k: v for k, v in c.items() if k != "CertificateBody"} for c in (certs or [])],
+                ssh_public_keys=ssh or [],
+                service_credentials=[c for c in (ssc or []) if c.get("ServiceName") != BEDROCK_SERVICE],
+            )
+        return self.g.once(("other-creds", name), fetch)
+
+    def bedrock_credentials(self, name: str) -> list[Credential]:
+        """``iam:ListServiceSpecificCredentials`` for the user and ``bedrock.amazonaws.com`` (Marker loop: no paginator)."""
+        def fetch() -> list[Credential]:
+            items = self._paginate("commercial", "iam", "ListServiceSpecificCredentials", "ServiceSpecificCredentials",
+                                   expected={"NoSuchEntity"}, UserName=name, ServiceName=BEDROCK_SERVICE)
+            return [Credential.from_api(c) for c in (items or [])]
+        return self.g.once(("ssc", name), fetch)
+
+    def fleet_users(self) -> list[str]:
+        """Every user holding a ``bedrock.amazonaws.com`` credential (``ListServiceSpecificCredentials``
+        with ``AllUsers``), seeding each user's credential list so it is not read again."""
+        def fetch() -> list[str]:
+            items = self._paginate("commercial", "iam", "ListServiceSpecificCredentials", "ServiceSpecificCredentials",
+                                   AllUsers=True, ServiceName=BEDROCK_SERVICE) or []
+            by_user: dict[str, list[Credential]] = {}
+            for c in items:
+                by_user.setdefault(c["UserName"], []).append(Credential.from_api(c))
+            for user, creds in by_user.items():
+                self.g.once(("ssc", user), lambda creds=creds: creds)
+            return sorted(by_user)
+        return self.g.once(("fleet",), fetch)
+
+    # ---- identity
+    def identity(self, partition: str) -> dict[str, Any]:
+        """``sts:GetCallerIdentity`` (needs no permission)."""
+        def fetch() -> dict[str, Any]:
+            resp = self._read(partition, "sts", "GetCallerIdentity") or {}
+            return {k: resp.get(k) for k in ("Account", "Arn", "UserId")}
+        return self.g.once(("identity", partition), fetch)
+
+    # ---- govcloud secret
+    def secret(self) -> Secret:
+        """``secretsmanager:DescribeSecret`` and ``secretsmanager:GetSecretValue`` (+ ``kms:Decrypt`` on its key)."""
+        sid = self.cfg.secret_id
+
+        def value() -> tuple[str, Any]:
+            # read in parallel with DescribeSecret: the value does not depend on it.  The
+            # response is reduced at once to ("text", SecretText) | ("binary", None) |
+            # ("none", None) | ("error", why): no frame keeps the plain SecretString.
+            try:
+                resp = self._read("govcloud", "secretsmanager", "GetSecretValue",
+                                  expected={"ResourceNotFoundException"}, SecretId=sid) or {}
+            except ReadError as exc:
+                return ("error", str(exc))
+            if isinstance(resp.get("SecretString"), str):
+                return ("text", SecretText(resp.pop("SecretString")))
+            return ("binary", None) if "SecretBinary" in resp else ("none", None)
+
+        def fetch() -> Secret:
+            val_future = self.g.background(value)
+            desc = self._read("govcloud", "secretsmanager", "DescribeSecret",
+                              expected={"ResourceNotFoundException"}, SecretId=sid)
+            kind, val = val_future.result() if not val_future.cancel() else value()
+            if desc is None:
+                return Secret(secret_id=sid, exists=False)
+            s = Secret(
+                secret_id=sid, exists=True, arn=desc.get("ARN"), name=desc.get("Name"),
+                deleted_date=desc.get("DeletedDate"), kms_key_id=desc.get("KmsKeyId"),
+                rotation_enabled=bool(desc.get("RotationEnabled")), last_changed=desc.get("LastChangedDate"),
+                describe=desc,
+            )
+            if s.pending_deletion:
+                s.value_error = "the secret is scheduled for deletion; its value cannot be read"
+                return s
+            if kind == "error":
+                s.value_error = val
+            elif kind == "text":
+                s.text = val
+            else:
+                s.binary = kind == "binary"
+                if not s.binary:
+                    s.value_error = "GetSecretValue returned neither SecretString nor SecretBinary"
+            return s
+        return self.g.once(("secret", sid), fetch)
+
+    def secret_version(self, stage: str) -> tuple[str | None, SecretText | None]:
+        """``secretsmanager:GetSecretValue`` with ``VersionStage`` (e.g. ``AWSPENDING``): the
+        version id and its string (kept in ``SecretText``); ``(None, None)`` when no version has
+        the label.  Read only when a check needs it (credential.single_active, mid-rotation)."""
+        sid = self.cfg.secret_id
+
+        def fetch() -> tuple[str | None, SecretText | None]:
+            resp = self._read("govcloud", "secretsmanager", "GetSecretValue",
+                              expected={"ResourceNotFoundException"}, SecretId=sid, VersionStage=stage)
+            if resp is None:
+                return None, None
+            text = resp.get("SecretString")
+            return resp.get("VersionId"), (SecretText(text) if isinstance(text, str) else None)
+        return self.g.once(("secret-version", sid, stage), fetch)
+
+    def kms_key(self, partition: str, key_id: str, region: str | None = None) -> dict[str, Any]:
+        """``kms:DescribeKey`` (KeyManager tells a customer-managed key from an AWS-managed one;
+        KeyState and DeletionDate say whether it can still be used), in ``region`` (default:
+        the partition's audited region).  ``{"missing": True}`` when KMS has no such key."""
+        def fetch() -> dict[str, Any]:
+            resp = self._read(partition, "kms", "DescribeKey", region=region, expected={"NotFoundException"}, KeyId=key_id)
+            return (resp or {}).get("KeyMetadata", {"KeyId": key_id, "missing": True})
+        if region is None or region == self.cfg.region(partition):
+            return self.g.once(("kms", partition, key_id), fetch)
+        return self.g.once(("kms", partition, key_id, region), fetch)
+
+    # ---- cloudtrail
+    def trails(self, partition: str) -> list[Trail]:
+        """``cloudtrail:DescribeTrails`` (with shadow trails), then per trail, in its home region,
+        ``cloudtrail:GetTrailStatus`` and ``cloudtrail:GetEventSelectors``, and ``kms:DescribeKey``
+        of its KmsKeyId in the key's region (fixtures/trails.py judges the key's state)."""
+        def fetch() -> list[Trail]:
+            resp = self._read(partition, "cloudtrail", "DescribeTrails", includeShadowTrails=True) or {}
+            region = self.cfg.region(partition)
+            trails = []
+            for t in resp.get("trailList", []):
+                home = t.get("HomeRegion") or region
+                trails.append(Trail(
+                    partition=partition, name=t["Name"], arn=t.get("TrailARN", t["Name"]), home_region=home,
+                    multi_region=bool(t.get("IsMultiRegionTrail")),
+                    global_events=bool(t.get("IncludeGlobalServiceEvents")),
+                    log_file_validation=bool(t.get("LogFileValidationEnabled")),
+                    kms_key_id=t.get("KmsKeyId"), organization=bool(t.get("IsOrganizationTrail")),
+                    shadow=home != region, raw=t,
+                ))
+
+            def status(tr: Trail) -> None:
+                try:
+                    st = self._read(partition, "cloudtrail", "GetTrailStatus", region=tr.home_region, Name=tr.arn) or {}
+                    tr.is_logging = bool(st.get("IsLogging"))
+                    tr.latest_delivery_error = st.get("LatestDeliveryError") or None
+                except ReadError as exc:
+                    tr.status_error = str(exc)
+
+            def selectors(tr: Trail) -> None:
+                try:
+                    sel = self._read(partition, "cloudtrail", "GetEventSelectors", region=tr.home_region, TrailName=tr.arn) or {}
+                    tr.advanced_event_selectors = sel.get("AdvancedEventSelectors")
+                    # neither list in the answer: the trail selects nothing (not "unknown")
+                    tr.event_selectors = sel.get("EventSelectors") or ([] if not tr.advanced_event_selectors else None)
+                except ReadError as exc:
+                    tr.selectors_error = str(exc)
+
+            def key(tr: Trail) -> None:
+                # KmsKeyId is the key's full ARN; the key lives in its own region (normally the
+                # trail's home region) and may belong to another account.
+                if not tr.kms_key_id:
+                    return
+                parts = tr.kms_key_id.split(":")
+                kregion = parts[3] if tr.kms_key_id.startswith("arn:") and len(parts) > 3 and parts[3] else tr.home_region
+                try:
+                    tr.kms_key = self.kms_key(partition, tr.kms_key_id, region=kregion)
+                except ReadError as exc:
+                    tr.kms_error = str(exc)
+
+            self.g.fanout([(lambda tr=tr, f=f: f(tr)) for tr in trails for f in (status, selectors, key)])
+            return trails
+        return self.g.once(("trails", partition), fetch)
+
+    # ---- bedrock endpoints (httpx, bearer key)
+    def _http(self, name: str, method: str, url: str, key: SecretText, region: str, json_body: Any = None) -> HttpProbe:
+        """One Bedrock call with ``Authorization: Bearer <key>``, retried on throttling/5xx/timeouts.
+
+        The key stays a :class:`SecretText` in this frame and is revealed only inside the header
+        expression; a key that is not an RFC 6750 bearer token is never sent.  Any exception of
+        the HTTP client becomes a probe (``error``), so no frame holding the key reaches a
+        traceback.  Under ``--emulate`` the request also carries ``x-emulator-region``: an
+        endpoint override (``AWS_ENDPOINT_URL``) is one URL for every region, and the header is
+        the emulator's documented way to learn the region a real host name would carry.
+        """
+        problem = bearer_token_problem(key)
+        if problem:
+            return HttpProbe(name, url, None, "malformed_key",
+                             f"the key in secret {self.cfg.secret_id} {problem}; it was not sent", 0)
+        attempts = 0
+        delay = 0.2
+        last: HttpProbe | None = None
+        service = "bedrock-runtime" if "/model/" in url else "bedrock"
+        headers = {"Accept": "application/json"}
+        if self.aws.emulated:
+            headers["x-emulator-region"] = region
+        with httpx.Client(timeout=self.cfg.timeout_seconds, follow_redirects=False) as client:
+            while attempts < self.cfg.max_attempts:
+                attempts += 1
+                t0 = time.perf_counter()
+                wall = time.time()
+                status: int | None = None
+                try:
+                    r = client.request(method, url, json=json_body,
+                                       headers={**headers, "Authorization": "Bearer " + key.reveal()})
+                    status = r.status_code
+                    last = classify_http(name, url, r, attempts)
+                except httpx.TimeoutException as exc:
+                    last = HttpProbe(name, url, None, "timeout", f"no answer within {self.cfg.timeout_seconds:g}s ({type(exc).__name__})", attempts)
+                except httpx.ConnectError as exc:
+                    tls = "SSL" in str(exc) or "certificate" in str(exc).lower()
+                    last = HttpProbe(name, url, None, "network", ("TLS handshake failed" if tls else "connection failed") + f" ({type(exc).__name__})", attempts)
+                except httpx.HTTPError as exc:
+                    last = HttpProbe(name, url, None, "network", f"{type(exc).__name__}", attempts)
+                except Exception as exc:  # noqa: BLE001 -- its traceback would show the header with the key
+                    last = HttpProbe(name, url, None, "client_failure",
+                                     f"the HTTP client failed before an answer ({type(exc).__name__})", attempts)
+                self.aws.calls.add(Call("http", service, f"{method} {path_of(url)}", region,
+                                        "commercial", last.classification if last else "?", round((time.perf_counter() - t0) * 1000, 2), wall, status))
+                if last.classification not in ("throttled", "server_error", "timeout"):
+                    return last
+                if attempts < self.cfg.max_attempts:
+                    time.sleep(delay)
+                    delay *= 2
+        assert last is not None
+        last.message += f" (after {attempts} attempts)"
+        return last
+
+    def _secret_fields(self) -> tuple[SecretText | None, Any]:
+        """(``bedrock_api_key`` as SecretText or None when not a non-empty string, ``region`` or
+        ``_MISSING``) of the secret's JSON, or CouldNotDecide saying why it has none."""
+        def fetch() -> tuple[SecretText | None, Any]:
+            s = self.secret()
+            if not s.exists:
+                raise CouldNotDecide(f"secret {s.secret_id} does not exist in GovCloud, so there is no key to call Bedrock with")
+            if s.value_error:
+                raise CouldNotDecide(f"cannot read secret {s.secret_id}: {s.value_error}")
+            if s.text is None:
+                raise CouldNotDecide(f"secret {s.secret_id} holds binary data, not the JSON with bedrock_api_key")
+            try:
+                data = json.loads(s.text.reveal())
+            except (ValueError, RecursionError):
+                raise CouldNotDecide(f"secret {s.secret_id} is not the expected JSON object, so no key can be read from it") from None
+            if not isinstance(data, dict):
+                del data
+                raise CouldNotDecide(f"secret {s.secret_id} has no bedrock_api_key string")
+            fields = (SecretText(data["bedrock_api_key"]) if isinstance(data.get("bedrock_api_key"), str)
+                      and data["bedrock_api_key"] else None, data.get("region", _MISSING))
+            del data  # only the SecretText keeps the key from here on
+            return fields
+        return self.g.once(("secret-fields", self.cfg.secret_id), fetch)
+
+    def bearer_key(self) -> SecretText:
+        """The key held by the secret (as :class:`SecretText`), or CouldNotDecide saying why there is none."""
+        key = self._secret_fields()[0]
+        if key is None:
+            raise CouldNotDecide(f"secret {self.cfg.secret_id} has no bedrock_api_key string")
+        return key
+
+    def api_key(self) -> str:
+        """The key held by the secret, or CouldNotDecide saying why it cannot be used (prefer :meth:`bearer_key`)."""
+        return self.bearer_key().reveal()
+
+    def probe_region(self) -> str:
+        """The commercial region the workload calls Bedrock in: the ``region`` the secret names.
+
+        The endpoint rows probe that region, because that is where the workload's calls go.
+        CouldNotDecide when the secret names no region (the field is missing: the region is
+        unknown); :class:`BadRegion` (a verdict, ``fail``) when it names something that is not a
+        commercial region where Bedrock is offered (:func:`bedrock_commercial_regions`).
+        """
+        region = self._secret_fields()[1]
+        if region is _MISSING:
+            raise CouldNotDecide(f"secret {self.cfg.secret_id} names no region, so the region the workload calls "
+                                 "Bedrock in is unknown; add the region field to the secret")
+        problem = secret_region_problem(region)
+        if problem:
+            raise BadRegion(f"secret {self.cfg.secret_id}: {problem}, so the workload cannot call Bedrock with it; "
+                            "store the commercial region it uses")
+        return region
+
+    def _probe(self, name: str, build: Callable[[SecretText, str], HttpProbe]) -> HttpProbe:
+        def fetch() -> HttpProbe:
+            key = self.bearer_key()
+            problem = bearer_token_problem(key)
+            if problem:  # whatever the region: this key cannot be sent anywhere
+                return HttpProbe(name, "(not called)", None, "malformed_key",
+                                 f"the key in secret {self.cfg.secret_id} {problem}; it was not sent", 0)
+            try:
+                region = self.probe_region()
+            except BadRegion as exc:
+                return HttpProbe(name, "(not called)", None, "bad_region", str(exc), 0)
+            return build(key, region)
+        return self.g.once(("http", name), fetch)
+
+    def list_models(self) -> HttpProbe:
+        """``GET /foundation-models`` on the commercial control plane of the secret's region with the key
+        (bedrock:ListFoundationModels)."""
+        def build(key: SecretText, region: str) -> HttpProbe:
+            base = self.aws.endpoint_url("bedrock", "commercial", region).rstrip("/")
+            return self._http("list_models", "GET", f"{base}/foundation-models", key, region)
+        return self._probe("list_models", build)
+
+    def key_probe(self) -> HttpProbe:
+        """The call that tells whether Bedrock accepts the key: :meth:`list_models` in the secret's
+        region, or, when the secret names no usable region, ``GET /foundation-models`` in the
+        audit's configured commercial region (a key that authenticates anywhere in the partition
+        is live; where the workload calls is the endpoint rows' question)."""
+        try:
+            probe = self.list_models()
+        except CouldNotDecide:
+            probe = None
+        if probe is not None and probe.classification != "bad_region":
+            return probe
+        region = self.cfg.region("commercial")
+
+        def fetch() -> HttpProbe:
+            base = self.aws.endpoint_url("bedrock", "commercial", region).rstrip("/")
+            return self._http("list_models", "GET", f"{base}/foundation-models", self.bearer_key(), region)
+        return self.g.once(("http", "list_models", region), fetch)
+
+    def invoke(self) -> HttpProbe:
+        """``POST /model/{id}/converse`` with a one-token prompt in the secret's region (bedrock:InvokeModel)."""
+        def build(key: SecretText, region: str) -> HttpProbe:
+            from urllib.parse import quote
+
+            base = self.aws.endpoint_url("bedrock-runtime", "commercial", region).rstrip("/")
+            url = f"{base}/model/{quote(self.cfg.model_id, safe='')}/converse"
+            body = {"messages": [{"role": "user", "content": [{"text": "ping"}]}], "inferenceConfig": {"maxTokens": 1}}
+            return self._http("invoke", "POST", url, key, region, json_body=body)
+        return self._probe("invoke", build)
+
+    # ---- prefetch
+    def prefetch(self, users: Iterable[str]) -> list[cf.Future]:
+        """Start every independent read now, so checks find them done."""
+        def secret_key() -> None:
+            sec = self.secret()
+            if sec.kms_key_id and sec.kms_key_id != "alias/aws/secretsmanager":
+                self.kms_key("govcloud", sec.kms_key_id)
+
+        self.aws.warm([("iam", "commercial", None), ("sts", "commercial", None), ("sts", "govcloud", None),
+                       ("cloudtrail", "commercial", None), ("cloudtrail", "govcloud", None),
+                       ("secretsmanager", "govcloud", None), ("kms", "govcloud", None),
+                       ("bedrock", "commercial", None), ("bedrock-runtime", "commercial", None)])
+        # Longest dependent chains first (policies: list -> GetPolicy -> GetPolicyVersion), run
+        # metadata (caller identity) last.
+        jobs: list[Callable[[], Any]] = [(lambda u=user: self.user_policies(u)) for user in users]
+        jobs += [
+            lambda: self.list_models(),
+            lambda: self.invoke(),
+            secret_key,
+            *[(lambda p=p: self.trails(p)) for p in PARTITIONS],
+        ]
+        for user in users:
+            jobs += [(lambda u=user: self.other_credentials(u)), (lambda u=user: self.bedrock_credentials(u))]
+        jobs += [(lambda p=p: self.identity(p)) for p in PARTITIONS]
+        return [self.g.background(quiet(j)) for j in jobs]
