@@ -166,6 +166,9 @@ class Inventory(BulkReads):
 
         Calls: ListAttachedUserPolicies, ListUserPolicies, GetUserPolicy, ListGroupsForUser,
         ListAttachedGroupPolicies, ListGroupPolicies, GetGroupPolicy, GetPolicy, GetPolicyVersion.
+        In fleet mode (inventory/bulk.py) one ``iam:GetAccountAuthorizationDetails`` per account
+        answers for them, and the credential report (``iam:GenerateCredentialReport``,
+        ``iam:GetCredentialReport``) for GetLoginProfile.
         """
         def fetch() -> UserPolicies:
             details = self.auth_details()
