@@ -60,6 +60,9 @@ def register_options(parser: pytest.Parser) -> None:
     g.addoption("--fail-on", dest="fail_on", default=None, choices=SEVERITY_CHOICES, metavar="SEVERITY",
                 help="lowest severity of a failing/erroring check that makes the exit status non-zero "
                      "(info|low|medium|high|critical|none; default: any)")
+    g.addoption("--shard", dest="shard", default=None, metavar="K/N",
+                help="audit only shard K of N of the accounts (stable: by a hash of each account id); "
+                     "combine the shard runs with bedrock_key_audit.merge")
     g.addoption("--sign-key", dest="sign_key", default=None, metavar="PATH",
                 help="with --evidence: sign the evidence manifest with this unencrypted OpenSSH private key "
                      "(ssh-keygen -Y sign, namespace bedrock-key-audit-evidence) into manifest.json.sig")

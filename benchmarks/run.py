@@ -90,15 +90,25 @@ def add_fleet(url: str, n: int) -> None:
         list(pool.map(one, range(n - 1)))  # the compliant user is the n-th
 
 
-def run_audit(url: str, *args: str) -> dict:
+def run_audit(url: str, *args: str, reports: bool = False, env_extra: dict[str, str] | None = None) -> dict:
+    """One audit process; ``reports``: the whole user-visible run (report.html, results.json, JUnit,
+    OCSF written to a temporary reports directory), else ``--no-reports``.  Peak RSS is the
+    process's own (``os.wait4``), so it covers the report writing at the end."""
     out = tempfile.NamedTemporaryFile(prefix="bench-calls-", suffix=".json", delete=False).name
-    env = env_for(url) | {"BKA_CALLSTATS_OUT": out}
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider", "--no-reports",
-                           "-p", "benchmarks.callstats", *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    env = env_for(url) | {"BKA_CALLSTATS_OUT": out} | (env_extra or {})
+    where = ["--reports-dir", tempfile.mkdtemp(prefix="bench-reports-")] if reports else ["--no-reports"]
+    with tempfile.TemporaryFile(mode="w+") as log:
+        t0 = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider", *where,
+                                  "-p", "benchmarks.callstats", *args], cwd=ROOT, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        log.seek(0)
+        proc = subprocess.CompletedProcess(child.args, child.returncode, log.read(), "")
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"audit failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        raise SystemExit(f"audit failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
     stats = json.load(open(out))
     calls = stats["calls"]
     first = min(c["started"] for c in calls)
@@ -110,7 +120,8 @@ def run_audit(url: str, *args: str) -> dict:
         "aws_calls": sum(1 for c in calls if c["kind"] == "aws"),
         "http_calls": sum(1 for c in calls if c["kind"] == "http"),
         "items": stats["items"],
-        "peak_rss_mb": round(stats["peak_rss_mb"], 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "reports": reports,
         "outcome": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "",
     }
 
@@ -120,29 +131,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency-ms", type=int, default=100)
     ap.add_argument("--fleet", default="10,100,1000", help="comma-separated fleet sizes ('' for none)")
     ap.add_argument("--json", dest="json_out", default=None, help="also write the figures to this file")
+    ap.add_argument("--reports", action="store_true",
+                    help="measure the whole user-visible run: write report.html, results.json, JUnit, OCSF")
+    ap.add_argument("--no-single", action="store_true", help="skip the single-key audit")
+    ap.add_argument("--org", default="", metavar="AxK",
+                    help="also audit an organization of A accounts with K keyed users each (e.g. 50x20)")
     args = ap.parse_args(argv)
     lat = args.latency_ms / 1000
     results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                      "latency_ms": args.latency_ms}
 
-    proc, url = start_emulator("compliant", args.latency_ms)
-    try:
-        single = run_audit(url)
-    finally:
-        proc.terminate()
-        proc.wait()
-    single["critical_path_calls"] = CRITICAL_PATH
-    single["ratio"] = round(single["audit_phase_s"] / (CRITICAL_PATH * lat), 2) if lat else None
-    single["aws_calls_vs_min"] = f"{single['aws_calls']}/{MIN_AWS_CALLS}"
-    results["single"] = single
-    print(f"single key: {json.dumps(single)}", flush=True)
+    if not args.no_single:
+        proc, url = start_emulator("compliant", args.latency_ms)
+        try:
+            single = run_audit(url, reports=args.reports)
+        finally:
+            proc.terminate()
+            proc.wait()
+        single["critical_path_calls"] = CRITICAL_PATH
+        single["ratio"] = round(single["audit_phase_s"] / (CRITICAL_PATH * lat), 2) if lat else None
+        single["aws_calls_vs_min"] = f"{single['aws_calls']}/{MIN_AWS_CALLS}"
+        results["single"] = single
+        print(f"single key: {json.dumps(single)}", flush=True)
 
     fleet = []
     for n in [int(x) for x in args.fleet.split(",") if x.strip()]:
         proc, url = start_emulator("compliant", args.latency_ms)
         try:
             add_fleet(url, n)
-            r = run_audit(url, "--all-keys")
+            r = run_audit(url, "--all-keys", reports=args.reports)
         finally:
             proc.terminate()
             proc.wait()
@@ -152,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         fleet.append(r)
         print(f"fleet {n}: {json.dumps(r)}", flush=True)
     results["fleet"] = fleet
+    if args.org:
+        from benchmarks.org import run_org
+
+        accounts, keys = (int(x) for x in args.org.lower().split("x"))
+        results["organization"] = run_org(accounts, keys, args.latency_ms, reports=args.reports)
+        print(f"organization {args.org}: {json.dumps(results['organization'])}", flush=True)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))
     return 0

@@ -22,6 +22,8 @@ from bedrock_key_audit.aws_call import THROTTLE_CODES
 from bedrock_key_audit.fixtures.aws import Aws, Call
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.fixtures.config import BEDROCK_SERVICE, PARTITIONS, AuditConfig
+from bedrock_key_audit.iam_bulk import user_record
+from bedrock_key_audit.inventory.bulk import BulkReads
 from bedrock_key_audit.inventory.errors import BadRegion, ReadError
 from bedrock_key_audit.inventory.gather import Gatherer, quiet
 from bedrock_key_audit.inventory.keys import bearer_token_problem, secret_region_problem
@@ -43,7 +45,7 @@ __all__ = ["THROTTLE_CODES", "Inventory"]  # THROTTLE_CODES: its home is bedrock
 _MISSING = object()
 
 
-class Inventory:
+class Inventory(BulkReads):
     """Reads of both partitions for one audited user; every method is memoised."""
 
     def __init__(self, aws: Aws, cfg: AuditConfig, gatherer: Gatherer | None = None):
@@ -104,6 +106,15 @@ class Inventory:
         returned ``IamUser.name`` is IAM's own spelling, which every later call uses.
         """
         def fetch() -> IamUser:
+            details = self.auth_details()  # fleet mode: GetAccountAuthorizationDetails (inventory/bulk.py)
+            found = details.user(name) if details is not None else None
+            if found is not None:
+                return IamUser(
+                    name=found["UserName"], exists=True, arn=found["Arn"], account_id=found["Arn"].split(":")[4],
+                    create_date=found.get("CreateDate"),
+                    permissions_boundary_arn=(found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+                    raw=user_record(found),
+                )
             resp = self._read("commercial", "iam", "GetUser", expected={"NoSuchEntity"}, UserName=name)
             if resp is None:
                 same = [u for u in self._paginate("commercial", "iam", "ListUsers", "Users") or []
@@ -125,6 +136,10 @@ class Inventory:
     def managed_policy(self, arn: str) -> PolicyDoc:
         """``iam:GetPolicy`` + ``iam:GetPolicyVersion`` of its default version; once per ARN for the run."""
         def fetch() -> PolicyDoc:
+            details = self.auth_details()  # customer-managed policies come with their default version
+            if details is not None and arn in details.policies:
+                known = details.policies[arn]
+                return PolicyDoc("managed", known.name, arn, known.default_version_id, known.document)
             pol = self._read("commercial", "iam", "GetPolicy", PolicyArn=arn)["Policy"]  # type: ignore[index]
             ver = self._read("commercial", "iam", "GetPolicyVersion", PolicyArn=arn,
                              VersionId=pol["DefaultVersionId"])["PolicyVersion"]  # type: ignore[index]
@@ -151,8 +166,15 @@ class Inventory:
 
         Calls: ListAttachedUserPolicies, ListUserPolicies, GetUserPolicy, ListGroupsForUser,
         ListAttachedGroupPolicies, ListGroupPolicies, GetGroupPolicy, GetPolicy, GetPolicyVersion.
+        In fleet mode (inventory/bulk.py) one ``iam:GetAccountAuthorizationDetails`` per account
+        answers for them, and the credential report (``iam:GenerateCredentialReport``,
+        ``iam:GetCredentialReport``) for GetLoginProfile.
         """
         def fetch() -> UserPolicies:
+            details = self.auth_details()
+            found = details.user(name) if details is not None else None
+            if details is not None and found is not None:
+                return self._user_policies_from(details, found)
             user, attached, inline_names, groups = self.g.fanout([
                 lambda: self.user(name),
                 lambda: self._paginate("commercial", "iam", "ListAttachedUserPolicies", "AttachedPolicies", UserName=name),
@@ -182,6 +204,37 @@ class Inventory:
             return UserPolicies(name, docs, boundary, [a["PolicyArn"] for a in attached])
         return self.g.once(("user-policies", name), fetch)
 
+    def _user_policies_from(self, details: Any, found: dict[str, Any]) -> UserPolicies:
+        """:meth:`user_policies` from GetAccountAuthorizationDetails: the same PolicyDoc objects the
+        per-user reads make (AWS managed policies and groups missing from it are read as usual)."""
+        name = found["UserName"]
+        attached = list(found.get("AttachedManagedPolicies") or [])
+        tasks: list[Callable[[], Any]] = [(lambda a=a: self.managed_policy(a["PolicyArn"])) for a in attached]
+        docs: list[PolicyDoc] = [PolicyDoc("inline", p["PolicyName"], None, None, p["PolicyDocument"])
+                                 for p in found.get("UserPolicyList") or []]
+        for gname in found.get("GroupList") or []:
+            group = details.group(gname)
+            if group is None:
+                tasks.append(lambda gname=gname: self._group_policies(gname))
+                continue
+            tasks += [(lambda a=a, gname=gname: dataclasses.replace(self.managed_policy(a["PolicyArn"]),
+                                                                      kind="group-managed", via_group=gname))
+                      for a in group.get("AttachedManagedPolicies") or []]
+            docs += [PolicyDoc("group-inline", p["PolicyName"], None, None, p["PolicyDocument"], via_group=gname)
+                     for p in group.get("GroupPolicyList") or []]
+        boundary_arn = (found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        if boundary_arn:
+            tasks.append(lambda: dataclasses.replace(self.managed_policy(boundary_arn), kind="boundary"))
+        boundary = None
+        for r in self.g.fanout(tasks):
+            if isinstance(r, list):
+                docs.extend(r)
+            elif r.kind == "boundary":
+                boundary = r
+            else:
+                docs.append(r)
+        return UserPolicies(name, docs, boundary, [a["PolicyArn"] for a in attached])
+
     def other_credentials(self, name: str) -> OtherCredentials:
         """Every credential type IAM gives a user besides its Bedrock keys (IAM User Guide,
         "AWS security credentials" / "Manage passwords, access keys, SSH keys, X.509
@@ -193,6 +246,8 @@ class Inventory:
         depend on how AWS answers an unfiltered list.  MFA devices are not read: they only
         strengthen a password or access key and authenticate nothing alone."""
         def fetch() -> OtherCredentials:
+            if self.bulk:
+                return self._other_credentials_bulk(name)
             login, keys, certs, ssh, ssc = self.g.fanout([
                 lambda: self._read("commercial", "iam", "GetLoginProfile", expected={"NoSuchEntity"}, UserName=name),
                 lambda: self._paginated("commercial", "iam", "ListAccessKeys", "AccessKeyMetadata", expected={"NoSuchEntity"}, UserName=name),
@@ -208,6 +263,36 @@ class Inventory:
                 service_credentials=[c for c in (ssc or []) if c.get("ServiceName") != BEDROCK_SERVICE],
             )
         return self.g.once(("other-creds", name), fetch)
+
+    def _other_credentials_bulk(self, name: str) -> OtherCredentials:
+        """:meth:`other_credentials` in fleet mode: the password from the credential report and other
+        services' credentials from ListServiceSpecificCredentials(AllUsers) when those could be read;
+        access keys, signing certificates and SSH public keys are always read per user (no bulk read
+        lists inactive ones: see bedrock_key_audit/iam_bulk.py)."""
+        report, everyone, user = self.g.fanout([self.credential_report, self.all_service_credentials,
+                                                lambda: self.user(name)])
+        row = report.rows.get(user.arn or "") if report is not None else None
+        login_job: Callable[[], Any] = (
+            (lambda: row.password_enabled) if row is not None else
+            (lambda: self._read("commercial", "iam", "GetLoginProfile", expected={"NoSuchEntity"},
+                                UserName=name) is not None))
+        ssc_job: Callable[[], Any] = (
+            (lambda: everyone.get(name.lower(), [])) if everyone is not None else
+            (lambda: [c for c in self._paginate("commercial", "iam", "ListServiceSpecificCredentials",
+                                                "ServiceSpecificCredentials", expected={"NoSuchEntity"},
+                                                UserName=name) or [] if c.get("ServiceName") != BEDROCK_SERVICE]))
+        login, keys, certs, ssh, ssc = self.g.fanout([
+            login_job,
+            lambda: self._paginated("commercial", "iam", "ListAccessKeys", "AccessKeyMetadata", expected={"NoSuchEntity"}, UserName=name),
+            lambda: self._paginated("commercial", "iam", "ListSigningCertificates", "Certificates", expected={"NoSuchEntity"}, UserName=name),
+            lambda: self._paginated("commercial", "iam", "ListSSHPublicKeys", "SSHPublicKeys", expected={"NoSuchEntity"}, UserName=name),
+            ssc_job,
+        ])
+        return OtherCredentials(
+            login_profile=bool(login), access_keys=keys or [],
+            signing_certificates=[{k: v for k, v in c.items() if k != "CertificateBody"} for c in (certs or [])],
+            ssh_public_keys=ssh or [], service_credentials=list(ssc),
+        )
 
     def bedrock_credentials(self, name: str) -> list[Credential]:
         """``iam:ListServiceSpecificCredentials`` for the user and ``bedrock.amazonaws.com`` (Marker loop: no paginator)."""

@@ -1,0 +1,133 @@
+"""Account-wide IAM reads for fleet mode (``--all-keys``), one each per account.
+
+:class:`BulkReads` is a base of :class:`~bedrock_key_audit.inventory.reader.Inventory`.  With
+``bulk`` on, the reader answers ``user``, ``user_policies``, ``managed_policy`` and the
+password / other-service parts of ``other_credentials`` from these reads, building the SAME
+objects (``IamUser``, ``PolicyDoc``, ``UserPolicies``, ``OtherCredentials``) the per-user reads
+build, so no check and no evaluator has a second code path.  Parsing:
+:mod:`bedrock_key_audit.iam_bulk` (which documents every field read and why the credential
+report does not stand for ListAccessKeys / ListSigningCertificates).
+
+* ``iam:GetAccountAuthorizationDetails`` (Filter User, Group, LocalManagedPolicy; MaxItems 1000;
+  Marker loop);
+* ``iam:GenerateCredentialReport`` (until ``COMPLETE``) + ``iam:GetCredentialReport``, used only
+  when generated at or after the run began;
+* ``iam:ListServiceSpecificCredentials`` with ``AllUsers`` and no ``ServiceName`` (Marker loop).
+
+Where one is denied, throttled past retries or malformed, the reader falls back to the
+per-user reads for what it would have answered, and :attr:`BulkReads.notes` gets one line.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import Any
+
+from bedrock_key_audit.iam_bulk import (
+    GAAD_FILTER,
+    AuthorizationDetails,
+    BulkParseError,
+    CredentialReport,
+    credentials_by_user,
+    parse_authorization_details,
+    parse_credential_report,
+    report_fresh,
+)
+from bedrock_key_audit.inventory.errors import ReadError
+
+REPORT_WAIT_SECONDS = 60.0
+
+
+class BulkReads:
+    """The bulk reads and their fallback notes (mixed into ``Inventory``)."""
+
+    bulk: bool = False
+    run_started: dt.datetime | None = None
+
+    def _bulk_note(self, text: str) -> None:
+        lock = self.__dict__.setdefault("_notes_lock", threading.Lock())
+        with lock:
+            notes: list[str] = self.__dict__.setdefault("notes", [])
+            if text not in notes:
+                notes.append(text)
+
+    @property
+    def bulk_notes(self) -> list[str]:
+        return list(self.__dict__.get("notes", []))
+
+    def auth_details(self) -> AuthorizationDetails | None:
+        """The account's ``GetAccountAuthorizationDetails``, or None (fallback) when it cannot be read."""
+        if not self.bulk:
+            return None
+
+        def fetch() -> AuthorizationDetails | None:
+            def via(client: Any) -> dict[str, Any]:
+                pages: list[dict[str, Any]] = []
+                params: dict[str, Any] = {"Filter": GAAD_FILTER, "MaxItems": 1000}
+                while True:
+                    page = client.get_account_authorization_details(**params)
+                    pages.append(page)
+                    if not page.get("IsTruncated") or not page.get("Marker"):
+                        return {"pages": pages}
+                    params = {**params, "Marker": page["Marker"]}
+            try:
+                resp = self._read("commercial", "iam", "GetAccountAuthorizationDetails", via=via)  # type: ignore[attr-defined]
+                return parse_authorization_details((resp or {}).get("pages", []))
+            except (ReadError, BulkParseError) as exc:
+                self._bulk_note(f"{exc}; IAM users and policies were read user by user instead")
+                return None
+        return self.g.once(("bulk", "gaad"), fetch)  # type: ignore[attr-defined,no-any-return]
+
+    def credential_report(self) -> CredentialReport | None:
+        """The IAM credential report, when generated at or after the run began; else None (fallback)."""
+        if not self.bulk:
+            return None
+
+        def fetch() -> CredentialReport | None:
+            read = self._read  # type: ignore[attr-defined]
+            try:
+                deadline = time.monotonic() + REPORT_WAIT_SECONDS
+                delay = 0.2
+                resp: dict[str, Any] | None = None
+                while resp is None:
+                    state = (read("commercial", "iam", "GenerateCredentialReport") or {}).get("State")
+                    # COMPLETE: a report exists; STARTED / INPROGRESS: it may already be served
+                    resp = read("commercial", "iam", "GetCredentialReport",
+                                expected=set() if state == "COMPLETE" else {"ReportInProgress"})
+                    if resp is None:
+                        if time.monotonic() > deadline:
+                            raise ReadError(f"the IAM credential report was still being generated after "
+                                            f"{REPORT_WAIT_SECONDS:g} s")
+                        time.sleep(delay)
+                        delay = min(delay * 2, 5.0)
+                report = parse_credential_report(resp.get("Content", b""), resp["GeneratedTime"])
+            except (ReadError, BulkParseError, KeyError) as exc:
+                why = str(exc) if not isinstance(exc, KeyError) else "the credential report has no GeneratedTime"
+                self._bulk_note(f"{why}; console passwords were read user by user (iam:GetLoginProfile) instead")
+                return None
+            started = self.run_started or dt.datetime.now(dt.timezone.utc)
+            if not report_fresh(report.generated, started):
+                self._bulk_note(
+                    f"the IAM credential report is from {report.generated.isoformat(timespec='seconds')}, before this "
+                    "run began (AWS reuses a report for up to four hours), so console passwords were read user by "
+                    "user (iam:GetLoginProfile) instead")
+                return None
+            return report
+        return self.g.once(("bulk", "credential-report"), fetch)  # type: ignore[attr-defined,no-any-return]
+
+    def all_service_credentials(self) -> dict[str, list[dict[str, Any]]] | None:
+        """Every user's non-Bedrock service-specific credentials (lower-cased user name), or None (fallback)."""
+        if not self.bulk:
+            return None
+
+        def fetch() -> dict[str, list[dict[str, Any]]] | None:
+            from bedrock_key_audit.fixtures.config import BEDROCK_SERVICE
+            try:
+                items = self._paginate("commercial", "iam", "ListServiceSpecificCredentials",  # type: ignore[attr-defined]
+                                       "ServiceSpecificCredentials", AllUsers=True) or []
+            except ReadError as exc:
+                self._bulk_note(f"{exc}; other services' credentials were read user by user instead")
+                return None
+            return credentials_by_user(items, exclude_service=BEDROCK_SERVICE)
+        return self.g.once(("bulk", "all-ssc"), fetch)  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,64 @@
+"""Fleet mode's account-wide IAM reads give the same verdicts as the per-user reads, and fall back
+to them (with a one-line note) where a bulk read is denied."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bedrock_key_audit.emulator import aws_faults
+from tests.audit.helpers import run_audit, statuses
+
+OWNER = "bedrock-cross-partition-user"
+WIDE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+
+
+def _fleet(emu):
+    iam = emu.client("iam", "commercial")
+    arn = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])
+    for name in ("clean-bot", "password-bot", "group-bot"):
+        iam.create_user(UserName=name)
+        iam.attach_user_policy(UserName=name, PolicyArn=arn)
+        iam.create_service_specific_credential(UserName=name, ServiceName="bedrock.amazonaws.com", CredentialAgeDays=90)
+    iam.create_login_profile(UserName="password-bot", Password="Aa1!aaaaaaaaaaaaaa")
+    iam.create_group(GroupName="wide")
+    iam.put_group_policy(GroupName="wide", PolicyName="s3-all", PolicyDocument=json.dumps(WIDE))
+    iam.add_user_to_group(GroupName="wide", UserName="group-bot")
+    iam.create_service_specific_credential(UserName="clean-bot", ServiceName="codecommit.amazonaws.com")
+
+
+def _denied(emu):
+    _fleet(emu)
+    aws_faults.deny("iam:GetAccountAuthorizationDetails")
+    aws_faults.deny("iam:GenerateCredentialReport")
+
+
+EXPECTED_FAILS = {
+    "iam.user_no_other_credentials[password-bot]",  # console password (credential report / GetLoginProfile)
+    "iam.user_no_other_credentials[clean-bot]",  # a CodeCommit credential (AllUsers list)
+    "iam.policy_least_privilege[group-bot]",  # s3:* from the group's inline policy (GAAD GroupDetailList)
+}
+
+
+@pytest.mark.parametrize("setup", [_fleet, _denied], ids=["bulk", "denied-fallback"])
+def test_fleet_verdicts_bulk_and_fallback(pytester, setup):
+    rows = run_audit(pytester, "compliant", "--all-keys", setup=setup)
+    got = statuses(rows)
+    failing = {r for r, s in got.items() if s == "fail"}
+    assert failing == EXPECTED_FAILS
+    assert not [r for r, s in got.items() if s == "error"]
+    assert "console password" in rows["iam.user_no_other_credentials[password-bot]"]["detail"]
+    config = rows["__reprec__"].getcalls("pytest_sessionfinish")[0].session.config
+    from bedrock_key_audit.fixtures.aws import CALL_LOG_KEY
+    from bedrock_key_audit.fixtures.inventory import BULK_NOTES_KEY
+
+    ops = {c["operation"] for c in config.stash[CALL_LOG_KEY].as_dicts()}
+    notes = config.stash.get(BULK_NOTES_KEY, [])
+    if setup is _fleet:
+        assert not notes
+        assert not ops & {"GetUser", "GetLoginProfile", "ListAttachedUserPolicies", "ListGroupsForUser"}
+    else:
+        assert len(notes) == 2, notes
+        assert any("iam:GetAccountAuthorizationDetails was denied" in n and "user by user" in n for n in notes)
+        assert any("iam:GenerateCredentialReport was denied" in n for n in notes)
+        assert {"GetUser", "GetLoginProfile", "ListAttachedUserPolicies"} <= ops

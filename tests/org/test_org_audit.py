@@ -1,0 +1,34 @@
+"""[organization]: accounts discovered, each audited under an assumed role; a broken one ends error alone."""
+from __future__ import annotations
+
+from tests.audit.helpers import run_audit, statuses
+
+CONFIG = """
+[organization]
+role_name = "BedrockKeyAuditRole"
+external_id = "xid"
+govcloud_tag = "govcloud-account-id"
+"""
+BUILT: dict = {}
+
+
+def _org(emu):
+    from bedrock_key_audit.emulator.org_builder import build_organization
+
+    BUILT.update(build_organization(emu.url, 3, broken=(1,), suspended=(2,), external_id="xid"))
+
+
+def test_organization_accounts_audited_broken_role_errors_alone(pytester):
+    cfg = pytester.makefile(".toml", audit=CONFIG)
+    got = statuses(run_audit(pytester, "compliant", f"--audit-config={cfg}", setup=_org))
+    accounts = {row.split("[", 1)[1].split(",")[0].rstrip("]") for row in got if "[" in row}
+    broken, = BUILT["broken"]
+    suspended, = BUILT["suspended"]
+    healthy = set(BUILT["accounts"]) - {broken, suspended}
+    assert suspended not in accounts
+    assert healthy | {broken} <= accounts
+    for row, status in got.items():
+        if f"[{broken}" in row:
+            assert status == "error", row
+        else:
+            assert status == "pass", (row, status)
