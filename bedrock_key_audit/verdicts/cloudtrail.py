@@ -6,8 +6,18 @@ hand-built objects (tests/unit/test_cloudtrail.py) with no emulator.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.trails import ROW_PROPERTIES, SecurityTrail, security_trail
+from bedrock_key_audit.trails import ROW_PROPERTIES, security_trail
+
+if TYPE_CHECKING:
+    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.inventory.models import Trail
+
+# what the cloudtrail rows read: each partition's trails, or why they could not be read
+TrailsByPartition = dict[str, list["Trail"] | CouldNotDecide]
 
 # What each row asks of the security trail, for sentences.
 LABEL = {
@@ -37,7 +47,7 @@ FIX = {
 }
 
 
-def _trails(check, trails_by_partition, partition):
+def _trails(check: Check, trails_by_partition: TrailsByPartition, partition: str) -> list[Trail]:
     got = trails_by_partition[partition]
     if isinstance(got, Exception):
         raise got
@@ -56,7 +66,7 @@ def _trails(check, trails_by_partition, partition):
     return got
 
 
-def judge_row(check, trails, partition: str, row: str, region: str | None = None) -> SecurityTrail:
+def judge_row(check: Check, trails: list[Trail], partition: str, row: str, region: str | None = None) -> None:
     """Pass ``row`` when the partition's security trail (or closest candidate) has the row's
     properties; fail naming every trail's gaps; ``error`` when the candidate's are unreadable."""
     decision = security_trail(trails, partition, region)
@@ -100,26 +110,27 @@ def judge_row(check, trails, partition: str, row: str, region: str | None = None
                  f"{', '.join(r.replace('_', ' ') for r in cand.unknown)}, which could not be read)")
 
 
-def logging(check, trails_by_partition, partition, audit_config):
+def logging(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "logging",
               audit_config.region(partition))
 
 
-def multi_region(check, trails_by_partition, partition, audit_config):
+def multi_region(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "multi_region",
               audit_config.region(partition))
 
 
-def log_file_validation(check, trails_by_partition, partition, audit_config):
+def log_file_validation(check: Check, trails_by_partition: TrailsByPartition, partition: str,
+                        audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "log_file_validation",
               audit_config.region(partition))
 
 
-def management_events(check, trails_by_partition, partition, audit_config):
+def management_events(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "management_events",
               audit_config.region(partition))
 
 
-def kms(check, trails_by_partition, partition, audit_config):
+def kms(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "kms",
               audit_config.region(partition))
