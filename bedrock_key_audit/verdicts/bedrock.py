@@ -1,13 +1,20 @@
 """Verdict of ``bedrock.invocation_logging`` (the pure judgement: :mod:`bedrock_key_audit.verdicts.traces`)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.inventory.errors import BadRegion
 from bedrock_key_audit.inventory.traces import invocation_logging as read_invocation_logging
 from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
 
+if TYPE_CHECKING:
+    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.inventory.reader import Inventory
 
-def key_regions(inventory, audit_config) -> tuple[list[str], str | None]:
+
+def key_regions(inventory: Inventory, audit_config: AuditConfig) -> tuple[list[str], str | None]:
     """The commercial Regions the key is used in: the configured one, and the one the secret names
     (where the workload calls Bedrock: ``Inventory.probe_region``) when it can be read and differs.
     The second value says why the secret's Region was not added, if it was not."""
@@ -21,9 +28,9 @@ def key_regions(inventory, audit_config) -> tuple[list[str], str | None]:
     return regions, None
 
 
-def invocation_logging(check, inventory, audit_config):
+def invocation_logging(check: Check, inventory: Inventory, audit_config: AuditConfig) -> None:
     regions, note = key_regions(inventory, audit_config)
-    sentences = []
+    sentences: list[str] = []
     for region in regions:
         log = read_invocation_logging(inventory, region)
         check.resource = f"arn:aws:bedrock:{region}:{log.account_id}:model-invocation-logging"

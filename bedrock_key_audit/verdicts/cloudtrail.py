@@ -6,10 +6,21 @@ hand-built objects (tests/unit/test_cloudtrail.py) with no emulator.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.inventory.traces import bucket_protection
-from bedrock_key_audit.trails import ROW_PROPERTIES, SecurityTrail, security_trail
+from bedrock_key_audit.trails import ROW_PROPERTIES, security_trail
 from bedrock_key_audit.verdicts.traces import bucket_protection_verdict
+
+if TYPE_CHECKING:
+    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.inventory.models import Trail
+    from bedrock_key_audit.inventory.reader import Inventory
+
+# what the cloudtrail rows read: each partition's trails, or why they could not be read
+TrailsByPartition = dict[str, list["Trail"] | CouldNotDecide]
 
 # What each row asks of the security trail, for sentences.
 LABEL = {
@@ -39,7 +50,7 @@ FIX = {
 }
 
 
-def _trails(check, trails_by_partition, partition):
+def _trails(check: Check, trails_by_partition: TrailsByPartition, partition: str) -> list[Trail]:
     got = trails_by_partition[partition]
     if isinstance(got, Exception):
         raise got
@@ -58,7 +69,7 @@ def _trails(check, trails_by_partition, partition):
     return got
 
 
-def judge_row(check, trails, partition: str, row: str, region: str | None = None) -> SecurityTrail:
+def judge_row(check: Check, trails: list[Trail], partition: str, row: str, region: str | None = None) -> None:
     """Pass ``row`` when the partition's security trail (or closest candidate) has the row's
     properties; fail naming every trail's gaps; ``error`` when the candidate's are unreadable."""
     decision = security_trail(trails, partition, region)
@@ -102,32 +113,34 @@ def judge_row(check, trails, partition: str, row: str, region: str | None = None
                  f"{', '.join(r.replace('_', ' ') for r in cand.unknown)}, which could not be read)")
 
 
-def logging(check, trails_by_partition, partition, audit_config):
+def logging(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "logging",
               audit_config.region(partition))
 
 
-def multi_region(check, trails_by_partition, partition, audit_config):
+def multi_region(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "multi_region",
               audit_config.region(partition))
 
 
-def log_file_validation(check, trails_by_partition, partition, audit_config):
+def log_file_validation(check: Check, trails_by_partition: TrailsByPartition, partition: str,
+                        audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "log_file_validation",
               audit_config.region(partition))
 
 
-def management_events(check, trails_by_partition, partition, audit_config):
+def management_events(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "management_events",
               audit_config.region(partition))
 
 
-def kms(check, trails_by_partition, partition, audit_config):
+def kms(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "kms",
               audit_config.region(partition))
 
 
-def bucket_protected(check, trails_by_partition, partition, audit_config, inventory):
+def bucket_protected(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig,
+                     inventory: Inventory) -> None:
     """The S3 bucket the partition's security trail delivers to blocks public access and logs access
     (CIS AWS v3.0.0 3.4 and 2.1.4; verdict: :func:`bedrock_key_audit.verdicts.traces.bucket_protection_verdict`)."""
     trails = _trails(check, trails_by_partition, partition)

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import TYPE_CHECKING, Any
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.inventory.keys import decode_key
 from bedrock_key_audit.inventory.models import SecretText
 
+if TYPE_CHECKING:
+    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.inventory.models import Credential, IamUser
+    from bedrock_key_audit.inventory.reader import Inventory
+
 MINUTE = dt.timedelta(minutes=1)
 
 
-def _evidence(check, creds):
+def _evidence(check: Check, creds: list[Credential]) -> None:
     check.evidence("iam:ListServiceSpecificCredentials", [
         {"ServiceSpecificCredentialId": c.id, "UserName": c.user_name, "Status": c.status,
          "CreateDate": c.create_date.isoformat(), "ExpirationDate": c.expiration_date.isoformat() if c.expiration_date else None,
@@ -25,7 +32,7 @@ def _evidence(check, creds):
     ])
 
 
-def _live(existing_user, creds, now):
+def _live(existing_user: IamUser, creds: list[Credential], now: dt.datetime) -> list[Credential]:
     """Credentials not deliberately switched off: Active, or Active by status but past their
     expiry.  None of them: nothing to judge (``error``; credential.active says why)."""
     live = [c for c in creds if c.effective_status(now) in ("Active", "Expired") and c.status != "Inactive"]
@@ -34,7 +41,7 @@ def _live(existing_user, creds, now):
     return live
 
 
-def active(check, existing_user, bedrock_credentials, now):
+def active(check: Check, existing_user: IamUser, bedrock_credentials: list[Credential], now: dt.datetime) -> None:
     check.resource = existing_user.arn
     _evidence(check, bedrock_credentials)
     check.require(bedrock_credentials, f"{existing_user.name} has no Bedrock API key (bedrock.amazonaws.com credential)")
@@ -45,7 +52,8 @@ def active(check, existing_user, bedrock_credentials, now):
     check.passed(f"{existing_user.name} has an Active Bedrock API key ({', '.join(c.short_id for c in active)})")
 
 
-def unexpired(check, existing_user, bedrock_credentials, now, audit_config):
+def unexpired(check: Check, existing_user: IamUser, bedrock_credentials: list[Credential], now: dt.datetime,
+              audit_config: AuditConfig) -> None:
     check.resource = existing_user.arn
     _evidence(check, bedrock_credentials)
     live = _live(existing_user, bedrock_credentials, now)
@@ -69,7 +77,8 @@ def unexpired(check, existing_user, bedrock_credentials, now, audit_config):
     check.passed("; ".join(fine))
 
 
-def bounded_lifetime(check, existing_user, bedrock_credentials, now, audit_config):
+def bounded_lifetime(check: Check, existing_user: IamUser, bedrock_credentials: list[Credential], now: dt.datetime,
+                     audit_config: AuditConfig) -> None:
     check.resource = existing_user.arn
     _evidence(check, bedrock_credentials)
     live = _live(existing_user, bedrock_credentials, now)
@@ -106,7 +115,7 @@ def _stored_key(text: SecretText | None) -> SecretText | None:
     return SecretText(data["bedrock_api_key"])
 
 
-def _named_by_version(version_id, creds):
+def _named_by_version(version_id: str | None, creds: list[Credential]) -> Credential | None:
     """The credential a version id names as ``<credential id>-<hex>`` (fixtures/remediation/rotation.py
     ``version_token``), if exactly one does."""
     named = [c for c in creds if version_id and version_id.startswith(c.id + "-")]
@@ -116,7 +125,7 @@ def _named_by_version(version_id, creds):
 AMBIGUOUS = object()
 
 
-def held_credential(key: SecretText | None, version_id: str | None, active: list):
+def held_credential(key: SecretText | None, version_id: str | None, active: list[Credential]) -> Any:
     """Which Active credential a stored key is: the one whose ``ServiceCredentialAlias`` equals the
     key's decoded identity; when several share that alias (IAM may give every key of a user the
     same one), the one the version id names.  None: no Active credential; AMBIGUOUS: cannot tell."""
@@ -131,7 +140,8 @@ def held_credential(key: SecretText | None, version_id: str | None, active: list
     return _named_by_version(version_id, matches) or AMBIGUOUS
 
 
-def rotation_in_progress(active: list, current: tuple, pending: tuple) -> tuple[bool | None, str]:
+def rotation_in_progress(active: list[Credential], current: tuple[str | None, SecretText | None],
+                         pending: tuple[str | None, SecretText | None]) -> tuple[bool | None, str]:
     """Whether two Active keys are a rotation in progress: (True, why) / (False, why) / (None, why unknown).
 
     ``current`` / ``pending``: (version id, key as ``SecretText`` or None) of the AWSCURRENT and
@@ -172,7 +182,8 @@ def rotation_in_progress(active: list, current: tuple, pending: tuple) -> tuple[
     return True, f"AWSCURRENT holds {c.short_id} and AWSPENDING holds the new key {p.short_id}"
 
 
-def single_active(check, existing_user, bedrock_credentials, now, inventory):
+def single_active(check: Check, existing_user: IamUser, bedrock_credentials: list[Credential], now: dt.datetime,
+                  inventory: Inventory) -> None:
     """One Active Bedrock API key; two only while a rotation is in progress, proven by what the
     secret's AWSCURRENT and AWSPENDING versions hold (:func:`rotation_in_progress`)."""
     check.resource = existing_user.arn
@@ -188,7 +199,8 @@ def single_active(check, existing_user, bedrock_credentials, now, inventory):
     stages = (secret.describe or {}).get("VersionIdsToStages", {}) if secret.exists else {}
     cur_vid = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
     pend_vid = next((v for v, labels in stages.items() if "AWSPENDING" in labels), None)
-    pending, cur_key = (None, None), None
+    pending: tuple[str | None, SecretText | None] = (None, None)
+    cur_key: SecretText | None = None
     if pend_vid is not None and pend_vid != cur_vid:
         vid, text = inventory.secret_version("AWSPENDING")  # CouldNotDecide if unreadable
         pending = (vid, _stored_key(text))

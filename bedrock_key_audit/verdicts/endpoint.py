@@ -7,9 +7,16 @@ hand-built objects (tests/unit/test_endpoint.py) with no emulator.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.inventory.keys import decode_key
+
+if TYPE_CHECKING:
+    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.inventory.models import HttpProbe
+    from bedrock_key_audit.inventory.reader import Inventory
 
 # The setup is wrong (fail) vs. we could not find out (error).  ``malformed_key``: the secret's
 # key is not a bearer token (whitespace, non-ASCII), so it was not sent and no workload can send
@@ -21,7 +28,7 @@ FAIL_CLASSES = {"bad_key", "forbidden", "model_unavailable", "client_error", "ma
 PROFILE_PREFIX = re.compile(r"^(us|eu|apac|us-gov|global|jp|au|ca)\.")
 
 
-def _wrong_field(inventory) -> str | None:
+def _wrong_field(inventory: Inventory) -> str | None:
     """Why a refused key is no key at all: the secret holds something that is not a long-term
     Bedrock API key (``ABSK…``).  Following the setup guide's step 4 to the letter stores
     ``ServicePassword``, which a Bedrock credential does not have (its key is
@@ -39,7 +46,7 @@ def _wrong_field(inventory) -> str | None:
             "ServiceCredentialSecret of a bedrock.amazonaws.com credential (not ServicePassword; see secret.schema)")
 
 
-def _verdict(check, probe, what, inventory=None):
+def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | None = None) -> None:
     check.resource = probe.url
     check.evidence(f"http:{probe.name}", {"url": probe.url, "status": probe.status, "class": probe.classification,
                                           "message": probe.message, "attempts": probe.attempts})
@@ -53,7 +60,7 @@ def _verdict(check, probe, what, inventory=None):
     raise CouldNotDecide(text)
 
 
-def list_models(check, inventory, audit_config, key_owner):
+def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     probe = inventory.list_models()
     _verdict(check, probe, "GET /foundation-models", inventory)
     model = PROFILE_PREFIX.sub("", audit_config.model_id)
@@ -67,7 +74,7 @@ def list_models(check, inventory, audit_config, key_owner):
     check.passed(f"GET /foundation-models answered 200 and lists {model} ({len(ids)} models)")
 
 
-def invoke(check, inventory, audit_config, key_owner):
+def invoke(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     probe = inventory.invoke()
     _verdict(check, probe, f"converse with {audit_config.model_id}", inventory)
     body = probe.body if isinstance(probe.body, dict) else {}

@@ -6,18 +6,32 @@ hand-built objects (tests/unit/test_iam.py) with no emulator.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from bedrock_key_audit import iam_verdicts
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 
+if TYPE_CHECKING:
+    import datetime as dt
 
-def user_exists(check, iam_user):
+    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.inventory.models import (
+        IamUser,
+        OtherCredentials,
+        UserPolicies,
+    )
+    from bedrock_key_audit.inventory.reader import Inventory
+
+
+def user_exists(check: Check, iam_user: IamUser) -> None:
     check.resource = iam_user.arn or f"iam user {iam_user.name}"
     check.evidence("iam:GetUser", iam_user.raw or {"UserName": iam_user.name, "exists": False})
     check.require(iam_user.exists, f"IAM user {iam_user.name} does not exist in the commercial account")
     check.passed(f"IAM user {iam_user.name} exists ({iam_user.arn})")
 
 
-def user_no_other_credentials(check, existing_user, other_credentials):
+def user_no_other_credentials(check: Check, existing_user: IamUser, other_credentials: OtherCredentials) -> None:
     """The key-only user holds no credential but its Bedrock API key(s).
 
     Every credential type IAM gives a user counts (IAM User Guide, "AWS security
@@ -49,7 +63,7 @@ def user_no_other_credentials(check, existing_user, other_credentials):
     if oc.login_profile:
         problems.append("a console password (login profile)")
 
-    def item(kind, status, ident) -> str:
+    def item(kind: str, status: Any, ident: Any) -> str:
         return f"{str(status or '').lower() or 'unknown-status'} {kind} {str(ident)[:8]}…"
 
     problems += [item("access key", a.get("Status"), a.get("AccessKeyId")) for a in oc.access_keys]
@@ -65,7 +79,7 @@ def user_no_other_credentials(check, existing_user, other_credentials):
                  "or other service-specific credential")
 
 
-def _report(check, verdict) -> None:
+def _report(check: Check, verdict: iam_verdicts.Verdict) -> None:
     for source, data in verdict.evidence.items():
         check.evidence(source, data)
     if verdict.severity:
@@ -76,15 +90,17 @@ def _report(check, verdict) -> None:
         check.fail(verdict.message)
 
 
-def policy_least_privilege(check, existing_user, user_policies, audit_config):
+def policy_least_privilege(check: Check, existing_user: IamUser, user_policies: UserPolicies,
+                           audit_config: AuditConfig) -> None:
     check.resource = existing_user.arn
     _report(check, iam_verdicts.least_privilege(existing_user, user_policies, audit_config))
 
 
-def policy_grants_required(check, existing_user, user_policies, audit_config, inventory, fleet, now):
+def policy_grants_required(check: Check, existing_user: IamUser, user_policies: UserPolicies,
+                           audit_config: AuditConfig, inventory: Inventory, fleet: bool, now: dt.datetime) -> None:
     check.resource = existing_user.arn
     # the secret's region is read only if a statement needs it, and never makes this row error by itself
-    def secret_region():
+    def secret_region() -> str | None:
         try:
             return iam_verdicts.secret_region(inventory.secret(), existing_user.name, fleet)
         except CouldNotDecide:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
 
 import jsonschema
 
@@ -19,6 +20,13 @@ from bedrock_key_audit.inventory.keys import (
     decode_key,
 )
 from bedrock_key_audit.trails import kms_key_problem
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.inventory.models import Credential, IamUser, Secret
+    from bedrock_key_audit.inventory.reader import Inventory
 
 SCHEMA_PATH = resources.schema("secret.schema.json")
 
@@ -41,10 +49,11 @@ def describe_problem(error: jsonschema.ValidationError) -> str:
     field = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     v = error.validator
     if v == "required":
-        missing = [r for r in error.validator_value if isinstance(error.instance, dict) and r not in error.instance]
+        required = cast("list[str]", error.validator_value)
+        missing = [r for r in required if isinstance(error.instance, dict) and r not in error.instance]
         return f"missing field {', '.join(missing)}"
     if v == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = sorted(set(cast("dict[str, Any]", error.instance)) - set(cast("dict[str, Any]", error.schema).get("properties", {})))
         return f"unexpected field(s) {', '.join(extra)}"
     if v == "type":
         return f"{field} must be a JSON {error.validator_value}"
@@ -73,7 +82,7 @@ def secret_shape_problems(text: str) -> list[str]:
         return ["the secret is not JSON"]
     except RecursionError:
         return ["the secret is JSON nested too deeply to be the expected object"]
-    problems = []
+    problems: list[str] = []
     for e in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         text = describe_problem(e)
         # one sentence per field: a region that fails its pattern fails its format too
@@ -91,7 +100,7 @@ def secret_shape_problems(text: str) -> list[str]:
     return problems
 
 
-def _readable(check, secret):
+def _readable(check: Check, secret: Secret) -> None:
     check.resource = secret.arn or f"secret {secret.secret_id}"
     if not secret.exists or secret.pending_deletion:
         raise CouldNotDecide(f"secret {secret.secret_id} is missing or pending deletion (see secret.exists)")
@@ -99,7 +108,7 @@ def _readable(check, secret):
         raise CouldNotDecide(f"cannot read secret {secret.secret_id}: {secret.value_error}")
 
 
-def exists(check, secret):
+def exists(check: Check, secret: Secret) -> None:
     check.resource = secret.arn or f"secret {secret.secret_id}"
     check.evidence("secretsmanager:DescribeSecret", secret.describe or {"SecretId": secret.secret_id, "exists": False})
     check.require(secret.exists, f"secret {secret.secret_id} does not exist in GovCloud")
@@ -109,9 +118,11 @@ def exists(check, secret):
     check.passed(f"secret {secret.secret_id} exists ({secret.arn})")
 
 
-def schema(check, secret):
+def schema(check: Check, secret: Secret) -> None:
     _readable(check, secret)
     check.require(not secret.binary, f"secret {secret.secret_id} holds SecretBinary; the workload expects a JSON SecretString")
+    if secret.text is None:
+        raise CouldNotDecide(f"secret {secret.secret_id} holds neither a SecretString nor a SecretBinary")
     problems = secret_shape_problems(secret.text.reveal())
     check.evidence("secret-shape", {"problems": problems, "schema": "schemas/secret.schema.json"})
     check.require(not problems, f"secret {secret.secret_id} does not match schemas/secret.schema.json: " + "; ".join(problems))
@@ -119,7 +130,8 @@ def schema(check, secret):
                  "where Bedrock is offered")
 
 
-def key_matches_credential(check, secret, existing_user, bedrock_credentials, now, inventory):
+def key_matches_credential(check: Check, secret: Secret, existing_user: IamUser,
+                           bedrock_credentials: list[Credential], now: dt.datetime, inventory: Inventory) -> None:
     """Decode the stored key, tie it to a credential by its public alias, and let Bedrock confirm the secret."""
     _readable(check, secret)
     try:
@@ -165,7 +177,7 @@ def key_matches_credential(check, secret, existing_user, bedrock_credentials, no
     check.passed(f"secret {secret.secret_id} holds the live key {which} of {existing_user.name} (Bedrock accepts it)")
 
 
-def encrypted_with_cmk(check, secret, inventory):
+def encrypted_with_cmk(check: Check, secret: Secret, inventory: Inventory) -> None:
     """A customer-managed KMS key (DescribeSecret's KmsKeyId present and ``KeyManager: CUSTOMER``)
     that Secrets Manager can still use: ``KeyState: Enabled``.  A disabled key makes
     GetSecretValue fail now; a key pending deletion makes the secret unreadable for good from
@@ -174,7 +186,7 @@ def encrypted_with_cmk(check, secret, inventory):
     check.resource = secret.arn or f"secret {secret.secret_id}"
     if not secret.exists:
         raise CouldNotDecide(f"secret {secret.secret_id} does not exist (see secret.exists)")
-    kms = secret.kms_key_id
+    kms = secret.kms_key_id or ""
     # DescribeSecret omits KmsKeyId when the default aws/secretsmanager key is used.
     check.require(kms and kms not in ("alias/aws/secretsmanager",),
                   f"secret {secret.secret_id} is encrypted with the default aws/secretsmanager key; "
