@@ -39,3 +39,21 @@ def test_every_schema_the_code_names_exists():
                  results.RESULTS_SCHEMA, oscal.OSCAL_SCHEMA, config.SCHEMA_PATH, checks._SCHEMA_PATH):
         assert path.is_file(), path
         assert path.is_relative_to(resources.schemas_dir())
+
+
+def test_every_package_directory_ships_in_the_wheel():
+    """``[tool.setuptools] packages`` is an explicit list: a new sub-package missing from it would be
+    absent from the wheel (scripts/wheel-check would find out, minutes later)."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    dirs = {"bedrock_key_audit": "bedrock_key_audit", **setuptools["package-dir"]}
+    missing = []
+    for package, directory in dirs.items():
+        for init in sorted((ROOT / directory).rglob("__init__.py")):
+            rel = init.parent.relative_to(ROOT / directory)
+            name = ".".join([package, *rel.parts])
+            if name not in listed:
+                missing.append(name)
+    assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"
