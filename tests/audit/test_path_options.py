@@ -100,7 +100,7 @@ def test_an_unrelated_project_is_untouched(tmp_path):
 def test_pyproject_installs_the_plugin_package():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["entry-points"]["pytest11"] == {"bedrock_key_audit": "bedrock_key_audit.plugin"}
-    assert project["tool"]["setuptools"]["packages"] == ["bedrock_key_audit"]
+    assert {"bedrock_key_audit", "bedrock_key_audit.fixtures", "bedrock_key_audit.checks"} <= set(project["tool"]["setuptools"]["packages"])
 
 
 @pytest.mark.skipif(not ENTRY_POINT_INSTALLED, reason="the project is installed without its pytest11 entry point")
