@@ -22,7 +22,6 @@ import re
 from pathlib import Path
 
 import boto3
-import pytest
 from moto.core.authorization import enable_iam_authentication
 
 from bedrock_key_audit.fixtures.aws import AWS_KEY, CALL_LOG_KEY, Aws
