@@ -78,7 +78,7 @@ def _trails(check, trails_by_partition, partition):
     return got
 
 
-def judge_row(check, trails, partition: str, row: str, region: str | None = None) -> SecurityTrail:
+def judge_row(check, trails, partition: str, row: str, region: str | None = None) -> None:
     """Pass ``row`` when the partition's security trail (or closest candidate) has the row's
     properties; fail naming every trail's gaps; ``error`` when the candidate's are unreadable."""
     decision = security_trail(trails, partition, region)

@@ -188,7 +188,8 @@ def test_credential_single_active(check, existing_user, bedrock_credentials, now
     stages = (secret.describe or {}).get("VersionIdsToStages", {}) if secret.exists else {}
     cur_vid = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
     pend_vid = next((v for v, labels in stages.items() if "AWSPENDING" in labels), None)
-    pending, cur_key = (None, None), None
+    pending: tuple[str | None, SecretText | None] = (None, None)
+    cur_key = None
     if pend_vid is not None and pend_vid != cur_vid:
         vid, text = inventory.secret_version("AWSPENDING")  # CouldNotDecide if unreadable
         pending = (vid, _stored_key(text))

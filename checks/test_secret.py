@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -31,10 +32,13 @@ def describe_problem(error: jsonschema.ValidationError) -> str:
     field = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     v = error.validator
     if v == "required":
-        missing = [r for r in error.validator_value if isinstance(error.instance, dict) and r not in error.instance]
+        required: Any = error.validator_value  # the schema's list of required fields
+        missing = [r for r in required if isinstance(error.instance, dict) and r not in error.instance]
         return f"missing field {', '.join(missing)}"
     if v == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        instance: Any = error.instance  # the object with the extra fields
+        schema: Any = error.schema  # its object schema
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
         return f"unexpected field(s) {', '.join(extra)}"
     if v == "type":
         return f"{field} must be a JSON {error.validator_value}"
@@ -63,7 +67,7 @@ def secret_shape_problems(text: str) -> list[str]:
         return ["the secret is not JSON"]
     except RecursionError:
         return ["the secret is JSON nested too deeply to be the expected object"]
-    problems = []
+    problems: list[str] = []
     for e in sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         text = describe_problem(e)
         # one sentence per field: a region that fails its pattern fails its format too

@@ -19,6 +19,7 @@ import copy
 import fnmatch
 import json
 import re
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import boto3
@@ -34,7 +35,7 @@ AUDITOR = json.loads((ROOT / "docs" / "auditor-policy.json").read_text())
 REMEDIATOR = json.loads((ROOT / "docs" / "remediator-policy.json").read_text())
 
 
-def moto_view(doc: dict, drop: set[str] = frozenset()) -> dict:
+def moto_view(doc: dict, drop: AbstractSet[str] = frozenset()) -> dict:
     """What moto can evaluate: Resource "*", no conditions, no conditional Deny; minus ``drop`` actions."""
     out = {"Version": doc["Version"], "Statement": []}
     for st in doc["Statement"]:
@@ -173,7 +174,7 @@ def _matches(pattern: str, arn: str) -> bool:
 
 
 def _resources(doc: dict, action: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for st in doc["Statement"]:
         acts = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
         if st["Effect"] == "Allow" and action in acts:
