@@ -53,7 +53,7 @@ CRITICAL_PATH = 3
 def start_emulator(scenario: str, latency_ms: int) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "bedrock_key_audit.emulator", "--scenario", scenario,
                              "--latency-ms", str(latency_ms)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    url = proc.stdout.readline().strip()  # type: ignore[union-attr]
+    url = proc.stdout.readline().strip()
     if not url.startswith("http://127.0.0.1"):
         proc.kill()
         raise SystemExit(f"emulator did not start: {url!r}")

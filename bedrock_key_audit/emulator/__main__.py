@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         emu.apply(args.scenario)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- any scenario failure is a one-line error
         print(f"error: scenario {args.scenario!r} failed: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         emu.stop()
         return 1

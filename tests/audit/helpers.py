@@ -33,7 +33,7 @@ class _AfterScenario:
         self.setup(config.stash[EMULATOR_KEY])
 
 
-def run_audit(pytester, scenario: str, *args: str, setup=None) -> dict[str, dict[str, Any]]:
+def run_audit(pytester, scenario: str, *args: str, setup=None) -> dict[str, Any]:
     """Audit ``scenario`` in-process and return {row id: final check record}.
 
     ``setup(emu)`` runs after the scenario is built and before the audit reads anything.
@@ -43,12 +43,12 @@ def run_audit(pytester, scenario: str, *args: str, setup=None) -> dict[str, dict
         str(CHECKS), f"--emulate={scenario}", "--no-reports", "-p", "no:cacheprovider",
         f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), *args, plugins=plugins,
     )
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, Any] = {}  # row id -> check record; "__reprec__" -> the HookRecorder
     for rep in rec.getreports("pytest_runtest_logreport"):
         for key, value in rep.user_properties:
             if key == "check_record":
                 rows[row_id(value)] = value
-    rows["__reprec__"] = rec  # type: ignore[assignment]
+    rows["__reprec__"] = rec
     return rows
 
 

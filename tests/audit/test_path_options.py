@@ -13,7 +13,11 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (requires-python >= 3.10): the tomli backport
+    import tomli as tomllib
 from importlib.metadata import entry_points
 from pathlib import Path
 

@@ -377,12 +377,12 @@ def test_permissions_boundary(bedrock, keys):
     boundary = keys.iam.create_policy(PolicyName=unique("boundary"), PolicyDocument=json.dumps(policy(
         {"Effect": "Allow", "Action": ["bedrock:CallWithBearerToken", "bedrock:List*"], "Resource": "*"})))
     moto_user = iam_backends[ACCOUNT["aws"]]["aws"].users[user]
-    moto_user.permissions_boundary_arn = boundary["Policy"]["Arn"]
+    moto_user.permissions_boundary_arn = boundary["Policy"]["Arn"]  # type: ignore[attr-defined]  # aws_extras adds it
     _ok(bedrock.get(LIST, k))
     _denied(bedrock.converse(CLAUDE_35, k), "bedrock:InvokeModel",
             f"arn:aws:bedrock:us-east-1::foundation-model/{CLAUDE_35}",
             why="because no permissions boundary allows the")
-    moto_user.permissions_boundary_arn = None
+    moto_user.permissions_boundary_arn = None  # type: ignore[attr-defined]  # as above
     _ok(bedrock.converse(CLAUDE_35, k))
 
 

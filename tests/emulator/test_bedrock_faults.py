@@ -149,7 +149,7 @@ def test_emulator_reset_resets_faults(emu, bedrock, key):
 @pytest.mark.parametrize("call", [
     lambda: faults.throttle(n=0), lambda: faults.throttle(n=True), lambda: faults.throttle(path_prefix="model"),
     lambda: faults.stall(seconds=-1), lambda: faults.stall(seconds=10_000), lambda: faults.fail(status=418),
-    lambda: faults.fail(status=500, error_type="not an identifier"), lambda: faults.malformed(n=1.5),
+    lambda: faults.fail(status=500, error_type="not an identifier"), lambda: faults.malformed(n=1.5),  # type: ignore[arg-type]  # deliberately invalid
 ])
 def test_bad_arguments(call):
     with pytest.raises(ValueError):

@@ -71,10 +71,10 @@ def test_install_is_idempotent(emu):
     from moto.iam.models import IAMBackend
     from moto.iam.responses import IamResponse
 
-    before = (IamResponse.create_service_specific_credential, IAMBackend.delete_user)
+    before = (IamResponse.create_service_specific_credential, IAMBackend.delete_user)  # type: ignore[attr-defined]  # added by iam_ssc
     iam_ssc.install()
     iam_ssc.install()
-    assert (IamResponse.create_service_specific_credential, IAMBackend.delete_user) == before
+    assert (IamResponse.create_service_specific_credential, IAMBackend.delete_user) == before  # type: ignore[attr-defined]  # as above
 
 
 # --------------------------------------------------------------------------- create

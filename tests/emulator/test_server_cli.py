@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import types
+from typing import Any
 
 import boto3
 import botocore.config
@@ -99,7 +100,7 @@ def test_bearer_requests_go_to_the_bedrock_app(emu, monkeypatch):
         return [b'{"modelSummaries": []}']
 
     mod = types.ModuleType("bedrock_key_audit.emulator.bedrock")
-    mod.bedrock_app = fake_app
+    mod.bedrock_app = fake_app  # type: ignore[attr-defined]  # a stand-in module
     monkeypatch.setitem(sys.modules, "bedrock_key_audit.emulator.bedrock", mod)
     with _http() as http:
         r = http.get(f"{emu.url}/foundation-models", headers={"Authorization": "Bearer ABSKnotarealkey"})
@@ -154,10 +155,10 @@ def test_control_extension_hook(emu, monkeypatch):
 
 
 def test_faults_control_routes_to_faults_module(emu, monkeypatch):
-    calls = []
+    calls: list[Any] = []
     mod = types.ModuleType("bedrock_key_audit.emulator.faults")
-    mod.handle_control = lambda method, payload: (calls.append((method, payload)) or (200, {"ok": True}))
-    mod.reset = lambda: calls.append("reset")
+    mod.handle_control = lambda method, payload: (calls.append((method, payload)) or (200, {"ok": True}))  # type: ignore[attr-defined,func-returns-value]  # a stand-in module
+    mod.reset = lambda: calls.append("reset")  # type: ignore[attr-defined]  # a stand-in module
     monkeypatch.setitem(sys.modules, "bedrock_key_audit.emulator.faults", mod)
     with _http() as http:
         assert http.post(f"{emu.url}/_emulator/faults", json={"throttle": 1}).status_code == 200
@@ -232,7 +233,7 @@ def test_standalone_serves_scenario_and_both_partitions(standalone):
         assert health["ok"] is True and health["ready"] is True and health["scenario"] == "compliant"
 
 
-def _aws(standalone, *args: str, region: str = "us-east-1", profile_env: dict | None = None) -> dict | str:
+def _aws(standalone, *args: str, region: str = "us-east-1", profile_env: dict | None = None) -> Any:
     env = dict(standalone.env, AWS_ENDPOINT_URL=standalone.url, AWS_DEFAULT_REGION=region,
                AWS_ACCESS_KEY_ID="AKIAFAKECLI", AWS_SECRET_ACCESS_KEY="fake")
     if profile_env:
@@ -387,8 +388,8 @@ def test_health_answers_ready_only_after_the_start_scenario(emu, monkeypatch):
             return True
 
     monkeypatch.setattr("bedrock_key_audit.emulator.server.Emulator", Probe)
-    monkeypatch.setattr(cli.threading, "Event", Stop)
-    monkeypatch.setattr(cli.signal, "signal", lambda *a: None)
+    monkeypatch.setattr(threading, "Event", Stop)  # the module __main__ uses
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
     monkeypatch.setattr("bedrock_key_audit.guard.install", lambda: None)
     assert cli.main(["--scenario", "empty"]) == 0
     assert seen == [("ready", False), 503, 503]

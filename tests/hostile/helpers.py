@@ -27,7 +27,7 @@ def write_config(pytester, text: str, name: str = "hostile.toml") -> str:
 FAST_ENDPOINT = "[endpoint]\ntimeout_seconds = 0.5\nmax_attempts = 1\n"
 
 
-def audit(pytester, setup: Callable[[Any], None] | None = None, *args: str, scenario: str = "compliant",
+def audit(pytester, setup: Callable[[Any], object] | None = None, *args: str, scenario: str = "compliant",
           unchanged: bool = True) -> dict[str, Any]:
     """Run the audit on ``scenario`` + ``setup(emu)``; rows by id.
 

@@ -9,6 +9,8 @@ plain exceptions at every rotation checkpoint; this adds Ctrl-C and the runs tha
 """
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bedrock_key_audit.fixtures.remediation import plugin
@@ -61,7 +63,7 @@ def _rows_of(step, records):
     (-1, "after", GUIDE_FAILS),
 ], ids=["first-step-before-its-call", "fifth-step-after-its-call", "last-step-after-its-call"])
 def test_fixer_interrupted(pytester, monkeypatch, emulator, index, when, fixed_rows):
-    seen = {}
+    seen: dict[str, Any] = {}
 
     def interrupting(ctx, steps, on_action):
         runnable = [s for s in steps if s.run and not s.manual]

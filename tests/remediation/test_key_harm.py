@@ -109,7 +109,7 @@ def _expiring_plus_other_workload(emu):
 
 def test_other_workloads_active_key_is_only_touched_by_a_named_destructive_step(pytester):
     runs = three_runs(pytester, _expiring_plus_other_workload)
-    for mode, r in runs.items():
+    for _mode, r in runs.items():
         f, plan = r["facts"], r["plan"]
         # the rotation needs the slot another workload's key holds: a person decides, named by id and alias
         slot = plan["manual:key-slot"]
@@ -269,7 +269,7 @@ def test_throttled_probe_never_rotates_a_healthy_key(pytester, alias):
         faults.throttle(n=None)
         return {}
     runs = three_runs(pytester, build, modes=tuple(MODES) if alias == "shared" else ("plan", "destructive"))
-    for mode, r in runs.items():
+    for _mode, r in runs.items():
         assert not any(k.startswith(("credential.rotate", "credential.free-slot", "credential.retire",
                                      "credential.deactivate", "credential.delete")) for k in r["plan"]), list(r["plan"])
         assert r["after"] == r["before"] and r["secret_after"] == r["secret_before"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_apply_from_empty_builds_the_expected_resources(pytester, emulator):
 
 
 def test_plan_changes_nothing_and_prints_the_ordered_plan(pytester):
-    seen = {}
+    seen: dict[str, Any] = {}
     result, cap = run(pytester, "--remediate=plan", "--allow-destructive", scenario="guide",
                       setup=lambda emu: seen.update(before=snapshot(emu), emu=emu))
     after = snapshot(seen["emu"])
@@ -74,7 +75,7 @@ def test_plan_changes_nothing_and_prints_the_ordered_plan(pytester):
 
 @pytest.mark.parametrize("scenario", ["empty", "expired_key", "two_active_keys"])
 def test_plan_changes_nothing_in_other_states(pytester, scenario):
-    seen = {}
+    seen: dict[str, Any] = {}
     result, cap = run(pytester, "--remediate=plan", scenario=scenario,
                       setup=lambda emu: seen.update(before=snapshot(emu), emu=emu))
     assert cap.plan, result.stdout.str()[-2000:]
@@ -189,7 +190,7 @@ def _same_alias(emu):
 
 def test_two_active_keys_that_cannot_be_told_apart_are_left_to_a_person(pytester):
     """Same alias, both older than the secret's value: deactivating either could break the workload."""
-    seen = {}
+    seen: dict[str, Any] = {}
     result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="two_active_keys",
                       setup=lambda emu: (_same_alias(emu), seen.update(before=snapshot(emu), emu=emu)))
     assert [(s.key, s.status) for s in cap.plan] == [("manual:single_active", "manual")]

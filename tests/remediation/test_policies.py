@@ -19,10 +19,10 @@ import copy
 import fnmatch
 import json
 import re
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import boto3
-import pytest
 from moto.core.authorization import enable_iam_authentication
 
 from bedrock_key_audit.fixtures.aws import AWS_KEY, CALL_LOG_KEY, Aws
@@ -42,7 +42,8 @@ REMEDIATOR = json.loads((ROOT / "docs" / "remediator-policy.json").read_text())
 MOTO_ALIASES = {"s3:GetBucketPublicAccessBlock": ["s3:ListBucket"], "s3:PutBucketPublicAccessBlock": ["s3:CreateBucket"]}
 
 
-def moto_view(doc: dict, drop: set[str] = frozenset()) -> dict:
+def moto_view(doc: dict, drop: AbstractSet[str] = frozenset()) -> dict:
+
     """What moto can evaluate: Resource "*", no conditions, no conditional Deny; minus ``drop`` actions."""
     out = {"Version": doc["Version"], "Statement": []}
     for st in doc["Statement"]:
@@ -196,7 +197,7 @@ def _matches(pattern: str, arn: str) -> bool:
 
 
 def _resources(doc: dict, action: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for st in doc["Statement"]:
         acts = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
         if st["Effect"] == "Allow" and action in acts:

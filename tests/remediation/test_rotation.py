@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import botocore.exceptions
 import pytest
@@ -55,7 +56,7 @@ def _rotate(ctx, destructive=True):
 
     ctx.allow_destructive = destructive
     steps = rotation.plan_rotation(ctx, "test", fixers.key_diagnosis(ctx).get("held"))
-    entries = {}
+    entries: dict[str, Any] = {}
     apply_plan(ctx, steps, lambda s, e: entries.__setitem__(s.key, e))
     assert "ABSK" not in json.dumps([s.message for s in steps]) and "ABSK" not in json.dumps(entries)
     st = next((s for s in steps if s.status not in ("applied",)), None) or \

@@ -126,7 +126,7 @@ def test_logging(check, partition):
 def test_change_since_previous_run_fail_fixed_fail(audit_dir):
     audit_dir.pytester.makepyfile(test_toggle=TOGGLE)
     state = audit_dir.path / "state.txt"
-    key, gov = "credential.unexpired", "cloudtrail.logging[partition=govcloud]"
+    key = "credential.unexpired"
 
     state.write_text("bad")
     r1 = audit_dir.run()

@@ -91,7 +91,7 @@ def test_report_and_history_render_in_chromium(audit_dir, tmp_path):
              'class="bka-control"', 'id="bka-checks"', 'id="results-table"', 'id="bka-after"', 'id="bka-pytest"',
              'data-test-result="xfailed"', 'data-test-result="rerun"', 'id="environment"']
     pos = [dom.index(m) for m in marks]
-    assert pos == sorted(pos), [m for m, p in sorted(zip(marks, pos), key=lambda x: x[1])]
+    assert pos == sorted(pos), [m for m, p in sorted(zip(marks, pos, strict=True), key=lambda x: x[1])]
     # only the outcomes an audit has are filtered above the table
     checks_part = dom[dom.index('id="bka-checks"'):dom.index('id="results-table"')]
     assert {"passed", "failed", "error", "skipped"} == set(re.findall(r'data-test-result="(\w+)"', checks_part))

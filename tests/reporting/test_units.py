@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from bedrock_key_audit.reporting import evidence, results
 
@@ -17,7 +18,7 @@ def record(check_id="credential.unexpired", status="pass", partition=None, **kw)
 
 
 def test_row_takes_remediation_from_actions_naming_it():
-    acts = [{"action": "rotate", "check_ids": ["credential.unexpired", "secret.key_matches_credential"],
+    acts: list[dict[str, Any]] = [{"action": "rotate", "check_ids": ["credential.unexpired", "secret.key_matches_credential"],
              "partition": "commercial", "status": "applied"},
             {"action": "rotate-gov", "check_ids": ["credential.unexpired"], "partition": "govcloud"},
             {"action": "other", "check_id": "iam.user_exists"}]
