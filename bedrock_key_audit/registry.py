@@ -87,7 +87,7 @@ def rows_of(check_id: str) -> tuple[Row, ...]:
     """The rows of one check: one per combination of its parameters' values."""
     ps = params(check_id)
     names = list(ps)
-    return tuple(Row(check_id, tuple(zip(names, combo))) for combo in itertools.product(*(ps[n] for n in names)))
+    return tuple(Row(check_id, tuple(zip(names, combo, strict=True))) for combo in itertools.product(*(ps[n] for n in names)))
 
 
 def rows() -> tuple[Row, ...]:

@@ -59,7 +59,7 @@ class Gatherer:
         futs = [self.pool.submit(f) for f in fns]
         results: list[Any] = []
         first_error: BaseException | None = None
-        for fut, fn in zip(futs, fns):
+        for fut, fn in zip(futs, fns, strict=True):  # futs is built from fns, one each
             try:
                 results.append(fn() if fut.cancel() else fut.result())
             except BaseException as exc:  # noqa: BLE001 -- re-raised below, after every job has finished
@@ -82,6 +82,6 @@ def quiet(fn: Callable[[], Any]) -> Callable[[], None]:
     def run() -> None:
         try:
             fn()
-        except BaseException:  # noqa: BLE001, S110 -- the memo cell keeps the error for the check that reads it
+        except BaseException:  # noqa: BLE001 -- the memo cell keeps the error for the check that reads it
             pass
     return run

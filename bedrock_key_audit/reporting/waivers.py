@@ -111,7 +111,7 @@ def parse_selector(text: str) -> tuple[str, tuple[tuple[str | None, str], ...], 
 
 def _as_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
-        raise ValueError(  # noqa: TRY004 — bad input, reported as one line like every other
+        raise ValueError(  # bad input, reported as one line like every other
             f"{value.isoformat()!r} is a date-time; give a date (YYYY-MM-DD)")
     if isinstance(value, dt.date):
         return value

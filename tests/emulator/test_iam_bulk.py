@@ -81,7 +81,7 @@ def test_credential_report_names_an_existing_certificate(iam):
     iam.generate_credential_report()
     header, *rows = iam.get_credential_report()["Content"].decode().splitlines()
     cols = header.split(",")
-    alice = dict(zip(cols, next(r for r in rows if r.startswith("alice,")).split(",")))
+    alice = dict(zip(cols, next(r for r in rows if r.startswith("alice,")).split(","), strict=True))
     assert alice["cert_1_active"] == "false" and alice["cert_1_last_rotated"] != "N/A"
 
 

@@ -16,7 +16,6 @@ import pytest
 from bedrock_key_audit.fixtures.remediation import plugin
 from bedrock_key_audit import registry
 from bedrock_key_audit.remediation import core, rotation
-from tests.audit.helpers import ALL_ROWS
 from tests.remediation.helpers import CHECKS, ROOT, Capture, point_env_at, run
 
 GUIDE_FAILS = {"iam.policy_least_privilege", "secret.encrypted_with_cmk",
