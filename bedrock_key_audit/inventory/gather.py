@@ -9,7 +9,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -31,7 +31,9 @@ class Gatherer:
         self._cells: dict[Any, _Cell] = {}
         self._lock = threading.Lock()
 
-    def once(self, key: Any, fn: Callable[[], T]) -> T:
+    # Jobs are Callable[..., ...]: many are lambdas binding a loop variable as a default (``lambda a=a: ...``),
+    # which mypy cannot match to Callable[[], ...]; every job is called with no argument.
+    def once(self, key: Any, fn: Callable[..., T]) -> T:
         with self._lock:
             cell = self._cells.get(key)
             owner = cell is None
@@ -49,10 +51,13 @@ class Gatherer:
             cell.event.wait()
         if cell.error is not None:
             raise cell.error
-        return cell.value
+        return cast(T, cell.value)  # the value fn() returned for this key
 
-    def fanout(self, fns: Iterable[Callable[[], T]]) -> list[T]:
-        """Run ``fns`` concurrently; the first exception (in order) is raised after all finish."""
+    def fanout(self, fns: Iterable[Callable[..., Any]]) -> list[Any]:
+        """Run ``fns`` concurrently; the first exception (in order) is raised after all finish.
+
+        The jobs return different types (a user, a list, None), which a list cannot type per element:
+        callers unpack the results into names of their own types."""
         fns = list(fns)
         if len(fns) <= 1:
             return [f() for f in fns]
@@ -69,7 +74,7 @@ class Gatherer:
             raise first_error
         return results
 
-    def background(self, fn: Callable[[], Any]) -> cf.Future:
+    def background(self, fn: Callable[..., Any]) -> cf.Future[Any]:
         return self.pool.submit(fn)
 
     def close(self) -> None:
@@ -77,7 +82,7 @@ class Gatherer:
 
 
 
-def quiet(fn: Callable[[], Any]) -> Callable[[], None]:
+def quiet(fn: Callable[..., Any]) -> Callable[[], None]:
     """``fn`` with its exception dropped (the memo cell keeps it for the reader that asks)."""
     def run() -> None:
         try:

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from botocore import xform_name
@@ -183,7 +183,7 @@ class Inventory(BulkReads):
             ])
             if not user.exists:
                 raise CouldNotDecide(f"IAM user {name} does not exist, so it has no policies to evaluate")
-            tasks: list[Callable[[], Any]] = []
+            tasks: list[Callable[..., Any]] = []  # lambdas binding a loop variable as a default
             tasks += [(lambda a=a: self.managed_policy(a["PolicyArn"])) for a in attached]
             tasks += [(lambda n=n: PolicyDoc("inline", n, None, None,
                        self._read("commercial", "iam", "GetUserPolicy", UserName=name, PolicyName=n)["PolicyDocument"]))  # type: ignore[index]
@@ -209,7 +209,7 @@ class Inventory(BulkReads):
         per-user reads make (AWS managed policies and groups missing from it are read as usual)."""
         name = found["UserName"]
         attached = list(found.get("AttachedManagedPolicies") or [])
-        tasks: list[Callable[[], Any]] = [(lambda a=a: self.managed_policy(a["PolicyArn"])) for a in attached]
+        tasks: list[Callable[..., Any]] = [(lambda a=a: self.managed_policy(a["PolicyArn"])) for a in attached]
         docs: list[PolicyDoc] = [PolicyDoc("inline", p["PolicyName"], None, None, p["PolicyDocument"])
                                  for p in found.get("UserPolicyList") or []]
         for gname in found.get("GroupList") or []:
@@ -390,7 +390,7 @@ class Inventory(BulkReads):
         the partition's audited region).  ``{"missing": True}`` when KMS has no such key."""
         def fetch() -> dict[str, Any]:
             resp = self._read(partition, "kms", "DescribeKey", region=region, expected={"NotFoundException"}, KeyId=key_id)
-            return (resp or {}).get("KeyMetadata", {"KeyId": key_id, "missing": True})
+            return cast("dict[str, Any]", (resp or {}).get("KeyMetadata", {"KeyId": key_id, "missing": True}))
         if region is None or region == self.cfg.region(partition):
             return self.g.once(("kms", partition, key_id), fetch)
         return self.g.once(("kms", partition, key_id, region), fetch)
@@ -553,7 +553,7 @@ class Inventory(BulkReads):
         if problem:
             raise BadRegion(f"secret {self.cfg.secret_id}: {problem}, so the workload cannot call Bedrock with it; "
                             "store the commercial region it uses")
-        return region
+        return cast(str, region)  # secret_region_problem found no problem: it is a str
 
     def _probe(self, name: str, build: Callable[[SecretText, str], HttpProbe]) -> HttpProbe:
         def fetch() -> HttpProbe:
@@ -607,7 +607,7 @@ class Inventory(BulkReads):
         return self._probe("invoke", build)
 
     # ---- prefetch
-    def prefetch(self, users: Iterable[str]) -> list[cf.Future]:
+    def prefetch(self, users: Iterable[str]) -> list[cf.Future[Any]]:
         """Start every independent read now, so checks find them done."""
         def secret_key() -> None:
             sec = self.secret()
@@ -620,7 +620,7 @@ class Inventory(BulkReads):
                        ("bedrock", "commercial", None), ("bedrock-runtime", "commercial", None)])
         # Longest dependent chains first (policies: list -> GetPolicy -> GetPolicyVersion), run
         # metadata (caller identity) last.
-        jobs: list[Callable[[], Any]] = [(lambda u=user: self.user_policies(u)) for user in users]
+        jobs: list[Callable[..., Any]] = [(lambda u=user: self.user_policies(u)) for user in users]
         jobs += [
             lambda: self.list_models(),
             lambda: self.invoke(),

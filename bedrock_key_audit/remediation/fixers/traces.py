@@ -125,7 +125,7 @@ def bucket_protected_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     if trail.organization:
         return [manual_step(f"manual:trail-bucket:{partition}", f"the security trail of {partition} ({trail.name}) is "
                             "an organization trail: protect its bucket from the account that owns it", rec)]
-    bucket = (trail.raw or {}).get("S3BucketName")
+    bucket = (trail.raw or {}).get("S3BucketName") or ""  # None and "": no bucket, as before
     if not bucket:
         raise CouldNotDecide(f"trail {trail.name} names no S3 bucket")
     if bucket not in owned_buckets(ctx.inv, partition):
