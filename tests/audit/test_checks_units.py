@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from typing import cast
 
 import pytest
 
 from bedrock_key_audit.fixtures.checks import Check, CheckFailed, CheckRecord, CouldNotDecide
 from bedrock_key_audit.inventory.errors import ReadError
 from bedrock_key_audit.inventory.models import Credential, IamUser, OtherCredentials, Secret, SecretText
+from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.verdicts.credential import AMBIGUOUS, held_credential, rotation_in_progress, single_active
 from bedrock_key_audit.verdicts.iam import user_no_other_credentials as no_other_credentials
 from bedrock_key_audit.verdicts.secret import encrypted_with_cmk
@@ -201,7 +203,7 @@ def test_a_failing_single_active_check_keeps_no_key_in_its_frames():
                         current_key=cur)
     rec = CheckRecord(check_id="x", title="", family="x", severity="high", controls={}, nodeid="x")
     with pytest.raises(CheckFailed) as info:
-        single_active(Check(rec), USER, active, NOW, inv)
+        single_active(Check(rec), USER, active, NOW, cast(Inventory, inv))  # FakeInventory answers its reads
     assert "same key as AWSCURRENT" in str(info.value)
     tb = info.value.__traceback__
     while tb is not None:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import botocore.exceptions
 import pytest
 
 from bedrock_key_audit.emulator import clock
 
-DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+DOC: dict[str, Any] = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 
 
 @pytest.fixture
@@ -27,6 +28,7 @@ def iam(emu):
 
 
 def _pages(iam, **kw):
+    extra: dict[str, Any]
     pages, extra = [], {}
     while True:
         page = iam.get_account_authorization_details(**kw, **extra)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -18,14 +19,14 @@ DOC1 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3
 DOC2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]}
 ARN = "arn:aws:iam::123456789012:policy/p"
 
-PAGE1 = {"UserDetailList": [{"UserName": "Alice", "UserId": "AIDA1", "Arn": "arn:aws:iam::123456789012:user/Alice",
+PAGE1: dict[str, Any] = {"UserDetailList": [{"UserName": "Alice", "UserId": "AIDA1", "Arn": "arn:aws:iam::123456789012:user/Alice",
                              "Path": "/", "CreateDate": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
                              "UserPolicyList": [{"PolicyName": "i", "PolicyDocument": DOC1}], "GroupList": ["g"],
                              "AttachedManagedPolicies": [{"PolicyName": "p", "PolicyArn": ARN}],
                              "PermissionsBoundary": {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
                                                      "PermissionsBoundaryArn": ARN}}],
          "IsTruncated": True, "Marker": "m"}
-PAGE2 = {"GroupDetailList": [{"GroupName": "g", "GroupPolicyList": [], "AttachedManagedPolicies": []}],
+PAGE2: dict[str, Any] = {"GroupDetailList": [{"GroupName": "g", "GroupPolicyList": [], "AttachedManagedPolicies": []}],
          "Policies": [{"Arn": ARN, "PolicyName": "p", "DefaultVersionId": "v2",
                        "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": False, "Document": DOC1},
                                              {"VersionId": "v2", "IsDefaultVersion": True, "Document": DOC2}]},

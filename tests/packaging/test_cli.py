@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -21,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_console_script_and_entry_point_are_declared():
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10 (requires-python >= 3.10): the tomli backport
+        import tomli as tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["bedrock-key-audit"] == "bedrock_key_audit.cli:main"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from bedrock_key_audit import resources
@@ -44,7 +45,10 @@ def test_every_schema_the_code_names_exists():
 def test_every_package_directory_ships_in_the_wheel():
     """``[tool.setuptools] packages`` is an explicit list: a new sub-package missing from it would be
     absent from the wheel (scripts/wheel-check would find out, minutes later)."""
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10 (requires-python >= 3.10): the tomli backport
+        import tomli as tomllib
 
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(setuptools["packages"])

@@ -26,7 +26,7 @@ def test_live_waiver_keeps_the_row_out_of_the_plan_and_says_so(monkeypatch):
     monkeypatch.setattr(sources, "waivers", lambda config: waivers)
     recs = [_rec("secret.encrypted_with_cmk", "fail"), _rec("cloudtrail.kms", "fail", "govcloud"),
             _rec("cloudtrail.kms", "fail", "commercial"), _rec("iam.user_exists", "error")]
-    kept, steps = plugin._without_waived(None, recs, NOW)  # type: ignore[arg-type]
+    kept, steps = plugin._without_waived(None, recs, NOW)
     # live waiver: out of the plan; lapsed waiver and unwaived rows: planned as usual
     assert [(r.check_id, r.partition) for r in kept] == [
         ("cloudtrail.kms", "govcloud"), ("cloudtrail.kms", "commercial"), ("iam.user_exists", None)]
@@ -37,4 +37,4 @@ def test_live_waiver_keeps_the_row_out_of_the_plan_and_says_so(monkeypatch):
 def test_no_waivers_changes_nothing(monkeypatch):
     monkeypatch.setattr(sources, "waivers", lambda config: [])
     recs = [_rec("secret.encrypted_with_cmk", "fail")]
-    assert plugin._without_waived(None, recs, NOW) == (recs, [])  # type: ignore[arg-type]
+    assert plugin._without_waived(None, recs, NOW) == (recs, [])

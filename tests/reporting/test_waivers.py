@@ -221,7 +221,7 @@ def test_schemas_take_waived_rows_and_waiver_states():
                                         "python": "3", "pytest": "9"},
            "config": {"path": None, "sha256": None}, "mode": "emulate", "scenario": "guide", "partitions": {},
            "args": [], "exit_status": 0, "fail_on": None}
-    doc = {"schema_version": 1, "run": run, "summary": results.summarize(rows), "checks": rows,
+    doc: dict[str, Any] = {"schema_version": 1, "run": run, "summary": results.summarize(rows), "checks": rows,
            "changes": results.compute_changes(rows, None, None), "other_failures": [],
            "waivers": waiver_states([waiver("secret.encrypted_with_cmk")], rows, KNOWN, NOW)}
     results.validate(doc)

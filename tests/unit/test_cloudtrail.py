@@ -40,7 +40,7 @@ def test_a_complete_security_trail_passes_every_row(name: str) -> None:
                                                    "security-trail"}
 
 
-BROKEN = {
+BROKEN: dict[str, tuple[dict[str, Any], str]] = {
     "logging": ({"is_logging": False}, "start logging on main"),
     "multi_region": ({"multi_region": False}, "make main multi-region"),
     "log_file_validation": ({"log_file_validation": False}, "turn on log-file validation on main"),

@@ -127,5 +127,5 @@ def test_single_active_errors_when_the_current_version_cannot_be_read() -> None:
 
 def test_single_active_errors_when_the_pending_version_read_fails() -> None:
     inv = stages(**{"v-cur": ["AWSCURRENT"], "v-new": ["AWSPENDING"]})
-    inv.answers["versions"] = ReadError("secretsmanager:GetSecretValue was denied")  # type: ignore[assignment]
+    inv.answers["versions"] = ReadError("secretsmanager:GetSecretValue was denied")
     assert run(v.single_active, USER, TWO, NOW, inv)[:2] == ("error", "secretsmanager:GetSecretValue was denied")

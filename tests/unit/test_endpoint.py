@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from bedrock_key_audit.fixtures.checks import CheckRecord
 from bedrock_key_audit.verdicts import endpoint as v
 from tests.unit.helpers import FakeInventory, config, probe, raw_key, run
 
@@ -11,7 +12,7 @@ MODEL = CFG.model_id
 LISTED = {"modelSummaries": [{"modelId": MODEL}, {"modelId": "amazon.titan-text-express-v1"}]}
 
 
-def lm(p: object, key: str | None = None) -> tuple[str, str, object]:
+def lm(p: object, key: str | None = None) -> tuple[str, str, CheckRecord]:
     return run(v.list_models, FakeInventory(list_models=p, key=key or raw_key()), CFG, "key-user")
 
 

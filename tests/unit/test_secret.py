@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from bedrock_key_audit.fixtures.checks import CheckRecord
 from bedrock_key_audit.verdicts import secret as v
 from tests.unit.helpers import ACCOUNT, CMK, NOW, USER, FakeInventory, ReadError, cred, probe, raw_key, run, secret
 
@@ -55,7 +56,7 @@ def test_schema_errors_when_the_value_cannot_be_read(sec: object, phrase: str) -
 
 
 # --------------------------------------------------------------------------- secret.key_matches_credential
-def km(inv: FakeInventory, creds: list | None = None) -> tuple[str, str, object]:
+def km(inv: FakeInventory, creds: list | None = None) -> tuple[str, str, CheckRecord]:
     return run(v.key_matches_credential, secret(GOOD), USER, [cred()] if creds is None else creds, NOW, inv)
 
 
