@@ -18,8 +18,8 @@ from bedrock_key_audit import registry
 from bedrock_key_audit.remediation import core, rotation
 from tests.remediation.helpers import CHECKS, ROOT, Capture, point_env_at, run
 
-GUIDE_FAILS = {"iam.policy_least_privilege", "secret.encrypted_with_cmk",
-               *[f"cloudtrail.{c}[{p}]" for c in ("multi_region", "log_file_validation", "kms")
+GUIDE_FAILS = {"iam.policy_least_privilege", "secret.encrypted_with_cmk", "bedrock.invocation_logging",
+               *[f"cloudtrail.{c}[{p}]" for c in ("multi_region", "log_file_validation", "kms", "bucket_protected")
                  for p in ("commercial", "govcloud")]}
 
 
