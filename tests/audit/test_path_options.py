@@ -104,7 +104,11 @@ def test_an_unrelated_project_is_untouched(tmp_path):
 def test_pyproject_installs_the_plugin_package():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["entry-points"]["pytest11"] == {"bedrock_key_audit": "bedrock_key_audit.plugin"}
-    assert {"bedrock_key_audit", "bedrock_key_audit.fixtures", "bedrock_key_audit.checks"} <= set(project["tool"]["setuptools"]["packages"])
+    packages = project["tool"]["setuptools"]["packages"]
+    # the product, the wiring (fixtures/), the checks and the schemas all ship in the package
+    assert {"bedrock_key_audit", "bedrock_key_audit.fixtures", "bedrock_key_audit.checks",
+            "bedrock_key_audit.schemas"} <= set(packages)
+    assert all(p == "bedrock_key_audit" or p.startswith("bedrock_key_audit.") for p in packages)
 
 
 @pytest.mark.skipif(not ENTRY_POINT_INSTALLED, reason="the project is installed without its pytest11 entry point")
