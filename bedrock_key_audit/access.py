@@ -499,23 +499,23 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
             continue
         targets: list[tuple[str, str]] = []
         if rs.not_principal is not None:
-            targets.append(("any principal not named in NotPrincipal", "*"))
+            targets.append(("* (NotPrincipal)", "*"))
         else:
             vals, _ = _principal_values(rs.principal)
             for v in vals:
                 m = _ROOT.match(v)
                 acct = v if re.fullmatch(r"\d{12}", v) else (m.group(1) if m else None)
                 if v == "*":
-                    targets.append(("any principal (*)", "*"))
+                    targets.append(("*", "*"))
                 elif acct and acct != account:
-                    targets.append((f"account {acct}", acct))
+                    targets.append((f"arn:{secret_arn.split(':')[1]}:iam::{acct}:root", acct))
                 elif v.split(":")[4:5] and v.split(":")[4] not in (account, "") and v.startswith("arn:"):
                     targets.append((v, v.split(":")[4]))
             if isinstance(rs.principal, dict):
                 for kind in ("Service", "Federated", "CanonicalUser"):
                     svc = rs.principal.get(kind)
                     for v in [svc] if isinstance(svc, str) else list(svc or []):
-                        targets.append((f"{kind.lower()} principal {v}", f"{kind}:{v}"))
+                        targets.append((f"{kind}:{v}", f"{kind}:{v}"))
         for name, ident in targets:
             ctx = RequestContext({**base})
             sm = s.applies(GET_SECRET_VALUE, secret_arn, ctx)

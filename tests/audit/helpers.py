@@ -14,6 +14,7 @@ ALL_ROWS = [
     "credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active",
     "secret.exists", "secret.schema", "secret.key_matches_credential", "secret.encrypted_with_cmk",
     "endpoint.list_models", "endpoint.invoke",
+    "secret.readers_restricted", "iam.key_minting_restricted",
     *[f"cloudtrail.{c}[{p}]" for c in ("logging", "multi_region", "log_file_validation", "management_events", "kms")
       for p in ("commercial", "govcloud")],
 ]

@@ -176,10 +176,10 @@ def test_resource_policy_star_grants_same_account_roles_and_outsiders_under_a_cm
     kp = doc(*ROOT_DELEGATION["Statement"], {"Sid": "Anyone", "Effect": "Allow", "Principal": {"AWS": "*"},
                                               "Action": "kms:Decrypt", "Resource": "*"})
     got = readers(gaad(roles=[role("app", doc())]), resource_policy=rp, key_policy=kp)
-    assert f"arn:{P}:iam::{ACCT}:role/app" in got and "any principal (*)" in got
-    assert got["any principal (*)"].kind == "external"
+    assert f"arn:{P}:iam::{ACCT}:role/app" in got and "*" in got
+    assert got["*"].kind == "external"
     managed = readers(gaad(roles=[role("app", doc())]), resource_policy=rp, managed_key=True)
-    assert "any principal (*)" not in managed and f"arn:{P}:iam::{ACCT}:role/app" in managed
+    assert "*" not in managed and f"arn:{P}:iam::{ACCT}:role/app" in managed
 
 
 def test_kms_grant_gives_decrypt():

@@ -51,6 +51,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "secret_missing": {
         "secret.exists": "fail", "secret.schema": "error", "secret.key_matches_credential": "error",
         "secret.encrypted_with_cmk": "error", "endpoint.list_models": "error", "endpoint.invoke": "error",
+        "secret.readers_restricted": "error",
     },
     "secret_foreign_key": {
         "secret.key_matches_credential": "fail", "endpoint.list_models": "fail", "endpoint.invoke": "fail",
@@ -61,6 +62,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "trail_no_validation": {"cloudtrail.log_file_validation[commercial]": "fail"},
     "trail_write_only": {"cloudtrail.management_events[commercial]": "fail"},
     "trail_no_kms": {"cloudtrail.kms[commercial]": "fail"},
+    "secret_reader_role": {"secret.readers_restricted": "fail"},
+    "secret_reader_group": {"secret.readers_restricted": "fail"},
+    "extra_minter": {"iam.key_minting_restricted": "fail"},
 }
 
 
