@@ -493,6 +493,7 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
     ``*``, other accounts, services.  Their own account's policies are not visible, so a grant from
     this side counts.  Under the AWS managed key no other account can decrypt."""
     out: list[Access] = []
+    escape = _deny_all_but(rp)
     for rs in rp:
         s = rs.statement
         if s.effect != "Allow" or not s.matches(GET_SECRET_VALUE):
@@ -516,6 +517,11 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
                     svc = rs.principal.get(kind)
                     for v in [svc] if isinstance(svc, str) else list(svc or []):
                         targets.append((f"{kind}:{v}", f"{kind}:{v}"))
+        if escape is not None:
+            # a Deny of everyone but the listed ARNs: only listed ARNs of other accounts remain
+            targets = [(arn, arn.split(":")[4]) for arn in sorted(escape)
+                       if arn.split(":")[4:5] and arn.split(":")[4] != account
+                       and any(ident in ("*", arn.split(":")[4]) or ident == arn for _, ident in targets)]
         for name, ident in targets:
             ctx = RequestContext({**base})
             sm = s.applies(GET_SECRET_VALUE, secret_arn, ctx)
@@ -540,6 +546,33 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
                               unknown=tuple(sorted(set(sm.unknown) | kms_unknown)) if value is None else (),
                               note="its own account's policies decide the rest"))
     return out
+
+
+_NEGATED_ARN_OPS = {"stringnotequals", "stringnotequalsignorecase", "arnnotequals", "arnnotlike", "stringnotlike"}
+
+
+def _deny_all_but(rp: Sequence[ResourceStatement]) -> set[str] | None:
+    """The ARNs a resource-policy Deny of ``GetSecretValue`` to ``*`` spares, when its only condition
+    is a negated match on ``aws:PrincipalArn`` (the pattern AWS recommends instead of NotPrincipal,
+    and what the fixer writes); None when there is no such statement.  Wildcard lists are not
+    narrowed (None)."""
+    for rs in rp:
+        s = rs.statement
+        vals, star = _principal_values(rs.principal)
+        if s.effect != "Deny" or not s.matches(GET_SECRET_VALUE) or not (star or "*" in vals) or not s.all_resources:
+            continue
+        cond = s.conditions if isinstance(s.conditions, dict) else {}
+        if len(cond) != 1:
+            continue
+        (op, pairs), = cond.items()
+        if op.lower() not in _NEGATED_ARN_OPS or not isinstance(pairs, dict) or len(pairs) != 1:
+            continue
+        (key, listed), = pairs.items()
+        listed = [listed] if isinstance(listed, str) else list(listed or [])
+        if key.lower() == "aws:principalarn" and all(isinstance(v, str) and "*" not in v and "?" not in v
+                                                     for v in listed):
+            return set(listed)
+    return None
 
 
 def _names_external(principal: Any, ident: str) -> bool:

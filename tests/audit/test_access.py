@@ -249,3 +249,17 @@ def test_outside_compares_arns_exactly():
     left = outside(got.values(), [f"{C}:iam::{CACCT}:user/rotator"])
     assert [a.principal for a in left] == [f"{C}:iam::{CACCT}:user/admin"]
     assert json.dumps([a.as_dict() for a in left])
+
+
+def test_deny_all_but_narrows_outside_readers_to_the_listed_arns():
+    foreign = f"arn:{P}:iam::111122223333:role/partner"
+    rp = doc({"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue",
+              "Resource": "*"},
+             {"Sid": "BedrockKeyAuditDenyOtherReaders", "Effect": "Deny", "Principal": "*",
+              "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+              "Condition": {"StringNotEquals": {"aws:PrincipalArn": [f"arn:{P}:iam::{ACCT}:role/app", foreign]}}})
+    kp = doc(*ROOT_DELEGATION["Statement"], {"Sid": "Anyone", "Effect": "Allow", "Principal": {"AWS": "*"},
+                                              "Action": "kms:Decrypt", "Resource": "*"})
+    got = readers(gaad(roles=[role("app", doc()), role("other", doc(READ, DECRYPT))]), resource_policy=rp, key_policy=kp)
+    assert set(got) == {f"arn:{P}:iam::{ACCT}:role/app", foreign}
+    assert got[foreign].kind == "external" and got[foreign].certain
