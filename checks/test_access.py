@@ -15,13 +15,23 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from bedrock_key_audit.access import Access, KeyAccess, key_minters, outside, secret_readers
 from bedrock_key_audit.fixtures.access import (
-    AccountAuthorization, account_authorization, key_grants, key_policy, secret_resource_policy,
+    AccountAuthorization,
+    account_authorization,
+    key_grants,
+    key_policy,
+    secret_resource_policy,
 )
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.fixtures.inventory import fleet_mode
+
+from bedrock_key_audit.access import (
+    Access,
+    KeyAccess,
+    key_minters,
+    outside,
+    secret_readers,
+)
 from bedrock_key_audit.policy import PolicyError
 
 UNSEEN = ("service control policies, resource control policies and session policies are not readable from the "
@@ -99,18 +109,19 @@ def test_key_minting_restricted(check, inventory, audit_config, now, pytestconfi
     or ``iam:ResetServiceSpecificCredential`` for ``bedrock.amazonaws.com`` on the audited user or
     on any user; fails when one is outside ``credential.allowed_minters``.  With ``--all-keys`` the
     row also lists every other user holding a Bedrock key."""
-    user = inventory.user(audit_config.user_name)
     auth = account_authorization(inventory, "commercial")
-    check.resource = user.arn or f"iam user {audit_config.user_name}"
+    user_arn = auth.user_arn(audit_config.user_name)  # from the same answer: no iam:GetUser dependency
+    check.resource = user_arn or f"iam user {audit_config.user_name}"
     caller_arn = auth.caller.get("Arn") or ""
     arn_partition = caller_arn.split(":")[1] if caller_arn.count(":") >= 2 else "aws"
-    minters = key_minters(auth.principals, users=auth.users, audited_user_arn=user.arn,
+    minters = key_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
                           arn_partition=arn_partition, now=now)
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
     others: list[str] = []
     if fleet_mode(pytestconfig):
-        others = [u for u in inventory.fleet_users() if u != user.name]
+        audited = (user_arn or audit_config.user_name).rsplit("/", 1)[-1]
+        others = [u for u in inventory.fleet_users() if u.lower() != audited.lower()]
     evidence: dict[str, Any] = {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}",
                                 "minters": [{**a.as_dict(), "allowed": a.principal in allowed} for a in minters]}
     if fleet_mode(pytestconfig):

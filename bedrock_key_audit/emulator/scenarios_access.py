@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bedrock_key_audit.emulator.scenarios import BEDROCK, SECRET_NAME, SECRET_PARTITION, _compliant, scenario
+from bedrock_key_audit.emulator.scenarios import (
+    BEDROCK,
+    SECRET_NAME,
+    SECRET_PARTITION,
+    _compliant,
+    scenario,
+)
 
 READER_ROLE = "reporting-app"
 READER_GROUP = "secret-readers"

@@ -18,10 +18,20 @@ import json
 from typing import Any
 
 from bedrock_key_audit.access import Access, key_minters, outside
-from bedrock_key_audit.fixtures.access import account_authorization, secret_resource_policy
+from bedrock_key_audit.fixtures.access import (
+    account_authorization,
+    secret_resource_policy,
+)
 from bedrock_key_audit.fixtures.checks import CheckRecord
 from bedrock_key_audit.policy import decode_document
-from bedrock_key_audit.remediation.core import Context, NeedsPerson, RemediationError, Step, fixer, manual_step
+from bedrock_key_audit.remediation.core import (
+    Context,
+    NeedsPerson,
+    RemediationError,
+    Step,
+    fixer,
+    manual_step,
+)
 
 DENY_SID = "BedrockKeyAuditDenyOtherReaders"
 ORDER_SECRET_POLICY = 58  # after the secret exists and is encrypted and rewritten (core.ORDER_SECRET_REWRITE 55)
@@ -106,11 +116,10 @@ def _describe(a: Access) -> str:
 @fixer("iam.key_minting_restricted")
 def fix_key_minting(ctx: Context, rec: CheckRecord) -> list[Step]:
     auth = account_authorization(ctx.inv, "commercial")
-    user = ctx.inv.user(ctx.cfg.user_name)
     caller = auth.caller_principal()
     allowed = set(ctx.cfg.allowed_minters) | ({caller.arn} if caller else set())
     arn_partition = (auth.caller.get("Arn") or "arn:aws").split(":")[1]
-    extra = outside(key_minters(auth.principals, users=auth.users, audited_user_arn=user.arn,
+    extra = outside(key_minters(auth.principals, users=auth.users, audited_user_arn=auth.user_arn(ctx.cfg.user_name),
                                 arn_partition=arn_partition, now=ctx.now), allowed)
     if not extra:
         return []

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.access import (
-    AccessError, KeyAccess, key_minters, outside, principal_of_caller, principals_from_gaad, secret_readers,
+    AccessError,
+    KeyAccess,
+    key_minters,
+    outside,
+    principal_of_caller,
+    principals_from_gaad,
+    secret_readers,
 )
 
 ACCT = "210987654321"

@@ -51,8 +51,8 @@ def test_gaad_pages_and_carries_the_fields_the_audit_reads(emu, partition):
     assert merged["GroupDetailList"][0]["GroupPolicyList"][0]["PolicyName"] == "gp"
     pol = merged["Policies"][0]
     assert pol["PolicyName"] == "b" and pol["PolicyId"] and pol["PolicyVersionList"][0]["IsDefaultVersion"]
-    for key in merged:
-        for entry in merged[key]:
+    for key, entries in merged.items():
+        for entry in entries:
             assert set(entry) <= _shape_fields(key)
     with pytest.raises(botocore.exceptions.ClientError, match="ValidationError"):
         iam.get_account_authorization_details(Marker="not-a-marker")

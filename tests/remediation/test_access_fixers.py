@@ -36,7 +36,7 @@ def _other_statement(emu):
 
 
 def test_deny_other_readers_is_destructive_keeps_statements_and_fixes_the_row(pytester, emu, tmp_path):
-    result, cap = run(pytester, f"--audit-config={_config(tmp_path, [WORKLOAD])}", "--remediate",
+    _, cap = run(pytester, f"--audit-config={_config(tmp_path, [WORKLOAD])}", "--remediate",
                       "--allow-destructive", scenario="secret_reader_role", setup=_other_statement)
     step = next(s for s in cap.plan if s.key == "secret.deny-other-readers")
     assert step.destructive and step.status == "applied", (step.status, step.message)
@@ -55,7 +55,7 @@ def test_without_allowed_readers_and_for_minters_a_person_decides(pytester, emu,
             {"Version": "2012-10-17", "Statement": [{"Sid": "Mint", "Effect": "Allow", "Action": "iam:*Credential",
                                                     "Resource": "*"}]}))
 
-    result, cap = run(pytester, f"--audit-config={_config(tmp_path, [])}", "--remediate=plan",
+    _, cap = run(pytester, f"--audit-config={_config(tmp_path, [])}", "--remediate=plan",
                       scenario="secret_reader_role", setup=extra_minter)
     by_key = {s.key: s for s in cap.plan}
     readers = by_key["manual:secret-readers"]
