@@ -67,18 +67,25 @@ def test_secret_readers_restricted(check, secret, inventory, audit_config, now):
     check.resource = secret.arn or f"secret {secret.secret_id}"
     if not secret.exists or secret.pending_deletion:
         raise CouldNotDecide(f"secret {secret.secret_id} is missing or pending deletion (see secret.exists)")
-    auth = account_authorization(inventory, "govcloud")
-    policy = secret_resource_policy(inventory)
     kms_id = secret.kms_key_id
-    key = None
-    if kms_id and kms_id != "alias/aws/secretsmanager":
+
+    def key_access() -> KeyAccess | None:
+        if not kms_id or kms_id == "alias/aws/secretsmanager":
+            return None
         meta = inventory.kms_key("govcloud", kms_id)
         if meta.get("missing"):
             raise CouldNotDecide(f"secret {secret.secret_id} names KMS key {kms_id}, which does not exist "
                                  "(see secret.encrypted_with_cmk)")
-        if meta.get("KeyManager", "CUSTOMER") == "CUSTOMER":
-            key_arn = meta.get("Arn", kms_id)
-            key = KeyAccess(key_arn, key_policy(inventory, key_arn), tuple(key_grants(inventory, key_arn)))
+        if meta.get("KeyManager", "CUSTOMER") != "CUSTOMER":
+            return None  # an AWS managed key: its documented policy (access.py)
+        arn = meta.get("Arn", kms_id)
+        policy_text, grants = inventory.g.fanout([lambda: key_policy(inventory, arn),
+                                                  lambda: key_grants(inventory, arn)])
+        return KeyAccess(arn, policy_text, tuple(grants))
+
+    # independent reads side by side (the audit's other reads were prefetched)
+    auth, policy, key = inventory.g.fanout([lambda: account_authorization(inventory, "govcloud"),
+                                            lambda: secret_resource_policy(inventory), key_access])
     _, _, _, region, account, _ = secret.arn.split(":", 5)
     tags = {str(t.get("Key")): str(t.get("Value")) for t in (secret.describe or {}).get("Tags") or []}
     try:

@@ -14,6 +14,7 @@ import pytest
 from bedrock_key_audit.fixtures.remediation import plugin
 from bedrock_key_audit.remediation import core, rotation
 from tests.remediation.helpers import CHECKS, ROOT, Capture, point_env_at, run
+from tests.audit.helpers import ALL_ROWS
 
 GUIDE_FAILS = {"iam.policy_least_privilege", "secret.encrypted_with_cmk",
                *[f"cloudtrail.{c}[{p}]" for c in ("multi_region", "log_file_validation", "kms")
@@ -41,7 +42,7 @@ def _next_remediation_completes(pytester) -> None:
     result, cap = run(pytester, "--remediate", "--allow-destructive")
     bad = {k: (r.status, r.detail) for k, r in cap.records.items() if r.status != "pass"}
     manual = [s.action for s in cap.plan if s.status != "applied"]
-    assert result.ret == 0 and not bad and len(cap.records) == 24, (bad, manual)
+    assert result.ret == 0 and not bad and len(cap.records) == len(ALL_ROWS), (bad, manual)
 
 
 def _rows_of(step, records):
