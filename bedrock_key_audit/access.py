@@ -295,9 +295,10 @@ def _tag_keys(statements: Iterable[Statement], prefixes: Sequence[str]) -> set[s
 
 
 def _context(p: Principal | None, base: Mapping[str, Any], statements: Iterable[Statement],
-             resource_tags: Mapping[str, str] | None, resource_tag_prefixes: Sequence[str]) -> RequestContext:
-    values: dict[str, Any] = dict(base)
-    absent: set[str] = set()
+             resource_tags: Mapping[str, str] | None, resource_tag_prefixes: Sequence[str],
+             absent_keys: Iterable[str] = ()) -> RequestContext:
+    values: dict[str, Any] = {k: v for k, v in base.items() if v is not None}
+    absent: set[str] = {k for k, v in base.items() if v is None} | set(absent_keys)
     stmts = list(statements)
     if p is not None:
         pv, pa = principal_keys(p)
@@ -412,6 +413,35 @@ def _evaluate(p: Principal, action: str, resource: Any, ctx: RequestContext,
     return _Eval(value, list(dict.fromkeys(grants)), unknown)
 
 
+# Keys the caller chooses.  The question is whether *some* request is allowed, so the audit tries
+# concrete requests the caller can make (each overlay: key -> value, None = the key is absent); the
+# first that is certainly allowed decides.  Otherwise the keys stay unknown.
+AGE_KEY = "iam:ServiceSpecificCredentialAgeDays"
+READ_REQUESTS: tuple[dict[str, Any], ...] = (
+    # GetSecretValue(SecretId, VersionStage="AWSCURRENT"): the current key, no VersionId
+    {"secretsmanager:VersionStage": "AWSCURRENT", "secretsmanager:VersionId": None},
+)
+MINT_REQUESTS: dict[str, tuple[dict[str, Any], ...]] = {
+    # CreateServiceSpecificCredential without --credential-age-days, or with one of these ages (1..36600)
+    "iam:CreateServiceSpecificCredential": ({AGE_KEY: None}, *({AGE_KEY: str(d)} for d in (1, 7, 30, 90, 180, 365, 36600))),
+    # ResetServiceSpecificCredential takes no age: the key is never in its request
+    "iam:ResetServiceSpecificCredential": ({AGE_KEY: None},),
+}
+
+
+def _existential(evaluate: Any, requests: Sequence[Mapping[str, Any]]) -> _Eval:
+    """``evaluate(overlay)`` for each concrete request; the first certain grant wins, else the
+    evaluation with the caller-chosen keys unknown (Reset: with the age known absent)."""
+    for overlay in requests:
+        got: _Eval = evaluate(overlay)
+        if got.value is True:
+            return got
+    keys = {k for r in requests for k in r}
+    always_absent = {k for k in keys if all(k in r and r[k] is None for r in requests)}
+    final: _Eval = evaluate({k: None for k in always_absent})
+    return final
+
+
 @dataclasses.dataclass(frozen=True)
 class KeyAccess:
     """The secret's KMS key: its ARN and key policy, or None for the AWS managed ``aws/secretsmanager``."""
@@ -455,8 +485,9 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
     out: list[Access] = []
     for p in principals:
         sm_stmts = [*p.statements, *(p.boundary or ()), *(r.statement for r in rp)]
-        sm_ctx = _context(p, base, sm_stmts, secret_tags, ("aws:resourcetag/", "secretsmanager:resourcetag/"))
-        sm = _evaluate(p, GET_SECRET_VALUE, secret_arn, sm_ctx, rp)
+        sm = _existential(lambda overlay, p=p, sm_stmts=sm_stmts: _evaluate(p, GET_SECRET_VALUE, secret_arn, _context(
+            p, {**base, **overlay}, sm_stmts, secret_tags, ("aws:resourcetag/", "secretsmanager:resourcetag/")), rp),
+            READ_REQUESTS)
         if sm.value is False:
             continue
         if key is None:
@@ -613,9 +644,12 @@ def key_minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, M
         grants: list[str] = []
         for action in MINT_ACTIONS:
             for user_arn, tags in ordered:
-                ctx = _context(p, base, [*p.statements, *(p.boundary or ())], tags,
-                               ("aws:resourcetag/", "iam:resourcetag/"))
-                ev = _evaluate(p, action, user_arn, ctx)
+                def one(overlay: Mapping[str, Any], action: str = action, user_arn: str = user_arn,
+                        tags: Mapping[str, str] | None = tags, p: Principal = p) -> _Eval:
+                    return _evaluate(p, action, user_arn, _context(
+                        p, {**base, **overlay}, [*p.statements, *(p.boundary or ())], tags,
+                        ("aws:resourcetag/", "iam:resourcetag/")))
+                ev = _existential(one, MINT_REQUESTS[action])
                 if ev.value is False:
                     continue
                 grants += [g for g in ev.grants if g not in grants]

@@ -235,11 +235,34 @@ def test_service_name_condition_is_decided():
     assert minters(("br", doc(bedrock)))[f"{C}:iam::{CACCT}:user/br"].certain
 
 
-def test_caller_chosen_age_leaves_a_possible_minter():
+def test_caller_chosen_age_is_tried_with_real_requests():
     aged = allow("iam:CreateServiceSpecificCredential", Condition={
         "NumericLessThanEquals": {"iam:ServiceSpecificCredentialAgeDays": "90"}})
-    a = minters(("ops", doc(aged)))[f"{C}:iam::{CACCT}:user/ops"]
+    assert minters(("ops", doc(aged)))[f"{C}:iam::{CACCT}:user/ops"].certain  # e.g. a 1-day key
+    # the remediator's guardrails: keys must expire within 180 days -- a 180-day key is still mintable
+    guarded = doc(allow("iam:CreateServiceSpecificCredential"),
+                  deny("iam:CreateServiceSpecificCredential", Condition={"Null": {"iam:ServiceSpecificCredentialAgeDays": "true"}}),
+                  deny("iam:CreateServiceSpecificCredential", Condition={
+                      "NumericGreaterThan": {"iam:ServiceSpecificCredentialAgeDays": "180"}}))
+    assert minters(("rot", guarded))[f"{C}:iam::{CACCT}:user/rot"].certain
+    odd = allow("iam:CreateServiceSpecificCredential", Condition={
+        "NumericEquals": {"iam:ServiceSpecificCredentialAgeDays": "45"}})
+    a = minters(("odd", doc(odd)))[f"{C}:iam::{CACCT}:user/odd"]
     assert not a.certain and a.unknown == ("iam:ServiceSpecificCredentialAgeDays",)
+    # Reset carries no age: a Reset grant conditioned on one never applies
+    reset = allow("iam:ResetServiceSpecificCredential", Condition={
+        "NumericLessThanEquals": {"iam:ServiceSpecificCredentialAgeDays": "90"}})
+    assert minters(("rs", doc(reset))) == {}
+
+
+def test_version_stage_is_the_callers_choice():
+    current = allow("secretsmanager:GetSecretValue", SECRET, Condition={
+        "StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}})
+    assert readers(gaad(roles=[role("app", doc(current, DECRYPT))]))[f"arn:{P}:iam::{ACCT}:role/app"].certain
+    previous = allow("secretsmanager:GetSecretValue", SECRET, Condition={
+        "StringEquals": {"secretsmanager:VersionStage": "AWSPREVIOUS"}})
+    a = readers(gaad(roles=[role("app", doc(previous, DECRYPT))]))[f"arn:{P}:iam::{ACCT}:role/app"]
+    assert not a.certain and "secretsmanager:VersionStage" in a.unknown
 
 
 def test_minting_scoped_to_another_user_and_deny():
