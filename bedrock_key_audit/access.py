@@ -42,9 +42,11 @@ Sources (the page titles are the citation):
   ``iam:ServiceSpecificCredentialServiceName``; both act on the ``user`` resource.
 
 Three-valued, like :mod:`bedrock_key_audit.policy`: every statement's outcome for a principal is
-True, False or None (a condition key the audit cannot know -- ``aws:SourceIp``, a caller-chosen
-``secretsmanager:VersionStage`` or ``iam:ServiceSpecificCredentialAgeDays`` ...).  A principal is
-a *certain* reader / minter when the combination is True, a *possible* one when it is None.
+True, False or None (a condition key the audit cannot know, such as ``aws:SourceIp``).  Keys the
+caller chooses (``secretsmanager:VersionStage``, ``iam:ServiceSpecificCredentialAgeDays``) are tried
+with concrete requests the caller can make (:data:`READ_REQUESTS`, :data:`MINT_REQUESTS`): one that
+is certainly allowed decides.  A principal is a *certain* reader / minter when the combination is
+True, a *possible* one when it is None.
 Service control policies, resource control policies and session policies are not readable from
 the account and can only take permissions away: a principal reported here may still be stopped
 by one of them, and the verdicts say so.  The account root user is not evaluated (identity
@@ -630,7 +632,7 @@ def key_minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, M
     ``iam:ResetServiceSpecificCredential`` for ``bedrock.amazonaws.com`` on the audited user or on
     any existing user of the account (``users``: ARN and known tags).  The request carries
     ``iam:ServiceSpecificCredentialServiceName = bedrock.amazonaws.com``; the key's age
-    (``iam:ServiceSpecificCredentialAgeDays``) is the caller's choice, so it stays unknown."""
+    (``iam:ServiceSpecificCredentialAgeDays``) is the caller's choice (:data:`MINT_REQUESTS`)."""
     region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
     base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())), "aws:RequestedRegion": region,
             "iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}
