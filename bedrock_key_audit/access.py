@@ -431,16 +431,18 @@ MINT_REQUESTS: dict[str, tuple[dict[str, Any], ...]] = {
 }
 
 
-def _existential(evaluate: Any, requests: Sequence[Mapping[str, Any]]) -> _Eval:
+# Keys an action's request never carries (the Service Authorization Reference lists no such key for it).
+NEVER_PRESENT: dict[str, frozenset[str]] = {"iam:ResetServiceSpecificCredential": frozenset({AGE_KEY})}
+
+
+def _existential(evaluate: Any, requests: Sequence[Mapping[str, Any]], never_present: Iterable[str] = ()) -> _Eval:
     """``evaluate(overlay)`` for each concrete request; the first certain grant wins, else the
-    evaluation with the caller-chosen keys unknown (Reset: with the age known absent)."""
+    evaluation with the caller-chosen keys unknown (and ``never_present`` keys absent)."""
     for overlay in requests:
         got: _Eval = evaluate(overlay)
         if got.value is True:
             return got
-    keys = {k for r in requests for k in r}
-    always_absent = {k for k in keys if all(k in r and r[k] is None for r in requests)}
-    final: _Eval = evaluate({k: None for k in always_absent})
+    final: _Eval = evaluate({k: None for k in never_present})
     return final
 
 
@@ -651,7 +653,7 @@ def key_minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, M
                     return _evaluate(p, action, user_arn, _context(
                         p, {**base, **overlay}, [*p.statements, *(p.boundary or ())], tags,
                         ("aws:resourcetag/", "iam:resourcetag/")))
-                ev = _existential(one, MINT_REQUESTS[action])
+                ev = _existential(one, MINT_REQUESTS[action], NEVER_PRESENT.get(action, ()))
                 if ev.value is False:
                     continue
                 grants += [g for g in ev.grants if g not in grants]

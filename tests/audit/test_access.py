@@ -263,6 +263,9 @@ def test_version_stage_is_the_callers_choice():
         "StringEquals": {"secretsmanager:VersionStage": "AWSPREVIOUS"}})
     a = readers(gaad(roles=[role("app", doc(previous, DECRYPT))]))[f"arn:{P}:iam::{ACCT}:role/app"]
     assert not a.certain and "secretsmanager:VersionStage" in a.unknown
+    by_id = allow("secretsmanager:GetSecretValue", SECRET, Condition={"StringEquals": {"secretsmanager:VersionId": "v-1"}})
+    a = readers(gaad(roles=[role("app", doc(by_id, DECRYPT))]))[f"arn:{P}:iam::{ACCT}:role/app"]
+    assert not a.certain and "secretsmanager:VersionId" in a.unknown  # the caller may pass that id
 
 
 def test_minting_scoped_to_another_user_and_deny():
