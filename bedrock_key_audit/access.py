@@ -573,6 +573,18 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
                 kms_value = _value(pairs)
                 kms_grants = _labels(pairs)
                 kms_unknown = frozenset(_unknown(pairs))
+                # a grant to the outside principal (its ARN, or its account) with Decrypt also lets it decrypt
+                for g in key.grants:
+                    grantee = str(g.get("GranteePrincipal") or "")
+                    m = _ROOT.match(grantee)
+                    named = grantee in (ident, f"arn:{secret_arn.split(':')[1]}:iam::{ident}:root") or bool(
+                        m and m.group(1) == ident)
+                    if "Decrypt" in (g.get("Operations") or []) and ident != "*" and named:
+                        constrained = bool(g.get("Constraints"))
+                        kms_value = _or([kms_value, None if constrained else True])
+                        kms_grants.append(f"KMS grant {g.get('GrantId', '?')}")
+                        if constrained:
+                            kms_unknown |= {"kms grant encryption-context constraint"}
             value = _and([sm.value, kms_value])
             if value is False:
                 continue

@@ -295,3 +295,16 @@ def test_deny_all_but_narrows_outside_readers_to_the_listed_arns():
     got = readers(gaad(roles=[role("app", doc()), role("other", doc(READ, DECRYPT))]), resource_policy=rp, key_policy=kp)
     assert set(got) == {f"arn:{P}:iam::{ACCT}:role/app", foreign}
     assert got[foreign].kind == "external" and got[foreign].certain
+
+
+def test_outside_account_decrypting_through_a_kms_grant():
+    other = "111122223333"
+    rp = doc({"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": f"arn:{P}:iam::{other}:root"},
+              "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
+    assert readers(gaad(), resource_policy=rp) == {}  # the key policy does not let that account decrypt
+    grant = {"GrantId": "g-2", "GranteePrincipal": f"arn:{P}:iam::{other}:root", "Operations": ["Decrypt"]}
+    got = readers(gaad(), resource_policy=rp, grants=[grant])
+    a = got[f"arn:{P}:iam::{other}:root"]
+    assert a.kind == "external" and a.certain and "decrypts via KMS grant g-2" in a.grants
+    no_decrypt = {**grant, "Operations": ["Encrypt"]}
+    assert readers(gaad(), resource_policy=rp, grants=[no_decrypt]) == {}
