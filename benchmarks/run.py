@@ -23,12 +23,17 @@ customer-managed policy, no inline or group policies, one trail per partition, a
     CloudTrail      per partition DescribeTrails, GetTrailStatus, GetEventSelectors,
                     and KMS DescribeKey of the trail's key (Enabled)                   =  8
     STS             GetCallerIdentity per partition (run metadata for the reports)     =  2
-                                                                            AWS total  = 25
+    access checks   GetAccountAuthorizationDetails per partition (one page each),
+                    GetResourcePolicy of the secret, GetKeyPolicy and ListGrants of
+                    its key (AWS managed policies attached anywhere: GetPolicy and
+                    GetPolicyVersion each; none in ``compliant``)                     =  5
+                                                                            AWS total  = 30
     Bedrock HTTP    GET /foundation-models, POST /model/{id}/converse                  =  2
 
 Critical path (longest chain of calls that depend on each other): ListAttachedUserPolicies →
-GetPolicy → GetPolicyVersion = 3 calls; every other chain is ≤ 2 (GetSecretValue → HTTP call,
-DescribeSecret → DescribeKey, DescribeTrails → GetTrailStatus / DescribeKey).  Fleet mode adds one
+GetPolicy → GetPolicyVersion = 3 calls, and DescribeSecret → DescribeKey → GetKeyPolicy / ListGrants
+= 3 (secret.readers_restricted, read when that check runs); every other chain is ≤ 2 (GetSecretValue →
+HTTP call, DescribeTrails → GetTrailStatus / DescribeKey).  Fleet mode adds one
 ListServiceSpecificCredentials(AllUsers) before the per-user reads, so its chain is 4.
 """
 from __future__ import annotations
@@ -45,7 +50,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MIN_AWS_CALLS = 25
+MIN_AWS_CALLS = 30
 MIN_HTTP_CALLS = 2
 CRITICAL_PATH = 3
 

@@ -108,3 +108,6 @@ def policy_grants_required(check: Check, existing_user: IamUser, user_policies: 
     hint = (f"make secret {audit_config.secret_id} readable with its region field "
             "(where the key is used: aws:RequestedRegion)")
     _report(check, iam_verdicts.grants_required(existing_user, user_policies, audit_config, now, secret_region, hint))
+
+
+from bedrock_key_audit.verdicts.access import key_minting_restricted  # noqa: E402,F401 -- judged with the access checks

@@ -203,3 +203,6 @@ def encrypted_with_cmk(check: Check, secret: Secret, inventory: Inventory) -> No
         problem += "; enable it (kms enable-key) or re-encrypt the secret with another key"
     check.require(not problem, f"secret {secret.secret_id} is encrypted with {problem}")
     check.passed(f"secret {secret.secret_id} is encrypted with customer-managed key {meta.get('Arn', kms)} (Enabled)")
+
+
+from bedrock_key_audit.verdicts.access import readers_restricted  # noqa: E402,F401 -- judged with the access checks

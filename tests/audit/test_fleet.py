@@ -23,8 +23,12 @@ def _add_keyed_users(emu):
 
 
 def test_all_keys_rows_per_user(pytester):
-    got = statuses(run_audit(pytester, "compliant", "--all-keys", setup=_add_keyed_users))
+    rows = run_audit(pytester, "compliant", "--all-keys", setup=_add_keyed_users)
+    got = statuses(rows)
     users = {OWNER, "team-a-bot", "team-b-bot"}
+    # one minting row for the account, naming every other user who holds a Bedrock key
+    assert got["iam.key_minting_restricted"] == "pass"
+    assert "other users holding a Bedrock key: team-a-bot, team-b-bot" in rows["iam.key_minting_restricted"]["detail"]
     for check in USER_CHECKS:
         assert {u for u in users if f"{check}[{u}]" in got} == users, check
     assert not any("no-key-user" in row for row in got)

@@ -54,6 +54,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "secret_missing": {
         "secret.exists": "fail", "secret.schema": "error", "secret.key_matches_credential": "error",
         "secret.encrypted_with_cmk": "error", "endpoint.list_models": "error", "endpoint.invoke": "error",
+        "secret.readers_restricted": "error",
     },
     "secret_foreign_key": {
         "secret.key_matches_credential": "fail", "endpoint.list_models": "fail", "endpoint.invoke": "fail",
@@ -67,6 +68,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     # (no_invocation_logging and trail_bucket_no_access_logs are the guide's own gaps, pinned above)
     "invocation_logs_foreign_bucket": {"bedrock.invocation_logging": "fail"},
     "trail_bucket_public": {"cloudtrail.bucket_protected[commercial]": "fail"},
+    "secret_reader_role": {"secret.readers_restricted": "fail"},
+    "secret_reader_group": {"secret.readers_restricted": "fail"},
+    "extra_minter": {"iam.key_minting_restricted": "fail"},
 }
 
 

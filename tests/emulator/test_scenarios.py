@@ -22,6 +22,7 @@ FAULTS = {
     "full_access_attached", "no_user", "user_with_access_key", "secret_not_json", "secret_missing",
     "secret_foreign_key", "secret_default_kms", "trail_stopped", "trail_single_region",
     "trail_no_validation", "trail_write_only", "trail_no_kms", "key_expiring_soon",
+    "secret_reader_role", "secret_reader_group", "extra_minter",
 }
 EXPECTED = {
     "compliant": set(),
@@ -76,6 +77,19 @@ def collect(emu) -> dict:
     except botocore.exceptions.ClientError as exc:
         assert _code(exc) == "ResourceNotFoundException"
         st["secret_meta"] = st["secret"] = None
+    # inline policies of roles and groups (with members), per partition: who else may read or mint
+    st["grants"] = {}
+    for partition in ("commercial", "govcloud"):
+        piam = emu.client("iam", partition)
+        grants = []
+        for r in piam.list_roles()["Roles"]:
+            for name in piam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"]:
+                grants.append(("role", piam.get_role_policy(RoleName=r["RoleName"], PolicyName=name)["PolicyDocument"]))
+        for g in piam.list_groups()["Groups"]:
+            if piam.get_group(GroupName=g["GroupName"])["Users"]:
+                for name in piam.list_group_policies(GroupName=g["GroupName"])["PolicyNames"]:
+                    grants.append(("group", piam.get_group_policy(GroupName=g["GroupName"], PolicyName=name)["PolicyDocument"]))
+        st["grants"][partition] = grants
     for partition in ("commercial", "govcloud"):
         ct = emu.client("cloudtrail", partition)
         trails = []
@@ -128,6 +142,16 @@ def findings(st: dict) -> set[str]:
             if user is not None and (found is None or found.credential_id not in
                                      {k["ServiceSpecificCredentialId"] for k in user["keys"]}):
                 out.add("secret_foreign_key")
+    def allows(doc: dict, action: str) -> bool:
+        stmts = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        return any(x["Effect"] == "Allow" and action in ([x["Action"]] if isinstance(x["Action"], str) else x["Action"])
+                   for x in stmts)
+    for kind, doc in st["grants"]["govcloud"]:
+        if allows(doc, "secretsmanager:GetSecretValue"):
+            out.add("secret_reader_role" if kind == "role" else "secret_reader_group")
+    for _, doc in st["grants"]["commercial"]:
+        if allows(doc, "iam:CreateServiceSpecificCredential"):
+            out.add("extra_minter")
     for trails in st["trails"].values():
         if not trails:
             out.add("no_trail")

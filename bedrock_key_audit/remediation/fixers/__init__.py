@@ -9,7 +9,8 @@ Each fixer reads the Inventory the checks read and returns steps (``@fixer("<che
 * ``secret.*`` -> :mod:`.secret` (restore, recreate, rewrite, encrypt with our CMK);
 * ``endpoint.*`` -> :mod:`.endpoint`;
 * ``cloudtrail.*`` -> :mod:`.cloudtrail`, except ``cloudtrail.bucket_protected`` -> :mod:`.traces`;
-* ``bedrock.invocation_logging`` -> :mod:`.traces`.
+* ``bedrock.invocation_logging`` -> :mod:`.traces`;
+* ``secret.readers_restricted``, ``iam.key_minting_restricted`` -> :mod:`.access`.
 
 Helpers without fixers: :mod:`.keys` (``key_diagnosis``, rotation glue, restoring the secret) and
 :mod:`.kms` (our customer-managed key).  The rotation itself is
@@ -30,6 +31,7 @@ from bedrock_key_audit.remediation.fixers import secret  # noqa: F401
 from bedrock_key_audit.remediation.fixers import endpoint  # noqa: F401
 from bedrock_key_audit.remediation.fixers import cloudtrail  # noqa: F401
 from bedrock_key_audit.remediation.fixers import traces  # noqa: F401
+from bedrock_key_audit.remediation.fixers import access  # noqa: F401
 
 # --------------------------------------------------------------------------- the names this module always had
 from bedrock_key_audit.remediation.core import RemediationError

@@ -1,0 +1,124 @@
+"""Reads of the access checks (secret.readers_restricted, iam.key_minting_restricted), memoised on the
+run's :class:`~bedrock_key_audit.fixtures.inventory.Inventory` like every other read.
+
+Calls (and so the auditor's permissions):
+
+* ``iam:GetAccountAuthorizationDetails`` (botocore's paginator, ``Filter`` User, Role, Group,
+  LocalManagedPolicy) in the partition in question: every user (with its groups), group and role
+  with inline and attached policies and boundaries, and every customer managed policy with its
+  versions;
+* ``iam:GetPolicy`` and ``iam:GetPolicyVersion`` (default version) of each AWS managed policy
+  attached there (the filtered answer does not carry them);
+* ``secretsmanager:GetResourcePolicy`` of the secret;
+* ``kms:GetKeyPolicy`` (policy ``default``) and ``kms:ListGrants`` of the secret's KMS key;
+* ``sts:GetCallerIdentity`` (the principal running the audit, allowed by default -- see
+  checks/test_access.py).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.inventory.reader import Inventory
+
+from bedrock_key_audit.access import (
+    Principal,
+    attached_arns,
+    principal_of_caller,
+    principals_from_gaad,
+)
+
+AUTH_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
+
+
+@dataclasses.dataclass
+class AccountAuthorization:
+    """One partition's users, groups, roles and policies, as principals with their statements."""
+
+    partition: str
+    principals: list[Principal]
+    users: list[tuple[str, dict[str, str]]]  # every user's ARN and tags
+    counts: dict[str, int]
+    caller: dict[str, Any]
+
+    def caller_principal(self) -> Principal | None:
+        return principal_of_caller(self.caller.get("Arn"), self.principals)
+
+    def user_arn(self, name: str) -> str | None:
+        """The ARN of IAM user ``name`` (IAM user names ignore case), or None when there is none."""
+        return next((arn for arn, _ in self.users if arn.rsplit("/", 1)[-1].lower() == name.lower()), None)
+
+
+def _gaad(inv: Inventory, partition: str) -> dict[str, Any]:
+    def via(client: Any) -> dict[str, Any]:
+        merged: dict[str, list[Any]] = {k: [] for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")}
+        for page in client.get_paginator("get_account_authorization_details").paginate(Filter=AUTH_FILTER):
+            for k, items in merged.items():
+                items.extend(page.get(k, []))
+        return merged
+    resp: dict[str, Any] | None = inv._read(partition, "iam", "GetAccountAuthorizationDetails", via=via)
+    assert resp is not None
+    return resp
+
+
+def _managed_document(inv: Inventory, partition: str, arn: str) -> Any:
+    def fetch() -> Any:
+        pol: dict[str, Any] = (inv._read(partition, "iam", "GetPolicy", PolicyArn=arn) or {})["Policy"]
+        ver: dict[str, Any] = (inv._read(partition, "iam", "GetPolicyVersion", PolicyArn=arn,
+                                         VersionId=pol["DefaultVersionId"]) or {})["PolicyVersion"]
+        return ver["Document"]
+    return inv.g.once(("access-managed-policy", partition, arn), fetch)
+
+
+def account_authorization(inv: Inventory, partition: str) -> AccountAuthorization:
+    """Every principal of ``partition``'s account with its identity policies (see the module docstring)."""
+    def fetch() -> AccountAuthorization:
+        gaad = _gaad(inv, partition)
+        have = {p["Arn"] for p in gaad["Policies"]}
+        missing = sorted(attached_arns(gaad) - have)
+        docs = inv.g.fanout([(lambda a=a: _managed_document(inv, partition, a)) for a in missing])
+        try:
+            principals = principals_from_gaad(gaad, dict(zip(missing, docs)))
+        except ValueError as exc:  # AccessError / PolicyError: one sentence
+            raise CouldNotDecide(f"the {partition} account's authorization details cannot be evaluated: {exc}") from None
+        users = [(u["Arn"], {str(t.get("Key")): str(t.get("Value")) for t in u.get("Tags") or []})
+                 for u in gaad["UserDetailList"]]
+        counts = {"users": len(gaad["UserDetailList"]), "groups": len(gaad["GroupDetailList"]),
+                  "roles": len(gaad["RoleDetailList"]), "customer_managed_policies": len(gaad["Policies"]),
+                  "aws_managed_policies_read": len(missing)}
+        try:
+            caller = inv.identity(partition)
+        except CouldNotDecide:
+            caller = {}  # then the caller is not allowed by default: stricter, never laxer
+        return AccountAuthorization(partition, principals, users, counts, caller)
+    got: AccountAuthorization = inv.g.once(("account-authorization", partition), fetch)
+    return got
+
+
+def secret_resource_policy(inv: Inventory) -> str | None:
+    """``secretsmanager:GetResourcePolicy``: the secret's resource policy, or None when it has none."""
+    def fetch() -> str | None:
+        resp = inv._read("govcloud", "secretsmanager", "GetResourcePolicy", SecretId=inv.cfg.secret_id) or {}
+        policy = resp.get("ResourcePolicy")
+        return policy if isinstance(policy, str) and policy.strip() else None
+    got: str | None = inv.g.once(("secret-resource-policy", inv.cfg.secret_id), fetch)
+    return got
+
+
+def key_policy(inv: Inventory, key_arn: str) -> str:
+    """``kms:GetKeyPolicy`` (``default``, the only name a key policy has) of a GovCloud key."""
+    def fetch() -> str:
+        resp = inv._read("govcloud", "kms", "GetKeyPolicy", KeyId=key_arn, PolicyName="default") or {}
+        return str(resp.get("Policy") or "")
+    got: str = inv.g.once(("key-policy", key_arn), fetch)
+    return got
+
+
+def key_grants(inv: Inventory, key_arn: str) -> list[dict[str, Any]]:
+    """``kms:ListGrants`` of a GovCloud key (botocore's paginator)."""
+    def fetch() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = inv._paginated("govcloud", "kms", "ListGrants", "Grants", KeyId=key_arn) or []
+        return items
+    got: list[dict[str, Any]] = inv.g.once(("key-grants", key_arn), fetch)
+    return got

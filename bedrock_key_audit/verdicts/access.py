@@ -1,0 +1,143 @@
+"""Verdicts of secret.readers_restricted and iam.key_minting_restricted: who can read the key out of the
+GovCloud secret, and who can mint another Bedrock key (marked checks: checks/test_access.py).
+
+Both checks evaluate every principal of the account (``iam:GetAccountAuthorizationDetails``)
+with bedrock_key_audit/access.py; the module docstring there cites AWS's evaluation logic.
+
+The allowed set is the configured list (``secret.allowed_readers``, ``credential.allowed_minters``;
+empty by default) plus the principal running the audit in that partition
+(``sts:GetCallerIdentity``; a role session counts as its role): the audit itself reads the
+secret (secret.schema, secret.key_matches_credential) and its remediation rotates the key, so
+its own principal necessarily does both.  The evidence names it as such.  The workload that
+uses the key in GovCloud is not known to the audit: list its role in ``secret.allowed_readers``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bedrock_key_audit.inventory.access import (
+    AccountAuthorization,
+    account_authorization,
+    key_grants,
+    key_policy,
+    secret_resource_policy,
+)
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
+
+from bedrock_key_audit.access import (
+    Access,
+    KeyAccess,
+    key_minters,
+    outside,
+    secret_readers,
+)
+from bedrock_key_audit.policy import PolicyError
+
+UNSEEN = ("service control policies, resource control policies and session policies are not readable from the "
+          "account and can only narrow this")
+
+
+def _allowed(configured: list[str], auth: AccountAuthorization) -> dict[str, str]:
+    out = {arn: "configured" for arn in configured}
+    caller = auth.caller_principal()
+    if caller is not None:
+        out.setdefault(caller.arn, "the principal running this audit")
+    return out
+
+
+def _listing(accesses: list[Access]) -> str:
+    return "; ".join(a.describe() for a in accesses)
+
+
+def _undecided(accesses: list[Access], what: str) -> str:
+    first = accesses[0]
+    keys = ", ".join(first.unknown) or "an unknown"
+    return (f"{first.kind} {first.principal} may {what} through {'; '.join(first.grants)}, depending on {keys}, "
+            f"which the audit cannot know; remove or narrow that grant (or allow the principal) to settle it"
+            + (f" ({len(accesses) - 1} more such principal(s) in the evidence)" if len(accesses) > 1 else ""))
+
+
+def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: Any, now: Any) -> None:
+    """Every principal that can ``secretsmanager:GetSecretValue`` the secret and ``kms:Decrypt``
+    its key, from the secret's resource policy, every identity policy of the GovCloud account
+    (users, groups, roles) and the key policy (and grants) of its KMS key; fails when one is
+    outside ``secret.allowed_readers``."""
+    check.resource = secret.arn or f"secret {secret.secret_id}"
+    if not secret.exists or secret.pending_deletion:
+        raise CouldNotDecide(f"secret {secret.secret_id} is missing or pending deletion (see secret.exists)")
+    kms_id = secret.kms_key_id
+
+    def key_access() -> KeyAccess | None:
+        if not kms_id or kms_id == "alias/aws/secretsmanager":
+            return None
+        meta = inventory.kms_key("govcloud", kms_id)
+        if meta.get("missing"):
+            raise CouldNotDecide(f"secret {secret.secret_id} names KMS key {kms_id}, which does not exist "
+                                 "(see secret.encrypted_with_cmk)")
+        if meta.get("KeyManager", "CUSTOMER") != "CUSTOMER":
+            return None  # an AWS managed key: its documented policy (access.py)
+        arn = meta.get("Arn", kms_id)
+        policy_text, grants = inventory.g.fanout([lambda: key_policy(inventory, arn),
+                                                  lambda: key_grants(inventory, arn)])
+        return KeyAccess(arn, policy_text, tuple(grants))
+
+    # independent reads side by side (the audit's other reads were prefetched)
+    auth, policy, key = inventory.g.fanout([lambda: account_authorization(inventory, "govcloud"),
+                                            lambda: secret_resource_policy(inventory), key_access])
+    _, _, _, region, account, _ = secret.arn.split(":", 5)
+    tags = {str(t.get("Key")): str(t.get("Value")) for t in (secret.describe or {}).get("Tags") or []}
+    try:
+        readers = secret_readers(auth.principals, secret_arn=secret.arn, region=region, account=account,
+                                 resource_policy=policy, key=key, now=now, secret_tags=tags)
+    except PolicyError as exc:
+        raise CouldNotDecide(f"cannot evaluate the policies of secret {secret.secret_id}: {exc}") from None
+    allowed = _allowed(audit_config.allowed_readers, auth)
+    extra = outside(readers, allowed)
+    check.evidence("secretsmanager:GetResourcePolicy", {"ResourcePolicy": policy})
+    check.evidence("kms:GetKeyPolicy+ListGrants", {"KeyArn": key.arn, "Policy": key.policy, "Grants": list(key.grants)}
+                   if key else {"KeyArn": None, "note": "AWS managed key aws/secretsmanager"})
+    check.evidence("iam:GetAccountAuthorizationDetails", {"partition": "govcloud", **auth.counts})
+    check.evidence("readers", {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}",
+                               "readers": [{**a.as_dict(), "allowed": a.principal in allowed} for a in readers]})
+    certain = [a for a in extra if a.certain]
+    check.require(not certain, f"secret {secret.secret_id} can be read by {len(certain)} principal(s) outside "
+                               f"secret.allowed_readers: {_listing(certain)}")
+    if extra:
+        raise CouldNotDecide(f"secret {secret.secret_id}: {_undecided(extra, 'read it')}")
+    who = _listing(readers) if readers else "no principal of the account"
+    check.passed(f"only allowed principals can read secret {secret.secret_id}: {who} (root user not evaluated)")
+
+
+def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: Any, all_keys: bool) -> None:
+    """Every principal of the commercial account that may ``iam:CreateServiceSpecificCredential``
+    or ``iam:ResetServiceSpecificCredential`` for ``bedrock.amazonaws.com`` on the audited user or
+    on any user; fails when one is outside ``credential.allowed_minters``.  With ``--all-keys`` the
+    row also lists every other user holding a Bedrock key."""
+    auth = account_authorization(inventory, "commercial")
+    user_arn = auth.user_arn(audit_config.user_name)  # from the same answer: no iam:GetUser dependency
+    check.resource = user_arn or f"iam user {audit_config.user_name}"
+    caller_arn = auth.caller.get("Arn") or ""
+    arn_partition = caller_arn.split(":")[1] if caller_arn.count(":") >= 2 else "aws"
+    minters = key_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
+                          arn_partition=arn_partition, now=now)
+    allowed = _allowed(audit_config.allowed_minters, auth)
+    extra = outside(minters, allowed)
+    others: list[str] = []
+    if all_keys:
+        audited = (user_arn or audit_config.user_name).rsplit("/", 1)[-1]
+        others = [u for u in inventory.fleet_users() if u.lower() != audited.lower()]
+    evidence: dict[str, Any] = {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}",
+                                "minters": [{**a.as_dict(), "allowed": a.principal in allowed} for a in minters]}
+    if all_keys:
+        evidence["other_users_with_bedrock_keys"] = others
+    check.evidence("iam:GetAccountAuthorizationDetails", {"partition": "commercial", **auth.counts})
+    check.evidence("minters", evidence)
+    also = (f"; other users holding a Bedrock key: {', '.join(others) or 'none'}" if all_keys else "")
+    certain = [a for a in extra if a.certain]
+    check.require(not certain, f"{len(certain)} principal(s) outside credential.allowed_minters can mint or reset a "
+                               f"Bedrock API key: {_listing(certain)}{also}")
+    if extra:
+        raise CouldNotDecide(f"{_undecided(extra, 'mint or reset a Bedrock API key')}{also}")
+    who = _listing(minters) if minters else "no principal of the account"
+    check.passed(f"only allowed principals can mint or reset a Bedrock API key: {who} (root user not "
+                 f"evaluated){also}")
