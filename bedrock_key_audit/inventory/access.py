@@ -79,7 +79,7 @@ def account_authorization(inv: Inventory, partition: str) -> AccountAuthorizatio
         missing = sorted(attached_arns(gaad) - have)
         docs = inv.g.fanout([(lambda a=a: _managed_document(inv, partition, a)) for a in missing])
         try:
-            principals = principals_from_gaad(gaad, dict(zip(missing, docs)))
+            principals = principals_from_gaad(gaad, dict(zip(missing, docs, strict=True)))
         except ValueError as exc:  # AccessError / PolicyError: one sentence
             raise CouldNotDecide(f"the {partition} account's authorization details cannot be evaluated: {exc}") from None
         users = [(u["Arn"], {str(t.get("Key")): str(t.get("Value")) for t in u.get("Tags") or []})

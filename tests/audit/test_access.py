@@ -22,7 +22,7 @@ P = "aws-us-gov"
 SECRET = f"arn:{P}:secretsmanager:us-gov-west-1:{ACCT}:secret:cross-partition-commercial-creds-AbCdEf"
 KEY = f"arn:{P}:kms:us-gov-west-1:{ACCT}:key/1111-2222"
 NOW = dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)
-ROOT_DELEGATION = {"Version": "2012-10-17", "Statement": [
+ROOT_DELEGATION: dict[str, Any] = {"Version": "2012-10-17", "Statement": [
     {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:{P}:iam::{ACCT}:root"},
      "Action": "kms:*", "Resource": "*"}]}
 
@@ -211,12 +211,12 @@ OTHER = f"{C}:iam::{CACCT}:user/someone"
 
 
 def minters(*principal_docs: tuple[str, dict[str, Any]]) -> dict[str, Any]:
-    g = {"UserDetailList": [{"UserName": n, "UserId": n, "Arn": f"{C}:iam::{CACCT}:user/{n}",
+    g: dict[str, Any] = {"UserDetailList": [{"UserName": n, "UserId": n, "Arn": f"{C}:iam::{CACCT}:user/{n}",
                              "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": d}]} for n, d in principal_docs]
          + [{"UserName": n, "UserId": n, "Arn": f"{C}:iam::{CACCT}:user/{n}"}
             for n in ("bedrock-cross-partition-user", "someone") if n not in dict(principal_docs)]}
     ps = principals_from_gaad(g)
-    users = [(u["Arn"], {}) for u in g["UserDetailList"]]
+    users: list[tuple[str, dict[str, str] | None]] = [(u["Arn"], {}) for u in g["UserDetailList"]]
     return {a.principal: a for a in key_minters(ps, users=users, audited_user_arn=AUDITED, arn_partition="aws", now=NOW)}
 
 
