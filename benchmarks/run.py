@@ -27,7 +27,11 @@ customer-managed policy, no inline or group policies, one trail per partition, a
                     GetResourcePolicy of the secret, GetKeyPolicy and ListGrants of
                     its key (AWS managed policies attached anywhere: GetPolicy and
                     GetPolicyVersion each; none in ``compliant``)                     =  5
-                                                                            AWS total  = 30
+    traces checks   bedrock GetModelInvocationLoggingConfiguration, S3 ListBuckets
+                    (the log bucket is the account's); per partition the trail
+                    bucket's GetPublicAccessBlock, S3 Control GetPublicAccessBlock
+                    (account level) and GetBucketLogging                               =  8
+                                                                            AWS total  = 38
     Bedrock HTTP    GET /foundation-models, POST /model/{id}/converse                  =  2
 
 Critical path (longest chain of calls that depend on each other): ListAttachedUserPolicies →
@@ -50,7 +54,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MIN_AWS_CALLS = 30
+MIN_AWS_CALLS = 38
 MIN_HTTP_CALLS = 2
 CRITICAL_PATH = 3
 
