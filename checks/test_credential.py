@@ -208,3 +208,29 @@ def test_credential_single_active(check, existing_user, bedrock_credentials, now
         check.undecided(f"{base}; {why}")
     check.require(verdict, f"{base}; {why}; deactivate the one the secret does not hold")
     check.passed(f"{len(active)} Active keys during a rotation in progress: {why}")
+
+
+@pytest.mark.check("credential.recently_used")
+def test_credential_recently_used(check, existing_user, bedrock_credentials, usage_history, now, audit_config):
+    """Used within ``max_unused_days`` and, when ``allowed_source_cidrs`` is set, only from there, by the
+    user's CloudTrail event history (``bedrock_key_audit.usage``: calls are matched on the user, since no
+    record names the key; this audit's own probes are not use)."""
+    from bedrock_key_audit.usage import judge, parse
+
+    check.resource = existing_user.arn
+    active = [c for c in bedrock_credentials if c.effective_status(now) == "Active"]
+    if not active:
+        check.undecided(f"{existing_user.name} has no Active Bedrock API key to judge (see credential.active)")
+    if len(active) == 1:
+        check.resource = f"{existing_user.arn}/credential/{active[0].id}"
+    parsed = parse(usage_history.reads, existing_user.name, existing_user.arn)
+    verdict = judge(parsed, user=existing_user.name, now=now, key_created=[c.create_date for c in active],
+                    max_unused_days=audit_config.max_unused_days, allowed_cidrs=audit_config.allowed_source_cidrs,
+                    regions=usage_history.regions, window_start=usage_history.window_start)
+    check.evidence("cloudtrail:LookupEvents", {**verdict.facts, "calls_read": [
+        {"time": c.time.isoformat(), "region": c.region, "event": c.event_name, "source_ip": c.source_ip,
+         "user_agent": c.user_agent, "audit_probe": c.own, "error": c.error_code} for c in parsed.calls[:200]]})
+    if verdict.status == "error":
+        check.undecided(verdict.message)
+    check.require(verdict.status == "pass", verdict.message)
+    check.passed(verdict.message)

@@ -45,7 +45,8 @@ import ipaddress
 import json
 import threading
 import uuid
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from bedrock_key_audit.emulator import clock, partitions
@@ -182,7 +183,7 @@ def record_bearer_call(ctx: Any, status: int, error_type: str | None, message: s
                request_parameters={"modelId": ident} if ident else None,
                additional={"callWithBearerToken": True}, resources=resources,
                error_code=error_type if status >= 400 else None, error_message=message if status >= 400 else None)
-    except Exception:  # the history must never break the call it records
+    except Exception:  # noqa: BLE001 -- the history must never break the call it records
         return
 
 
@@ -190,9 +191,9 @@ def _user_id(account_id: str, partition: str | None, user_name: str | None) -> s
     try:
         from moto.iam.models import iam_backends
 
-        user = iam_backends[account_id][partitions.get(partition or "commercial").arn_partition].users.get(user_name)
-        return str(getattr(user, "id", "") or "")
-    except Exception:
+        users = iam_backends[account_id][partitions.get(partition or "commercial").arn_partition].users
+        return str(getattr(users.get(user_name or ""), "id", "") or "")
+    except Exception:  # noqa: BLE001 -- a principal id is decoration: never fail the record for it
         return ""
 
 
@@ -209,11 +210,11 @@ def _caller_identity(account_id: str, arn_partition: str, access_key_id: str) ->
 
         backend = iam_backends[account_id][arn_partition]
         key = backend.access_keys.get(access_key_id)
-        if key is not None:
+        if key is not None and key.user_name:
             user = backend.users[key.user_name]
             return ({"type": "IAMUser", "principalId": user.id, "arn": user.arn, "accountId": account_id,
                      "accessKeyId": access_key_id, "userName": user.name}, user.name)
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 -- an unknown key is the account's own (root) credential
         pass
     return ({"type": "Root", "principalId": account_id, "arn": f"arn:{arn_partition}:iam::{account_id}:root",
              "accountId": account_id, "accessKeyId": access_key_id}, "root")
@@ -236,7 +237,8 @@ def _operation(environ: dict[str, Any], body: bytes) -> tuple[str | None, dict[s
     return params.pop("Action", None), params
 
 
-def observe(environ: dict[str, Any], start_response: Callable, app: Callable) -> Iterable[bytes]:
+def observe(environ: dict[str, Any], start_response: Callable[..., Any],
+            app: Callable[..., Iterable[bytes]]) -> Iterable[bytes]:
     """Run moto's ``app`` for a SigV4 request; record the call when it is an IAM or Secrets Manager write."""
     scope = partitions._SCOPE.search(environ.get("HTTP_AUTHORIZATION", "") or "")
     service = scope.group(0).split("/")[3] if scope else None
@@ -251,7 +253,7 @@ def observe(environ: dict[str, Any], start_response: Callable, app: Callable) ->
     operation, params = _operation(environ, body)
     status: list[int] = []
 
-    def capture(status_line: str, headers: list, exc_info: Any = None) -> Any:
+    def capture(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         status.append(int(status_line.split(" ", 1)[0]))
         return start_response(status_line, headers, exc_info) if exc_info else start_response(status_line, headers)
 
@@ -259,7 +261,7 @@ def observe(environ: dict[str, Any], start_response: Callable, app: Callable) ->
     try:
         if operation and not operation.startswith(_READ_PREFIXES) and status and status[0] < 300:
             _record_write(environ, service, operation, params)
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 -- the history must never break the call it records
         pass
     return out
 

@@ -12,6 +12,7 @@ CHECKS = ROOT / "checks"
 ALL_ROWS = [
     "iam.user_exists", "iam.user_no_other_credentials", "iam.policy_least_privilege", "iam.policy_grants_required",
     "credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active",
+    "credential.recently_used",
     "secret.exists", "secret.schema", "secret.key_matches_credential", "secret.encrypted_with_cmk",
     "endpoint.list_models", "endpoint.invoke",
     *[f"cloudtrail.{c}[{p}]" for c in ("logging", "multi_region", "log_file_validation", "management_events", "kms")

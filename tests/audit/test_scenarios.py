@@ -61,6 +61,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "trail_no_validation": {"cloudtrail.log_file_validation[commercial]": "fail"},
     "trail_write_only": {"cloudtrail.management_events[commercial]": "fail"},
     "trail_no_kms": {"cloudtrail.kms[commercial]": "fail"},
+    "key_unused": {"credential.recently_used": "fail"},
 }
 
 
