@@ -69,7 +69,7 @@ def test_path_options_with_a_space_work_like_with_equals(tmp_path):
         assert f"rootdir: {ROOT}" in res.stdout and "configfile: pyproject.toml" in res.stdout, res.stdout[:600]
     assert missing.is_dir()
     rows = _rows(existing)
-    assert len(rows) == 24 and {s for _, _, s in rows} == {"pass"}
+    assert len(rows) == 25 and {s for _, _, s in rows} == {"pass"}
     assert all(nodeid.startswith("checks/test_") for _, nodeid, _ in rows)
     assert rows == _rows(missing)
 

@@ -153,3 +153,54 @@ def test_config_keys(tmp_path):
         p.write_text(f"[credential]\n{bad}\n")
         with pytest.raises(ConfigError, match=where.replace(".", r"\.")):
             load_config(p)
+
+
+# --------------------------------------------------------------------------- the reader (botocore Stubber, no network)
+class _Aws:
+    emulated = True
+
+    def __init__(self, client):
+        self._client = client
+
+    def client(self, service, partition, region=None):
+        return self._client
+
+
+def _reader(monkeypatch, pages=None, error=None, max_events=None):
+    import boto3
+    from botocore.stub import ANY, Stubber
+
+    from bedrock_key_audit.fixtures import usage as reader
+    from bedrock_key_audit.fixtures.inventory import Inventory
+
+    client = boto3.client("cloudtrail", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    expected = {"LookupAttributes": [{"AttributeKey": "Username", "AttributeValue": USER}], "StartTime": START}
+    if error:
+        stub.add_client_error("lookup_events", service_error_code=error, http_status_code=400)
+    for i, page in enumerate(pages or []):
+        resp = {"Events": page, **({"NextToken": f"t{i}"} if i < len(pages) - 1 else {})}
+        stub.add_response("lookup_events", resp, {**expected, **({"NextToken": ANY} if i else {})})
+    stub.activate()
+    if max_events:
+        monkeypatch.setattr(reader, "MAX_EVENTS", max_events)
+    return reader.lookup_user_events(Inventory(_Aws(client), load_config(None)), USER, "us-east-1", START)
+
+
+def test_reader_pages_through_every_page(monkeypatch):
+    read = _reader(monkeypatch, pages=[[event(1), event(2)], [event(3)]])
+    assert len(read.events) == 3 and not read.truncated
+
+
+def test_reader_stops_at_max_events_and_says_so(monkeypatch):
+    read = _reader(monkeypatch, pages=[[event(1), event(2)], [event(3)]], max_events=2)
+    assert len(read.events) == 2 and read.truncated
+
+
+def test_reader_throttled_past_retries_is_an_error(monkeypatch):
+    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+
+    with pytest.raises(CouldNotDecide, match="cloudtrail:LookupEvents in commercial .* still throttled after retries"):
+        _reader(monkeypatch, error="ThrottlingException")
+    with pytest.raises(CouldNotDecide, match="cloudtrail:LookupEvents was denied to the auditor"):
+        _reader(monkeypatch, error="AccessDeniedException")
