@@ -32,7 +32,8 @@ Verdicts (:func:`judge`):
 
 * **fail, unused**: some Active key of the user is older than ``max_unused_days`` and the user made
   no key call in the last ``max_unused_days`` days.  A key younger than that passes as *not yet
-  due*, used or not: it cannot have been unused for longer than it has existed.
+  due*, used or not: it cannot have been unused for longer than it has existed.  With no Active key
+  nothing is left unused (CIS 1.12 asks that unused credentials be disabled: they are).
 * **error, unknowable**: ``max_unused_days`` > 90 and no key call in the 90 days of history: the
   last use may lie between 90 and ``max_unused_days`` days ago, which event history cannot show
   (a trail's S3 logs or CloudTrail Lake can).  Not a fail: nothing proves the key unused that long.
@@ -197,7 +198,8 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
           allowed_cidrs: list[str] | None, regions: list[str], window_start: dt.datetime) -> Verdict:
     """The verdict of ``credential.recently_used`` (see the module docstring) and the facts behind it.
 
-    ``key_created``: the CreateDate of each Active Bedrock key of ``user`` (at least one).
+    ``key_created``: the CreateDate of each Active Bedrock key of ``user`` (none: nothing can be left unused;
+    calls of the window are still judged for their source).
     ``window_start``: the StartTime of the lookups (the history read covers it to ``now``).
     """
     uses = sorted((c for c in parsed.calls if not c.own), key=lambda c: c.time, reverse=True)
@@ -221,8 +223,11 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
 
     # -- unused
     limit = dt.timedelta(days=max_unused_days)
-    oldest = min(key_created)
-    if now - oldest <= limit:
+    oldest = min(key_created) if key_created else now
+    if not key_created:
+        fine.append("no Active Bedrock API key, so none is left unused (an Inactive or Expired key cannot be used; "
+                    "see credential.active)")
+    elif now - oldest <= limit:
         fine.append(f"key created {_days(now - oldest)} day(s) ago is not yet due (max_unused_days {max_unused_days})"
                     + (f", last used {last:%Y-%m-%d}" if last else ""))
     elif last is not None and now - last <= limit:

@@ -5,7 +5,7 @@ from tests.audit.helpers import run_audit, statuses
 
 USER_CHECKS = ("iam.user_exists", "iam.user_no_other_credentials", "iam.policy_least_privilege",
                "iam.policy_grants_required", "credential.active", "credential.unexpired",
-               "credential.bounded_lifetime", "credential.single_active")
+               "credential.bounded_lifetime", "credential.single_active", "credential.recently_used")
 SECRET_CHECKS = ("secret.exists", "secret.schema", "secret.key_matches_credential", "secret.encrypted_with_cmk",
                  "endpoint.list_models", "endpoint.invoke")
 OWNER = "bedrock-cross-partition-user"

@@ -85,6 +85,16 @@ def test_young_key_is_not_yet_due_used_or_not():
     assert verdict([], created_days_ago=10, extra_created=[100]).status == "fail"
 
 
+def test_no_active_key_leaves_nothing_unused_but_sources_are_still_judged():
+    parsed = parse([RegionRead("us-east-1", [event(100), event(5, ip="198.51.100.9")])], USER, ARN)
+    v = judge(parsed, user=USER, now=NOW, key_created=[], max_unused_days=90, allowed_cidrs=None,
+              regions=["us-east-1"], window_start=START)
+    assert v.status == "pass" and "no Active Bedrock API key" in v.message
+    v = judge(parsed, user=USER, now=NOW, key_created=[], max_unused_days=90, allowed_cidrs=["203.0.113.0/24"],
+              regions=["us-east-1"], window_start=START)
+    assert v.status == "fail" and "198.51.100.9 ×1" in v.message
+
+
 def test_the_audits_own_probes_are_not_use():
     v = verdict([event(1, agent=AUDIT_USER_AGENT), event(2, agent=AUDIT_USER_AGENT)], created_days_ago=120)
     assert v.status == "fail" and v.facts["audit_probe_calls"] == 2 and v.facts["calls"] == 0
