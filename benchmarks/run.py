@@ -23,7 +23,9 @@ customer-managed policy, no inline or group policies, one trail per partition, a
     CloudTrail      per partition DescribeTrails, GetTrailStatus, GetEventSelectors,
                     and KMS DescribeKey of the trail's key (Enabled)                   =  8
     STS             GetCallerIdentity per partition (run metadata for the reports)     =  2
-                                                                            AWS total  = 25
+    CloudTrail      LookupEvents of the key's user in the secret's region (= the
+                    configured commercial region; one page)                            =  1
+                                                                            AWS total  = 26
     Bedrock HTTP    GET /foundation-models, POST /model/{id}/converse                  =  2
 
 Critical path (longest chain of calls that depend on each other): ListAttachedUserPolicies →
@@ -45,7 +47,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MIN_AWS_CALLS = 25
+MIN_AWS_CALLS = 26
 MIN_HTTP_CALLS = 2
 CRITICAL_PATH = 3
 
