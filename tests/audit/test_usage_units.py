@@ -214,3 +214,24 @@ def test_reader_throttled_past_retries_is_an_error(monkeypatch):
         _reader(monkeypatch, error="ThrottlingException")
     with pytest.raises(CouldNotDecide, match="cloudtrail:LookupEvents was denied to the auditor"):
         _reader(monkeypatch, error="AccessDeniedException")
+
+
+# --------------------------------------------------------------------------- the fixer: manual steps, nothing changes
+def test_fixer_names_the_keys_and_changes_nothing():
+    from types import SimpleNamespace
+
+    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.fixtures.inventory import Credential
+    from bedrock_key_audit.remediation import usage_fixers  # noqa: F401 -- registers the fixer
+    from bedrock_key_audit.remediation.core import FIXERS
+
+    key = Credential("ACCAEXAMPLEKEYID00001", USER, "Active", NOW, None, f"{USER}-at-123456789012", None)
+    ctx = SimpleNamespace(cfg=load_config(None), inv=SimpleNamespace(bedrock_credentials=lambda user: [key]))
+    rec = CheckRecord("credential.recently_used", "t", "credential", "medium", {}, "n", status="fail")
+    rec.detail = verdict([event(1, ip="198.51.100.2")], created_days_ago=120, cidrs=["203.0.113.0/24"]).message
+    rec.detail = verdict([], created_days_ago=120).message + "; " + rec.detail
+    steps = FIXERS["credential.recently_used"](ctx, rec)
+    assert [s.key for s in steps] == ["manual:recently_used:unused", "manual:recently_used:outside"]
+    assert all(s.manual and not s.calls for s in steps) and "ACCAEXAMPLEKEYID00001" in steps[0].action
+    rec.status = "error"
+    assert FIXERS["credential.recently_used"](ctx, rec) == []
