@@ -178,10 +178,9 @@ class _Aws:
 
 def _reader(monkeypatch, pages=None, error=None, max_events=None):
     import boto3
-    from botocore.stub import ANY, Stubber
-
     from bedrock_key_audit.fixtures import usage as reader
     from bedrock_key_audit.fixtures.inventory import Inventory
+    from botocore.stub import ANY, Stubber
 
     client = boto3.client("cloudtrail", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     stub = Stubber(client)
@@ -222,6 +221,7 @@ def test_fixer_names_the_keys_and_changes_nothing():
 
     from bedrock_key_audit.fixtures.checks import CheckRecord
     from bedrock_key_audit.fixtures.inventory import Credential
+
     from bedrock_key_audit.remediation import usage_fixers  # noqa: F401 -- registers the fixer
     from bedrock_key_audit.remediation.core import FIXERS
 
