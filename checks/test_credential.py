@@ -28,3 +28,8 @@ def test_credential_bounded_lifetime(check, existing_user, bedrock_credentials, 
 @pytest.mark.check("credential.single_active")
 def test_credential_single_active(check, existing_user, bedrock_credentials, now, inventory):
     verdicts.single_active(check, existing_user, bedrock_credentials, now, inventory)
+
+
+@pytest.mark.check("credential.recently_used")
+def test_credential_recently_used(check, existing_user, bedrock_credentials, usage_history, now, audit_config):
+    verdicts.recently_used(check, existing_user, bedrock_credentials, usage_history, now, audit_config)

@@ -220,3 +220,27 @@ def single_active(check: Check, existing_user: IamUser, bedrock_credentials: lis
         check.undecided(f"{base}; {why}")
     check.require(verdict, f"{base}; {why}; deactivate the one the secret does not hold")
     check.passed(f"{len(active)} Active keys during a rotation in progress: {why}")
+
+
+def recently_used(check: Any, existing_user: Any, bedrock_credentials: Any, usage_history: Any, now: Any,
+                  audit_config: Any) -> None:
+    """Used within ``max_unused_days`` and, when ``allowed_source_cidrs`` is set, only from there, by the
+    user's CloudTrail event history (``bedrock_key_audit.usage``: calls are matched on the user, since no
+    record names the key; this audit's own probes are not use)."""
+    from bedrock_key_audit.usage import judge, parse
+
+    check.resource = existing_user.arn
+    active = [c for c in bedrock_credentials if c.effective_status(now) == "Active"]
+    if len(active) == 1:
+        check.resource = f"{existing_user.arn}/credential/{active[0].id}"
+    parsed = parse(usage_history.reads, existing_user.name, existing_user.arn)
+    verdict = judge(parsed, user=existing_user.name, now=now, key_created=[c.create_date for c in active],
+                    max_unused_days=audit_config.max_unused_days, allowed_cidrs=audit_config.allowed_source_cidrs,
+                    regions=usage_history.regions, window_start=usage_history.window_start)
+    check.evidence("cloudtrail:LookupEvents", {**verdict.facts, "calls_read": [
+        {"time": c.time.isoformat(), "region": c.region, "event": c.event_name, "source_ip": c.source_ip,
+         "user_agent": c.user_agent, "audit_probe": c.own, "error": c.error_code} for c in parsed.calls[:200]]})
+    if verdict.status == "error":
+        check.undecided(verdict.message)
+    check.require(verdict.status == "pass", verdict.message)
+    check.passed(verdict.message)

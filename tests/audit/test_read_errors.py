@@ -12,7 +12,8 @@ from bedrock_key_audit.emulator import aws_faults
 from tests.audit.helpers import ALL_ROWS, run_audit, statuses
 
 IAM_POLICY = ("iam.policy_least_privilege", "iam.policy_grants_required")
-CREDENTIAL = ("credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active")
+CREDENTIAL = ("credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active",
+              "credential.recently_used")
 ENDPOINT = ("endpoint.list_models", "endpoint.invoke")
 CT = ("logging", "multi_region", "log_file_validation", "management_events", "kms")
 
@@ -41,6 +42,7 @@ DEPENDENTS = {
     "cloudtrail:DescribeTrails": tuple(f"cloudtrail.{c}[{p}]" for c in CT for p in ("commercial", "govcloud")),
     "cloudtrail:GetTrailStatus": ("cloudtrail.logging[commercial]", "cloudtrail.logging[govcloud]"),
     "cloudtrail:GetEventSelectors": ("cloudtrail.management_events[commercial]", "cloudtrail.management_events[govcloud]"),
+    "cloudtrail:LookupEvents": ("credential.recently_used",),
     "sts:GetCallerIdentity": (),
 }
 

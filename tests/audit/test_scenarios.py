@@ -71,6 +71,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "secret_reader_role": {"secret.readers_restricted": "fail"},
     "secret_reader_group": {"secret.readers_restricted": "fail"},
     "extra_minter": {"iam.key_minting_restricted": "fail"},
+    "key_unused": {"credential.recently_used": "fail"},
 }
 
 

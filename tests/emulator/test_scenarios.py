@@ -23,6 +23,7 @@ FAULTS = {
     "secret_foreign_key", "secret_default_kms", "trail_stopped", "trail_single_region",
     "trail_no_validation", "trail_write_only", "trail_no_kms", "key_expiring_soon",
     "secret_reader_role", "secret_reader_group", "extra_minter",
+    "key_unused", "key_used_outside_cidrs",
 }
 EXPECTED = {
     "compliant": set(),
@@ -101,6 +102,15 @@ def collect(emu) -> dict:
                 "bucket_policy": emu.client("s3", partition).get_bucket_policy(Bucket=t["S3BucketName"])["Policy"],
             })
         st["trails"][partition] = trails
+    # the key user's Bedrock calls made with a key, by CloudTrail event history: (time, source address)
+    st["usage"] = []
+    for page in emu.client("cloudtrail").get_paginator("lookup_events").paginate(
+            LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": S.USER}]):
+        for e in page["Events"]:
+            body = json.loads(e["CloudTrailEvent"])
+            if body["eventSource"] == "bedrock.amazonaws.com" and (body.get("additionalEventData") or {}).get(
+                    "callWithBearerToken"):
+                st["usage"].append((e["EventTime"], body["sourceIPAddress"]))
     return st
 
 
@@ -152,6 +162,14 @@ def findings(st: dict) -> set[str]:
     for _, doc in st["grants"]["commercial"]:
         if allows(doc, "iam:CreateServiceSpecificCredential"):
             out.add("extra_minter")
+    usage = st.get("usage")
+    if usage is not None and user is not None:
+        created = [k["CreateDate"] for k in user["keys"] if k["Status"] == "Active"]
+        recent = [t for t, _ in usage if clock.now() - t <= dt.timedelta(days=90)]
+        if created and min(created) < clock.now() - dt.timedelta(days=90) and not recent:
+            out.add("key_unused")
+        if any(not ip.startswith("203.0.113.") for _, ip in usage):
+            out.add("key_used_outside_cidrs")
     for trails in st["trails"].values():
         if not trails:
             out.add("no_trail")

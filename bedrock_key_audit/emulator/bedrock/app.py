@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bedrock_key_audit.emulator import faults
+from bedrock_key_audit.emulator import events, faults
 from bedrock_key_audit.emulator.bedrock.exceptions import BedrockError
 from bedrock_key_audit.emulator.bedrock.models import Ctx, authenticate
 from bedrock_key_audit.emulator.bedrock.responses import error_response, json_response
@@ -27,6 +27,7 @@ def finish_call(ctx: Ctx, status: int, error_type: str | None, started: float) -
     """
     faults.record(ctx.method, ctx.path, status, (time.perf_counter() - started) * 1000,
                   error_type=error_type, region=ctx.region, user_arn=ctx.user_arn)
+    events.record_bearer_call(ctx, status, error_type)  # CloudTrail event history (emulator/events.py); never raises
 
 
 def bedrock_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -10,7 +10,8 @@ Each fixer reads the Inventory the checks read and returns steps (``@fixer("<che
 * ``endpoint.*`` -> :mod:`.endpoint`;
 * ``cloudtrail.*`` -> :mod:`.cloudtrail`, except ``cloudtrail.bucket_protected`` -> :mod:`.traces`;
 * ``bedrock.invocation_logging`` -> :mod:`.traces`;
-* ``secret.readers_restricted``, ``iam.key_minting_restricted`` -> :mod:`.access`.
+* ``secret.readers_restricted``, ``iam.key_minting_restricted`` -> :mod:`.access`;
+* ``credential.recently_used`` -> :mod:`.usage`.
 
 Helpers without fixers: :mod:`.keys` (``key_diagnosis``, rotation glue, restoring the secret) and
 :mod:`.kms` (our customer-managed key).  The rotation itself is
@@ -32,6 +33,7 @@ from bedrock_key_audit.remediation.fixers import endpoint  # noqa: F401
 from bedrock_key_audit.remediation.fixers import cloudtrail  # noqa: F401
 from bedrock_key_audit.remediation.fixers import traces  # noqa: F401
 from bedrock_key_audit.remediation.fixers import access  # noqa: F401
+from bedrock_key_audit.remediation.fixers import usage  # noqa: F401
 
 # --------------------------------------------------------------------------- the names this module always had
 from bedrock_key_audit.remediation.core import RemediationError

@@ -1,0 +1,272 @@
+"""Is the Bedrock API key used, and from where: the logic of ``credential.recently_used``.
+
+Source of the facts, and what they allow:
+
+* AWS documents that every Bedrock API call is logged in CloudTrail and that "Amazon Bedrock API
+  keys are passed as authorization headers to API requests and aren't logged" (Amazon Bedrock User
+  Guide, "Generate Amazon Bedrock API keys to easily authenticate to the Amazon Bedrock API",
+  https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys.html), and that each Bedrock event
+  names who made the request, from which IP address and when ("Log Amazon Bedrock API calls using AWS
+  CloudTrail", https://docs.aws.amazon.com/bedrock/latest/userguide/logging-using-cloudtrail.html).
+  A long-term key belongs to an IAM user, so the caller is that user: ``userIdentity.type``
+  ``IAMUser`` with its ``arn`` and ``userName`` (CloudTrail User Guide, "CloudTrail userIdentity
+  element", https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html).
+* A call made with a key (not SigV4) carries ``additionalEventData.callWithBearerToken = true``:
+  a *third-party* fact (BeyondTrust, "The AWS Bedrock API Keys Security Guide Part 2: Detection,
+  Prevention, and Response", which shows such a record; AWS's pages do not describe the field).
+  ``requestParameters.callWithBearerToken`` is accepted too (``/work/shared/reference/aws-facts.md``).
+* **No field names the key.**  The record has no service-specific credential id and no
+  ``accessKeyId`` for a bearer call, so a call cannot be told apart from a call made with the
+  user's *other* Bedrock key (a user may hold two, for rotation), nor from a call made with an
+  Inactive or deleted key of the same user before it was switched off.  The check therefore
+  matches on the user: "the key was used" means "some Bedrock API key of this user was used", and
+  every row message says so.  Bedrock events of the user *without* the marker are SigV4 calls (an
+  access key or a console session of the user), not key use; they are counted apart.
+* Event history (``cloudtrail:LookupEvents``) covers the last 90 days of one region, returns 50
+  events a page, newest first, and is limited to 2 requests per second per account and region
+  (CloudTrail API Reference, LookupEvents).  Bedrock events are recorded in the region the call was
+  made in, so the audit reads the regions the key is used in: the one the secret names and the
+  audit's configured commercial region.  Calls made in other regions are not seen.
+
+Verdicts (:func:`judge`):
+
+* **fail, unused**: some Active key of the user is older than ``max_unused_days`` and the user made
+  no key call in the last ``max_unused_days`` days.  A key younger than that passes as *not yet
+  due*, used or not: it cannot have been unused for longer than it has existed.  With no Active key
+  nothing is left unused (CIS 1.12 asks that unused credentials be disabled: they are).
+* **error, unknowable**: ``max_unused_days`` > 90 and no key call in the 90 days of history: the
+  last use may lie between 90 and ``max_unused_days`` days ago, which event history cannot show
+  (a trail's S3 logs or CloudTrail Lake can).  Not a fail: nothing proves the key unused that long.
+* **fail, outside**: ``allowed_source_cidrs`` is set and a key call came from an address outside
+  every range (a ``sourceIPAddress`` that is no IP address, such as an AWS service name, is outside
+  too: nothing proves it inside).  With no such call among those read but events left unread (more
+  than :data:`MAX_EVENTS` in a region) or unreadable, the part ends ``error``.
+* **The audit's own probes.**  ``endpoint.list_models`` and ``endpoint.invoke`` call Bedrock with
+  the key on every run, with the user agent :data:`AUDIT_USER_AGENT`.  Counted as use, they would
+  make this check pass for any key the audit can reach; so calls whose user agent starts with
+  ``bedrock-key-audit/`` are **not** use.  A user agent can be forged, so excluding them can only
+  make a key look *less* used (a fail, never a wrong pass); for the same reason they are **not**
+  excluded from the source-address judgement: a forged agent cannot hide a call from elsewhere,
+  and the audit's own calls from outside the allowed ranges are named as such.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import ipaddress
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+AUDIT_USER_AGENT = "bedrock-key-audit/0.1 (endpoint probe)"
+AUDIT_AGENT_PREFIX = "bedrock-key-audit/"
+BEDROCK_SOURCE = "bedrock.amazonaws.com"
+HISTORY_DAYS = 90  # CloudTrail event history: "the last 90 days" of a region
+MAX_EVENTS = 5000  # per region: 100 pages, ~50 s at LookupEvents' 2 requests per second
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyCall:
+    """One Bedrock call of the user, read from its CloudTrail record."""
+
+    time: dt.datetime
+    region: str
+    event_name: str
+    source_ip: str
+    user_agent: str
+    bearer: bool  # made with a Bedrock API key (the callWithBearerToken marker)
+    own: bool  # this audit's own probe (its user agent)
+    error_code: str | None = None
+
+
+@dataclasses.dataclass
+class RegionRead:
+    """What ``LookupEvents`` (Username = the user) answered in one region."""
+
+    region: str
+    events: list[dict[str, Any]]
+    truncated: bool = False
+
+
+@dataclasses.dataclass
+class Parsed:
+    calls: list[KeyCall]
+    sigv4_bedrock: int = 0  # Bedrock events of the user without the bearer marker
+    unreadable: int = 0  # events of the user whose CloudTrailEvent is not a JSON object
+    truncated: list[str] = dataclasses.field(default_factory=list)  # regions with more than MAX_EVENTS
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _parse_time(value: Any, fallback: Any) -> dt.datetime | None:
+    for v in (fallback, value):
+        if isinstance(v, dt.datetime):
+            return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+        if isinstance(v, str):
+            try:
+                t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return None
+
+
+def is_users_record(body: dict[str, Any], user_name: str, user_arn: str | None) -> bool:
+    """The record's caller is the IAM user itself (not a role session or another user of that name
+    in another account): ``userIdentity.type`` ``IAMUser`` and its ARN (or, without one, its name)."""
+    ident = body.get("userIdentity")
+    if not isinstance(ident, dict) or ident.get("type") != "IAMUser":
+        return False
+    if user_arn and ident.get("arn"):
+        return str(ident["arn"]) == user_arn
+    return str(ident.get("userName", "")).lower() == user_name.lower()
+
+
+def parse(reads: Iterable[RegionRead], user_name: str, user_arn: str | None) -> Parsed:
+    """The user's Bedrock calls out of the raw ``LookupEvents`` answers of each region."""
+    out = Parsed(calls=[])
+    for read in reads:
+        if read.truncated:
+            out.truncated.append(read.region)
+        for ev in read.events:
+            try:
+                body = json.loads(ev.get("CloudTrailEvent") or "")
+            except (TypeError, ValueError):
+                body = None
+            if not isinstance(body, dict):
+                out.unreadable += 1
+                continue
+            source = body.get("eventSource") or ev.get("EventSource")
+            if source != BEDROCK_SOURCE or not is_users_record(body, user_name, user_arn):
+                continue
+            extra_raw, req_raw = body.get("additionalEventData"), body.get("requestParameters")
+            extra: dict[str, Any] = extra_raw if isinstance(extra_raw, dict) else {}
+            req: dict[str, Any] = req_raw if isinstance(req_raw, dict) else {}
+            bearer = _truthy(extra.get("callWithBearerToken")) or _truthy(req.get("callWithBearerToken"))
+            if not bearer:
+                out.sigv4_bedrock += 1
+                continue
+            time = _parse_time(body.get("eventTime"), ev.get("EventTime"))
+            if time is None:
+                out.unreadable += 1
+                continue
+            agent = str(body.get("userAgent") or "")
+            out.calls.append(KeyCall(
+                time=time, region=str(body.get("awsRegion") or read.region),
+                event_name=str(body.get("eventName") or ev.get("EventName") or "?"),
+                source_ip=str(body.get("sourceIPAddress") or ""), user_agent=agent, bearer=True,
+                own=agent.startswith(AUDIT_AGENT_PREFIX), error_code=body.get("errorCode")))
+    return out
+
+
+def networks(cidrs: Iterable[str]) -> list[IpNetwork]:
+    return [ipaddress.ip_network(c, strict=False) for c in cidrs]
+
+
+def inside(address: str, allowed: list[IpNetwork]) -> bool:
+    """``address`` is an IP address in one of ``allowed`` (an IPv4-mapped IPv6 address counts as its IPv4)."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return any((ip in n) or (mapped is not None and mapped in n) for n in allowed)
+
+
+@dataclasses.dataclass
+class Verdict:
+    status: str  # pass | fail | error
+    message: str
+    facts: dict[str, Any]
+
+
+def _days(delta: dt.timedelta) -> int:
+    return int(delta.total_seconds() // 86400)
+
+
+def _top(counter: Counter[str], n: int = 5) -> str:
+    items = [f"{k or '(none)'} ×{v}" for k, v in counter.most_common(n)]
+    more = len(counter) - n
+    return ", ".join(items) + (f" and {more} more" if more > 0 else "")
+
+
+def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.datetime], max_unused_days: int,
+          allowed_cidrs: list[str] | None, regions: list[str], window_start: dt.datetime) -> Verdict:
+    """The verdict of ``credential.recently_used`` (see the module docstring) and the facts behind it.
+
+    ``key_created``: the CreateDate of each Active Bedrock key of ``user`` (none: nothing can be left unused;
+    calls of the window are still judged for their source).
+    ``window_start``: the StartTime of the lookups (the history read covers it to ``now``).
+    """
+    uses = sorted((c for c in parsed.calls if not c.own), key=lambda c: c.time, reverse=True)
+    own = [c for c in parsed.calls if c.own]
+    last = uses[0].time if uses else None
+    where = "/".join(regions)
+    scope = (f"(CloudTrail event history in {where}; records do not say which of {user}'s Bedrock keys made a call, "
+             "so calls are matched on the user)")
+    facts: dict[str, Any] = {
+        "regions": regions, "window_start": window_start.isoformat(), "calls": len(uses),
+        "last_use": last.isoformat() if last else None,
+        "source_ips": dict(Counter(c.source_ip for c in uses)), "user_agents": dict(Counter(c.user_agent for c in uses)),
+        "denied_calls": sum(1 for c in uses if c.error_code), "audit_probe_calls": len(own),
+        "sigv4_bedrock_calls": parsed.sigv4_bedrock, "unreadable_events": parsed.unreadable,
+        "truncated_regions": parsed.truncated, "max_unused_days": max_unused_days,
+        "allowed_source_cidrs": allowed_cidrs,
+    }
+    fails: list[str] = []
+    unknown: list[str] = []
+    fine: list[str] = []
+
+    # -- unused
+    limit = dt.timedelta(days=max_unused_days)
+    oldest = min(key_created) if key_created else now
+    if not key_created:
+        fine.append("no Active Bedrock API key, so none is left unused (an Inactive or Expired key cannot be used; "
+                    "see credential.active)")
+    elif now - oldest <= limit:
+        fine.append(f"key created {_days(now - oldest)} day(s) ago is not yet due (max_unused_days {max_unused_days})"
+                    + (f", last used {last:%Y-%m-%d}" if last else ""))
+    elif last is not None and now - last <= limit:
+        fine.append(f"last used {last:%Y-%m-%d %H:%M} UTC ({_days(now - last)} day(s) ago)")
+    elif window_start <= now - limit:
+        seen = (f"last use {last:%Y-%m-%d} ({_days(now - last)} days ago)" if last
+                else f"no call with it in the {_days(now - window_start)} days of event history")
+        fails.append(f"the Bedrock API key of {user} was not used for more than max_unused_days {max_unused_days} "
+                     f"({seen}; key created {_days(now - oldest)} days ago): deactivate it if no workload needs it")
+    else:
+        unknown.append(f"no call with the key of {user} in the {_days(now - window_start)} days event history "
+                       f"covers, and max_unused_days is {max_unused_days}: whether it was used before that is "
+                       "unknown; read the trail's S3 logs or set max_unused_days to at most 90")
+
+    # -- where from
+    if allowed_cidrs:
+        nets = networks(allowed_cidrs)
+        outside = [c for c in parsed.calls if not inside(c.source_ip, nets)]
+        facts["outside_calls"] = len(outside)
+        if outside:
+            ips = Counter(c.source_ip for c in outside)
+            own_out = sum(1 for c in outside if c.own)
+            note = f" ({own_out} of them with this audit's user agent)" if own_out else ""
+            fails.append(f"{len(outside)} call(s) with the key of {user} came from outside allowed_source_cidrs: "
+                         f"{_top(ips)}{note}; if they are not yours, rotate the key")
+        elif parsed.truncated or parsed.unreadable:
+            why = (f"more than {MAX_EVENTS} events in {', '.join(parsed.truncated)} were not read"
+                   if parsed.truncated else f"{parsed.unreadable} event(s) could not be read")
+            unknown.append(f"the calls read all came from allowed_source_cidrs, but {why}, so a call from "
+                           "elsewhere cannot be ruled out")
+        else:
+            fine.append(f"every call came from allowed_source_cidrs ({', '.join(allowed_cidrs)})")
+
+    probes = f" (and {len(own)} of this audit's own probes, not counted)" if own else ""
+    summary = (f"{len(uses)} call(s) since {window_start:%Y-%m-%d} from {_top(Counter(c.source_ip for c in uses))}; "
+               f"user agents {_top(Counter(c.user_agent for c in uses), 3)}{probes}" if uses
+               else f"no call since {window_start:%Y-%m-%d}{probes}")
+    if fails:
+        return Verdict("fail", "; ".join(fails) + f" {scope}", facts)
+    if unknown:
+        return Verdict("error", "; ".join(unknown) + f" {scope}", facts)
+    return Verdict("pass", f"{user}: " + "; ".join(fine) + f"; {summary} {scope}", facts)

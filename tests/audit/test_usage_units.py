@@ -1,0 +1,237 @@
+"""``credential.recently_used`` on hand-built CloudTrail records: each class of verdict, no AWS.
+
+Classes: used recently (pass), not yet due (pass, used or not), unused past max_unused_days (fail),
+unknowable beyond the 90-day history (error), the audit's own probes (not use; but judged for
+their source), SigV4 calls of the user (not key use), other principals' records (ignored), calls from
+outside allowed_source_cidrs (fail, also a non-IP source), truncated or unreadable history with
+CIDRs (error), and the config keys.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from bedrock_key_audit.fixtures.config import ConfigError, load_config
+
+from bedrock_key_audit.usage import (
+    AUDIT_USER_AGENT,
+    MAX_EVENTS,
+    RegionRead,
+    inside,
+    judge,
+    networks,
+    parse,
+)
+
+USER = "bedrock-cross-partition-user"
+ARN = f"arn:aws:iam::123456789012:user/{USER}"
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
+START = NOW - dt.timedelta(days=90)
+
+
+def event(days_ago: float, *, ip: str = "203.0.113.10", agent: str = "workload/1.0", bearer: bool | str = True,
+          source: str = "bedrock.amazonaws.com", identity: dict | None = None, error: str | None = None,
+          marker_in_request: bool = False) -> dict:
+    t = NOW - dt.timedelta(days=days_ago)
+    body = {"eventTime": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "eventSource": source, "eventName": "Converse",
+            "awsRegion": "us-east-1", "sourceIPAddress": ip, "userAgent": agent,
+            "userIdentity": identity or {"type": "IAMUser", "arn": ARN, "userName": USER, "accountId": "123456789012"}}
+    if bearer and not marker_in_request:
+        body["additionalEventData"] = {"callWithBearerToken": bearer}
+    if marker_in_request:
+        body["requestParameters"] = {"callWithBearerToken": True, "modelId": "m"}
+    if error:
+        body["errorCode"] = error
+    return {"EventId": "e", "EventName": "Converse", "EventTime": t, "EventSource": source, "Username": USER,
+            "CloudTrailEvent": json.dumps(body)}
+
+
+def verdict(events, *, created_days_ago: float = 200, max_unused: int = 90, cidrs=None, truncated=False,
+            window_start=START, extra_created=()):
+    parsed = parse([RegionRead("us-east-1", events, truncated)], USER, ARN)
+    created = [NOW - dt.timedelta(days=created_days_ago), *(NOW - dt.timedelta(days=d) for d in extra_created)]
+    return judge(parsed, user=USER, now=NOW, key_created=created, max_unused_days=max_unused,
+                 allowed_cidrs=cidrs, regions=["us-east-1"], window_start=window_start)
+
+
+def test_recent_use_passes_with_last_use_sources_and_count():
+    v = verdict([event(3, ip="203.0.113.10"), event(1, ip="203.0.113.11", agent="workload/2.0"), event(50)])
+    assert v.status == "pass"
+    assert "last used 2026-11-29 12:00 UTC (1 day(s) ago)" in v.message
+    assert "3 call(s) since 2026-09-01" in v.message and "203.0.113.10 ×2" in v.message and "workload/2.0" in v.message
+    assert "matched on the user" in v.message
+    assert v.facts["calls"] == 3 and v.facts["source_ips"] == {"203.0.113.10": 2, "203.0.113.11": 1}
+
+
+def test_unused_past_max_unused_days_fails():
+    v = verdict([event(95)], created_days_ago=200)  # 95 days: older than the history, not returned in AWS either
+    assert v.status == "fail" and "was not used for more than max_unused_days 90" in v.message
+    assert "last use 2026-08-27 (95 days ago)" in v.message and "key created 200 days ago" in v.message
+    v = verdict([], created_days_ago=120)
+    assert v.status == "fail" and "no call with it in the 90 days of event history" in v.message
+
+
+def test_boundary_exactly_max_unused_days_passes_a_second_more_fails():
+    assert verdict([event(90)]).status == "pass"
+    assert verdict([event(90 + 1 / 86400)]).status == "fail"
+
+
+def test_young_key_is_not_yet_due_used_or_not():
+    v = verdict([], created_days_ago=10)
+    assert v.status == "pass" and "not yet due" in v.message and "no call since 2026-09-01" in v.message
+    assert verdict([], created_days_ago=90).status == "pass"
+    # two Active keys: the oldest decides whether use is due
+    assert verdict([], created_days_ago=10, extra_created=[100]).status == "fail"
+
+
+def test_no_active_key_leaves_nothing_unused_but_sources_are_still_judged():
+    parsed = parse([RegionRead("us-east-1", [event(100), event(5, ip="198.51.100.9")])], USER, ARN)
+    v = judge(parsed, user=USER, now=NOW, key_created=[], max_unused_days=90, allowed_cidrs=None,
+              regions=["us-east-1"], window_start=START)
+    assert v.status == "pass" and "no Active Bedrock API key" in v.message
+    v = judge(parsed, user=USER, now=NOW, key_created=[], max_unused_days=90, allowed_cidrs=["203.0.113.0/24"],
+              regions=["us-east-1"], window_start=START)
+    assert v.status == "fail" and "198.51.100.9 ×1" in v.message
+
+
+def test_the_audits_own_probes_are_not_use():
+    v = verdict([event(1, agent=AUDIT_USER_AGENT), event(2, agent=AUDIT_USER_AGENT)], created_days_ago=120)
+    assert v.status == "fail" and v.facts["audit_probe_calls"] == 2 and v.facts["calls"] == 0
+    v = verdict([event(1, agent=AUDIT_USER_AGENT)], created_days_ago=10)
+    assert v.status == "pass" and "(and 1 of this audit's own probes, not counted)" in v.message
+
+
+def test_sigv4_calls_and_other_principals_are_not_key_use():
+    role = {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/r/" + USER, "userName": USER}
+    other = {"type": "IAMUser", "arn": "arn:aws:iam::999999999999:user/" + USER, "userName": USER}
+    v = verdict([event(1, bearer=False), event(1, identity=role), event(1, identity=other),
+                 event(1, source="iam.amazonaws.com")], created_days_ago=120)
+    assert v.status == "fail" and v.facts["sigv4_bedrock_calls"] == 1 and v.facts["calls"] == 0
+
+
+def test_marker_forms_accepted():
+    assert verdict([event(1, bearer="true")], created_days_ago=120).status == "pass"
+    assert verdict([event(1, marker_in_request=True)], created_days_ago=120).status == "pass"
+
+
+def test_beyond_the_history_cannot_be_decided():
+    v = verdict([], created_days_ago=200, max_unused=120)
+    assert v.status == "error" and "whether it was used before that is unknown" in v.message
+    # but a use inside the history decides it, and a young key is not due
+    assert verdict([event(80)], created_days_ago=200, max_unused=120).status == "pass"
+    assert verdict([], created_days_ago=100, max_unused=120).status == "pass"
+
+
+def test_calls_from_outside_the_allowed_cidrs_fail():
+    v = verdict([event(1), event(2, ip="198.51.100.23"), event(3, ip="198.51.100.23")], cidrs=["203.0.113.0/24"])
+    assert v.status == "fail" and "2 call(s)" in v.message and "198.51.100.23 ×2" in v.message
+    assert verdict([event(1)], cidrs=["203.0.113.0/24"]).status == "pass"
+    # an AWS service name as source is not proven inside
+    assert verdict([event(1, ip="bedrock.amazonaws.com")], cidrs=["203.0.113.0/24"]).status == "fail"
+    # both findings in one sentence
+    v = verdict([event(1, ip="198.51.100.23", agent=AUDIT_USER_AGENT)], cidrs=["203.0.113.0/24"], created_days_ago=120)
+    assert v.status == "fail" and "was not used for more than" in v.message and "with this audit's user agent" in v.message
+
+
+def test_outside_cidrs_with_history_left_unread_is_an_error_not_a_pass():
+    v = verdict([event(1)], cidrs=["203.0.113.0/24"], truncated=True)
+    assert v.status == "error" and f"more than {MAX_EVENTS} events" in v.message
+    broken = {**event(1), "CloudTrailEvent": "not json"}
+    v = verdict([event(1), broken], cidrs=["203.0.113.0/24"])
+    assert v.status == "error" and "1 event(s) could not be read" in v.message
+    # an outside call among those read is a fail whatever was not read
+    assert verdict([event(1, ip="198.51.100.1")], cidrs=["203.0.113.0/24"], truncated=True).status == "fail"
+
+
+def test_inside_handles_ipv6_and_mapped_addresses():
+    nets = networks(["203.0.113.0/24", "2001:db8::/32"])
+    assert inside("2001:db8::1", nets) and inside("::ffff:203.0.113.9", nets)
+    assert not inside("203.0.114.1", nets) and not inside("", nets) and not inside("AWS Internal", nets)
+
+
+def test_config_keys(tmp_path):
+    cfg = load_config(None)
+    assert cfg.max_unused_days == 90 and cfg.allowed_source_cidrs is None
+    p = tmp_path / "a.toml"
+    p.write_text('[credential]\nmax_unused_days = 45\nallowed_source_cidrs = ["203.0.113.0/24", "2001:db8::/32"]\n')
+    cfg = load_config(p)
+    assert cfg.max_unused_days == 45 and cfg.allowed_source_cidrs == ["203.0.113.0/24", "2001:db8::/32"]
+    for bad, where in (('max_unused_days = 0', "credential.max_unused_days"),
+                       ('allowed_source_cidrs = ["10.0.0.0/33"]', "credential.allowed_source_cidrs"),
+                       ('allowed_source_cidrs = []', "credential.allowed_source_cidrs")):
+        p.write_text(f"[credential]\n{bad}\n")
+        with pytest.raises(ConfigError, match=where.replace(".", r"\.")):
+            load_config(p)
+
+
+# --------------------------------------------------------------------------- the reader (botocore Stubber, no network)
+class _Aws:
+    emulated = True
+
+    def __init__(self, client):
+        self._client = client
+
+    def client(self, service, partition, region=None):
+        return self._client
+
+
+def _reader(monkeypatch, pages=None, error=None, max_events=None):
+    import boto3
+    from bedrock_key_audit.fixtures import usage as reader
+    from bedrock_key_audit.fixtures.inventory import Inventory
+    from botocore.stub import ANY, Stubber
+
+    client = boto3.client("cloudtrail", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    expected = {"LookupAttributes": [{"AttributeKey": "Username", "AttributeValue": USER}], "StartTime": START}
+    if error:
+        stub.add_client_error("lookup_events", service_error_code=error, http_status_code=400)
+    for i, page in enumerate(pages or []):
+        resp = {"Events": page, **({"NextToken": f"t{i}"} if i < len(pages) - 1 else {})}
+        stub.add_response("lookup_events", resp, {**expected, **({"NextToken": ANY} if i else {})})
+    stub.activate()
+    if max_events:
+        monkeypatch.setattr(reader, "MAX_EVENTS", max_events)
+    return reader.lookup_user_events(Inventory(_Aws(client), load_config(None)), USER, "us-east-1", START)
+
+
+def test_reader_pages_through_every_page(monkeypatch):
+    read = _reader(monkeypatch, pages=[[event(1), event(2)], [event(3)]])
+    assert len(read.events) == 3 and not read.truncated
+
+
+def test_reader_stops_at_max_events_and_says_so(monkeypatch):
+    read = _reader(monkeypatch, pages=[[event(1), event(2)], [event(3)]], max_events=2)
+    assert len(read.events) == 2 and read.truncated
+
+
+def test_reader_throttled_past_retries_is_an_error(monkeypatch):
+    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+
+    with pytest.raises(CouldNotDecide, match="cloudtrail:LookupEvents in commercial .* still throttled after retries"):
+        _reader(monkeypatch, error="ThrottlingException")
+    with pytest.raises(CouldNotDecide, match="cloudtrail:LookupEvents was denied to the auditor"):
+        _reader(monkeypatch, error="AccessDeniedException")
+
+
+# --------------------------------------------------------------------------- the fixer: manual steps, nothing changes
+def test_fixer_names_the_keys_and_changes_nothing():
+    from types import SimpleNamespace
+
+    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.fixtures.inventory import Credential
+
+    from bedrock_key_audit.remediation.fixers import usage  # noqa: F401 -- registers the fixer
+    from bedrock_key_audit.remediation.core import FIXERS
+
+    key = Credential("ACCAEXAMPLEKEYID00001", USER, "Active", NOW, None, f"{USER}-at-123456789012", None)
+    ctx = SimpleNamespace(cfg=load_config(None), inv=SimpleNamespace(bedrock_credentials=lambda user: [key]))
+    rec = CheckRecord("credential.recently_used", "t", "credential", "medium", {}, "n", status="fail")
+    rec.detail = verdict([event(1, ip="198.51.100.2")], created_days_ago=120, cidrs=["203.0.113.0/24"]).message
+    rec.detail = verdict([], created_days_ago=120).message + "; " + rec.detail
+    steps = FIXERS["credential.recently_used"](ctx, rec)
+    assert [s.key for s in steps] == ["manual:recently_used:unused", "manual:recently_used:outside"]
+    assert all(s.manual and not s.calls for s in steps) and "ACCAEXAMPLEKEYID00001" in steps[0].action
+    rec.status = "error"
+    assert FIXERS["credential.recently_used"](ctx, rec) == []

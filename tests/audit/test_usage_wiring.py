@@ -1,0 +1,42 @@
+"""``credential.recently_used`` end to end: the real audit against the emulator's event history.
+
+Calls made with the key through the emulator are reported (last use, source addresses); once the
+emulator clock moves past ``max_unused_days`` the row fails, and a call from outside
+``allowed_source_cidrs`` fails it too.  The logic's classes are unit-tested in test_usage_units.py.
+"""
+from __future__ import annotations
+
+from bedrock_key_audit.emulator import clock, scenarios
+from tests.audit.helpers import run_audit, statuses
+
+ROW = "credential.recently_used"
+
+
+def test_calls_through_the_emulator_are_reported(pytester):
+    rows = run_audit(pytester, "key_used_outside_cidrs")
+    got = statuses(rows)
+    assert {r for r, s in got.items() if s != "pass"} == set(), {r: rows[r]["detail"] for r, s in got.items() if s != "pass"}
+    detail = rows[ROW]["detail"]
+    assert "2 call(s)" in detail and f"{scenarios.WORKLOAD_SOURCE_IP} ×1" in detail
+    assert f"{scenarios.FOREIGN_SOURCE_IP} ×1" in detail and scenarios.WORKLOAD_USER_AGENT in detail
+    assert "not yet due" in detail and "last used" in detail and "matched on the user" in detail
+    # the audit's own probes ran (endpoint rows) and are not counted as use
+    [facts] = [e["data"] for e in rows[ROW]["evidence"] if e["source"] == "cloudtrail:LookupEvents"]
+    assert facts["calls"] == 2 and facts["last_use"] is not None
+
+
+def test_fails_past_max_unused_days_and_for_a_call_from_elsewhere(pytester):
+    config = pytester.path / "usage.toml"
+    config.write_text(f'[credential]\nmax_unused_days = 30\nallowed_source_cidrs = ["{scenarios.WORKLOAD_CIDR}"]\n')
+    try:
+        rows = run_audit(pytester, "key_used_outside_cidrs", f"--audit-config={config}",
+                         setup=lambda emu: clock.advance(days=31))
+    finally:
+        clock.reset()
+    got = statuses(rows)
+    assert {r for r, s in got.items() if s != "pass"} == {ROW}, {r: rows[r]["detail"] for r, s in got.items() if s != "pass"}
+    detail = rows[ROW]["detail"]
+    assert "was not used for more than max_unused_days 30" in detail and "(31 days ago" in detail
+    assert "came from outside allowed_source_cidrs" in detail and f"{scenarios.FOREIGN_SOURCE_IP} ×1" in detail
+    # the audit's own probes (from 127.0.0.1, outside the range) are judged for their source and named as such
+    assert "127.0.0.1 ×2" in detail and "(2 of them with this audit's user agent)" in detail
