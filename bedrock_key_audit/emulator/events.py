@@ -214,7 +214,7 @@ def _caller_identity(account_id: str, arn_partition: str, access_key_id: str) ->
             user = backend.users[key.user_name]
             return ({"type": "IAMUser", "principalId": user.id, "arn": user.arn, "accountId": account_id,
                      "accessKeyId": access_key_id, "userName": user.name}, user.name)
-    except Exception:  # noqa: BLE001, S110 -- an unknown key is the account's own (root) credential
+    except Exception:  # noqa: BLE001 -- an unknown key is the account's own (root) credential
         pass
     return ({"type": "Root", "principalId": account_id, "arn": f"arn:{arn_partition}:iam::{account_id}:root",
              "accountId": account_id, "accessKeyId": access_key_id}, "root")
@@ -261,7 +261,7 @@ def observe(environ: dict[str, Any], start_response: Callable[..., Any],
     try:
         if operation and not operation.startswith(_READ_PREFIXES) and status and status[0] < 300:
             _record_write(environ, service, operation, params)
-    except Exception:  # noqa: BLE001, S110 -- the history must never break the call it records
+    except Exception:  # noqa: BLE001 -- the history must never break the call it records
         pass
     return out
 

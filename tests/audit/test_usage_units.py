@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any, cast
 
 import pytest
 from bedrock_key_audit.fixtures.config import ConfigError, load_config
@@ -193,7 +194,7 @@ def _reader(monkeypatch, pages=None, error=None, max_events=None):
     stub.activate()
     if max_events:
         monkeypatch.setattr(reader, "MAX_EVENTS", max_events)
-    return reader.lookup_user_events(Inventory(_Aws(client), load_config(None)), USER, "us-east-1", START)
+    return reader.lookup_user_events(Inventory(cast(Any, _Aws(client)), load_config(None)), USER, "us-east-1", START)
 
 
 def test_reader_pages_through_every_page(monkeypatch):
@@ -230,8 +231,8 @@ def test_fixer_names_the_keys_and_changes_nothing():
     rec = CheckRecord("credential.recently_used", "t", "credential", "medium", {}, "n", status="fail")
     rec.detail = verdict([event(1, ip="198.51.100.2")], created_days_ago=120, cidrs=["203.0.113.0/24"]).message
     rec.detail = verdict([], created_days_ago=120).message + "; " + rec.detail
-    steps = FIXERS["credential.recently_used"](ctx, rec)
+    steps = FIXERS["credential.recently_used"](cast(Any, ctx), rec)
     assert [s.key for s in steps] == ["manual:recently_used:unused", "manual:recently_used:outside"]
     assert all(s.manual and not s.calls for s in steps) and "ACCAEXAMPLEKEYID00001" in steps[0].action
     rec.status = "error"
-    assert FIXERS["credential.recently_used"](ctx, rec) == []
+    assert FIXERS["credential.recently_used"](cast(Any, ctx), rec) == []
