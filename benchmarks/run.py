@@ -30,11 +30,11 @@ customer-managed policy, no inline or group policies, one trail per partition, a
     traces checks   bedrock GetModelInvocationLoggingConfiguration, S3 ListBuckets
                     (the log bucket is the account's); per partition the trail
                     bucket's GetPublicAccessBlock, S3 Control GetPublicAccessBlock
-                    (account level) and GetBucketLogging                               =  8
+                    (account level), GetBucketLogging and GetBucketLocation            = 10
 
     CloudTrail      LookupEvents of the key's user in the secret's region (= the
                     configured commercial region; one page)                            =  1
-                                                                            AWS total  = 39
+                                                                            AWS total  = 41
     Bedrock HTTP    GET /foundation-models, POST /model/{id}/converse                  =  2
 
 Critical path (longest chain of calls that depend on each other): ListAttachedUserPolicies →
@@ -57,7 +57,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MIN_AWS_CALLS = 39
+MIN_AWS_CALLS = 41
 MIN_HTTP_CALLS = 2
 CRITICAL_PATH = 3
 

@@ -5,7 +5,7 @@ memo, so each is made once per run.
 Calls (the auditor policy in docs/auditor-policy.json grants exactly these):
 ``bedrock:GetModelInvocationLoggingConfiguration``, ``s3:ListAllMyBuckets`` (ListBuckets),
 ``logs:DescribeLogGroups``, ``s3:GetBucketPublicAccessBlock``, ``s3:GetAccountPublicAccessBlock``
-(S3 Control GetPublicAccessBlock), ``s3:GetBucketLogging``.
+(S3 Control GetPublicAccessBlock), ``s3:GetBucketLogging``, ``s3:GetBucketLocation`` (does the trail's bucket exist).
 """
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ NO_PAB = "NoSuchPublicAccessBlockConfiguration"
 
 
 def _account(inv: Any, partition: str) -> str:
-    account = inv.identity(partition).get("Account")
-    if not account:
-        raise CouldNotDecide(f"sts:GetCallerIdentity in {partition} named no account, so ownership cannot be judged; "
-                             "check the auditor's credentials")
-    return str(account)
+    """The partition's account id, or "" when sts:GetCallerIdentity could not say (the verdicts then treat
+    what needs it as unknown)."""
+    try:
+        return str(inv.identity(partition).get("Account") or "")
+    except CouldNotDecide:
+        return ""
 
 
 def owned_buckets(inv: Any, partition: str) -> frozenset[str]:
@@ -64,16 +65,26 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
     def fetch() -> BucketProtection:
         prot = BucketProtection(partition=partition, bucket=bucket, account_id=_account(inv, partition))
         try:
+            got = inv._read(partition, "s3", "GetBucketLocation", region=region, expected={"NoSuchBucket"}, Bucket=bucket)
+            if got is None:
+                prot.missing = True
+                return prot
+        except CouldNotDecide:
+            pass  # existence unknown: the reads below say what they can
+        try:
             resp = inv._read(partition, "s3", "GetPublicAccessBlock", region=region, expected={NO_PAB}, Bucket=bucket)
             prot.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
         except CouldNotDecide as exc:
             prot.bucket_pab_error = str(exc)
-        try:
-            resp = inv._read(partition, "s3control", "GetPublicAccessBlock", region=region, expected={NO_PAB},
-                             AccountId=prot.account_id)
-            prot.account_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
-        except CouldNotDecide as exc:
-            prot.account_pab_error = str(exc)
+        if not prot.account_id:
+            prot.account_pab_error = f"the {partition} account id is unknown (sts:GetCallerIdentity failed)"
+        else:
+            try:
+                resp = inv._read(partition, "s3control", "GetPublicAccessBlock", region=region, expected={NO_PAB},
+                                 AccountId=prot.account_id)
+                prot.account_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
+            except CouldNotDecide as exc:
+                prot.account_pab_error = str(exc)
         try:
             resp = inv._read(partition, "s3", "GetBucketLogging", region=region, Bucket=bucket) or {}
             prot.logging = resp.get("LoggingEnabled") or {}

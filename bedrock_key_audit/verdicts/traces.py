@@ -74,6 +74,7 @@ class BucketProtection:
     account_pab_error: str | None = None
     logging: dict[str, Any] | None = None
     logging_error: str | None = None
+    missing: bool = False  # GetBucketLocation answered NoSuchBucket
 
 
 def invocation_logging_verdict(log: InvocationLogging) -> tuple[str, str]:
@@ -103,7 +104,9 @@ def invocation_logging_verdict(log: InvocationLogging) -> tuple[str, str]:
     if group:
         role = cw.get("roleArn") or ""
         role_account = role.split(":")[4] if role.count(":") >= 5 else ""
-        if role_account != log.account_id:
+        if not log.account_id:
+            unknown.append(f"whether role {role} of log group {group} is the account's (sts:GetCallerIdentity failed)")
+        elif role_account != log.account_id:
             problems.append(f"log group {group} is written through role {role or '(none)'}, which is not the account's")
         elif log.log_group_found is None:
             unknown.append(f"whether log group {group} exists ({log.log_group_error or 'logs:DescribeLogGroups unreadable'})")
@@ -138,6 +141,10 @@ def effective_pab(prot: BucketProtection) -> tuple[dict[str, bool], list[str]]:
 def bucket_protection_verdict(prot: BucketProtection) -> tuple[str, str]:
     """Pass when the bucket blocks every kind of public access (bucket or account level) and logs access."""
     b = f"S3 bucket {prot.bucket} of the {prot.partition} security trail"
+    if prot.missing:
+        # bucket names are global: whoever creates a deleted trail bucket's name receives the trail's logs
+        return "fail", (f"{b} does not exist, so the trail delivers nothing and anyone who creates a bucket of that "
+                        "name receives its logs")
     eff, unknown = effective_pab(prot)
     off = [s for s, on in eff.items() if not on]
     gaps: list[str] = []

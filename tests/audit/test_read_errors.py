@@ -39,7 +39,8 @@ DEPENDENTS = {
     "secretsmanager:GetResourcePolicy": ("secret.readers_restricted",),
     "kms:GetKeyPolicy": ("secret.readers_restricted",),
     "kms:ListGrants": ("secret.readers_restricted",),
-    "cloudtrail:DescribeTrails": tuple(f"cloudtrail.{c}[{p}]" for c in CT for p in ("commercial", "govcloud")),
+    "cloudtrail:DescribeTrails": tuple(f"cloudtrail.{c}[{p}]" for c in (*CT, "bucket_protected")
+                                       for p in ("commercial", "govcloud")),
     "cloudtrail:GetTrailStatus": ("cloudtrail.logging[commercial]", "cloudtrail.logging[govcloud]"),
     "cloudtrail:GetEventSelectors": ("cloudtrail.management_events[commercial]", "cloudtrail.management_events[govcloud]"),
     "cloudtrail:LookupEvents": ("credential.recently_used",),

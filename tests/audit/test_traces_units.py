@@ -111,3 +111,15 @@ def test_a_known_gap_fails_even_when_something_else_is_unreadable():
     """A fail needs only one proven gap; unreadable parts do not turn it into an error."""
     status, _ = bucket_protection_verdict(_prot(bucket_pab=ALL_ON, logging={}, account_pab=None, account_pab_error="x"))
     assert status == "fail"
+
+
+def test_a_deleted_trail_bucket_fails():
+    """Bucket names are global: a deleted trail bucket's name can be taken by anyone."""
+    status, why = bucket_protection_verdict(_prot(missing=True, bucket_pab=None, account_pab=None, logging=None))
+    assert status == "fail" and "does not exist" in why
+
+
+def test_unknown_account_leaves_a_cloudwatch_role_undecided():
+    cw = {"cloudWatchConfig": {"logGroupName": "g", "roleArn": f"arn:aws:iam::{ACCT}:role/r"}, "textDataDeliveryEnabled": True}
+    with pytest.raises(CouldNotDecide, match="GetCallerIdentity"):
+        invocation_logging_verdict(InvocationLogging(account_id="", region="us-east-1", config=cw, log_group_found=True))

@@ -24,13 +24,16 @@ FAULTS = {
     "trail_no_validation", "trail_write_only", "trail_no_kms", "key_expiring_soon",
     "secret_reader_role", "secret_reader_group", "extra_minter",
     "key_unused", "key_used_outside_cidrs",
+    "no_invocation_logging", "invocation_logs_foreign_bucket", "trail_bucket_public", "trail_bucket_no_access_logs",
 }
 EXPECTED = {
     "compliant": set(),
-    "guide": {"full_access_attached", "secret_default_kms", "trail_single_region", "trail_no_validation", "trail_no_kms"},
+    "guide": {"full_access_attached", "secret_default_kms", "trail_single_region", "trail_no_validation", "trail_no_kms",
+              "trail_bucket_no_access_logs", "no_invocation_logging"},
     # the guide's step 4 to the letter: "None" (ServicePassword) stored instead of the key
     "guide_service_password": {"full_access_attached", "secret_default_kms", "trail_single_region",
-                               "trail_no_validation", "trail_no_kms", "secret_foreign_key"},
+                               "trail_no_validation", "trail_no_kms", "secret_foreign_key",
+                               "trail_bucket_no_access_logs", "no_invocation_logging"},
     **{name: {name} for name in FAULTS},
 }
 
@@ -100,8 +103,13 @@ def collect(emu) -> dict:
                 "status": ct.get_trail_status(Name=t["TrailARN"]),
                 "selectors": ct.get_event_selectors(TrailName=t["TrailARN"]).get("EventSelectors", []),
                 "bucket_policy": emu.client("s3", partition).get_bucket_policy(Bucket=t["S3BucketName"])["Policy"],
+                "bucket_logging": emu.client("s3", partition).get_bucket_logging(Bucket=t["S3BucketName"]).get(
+                    "LoggingEnabled"),
+                "bucket_pab": _pab(emu.client("s3", partition), t["S3BucketName"]),
             })
         st["trails"][partition] = trails
+    st["invocation_logging"] = emu.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig")
+    st["buckets"] = {b["Name"] for b in emu.client("s3").list_buckets()["Buckets"]}
     # the key user's Bedrock calls made with a key, by CloudTrail event history: (time, source address)
     st["usage"] = []
     for page in emu.client("cloudtrail").get_paginator("lookup_events").paginate(
@@ -112,6 +120,14 @@ def collect(emu) -> dict:
                     "callWithBearerToken"):
                 st["usage"].append((e["EventTime"], body["sourceIPAddress"]))
     return st
+
+
+def _pab(s3, bucket: str) -> dict:
+    try:
+        return s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    except botocore.exceptions.ClientError as exc:
+        assert _code(exc) == "NoSuchPublicAccessBlockConfiguration"
+        return {}
 
 
 def findings(st: dict) -> set[str]:
@@ -170,6 +186,11 @@ def findings(st: dict) -> set[str]:
             out.add("key_unused")
         if any(not ip.startswith("203.0.113.") for _, ip in usage):
             out.add("key_used_outside_cidrs")
+    log = st.get("invocation_logging") or {}
+    if not (log.get("s3Config") or log.get("cloudWatchConfig")):
+        out.add("no_invocation_logging")
+    elif (log.get("s3Config") or {}).get("bucketName") not in st["buckets"]:
+        out.add("invocation_logs_foreign_bucket")
     for trails in st["trails"].values():
         if not trails:
             out.add("no_trail")
@@ -184,6 +205,11 @@ def findings(st: dict) -> set[str]:
                 out.add("trail_no_kms")
             if any(s["ReadWriteType"] != "All" or not s["IncludeManagementEvents"] for s in t["selectors"]):
                 out.add("trail_write_only")
+            if not all(t["bucket_pab"].get(k) for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
+                                                        "RestrictPublicBuckets")):
+                out.add("trail_bucket_public")
+            if not t["bucket_logging"]:
+                out.add("trail_bucket_no_access_logs")
     return out
 
 
@@ -201,7 +227,7 @@ def test_empty(emu):
     assert st["user"] is None and st["secret_meta"] is None
     assert st["trails"] == {"commercial": [], "govcloud": []}
     got = findings(st)
-    assert got == {"no_user", "secret_missing", "no_trail"}
+    assert got == {"no_user", "secret_missing", "no_trail", "no_invocation_logging"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

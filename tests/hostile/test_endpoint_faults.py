@@ -40,15 +40,21 @@ def test_endpoint_stall_longer_than_timeout_errors(pytester):
     _unreachable(rows, "no answer within 0.5s")
 
 
+# The Bedrock endpoint is also the control plane that answers GetModelInvocationLoggingConfiguration
+# (bedrock.<region>.amazonaws.com): unreachable, bedrock.invocation_logging cannot look either.
 def test_endpoint_connection_refused_errors(pytester):
     rows = audit(pytester, _point_bedrock_at(f"http://127.0.0.1:{_closed_port()}"))
-    _unreachable(rows, "connection failed")
+    expect(rows, {"endpoint.list_models": ("error", "connection failed"), "endpoint.invoke": ("error", "connection failed"),
+                  KEY_ROW: ("error", "connection failed"),
+                  "bedrock.invocation_logging": ("error", "could not reach bedrock")})
 
 
 def test_endpoint_tls_failure_errors(pytester, emulator):
     # https:// to the emulator's plain-http port: the TLS handshake gets an HTTP answer
     rows = audit(pytester, _point_bedrock_at(f"https://127.0.0.1:{emulator.port}"))
-    _unreachable(rows, "TLS handshake failed")
+    expect(rows, {"endpoint.list_models": ("error", "TLS handshake failed"),
+                  "endpoint.invoke": ("error", "TLS handshake failed"), KEY_ROW: ("error", "TLS handshake failed"),
+                  "bedrock.invocation_logging": ("error", "GetModelInvocationLoggingConfiguration")})
 
 
 # two attempts show the retry without paying for the default three

@@ -174,4 +174,6 @@ def test_region_deny_is_judged_in_the_secrets_region(pytester):
         value = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
         sm.put_secret_value(SecretId=SECRET, SecretString=json.dumps({**value, "region": "us-west-2"}))
     rows = audit(pytester, setup)
-    expect(rows, {GR: ("fail", "bedrock:DeleteInferenceProfile (denied by inline policy not-in-us-west-2)")})
+    expect(rows, {GR: ("fail", "bedrock:DeleteInferenceProfile (denied by inline policy not-in-us-west-2)"),
+                  # the key is used in us-west-2 too, where the scenario turned on no invocation logging
+                  "bedrock.invocation_logging": ("fail", "logging is off in us-west-2")})

@@ -64,7 +64,8 @@ def test_secret_pending_deletion(pytester, capsys):
                   "secret.schema": ("error", "pending deletion"),
                   "secret.key_matches_credential": ("error", "pending deletion"),
                   "endpoint.list_models": ("error", "scheduled for deletion"),
-                  "endpoint.invoke": ("error", "scheduled for deletion")})
+                  "endpoint.invoke": ("error", "scheduled for deletion"),
+                  "secret.readers_restricted": ("error", "pending deletion")})
 
 
 def test_secret_binary_instead_of_string(pytester, capsys):

@@ -73,7 +73,8 @@ def test_malformed_key_is_a_clear_fail_and_never_sent(pytester, capsys, mangle, 
 def test_endpoints_call_the_region_the_secret_names(pytester, capsys):
     faults.reset()
     rows, _, _ = _run(pytester, capsys, lambda k: {"bedrock_api_key": k, "region": "us-west-2"})
-    expect(rows, {})
+    # invocation logging is judged where the key is used as well: compliant turned it on in us-east-1 only
+    expect(rows, {"bedrock.invocation_logging": ("fail", "logging is off in us-west-2")})
     assert {c["region"] for c in _bedrock_calls()} == {"us-west-2"}
 
 
@@ -82,7 +83,8 @@ def test_region_without_the_model_fails_the_endpoints(pytester, capsys):
     # probing the configured us-east-1 instead would have passed
     rows, _, _ = _run(pytester, capsys, lambda k: {"bedrock_api_key": k, "region": "eu-west-1"})
     expect(rows, {"endpoint.list_models": ("fail", "does not list"),
-                  "endpoint.invoke": ("fail", "model not available")})
+                  "endpoint.invoke": ("fail", "model not available"),
+                  "bedrock.invocation_logging": ("fail", "logging is off in eu-west-1")})
 
 
 @pytest.mark.parametrize("region", ["us-west-9", "us-east-1\n"], ids=["not-a-bedrock-region", "trailing-newline"])

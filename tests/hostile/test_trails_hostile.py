@@ -33,6 +33,13 @@ def _replace_home_trail(emu, region, name, *, multi_region=True, validation=True
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},'
         f'"Action":"s3:PutObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}'))
     key = emu.client("kms", region_name=region).create_key(Policy=CLOUDTRAIL_KEY_POLICY)["KeyMetadata"]["Arn"]
+    # the bucket is protected as compliant's is (cloudtrail.bucket_protected is not what these tests are about)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.create_bucket(Bucket=f"{bucket}-access", **({} if region == "us-east-1" else
+                                                {"CreateBucketConfiguration": {"LocationConstraint": region}}))
+    s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": f"{bucket}-access",
+                                                                                  "TargetPrefix": ""}})
     ct = emu.client("cloudtrail", region_name=region)
     ct.create_trail(Name=name, S3BucketName=bucket, IsMultiRegionTrail=multi_region, IncludeGlobalServiceEvents=True,
                     EnableLogFileValidation=validation, KmsKeyId=key, IsOrganizationTrail=organization)
@@ -51,7 +58,8 @@ def test_stopped_shadow_trail_is_read_in_its_home_region(pytester):
 
 def test_single_region_trail_in_another_region_covers_nothing_here(pytester):
     rows = audit(pytester, lambda emu: _replace_home_trail(emu, "eu-west-1", "eu-only", multi_region=False))
-    expect(rows, {f"cloudtrail.{c}[commercial]": ("fail", "no CloudTrail trail in commercial") for c in CT})
+    expect(rows, {**{f"cloudtrail.{c}[commercial]": ("fail", "no CloudTrail trail in commercial") for c in CT},
+                  "cloudtrail.bucket_protected[commercial]": ("fail", "no trail in commercial records management events")})
 
 
 def test_organization_trail_is_judged_like_the_account_trail(pytester):
@@ -71,8 +79,9 @@ def test_advanced_selectors_with_data_events_only(pytester):
         {"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}]))
     # A data-only trail is never made the security trail (fixtures/trails.py): with no other
     # trail, nothing in commercial can be one, so every commercial row fails.
-    expect(rows, {f"cloudtrail.{c}[commercial]": ("fail", "bedrock-audit-trail records no read/write management events")
-                  for c in CT})
+    expect(rows, {**{f"cloudtrail.{c}[commercial]": ("fail", "bedrock-audit-trail records no read/write management events")
+                     for c in CT},
+                  "cloudtrail.bucket_protected[commercial]": ("fail", "no trail in commercial records management events")})
 
 
 def test_advanced_selectors_with_read_only_management_events(pytester):
@@ -99,7 +108,9 @@ def test_logging_trails_that_cannot_deliver(pytester):
                 s3.delete_bucket(Bucket=bucket)
     rows = audit(pytester, setup)
     expect(rows, {"cloudtrail.logging[commercial]": ("fail", f"{TRAIL} fails to deliver: AccessDenied"),
-                  "cloudtrail.logging[govcloud]": ("fail", f"{TRAIL} fails to deliver: NoSuchBucket")})
+                  "cloudtrail.logging[govcloud]": ("fail", f"{TRAIL} fails to deliver: NoSuchBucket"),
+                  # a deleted trail bucket's name can be taken by anyone
+                  "cloudtrail.bucket_protected[govcloud]": ("fail", "does not exist")})
 
 
 def test_properties_scattered_across_trails_do_not_add_up(pytester):

@@ -122,11 +122,11 @@ def test_console_script_runs_the_emulated_audit_from_any_directory(pytester, mon
     assert config.rootpath == pytester.path and config.inipath == cli.ini_path()
     assert config.pluginmanager.has_plugin(cli.WIRING)
     passed = [r for r in rec.getreports("pytest_runtest_logreport") if r.when == "call" and r.passed]
-    assert len(passed) == 5  # four iam rows and secret.exists
+    assert len(passed) == 6  # five iam rows and secret.exists
     results = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
     assert {r["id"] for r in results["checks"]} == {
         "iam.user_exists", "iam.user_no_other_credentials", "iam.policy_least_privilege",
-        "iam.policy_grants_required", "secret.exists"}
+        "iam.policy_grants_required", "iam.key_minting_restricted", "secret.exists"}
     assert {r["status"] for r in results["checks"]} == {"pass"}
     assert Path(results["run"]["config"]["path"]).resolve() == (pytester.path / "audit.toml").resolve()
 
