@@ -38,6 +38,9 @@ def _replace_home_trail(emu, region, name, *, multi_region=True, validation=True
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
     s3.create_bucket(Bucket=f"{bucket}-access", **({} if region == "us-east-1" else
                                                 {"CreateBucketConfiguration": {"LocationConstraint": region}}))
+    s3.put_bucket_policy(Bucket=f"{bucket}-access", Policy=(
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},'
+        f'"Action":"s3:PutObject","Resource":"arn:aws:s3:::{bucket}-access/*"}}]}}'))
     s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": f"{bucket}-access",
                                                                                   "TargetPrefix": ""}})
     ct = emu.client("cloudtrail", region_name=region)
