@@ -46,23 +46,29 @@ def _bucket_region(ctx: Context, partition: str, bucket: str) -> str:
     return resp.get("LocationConstraint") or "us-east-1"
 
 
+def _private_bucket(c: Context, partition: str, region: str, bucket: str, writer: dict[str, Any]) -> None:
+    """Create one of our log buckets (kept when an interrupted run made it already): Block Public Access on,
+    and a bucket policy whose one statement lets the service that writes the logs do so."""
+    kwargs: dict[str, Any] = {"Bucket": bucket}
+    if region != "us-east-1":  # us-east-1 refuses a LocationConstraint naming itself
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    c.call("s3", partition, "CreateBucket", region=region, expected={"BucketAlreadyOwnedByYou"}, **kwargs)
+    c.call("s3", partition, "PutPublicAccessBlock", region=region, Bucket=bucket,
+           PublicAccessBlockConfiguration={s: True for s in PAB_SETTINGS})
+    c.call("s3", partition, "PutBucketPolicy", region=region, Bucket=bucket,
+           Policy=json.dumps({"Version": "2012-10-17", "Statement": [writer]}))
+
+
 def _log_bucket_step(ctx: Context, partition: str, region: str, requires: list[str]) -> Step:
     account = ctx.account(partition)
     p = ctx.arn_partition(partition)
     target = log_bucket_name(account, region)
 
     def run(c: Context, st: Step) -> tuple[Any, Any]:
-        kwargs: dict[str, Any] = {"Bucket": target}
-        if region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        c.call("s3", partition, "CreateBucket", region=region, expected={"BucketAlreadyOwnedByYou"}, **kwargs)
-        c.call("s3", partition, "PutPublicAccessBlock", region=region, Bucket=target,
-               PublicAccessBlockConfiguration={s: True for s in PAB_SETTINGS})
-        c.call("s3", partition, "PutBucketPolicy", region=region, Bucket=target, Policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{
-                "Sid": "S3ServerAccessLogsPolicy", "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
-                "Resource": f"arn:{p}:s3:::{target}/*", "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}))
+        _private_bucket(c, partition, region, target, {
+            "Sid": "S3ServerAccessLogsPolicy", "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": f"arn:{p}:s3:::{target}/*", "Condition": {"StringEquals": {"aws:SourceAccount": account}}})
         return {"bucket": None}, {"Bucket": target}
 
     return Step(key=f"s3.access-log-bucket:{partition}:{region}", order=ORDER_BUCKET,
@@ -167,20 +173,13 @@ def _invocation_logging_step(ctx: Context, region: str) -> Step:
         now = (c.call("bedrock", partition, "GetModelInvocationLoggingConfiguration", region=region) or {}).get("loggingConfig")
         if now:
             raise NeedsPerson(f"model-invocation logging in {region} was configured since the plan: it is not overwritten")
-        kwargs: dict[str, Any] = {"Bucket": bucket}
-        if region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        c.call("s3", partition, "CreateBucket", region=region, expected={"BucketAlreadyOwnedByYou"}, **kwargs)
-        c.call("s3", partition, "PutPublicAccessBlock", region=region, Bucket=bucket,
-               PublicAccessBlockConfiguration={s: True for s in PAB_SETTINGS})
         # the bucket policy Bedrock needs to write invocation logs, scoped to this account's logging
         # (https://docs.aws.amazon.com/bedrock/latest/userguide/model-invocation-logging.html#setup-s3-destination)
-        c.call("s3", partition, "PutBucketPolicy", region=region, Bucket=bucket, Policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{
-                "Sid": "AmazonBedrockLogsWrite", "Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
-                "Action": "s3:PutObject", "Resource": f"arn:{p}:s3:::{bucket}/AWSLogs/{account}/BedrockModelInvocationLogs/*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account},
-                              "ArnLike": {"aws:SourceArn": f"arn:{p}:bedrock:{region}:{account}:*"}}}]}))
+        _private_bucket(c, partition, region, bucket, {
+            "Sid": "AmazonBedrockLogsWrite", "Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
+            "Action": "s3:PutObject", "Resource": f"arn:{p}:s3:::{bucket}/AWSLogs/{account}/BedrockModelInvocationLogs/*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                          "ArnLike": {"aws:SourceArn": f"arn:{p}:bedrock:{region}:{account}:*"}}})
         c.call("bedrock", partition, "PutModelInvocationLoggingConfiguration", region=region, loggingConfig=config)
         return {"loggingConfig": None}, {"loggingConfig": config}
 
