@@ -29,7 +29,25 @@ def key_regions(inventory: Inventory, audit_config: AuditConfig) -> tuple[list[s
 
 
 def invocation_logging(check: Check, inventory: Inventory, audit_config: AuditConfig) -> None:
-    regions, note = key_regions(inventory, audit_config)
+    """Pass when every Region the key is used in logs its invocations (:func:`invocation_logging_verdict`).
+
+    The Regions are the configured one and the one the secret names.  When the secret's Region cannot
+    be read (the secret is missing, unreadable or names no region) the Regions the workload calls are
+    unknown, so a configured Region that logs proves nothing for the key: the row ends ``error``
+    (a Region that does not log still fails it).  A secret naming a Region where Bedrock is not
+    offered is not a Region the key can be used in, so only the configured one is judged then."""
+    regions = [audit_config.region("commercial")]
+    unknown: str | None = None
+    try:
+        secret_region = inventory.probe_region()
+    except BadRegion as exc:  # not a Region the workload can call Bedrock in
+        note: str | None = f"the secret names no usable Bedrock region ({exc})"
+    except CouldNotDecide as exc:
+        note, unknown = None, str(exc)
+    else:
+        note = None
+        if secret_region not in regions:
+            regions.append(secret_region)
     sentences: list[str] = []
     for region in regions:
         log = read_invocation_logging(inventory, region)
@@ -39,6 +57,9 @@ def invocation_logging(check: Check, inventory: Inventory, audit_config: AuditCo
         if status != "pass":
             check.fail(sentence)
         sentences.append(sentence)
+    if unknown:
+        raise CouldNotDecide(f"{sentences[0]}, but whether the key is also used in another Region is unknown "
+                             f"because the secret's region cannot be read ({unknown})")
     if note:
         sentences.append(f"judged in the configured region only: {note}")
     check.passed("; ".join(sentences))

@@ -50,11 +50,13 @@ EXPECTED: dict[str, dict[str, str]] = {
     "secret_not_json": {
         "secret.schema": "fail", "secret.key_matches_credential": "fail",
         "endpoint.list_models": "error", "endpoint.invoke": "error",
+        # the secret's region is unreadable: whether the key is used beyond the configured region is unknown
+        "bedrock.invocation_logging": "error",
     },
     "secret_missing": {
         "secret.exists": "fail", "secret.schema": "error", "secret.key_matches_credential": "error",
         "secret.encrypted_with_cmk": "error", "endpoint.list_models": "error", "endpoint.invoke": "error",
-        "secret.readers_restricted": "error",
+        "secret.readers_restricted": "error", "bedrock.invocation_logging": "error",
     },
     "secret_foreign_key": {
         "secret.key_matches_credential": "fail", "endpoint.list_models": "fail", "endpoint.invoke": "fail",

@@ -19,6 +19,8 @@ from tests.hostile.helpers import BEDROCK, SECRET, USER, audit, expect, records_
 CANARY = "CANARY-d41d8cd98f00b204e9800998ecf8427e"
 SM = ("secretsmanager", "govcloud")
 UNUSABLE = {"endpoint.list_models": ("error", None), "endpoint.invoke": ("error", None)}
+# an unreadable secret hides the region the workload calls Bedrock in: logging there is unknown
+NO_REGION = {"bedrock.invocation_logging": ("error", "the secret's region cannot be read")}
 
 
 def _current_key(emu) -> str:
@@ -65,13 +67,13 @@ def test_secret_pending_deletion(pytester, capsys):
                   "secret.key_matches_credential": ("error", "pending deletion"),
                   "endpoint.list_models": ("error", "scheduled for deletion"),
                   "endpoint.invoke": ("error", "scheduled for deletion"),
-                  "secret.readers_restricted": ("error", "pending deletion")})
+                  "secret.readers_restricted": ("error", "pending deletion"), **NO_REGION})
 
 
 def test_secret_binary_instead_of_string(pytester, capsys):
     rows = _run(pytester, capsys, lambda key: (CANARY + key).encode(), string=False)
     expect(rows, {"secret.schema": ("fail", "holds SecretBinary"),
-                  "secret.key_matches_credential": ("fail", "binary data"), **UNUSABLE})
+                  "secret.key_matches_credential": ("fail", "binary data"), **UNUSABLE, **NO_REGION})
 
 
 @pytest.mark.parametrize("value", [
@@ -81,7 +83,8 @@ def test_secret_binary_instead_of_string(pytester, capsys):
 def test_secret_json_of_the_wrong_type(pytester, capsys, value):
     rows = _run(pytester, capsys, value)
     expect(rows, {"secret.schema": ("fail", "(top level) must be a JSON object"),
-                  "secret.key_matches_credential": ("fail", "has no bedrock_api_key string"), **UNUSABLE})
+                  "secret.key_matches_credential": ("fail", "has no bedrock_api_key string"), **UNUSABLE,
+                  **NO_REGION})
 
 
 def test_secret_missing_field(pytester, capsys):
@@ -90,7 +93,7 @@ def test_secret_missing_field(pytester, capsys):
     # (the key itself is confirmed live in the audit's configured region)
     expect(rows, {"secret.schema": ("fail", "missing field region"),
                   "endpoint.list_models": ("error", "names no region"),
-                  "endpoint.invoke": ("error", "names no region")})
+                  "endpoint.invoke": ("error", "names no region"), **NO_REGION})
 
 
 def test_secret_extra_field(pytester, capsys):
@@ -149,4 +152,5 @@ def test_secret_key_of_another_user(pytester, capsys):
 def test_secret_deeply_nested_json(pytester, capsys):
     # 20 000 levels: 40 kB, inside Secrets Manager's 64 kB limit, beyond json's recursion limit
     rows = _run(pytester, capsys, lambda key: "[" * 20000 + json.dumps(CANARY) + "]" * 20000)
-    expect(rows, {"secret.schema": ("fail", None), "secret.key_matches_credential": ("fail", None), **UNUSABLE})
+    expect(rows, {"secret.schema": ("fail", None), "secret.key_matches_credential": ("fail", None), **UNUSABLE,
+                  **NO_REGION})
