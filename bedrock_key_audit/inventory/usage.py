@@ -44,6 +44,7 @@ from bedrock_key_audit.usage import BEDROCK_SOURCE, HISTORY_DAYS, MAX_EVENTS, Re
 
 PAGE_INTERVAL_S = 0.5  # LookupEvents: "limited to two per second, per account, per Region"
 PAGE_SIZE = 50  # LookupEvents' maximum (and default) MaxResults
+BULK_MIN_EVENTS = MAX_EVENTS  # the account-wide read may always read as many events as one user's read
 
 
 class UsageHistory:
@@ -110,7 +111,7 @@ def bedrock_events_by_user(inv: Inventory, region: str, start: dt.datetime) -> d
             users = len(inv.fleet_users())
         except CouldNotDecide:
             users = 1
-        limit = max(MAX_EVENTS, PAGE_SIZE * users)
+        limit = max(BULK_MIN_EVENTS, PAGE_SIZE * users)
         read = _lookup(inv, region, start, "EventSource", BEDROCK_SOURCE, limit)
         if read.truncated:
             inv._bulk_note(f"more than {limit} Bedrock events in {region}'s CloudTrail event history, so it was read "
