@@ -2,7 +2,8 @@
 
 Fleet mode (``--all-keys``) reads IAM once per account instead of once per user:
 
-* ``iam:GetAccountAuthorizationDetails`` (Filter ``User``, ``Group``, ``LocalManagedPolicy``):
+* ``iam:GetAccountAuthorizationDetails`` (Filter ``User``, ``Role``, ``Group``, ``LocalManagedPolicy``;
+  roles are for the access checks, read from the same answer):
   every user with its inline policies, groups, attached managed policies and permissions
   boundary; every group with its inline and attached policies; every customer-managed policy
   with its versions.  Fields read, as botocore's ``iam`` model names them: ``UserDetailList[]``
@@ -39,7 +40,8 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-GAAD_FILTER = ["User", "Group", "LocalManagedPolicy"]
+# Role too: the access checks (inventory/access.py) judge every role from the same one read
+GAAD_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
 REPORT_COLUMNS = ("user", "arn", "password_enabled")
 
 

@@ -1,13 +1,9 @@
-"""IAM's bulk reads as AWS answers them: ``GetAccountAuthorizationDetails`` and the credential report.
+"""IAM's credential report as AWS answers it (``GetAccountAuthorizationDetails``, the other bulk
+read, is :mod:`bedrock_key_audit.emulator.iam_gaad`'s).
 
-moto 5.2 has both, with differences the audit's bulk reads would trip over; ``install()``
+moto 5.2 has it, with differences the audit's bulk reads would trip over; ``install()``
 corrects them (the emulator never imports audit code):
 
-* **GetAccountAuthorizationDetails** ignored ``MaxItems``/``Marker`` (one page, always
-  ``IsTruncated: false``) and its ``Policies`` entries had no ``PolicyName``/``PolicyId``
-  (the model's ``ManagedPolicyDetail`` has both).  Now it pages through users, groups, roles,
-  then policies, ``MaxItems`` 1..1000 (default 100), with an opaque ``Marker``.
-  https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
 * **Credential report**: moto computed the report at ``GetCredentialReport`` time (always
   current), said ``GeneratedTime: 2015-02-02T20:02:02Z``, never regenerated a report, and left
   ``cert_N_last_rotated`` ``N/A`` for existing certificates (so an inactive certificate looked
@@ -21,7 +17,6 @@ corrects them (the emulator never imports audit code):
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import threading
 from typing import Any
@@ -42,59 +37,8 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        _fix_gaad()
         _fix_credential_report()
         _installed = True
-
-
-# --------------------------------------------------------------------------- GAAD
-def _policy_detail(p: Any) -> dict[str, Any]:
-    return {
-        "PolicyName": p.name, "PolicyId": p.id, "Arn": p.arn, "Path": p.path,
-        "DefaultVersionId": p.default_version_id, "AttachmentCount": p.attachment_count,
-        "PermissionsBoundaryUsageCount": 0, "IsAttachable": True, "Description": p.description,
-        "CreateDate": p.create_date, "UpdateDate": p.update_date,
-        "PolicyVersionList": [{"Document": v.document, "VersionId": v.version_id,
-                               "IsDefaultVersion": bool(v.is_default), "CreateDate": v.create_date}
-                              for v in p.versions],
-    }
-
-
-def _fix_gaad() -> None:
-    from moto.core.responses import ActionResult
-    from moto.iam.responses import IamResponse
-
-    from bedrock_key_audit.emulator.iam_ssc import errors
-
-    def get_account_authorization_details(self: Any) -> ActionResult:
-        entity_filter = self._get_param("Filter", [])
-        max_items = self._get_int_param("MaxItems", 100)
-        if not 1 <= max_items <= 1000:
-            raise errors().InvalidInput("MaxItems must be between 1 and 1000")
-        marker = self._get_param("Marker")
-        details = self.backend.get_account_authorization_details(entity_filter)
-        entries: list[tuple[str, Any]] = (
-            [("UserDetailList", u) for u in sorted(details["users"], key=lambda u: u.name)]
-            + [("GroupDetailList", g) for g in sorted(details["groups"], key=lambda g: g.name)]
-            + [("RoleDetailList", r) for r in sorted(details["roles"], key=lambda r: r.name)]
-            + [("Policies", p) for p in sorted(details["managed_policies"], key=lambda p: p.arn)])
-        start = 0
-        if marker:
-            try:
-                start = int(base64.b64decode(marker).decode().removeprefix("gaad:"))
-            except (ValueError, UnicodeDecodeError):
-                raise errors().InvalidInput("Invalid Marker") from None
-        page = entries[start:start + max_items]
-        result: dict[str, Any] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
-        for key, obj in page:
-            result[key].append(_policy_detail(obj) if key == "Policies" else obj)
-        end = start + len(page)
-        result["IsTruncated"] = end < len(entries)
-        if result["IsTruncated"]:
-            result["Marker"] = base64.b64encode(f"gaad:{end}".encode()).decode()
-        return ActionResult(result)
-
-    IamResponse.get_account_authorization_details = get_account_authorization_details  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- credential report

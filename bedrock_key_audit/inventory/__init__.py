@@ -13,5 +13,7 @@ Modules, one job each:
 - :mod:`.keys` -- Bedrock API key decoding, bearer-token syntax, the secret's region;
 - :mod:`.probes` -- classification of a Bedrock HTTP answer;
 - :mod:`.reader` -- ``Inventory``, the memoised reads of both partitions;
+- :mod:`.bulk` -- fleet mode's account-wide IAM reads (and the one GetAccountAuthorizationDetails per partition);
+- :mod:`.access` / :mod:`.traces` / :mod:`.usage` -- the reads of the access, traces and usage checks;
 - :mod:`.loggers` -- loggers created before any inventory thread starts.
 """

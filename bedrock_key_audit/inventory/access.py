@@ -3,10 +3,10 @@ run's :class:`~bedrock_key_audit.fixtures.inventory.Inventory` like every other 
 
 Calls (and so the auditor's permissions):
 
-* ``iam:GetAccountAuthorizationDetails`` (botocore's paginator, ``Filter`` User, Role, Group,
-  LocalManagedPolicy) in the partition in question: every user (with its groups), group and role
-  with inline and attached policies and boundaries, and every customer managed policy with its
-  versions;
+* ``iam:GetAccountAuthorizationDetails`` (``Filter`` User, Role, Group, LocalManagedPolicy; MaxItems
+  1000, Marker loop; one read per partition and run, shared with fleet mode's bulk reads) in the
+  partition in question: every user (with its groups), group and role with inline and attached
+  policies and boundaries, and every customer managed policy with its versions;
 * ``iam:GetPolicy`` and ``iam:GetPolicyVersion`` (default version) of each AWS managed policy
   attached there (the filtered answer does not carry them);
 * ``secretsmanager:GetResourcePolicy`` of the secret;
@@ -20,6 +20,7 @@ import dataclasses
 from typing import Any
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.iam_bulk import GAAD_FILTER
 from bedrock_key_audit.inventory.reader import Inventory
 
 from bedrock_key_audit.access import (
@@ -29,7 +30,7 @@ from bedrock_key_audit.access import (
     principals_from_gaad,
 )
 
-AUTH_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
+AUTH_FILTER = GAAD_FILTER  # User, Role, Group, LocalManagedPolicy
 
 
 @dataclasses.dataclass
@@ -51,18 +52,19 @@ class AccountAuthorization:
 
 
 def _gaad(inv: Inventory, partition: str) -> dict[str, Any]:
-    def via(client: Any) -> dict[str, Any]:
-        merged: dict[str, list[Any]] = {k: [] for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")}
-        for page in client.get_paginator("get_account_authorization_details").paginate(Filter=AUTH_FILTER):
-            for k, items in merged.items():
-                items.extend(page.get(k, []))
-        return merged
-    resp: dict[str, Any] | None = inv._read(partition, "iam", "GetAccountAuthorizationDetails", via=via)
-    assert resp is not None
-    return resp
+    """The partition's GetAccountAuthorizationDetails pages merged: the one read per account that
+    fleet mode's user and policy reads share (:meth:`~bedrock_key_audit.inventory.bulk.BulkReads.gaad_pages`)."""
+    merged: dict[str, list[Any]] = {k: [] for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")}
+    for page in inv.gaad_pages(partition):
+        for k, items in merged.items():
+            items.extend(page.get(k) or [])
+    return merged
 
 
 def _managed_document(inv: Inventory, partition: str, arn: str) -> Any:
+    if partition == "commercial":  # the same memo as the users' policies: one GetPolicy per ARN and run
+        return inv.managed_policy(arn).document
+
     def fetch() -> Any:
         pol: dict[str, Any] = (inv._read(partition, "iam", "GetPolicy", PolicyArn=arn) or {})["Policy"]
         ver: dict[str, Any] = (inv._read(partition, "iam", "GetPolicyVersion", PolicyArn=arn,

@@ -8,8 +8,8 @@ build, so no check and no evaluator has a second code path.  Parsing:
 :mod:`bedrock_key_audit.iam_bulk` (which documents every field read and why the credential
 report does not stand for ListAccessKeys / ListSigningCertificates).
 
-* ``iam:GetAccountAuthorizationDetails`` (Filter User, Group, LocalManagedPolicy; MaxItems 1000;
-  Marker loop);
+* ``iam:GetAccountAuthorizationDetails`` (Filter User, Role, Group, LocalManagedPolicy; MaxItems 1000;
+  Marker loop), the same read the access checks use (:meth:`BulkReads.gaad_pages`: one per account);
 * ``iam:GenerateCredentialReport`` (until ``COMPLETE``) + ``iam:GetCredentialReport``, used only
   when generated at or after the run began;
 * ``iam:ListServiceSpecificCredentials`` with ``AllUsers`` and no ``ServiceName`` (Marker loop).
@@ -56,12 +56,13 @@ class BulkReads:
     def bulk_notes(self) -> list[str]:
         return list(self.__dict__.get("notes", []))
 
-    def auth_details(self) -> AuthorizationDetails | None:
-        """The account's ``GetAccountAuthorizationDetails``, or None (fallback) when it cannot be read."""
-        if not self.bulk:
-            return None
-
-        def fetch() -> AuthorizationDetails | None:
+    def gaad_pages(self, partition: str) -> list[dict[str, Any]]:
+        """``iam:GetAccountAuthorizationDetails`` of ``partition``'s account, every page (Filter
+        :data:`~bedrock_key_audit.iam_bulk.GAAD_FILTER`, MaxItems 1000, Marker loop), read once per
+        account and run: the fleet's user and policy reads (:meth:`auth_details`) and the access
+        checks (:mod:`bedrock_key_audit.inventory.access`) share it.  Raises ``ReadError`` (kept by the
+        memo for every reader) when it cannot be read."""
+        def fetch() -> list[dict[str, Any]]:
             def via(client: Any) -> dict[str, Any]:
                 pages: list[dict[str, Any]] = []
                 params: dict[str, Any] = {"Filter": GAAD_FILTER, "MaxItems": 1000}
@@ -71,9 +72,19 @@ class BulkReads:
                     if not page.get("IsTruncated") or not page.get("Marker"):
                         return {"pages": pages}
                     params = {**params, "Marker": page["Marker"]}
+            resp = self._read(partition, "iam", "GetAccountAuthorizationDetails", via=via)  # type: ignore[attr-defined]
+            pages: list[dict[str, Any]] = (resp or {}).get("pages", [])
+            return pages
+        return self.g.once(("gaad", partition), fetch)  # type: ignore[attr-defined,no-any-return]
+
+    def auth_details(self) -> AuthorizationDetails | None:
+        """The account's ``GetAccountAuthorizationDetails``, or None (fallback) when it cannot be read."""
+        if not self.bulk:
+            return None
+
+        def fetch() -> AuthorizationDetails | None:
             try:
-                resp = self._read("commercial", "iam", "GetAccountAuthorizationDetails", via=via)  # type: ignore[attr-defined]
-                return parse_authorization_details((resp or {}).get("pages", []))
+                return parse_authorization_details(self.gaad_pages("commercial"))
             except (ReadError, BulkParseError) as exc:
                 self._bulk_note(f"{exc}; IAM users and policies were read user by user instead")
                 return None

@@ -179,7 +179,7 @@ class _Aws:
 
 def _reader(monkeypatch, pages=None, error=None, max_events=None):
     import boto3
-    from bedrock_key_audit.fixtures import usage as reader
+    from bedrock_key_audit.inventory import usage as reader
     from bedrock_key_audit.fixtures.inventory import Inventory
     from botocore.stub import ANY, Stubber
 
