@@ -41,6 +41,9 @@ Verdicts (:func:`judge`):
   every range (a ``sourceIPAddress`` that is no IP address, such as an AWS service name, is outside
   too: nothing proves it inside).  With no such call among those read but events left unread (more
   than :data:`MAX_EVENTS` in a region) or unreadable, the part ends ``error``.
+* **error, region unknown**: the secret's region cannot be read (missing, unreadable, no ``region``
+  field), so the workload may call Bedrock in a region whose history was not read: "unused" and
+  "only from the allowed ranges" are not proved (a use found, or a call from outside, still decides).
 * **The audit's own probes.**  ``endpoint.list_models`` and ``endpoint.invoke`` call Bedrock with
   the key on every run, with the user agent :data:`AUDIT_USER_AGENT`.  Counted as use, they would
   make this check pass for any key the audit can reach; so calls whose user agent starts with
@@ -195,12 +198,16 @@ def _top(counter: Counter[str], n: int = 5) -> str:
 
 
 def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.datetime], max_unused_days: int,
-          allowed_cidrs: list[str] | None, regions: list[str], window_start: dt.datetime) -> Verdict:
+          allowed_cidrs: list[str] | None, regions: list[str], window_start: dt.datetime,
+          region_unknown: str | None = None) -> Verdict:
     """The verdict of ``credential.recently_used`` (see the module docstring) and the facts behind it.
 
     ``key_created``: the CreateDate of each Active Bedrock key of ``user`` (none: nothing can be left unused;
     calls of the window are still judged for their source).
     ``window_start``: the StartTime of the lookups (the history read covers it to ``now``).
+    ``region_unknown``: why the secret's region could not be read.  The key may then be used in a region
+    whose history was not read, so neither "unused" nor "only from the allowed ranges" can be proved
+    (a use found, or a call from outside, still decides).
     """
     uses = sorted((c for c in parsed.calls if not c.own), key=lambda c: c.time, reverse=True)
     own = [c for c in parsed.calls if c.own]
@@ -232,6 +239,9 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
                     + (f", last used {last:%Y-%m-%d}" if last else ""))
     elif last is not None and now - last <= limit:
         fine.append(f"last used {last:%Y-%m-%d %H:%M} UTC ({_days(now - last)} day(s) ago)")
+    elif region_unknown:
+        unknown.append(f"no call with the key of {user} in {where} since {window_start:%Y-%m-%d}, but the secret's "
+                       f"region, where the workload may call Bedrock, cannot be read ({region_unknown})")
     elif window_start <= now - limit:
         seen = (f"last use {last:%Y-%m-%d} ({_days(now - last)} days ago)" if last
                 else f"no call with it in the {_days(now - window_start)} days of event history")
@@ -258,6 +268,9 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
                    if parsed.truncated else f"{parsed.unreadable} event(s) could not be read")
             unknown.append(f"the calls read all came from allowed_source_cidrs, but {why}, so a call from "
                            "elsewhere cannot be ruled out")
+        elif region_unknown:
+            unknown.append("the calls read all came from allowed_source_cidrs, but the secret's region cannot be "
+                           f"read ({region_unknown}), so calls there were not read")
         else:
             fine.append(f"every call came from allowed_source_cidrs ({', '.join(allowed_cidrs)})")
 

@@ -50,10 +50,13 @@ BULK_MIN_EVENTS = MAX_EVENTS  # the account-wide read may always read as many ev
 class UsageHistory:
     """The user's event history, as read: ``reads`` per region and the window's start."""
 
-    def __init__(self, reads: list[RegionRead], window_start: dt.datetime, regions: list[str]):
+    def __init__(self, reads: list[RegionRead], window_start: dt.datetime, regions: list[str],
+                 region_unknown: str | None = None):
         self.reads = reads
         self.window_start = window_start
         self.regions = regions
+        # why the secret's region (where the workload calls Bedrock) could not be read, if it could not
+        self.region_unknown = region_unknown
 
 
 def window_start(now: dt.datetime) -> dt.datetime:
@@ -70,6 +73,18 @@ def usage_regions(inv: Inventory) -> list[str]:
     except (CouldNotDecide, BadRegion):
         return regions
     return [region] + [r for r in regions if r != region]
+
+
+def secret_region_unknown(inv: Inventory) -> str | None:
+    """Why the secret's region cannot be read (the secret is missing, unreadable or names no region),
+    or None when it can (a region where Bedrock is not offered is known: the key cannot be used there)."""
+    try:
+        inv.probe_region()
+    except CouldNotDecide as exc:
+        return str(exc)
+    except BadRegion:
+        return None
+    return None
 
 
 def _lookup(inv: Inventory, region: str, start: dt.datetime, key: str, value: str, limit: int) -> RegionRead:
@@ -140,4 +155,4 @@ def usage_history(inv: Inventory, user: str, now: dt.datetime) -> UsageHistory:
     start = window_start(now)
     regions = usage_regions(inv)
     reads = inv.g.fanout([(lambda r=r: user_region_read(inv, user, r, start)) for r in regions])
-    return UsageHistory(reads, start, regions)
+    return UsageHistory(reads, start, regions, secret_region_unknown(inv))

@@ -236,7 +236,8 @@ def recently_used(check: Any, existing_user: Any, bedrock_credentials: Any, usag
     parsed = parse(usage_history.reads, existing_user.name, existing_user.arn)
     verdict = judge(parsed, user=existing_user.name, now=now, key_created=[c.create_date for c in active],
                     max_unused_days=audit_config.max_unused_days, allowed_cidrs=audit_config.allowed_source_cidrs,
-                    regions=usage_history.regions, window_start=usage_history.window_start)
+                    regions=usage_history.regions, window_start=usage_history.window_start,
+                    region_unknown=usage_history.region_unknown)
     check.evidence("cloudtrail:LookupEvents", {**verdict.facts, "calls_read": [
         {"time": c.time.isoformat(), "region": c.region, "event": c.event_name, "source_ip": c.source_ip,
          "user_agent": c.user_agent, "audit_probe": c.own, "error": c.error_code} for c in parsed.calls[:200]]})

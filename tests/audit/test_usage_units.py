@@ -49,11 +49,12 @@ def event(days_ago: float, *, ip: str = "203.0.113.10", agent: str = "workload/1
 
 
 def verdict(events, *, created_days_ago: float = 200, max_unused: int = 90, cidrs=None, truncated=False,
-            window_start=START, extra_created=()):
+            window_start=START, extra_created=(), region_unknown=None):
     parsed = parse([RegionRead("us-east-1", events, truncated)], USER, ARN)
     created = [NOW - dt.timedelta(days=created_days_ago), *(NOW - dt.timedelta(days=d) for d in extra_created)]
     return judge(parsed, user=USER, now=NOW, key_created=created, max_unused_days=max_unused,
-                 allowed_cidrs=cidrs, regions=["us-east-1"], window_start=window_start)
+                 allowed_cidrs=cidrs, regions=["us-east-1"], window_start=window_start,
+                 region_unknown=region_unknown)
 
 
 def test_recent_use_passes_with_last_use_sources_and_count():
@@ -236,3 +237,15 @@ def test_fixer_names_the_keys_and_changes_nothing():
     assert all(s.manual and not s.calls for s in steps) and "ACCAEXAMPLEKEYID00001" in steps[0].action
     rec.status = "error"
     assert FIXERS["credential.recently_used"](cast(Any, ctx), rec) == []
+
+
+def test_an_unreadable_secret_region_leaves_unused_and_sources_undecided():
+    # the workload may call Bedrock in the region the secret names: its history was not read
+    why = "secret s does not exist in GovCloud"
+    v = verdict([], created_days_ago=120, region_unknown=why)
+    assert v.status == "error" and "cannot be read (secret s does not exist" in v.message
+    v = verdict([event(1)], cidrs=["203.0.113.0/24"], region_unknown=why)
+    assert v.status == "error" and "calls there were not read" in v.message
+    # what was read still decides: a recent use passes the unused part, an outside call fails
+    assert verdict([event(1)], region_unknown=why).status == "pass"
+    assert verdict([event(1, ip="198.51.100.1")], cidrs=["203.0.113.0/24"], region_unknown=why).status == "fail"
