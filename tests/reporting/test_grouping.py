@@ -120,7 +120,7 @@ def test_fleet_report_is_grouped_per_user_and_collapses_pass_rows(audit_dir):
                      ("(run)", "Passed"), ("amy", "Passed"), ("amy", "Passed")]
     assert data["initialSort"] == "original"
     assert data["renderCollapsed"] == ["passed"]  # pytest-html's default: pass rows open collapsed
-    assert all(t[0]["user"] == u for t, (u, _r) in zip(data["tests"].values(), order))  # the sortable value
+    assert all(t[0]["user"] == u for t, (u, _r) in zip(data["tests"].values(), order, strict=True))  # the sortable value
 
 
 def test_single_key_report_has_no_user_column_and_keeps_its_order(audit_dir):
@@ -132,3 +132,16 @@ def test_single_key_report_has_no_user_column_and_keeps_its_order(audit_dir):
     assert data["initialSort"] == "result"
     assert list(data["tests"]) == sorted(data["tests"], key=list(data["tests"]).index)  # the run's order
     assert [n.split("::")[-1] for n in data["tests"]][:3] == ["test_user[zed]", "test_user[amy]", "test_user[bob]"]
+
+
+def test_redact_data_equals_redact_obj():
+    from bedrock_key_audit.redact import redact_obj
+    from bedrock_key_audit.reporting.redaction import redact_data
+
+    key = "ABSK" + "QmVkcm9ja0FQSUtleS1zZWNyZXQtdmFsdWU" * 3
+    doc = {"a": [f"Bearer {key}", ("x", b"raw"), {"ServiceCredentialSecret": "s3cret", "Password": ""}],
+           "long": "y" * 300 + key, "n": 3, "none": None, "short": key, "again": key,
+           "nested": [{"SecretString": {"api_key": key}}, {"detail": "ok"}]}
+    out = redact_data(doc)
+    assert out == redact_obj(doc) and key not in repr(out)
+    assert redact_data(doc) == out  # the cached path gives the same again
