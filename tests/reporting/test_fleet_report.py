@@ -145,3 +145,15 @@ def test_redact_data_equals_redact_obj():
     out = redact_data(doc)
     assert out == redact_obj(doc) and key not in repr(out)
     assert redact_data(doc) == out  # the cached path gives the same again
+
+
+def test_ocsf_write_streams_the_same_bytes_as_one_dump(tmp_path):
+    from bedrock_key_audit.reporting import ocsf, oscal
+    from tests.reporting.test_ocsf import ROWS, RUN
+
+    meta = oscal.load_check_meta(r["id"] for r in ROWS)
+    path = ocsf.write(tmp_path / "findings.ocsf.json", RUN, ROWS, meta)
+    assert path.read_text() == json.dumps(ocsf.document(RUN, ROWS, meta), indent=2, ensure_ascii=False) + "\n"
+    assert len(json.loads(path.read_text())) == len(ROWS) > 1
+    assert ocsf.write(tmp_path / "none.json", RUN, [], meta).read_text() == "[]\n"
+    assert not list(tmp_path.glob(".*.tmp"))
