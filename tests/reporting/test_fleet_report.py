@@ -158,3 +158,50 @@ def test_ocsf_write_streams_the_same_bytes_as_one_dump(tmp_path):
     assert len(json.loads(path.read_text())) == len(ROWS) > 1
     assert ocsf.write(tmp_path / "none.json", RUN, [], meta).read_text() == "[]\n"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_validate_by_row_shape_finds_what_the_full_validation_finds(audit_dir):
+    import copy
+
+    import jsonschema
+    import pytest
+
+    from bedrock_key_audit.reporting import results
+
+    masks = results._row_masks(results.RESULTS_SCHEMA)
+    assert masks is not None and masks["detail"] == "text" and "id" not in masks and "status" not in masks
+    audit_dir.pytester.makepyfile(test_fleet=FLEET)
+    audit_dir.run("--all-keys")
+    doc = audit_dir.results()
+    rows = doc["checks"]
+    doc["checks"] = [dict(r, nodeid=f"{r['nodeid']}-{i}", duration_s=r["duration_s"] + i,
+                          params={k: f"{v}-{i}" for k, v in r["params"].items()}) for i in range(40) for r in rows]
+    shapes = {repr(results._row_shape(r, masks)) for r in doc["checks"]}
+    assert len(shapes) <= len(rows) < 40 * len(rows)  # per check id, status and the like, not per user
+    results.validate(doc)  # valid
+    full = results.validator(results.RESULTS_SCHEMA)
+    for key, bad in (("status", "bogus"), ("detail", 5), ("duration_s", -1), ("duration_s", True),
+                     ("params", {"audited_user": 1}), ("id", "Not.an.id"), ("unknown", 1), ("started", 3)):
+        d = copy.deepcopy(doc)
+        d["checks"][77][key] = bad
+        expected = jsonschema.exceptions.best_match(full.iter_errors(d))
+        with pytest.raises(jsonschema.ValidationError) as exc:
+            results.validate(d)
+        assert expected is not None and exc.value.message == expected.message
+        assert list(exc.value.absolute_path) == list(expected.absolute_path)
+        assert list(exc.value.absolute_path)[:2] == ["checks", 77]
+    assert full.is_valid(doc)
+
+
+def test_row_masks_take_no_shortcut_for_a_constrained_or_related_property(tmp_path):
+    from bedrock_key_audit.reporting import results
+
+    schema = json.loads(results.RESULTS_SCHEMA.read_text())
+    schema["$defs"]["check"]["properties"]["detail"] = {"type": "string", "maxLength": 3}
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps(schema))
+    assert "detail" not in (results._row_masks(p) or {})
+    schema["$defs"]["check"]["allOf"] = [{"required": ["id"]}]
+    p2 = tmp_path / "b.json"
+    p2.write_text(json.dumps(schema))
+    assert results._row_masks(p2) is None
