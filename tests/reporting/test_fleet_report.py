@@ -205,3 +205,43 @@ def test_row_masks_take_no_shortcut_for_a_constrained_or_related_property(tmp_pa
     p2 = tmp_path / "b.json"
     p2.write_text(json.dumps(schema))
     assert results._row_masks(p2) is None
+
+
+EVIDENCE = '''
+import pytest
+
+@pytest.mark.check("iam.user_exists")
+def test_user(check):
+    check.resource = "arn:aws:iam::123456789012:user/bob"
+    check.evidence("iam:GetUser", {"User": {"UserName": "bob", "Marker": "EVIDENCE-MARKER"}})
+    check.passed("IAM user bob exists")
+'''
+
+KEEP = '''
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report):
+    for name, value in report.user_properties:
+        if name == "check_record":
+            open("kept.txt", "a").write(repr(value.get("evidence")) + "\\n")
+'''
+
+
+def test_evidence_is_kept_in_the_record_only_for_the_bundle(audit_dir):
+    import base64
+
+    audit_dir.pytester.makepyfile(test_ev=EVIDENCE, keep_plugin=KEEP)
+    audit_dir.pytester.syspathinsert()
+    audit_dir.run("-p", "keep_plugin")
+    kept = (audit_dir.path / "kept.txt").read_text()
+    assert kept.strip() == "[]"  # the record the session keeps has no copy of the evidence
+    page = (audit_dir.latest() / "report.html").read_text()
+    uris = re.findall(r"data:application/json;charset=utf-8;base64,([A-Za-z0-9+/=]+)", page)
+    assert any("EVIDENCE-MARKER" in base64.b64decode(u).decode() for u in uris)  # the html extra has it
+
+    (audit_dir.path / "kept.txt").unlink()
+    audit_dir.run("-p", "keep_plugin", "--evidence")
+    assert "EVIDENCE-MARKER" in (audit_dir.path / "kept.txt").read_text()
+    bundle = (audit_dir.latest() / "evidence").rglob("*.json")
+    assert any("EVIDENCE-MARKER" in p.read_text() for p in bundle)
