@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from bedrock_key_audit.redact import redact_obj, redact_text
+from bedrock_key_audit.redact import redact_text
 from bedrock_key_audit.reporting import controls as ctl
 from bedrock_key_audit.reporting import history, html_report, results, sources
 from bedrock_key_audit.reporting.run_results import all_calls, run_metadata
+from bedrock_key_audit.reporting.redaction import redact_data
 from bedrock_key_audit.reporting.rundir import RunState
 from bedrock_key_audit.reporting.waivers import waiver_note
 
@@ -31,7 +32,7 @@ def evidence_extras(record: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             continue
         name = redact_text(str(item.get("source") or f"evidence {i + 1}"))
-        out.append(html_extras.json(redact_obj(sources._plain(item.get("data"))), name=name))
+        out.append(html_extras.json(redact_data(sources._plain(item.get("data"))), name=name))
     return out
 
 
@@ -43,10 +44,73 @@ COLUMNS = (("check", "Check"), ("severity", "Severity"), ("resource", "Resource"
             ("detail", "Verdict"))
 
 
-def table_header(cells: list[str]) -> None:
-    for i, (key, label) in enumerate(COLUMNS):
+# Fleet and multi-account runs (``--all-keys``, ``[[accounts]]``, ``[organization]``) add a User
+# column before Check, and the table opens grouped per user (see :func:`group_tests`).  A
+# single-key run's table is unchanged.
+USER_COLUMN = ("user", "User")
+# Within a user, and between users (by their worst row): failing first, pass rows last.
+GROUP_ORDER = {"fail": 0, "error": 1, "waived": 2, "skip": 3, "pass": 4}
+
+
+def grouped(config: pytest.Config) -> bool:
+    """Whether this run audits more than one user: ``--all-keys`` or several accounts."""
+    if getattr(config.option, "all_keys", False):
+        return True
+    cfg = sources._from_stash(config, "bedrock_key_audit.fixtures.config", "CONFIG_KEY")
+    return bool(getattr(cfg, "multi_account", False))
+
+
+def table_header(cells: list[str], grouped: bool = False) -> None:
+    columns = ((USER_COLUMN,) if grouped else ()) + COLUMNS
+    for i, (key, label) in enumerate(columns):
         sortable = ' class="sortable"' if key != "detail" else ""
         cells.insert(2 + i, f'<th{sortable} data-column-type="{key}">{label}</th>')
+
+
+def user_of(rec: dict[str, Any] | None) -> str:
+    """The User cell: ``user`` (``account/user`` with several accounts); a row about no one user
+    (a trail, an account setting) reads ``(account …)`` or ``(run)``, which sorts before names."""
+    params = (rec or {}).get("params") or {}
+    account = params.get("account")
+    user = params.get("audited_user")
+    if user:
+        return f"{account}/{user}" if account else str(user)
+    if account:
+        return f"(account {account})"
+    return "(run)" if rec else "(not a check)"
+
+
+def group_tests(tests: dict[str, list[Any]], records: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
+    """pytest-html's rows (``{nodeid: [row, ...]}``, the order its page shows with
+    ``initialSort = original``) grouped per user: users with a failing row first, then by name;
+    within a user, failing rows first, pass rows last; otherwise the run's order."""
+    def rank(nodeid: str) -> int:
+        return GROUP_ORDER.get(str((records.get(nodeid) or {}).get("status")), 1)
+
+    groups: dict[str, list[str]] = {}
+    for nodeid in tests:
+        groups.setdefault(user_of(records.get(nodeid)), []).append(nodeid)
+    out: dict[str, list[Any]] = {}
+    for user in sorted(groups, key=lambda u: (min(rank(n) for n in groups[u]), u)):
+        for nodeid in sorted(groups[user], key=rank):  # stable: the run's order within a rank
+            out[nodeid] = tests[nodeid]
+    return out
+
+
+def apply_grouping(st: RunState) -> None:
+    """Grouped runs: reorder pytest-html's rows per user and open the page in that order (its
+    ``initialSort`` set to ``original``, unless the ``initial_sort`` ini names another column).
+    The User column stays sortable; pytest-html's sort is stable, so a click on it keeps each
+    user's failing rows first."""
+    data = st.html_data
+    if data is None or not hasattr(data, "set_data"):
+        return
+    tests = data.data.get("tests")
+    if not isinstance(tests, dict):
+        return
+    data.set_data("tests", group_tests(tests, st.records))
+    if data.data.get("initialSort") in (None, "", "result"):
+        data.set_data("initialSort", "original")
 
 
 def _controls_text(controls: dict[str, Any]) -> str:
@@ -81,7 +145,7 @@ def _html_result_cell(report: Any, rec: dict[str, Any] | None, cell: str) -> tup
     return f'<td class="col-result check-{html.escape(status)}">{word}</td>', relabel
 
 
-def table_row(st: RunState, report: Any, cells: list[str]) -> None:
+def table_row(st: RunState, report: Any, cells: list[str], grouped: bool = False) -> None:
     """pytest_html_results_table_row (called from SessionHooks, which knows the run's state)."""
     rec = sources.record_of(report)
     e = html_report.esc
@@ -103,7 +167,8 @@ def table_row(st: RunState, report: Any, cells: list[str]) -> None:
         "detail": (rec.get("detail") or "") + (f" [{waiver_note(rec['waiver'])}]"
                                                   if isinstance(rec.get("waiver"), dict) else ""),
     }
-    cells[2:2] = [check] + [f'<td class="col-{key}">{e(values[key])}</td>' for key, _label in COLUMNS[1:]]
+    user = [f'<td class="col-user">{e(user_of(rec))}</td>'] if grouped else []
+    cells[2:2] = user + [check] + [f'<td class="col-{key}">{e(values[key])}</td>' for key, _label in COLUMNS[1:]]
     for i, cell in enumerate(cells):
         cells[i] = redact_text(cell)
 
@@ -153,6 +218,8 @@ def results_summary(prefix: list[str], postfix: list[str], session: pytest.Sessi
     chart, call log and pytest's details after it."""
     fix_outcomes(st)
     config = session.config
+    if st.grouped:
+        apply_grouping(st)
     run = run_metadata(config, st, int(session.exitstatus))
     cfg = sources.audit_config(config)
     try:

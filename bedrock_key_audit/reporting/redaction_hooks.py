@@ -42,3 +42,12 @@ def finish_report(report: Any) -> None:
                 report.extras = list(getattr(report, "extras", []) or []) + evidence_extras(rec)
     finally:
         redact_report(report)
+
+
+def drop_evidence(report: Any) -> None:
+    """Without ``--evidence``: once the row's html extras carry its evidence, the check record
+    the report keeps until the session ends (pytest's terminal and pytest-html hold every report;
+    the run's state holds every record) need not hold a second copy of it."""
+    rec = sources.record_of(report)
+    if rec is not None and rec.get("evidence"):
+        rec["evidence"] = []

@@ -75,6 +75,7 @@ class RunState:
     thread_filter: ForeignThreadFilter = dataclasses.field(default_factory=lambda: ForeignThreadFilter())
     html_data: Any = None  # pytest-html's ReportData (from pytest_html_report_title)
     html_relabeled: set[str] = dataclasses.field(default_factory=set)  # nodeids whose "Failed" reads "Error"
+    grouped: bool = False  # report.html: a User column and rows grouped per user (html_columns.grouped)
     audit_now: dt.datetime | None = None  # the audit's clock (the ``now`` fixture), read once for waivers
     waivers: list[Any] | None = None  # [[waivers]], parsed on first use (reporting/waivers.py)
     waiver_states: list[dict[str, Any]] = dataclasses.field(default_factory=list)

@@ -39,7 +39,10 @@ def write_all(session: pytest.Session, st: RunState) -> None:
         if st.check_items:  # checks were collected but none ran (e.g. --collect-only): say why
             st.problems.append("no check ran: no report directory written")
         return
-    st.rows = gather_rows(config, st, session)  # remediation may have recorded actions during sessionfinish
+    if getattr(config.option, "remediate", None) or not st.rows:
+        # remediation may have recorded actions during sessionfinish; without it the rows
+        # gathered before the reporters wrote are the run's rows (no report comes after them)
+        st.rows = gather_rows(config, st, session)
     st.changes = run_changes(st, config)
     st.waiver_states = waiving.states(config, st)
     doc: dict[str, Any] | None = results_document(config, st, int(session.exitstatus))
