@@ -1,0 +1,52 @@
+"""Clients of fixtures/aws.py: the S3 Control loopback rewrite, and client creation racing pytest's os.environ changes."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from bedrock_key_audit.fixtures.aws import _loopback_s3control
+
+
+@pytest.mark.parametrize("url, want", [
+    ("http://123456789012.127.0.0.1:5000/v20180820/configuration/publicAccessBlock",
+     "http://127.0.0.1:5000/v20180820/configuration/publicAccessBlock"),
+    ("https://123456789012.localhost/v20180820/x", "https://localhost/v20180820/x"),
+    # AWS's own hosts, and loopback without an account prefix, are left alone
+    ("https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x",
+     "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x"),
+    ("http://127.0.0.1:5000/v20180820/x", "http://127.0.0.1:5000/v20180820/x"),
+    ("http://123456789012.127.0.0.1.example.com/x", "http://123456789012.127.0.0.1.example.com/x"),
+])
+def test_only_an_account_prefixed_loopback_host_is_rewritten(url, want):
+    request = SimpleNamespace(url=url)
+    _loopback_s3control(request)
+    assert request.url == want
+
+
+def test_a_client_made_while_pytest_pops_an_environment_variable_is_made_again():
+    # botocore iterates os.environ for proxies while pytest's main thread pops PYTEST_CURRENT_TEST
+    from bedrock_key_audit.fixtures.aws import _create_client
+
+    class Session:
+        calls = 0
+
+        def client(self, service, region_name, config):
+            Session.calls += 1
+            if Session.calls == 1:
+                raise KeyError("PYTEST_CURRENT_TEST")
+            return (service, region_name)
+
+    assert _create_client(Session(), "kms", "us-east-1", None) == ("kms", "us-east-1")
+    assert Session.calls == 2
+
+
+def test_a_key_error_that_persists_is_not_hidden():
+    from bedrock_key_audit.fixtures.aws import _create_client
+
+    class Session:
+        def client(self, service, region_name, config):
+            raise KeyError("always")
+
+    with pytest.raises(KeyError):
+        _create_client(Session(), "kms", "us-east-1", None)
