@@ -19,6 +19,7 @@ from botocore import xform_name
 
 from bedrock_key_audit import aws_call
 from bedrock_key_audit.aws_call import THROTTLE_CODES
+from bedrock_key_audit.envrace import made_despite_env_changes
 from bedrock_key_audit.fixtures.aws import Aws, Call
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.fixtures.config import BEDROCK_SERVICE, PARTITIONS, AuditConfig
@@ -471,7 +472,8 @@ class Inventory(BulkReads):
         headers = {"Accept": "application/json", "User-Agent": AUDIT_USER_AGENT}  # credential.recently_used tells its own calls apart
         if self.aws.emulated:
             headers["x-emulator-region"] = region
-        with httpx.Client(timeout=self.cfg.timeout_seconds, follow_redirects=False) as client:
+        with made_despite_env_changes(lambda: httpx.Client(timeout=self.cfg.timeout_seconds,
+                                                           follow_redirects=False)) as client:
             while attempts < self.cfg.max_attempts:
                 attempts += 1
                 t0 = time.perf_counter()
