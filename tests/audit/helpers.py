@@ -33,12 +33,43 @@ class _AfterScenario:
         self.setup(config.stash[EMULATOR_KEY])
 
 
-def run_audit(pytester, scenario: str, *args: str, setup=None) -> dict[str, Any]:
+class SkipDiscardedTracebacks:
+    """Spares pytest the long traceback it formats for a failing row before fixtures/checks.py
+    throws it away.
+
+    For a row's own verdict (``CheckFailed``, any ``AssertionError``, ``CouldNotDecide``)
+    fixtures/checks.py's ``pytest_runtest_makereport`` replaces the report's ``longrepr`` with
+    the one-line ``<row> FAIL|ERROR: <detail>``, so what pytest formatted first is never seen;
+    formatting it (``_repr_failure_py``: the source and AST of every frame, some 65 per row) was
+    about three quarters of an audit run with a dozen error rows.  Only those exception types,
+    only on rows (items with a check record); anything else -- a bug in a check, whose short
+    traceback fixtures/checks.py keeps -- is formatted by pytest as before.  Nothing a test can
+    observe changes: the same reports, records and output.
+    """
+
+    @pytest.hookimpl
+    def pytest_itemcollected(self, item):
+        from bedrock_key_audit.fixtures.checks import RECORD, CouldNotDecide
+
+        formatted = item._repr_failure_py
+
+        def repr_failure_py(excinfo, style=None):
+            # the record is stashed at the end of collection (fixtures/checks.py), after this hook
+            if item.stash.get(RECORD, None) is not None and isinstance(excinfo.value, (AssertionError, CouldNotDecide)):
+                return f"(verdict {type(excinfo.value).__name__}: replaced by fixtures/checks.py)"
+            return formatted(excinfo, style=style)
+
+        item._repr_failure_py = repr_failure_py
+
+
+def run_audit(pytester, scenario: str, *args: str, setup=None, skip_tracebacks: bool = True) -> dict[str, Any]:
     """Audit ``scenario`` in-process and return {row id: final check record}.
 
     ``setup(emu)`` runs after the scenario is built and before the audit reads anything.
+    ``skip_tracebacks``: use :class:`SkipDiscardedTracebacks` (tests/audit/test_helpers.py
+    proves a run is the same without it).
     """
-    plugins = [_AfterScenario(setup)] if setup else []
+    plugins = [*([SkipDiscardedTracebacks()] if skip_tracebacks else []), *([_AfterScenario(setup)] if setup else [])]
     rec = pytester.inline_run(
         str(CHECKS), f"--emulate={scenario}", "--no-reports", "-p", "no:cacheprovider",
         f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), *args, plugins=plugins,

@@ -16,6 +16,7 @@ import pytest
 from bedrock_key_audit.fixtures.remediation import plugin
 from bedrock_key_audit import registry
 from bedrock_key_audit.remediation import core, rotation
+from tests.audit.helpers import SkipDiscardedTracebacks
 from tests.remediation.helpers import CHECKS, ROOT, Capture, point_env_at, run
 
 GUIDE_FAILS = {"iam.policy_least_privilege", "secret.encrypted_with_cmk", "bedrock.invocation_logging",
@@ -28,7 +29,7 @@ def _interrupted_run(pytester, scenario):
     result = pytester.runpytest_inprocess(
         str(CHECKS), f"--emulate={scenario}", "--remediate", "--allow-destructive", "--no-reports",
         "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"),
-        plugins=[cap], no_reraise_ctrlc=True)
+        plugins=[cap, SkipDiscardedTracebacks()], no_reraise_ctrlc=True)
     assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()[-2000:]
     return cap
 

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.audit.helpers import SkipDiscardedTracebacks
+
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "checks"
 USER = "bedrock-cross-partition-user"
@@ -57,7 +59,7 @@ def run(pytester, *args: str, scenario: str | None = None, setup=None, plugins_e
     extra = [f"--emulate={scenario}"] if scenario else []
     result = pytester.runpytest_inprocess(
         str(CHECKS), *extra, "--no-reports", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
-        "-c", str(ROOT / "pyproject.toml"), *args, plugins=[cap, *plugins_extra])
+        "-c", str(ROOT / "pyproject.toml"), *args, plugins=[cap, SkipDiscardedTracebacks(), *plugins_extra])
     return result, cap
 
 
