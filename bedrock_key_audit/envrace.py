@@ -6,7 +6,9 @@ when they make a client, through ``urllib.request.getproxies_environment``, whic
 worker threads while pytest's main thread sets and pops ``PYTEST_CURRENT_TEST`` between rows; a key
 popped between the listing and its lookup raises ``KeyError`` (seen in a 1,000-row organization
 run: two accounts' trail rows ended ``error``).  The window is a few instructions, so making the
-client again reads a consistent environment.
+client again reads a consistent environment.  (Reproduced by hand: with ``sys.setswitchinterval(1e-6)``
+and a thread setting and popping a variable, about 1 in 150 ``getproxies_environment()`` calls raised;
+not a test, since a constant churn can also defeat five attempts.)
 """
 from __future__ import annotations
 
