@@ -1,6 +1,7 @@
 """Redact text and plain data with the patterns of ``patterns``."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from bedrock_key_audit.redaction.patterns import (
@@ -30,8 +31,17 @@ def redact_text(text: str, extra: tuple[str, ...] | list[str] = ()) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=16384)
+def _redact_short(text: str) -> str:
+    return redact_text(text)
+
+
 def redact_obj(obj: Any) -> Any:
-    """Deep copy of ``obj`` with secret fields masked and key-shaped strings redacted."""
+    """Deep copy of ``obj`` with secret fields masked and key-shaped strings redacted.
+
+    Large documents (a fleet run's rows, OCSF findings, evidence) repeat their short strings
+    across rows (titles, control ids, statuses, ARNs), so each string of up to 256 characters is
+    redacted once per process (the same result: ``redact_text`` depends only on the string)."""
     if isinstance(obj, dict):
         return {
             k: (MASK if k in SECRET_FIELDS and v not in (None, "") else redact_obj(v))
@@ -42,7 +52,7 @@ def redact_obj(obj: Any) -> Any:
     if isinstance(obj, (bytes, bytearray)):
         return MASK
     if isinstance(obj, str):
-        return redact_text(obj)
+        return _redact_short(obj) if len(obj) <= 256 else redact_text(obj)
     return obj
 
 

@@ -14,7 +14,7 @@ from bedrock_key_audit.redact import redact_text
 from bedrock_key_audit.reporting import controls as ctl
 from bedrock_key_audit.reporting import history, html_report, results, sources
 from bedrock_key_audit.reporting.run_results import all_calls, run_metadata
-from bedrock_key_audit.reporting.redaction import redact_data
+from bedrock_key_audit.reporting.redaction import redact_obj
 from bedrock_key_audit.reporting.rundir import RunState
 from bedrock_key_audit.reporting.waivers import waiver_note
 
@@ -32,7 +32,7 @@ def evidence_extras(record: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             continue
         name = redact_text(str(item.get("source") or f"evidence {i + 1}"))
-        out.append(html_extras.json(redact_data(sources._plain(item.get("data"))), name=name))
+        out.append(html_extras.json(redact_obj(sources._plain(item.get("data"))), name=name))
     return out
 
 

@@ -135,17 +135,20 @@ def test_single_key_report_has_no_user_column_and_keeps_its_order(audit_dir):
     assert [n.split("::")[-1] for n in data["tests"]][:3] == ["test_user[zed]", "test_user[amy]", "test_user[bob]"]
 
 
-def test_redact_data_equals_redact_obj():
-    from bedrock_key_audit.redact import redact_obj
-    from bedrock_key_audit.reporting.redaction import redact_data
+def test_redact_obj_caches_short_strings_with_the_same_result():
+    from bedrock_key_audit.redact import redact_obj, redact_text
+    from bedrock_key_audit.redaction.patterns import MASK
 
     key = "ABSK" + "QmVkcm9ja0FQSUtleS1zZWNyZXQtdmFsdWU" * 3
     doc = {"a": [f"Bearer {key}", ("x", b"raw"), {"ServiceCredentialSecret": "s3cret", "Password": ""}],
            "long": "y" * 300 + key, "n": 3, "none": None, "short": key, "again": key,
            "nested": [{"SecretString": {"api_key": key}}, {"detail": "ok"}]}
-    out = redact_data(doc)
-    assert out == redact_obj(doc) and key not in repr(out)
-    assert redact_data(doc) == out  # the cached path gives the same again
+    out = redact_obj(doc)
+    assert key not in repr(out)
+    assert out == {"a": [redact_text(f"Bearer {key}"), ["x", MASK], {"ServiceCredentialSecret": MASK, "Password": ""}],
+                   "long": redact_text("y" * 300 + key), "n": 3, "none": None, "short": redact_text(key),
+                   "again": redact_text(key), "nested": [{"SecretString": MASK}, {"detail": "ok"}]}
+    assert redact_obj(doc) == out  # the cached path gives the same again
 
 
 def test_ocsf_write_streams_the_same_bytes_as_one_dump(tmp_path):
