@@ -20,7 +20,6 @@ import dataclasses
 from typing import Any
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.iam_bulk import GAAD_FILTER
 from bedrock_key_audit.inventory.reader import Inventory
 
 from bedrock_key_audit.access import (
@@ -29,8 +28,6 @@ from bedrock_key_audit.access import (
     principal_of_caller,
     principals_from_gaad,
 )
-
-AUTH_FILTER = GAAD_FILTER  # User, Role, Group, LocalManagedPolicy
 
 
 @dataclasses.dataclass
