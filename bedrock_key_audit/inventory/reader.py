@@ -47,6 +47,24 @@ __all__ = ["THROTTLE_CODES", "Inventory"]  # THROTTLE_CODES: its home is bedrock
 _MISSING = object()
 
 
+@dataclasses.dataclass(frozen=True)
+class KeyRegions:
+    """The commercial Regions the key is used in: the configured one, and the one the secret names
+    (:meth:`Inventory.probe_region`).  At most one of ``secret`` (the secret's Region, usable),
+    ``unknown`` (why it cannot be read: the secret is missing, unreadable or names no region) and
+    ``unusable`` (it names no Region where Bedrock is offered, so the key cannot be used there) is set."""
+
+    configured: str
+    secret: str | None = None
+    unknown: str | None = None
+    unusable: str | None = None
+
+    def regions(self, secret_first: bool = False) -> list[str]:
+        """The Regions to read: the configured one and the secret's, each once."""
+        extra = [self.secret] if self.secret and self.secret != self.configured else []
+        return extra + [self.configured] if secret_first else [self.configured] + extra
+
+
 class Inventory(BulkReads):
     """Reads of both partitions for one audited user; every method is memoised."""
 
@@ -557,6 +575,17 @@ class Inventory(BulkReads):
             raise BadRegion(f"secret {self.cfg.secret_id}: {problem}, so the workload cannot call Bedrock with it; "
                             "store the commercial region it uses")
         return cast(str, region)  # secret_region_problem found no problem: it is a str
+
+    def key_regions(self) -> KeyRegions:
+        """The Regions the key is used in, and why the secret's is not among them if it is not."""
+        configured = self.cfg.region("commercial")
+        try:
+            secret = self.probe_region()
+        except BadRegion as exc:
+            return KeyRegions(configured, unusable=str(exc))
+        except CouldNotDecide as exc:
+            return KeyRegions(configured, unknown=str(exc))
+        return KeyRegions(configured, secret=secret)
 
     def _probe(self, name: str, build: Callable[[SecretText, str], HttpProbe]) -> HttpProbe:
         def fetch() -> HttpProbe:

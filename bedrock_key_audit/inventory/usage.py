@@ -38,7 +38,6 @@ from typing import Any
 from botocore import xform_name
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.inventory.errors import BadRegion
 from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.usage import BEDROCK_SOURCE, HISTORY_DAYS, MAX_EVENTS, RegionRead
 
@@ -67,24 +66,7 @@ def window_start(now: dt.datetime) -> dt.datetime:
 def usage_regions(inv: Inventory) -> list[str]:
     """The commercial regions whose history is read: the secret's region (when it names a usable one)
     and the configured commercial region."""
-    regions = [inv.cfg.region("commercial")]
-    try:
-        region = inv.probe_region()
-    except (CouldNotDecide, BadRegion):
-        return regions
-    return [region] + [r for r in regions if r != region]
-
-
-def secret_region_unknown(inv: Inventory) -> str | None:
-    """Why the secret's region cannot be read (the secret is missing, unreadable or names no region),
-    or None when it can (a region where Bedrock is not offered is known: the key cannot be used there)."""
-    try:
-        inv.probe_region()
-    except CouldNotDecide as exc:
-        return str(exc)
-    except BadRegion:
-        return None
-    return None
+    return inv.key_regions().regions(secret_first=True)
 
 
 def _lookup(inv: Inventory, region: str, start: dt.datetime, key: str, value: str, limit: int) -> RegionRead:
@@ -153,6 +135,7 @@ def user_region_read(inv: Inventory, user: str, region: str, start: dt.datetime)
 def usage_history(inv: Inventory, user: str, now: dt.datetime) -> UsageHistory:
     """The user's CloudTrail event history of the last 90 days in the key's regions."""
     start = window_start(now)
-    regions = usage_regions(inv)
+    kr = inv.key_regions()
+    regions = kr.regions(secret_first=True)
     reads = inv.g.fanout([(lambda r=r: user_region_read(inv, user, r, start)) for r in regions])
-    return UsageHistory(reads, start, regions, secret_region_unknown(inv))
+    return UsageHistory(reads, start, regions, kr.unknown)

@@ -197,12 +197,10 @@ def _invocation_logging_step(ctx: Context, region: str) -> Step:
 def invocation_logging_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     """Provision logging where a Region the key is used in has none; never change an existing configuration."""
     from bedrock_key_audit.inventory.traces import invocation_logging
-    from bedrock_key_audit.verdicts.bedrock import key_regions
     from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
 
-    regions, _ = key_regions(ctx.inv, ctx.cfg)  # the Regions the check judged
     steps: list[Step] = []
-    for region in regions:
+    for region in ctx.inv.key_regions().regions():  # the Regions the check judged
         log = invocation_logging(ctx.inv, region)
         try:
             status, why = invocation_logging_verdict(log)
