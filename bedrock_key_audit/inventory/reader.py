@@ -209,20 +209,24 @@ class Inventory(BulkReads):
                        self._read("commercial", "iam", "GetUserPolicy", UserName=name, PolicyName=n)["PolicyDocument"]))  # type: ignore[index]
                       for n in inline_names]
             tasks += [(lambda gname=g["GroupName"]: self._group_policies(gname)) for g in groups]
-            boundary_arn = user.permissions_boundary_arn
-            if boundary_arn:
-                tasks.append(lambda: dataclasses.replace(self.managed_policy(boundary_arn), kind="boundary"))
-            docs: list[PolicyDoc] = []
-            boundary = None
-            for r in self.g.fanout(tasks):
-                if isinstance(r, list):
-                    docs.extend(r)
-                elif r.kind == "boundary":
-                    boundary = r
-                else:
-                    docs.append(r)
-            return UserPolicies(name, docs, boundary, [a["PolicyArn"] for a in attached])
+            return self._policies_of(name, [], tasks, user.permissions_boundary_arn, attached)
         return self.g.once(("user-policies", name), fetch)
+
+    def _policies_of(self, name: str, docs: list[PolicyDoc], tasks: list[Callable[..., Any]],
+                     boundary_arn: str | None, attached: list[dict[str, Any]]) -> UserPolicies:
+        """``docs`` plus what ``tasks`` read (in parallel: a PolicyDoc or a list of them each) and the
+        permissions boundary: the one assembly of :meth:`user_policies`, per-user or from bulk reads."""
+        if boundary_arn:
+            tasks = [*tasks, lambda: dataclasses.replace(self.managed_policy(boundary_arn), kind="boundary")]
+        boundary = None
+        for r in self.g.fanout(tasks):
+            if isinstance(r, list):
+                docs.extend(r)
+            elif r.kind == "boundary":
+                boundary = r
+            else:
+                docs.append(r)
+        return UserPolicies(name, docs, boundary, [a["PolicyArn"] for a in attached])
 
     def _user_policies_from(self, details: Any, found: dict[str, Any]) -> UserPolicies:
         """:meth:`user_policies` from GetAccountAuthorizationDetails: the same PolicyDoc objects the
@@ -243,17 +247,7 @@ class Inventory(BulkReads):
             docs += [PolicyDoc("group-inline", p["PolicyName"], None, None, p["PolicyDocument"], via_group=gname)
                      for p in group.get("GroupPolicyList") or []]
         boundary_arn = (found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-        if boundary_arn:
-            tasks.append(lambda: dataclasses.replace(self.managed_policy(boundary_arn), kind="boundary"))
-        boundary = None
-        for r in self.g.fanout(tasks):
-            if isinstance(r, list):
-                docs.extend(r)
-            elif r.kind == "boundary":
-                boundary = r
-            else:
-                docs.append(r)
-        return UserPolicies(name, docs, boundary, [a["PolicyArn"] for a in attached])
+        return self._policies_of(name, docs, tasks, boundary_arn, attached)
 
     def other_credentials(self, name: str) -> OtherCredentials:
         """Every credential type IAM gives a user besides its Bedrock keys (IAM User Guide,
