@@ -40,3 +40,16 @@ def test_fails_past_max_unused_days_and_for_a_call_from_elsewhere(pytester):
     assert "came from outside allowed_source_cidrs" in detail and f"{scenarios.FOREIGN_SOURCE_IP} ×1" in detail
     # the audit's own probes (from 127.0.0.1, outside the range) are judged for their source and named as such
     assert "127.0.0.1 ×2" in detail and "(2 of them with this audit's user agent)" in detail
+
+
+def test_an_unreadable_secret_region_leaves_an_unused_key_undecided(pytester):
+    # key_unused fails the row; with the secret's region unreadable (the secret deleted), the key may
+    # have been used in a Region whose history was not read: the row is error, not fail or pass
+    def drop_secret(emu):
+        emu.client("secretsmanager", "govcloud").delete_secret(
+            SecretId="cross-partition-commercial-creds", ForceDeleteWithoutRecovery=True)
+
+    rows = run_audit(pytester, "key_unused", setup=drop_secret)
+    assert rows[ROW]["status"] == "error", rows[ROW]["detail"]
+    assert "the secret's region, where the workload may call Bedrock, cannot be read" in rows[ROW]["detail"]
+    assert rows["bedrock.invocation_logging"]["status"] == "error"
