@@ -61,6 +61,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bedrock_key_audit.policy import (
+    DIRECT_CALL,
+    DIRECT_CALL_ABSENT,
     Outcome,
     PolicyError,
     RequestContext,
@@ -287,6 +289,34 @@ def principal_keys(p: Principal) -> tuple[dict[str, Any], set[str]]:
     return values, absent
 
 
+def read_contexts(now: dt.datetime, region: str, account: str, secret_arn: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What is known of the two requests a secret read makes, besides the caller's own keys
+    (:func:`principal_keys`) and what the caller chooses (:data:`READ_REQUESTS`,
+    :data:`CALLER_PICKS`):
+
+    * the caller's ``GetSecretValue``: the time, ``aws:RequestedRegion`` (the secret's Region) and
+      :data:`~bedrock_key_audit.policy.DIRECT_CALL` (``aws:ViaAWSService`` false);
+    * the ``kms:Decrypt`` Secrets Manager then makes with the caller's credentials (a forward access
+      session: IAM User Guide, "Forward access sessions" -- ``aws:ViaAWSService`` is true): per the
+      Secrets Manager User Guide, "Secret encryption and decryption in AWS Secrets Manager"
+      (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html),
+      ``kms:ViaService`` = ``secretsmanager.<Region>.amazonaws.com`` and the encryption context
+      ``{"SecretARN": <ARN>, "SecretVersionId": <version id>}`` (so ``kms:EncryptionContextKeys``
+      is those two keys; the version id depends on the version read and stays unknown here);
+      ``kms:CallerAccount`` is the caller's account (here: the secret's own account).
+    """
+    base: dict[str, Any] = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())),
+                            "aws:RequestedRegion": region, **DIRECT_CALL, **dict.fromkeys(DIRECT_CALL_ABSENT)}
+    # aws:CalledVia of the forward request: the documented list of services that set it does not
+    # name Secrets Manager, so it stays unknown there
+    kms_base = {**{k: v for k, v in base.items() if k not in DIRECT_CALL_ABSENT}, "aws:ViaAWSService": "true",
+                "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                "kms:CallerAccount": account, "kms:EncryptionContext:SecretARN": secret_arn,
+                "kms:EncryptionContextKeys": ["SecretARN", "SecretVersionId"],
+                "kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
+    return base, kms_base
+
+
 def _tag_keys(statements: Iterable[Statement], prefixes: Sequence[str]) -> set[str]:
     out: set[str] = set()
     for s in statements:
@@ -435,15 +465,44 @@ MINT_REQUESTS: dict[str, tuple[dict[str, Any], ...]] = {
 NEVER_PRESENT: dict[str, frozenset[str]] = {"iam:ResetServiceSpecificCredential": frozenset({AGE_KEY})}
 
 
+# Keys present in every request ("AWS global condition context keys": "always included") whose
+# value the caller picks from a closed set: aws:SecureTransport (the caller chooses whether to use
+# TLS).  Where a decision hinges on one, every value is tried: some request is allowed when one
+# value allows it, and none when no value does.
+CALLER_PICKS: dict[str, tuple[str, ...]] = {"aws:SecureTransport": ("true", "false")}
+
+
+def _picked(evaluate: Any, overlay: Mapping[str, Any]) -> _Eval:
+    """``evaluate(overlay)``, and where it is undecided on a :data:`CALLER_PICKS` key, the best of
+    that key's values (True if one is True, False if all are False, else undecided)."""
+    got: _Eval = evaluate(overlay)
+    if got.value is not None:
+        return got
+    unknown = {k.lower() for k in got.unknown}
+    for key, values in CALLER_PICKS.items():
+        if key.lower() not in unknown or any(k.lower() == key.lower() for k in overlay):
+            continue
+        tries = [_picked(evaluate, {**overlay, key: v}) for v in values]
+        hit = next((t for t in tries if t.value is True), None)
+        if hit is not None:
+            return hit
+        if all(t.value is False for t in tries):
+            return tries[0]
+        open_ = [t for t in tries if t.value is None]
+        return _Eval(None, list(dict.fromkeys(g for t in open_ for g in t.grants)),
+                     set().union(*(t.unknown for t in open_)))
+    return got
+
+
 def _existential(evaluate: Any, requests: Sequence[Mapping[str, Any]], never_present: Iterable[str] = ()) -> _Eval:
     """``evaluate(overlay)`` for each concrete request; the first certain grant wins, else the
-    evaluation with the caller-chosen keys unknown (and ``never_present`` keys absent)."""
+    evaluation with the caller-chosen keys unknown (and ``never_present`` keys absent).  Keys of
+    :data:`CALLER_PICKS` are tried with each of their values (:func:`_picked`)."""
     for overlay in requests:
-        got: _Eval = evaluate(overlay)
+        got = _picked(evaluate, overlay)
         if got.value is True:
             return got
-    final: _Eval = evaluate({k: None for k in never_present})
-    return final
+    return _picked(evaluate, {k: None for k in never_present})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -483,9 +542,7 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
     (every principal of the account may use it through Secrets Manager, no other account)."""
     rp = parse_resource_policy(resource_policy, "secret resource policy") if resource_policy else []
     kp = parse_resource_policy(key.policy, f"key policy of {key.arn}") if key is not None else []
-    base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())), "aws:RequestedRegion": region}
-    kms_base = {**base, "kms:ViaService": f"secretsmanager.{region}.amazonaws.com", "kms:CallerAccount": account,
-                "kms:EncryptionContext:SecretARN": secret_arn, "kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
+    base, kms_base = read_contexts(now, region, account, secret_arn)
     out: list[Access] = []
     for p in principals:
         sm_stmts = [*p.statements, *(p.boundary or ()), *(r.statement for r in rp)]
@@ -499,7 +556,10 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
         else:
             kms_ctx = _context(p, kms_base, [*p.statements, *(p.boundary or ()), *(r.statement for r in kp)],
                                None, ())
-            kms = _evaluate(p, DECRYPT, key.arn, kms_ctx, kp, delegation_needed=True)
+            kms = _picked(lambda overlay, p=p, kms_ctx=kms_ctx: _evaluate(
+                p, DECRYPT, key.arn, kms_ctx if not overlay else _context(
+                    p, {**kms_base, **overlay}, [*p.statements, *(p.boundary or ()), *(r.statement for r in kp)],
+                    None, ()), kp, delegation_needed=True), {})
             grant_outcomes = [(g, o) for g in key.grants if (o := _grant_outcome(g, p, secret_arn)) is not None]
             if grant_outcomes and kms.value is not True:
                 # a grant gives Decrypt besides the key policy; a key-policy Deny still wins
@@ -649,7 +709,7 @@ def key_minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, M
     (``iam:ServiceSpecificCredentialAgeDays``) is the caller's choice (:data:`MINT_REQUESTS`)."""
     region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
     base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())), "aws:RequestedRegion": region,
-            "iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}
+            "iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE, **DIRECT_CALL, **dict.fromkeys(DIRECT_CALL_ABSENT)}
     ordered = sorted(users, key=lambda u: u[0] != audited_user_arn)
     out: list[Access] = []
     for p in principals:
