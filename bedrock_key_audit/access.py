@@ -512,26 +512,74 @@ class KeyAccess:
     arn: str
     policy: Any
     grants: tuple[Mapping[str, Any], ...] = ()  # kms:ListGrants entries
+    # the secret's versions (DescribeSecret VersionIdsToStages), against which a grant constrained to
+    # one SecretVersionId is judged; None: not read
+    secret_versions: Mapping[str, Any] | None = None
 
 
-def _grant_outcome(grant: Mapping[str, Any], p: Principal, secret_arn: str) -> Outcome | None:
-    """A KMS grant that lets ``p`` Decrypt: Outcome(True) unconstrained, False/None by its
-    encryption-context constraint (Secrets Manager's context is ``SecretARN`` and
-    ``SecretVersionId``; the version is the caller's choice); None when it is not ``p``'s."""
+def secrets_manager_context_matches(constraints: Mapping[str, Any], secret_arn: str, version_id: str) -> bool:
+    """Does a grant's encryption-context constraint admit the context Secrets Manager sends when it
+    decrypts ``version_id`` of the secret (``{"SecretARN": <ARN>, "SecretVersionId": <id>}``,
+    "Secret encryption and decryption in AWS Secrets Manager")?
+
+    AWS KMS API Reference, "GrantConstraints"
+    (https://docs.aws.amazon.com/kms/latest/APIReference/API_GrantConstraints.html):
+    ``EncryptionContextEquals`` allows the operation "only when the encryption context in the request
+    is the same as the encryption context specified in this constraint"; ``EncryptionContextSubset``
+    only when it "includes the key-value pairs specified in this constraint, although it can include
+    additional key-value pairs"; "in a grant constraint, the key in each key-value pair is not case
+    sensitive, but the value is case sensitive".  Both present: both must hold."""
+    request = {"secretarn": secret_arn, "secretversionid": version_id}
+    equals, subset = constraints.get("EncryptionContextEquals"), constraints.get("EncryptionContextSubset")
+    ok = True
+    if isinstance(equals, Mapping):
+        ok = ok and {str(k).lower(): str(v) for k, v in equals.items()} == request
+    if isinstance(subset, Mapping):
+        ok = ok and all(request.get(str(k).lower()) == str(v) for k, v in subset.items())
+    return ok
+
+
+def _constraint_outcome(constraints: Any, secret_arn: str, versions: Mapping[str, Any] | None) -> Outcome:
+    """A grant's constraint against every read of this secret: True when it admits every version,
+    False when it admits none, and for one naming a ``SecretVersionId``, whether the secret holds
+    that version (``versions``: ``VersionIdsToStages`` of DescribeSecret)."""
+    if not isinstance(constraints, Mapping) or not any(
+            isinstance(constraints.get(k), Mapping) for k in ("EncryptionContextEquals", "EncryptionContextSubset")):
+        return Outcome(True)
+    named = {str(v) for kind in ("EncryptionContextEquals", "EncryptionContextSubset")
+             if isinstance(constraints.get(kind), Mapping)
+             for k, v in constraints[kind].items() if str(k).lower() == "secretversionid"}
+    if not named:
+        # the version is not constrained: the answer is the same for every version id
+        return Outcome(secrets_manager_context_matches(constraints, secret_arn, "\0any version"))
+    if len(named) > 1:
+        return Outcome(False)  # two different version ids cannot both be the request's
+    (version,) = named
+    if not secrets_manager_context_matches(constraints, secret_arn, version):
+        return Outcome(False)
+    if versions is not None and version in versions:
+        return Outcome(True)
+    # DescribeSecret lists only versions with a staging label; an unlabelled (deprecated) version
+    # can still be read by its id until Secrets Manager deletes it
+    return Outcome(None, frozenset({f"whether version {version} of the secret still exists (a KMS grant admits "
+                                    "only that version; DescribeSecret lists only labelled versions)"
+                                    if versions is not None else
+                                    f"the secret's versions (a KMS grant admits only version {version})"}))
+
+
+def _grant_outcome(grant: Mapping[str, Any], p: Principal, secret_arn: str,
+                   versions: Mapping[str, Any] | None = None) -> Outcome | None:
+    """A KMS grant that lets ``p`` Decrypt what Secrets Manager sends for this secret: None when it
+    is not ``p``'s (only the grantee uses a grant: the retiring principal may only retire it,
+    "Grants in AWS KMS"); False without the ``Decrypt`` operation; else its encryption-context
+    constraint against the secret's reads (:func:`_constraint_outcome`)."""
     grantee = str(grant.get("GranteePrincipal") or "")
     if not (grantee == p.arn or (p.kind == "role" and re.match(
             rf"^arn:[a-z-]+:sts::{p.account}:assumed-role/{re.escape(p.name)}/", grantee))):
         return None
     if "Decrypt" not in (grant.get("Operations") or []):
         return Outcome(False)
-    constraints = grant.get("Constraints") or {}
-    if not constraints:
-        return Outcome(True)
-    for kind in ("EncryptionContextEquals", "EncryptionContextSubset"):
-        ctx = constraints.get(kind) or {}
-        if "SecretARN" in ctx and ctx["SecretARN"] != secret_arn:
-            return Outcome(False)
-    return Outcome(None, frozenset({"kms grant encryption-context constraint (SecretVersionId)"}))
+    return _constraint_outcome(grant.get("Constraints"), secret_arn, versions)
 
 
 def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: str, account: str,
@@ -560,12 +608,17 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
                 p, DECRYPT, key.arn, kms_ctx if not overlay else _context(
                     p, {**kms_base, **overlay}, [*p.statements, *(p.boundary or ()), *(r.statement for r in kp)],
                     None, ()), kp, delegation_needed=True), {})
-            grant_outcomes = [(g, o) for g in key.grants if (o := _grant_outcome(g, p, secret_arn)) is not None]
+            grant_outcomes = [(g, o) for g in key.grants
+                              if (o := _grant_outcome(g, p, secret_arn, key.secret_versions)) is not None]
             if grant_outcomes and kms.value is not True:
-                # a grant gives Decrypt besides the key policy; a key-policy Deny still wins
-                kp_deny = _value([(rs, rs.statement.applies(DECRYPT, key.arn, kms_ctx)) for rs in kp
-                                  if rs.statement.effect == "Deny" and principal_match(rs, p)
-                                  and rs.statement.matches(DECRYPT)])
+                # a grant gives Decrypt besides the key policy; an explicit Deny in the key policy or
+                # an IAM policy still wins ("Key policies in AWS KMS": no principal has permission
+                # "unless they are explicitly allowed, and never denied, in a key policy, IAM policy,
+                # or grant")
+                kp_deny = _value([*[(rs, rs.statement.applies(DECRYPT, key.arn, kms_ctx)) for rs in kp
+                                    if rs.statement.effect == "Deny" and principal_match(rs, p)
+                                    and rs.statement.matches(DECRYPT)],
+                                  *_applied([*p.statements, *(p.boundary or ())], "Deny", DECRYPT, key.arn, kms_ctx)])
                 via = _and([_not(kp_deny), _value(grant_outcomes)])
                 if via is not False:
                     kms = _Eval(_or([kms.value, via]), kms.grants + [
@@ -640,11 +693,11 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
                     named = grantee in (ident, f"arn:{secret_arn.split(':')[1]}:iam::{ident}:root") or bool(
                         m and m.group(1) == ident)
                     if "Decrypt" in (g.get("Operations") or []) and ident != "*" and named:
-                        constrained = bool(g.get("Constraints"))
-                        kms_value = _or([kms_value, None if constrained else True])
-                        kms_grants.append(f"KMS grant {g.get('GrantId', '?')}")
-                        if constrained:
-                            kms_unknown |= {"kms grant encryption-context constraint"}
+                        fits = _constraint_outcome(g.get("Constraints"), secret_arn, key.secret_versions)
+                        if fits.value is not False:
+                            kms_value = _or([kms_value, fits.value])
+                            kms_grants.append(f"KMS grant {g.get('GrantId', '?')}")
+                            kms_unknown |= fits.unknown
             value = _and([sm.value, kms_value])
             if value is False:
                 continue

@@ -79,7 +79,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         arn = meta.get("Arn", kms_id)
         policy_text, grants = inventory.g.fanout([lambda: key_policy(inventory, arn),
                                                   lambda: key_grants(inventory, arn)])
-        return KeyAccess(arn, policy_text, tuple(grants))
+        versions = (secret.describe or {}).get("VersionIdsToStages")
+        return KeyAccess(arn, policy_text, tuple(grants), versions if isinstance(versions, dict) else None)
 
     # independent reads side by side (the audit's other reads were prefetched)
     auth, policy, key = inventory.g.fanout([lambda: account_authorization(inventory, "govcloud"),
