@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bedrock_key_audit.emulator import iam_eval
-from bedrock_key_audit.policy import RequestContext, evaluate_condition, match_resource
+from bedrock_key_audit.policy import Evaluator, RequestContext, evaluate_condition, match_resource
 
 SEG = st.text(alphabet="abcxyz019-_./", min_size=0, max_size=8)
 
@@ -100,3 +100,28 @@ def test_emulator_statements_use_the_resource_rule() -> None:
     assert iam_eval.evaluate([not_res], "secretsmanager:GetSecretValue", secret, {}) == iam_eval.NEUTRAL
     # a star inside a segment does not cross colons
     assert not iam_eval.resource_arn_match("arn:aws-us-gov:secretsmanager:us-*-AbCdEf", secret, {})
+
+
+@st.composite
+def statement_sets(draw: Any) -> tuple[list[dict[str, Any]], str]:
+    """Allow/Deny statements of one action whose Resource or NotResource patterns derive from the
+    requested ARN (or another), and that ARN."""
+    value = draw(arns())
+    statements = []
+    for _ in range(draw(st.integers(1, 3))):
+        element = draw(st.sampled_from(["Resource", "Resource", "NotResource"]))
+        pats = [draw(patterns(draw(st.sampled_from([value, draw(arns())])))) for _ in range(draw(st.integers(1, 2)))]
+        statements.append({"Effect": draw(st.sampled_from(["Allow", "Allow", "Deny"])), "Action": "s3:GetObject",
+                           element: pats})
+    return statements, value
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(statement_sets())
+def test_whole_statements_audit_equals_emulator(case: tuple[list[dict[str, Any]], str]) -> None:
+    statements, value = case
+    doc = {"Version": "2012-10-17", "Statement": statements}
+    audit = Evaluator([("p", doc)]).prove("s3:GetObject", [value], RequestContext({})).outcome
+    emulator = iam_eval.decide([doc], None, "s3:GetObject", value, {})
+    assert (audit == "allowed") is emulator.allowed, (doc, value, audit, emulator)
+    assert (audit == "denied") is (emulator.reason == "identity-deny"), (doc, value, audit, emulator)
