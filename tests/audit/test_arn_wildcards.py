@@ -92,6 +92,9 @@ def test_partly_known_arns_stay_three_valued():
     assert res("arn:aws:kms:*:*:*", anything) is True
     assert res("arn:aws:kms:*:1*", anything) is None
     assert res("arn:aws:kms:us-east-1", anything) is False
+    # an undecided match names the segments it hangs on, not every unknown one
+    assert match_resource("arn:aws:kms:us-*:*:*", anything, EMPTY).unknown == {"aws:RequestedRegion"}
+    assert match_resource("arn:aws:kms:*:*:key/x", anything, EMPTY).unknown == {"key"}
 
 
 # --------------------------------------------------------------------------- properties
