@@ -582,6 +582,31 @@ def _grant_outcome(grant: Mapping[str, Any], p: Principal, secret_arn: str,
     return _constraint_outcome(grant.get("Constraints"), secret_arn, versions)
 
 
+def _account_grants(key: KeyAccess, p: Principal, secret_arn: str,
+                    ctx: RequestContext) -> list[tuple[Mapping[str, Any], Outcome]]:
+    """Decrypt grants whose grantee is ``p``'s own account.  KMS accepts an account as grantee
+    ("Valid principals include AWS accounts", CreateGrant), but does not document whether the
+    account's IAM policies then extend the grant to its users and roles: for a principal whose
+    identity policies (within its boundary) may allow ``kms:Decrypt`` on the key, such a grant
+    that admits the secret's reads leaves the read undecided, never a pass."""
+    out: list[tuple[Mapping[str, Any], Outcome]] = []
+    for g in key.grants:
+        grantee = str(g.get("GranteePrincipal") or "")
+        root = _ROOT.match(grantee)
+        if not ((root and root.group(1) == p.account) or grantee == p.account):
+            continue
+        if "Decrypt" not in (g.get("Operations") or []):
+            continue
+        if _constraint_outcome(g.get("Constraints"), secret_arn, key.secret_versions).value is False:
+            continue
+        identity = _and([_value(_applied(p.statements, "Allow", DECRYPT, key.arn, ctx)),
+                         True if p.boundary is None else _value(_applied(p.boundary, "Allow", DECRYPT, key.arn, ctx))])
+        if identity is not False:
+            out.append((g, Outcome(None, frozenset({f"whether KMS grant {g.get('GrantId', '?')} to account {p.account} "
+                                                    "extends to its IAM principals (AWS does not document it)"}))))
+    return out
+
+
 def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: str, account: str,
                    resource_policy: Any | None, key: KeyAccess | None, now: dt.datetime,
                    secret_tags: Mapping[str, str] | None = None) -> list[Access]:
@@ -610,6 +635,7 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
                     None, ()), kp, delegation_needed=True), {})
             grant_outcomes = [(g, o) for g in key.grants
                               if (o := _grant_outcome(g, p, secret_arn, key.secret_versions)) is not None]
+            grant_outcomes += _account_grants(key, p, secret_arn, kms_ctx)
             if grant_outcomes and kms.value is not True:
                 # a grant gives Decrypt besides the key policy; an explicit Deny in the key policy or
                 # an IAM policy still wins ("Key policies in AWS KMS": no principal has permission

@@ -92,6 +92,17 @@ def test_only_the_grantee_and_only_decrypt() -> None:
     assert reader(grant(grantee=session)) is not None  # a session of the role is the role's
 
 
+def test_a_grant_to_the_account_itself_is_undecided_for_principals_iam_lets_decrypt() -> None:
+    to_account = grant(grantee=f"arn:{P}:iam::{ACCT}:root", GrantId="g-acct")
+    assert reader(to_account) is None  # the role's identity policies give it no kms:Decrypt
+    decrypt = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}]}
+    a = reader(to_account, extra_policy=decrypt)
+    assert a is not None and not a.certain and any("g-acct" in u and "does not document" in u for u in a.unknown)
+    # a constraint that admits no read of this secret settles it
+    other = grant({"EncryptionContextSubset": {"SecretARN": "other"}}, grantee=ACCT)
+    assert reader(other, extra_policy=decrypt) is None
+
+
 def test_an_explicit_identity_deny_beats_the_grant() -> None:
     deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}]}
     assert reader(grant(), extra_policy=deny) is None
