@@ -51,3 +51,4 @@ def test_a_deny_on_a_short_secret_arn_removes_the_reader(pytester: Any) -> None:
                                                      "Resource": "arn:aws-us-gov:secretsmanager:us-gov-*"}))
     expect(rows, {})
     assert "wide-reader" not in rows[READERS]["detail"]
+

@@ -150,7 +150,8 @@ def request_context(ctx: Ctx, user_id: str | None = None) -> dict[str, Any]:
     HTTPS endpoint (botocore itself refuses to send a bearer token to a non-HTTPS URL).
     ``aws:CurrentTime``/``aws:EpochTime`` come from the emulator's movable clock; the key is a
     long-term key (the emulator issues no short-term ones), so ``bedrock:BearerTokenType`` is
-    ``LONG_TERM``.  Keys: IAM User Guide, "AWS global condition context keys"
+    ``LONG_TERM``.  ``aws:ViaAWSService`` and ``aws:PrincipalIsAWSService`` are "always included"
+    and false for a request the principal sends itself.  Keys: IAM User Guide, "AWS global condition context keys"
     (reference_policies_condition-keys.html); Bedrock: Service Authorization Reference.
     """
     from bedrock_key_audit.emulator import clock
@@ -166,6 +167,9 @@ def request_context(ctx: Ctx, user_id: str | None = None) -> dict[str, Any]:
         "aws:PrincipalAccount": ctx.account_id or "",
         "aws:PrincipalType": "User",
         "aws:username": ctx.user_name or "",
+        # the caller makes the request itself: no service calls on its behalf (no aws:CalledVia)
+        "aws:ViaAWSService": "false",
+        "aws:PrincipalIsAWSService": "false",
     }
     if user_id:
         out["aws:userid"] = user_id
