@@ -179,3 +179,21 @@ def test_called_via_is_absent_from_a_direct_call(tmp_path: Path) -> None:
     # a key no request is documented to carry or lack stays undecided
     with pytest.raises(CouldNotDecide, match="aws:SourceVpc"):
         grants(tmp_path, doc(allow(REQUIRED)), doc(deny("*", Condition={"StringNotEquals": {"aws:SourceVpc": "vpc-1"}})))
+
+
+def test_least_privilege_counts_an_allow_that_asks_for_tls_as_a_plain_grant(tmp_path: Path) -> None:
+    path = tmp_path / "audit.toml"
+    path.write_text('[policy]\nrequired_actions = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", '
+                    '"bedrock:ListFoundationModels"]\n')
+    tls = {"Bool": {"aws:SecureTransport": "true"}}
+    up = UserPolicies(USER.name, [PolicyDoc("inline", "p0", None, None, doc(allow(REQUIRED), allow("s3:GetObject", Condition=tls)))],
+                      None, [])
+    v = iam_verdicts.least_privilege(USER, up, load_config(path))
+    row = v.evidence["effective-permissions"]["extra_actions"][0]
+    assert not v.passed and row["action"] == "s3:GetObject" and not row["conditional"] and row["undecided_keys"] == []
+    # a Deny on the caller's pick still only "may" remove it (some request escapes it)
+    up = UserPolicies(USER.name, [PolicyDoc("inline", "p0", None, None, doc(
+        allow(REQUIRED), allow("s3:GetObject"), deny("s3:GetObject", Condition={"Bool": {"aws:SecureTransport": "false"}})))],
+        None, [])
+    v = iam_verdicts.least_privilege(USER, up, load_config(path))
+    assert not v.passed and "s3:GetObject" in v.message
