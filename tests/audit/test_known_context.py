@@ -197,3 +197,16 @@ def test_least_privilege_counts_an_allow_that_asks_for_tls_as_a_plain_grant(tmp_
         None, [])
     v = iam_verdicts.least_privilege(USER, up, load_config(path))
     assert not v.passed and "s3:GetObject" in v.message
+
+
+def test_a_none_value_in_a_context_means_absent() -> None:
+    from bedrock_key_audit.policy import RequestContext
+
+    ctx = RequestContext({"aws:CalledVia": None, "aws:ViaAWSService": "false"})
+    assert ctx.lookup("aws:calledvia") == ("absent", ())
+    # the outside principals' read context (access._external_readers) is built from the same base
+    rp = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": READ,
+                                                  "Resource": "*", "Condition": {"Null": {"aws:CalledVia": "true"}}}]}
+    kp = doc(ROOT, {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"})
+    got = readers(doc(), key_policy=kp, resource_policy=rp)
+    assert "*" in got and got["*"].certain, got
