@@ -106,7 +106,8 @@ def _trust_document(role: Principal) -> tuple[dict[str, Any], dict[int, list[str
             out.append(st)
             continue
         st = dict(st)
-        cond = st.get("Condition") if isinstance(st.get("Condition"), dict) else {}
+        raw_cond = st.get("Condition")
+        cond: dict[str, Any] = raw_cond if isinstance(raw_cond, dict) else {}
         kept: dict[str, Any] = {}
         chosen = False
         for op, pairs in cond.items():
@@ -168,12 +169,12 @@ def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.d
             if rs.statement.effect != "Allow" or not rs.statement.matches(action):
                 continue
             ctx = RequestContext(base)
-            o = rs.statement.applies(action, role.arn, ctx)
+            oc = rs.statement.applies(action, role.arn, ctx)
             deny = [d for d in trust if d.statement.effect == "Deny" and d.statement.matches(action)
                     and (d.principal == "*" or (isinstance(d.principal, dict) and provider in _as_list(
                         d.principal.get("Federated"))))
                     and d.statement.applies(action, role.arn, ctx).value is True]
-            if o.value is False or deny:
+            if oc.value is False or deny:
                 continue
             host = str(provider).rsplit("/", 1)[-1]
             required = claims.get(rs.statement.index, [])
@@ -182,8 +183,8 @@ def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.d
                                                      if host == "token.actions.githubusercontent.com" else "")
             else:
                 scope = "tokens with " + "; ".join(required) if required else "any identity the provider asserts"
-            out.append(Assumer(str(provider), "federated", o.value is True, (rs.statement.label,),
-                               tuple(sorted(o.unknown)) if o.value is None else (), f"{action}: {scope}"))
+            out.append(Assumer(str(provider), "federated", oc.value is True, (rs.statement.label,),
+                               tuple(sorted(oc.unknown)) if oc.value is None else (), f"{action}: {scope}"))
     return out
 
 

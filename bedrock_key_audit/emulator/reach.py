@@ -506,5 +506,5 @@ def _fix_replicas() -> None:
 
     Replica.to_dict = to_dict  # type: ignore[method-assign]
     if not hasattr(Replica, "kms_key_id"):
-        Replica.kms_key_id = None  # type: ignore[attr-defined]
+        setattr(Replica, "kms_key_id", None)  # noqa: B010 -- a class attribute moto does not declare
     Replica.policy = property(lambda self: getattr(self.source, "policy", None))  # type: ignore[attr-defined]

@@ -10,7 +10,6 @@ from bedrock_key_audit.trust import assumer_accesses, role_assumers
 from tests.audit.test_access import (
     ACCT,
     DECRYPT,
-    KEY,
     NOW,
     P,
     READ,

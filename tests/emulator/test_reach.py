@@ -27,7 +27,7 @@ def post(emu: Any, path: str, body: dict[str, Any]) -> Any:
 
     req = urllib.request.Request(f"{emu.url}{path}", data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as resp:  # noqa: S310 -- the loopback emulator
+    with urllib.request.urlopen(req) as resp:
         return json.loads(resp.read())
 
 
@@ -186,7 +186,7 @@ def test_web_identity_honours_the_trust_and_its_sub_condition(emu):
     emu.apply("compliant")
     iam = emu.client("iam", "govcloud")
     provider = f"arn:{P}:iam::{GOV}:oidc-provider/token.actions.githubusercontent.com"
-    trust = {"Version": "2012-10-17", "Statement": [{
+    trust: dict[str, Any] = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity",
         "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}}]}
     iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps(trust))
