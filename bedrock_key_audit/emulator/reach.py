@@ -487,7 +487,7 @@ def _fix_replicas() -> None:
         asked = {r.get("Region"): r.get("KmsKeyId") for r in replica_regions or []}
         for rep in replicas:
             key = asked.get(rep.region)
-            rep.kms_key_id = key or None
+            setattr(rep, "kms_key_id", key or None)  # noqa: B010 -- moto declares no such attribute
             rep.config["KmsKeyId"] = key or DEFAULT_KEY
         return replicas
 
