@@ -47,11 +47,11 @@ from typing import Any
 from bedrock_key_audit.access import (
     Access,
     Principal,
+    _context,
     _evaluate,
     _resource_side,
     outsiders,
     parse_resource_policy,
-    principal_keys,
 )
 from bedrock_key_audit.policy import PolicyError, RequestContext, decode_document
 
@@ -122,8 +122,9 @@ def _trust_document(role: Principal) -> tuple[dict[str, Any], dict[int, list[str
                         claims.setdefault(i, []).append(f"{k} {op} {v}")
             if rest:
                 kept[op] = rest
-        if chosen and st.get("Effect") == "Deny":
-            st = {**st, "Effect": "Deny", "Action": "bedrock-key-audit:never"}  # avoidable by the caller
+        if chosen and st.get("Effect") == "Deny":  # avoidable by the caller: it matches no request
+            st = {k: v for k, v in st.items() if k not in ("Action", "NotAction")}
+            st["Action"] = "bedrock-key-audit:never"
         st["Condition"] = kept
         if not kept:
             st.pop("Condition")
@@ -144,8 +145,7 @@ def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.d
     for p in principals:
         if p.arn == role.arn:
             continue
-        values, absent = principal_keys(p)
-        ctx = RequestContext({**base, **values}, absent=absent)
+        ctx = _context(p, base, [*p.statements, *(rs.statement for rs in trust)], None, ())
         ev = _evaluate(p, ASSUME, role.arn, ctx, trust, delegation_needed=True)
         if ev.value is False:
             continue

@@ -40,8 +40,9 @@ the audit's code, so that the emulator proves what the audit claims:
 * **Replicas** (``ReplicaRegions``): moto gave every replica the default key and no resource
   policy; a replica now keeps the ``KmsKeyId`` asked for (``DescribeSecret`` in its Region and the
   primary's ``ReplicationStatus`` name it; absent for the default key), and shares the primary's
-  resource policy ("Replicate AWS Secrets Manager secrets across Regions": the resource policy is
-  replicated with the secret).
+  resource policy ("Replicate AWS Secrets Manager secrets across Regions",
+  https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html: "Secrets
+  Manager replicates the encrypted secret data and metadata such as tags and resource policies").
 """
 from __future__ import annotations
 

@@ -197,3 +197,16 @@ def test_caller_chosen_external_id_is_met_and_service_trust_is_not_an_assumer():
     ps = principals_from_gaad(gaad(roles=[reader_role("app", t)]))
     got = {a.who: a for a in role_assumers(ps[0], ps, now=NOW)}
     assert set(got) == {OTHER_ROOT} and got[OTHER_ROOT].certain
+
+
+def test_trust_conditions_on_the_callers_tags_and_an_avoidable_deny():
+    root = {"AWS": f"arn:{P}:iam::{ACCT}:root"}
+    assume = doc({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
+    tagged, untagged = user("alice", assume), user("bob", assume)
+    tagged["Tags"] = [{"Key": "team", "Value": "payments"}]
+    t = trust(trusts(root, StringEquals={"aws:PrincipalTag/team": "payments"}),
+              {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole",
+               "Condition": {"StringNotEquals": {"sts:ExternalId": "x-1"}}})
+    got = reach(gaad(users=[tagged, untagged], roles=[reader_role("app", t)]))
+    assert got[f"arn:{P}:iam::{ACCT}:user/alice"].certain  # the Deny is avoided by passing the external id
+    assert f"arn:{P}:iam::{ACCT}:user/bob" not in got
