@@ -755,7 +755,7 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
         out.append(Access(principal=o.label, kind="external", certain=value is True,
                           grants=tuple(sm.grants + [f"decrypts via {g}" for g in kms.grants]),
                           unknown=tuple(sorted(sm.unknown | kms.unknown)) if value is None else (),
-                          note=f"{who}; its own account's identity policies decide the rest (not visible here)"))
+                          note=f"{who}; counted as a reader: its own account's identity policies are not visible here"))
     return out
 
 

@@ -161,7 +161,7 @@ def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.d
             continue
         out.append(Assumer(o.label, "external", ev.value is True, tuple(ev.grants),
                            tuple(sorted(ev.unknown)) if ev.value is None else (),
-                           "outside the account; its own identity policies decide the rest (not visible here)"))
+                           "outside the account; counted: its own account's identity policies are not visible here"))
     for rs in trust:
         fed = rs.principal.get("Federated") if isinstance(rs.principal, dict) else None
         for provider in [fed] if isinstance(fed, str) else list(fed or []):
