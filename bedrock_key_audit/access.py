@@ -539,6 +539,9 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
 # those of the candidate; the organization and tags of an outsider are unknown.
 ANY_OTHER_ACCOUNT = "000000000000"  # stands for every account the policies do not mention
 _SYNTHETIC_NAME = "any-principal-of-the-account"
+# "AWS global condition context keys": present only when a service calls on behalf of a resource
+DIRECT_CALL_ABSENT = frozenset({"aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths",
+                                "aws:PrincipalServiceName"})
 _ACCOUNT_KEYS = ("aws:principalaccount", "kms:calleraccount", "aws:sourceaccount")
 _ARN_KEYS = ("aws:principalarn",)
 
@@ -595,6 +598,19 @@ def _account_of(value: str) -> str | None:
     return None
 
 
+def _filled_account(pattern: str) -> str | None:
+    """One 12-digit account a wildcard pattern admits (``*`` and ``?`` filled with zeros); None
+    for a pattern without a wildcard or one no account matches."""
+    if not re.fullmatch(r"[\d*?]+", pattern) or not any(c in pattern for c in "*?"):
+        return None
+    s = pattern.replace("?", "0")
+    fixed = len(s.replace("*", ""))
+    if fixed > 12:
+        return None
+    s = s.replace("*", "0" * (12 - fixed), 1).replace("*", "")
+    return s if len(s) == 12 else None
+
+
 def _concrete_arn(value: str, account: str) -> tuple[str, str] | None:
     """An IAM role/user ARN (wildcards filled in: one principal the pattern admits) of ``account``,
     and its kind; a session ARN stands for its role."""
@@ -632,13 +648,24 @@ def outsiders(policies: Sequence[Sequence[ResourceStatement]], grants: Iterable[
     accounts = sorted({a for v in values if (a := _account_of(v)) and a != account})
     out = [Outsider(f"arn:{arn_partition}:iam::{a}:root", "account", a,
                     f"arn:{arn_partition}:iam::{a}:role/{_SYNTHETIC_NAME}") for a in accounts]
-    named: dict[str, str] = {}
+    named: dict[str, tuple[str, str]] = {}  # concrete ARN -> (kind, label)
+    matching: dict[str, str] = {}  # an account a wildcard pattern admits -> the pattern
     for v in values:
         a = _account_of(v)
-        got = _concrete_arn(v, a) if a and a != account else None
-        if got:
-            named.setdefault(*got)
-    out += [Outsider(arn, kind, arn.split(":")[4], arn) for arn, kind in sorted(named.items())]
+        parts = v.split(":")
+        if a and a != account:
+            got = _concrete_arn(v, a)
+            if got:
+                named.setdefault(got[0], (got[1], got[0]))
+        elif v.startswith("arn:") and len(parts) >= 6 and (fa := _filled_account(parts[4])) and fa != account:
+            got = _concrete_arn(":".join([*parts[:4], fa, *parts[5:]]), fa)
+            if got:  # e.g. arn:aws:iam::*:role/deploy: a role of that name in any account
+                named.setdefault(got[0], (got[1], v))
+        elif (fa := _filled_account(v)) and fa not in (account, ANY_OTHER_ACCOUNT):
+            matching.setdefault(fa, v)  # e.g. aws:PrincipalAccount StringLike 1111*
+    out += [Outsider(f"any account matching {pattern}", "account", fa,
+                     f"arn:{arn_partition}:iam::{fa}:role/{_SYNTHETIC_NAME}") for fa, pattern in sorted(matching.items())]
+    out += [Outsider(label, kind, arn.split(":")[4], arn) for arn, (kind, label) in sorted(named.items())]
     out.append(Outsider("*", "any", ANY_OTHER_ACCOUNT,
                         f"arn:{arn_partition}:iam::{ANY_OTHER_ACCOUNT}:role/{_SYNTHETIC_NAME}"))
     out += [Outsider(f"Service:{s}", "service", None, None) for s in sorted(services)]
@@ -721,6 +748,8 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
                     absent: set[str] = absent) -> _Eval:
             ctx_values = {k: v for k, v in {**base, **values, **overlay}.items() if v is not None}
             gone = absent | {k for k, v in overlay.items() if v is None}
+            if o.kind != "service":  # a principal's own call: no service acts for a resource ("aws:SourceAccount")
+                gone |= DIRECT_CALL_ABSENT
             return _resource_side(rp, GET_SECRET_VALUE, secret_arn, RequestContext(ctx_values, absent=gone), o)
 
         sm = _existential(sm_eval, READ_REQUESTS)

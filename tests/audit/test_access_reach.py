@@ -210,3 +210,18 @@ def test_trust_conditions_on_the_callers_tags_and_an_avoidable_deny():
     got = reach(gaad(users=[tagged, untagged], roles=[reader_role("app", t)]))
     assert got[f"arn:{P}:iam::{ACCT}:user/alice"].certain  # the Deny is avoided by passing the external id
     assert f"arn:{P}:iam::{ACCT}:user/bob" not in got
+
+
+def test_wildcard_account_patterns_admit_some_outsider():
+    rp = rp_allow("*", ArnLike={"aws:PrincipalArn": f"arn:{P}:iam::*:role/deploy"})
+    got = external(readers(gaad(), resource_policy=rp, key_policy=kp_with({"AWS": "*"})))
+    assert set(got) == {f"arn:{P}:iam::*:role/deploy"} and got[f"arn:{P}:iam::*:role/deploy"].certain
+    rp = rp_allow("*", StringLike={"aws:PrincipalAccount": "1111*"})
+    got = external(readers(gaad(), resource_policy=rp, key_policy=kp_with({"AWS": "*"})))
+    assert set(got) == {"any account matching 1111*"}
+
+
+def test_source_account_is_absent_on_a_principals_own_call():
+    # aws:SourceAccount is set only when a service calls for a resource: a principal's own read lacks it
+    rp = rp_allow("*", StringEquals={"aws:SourceAccount": OTHER})
+    assert external(readers(gaad(), resource_policy=rp, key_policy=kp_with({"AWS": "*"}))) == {}

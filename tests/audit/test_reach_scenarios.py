@@ -119,3 +119,34 @@ def test_replica_with_a_key_open_to_another_account_fails_naming_the_region(pyte
     primary = secret_and_key(emu)[0]
     assert can_read(emu, made["partner"], primary.replace(REGION, east), east)
     assert not can_read(emu, made["partner"], primary)
+
+
+def test_replica_under_the_default_key_opens_the_secret_to_identity_readers(pytester, emu):
+    """The primary's CMK admits nobody without kms:Decrypt, but a replica under that Region's
+    aws/secretsmanager needs none: a role allowed GetSecretValue in every Region reads the replica."""
+    east = "us-gov-east-1"
+    made: dict[str, Any] = {}
+
+    def setup(e: Any) -> None:
+        iam = e.client("iam", "govcloud")
+        iam.create_user(UserName="alice")
+        alice = session(e, iam.create_access_key(UserName="alice")["AccessKey"])
+        iam.create_role(RoleName="report", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:{P}:iam::{GOV}:user/alice"},
+                                                    "Action": "sts:AssumeRole"}]}))
+        iam.put_role_policy(RoleName="report", PolicyName="read", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                                    "Resource": f"arn:{P}:secretsmanager:*:{GOV}:secret:{SECRET}-*"}]}))
+        e.client("secretsmanager", "govcloud").replicate_secret_to_regions(SecretId=SECRET,
+                                                                          AddReplicaRegions=[{"Region": east}])
+        creds = client(e, alice, "sts").assume_role(RoleArn=f"arn:{P}:iam::{GOV}:role/report",
+                                                    RoleSessionName="proof")["Credentials"]
+        made["report"] = session(e, creds)
+    rows = run_audit(pytester, "compliant", setup=setup)
+    assert statuses(rows)[ROW] == "fail", rows[ROW]["detail"]
+    detail = rows[ROW]["detail"]
+    assert f"role arn:{P}:iam::{GOV}:role/report" in detail and f"in replica Region {east}" in detail
+    assert f"user arn:{P}:iam::{GOV}:user/alice" in detail and "can assume role report" in detail
+    primary = secret_and_key(emu)[0]
+    assert can_read(emu, made["report"], primary.replace(REGION, east), east)
+    assert not can_read(emu, made["report"], primary)
