@@ -199,10 +199,15 @@ def assumer_accesses(direct: Sequence[Access], principals: Sequence[Principal], 
     can assume is reported as possible ("not followed beyond depth N")."""
     by_arn: dict[str, Principal] = {p.arn: p for p in principals}
     seen = {a.principal for a in direct}
-    frontier: list[tuple[str, int, bool, str]] = [(a.principal, 0, a.certain, "") for a in direct
-                                                  if a.kind == "role" and a.principal in by_arn]
+    region_of: dict[str, str] = {}  # the primary ("") wins over a replica Region
+    certain_of: dict[str, bool] = {}
+    for a in direct:
+        if a.principal not in region_of or not a.region:
+            region_of[a.principal] = a.region
+        certain_of[a.principal] = certain_of.get(a.principal, False) or a.certain
+    frontier: list[tuple[str, int, bool, str]] = [(arn, 0, sure, "") for arn, sure in certain_of.items()
+                                                  if arn in by_arn and by_arn[arn].kind == "role"]
     out: list[Access] = []
-    region_of = {a.principal: a.region for a in direct}
     while frontier:
         arn, level, certain, chain = frontier.pop(0)
         role = by_arn[arn]
