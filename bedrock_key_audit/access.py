@@ -99,6 +99,7 @@ class Principal:
     statements: tuple[Statement, ...]
     boundary: tuple[Statement, ...] | None = None
     tags: Mapping[str, str] | None = None  # known tags (users); None: not known
+    trust: Any = None  # a role's trust policy (AssumeRolePolicyDocument), as GAAD returns it
 
     @property
     def label(self) -> str:
@@ -174,7 +175,7 @@ def principals_from_gaad(gaad: Mapping[str, Any], managed: Mapping[str, Any] | N
         docs = _docs_of(r, "RolePolicyList", who) + managed_docs(r, who)
         out.append(Principal(arn=r["Arn"], kind="role", name=r["RoleName"], account=r["Arn"].split(":")[4],
                              unique_id=r.get("RoleId"), statements=statements(docs),
-                             boundary=boundary_of(r, who), tags=None))
+                             boundary=boundary_of(r, who), tags=None, trust=r.get("AssumeRolePolicyDocument")))
     return out
 
 
@@ -364,10 +365,13 @@ class Access:
     grants: tuple[str, ...]  # the statements that grant it (policy + Sid or #index)
     unknown: tuple[str, ...] = ()  # what left a possible grant open
     note: str = ""  # e.g. "on the audited user and any user"
+    region: str = ""  # set for a replica of the secret: the replica's Region
 
     def describe(self) -> str:
         how = "; ".join(self.grants) or "no statement"
         extra = f", {self.note}" if self.note else ""
+        if self.region:
+            extra += f", in replica Region {self.region}"
         maybe = "" if self.certain else f" (possibly: depends on {', '.join(self.unknown) or 'an unknown'})"
         return f"{self.kind} {self.principal}{maybe}{extra} via {how}"
 
@@ -660,123 +664,254 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
     return out
 
 
-def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStatement], key: KeyAccess | None,
-                      account: str, secret_arn: str, base: Mapping[str, Any],
-                      kms_base: Mapping[str, Any]) -> list[Access]:
-    """Principals outside the account (or not IAM principals) that the resource policy lets read:
-    ``*``, other accounts, services.  Their own account's policies are not visible, so a grant from
-    this side counts.  Under the AWS managed key no other account can decrypt."""
-    out: list[Access] = []
-    escape = _deny_all_but(rp)
-    for rs in rp:
-        s = rs.statement
-        if s.effect != "Allow" or not s.matches(GET_SECRET_VALUE):
-            continue
-        targets: list[tuple[str, str]] = []
-        if rs.not_principal is not None:
-            targets.append(("* (NotPrincipal)", "*"))
-        else:
-            vals, _ = _principal_values(rs.principal)
-            for v in vals:
-                m = _ROOT.match(v)
-                acct = v if re.fullmatch(r"\d{12}", v) else (m.group(1) if m else None)
-                if v == "*":
-                    targets.append(("*", "*"))
-                elif acct and acct != account:
-                    targets.append((f"arn:{secret_arn.split(':')[1]}:iam::{acct}:root", acct))
-                elif v.split(":")[4:5] and v.split(":")[4] not in (account, "") and v.startswith("arn:"):
-                    targets.append((v, v.split(":")[4]))
-            if isinstance(rs.principal, dict):
-                for kind in ("Service", "Federated", "CanonicalUser"):
-                    svc = rs.principal.get(kind)
-                    for v in [svc] if isinstance(svc, str) else list(svc or []):
-                        targets.append((f"{kind}:{v}", f"{kind}:{v}"))
-        if escape is not None:
-            # a Deny of everyone but the listed ARNs: only listed ARNs of other accounts remain
-            targets = [(arn, arn.split(":")[4]) for arn in sorted(escape)
-                       if arn.split(":")[4:5] and arn.split(":")[4] != account
-                       and any(ident in ("*", arn.split(":")[4]) or ident == arn for _, ident in targets)]
-        for name, ident in targets:
-            ctx = RequestContext({**base})
-            sm = s.applies(GET_SECRET_VALUE, secret_arn, ctx)
-            if sm.value is False:
-                continue
-            if key is None:
-                kms_value: bool | None = False  # the AWS managed key serves only its own account
-                kms_grants: list[str] = []
-                kms_unknown: frozenset[str] = frozenset()
-            else:
-                pairs = [(ks, ks.statement.applies(DECRYPT, key.arn, RequestContext({**kms_base})))
-                         for ks in kp if ks.statement.effect == "Allow" and ks.statement.matches(DECRYPT)
-                         and _names_external(ks.principal, ident)]
-                kms_value = _value(pairs)
-                kms_grants = _labels(pairs)
-                kms_unknown = frozenset(_unknown(pairs))
-                # a grant to the outside principal (its ARN, or its account) with Decrypt also lets it decrypt
-                for g in key.grants:
-                    grantee = str(g.get("GranteePrincipal") or "")
-                    m = _ROOT.match(grantee)
-                    named = grantee in (ident, f"arn:{secret_arn.split(':')[1]}:iam::{ident}:root") or bool(
-                        m and m.group(1) == ident)
-                    if "Decrypt" in (g.get("Operations") or []) and ident != "*" and named:
-                        fits = _constraint_outcome(g.get("Constraints"), secret_arn, key.secret_versions)
-                        if fits.value is not False:
-                            kms_value = _or([kms_value, fits.value])
-                            kms_grants.append(f"KMS grant {g.get('GrantId', '?')}")
-                            kms_unknown |= fits.unknown
-            value = _and([sm.value, kms_value])
-            if value is False:
-                continue
-            out.append(Access(principal=name, kind="external", certain=value is True,
-                              grants=(s.label, *(f"decrypts via {g}" for g in kms_grants)),
-                              unknown=tuple(sorted(set(sm.unknown) | kms_unknown)) if value is None else (),
-                              note="its own account's policies decide the rest"))
-    return out
+# --------------------------------------------------------------------------- principals of other accounts
+# Cross-account access ("Cross-account policy evaluation logic", IAM User Guide,
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html):
+# the request needs an Allow in the trusting account's resource-based policy AND in the caller's
+# own identity policies.  The caller's policies are invisible to this audit, so a principal of
+# another account that the resource side admits is counted as able to read.  For KMS ("Allowing
+# users in other accounts to use a KMS key", https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html)
+# the key policy (or a grant) must admit the outside principal as well, and the AWS managed key
+# aws/secretsmanager cannot be used from another account at all.
+# Condition keys that describe the caller (aws:PrincipalAccount, aws:PrincipalArn, kms:CallerAccount,
+# aws:PrincipalOrgID, aws:PrincipalTag/*) take the outside caller's values: the account and ARN are
+# those of the candidate; the organization and tags of an outsider are unknown.
+ANY_OTHER_ACCOUNT = "000000000000"  # stands for every account the policies do not mention
+_SYNTHETIC_NAME = "any-principal-of-the-account"
+# "AWS global condition context keys": present only when a service calls on behalf of a resource
+SERVICE_CALL_KEYS = frozenset({"aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths",
+                               "aws:PrincipalServiceName"})
+_ACCOUNT_KEYS = ("aws:principalaccount", "kms:calleraccount", "aws:sourceaccount")
+_ARN_KEYS = ("aws:principalarn",)
 
 
-_NEGATED_ARN_OPS = {"stringnotequals", "stringnotequalsignorecase", "arnnotequals", "arnnotlike", "stringnotlike"}
+@dataclasses.dataclass(frozen=True)
+class Outsider:
+    """A principal outside the audited account that a policy may admit.
+
+    ``kind``: "account" (some principal of ``account``), "role"/"user" (a named ARN), "any" (some
+    principal of an account no policy mentions, labelled ``*``) or "service"."""
+
+    label: str
+    kind: str
+    account: str | None
+    arn: str | None
+
+    def context(self) -> tuple[dict[str, Any], set[str]]:
+        """Keys describing this caller (the other keys about it stay unknown)."""
+        if self.kind == "service":
+            return {"aws:PrincipalIsAWSService": "true", "aws:PrincipalServiceName": self.label.split(":", 1)[1]}, \
+                {"aws:PrincipalAccount", "aws:PrincipalArn", "kms:CallerAccount"}
+        values: dict[str, Any] = {"aws:PrincipalAccount": self.account, "kms:CallerAccount": self.account,
+                                  "aws:PrincipalArn": self.arn, "aws:PrincipalIsAWSService": "false"}
+        absent: set[str] = set()
+        if self.kind == "role":
+            values["aws:PrincipalType"] = "AssumedRole"
+            absent.add("aws:username")
+        elif self.kind == "user":
+            values.update({"aws:PrincipalType": "User", "aws:username": str(self.arn).rsplit("/", 1)[-1]})
+        return values, absent
 
 
-def _deny_all_but(rp: Sequence[ResourceStatement]) -> set[str] | None:
-    """The ARNs a resource-policy Deny of ``GetSecretValue`` to ``*`` spares, when its only condition
-    is a negated match on ``aws:PrincipalArn`` (the pattern AWS recommends instead of NotPrincipal,
-    and what the fixer writes); None when there is no such statement.  Wildcard lists are not
-    narrowed (None)."""
-    for rs in rp:
-        s = rs.statement
-        vals, star = _principal_values(rs.principal)
-        if s.effect != "Deny" or not s.matches(GET_SECRET_VALUE) or not (star or "*" in vals) or not s.all_resources:
-            continue
-        cond = s.conditions if isinstance(s.conditions, dict) else {}
-        if len(cond) != 1:
-            continue
-        (op, pairs), = cond.items()
-        if op.lower() not in _NEGATED_ARN_OPS or not isinstance(pairs, dict) or len(pairs) != 1:
-            continue
-        (key, listed), = pairs.items()
-        listed = [listed] if isinstance(listed, str) else list(listed or [])
-        if key.lower() == "aws:principalarn" and all(isinstance(v, str) and "*" not in v and "?" not in v
-                                                     for v in listed):
-            return set(listed)
+def _raw_statements(rs: Iterable[ResourceStatement]) -> Iterable[tuple[Any, Any]]:
+    for r in rs:
+        yield r.principal, r.not_principal
+
+
+def _strings(v: Any) -> list[str]:
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, dict):
+        return [s for x in v.values() for s in _strings(x)]
+    if isinstance(v, (list, tuple)):
+        return [s for x in v for s in _strings(x)]
+    return []
+
+
+def _account_of(value: str) -> str | None:
+    if re.fullmatch(r"\d{12}", value):
+        return value
+    parts = value.split(":")
+    if value.startswith("arn:") and len(parts) >= 6 and re.fullmatch(r"\d{12}", parts[4]):
+        return parts[4]
     return None
 
 
-def _names_external(principal: Any, ident: str) -> bool:
-    """Does a key-policy principal cover the external principal ``ident`` ("*", an account ID, an
-    ARN, or "Service:<name>")?"""
-    vals, star = _principal_values(principal)
-    if star or "*" in vals:
-        return True
-    if ident.startswith(("Service:", "Federated:", "CanonicalUser:")):
-        kind, _, name = ident.partition(":")
-        got = principal.get(kind) if isinstance(principal, dict) else None
-        return name in ([got] if isinstance(got, str) else list(got or []))
-    for v in vals:
-        m = _ROOT.match(v)
-        acct = v if re.fullmatch(r"\d{12}", v) else (m.group(1) if m else None)
-        if v == ident or (acct is not None and acct == ident):
+def _filled_account(pattern: str) -> str | None:
+    """One 12-digit account a wildcard pattern admits (``*`` and ``?`` filled with zeros); None
+    for a pattern without a wildcard or one no account matches."""
+    if not re.fullmatch(r"[\d*?]+", pattern) or not any(c in pattern for c in "*?"):
+        return None
+    s = pattern.replace("?", "0")
+    fixed = len(s.replace("*", ""))
+    if fixed > 12:
+        return None
+    s = s.replace("*", "0" * (12 - fixed), 1).replace("*", "")
+    return s if len(s) == 12 else None
+
+
+def _concrete_arn(value: str, account: str) -> tuple[str, str] | None:
+    """An IAM role/user ARN (wildcards filled in: one principal the pattern admits) of ``account``,
+    and its kind; a session ARN stands for its role."""
+    m = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.*", value)
+    if m:
+        return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}", "role"
+    m = re.fullmatch(r"arn:([\w*?-]+):iam::(\d{12}):(role|user)/(.+)", value)
+    if not m or m.group(2) != account:
+        return None
+    filled = re.sub(r"[*?]", "x", m.group(4))
+    partition = m.group(1) if "*" not in m.group(1) and "?" not in m.group(1) else "aws"
+    return f"arn:{partition}:iam::{account}:{m.group(3)}/{filled}", m.group(3)
+
+
+def outsiders(policies: Sequence[Sequence[ResourceStatement]], grants: Iterable[Mapping[str, Any]], account: str,
+              arn_partition: str) -> list[Outsider]:
+    """Every principal outside ``account`` the policies can tell apart: each other account they
+    mention (in a principal, a grant or a condition on the caller's account or ARN), each role or
+    user ARN of such an account, every account they do not mention (``*``), and the services they
+    name."""
+    values: list[str] = []
+    services: set[str] = set()
+    for stmts in policies:
+        for principal, not_principal in _raw_statements(stmts):
+            for el in (principal, not_principal):
+                values += _principal_values(el)[0]
+                if isinstance(el, dict):
+                    services |= set(_strings(el.get("Service")))
+        for rs in stmts:
+            for pairs in (rs.statement.conditions or {}).values() if isinstance(rs.statement.conditions, dict) else ():
+                if isinstance(pairs, dict):
+                    values += [v for k, vs in pairs.items() if k.lower() in _ACCOUNT_KEYS + _ARN_KEYS
+                               for v in _strings(vs)]
+    values += [str(g.get("GranteePrincipal") or "") for g in grants]
+    accounts = sorted({a for v in values if (a := _account_of(v)) and a != account})
+    out = [Outsider(f"arn:{arn_partition}:iam::{a}:root", "account", a,
+                    f"arn:{arn_partition}:iam::{a}:role/{_SYNTHETIC_NAME}") for a in accounts]
+    named: dict[str, tuple[str, str]] = {}  # concrete ARN -> (kind, label)
+    matching: dict[str, str] = {}  # an account a wildcard pattern admits -> the pattern
+    for v in values:
+        a = _account_of(v)
+        parts = v.split(":")
+        if a and a != account:
+            got = _concrete_arn(v, a)
+            if got:
+                named.setdefault(got[0], (got[1], got[0]))
+        elif v.startswith("arn:") and len(parts) >= 6 and (fa := _filled_account(parts[4])) and fa != account:
+            got = _concrete_arn(":".join([*parts[:4], fa, *parts[5:]]), fa)
+            if got:  # e.g. arn:aws:iam::*:role/deploy: a role of that name in any account
+                named.setdefault(got[0], (got[1], v))
+        elif (fa := _filled_account(v)) and fa not in (account, ANY_OTHER_ACCOUNT):
+            matching.setdefault(fa, v)  # e.g. aws:PrincipalAccount StringLike 1111*
+    out += [Outsider(f"any account matching {pattern}", "account", fa,
+                     f"arn:{arn_partition}:iam::{fa}:role/{_SYNTHETIC_NAME}") for fa, pattern in sorted(matching.items())]
+    out += [Outsider(label, kind, arn.split(":")[4], arn) for arn, (kind, label) in sorted(named.items())]
+    out.append(Outsider("*", "any", ANY_OTHER_ACCOUNT,
+                        f"arn:{arn_partition}:iam::{ANY_OTHER_ACCOUNT}:role/{_SYNTHETIC_NAME}"))
+    out += [Outsider(f"Service:{s}", "service", None, None) for s in sorted(services)]
+    return out
+
+
+def covers_outsider(rs: ResourceStatement, o: Outsider) -> bool:
+    """Does the statement's Principal (or NotPrincipal) cover the outside principal ``o``?
+    An account (ID or root ARN) covers every principal of it; a role/user ARN only that
+    principal (and a role's sessions); ``*`` everyone."""
+    def names(v: str) -> bool:
+        if v == "*":
             return True
-    return False
+        if o.kind == "service":
+            return False
+        acct = v if re.fullmatch(r"\d{12}", v) else (m.group(1) if (m := _ROOT.match(v)) else None)
+        if acct is not None:
+            return acct == o.account and o.kind != "any"
+        if o.arn and v == o.arn:
+            return True
+        s = re.fullmatch(r"arn:[\w-]+:sts::(\d{12}):assumed-role/([^/]+)/.*", v)
+        return bool(s and o.kind == "role" and o.arn and o.arn.endswith(f":{s.group(1)}:role/{s.group(2)}"))
+
+    def services(el: Any) -> set[str]:
+        return set(_strings(el.get("Service"))) if isinstance(el, dict) else set()
+
+    if rs.not_principal is not None:
+        vals, star = _principal_values(rs.not_principal)
+        if star or (o.kind == "service" and o.label.split(":", 1)[1] in services(rs.not_principal)):
+            return False
+        return not any(v != "*" and o.arn is not None and v == o.arn for v in vals)
+    vals, _ = _principal_values(rs.principal)
+    if any(names(v) for v in vals):
+        return True
+    return o.kind == "service" and o.label.split(":", 1)[1] in services(rs.principal)
+
+
+def _resource_side(stmts: Sequence[ResourceStatement], action: str, resource: str, ctx: RequestContext,
+                   o: Outsider) -> _Eval:
+    """What a resource-based policy alone decides for an outside caller: its Allows covering
+    ``o``, unless one of its Denies covering ``o`` applies."""
+    covering = [rs for rs in stmts if rs.statement.matches(action) and covers_outsider(rs, o)]
+    allows = [(rs, rs.statement.applies(action, resource, ctx)) for rs in covering if rs.statement.effect == "Allow"]
+    denies = [(rs, rs.statement.applies(action, resource, ctx)) for rs in covering if rs.statement.effect == "Deny"]
+    value = _and([_not(_value(denies)), _value(allows)])
+    unknown = (_unknown(allows) | _unknown(denies)) if value is None else set()
+    return _Eval(value, _labels(allows) if value is not False else [], unknown)
+
+
+def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStatement], key: KeyAccess | None,
+                      account: str, secret_arn: str, base: Mapping[str, Any],
+                      kms_base: Mapping[str, Any]) -> list[Access]:
+    """Principals outside the account that both the secret's resource policy and the key's policy
+    (or a grant) admit, with the caller-describing condition keys set to each candidate's values.
+    Under the AWS managed key no other account can decrypt."""
+    if key is None or not rp:
+        return []
+    arn_partition = secret_arn.split(":")[1]
+    out: list[Access] = []
+    certain_accounts: set[str] = set()
+    for o in outsiders([rp, kp], key.grants, account, arn_partition):
+        values, absent = o.context()
+
+        def sm_eval(overlay: Mapping[str, Any], o: Outsider = o, values: Mapping[str, Any] = values,
+                    absent: set[str] = absent) -> _Eval:
+            ctx_values = {k: v for k, v in {**base, **values, **overlay}.items() if v is not None}
+            gone = absent | {k for k, v in overlay.items() if v is None}
+            if o.kind != "service":  # a principal's own call: no service acts for a resource ("aws:SourceAccount")
+                gone |= SERVICE_CALL_KEYS | set(DIRECT_CALL_ABSENT)
+            return _resource_side(rp, GET_SECRET_VALUE, secret_arn, RequestContext(ctx_values, absent=gone), o)
+
+        sm = _existential(sm_eval, READ_REQUESTS)
+        if sm.value is False:
+            continue
+        kms_ctx = RequestContext({**{k: v for k, v in kms_base.items() if k not in absent},
+                                   **{k: v for k, v in values.items() if v is not None}}, absent=absent)
+        kms = _resource_side(kp, DECRYPT, key.arn, kms_ctx, o)
+        if kms.value is not True and o.kind != "service":
+            named = {o.arn, f"arn:{arn_partition}:iam::{o.account}:root"} if o.kind != "any" else set()
+            # only the grantee uses a grant, for the operations it lists, within its constraints
+            via = [(g, _constraint_outcome(g.get("Constraints"), secret_arn, key.secret_versions)
+                    if "Decrypt" in (g.get("Operations") or []) else Outcome(False))
+                   for g in key.grants if str(g.get("GranteePrincipal") or "") in named]
+            if via:
+                kp_deny = _value([(rs, rs.statement.applies(DECRYPT, key.arn, kms_ctx)) for rs in kp
+                                  if rs.statement.effect == "Deny" and rs.statement.matches(DECRYPT)
+                                  and covers_outsider(rs, o)])
+                by_grant = _and([_not(kp_deny), _value(via)])
+                if by_grant is not False:
+                    kms = _Eval(_or([kms.value, by_grant]), kms.grants + [
+                        f"KMS grant {g.get('GrantId', '?')}" for g, oc in via if oc.value is not False],
+                        kms.unknown | _unknown(via))
+        value = _and([sm.value, kms.value])
+        if value is False:
+            continue
+        if o.kind in ("role", "user") and o.account in certain_accounts:
+            continue  # already named as "any principal of that account"
+        if o.kind == "account" and value is True and o.account:
+            certain_accounts.add(o.account)
+        who = {"account": f"any principal of account {o.account}", "any": "any principal of any other account",
+               "service": "an AWS service", "role": f"role of account {o.account}",
+               "user": f"user of account {o.account}"}[o.kind]
+        out.append(Access(principal=o.label, kind="external", certain=value is True,
+                          grants=tuple(sm.grants + [f"decrypts via {g}" for g in kms.grants]),
+                          unknown=tuple(sorted(sm.unknown | kms.unknown)) if value is None else (),
+                          note=f"{who}; counted as a reader: its own account's identity policies are not visible here"))
+    return out
 
 
 def key_minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mapping[str, str] | None]],

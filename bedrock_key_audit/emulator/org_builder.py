@@ -82,6 +82,16 @@ def _audit_role_trust(trusted_account: str, arn_partition: str, external_id: str
     return json.dumps({"Version": "2012-10-17", "Statement": [st]})
 
 
+def _secret_read_policy() -> str:
+    """What docs/auditor-policy.json grants beyond SecurityAudit to read the GovCloud secret."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadTheGovCloudSecret", "Effect": "Allow",
+         "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:GetResourcePolicy"],
+         "Resource": f"arn:aws-us-gov:secretsmanager:*:*:secret:{scenarios.SECRET_NAME}-??????"},
+        {"Sid": "DecryptTheSecretThroughSecretsManagerOnly", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}}]})
+
+
 def _build_account(view: AccountView, keys_per_account: int, audit_role: bool, external_id: str | None,
                    state: bool) -> None:
     for partition in partitions.PARTITIONS:
@@ -91,6 +101,8 @@ def _build_account(view: AccountView, keys_per_account: int, audit_role: bool, e
             iam.create_role(RoleName=AUDIT_ROLE, AssumeRolePolicyDocument=_audit_role_trust(
                 part.account_id, part.arn_partition, external_id))
             iam.attach_role_policy(RoleName=AUDIT_ROLE, PolicyArn=f"arn:{part.arn_partition}:iam::aws:policy/SecurityAudit")
+            if partition == "govcloud":  # SecurityAudit reads no secret value: the auditor policy's secret statements
+                iam.put_role_policy(RoleName=AUDIT_ROLE, PolicyName="read-the-secret", PolicyDocument=_secret_read_policy())
     if state:
         scenarios._compliant(view)
     iam = view.client("iam")

@@ -142,7 +142,16 @@ def _fix_assume_role() -> None:
             raise denied
         account, name = m.group(2), m.group(3)
         role = next((r for r in iam_backends[account][arn_partition].roles.values() if r.name == name), None)
-        if role is None or not trust_allows(role.assume_role_policy_document, caller, arn_partition, external_id):
+        from bedrock_key_audit.emulator import reach
+
+        principal = reach.caller_of(self.headers.get("Authorization", "") or "")
+        if principal is not None:  # a user or role session: its trust and identity policies decide
+            denied = AccessDenied(f"User: {principal.identity_arn} is not authorized to perform: sts:AssumeRole on "
+                                  f"resource: {role_arn}")
+            if role is None or not reach.may_assume(role, account, principal, caller, arn_partition, "sts:AssumeRole",
+                                                    {"sts:ExternalId": external_id} if external_id else {}):
+                raise denied
+        elif role is None or not trust_allows(role.assume_role_policy_document, caller, arn_partition, external_id):
             raise denied
         result = original(self)
         creds: Any = result.result["Credentials"]  # type: ignore[index]

@@ -11,6 +11,10 @@ Calls (and so the auditor's permissions):
   attached there (the filtered answer does not carry them);
 * ``secretsmanager:GetResourcePolicy`` of the secret;
 * ``kms:GetKeyPolicy`` (policy ``default``) and ``kms:ListGrants`` of the secret's KMS key;
+* for a replicated secret (``DescribeSecret`` ``ReplicationStatus``), in each replica Region:
+  ``secretsmanager:DescribeSecret`` of the replica (its ``KmsKeyId``; absent: that Region's
+  ``aws/secretsmanager``), and ``kms:DescribeKey``, ``kms:GetKeyPolicy`` and ``kms:ListGrants`` of
+  its key in that Region;
 * ``sts:GetCallerIdentity`` (the principal running the audit, allowed by default -- see
   checks/test_access.py).
 """
@@ -105,10 +109,17 @@ def secret_resource_policy(inv: Inventory) -> str | None:
     return got
 
 
+def _key_region(key_arn: str) -> str | None:
+    parts = key_arn.split(":")
+    return parts[3] if key_arn.startswith("arn:") and len(parts) > 3 and parts[3] else None
+
+
 def key_policy(inv: Inventory, key_arn: str) -> str:
-    """``kms:GetKeyPolicy`` (``default``, the only name a key policy has) of a GovCloud key."""
+    """``kms:GetKeyPolicy`` (``default``, the only name a key policy has) of a GovCloud key (in the
+    Region its ARN names)."""
     def fetch() -> str:
-        resp = inv._read("govcloud", "kms", "GetKeyPolicy", KeyId=key_arn, PolicyName="default") or {}
+        resp = inv._read("govcloud", "kms", "GetKeyPolicy", region=_key_region(key_arn), KeyId=key_arn,
+                         PolicyName="default") or {}
         return str(resp.get("Policy") or "")
     got: str = inv.g.once(("key-policy", key_arn), fetch)
     return got
@@ -117,7 +128,44 @@ def key_policy(inv: Inventory, key_arn: str) -> str:
 def key_grants(inv: Inventory, key_arn: str) -> list[dict[str, Any]]:
     """``kms:ListGrants`` of a GovCloud key (botocore's paginator)."""
     def fetch() -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = inv._paginated("govcloud", "kms", "ListGrants", "Grants", KeyId=key_arn) or []
+        region = _key_region(key_arn)
+        if region and region != inv.cfg.region("govcloud"):
+            items: list[dict[str, Any]] = inv._read("govcloud", "kms", "ListGrants", region=region, via=lambda c: {
+                "Grants": [g for page in c.get_paginator("list_grants").paginate(KeyId=key_arn)
+                           for g in page.get("Grants", [])]}, KeyId=key_arn)["Grants"]  # type: ignore[index]
+            return items
+        items = inv._paginated("govcloud", "kms", "ListGrants", "Grants", KeyId=key_arn) or []
         return items
     got: list[dict[str, Any]] = inv.g.once(("key-grants", key_arn), fetch)
     return got
+
+
+@dataclasses.dataclass(frozen=True)
+class Replica:
+    """One replica of the secret: its Region, ARN and KMS key (None: that Region's aws/secretsmanager)."""
+
+    region: str
+    arn: str
+    kms_key_id: str | None
+    status: str
+
+
+def secret_replicas(inv: Inventory, secret_arn: str, describe: dict[str, Any]) -> list[Replica]:
+    """Each replica Region of the secret (``ReplicationStatus``), with the key ``DescribeSecret`` in
+    that Region names.  A replica whose replication ``Failed`` holds no copy and is left out."""
+    out: list[Replica] = []
+    for entry in describe.get("ReplicationStatus") or []:
+        region = str(entry.get("Region") or "")
+        status = str(entry.get("Status") or "")
+        if not region or status == "Failed":
+            continue
+        parts = secret_arn.split(":")
+        arn = ":".join([*parts[:3], region, *parts[4:]])
+
+        def fetch(region: str = region, arn: str = arn) -> dict[str, Any]:
+            got: dict[str, Any] = inv._read("govcloud", "secretsmanager", "DescribeSecret", region=region,
+                                            SecretId=arn) or {}
+            return got
+        desc = inv.g.once(("secret-replica", arn), fetch)
+        out.append(Replica(region, arn, desc.get("KmsKeyId"), status))
+    return out

@@ -13,6 +13,7 @@ uses the key in GovCloud is not known to the audit: list its role in ``secret.al
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from bedrock_key_audit.inventory.access import (
@@ -20,6 +21,7 @@ from bedrock_key_audit.inventory.access import (
     account_authorization,
     key_grants,
     key_policy,
+    secret_replicas,
     secret_resource_policy,
 )
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
@@ -32,9 +34,12 @@ from bedrock_key_audit.access import (
     secret_readers,
 )
 from bedrock_key_audit.policy import PolicyError
+from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses
 
 UNSEEN = ("service control policies, resource control policies and session policies are not readable from the "
           "account and can only narrow this")
+TRUST_SCOPE = (f"roles are followed through their trust policies to a chain depth of {CHAIN_DEPTH}; who can pass a "
+               "role to a service (iam:PassRole) is not followed")
 
 
 def _allowed(configured: list[str], auth: AccountAuthorization) -> dict[str, str]:
@@ -65,15 +70,14 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     check.resource = secret.arn or f"secret {secret.secret_id}"
     if not secret.exists or secret.pending_deletion:
         raise CouldNotDecide(f"secret {secret.secret_id} is missing or pending deletion (see secret.exists)")
-    kms_id = secret.kms_key_id
 
-    def key_access() -> KeyAccess | None:
-        if not kms_id or kms_id == "alias/aws/secretsmanager":
+    def key_access(kms_id: str | None, region: str) -> KeyAccess | None:
+        if not kms_id or kms_id == "alias/aws/secretsmanager" or kms_id.endswith(":alias/aws/secretsmanager"):
             return None
-        meta = inventory.kms_key("govcloud", kms_id)
+        meta = inventory.kms_key("govcloud", kms_id, region=region)
         if meta.get("missing"):
-            raise CouldNotDecide(f"secret {secret.secret_id} names KMS key {kms_id}, which does not exist "
-                                 "(see secret.encrypted_with_cmk)")
+            raise CouldNotDecide(f"secret {secret.secret_id} names KMS key {kms_id} in {region}, which does not "
+                                 "exist (see secret.encrypted_with_cmk)")
         if meta.get("KeyManager", "CUSTOMER") != "CUSTOMER":
             return None  # an AWS managed key: its documented policy (access.py)
         arn = meta.get("Arn", kms_id)
@@ -82,14 +86,22 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         versions = (secret.describe or {}).get("VersionIdsToStages")
         return KeyAccess(arn, policy_text, tuple(grants), versions if isinstance(versions, dict) else None)
 
-    # independent reads side by side (the audit's other reads were prefetched)
-    auth, policy, key = inventory.g.fanout([lambda: account_authorization(inventory, "govcloud"),
-                                            lambda: secret_resource_policy(inventory), key_access])
     _, _, _, region, account, _ = secret.arn.split(":", 5)
+    # independent reads side by side (the audit's other reads were prefetched)
+    auth, policy, key, replicas = inventory.g.fanout([
+        lambda: account_authorization(inventory, "govcloud"), lambda: secret_resource_policy(inventory),
+        lambda: key_access(secret.kms_key_id, region), lambda: secret_replicas(inventory, secret.arn, secret.describe or {})])
+    replica_keys = inventory.g.fanout([(lambda r=r: key_access(r.kms_key_id, r.region)) for r in replicas])
     tags = {str(t.get("Key")): str(t.get("Value")) for t in (secret.describe or {}).get("Tags") or []}
     try:
         readers = secret_readers(auth.principals, secret_arn=secret.arn, region=region, account=account,
                                  resource_policy=policy, key=key, now=now, secret_tags=tags)
+        for r, rkey in zip(replicas, replica_keys, strict=True):
+            # the resource policy is replicated with the secret; the key is the replica's own
+            readers += [dataclasses.replace(a, region=r.region) for a in secret_readers(
+                auth.principals, secret_arn=r.arn, region=r.region, account=account, resource_policy=policy,
+                key=rkey, now=now, secret_tags=tags)]
+        readers += assumer_accesses(readers, auth.principals, now=now, what="read the secret")
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the policies of secret {secret.secret_id}: {exc}") from None
     allowed = _allowed(audit_config.allowed_readers, auth)
@@ -97,8 +109,11 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     check.evidence("secretsmanager:GetResourcePolicy", {"ResourcePolicy": policy})
     check.evidence("kms:GetKeyPolicy+ListGrants", {"KeyArn": key.arn, "Policy": key.policy, "Grants": list(key.grants)}
                    if key else {"KeyArn": None, "note": "AWS managed key aws/secretsmanager"})
+    check.evidence("secretsmanager:DescribeSecret (replicas)", {"replicas": [
+        {"Region": r.region, "ARN": r.arn, "KmsKeyId": r.kms_key_id or "aws/secretsmanager (default)",
+         "Status": r.status, "KeyArn": k.arn if k else None} for r, k in zip(replicas, replica_keys, strict=True)]})
     check.evidence("iam:GetAccountAuthorizationDetails", {"partition": "govcloud", **auth.counts})
-    check.evidence("readers", {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}",
+    check.evidence("readers", {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}; {TRUST_SCOPE}",
                                "readers": [{**a.as_dict(), "allowed": a.principal in allowed} for a in readers]})
     certain = [a for a in extra if a.certain]
     check.require(not certain, f"secret {secret.secret_id} can be read by {len(certain)} principal(s) outside "
@@ -106,7 +121,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     if extra:
         raise CouldNotDecide(f"secret {secret.secret_id}: {_undecided(extra, 'read it')}")
     who = _listing(readers) if readers else "no principal of the account"
-    check.passed(f"only allowed principals can read secret {secret.secret_id}: {who} (root user not evaluated)")
+    check.passed(f"only allowed principals can read secret {secret.secret_id}: {who} (root user, session policies, "
+                 f"SCPs and RCPs not evaluated; role chains followed to depth {CHAIN_DEPTH})")
 
 
 def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: Any, all_keys: bool) -> None:
@@ -121,13 +137,17 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     arn_partition = caller_arn.split(":")[1] if caller_arn.count(":") >= 2 else "aws"
     minters = key_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
                           arn_partition=arn_partition, now=now)
+    try:  # whoever can assume a minting role can mint too
+        minters += assumer_accesses(minters, auth.principals, now=now, what="mint or reset a Bedrock API key")
+    except PolicyError as exc:
+        raise CouldNotDecide(f"cannot evaluate the trust policies of the commercial account's roles: {exc}") from None
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
     others: list[str] = []
     if all_keys:
         audited = (user_arn or audit_config.user_name).rsplit("/", 1)[-1]
         others = [u for u in inventory.fleet_users() if u.lower() != audited.lower()]
-    evidence: dict[str, Any] = {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}",
+    evidence: dict[str, Any] = {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}; {TRUST_SCOPE}",
                                 "minters": [{**a.as_dict(), "allowed": a.principal in allowed} for a in minters]}
     if all_keys:
         evidence["other_users_with_bedrock_keys"] = others

@@ -1,0 +1,235 @@
+"""Who can become a role: every principal its trust policy admits, and the readers (or minters)
+that follows for roles that hold a permission, through role chains to :data:`CHAIN_DEPTH`.
+
+Sources (the page titles are the citation):
+
+* IAM User Guide, "Cross account resource access in IAM" / "IAM roles" and "Grant a user
+  permissions to switch roles" --
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html
+  (a trust policy that names the account lets the account's administrators delegate: a principal
+  of that account then needs an identity policy allowing ``sts:AssumeRole`` on the role; a trust
+  policy naming a user or role ARN of the same account lets it assume the role by itself, as any
+  resource-based policy does within one account -- "Policy evaluation for requests within a
+  single account", reference_policies_evaluation-logic_policy-eval-basics.html);
+* IAM User Guide, "Cross-account policy evaluation logic" --
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+  (a principal of another account also needs its own identity policy: invisible here, so a
+  principal of another account that the trust policy admits is counted);
+* IAM User Guide, "Create a role for OpenID Connect federation" and "Configuring a role for
+  GitHub OIDC identity provider" --
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html
+  (``sts:AssumeRoleWithWebIdentity``; without a condition on ``token.actions.githubusercontent.com:sub``
+  any repository on GitHub can obtain a token the role accepts), and "Create a role for SAML 2.0
+  federation" (``sts:AssumeRoleWithSAML``);
+* AWS STS API Reference, "AssumeRole" (``ExternalId``, ``RoleSessionName``, ``SourceIdentity`` and
+  session tags are values the caller puts in its request).
+
+Decisions:
+
+* A trust condition on a value the caller chooses (``sts:ExternalId``, ``sts:RoleSessionName``,
+  ``sts:SourceIdentity``, ``aws:RequestTag/*``, ``aws:TagKeys``, ``sts:TransitiveTagKeys``) or on a
+  claim of the federated token (``<provider>:sub``, ``:aud``, ``SAML:*``) is taken as met: some
+  request meets it.  A Deny with such a condition is taken as avoidable.  The claims a trust
+  requires are reported with the federated principal.
+* A service principal (``ec2.amazonaws.com``) in a trust policy is not an assumer here: who can
+  pass the role to that service (``iam:PassRole``) is not followed.
+* Chains: the roles holding the permission are depth 0; principals that can assume one are depth
+  1; and so on to :data:`CHAIN_DEPTH`.  A role at the last depth whose own assumers were not
+  followed is reported as a possible path ("role chain not followed beyond depth N").
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from bedrock_key_audit.access import (
+    Access,
+    Principal,
+    _context,
+    _evaluate,
+    _resource_side,
+    outsiders,
+    parse_resource_policy,
+)
+from bedrock_key_audit.policy import PolicyError, RequestContext, decode_document
+
+ASSUME = "sts:AssumeRole"
+WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+SAML = "sts:AssumeRoleWithSAML"
+CHAIN_DEPTH = 3
+_CALLER_CHOSEN = ("sts:externalid", "sts:rolesessionname", "sts:sourceidentity", "sts:transitivetagkeys",
+                  "aws:tagkeys")
+_CALLER_CHOSEN_PREFIXES = ("aws:requesttag/",)
+
+
+def _claim_key(key: str) -> bool:
+    """A key of the federated token (``token.actions.githubusercontent.com:sub``, ``SAML:aud``)."""
+    k = key.lower()
+    prefix = k.split(":", 1)[0]
+    return k.startswith("saml:") or "." in prefix or prefix.endswith("amazonaws.com")
+
+
+def _caller_chosen(key: str) -> bool:
+    k = key.lower()
+    return k in _CALLER_CHOSEN or k.startswith(_CALLER_CHOSEN_PREFIXES) or _claim_key(k)
+
+
+@dataclasses.dataclass(frozen=True)
+class Assumer:
+    """One principal that can (``certain``) or may assume a role, with the trust statements."""
+
+    who: str  # an ARN, an outside principal's label (Outsider.label) or a federated provider
+    kind: str  # "user" | "role" | "external" | "federated"
+    certain: bool
+    via: tuple[str, ...]
+    unknown: tuple[str, ...] = ()
+    note: str = ""
+
+
+def _trust_document(role: Principal) -> tuple[dict[str, Any], dict[int, list[str]]]:
+    """The trust policy with the caller-chosen and token-claim conditions taken out of its Allows
+    (and Denies carrying one dropped), and, per statement index, the claims it required."""
+    try:
+        doc = decode_document(role.trust)
+    except ValueError:
+        raise PolicyError(f"trust policy of role {role.name}: not JSON") from None
+    if not isinstance(doc, dict):
+        raise PolicyError(f"trust policy of role {role.name}: not a JSON object")
+    raw = doc.get("Statement")
+    stmts = raw if isinstance(raw, list) else [raw]
+    out: list[Any] = []
+    claims: dict[int, list[str]] = {}
+    for i, st in enumerate(stmts):
+        if not isinstance(st, dict):
+            out.append(st)
+            continue
+        st = dict(st)
+        raw_cond = st.get("Condition")
+        cond: dict[str, Any] = raw_cond if isinstance(raw_cond, dict) else {}
+        kept: dict[str, Any] = {}
+        chosen = False
+        for op, pairs in cond.items():
+            if not isinstance(pairs, dict):
+                kept[op] = pairs
+                continue
+            rest = {k: v for k, v in pairs.items() if not _caller_chosen(k)}
+            for k, v in pairs.items():
+                if _caller_chosen(k):
+                    chosen = True
+                    if _claim_key(k):
+                        claims.setdefault(i, []).append(f"{k} {op} {v}")
+            if rest:
+                kept[op] = rest
+        if chosen and st.get("Effect") == "Deny":  # avoidable by the caller: it matches no request
+            st = {k: v for k, v in st.items() if k not in ("Action", "NotAction")}
+            st["Action"] = "bedrock-key-audit:never"
+        st["Condition"] = kept
+        if not kept:
+            st.pop("Condition")
+        out.append(st)
+    return {**doc, "Statement": out}, claims
+
+
+def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.datetime) -> list[Assumer]:
+    """Every principal that can or may assume ``role`` (see the module docstring)."""
+    if role.trust is None:
+        return []
+    doc, claims = _trust_document(role)
+    trust = parse_resource_policy(doc, f"trust policy of role {role.name}")
+    partition = role.arn.split(":")[1]
+    base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())),
+            "aws:RequestedRegion": "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"}
+    out: list[Assumer] = []
+    for p in principals:
+        if p.arn == role.arn:
+            continue
+        ctx = _context(p, base, [*p.statements, *(rs.statement for rs in trust)], None, ())
+        ev = _evaluate(p, ASSUME, role.arn, ctx, trust, delegation_needed=True)
+        if ev.value is False:
+            continue
+        out.append(Assumer(p.arn, p.kind, ev.value is True, tuple(ev.grants),
+                           tuple(sorted(ev.unknown)) if ev.value is None else ()))
+    for o in outsiders([trust], (), role.account, partition):
+        if o.kind == "service":
+            continue
+        ov, oa = o.context()
+        ctx = RequestContext({**base, **{k: v for k, v in ov.items() if v is not None}}, absent=oa)
+        ev = _resource_side(trust, ASSUME, role.arn, ctx, o)
+        if ev.value is False:
+            continue
+        out.append(Assumer(o.label, "external", ev.value is True, tuple(ev.grants),
+                           tuple(sorted(ev.unknown)) if ev.value is None else (),
+                           "outside the account; counted: its own account's identity policies are not visible here"))
+    for rs in trust:
+        fed = rs.principal.get("Federated") if isinstance(rs.principal, dict) else None
+        for provider in [fed] if isinstance(fed, str) else list(fed or []):
+            action = SAML if ":saml-provider/" in str(provider) else WEB_IDENTITY
+            if rs.statement.effect != "Allow" or not rs.statement.matches(action):
+                continue
+            ctx = RequestContext(base)
+            oc = rs.statement.applies(action, role.arn, ctx)
+            deny = [d for d in trust if d.statement.effect == "Deny" and d.statement.matches(action)
+                    and (d.principal == "*" or (isinstance(d.principal, dict) and provider in _as_list(
+                        d.principal.get("Federated"))))
+                    and d.statement.applies(action, role.arn, ctx).value is True]
+            if oc.value is False or deny:
+                continue
+            host = str(provider).rsplit("/", 1)[-1]
+            required = claims.get(rs.statement.index, [])
+            if not any(c.lower().startswith(f"{host.lower()}:sub ") for c in required) and action == WEB_IDENTITY:
+                scope = f"any subject of {host}" + (" (every repository on GitHub)"
+                                                     if host == "token.actions.githubusercontent.com" else "")
+            else:
+                scope = "tokens with " + "; ".join(required) if required else "any identity the provider asserts"
+            out.append(Assumer(str(provider), "federated", oc.value is True, (rs.statement.label,),
+                               tuple(sorted(oc.unknown)) if oc.value is None else (), f"{action}: {scope}"))
+    return out
+
+
+def _as_list(v: Any) -> list[Any]:
+    return [v] if isinstance(v, str) else list(v or [])
+
+
+def assumer_accesses(direct: Sequence[Access], principals: Sequence[Principal], *, now: dt.datetime,
+                     what: str = "read", depth: int = CHAIN_DEPTH) -> list[Access]:
+    """The principals that reach ``direct``'s roles by assuming them, followed through role chains
+    to ``depth``; each as an :class:`Access` naming the chain.  A role at ``depth`` that others
+    can assume is reported as possible ("not followed beyond depth N")."""
+    by_arn: dict[str, Principal] = {p.arn: p for p in principals}
+    seen = {a.principal for a in direct}
+    region_of: dict[str, str] = {}  # the primary ("") wins over a replica Region
+    certain_of: dict[str, bool] = {}
+    for a in direct:
+        if a.principal not in region_of or not a.region:
+            region_of[a.principal] = a.region
+        certain_of[a.principal] = certain_of.get(a.principal, False) or a.certain
+    frontier: list[tuple[str, int, bool, str]] = [(arn, 0, sure, "") for arn, sure in certain_of.items()
+                                                  if arn in by_arn and by_arn[arn].kind == "role"]
+    out: list[Access] = []
+    while frontier:
+        arn, level, certain, chain = frontier.pop(0)
+        role = by_arn[arn]
+        path = f"role {role.name}" + (f" ({chain})" if chain else "")
+        assumers = [a for a in role_assumers(role, principals, now=now) if a.who not in seen]
+        if level >= depth:
+            if assumers:
+                out.append(Access(principal=f"assumers of role {role.arn}", kind="chain", certain=False,
+                                  grants=(f"trust policy of role {role.name}",),
+                                  unknown=(f"role chain not followed beyond depth {depth}",),
+                                  note=f"{len(assumers)} principal(s) can assume {path}, which can {what}",
+                                  region=region_of.get(arn, "")))
+            continue
+        for a in assumers:
+            seen.add(a.who)
+            sure = certain and a.certain
+            unknown = tuple(sorted(set(a.unknown))) if not sure else ()
+            note = f"can assume {path}, which can {what}" + (f"; {a.note}" if a.note else "")
+            out.append(Access(principal=a.who, kind=a.kind, certain=sure, grants=a.via,
+                              unknown=unknown or (() if sure else ("the assumed role's own access",)),
+                              note=note, region=region_of.get(arn, "")))
+            if a.kind == "role" and a.who in by_arn:
+                frontier.append((a.who, level + 1, sure, f"assumed from {path}"))
+                region_of[a.who] = region_of.get(arn, "")
+    return out
