@@ -41,6 +41,7 @@ WIRING = "bedrock_key_audit.fixtures.audit"
 #: ``name -> "module:function"``; the function takes the remaining arguments, returns the exit status
 SUBCOMMANDS: dict[str, str] = {
     "merge": "bedrock_key_audit.merge:main",  # combine shard run directories into one (--shard K/N)
+    "doctor": "bedrock_key_audit.doctor:main",  # configuration, identities, credential problems, permissions
 }
 
 USAGE = f"""\
