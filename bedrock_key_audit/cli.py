@@ -42,6 +42,7 @@ WIRING = "bedrock_key_audit.fixtures.audit"
 SUBCOMMANDS: dict[str, str] = {
     "merge": "bedrock_key_audit.merge:main",  # combine shard run directories into one (--shard K/N)
     "doctor": "bedrock_key_audit.doctor:main",  # configuration, identities, credential problems, permissions
+    "init": "bedrock_key_audit.init:main",  # write audit.toml from the AWS profiles
     "policy": "bedrock_key_audit.policies:main",  # the IAM policy to attach (auditor | remediator)
 }
 
