@@ -233,10 +233,10 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
         for part in PARTITIONS:
             if flags[part] is not None:
                 answers[f"{part}_profile"] = flags[part] or None
-                found[part] = next((p for p in identified if p.name == flags[part]), None)
-                if flags[part] and (found[part] is None or found[part].partition != part):
-                    why = found[part].problem if found[part] and found[part].problem else \
-                        f"it is {found[part].partition}" if found[part] else "not found"
+                given = found[part] = next((p for p in identified if p.name == flags[part]), None)
+                if flags[part] and (given is None or given.partition != part):
+                    why = ("not found" if given is None else given.problem if given.problem
+                           else f"it is {given.partition}")
                     raise InitError(f"--{part}-profile {flags[part]}: not a {part} profile ({why})")
                 continue
             mine = [p.name for p in identified if p.partition == part and not p.problem]

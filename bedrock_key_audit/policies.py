@@ -41,7 +41,7 @@ ORGANIZATION_ACTIONS = ["organizations:ListAccounts", "organizations:ListAccount
 
 def template(role: str) -> dict[str, Any]:
     """The policy of ``role`` for the built-in defaults (both partitions)."""
-    text = importlib.resources.files("bedrock_key_audit").joinpath("policy_templates", f"{role}.json").read_text()
+    text = importlib.resources.files("bedrock_key_audit").joinpath("policy_templates").joinpath(f"{role}.json").read_text()
     doc: dict[str, Any] = json.loads(text)
     return doc
 
@@ -74,7 +74,7 @@ def generate(role: str, user: str = TEMPLATE_USER, secret: str = TEMPLATE_SECRET
     ``[organization]`` table when the management principal's statements are wanted."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (auditor or remediator)")
-    doc = _substitute(copy.deepcopy(template(role)), user, secret)
+    doc: dict[str, Any] = _substitute(copy.deepcopy(template(role)), user, secret)
     out_statements = []
     for st in doc["Statement"]:
         if partition is not None and "Resource" in st:
@@ -98,7 +98,7 @@ def generate(role: str, user: str = TEMPLATE_USER, secret: str = TEMPLATE_SECRET
 
 def for_config(role: str, cfg: Any, partition: str | None = None, organization: bool = False) -> dict[str, Any]:
     """:func:`generate` for an :class:`~bedrock_key_audit.fixtures.config.AuditConfig`."""
-    org = cfg.data.get("organization") or {} if organization else None
+    org: dict[str, Any] | None = (cfg.data.get("organization") or {}) if organization else None
     return generate(role, cfg.user_name, cfg.secret_id, partition, org)
 
 

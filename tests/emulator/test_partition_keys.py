@@ -63,5 +63,5 @@ def test_assumed_role_credentials_stay_in_their_partition(emu):
 
 
 def test_the_emulators_own_fake_key_still_acts_in_either_partition(emu):
-    for part, region in REGIONS.items():
+    for part in REGIONS:
         assert emu.client("sts", part).get_caller_identity()["Account"] == emu.accounts[part]
