@@ -97,6 +97,7 @@ def run_metadata(config: pytest.Config, st: RunState, exit_status: int) -> dict[
         "remediate": getattr(config.option, "remediate", None),
     }
     meta["kind"] = run_kind(config)
+    meta["selection"] = sources.selection(config)
     if isinstance(workers, int):
         meta["workers"] = workers
     safe_meta: dict[str, Any] = redact_obj(meta)
@@ -125,7 +126,11 @@ def run_kind(config: pytest.Config) -> dict[str, Any]:
 
 
 def run_changes(st: RunState, config: pytest.Config) -> dict[str, Any]:
-    prev = history.previous_run(st.base, st.run_id if st.run_dir else None, run_kind(config))
+    mode, _ = sources.mode(config)
+    prev, notes = history.baseline(st.base, st.run_id if st.run_dir else None, run_kind(config),
+                                   filtered=sources.selection(config)["filtered"], emulated=mode == "emulate")
     doc = results.read_results(prev / "results.json") if prev else None
-    return results.compute_changes(st.rows, doc, prev.name if (prev and doc) else None)
-
+    changes = results.compute_changes(st.rows, doc, prev.name if (prev and doc) else None)
+    if notes:
+        changes["notes"] = notes
+    return changes

@@ -37,6 +37,8 @@ def write_summary(tr: Any, st: RunState) -> None:
                   f"{waived}")
     write_waivers(tr, st)
     ch = st.changes or {}
+    for note in ch.get("notes") or []:
+        tr.write_line(redact_terminal(f"baseline: {note}"))
     if ch.get("previous_run"):
         tr.write_line(f"since {ch['previous_run']}: {len(ch['newly_failing'])} newly failing, "
                       f"{len(ch['newly_fixed'])} newly fixed, {len(ch['still_failing'])} still failing")
