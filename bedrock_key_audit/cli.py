@@ -44,6 +44,7 @@ SUBCOMMANDS: dict[str, str] = {
     "doctor": "bedrock_key_audit.doctor:main",  # configuration, identities, credential problems, permissions
     "init": "bedrock_key_audit.init:main",  # write audit.toml from the AWS profiles
     "policy": "bedrock_key_audit.policies:main",  # the IAM policy to attach (auditor | remediator)
+    "verify": "bedrock_key_audit.reporting.verify:main",  # an evidence bundle against its manifest and signature
 }
 
 USAGE = f"""\

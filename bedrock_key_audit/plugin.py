@@ -62,7 +62,7 @@ def register_options(parser: pytest.Parser) -> None:
                      "(info|low|medium|high|critical|none; default: any)")
     g.addoption("--shard", dest="shard", default=None, metavar="K/N",
                 help="audit only shard K of N of the accounts (stable: by a hash of each account id); "
-                     "combine the shard runs with bedrock_key_audit.merge")
+                     "combine the shard runs with bedrock-key-audit merge")
     g.addoption("--sign-key", dest="sign_key", default=None, metavar="PATH",
                 help="with --evidence: sign the evidence manifest with this unencrypted OpenSSH private key "
                      "(ssh-keygen -Y sign, namespace bedrock-key-audit-evidence) into manifest.json.sig")
