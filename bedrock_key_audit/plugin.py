@@ -42,6 +42,8 @@ def register_options(parser: pytest.Parser) -> None:
                 help="audit configuration file (default: audit.toml at the project root)")
     g.addoption("--emulate", dest="emulate", nargs="?", const="guide", default=None, metavar="SCENARIO",
                 help="audit the embedded AWS emulator instead of real AWS (default scenario: guide)")
+    g.addoption("--list-scenarios", dest="list_scenarios", action="store_true", default=False,
+                help="list the emulator's scenarios (for --emulate=SCENARIO) and exit")
     g.addoption("--all-keys", dest="all_keys", action="store_true", default=False,
                 help="fleet mode: audit every IAM user holding a bedrock.amazonaws.com credential")
     g.addoption("--remediate", dest="remediate", nargs="?", const="apply", default=None,
