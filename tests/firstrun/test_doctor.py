@@ -164,3 +164,11 @@ def test_a_real_audit_with_good_profiles_reads_each_identity_once(pytester, emu,
     config = rec.getcalls("pytest_sessionfinish")[0].session.config
     calls = [c for c in config.stash[CALL_LOG_KEY].as_dicts() if c["operation"] == "GetCallerIdentity"]
     assert sorted(c["partition"] for c in calls) == ["commercial", "govcloud"]
+
+
+def test_every_read_doctor_tries_is_in_the_auditor_policy():
+    from bedrock_key_audit import policies
+    from tests.remediation.test_policies import _doc_actions
+
+    assert {r.action for r in doctor.READS} <= _doc_actions(policies.template("auditor"))
+    assert {r.action for r in doctor.ORGANIZATION_READS} <= set(policies.ORGANIZATION_ACTIONS)
