@@ -65,3 +65,5 @@ def test_a_filtered_then_a_full_run_end_to_end(pytester, tmp_path):
     assert doc2["changes"]["notes"] == [f"{doc1['run']['id']} audited only some checks (-k credential.unexpired or "
                                         "iam.user_exists): not the baseline of a run of every check"]
     assert any(line.startswith(f"baseline: {doc1['run']['id']} audited only some checks") for line in second.outlines)
+    html = (reports / "latest" / "report.html").read_text()
+    assert f"{doc1['run']['id']} audited only some checks" in html
