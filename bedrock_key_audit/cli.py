@@ -41,6 +41,10 @@ WIRING = "bedrock_key_audit.fixtures.audit"
 #: ``name -> "module:function"``; the function takes the remaining arguments, returns the exit status
 SUBCOMMANDS: dict[str, str] = {
     "merge": "bedrock_key_audit.merge:main",  # combine shard run directories into one (--shard K/N)
+    "doctor": "bedrock_key_audit.doctor:main",  # configuration, identities, credential problems, permissions
+    "init": "bedrock_key_audit.init:main",  # write audit.toml from the AWS profiles
+    "policy": "bedrock_key_audit.policies:main",  # the IAM policy to attach (auditor | remediator)
+    "verify": "bedrock_key_audit.reporting.verify:main",  # an evidence bundle against its manifest and signature
 }
 
 USAGE = f"""\
@@ -51,6 +55,77 @@ Defaults are relative to the current directory: ./audit.toml (if present) and ./
 Examples: {PROG} --emulate --no-reports      {PROG} --audit-config /etc/audit.toml -m cloudtrail
 The pytest help follows.
 """
+
+#: one line per subcommand for ``--help``
+SUBCOMMAND_HELP: dict[str, str] = {
+    "init": "write ./audit.toml from your AWS profiles (flags for every answer; --force to overwrite)",
+    "doctor": "check the configuration, each partition's identity and the audit's permissions",
+    "policy": "print the IAM policy to attach: policy auditor|remediator [--partition P] [--organization]",
+    "verify": "verify an evidence bundle: verify PATH [--allowed-signers FILE]",
+    "merge": "combine --shard K/N run directories into one: merge RUN_DIR...",
+}
+
+
+class _Option:
+    def __init__(self, names: tuple[str, ...], attrs: dict[str, object]) -> None:
+        self._names, self._attrs = list(names), attrs
+
+    def names(self) -> list[str]:
+        return self._names
+
+    def attrs(self) -> dict[str, object]:
+        return self._attrs
+
+
+class _OptionRecorder:
+    """Stands for ``pytest.Parser`` in :func:`bedrock_key_audit.plugin.register_options`: one group, its options."""
+
+    def __init__(self) -> None:
+        self.options: list[_Option] = []
+
+    def getgroup(self, name: str, description: str = "") -> "_OptionRecorder":
+        return self
+
+    def addoption(self, *names: str, **attrs: object) -> None:
+        self.options.append(_Option(names, attrs))
+
+
+def help_text() -> str:
+    """``bedrock-key-audit --help``: what the project is, its subcommands and options; then where pytest's are."""
+    import textwrap
+
+    from bedrock_key_audit.plugin import GROUP, register_options
+
+    parser = _OptionRecorder()
+    register_options(parser)  # type: ignore[arg-type]  # records what a pytest.Parser would get
+    lines = [f"usage: {PROG} [audit and pytest options]    audit the accounts configured in ./audit.toml",
+             f"       {PROG} SUBCOMMAND [ARGS...]",
+             "",
+             "A compliance audit of an Amazon Bedrock long-term API key (IAM user in a commercial account, the key",
+             "in a GovCloud Secrets Manager secret, CloudTrail watching). Run from any directory: ./audit.toml if",
+             "present (else the built-in defaults, said at the top of the run), reports under ./reports/.",
+             "",
+             "first steps:  init -> doctor -> bedrock-key-audit      (or --emulate: no AWS account needed)",
+             "",
+             "subcommands (each has --help):"]
+    for name in SUBCOMMANDS:
+        lines.append(f"  {name:8} {SUBCOMMAND_HELP.get(name, '')}")
+    lines += ["", "audit options:"]
+    for opt in parser.getgroup(GROUP).options:
+        attrs = opt.attrs()
+        names = ", ".join(opt.names())
+        meta = attrs.get("metavar")
+        if meta and attrs.get("nargs") == "?":
+            names += f"[={meta}]"
+        elif meta:
+            names += f" {meta}"
+        help_ = str(attrs.get("help") or "")
+        wrapped = textwrap.wrap(help_, 76) or [""]
+        lines.append(f"  {names}")
+        lines += [f"      {w}" for w in wrapped]
+    lines += ["", "select rows as with pytest: -k iam.user_exists, -k CIS-3.1, -m cloudtrail; -x, -v, -q ... pass through.",
+              f"pytest's own options: {PROG} --help-pytest"]
+    return "\n".join(lines)
 
 
 def ini_path() -> Path:
@@ -88,8 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     import pytest
 
     try:
-        if any(a in ("-h", "--help") for a in args):
+        if "--help-pytest" in args:
             print(USAGE)
+            args = ["--help" if a == "--help-pytest" else a for a in args]
+        elif any(a in ("-h", "--help") for a in args):
+            print(help_text())
+            return 0
         code = int(pytest.main(pytest_args(args, Path.cwd())))
         sys.stdout.flush()
     except BrokenPipeError:  # | head: as pytest's own console script does, no traceback

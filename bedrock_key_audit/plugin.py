@@ -42,6 +42,8 @@ def register_options(parser: pytest.Parser) -> None:
                 help="audit configuration file (default: audit.toml at the project root)")
     g.addoption("--emulate", dest="emulate", nargs="?", const="guide", default=None, metavar="SCENARIO",
                 help="audit the embedded AWS emulator instead of real AWS (default scenario: guide)")
+    g.addoption("--list-scenarios", dest="list_scenarios", action="store_true", default=False,
+                help="list the emulator's scenarios (for --emulate=SCENARIO) and exit")
     g.addoption("--all-keys", dest="all_keys", action="store_true", default=False,
                 help="fleet mode: audit every IAM user holding a bedrock.amazonaws.com credential")
     g.addoption("--remediate", dest="remediate", nargs="?", const="apply", default=None,
@@ -62,7 +64,7 @@ def register_options(parser: pytest.Parser) -> None:
                      "(info|low|medium|high|critical|none; default: any)")
     g.addoption("--shard", dest="shard", default=None, metavar="K/N",
                 help="audit only shard K of N of the accounts (stable: by a hash of each account id); "
-                     "combine the shard runs with bedrock_key_audit.merge")
+                     "combine the shard runs with bedrock-key-audit merge")
     g.addoption("--sign-key", dest="sign_key", default=None, metavar="PATH",
                 help="with --evidence: sign the evidence manifest with this unencrypted OpenSSH private key "
                      "(ssh-keygen -Y sign, namespace bedrock-key-audit-evidence) into manifest.json.sig")

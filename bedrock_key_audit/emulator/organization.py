@@ -39,6 +39,7 @@ _installed = False
 # access key id -> (account id, arn partition, expiration)
 _issued: dict[str, tuple[str, str, dt.datetime]] = {}
 _KEY_ID = re.compile(r"Credential=([A-Z0-9]{16,128})/")
+_QUERY_KEY_ID = re.compile(r"(?:^|&)X-Amz-Credential=([A-Z0-9]{16,128})(?:/|%2F)", re.I)
 
 
 def installed() -> bool:
@@ -61,9 +62,23 @@ def install() -> None:
         _installed = True
 
 
-def _access_key_id(environ: dict[str, Any]) -> str | None:
+def access_key_id(environ: dict[str, Any]) -> str | None:
+    """The access key id a SigV4 request is signed with (header or presigned query), or None."""
     m = _KEY_ID.search(environ.get("HTTP_AUTHORIZATION", "") or "")
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    q = _QUERY_KEY_ID.search(environ.get("QUERY_STRING", "") or "")
+    return q.group(1) if q else None
+
+
+_access_key_id = access_key_id
+
+
+def issued_partition(key: str | None) -> str | None:
+    """The ARN partition of assumed-role credentials this module issued, or None."""
+    with _lock:
+        issued = _issued.get(key or "")
+    return issued[1] if issued else None
 
 
 def account_for_request(environ: dict[str, Any], arn_partition: str) -> str | None:

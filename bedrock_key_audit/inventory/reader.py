@@ -332,8 +332,12 @@ class Inventory(BulkReads):
 
     # ---- identity
     def identity(self, partition: str) -> dict[str, Any]:
-        """``sts:GetCallerIdentity`` (needs no permission)."""
+        """``sts:GetCallerIdentity`` (needs no permission); the answer of the run's credential preflight
+        (``Aws.identities``, bedrock_key_audit/doctor.py) when it made the call already."""
         def fetch() -> dict[str, Any]:
+            known = getattr(self.aws, "identities", {}).get(partition)
+            if known:
+                return {k: known.get(k) for k in ("Account", "Arn", "UserId")}
             resp = self._read(partition, "sts", "GetCallerIdentity") or {}
             return {k: resp.get(k) for k in ("Account", "Arn", "UserId")}
         return self.g.once(("identity", partition), fetch)

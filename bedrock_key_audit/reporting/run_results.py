@@ -86,7 +86,8 @@ def run_metadata(config: pytest.Config, st: RunState, exit_status: int) -> dict[
         "duration_s": round((finished - st.started).total_seconds(), 3),
         "tool": {"name": sources.TOOL_NAME, "version": sources.tool_version(), "git_commit": commit,
                  "git_dirty": dirty, "python": platform.python_version(), "pytest": pytest.__version__},
-        "config": {"path": cfg["path"] if cfg else None, "sha256": cfg["sha256"] if cfg else None},
+        "config": {"path": cfg["path"] if cfg else None, "sha256": cfg["sha256"] if cfg else None,
+                   **({"source": cfg["source"]} if cfg and cfg.get("source") else {})},
         "mode": mode,
         "scenario": scenario,
         "partitions": _partitions(config, st, cfg),
@@ -96,6 +97,7 @@ def run_metadata(config: pytest.Config, st: RunState, exit_status: int) -> dict[
         "remediate": getattr(config.option, "remediate", None),
     }
     meta["kind"] = run_kind(config)
+    meta["selection"] = sources.selection(config)
     if isinstance(workers, int):
         meta["workers"] = workers
     safe_meta: dict[str, Any] = redact_obj(meta)
@@ -124,7 +126,11 @@ def run_kind(config: pytest.Config) -> dict[str, Any]:
 
 
 def run_changes(st: RunState, config: pytest.Config) -> dict[str, Any]:
-    prev = history.previous_run(st.base, st.run_id if st.run_dir else None, run_kind(config))
+    mode, _ = sources.mode(config)
+    prev, notes = history.baseline(st.base, st.run_id if st.run_dir else None, run_kind(config),
+                                   filtered=sources.selection(config)["filtered"], emulated=mode == "emulate")
     doc = results.read_results(prev / "results.json") if prev else None
-    return results.compute_changes(st.rows, doc, prev.name if (prev and doc) else None)
-
+    changes = results.compute_changes(st.rows, doc, prev.name if (prev and doc) else None)
+    if notes:
+        changes["notes"] = notes
+    return changes

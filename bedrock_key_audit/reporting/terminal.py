@@ -37,6 +37,8 @@ def write_summary(tr: Any, st: RunState) -> None:
                   f"{waived}")
     write_waivers(tr, st)
     ch = st.changes or {}
+    for note in ch.get("notes") or []:
+        tr.write_line(redact_terminal(f"baseline: {note}"))
     if ch.get("previous_run"):
         tr.write_line(f"since {ch['previous_run']}: {len(ch['newly_failing'])} newly failing, "
                       f"{len(ch['newly_fixed'])} newly fixed, {len(ch['still_failing'])} still failing")
@@ -54,7 +56,7 @@ def write_summary(tr: Any, st: RunState) -> None:
         tr.write_line(f"reports: {st.run_dir}")
     if st.archive is not None:
         tr.write_line(f"evidence: {st.archive} sha256 {st.archive_sha256}")
-        tr.write_line(f"verify with: python -m bedrock_key_audit.reporting.verify {st.archive}")
+        tr.write_line(f"verify with: bedrock-key-audit verify {st.archive}")
     if st.latest is not None:
         tr.write_line(f"latest: {st.latest}")
     if st.pruned:

@@ -14,6 +14,12 @@ from tests.audit.helpers import CHECKS, ROOT
     ("[partitions.govcloud]\nregion = \"us-east-1\"\n", "partitions.govcloud.region: 'us-east-1' is not a region of the AWS GovCloud (US) partition"),
     ("[partitions.commercial]\nregion = \"us-gov-west-1\"\n", "partitions.commercial.region: 'us-gov-west-1' is not a region of the AWS commercial partition"),
     ("[partitions.commercial]\nregion = \"mars-1\"\n", "partitions.commercial.region: 'mars-1' is not a valid value"),
+    # a typo the partition's regionRegex accepts: botocore's list of the partition's Regions catches it
+    ("[partitions.commercial]\nregion = \"us-esat-1\"\n",
+     "partitions.commercial.region: 'us-esat-1' is not a region of the AWS commercial partition; valid Regions: "
+     "af-south-1, "),
+    ("[partitions.govcloud]\nregion = \"us-gov-north-1\"\n",
+     "'us-gov-north-1' is not a region of the AWS GovCloud (US) partition; valid Regions: us-gov-east-1, us-gov-west-1 "),
     ("user = [\n", "not valid TOML"),
     ("[credential]\nmax_key_age_days = 30\nrotate_before_days = 30\n", "credential.rotate_before_days (30) must be less than"),
     ("[policy]\nrequired_actions = [\"InvokeModel\"]\n", "policy.required_actions.0: 'InvokeModel' is not a valid value"),

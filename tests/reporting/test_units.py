@@ -37,13 +37,13 @@ def test_changes_classify_by_id_and_params():
         record(status="fail", partition="govcloud"),         # newly failing
         record("iam.user_exists", status="fail"),            # still failing (error -> fail)
         record("secret.exists", status="skip"),              # not verified: neither
-        record("secret.schema", status="error"))]            # absent before: newly failing
+        record("secret.schema", status="error"))]            # absent before: not compared
     ch = results.compute_changes(now, prev, "20260101T000000Z")
     label = lambda lst: sorted(e["id"] + str(e["params"]) for e in lst)  # noqa: E731
     assert label(ch["newly_fixed"]) == ["credential.unexpired{'partition': 'commercial'}"]
-    assert label(ch["newly_failing"]) == ["credential.unexpired{'partition': 'govcloud'}", "secret.schema{}"]
+    assert label(ch["newly_failing"]) == ["credential.unexpired{'partition': 'govcloud'}"]
     assert label(ch["still_failing"]) == ["iam.user_exists{}"]
-    assert [e["previous_status"] for e in ch["newly_failing"]] == ["pass", None]
+    assert [e["previous_status"] for e in ch["newly_failing"]] == ["pass"]
     assert results.compute_changes(now, None, None)["newly_failing"] == []
 
 

@@ -1,0 +1,321 @@
+"""``bedrock-key-audit doctor``: can this configuration audit these accounts? A preflight.
+
+It says which configuration file is used (loudly when it is the built-in defaults), which
+identity runs in each partition (``sts:GetCallerIdentity``: account and ARN), which credential
+problems there are, each named as what it is, and which of the audit's reads are denied.
+
+Credential problems, each one line:
+
+- a profile that does not exist in the AWS config files;
+- no credentials at all;
+- an SSO profile whose token is missing or expired (``aws sso login --profile NAME``);
+- the credentials of the other partition: IAM in AWS GovCloud (US) is separate from the commercial
+  partition's, so a commercial access key is refused there with ``InvalidClientTokenId`` and the
+  other way round ("AWS GovCloud (US) compared to standard AWS Regions",
+  https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-differences.html). The doctor
+  then tries the same credentials in the other partition: when they work there, it says which
+  partition they belong to and which setting fixes it;
+- the same account in both partitions (a GovCloud account is never a commercial one: "Signing up
+  for AWS GovCloud (US)", https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/getting-started-sign-up.html);
+- expired temporary credentials (``ExpiredToken``).
+
+``sts:GetCallerIdentity`` needs no permission ("GetCallerIdentity",
+https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html: "No permissions are
+required to perform this operation"), so a refusal there is about the credentials, never a policy.
+
+The identity part (:func:`check_identities`) also runs at the start of every real audit
+(fixtures/aws.py): a credential problem stops the run with its one line (exit status 4), and the
+identities it read are the run's (no second call).
+
+Permissions (:data:`READS`): each read the audit needs is tried once, the cheapest form of it
+(one item, the configured user and secret); a denial (``AccessDenied``...) lists the action as
+missing, with the command that prints the policy to attach. A read that finds nothing
+(``NoSuchEntity``, ``ResourceNotFoundException``) was allowed. The calls are reads only.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any, Callable
+
+import botocore.exceptions
+
+from bedrock_key_audit.aws_call import error_code
+
+PARTITIONS = ("commercial", "govcloud")
+ARN_PARTITION = {"commercial": "aws", "govcloud": "aws-us-gov"}
+TITLE = {"commercial": "commercial", "govcloud": "GovCloud"}
+OTHER = {"commercial": "govcloud", "govcloud": "commercial"}
+#: a Region of the other partition where the same credentials are tried (STS is in every Region)
+PROBE_REGION = {"commercial": "us-east-1", "govcloud": "us-gov-west-1"}
+#: AWS error codes that mean "this principal may not"
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+#: the credentials themselves were refused
+REFUSED = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidAccessKeyId"}
+EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
+#: the read was allowed and found nothing (or nothing configured)
+NOT_FOUND = {"NoSuchEntity", "ResourceNotFoundException", "NoSuchPublicAccessBlockConfiguration",
+             "TrailNotFoundException", "NoSuchBucket", "AWSOrganizationsNotInUseException"}
+SSO_ERRORS = (botocore.exceptions.SSOTokenLoadError, botocore.exceptions.UnauthorizedSSOTokenError,
+              botocore.exceptions.TokenRetrievalError, botocore.exceptions.SSOError)
+
+
+def policy_command(partition: str, organization: bool = False) -> str:
+    """The command that prints the auditor policy to attach in ``partition``."""
+    return f"bedrock-key-audit policy auditor --partition {partition}" + (" --organization" if organization else "")
+
+
+@dataclasses.dataclass
+class Report:
+    config_source: str
+    identities: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    problems: list[str] = dataclasses.field(default_factory=list)
+    missing: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    unchecked: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    allowed: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(self.missing.values())
+
+
+def _source(aws: Any, partition: str) -> str:
+    prof = aws.cfg.profile(partition)
+    return f"profile {prof!r}" if prof else "the standard credential chain"
+
+
+def _profile_setting(aws: Any, partition: str) -> str:
+    prof = aws.cfg.profile(partition)
+    if prof:
+        return f"partitions.{partition}.profile ({prof!r}) names {TITLE[OTHER[partition]]} credentials: point it at a " \
+               f"{TITLE[partition]} profile"
+    return f"set partitions.{partition}.profile"
+
+
+def _credentials_problem(aws: Any, partition: str) -> str | None:
+    """The profile exists and yields credentials, else the one-line problem (no AWS call)."""
+    prof = aws.cfg.profile(partition)
+    try:
+        sess = aws.session(partition)
+    except botocore.exceptions.ProfileNotFound:
+        return f"partitions.{partition}.profile: AWS profile {prof!r} not found in the AWS config files " \
+               f"(AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE or ~/.aws/config, ~/.aws/credentials)"
+    try:
+        creds = sess.get_credentials()
+    except SSO_ERRORS:
+        return _sso_problem(partition, prof)
+    except botocore.exceptions.BotoCoreError as exc:
+        return f"{partition}: cannot load AWS credentials ({_source(aws, partition)}): {exc}"
+    if creds is None:
+        return (f"{partition}: no AWS credentials found ({_source(aws, partition)}); configure them, set "
+                f"partitions.{partition}.profile in audit.toml, or run with --emulate")
+    return None
+
+
+def _sso_problem(partition: str, prof: str | None) -> str:
+    return (f"{partition}: the SSO token of profile {prof!r} is missing or expired: run "
+            f"`aws sso login --profile {prof}`")
+
+
+def _who(aws: Any, partition: str, region: str | None = None) -> dict[str, Any]:
+    resp = aws.client("sts", partition, region).get_caller_identity()
+    return {k: resp.get(k) for k in ("Account", "Arn", "UserId")}
+
+
+def identity_problem(aws: Any, partition: str) -> tuple[dict[str, Any] | None, str | None]:
+    """``(identity, None)`` or ``(None, one-line problem)`` for the partition's credentials."""
+    problem = _credentials_problem(aws, partition)
+    if problem:
+        return None, problem
+    prof = aws.cfg.profile(partition)
+    try:
+        who = _who(aws, partition)
+    except SSO_ERRORS:
+        return None, _sso_problem(partition, prof)
+    except botocore.exceptions.ClientError as exc:
+        code = error_code(exc)
+        if code in EXPIRED:
+            return None, f"{partition}: the credentials ({_source(aws, partition)}) have expired ({code}); refresh them"
+        if code not in REFUSED:
+            return None, f"{partition}: sts:GetCallerIdentity failed with {code} ({_source(aws, partition)})"
+        other = OTHER[partition]
+        try:
+            theirs = _who(aws, partition, PROBE_REGION[other])
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+            theirs = None
+        if theirs and str(theirs.get("Arn") or "").startswith(f"arn:{ARN_PARTITION[other]}:"):
+            return None, (f"the {partition} partition got {TITLE[other]} credentials (account {theirs.get('Account')}, "
+                          f"{_source(aws, partition)}): {_profile_setting(aws, partition)}")
+        return None, (f"{partition}: the credentials ({_source(aws, partition)}) were refused ({code}): they are not "
+                      f"valid in the {TITLE[partition]} partition")
+    except botocore.exceptions.BotoCoreError as exc:
+        return None, f"{partition}: cannot reach STS in {aws.cfg.region(partition)}: {type(exc).__name__}: {exc}"
+    arn = str(who.get("Arn") or "")
+    if not arn.startswith(f"arn:{ARN_PARTITION[partition]}:"):
+        # answered, but by the other partition (an endpoint override pointing there)
+        return None, (f"the {partition} partition got {TITLE[OTHER[partition]]} credentials (account "
+                      f"{who.get('Account')}, {arn}): {_profile_setting(aws, partition)}")
+    return who, None
+
+
+def check_identities(aws: Any) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Every partition's identity and every credential problem (one line each)."""
+    identities: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for part in PARTITIONS:
+        who, problem = identity_problem(aws, part)
+        if problem:
+            problems.append(problem)
+        elif who is not None:
+            identities[part] = who
+    accounts = {p: w.get("Account") for p, w in identities.items()}
+    if len(accounts) == 2 and accounts["commercial"] == accounts["govcloud"]:
+        problems.append(f"both partitions run as account {accounts['commercial']}: a GovCloud account is never the "
+                        f"commercial one; set partitions.govcloud.profile to the GovCloud account's credentials")
+    return identities, problems
+
+
+# --------------------------------------------------------------------------- permissions
+@dataclasses.dataclass(frozen=True)
+class Read:
+    partition: str
+    service: str
+    method: str
+    action: str
+    params: Callable[[Any, dict[str, Any]], dict[str, Any]] = lambda cfg, who: {}
+
+
+def _user(cfg: Any, who: dict[str, Any]) -> dict[str, Any]:
+    return {"UserName": cfg.user_name}
+
+
+def _secret(cfg: Any, who: dict[str, Any]) -> dict[str, Any]:
+    return {"SecretId": cfg.secret_id}
+
+
+#: the reads the audit makes, each in its cheapest form (docs/auditor-policy.json names the same actions)
+READS: tuple[Read, ...] = (
+    Read("commercial", "iam", "get_user", "iam:GetUser", _user),
+    Read("commercial", "iam", "list_users", "iam:ListUsers", lambda c, w: {"MaxItems": 1}),
+    Read("commercial", "iam", "get_login_profile", "iam:GetLoginProfile", _user),
+    Read("commercial", "iam", "list_access_keys", "iam:ListAccessKeys", _user),
+    Read("commercial", "iam", "list_signing_certificates", "iam:ListSigningCertificates", _user),
+    Read("commercial", "iam", "list_ssh_public_keys", "iam:ListSSHPublicKeys", _user),
+    Read("commercial", "iam", "list_service_specific_credentials", "iam:ListServiceSpecificCredentials", _user),
+    Read("commercial", "iam", "list_attached_user_policies", "iam:ListAttachedUserPolicies", _user),
+    Read("commercial", "iam", "list_user_policies", "iam:ListUserPolicies", _user),
+    Read("commercial", "iam", "list_groups_for_user", "iam:ListGroupsForUser", _user),
+    Read("commercial", "iam", "get_account_authorization_details", "iam:GetAccountAuthorizationDetails",
+         lambda c, w: {"MaxItems": 1, "Filter": ["User"]}),
+    Read("commercial", "cloudtrail", "describe_trails", "cloudtrail:DescribeTrails"),
+    Read("commercial", "cloudtrail", "lookup_events", "cloudtrail:LookupEvents", lambda c, w: {"MaxResults": 1}),
+    Read("commercial", "bedrock", "get_model_invocation_logging_configuration",
+         "bedrock:GetModelInvocationLoggingConfiguration"),
+    Read("commercial", "s3", "list_buckets", "s3:ListAllMyBuckets"),
+    Read("commercial", "logs", "describe_log_groups", "logs:DescribeLogGroups", lambda c, w: {"limit": 1}),
+    Read("govcloud", "secretsmanager", "describe_secret", "secretsmanager:DescribeSecret", _secret),
+    Read("govcloud", "secretsmanager", "get_resource_policy", "secretsmanager:GetResourcePolicy", _secret),
+    # the value is read and dropped at once (the audit needs it; kms:Decrypt on the secret's key with it)
+    Read("govcloud", "secretsmanager", "get_secret_value", "secretsmanager:GetSecretValue", _secret),
+    Read("govcloud", "iam", "get_account_authorization_details", "iam:GetAccountAuthorizationDetails",
+         lambda c, w: {"MaxItems": 1, "Filter": ["User"]}),
+    Read("govcloud", "cloudtrail", "describe_trails", "cloudtrail:DescribeTrails"),
+)
+ORGANIZATION_READS: tuple[Read, ...] = (
+    Read("commercial", "organizations", "list_accounts", "organizations:ListAccounts", lambda c, w: {"MaxResults": 1}),
+)
+
+
+def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organization: bool = False
+                      ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, int]]:
+    """``(missing, unchecked, allowed)`` per partition: denied actions, reads that failed otherwise
+    (``action (code)``) and the number allowed. Partitions without an identity are not tried."""
+    missing: dict[str, list[str]] = {p: [] for p in identities}
+    unchecked: dict[str, list[str]] = {p: [] for p in identities}
+    allowed: dict[str, int] = {p: 0 for p in identities}
+    for read in READS + (ORGANIZATION_READS if organization else ()):
+        if read.partition not in identities:
+            continue
+        try:
+            out = getattr(aws.client(read.service, read.partition), read.method)(
+                **read.params(aws.cfg, identities[read.partition]))
+            del out  # GetSecretValue's answer holds the key: dropped unread
+        except botocore.exceptions.ClientError as exc:
+            code = error_code(exc)
+            if code in DENIED:
+                if read.action not in missing[read.partition]:
+                    missing[read.partition].append(read.action)
+                continue
+            if code not in NOT_FOUND:
+                unchecked[read.partition].append(f"{read.action} ({code})")
+                continue
+        except botocore.exceptions.BotoCoreError as exc:
+            unchecked[read.partition].append(f"{read.action} ({type(exc).__name__})")
+            continue
+        allowed[read.partition] += 1
+    return missing, unchecked, allowed
+
+
+def diagnose(aws: Any, config_source: str, organization: bool = False, permissions: bool = True) -> Report:
+    identities, problems = check_identities(aws)
+    report = Report(config_source=config_source, identities=identities, problems=problems)
+    if permissions:
+        report.missing, report.unchecked, report.allowed = check_permissions(aws, identities, organization)
+    return report
+
+
+def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
+    lines = [f"config: {report.config_source}"]
+    for part in PARTITIONS:
+        where = f"{_source(aws, part)}, region {aws.cfg.region(part)}"
+        who = report.identities.get(part)
+        if who:
+            lines.append(f"{part}: account {who.get('Account')}, {who.get('Arn')} ({where})")
+        else:
+            lines.append(f"{part}: no identity ({where})")
+    for problem in report.problems:
+        lines.append(f"problem: {problem}")
+    for part in PARTITIONS:
+        if part not in report.identities:
+            continue
+        missing = report.missing.get(part) or []
+        if missing:
+            lines.append(f"missing permissions ({part}): {', '.join(missing)}; attach the policy printed by "
+                         f"`{policy_command(part, organization)}`")
+        elif part in report.allowed:
+            lines.append(f"permissions ({part}): the {report.allowed[part]} reads tried were allowed")
+        for item in report.unchecked.get(part) or []:
+            lines.append(f"not checked ({part}): {item}")
+    lines.append("ok: ready to audit" if report.ok else "not ready: fix the lines above, then run doctor again")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``bedrock-key-audit doctor [--audit-config PATH] [--no-permissions]``: 0 ready, 1 problems, 4 bad config."""
+    from bedrock_key_audit.fixtures.aws import Aws, CallLog
+    from bedrock_key_audit.fixtures.config import ConfigError, load_config
+    from bedrock_key_audit.redact import redact_text
+
+    parser = argparse.ArgumentParser(prog="bedrock-key-audit doctor",
+                                     description="Check the configuration, credentials and permissions before an audit.")
+    parser.add_argument("--audit-config", metavar="PATH", default=None,
+                        help="audit configuration file (default: ./audit.toml, else the built-in defaults)")
+    parser.add_argument("--no-permissions", action="store_true",
+                        help="only the configuration and the identities (no read is tried)")
+    ns = parser.parse_args(argv)
+    try:
+        cfg = load_config(ns.audit_config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+    organization = bool(cfg.data.get("organization"))
+    aws = Aws(cfg, CallLog())
+    report = diagnose(aws, cfg.source, organization, permissions=not ns.no_permissions)
+    for line in render(report, aws, organization):
+        print(redact_text(line))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""``bedrock-key-audit init``: write ``audit.toml`` from the user's own AWS configuration.
+
+1. Every profile of the AWS config files (``AWS_CONFIG_FILE`` / ``AWS_SHARED_CREDENTIALS_FILE``,
+   else ``~/.aws/config`` and ``~/.aws/credentials``) is identified with ``sts:GetCallerIdentity``
+   (no permission needed): its partition from the ARN (``arn:aws:`` commercial, ``arn:aws-us-gov:``
+   GovCloud) and its account. A profile without a Region is tried in ``us-east-1`` and then in
+   ``us-gov-west-1``: each partition refuses the other's credentials (``InvalidClientTokenId``).
+   A profile that cannot be identified says why (an SSO profile without a token: ``aws sso login``).
+2. It proposes one commercial and one GovCloud profile (the only one of its partition, else the
+   first by name; interactively it asks).
+3. It looks for the key's user (``iam:ListServiceSpecificCredentials`` for every user, Bedrock
+   keys only) and the secret (``secretsmanager:ListSecrets``: the setup guide's name, else one
+   whose name says ``bedrock``), or asks, and proposes the model.
+4. Every answer has a flag (``--commercial-profile``, ``--govcloud-profile``, ``--user``,
+   ``--secret``, ``--model``, the Regions), so CI runs it without a terminal: without one, nothing
+   is asked and what cannot be decided stops it with one line naming the flag.
+5. It never overwrites a file without ``--force``; what it writes is validated like any
+   configuration (fixtures/config.py) before it is kept.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import botocore.config
+import botocore.exceptions
+
+PARTITIONS = ("commercial", "govcloud")
+PROBE_REGIONS = {"commercial": "us-east-1", "govcloud": "us-gov-west-1"}
+ARN_PARTITION = {"aws": "commercial", "aws-us-gov": "govcloud"}
+REFUSED = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure"}
+_CLIENT_CONFIG = botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5,
+                                        read_timeout=15, user_agent_extra="bedrock-key-audit/0.1 init")
+
+
+class InitError(Exception):
+    """One line: why init stops (exit status 2; 4 for a configuration that does not validate)."""
+
+
+@dataclasses.dataclass
+class Profile:
+    name: str
+    partition: str | None = None  # commercial | govcloud
+    account: str | None = None
+    arn: str | None = None
+    region: str | None = None  # the Region it answered in
+    problem: str | None = None
+
+    def line(self) -> str:
+        if self.problem:
+            return f"  {self.name}: {self.problem}"
+        return f"  {self.name}: {self.partition}, account {self.account}, {self.arn}"
+
+
+def _session(profile: str | None) -> Any:
+    import boto3
+
+    return boto3.Session(profile_name=profile)
+
+
+def identify(name: str) -> Profile:
+    """The partition and account of profile ``name`` (see the module docstring)."""
+    from bedrock_key_audit.doctor import SSO_ERRORS
+
+    out = Profile(name)
+    try:
+        sess = _session(name)
+    except botocore.exceptions.ProfileNotFound:
+        out.problem = "profile not found"
+        return out
+    regions = [r for r in (sess.region_name, *PROBE_REGIONS.values()) if r]
+    regions = list(dict.fromkeys(regions))
+    last = "refused in every partition"
+    for region in regions:
+        try:
+            who = sess.client("sts", region_name=region, config=_CLIENT_CONFIG).get_caller_identity()
+        except SSO_ERRORS:
+            out.problem = f"the SSO token is missing or expired: run `aws sso login --profile {name}`"
+            return out
+        except botocore.exceptions.NoCredentialsError:
+            out.problem = "no credentials in this profile"
+            return out
+        except botocore.exceptions.ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+            if code in REFUSED:
+                last = f"credentials refused ({code}) in {', '.join(regions)}"
+                continue
+            out.problem = f"sts:GetCallerIdentity failed with {code}"
+            return out
+        except botocore.exceptions.BotoCoreError as exc:
+            out.problem = f"cannot identify: {type(exc).__name__}: {exc}"
+            return out
+        arn = str(who.get("Arn") or "")
+        out.partition = ARN_PARTITION.get(arn.split(":")[1] if arn.count(":") >= 2 else "")
+        out.account, out.arn, out.region = who.get("Account"), arn, region
+        if out.partition is None:
+            out.problem = f"a partition the audit does not cover ({arn})"
+        return out
+    out.problem = last
+    return out
+
+
+def profiles() -> list[str]:
+    """Every profile name of the AWS config files, sorted."""
+    import boto3
+
+    return sorted(boto3.Session().available_profiles)
+
+
+def _ask(interactive: bool, prompt: str, choices: list[str], default: str | None, flag: str) -> str:
+    """The user's answer (interactive), else ``default``; no default and no terminal: InitError naming ``flag``."""
+    if not interactive:
+        if default is None:
+            raise InitError(f"{prompt}: cannot decide without a terminal ({', '.join(choices) or 'no candidate'}); "
+                            f"pass {flag}")
+        return default
+    shown = f" [{', '.join(choices)}]" if choices else ""
+    answer = input(f"{prompt}{shown} ({'default ' + default if default else 'required'}): ").strip()
+    if not answer and default is None:
+        raise InitError(f"{prompt}: no answer; pass {flag}")
+    return answer or default or ""
+
+
+def _pick(interactive: bool, what: str, candidates: list[str], fallback: str | None, flag: str,
+          strict: bool = False) -> str:
+    """One of ``candidates`` (``strict``: nothing else), the only one, or ``fallback``."""
+    default = candidates[0] if len(candidates) == 1 else fallback if fallback in candidates or not candidates else None
+    if default is None and candidates and not interactive:
+        raise InitError(f"{what}: several candidates ({', '.join(candidates)}); pass {flag}")
+    answer = _ask(interactive, what, candidates, default, flag)
+    if strict and answer not in candidates:
+        raise InitError(f"{what}: {answer!r} is not one of {', '.join(candidates)}; pass {flag}")
+    return answer
+
+
+def find_users(sess: Any, region: str) -> list[str] | None:
+    """Users holding a Bedrock API key (``ListServiceSpecificCredentials``, ``AllUsers``), or None if unreadable."""
+    iam = sess.client("iam", region_name=region, config=_CLIENT_CONFIG)
+    users: set[str] = set()
+    params: dict[str, Any] = {"ServiceName": "bedrock.amazonaws.com", "AllUsers": True}
+    try:
+        while True:
+            page = iam.list_service_specific_credentials(**params)
+            users |= {c["UserName"] for c in page.get("ServiceSpecificCredentials", [])}
+            if not page.get("IsTruncated") or not page.get("Marker"):
+                break
+            params["Marker"] = page["Marker"]
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+        return None
+    return sorted(users)
+
+
+def find_secrets(sess: Any, region: str, wanted: str) -> list[str] | None:
+    """The guide's secret if it exists, else secrets whose name says ``bedrock``; None if unreadable."""
+    sm = sess.client("secretsmanager", region_name=region, config=_CLIENT_CONFIG)
+    names: list[str] = []
+    try:
+        for page in sm.get_paginator("list_secrets").paginate():
+            names += [s["Name"] for s in page.get("SecretList", [])]
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+        return None
+    if wanted in names:
+        return [wanted]
+    return sorted(n for n in names if "bedrock" in n.lower())
+
+
+def _toml(value: str) -> str:
+    return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
+
+
+def render(answers: dict[str, Any], found: dict[str, Profile | None]) -> str:
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    lines = [f"# Written by `bedrock-key-audit init` on {now}; check it, then run `bedrock-key-audit doctor`.",
+             "# Every key and its default: the shipped audit.toml and schemas/config.schema.json.", "",
+             "[user]", f"name = {_toml(answers['user'])}", ""]
+    for part in PARTITIONS:
+        lines.append(f"[partitions.{part}]")
+        prof = answers[f"{part}_profile"]
+        who = found.get(part)
+        if prof:
+            note = f"    # account {who.account}, {who.arn}" if who and who.account else ""
+            lines.append(f"profile = {_toml(prof)}{note}")
+        else:
+            lines.append("# no profile: the standard credential chain (environment, instance or task role)")
+        lines += [f"region = {_toml(answers[f'{part}_region'])}", ""]
+    lines += ["[secret]", f"id = {_toml(answers['secret'])}", "", "[endpoint]",
+              f"model_id = {_toml(answers['model'])}", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None, interactive: bool | None = None,
+         say: Callable[[str], None] = print) -> int:
+    """``bedrock-key-audit init [flags]``: 0 written, 2 cannot decide / exists, 4 does not validate."""
+    from bedrock_key_audit.fixtures.config import DEFAULTS, ConfigError, load_config
+
+    parser = argparse.ArgumentParser(prog="bedrock-key-audit init",
+                                     description="Write audit.toml from your AWS profiles (asks what it cannot decide).")
+    parser.add_argument("--output", "-o", default="audit.toml", metavar="PATH", help="file to write (default ./audit.toml)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.add_argument("--commercial-profile", metavar="NAME", help="profile of the commercial account ('' = standard chain)")
+    parser.add_argument("--govcloud-profile", metavar="NAME", help="profile of the GovCloud account ('' = standard chain)")
+    parser.add_argument("--commercial-region", metavar="REGION", help="default: the profile's, else us-east-1")
+    parser.add_argument("--govcloud-region", metavar="REGION", help="default: the profile's, else us-gov-west-1")
+    parser.add_argument("--user", metavar="NAME", help="IAM user that owns the Bedrock API key")
+    parser.add_argument("--secret", metavar="NAME_OR_ARN", help="the GovCloud secret holding the key")
+    parser.add_argument("--model", metavar="MODEL_ID", help="model or inference profile the endpoint checks call")
+    parser.add_argument("--non-interactive", action="store_true", help="never ask (the default without a terminal)")
+    ns = parser.parse_args(argv)
+    if interactive is None:
+        interactive = sys.stdin.isatty() and not ns.non_interactive
+    out = Path(ns.output)
+    try:
+        if out.exists() and not ns.force:
+            raise InitError(f"{out} exists; pass --force to overwrite it")
+        found: dict[str, Profile | None] = {p: None for p in PARTITIONS}
+        flags = {p: getattr(ns, f"{p}_profile") for p in PARTITIONS}
+        names = profiles()
+        identified: list[Profile] = []
+        if names:
+            say("AWS profiles:")
+        for name in names:
+            if all(f is not None for f in flags.values()) and name not in flags.values():
+                continue  # the profiles were given: identify only those
+            prof = identify(name)
+            identified.append(prof)
+            say(prof.line())
+        answers: dict[str, Any] = {}
+        for part in PARTITIONS:
+            if flags[part] is not None:
+                answers[f"{part}_profile"] = flags[part] or None
+                given = found[part] = next((p for p in identified if p.name == flags[part]), None)
+                if flags[part] and (given is None or given.partition != part):
+                    why = ("not found" if given is None else given.problem if given.problem
+                           else f"it is {given.partition}")
+                    raise InitError(f"--{part}-profile {flags[part]}: not a {part} profile ({why})")
+                continue
+            mine = [p.name for p in identified if p.partition == part and not p.problem]
+            if not mine:
+                raise InitError(f"no profile identifies as {part}; add one (docs/real-accounts.md) or pass "
+                                f"--{part}-profile NAME ('' for the standard credential chain)")
+            choice = _pick(interactive, f"{part} profile", mine, "default" if "default" in mine else None,
+                           f"--{part}-profile", strict=True)
+            answers[f"{part}_profile"] = choice
+            found[part] = next((p for p in identified if p.name == choice), None)
+        for part in PARTITIONS:
+            given = getattr(ns, f"{part}_region")
+            who = found[part]
+            answers[f"{part}_region"] = given or (who.region if who and who.region else PROBE_REGIONS[part])
+        com = _session(answers["commercial_profile"])
+        gov = _session(answers["govcloud_profile"])
+        if ns.user:
+            answers["user"] = ns.user
+        else:
+            users = find_users(com, answers["commercial_region"])
+            if users is None:
+                say("  (cannot list the commercial account's Bedrock keys: iam:ListServiceSpecificCredentials)")
+            answers["user"] = _pick(interactive, "IAM user owning the Bedrock API key", users or [],
+                                    None if users else DEFAULTS["user"]["name"], "--user")
+        if ns.secret:
+            answers["secret"] = ns.secret
+        else:
+            secrets = find_secrets(gov, answers["govcloud_region"], DEFAULTS["secret"]["id"])
+            if secrets is None:
+                say("  (cannot list the GovCloud account's secrets: secretsmanager:ListSecrets)")
+            answers["secret"] = _pick(interactive, "GovCloud secret holding the key", secrets or [],
+                                      None if secrets else DEFAULTS["secret"]["id"], "--secret")
+        answers["model"] = ns.model or _ask(interactive, "model id", [], DEFAULTS["endpoint"]["model_id"], "--model")
+    except InitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text = render(answers, found)
+    tmp = out.with_name(f".{out.name}.init")
+    tmp.write_text(text)
+    try:
+        load_config(tmp)
+    except ConfigError as exc:
+        tmp.unlink()
+        print(f"error: {str(exc).replace(str(tmp), str(out))}", file=sys.stderr)
+        return 4
+    tmp.replace(out)
+    say(f"wrote {out}: user {answers['user']}, secret {answers['secret']}, commercial "
+        f"{answers['commercial_profile'] or 'standard chain'} ({answers['commercial_region']}), govcloud "
+        f"{answers['govcloud_profile'] or 'standard chain'} ({answers['govcloud_region']}); next: bedrock-key-audit doctor")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""``bedrock-key-audit doctor``: the configuration, each partition's identity, credential problems each
+named in one line, and missing permissions, against the in-process emulator with the credentials in
+AWS config files as users hold them."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bedrock_key_audit import cli, doctor
+from bedrock_key_audit.fixtures.aws import Aws, CallLog
+from bedrock_key_audit.fixtures.config import load_config
+from tests.firstrun.helpers import (COMMERCIAL, GOV, assume_role_setup, audit_toml, aws_files, credential_process_profile,
+                                    key_profile, sso_profile, two_profiles)
+
+
+def _doctor(capsys, *args: str) -> tuple[int, list[str]]:
+    code = cli.main(["doctor", *args])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_two_profiles_ready(emu, tmp_path, monkeypatch, capsys):
+    emu.apply("compliant")
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    cfg = audit_toml(tmp_path)
+    code, out = _doctor(capsys, "--audit-config", str(cfg))
+    assert out[0] == f"config: {cfg}"
+    assert out[1] == (f"commercial: account {COMMERCIAL}, arn:aws:iam::{COMMERCIAL}:root "
+                      "(profile 'commercial', region us-east-1)")
+    assert out[2] == f"govcloud: account {GOV}, arn:aws-us-gov:iam::{GOV}:root (profile 'govcloud', region us-gov-west-1)"
+    assert not [line for line in out if line.startswith(("problem", "missing", "not checked"))], out
+    assert out[-1] == "ok: ready to audit" and code == 0
+
+
+def test_govcloud_got_commercial_credentials(emu, tmp_path, monkeypatch, capsys):
+    aws_files(monkeypatch, tmp_path, emu, credentials=key_profile("default", "commercial"))
+    monkeypatch.chdir(tmp_path)  # no audit.toml: the built-in defaults, the standard chain in both partitions
+    code, out = _doctor(capsys, "--no-permissions")
+    assert out[0] == "config: built-in defaults (no ./audit.toml)"
+    assert (f"problem: the govcloud partition got commercial credentials (account {COMMERCIAL}, the standard "
+            "credential chain): set partitions.govcloud.profile") in out
+    assert code == 1 and out[-1].startswith("not ready")
+
+
+def test_commercial_profile_named_for_govcloud(emu, tmp_path, monkeypatch, capsys):
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    code, out = _doctor(capsys, "--no-permissions", "--audit-config", str(audit_toml(tmp_path, "govcloud", "govcloud")))
+    assert (f"problem: the commercial partition got GovCloud credentials (account {GOV}, profile 'govcloud'): "
+            "partitions.commercial.profile ('govcloud') names GovCloud credentials: point it at a commercial profile"
+            ) in out
+    assert code == 1
+
+
+def test_missing_profile(emu, tmp_path, monkeypatch, capsys):
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    code, out = _doctor(capsys, "--no-permissions", "--audit-config", str(audit_toml(tmp_path, govcloud="gov")))
+    assert [line for line in out if line.startswith("problem")] == [
+        "problem: partitions.govcloud.profile: AWS profile 'gov' not found in the AWS config files "
+        "(AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE or ~/.aws/config, ~/.aws/credentials)"]
+    assert code == 1
+
+
+def test_sso_profile_without_a_token(emu, tmp_path, monkeypatch, capsys):
+    aws_files(monkeypatch, tmp_path, emu, config=sso_profile("sso-commercial"), credentials=key_profile("govcloud", "govcloud"))
+    code, out = _doctor(capsys, "--no-permissions", "--audit-config", str(audit_toml(tmp_path, "sso-commercial")))
+    assert [line for line in out if line.startswith("problem")] == [
+        "problem: commercial: the SSO token of profile 'sso-commercial' is missing or expired: run "
+        "`aws sso login --profile sso-commercial`"]
+    assert code == 1
+
+
+def test_credential_process_and_assume_role_profiles(emu, tmp_path, monkeypatch, capsys):
+    role = assume_role_setup(emu, "govcloud")
+    config = (credential_process_profile(tmp_path, "commercial", "commercial")
+              + f"[profile gov-auditor]\nrole_arn = {role}\nsource_profile = gov-base\nregion = us-gov-west-1\n")
+    aws_files(monkeypatch, tmp_path, emu, config=config, credentials=key_profile("gov-base", "govcloud"))
+    code, out = _doctor(capsys, "--no-permissions", "--audit-config", str(audit_toml(tmp_path, "commercial", "gov-auditor")))
+    assert out[1].startswith(f"commercial: account {COMMERCIAL}, arn:aws:iam::{COMMERCIAL}:root")
+    assert out[2].startswith(f"govcloud: account {GOV}, arn:aws-us-gov:sts::{GOV}:assumed-role/auditor-role/")
+    assert code == 0, out
+
+
+class _FakeSts:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def get_caller_identity(self):
+        return self.answer
+
+
+def test_same_account_for_both_partitions(tmp_path, monkeypatch):
+    """Hand-built answers: both partitions' calls answered by one account (an endpoint override gone wrong)."""
+    cfg = load_config(audit_toml(tmp_path, None, None))
+    aws = Aws(cfg, CallLog())
+    monkeypatch.setattr(doctor, "_credentials_problem", lambda aws, part: None)
+    answers = {"commercial": {"Account": COMMERCIAL, "Arn": f"arn:aws:iam::{COMMERCIAL}:user/a", "UserId": "A"},
+               "govcloud": {"Account": COMMERCIAL, "Arn": f"arn:aws-us-gov:iam::{COMMERCIAL}:user/a", "UserId": "A"}}
+    monkeypatch.setattr(aws, "client", lambda service, part, region=None: _FakeSts(answers[part]))
+    identities, problems = doctor.check_identities(aws)
+    assert problems == [f"both partitions run as account {COMMERCIAL}: a GovCloud account is never the commercial "
+                        "one; set partitions.govcloud.profile to the GovCloud account's credentials"]
+
+
+def test_missing_permission_is_listed_with_the_policy_command(emu, tmp_path, monkeypatch, capsys):
+    from moto.core.authorization import enable_iam_authentication
+
+    from tests.remediation.test_policies import AUDITOR, _unauthenticated_in_moto, moto_view
+
+    emu.apply("compliant")
+    creds = ""
+    for part in ("commercial", "govcloud"):
+        iam = emu.client("iam", part)
+        iam.create_user(UserName="bedrock-key-auditor")
+        iam.put_user_policy(UserName="bedrock-key-auditor", PolicyName="auditor", PolicyDocument=json.dumps(
+            moto_view(AUDITOR, drop={"iam:ListAccessKeys"} if part == "commercial" else set())))
+        ak = iam.create_access_key(UserName="bedrock-key-auditor")["AccessKey"]
+        creds += f"[{part}]\naws_access_key_id = {ak['AccessKeyId']}\naws_secret_access_key = {ak['SecretAccessKey']}\n"
+    aws_files(monkeypatch, tmp_path, emu, credentials=creds)
+    _unauthenticated_in_moto(monkeypatch)
+    with enable_iam_authentication():
+        code, out = _doctor(capsys, "--audit-config", str(audit_toml(tmp_path)))
+    assert ("missing permissions (commercial): iam:ListAccessKeys; attach the policy printed by "
+            "`bedrock-key-audit policy auditor --partition commercial`") in out
+    assert any(line.startswith("permissions (govcloud): the ") for line in out), out
+    assert not [line for line in out if line.startswith(("problem", "not checked"))], out
+    assert code == 1
+
+
+def test_bad_config_is_exit_4(tmp_path, capsys):
+    bad = tmp_path / "audit.toml"
+    bad.write_text('[partitions.commercial]\nregion = "us-esat-1"\n')
+    assert cli.main(["doctor", "--audit-config", str(bad)]) == 4
+    assert "us-esat-1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("profiles, message", [
+    (("govcloud", "govcloud"), "the commercial partition got GovCloud credentials"),
+    (("commercial", "nope"), "AWS profile 'nope' not found"),
+])
+def test_a_real_audit_stops_on_a_credential_problem(pytester, emu, tmp_path, monkeypatch, profiles, message):
+    """The preflight at the start of a real (not emulated) audit: one line, exit status 4, no read made."""
+    from tests.audit.helpers import CHECKS, ROOT
+
+    emu.apply("compliant")
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    cfg = audit_toml(tmp_path, *profiles)
+    result = pytester.runpytest_inprocess(str(CHECKS), "--no-reports", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
+                                          "-c", str(ROOT / "pyproject.toml"), f"--audit-config={cfg}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if message in line]
+    assert len(errors) == 1, result.stderr.lines
+
+
+def test_a_real_audit_with_good_profiles_reads_each_identity_once(pytester, emu, tmp_path, monkeypatch):
+    from bedrock_key_audit.fixtures.aws import CALL_LOG_KEY
+    from tests.audit.helpers import CHECKS, ROOT
+
+    emu.apply("compliant")
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    rec = pytester.inline_run(str(CHECKS), "--no-reports", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
+                              "-c", str(ROOT / "pyproject.toml"), f"--audit-config={audit_toml(tmp_path)}",
+                              "-k", "iam.user_exists or cloudtrail.logging")
+    assert rec.ret == 0
+    config = rec.getcalls("pytest_sessionfinish")[0].session.config
+    calls = [c for c in config.stash[CALL_LOG_KEY].as_dicts() if c["operation"] == "GetCallerIdentity"]
+    assert sorted(c["partition"] for c in calls) == ["commercial", "govcloud"]
+
+
+def test_every_read_doctor_tries_is_in_the_auditor_policy():
+    from bedrock_key_audit import policies
+    from tests.remediation.test_policies import _doc_actions
+
+    assert {r.action for r in doctor.READS} <= _doc_actions(policies.template("auditor"))
+    assert {r.action for r in doctor.ORGANIZATION_READS} <= set(policies.ORGANIZATION_ACTIONS)
