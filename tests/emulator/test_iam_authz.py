@@ -1,0 +1,144 @@
+"""The emulator authorizes IAM users' minting and escalation calls with its own evaluator, honours
+CreateUser(PermissionsBoundary=…), refuses a principal in identity policies -- and the paths the
+audit reports (bedrock_key_audit.escalation) really work there, with the principal's own keys."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import botocore.exceptions
+import pytest
+
+from bedrock_key_audit.access import principals_from_gaad
+from bedrock_key_audit.escalation import minters
+
+BEDROCK = "bedrock.amazonaws.com"
+GAAD_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
+
+
+def doc(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def as_user(emu, iam, name):
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return emu.client("iam", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+
+
+def code(exc_info) -> str:
+    return exc_info.value.response["Error"]["Code"]
+
+
+def audit_minters(iam) -> dict:
+    """The audit's answer for the emulator's account as it stands (its own GAAD read)."""
+    pages = list(iam.get_paginator("get_account_authorization_details").paginate(Filter=GAAD_FILTER))
+    g = {k: [x for p in pages for x in p.get(k, [])] for k in ("UserDetailList", "GroupDetailList", "RoleDetailList",
+                                                               "Policies")}
+    users = [(u["Arn"], {}) for u in g["UserDetailList"]]
+    account = users[0][0].split(":")[4]
+    got = minters(principals_from_gaad(g), users=users, audited_user_arn=None, arn_partition="aws", account_id=account,
+                  now=dt.datetime.now(dt.timezone.utc), gaad=g)
+    return {a.principal.rsplit("/", 1)[-1]: a for a in got}
+
+
+def test_create_user_honours_a_permissions_boundary(emu):
+    iam = emu.client("iam")
+    arn = iam.create_policy(PolicyName="Fence", PolicyDocument=doc({"Effect": "Allow", "Action": "s3:*",
+                                                                     "Resource": "*"}))["Policy"]["Arn"]
+    made = iam.create_user(UserName="fenced", PermissionsBoundary=arn)["User"]
+    assert made["PermissionsBoundary"]["PermissionsBoundaryArn"] == arn
+    assert iam.get_user(UserName="fenced")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == arn
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_user(UserName="ghost", PermissionsBoundary=arn.replace("Fence", "Missing"))
+    assert code(e) == "NoSuchEntity"
+    assert "ghost" not in [u["UserName"] for u in iam.list_users()["Users"]]
+
+
+@pytest.mark.parametrize("field", ["NotPrincipal", "Principal"])
+def test_identity_policies_naming_a_principal_are_refused(emu, field):
+    iam = emu.client("iam")
+    iam.create_user(UserName="u")
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                                "Action": "sts:AssumeRole"}))
+    iam.create_group(GroupName="g")
+    bad = doc({"Effect": "Deny", field: {"AWS": "arn:aws:iam::123456789012:user/u"}, "Action": "*", "Resource": "*"})
+    good = doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    arn = iam.create_policy(PolicyName="ok", PolicyDocument=good)["Policy"]["Arn"]
+    calls = [lambda: iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=bad),
+             lambda: iam.put_role_policy(RoleName="r", PolicyName="p", PolicyDocument=bad),
+             lambda: iam.put_group_policy(GroupName="g", PolicyName="p", PolicyDocument=bad),
+             lambda: iam.create_policy(PolicyName="bad", PolicyDocument=bad),
+             lambda: iam.create_policy_version(PolicyArn=arn, PolicyDocument=bad)]
+    for call in calls:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert code(e) == "MalformedPolicyDocument" and f"prohibited field {field}" in str(e.value)
+    assert iam.list_user_policies(UserName="u")["PolicyNames"] == []
+
+
+def test_attach_to_itself_then_mint_works_as_the_audit_reports(emu):
+    """The audit names ``climber`` a minter through iam:AttachUserPolicy on itself; the emulator,
+    with climber's own access key, refuses the mint first and allows it after the attach."""
+    iam = emu.client("iam")
+    iam.create_user(UserName="climber")
+    iam.put_user_policy(UserName="climber", PolicyName="self-service", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": ["iam:AttachUserPolicy", "iam:CreateAccessKey"],
+         "Resource": "arn:aws:iam::*:user/climber"}))
+    mint_policy = iam.create_policy(PolicyName="MintKeys", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "iam:CreateServiceSpecificCredential", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}}}))["Policy"]["Arn"]
+    iam.create_user(UserName="bystander")
+    found = audit_minters(iam)
+    assert set(found) == {"climber"} and found["climber"].certain
+    assert "iam:AttachUserPolicy of " in found["climber"].note and "to itself" in found["climber"].note
+
+    climber = as_user(emu, iam, "climber")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        climber.create_service_specific_credential(UserName="climber", ServiceName=BEDROCK)
+    assert code(e) == "AccessDenied" and "iam:CreateServiceSpecificCredential on resource" in str(e.value)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        climber.attach_user_policy(UserName="bystander", PolicyArn=mint_policy)  # not its own user
+    assert code(e) == "AccessDenied"
+    climber.attach_user_policy(UserName="climber", PolicyArn=mint_policy)
+    cred = climber.create_service_specific_credential(UserName="bystander", ServiceName=BEDROCK)
+    assert cred["ServiceSpecificCredential"]["UserName"] == "bystander"
+    with pytest.raises(botocore.exceptions.ClientError) as e:  # the condition on the service holds
+        climber.create_service_specific_credential(UserName="climber", ServiceName="codecommit.amazonaws.com")
+    assert code(e) == "AccessDenied"
+
+
+def test_bystander_without_a_path_is_neither_reported_nor_able(emu):
+    iam = emu.client("iam")
+    iam.create_user(UserName="helper")
+    iam.create_user(UserName="other")
+    iam.put_user_policy(UserName="helper", PolicyName="p", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "arn:aws:iam::*:user/other"}))
+    assert audit_minters(iam) == {}
+    helper = as_user(emu, iam, "helper")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        helper.attach_user_policy(UserName="helper", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    assert code(e) == "AccessDenied"
+
+
+def test_create_a_user_with_the_required_boundary_then_mint_for_it(emu):
+    """A delegated administrator may create users under /dev/ only with a boundary, and mint keys
+    for them: the audit names it a minter through a user not yet created, and it really mints."""
+    iam = emu.client("iam")
+    fence = iam.create_policy(PolicyName="DevFence", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))["Policy"]["Arn"]
+    iam.create_user(UserName="lead")
+    iam.put_user_policy(UserName="lead", PolicyName="delegate", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "iam:CreateUser", "Resource": "arn:aws:iam::*:user/dev/*",
+         "Condition": {"StringEquals": {"iam:PermissionsBoundary": fence}}},
+        {"Effect": "Allow", "Action": "iam:CreateServiceSpecificCredential", "Resource": "arn:aws:iam::*:user/dev/*"}))
+    found = audit_minters(iam)
+    assert set(found) == {"lead"} and found["lead"].certain and "creates user dev/" in found["lead"].note
+
+    lead = as_user(emu, iam, "lead")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        lead.create_user(UserName="newbie", Path="/dev/")  # no boundary: refused
+    assert code(e) == "AccessDenied"
+    lead.create_user(UserName="newbie", Path="/dev/", PermissionsBoundary=fence)
+    cred = lead.create_service_specific_credential(UserName="newbie", ServiceName=BEDROCK)
+    assert cred["ServiceSpecificCredential"]["UserName"] == "newbie"
+    assert iam.get_user(UserName="newbie")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == fence
