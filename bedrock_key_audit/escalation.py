@@ -48,8 +48,8 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
    that already admits the principal, and the catalogue's paths through existing compute
    resources are not evaluated (:data:`NOT_EVALUATED` says why); the row lists them.
 
-Each minter is reported with its path, e.g. ``role X: iam:AttachRolePolicy on itself, then
-Create on user any``.
+Each minter is reported with its path, e.g. ``role X, escalation followed one step:
+iam:AttachRolePolicy of AdministratorAccess to itself, after which it mints (Create on user Y)``.
 """
 from __future__ import annotations
 
@@ -235,12 +235,12 @@ class _Judge:
         aws_managed = f"arn:{partition}:iam::aws:policy/"
         # Attach* needs a policy that grants minting; these two exist in every account.
         self.grant_policies: list[tuple[str, tuple[Statement, ...]]] = [
-            (aws_managed + "AdministratorAccess", _policy(_ALLOW_ALL, f"managed policy {aws_managed}AdministratorAccess")),
-            (aws_managed + "IAMFullAccess", _policy(_IAM_ALL, f"managed policy {aws_managed}IAMFullAccess")),
+            (aws_managed + "AdministratorAccess", _policy(_ALLOW_ALL, f"{aws_managed}AdministratorAccess, once attached")),
+            (aws_managed + "IAMFullAccess", _policy(_IAM_ALL, f"{aws_managed}IAMFullAccess, once attached")),
         ]
         for arn, doc in acct.documents.items():
             if arn in acct.versions:
-                stmts = _policy(doc, f"managed policy {arn}")
+                stmts = _policy(doc, f"{arn}, once attached")
                 if any(s.effect == "Allow" and s.matches(CREATE) for s in stmts):
                     self.grant_policies.append((arn, stmts))
 
@@ -469,7 +469,7 @@ class _Judge:
                 principal=p.arn, kind=p.kind, certain=value is True,
                 grants=tuple(dict.fromkeys(step.grants + ability.grants)),
                 unknown=() if value else tuple(sorted(step.unknown | set(ability.unknown))),
-                note=f"{ESCALATION}: {step.text}{then}, then {ability.note or 'mints'}"))
+                note=f"{ESCALATION}: {step.text}{then}, after which it mints ({ability.note})"))
             return value is True
 
         if _may_escalate(p):

@@ -125,7 +125,7 @@ def test_policy_write_on_itself(action, kind):
     got = run(users=[user("climber", pol)]) if kind == "user" else run(roles=[role("climber", pol)])
     a = got["climber"]
     assert a.certain and a.kind == kind
-    assert a.note.startswith(f"escalation followed one step: {action}") and "itself, then" in a.note
+    assert a.note.startswith(f"escalation followed one step: {action}") and "itself, after which it mints (" in a.note
     assert "Create on user bedrock-cross-partition-user" in a.note
     assert "inline policy p0 of " in a.grants[0]
 
