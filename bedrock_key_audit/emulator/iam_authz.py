@@ -162,8 +162,6 @@ def _decoded(doc: Any) -> Any:
 
 def authorize(resp: Any, action: str, resource: str, extra: dict[str, Any]) -> None:
     """Raise AccessDenied unless the calling IAM user may ``action`` on ``resource``."""
-    from moto.iam.exceptions import IAMException
-
     caller = resp.backend.get_user_from_access_key_id(resp.get_access_key())
     if caller is None:
         return
@@ -187,10 +185,19 @@ def authorize(resp: Any, action: str, resource: str, extra: dict[str, Any]) -> N
     decision = iam_eval.decide([_decoded(d) for d in docs], [_decoded(d) for d in boundary] if boundary is not None
                                else None, action, resource, context)
     if not decision.allowed:
-        class AccessDenied(IAMException):
-            code = "AccessDenied"
+        raise _access_denied(f"User: {caller.arn} is not authorized to perform: {action} on resource: {resource}")
 
-        raise AccessDenied(f"User: {caller.arn} is not authorized to perform: {action} on resource: {resource}")
+
+def _access_denied(message: str) -> Exception:
+    """AWS's ``AccessDenied`` (HTTP 403), as moto raises it for its own authorization."""
+    from moto.core.exceptions import AccessDeniedError
+
+    class AccessDenied(AccessDeniedError):
+        def __init__(self) -> None:
+            # AccessDeniedError words its own message; its base takes (code, message)
+            super(AccessDeniedError, self).__init__("AccessDenied", message)
+
+    return AccessDenied()
 
 
 def _guarded(name: str, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -253,7 +260,7 @@ def install() -> None:
             return
         from moto.iam.responses import IamResponse
 
-        IamResponse.create_user = _create_user_with_boundary(IamResponse.create_user)  # type: ignore[method-assign]
+        IamResponse.create_user = _create_user_with_boundary(IamResponse.create_user)  # type: ignore[method-assign,assignment]
         for name in ("put_user_policy", "put_role_policy", "put_group_policy", "create_policy", "create_policy_version"):
             setattr(IamResponse, name, _refusing_principals(getattr(IamResponse, name)))
         for name in ACTIONS:

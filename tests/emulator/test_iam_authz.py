@@ -34,7 +34,7 @@ def audit_minters(iam) -> dict:
     pages = list(iam.get_paginator("get_account_authorization_details").paginate(Filter=GAAD_FILTER))
     g = {k: [x for p in pages for x in p.get(k, [])] for k in ("UserDetailList", "GroupDetailList", "RoleDetailList",
                                                                "Policies")}
-    users = [(u["Arn"], {}) for u in g["UserDetailList"]]
+    users: list[tuple[str, dict[str, str] | None]] = [(u["Arn"], {}) for u in g["UserDetailList"]]
     account = users[0][0].split(":")[4]
     got = minters(principals_from_gaad(g), users=users, audited_user_arn=None, arn_partition="aws", account_id=account,
                   now=dt.datetime.now(dt.timezone.utc), gaad=g)
@@ -96,6 +96,7 @@ def test_attach_to_itself_then_mint_works_as_the_audit_reports(emu):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         climber.create_service_specific_credential(UserName="climber", ServiceName=BEDROCK)
     assert code(e) == "AccessDenied" and "iam:CreateServiceSpecificCredential on resource" in str(e.value)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     with pytest.raises(botocore.exceptions.ClientError) as e:
         climber.attach_user_policy(UserName="bystander", PolicyArn=mint_policy)  # not its own user
     assert code(e) == "AccessDenied"
@@ -142,3 +143,74 @@ def test_create_a_user_with_the_required_boundary_then_mint_for_it(emu):
     cred = lead.create_service_specific_credential(UserName="newbie", ServiceName=BEDROCK)
     assert cred["ServiceSpecificCredential"]["UserName"] == "newbie"
     assert iam.get_user(UserName="newbie")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == fence
+
+
+# --------------------------------------------------------------------------- differential: generated minting policies
+MINT_ACTIONS_PATTERNS = ["iam:CreateServiceSpecificCredential", "iam:*ServiceSpecificCredential", "iam:CreateService*",
+                         "IAM:createservicespecificcredential", "s3:*"]
+RESOURCES = ["*", "arn:aws:iam::*:user/t0", "arn:aws:iam::123456789012:user/t*", "arn:aws:iam::*:user/u?",
+             "arn:aws:iam::*:user/nobody", ["arn:aws:iam::*:user/t1", "arn:aws:iam::*:user/u0"]]
+CONDITIONS = [None, {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}},
+              {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": "codecommit.amazonaws.com"}},
+              {"StringLike": {"iam:ServiceSpecificCredentialServiceName": "bed*"}},
+              {"NumericLessThanEquals": {"iam:ServiceSpecificCredentialAgeDays": "90"}},
+              {"Null": {"iam:ServiceSpecificCredentialAgeDays": "false"}},
+              {"StringEquals": {"aws:username": "u1"}}]
+PRINCIPALS = ("u0", "u1", "u2")
+USERS = ("u0", "u1", "u2", "t0", "t1")
+TARGETS = ("t0", "t1", "u0", "u1")  # every pattern above that names a user names one of these
+AGES = (None, 1)  # requests a caller can make: no age, or a one-day key (meets every age condition above)
+
+
+def _statements():
+    from hypothesis import strategies as st
+
+    statement = st.fixed_dictionaries({
+        "Effect": st.sampled_from(["Allow", "Allow", "Deny"]), "Action": st.sampled_from(MINT_ACTIONS_PATTERNS),
+        "Resource": st.sampled_from(RESOURCES), "Condition": st.sampled_from(CONDITIONS)})
+    return st.lists(statement, min_size=0, max_size=3).map(
+        lambda sts: [{k: v for k, v in s.items() if v is not None} for s in sts])
+
+
+def test_generated_policies_minters_equal_the_emulators(emulator):
+    """The audit's minter set (certain; none may be left undecided here: every key is known or the
+    caller's choice) equals the set of principals for which the emulator, with each principal's own
+    keys, lets CreateServiceSpecificCredential for Bedrock succeed on some user with some age."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(st.fixed_dictionaries({p: _statements() for p in PRINCIPALS}))
+    def run(policies):
+        emulator.reset()
+        iam = emulator.client("iam")
+        for name in USERS:
+            iam.create_user(UserName=name)
+        clients = {}
+        for name in PRINCIPALS:
+            if policies[name]:
+                iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=doc(*policies[name]))
+            clients[name] = as_user(emulator, iam, name)
+        found = audit_minters(iam)
+        assert all(a.certain for a in found.values()), (policies, {k: a.unknown for k, a in found.items()})
+        emulated = set()
+        for name in PRINCIPALS:
+            for target in TARGETS:
+                for age in AGES:
+                    kw = {"CredentialAgeDays": age} if age is not None else {}
+                    try:
+                        made = clients[name].create_service_specific_credential(UserName=target, ServiceName=BEDROCK, **kw)
+                    except botocore.exceptions.ClientError as exc:
+                        assert exc.response["Error"]["Code"] == "AccessDenied", exc
+                        continue
+                    iam.delete_service_specific_credential(
+                        UserName=target,
+                        ServiceSpecificCredentialId=made["ServiceSpecificCredential"]["ServiceSpecificCredentialId"])
+                    emulated.add(name)
+                    break
+                if name in emulated:
+                    break
+        assert set(found) == emulated, json.dumps({"policies": policies, "audit": sorted(found),
+                                                   "emulator": sorted(emulated)})
+
+    run()
