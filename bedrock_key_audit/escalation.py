@@ -337,6 +337,8 @@ class _Judge:
 
     def _gains(self, p: Principal, t: Principal, who: str) -> Iterable[tuple[_Step, Principal]]:
         """What ``p`` can do to ``t``'s permissions in one step, and ``t`` afterwards."""
+        if _service_linked(t):
+            return  # IAM refuses policy and trust changes on a service-linked role
         written = _policy(_ALLOW_ALL, f"the policy {p.kind} {p.name} writes")
         kind = "User" if t.kind == "user" else "Role"
         put = self.may(p, f"iam:Put{kind}Policy", t.arn)
@@ -409,6 +411,8 @@ class _Judge:
                     frozenset() if both is True else frozenset({f"whether user {t.name} has a console password"})),
                     f"a console password for user {t.name}"))
             return _best_step(steps)
+        if _service_linked(t):
+            return None
         trust = self.may(p, "iam:UpdateAssumeRolePolicy", t.arn)
         if trust.value is False:
             return None
@@ -502,6 +506,13 @@ _ESCALATION_ACTIONS = tuple(sorted({a for n in EVALUATED for a in PATHS[n] if a.
 def _may_escalate(p: Principal) -> bool:
     return any(s.effect == "Allow" and s.matches(a) for s in p.statements for a in _ESCALATION_ACTIONS
                if a != "iam:passrole")
+
+
+def _service_linked(t: Principal) -> bool:
+    """A service-linked role (path ``/aws-service-role/``): "You cannot modify the trust policy for a
+    service-linked role" (IAM User Guide, "Update a role trust policy"), nor its permissions
+    ("Service-linked roles": only the service edits them)."""
+    return t.kind == "role" and ":role/aws-service-role/" in t.arn
 
 
 def _best(accesses: Sequence[Access]) -> Access | None:

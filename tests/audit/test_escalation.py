@@ -215,6 +215,13 @@ def test_update_assume_role_policy_of_a_role_that_mints():
     assert "ops" not in run(users=[user("ops", pol, boundary=b_arn)], roles=[minter], policies=[fence])
 
 
+def test_service_linked_roles_cannot_be_rewritten():
+    slr = role("AWSServiceRoleForX", doc(allow("iam:*ServiceSpecificCredential")))
+    slr["Arn"] = f"{C}:iam::{A}:role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX"
+    pol = doc(allow(["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy"]))
+    assert "ops" not in run(users=[user("ops", pol)], roles=[slr])
+
+
 def test_put_role_policy_then_update_assume_role_policy():
     plain = role("idle", doc(allow("s3:GetObject")))
     pol = doc(allow(["iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"], f"{C}:iam::{A}:role/idle"))
