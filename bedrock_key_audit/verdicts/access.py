@@ -146,7 +146,8 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     check.require(not certain, f"{len(certain)} principal(s) outside credential.allowed_minters can mint or reset a "
                                f"Bedrock API key: {_listing(certain)}{also}")
     if extra:
-        raise CouldNotDecide(f"{_undecided(extra, 'mint or reset a Bedrock API key')}{also}")
+        how = f" ({extra[0].note})" if extra[0].note else ""
+        raise CouldNotDecide(f"{_undecided(extra, 'mint or reset a Bedrock API key' + how)}{also}")
     who = _listing(minters) if minters else "no principal of the account"
     check.passed(f"only allowed principals can mint or reset a Bedrock API key, on any user or one they create, "
                  f"directly or by one privilege-escalation step: {who} (root user, escalation chains and paths through "

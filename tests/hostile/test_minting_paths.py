@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.hostile.helpers import BEDROCK, audit, expect
+from tests.hostile.helpers import BEDROCK, audit, expect, write_config
 
 ROW = "iam.key_minting_restricted"
 
@@ -57,3 +57,21 @@ def test_minting_path_fails_the_row_naming_it(pytester, setup, who, path):
     assert who in rows[ROW]["detail"]
     evidence = json.dumps(rows[ROW].get("evidence") or rows[ROW])
     assert "escalation followed one step" in evidence and "EditExistingLambdaFunctionWithRole" in evidence
+
+
+def test_undecided_path_errors_naming_the_path_and_the_unknown(pytester):
+    """Passing the role is allowed, but only to functions named ``app-*`` in an unnamed Region: the
+    new function's name and Region are the caller's choice, so the audit cannot settle it alone."""
+    def setup(emu):
+        _pass_role(emu)
+        emu.client("iam").put_user_policy(UserName="developer", PolicyName="serverless", PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"],
+             "Resource": "arn:aws:lambda:us-east-1:*:function:app-*"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/key-rotator-fn"}))
+
+    # the role itself mints (Reset): allowed, so only the developer's path is in question
+    allowed = write_config(pytester, '[credential]\nallowed_minters = ["arn:aws:iam::123456789012:role/key-rotator-fn"]\n')
+    rows = audit(pytester, setup, allowed)
+    expect(rows, {ROW: ("error", "user arn:aws:iam::123456789012:user/developer may mint or reset a Bedrock API key "
+                                 "(escalation followed one step: iam:PassRole of role key-rotator-fn")})
+    assert "the name of what lambda:createfunction creates" in rows[ROW]["detail"]
