@@ -12,9 +12,11 @@ a user; ``CreateUser(PermissionsBoundary=…)``; identity policies that name a p
   Authorization Reference, "Actions, resources, and condition keys for AWS Identity and Access
   Management": ``iam:ServiceSpecificCredentialServiceName``/``…AgeDays``, ``iam:PolicyARN``,
   ``iam:PermissionsBoundary``, ``aws:RequestTag/*``, ``aws:TagKeys``, ``iam:ResourceTag/*``).
-  It covers :data:`ACTIONS`: minting and the privilege-escalation writes.  Callers that are not
-  IAM users (the emulator's default credentials, role sessions) are not checked here; moto's own
-  switch (``enable_iam_authentication``) still applies to everyone when a test turns it on.
+  It covers :data:`ACTIONS`: minting and the privilege-escalation writes, for IAM users and role
+  sessions (the role's policies and boundary, intersected with the session policy: IAM User
+  Guide, "Session policies").  The emulator's default credentials (the account root) are not
+  checked here; moto's own switch (``enable_iam_authentication``) still applies to everyone
+  when a test turns it on.
   A refusal is ``AccessDenied`` "User: <arn> is not authorized to perform: <action> on resource:
   <arn>", as AWS words it.
 * **``CreateUser`` with ``PermissionsBoundary``**: moto drops the parameter; here the boundary
@@ -31,6 +33,7 @@ a user; ``CreateUser(PermissionsBoundary=…)``; identity policies that name a p
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from typing import Any, Callable
@@ -160,16 +163,51 @@ def _decoded(doc: Any) -> Any:
     return doc
 
 
+@dataclasses.dataclass(frozen=True)
+class _Caller:
+    arn: str
+    identity: list[Any]
+    boundary: list[Any] | None
+    session: list[Any] | None  # a role session's session policy
+    context: dict[str, Any]
+
+
+def _caller(resp: Any) -> _Caller | None:
+    """The IAM user or role session behind the request's access key, or None (the default
+    credentials, or another account's)."""
+    key = resp.get_access_key()
+    user = resp.backend.get_user_from_access_key_id(key)
+    if user is not None:
+        docs, boundary = _documents(resp.backend, user)
+        return _Caller(user.arn, docs, boundary, None, {
+            "aws:username": user.name, "aws:userid": user.id, "aws:PrincipalArn": user.arn,
+            "aws:PrincipalType": "User"})
+    from moto.sts.models import sts_backends
+
+    session = sts_backends[resp.backend.account_id][resp.backend.partition].get_assumed_role_from_access_key(key)
+    if session is None:
+        return None
+    role = next((r for r in resp.backend.roles.values() if r.arn == session.role_arn), None)
+    if role is None:
+        return None
+    docs = list(role.policies.values()) + [_default_document(p) for p in role.managed_policies.values()]
+    b_arn = getattr(role, "permissions_boundary_arn", None)
+    boundary = [_default_document(resp.backend.get_policy(b_arn))] if b_arn else None
+    # "Session policies": the session's permissions are the intersection with the session policy
+    return _Caller(f"arn:{resp.backend.partition}:sts::{resp.backend.account_id}:assumed-role/{role.name}/"
+                   f"{session.session_name}", docs, boundary, [session.policy] if session.policy else None, {
+                       "aws:userid": f"{role.id}:{session.session_name}", "aws:PrincipalArn": role.arn,
+                       "aws:PrincipalType": "AssumedRole"})
+
+
 def authorize(resp: Any, action: str, resource: str, extra: dict[str, Any]) -> None:
-    """Raise AccessDenied unless the calling IAM user may ``action`` on ``resource``."""
-    caller = resp.backend.get_user_from_access_key_id(resp.get_access_key())
+    """Raise AccessDenied unless the calling IAM user or role session may ``action`` on ``resource``."""
+    caller = _caller(resp)
     if caller is None:
         return
-    docs, boundary = _documents(resp.backend, caller)
     now = clock.now()
     context: dict[str, Any] = {
-        "aws:username": caller.name, "aws:userid": caller.id, "aws:PrincipalArn": caller.arn,
-        "aws:PrincipalAccount": resp.backend.account_id, "aws:PrincipalType": "User",
+        **caller.context, "aws:PrincipalAccount": resp.backend.account_id,
         "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "aws:EpochTime": str(int(now.timestamp())),
         "aws:RequestedRegion": "us-gov-west-1" if resp.backend.partition == "aws-us-gov" else "us-east-1",
         "aws:SecureTransport": "true",
@@ -182,9 +220,12 @@ def authorize(resp: Any, action: str, resource: str, extra: dict[str, Any]) -> N
         context.update({f"iam:ResourceTag/{t['Key']}": t["Value"] for t in tags})
         context.update({f"aws:ResourceTag/{t['Key']}": t["Value"] for t in tags})
     context.update({k: v for k, v in extra.items() if v is not None})
-    decision = iam_eval.decide([_decoded(d) for d in docs], [_decoded(d) for d in boundary] if boundary is not None
-                               else None, action, resource, context)
-    if not decision.allowed:
+    decision = iam_eval.decide([_decoded(d) for d in caller.identity],
+                               [_decoded(d) for d in caller.boundary] if caller.boundary is not None else None,
+                               action, resource, context)
+    allowed = decision.allowed and (caller.session is None or iam_eval.evaluate(
+        [_decoded(d) for d in caller.session], action, resource, context) == iam_eval.ALLOW)
+    if not allowed:
         raise _access_denied(f"User: {caller.arn} is not authorized to perform: {action} on resource: {resource}")
 
 
@@ -204,7 +245,7 @@ def _guarded(name: str, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     action, resource_of, context_of = ACTIONS[name]
 
     def method(self: Any) -> Any:
-        if self.backend.get_user_from_access_key_id(self.get_access_key()) is not None:
+        if _caller(self) is not None:
             authorize(self, action, resource_of(self), context_of(self))
         return original(self)
 

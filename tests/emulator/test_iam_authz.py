@@ -214,3 +214,30 @@ def test_generated_policies_minters_equal_the_emulators(emulator):
                                                    "emulator": sorted(emulated)})
 
     run()
+
+
+def test_role_session_attaches_to_its_role_then_mints(emu):
+    """The audit's example path -- role X: iam:AttachRolePolicy on itself, then
+    CreateServiceSpecificCredential -- taken by a session of that role with its own credentials."""
+    iam = emu.client("iam")
+    account = emu.client("sts").get_caller_identity()["Account"]
+    iam.create_user(UserName="target")
+    iam.create_role(RoleName="ci-deployer", AssumeRolePolicyDocument=doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}))
+    iam.put_role_policy(RoleName="ci-deployer", PolicyName="own-policies", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "iam:AttachRolePolicy", "Resource": f"arn:aws:iam::{account}:role/ci-deployer"}))
+    grant = iam.create_policy(PolicyName="Everything", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}))["Policy"]["Arn"]
+    found = audit_minters(iam)
+    assert set(found) == {"ci-deployer"} and "iam:AttachRolePolicy of " in found["ci-deployer"].note
+
+    creds = emu.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/ci-deployer",
+                                          RoleSessionName="build-42")["Credentials"]
+    session = emu.client("iam", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        session.create_service_specific_credential(UserName="target", ServiceName=BEDROCK)
+    assert code(e) == "AccessDenied" and "assumed-role/ci-deployer/build-42" in str(e.value)
+    session.attach_role_policy(RoleName="ci-deployer", PolicyArn=grant)
+    made = session.create_service_specific_credential(UserName="target", ServiceName=BEDROCK)
+    assert made["ServiceSpecificCredential"]["UserName"] == "target"
