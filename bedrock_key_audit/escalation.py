@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -232,6 +233,7 @@ class _Judge:
         self.existing = {u for u, _ in users}
         self._memo: dict[str, Access | None] = {}
         self._originals = {p.arn: p for p in acct.principals}
+        self._trust_memo: dict[tuple[str, str], bool | None] = {}
         aws_managed = f"arn:{partition}:iam::aws:policy/"
         # Attach* needs a policy that grants minting; these two exist in every account.
         self.grant_policies: list[tuple[str, tuple[Statement, ...]]] = [
@@ -248,6 +250,11 @@ class _Judge:
     def may(self, p: Principal, action: str, resource: Any, overlay: Mapping[str, Any] | None = None,
             tags: Mapping[str, str] | None = None, requests: Sequence[Mapping[str, Any]] = ({},),
             base: Mapping[str, Any] | None = None) -> _Eval:
+        allows = [s for s in p.statements if s.effect == "Allow" and s.matches(action)]
+        if not allows or (isinstance(resource, str) and resource != "*" and not any(
+                s.not_resources or any("${" in r or _loose(r).fullmatch(resource) for r in s.resources)
+                for s in allows)):
+            return _Eval(False, [], set())  # nothing of p's own allows it (no resource policy is in play here)
         b = {**(self.base if base is None else base), **(overlay or {})}
 
         def one(o: Mapping[str, Any]) -> _Eval:
@@ -427,26 +434,34 @@ class _Judge:
         if not any(s.effect == "Allow" and s.matches("iam:PassRole") for s in p.statements):
             return
         no_region = {k: v for k, v in self.base.items() if k != "aws:RequestedRegion"}
+        service_actions: dict[str, _Eval] = {}  # what p may do in the services, whatever role it passes
+
+        def service_action(a: str) -> _Eval:
+            if a not in service_actions:
+                resource = ("arn", self.partition, a.split(":")[0], Unknown("the Region it chooses"), self.account_id,
+                            Unknown(f"the name of what {a} creates"))
+                service_actions[a] = self.may(p, a, resource, base=no_region)
+            return service_actions[a]
+
         for r in self.acct.principals:
-            if r.kind != "role":
-                continue
+            if r.kind != "role" or self.direct(r) is None:
+                continue  # only a role that mints is worth passing
+            passes: dict[str, _Eval] = {}
             for name in _PASS_NEW:
                 actions = PATHS[name]
                 service = next(a.split(":")[0] for a in actions if not a.startswith("iam:"))
                 principal = SERVICE_PRINCIPALS.get(service)
                 if principal is None:
                     continue
-                trusted = _trusts(self.acct.trust.get(r.arn), principal)
+                trusted = self._trusts(r.arn, principal)
                 if trusted is False or (service == "ec2" and r.arn not in self.acct.in_instance_profile):
                     continue
-                evs = [self.may(p, "iam:PassRole", r.arn, {"iam:PassedToService": principal})]
-                for a in actions:
-                    if a.startswith("iam:"):
-                        continue
-                    svc = a.split(":")[0]
-                    resource = ("arn", self.partition, svc, Unknown("the Region it chooses"), self.account_id,
-                                Unknown(f"the name of what {a} creates"))
-                    evs.append(self.may(p, a, resource, base=no_region))
+                if principal not in passes:
+                    passes[principal] = self.may(p, "iam:PassRole", r.arn, {"iam:PassedToService": principal})
+                evs = [passes[principal]]
+                if evs[0].value is False:
+                    continue
+                evs += [service_action(a) for a in actions if not a.startswith("iam:")]
                 value = _and([e.value for e in evs] + [trusted])
                 if value is False:
                     continue
@@ -454,6 +469,12 @@ class _Judge:
                     set() if trusted else {f"the condition of role {r.name}'s trust policy"})
                 yield (_Step(value, tuple(g for e in evs for g in e.grants), frozenset(unknown),
                              f"iam:PassRole of role {r.name} to {principal} with {', '.join(actions[1:])} ({name})"), r)
+
+    def _trusts(self, role_arn: str, service: str) -> bool | None:
+        key = (role_arn, service)
+        if key not in self._trust_memo:
+            self._trust_memo[key] = _trusts(self.acct.trust.get(role_arn), service)
+        return self._trust_memo[key]
 
     def escalation(self, p: Principal) -> Access | None:
         """The best one-step escalation of ``p`` to minting, or None."""
@@ -480,9 +501,10 @@ class _Judge:
             for step, after in self._gains(p, p, "itself"):
                 if consider(step, after):
                     return found[0]
+            writes = _may_write(p)
             for t in self.acct.principals:
-                if t.arn == p.arn:
-                    continue
+                if t.arn == p.arn or (not writes and self.direct(t) is None):
+                    continue  # taking t over gains nothing unless t mints or p can also change its policies
                 take = self._takeover(p, t)
                 if take is None or take.value is False:
                     continue
@@ -506,6 +528,23 @@ _ESCALATION_ACTIONS = tuple(sorted({a for n in EVALUATED for a in PATHS[n] if a.
 def _may_escalate(p: Principal) -> bool:
     return any(s.effect == "Allow" and s.matches(a) for s in p.statements for a in _ESCALATION_ACTIONS
                if a != "iam:passrole")
+
+
+@functools.lru_cache(maxsize=4096)
+def _loose(pattern: str) -> re.Pattern[str]:
+    """A Resource pattern matched more loosely than IAM does (``*`` across colons, any case): only
+    to skip, before the real evaluation, statements that cannot match at all."""
+    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.I | re.S)
+
+
+_WRITE_ACTIONS = ("iam:putuserpolicy", "iam:attachuserpolicy", "iam:putrolepolicy", "iam:attachrolepolicy",
+                  "iam:putgrouppolicy", "iam:attachgrouppolicy", "iam:createpolicyversion", "iam:setdefaultpolicyversion",
+                  "iam:addusertogroup")
+
+
+def _may_write(p: Principal) -> bool:
+    """Does any of ``p``'s Allows name an action that changes a principal's permissions?"""
+    return any(s.effect == "Allow" and s.matches(a) for s in p.statements for a in _WRITE_ACTIONS)
 
 
 def _service_linked(t: Principal) -> bool:
