@@ -241,3 +241,60 @@ def test_role_session_attaches_to_its_role_then_mints(emu):
     session.attach_role_policy(RoleName="ci-deployer", PolicyArn=grant)
     made = session.create_service_specific_credential(UserName="target", ServiceName=BEDROCK)
     assert made["ServiceSpecificCredential"]["UserName"] == "target"
+
+
+MINT = {"Effect": "Allow", "Action": "iam:CreateServiceSpecificCredential", "Resource": "*"}
+
+
+def test_new_default_policy_version_then_mint(emu):
+    """Policy versions: a customer managed policy attached to the user lets it write its own new version."""
+    iam = emu.client("iam")
+    iam.create_user(UserName="author")
+    arn = iam.create_policy(PolicyName="self-edit", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": "arn:aws:iam::*:policy/self-edit"}
+    ))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName="author", PolicyArn=arn)
+    found = audit_minters(iam)
+    assert set(found) == {"author"} and "iam:CreatePolicyVersion of self-edit (attached to itself)" in found["author"].note
+    author = as_user(emu, iam, "author")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        author.create_service_specific_credential(UserName="author", ServiceName=BEDROCK)
+    assert code(e) == "AccessDenied"
+    author.create_policy_version(PolicyArn=arn, PolicyDocument=doc(MINT), SetAsDefault=True)
+    assert author.create_service_specific_credential(UserName="author", ServiceName=BEDROCK)["ServiceSpecificCredential"]
+
+
+def test_join_a_minting_group_then_mint(emu):
+    """Group membership: AddUserToGroup of itself into a group whose policy mints."""
+    iam = emu.client("iam")
+    iam.create_group(GroupName="key-admins")
+    iam.put_group_policy(GroupName="key-admins", PolicyName="mint", PolicyDocument=doc(MINT))
+    iam.create_user(UserName="joiner")
+    iam.put_user_policy(UserName="joiner", PolicyName="join", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "iam:AddUserToGroup", "Resource": "arn:aws:iam::*:group/key-admins"}))
+    found = audit_minters(iam)
+    assert set(found) == {"joiner"} and "iam:AddUserToGroup of itself to group key-admins" in found["joiner"].note
+    joiner = as_user(emu, iam, "joiner")
+    with pytest.raises(botocore.exceptions.ClientError):
+        joiner.create_service_specific_credential(UserName="joiner", ServiceName=BEDROCK)
+    joiner.add_user_to_group(GroupName="key-admins", UserName="joiner")
+    assert joiner.create_service_specific_credential(UserName="joiner", ServiceName=BEDROCK)["ServiceSpecificCredential"]
+
+
+def test_access_key_of_a_minting_user_then_mint(emu):
+    """Credentials of a minting user: CreateAccessKey (with DeleteAccessKey, past the two-key quota)."""
+    iam = emu.client("iam")
+    iam.create_user(UserName="rotator")
+    iam.put_user_policy(UserName="rotator", PolicyName="mint", PolicyDocument=doc(MINT))
+    iam.create_user(UserName="ops")
+    iam.put_user_policy(UserName="ops", PolicyName="keys", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": ["iam:CreateAccessKey", "iam:DeleteAccessKey"],
+         "Resource": "arn:aws:iam::*:user/rotator"}))
+    found = audit_minters(iam)
+    assert found["ops"].certain and "iam:CreateAccessKey for user rotator" in found["ops"].note
+    ops = as_user(emu, iam, "ops")
+    with pytest.raises(botocore.exceptions.ClientError):
+        ops.create_service_specific_credential(UserName="ops", ServiceName=BEDROCK)
+    key = ops.create_access_key(UserName="rotator")["AccessKey"]
+    as_rotator = emu.client("iam", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    assert as_rotator.create_service_specific_credential(UserName="ops", ServiceName=BEDROCK)["ServiceSpecificCredential"]
