@@ -61,6 +61,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bedrock_key_audit.access import (
+    MINT_ACTIONS,
     MINT_REQUESTS,
     Access,
     Principal,
@@ -387,7 +388,8 @@ class _Judge:
                 if gname in self.acct.member_of.get(t.arn, ()):
                     continue
                 add = self.may(p, "iam:AddUserToGroup", g.arn)
-                if add.value is not False and any(s.effect == "Allow" and s.matches(CREATE) for s in g.statements):
+                if add.value is not False and any(s.effect == "Allow" and s.matches(a) for s in g.statements
+                                                  for a in MINT_ACTIONS):
                     yield _step(add, f"iam:AddUserToGroup of {who} to group {gname}"), _with(t, g.statements)
 
     def _policies_of(self, t: Principal) -> list[str]:
