@@ -337,9 +337,10 @@ class _Judge:
         return best
 
     # ---- escalation
-    def _attachable(self, p: Principal, action: str, target_arn: str, who: str) -> Iterable[tuple[_Step, tuple[Statement, ...]]]:
+    def _attachable(self, p: Principal, action: str, target_arn: str, who: str,
+                    tags: Mapping[str, str] | None = None) -> Iterable[tuple[_Step, tuple[Statement, ...]]]:
         for arn, stmts in self.grant_policies:
-            ev = self.may(p, action, target_arn, {"iam:PolicyARN": arn})
+            ev = self.may(p, action, target_arn, {"iam:PolicyARN": arn}, tags=tags)
             if ev.value is not False:
                 yield _step(ev, f"{action} of {arn.rsplit('/', 1)[-1]} to {who}"), stmts
 
@@ -349,10 +350,11 @@ class _Judge:
             return  # IAM refuses policy and trust changes on a service-linked role
         written = _policy(_ALLOW_ALL, f"the policy {p.kind} {p.name} writes")
         kind = "User" if t.kind == "user" else "Role"
-        put = self.may(p, f"iam:Put{kind}Policy", t.arn)
+        tags = self.acct.user_tags.get(t.arn) if t.kind == "user" else None
+        put = self.may(p, f"iam:Put{kind}Policy", t.arn, tags=tags)
         if put.value is not False:
             yield _step(put, f"iam:Put{kind}Policy on {who}"), _with(t, written)
-        for step, stmts in self._attachable(p, f"iam:Attach{kind}Policy", t.arn, who):
+        for step, stmts in self._attachable(p, f"iam:Attach{kind}Policy", t.arn, who, tags):
             yield step, _with(t, stmts)
         for gname in self.acct.member_of.get(t.arn, ()):
             g = self.acct.groups.get(gname)

@@ -130,6 +130,15 @@ def test_policy_write_on_itself(action, kind):
     assert "inline policy p0 of " in a.grants[0]
 
 
+def test_tag_conditions_on_the_target_user_are_decided():
+    own = allow("iam:PutUserPolicy", Condition={"StringEquals": {"iam:ResourceTag/team": "platform"}})
+    tagged = user("climber", doc(own))
+    tagged["Tags"] = [{"Key": "team", "Value": "platform"}]
+    assert run(users=[tagged])["climber"].certain
+    tagged["Tags"] = [{"Key": "team", "Value": "data"}]
+    assert run(users=[tagged]) == {}
+
+
 def test_policy_write_on_someone_else_alone_is_not_minting():
     pol = doc(allow("iam:PutUserPolicy", f"{C}:iam::{A}:user/other"))
     assert run(users=[user("climber", pol), user("other")]) == {}
