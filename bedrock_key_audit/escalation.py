@@ -28,6 +28,9 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
      the new version the operative one) and ``SetDefaultPolicyVersion`` on a customer managed
      policy attached to the principal (or its permissions boundary);
    * ``AddUserToGroup`` into a group whose policies mint;
+   * beyond the catalogue, removing the principal's permissions boundary
+     (``Delete{User,Role}PermissionsBoundary``) or replacing it with ``AdministratorAccess``
+     (``Put{User,Role}PermissionsBoundary``, ``iam:PermissionsBoundary`` tried with it);
    * taking over another principal: ``CreateAccessKey`` (certain with ``DeleteAccessKey`` as well,
      since a user holds at most two access keys -- IAM User Guide, "IAM and AWS STS quotas"),
      ``CreateLoginProfile`` / ``UpdateLoginProfile`` (certain with both: the first needs no
@@ -380,6 +383,17 @@ class _Judge:
                                         f"{who})"), _with(t, _policy(doc, f"managed policy {arn} version {vid}"),
                                                           drop_source=arn)
         b = self.acct.boundary_arn.get(t.arn)
+        if b is not None:
+            # beyond the catalogue: a boundary that can be removed, or replaced by one that allows everything
+            # (Service Authorization Reference: Put*PermissionsBoundary takes iam:PermissionsBoundary)
+            drop = self.may(p, f"iam:Delete{kind}PermissionsBoundary", t.arn, tags=tags)
+            if drop.value is not False:
+                yield _step(drop, f"iam:Delete{kind}PermissionsBoundary of {who}"), _with(t, boundary=None)
+            admin = self.grant_policies[0][0]
+            put_b = self.may(p, f"iam:Put{kind}PermissionsBoundary", t.arn, {"iam:PermissionsBoundary": admin}, tags=tags)
+            if put_b.value is not False:
+                yield _step(put_b, f"iam:Put{kind}PermissionsBoundary AdministratorAccess on {who}"), \
+                    _with(t, boundary=None)
         if b in self.acct.versions:
             cv = self.may(p, "iam:CreatePolicyVersion", b)
             if cv.value is not False:
@@ -526,7 +540,9 @@ class _Judge:
 
 
 _ESCALATION_ACTIONS = tuple(sorted({a for n in EVALUATED for a in PATHS[n] if a.startswith("iam:")} | {
-    "iam:createpolicyversion", "iam:setdefaultpolicyversion", "iam:addusertogroup", "iam:updateassumerolepolicy"}))
+    "iam:createpolicyversion", "iam:setdefaultpolicyversion", "iam:addusertogroup", "iam:updateassumerolepolicy",
+    "iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary", "iam:putuserpermissionsboundary",
+    "iam:putrolepermissionsboundary"}))
 
 
 def _may_escalate(p: Principal) -> bool:
@@ -543,7 +559,8 @@ def _loose(pattern: str) -> re.Pattern[str]:
 
 _WRITE_ACTIONS = ("iam:putuserpolicy", "iam:attachuserpolicy", "iam:putrolepolicy", "iam:attachrolepolicy",
                   "iam:putgrouppolicy", "iam:attachgrouppolicy", "iam:createpolicyversion", "iam:setdefaultpolicyversion",
-                  "iam:addusertogroup")
+                  "iam:addusertogroup", "iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary",
+                  "iam:putuserpermissionsboundary", "iam:putrolepermissionsboundary")
 
 
 def _may_write(p: Principal) -> bool:

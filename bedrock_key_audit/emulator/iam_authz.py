@@ -134,6 +134,10 @@ ACTIONS: dict[str, tuple[str, Resource, Context]] = {
     "update_login_profile": ("iam:UpdateLoginProfile", _target_user, _none),
     "put_user_permissions_boundary": ("iam:PutUserPermissionsBoundary", _target_user,
                                       lambda r: {"iam:PermissionsBoundary": r._get_param("PermissionsBoundary")}),
+    "delete_user_permissions_boundary": ("iam:DeleteUserPermissionsBoundary", _target_user, _none),
+    "put_role_permissions_boundary": ("iam:PutRolePermissionsBoundary", _role_arn,
+                                      lambda r: {"iam:PermissionsBoundary": r._get_param("PermissionsBoundary")}),
+    "delete_role_permissions_boundary": ("iam:DeleteRolePermissionsBoundary", _role_arn, _none),
 }
 
 

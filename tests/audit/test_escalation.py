@@ -200,6 +200,18 @@ def test_create_policy_version_of_its_own_boundary():
     assert a.certain and "permissions boundary of itself" in a.note
 
 
+@pytest.mark.parametrize("action", ["iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary"])
+def test_removing_or_replacing_its_own_boundary(action):
+    b_arn = f"{C}:iam::{A}:policy/Fence"
+    fence = policy("Fence", doc(allow(["s3:*", "iam:*PermissionsBoundary"])))
+    pol = doc(allow(["iam:CreateServiceSpecificCredential", action], "*"))
+    a = run(users=[user("fenced", pol, boundary=b_arn)], policies=[fence])["fenced"]
+    assert a.certain and f"{action}" in a.note
+    # without the boundary action: the boundary holds and it mints nothing
+    assert run(users=[user("fenced", doc(allow("iam:CreateServiceSpecificCredential")), boundary=b_arn)],
+               policies=[fence]) == {}
+
+
 # --------------------------------------------------------------------------- group membership
 def test_add_user_to_a_group_that_mints():
     minting = group("key-admins", doc(allow("iam:CreateServiceSpecificCredential", Condition=BR)))

@@ -298,3 +298,21 @@ def test_access_key_of_a_minting_user_then_mint(emu):
     key = ops.create_access_key(UserName="rotator")["AccessKey"]
     as_rotator = emu.client("iam", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
     assert as_rotator.create_service_specific_credential(UserName="ops", ServiceName=BEDROCK)["ServiceSpecificCredential"]
+
+
+def test_remove_its_own_boundary_then_mint(emu):
+    """Beyond the catalogue: a fenced user that may delete its own permissions boundary."""
+    iam = emu.client("iam")
+    fence = iam.create_policy(PolicyName="Fence", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": ["s3:*", "iam:DeleteUserPermissionsBoundary"], "Resource": "*"}))["Policy"]["Arn"]
+    iam.create_user(UserName="fenced", PermissionsBoundary=fence)
+    iam.put_user_policy(UserName="fenced", PolicyName="p", PolicyDocument=doc(
+        MINT, {"Effect": "Allow", "Action": "iam:DeleteUserPermissionsBoundary", "Resource": "arn:aws:iam::*:user/fenced"}))
+    found = audit_minters(iam)
+    assert set(found) == {"fenced"} and "iam:DeleteUserPermissionsBoundary of itself" in found["fenced"].note
+    fenced = as_user(emu, iam, "fenced")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        fenced.create_service_specific_credential(UserName="fenced", ServiceName=BEDROCK)
+    assert code(e) == "AccessDenied"  # the boundary does not allow it
+    fenced.delete_user_permissions_boundary(UserName="fenced")
+    assert fenced.create_service_specific_credential(UserName="fenced", ServiceName=BEDROCK)["ServiceSpecificCredential"]
