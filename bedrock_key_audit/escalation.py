@@ -612,9 +612,10 @@ def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mappi
             audited_user_arn: str | None, arn_partition: str, account_id: str, now: dt.datetime,
             gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None) -> list[Access]:
     """Every principal that can or may mint (or reset) a Bedrock API key: directly on any user,
-    existing or one it creates, or after one escalation step (see the module docstring).  Without
-    ``gaad`` (the merged GetAccountAuthorizationDetails answer) only PassRole paths of roles
-    without a known trust policy are left out: groups, versions and trust come from it."""
+    existing or one it creates, or after one escalation step (see the module docstring).  ``gaad``
+    (the merged GetAccountAuthorizationDetails answer the principals came from) supplies groups,
+    policy versions, trust policies, instance profiles and user tags; without it the paths that
+    need them are not found."""
     acct = account_of(gaad or {}, principals, managed)
     judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now)
     out: list[Access] = []
