@@ -189,12 +189,14 @@ def _make_access_role(account: str, arn_partition: str, trusted: str) -> None:
     from moto.iam.models import iam_backends
 
     iam = iam_backends[account][arn_partition]
-    if any(r.name == ACCESS_ROLE for r in iam.roles.values()):
-        return
-    iam.create_role(role_name=ACCESS_ROLE, assume_role_policy_document=access_role_trust(trusted, arn_partition),
-                    path="/", permissions_boundary=None, description="", tags=[], max_session_duration="3600",
-                    linked_service=None)
-    iam.attach_role_policy(f"arn:{arn_partition}:iam::aws:policy/AdministratorAccess", ACCESS_ROLE)
+    if not any(r.name == ACCESS_ROLE for r in iam.roles.values()):
+        iam.create_role(role_name=ACCESS_ROLE, assume_role_policy_document=access_role_trust(trusted, arn_partition),
+                        path="/", permissions_boundary=None, description="", tags=[], max_session_duration="3600",
+                        linked_service=None)
+    # moto's CreateAccount makes the role without a permissions policy; AWS's has AdministratorAccess
+    admin = f"arn:{arn_partition}:iam::aws:policy/AdministratorAccess"
+    if admin not in iam.get_role(ACCESS_ROLE).managed_policies:
+        iam.attach_role_policy(admin, ACCESS_ROLE)
 
 
 def _fix_create_account() -> None:

@@ -43,6 +43,8 @@ class AccountAuthorization:
     users: list[tuple[str, dict[str, str]]]  # every user's ARN and tags
     counts: dict[str, int]
     caller: dict[str, Any]
+    gaad: dict[str, Any] = dataclasses.field(default_factory=dict)  # the merged answer (escalation paths)
+    managed: dict[str, Any] = dataclasses.field(default_factory=dict)  # AWS managed policy ARN -> document
 
     def caller_principal(self) -> Principal | None:
         return principal_of_caller(self.caller.get("Arn"), self.principals)
@@ -94,7 +96,8 @@ def account_authorization(inv: Inventory, partition: str) -> AccountAuthorizatio
             caller = inv.identity(partition)
         except CouldNotDecide:
             caller = {}  # then the caller is not allowed by default: stricter, never laxer
-        return AccountAuthorization(partition, principals, users, counts, caller)
+        return AccountAuthorization(partition, principals, users, counts, caller, gaad,
+                                    dict(zip(missing, docs, strict=True)))
     got: AccountAuthorization = inv.g.once(("account-authorization", partition), fetch)
     return got
 

@@ -29,10 +29,10 @@ from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.access import (
     Access,
     KeyAccess,
-    key_minters,
     outside,
     secret_readers,
 )
+from bedrock_key_audit.escalation import minters as escalation_minters, not_evaluated_sentence
 from bedrock_key_audit.policy import PolicyError
 from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses
 
@@ -127,17 +127,25 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
 
 def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: Any, all_keys: bool) -> None:
     """Every principal of the commercial account that may ``iam:CreateServiceSpecificCredential``
-    or ``iam:ResetServiceSpecificCredential`` for ``bedrock.amazonaws.com`` on the audited user or
-    on any user; fails when one is outside ``credential.allowed_minters``.  With ``--all-keys`` the
+    or ``iam:ResetServiceSpecificCredential`` for ``bedrock.amazonaws.com`` on the audited user, on
+    any user, or on a user it may create, or that can give itself that permission in one step of
+    the documented IAM privilege-escalation paths (bedrock_key_audit/escalation.py, which cites
+    them); fails when one is outside ``credential.allowed_minters``.  With ``--all-keys`` the
     row also lists every other user holding a Bedrock key."""
     auth = account_authorization(inventory, "commercial")
     user_arn = auth.user_arn(audit_config.user_name)  # from the same answer: no iam:GetUser dependency
     check.resource = user_arn or f"iam user {audit_config.user_name}"
     caller_arn = auth.caller.get("Arn") or ""
     arn_partition = caller_arn.split(":")[1] if caller_arn.count(":") >= 2 else "aws"
-    minters = key_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
-                          arn_partition=arn_partition, now=now)
-    try:  # whoever can assume a minting role can mint too
+    account_id = next((arn.split(":")[4] for arn, _ in auth.users), "") or (
+        caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
+    try:
+        minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
+                                     arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                                     managed=auth.managed)
+    except PolicyError as exc:
+        raise CouldNotDecide(f"cannot evaluate the commercial account's policies: {exc}") from None
+    try:  # whoever can assume a role that mints (or escalates to minting) can mint too
         minters += assumer_accesses(minters, auth.principals, now=now, what="mint or reset a Bedrock API key")
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the trust policies of the commercial account's roles: {exc}") from None
@@ -147,7 +155,9 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     if all_keys:
         audited = (user_arn or audit_config.user_name).rsplit("/", 1)[-1]
         others = [u for u in inventory.fleet_users() if u.lower() != audited.lower()]
-    evidence: dict[str, Any] = {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}; {TRUST_SCOPE}",
+    evidence: dict[str, Any] = {"allowed": allowed,
+                                "not_evaluated": f"the account root user; {UNSEEN}; {TRUST_SCOPE}; "
+                                                 f"{not_evaluated_sentence()}",
                                 "minters": [{**a.as_dict(), "allowed": a.principal in allowed} for a in minters]}
     if all_keys:
         evidence["other_users_with_bedrock_keys"] = others
@@ -158,7 +168,9 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     check.require(not certain, f"{len(certain)} principal(s) outside credential.allowed_minters can mint or reset a "
                                f"Bedrock API key: {_listing(certain)}{also}")
     if extra:
-        raise CouldNotDecide(f"{_undecided(extra, 'mint or reset a Bedrock API key')}{also}")
+        how = f" ({extra[0].note})" if extra[0].note else ""
+        raise CouldNotDecide(f"{_undecided(extra, 'mint or reset a Bedrock API key' + how)}{also}")
     who = _listing(minters) if minters else "no principal of the account"
-    check.passed(f"only allowed principals can mint or reset a Bedrock API key: {who} (root user not "
-                 f"evaluated){also}")
+    check.passed(f"only allowed principals can mint or reset a Bedrock API key, on any user or one they create, "
+                 f"directly or by one privilege-escalation step: {who} (root user, escalation chains and paths through "
+                 f"existing compute resources not evaluated: see the evidence){also}")

@@ -1,0 +1,630 @@
+"""Who can mint a Bedrock API key beyond a direct grant on an existing user: users that do not
+exist yet, and one step of the documented IAM privilege-escalation paths.
+
+:func:`minters` answers ``iam.key_minting_restricted``.  For every principal of the account it
+decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it uses):
+
+1. **Direct**: ``iam:CreateServiceSpecificCredential`` / ``iam:ResetServiceSpecificCredential``
+   for ``bedrock.amazonaws.com`` on an existing user (:func:`bedrock_key_audit.access.key_minters`),
+   or on a user the principal creates first: every user-ARN pattern its Allow statements name is
+   instantiated (each wildcard filled) and evaluated for ``iam:CreateUser`` and
+   ``iam:CreateServiceSpecificCredential`` on that ARN.  IAM User Guide, "Actions, resources, and
+   condition keys for AWS Identity and Access Management" (Service Authorization Reference,
+   https://docs.aws.amazon.com/service-authorization/latest/reference/list_identityandaccessmanagementiam.html):
+   both act on the ``user`` resource ``arn:${Partition}:iam::${Account}:user/${UserNameWithPath}``;
+   ``CreateUser`` takes ``iam:PermissionsBoundary``, ``aws:RequestTag/${TagKey}`` and
+   ``aws:TagKeys``, values the caller chooses: they are tried with the values the principal's own
+   policies name (and absent), a certain grant deciding.
+2. **Escalation, followed one step**: the principal gives itself -- or a principal it can take
+   over -- the minting permission, through the paths of cloudsplaining's catalogue
+   (:mod:`bedrock_key_audit.escalation_catalogue`; Rhino Security Labs, "AWS IAM Privilege
+   Escalation -- Methods and Mitigation") that :data:`EVALUATED` names:
+
+   * policy writes on a principal (``Put``/``Attach`` ``User``/``Role``/``Group`` ``Policy``);
+     ``Attach*`` needs a policy that grants minting: AWS's ``AdministratorAccess`` and
+     ``IAMFullAccess`` exist in every account, customer managed ones are read (``iam:PolicyARN``
+     is tried with each);
+   * ``CreatePolicyVersion`` (IAM API Reference, "CreatePolicyVersion": ``SetAsDefault`` makes
+     the new version the operative one) and ``SetDefaultPolicyVersion`` on a customer managed
+     policy attached to the principal (or its permissions boundary);
+   * ``AddUserToGroup`` into a group whose policies mint;
+   * beyond the catalogue, removing the principal's permissions boundary
+     (``Delete{User,Role}PermissionsBoundary``) or replacing it with ``AdministratorAccess``
+     (``Put{User,Role}PermissionsBoundary``, ``iam:PermissionsBoundary`` tried with it);
+   * taking over another principal: ``CreateAccessKey`` (certain with ``DeleteAccessKey`` as well,
+     since a user holds at most two access keys -- IAM User Guide, "IAM and AWS STS quotas"),
+     ``CreateLoginProfile`` / ``UpdateLoginProfile`` (certain with both: the first needs no
+     console password, the second one), ``UpdateAssumeRolePolicy`` (AWS STS API Reference,
+     "AssumeRole": within one account a user named in the role's trust policy may assume it
+     without an identity policy; IAM User Guide, "Update a role trust policy": the caller's
+     permissions boundary must still allow ``sts:AssumeRole``) -- alone, or after a policy
+     write on that principal;
+   * ``iam:PassRole`` (``iam:PassedToService`` the service principal) of a role that mints, and
+     trusts the service, to a service that runs code as it (``lambda:CreateFunction``,
+     ``ec2:RunInstances`` with an instance profile holding the role, ``glue:CreateDevEndpoint``,
+     ``cloudformation:CreateStack``, …).  The new resource's name and Region are the caller's
+     choice, so a resource pattern narrower than ``*`` there leaves the step undecided.
+
+   What a written policy grants is limited by the target's permissions boundary, and the
+   target's explicit Denies still hold ("Policy evaluation logic"): the target is evaluated
+   with the written grant added.  Whoever a minting role's trust already admits is added by
+   :func:`bedrock_key_audit.trust.assumer_accesses`.  Removing a Deny first, chains of two
+   escalations, and the catalogue's paths through existing compute resources are not evaluated (:data:`NOT_EVALUATED` says why); the row lists them.
+
+Each minter is reported with its path, e.g. ``role X, escalation followed one step:
+iam:AttachRolePolicy of AdministratorAccess to itself, after which it mints (Create on user Y)``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from bedrock_key_audit.access import (
+    MINT_ACTIONS,
+    MINT_REQUESTS,
+    Access,
+    Principal,
+    _context,
+    _evaluate,
+    _Eval,
+    _existential,
+    _docs_of,
+    key_minters,
+)
+from bedrock_key_audit.escalation_catalogue import PATHS
+from bedrock_key_audit.policy import Statement, Unknown, _and, _or, decode_document, parse_document
+
+CREATE = "iam:CreateServiceSpecificCredential"
+CREATE_USER = "iam:CreateUser"
+# Keys of CreateUser's request that the caller chooses.
+CREATE_USER_CHOSEN = ("iam:permissionsboundary", "aws:requesttag/", "aws:tagkeys")
+FILLS = ("x", "q7")  # what a wildcard in a user-ARN pattern is filled with (two, so one Deny of a name cannot hide both)
+ESCALATION = "escalation followed one step"
+
+# The service principal a role must trust to be passed to the service (its trust policy's
+# ``Principal.Service``); "IAM User Guide, AWS services that work with IAM" and each service's
+# guide (Lambda execution role, EC2 instance profile role, ECS task role, App Runner instance role).
+SERVICE_PRINCIPALS = {
+    "lambda": "lambda.amazonaws.com", "ec2": "ec2.amazonaws.com", "glue": "glue.amazonaws.com",
+    "cloudformation": "cloudformation.amazonaws.com", "datapipeline": "datapipeline.amazonaws.com",
+    "codebuild": "codebuild.amazonaws.com", "ecs": "ecs-tasks.amazonaws.com", "sagemaker": "sagemaker.amazonaws.com",
+    "apprunner": "tasks.apprunner.amazonaws.com", "bedrock-agentcore": "bedrock-agentcore.amazonaws.com",
+}
+
+# Paths that pass an existing role to a resource the principal creates.
+_PASS_NEW = tuple(n for n in PATHS if n.startswith("PassExistingRoleToNew")) + (
+    "CreateEC2WithExistingIP", "PassExistingRoleToCloudFormation")
+EVALUATED: frozenset[str] = frozenset({
+    "CreateAccessKey", "CreateLoginProfile", "UpdateLoginProfile", "AddUserToGroup", "CreateNewPolicyVersion",
+    "SetExistingDefaultPolicyVersion", "AttachUserPolicy", "AttachGroupPolicy", "AttachRolePolicy", "PutUserPolicy",
+    "PutGroupPolicy", "PutRolePolicy", "UpdateRolePolicyToAssumeIt", "CreateAndRotateAccessKey",
+    "AttachUserPolicyThenCreateAccessKey", "PutUserPolicyThenCreateAccessKey", "AttachRolePolicyThenUpdateAssumeRolePolicy",
+    "CreatePolicyVersionThenUpdateAssumeRolePolicy", "PutRolePolicyThenUpdateAssumeRolePolicy",
+    *_PASS_NEW,
+})
+NOT_EVALUATED: dict[str, str] = {
+    name: ("the role trust that admits the principal is not followed" if name == "CreatePolicyVersionThenAssumeRole"
+           else "it acts through an existing compute resource (function, instance, notebook, job, stack set, "
+                "session), which the audit does not read")
+    for name in PATHS if name not in EVALUATED
+}
+
+
+def not_evaluated_sentence() -> str:
+    """One sentence for the row: what this evaluation leaves out."""
+    return (f"{ESCALATION} (removing a Deny first, or two escalations in a row, not followed); catalogued paths not evaluated: {', '.join(sorted(NOT_EVALUATED))}")
+
+
+# --------------------------------------------------------------------------- the account as a graph
+@dataclasses.dataclass(frozen=True)
+class Group:
+    name: str
+    arn: str
+    statements: tuple[Statement, ...]
+
+
+@dataclasses.dataclass
+class Account:
+    """What the escalation paths need besides the principals: groups, memberships, attachments,
+    customer managed policy versions, role trust policies and instance profiles."""
+
+    principals: list[Principal]
+    groups: dict[str, Group]
+    member_of: dict[str, tuple[str, ...]]  # user ARN -> group names
+    attached: dict[str, tuple[str, ...]]  # principal ARN or "group:<name>" -> managed policy ARNs
+    boundary_arn: dict[str, str]
+    versions: dict[str, tuple[str, dict[str, Any]]]  # customer managed policy ARN -> (default id, id -> document)
+    documents: dict[str, Any]  # managed policy ARN -> default document
+    trust: dict[str, Any]  # role ARN -> trust policy document
+    in_instance_profile: frozenset[str]  # role ARNs that an instance profile holds
+    user_tags: dict[str, dict[str, str]]
+
+
+def account_of(gaad: Mapping[str, Any], principals: Sequence[Principal], managed: Mapping[str, Any] | None = None) -> Account:
+    """The :class:`Account` of a merged ``GetAccountAuthorizationDetails`` answer (the one the
+    principals came from; ``managed``: documents of AWS managed policies it does not carry)."""
+    documents: dict[str, Any] = dict(managed or {})
+    versions: dict[str, tuple[str, dict[str, Any]]] = {}
+    for pol in gaad.get("Policies") or []:
+        vs = {str(v.get("VersionId")): v.get("Document") for v in pol.get("PolicyVersionList") or []}
+        default = next((str(v.get("VersionId")) for v in pol.get("PolicyVersionList") or [] if v.get("IsDefaultVersion")),
+                       str(pol.get("DefaultVersionId")))
+        versions[pol["Arn"]] = (default, vs)
+        if default in vs:
+            documents[pol["Arn"]] = vs[default]
+    groups: dict[str, Group] = {}
+    attached: dict[str, tuple[str, ...]] = {}
+    for g in gaad.get("GroupDetailList") or []:
+        name = str(g.get("GroupName"))
+        owner = f"group {name}"
+        docs = _docs_of(g, "GroupPolicyList", owner)
+        arns = tuple(a["PolicyArn"] for a in g.get("AttachedManagedPolicies") or [] if a.get("PolicyArn"))
+        docs += [(f"managed policy {a} (attached to {owner})", documents[a]) for a in arns if a in documents]
+        stmts: list[Statement] = []
+        for source, doc in docs:
+            stmts.extend(parse_document(doc, source))
+        groups[name] = Group(name, str(g.get("Arn")), tuple(stmts))
+        attached[f"group:{name}"] = arns
+    member_of: dict[str, tuple[str, ...]] = {}
+    boundary: dict[str, str] = {}
+    trust: dict[str, Any] = {}
+    profiles: set[str] = set()
+    tags: dict[str, dict[str, str]] = {}
+    for key in ("UserDetailList", "RoleDetailList"):
+        for e in gaad.get(key) or []:
+            arn = e["Arn"]
+            attached[arn] = tuple(a["PolicyArn"] for a in e.get("AttachedManagedPolicies") or [] if a.get("PolicyArn"))
+            b = (e.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+            if b:
+                boundary[arn] = b
+            if key == "UserDetailList":
+                member_of[arn] = tuple(str(n) for n in e.get("GroupList") or [])
+                tags[arn] = {str(t.get("Key")): str(t.get("Value")) for t in e.get("Tags") or []}
+            else:
+                trust[arn] = e.get("AssumeRolePolicyDocument")
+                if e.get("InstanceProfileList"):
+                    profiles.add(arn)
+    return Account(list(principals), groups, member_of, attached, boundary, versions, documents, trust,
+                   frozenset(profiles), tags)
+
+
+# --------------------------------------------------------------------------- one principal, one step
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    """One escalation step: whether the principal may take it, and what it says."""
+
+    value: bool | None
+    grants: tuple[str, ...]
+    unknown: frozenset[str]
+    text: str
+
+
+def _step(ev: _Eval, text: str, extra_unknown: Iterable[str] = ()) -> _Step:
+    return _Step(ev.value, tuple(ev.grants), frozenset(ev.unknown) | frozenset(extra_unknown), text)
+
+
+def _policy(doc: Any, source: str) -> tuple[Statement, ...]:
+    return tuple(parse_document(doc, source))
+
+
+_ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+_IAM_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
+
+
+def _with(p: Principal, statements: Iterable[Statement] = (), *, drop_source: str | None = None,
+          boundary: Any = "keep") -> Principal:
+    """``p`` with ``statements`` added (those of managed policy ``drop_source`` removed first)."""
+    kept = [s for s in p.statements if drop_source is None or not (
+        s.source == f"managed policy {drop_source}" or s.source.startswith(f"managed policy {drop_source} ("))]
+    return dataclasses.replace(p, statements=tuple(kept) + tuple(statements),
+                               boundary=p.boundary if boundary == "keep" else boundary)
+
+
+class _Judge:
+    """Evaluates one account's principals; memoises each principal's direct minting."""
+
+    def __init__(self, acct: Account, users: Sequence[tuple[str, Mapping[str, str] | None]], audited: str | None,
+                 partition: str, account_id: str, now: dt.datetime) -> None:
+        self.acct, self.users, self.audited, self.partition, self.account_id, self.now = (
+            acct, users, audited, partition, account_id, now)
+        region = "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"
+        self.base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())), "aws:RequestedRegion": region}
+        self.existing = {u for u, _ in users}
+        self._memo: dict[str, Access | None] = {}
+        self._originals = {p.arn: p for p in acct.principals}
+        self._trust_memo: dict[tuple[str, str], bool | None] = {}
+        aws_managed = f"arn:{partition}:iam::aws:policy/"
+        # Attach* needs a policy that grants minting; these two exist in every account.
+        self.grant_policies: list[tuple[str, tuple[Statement, ...]]] = [
+            (aws_managed + "AdministratorAccess", _policy(_ALLOW_ALL, f"{aws_managed}AdministratorAccess, once attached")),
+            (aws_managed + "IAMFullAccess", _policy(_IAM_ALL, f"{aws_managed}IAMFullAccess, once attached")),
+        ]
+        for arn, doc in acct.documents.items():
+            if arn in acct.versions:
+                stmts = _policy(doc, f"{arn}, once attached")
+                if any(s.effect == "Allow" and s.matches(CREATE) for s in stmts):
+                    self.grant_policies.append((arn, stmts))
+
+    # ---- evaluation helpers
+    def may(self, p: Principal, action: str, resource: Any, overlay: Mapping[str, Any] | None = None,
+            tags: Mapping[str, str] | None = None, requests: Sequence[Mapping[str, Any]] = ({},),
+            base: Mapping[str, Any] | None = None) -> _Eval:
+        allows = [s for s in p.statements if s.effect == "Allow" and s.matches(action)]
+        if not allows or (isinstance(resource, str) and resource != "*" and not any(
+                s.not_resources or any("${" in r or _loose(r).fullmatch(resource) for r in s.resources)
+                for s in allows)):
+            return _Eval(False, [], set())  # nothing of p's own allows it (no resource policy is in play here)
+        b = {**(self.base if base is None else base), **(overlay or {})}
+
+        def one(o: Mapping[str, Any]) -> _Eval:
+            return _evaluate(p, action, resource, _context(p, {**b, **o}, [*p.statements, *(p.boundary or ())], tags,
+                                                          ("aws:resourcetag/", "iam:resourcetag/")))
+        return _existential(one, requests)
+
+    def _chosen_requests(self, p: Principal, prefixes: Sequence[str]) -> list[dict[str, Any]]:
+        """Requests trying each value ``p``'s policies name for a caller-chosen key (and none)."""
+        named: dict[str, list[str]] = {}
+        for s in p.statements:
+            for pairs in (s.conditions or {}).values() if isinstance(s.conditions, dict) else ():
+                if not isinstance(pairs, dict):
+                    continue
+                for key, vals in pairs.items():
+                    if any(key.lower().startswith(pre) for pre in prefixes):
+                        for v in [vals] if isinstance(vals, str) else list(vals or []):
+                            if isinstance(v, str) and "*" not in v and "?" not in v:
+                                named.setdefault(key, []).append(v)
+        out: list[dict[str, Any]] = [{k: None for k in named}]
+        for key, vals in named.items():
+            out += [{**{k: None for k in named}, key: v} for v in vals]
+        if len(named) > 1:
+            out.append({k: vs[0] for k, vs in named.items()})
+        return out
+
+    # ---- direct minting
+    def _new_user_candidates(self, p: Principal) -> list[str]:
+        prefix = f"arn:{self.partition}:iam::{self.account_id}:user/"
+        out: list[str] = []
+        for s in p.statements:
+            if s.effect != "Allow" or not (s.matches(CREATE) or s.matches(CREATE_USER)):
+                continue
+            for pattern in (s.resources if not s.not_resources else ("*",)):
+                if "${" in pattern:
+                    continue
+                rest = pattern.split(":user/", 1)[1] if ":user/" in pattern else "*"
+                for fill in FILLS:
+                    arn = prefix + rest.replace("*", fill).replace("?", "x")
+                    if arn not in self.existing and arn not in out:
+                        out.append(arn)
+        return out
+
+    def _mint_new_user(self, p: Principal) -> Access | None:
+        if not any(s.effect == "Allow" and s.matches(CREATE_USER) for s in p.statements):
+            return None
+        possible: Access | None = None
+        for arn in self._new_user_candidates(p):
+            create = self.may(p, CREATE_USER, arn, requests=self._chosen_requests(p, CREATE_USER_CHOSEN))
+            if create.value is False:
+                continue
+            mint = self.may(p, CREATE, arn, {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com"},
+                            requests=MINT_REQUESTS[CREATE])
+            value = _and([create.value, mint.value])
+            if value is False:
+                continue
+            name = arn.split(":user/", 1)[1]
+            acc = Access(principal=p.arn, kind=p.kind, certain=value is True,
+                         grants=tuple(dict.fromkeys(create.grants + mint.grants)),
+                         unknown=() if value else tuple(sorted(create.unknown | mint.unknown)),
+                         note=f"creates user {name} (no such user yet), then Create on it")
+            if value is True:
+                return acc
+            possible = possible or acc
+        return possible
+
+    def direct(self, p: Principal) -> Access | None:
+        """``p``'s own minting, on an existing user or on one it creates first."""
+        original = self._originals.get(p.arn) is p  # only the account's own principals are memoised
+        if original and p.arn in self._memo:
+            return self._memo[p.arn]
+        got = key_minters([p], users=self.users, audited_user_arn=self.audited, arn_partition=self.partition,
+                          now=self.now)
+        existing = got[0] if got else None
+        new = None if existing is not None and existing.certain else self._mint_new_user(p)
+        best = _best([a for a in (existing, new) if a is not None])
+        if original:
+            self._memo[p.arn] = best
+        return best
+
+    # ---- escalation
+    def _attachable(self, p: Principal, action: str, target_arn: str, who: str,
+                    tags: Mapping[str, str] | None = None) -> Iterable[tuple[_Step, tuple[Statement, ...]]]:
+        for arn, stmts in self.grant_policies:
+            ev = self.may(p, action, target_arn, {"iam:PolicyARN": arn}, tags=tags)
+            if ev.value is not False:
+                yield _step(ev, f"{action} of {arn.rsplit('/', 1)[-1]} to {who}"), stmts
+
+    def _gains(self, p: Principal, t: Principal, who: str) -> Iterable[tuple[_Step, Principal]]:
+        """What ``p`` can do to ``t``'s permissions in one step, and ``t`` afterwards."""
+        if _service_linked(t):
+            return  # IAM refuses policy and trust changes on a service-linked role
+        written = _policy(_ALLOW_ALL, f"the policy {p.kind} {p.name} writes")
+        kind = "User" if t.kind == "user" else "Role"
+        tags = self.acct.user_tags.get(t.arn) if t.kind == "user" else None
+        put = self.may(p, f"iam:Put{kind}Policy", t.arn, tags=tags)
+        if put.value is not False:
+            yield _step(put, f"iam:Put{kind}Policy on {who}"), _with(t, written)
+        for step, stmts in self._attachable(p, f"iam:Attach{kind}Policy", t.arn, who, tags):
+            yield step, _with(t, stmts)
+        for gname in self.acct.member_of.get(t.arn, ()):
+            g = self.acct.groups.get(gname)
+            if g is None:
+                continue
+            put = self.may(p, "iam:PutGroupPolicy", g.arn)
+            if put.value is not False:
+                yield _step(put, f"iam:PutGroupPolicy on group {gname} of {who}"), _with(t, written)
+            for step, stmts in self._attachable(p, "iam:AttachGroupPolicy", g.arn, f"group {gname} of {who}"):
+                yield step, _with(t, stmts)
+        # customer managed policies that apply to t: new default version, or an older one made default
+        for arn in self._policies_of(t):
+            default, versions = self.acct.versions[arn]
+            cv = self.may(p, "iam:CreatePolicyVersion", arn)
+            if cv.value is not False:
+                yield _step(cv, f"iam:CreatePolicyVersion of {arn.rsplit('/', 1)[-1]} (attached to {who})"), \
+                    _with(t, written, drop_source=arn)
+            sd = self.may(p, "iam:SetDefaultPolicyVersion", arn)
+            if sd.value is not False:
+                for vid, doc in versions.items():
+                    if vid != default:
+                        yield _step(sd, f"iam:SetDefaultPolicyVersion {vid} of {arn.rsplit('/', 1)[-1]} (attached to "
+                                        f"{who})"), _with(t, _policy(doc, f"managed policy {arn} version {vid}"),
+                                                          drop_source=arn)
+        b = self.acct.boundary_arn.get(t.arn)
+        if b is not None:
+            # beyond the catalogue: a boundary that can be removed, or replaced by one that allows everything
+            # (Service Authorization Reference: Put*PermissionsBoundary takes iam:PermissionsBoundary)
+            drop = self.may(p, f"iam:Delete{kind}PermissionsBoundary", t.arn, tags=tags)
+            if drop.value is not False:
+                yield _step(drop, f"iam:Delete{kind}PermissionsBoundary of {who}"), _with(t, boundary=None)
+            admin = self.grant_policies[0][0]
+            put_b = self.may(p, f"iam:Put{kind}PermissionsBoundary", t.arn, {"iam:PermissionsBoundary": admin}, tags=tags)
+            if put_b.value is not False:
+                yield _step(put_b, f"iam:Put{kind}PermissionsBoundary AdministratorAccess on {who}"), \
+                    _with(t, boundary=None)
+        if b in self.acct.versions:
+            cv = self.may(p, "iam:CreatePolicyVersion", b)
+            if cv.value is not False:
+                yield _step(cv, f"iam:CreatePolicyVersion of {b.rsplit('/', 1)[-1]} (the permissions boundary of "
+                                f"{who})"), _with(t, boundary=None)
+        if t.kind == "user":
+            for gname, g in sorted(self.acct.groups.items()):
+                if gname in self.acct.member_of.get(t.arn, ()):
+                    continue
+                add = self.may(p, "iam:AddUserToGroup", g.arn)
+                if add.value is not False and any(s.effect == "Allow" and s.matches(a) for s in g.statements
+                                                  for a in MINT_ACTIONS):
+                    yield _step(add, f"iam:AddUserToGroup of {who} to group {gname}"), _with(t, g.statements)
+
+    def _policies_of(self, t: Principal) -> list[str]:
+        arns = list(self.acct.attached.get(t.arn, ()))
+        for gname in self.acct.member_of.get(t.arn, ()):
+            arns += self.acct.attached.get(f"group:{gname}", ())
+        return [a for a in dict.fromkeys(arns) if a in self.acct.versions]
+
+    def _takeover(self, p: Principal, t: Principal) -> _Step | None:
+        """Can ``p`` act as ``t`` (another principal of the account)?"""
+        if t.kind == "user":
+            tags = self.acct.user_tags.get(t.arn)
+            ak = self.may(p, "iam:CreateAccessKey", t.arn, tags=tags)
+            steps: list[_Step] = []
+            if ak.value is not False:
+                rotate = self.may(p, "iam:DeleteAccessKey", t.arn, tags=tags)
+                sure = rotate.value is True
+                steps.append(_Step(ak.value if sure else _and([ak.value, None]), tuple(ak.grants),
+                                   frozenset(ak.unknown) | (frozenset() if sure else frozenset(
+                                       {f"whether user {t.name} holds fewer than two access keys (the quota)"})),
+                                   f"iam:CreateAccessKey for user {t.name}"))
+            c = self.may(p, "iam:CreateLoginProfile", t.arn, tags=tags)
+            u = self.may(p, "iam:UpdateLoginProfile", t.arn, tags=tags)
+            if c.value is not False or u.value is not False:
+                both = _and([c.value, u.value])
+                value = both if both is True else _and([_or([c.value, u.value]), None])
+                steps.append(_Step(value, tuple(dict.fromkeys(c.grants + u.grants)), frozenset(c.unknown | u.unknown) | (
+                    frozenset() if both is True else frozenset({f"whether user {t.name} has a console password"})),
+                    f"a console password for user {t.name}"))
+            return _best_step(steps)
+        if _service_linked(t):
+            return None
+        trust = self.may(p, "iam:UpdateAssumeRolePolicy", t.arn)
+        if trust.value is False:
+            return None
+        # the rewritten trust names p: no identity grant is needed, but p's boundary and Denies still apply
+        trusted = _policy({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": t.arn}]}, "the rewritten trust policy")
+        assume = self.may(_with(p, trusted), "sts:AssumeRole", t.arn)
+        return _Step(_and([trust.value, assume.value]), tuple(trust.grants), frozenset(trust.unknown | assume.unknown),
+                     f"iam:UpdateAssumeRolePolicy of role {t.name} to trust itself, then sts:AssumeRole")
+
+    def _pass_role(self, p: Principal) -> Iterable[tuple[_Step, Principal]]:
+        if not any(s.effect == "Allow" and s.matches("iam:PassRole") for s in p.statements):
+            return
+        no_region = {k: v for k, v in self.base.items() if k != "aws:RequestedRegion"}
+        service_actions: dict[str, _Eval] = {}  # what p may do in the services, whatever role it passes
+
+        def service_action(a: str) -> _Eval:
+            if a not in service_actions:
+                resource = ("arn", self.partition, a.split(":")[0], Unknown("the Region it chooses"), self.account_id,
+                            Unknown(f"the name of what {a} creates"))
+                service_actions[a] = self.may(p, a, resource, base=no_region)
+            return service_actions[a]
+
+        for r in self.acct.principals:
+            if r.kind != "role" or self.direct(r) is None:
+                continue  # only a role that mints is worth passing
+            passes: dict[str, _Eval] = {}
+            for name in _PASS_NEW:
+                actions = PATHS[name]
+                service = next(a.split(":")[0] for a in actions if not a.startswith("iam:"))
+                principal = SERVICE_PRINCIPALS.get(service)
+                if principal is None:
+                    continue
+                trusted = self._trusts(r.arn, principal)
+                if trusted is False or (service == "ec2" and r.arn not in self.acct.in_instance_profile):
+                    continue
+                if principal not in passes:
+                    passes[principal] = self.may(p, "iam:PassRole", r.arn, {"iam:PassedToService": principal})
+                evs = [passes[principal]]
+                if evs[0].value is False:
+                    continue
+                evs += [service_action(a) for a in actions if not a.startswith("iam:")]
+                value = _and([e.value for e in evs] + [trusted])
+                if value is False:
+                    continue
+                unknown = {k for e in evs for k in e.unknown} | (
+                    set() if trusted else {f"the condition of role {r.name}'s trust policy"})
+                yield (_Step(value, tuple(g for e in evs for g in e.grants), frozenset(unknown),
+                             f"iam:PassRole of role {r.name} to {principal} with {', '.join(actions[1:])} ({name})"), r)
+
+    def _trusts(self, role_arn: str, service: str) -> bool | None:
+        key = (role_arn, service)
+        if key not in self._trust_memo:
+            self._trust_memo[key] = _trusts(self.acct.trust.get(role_arn), service)
+        return self._trust_memo[key]
+
+    def escalation(self, p: Principal) -> Access | None:
+        """The best one-step escalation of ``p`` to minting, or None."""
+        found: list[Access] = []
+
+        def consider(step: _Step, target: Principal, then: str = "") -> bool:
+            """Record the path; True when it is certain (no need to look further)."""
+            if step.value is False:
+                return False
+            ability = self.direct(target)
+            if ability is None:
+                return False
+            value = _and([step.value, True if ability.certain else None])
+            if value is False:
+                return False
+            found.insert(0 if value else len(found), Access(
+                principal=p.arn, kind=p.kind, certain=value is True,
+                grants=tuple(dict.fromkeys(step.grants + ability.grants)),
+                unknown=() if value else tuple(sorted(step.unknown | set(ability.unknown))),
+                note=f"{ESCALATION}: {step.text}{then}, after which it mints ({ability.note})"))
+            return value is True
+
+        if _may_escalate(p):
+            for step, after in self._gains(p, p, "itself"):
+                if consider(step, after):
+                    return found[0]
+            writes = _may_write(p)
+            for t in self.acct.principals:
+                if t.arn == p.arn or (not writes and self.direct(t) is None):
+                    continue  # taking t over gains nothing unless t mints or p can also change its policies
+                take = self._takeover(p, t)
+                if take is None or take.value is False:
+                    continue
+                if consider(take, t):
+                    return found[0]
+                for step, after in self._gains(p, t, f"{t.kind} {t.name}"):
+                    both = _Step(_and([step.value, take.value]), step.grants + take.grants, step.unknown | take.unknown,
+                                 f"{step.text}, then {take.text}")
+                    if consider(both, after):
+                        return found[0]
+        for step, role in self._pass_role(p):
+            if consider(step, role, f" (the code runs as role {role.name})"):
+                return found[0]
+        return _best(found)
+
+
+_ESCALATION_ACTIONS = tuple(sorted({a for n in EVALUATED for a in PATHS[n] if a.startswith("iam:")} | {
+    "iam:createpolicyversion", "iam:setdefaultpolicyversion", "iam:addusertogroup", "iam:updateassumerolepolicy",
+    "iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary", "iam:putuserpermissionsboundary",
+    "iam:putrolepermissionsboundary"}))
+
+
+def _may_escalate(p: Principal) -> bool:
+    return any(s.effect == "Allow" and s.matches(a) for s in p.statements for a in _ESCALATION_ACTIONS
+               if a != "iam:passrole")
+
+
+@functools.lru_cache(maxsize=4096)
+def _loose(pattern: str) -> re.Pattern[str]:
+    """A Resource pattern matched more loosely than IAM does (``*`` across colons, any case): only
+    to skip, before the real evaluation, statements that cannot match at all."""
+    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.I | re.S)
+
+
+_WRITE_ACTIONS = ("iam:putuserpolicy", "iam:attachuserpolicy", "iam:putrolepolicy", "iam:attachrolepolicy",
+                  "iam:putgrouppolicy", "iam:attachgrouppolicy", "iam:createpolicyversion", "iam:setdefaultpolicyversion",
+                  "iam:addusertogroup", "iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary",
+                  "iam:putuserpermissionsboundary", "iam:putrolepermissionsboundary")
+
+
+def _may_write(p: Principal) -> bool:
+    """Does any of ``p``'s Allows name an action that changes a principal's permissions?"""
+    return any(s.effect == "Allow" and s.matches(a) for s in p.statements for a in _WRITE_ACTIONS)
+
+
+def _service_linked(t: Principal) -> bool:
+    """A service-linked role (path ``/aws-service-role/``): "You cannot modify the trust policy for a
+    service-linked role" (IAM User Guide, "Update a role trust policy"), nor its permissions
+    ("Service-linked roles": only the service edits them)."""
+    return t.kind == "role" and ":role/aws-service-role/" in t.arn
+
+
+def _best(accesses: Sequence[Access]) -> Access | None:
+    return next((a for a in accesses if a.certain), accesses[0] if accesses else None)
+
+
+def _best_step(steps: Sequence[_Step]) -> _Step | None:
+    return next((s for s in steps if s.value is True), steps[0] if steps else None)
+
+
+def _trusts(doc: Any, service: str) -> bool | None:
+    """Does a role's trust policy let ``service`` assume it?  None when only a conditional statement does."""
+    try:
+        raw = decode_document(doc) if doc is not None else {}
+    except ValueError:
+        return None
+    stmts = raw.get("Statement") if isinstance(raw, dict) else None
+    stmts = stmts if isinstance(stmts, list) else [stmts]
+    out: bool | None = False
+    for s in stmts:
+        if not isinstance(s, dict) or s.get("Effect") != "Allow":
+            continue
+        principal = s.get("Principal")
+        svc = principal.get("Service") if isinstance(principal, dict) else None
+        names = [svc] if isinstance(svc, str) else list(svc or [])
+        acts = s.get("Action")
+        acts = [acts] if isinstance(acts, str) else list(acts or [])
+        if service in names and any(re.fullmatch(a.replace("*", ".*"), "sts:AssumeRole", re.I) for a in acts
+                                    if isinstance(a, str)):
+            if not s.get("Condition"):
+                return True
+            out = None
+    return out
+
+
+def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mapping[str, str] | None]],
+            audited_user_arn: str | None, arn_partition: str, account_id: str, now: dt.datetime,
+            gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None) -> list[Access]:
+    """Every principal that can or may mint (or reset) a Bedrock API key: directly on any user,
+    existing or one it creates, or after one escalation step (see the module docstring).  ``gaad``
+    (the merged GetAccountAuthorizationDetails answer the principals came from) supplies groups,
+    policy versions, trust policies, instance profiles and user tags; without it the paths that
+    need them are not found."""
+    acct = account_of(gaad or {}, principals, managed)
+    judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now)
+    out: list[Access] = []
+    for p in principals:
+        direct = judge.direct(p)
+        if direct is not None and direct.certain:
+            out.append(direct)
+            continue
+        esc = judge.escalation(p)
+        best = _best([a for a in (direct, esc) if a is not None])
+        if best is not None:
+            out.append(best)
+    return out

@@ -1,0 +1,329 @@
+"""bedrock_key_audit.escalation: who can mint a Bedrock key on a user not yet created, or after one
+privilege-escalation step (hand-built GetAccountAuthorizationDetails answers)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from bedrock_key_audit.access import principals_from_gaad
+from bedrock_key_audit.escalation import EVALUATED, NOT_EVALUATED, minters, not_evaluated_sentence
+from bedrock_key_audit.escalation_catalogue import PATHS
+
+A = "123456789012"
+C = "arn:aws"
+NOW = dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)
+AUDITED_NAME = "bedrock-cross-partition-user"
+AUDITED = f"{C}:iam::{A}:user/{AUDITED_NAME}"
+BR = {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com"}}
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def deny(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
+
+
+def user(name: str, *policies: dict[str, Any], groups: tuple[str, ...] = (), managed: tuple[str, ...] = (),
+         boundary: str | None = None) -> dict[str, Any]:
+    u: dict[str, Any] = {"UserName": name, "UserId": f"AIDA{name.upper()}", "Arn": f"{C}:iam::{A}:user/{name}",
+                         "UserPolicyList": [{"PolicyName": f"p{i}", "PolicyDocument": d} for i, d in enumerate(policies)],
+                         "GroupList": list(groups),
+                         "AttachedManagedPolicies": [{"PolicyName": m.rsplit("/", 1)[1], "PolicyArn": m} for m in managed]}
+    if boundary:
+        u["PermissionsBoundary"] = {"PermissionsBoundaryArn": boundary}
+    return u
+
+
+def trust(service: str | None = None, **condition: Any) -> dict[str, Any]:
+    st: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service} if service else {"AWS": f"{C}:iam::{A}:root"},
+                          "Action": "sts:AssumeRole"}
+    if condition:
+        st["Condition"] = condition
+    return doc(st)
+
+
+def role(name: str, *policies: dict[str, Any], assume: dict[str, Any] | None = None, managed: tuple[str, ...] = (),
+         profile: bool = False, boundary: str | None = None) -> dict[str, Any]:
+    r: dict[str, Any] = {"RoleName": name, "RoleId": f"AROA{name.upper()}", "Arn": f"{C}:iam::{A}:role/{name}",
+                         "RolePolicyList": [{"PolicyName": f"p{i}", "PolicyDocument": d} for i, d in enumerate(policies)],
+                         "AttachedManagedPolicies": [{"PolicyName": m.rsplit("/", 1)[1], "PolicyArn": m} for m in managed],
+                         "AssumeRolePolicyDocument": assume or trust(), "InstanceProfileList": [{"x": 1}] if profile else []}
+    if boundary:
+        r["PermissionsBoundary"] = {"PermissionsBoundaryArn": boundary}
+    return r
+
+
+def group(name: str, *policies: dict[str, Any]) -> dict[str, Any]:
+    return {"GroupName": name, "GroupId": f"AGPA{name.upper()}", "Arn": f"{C}:iam::{A}:group/{name}",
+            "GroupPolicyList": [{"PolicyName": f"p{i}", "PolicyDocument": d} for i, d in enumerate(policies)],
+            "AttachedManagedPolicies": []}
+
+
+def policy(name: str, *versions: dict[str, Any], default: int = 1) -> dict[str, Any]:
+    return {"PolicyName": name, "Arn": f"{C}:iam::{A}:policy/{name}", "DefaultVersionId": f"v{default}",
+            "PolicyVersionList": [{"VersionId": f"v{i + 1}", "IsDefaultVersion": i + 1 == default, "Document": d}
+                                  for i, d in enumerate(versions)]}
+
+
+def run(users=(), roles=(), groups=(), policies=()) -> dict[str, Any]:
+    g = {"UserDetailList": [user(AUDITED_NAME), *users], "RoleDetailList": list(roles),
+         "GroupDetailList": list(groups), "Policies": list(policies)}
+    ps = principals_from_gaad(g)
+    got = minters(ps, users=[(u["Arn"], {}) for u in g["UserDetailList"]], audited_user_arn=AUDITED,
+                  arn_partition="aws", account_id=A, now=NOW, gaad=g)
+    return {a.principal.rsplit("/", 1)[-1]: a for a in got}
+
+
+# --------------------------------------------------------------------------- users that do not exist yet
+def test_minting_on_a_pattern_of_users_not_yet_created_needs_create_user():
+    mint_temp = allow("iam:CreateServiceSpecificCredential", f"{C}:iam::{A}:user/temp-*", Condition=BR)
+    assert run(users=[user("ops", doc(mint_temp))]) == {}  # no such user, and it cannot create one
+    both = doc(mint_temp, allow("iam:CreateUser", f"{C}:iam::{A}:user/temp-*"))
+    a = run(users=[user("ops", both)])["ops"]
+    assert a.certain and "creates user temp-x (no such user yet), then Create on it" in a.note
+    # CreateUser only elsewhere: the two patterns never meet
+    apart = doc(mint_temp, allow("iam:CreateUser", f"{C}:iam::{A}:user/svc-*"))
+    assert run(users=[user("ops", apart)]) == {}
+
+
+def test_create_user_conditioned_on_a_boundary_the_creator_chooses():
+    """The delegated-administrator pattern: CreateUser only with a named boundary.  The creator
+    passes that boundary; the boundary limits the new user, not the creator's minting."""
+    b = f"{C}:iam::{A}:policy/DevBoundary"
+    pol = doc(allow("iam:CreateServiceSpecificCredential", f"{C}:iam::{A}:user/dev/*"),
+              allow("iam:CreateUser", f"{C}:iam::{A}:user/dev/*",
+                    Condition={"StringEquals": {"iam:PermissionsBoundary": b}}))
+    a = run(users=[user("lead", pol)])["lead"]
+    assert a.certain and "creates user dev/x" in a.note
+    unknown = doc(allow("iam:CreateServiceSpecificCredential"),
+                  allow("iam:CreateUser", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}))
+    a = run(users=[user("net", unknown)])["net"]
+    # an existing user is enough for a certain minter; the source IP only matters for new ones
+    assert a.certain and "Create on user" in a.note
+
+
+def test_a_deny_of_new_users_holds():
+    pol = doc(allow(["iam:CreateUser", "iam:CreateServiceSpecificCredential"], f"{C}:iam::{A}:user/tmp/*"),
+              deny("iam:CreateUser"))
+    assert run(users=[user("ops", pol)]) == {}
+
+
+# --------------------------------------------------------------------------- policy writes on itself
+@pytest.mark.parametrize("action, kind", [("iam:PutUserPolicy", "user"), ("iam:AttachUserPolicy", "user"),
+                                          ("iam:PutRolePolicy", "role"), ("iam:AttachRolePolicy", "role")])
+def test_policy_write_on_itself(action, kind):
+    pol = doc(allow(action, f"{C}:iam::{A}:{kind}/climber"))
+    got = run(users=[user("climber", pol)]) if kind == "user" else run(roles=[role("climber", pol)])
+    a = got["climber"]
+    assert a.certain and a.kind == kind
+    assert a.note.startswith(f"escalation followed one step: {action}") and "itself, after which it mints (" in a.note
+    assert "Create on user bedrock-cross-partition-user" in a.note
+    assert "inline policy p0 of " in a.grants[0]
+
+
+def test_tag_conditions_on_the_target_user_are_decided():
+    own = allow("iam:PutUserPolicy", Condition={"StringEquals": {"iam:ResourceTag/team": "platform"}})
+    tagged = user("climber", doc(own))
+    tagged["Tags"] = [{"Key": "team", "Value": "platform"}]
+    assert run(users=[tagged])["climber"].certain
+    tagged["Tags"] = [{"Key": "team", "Value": "data"}]
+    assert run(users=[tagged]) == {}
+
+
+def test_policy_write_on_someone_else_alone_is_not_minting():
+    pol = doc(allow("iam:PutUserPolicy", f"{C}:iam::{A}:user/other"))
+    assert run(users=[user("climber", pol), user("other")]) == {}
+
+
+def test_attach_policy_arn_condition_is_tried_with_policies_that_exist():
+    only_readonly = doc(allow("iam:AttachUserPolicy", f"{C}:iam::{A}:user/climber", Condition={
+        "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/ReadOnlyAccess"}}))
+    assert run(users=[user("climber", only_readonly)]) == {}
+    admin = doc(allow("iam:AttachUserPolicy", f"{C}:iam::{A}:user/climber", Condition={
+        "ArnLike": {"iam:PolicyARN": "arn:aws:iam::aws:policy/Administrator*"}}))
+    assert "AdministratorAccess" in run(users=[user("climber", admin)])["climber"].note
+
+
+def test_written_grant_is_limited_by_the_boundary_and_by_denies():
+    b_arn = f"{C}:iam::{A}:policy/NoIam"
+    boundary = policy("NoIam", doc(allow("s3:*")))
+    pol = doc(allow("iam:PutUserPolicy", f"{C}:iam::{A}:user/climber"))
+    assert run(users=[user("climber", pol, boundary=b_arn)], policies=[boundary]) == {}
+    denied = doc(allow("iam:PutUserPolicy", f"{C}:iam::{A}:user/climber"), deny("iam:*ServiceSpecificCredential"))
+    assert run(users=[user("climber", denied)]) == {}
+
+
+def test_group_policy_write_on_its_own_group():
+    pol = doc(allow("iam:PutGroupPolicy", f"{C}:iam::{A}:group/devs"))
+    a = run(users=[user("dev", groups=("devs",))], groups=[group("devs", pol)])["dev"]
+    assert a.certain and "iam:PutGroupPolicy on group devs of itself" in a.note
+    attach = doc(allow("iam:AttachGroupPolicy", f"{C}:iam::{A}:group/devs"))
+    assert run(users=[user("dev", groups=("devs",))], groups=[group("devs", attach)])["dev"].certain
+
+
+# --------------------------------------------------------------------------- policy versions
+def test_create_policy_version_of_a_policy_attached_to_itself():
+    pa = f"{C}:iam::{A}:policy/selfmanaged"
+    pol = policy("selfmanaged", doc(allow("iam:CreatePolicyVersion", pa)))
+    a = run(users=[user("climber", managed=(pa,))], policies=[pol])["climber"]
+    assert a.certain and "iam:CreatePolicyVersion of selfmanaged (attached to itself)" in a.note
+    # on a policy not attached to it: nothing to gain in one step
+    other = policy("other", doc(allow("s3:GetObject")))
+    pol2 = policy("selfmanaged", doc(allow("iam:CreatePolicyVersion", f"{C}:iam::{A}:policy/other")))
+    assert run(users=[user("climber", managed=(pa,))], policies=[pol2, other]) == {}
+
+
+def test_set_default_policy_version_to_an_older_version_that_mints():
+    pa = f"{C}:iam::{A}:policy/rollback"
+    pol = policy("rollback", doc(allow("iam:CreateServiceSpecificCredential")),
+                 doc(allow("iam:SetDefaultPolicyVersion", pa)), default=2)
+    a = run(users=[user("climber", managed=(pa,))], policies=[pol])["climber"]
+    assert a.certain and "iam:SetDefaultPolicyVersion v1 of rollback" in a.note
+    harmless = policy("rollback", doc(allow("s3:*")), doc(allow("iam:SetDefaultPolicyVersion", pa)), default=2)
+    assert run(users=[user("climber", managed=(pa,))], policies=[harmless]) == {}
+
+
+def test_create_policy_version_of_its_own_boundary():
+    b_arn = f"{C}:iam::{A}:policy/Fence"
+    fence = policy("Fence", doc(allow(["s3:*", "iam:CreatePolicyVersion"])))
+    pol = doc(allow(["iam:CreateServiceSpecificCredential", "iam:CreatePolicyVersion"]))
+    a = run(users=[user("fenced", pol, boundary=b_arn)], policies=[fence])["fenced"]
+    assert a.certain and "permissions boundary of itself" in a.note
+
+
+@pytest.mark.parametrize("action", ["iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary"])
+def test_removing_or_replacing_its_own_boundary(action):
+    b_arn = f"{C}:iam::{A}:policy/Fence"
+    fence = policy("Fence", doc(allow(["s3:*", "iam:*PermissionsBoundary"])))
+    pol = doc(allow(["iam:CreateServiceSpecificCredential", action], "*"))
+    a = run(users=[user("fenced", pol, boundary=b_arn)], policies=[fence])["fenced"]
+    assert a.certain and f"{action}" in a.note
+    # without the boundary action: the boundary holds and it mints nothing
+    assert run(users=[user("fenced", doc(allow("iam:CreateServiceSpecificCredential")), boundary=b_arn)],
+               policies=[fence]) == {}
+
+
+# --------------------------------------------------------------------------- group membership
+def test_add_user_to_a_group_that_mints():
+    minting = group("key-admins", doc(allow("iam:CreateServiceSpecificCredential", Condition=BR)))
+    pol = doc(allow("iam:AddUserToGroup", f"{C}:iam::{A}:group/key-admins"))
+    a = run(users=[user("joiner", pol)], groups=[minting])["joiner"]
+    assert a.certain and "iam:AddUserToGroup of itself to group key-admins" in a.note
+    other = doc(allow("iam:AddUserToGroup", f"{C}:iam::{A}:group/readers"))
+    assert run(users=[user("joiner", other)], groups=[minting, group("readers", doc(allow("s3:*")))]) == {}
+
+
+# --------------------------------------------------------------------------- taking over another principal
+def test_update_assume_role_policy_of_a_role_that_mints():
+    minter = role("key-rotator", doc(allow("iam:*ServiceSpecificCredential")))
+    pol = doc(allow("iam:UpdateAssumeRolePolicy", f"{C}:iam::{A}:role/key-rotator"))
+    got = run(users=[user("ops", pol)], roles=[minter])
+    a = got["ops"]
+    assert a.certain and "iam:UpdateAssumeRolePolicy of role key-rotator" in a.note
+    assert got["key-rotator"].certain  # the role itself mints directly
+    # the caller's boundary must allow sts:AssumeRole
+    b_arn = f"{C}:iam::{A}:policy/NoSts"
+    fence = policy("NoSts", doc(allow("iam:UpdateAssumeRolePolicy")))
+    assert "ops" not in run(users=[user("ops", pol, boundary=b_arn)], roles=[minter], policies=[fence])
+
+
+def test_service_linked_roles_cannot_be_rewritten():
+    slr = role("AWSServiceRoleForX", doc(allow("iam:*ServiceSpecificCredential")))
+    slr["Arn"] = f"{C}:iam::{A}:role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX"
+    pol = doc(allow(["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy"]))
+    assert "ops" not in run(users=[user("ops", pol)], roles=[slr])
+
+
+def test_put_role_policy_then_update_assume_role_policy():
+    plain = role("idle", doc(allow("s3:GetObject")))
+    pol = doc(allow(["iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"], f"{C}:iam::{A}:role/idle"))
+    a = run(users=[user("ops", pol)], roles=[plain])["ops"]
+    assert a.certain and "iam:PutRolePolicy on role idle, then iam:UpdateAssumeRolePolicy of role idle" in a.note
+
+
+def test_access_key_of_a_user_that_mints():
+    minter = user("rotator", doc(allow("iam:CreateServiceSpecificCredential")))
+    only_create = doc(allow("iam:CreateAccessKey", f"{C}:iam::{A}:user/rotator"))
+    a = run(users=[minter, user("ops", only_create)])["ops"]
+    assert not a.certain and any("fewer than two access keys" in k for k in a.unknown)
+    rotate = doc(allow(["iam:CreateAccessKey", "iam:DeleteAccessKey"], f"{C}:iam::{A}:user/rotator"))
+    assert run(users=[minter, user("ops", rotate)])["ops"].certain
+    # attach then create an access key: a user that cannot mint yet
+    plain = user("idle")
+    both = doc(allow(["iam:AttachUserPolicy", "iam:CreateAccessKey", "iam:DeleteAccessKey"], f"{C}:iam::{A}:user/idle"))
+    a = run(users=[plain, user("ops", both)])["ops"]
+    assert a.certain and "iam:AttachUserPolicy of AdministratorAccess to user idle, then iam:CreateAccessKey" in a.note
+
+
+def test_login_profile_of_a_user_that_mints():
+    minter = user("rotator", doc(allow("iam:CreateServiceSpecificCredential")))
+    one = doc(allow("iam:UpdateLoginProfile", f"{C}:iam::{A}:user/rotator"))
+    a = run(users=[minter, user("ops", one)])["ops"]
+    assert not a.certain and any("console password" in k for k in a.unknown)
+    both = doc(allow(["iam:CreateLoginProfile", "iam:UpdateLoginProfile"], f"{C}:iam::{A}:user/rotator"))
+    assert run(users=[minter, user("ops", both)])["ops"].certain
+
+
+# --------------------------------------------------------------------------- passing a role to a service
+def test_pass_a_minting_role_to_lambda():
+    minter = role("fn-role", doc(allow("iam:CreateServiceSpecificCredential", Condition=BR)),
+                  assume=trust("lambda.amazonaws.com"))
+    pol = doc(allow("iam:PassRole", f"{C}:iam::{A}:role/fn-role"), allow(["lambda:CreateFunction", "lambda:InvokeFunction"]))
+    a = run(users=[user("dev", pol)], roles=[minter])["dev"]
+    assert a.certain and "iam:PassRole of role fn-role to lambda.amazonaws.com" in a.note
+    assert "the code runs as role fn-role" in a.note
+    # PassedToService another service: not this path
+    other = doc(allow("iam:PassRole", f"{C}:iam::{A}:role/fn-role", Condition={
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
+        allow(["lambda:CreateFunction", "lambda:InvokeFunction"]))
+    assert "dev" not in run(users=[user("dev", other)], roles=[minter])
+    # a role that does not trust the service cannot be passed to it
+    untrusting = role("fn-role", doc(allow("iam:CreateServiceSpecificCredential")), assume=trust("ec2.amazonaws.com"))
+    assert "dev" not in run(users=[user("dev", pol)], roles=[untrusting])
+
+
+def test_pass_role_with_a_named_function_pattern_is_undecided():
+    minter = role("fn-role", doc(allow("iam:CreateServiceSpecificCredential")), assume=trust("lambda.amazonaws.com"))
+    pol = doc(allow("iam:PassRole", f"{C}:iam::{A}:role/fn-role"),
+              allow(["lambda:CreateFunction", "lambda:InvokeFunction"], f"{C}:lambda:us-east-1:{A}:function:app-*"))
+    a = run(users=[user("dev", pol)], roles=[minter])["dev"]
+    assert not a.certain and any("lambda:createfunction creates" in k for k in a.unknown)
+
+
+def test_pass_role_to_ec2_needs_an_instance_profile():
+    pol = doc(allow(["iam:PassRole", "ec2:RunInstances"]))
+    bare = role("vm", doc(allow("iam:CreateServiceSpecificCredential")), assume=trust("ec2.amazonaws.com"))
+    assert "dev" not in run(users=[user("dev", pol)], roles=[bare])
+    held = role("vm", doc(allow("iam:CreateServiceSpecificCredential")), assume=trust("ec2.amazonaws.com"), profile=True)
+    assert "CreateEC2WithExistingIP" in run(users=[user("dev", pol)], roles=[held])["dev"].note
+
+
+def test_conditional_service_trust_is_undecided():
+    minter = role("fn-role", doc(allow("iam:CreateServiceSpecificCredential")),
+                  assume=trust("lambda.amazonaws.com", StringEquals={"aws:SourceArn": "arn:aws:lambda:x"}))
+    pol = doc(allow(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"]))
+    a = run(users=[user("dev", pol)], roles=[minter])["dev"]
+    assert not a.certain and "the condition of role fn-role's trust policy" in a.unknown
+
+
+# --------------------------------------------------------------------------- the catalogue and the row
+def test_every_catalogued_path_is_evaluated_or_named_as_not():
+    assert set(PATHS) == EVALUATED | set(NOT_EVALUATED)
+    assert not EVALUATED & set(NOT_EVALUATED)
+    sentence = not_evaluated_sentence()
+    assert "escalation followed one step" in sentence and all(n in sentence for n in NOT_EVALUATED)
+
+
+def test_direct_minters_are_unchanged_and_json_ready():
+    got = run(users=[user("admin", doc(allow("iam:*")))])
+    assert got["admin"].certain and "escalation" not in got["admin"].note
+    assert json.dumps([a.as_dict() for a in got.values()])
