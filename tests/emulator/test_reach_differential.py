@@ -6,8 +6,8 @@ kms:Decrypt it implies) succeed with their own credentials.
 Universe: user ``alice`` and role ``app`` (assumed by alice, whose ARN its trust names) of the
 secret's account, and user ``partner`` of another account whose own identity policy allows
 everything (the audit cannot see an outsider's identity policies and assumes they allow).
-Generated: the secret's resource policy, extra key-policy statements and the identity policies of
-alice and app, from menus of documented patterns."""
+Generated: the secret's resource policy, extra key-policy statements, an unconstrained Decrypt grant
+and the identity policies of alice and app, from menus of documented patterns."""
 from __future__ import annotations
 
 import datetime as dt
@@ -86,6 +86,7 @@ states = st.fixed_dictionaries({
     "kp": st.lists(st.sampled_from(KP_MENU), max_size=2, unique_by=json.dumps),
     "alice": identity,
     "app": identity,
+    "grant": st.sampled_from([None, ALICE, APP, PARTNER]),  # an unconstrained Decrypt grant
 })
 
 
@@ -117,6 +118,10 @@ def _apply(u: dict[str, Any], state: dict[str, Any]) -> None:
         sm.delete_resource_policy(SecretId=SECRET)
     kms.put_key_policy(KeyId=u["key"], PolicyName="default", Policy=json.dumps(
         {**u["base"], "Statement": [*u["base"]["Statement"], *state["kp"]]}))
+    for g in kms.list_grants(KeyId=u["key"])["Grants"]:
+        kms.revoke_grant(KeyId=u["key"], GrantId=g["GrantId"])
+    if state["grant"]:
+        kms.create_grant(KeyId=u["key"], GranteePrincipal=state["grant"], Operations=["Decrypt"])
     for name, put, delete, kw in (("alice", iam.put_user_policy, iam.delete_user_policy, "UserName"),
                                   ("app", iam.put_role_policy, iam.delete_role_policy, "RoleName")):
         if state[name] is None:
@@ -150,9 +155,16 @@ def _audit(u: dict[str, Any]) -> set[str]:
                          now=dt.datetime.now(dt.timezone.utc))
     assert all(a.certain for a in got), [a.describe() for a in got if not a.certain]
     named = {a.principal for a in got}
-    mentioned = OUTSIDE in json.dumps([sm.get_resource_policy(SecretId=SECRET).get("ResourcePolicy"), key.policy])
+    # the most specific candidate the audit evaluated for partner: its ARN, else its account, else "*"
+    text = json.dumps([sm.get_resource_policy(SecretId=SECRET).get("ResourcePolicy"), key.policy, key.grants])
     out = {p for p in (ALICE, APP) if p in named}
-    if PARTNER in named or f"arn:{P}:iam::{OUTSIDE}:root" in named or ("*" in named and not mentioned):
+    if PARTNER in text:
+        partner_reads = PARTNER in named
+    elif OUTSIDE in text:
+        partner_reads = f"arn:{P}:iam::{OUTSIDE}:root" in named
+    else:
+        partner_reads = "*" in named
+    if partner_reads:
         out.add(PARTNER)
     return out
 
