@@ -864,7 +864,6 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
         return []
     arn_partition = secret_arn.split(":")[1]
     out: list[Access] = []
-    certain_accounts: set[str] = set()
     for o in outsiders([rp, kp], key.grants, account, arn_partition):
         values, absent = o.context()
 
@@ -900,10 +899,6 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
         value = _and([sm.value, kms.value])
         if value is False:
             continue
-        if o.kind in ("role", "user") and o.account in certain_accounts:
-            continue  # already named as "any principal of that account"
-        if o.kind == "account" and value is True and o.account:
-            certain_accounts.add(o.account)
         who = {"account": f"any principal of account {o.account}", "any": "any principal of any other account",
                "service": "an AWS service", "role": f"role of account {o.account}",
                "user": f"user of account {o.account}"}[o.kind]

@@ -221,15 +221,15 @@ def assumer_accesses(direct: Sequence[Access], principals: Sequence[Principal], 
                                   note=f"{len(assumers)} principal(s) can assume {path}, which can {what}",
                                   region=region_of.get(arn, "")))
             continue
-        for a in assumers:
-            seen.add(a.who)
-            sure = certain and a.certain
-            unknown = tuple(sorted(set(a.unknown))) if not sure else ()
-            note = f"can assume {path}, which can {what}" + (f"; {a.note}" if a.note else "")
-            out.append(Access(principal=a.who, kind=a.kind, certain=sure, grants=a.via,
+        for asm in assumers:
+            seen.add(asm.who)
+            sure = certain and asm.certain
+            unknown = tuple(sorted(set(asm.unknown))) if not sure else ()
+            note = f"can assume {path}, which can {what}" + (f"; {asm.note}" if asm.note else "")
+            out.append(Access(principal=asm.who, kind=asm.kind, certain=sure, grants=asm.via,
                               unknown=unknown or (() if sure else ("the assumed role's own access",)),
                               note=note, region=region_of.get(arn, "")))
-            if a.kind == "role" and a.who in by_arn:
-                frontier.append((a.who, level + 1, sure, f"assumed from {path}"))
-                region_of[a.who] = region_of.get(arn, "")
+            if asm.kind == "role" and asm.who in by_arn:
+                frontier.append((asm.who, level + 1, sure, f"assumed from {path}"))
+                region_of[asm.who] = region_of.get(arn, "")
     return out

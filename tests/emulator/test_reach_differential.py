@@ -6,8 +6,8 @@ kms:Decrypt it implies) succeed with their own credentials.
 Universe: user ``alice`` and role ``app`` (assumed by alice, whose ARN its trust names) of the
 secret's account, and user ``partner`` of another account whose own identity policy allows
 everything (the audit cannot see an outsider's identity policies and assumes they allow).
-Generated: the secret's resource policy, extra key-policy statements and the identity policies of
-alice and app, from menus of documented patterns."""
+Generated: the secret's resource policy, extra key-policy statements, an unconstrained Decrypt grant
+and the identity policies of alice and app, from menus of documented patterns."""
 from __future__ import annotations
 
 import datetime as dt
@@ -86,6 +86,7 @@ states = st.fixed_dictionaries({
     "kp": st.lists(st.sampled_from(KP_MENU), max_size=2, unique_by=json.dumps),
     "alice": identity,
     "app": identity,
+    "grant": st.sampled_from([None, ALICE, APP, PARTNER]),  # an unconstrained Decrypt grant
 })
 
 
@@ -117,6 +118,10 @@ def _apply(u: dict[str, Any], state: dict[str, Any]) -> None:
         sm.delete_resource_policy(SecretId=SECRET)
     kms.put_key_policy(KeyId=u["key"], PolicyName="default", Policy=json.dumps(
         {**u["base"], "Statement": [*u["base"]["Statement"], *state["kp"]]}))
+    for g in kms.list_grants(KeyId=u["key"])["Grants"]:
+        kms.revoke_grant(KeyId=u["key"], GrantId=g["GrantId"])
+    if state["grant"]:
+        kms.create_grant(KeyId=u["key"], GranteePrincipal=state["grant"], Operations=["Decrypt"])
     for name, put, delete, kw in (("alice", iam.put_user_policy, iam.delete_user_policy, "UserName"),
                                   ("app", iam.put_role_policy, iam.delete_role_policy, "RoleName")):
         if state[name] is None:
@@ -150,9 +155,16 @@ def _audit(u: dict[str, Any]) -> set[str]:
                          now=dt.datetime.now(dt.timezone.utc))
     assert all(a.certain for a in got), [a.describe() for a in got if not a.certain]
     named = {a.principal for a in got}
-    mentioned = OUTSIDE in json.dumps([sm.get_resource_policy(SecretId=SECRET).get("ResourcePolicy"), key.policy])
+    # the most specific candidate the audit evaluated for partner: its ARN, else its account, else "*"
+    text = json.dumps([sm.get_resource_policy(SecretId=SECRET).get("ResourcePolicy"), key.policy, key.grants])
     out = {p for p in (ALICE, APP) if p in named}
-    if PARTNER in named or f"arn:{P}:iam::{OUTSIDE}:root" in named or ("*" in named and not mentioned):
+    if PARTNER in text:
+        partner_reads = PARTNER in named
+    elif OUTSIDE in text:
+        partner_reads = f"arn:{P}:iam::{OUTSIDE}:root" in named
+    else:
+        partner_reads = "*" in named
+    if partner_reads:
         out.add(PARTNER)
     return out
 
@@ -167,3 +179,73 @@ def test_audit_readers_equal_the_emulators(universe, state):
     actual = {p for p, s in universe["callers"].items() if can_read(universe["emu"], s, universe["arn"])}
     event(f"readers: {len(actual)}")
     assert predicted == actual, state
+
+
+TRUST_MENU = [
+    {"AWS": ALICE}, {"AWS": f"arn:{P}:iam::{GOV}:root"}, {"AWS": OUTSIDE}, {"AWS": PARTNER}, "*",
+    {"AWS": f"arn:{P}:iam::{OUTSIDE}:role/someone-else"},
+]
+trusts = st.fixed_dictionaries({
+    "principals": st.lists(st.sampled_from(TRUST_MENU), min_size=1, max_size=2, unique_by=json.dumps),
+    "condition": st.sampled_from([None, {"StringEquals": {"aws:PrincipalAccount": GOV}},
+                                  {"StringEquals": {"aws:PrincipalAccount": OUTSIDE}},
+                                  {"StringLike": {"aws:PrincipalArn": f"arn:{P}:iam::*:user/a*"}}]),
+    "deny_partner": st.booleans(),
+    "alice_may_assume": st.booleans(),
+})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture],
+          derandomize=True)
+@given(t=trusts)
+def test_audit_assumers_equal_the_emulators(universe, t):
+    """bedrock_key_audit.trust.role_assumers over the role's trust policy as GAAD returns it equals
+    the callers (alice, partner) the emulator lets AssumeRole."""
+    import botocore.exceptions
+
+    from bedrock_key_audit.trust import role_assumers
+
+    emu = universe["emu"]
+    iam = emu.client("iam", "govcloud")
+    stmts: list[dict[str, Any]] = [{"Effect": "Allow", "Principal": p, "Action": "sts:AssumeRole",
+                                    **({"Condition": t["condition"]} if t["condition"] else {})} for p in t["principals"]]
+    if t["deny_partner"]:
+        stmts.append({"Effect": "Deny", "Principal": {"AWS": PARTNER}, "Action": "sts:AssumeRole"})
+    iam.create_role(RoleName="target", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": stmts}))
+    try:
+        iam.put_user_policy(UserName="alice", PolicyName="assume", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Resource": [APP] + ([f"arn:{P}:iam::{GOV}:role/target"]
+                                                                         if t["alice_may_assume"] else [])}]}))
+        gaad: dict[str, list[Any]] = {k: [] for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")}
+        for page in iam.get_paginator("get_account_authorization_details").paginate(Filter=["User", "Role", "Group"]):
+            for k in gaad:
+                gaad[k] += page.get(k, [])
+        for r in gaad["RoleDetailList"]:
+            r["AttachedManagedPolicies"] = []  # the trust is what is compared here
+        ps = principals_from_gaad(gaad)
+        target = next(p for p in ps if p.name == "target")
+        got = {a.who: a for a in role_assumers(target, ps, now=dt.datetime.now(dt.timezone.utc))}
+        assert all(a.certain for a in got.values()), got
+        text = json.dumps(stmts)
+        predicted = {ALICE} & set(got)
+        if PARTNER in text:
+            partner = PARTNER in got
+        elif OUTSIDE in text:
+            partner = f"arn:{P}:iam::{OUTSIDE}:root" in got
+        else:
+            partner = "*" in got
+        if partner:
+            predicted.add(PARTNER)
+        actual = set()
+        for who in (ALICE, PARTNER):
+            try:
+                client(emu, universe["callers"][who], "sts").assume_role(
+                    RoleArn=f"arn:{P}:iam::{GOV}:role/target", RoleSessionName="diff")
+                actual.add(who)
+            except botocore.exceptions.ClientError as exc:
+                assert exc.response["Error"]["Code"] == "AccessDenied"
+        assert predicted == actual, (t, sorted(got))
+    finally:
+        iam.delete_role(RoleName="target")
