@@ -15,6 +15,8 @@ import json
 import urllib.parse
 from typing import Any
 
+import botocore.exceptions
+
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.verdicts.traces import BucketProtection, InvocationLogging
 
@@ -149,8 +151,31 @@ def invocation_logging(inv: Any, region: str) -> InvocationLogging:
     return result
 
 
+def bucket_exists(inv: Any, partition: str, bucket: str, region: str) -> bool:
+    """``s3:GetBucketLocation`` answers whether ``bucket`` exists: ``NoSuchBucket`` for a name nobody
+    owns; ``AccessDenied`` for a bucket of someone who does not let the auditor read it (it exists)."""
+    def via(client: Any) -> dict[str, Any]:
+        try:
+            client.get_bucket_location(Bucket=bucket)
+        except botocore.exceptions.ClientError as exc:
+            code = str((exc.response.get("Error") or {}).get("Code") or "")
+            if code in ("NoSuchBucket", "404"):
+                return {"exists": False}
+            if code in ("AccessDenied", "403"):
+                return {"exists": True}
+            raise
+        return {"exists": True}
+
+    def fetch() -> bool:
+        resp = inv._read(partition, "s3", "GetBucketLocation", region=region, via=via) or {}
+        return bool(resp.get("exists"))
+    got: bool = inv.g.once(("bucket-exists", partition, bucket), fetch)
+    return got
+
+
 def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> BucketProtection:
-    """Bucket- and account-level Block Public Access and access logging of ``bucket``."""
+    """Bucket- and account-level Block Public Access and access logging of ``bucket``, judged by the
+    settings of the account that owns it (the audited account's only when its ListBuckets lists it)."""
     def fetch() -> BucketProtection:
         prot = BucketProtection(partition=partition, bucket=bucket, account_id=_account(inv, partition))
         try:
@@ -160,12 +185,25 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
                 return prot
         except CouldNotDecide:
             pass  # existence unknown: the reads below say what they can
+        owned: frozenset[str] | None = None
+        try:
+            owned = owned_buckets(inv, partition)
+            prot.foreign = bucket not in owned
+        except CouldNotDecide as exc:
+            prot.foreign, prot.owner_error = None, str(exc)
         try:
             resp = inv._read(partition, "s3", "GetPublicAccessBlock", region=region, expected={NO_PAB}, Bucket=bucket)
             prot.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
         except CouldNotDecide as exc:
             prot.bucket_pab_error = str(exc)
-        if not prot.account_id:
+        if prot.foreign:
+            prot.account_pab_error = (f"{bucket} belongs to another account, whose account-level Block Public Access "
+                                      "only that account can read; turn the settings on at bucket level or audit "
+                                      "the owning account")
+        elif prot.foreign is None:
+            prot.account_pab_error = (f"whether {bucket} is the {partition} account's is unknown ({prot.owner_error}), "
+                                      "so its account-level settings may not apply")
+        elif not prot.account_id:
             prot.account_pab_error = f"the {partition} account id is unknown (sts:GetCallerIdentity failed)"
         else:
             try:
@@ -177,6 +215,18 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
             prot.logging = resp.get("LoggingEnabled") or {}
         except CouldNotDecide as exc:
             prot.logging_error = str(exc)
+        target = (prot.logging or {}).get("TargetBucket")
+        if target:
+            if owned is not None and target in owned:
+                prot.target_exists = True
+                prot.target_owned = True
+            else:
+                try:
+                    prot.target_exists = bucket_exists(inv, partition, target, region)
+                except CouldNotDecide as exc:
+                    prot.target_error = str(exc)
+                if prot.target_exists and prot.foreign is False and owned is not None:
+                    prot.target_owned = False  # it exists, but the account's ListBuckets does not list it
         return prot
     result: BucketProtection = inv.g.once(("bucket-protection", partition, bucket), fetch)
     return result

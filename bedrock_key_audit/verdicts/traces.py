@@ -59,7 +59,21 @@ bucket access logging on the CloudTrail bucket) and 2.1.4 (Block Public Access).
 a setting is on when either level has it on; a level with no configuration
 (``NoSuchPublicAccessBlockConfiguration``) has every setting off.  Public access is blocked when
 all four settings are on.  Access logging is on when ``GetBucketLogging`` returns
-``LoggingEnabled`` (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLogging.html).
+``LoggingEnabled`` (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLogging.html)
+and its ``TargetBucket`` exists: "You can have your logs delivered to any bucket that you own" and
+"All logs are saved to buckets in the same AWS Region as the source bucket" (Amazon S3 API
+Reference, PutBucketLogging / LoggingEnabled), so a target that was deleted, or that the source
+bucket's owner does not own, receives nothing.  Whether the target exists is read with
+``GetBucketLocation`` (``NoSuchBucket``; an existing bucket of someone else answers ``AccessDenied``).
+
+A trail's bucket often lives in another account (an organization's log-archive account).  The
+audited account owns a bucket only when its ``ListBuckets`` lists it (see above); a bucket it does
+not own is judged by *its owner's* settings: its bucket-level Block Public Access and logging, when
+the owner's bucket policy lets the auditor read them.  The owner's account-level Block Public
+Access can be read only from the owner's account (S3 Control ``GetPublicAccessBlock`` takes the
+caller's own ``AccountId``), and the audited account's account-level settings do not cover another
+account's bucket, so a setting that is off at bucket level leaves the row ``error`` saying what to
+grant or where to audit, never ``pass`` and never ``fail`` on the audited account's settings.
 """
 from __future__ import annotations
 
@@ -122,6 +136,11 @@ class BucketProtection:
     logging: dict[str, Any] | None = None
     logging_error: str | None = None
     missing: bool = False  # GetBucketLocation answered NoSuchBucket
+    foreign: bool | None = False  # not listed by the account's ListBuckets; None: ListBuckets unreadable
+    owner_error: str | None = None
+    target_exists: bool | None = None  # the access-log TargetBucket exists; None: unknown or no logging
+    target_owned: bool | None = None  # the target is the account's (only judged for the account's own bucket)
+    target_error: str | None = None
 
 
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")  # SSE-KMS and DSSE-KMS
@@ -365,8 +384,11 @@ def effective_pab(prot: BucketProtection) -> tuple[dict[str, bool], list[str]]:
 
 
 def bucket_protection_verdict(prot: BucketProtection) -> tuple[str, str]:
-    """Pass when the bucket blocks every kind of public access (bucket or account level) and logs access."""
+    """Pass when the bucket blocks every kind of public access (bucket or, for the account's own bucket,
+    account level) and logs access to a bucket that exists."""
     b = f"S3 bucket {prot.bucket} of the {prot.partition} security trail"
+    if prot.foreign:
+        b += " (owned by another account)"
     if prot.missing:
         # bucket names are global: whoever creates a deleted trail bucket's name receives the trail's logs
         return "fail", (f"{b} does not exist, so the trail delivers nothing and anyone who creates a bucket of that "
@@ -376,14 +398,28 @@ def bucket_protection_verdict(prot: BucketProtection) -> tuple[str, str]:
     gaps: list[str] = []
     if off:
         gaps.append(f"Block Public Access is off for {', '.join(off)} at both bucket and account level")
+    target = (prot.logging or {}).get("TargetBucket") or "?"
     if prot.logging is not None and not prot.logging:
         gaps.append("server access logging is off")
+    elif prot.logging and prot.target_exists is False:
+        gaps.append(f"server access logging points at bucket {target}, which does not exist, so no access log is "
+                    "written")
+    elif prot.logging and prot.target_owned is False:
+        gaps.append(f"server access logging points at bucket {target}, which the account does not own; S3 delivers "
+                    "access logs only to a bucket of the source bucket's owner")
     if gaps:
         return "fail", f"{b}: " + " and ".join(gaps)
     if unknown:
         why = prot.account_pab_error if prot.account_pab is None else prot.bucket_pab_error
+        if prot.foreign and prot.bucket_pab is None:
+            why = (f"{prot.bucket_pab_error}; the owning account must let the auditor read "
+                   "s3:GetBucketPublicAccessBlock and s3:GetBucketLogging in the bucket's policy")
         raise CouldNotDecide(f"cannot tell whether {b} blocks public access ({', '.join(unknown)} unreadable: {why})")
     if prot.logging is None:
-        raise CouldNotDecide(f"cannot tell whether {b} logs access: {prot.logging_error}")
-    target = prot.logging.get("TargetBucket", "?")
-    return "pass", (f"{b} blocks all public access and logs access to bucket {target}")
+        grant = (" (the owning account must let the auditor read s3:GetBucketLogging in the bucket's policy)"
+                 if prot.foreign else "")
+        raise CouldNotDecide(f"cannot tell whether {b} logs access: {prot.logging_error}{grant}")
+    if prot.target_exists is None:
+        raise CouldNotDecide(f"cannot tell whether access-log bucket {target} of {b} exists: {prot.target_error}")
+    level = "at bucket level" if prot.foreign else "at bucket or account level"
+    return "pass", (f"{b} blocks all public access ({level}) and logs access to bucket {target}, which exists")

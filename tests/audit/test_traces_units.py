@@ -183,7 +183,8 @@ def test_every_configured_destination_must_be_protected():
 
 def _prot(**kw):
     base = {"partition": "commercial", "bucket": "trail-logs", "account_id": ACCT,
-            "bucket_pab": {}, "account_pab": {}, "logging": {"TargetBucket": "access-logs"}}
+            "bucket_pab": {}, "account_pab": {}, "logging": {"TargetBucket": "access-logs"},
+            "target_exists": True, "target_owned": True}
     return BucketProtection(**{**base, **kw})
 
 
@@ -242,3 +243,48 @@ def test_unknown_account_leaves_a_cloudwatch_role_undecided():
     cw = CW_ON
     with pytest.raises(CouldNotDecide, match="GetCallerIdentity"):
         invocation_logging_verdict(InvocationLogging(account_id="", region="us-east-1", config=cw, log_group_found=True))
+
+
+# --------------------------------------------------------------------------- access-log target, another account's bucket
+def test_access_logging_to_a_missing_or_foreign_target_fails():
+    status, why = bucket_protection_verdict(_prot(bucket_pab=ALL_ON, target_exists=False, target_owned=None))
+    assert status == "fail" and "points at bucket access-logs, which does not exist" in why
+    status, why = bucket_protection_verdict(_prot(bucket_pab=ALL_ON, target_owned=False))
+    assert status == "fail" and "which the account does not own" in why
+
+
+def test_unknown_access_log_target_is_undecided():
+    with pytest.raises(CouldNotDecide, match="whether access-log bucket access-logs .* exists: s3:GetBucketLocation"):
+        bucket_protection_verdict(_prot(bucket_pab=ALL_ON, target_exists=None,
+                                        target_error="s3:GetBucketLocation was denied"))
+
+
+FOREIGN = {"foreign": True, "account_pab": None,
+           "account_pab_error": "trail-logs belongs to another account, whose account-level Block Public Access only "
+                                "that account can read", "target_owned": None}
+
+
+def test_another_accounts_bucket_is_judged_by_its_bucket_level_settings_only():
+    status, why = bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=ALL_ON))
+    assert status == "pass" and "(owned by another account)" in why and "at bucket level" in why
+    # the audited account's account-level settings never cover it: off at bucket level is undecided
+    off = {**ALL_ON, "RestrictPublicBuckets": False}
+    with pytest.raises(CouldNotDecide, match="RestrictPublicBuckets unreadable: trail-logs belongs to another account"):
+        bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=off))
+
+
+def test_another_accounts_unreadable_bucket_names_what_to_grant():
+    with pytest.raises(CouldNotDecide, match="must let the auditor read s3:GetBucketPublicAccessBlock"):
+        bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=None, bucket_pab_error="AccessDenied"))
+    with pytest.raises(CouldNotDecide, match="logs access: AccessDenied \\(the owning account must let"):
+        bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=ALL_ON, logging=None, logging_error="AccessDenied"))
+    # a proven gap of its own still fails
+    status, why = bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=ALL_ON, logging={}))
+    assert status == "fail" and "server access logging is off" in why
+
+
+def test_unknown_ownership_never_borrows_the_account_level_settings():
+    prot = _prot(foreign=None, account_pab=None, account_pab_error="whether trail-logs is the account's is unknown",
+                 bucket_pab={})
+    with pytest.raises(CouldNotDecide, match="is the account's is unknown"):
+        bucket_protection_verdict(prot)

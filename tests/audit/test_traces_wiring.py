@@ -68,3 +68,67 @@ def test_s3_destination_readable_by_another_account_or_without_kms_fails(pyteste
     assert rows[ROW]["status"] == "fail", detail
     assert "arn:aws:iam::999999999999:root (statement PartnerReads)" in detail
     assert "not encrypted with a KMS key by default (AES256" in detail
+
+
+# --------------------------------------------------------------------------- cloudtrail.bucket_protected
+TRAIL_ROW = "cloudtrail.bucket_protected[commercial]"
+PAB_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+
+
+def test_access_logs_into_a_deleted_bucket_fail(pytester):
+    def drop_target(emu):
+        s3, target = emu.client("s3", "commercial"), f"s3-access-logs-{ACCOUNT}-us-east-1"
+        for obj in s3.list_objects_v2(Bucket=target).get("Contents", []):  # logs S3 delivered already
+            s3.delete_object(Bucket=target, Key=obj["Key"])
+        s3.delete_bucket(Bucket=target)
+
+    rows = run_audit(pytester, "compliant", setup=drop_target)
+    assert rows[TRAIL_ROW]["status"] == "fail", rows[TRAIL_ROW]["detail"]
+    assert f"points at bucket s3-access-logs-{ACCOUNT}-us-east-1, which does not exist" in rows[TRAIL_ROW]["detail"]
+
+
+def _log_archive(*, bucket_level_pab: bool):
+    """The commercial trail delivers to a bucket of a log-archive account of the organization; the audited
+    account has every account-level Block Public Access setting on (which must not count for that bucket)."""
+    def setup(emu):
+        from bedrock_key_audit.emulator.org_builder import AccountView
+
+        org = emu.client("organizations", "commercial")
+        org.create_organization(FeatureSet="ALL")
+        request = org.create_account(Email="archive@example.com", AccountName="log-archive")["CreateAccountStatus"]
+        archive = org.describe_create_account_status(
+            CreateAccountRequestId=request["Id"])["CreateAccountStatus"]["AccountId"]
+        s3 = AccountView(emu.url, {"commercial": archive, "govcloud": "210987654321"}).client("s3")
+        bucket, target = f"org-trail-{archive}", f"org-trail-access-{archive}"
+        for name in (bucket, target):
+            s3.create_bucket(Bucket=name)
+        s3.put_bucket_policy(Bucket=target, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{target}/*", "Condition": {"StringEquals": {"aws:SourceAccount": archive}}}]}))
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+        s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={
+            "LoggingEnabled": {"TargetBucket": target, "TargetPrefix": "trail/"}})
+        if bucket_level_pab:
+            s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PAB_ALL)
+        from bedrock_key_audit.fixtures.aws import _loopback_s3control
+
+        s3control = emu.client("s3control", "commercial")
+        s3control.meta.events.register_first("request-created", _loopback_s3control)  # <account>.127.0.0.1
+        s3control.put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration=PAB_ALL)
+        ct = emu.client("cloudtrail", "commercial")
+        ct.update_trail(Name=ct.describe_trails()["trailList"][0]["Name"], S3BucketName=bucket)
+    return setup
+
+
+def test_a_log_archive_accounts_bucket_is_judged_by_its_own_settings(pytester):
+    rows = run_audit(pytester, "compliant", setup=_log_archive(bucket_level_pab=True))
+    detail = rows[TRAIL_ROW]["detail"]
+    assert rows[TRAIL_ROW]["status"] == "pass", detail
+    assert "(owned by another account) blocks all public access (at bucket level)" in detail
+    # off at bucket level: the audited account's account-level settings do not cover another account's bucket
+    rows = run_audit(pytester, "compliant", setup=_log_archive(bucket_level_pab=False))
+    detail = rows[TRAIL_ROW]["detail"]
+    assert rows[TRAIL_ROW]["status"] == "error", detail
+    assert "belongs to another account, whose account-level Block Public Access only that account can read" in detail

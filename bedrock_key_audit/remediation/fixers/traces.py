@@ -153,6 +153,11 @@ def bucket_protected_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     if prot.logging is None:
         steps.append(manual_step(f"manual:trail-bucket-logging:{partition}", f"the access logging of {bucket} cannot "
                                  f"be read ({prot.logging_error}): grant s3:GetBucketLogging and rerun", rec))
+    elif prot.logging and (prot.target_exists is False or prot.target_owned is False):
+        target = prot.logging.get("TargetBucket")
+        steps.append(manual_step(f"manual:trail-bucket-logging:{partition}", f"{bucket} logs access to {target}, "
+                                 "which does not exist or is not the account's: recreate it or repoint the logging "
+                                 "by hand (remediation never repoints an existing configuration)", rec))
     elif not prot.logging:
         log_bucket = _log_bucket_step(ctx, partition, region, requires=[])
         steps += [log_bucket, _logging_step(ctx, partition, bucket, region, requires=[log_bucket.key])]
