@@ -363,7 +363,7 @@ def test_rate_limiter_spaces_requests_and_queues_concurrent_callers():
     for t in threads:
         t.join()
     stamps.sort()
-    assert all(b - a >= 0.045 for a, b in zip(stamps, stamps[1:])), stamps
+    assert all(b - a >= 0.045 for a, b in zip(stamps, stamps[1:], strict=False)), stamps
 
 
 def test_reader_pages_go_through_the_regions_limiter(monkeypatch):
