@@ -168,7 +168,6 @@ def _limiter(inv: Inventory, region: str) -> RateLimiter:
 def _lookup(inv: Inventory, region: str, start: dt.datetime, key: str, value: str, limit: int) -> RegionRead:
     """One paged ``LookupEvents`` (one attribute) of ``region`` from ``start``, at most ``limit`` events."""
     truncated = [False]
-
     limiter = _limiter(inv, region)
 
     def via(client: Any) -> dict[str, Any]:
