@@ -25,8 +25,10 @@ Source of the facts, and what they allow:
 * Event history (``cloudtrail:LookupEvents``) covers the last 90 days of one region, returns 50
   events a page, newest first, and is limited to 2 requests per second per account and region
   (CloudTrail API Reference, LookupEvents).  Bedrock events are recorded in the region the call was
-  made in, so the audit reads the regions the key is used in: the one the secret names and the
-  audit's configured commercial region.  Calls made in other regions are not seen.
+  made in, and a long-term key works in every Region where Bedrock is offered and the account has
+  enabled, so the audit reads every one of them (:mod:`bedrock_key_audit.inventory.usage` says how
+  they are found and why a trail's store is not read instead).  Use found in any Region is use; a
+  call from outside ``allowed_source_cidrs`` in any Region fails the row.
 
 Verdicts (:func:`judge`):
 
@@ -41,9 +43,10 @@ Verdicts (:func:`judge`):
   every range (a ``sourceIPAddress`` that is no IP address, such as an AWS service name, is outside
   too: nothing proves it inside).  With no such call among those read but events left unread (more
   than :data:`MAX_EVENTS` in a region) or unreadable, the part ends ``error``.
-* **error, region unknown**: the secret's region cannot be read (missing, unreadable, no ``region``
-  field), so the workload may call Bedrock in a region whose history was not read: "unused" and
-  "only from the allowed ranges" are not proved (a use found, or a call from outside, still decides).
+* **error, Regions unknown**: the account's enabled Regions cannot be read (``ec2:DescribeRegions``
+  denied or failing), so only the configured Region and the secret's were read and the key may have
+  been used in another: "unused" and "only from the allowed ranges" are not proved (a use found, or
+  a call from outside, still decides).
 * **The audit's own probes.**  ``endpoint.list_models`` and ``endpoint.invoke`` call Bedrock with
   the key on every run, with the user agent :data:`AUDIT_USER_AGENT`.  Counted as use, they would
   make this check pass for any key the audit can reach; so calls whose user agent starts with
@@ -197,6 +200,13 @@ def _top(counter: Counter[str], n: int = 5) -> str:
     return ", ".join(items) + (f" and {more} more" if more > 0 else "")
 
 
+def _where(regions: list[str]) -> str:
+    """The Regions read, for a sentence: named when few, counted when many (the facts list them all)."""
+    if len(regions) <= 3:
+        return "/".join(regions)
+    return f"{len(regions)} Regions ({', '.join(regions[:2])} and {len(regions) - 2} more)"
+
+
 def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.datetime], max_unused_days: int,
           allowed_cidrs: list[str] | None, regions: list[str], window_start: dt.datetime,
           region_unknown: str | None = None) -> Verdict:
@@ -205,19 +215,21 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
     ``key_created``: the CreateDate of each Active Bedrock key of ``user`` (none: nothing can be left unused;
     calls of the window are still judged for their source).
     ``window_start``: the StartTime of the lookups (the history read covers it to ``now``).
-    ``region_unknown``: why the secret's region could not be read.  The key may then be used in a region
-    whose history was not read, so neither "unused" nor "only from the allowed ranges" can be proved
-    (a use found, or a call from outside, still decides).
+    ``region_unknown``: why Regions where the key works may have gone unread (one sentence, ending in what
+    would settle it).  The key may then be used in a Region whose history was not read, so neither
+    "unused" nor "only from the allowed ranges" can be proved (a use found, or a call from outside,
+    still decides).
     """
     uses = sorted((c for c in parsed.calls if not c.own), key=lambda c: c.time, reverse=True)
     own = [c for c in parsed.calls if c.own]
     last = uses[0].time if uses else None
-    where = "/".join(regions)
+    where = _where(regions)
     scope = (f"(CloudTrail event history in {where}; records do not say which of {user}'s Bedrock keys made a call, "
              "so calls are matched on the user)")
     facts: dict[str, Any] = {
         "regions": regions, "window_start": window_start.isoformat(), "calls": len(uses),
         "last_use": last.isoformat() if last else None,
+        "calls_by_region": dict(Counter(c.region for c in uses)), "regions_unread": region_unknown,
         "source_ips": dict(Counter(c.source_ip for c in uses)), "user_agents": dict(Counter(c.user_agent for c in uses)),
         "denied_calls": sum(1 for c in uses if c.error_code), "audit_probe_calls": len(own),
         "sigv4_bedrock_calls": parsed.sigv4_bedrock, "unreadable_events": parsed.unreadable,
@@ -240,8 +252,8 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
     elif last is not None and now - last <= limit:
         fine.append(f"last used {last:%Y-%m-%d %H:%M} UTC ({_days(now - last)} day(s) ago)")
     elif region_unknown:
-        unknown.append(f"no call with the key of {user} in {where} since {window_start:%Y-%m-%d}, but the secret's "
-                       f"region, where the workload may call Bedrock, cannot be read ({region_unknown})")
+        unknown.append(f"no call with the key of {user} in {where} since {window_start:%Y-%m-%d}, but "
+                       f"{region_unknown}")
     elif window_start <= now - limit:
         seen = (f"last use {last:%Y-%m-%d} ({_days(now - last)} days ago)" if last
                 else f"no call with it in the {_days(now - window_start)} days of event history")
@@ -261,21 +273,22 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
             ips = Counter(c.source_ip for c in outside)
             own_out = sum(1 for c in outside if c.own)
             note = f" ({own_out} of them with this audit's user agent)" if own_out else ""
+            in_regions = Counter(c.region for c in outside)
             fails.append(f"{len(outside)} call(s) with the key of {user} came from outside allowed_source_cidrs: "
-                         f"{_top(ips)}{note}; if they are not yours, rotate the key")
+                         f"{_top(ips)}{note}, in {_top(in_regions)}; if they are not yours, rotate the key")
         elif parsed.truncated or parsed.unreadable:
             why = (f"more than {MAX_EVENTS} events in {', '.join(parsed.truncated)} were not read"
                    if parsed.truncated else f"{parsed.unreadable} event(s) could not be read")
             unknown.append(f"the calls read all came from allowed_source_cidrs, but {why}, so a call from "
                            "elsewhere cannot be ruled out")
         elif region_unknown:
-            unknown.append("the calls read all came from allowed_source_cidrs, but the secret's region cannot be "
-                           f"read ({region_unknown}), so calls there were not read")
+            unknown.append(f"the calls read all came from allowed_source_cidrs, but {region_unknown}")
         else:
             fine.append(f"every call came from allowed_source_cidrs ({', '.join(allowed_cidrs)})")
 
     probes = f" (and {len(own)} of this audit's own probes, not counted)" if own else ""
-    summary = (f"{len(uses)} call(s) since {window_start:%Y-%m-%d} from {_top(Counter(c.source_ip for c in uses))}; "
+    summary = (f"{len(uses)} call(s) since {window_start:%Y-%m-%d} in {_top(Counter(c.region for c in uses), 3)} "
+               f"from {_top(Counter(c.source_ip for c in uses))}; "
                f"user agents {_top(Counter(c.user_agent for c in uses), 3)}{probes}" if uses
                else f"no call since {window_start:%Y-%m-%d}{probes}")
     if fails:

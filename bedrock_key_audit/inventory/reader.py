@@ -104,14 +104,16 @@ class Inventory(BulkReads):
             params = {**params, marker_in: token}
 
     def _paginated(self, partition: str, service: str, operation: str, result_key: str, *,
-                   expected: Iterable[str] = (), **params: Any) -> list[Any] | None:
-        """Every item through botocore's own paginator for ``operation``; ``None`` on an ``expected`` error."""
+                   region: str | None = None, expected: Iterable[str] = (), **params: Any) -> list[Any] | None:
+        """Every item through botocore's own paginator for ``operation`` in ``region`` (the partition's
+        configured one by default); ``None`` on an ``expected`` error.  ``params`` are the operation's own
+        parameters only: botocore refuses any other name before sending."""
         def via(client: Any) -> dict[str, Any]:
             items: list[Any] = []
             for page in client.get_paginator(xform_name(operation)).paginate(**params):
                 items.extend(page.get(result_key, []))
             return {"items": items}
-        resp = self._read(partition, service, operation, expected=expected, via=via)
+        resp = self._read(partition, service, operation, region=region, expected=expected, via=via)
         return None if resp is None else resp["items"]
 
     # ---- commercial IAM

@@ -5,16 +5,24 @@ memo, so each is made once per run.
 Calls (the auditor policy in docs/auditor-policy.json grants exactly these):
 ``bedrock:GetModelInvocationLoggingConfiguration``, ``s3:ListAllMyBuckets`` (ListBuckets),
 ``logs:DescribeLogGroups``, ``s3:GetBucketPublicAccessBlock``, ``s3:GetAccountPublicAccessBlock``
-(S3 Control GetPublicAccessBlock), ``s3:GetBucketLogging``, ``s3:GetBucketLocation`` (does the trail's bucket exist).
+(S3 Control GetPublicAccessBlock), ``s3:GetBucketLogging``, ``s3:GetBucketLocation`` (does the trail's bucket exist),
+``s3:GetEncryptionConfiguration`` (GetBucketEncryption) and ``s3:GetBucketPolicy`` of the invocation-log
+bucket, ``iam:GetRole`` (the CloudWatch Logs delivery role and its trust policy).
 """
 from __future__ import annotations
 
+import json
+import urllib.parse
 from typing import Any
+
+import botocore.exceptions
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.verdicts.traces import BucketProtection, InvocationLogging
 
 NO_PAB = "NoSuchPublicAccessBlockConfiguration"
+NO_ENCRYPTION = "ServerSideEncryptionConfigurationNotFoundError"
+NO_POLICY = "NoSuchBucketPolicy"
 
 
 def _account(inv: Any, partition: str) -> str:
@@ -35,33 +43,139 @@ def owned_buckets(inv: Any, partition: str) -> frozenset[str]:
     return result
 
 
+def account_pab(inv: Any, partition: str, account_id: str, region: str) -> dict[str, Any]:
+    """S3 Control ``GetPublicAccessBlock`` of the account (``{}`` when none is set); once per partition."""
+    def fetch() -> dict[str, Any]:
+        resp = inv._read(partition, "s3control", "GetPublicAccessBlock", region=region, expected={NO_PAB},
+                         AccountId=account_id)
+        return {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
+    got: dict[str, Any] = inv.g.once(("account-pab", partition), fetch)
+    return got
+
+
+def _invocation_bucket(inv: Any, log: InvocationLogging, bucket: str, region: str) -> None:
+    """Default encryption, bucket policy and Block Public Access of the account's invocation-log bucket."""
+    def encryption() -> None:
+        try:
+            resp = inv._read("commercial", "s3", "GetBucketEncryption", region=region, expected={NO_ENCRYPTION},
+                             Bucket=bucket)
+            log.bucket_encryption = [] if resp is None else (
+                (resp.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or [])
+        except CouldNotDecide as exc:
+            log.bucket_encryption_error = str(exc)
+
+    def policy() -> None:
+        try:
+            resp = inv._read("commercial", "s3", "GetBucketPolicy", region=region, expected={NO_POLICY}, Bucket=bucket)
+            log.bucket_policy = {} if resp is None else json.loads(resp.get("Policy") or "{}")
+        except CouldNotDecide as exc:
+            log.bucket_policy_error = str(exc)
+        except ValueError:
+            log.bucket_policy_error = f"the bucket policy of {bucket} is not JSON"
+
+    def bucket_pab() -> None:
+        try:
+            resp = inv._read("commercial", "s3", "GetPublicAccessBlock", region=region, expected={NO_PAB},
+                             Bucket=bucket)
+            log.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
+        except CouldNotDecide as exc:
+            log.bucket_pab_error = str(exc)
+
+    def acct_pab() -> None:
+        if not log.account_id:
+            log.account_pab_error = "the commercial account id is unknown (sts:GetCallerIdentity failed)"
+            return
+        try:
+            log.account_pab = account_pab(inv, "commercial", log.account_id, region)
+        except CouldNotDecide as exc:
+            log.account_pab_error = str(exc)
+
+    inv.g.fanout([encryption, policy, bucket_pab, acct_pab])
+
+
+def _delivery_role(inv: Any, log: InvocationLogging, role_arn: str) -> None:
+    """``iam:GetRole`` of the CloudWatch Logs delivery role (by the name its ARN ends with)."""
+    name = role_arn.rsplit("/", 1)[-1] if ":role/" in role_arn else ""
+    if not name:
+        log.role_error = f"{role_arn or '(none)'} is not a role ARN"
+        return
+    try:
+        resp = inv._read("commercial", "iam", "GetRole", expected={"NoSuchEntity"}, RoleName=name)
+    except CouldNotDecide as exc:
+        log.role_error = str(exc)
+        return
+    if resp is None:
+        log.role_missing = True
+        return
+    role = resp.get("Role") or {}
+    doc = role.get("AssumeRolePolicyDocument")
+    if isinstance(doc, str):  # botocore leaves it URL-encoded JSON
+        try:
+            doc = json.loads(urllib.parse.unquote(doc))
+        except ValueError:
+            doc = None
+    log.role = {"Arn": role.get("Arn"), "AssumeRolePolicyDocument": doc if isinstance(doc, dict) else None}
+
+
 def invocation_logging(inv: Any, region: str) -> InvocationLogging:
     """``bedrock:GetModelInvocationLoggingConfiguration`` in ``region`` of the commercial account, and
-    the reads that prove its destinations are the account's."""
+    the reads that judge its destinations (ownership, encryption, who may read)."""
     def fetch() -> InvocationLogging:
         resp = inv._read("commercial", "bedrock", "GetModelInvocationLoggingConfiguration", region=region) or {}
         log = InvocationLogging(account_id=_account(inv, "commercial"), region=region,
                                 config=resp.get("loggingConfig") or {})
-        if (log.config.get("s3Config") or {}).get("bucketName"):
+        bucket = (log.config.get("s3Config") or {}).get("bucketName")
+        if bucket:
             try:
                 log.owned_buckets = owned_buckets(inv, "commercial")
             except CouldNotDecide as exc:
                 log.owned_buckets_error = str(exc)
-        group = (log.config.get("cloudWatchConfig") or {}).get("logGroupName")
+            if log.owned_buckets is not None and bucket in log.owned_buckets:
+                _invocation_bucket(inv, log, bucket, region)
+        cw = log.config.get("cloudWatchConfig") or {}
+        group = cw.get("logGroupName")
         if group:
             try:
                 groups = inv._paginated("commercial", "logs", "DescribeLogGroups", "logGroups", region=region,
                                         logGroupNamePrefix=group) or []
-                log.log_group_found = any(g.get("logGroupName") == group for g in groups)
+                found = [g for g in groups if g.get("logGroupName") == group]
+                log.log_group_found = bool(found)
+                log.log_group_kms_key = found[0].get("kmsKeyId") if found else None
             except CouldNotDecide as exc:
                 log.log_group_error = str(exc)
+            role_arn = str(cw.get("roleArn") or "")
+            if log.account_id and role_arn.count(":") >= 5 and role_arn.split(":")[4] == log.account_id:
+                _delivery_role(inv, log, role_arn)
         return log
     result: InvocationLogging = inv.g.once(("invocation-logging", region), fetch)
     return result
 
 
+def bucket_exists(inv: Any, partition: str, bucket: str, region: str) -> bool:
+    """``s3:GetBucketLocation`` answers whether ``bucket`` exists: ``NoSuchBucket`` for a name nobody
+    owns; ``AccessDenied`` for a bucket of someone who does not let the auditor read it (it exists)."""
+    def via(client: Any) -> dict[str, Any]:
+        try:
+            client.get_bucket_location(Bucket=bucket)
+        except botocore.exceptions.ClientError as exc:
+            code = str((exc.response.get("Error") or {}).get("Code") or "")
+            if code in ("NoSuchBucket", "404"):
+                return {"exists": False}
+            if code in ("AccessDenied", "403"):
+                return {"exists": True}
+            raise
+        return {"exists": True}
+
+    def fetch() -> bool:
+        resp = inv._read(partition, "s3", "GetBucketLocation", region=region, via=via) or {}
+        return bool(resp.get("exists"))
+    got: bool = inv.g.once(("bucket-exists", partition, bucket), fetch)
+    return got
+
+
 def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> BucketProtection:
-    """Bucket- and account-level Block Public Access and access logging of ``bucket``."""
+    """Bucket- and account-level Block Public Access and access logging of ``bucket``, judged by the
+    settings of the account that owns it (the audited account's only when its ListBuckets lists it)."""
     def fetch() -> BucketProtection:
         prot = BucketProtection(partition=partition, bucket=bucket, account_id=_account(inv, partition))
         try:
@@ -71,18 +185,29 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
                 return prot
         except CouldNotDecide:
             pass  # existence unknown: the reads below say what they can
+        owned: frozenset[str] | None = None
+        try:
+            owned = owned_buckets(inv, partition)
+            prot.foreign = bucket not in owned
+        except CouldNotDecide as exc:
+            prot.foreign, prot.owner_error = None, str(exc)
         try:
             resp = inv._read(partition, "s3", "GetPublicAccessBlock", region=region, expected={NO_PAB}, Bucket=bucket)
             prot.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
         except CouldNotDecide as exc:
             prot.bucket_pab_error = str(exc)
-        if not prot.account_id:
+        if prot.foreign:
+            prot.account_pab_error = (f"{bucket} belongs to another account, whose account-level Block Public Access "
+                                      "only that account can read; turn the settings on at bucket level or audit "
+                                      "the owning account")
+        elif prot.foreign is None:
+            prot.account_pab_error = (f"whether {bucket} is the {partition} account's is unknown ({prot.owner_error}), "
+                                      "so its account-level settings may not apply")
+        elif not prot.account_id:
             prot.account_pab_error = f"the {partition} account id is unknown (sts:GetCallerIdentity failed)"
         else:
             try:
-                resp = inv._read(partition, "s3control", "GetPublicAccessBlock", region=region, expected={NO_PAB},
-                                 AccountId=prot.account_id)
-                prot.account_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
+                prot.account_pab = account_pab(inv, partition, prot.account_id, region)
             except CouldNotDecide as exc:
                 prot.account_pab_error = str(exc)
         try:
@@ -90,6 +215,18 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
             prot.logging = resp.get("LoggingEnabled") or {}
         except CouldNotDecide as exc:
             prot.logging_error = str(exc)
+        target = (prot.logging or {}).get("TargetBucket")
+        if target:
+            if owned is not None and target in owned:
+                prot.target_exists = True
+                prot.target_owned = True
+            else:
+                try:
+                    prot.target_exists = bucket_exists(inv, partition, target, region)
+                except CouldNotDecide as exc:
+                    prot.target_error = str(exc)
+                if prot.target_exists and prot.foreign is False and owned is not None:
+                    prot.target_owned = False  # it exists, but the account's ListBuckets does not list it
         return prot
     result: BucketProtection = inv.g.once(("bucket-protection", partition, bucket), fetch)
     return result

@@ -1,16 +1,47 @@
-"""Reads for ``credential.recently_used``: the key user's CloudTrail event history.
+"""Reads for ``credential.recently_used``: the key user's CloudTrail event history in every Region the key works in.
 
 The logic and its sources are in :mod:`bedrock_key_audit.usage`; the pytest wiring is
 ``fixtures/usage.py``.  Every read goes through the inventory's one AWS-call wrapper (its retries
 and error sentences: a throttle past botocore's retries ends the check ``error``) and memo.
 
-``cloudtrail:LookupEvents``, in the commercial partition, ``StartTime`` 90 days before the audit's
-clock, in each region the key is used in (the region the secret names, and the configured
-commercial region), through botocore's ``lookup_events`` paginator.  LookupEvents allows "two
-[requests] per second, per account, per Region" and returns at most 50 events a page, newest first
-(CloudTrail API Reference, LookupEvents,
-https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html), so against AWS
-the pages of one read are at least 0.5 s apart.
+**Which Regions.**  A long-term Amazon Bedrock API key is an IAM user's credential, and IAM is
+global: the key authenticates in every Region where Bedrock is offered and the account has enabled
+("Generate Amazon Bedrock API keys", https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys.html;
+the Region is only the endpoint the caller picks).  Bedrock events are recorded in the Region of the
+call.  So the history is read in every Region of
+
+* botocore's endpoint data for ``bedrock`` in the ``aws`` partition
+  (:func:`bedrock_key_audit.inventory.keys.bedrock_commercial_regions`; ``bedrock-runtime`` has no
+  list of its own, its endpoints come from rules), intersected with
+* the Regions the account has enabled: ``ec2:DescribeRegions`` without ``AllRegions`` "describes the
+  Regions that are enabled for your account" (Amazon EC2 API Reference, DescribeRegions,
+  https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRegions.html); an opt-in Region
+  the account has not enabled refuses every credential of the account, the key included ("Specify
+  which AWS Regions your account can use",
+  https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html).  DescribeRegions
+  is used rather than ``account:ListRegions`` because it is one call any read-only auditor role
+  already holds (``SecurityAudit`` and ``ReadOnlyAccess`` grant ``ec2:Describe*``) and the answer is
+  the same list.
+
+If DescribeRegions cannot be read the configured Region and the secret's are read, as before, and
+the row says that other Regions were not read (a use found, or a call from outside the allowed
+ranges, still decides).
+
+**Why event history, one Region at a time.**  ``cloudtrail:LookupEvents`` answers for one Region
+only.  One read could serve every Region only through a trail's store: the S3 objects of a
+multi-Region trail (one gzip file per Region and ~5 minutes: some 26,000 ``GetObject`` calls per
+Region for 90 days, each also a ``kms:Decrypt`` of the trail's key, and often in a log-archive
+account the auditor cannot read), or a CloudTrail Lake event data store (which exists only when the
+account pays for one, and whose queries are billed per GB scanned).  Neither is cheaper than one
+LookupEvents per Region, so neither is used.
+
+**Call budget** (stated in the README): 1 ``ec2:DescribeRegions`` + for each of the R Regions
+``ceil(events / 50)`` LookupEvents pages, at least 1: R + 1 calls for a quiet key (R = 17 for an
+account with only the default Regions enabled).  The reads of the Regions run concurrently; the
+pages of one (account, Region) go through one :class:`RateLimiter` at LookupEvents' documented "two
+[requests] per second, per account, per Region" (CloudTrail API Reference, LookupEvents,
+https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html), which returns
+at most 50 events a page, newest first.  Against the emulator the limiter does not wait.
 
 * **One key** (and the fallback below): ``LookupAttributes=[{Username: <user>}]`` per region, at
   most :data:`bedrock_key_audit.usage.MAX_EVENTS` events (the rest is reported as not read).
@@ -31,13 +62,17 @@ the pages of one read are at least 0.5 s apart.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore import xform_name
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.inventory.keys import bedrock_commercial_regions
 from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.usage import BEDROCK_SOURCE, HISTORY_DAYS, MAX_EVENTS, RegionRead
 
@@ -54,8 +89,38 @@ class UsageHistory:
         self.reads = reads
         self.window_start = window_start
         self.regions = regions
-        # why the secret's region (where the workload calls Bedrock) could not be read, if it could not
+        # why Regions where the key works may have gone unread (the enabled Regions could not be read)
         self.region_unknown = region_unknown
+
+
+@dataclasses.dataclass(frozen=True)
+class UsageRegions:
+    """The commercial Regions whose history is read, and why others the key works in may be missing."""
+
+    regions: list[str]
+    unknown: str | None = None
+
+
+class RateLimiter:
+    """At most one request per ``interval`` seconds, shared by every thread that calls :meth:`acquire`.
+
+    Each caller reserves the next free slot under the lock and sleeps outside it, so concurrent
+    readers of one (account, Region) queue up instead of bursting."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.interval = interval
+        self._clock, self._sleep = clock, sleep
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            at = max(now, self._next)
+            self._next = at + self.interval
+        if at > now:
+            self._sleep(at - now)
 
 
 def window_start(now: dt.datetime) -> dt.datetime:
@@ -63,29 +128,63 @@ def window_start(now: dt.datetime) -> dt.datetime:
     return (now - dt.timedelta(days=HISTORY_DAYS)).replace(microsecond=0)
 
 
+def enabled_regions(inv: Inventory) -> frozenset[str]:
+    """``ec2:DescribeRegions`` (no ``AllRegions``: the Regions enabled for the account) in the configured
+    commercial Region; once per run.  A Region reported ``not-opted-in`` is left out even if listed."""
+    def fetch() -> frozenset[str]:
+        resp = inv._read("commercial", "ec2", "DescribeRegions") or {}
+        return frozenset(str(r["RegionName"]) for r in resp.get("Regions", [])
+                         if r.get("RegionName") and r.get("OptInStatus") != "not-opted-in")
+    got: frozenset[str] = inv.g.once(("enabled-regions",), fetch)
+    return got
+
+
+def usage_scope(inv: Inventory) -> UsageRegions:
+    """Every enabled commercial Region where Bedrock is offered (the configured Region first); when the
+    enabled Regions cannot be read, the configured Region and the secret's, and why that may not be all."""
+    configured = inv.cfg.region("commercial")
+    try:
+        enabled = enabled_regions(inv)
+    except CouldNotDecide as exc:
+        return UsageRegions(inv.key_regions().regions(secret_first=True),
+                            f"the account's enabled Regions cannot be read ({exc}), so Bedrock calls in Regions "
+                            "other than these were not read; grant ec2:DescribeRegions to the auditor")
+    offered = sorted(bedrock_commercial_regions() & enabled)
+    return UsageRegions([configured] + [r for r in offered if r != configured])
+
+
 def usage_regions(inv: Inventory) -> list[str]:
-    """The commercial regions whose history is read: the secret's region (when it names a usable one)
-    and the configured commercial region."""
-    return inv.key_regions().regions(secret_first=True)
+    """The commercial Regions whose history is read (:func:`usage_scope`)."""
+    return usage_scope(inv).regions
+
+
+def _limiter(inv: Inventory, region: str) -> RateLimiter:
+    """The one LookupEvents limiter of this account (one Inventory per account) in ``region``."""
+    interval = 0.0 if inv.aws.emulated else PAGE_INTERVAL_S
+    got: RateLimiter = inv.g.once(("lookup-limiter", region), lambda: RateLimiter(interval))
+    return got
 
 
 def _lookup(inv: Inventory, region: str, start: dt.datetime, key: str, value: str, limit: int) -> RegionRead:
     """One paged ``LookupEvents`` (one attribute) of ``region`` from ``start``, at most ``limit`` events."""
     truncated = [False]
+    limiter = _limiter(inv, region)
 
     def via(client: Any) -> dict[str, Any]:
         events: list[dict[str, Any]] = []
-        pages = client.get_paginator(xform_name("LookupEvents")).paginate(
-            LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}], StartTime=start)
-        last = 0.0
-        for page in pages:
+        pages = iter(client.get_paginator(xform_name("LookupEvents")).paginate(
+            LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}], StartTime=start))
+        while True:
+            limiter.acquire()  # each page is one request: paced under the Region's 2-per-second limit
+            page = next(pages, None)
+            if page is None:
+                break
             events.extend(page.get("Events", []))
             if len(events) >= limit:
                 truncated[0] = True
                 break
-            if not inv.aws.emulated:  # pace the next page request under the 2-per-second limit
-                time.sleep(max(0.0, PAGE_INTERVAL_S - (time.monotonic() - last)))
-                last = time.monotonic()
+            if not page.get("NextToken"):  # the last page: no further request to pace
+                break
         return {"events": events[:limit]}
 
     resp = inv._read("commercial", "cloudtrail", "LookupEvents", region=region, via=via)
@@ -133,9 +232,8 @@ def user_region_read(inv: Inventory, user: str, region: str, start: dt.datetime)
 
 
 def usage_history(inv: Inventory, user: str, now: dt.datetime) -> UsageHistory:
-    """The user's CloudTrail event history of the last 90 days in the key's regions."""
+    """The user's CloudTrail event history of the last 90 days in every Region the key works in (:func:`usage_scope`)."""
     start = window_start(now)
-    kr = inv.key_regions()
-    regions = kr.regions(secret_first=True)
-    reads = inv.g.fanout([(lambda r=r: user_region_read(inv, user, r, start)) for r in regions])
-    return UsageHistory(reads, start, regions, kr.unknown)
+    scope = usage_scope(inv)
+    reads = inv.g.fanout([(lambda r=r: user_region_read(inv, user, r, start)) for r in scope.regions])
+    return UsageHistory(reads, start, scope.regions, scope.unknown)

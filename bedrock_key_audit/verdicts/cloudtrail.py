@@ -141,8 +141,9 @@ def kms(check: Check, trails_by_partition: TrailsByPartition, partition: str, au
 
 def bucket_protected(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig,
                      inventory: Inventory) -> None:
-    """The S3 bucket the partition's security trail delivers to blocks public access and logs access
-    (CIS AWS v3.0.0 3.4 and 2.1.4; verdict: :func:`bedrock_key_audit.verdicts.traces.bucket_protection_verdict`)."""
+    """The S3 bucket the partition's security trail delivers to blocks public access and logs access to a
+    bucket that exists, judged by the settings of the account that owns it (CIS AWS v3.0.0 3.4 and 2.1.4;
+    verdict: :func:`bedrock_key_audit.verdicts.traces.bucket_protection_verdict`)."""
     trails = _trails(check, trails_by_partition, partition)
     decision = security_trail(trails, partition, audit_config.region(partition))
     cand = decision.candidate
@@ -163,6 +164,7 @@ def bucket_protected(check: Check, trails_by_partition: TrailsByPartition, parti
     check.evidence("s3:GetBucketPublicAccessBlock+s3:GetAccountPublicAccessBlock+s3:GetBucketLogging", {
         "Bucket": bucket, "Trail": t.arn, "BucketPublicAccessBlock": prot.bucket_pab,
         "AccountPublicAccessBlock": prot.account_pab, "LoggingEnabled": prot.logging,
+        "OwnedByAnotherAccount": prot.foreign, "AccessLogTargetExists": prot.target_exists,
     })
     status, sentence = bucket_protection_verdict(prot)
     if status != "pass":

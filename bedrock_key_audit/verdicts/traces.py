@@ -20,7 +20,37 @@ text delivery on (the key calls text models)?
   https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html).
 * CloudWatch Logs: ``logGroupName`` names a group in the account and Region of the configuration
   (it is a name, not an ARN), so it is the account's when ``logs:DescribeLogGroups`` finds it
-  there.  The delivery role must be the account's own (its ARN's account).
+  there.  Bedrock writes it by assuming ``roleArn``, so the role must be the account's own (its
+  ARN's account), exist (``iam:GetRole``) and trust ``bedrock.amazonaws.com`` to ``sts:AssumeRole``
+  ("Monitor model invocation using CloudWatch Logs and Amazon S3", section "Set up a CloudWatch
+  Logs destination": the role's trust policy names the service principal, optionally narrowed by
+  ``aws:SourceAccount`` / ``aws:SourceArn`` to the account).  A trust condition on any other key,
+  or naming another account, cannot be decided: ``error``.
+
+Logs hold every prompt and answer, so every destination that is configured must also be:
+
+* **encrypted at rest with KMS**.  S3: the bucket's default encryption (``GetBucketEncryption``)
+  must be ``aws:kms`` or ``aws:kms:dsse`` (SSE-KMS / DSSE-KMS), not SSE-S3 (``AES256``), which every
+  bucket has by default since January 2023 ("Setting default server-side encryption behavior for
+  Amazon S3 buckets", https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption.html;
+  Prowler's ``bedrock_model_invocation_logs_encryption_enabled`` asks the same).  CloudWatch Logs:
+  the group must have a ``kmsKeyId`` (otherwise CloudWatch Logs' own server-side encryption is used:
+  "Encrypt log data in CloudWatch Logs using AWS Key Management Service",
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+* **readable only by the account**.  A bucket of another account fails (its owner reads every
+  prompt).  The account's bucket fails when its policy allows ``s3:GetObject`` (or a wildcard or
+  ``NotAction`` covering it) to a principal of another account or to everyone; a public policy is
+  harmless when ``RestrictPublicBuckets`` is on at either level, which "restricts access to buckets
+  with public policies to only AWS service principals and authorized users within this account ...
+  public and cross-account access within any public bucket policy, including non-public delegation
+  to specific accounts, is blocked" (Amazon S3 API Reference, PublicAccessBlockConfiguration).  A
+  ``*`` narrowed by ``aws:PrincipalAccount`` / ``aws:PrincipalArn`` / ``aws:SourceAccount`` to the
+  account is the account; narrowed by anything else (``aws:PrincipalOrgID``, ``aws:SourceIp``) the
+  audit cannot tell who is admitted: ``error``.  AWS service principals are not readers.  Not
+  evaluated: object ACLs (disabled on buckets with ``BucketOwnerEnforced``, the default since April
+  2023), access points, and who in another account may read a CloudWatch Logs group through
+  subscription filters or cross-account observability (a log group has no resource policy that
+  grants reads).
 
 **The trail's bucket** (``cloudtrail.bucket_protected``).  CIS AWS Foundations v3.0.0 3.4 (S3
 bucket access logging on the CloudTrail bucket) and 2.1.4 (Block Public Access).  S3 applies
@@ -29,7 +59,21 @@ bucket access logging on the CloudTrail bucket) and 2.1.4 (Block Public Access).
 a setting is on when either level has it on; a level with no configuration
 (``NoSuchPublicAccessBlockConfiguration``) has every setting off.  Public access is blocked when
 all four settings are on.  Access logging is on when ``GetBucketLogging`` returns
-``LoggingEnabled`` (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLogging.html).
+``LoggingEnabled`` (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLogging.html)
+and its ``TargetBucket`` exists: "You can have your logs delivered to any bucket that you own" and
+"All logs are saved to buckets in the same AWS Region as the source bucket" (Amazon S3 API
+Reference, PutBucketLogging / LoggingEnabled), so a target that was deleted, or that the source
+bucket's owner does not own, receives nothing.  Whether the target exists is read with
+``GetBucketLocation`` (``NoSuchBucket``; an existing bucket of someone else answers ``AccessDenied``).
+
+A trail's bucket often lives in another account (an organization's log-archive account).  The
+audited account owns a bucket only when its ``ListBuckets`` lists it (see above); a bucket it does
+not own is judged by *its owner's* settings: its bucket-level Block Public Access and logging, when
+the owner's bucket policy lets the auditor read them.  The owner's account-level Block Public
+Access can be read only from the owner's account (S3 Control ``GetPublicAccessBlock`` takes the
+caller's own ``AccountId``), and the audited account's account-level settings do not cover another
+account's bucket, so a setting that is off at bucket level leaves the row ``error`` saying what to
+grant or where to audit, never ``pass`` and never ``fail`` on the audited account's settings.
 """
 from __future__ import annotations
 
@@ -46,7 +90,12 @@ class InvocationLogging:
     """``bedrock:GetModelInvocationLoggingConfiguration`` of one Region, and what proves ownership.
 
     ``owned_buckets`` is None when ``s3:ListBuckets`` could not be read (``owned_buckets_error``);
-    ``log_group_found`` is None when DescribeLogGroups could not be read (``log_group_error``)."""
+    ``log_group_found`` is None when DescribeLogGroups could not be read (``log_group_error``).
+    The account's own bucket: ``bucket_encryption`` (GetBucketEncryption's ``Rules``, ``[]`` when it has
+    none), ``bucket_policy`` (``{}`` when none), ``bucket_pab``/``account_pab`` (``{}`` when none); each
+    None when unreadable (its ``*_error`` says why).  The delivery role: ``role`` (``Arn`` and the trust
+    ``AssumeRolePolicyDocument``), ``role_missing`` when GetRole answered NoSuchEntity, ``role_error``
+    when it could not be read (None of them: the role is another account's and was not read)."""
 
     account_id: str
     region: str
@@ -55,6 +104,18 @@ class InvocationLogging:
     owned_buckets_error: str | None = None
     log_group_found: bool | None = None
     log_group_error: str | None = None
+    log_group_kms_key: str | None = None
+    bucket_encryption: list[dict[str, Any]] | None = None
+    bucket_encryption_error: str | None = None
+    bucket_policy: dict[str, Any] | None = None
+    bucket_policy_error: str | None = None
+    bucket_pab: dict[str, Any] | None = None
+    bucket_pab_error: str | None = None
+    account_pab: dict[str, Any] | None = None
+    account_pab_error: str | None = None
+    role: dict[str, Any] | None = None
+    role_missing: bool = False
+    role_error: str | None = None
 
 
 @dataclasses.dataclass
@@ -75,10 +136,201 @@ class BucketProtection:
     logging: dict[str, Any] | None = None
     logging_error: str | None = None
     missing: bool = False  # GetBucketLocation answered NoSuchBucket
+    foreign: bool | None = False  # not listed by the account's ListBuckets; None: ListBuckets unreadable
+    owner_error: str | None = None
+    target_exists: bool | None = None  # the access-log TargetBucket exists; None: unknown or no logging
+    target_owned: bool | None = None  # the target is the account's (only judged for the account's own bucket)
+    target_error: str | None = None
+
+
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")  # SSE-KMS and DSSE-KMS
+READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
+# condition keys that, set to the account's own values, keep a "*" principal inside the account
+_OWN_ACCOUNT_KEYS = {"aws:principalaccount": "account", "aws:sourceaccount": "account", "aws:principalarn": "arn",
+                     "aws:sourcearn": "arn"}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _covers_read(st: dict[str, Any]) -> bool:
+    """The statement's actions include reading objects (``Action`` patterns, or ``NotAction`` sparing it)."""
+    import fnmatch
+
+    def hit(patterns: Any) -> bool:
+        return any(fnmatch.fnmatchcase(a.lower(), str(p).lower()) for p in _listed(patterns) for a in READ_ACTIONS)
+    if "NotAction" in st:
+        return not all(any(fnmatch.fnmatchcase(a.lower(), str(p).lower()) for p in _listed(st["NotAction"]))
+                       for a in READ_ACTIONS)
+    return hit(st.get("Action", []))
+
+
+def _principal_account(p: str) -> str | None:
+    """The account of an AWS principal (an account id, or an IAM ARN); None for ``*``."""
+    if p == "*":
+        return None
+    if p.isdigit() and len(p) == 12:
+        return p
+    parts = p.split(":")
+    return parts[4] if p.startswith("arn:") and len(parts) > 5 else "?"
+
+
+def _narrowed_to_account(cond: dict[str, Any], account: str) -> bool | None:
+    """True: the condition keeps callers inside ``account``; False: no condition narrows them;
+    None: a condition narrows them by something the audit cannot evaluate."""
+    if not cond:
+        return False
+    narrowed = False
+    for op, keys in cond.items():
+        if not isinstance(keys, dict):
+            return None
+        for key, values in keys.items():
+            kind = _OWN_ACCOUNT_KEYS.get(key.lower())
+            if kind is None or op not in ("StringEquals", "StringLike", "ArnEquals", "ArnLike"):
+                return None
+            vals = [str(v) for v in _listed(values)]
+            if kind == "account" and all(v == account for v in vals):
+                narrowed = True
+            elif kind == "arn" and all(_principal_account(v) == account for v in vals):
+                narrowed = True
+            else:
+                return None
+    return narrowed
+
+
+def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool) -> tuple[list[str], list[str]]:
+    """Who outside ``account`` a bucket policy lets read objects: (certain readers, undecided statements).
+
+    ``restrict_public``: ``RestrictPublicBuckets`` is on at either level; then a *public* policy grants
+    nothing outside the account at all (cross-account delegation in it is blocked too)."""
+    readers: list[str] = []
+    undecided: list[str] = []
+    public = False
+    for i, st in enumerate(_listed(policy.get("Statement", []))):
+        if not isinstance(st, dict) or st.get("Effect") != "Allow" or not _covers_read(st):
+            continue
+        sid = st.get("Sid") or f"#{i}"
+        if "NotPrincipal" in st:
+            public = True
+            readers.append(f"everyone but the NotPrincipal of statement {sid}")
+            continue
+        principal = st.get("Principal")
+        aws = ["*"] if principal == "*" else _listed((principal or {}).get("AWS", [])) if isinstance(principal, dict) else []
+        for p in (str(x) for x in aws):
+            acct = _principal_account(p)
+            if acct == account:
+                continue
+            narrowed = _narrowed_to_account(st.get("Condition") or {}, account)
+            if narrowed:
+                continue
+            if narrowed is None:
+                undecided.append(f"statement {sid} admits {p} under a condition the audit cannot evaluate")
+                continue
+            if acct is None:
+                public = True
+                readers.append(f"everyone (statement {sid})")
+            else:
+                readers.append(f"{p} (statement {sid})")
+    if public and restrict_public:
+        return [], []
+    return readers, undecided
+
+
+def _s3_destination(log: InvocationLogging, bucket: str) -> tuple[list[str], list[str]]:
+    """(problems, unknowns) of the S3 destination."""
+    if log.owned_buckets is None:
+        return [], [f"whether bucket {bucket} is the account's ({log.owned_buckets_error or 's3:ListBuckets unreadable'})"]
+    if bucket not in log.owned_buckets:
+        return [f"S3 bucket {bucket} is not owned by account {log.account_id}, so its owner reads every prompt and "
+                "answer"], []
+    problems: list[str] = []
+    unknown: list[str] = []
+    if log.bucket_encryption is None:
+        unknown.append(f"how bucket {bucket} is encrypted ({log.bucket_encryption_error})")
+    else:
+        algos = [str(((r.get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm")) or "")
+                 for r in log.bucket_encryption]
+        if not any(a in KMS_ALGORITHMS for a in algos):
+            now = ", ".join(a for a in algos if a) or "no default encryption"
+            problems.append(f"S3 bucket {bucket} is not encrypted with a KMS key by default ({now}; set SSE-KMS)")
+    pab = BucketProtection(partition="commercial", bucket=bucket, account_id=log.account_id,
+                           bucket_pab=log.bucket_pab, account_pab=log.account_pab)
+    eff, pab_unknown = effective_pab(pab)
+    restrict = eff.get("RestrictPublicBuckets", False)
+    if log.bucket_policy is None:
+        unknown.append(f"who may read bucket {bucket} ({log.bucket_policy_error})")
+    else:
+        readers, undecided = outside_readers(log.bucket_policy, log.account_id, restrict)
+        if readers:
+            problems.append(f"the policy of S3 bucket {bucket} lets principals outside the account read the logs: "
+                            + ", ".join(readers))
+        elif undecided:
+            unknown.append(f"who may read bucket {bucket}: " + "; ".join(undecided))
+        elif "RestrictPublicBuckets" in pab_unknown and outside_readers(log.bucket_policy, log.account_id, False)[0]:
+            why = log.account_pab_error if log.account_pab is None else log.bucket_pab_error
+            unknown.append(f"whether bucket {bucket}'s public policy is restricted (Block Public Access unreadable: {why})")
+    return problems, unknown
+
+
+def _trusts_bedrock(doc: dict[str, Any] | None, account: str) -> bool | None:
+    """The trust policy lets ``bedrock.amazonaws.com`` assume the role: True, False, or None when a
+    condition on another key leaves it undecided."""
+    import fnmatch
+
+    if not isinstance(doc, dict):
+        return False
+    answer: bool | None = False
+    for st in _listed(doc.get("Statement", [])):
+        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+            continue
+        principal = st.get("Principal")
+        services = _listed(principal.get("Service", [])) if isinstance(principal, dict) else (
+            ["*"] if principal == "*" else [])
+        if not any(s in ("bedrock.amazonaws.com", "*") for s in services):
+            continue
+        if not any(fnmatch.fnmatchcase("sts:assumerole", str(a).lower()) for a in _listed(st.get("Action", []))):
+            continue
+        narrowed = _narrowed_to_account(st.get("Condition") or {}, account)
+        if narrowed is None:
+            answer = None
+            continue
+        return True
+    return answer
+
+
+def _cloudwatch_destination(log: InvocationLogging, group: str, role: str) -> tuple[list[str], list[str]]:
+    role_account = role.split(":")[4] if role.count(":") >= 5 else ""
+    if not log.account_id:
+        return [], [f"whether role {role} of log group {group} is the account's (sts:GetCallerIdentity failed)"]
+    if role_account != log.account_id:
+        return [f"log group {group} is written through role {role or '(none)'}, which is not the account's"], []
+    problems: list[str] = []
+    unknown: list[str] = []
+    if log.role_missing:
+        problems.append(f"delivery role {role} of log group {group} does not exist, so nothing is delivered")
+    elif log.role is None:
+        unknown.append(f"whether delivery role {role} exists and trusts Bedrock ({log.role_error or 'iam:GetRole not read'})")
+    else:
+        trusted = _trusts_bedrock(log.role.get("AssumeRolePolicyDocument"), log.account_id)
+        if trusted is False:
+            problems.append(f"delivery role {role} does not trust bedrock.amazonaws.com to assume it, so nothing is "
+                            f"delivered to log group {group}")
+        elif trusted is None:
+            unknown.append(f"whether delivery role {role} lets bedrock.amazonaws.com assume it (its trust policy has a "
+                           "condition the audit cannot evaluate)")
+    if log.log_group_found is None:
+        unknown.append(f"whether log group {group} exists ({log.log_group_error or 'logs:DescribeLogGroups unreadable'})")
+    elif not log.log_group_found:
+        problems.append(f"log group {group} does not exist in {log.region}")
+    elif not log.log_group_kms_key:
+        problems.append(f"log group {group} is not encrypted with a KMS key (no kmsKeyId; associate one)")
+    return problems, unknown
 
 
 def invocation_logging_verdict(log: InvocationLogging) -> tuple[str, str]:
-    """Pass when ``log.region`` delivers text invocation logs to an S3 bucket or a log group the account owns."""
+    """Pass when ``log.region`` delivers text invocation logs, and every destination is the account's own,
+    KMS-encrypted and readable by no other account; a proven gap fails even when something else is unknown."""
     where = f"{log.region} (account {log.account_id})"
     cfg = log.config or {}
     s3 = cfg.get("s3Config") or {}
@@ -89,37 +341,30 @@ def invocation_logging_verdict(log: InvocationLogging) -> tuple[str, str]:
     if cfg.get("textDataDeliveryEnabled") is not True:
         return "fail", (f"model-invocation logging in {where} does not deliver text data "
                         "(textDataDeliveryEnabled is off), so the key's text-model calls are not logged")
-    owned: list[str] = []
     problems: list[str] = []
     unknown: list[str] = []
+    good: list[str] = []
     bucket = s3.get("bucketName")
     if bucket:
-        if log.owned_buckets is None:
-            unknown.append(f"whether bucket {bucket} is the account's ({log.owned_buckets_error or 's3:ListBuckets unreadable'})")
-        elif bucket in log.owned_buckets:
-            owned.append(f"S3 bucket {bucket}")
-        else:
-            problems.append(f"S3 bucket {bucket} is not owned by account {log.account_id}")
+        p, u = _s3_destination(log, bucket)
+        problems += p
+        unknown += u
+        if not p and not u:
+            good.append(f"S3 bucket {bucket}")
     group = cw.get("logGroupName")
     if group:
-        role = cw.get("roleArn") or ""
-        role_account = role.split(":")[4] if role.count(":") >= 5 else ""
-        if not log.account_id:
-            unknown.append(f"whether role {role} of log group {group} is the account's (sts:GetCallerIdentity failed)")
-        elif role_account != log.account_id:
-            problems.append(f"log group {group} is written through role {role or '(none)'}, which is not the account's")
-        elif log.log_group_found is None:
-            unknown.append(f"whether log group {group} exists ({log.log_group_error or 'logs:DescribeLogGroups unreadable'})")
-        elif log.log_group_found:
-            owned.append(f"CloudWatch Logs group {group}")
-        else:
-            problems.append(f"log group {group} does not exist in {log.region}")
-    if owned:
-        return "pass", f"model-invocation logging in {where} delivers text data to " + " and ".join(owned)
+        p, u = _cloudwatch_destination(log, group, str(cw.get("roleArn") or ""))
+        problems += p
+        unknown += u
+        if not p and not u:
+            good.append(f"CloudWatch Logs group {group}")
+    if problems:
+        return "fail", f"model-invocation logging in {where}: " + "; ".join(problems)
     if unknown:
         raise CouldNotDecide(f"model-invocation logging in {where} is configured, but the audit cannot tell "
                              f"{unknown[0]}; grant that read to the auditor")
-    return "fail", f"model-invocation logging in {where} delivers nowhere the account owns: " + "; ".join(problems)
+    return "pass", (f"model-invocation logging in {where} delivers text data to " + " and ".join(good)
+                    + ", KMS-encrypted and readable by no other account")
 
 
 def effective_pab(prot: BucketProtection) -> tuple[dict[str, bool], list[str]]:
@@ -139,8 +384,11 @@ def effective_pab(prot: BucketProtection) -> tuple[dict[str, bool], list[str]]:
 
 
 def bucket_protection_verdict(prot: BucketProtection) -> tuple[str, str]:
-    """Pass when the bucket blocks every kind of public access (bucket or account level) and logs access."""
+    """Pass when the bucket blocks every kind of public access (bucket or, for the account's own bucket,
+    account level) and logs access to a bucket that exists."""
     b = f"S3 bucket {prot.bucket} of the {prot.partition} security trail"
+    if prot.foreign:
+        b += " (owned by another account)"
     if prot.missing:
         # bucket names are global: whoever creates a deleted trail bucket's name receives the trail's logs
         return "fail", (f"{b} does not exist, so the trail delivers nothing and anyone who creates a bucket of that "
@@ -150,14 +398,28 @@ def bucket_protection_verdict(prot: BucketProtection) -> tuple[str, str]:
     gaps: list[str] = []
     if off:
         gaps.append(f"Block Public Access is off for {', '.join(off)} at both bucket and account level")
+    target = (prot.logging or {}).get("TargetBucket") or "?"
     if prot.logging is not None and not prot.logging:
         gaps.append("server access logging is off")
+    elif prot.logging and prot.target_exists is False:
+        gaps.append(f"server access logging points at bucket {target}, which does not exist, so no access log is "
+                    "written")
+    elif prot.logging and prot.target_owned is False:
+        gaps.append(f"server access logging points at bucket {target}, which the account does not own; S3 delivers "
+                    "access logs only to a bucket of the source bucket's owner")
     if gaps:
         return "fail", f"{b}: " + " and ".join(gaps)
     if unknown:
         why = prot.account_pab_error if prot.account_pab is None else prot.bucket_pab_error
+        if prot.foreign and prot.bucket_pab is None:
+            why = (f"{prot.bucket_pab_error}; the owning account must let the auditor read "
+                   "s3:GetBucketPublicAccessBlock and s3:GetBucketLogging in the bucket's policy")
         raise CouldNotDecide(f"cannot tell whether {b} blocks public access ({', '.join(unknown)} unreadable: {why})")
     if prot.logging is None:
-        raise CouldNotDecide(f"cannot tell whether {b} logs access: {prot.logging_error}")
-    target = prot.logging.get("TargetBucket", "?")
-    return "pass", (f"{b} blocks all public access and logs access to bucket {target}")
+        grant = (" (the owning account must let the auditor read s3:GetBucketLogging in the bucket's policy)"
+                 if prot.foreign else "")
+        raise CouldNotDecide(f"cannot tell whether {b} logs access: {prot.logging_error}{grant}")
+    if prot.target_exists is None:
+        raise CouldNotDecide(f"cannot tell whether access-log bucket {target} of {b} exists: {prot.target_error}")
+    level = "at bucket level" if prot.foreign else "at bucket or account level"
+    return "pass", (f"{b} blocks all public access ({level}) and logs access to bucket {target}, which exists")

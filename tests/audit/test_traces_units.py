@@ -22,10 +22,94 @@ def test_logging_off_fails():
     assert status == "fail" and "model-invocation logging is off in us-east-1" in why
 
 
+KMS = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k"}}]
+# what the account's own, protected bucket shows: SSE-KMS, no policy, Block Public Access on
+OWN_BUCKET = {"owned_buckets": frozenset({"logs"}), "bucket_encryption": KMS, "bucket_policy": {},
+              "bucket_pab": ALL_ON, "account_pab": {}}
+ROLE = f"arn:aws:iam::{ACCT}:role/r"
+TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
+                                                  "Action": "sts:AssumeRole",
+                                                  "Condition": {"StringEquals": {"aws:SourceAccount": ACCT}}}]}
+# what the account's own, protected log group shows: found, a KMS key, a role trusted by Bedrock
+OWN_GROUP = {"log_group_found": True, "log_group_kms_key": "arn:aws:kms:us-east-1:123456789012:key/k",
+             "role": {"Arn": ROLE, "AssumeRolePolicyDocument": TRUST}}
+S3_ON = {"s3Config": {"bucketName": "logs"}, "textDataDeliveryEnabled": True}
+CW_ON = {"cloudWatchConfig": {"logGroupName": "g", "roleArn": ROLE}, "textDataDeliveryEnabled": True}
+
+
 def test_s3_bucket_the_account_owns_passes():
-    status, why = invocation_logging_verdict(_log({"s3Config": {"bucketName": "logs"}, "textDataDeliveryEnabled": True},
-                                                  owned_buckets=frozenset({"logs"})))
-    assert (status, why.endswith("S3 bucket logs")) == ("pass", True)
+    status, why = invocation_logging_verdict(_log(S3_ON, **OWN_BUCKET))
+    assert status == "pass" and "S3 bucket logs, KMS-encrypted and readable by no other account" in why
+
+
+@pytest.mark.parametrize("rules, shown", [([], "no default encryption"),
+                                          ([{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}], "AES256")])
+def test_s3_bucket_without_kms_default_encryption_fails(rules, shown):
+    status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_encryption": rules}))
+    assert status == "fail" and f"not encrypted with a KMS key by default ({shown}" in why
+
+
+def test_dsse_kms_counts_as_kms():
+    dsse = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms:dsse"}}]
+    assert invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_encryption": dsse}))[0] == "pass"
+
+
+def _policy(principal, condition=None, action="s3:GetObject"):
+    st = {"Sid": "Read", "Effect": "Allow", "Principal": principal, "Action": action, "Resource": "arn:aws:s3:::logs/*"}
+    if condition:
+        st["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [st]}
+
+
+@pytest.mark.parametrize("policy, named", [
+    (_policy({"AWS": "arn:aws:iam::999999999999:root"}), "arn:aws:iam::999999999999:root (statement Read)"),
+    (_policy({"AWS": "999999999999"}, action="s3:*"), "999999999999"),
+    (_policy({"AWS": "arn:aws:iam::999999999999:role/reader"}, action="s3:Get*"), "role/reader"),
+    (_policy("*"), "everyone (statement Read)"),
+])
+def test_bucket_policy_admitting_another_account_or_everyone_fails(policy, named):
+    open_pab = {s: True for s in PAB_SETTINGS if s != "RestrictPublicBuckets"}
+    status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy,
+                                                            "bucket_pab": open_pab}))
+    assert status == "fail" and "lets principals outside the account read the logs" in why and named in why
+
+
+def test_restrict_public_buckets_blocks_a_public_policy_but_not_a_named_account():
+    # RestrictPublicBuckets blocks public *and* cross-account access of a public policy
+    both = {"Version": "2012-10-17", "Statement": [
+        _policy("*")["Statement"][0], _policy({"AWS": "999999999999"})["Statement"][0]]}
+    assert invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": both}))[0] == "pass"
+    named = _policy({"AWS": "999999999999"})  # not public: RestrictPublicBuckets leaves it
+    assert invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": named}))[0] == "fail"
+
+
+def test_bucket_policy_within_the_account_or_for_services_or_denying_passes():
+    for policy in (_policy({"AWS": f"arn:aws:iam::{ACCT}:role/analyst"}),
+                   _policy("*", {"StringEquals": {"aws:PrincipalAccount": ACCT}}),
+                   _policy({"Service": "bedrock.amazonaws.com"}, action="s3:PutObject"),
+                   _policy({"AWS": "999999999999"}, action="s3:PutObject"),
+                   {"Statement": [{**_policy("*")["Statement"][0], "Effect": "Deny"}]}):
+        status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy,
+                                                                "bucket_pab": {}}))
+        assert status == "pass", (policy, why)
+
+
+def test_bucket_policy_narrowed_by_an_unknowable_value_is_undecided():
+    policy = _policy("*", {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}})
+    with pytest.raises(CouldNotDecide, match="who may read bucket logs: statement Read admits \\*"):
+        invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy, "bucket_pab": {}}))
+
+
+def test_unreadable_encryption_or_policy_is_undecided_but_a_known_gap_still_fails():
+    with pytest.raises(CouldNotDecide, match="how bucket logs is encrypted \\(s3:GetEncryptionConfiguration was denied"):
+        invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_encryption": None,
+                                                  "bucket_encryption_error": "s3:GetEncryptionConfiguration was denied"}))
+    with pytest.raises(CouldNotDecide, match="who may read bucket logs \\(s3:GetBucketPolicy was denied"):
+        invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": None,
+                                                  "bucket_policy_error": "s3:GetBucketPolicy was denied"}))
+    status, _ = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": None,
+                                                         "bucket_policy_error": "denied", "bucket_encryption": []}))
+    assert status == "fail"
 
 
 def test_s3_bucket_of_another_account_fails():
@@ -47,24 +131,60 @@ def test_unreadable_bucket_list_is_undecided_not_pass():
 
 
 def test_cloudwatch_group_of_the_account_passes_and_a_foreign_role_fails():
-    cw = {"cloudWatchConfig": {"logGroupName": "g", "roleArn": f"arn:aws:iam::{ACCT}:role/r"}, "textDataDeliveryEnabled": True}
-    assert invocation_logging_verdict(_log(cw, log_group_found=True))[0] == "pass"
-    assert invocation_logging_verdict(_log(cw, log_group_found=False))[0] == "fail"
-    foreign = {**cw, "cloudWatchConfig": {"logGroupName": "g", "roleArn": "arn:aws:iam::999999999999:role/r"}}
+    assert invocation_logging_verdict(_log(CW_ON, **OWN_GROUP))[0] == "pass"
+    assert invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "log_group_found": False}))[0] == "fail"
+    foreign = {**CW_ON, "cloudWatchConfig": {"logGroupName": "g", "roleArn": "arn:aws:iam::999999999999:role/r"}}
     status, why = invocation_logging_verdict(_log(foreign, log_group_found=True))
     assert status == "fail" and "not the account's" in why
 
 
-def test_one_owned_destination_is_enough():
-    both = {"s3Config": {"bucketName": "central"}, "textDataDeliveryEnabled": True,
-            "cloudWatchConfig": {"logGroupName": "g", "roleArn": f"arn:aws:iam::{ACCT}:role/r"}}
-    status, why = invocation_logging_verdict(_log(both, owned_buckets=frozenset(), log_group_found=True))
-    assert status == "pass" and "CloudWatch Logs group g" in why
+def test_cloudwatch_group_without_a_kms_key_fails():
+    status, why = invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "log_group_kms_key": None}))
+    assert status == "fail" and "log group g is not encrypted with a KMS key" in why
+
+
+def test_delivery_role_missing_or_not_trusting_bedrock_fails():
+    status, why = invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": None, "role_missing": True}))
+    assert status == "fail" and f"delivery role {ROLE} of log group g does not exist" in why
+    for trust in ({"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                  "Action": "sts:AssumeRole"}]},
+                  {"Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
+                                  "Action": "sts:TagSession"}]},
+                  {"Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
+                                  "Action": "sts:AssumeRole",
+                                  "Condition": {"StringEquals": {"aws:SourceAccount": "999999999999"}}}]}):
+        try:
+            status, why = invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": {"Arn": ROLE,
+                                                                                          "AssumeRolePolicyDocument": trust}}))
+        except CouldNotDecide as exc:  # a condition naming another account: not provably trusted
+            assert "condition the audit cannot evaluate" in str(exc)
+            continue
+        assert status == "fail" and "does not trust bedrock.amazonaws.com" in why
+    no_condition = {"Statement": [{"Effect": "Allow", "Principal": {"Service": ["bedrock.amazonaws.com"]},
+                                   "Action": ["sts:AssumeRole"]}]}
+    assert invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": {
+        "Arn": ROLE, "AssumeRolePolicyDocument": no_condition}}))[0] == "pass"
+
+
+def test_unreadable_role_is_undecided():
+    with pytest.raises(CouldNotDecide, match="whether delivery role .* exists and trusts Bedrock \\(iam:GetRole was denied"):
+        invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": None, "role_error": "iam:GetRole was denied"}))
+
+
+def test_every_configured_destination_must_be_protected():
+    # a bucket of another account next to a protected log group: that account still reads every prompt
+    both = {**CW_ON, "s3Config": {"bucketName": "central"}}
+    status, why = invocation_logging_verdict(_log(both, owned_buckets=frozenset(), **OWN_GROUP))
+    assert status == "fail" and "central is not owned by account" in why
+    both = {**CW_ON, "s3Config": {"bucketName": "logs"}}
+    status, why = invocation_logging_verdict(_log(both, **OWN_BUCKET, **OWN_GROUP))
+    assert status == "pass" and "S3 bucket logs and CloudWatch Logs group g" in why
 
 
 def _prot(**kw):
     base = {"partition": "commercial", "bucket": "trail-logs", "account_id": ACCT,
-            "bucket_pab": {}, "account_pab": {}, "logging": {"TargetBucket": "access-logs"}}
+            "bucket_pab": {}, "account_pab": {}, "logging": {"TargetBucket": "access-logs"},
+            "target_exists": True, "target_owned": True}
     return BucketProtection(**{**base, **kw})
 
 
@@ -120,6 +240,51 @@ def test_a_deleted_trail_bucket_fails():
 
 
 def test_unknown_account_leaves_a_cloudwatch_role_undecided():
-    cw = {"cloudWatchConfig": {"logGroupName": "g", "roleArn": f"arn:aws:iam::{ACCT}:role/r"}, "textDataDeliveryEnabled": True}
+    cw = CW_ON
     with pytest.raises(CouldNotDecide, match="GetCallerIdentity"):
         invocation_logging_verdict(InvocationLogging(account_id="", region="us-east-1", config=cw, log_group_found=True))
+
+
+# --------------------------------------------------------------------------- access-log target, another account's bucket
+def test_access_logging_to_a_missing_or_foreign_target_fails():
+    status, why = bucket_protection_verdict(_prot(bucket_pab=ALL_ON, target_exists=False, target_owned=None))
+    assert status == "fail" and "points at bucket access-logs, which does not exist" in why
+    status, why = bucket_protection_verdict(_prot(bucket_pab=ALL_ON, target_owned=False))
+    assert status == "fail" and "which the account does not own" in why
+
+
+def test_unknown_access_log_target_is_undecided():
+    with pytest.raises(CouldNotDecide, match="whether access-log bucket access-logs .* exists: s3:GetBucketLocation"):
+        bucket_protection_verdict(_prot(bucket_pab=ALL_ON, target_exists=None,
+                                        target_error="s3:GetBucketLocation was denied"))
+
+
+FOREIGN = {"foreign": True, "account_pab": None,
+           "account_pab_error": "trail-logs belongs to another account, whose account-level Block Public Access only "
+                                "that account can read", "target_owned": None}
+
+
+def test_another_accounts_bucket_is_judged_by_its_bucket_level_settings_only():
+    status, why = bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=ALL_ON))
+    assert status == "pass" and "(owned by another account)" in why and "at bucket level" in why
+    # the audited account's account-level settings never cover it: off at bucket level is undecided
+    off = {**ALL_ON, "RestrictPublicBuckets": False}
+    with pytest.raises(CouldNotDecide, match="RestrictPublicBuckets unreadable: trail-logs belongs to another account"):
+        bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=off))
+
+
+def test_another_accounts_unreadable_bucket_names_what_to_grant():
+    with pytest.raises(CouldNotDecide, match="must let the auditor read s3:GetBucketPublicAccessBlock"):
+        bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=None, bucket_pab_error="AccessDenied"))
+    with pytest.raises(CouldNotDecide, match="logs access: AccessDenied \\(the owning account must let"):
+        bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=ALL_ON, logging=None, logging_error="AccessDenied"))
+    # a proven gap of its own still fails
+    status, why = bucket_protection_verdict(_prot(**FOREIGN, bucket_pab=ALL_ON, logging={}))
+    assert status == "fail" and "server access logging is off" in why
+
+
+def test_unknown_ownership_never_borrows_the_account_level_settings():
+    prot = _prot(foreign=None, account_pab=None, account_pab_error="whether trail-logs is the account's is unknown",
+                 bucket_pab={})
+    with pytest.raises(CouldNotDecide, match="is the account's is unknown"):
+        bucket_protection_verdict(prot)

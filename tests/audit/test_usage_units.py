@@ -239,13 +239,152 @@ def test_fixer_names_the_keys_and_changes_nothing():
     assert FIXERS["credential.recently_used"](cast(Any, ctx), rec) == []
 
 
-def test_an_unreadable_secret_region_leaves_unused_and_sources_undecided():
-    # the workload may call Bedrock in the region the secret names: its history was not read
-    why = "secret s does not exist in GovCloud"
+def test_unread_regions_leave_unused_and_sources_undecided():
+    # the enabled Regions could not be read: only some Regions were, and the key works in every one
+    why = ("the account's enabled Regions cannot be read (ec2:DescribeRegions was denied), so Bedrock calls in "
+           "Regions other than these were not read; grant ec2:DescribeRegions to the auditor")
     v = verdict([], created_days_ago=120, region_unknown=why)
-    assert v.status == "error" and "cannot be read (secret s does not exist" in v.message
+    assert v.status == "error" and "but the account's enabled Regions cannot be read" in v.message
+    assert "grant ec2:DescribeRegions" in v.message
     v = verdict([event(1)], cidrs=["203.0.113.0/24"], region_unknown=why)
-    assert v.status == "error" and "calls there were not read" in v.message
+    assert v.status == "error" and "the calls read all came from allowed_source_cidrs, but the account's" in v.message
     # what was read still decides: a recent use passes the unused part, an outside call fails
     assert verdict([event(1)], region_unknown=why).status == "pass"
     assert verdict([event(1, ip="198.51.100.1")], cidrs=["203.0.113.0/24"], region_unknown=why).status == "fail"
+
+
+# --------------------------------------------------------------------------- every Region the key works in
+def _in(region: str, ev: dict) -> dict:
+    body = json.loads(ev["CloudTrailEvent"])
+    body["awsRegion"] = region
+    return {**ev, "CloudTrailEvent": json.dumps(body)}
+
+
+def test_use_in_any_region_is_use_and_an_outside_call_in_any_region_fails_naming_it():
+    reads = [RegionRead("us-east-1", []), RegionRead("us-west-2", []),
+             RegionRead("eu-west-1", [_in("eu-west-1", event(3))])]
+    regions = [r.region for r in reads]
+    parsed = parse(reads, USER, ARN)
+    v = judge(parsed, user=USER, now=NOW, key_created=[NOW - dt.timedelta(days=200)], max_unused_days=30,
+              allowed_cidrs=None, regions=regions, window_start=START)
+    assert v.status == "pass" and "in eu-west-1 ×1" in v.message and v.facts["calls_by_region"] == {"eu-west-1": 1}
+    reads[2] = RegionRead("eu-west-1", [_in("eu-west-1", event(3, ip="198.51.100.7"))])
+    v = judge(parse(reads, USER, ARN), user=USER, now=NOW, key_created=[NOW - dt.timedelta(days=200)],
+              max_unused_days=30, allowed_cidrs=["203.0.113.0/24"], regions=regions, window_start=START)
+    assert v.status == "fail" and "198.51.100.7 ×1, in eu-west-1 ×1" in v.message
+
+
+def test_many_regions_are_counted_in_the_sentence_and_listed_in_the_facts():
+    regions = [f"r-{i}" for i in range(17)]
+    v = judge(parse([], USER, ARN), user=USER, now=NOW, key_created=[NOW - dt.timedelta(days=200)],
+              max_unused_days=30, allowed_cidrs=None, regions=regions, window_start=START)
+    assert v.status == "fail" and "17 Regions (r-0, r-1 and 15 more)" in v.message and v.facts["regions"] == regions
+
+
+def _region_inventory(describe=None, error=None, secret_region="us-west-2"):
+    import boto3
+    from botocore.stub import Stubber
+
+    from bedrock_key_audit.fixtures.inventory import Inventory
+    from bedrock_key_audit.inventory.reader import KeyRegions
+
+    client = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    if error:
+        stub.add_client_error("describe_regions", service_error_code=error, http_status_code=403)
+    else:
+        stub.add_response("describe_regions", {"Regions": describe}, {})
+    stub.activate()
+    inv = Inventory(cast(Any, _Aws(client)), load_config(None))
+    inv.key_regions = lambda: KeyRegions("us-east-1", secret=secret_region)  # type: ignore[method-assign]
+    return inv
+
+
+def test_usage_regions_are_the_enabled_regions_where_bedrock_is_offered():
+    from bedrock_key_audit.inventory.keys import bedrock_commercial_regions
+    from bedrock_key_audit.inventory.usage import usage_scope
+
+    assert {"eu-west-1", "us-east-1", "me-central-1"} <= bedrock_commercial_regions()
+    inv = _region_inventory([
+        {"RegionName": "eu-west-1", "OptInStatus": "opt-in-not-required"},
+        {"RegionName": "us-west-2", "OptInStatus": "opt-in-not-required"},
+        {"RegionName": "us-east-1", "OptInStatus": "opt-in-not-required"},
+        {"RegionName": "me-central-1", "OptInStatus": "opted-in"},
+        {"RegionName": "ap-east-2", "OptInStatus": "not-opted-in"},  # listed, but not enabled: not read
+        {"RegionName": "no-bedrock-1", "OptInStatus": "opt-in-not-required"},  # Bedrock not offered there
+    ])
+    scope = usage_scope(inv)
+    assert scope.regions == ["us-east-1", "eu-west-1", "me-central-1", "us-west-2"] and scope.unknown is None
+    assert usage_scope(inv) == scope  # memoised: the Stubber holds one answer only
+
+
+def test_denied_enabled_regions_read_falls_back_to_the_keys_regions_and_says_so():
+    from bedrock_key_audit.inventory.usage import usage_scope
+
+    scope = usage_scope(_region_inventory(error="UnauthorizedOperation"))
+    assert scope.regions == ["us-west-2", "us-east-1"]
+    assert scope.unknown and "ec2:DescribeRegions" in scope.unknown and "enabled Regions cannot be read" in scope.unknown
+
+
+class _FakeClock:
+    def __init__(self):
+        self.t = 100.0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.slept.append(round(s, 3))
+        self.t += s
+
+
+def test_rate_limiter_spaces_requests_and_queues_concurrent_callers():
+    import threading
+
+    from bedrock_key_audit.inventory.usage import RateLimiter
+
+    fake = _FakeClock()
+    lim = RateLimiter(0.5, clock=fake.now, sleep=fake.sleep)
+    for _ in range(3):
+        lim.acquire()
+    assert fake.slept == [0.5, 0.5]  # the first request goes at once, then two per second
+    real = RateLimiter(0.05)
+    stamps: list[float] = []
+    import time as _time
+
+    def go():
+        real.acquire()
+        stamps.append(_time.monotonic())
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stamps.sort()
+    assert all(b - a >= 0.045 for a, b in zip(stamps, stamps[1:], strict=False)), stamps
+
+
+def test_reader_pages_go_through_the_regions_limiter(monkeypatch):
+    import boto3
+    from botocore.stub import ANY, Stubber
+
+    from bedrock_key_audit.fixtures.inventory import Inventory
+    from bedrock_key_audit.inventory import usage as reader
+
+    client = boto3.client("cloudtrail", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    expected = {"LookupAttributes": [{"AttributeKey": "Username", "AttributeValue": USER}], "StartTime": START}
+    pages = [[event(1)], [event(2)], [event(3)]]
+    for i, page in enumerate(pages):
+        stub.add_response("lookup_events", {"Events": page, **({"NextToken": f"t{i}"} if i < 2 else {})},
+                          {**expected, **({"NextToken": ANY} if i else {})})
+    stub.activate()
+    aws = _Aws(client)
+    aws.emulated = False
+    inv = Inventory(cast(Any, aws), load_config(None))
+    fake = _FakeClock()
+    inv.g.once(("lookup-limiter", "us-east-1"), lambda: reader.RateLimiter(0.5, clock=fake.now, sleep=fake.sleep))
+    read = reader.lookup_user_events(inv, USER, "us-east-1", START)
+    assert len(read.events) == 3 and fake.slept == [0.5, 0.5]  # 3 pages: the first at once, two spaced

@@ -42,14 +42,50 @@ def test_fails_past_max_unused_days_and_for_a_call_from_elsewhere(pytester):
     assert "127.0.0.1 ×2" in detail and "(2 of them with this audit's user agent)" in detail
 
 
-def test_an_unreadable_secret_region_leaves_an_unused_key_undecided(pytester):
-    # key_unused fails the row; with the secret's region unreadable (the secret deleted), the key may
-    # have been used in a Region whose history was not read: the row is error, not fail or pass
+def test_every_enabled_region_is_read_even_when_the_secrets_region_is_unreadable(pytester):
+    # key_unused fails the row.  The history of every enabled Bedrock Region is read, so a deleted secret
+    # (its region unreadable) no longer leaves a Region unread: the row still fails (it used to end error)
     def drop_secret(emu):
         emu.client("secretsmanager", "govcloud").delete_secret(
             SecretId="cross-partition-commercial-creds", ForceDeleteWithoutRecovery=True)
 
     rows = run_audit(pytester, "key_unused", setup=drop_secret)
-    assert rows[ROW]["status"] == "error", rows[ROW]["detail"]
-    assert "the secret's region, where the workload may call Bedrock, cannot be read" in rows[ROW]["detail"]
+    assert rows[ROW]["status"] == "fail", rows[ROW]["detail"]
+    [facts] = [e["data"] for e in rows[ROW]["evidence"] if e["source"] == "cloudtrail:LookupEvents"]
+    assert {"us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"} <= set(facts["regions"])
+    assert "me-central-1" not in facts["regions"]  # an opt-in Region the account has not enabled
     assert rows["bedrock.invocation_logging"]["status"] == "error"
+
+
+def _key(emu) -> str:
+    import json
+
+    return json.loads(emu.client("secretsmanager", "govcloud").get_secret_value(
+        SecretId=scenarios.SECRET_NAME)["SecretString"])["bedrock_api_key"]
+
+
+def test_use_in_a_third_region_is_use_and_an_outside_call_there_fails(pytester):
+    config = pytester.path / "usage.toml"
+    config.write_text(f'[credential]\nallowed_source_cidrs = ["{scenarios.WORKLOAD_CIDR}"]\n')
+
+    def opt_in_and_call(emu):
+        emu.client("account", "commercial").enable_region(RegionName="me-central-1")
+        scenarios._bearer_call(emu, _key(emu), scenarios.WORKLOAD_SOURCE_IP, region="eu-west-1")
+        scenarios._bearer_call(emu, _key(emu), scenarios.FOREIGN_SOURCE_IP, region="me-central-1")
+
+    rows = run_audit(pytester, "key_unused", setup=opt_in_and_call)  # no ranges: the eu-west-1 call is use
+    assert rows[ROW]["status"] == "pass", rows[ROW]["detail"]
+    [facts] = [e["data"] for e in rows[ROW]["evidence"] if e["source"] == "cloudtrail:LookupEvents"]
+    assert facts["calls_by_region"] == {"eu-west-1": 1, "me-central-1": 1}
+    rows = run_audit(pytester, "key_unused", f"--audit-config={config}", setup=opt_in_and_call)
+    assert rows[ROW]["status"] == "fail", rows[ROW]["detail"]
+    assert f"{scenarios.FOREIGN_SOURCE_IP} ×1" in rows[ROW]["detail"] and "me-central-1 ×1" in rows[ROW]["detail"]
+
+
+def test_denied_enabled_regions_read_leaves_an_unused_key_undecided(pytester):
+    from bedrock_key_audit.emulator import aws_faults
+
+    rows = run_audit(pytester, "key_unused", setup=lambda emu: aws_faults.deny("ec2:DescribeRegions"))
+    assert rows[ROW]["status"] == "error", rows[ROW]["detail"]
+    assert "the account's enabled Regions cannot be read" in rows[ROW]["detail"]
+    assert "ec2:DescribeRegions" in rows[ROW]["detail"]

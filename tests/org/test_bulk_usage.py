@@ -8,6 +8,8 @@ import collections
 import pytest
 
 from bedrock_key_audit.emulator import aws_faults, clock, scenarios
+from bedrock_key_audit.emulator.regions import DEFAULT_REGIONS
+from bedrock_key_audit.inventory.keys import bedrock_commercial_regions
 from tests.audit.helpers import run_audit, statuses
 
 ROW = "credential.recently_used"
@@ -20,9 +22,12 @@ USERS = {
     "never-bot": ([], []),
 }
 EXPECTED = {"recent-bot": "pass", "foreign-bot": "fail", "idle-bot": "fail", "never-bot": "fail", OWNER: "fail"}
+THIRD_REGION = "eu-west-1"
+# the emulator's accounts have the 17 default Regions enabled; each where Bedrock is offered is read
+REGIONS = len(DEFAULT_REGIONS & bedrock_commercial_regions())
 # every fact but the times (each run builds its emulator anew, seconds apart); last use: whether there is one
 FACTS = ("calls", "source_ips", "user_agents", "outside_calls", "truncated_regions", "unreadable_events",
-         "sigv4_bedrock_calls", "denied_calls", "regions", "max_unused_days")
+         "sigv4_bedrock_calls", "denied_calls", "regions", "max_unused_days", "calls_by_region")
 
 
 def _facts_of(facts, owner=False):
@@ -46,8 +51,9 @@ def _fleet(emu):
             scenarios._bearer_call(emu, keys[name]["ServiceCredentialSecret"], ip)
     clock.advance(days=31)
     for name, (_, after) in USERS.items():
-        for ip in after:
-            scenarios._bearer_call(emu, keys[name]["ServiceCredentialSecret"], ip)
+        for ip in after:  # recent-bot's use is in a third Region: the account-wide read of eu-west-1 finds it
+            scenarios._bearer_call(emu, keys[name]["ServiceCredentialSecret"], ip,
+                                   region=THIRD_REGION if name == "recent-bot" else "us-east-1")
 
 
 def _denied(emu):
@@ -84,8 +90,9 @@ def test_bulk_usage_read_equals_per_user_reads(pytester, config, monkeypatch):
     bulk = run_audit(pytester, "key_used_outside_cidrs", "--all-keys", config, setup=_fleet)
     got = _usage(bulk)
     assert {u: s for u, (s, _) in got.items()} == EXPECTED
-    assert _lookups(bulk) == 1  # one region: the secret's is the configured commercial region
+    assert _lookups(bulk) == REGIONS  # one account-wide read per enabled Bedrock Region
     assert got["foreign-bot"][1]["outside_calls"] >= 1 and got["recent-bot"][1]["calls"] == 1
+    assert got["recent-bot"][1]["calls_by_region"] == {THIRD_REGION: 1}
 
     # the account-wide read stopped early (here: after one event): each user is read on its own instead
     from bedrock_key_audit.inventory import usage
@@ -95,7 +102,8 @@ def test_bulk_usage_read_equals_per_user_reads(pytester, config, monkeypatch):
     monkeypatch.setattr(usage, "PAGE_SIZE", 0)
     fallback = run_audit(pytester, "key_used_outside_cidrs", "--all-keys", config, setup=_fleet)
     assert _usage(fallback) == got
-    assert _lookups(fallback) == 1 + len(EXPECTED)
+    # only us-east-1 and eu-west-1 have events: each of them is read user by user
+    assert _lookups(fallback) == REGIONS + 2 * len(EXPECTED)
     from bedrock_key_audit.fixtures.inventory import BULK_NOTES_KEY
 
     notes = fallback["__reprec__"].getcalls("pytest_sessionfinish")[0].session.config.stash[BULK_NOTES_KEY]
@@ -107,7 +115,7 @@ def test_bulk_usage_read_equals_per_user_reads(pytester, config, monkeypatch):
     single = run_audit(pytester, "key_used_outside_cidrs", config, setup=_fleet)
     [facts] = [e["data"] for e in single[ROW]["evidence"] if e["source"] == "cloudtrail:LookupEvents"]
     assert (statuses(single)[ROW], _facts_of(facts, owner=True)) == got[OWNER]
-    assert _lookups(single) == 1
+    assert _lookups(single) == REGIONS
 
 
 def test_bulk_usage_read_denied_every_row_errors(pytester, config):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import collections
 
+from bedrock_key_audit.emulator.regions import DEFAULT_REGIONS
+from bedrock_key_audit.inventory.keys import bedrock_commercial_regions
 from tests.audit.helpers import run_audit, statuses
 
 CONFIG = """
@@ -30,7 +32,9 @@ PER_ACCOUNT = {
     "kms:DescribeKey": 3,  # the secret's key and each partition's trail key
     "kms:GetKeyPolicy": 1, "kms:ListGrants": 1,
     "cloudtrail:DescribeTrails": 2, "cloudtrail:GetTrailStatus": 2, "cloudtrail:GetEventSelectors": 2,
-    "cloudtrail:LookupEvents": 1,  # one account-wide read of the region's Bedrock events (one region here)
+    # one account-wide read of the Bedrock events of each enabled Region where Bedrock is offered (the
+    # emulator's accounts have the 17 default Regions enabled), after one read of the enabled Regions
+    "cloudtrail:LookupEvents": len(DEFAULT_REGIONS & bedrock_commercial_regions()), "ec2:DescribeRegions": 1,
     "bedrock:GetModelInvocationLoggingConfiguration": 1, "s3:ListBuckets": 1,
     "s3:GetBucketLocation": 2, "s3:GetPublicAccessBlock": 2, "s3control:GetPublicAccessBlock": 2,
     "s3:GetBucketLogging": 2,

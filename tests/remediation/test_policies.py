@@ -143,7 +143,7 @@ def test_auditor_policy_is_exactly_what_the_inventory_documents():
     """Every action named in the docstrings of the inventory readers (and fixtures/usage.py), and nothing else."""
     source = "".join((ROOT / "bedrock_key_audit" / "inventory" / m).read_text() for m in ("reader.py", "traces.py", "access.py"))
     source += (ROOT / "fixtures" / "usage.py").read_text()
-    named = set(re.findall(r"``((?:iam|secretsmanager|kms|cloudtrail|sts|bedrock|s3|logs):[A-Z][A-Za-z]+)``", source))
+    named = set(re.findall(r"``((?:iam|secretsmanager|kms|cloudtrail|sts|bedrock|s3|logs|ec2):[A-Z][A-Za-z]+)``", source))
     calls_lists = re.findall(r"Calls: ([A-Za-z, \n]+)\.", source)
     for lst in calls_lists:
         named |= {f"iam:{a.strip()}" for a in lst.replace("\n", " ").split(",") if a.strip()}

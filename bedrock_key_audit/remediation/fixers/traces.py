@@ -15,9 +15,11 @@ judged, :func:`bedrock_key_audit.trails.security_trail`) and a log bucket of its
 * A bucket the account does not own, or an organization trail's bucket: a manual step.
 
 ``bedrock.invocation_logging``: in a Region the key is used in with no logging configuration at
-all, logging is turned on into a new bucket of ours (``bedrock-key-audit-invocation-logs-<account>-<region>``;
-not destructive: nothing existed).  An existing configuration (text delivery off, a bucket of another
-account) is never overwritten: a manual step says what is wrong with it.
+all, logging is turned on into a new bucket of ours (``bedrock-key-audit-invocation-logs-<account>-<region>``,
+SSE-KMS by default with the account's ``aws/s3`` key; not destructive: nothing existed).  An existing
+configuration (text delivery off, a bucket of another account, a destination without KMS encryption,
+a policy letting another account read, a delivery role Bedrock cannot assume) is never overwritten:
+a manual step says what is wrong with it.
 """
 from __future__ import annotations
 
@@ -151,6 +153,11 @@ def bucket_protected_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     if prot.logging is None:
         steps.append(manual_step(f"manual:trail-bucket-logging:{partition}", f"the access logging of {bucket} cannot "
                                  f"be read ({prot.logging_error}): grant s3:GetBucketLogging and rerun", rec))
+    elif prot.logging and (prot.target_exists is False or prot.target_owned is False):
+        target = prot.logging.get("TargetBucket")
+        steps.append(manual_step(f"manual:trail-bucket-logging:{partition}", f"{bucket} logs access to {target}, "
+                                 "which does not exist or is not the account's: recreate it or repoint the logging "
+                                 "by hand (remediation never repoints an existing configuration)", rec))
     elif not prot.logging:
         log_bucket = _log_bucket_step(ctx, partition, region, requires=[])
         steps += [log_bucket, _logging_step(ctx, partition, bucket, region, requires=[log_bucket.key])]
@@ -180,15 +187,21 @@ def _invocation_logging_step(ctx: Context, region: str) -> Step:
             "Action": "s3:PutObject", "Resource": f"arn:{p}:s3:::{bucket}/AWSLogs/{account}/BedrockModelInvocationLogs/*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account},
                           "ArnLike": {"aws:SourceArn": f"arn:{p}:bedrock:{region}:{account}:*"}}})
+        # the logs hold every prompt and answer: SSE-KMS by default, with the account's aws/s3 key (a key
+        # of our own would need a key policy admitting Bedrock; aws/s3 serves S3 for this account only)
+        c.call("s3", partition, "PutBucketEncryption", region=region, Bucket=bucket,
+               ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {
+                   "SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
         c.call("bedrock", partition, "PutModelInvocationLoggingConfiguration", region=region, loggingConfig=config)
         return {"loggingConfig": None}, {"loggingConfig": config}
 
     return Step(key=f"bedrock.invocation-logging:{region}", order=ORDER_BUCKET,
                 action=f"turn on Bedrock model-invocation logging in {region} (text, image and embedding data) into a "
-                       f"new S3 bucket {bucket} of the account (Block Public Access on, writable only by Bedrock for "
-                       "this account; prompts and answers are stored there: restrict who reads it)",
+                       f"new S3 bucket {bucket} of the account (Block Public Access on, SSE-KMS with the account's "
+                       "aws/s3 key, writable only by Bedrock for this account; prompts and answers are stored there: "
+                       "restrict who reads it)",
                 calls=["bedrock:GetModelInvocationLoggingConfiguration", "s3:CreateBucket", "s3:PutBucketPublicAccessBlock",
-                       "s3:PutBucketPolicy", "bedrock:PutModelInvocationLoggingConfiguration"],
+                       "s3:PutBucketPolicy", "s3:PutBucketEncryption", "bedrock:PutModelInvocationLoggingConfiguration"],
                 target=f"arn:{p}:s3:::{bucket}", targets=[f"arn:{p}:s3:::{bucket}"], partition=partition, run=run,
                 before={"loggingConfig": None})
 
