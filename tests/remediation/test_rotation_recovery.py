@@ -220,3 +220,42 @@ def test_journal_survives_a_cut_line_and_holds_no_key(tmp_path):
     later.record("rotation", "x", "rolled_back")
     assert later.open_entries("rotation") == {}
     assert Path(tmp_path / "b" / journal.FILE).exists()
+
+
+def _own_keys(emu) -> list[str]:
+    kms = emu.client("kms", "govcloud")
+    return sorted(k["KeyArn"] for k in kms.list_keys()["Keys"]
+                  if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"].get("KeyManager") == "CUSTOMER")
+
+
+def test_a_kms_key_of_a_failed_step_is_named_and_reused_not_one_more_per_run(emu, runs):
+    """secret_missing: the rotation creates the secret under our CMK.  Run 1's CreateAlias is denied: the key
+    exists without its alias.  The failed step's log entry names it; run 2 gives it the alias (no new key),
+    and run 3 finds nothing left to create."""
+    emu.apply("secret_missing")
+    keys_before = _own_keys(emu)
+    aws_faults.deny("kms:CreateAlias")
+    ctx1 = runs(1)
+    entries1: list[dict[str, Any]] = []
+    steps1 = build_plan(ctx1, [CheckRecord("secret.exists", "s", "secret", "high", {}, "x", status="fail")])
+    apply_plan(ctx1, steps1, lambda s, e: entries1.append(e))
+    aws_faults.reset()
+    made = sorted(set(_own_keys(emu)) - set(keys_before))
+    assert len(made) == 1
+    kms_entry = next(e for e in entries1 if e["step"] == "kms.create:govcloud")
+    assert kms_entry["status"] == "failed" and made[0] in kms_entry["message"]
+    assert kms_entry["before"]["created_key"] == made[0]
+    ctx2 = runs(2)
+    entries2: list[dict[str, Any]] = []
+    steps2 = build_plan(ctx2, [CheckRecord("secret.exists", "s", "secret", "high", {}, "x", status="fail")])
+    kms_step = next(s for s in steps2 if s.key == "kms.create:govcloud")
+    assert made[0] in kms_step.action and "instead of creating another" in kms_step.action
+    apply_plan(ctx2, steps2, lambda s, e: entries2.append(e))
+    assert all(s.status == "applied" for s in steps2), [(s.key, s.status, s.message) for s in steps2]
+    assert sorted(set(_own_keys(emu)) - set(keys_before)) == made  # reused: not one more
+    alias = emu.client("kms", "govcloud").describe_key(KeyId="alias/bedrock-key-audit")["KeyMetadata"]["Arn"]
+    assert alias == made[0]
+    secret = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)
+    assert secret.get("KmsKeyId") in (made[0], alias, made[0].split("/")[-1])
+    assert rotation.leftovers(runs(3)).orphans == []
+    assert not runs(3).journal.open_entries("kms")

@@ -17,6 +17,7 @@ from bedrock_key_audit.remediation.core import (
 )
 from bedrock_key_audit.remediation.fixers.keys import (
     _restore_first,
+    accepted,
     _rotation_steps,
     _undecided_step,
     key_diagnosis,
@@ -82,6 +83,8 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
             "Enabled symmetric key) and rerun; nothing is encrypted with it until then"), rec)]
     steps = _kms_steps(ctx, "govcloud")
     if not secret.exists:
+        if accepted(ctx, ("secret.exists",), f"secret {ctx.cfg.secret_id} is missing"):
+            return []
         return steps + _rotation_steps(ctx, f"secret {ctx.cfg.secret_id} is missing")
     sid = ctx.cfg.secret_id
     current = secret.kms_key_id
