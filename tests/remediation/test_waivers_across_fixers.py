@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -148,7 +147,8 @@ def test_deactivating_or_deleting_a_key_the_secret_never_held_is_destructive(emu
 def test_a_deleted_policy_versions_document_is_kept_when_the_step_then_fails(emu, runs):  # noqa: F811
     emu.apply("compliant")
     iam = emu.client("iam")
-    stale = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"}]}
+    stale: dict[str, Any] = {"Version": "2012-10-17",
+                             "Statement": [{"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"}]}
     pol = next(p for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"])
     for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]:
         iam.detach_user_policy(UserName=USER, PolicyArn=p["PolicyArn"])
