@@ -259,3 +259,31 @@ def test_a_kms_key_of_a_failed_step_is_named_and_reused_not_one_more_per_run(emu
     assert secret.get("KmsKeyId") in (made[0], alias, made[0].split("/")[-1])
     assert rotation.leftovers(runs(3)).orphans == []
     assert not runs(3).journal.open_entries("kms")
+
+
+def test_undoing_an_earlier_runs_pending_key_waits_for_allow_destructive(emu, runs, monkeypatch):
+    """The pending key is refused on the next run: without --allow-destructive nothing of it is undone (that
+    deletes a key an earlier run made); with it, the attempt is undone; either way the old key stays current."""
+    from bedrock_key_audit.emulator import faults
+
+    emu.apply("key_expiring_soon")
+    before = state(emu)
+    with monkeypatch.context() as m:
+        kill_at_checkpoint(m, "promote")
+        with pytest.raises(Killed):
+            run(runs(1))
+    left = state(emu)
+    faults.fail(status=503, n=None, path_prefix="/foundation-models")
+    steps, _ = run(runs(2, destructive=False))
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert rot.status == "failed" and "destructive" in rot.message, rot.message
+    assert state(emu) == left
+    steps, entries = run(runs(3, destructive=True))
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert rot.status == "failed" and "rolled back" in rot.message, rot.message
+    faults.reset()
+    now = state(emu)
+    assert now["creds"] == before["creds"] and not [v for v, s in now["stages"].items() if "AWSPENDING" in s]
+    assert current_key_answers(emu) == 200
+    for cid in set(left["creds"]) - set(before["creds"]):
+        assert cid in json.dumps(entries), f"the undone key {cid} is not named in the action log"
