@@ -5,7 +5,11 @@ itself keeps part of the record (the secret version id a rotation writes names t
 it holds: ``<credential id>-<hex>``, :func:`bedrock_key_audit.remediation.rotation.version_token`);
 what AWS cannot keep -- "a key is being created for this user now, and these are the keys it
 already has", "this KMS key was created for the alias" -- is appended here *before* the call,
-so the next run can tell its own leftovers from another workload's keys.
+so the next run can tell its own leftovers from another workload's keys.  A service-specific credential
+carries nothing of its own to mark it: ``CreateServiceSpecificCredential`` takes only ``UserName``,
+``ServiceName`` and ``CredentialAgeDays`` (IAM API Reference, "CreateServiceSpecificCredential",
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateServiceSpecificCredential.html), so between
+that call and the secret write only this journal knows the key is the tool's.
 
 One JSON object per line in ``remediation-journal.jsonl`` of the run directory, flushed and
 fsynced per event (a SIGKILL after the write still leaves it on disk).  The next run reads the
