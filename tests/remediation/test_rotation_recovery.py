@@ -287,3 +287,38 @@ def test_undoing_an_earlier_runs_pending_key_waits_for_allow_destructive(emu, ru
     assert current_key_answers(emu) == 200
     for cid in set(left["creds"]) - set(before["creds"]):
         assert cid in json.dumps(entries), f"the undone key {cid} is not named in the action log"
+
+
+def test_a_rewrite_waits_for_the_interrupted_rotation_and_its_completion_keeps_later_edits(emu, runs, monkeypatch):
+    """A person edits the secret (a new field, a bad region) while this tool's rotation sits in AWSPENDING.
+    secret.schema's rewrite would take the pending label off: the plan finishes the rotation instead, and
+    puts the key into a document built from the value current now (the new field kept, the region valid)
+    rather than promoting the stale pending document."""
+    emu.apply("compliant")
+    before = state(emu)
+    ctx1 = runs(1)
+    with monkeypatch.context() as m:
+        kill_at_checkpoint(m, "promote")
+        with pytest.raises(Killed):
+            from bedrock_key_audit.remediation import fixers
+            apply_plan(ctx1, rotation.plan_rotation(ctx1, "test", fixers.key_diagnosis(ctx1).get("held")),
+                       lambda s, e: None)
+    sm = emu.client("secretsmanager", "govcloud")
+    data = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
+    data.update(region="moon-base-1", owner="team-a")
+    sm.put_secret_value(SecretId=SECRET, SecretString=json.dumps(data), VersionStages=["AWSCURRENT"])
+    recs = [CheckRecord("secret.schema", "s", "secret", "high", {}, "x", status="fail"),
+            CheckRecord("credential.single_active", "s", "credential", "high", {}, "x", status="fail")]
+    ctx2 = runs(2)
+    steps = build_plan(ctx2, recs)
+    assert "secret.rewrite" not in {s.key for s in steps} and "credential.rotate" in {s.key for s in steps}
+    apply_plan(ctx2, steps, lambda s, e: None)
+    assert all(s.status == "applied" for s in steps if not s.manual), [(s.key, s.status, s.message) for s in steps]
+    now = state(emu)
+    active = [c for c, s in now["creds"].items() if s == "Active"]
+    assert len(active) == 1 and active[0] not in before["creds"]
+    current = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
+    assert current["owner"] == "team-a" and current["region"] == "us-east-1"
+    assert not [v for v, s in now["stages"].items() if "AWSPENDING" in s]
+    assert current_key_answers(emu) == 200
+    assert [s.key for s in build_plan(runs(3), recs)] == ["manual:secret-extra-fields"]  # owner: kept, reported

@@ -36,6 +36,8 @@ def _endpoint_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     except (CouldNotDecide, BadRegion):
         # no usable region in the secret: rewriting it around the same key (secret.schema's fix,
         # with the configured commercial region) is what lets the rows be judged
+        if lo := rotation.leftovers(ctx, diag.get("creds", [])):
+            return rotation.recovery_steps(ctx, lo, diag.get("held"), "finish the interrupted rotation first")
         return [rotation.rewrite_secret_step(ctx, ORDER_SECRET_REWRITE, diag.get("held"))]
     # a fresh probe: only AWS's own refusal (401/403 with its authentication body: bad_key) rotates
     probe = probe_fn()
