@@ -14,7 +14,10 @@ def test_a_stalled_call_is_held_then_carried_out_and_reset_releases_it(emu):
     aws_faults.stall("iam:CreateUser", seconds=30, n=1)
     done: list[float] = []
     t0 = time.monotonic()
-    worker = threading.Thread(target=lambda: (iam.create_user(UserName="held"), done.append(time.monotonic() - t0)))
+    def create() -> None:
+        iam.create_user(UserName="held")
+        done.append(time.monotonic() - t0)
+    worker = threading.Thread(target=create)
     worker.start()
     deadline = time.monotonic() + 10
     while not any(h["kind"] == "stall" for h in aws_faults.hits()) and time.monotonic() < deadline:

@@ -2,9 +2,11 @@
 (also a killed run's directory that holds nothing else)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,10 +46,10 @@ def test_the_next_run_reads_earlier_journals_including_a_killed_runs(tmp_path):
     from bedrock_key_audit.reporting.rundir import STATE, RunState
 
     stash = pytest.Stash()
-    stash[STATE] = RunState(started=None, run_id=current.name, base=base, controller=True,  # type: ignore[arg-type]
-                            write=True, run_dir=current)
-    config = types.SimpleNamespace(stash=stash)
-    j = plugin.run_journal(config)  # type: ignore[arg-type]
+    stash[STATE] = RunState(started=dt.datetime.now(dt.timezone.utc), run_id=current.name, base=base,
+                            controller=True, write=True, run_dir=current)
+    config: Any = types.SimpleNamespace(stash=stash)  # run_journal reads only the run's state from the stash
+    j = plugin.run_journal(config)
     assert j.write_dir == current and j.read_dirs == [killed]
     assert list(j.open_entries("rotation")) == ["r1"]
     assert not Path(current / journal.FILE).exists()  # nothing written until a step records
