@@ -44,6 +44,7 @@ class Journal:
         self.write_dir = write_dir
         self.read_dirs = [d for d in read_dirs if d != write_dir]
         self.mine: list[dict[str, Any]] = []
+        self._earlier: list[dict[str, Any]] | None = None  # earlier runs' journals do not change: read once
 
     def record(self, kind: str, ident: str, phase: str, **fields: Any) -> None:
         event: dict[str, Any] = redact_obj({"kind": kind, "id": ident, "phase": phase,
@@ -63,10 +64,9 @@ class Journal:
 
     def events(self) -> list[dict[str, Any]]:
         """Every event of earlier runs (oldest run first), then this run's."""
-        out: list[dict[str, Any]] = []
-        for d in sorted(self.read_dirs):
-            out += read(d)
-        return out + list(self.mine)
+        if self._earlier is None:
+            self._earlier = [ev for d in sorted(self.read_dirs) for ev in read(d)]
+        return self._earlier + list(self.mine)
 
     def open_entries(self, kind: str) -> dict[str, dict[str, Any]]:
         """Per id of ``kind`` that never reached an end phase: its events merged (later fields win), with
