@@ -44,10 +44,21 @@ def fix_single_active(ctx: Context, rec: CheckRecord) -> list[Step]:
         return [manual_step("manual:single_active", f"cannot tell which of the Active keys {ids} the secret holds "
                             "(IAM gives them the same alias and both were created before the secret's current "
                             "version): a person must decide which one to deactivate", rec)]
+    lo = rotation.leftovers(ctx, diag.get("creds", []))
+    if lo:
+        # keys and labels this tool's interrupted rotation left: finished or undone by name, never called
+        # "another workload's"
+        if diag["reasons"]:
+            return _rotation_steps(ctx, "; ".join(diag["reasons"]), held)  # starts with the same recovery
+        steps = rotation.recovery_steps(ctx, lo, held, "finish the interrupted rotation")
+        active = [c for c in active if c.id not in lo.ids()]
+        if len(active) <= 1:
+            return steps
+    else:
+        steps = []
     # Keep the key the secret holds; without one, keep the newest (it lives longest).
     keep = held if held is not None and held in active else max(active, key=lambda c: c.create_date)
     prev = rotation.previously_held(ctx, diag.get("creds", []))
-    steps = []
     for c in active:
         if c.id == keep.id:
             continue

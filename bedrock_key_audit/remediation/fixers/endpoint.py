@@ -13,7 +13,9 @@ from bedrock_key_audit.remediation.core import (
 )
 from bedrock_key_audit.remediation.fixers.iam import _ensure_policy_step
 from bedrock_key_audit.remediation.fixers.keys import (
+    REFUSED,
     _restore_first,
+    accepted,
     _rotation_steps,
     _undecided_step,
     key_diagnosis,
@@ -34,10 +36,14 @@ def _endpoint_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     except (CouldNotDecide, BadRegion):
         # no usable region in the secret: rewriting it around the same key (secret.schema's fix,
         # with the configured commercial region) is what lets the rows be judged
+        if lo := rotation.leftovers(ctx, diag.get("creds", [])):
+            return rotation.recovery_steps(ctx, lo, diag.get("held"), "finish the interrupted rotation first")
         return [rotation.rewrite_secret_step(ctx, ORDER_SECRET_REWRITE, diag.get("held"))]
     # a fresh probe: only AWS's own refusal (401/403 with its authentication body: bad_key) rotates
     probe = probe_fn()
     if probe.classification == "bad_key":
+        if accepted(ctx, REFUSED, "Bedrock refuses the key in the secret"):
+            return []
         return _rotation_steps(ctx, "Bedrock refuses the key in the secret", diag.get("held"))
     if probe.classification == "forbidden":
         st = _ensure_policy_step(ctx)

@@ -213,6 +213,7 @@ def _ensure_policy_step(ctx: Context) -> Step | None:
     def run(ctx: Context, st: Step) -> tuple[Any, Any]:
         doc = json.dumps(desired_policy(ctx))
         record = dict(before)
+        st.before = record  # filled in as it goes: a failure after DeletePolicyVersion still logs that document
         after: dict[str, Any] = {"PolicyArn": arn}
         pol = ctx.call("iam", "commercial", "GetPolicy", expected={"NoSuchEntity"}, PolicyArn=arn)
         if pol is None:

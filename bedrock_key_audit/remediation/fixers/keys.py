@@ -48,7 +48,44 @@ def _undecided_step(ctx: Context, diag: dict[str, Any], rec: CheckRecord) -> lis
                         "that does not say the key is refused: rerun later", rec)]
 
 
+# The rows that judge "Bedrock refuses the key": either endpoint row, and the secret's own match row.
+REFUSED = ("endpoint.list_models", "endpoint.invoke", "secret.key_matches_credential")
+
+
 def key_diagnosis(ctx: Context) -> dict[str, Any]:
+    """Why the key needs rotating (``reasons`` empty: it does not), from the Inventory, without the reasons a
+    live waiver accepts.
+
+    Every fixer that rotates or retires keys shares this diagnosis, so a waiver is applied here, to the
+    reason, and not only to its row: a reason judged by a row under a live waiver (``ctx.waived``) is
+    moved to ``waived`` (one sentence each, naming the waiver) and no fixer acts on it.  A reason several
+    rows judge is accepted when any of them is waived: not acting is the side a person's recorded decision
+    is on.  The rest of the contract is :func:`_key_diagnosis`'s."""
+    out = _key_diagnosis(ctx)
+    waived: list[str] = []
+    for reason in list(out["reasons"]):
+        by = [c for c in out["judged_by"].get(reason, ()) if c in ctx.waived]
+        if by:
+            out["reasons"].remove(reason)
+            waived.append(f"{reason}: accepted by the live waiver on {by[0]} ({ctx.waived[by[0]]})")
+    out["waived"] = waived
+    if waived:
+        ctx.memo.setdefault("plan:waived-reasons", [])
+        ctx.memo["plan:waived-reasons"] += [w for w in waived if w not in ctx.memo["plan:waived-reasons"]]
+    return out
+
+
+def accepted(ctx: Context, check_ids: tuple[str, ...], reason: str) -> bool:
+    """Whether a live waiver on one of ``check_ids`` accepts ``reason`` (noted for the plan's summary)."""
+    by = [c for c in check_ids if c in ctx.waived]
+    if by:
+        note = f"{reason}: accepted by the live waiver on {by[0]} ({ctx.waived[by[0]]})"
+        if note not in ctx.memo.setdefault("plan:waived-reasons", []):
+            ctx.memo["plan:waived-reasons"].append(note)
+    return bool(by)
+
+
+def _key_diagnosis(ctx: Context) -> dict[str, Any]:
     """Why the key needs rotating (``reasons`` empty: it does not), from the Inventory.
 
     ``undecided`` (a sentence) when an answer said nothing about the key: the secret could not be read
@@ -57,9 +94,13 @@ def key_diagnosis(ctx: Context) -> dict[str, Any]:
     the key is refused; see /work/shared/reference/aws-facts.md, "Bad or expired long-term key"."""
     cfg, now = ctx.cfg, ctx.now
     reasons: list[str] = []
-    out: dict[str, Any] = {"reasons": reasons, "held": None, "creds": []}
+    out: dict[str, Any] = {"reasons": reasons, "held": None, "creds": [], "judged_by": {}}
+
+    def add(reason: str, *check_ids: str) -> None:
+        reasons.append(reason)
+        out["judged_by"][reason] = check_ids
     if not _user_exists(ctx):
-        reasons.append(f"IAM user {cfg.user_name} does not exist yet")
+        add(f"IAM user {cfg.user_name} does not exist yet", "iam.user_exists")
         return out
     creds: list[Credential] = ctx.inv.bedrock_credentials(cfg.user_name)
     out["creds"] = creds
@@ -70,18 +111,18 @@ def key_diagnosis(ctx: Context) -> dict[str, Any]:
         if secret.exists and secret.value_error:
             out["undecided"] = str(exc)  # a read error is not a bad key: rotating would not help
         else:
-            reasons.append(str(exc))
+            add(str(exc), "secret.exists", "secret.key_matches_credential")
         return out
     decoded = decode_key(key)
     del key
     user = ctx.inv.user(cfg.user_name)
     if decoded.kind != "long-term" or decoded.account_id != user.account_id or not (
             decoded.user_name == cfg.user_name or (decoded.user_name or "").startswith(cfg.user_name + "+")):
-        reasons.append(f"the secret does not hold a long-term key of {cfg.user_name}")
+        add(f"the secret does not hold a long-term key of {cfg.user_name}", "secret.key_matches_credential")
         return out
     matches = [c for c in creds if c.alias and c.alias == decoded.identity]
     if not matches:
-        reasons.append("the secret holds a key of no existing credential")
+        add("the secret holds a key of no existing credential", "secret.key_matches_credential")
         return out
     live = [c for c in matches if c.effective_status(now) == "Active"]
     if len(matches) > 1 and len(live) == 1:
@@ -103,23 +144,27 @@ def key_diagnosis(ctx: Context) -> dict[str, Any]:
     else:
         held = matches[0]
     if held is None:
-        reasons.append("Bedrock refuses the key in the secret")
+        add("Bedrock refuses the key in the secret", *REFUSED)
         return out
     out["held"] = held
     status = held.effective_status(now)
     left = held.days_left(now)
     if status != "Active":
-        reasons.append(f"the key in the secret ({held.short_id}) is {status}")
+        add(f"the key in the secret ({held.short_id}) is {status}", *(
+            ("credential.active", "credential.unexpired") if status == "Expired" else ("credential.active",)),
+            "secret.key_matches_credential")
     elif held.expiration_date is None:
-        reasons.append(f"key {held.short_id} never expires")
+        add(f"key {held.short_id} never expires", "credential.bounded_lifetime")
     elif (held.expiration_date - held.create_date).total_seconds() > cfg.max_key_age_days * 86400 + 60:
-        reasons.append(f"key {held.short_id} lives longer than max_key_age_days ({cfg.max_key_age_days})")
+        add(f"key {held.short_id} lives longer than max_key_age_days ({cfg.max_key_age_days})",
+            "credential.bounded_lifetime")
     elif left is not None and left <= cfg.rotate_before_days:
-        reasons.append(f"key {held.short_id} expires in {int(left)} day(s) (rotate_before_days {cfg.rotate_before_days})")
+        add(f"key {held.short_id} expires in {int(left)} day(s) (rotate_before_days {cfg.rotate_before_days})",
+            "credential.unexpired")
     if not reasons:
         probe = ctx.inv.key_probe()
         if probe.classification == "bad_key":
-            reasons.append("Bedrock refuses the key in the secret")
+            add("Bedrock refuses the key in the secret", *REFUSED)
     return out
 
 

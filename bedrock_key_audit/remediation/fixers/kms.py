@@ -5,12 +5,15 @@ No fixer of its own: the secret and CloudTrail fixers add these steps (``kms.cre
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.remediation.core import (
     ORDER_KMS,
     Context,
     NeedsPerson,
+    RemediationError,
     Step,
     manual_step,
 )
@@ -73,9 +76,11 @@ def _kms_steps(ctx: Context, partition: str) -> list[Step]:
             return []
         # same key as the create step, so every step that would encrypt with it is blocked
         st = manual_step(f"kms.create:{partition}", why)
-        st.partition, st.target, st.targets = partition, state["Arn"] or KMS_ALIAS, [state["Arn"] or KMS_ALIAS]
+        st.partition, st.target = partition, state["Arn"] or KMS_ALIAS
+        st.targets = [state["Arn"] or KMS_ALIAS]
         st.order = ORDER_KMS  # before the steps it blocks
         return [st]
+    reuse = _unaliased_own_key(ctx, partition)
 
     def run(ctx: Context, st: Step) -> tuple[Any, Any]:
         got = ctx.call("kms", partition, "DescribeKey", expected={"NotFoundException"}, KeyId=KMS_ALIAS)
@@ -84,19 +89,60 @@ def _kms_steps(ctx: Context, partition: str) -> list[Step]:
                 raise NeedsPerson(why)
             arn = got["KeyMetadata"]["Arn"]
         else:
-            key = ctx.call("kms", partition, "CreateKey", Policy=json.dumps(kms_key_policy(ctx, partition)),
-                           Description="bedrock-key-audit: Bedrock API-key secret and CloudTrail logs",
-                           Tags=[{"TagKey": "purpose", "TagValue": "bedrock-long-term-key"}])["KeyMetadata"]
-            arn = key["Arn"]
-            ctx.call("kms", partition, "CreateAlias", AliasName=KMS_ALIAS, TargetKeyId=key["KeyId"])
-            ctx.call("kms", partition, "EnableKeyRotation", KeyId=key["KeyId"])
+            jid = reuse[1] if reuse else uuid.uuid4().hex
+            if reuse is None:
+                ctx.journal.record("kms", jid, "create_key", partition=partition, at=ctx.clock())
+                key = ctx.call("kms", partition, "CreateKey", Policy=json.dumps(kms_key_policy(ctx, partition)),
+                               Description=DESCRIPTION,
+                               Tags=[{"TagKey": "purpose", "TagValue": "bedrock-long-term-key"}])["KeyMetadata"]
+                arn = key["Arn"]
+                ctx.journal.record("kms", jid, "created", partition=partition, arn=arn)
+            else:
+                arn = reuse[0]
+            # the key exists from here on: a failure names it, and the next run gives it the alias instead of
+            # creating one more key
+            st.before = {**state, "created_key": arn}
+            try:
+                ctx.call("kms", partition, "CreateAlias", AliasName=KMS_ALIAS, TargetKeyId=arn)
+                ctx.call("kms", partition, "EnableKeyRotation", KeyId=arn)
+            except RemediationError as exc:
+                raise RemediationError(f"{exc}; KMS key {arn} exists without its alias {KMS_ALIAS} (or without yearly "
+                                       "rotation): the next run gives it the alias rather than creating another, or "
+                                       f"schedule its deletion (aws kms schedule-key-deletion --key-id {arn})") from None
+            ctx.journal.record("kms", jid, "aliased", partition=partition, arn=arn)
         ctx.memo[f"kms:{partition}"] = arn
-        return state, {"alias": KMS_ALIAS, "Arn": arn}
+        return state, {"alias": KMS_ALIAS, "Arn": arn, **({"reused": True} if reuse else {})}
 
-    return [Step(key=f"kms.create:{partition}", order=ORDER_KMS,
-                 action=f"create customer-managed KMS key {KMS_ALIAS} in {partition} (yearly rotation on)",
-                 calls=["kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation"], target=KMS_ALIAS,
-                 targets=[_alias_arn(ctx, partition)], partition=partition, run=run, before=state)]
+    if reuse is not None:
+        action = (f"give KMS key {reuse[0]} (created in {partition} by an earlier run whose step failed before it "
+                  f"had an alias) the alias {KMS_ALIAS} and yearly rotation, instead of creating another key")
+        calls = ["kms:CreateAlias", "kms:EnableKeyRotation"]
+        targets = [reuse[0], _alias_arn(ctx, partition)]
+    else:
+        action = f"create customer-managed KMS key {KMS_ALIAS} in {partition} (yearly rotation on)"
+        calls = ["kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation"]
+        targets = [_alias_arn(ctx, partition)]
+    return [Step(key=f"kms.create:{partition}", order=ORDER_KMS, action=action, calls=calls, target=KMS_ALIAS,
+                 targets=targets, partition=partition, run=run, before=state)]
+
+
+DESCRIPTION = "bedrock-key-audit: Bedrock API-key secret and CloudTrail logs"
+
+
+def _unaliased_own_key(ctx: Context, partition: str) -> tuple[str, str] | None:
+    """(ARN, journal id) of a KMS key an earlier run created for the alias and never aliased (its step failed
+    or the run died after CreateKey), when it is still Enabled and carries our description; else None."""
+    for jid, entry in reversed(list(ctx.journal.open_entries("kms").items())):
+        arn = entry.get("arn")
+        if entry.get("partition") != partition or not arn:
+            continue
+        try:
+            meta = ctx.inv.kms_key(partition, arn)
+        except CouldNotDecide:
+            continue  # cannot see it: a new key is created, and this one stays named in the earlier run's log
+        if not meta.get("missing") and _unusable(meta, partition) is None and meta.get("Description") == DESCRIPTION:
+            return str(arn), jid
+    return None
 
 
 def _alias_arn(ctx: Context, partition: str) -> str:

@@ -17,6 +17,7 @@ from bedrock_key_audit.remediation.core import (
 )
 from bedrock_key_audit.remediation.fixers.keys import (
     _restore_first,
+    accepted,
     _rotation_steps,
     _undecided_step,
     key_diagnosis,
@@ -60,7 +61,10 @@ def fix_secret_schema(ctx: Context, rec: CheckRecord) -> list[Step]:
     if diag["reasons"]:
         return _rotation_steps(ctx, "; ".join(diag["reasons"]), diag.get("held")) + steps
     # the key is fine, only the document's shape is wrong: the rewrite keeps every field it does not own
-    if not rotation.valid_region(data.get("region")):
+    if not rotation.valid_region(data.get("region")) and (lo := rotation.leftovers(ctx, diag.get("creds", []))):
+        # a rewrite's AWSPENDING would take the label off this tool's unfinished rotation: finish that first
+        steps += rotation.recovery_steps(ctx, lo, diag.get("held"), "finish the interrupted rotation first")
+    elif not rotation.valid_region(data.get("region")):
         ids = [c.id for c in diag.get("creds", [])]
         if (v := rotation.foreign_pending(secret.describe, ids)) is not None:
             steps.append(manual_step("manual:secret-pending", rotation.pending_sentence(ctx, v), rec))
@@ -82,6 +86,8 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
             "Enabled symmetric key) and rerun; nothing is encrypted with it until then"), rec)]
     steps = _kms_steps(ctx, "govcloud")
     if not secret.exists:
+        if accepted(ctx, ("secret.exists",), f"secret {ctx.cfg.secret_id} is missing"):
+            return []
         return steps + _rotation_steps(ctx, f"secret {ctx.cfg.secret_id} is missing")
     sid = ctx.cfg.secret_id
     current = secret.kms_key_id
