@@ -662,3 +662,40 @@ def resource_widening(old: Any, new: Any, grants: Iterable[str] = ()) -> str | N
         if s.get("Effect") != "Allow" and norm(s) not in new_set and not _narrower_deny(s, new_denies):
             return f"it drops or loosens the Deny statement {s.get('Sid') or '(no Sid)'}"
     return None
+
+
+# --------------------------------------------------------------------------- helpers for fixers
+def taken_bucket(ctx: "Context", partition: str, bucket: str, region: str | None = None) -> str | None:
+    """One sentence when ``bucket`` -- a name of ours -- exists but was not created by bedrock-key-audit
+    (no :data:`OWNER_TAG`), or cannot be told apart; None when it is free or ours (reads only)."""
+    state, why = ctx.guard._peek("s3", partition, "HeadBucket", region, {"404", "NoSuchBucket", "NotFound"},
+                                 Bucket=bucket)
+    if state == "missing":
+        return None
+    if state == "unreadable":
+        return f"cannot tell whether bucket {bucket} is ours: {str(why).rstrip('.')}"
+    s2, tags = ctx.guard._peek("s3", partition, "GetBucketTagging", region, {"NoSuchTagSet"}, Bucket=bucket)
+    if s2 == "unreadable":
+        return f"bucket {bucket} exists and its tags cannot be read, so it cannot be told to be ours"
+    if OWNER_TAG in ((tags or {}).get("TagSet") or []):
+        return None
+    return (f"bucket {bucket} exists and was not created by bedrock-key-audit (no tag "
+            f"{OWNER_TAG['Key']}={OWNER_TAG['Value']}): a name of ours taken by another is never adopted; "
+            "delete or rename it, or tag it if it is really ours, and rerun")
+
+
+def merged_policy(existing: Any, ours: list[dict[str, Any]]) -> dict[str, Any]:
+    """``existing`` (a policy document, its JSON text, or None) with ``ours`` added beside what is there:
+    a statement of ours replaces only the statement with the same Sid; every other statement is kept."""
+    doc: dict[str, Any] = {"Version": "2012-10-17", "Statement": []}
+    if existing:
+        got = decode_document(existing)
+        if not isinstance(got, dict):
+            raise ValueError("the existing policy is not a JSON object")
+        doc = dict(got)
+    statements = doc.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    sids = {s.get("Sid") for s in ours}
+    doc["Statement"] = [s for s in statements if not (isinstance(s, dict) and s.get("Sid") in sids)] + list(ours)
+    doc.setdefault("Version", "2012-10-17")
+    return doc

@@ -36,7 +36,10 @@ def _unusable(meta: dict[str, Any], partition: str) -> str | None:
 
 
 def kms_key_policy(ctx: Context, partition: str) -> dict[str, Any]:
-    """Key policy: the account administers it through IAM; CloudTrail may encrypt this account's trails."""
+    """Key policy: the account administers it through IAM; CloudTrail may encrypt this account's trails;
+    Bedrock may encrypt this account's model-invocation logs in our bucket (Bedrock User Guide, "Monitor
+    model invocation using CloudWatch Logs and Amazon S3": an SSE-KMS destination needs
+    ``kms:GenerateDataKey`` for ``bedrock.amazonaws.com``)."""
     p, acct = ctx.arn_partition(partition), ctx.account(partition)
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
@@ -47,6 +50,10 @@ def kms_key_policy(ctx: Context, partition: str) -> dict[str, Any]:
                        "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{p}:cloudtrail:*:{acct}:trail/*"}}},
         {"Sid": "AllowCloudTrailToDescribeKey", "Effect": "Allow",
          "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*"},
+        {"Sid": "AllowBedrockToEncryptInvocationLogs", "Effect": "Allow",
+         "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "kms:GenerateDataKey", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": acct},
+                       "ArnLike": {"aws:SourceArn": f"arn:{p}:bedrock:*:{acct}:*"}}},
     ]}
 
 
