@@ -353,3 +353,104 @@ def test_remediate_does_not_open_a_source_ip_grant_to_everyone(pytester, emulato
     assert "iam.ensure-policy" not in seen or seen["iam.ensure-policy"][0] == "manual", seen
     assert current_key_answers(emulator) == 403
     assert cap.statuses()["iam.policy_grants_required"] != "pass"
+
+
+# --------------------------------------------------------------------------- 5. merges, names of ours, legacy trails
+def test_a_bucket_of_ours_from_an_earlier_run_keeps_its_statements(emu, ctx_for):
+    """Our tag on the bucket: an earlier run made it.  Our statements are added beside a team's."""
+    from bedrock_key_audit.remediation.fixers.traces import _private_bucket
+    from bedrock_key_audit.remediation.guard import OWNER_TAG
+
+    s3 = _team_bucket(emu)
+    s3.put_bucket_tagging(Bucket="team-logs", Tagging={"TagSet": [OWNER_TAG]})
+    writer = {"Sid": "AmazonBedrockLogsWrite", "Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
+              "Action": "s3:PutObject", "Resource": "arn:aws:s3:::team-logs/*"}
+
+    def run(c, st):
+        _private_bucket(c, "commercial", "us-east-1", "team-logs", writer)
+        return None, None
+    entry = _apply(ctx_for(), _step("k", ["arn:aws:s3:::team-logs"], run, grants=["Sid:AmazonBedrockLogsWrite"]))
+    assert entry["status"] == "applied", entry["message"]
+    assert _policy(s3)["Statement"] == [*TEAM_POLICY["Statement"], writer]
+
+
+def test_a_stopped_legacy_trail_is_not_restarted_beside_a_live_one(emu, ctx_for):
+    from bedrock_key_audit.remediation.fixers.cloudtrail import _trail_fixer
+
+    emu.apply("compliant")
+    ct = emu.client("cloudtrail")
+    live = ct.describe_trails()["trailList"][0]
+    # the live trail is not the best candidate: single-region, without log-file validation
+    ct.update_trail(Name=live["TrailARN"], IsMultiRegionTrail=False, EnableLogFileValidation=False)
+    s3 = emu.client("s3")
+    s3.create_bucket(Bucket="legacy-trail-bucket")
+    s3.put_bucket_policy(Bucket="legacy-trail-bucket", Policy=_doc(
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:*",
+         "Resource": ["arn:aws:s3:::legacy-trail-bucket", "arn:aws:s3:::legacy-trail-bucket/*"]}))
+    kms = {"KmsKeyId": live["KmsKeyId"]} if live.get("KmsKeyId") else {}
+    legacy = ct.create_trail(Name="legacy", S3BucketName="legacy-trail-bucket", IsMultiRegionTrail=True,
+                             EnableLogFileValidation=True, IncludeGlobalServiceEvents=True, **kms)["TrailARN"]
+    ctx = ctx_for()
+    from bedrock_key_audit.remediation.fixers.cloudtrail import _target_trail
+    assert _target_trail(ctx, ctx.inv.trails("commercial")).arn == legacy  # the audit judges the stopped one
+    steps = _trail_fixer(ctx, _rec_ct("cloudtrail.logging"))
+    assert [s.manual for s in steps] == [True] and "second, billed copy" in steps[0].action, steps
+    assert ct.get_trail_status(Name=legacy)["IsLogging"] is False
+
+
+def _rec_ct(check_id):
+    from bedrock_key_audit.fixtures.checks import CheckRecord
+
+    return CheckRecord(check_id=check_id, title="", family="cloudtrail", severity="high", controls={}, nodeid="x",
+                       partition="commercial", status="fail", detail="not logging")
+
+
+# --------------------------------------------------------------------------- 6. invocation logging privacy
+def test_invocation_logs_are_private_and_the_step_needs_consent(emu, ctx_for):
+    from bedrock_key_audit.remediation.core import apply_plan
+    from bedrock_key_audit.remediation.fixers.traces import invocation_logging_fixer
+
+    emu.apply("compliant")
+    bedrock = emu.client("bedrock")
+    bedrock.delete_model_invocation_logging_configuration()
+    rec = _rec_ct("bedrock.invocation_logging")
+    plain = ctx_for(destructive=False)
+    steps = invocation_logging_fixer(plain, rec)
+    step = next(s for s in steps if s.key.startswith("bedrock.invocation-logging"))
+    assert step.destructive and "STORES EVERY PROMPT AND ANSWER" in step.action
+    apply_plan(plain, steps, lambda st, e: None)
+    assert step.status == "skipped" and "--enable-invocation-logging" in step.message
+    assert not bedrock.get_model_invocation_logging_configuration().get("loggingConfig")
+
+    from bedrock_key_audit.emulator import clock
+    from bedrock_key_audit.fixtures.aws import Aws, CallLog
+    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.fixtures.remediation.plugin import context_for
+
+    cfg = load_config(ROOT / "audit.toml")
+    consent = context_for(Aws(cfg, CallLog(), emulated=True), cfg, clock.now(), False, ["enable-invocation-logging"])
+    steps = invocation_logging_fixer(consent, rec)
+    apply_plan(consent, steps, lambda st, e: None)
+    assert [s.status for s in steps] == ["applied"] * len(steps), [(s.key, s.message) for s in steps]
+    bucket = bedrock.get_model_invocation_logging_configuration()["loggingConfig"]["s3Config"]["bucketName"]
+    s3 = emu.client("s3")
+    pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(pab.values())
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    statements = _policy(s3, bucket)["Statement"]
+    deny = next(s for s in statements if s["Effect"] == "Deny")
+    assert deny["Principal"] == "*" and "s3:GetObject" in deny["Action"]
+    exempt = deny["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
+    assert exempt and all(":user/" in a or ":role/" in a or ":root" in a for a in exempt)
+    # the Deny applies to a role that AmazonS3ReadOnlyAccess lets read every bucket (the reported harm),
+    # and not to the administrator who ran the remediation (evaluated, not compared as text)
+    from bedrock_key_audit.policy import RequestContext, parse_document
+
+    st = parse_document({"Version": "2012-10-17", "Statement": [deny]}, "bucket policy")[0]
+    obj = f"arn:aws:s3:::{bucket}/AWSLogs/{ACCT}/BedrockModelInvocationLogs/x.json.gz"
+    analytics = f"arn:aws:iam::{ACCT}:role/analytics"
+    assert st.applies("s3:GetObject", obj, RequestContext({"aws:PrincipalArn": analytics})).value is True
+    assert st.applies("s3:GetObject", obj, RequestContext({"aws:PrincipalArn": exempt[0]})).value is False
+    assert st.applies("s3:PutObject", obj, RequestContext({"aws:PrincipalArn": analytics})).value is False
+    assert {s.get("Sid") for s in statements if s["Effect"] == "Allow"} == {"AmazonBedrockLogsWrite"}
