@@ -454,3 +454,100 @@ def test_invocation_logs_are_private_and_the_step_needs_consent(emu, ctx_for):
     assert st.applies("s3:GetObject", obj, RequestContext({"aws:PrincipalArn": exempt[0]})).value is False
     assert st.applies("s3:PutObject", obj, RequestContext({"aws:PrincipalArn": analytics})).value is False
     assert {s.get("Sid") for s in statements if s["Effect"] == "Allow"} == {"AmazonBedrockLogsWrite"}
+
+
+# --------------------------------------------------------------------------- 7. the readers keep reading
+GOV = "210987654321"
+WORKLOAD = f"arn:aws-us-gov:iam::{GOV}:role/bedrock-workload"  # as configured: without the role's path
+WORKLOAD_REAL = f"arn:aws-us-gov:iam::{GOV}:role/service/bedrock-workload"
+
+
+@pytest.fixture
+def readers_ctx(emu, monkeypatch, tmp_path):
+    from bedrock_key_audit.emulator import clock
+    from bedrock_key_audit.fixtures.aws import Aws, CallLog
+    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.fixtures.remediation.plugin import context_for
+
+    point_env_at(monkeypatch, emu)
+
+    def make(readers: list[str]):
+        cfg_file = tmp_path / "readers.toml"
+        cfg_file.write_text(f"[secret]\nallowed_readers = {json.dumps(readers)}\n")
+        cfg = load_config(cfg_file, ROOT)
+        return context_for(Aws(cfg, CallLog(), emulated=True), cfg, clock.now(), True)
+    return make
+
+
+def _workload_role(emu, decrypt: bool = False):
+    iam = emu.client("iam", "govcloud")
+    iam.create_role(RoleName="bedrock-workload", Path="/service/", AssumeRolePolicyDocument=_doc(
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}))
+    actions = ["secretsmanager:GetSecretValue"] + (["kms:Decrypt"] if decrypt else [])
+    iam.put_role_policy(RoleName="bedrock-workload", PolicyName="read", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": actions, "Resource": "*"}))
+
+
+def test_a_reader_configured_without_its_path_is_denied_by_its_real_arn(emu, readers_ctx):
+    from bedrock_key_audit.remediation.fixers.access import DENY_SID, fix_secret_readers
+
+    emu.apply("compliant")
+    _workload_role(emu)
+    ctx = readers_ctx([WORKLOAD])
+    steps = fix_secret_readers(ctx, _rec_ct("secret.readers_restricted"))
+    assert WORKLOAD_REAL in steps[0].action and f"{WORKLOAD}," not in steps[0].action
+    _apply(ctx, steps[0])
+    policy = json.loads(emu.client("secretsmanager", "govcloud").get_resource_policy(SecretId=SECRET)["ResourcePolicy"])
+    deny = next(s for s in policy["Statement"] if s.get("Sid") == DENY_SID)
+    from bedrock_key_audit.policy import RequestContext, parse_document
+
+    st = parse_document({"Version": "2012-10-17", "Statement": [deny]}, "secret policy")[0]
+    # a session of the workload role carries aws:PrincipalArn = the role's ARN with its path
+    assert st.applies("secretsmanager:GetSecretValue", "*", RequestContext({"aws:PrincipalArn": WORKLOAD_REAL})).value \
+        is False
+
+
+def test_a_configured_reader_that_does_not_exist_stops_the_plan(emu, readers_ctx):
+    from bedrock_key_audit.remediation import fixers  # noqa: F401 -- registers the fixers
+    from bedrock_key_audit.remediation.core import build_plan
+
+    emu.apply("guide")
+    steps = build_plan(readers_ctx([WORKLOAD]), [_rec("iam.policy_grants_required", "fail")])
+    assert [s.key for s in steps] == ["plan:stopped"] and steps[0].manual
+    assert "secret.allowed_readers names" in steps[0].action and WORKLOAD in steps[0].action
+
+
+def test_moving_the_secret_to_our_key_keeps_the_configured_reader_reading(emu, readers_ctx):
+    """The workload may GetSecretValue (IAM) but holds no kms:Decrypt: under aws/secretsmanager it reads,
+    under a key of ours it would not -- so the key the plan creates names it, evaluated after."""
+    from bedrock_key_audit.remediation.fixers.kms import READERS_SID
+    from bedrock_key_audit.remediation.fixers.secret import _readers_cut_off, fix_secret_cmk
+
+    emu.apply("secret_default_kms")
+    _workload_role(emu)
+    ctx = readers_ctx([WORKLOAD])
+    steps = fix_secret_cmk(ctx, _rec_ct("secret.encrypted_with_cmk"))
+    assert [s.key for s in steps] == ["kms.create:govcloud", "secret.kms"], [(s.key, s.action) for s in steps]
+    assert _readers_cut_off(ctx, {"missing": True}) == []
+    from bedrock_key_audit.remediation.core import apply_plan
+
+    apply_plan(ctx, steps, lambda st, e: None)
+    assert [s.status for s in steps] == ["applied", "applied"], [(s.key, s.message) for s in steps]
+    kms = emu.client("kms", "govcloud")
+    key_id = kms.describe_key(KeyId="alias/bedrock-key-audit")["KeyMetadata"]["KeyId"]  # GetKeyPolicy takes no alias
+    policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    assert next(s for s in policy["Statement"] if s["Sid"] == READERS_SID)["Principal"]["AWS"] == [WORKLOAD_REAL]
+
+
+def test_an_existing_key_of_ours_that_would_cut_a_reader_off_is_a_manual_step(emu, readers_ctx):
+    from bedrock_key_audit.remediation.fixers.secret import fix_secret_cmk
+
+    emu.apply("secret_default_kms")
+    _workload_role(emu)
+    kms = emu.client("kms", "govcloud")
+    key = kms.create_key(Policy=_doc({"Sid": "EnableIamPolicies", "Effect": "Allow",
+                                      "Principal": {"AWS": f"arn:aws-us-gov:iam::{GOV}:root"},
+                                      "Action": "kms:*", "Resource": "*"}))["KeyMetadata"]
+    kms.create_alias(AliasName="alias/bedrock-key-audit", TargetKeyId=key["KeyId"])
+    steps = fix_secret_cmk(readers_ctx([WORKLOAD]), _rec_ct("secret.encrypted_with_cmk"))
+    assert [s.key for s in steps] == ["manual:secret-cmk-readers"] and WORKLOAD_REAL in steps[0].action

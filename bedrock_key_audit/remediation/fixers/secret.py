@@ -70,6 +70,34 @@ def fix_secret_schema(ctx: Context, rec: CheckRecord) -> list[Step]:
     return steps
 
 
+def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> list[str]:
+    """The configured readers that read the secret now (under the AWS managed key) but could not under our
+    key -- its policy as it is, or as the plan creates it -- evaluated with :func:`bedrock_key_audit.access.secret_readers`
+    (GetSecretValue and kms:Decrypt).  Empty when no reader is configured (then nobody is known to need it)."""
+    from bedrock_key_audit.access import KeyAccess, secret_readers
+    from bedrock_key_audit.inventory.access import account_authorization, secret_resource_policy
+    from bedrock_key_audit.remediation import principals
+    from bedrock_key_audit.remediation.fixers.kms import kms_key_policy
+
+    readers = principals.readers(ctx)
+    secret = ctx.inv.secret()
+    if not readers or not secret.arn:
+        return []
+    if meta.get("missing"):
+        arn, policy = f"arn:{ctx.arn_partition('govcloud')}:kms:{ctx.cfg.region('govcloud')}:{ctx.account('govcloud')}:key/new", \
+            kms_key_policy(ctx, "govcloud")
+    else:
+        arn = meta.get("Arn") or KMS_ALIAS
+        got = ctx.call("kms", "govcloud", "GetKeyPolicy", KeyId=arn, PolicyName="default") or {}
+        policy = got.get("Policy")
+    auth = account_authorization(ctx.inv, "govcloud")
+    common = {"secret_arn": secret.arn, "region": ctx.cfg.region("govcloud"), "account": ctx.account("govcloud"),
+              "resource_policy": secret_resource_policy(ctx.inv), "now": ctx.now}
+    before = {a.principal for a in secret_readers(auth.principals, key=None, **common)}
+    after = {a.principal for a in secret_readers(auth.principals, key=KeyAccess(arn, policy), **common) if a.certain}
+    return [r for r in readers if r in before and r not in after]
+
+
 @fixer("secret.encrypted_with_cmk")
 def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
     secret = ctx.inv.secret()
@@ -96,6 +124,11 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
                 f"secret {sid} is encrypted with {problem}: enable it (kms enable-key) or cancel its deletion "
                 "(kms cancel-key-deletion); until then Secrets Manager cannot decrypt the secret, so it cannot "
                 "be re-encrypted with another key either"), rec)]
+    if (lost := _readers_cut_off(ctx, meta)):
+        return [manual_step("manual:secret-cmk-readers", (
+            f"moving secret {sid} to {KMS_ALIAS} would leave {', '.join(lost)} unable to read it (no kms:Decrypt on "
+            f"that key, evaluated): allow them kms:Decrypt via secretsmanager in the key policy of {KMS_ALIAS}, "
+            "then rerun"), rec)]
     old = secret.kms_key_id or "alias/aws/secretsmanager"
     before = {"KmsKeyId": secret.kms_key_id or "aws/secretsmanager (default)",
               "restore": f"aws secretsmanager update-secret --secret-id {sid} --kms-key-id {old}"}

@@ -199,7 +199,9 @@ def invocation_log_readers(ctx: Context) -> list[str]:
         caller = me.arn if me is not None else ctx.identity("commercial").get("Arn")
     except Exception:  # noqa: BLE001 -- the authorization details may be unreadable: the caller's ARN then
         caller = ctx.identity("commercial").get("Arn")
-    readers = [r for r in ctx.cfg.allowed_readers if r.startswith(f"arn:{p}:")]
+    from bedrock_key_audit.remediation import principals
+
+    readers = [r for r in principals.readers(ctx) if r.startswith(f"arn:{p}:")]
     return sorted(set(([caller] if caller else []) + readers))
 
 
