@@ -9,6 +9,7 @@ import ast
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 import pytest
@@ -127,7 +128,7 @@ def _step(key, targets, run, grants=()):
                 partition="commercial", run=run, grants=list(grants))
 
 
-TEAM_POLICY = {"Version": "2012-10-17", "Statement": [
+TEAM_POLICY: dict[str, Any] = {"Version": "2012-10-17", "Statement": [
     {"Sid": "SiemRead", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:role/siem"},
      "Action": "s3:GetObject", "Resource": "arn:aws:s3:::team-logs/*"},
     {"Sid": "DenyInsecure", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
@@ -189,7 +190,7 @@ def test_the_before_image_says_how_to_restore(emu, ctx_for):
 @pytest.mark.parametrize("change", ["undeclared allow", "dropped deny", "overwrite"])
 def test_a_bucket_policy_write_that_widens_is_refused(emu, ctx_for, change):
     s3 = _team_bucket(emu)
-    stmts = list(TEAM_POLICY["Statement"])
+    stmts: list[dict] = list(TEAM_POLICY["Statement"])
     if change == "undeclared allow":
         stmts.append({"Sid": "Everyone", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
                       "Action": "s3:GetObject", "Resource": "arn:aws:s3:::team-logs/*"})

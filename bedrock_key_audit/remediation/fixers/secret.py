@@ -83,18 +83,22 @@ def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> list[str]:
     secret = ctx.inv.secret()
     if not readers or not secret.arn:
         return []
+    policy: Any
     if meta.get("missing"):
-        arn, policy = f"arn:{ctx.arn_partition('govcloud')}:kms:{ctx.cfg.region('govcloud')}:{ctx.account('govcloud')}:key/new", \
-            kms_key_policy(ctx, "govcloud")
+        arn = f"arn:{ctx.arn_partition('govcloud')}:kms:{ctx.cfg.region('govcloud')}:{ctx.account('govcloud')}:key/new"
+        policy = kms_key_policy(ctx, "govcloud")
     else:
-        arn = meta.get("Arn") or KMS_ALIAS
-        got = ctx.call("kms", "govcloud", "GetKeyPolicy", KeyId=arn, PolicyName="default") or {}
-        policy = got.get("Policy")
+        arn = meta.get("Arn") or meta.get("KeyId") or KMS_ALIAS  # GetKeyPolicy takes a key id or ARN, no alias
+        policy = (ctx.call("kms", "govcloud", "GetKeyPolicy", KeyId=arn, PolicyName="default") or {}).get("Policy")
     auth = account_authorization(ctx.inv, "govcloud")
-    common = {"secret_arn": secret.arn, "region": ctx.cfg.region("govcloud"), "account": ctx.account("govcloud"),
-              "resource_policy": secret_resource_policy(ctx.inv), "now": ctx.now}
-    before = {a.principal for a in secret_readers(auth.principals, key=None, **common)}
-    after = {a.principal for a in secret_readers(auth.principals, key=KeyAccess(arn, policy), **common) if a.certain}
+    region, account, resource_policy = ctx.cfg.region("govcloud"), ctx.account("govcloud"), secret_resource_policy(ctx.inv)
+
+    def readers_with(key: KeyAccess | None) -> set[str]:
+        got = secret_readers(auth.principals, secret_arn=secret.arn or "", region=region, account=account,
+                             resource_policy=resource_policy, key=key, now=ctx.now)
+        return {a.principal for a in got if key is None or a.certain}
+
+    before, after = readers_with(None), readers_with(KeyAccess(arn, policy))
     return [r for r in readers if r in before and r not in after]
 
 
