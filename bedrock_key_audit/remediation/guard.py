@@ -206,6 +206,10 @@ class Guard:
             # marks the bucket as ours: a later run carries on with it, a bucket without the tag is never adopted
             self._raw("s3", partition, "PutBucketTagging", region, (), {
                 "Bucket": params["Bucket"], "Tagging": {"TagSet": [OWNER_TAG]}})
+            if self.ctx.step is not None:
+                self.ctx.step.writes.append({"call": "s3:PutBucketTagging", "resource": params["Bucket"],
+                                             "existed": False, "before": {"Tags": []}, "status": "done",
+                                             "restore": "deleted with the bucket"})
 
     # ---- refusals beyond naming
     def _refuse_unsafe(self, step: "Step", service: str, partition: str, operation: str, region: str | None,
@@ -558,6 +562,11 @@ def _sig(s: Statement) -> str:
                        sorted(s.not_resources), s.conditions], sort_keys=True, default=str)
 
 
+def _path(s: Statement) -> str:
+    """Where and under which condition an Allow applies (its actions aside: it is asked per action)."""
+    return json.dumps([sorted(s.resources), sorted(s.not_resources), s.conditions], sort_keys=True, default=str)
+
+
 def _level(ev: Evaluator, action: str) -> int:
     d = ev.decide(action)
     return 0 if not d.allowed else (1 if d.conditional else 2)
@@ -594,8 +603,9 @@ def identity_widening(before: list[tuple[str, Any]], after: list[tuple[str, Any]
         lb, la = _level(ev_b, action), (0 if not dec.allowed else 1 if dec.conditional else 2)
         if la == 0 or lb == 2:
             continue
-        paths_b = {_sig(s) for s in ev_b.statements if s.effect == "Allow" and s.matches(action) and s.some_resource}
-        paths_a = {_sig(s) for s in ev_a.statements if s.effect == "Allow" and s.matches(action) and s.some_resource}
+        # a statement cut down to fewer actions keeps its path: narrowing is never widening
+        paths_b = {_path(s) for s in ev_b.statements if s.effect == "Allow" and s.matches(action) and s.some_resource}
+        paths_a = {_path(s) for s in ev_a.statements if s.effect == "Allow" and s.matches(action) and s.some_resource}
         if not (paths_a - paths_b):
             continue
         if lb == 0 and action in declared:

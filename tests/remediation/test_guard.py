@@ -552,3 +552,9 @@ def test_an_existing_key_of_ours_that_would_cut_a_reader_off_is_a_manual_step(em
     kms.create_alias(AliasName="alias/bedrock-key-audit", TargetKeyId=key["KeyId"])
     steps = fix_secret_cmk(readers_ctx([WORKLOAD]), _rec_ct("secret.encrypted_with_cmk"))
     assert [s.key for s in steps] == ["manual:secret-cmk-readers"] and WORKLOAD_REAL in steps[0].action
+
+
+def test_narrowing_a_conditional_statement_is_not_widening():
+    wide = {**IP_GRANT, "Action": ["bedrock:*", "s3:*"]}
+    cut = {**IP_GRANT, "Action": ["bedrock:InvokeModel"]}
+    assert identity_widening([("inline:p", {"Statement": [wide]})], [("inline:p", {"Statement": [cut]})]) is None
