@@ -558,3 +558,21 @@ def test_narrowing_a_conditional_statement_is_not_widening():
     wide = {**IP_GRANT, "Action": ["bedrock:*", "s3:*"]}
     cut = {**IP_GRANT, "Action": ["bedrock:InvokeModel"]}
     assert identity_widening([("inline:p", {"Statement": [wide]})], [("inline:p", {"Statement": [cut]})]) is None
+
+
+def test_a_trail_bucket_name_taken_by_another_team_is_a_manual_step(emu, ctx_for):
+    """Our trail's bucket name exists already (another team's, with a Deny and a SIEM grant): the plan
+    says so and creates nothing; the team's statements stay as they are."""
+    from bedrock_key_audit.remediation.fixers.cloudtrail import _create_trail_step
+
+    s3 = emu.client("s3")
+    name = f"bedrock-key-audit-trail-{ACCT}-us-east-1"
+    s3.create_bucket(Bucket=name)
+    team = json.loads(json.dumps(TEAM_POLICY).replace("team-logs", name))
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(team))
+    ctx = ctx_for()
+    step = _create_trail_step(ctx, "commercial")
+    assert step.manual and "never adopted" in step.action and step.key == "trail.create:commercial"
+    _apply(ctx, step)
+    assert _policy(s3, name) == team
+    assert emu.client("cloudtrail").describe_trails()["trailList"] == []
