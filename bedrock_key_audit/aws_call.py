@@ -47,6 +47,21 @@ IAM_ACTION_OVERRIDES = {
 }
 
 
+# Operation-name prefixes that only read (botocore operation names, e.g. ``GetBucketPolicy``,
+# ``ListUsers``, ``DescribeTrails``, ``HeadBucket``, ``LookupEvents``).  Every other operation is
+# treated as mutating: the remediation guard is the only caller allowed to make one.
+READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "Select", "Simulate", "Test",
+                 "Validate", "Decode", "Estimate", "Preview", "Query", "Scan", "Check", "Filter", "Verify")
+# Operations outside READ_PREFIXES that change no resource: IAM's report jobs only start a report
+# the account can read later ("GenerateCredentialReport", IAM API Reference).
+NON_MUTATING = frozenset({"GenerateCredentialReport", "GenerateServiceLastAccessedDetails"})
+
+
+def is_mutating(operation: str) -> bool:
+    """Does the botocore operation ``operation`` (``PutBucketPolicy``) change AWS state?"""
+    return not operation.startswith(READ_PREFIXES) and operation not in NON_MUTATING
+
+
 def iam_action(client: Any, operation: str) -> str:
     """The IAM action a call needs (``cloudtrail:DescribeTrails``), from the service model."""
     model = client.meta.service_model

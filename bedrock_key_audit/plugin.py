@@ -51,6 +51,9 @@ def register_options(parser: pytest.Parser) -> None:
                 help="after the audit, plan (--remediate=plan) or apply (--remediate) fixes for failing checks")
     g.addoption("--allow-destructive", dest="allow_destructive", action="store_true", default=False,
                 help="with --remediate: also run destructive steps (detach/delete policies, keys, login profiles)")
+    g.addoption("--enable-invocation-logging", dest="enable_invocation_logging", action="store_true", default=False,
+                help="with --remediate: turn on Bedrock model-invocation logging where it is off (it stores every "
+                     "prompt and answer, in a private bucket of the account) without --allow-destructive")
     g.addoption("--reports-dir", dest="reports_dir", default=None, metavar="DIR",
                 help="base directory of the run reports (default: reports/)")
     g.addoption("--no-reports", dest="no_reports", action="store_true", default=False,

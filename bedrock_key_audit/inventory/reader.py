@@ -79,6 +79,8 @@ class Inventory(BulkReads):
               **params: Any) -> dict[str, Any] | None:
         """One AWS call; ``None`` when it failed with an ``expected`` code (e.g. NoSuchEntity).
         ``via(client)`` replaces the single call (a paginator loop) under the same error handling."""
+        if aws_call.is_mutating(operation):  # the audit only reads; writes go through remediation's guard
+            raise ReadError(f"{service}:{operation} changes AWS state: the inventory never calls it")
         client = self.aws.client(service, partition, region)
         try:
             return aws_call.call(client, operation, partition=partition, region=region or self.cfg.region(partition),

@@ -31,6 +31,10 @@ def _config(tmp_path, readers: list[str]) -> str:
 
 
 def _other_statement(emu):
+    # the configured reader exists (a reader that does not stops the plan: test_guard.py)
+    emu.client("iam", "govcloud").create_role(RoleName="bedrock-workload", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
     emu.client("secretsmanager", "govcloud").put_resource_policy(
         SecretId=SECRET_NAME, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [OTHER]}))
 

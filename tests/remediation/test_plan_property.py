@@ -8,9 +8,16 @@ account is snapshotted (tests/remediation/snapshot.py) before, between and after
 1. after the non-destructive steps, every resource that existed before still exists with a
    superset of its previous state (nothing deleted, deactivated, detached, overwritten or
    narrowed without being marked destructive);
-2. after the whole plan, nothing outside the targets the plan's steps list has changed.
+2. after the whole plan, nothing outside the targets the plan's steps list has changed;
+3. after the non-destructive steps, no IAM user, group or role can do anything it could not do
+   before, beyond the actions the steps declare (``Step.grants``) where it had none, under any
+   context (``bedrock_key_audit.remediation.guard.identity_widening``, whose unknown condition keys
+   stay unknown): the change guard's refusals hold for every write, including the ones it made to
+   resources of the run's own.
 """
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -55,8 +62,42 @@ def plan_then_apply(pytester, monkeypatch, emulator, scenario: str | None = None
         seen["after"] = account_snapshot(emulator)
     else:
         seen["after"] = seen["middle"]
-    seen.update(plan=steps, entries=entries, records=cap.records, result=result)
+    seen.update(plan=steps, entries=entries, records=cap.records, result=result, emu=emulator)
     return seen
+
+
+def _documents(snap: dict, arn: str, emu) -> list[tuple[str, object]]:
+    """The identity policies of the user/group/role ``arn`` in snapshot ``snap`` (AWS managed policies,
+    which never change, read from the emulator)."""
+    entity = snap[arn]
+    docs: list[tuple[str, object]] = [(f"inline:{n}", d) for n, d in sorted(entity["inline"].items())]
+    for p in entity["attached"]:
+        if p in snap:
+            docs.append((f"managed:{p}", json.loads(snap[p]["versions"][snap[p]["default_version"]])))
+        else:
+            iam = emu.client("iam")
+            default = iam.get_policy(PolicyArn=p)["Policy"]["DefaultVersionId"]
+            docs.append((f"managed:{p}", iam.get_policy_version(PolicyArn=p, VersionId=default)["PolicyVersion"]["Document"]))
+    for g in entity.get("groups", []):
+        garn = arn.split(":user/")[0] + f":group/{g}"
+        if garn in snap:
+            docs += [(f"group:{g}:{lab}", d) for lab, d in _documents(snap, garn, emu)]
+    return docs
+
+
+def widened_principals(seen: dict) -> dict[str, str]:
+    from bedrock_key_audit.remediation.guard import identity_widening
+
+    before, middle = seen["before"], seen["middle"]
+    grants = [g for s in seen["plan"] if not s.destructive for g in s.grants]
+    out = {}
+    for arn, entity in before.items():
+        if entity.get("kind") not in ("user", "group", "role") or arn not in middle:
+            continue
+        why = identity_widening(_documents(before, arn, seen["emu"]), _documents(middle, arn, seen["emu"]), grants)
+        if why:
+            out[arn] = why
+    return out
 
 
 def check_property(seen: dict) -> None:
@@ -69,9 +110,31 @@ def check_property(seen: dict) -> None:
     lost = superset_violations(seen["before"], seen["middle"])
     assert not lost, (f"non-destructive steps lost state: {lost}",
                       [(s.key, s.status) for s in steps if not s.destructive])
+    widened = widened_principals(seen)
+    assert not widened, f"non-destructive steps widened access: {widened}"
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_every_plan_keeps_state_and_stays_within_its_targets(pytester, monkeypatch, emulator, scenario):
     seen = plan_then_apply(pytester, monkeypatch, emulator, scenario)
     check_property(seen)
+
+
+def test_the_widening_property_sees_a_condition_dropped():
+    """The third property can fail: a user whose only grant was conditioned on aws:SourceIp gains an
+    unconditional one (what a plan once did), while a declared grant where there was none passes."""
+    from types import SimpleNamespace
+
+    user = "arn:aws:iam::123456789012:user/u"
+    ip = {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*",
+          "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}
+    open_ = {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"}
+
+    def snap(*statements):
+        return {user: {"kind": "user", "inline": {f"p{i}": {"Statement": [s]} for i, s in enumerate(statements)},
+                       "attached": [], "groups": []}}
+    step = SimpleNamespace(destructive=False, grants=["bedrock:InvokeModel"])
+    seen = {"before": snap(ip), "middle": snap(ip, open_), "plan": [step], "emu": None}
+    assert user in widened_principals(seen)
+    seen = {"before": snap(), "middle": snap(open_), "plan": [step], "emu": None}
+    assert widened_principals(seen) == {}

@@ -44,7 +44,8 @@ def test_apply_with_destructive_makes_every_check_pass(pytester):
 
 
 def test_apply_from_empty_builds_the_expected_resources(pytester, emulator):
-    result, cap = run(pytester, "--remediate", scenario="empty")
+    # invocation logging stores every prompt: without --allow-destructive it needs its own consent
+    result, cap = run(pytester, "--remediate", "--enable-invocation-logging", scenario="empty")
     assert result.ret == 0, result.stdout.str()[-3000:]
     iam = emulator.client("iam")
     attached = [a["PolicyName"] for a in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
@@ -94,8 +95,10 @@ def test_destructive_steps_are_skipped_without_the_flag(pytester, emulator):
     # encrypting a trail or the secret narrows who can read it (kms:Decrypt on our key): destructive too
     assert statuses["trail.kms:commercial"] == statuses["trail.kms:govcloud"] == "skipped"
     assert statuses["secret.kms"] == "skipped"
+    # turning invocation logging on starts storing prompts: skipped without --enable-invocation-logging
+    assert statuses["bedrock.invocation-logging:us-east-1"] == "skipped"
     assert all(v == "applied" for k, v in statuses.items()
-               if not k.startswith(("iam.detach:", "trail.kms:", "secret.kms")))
+               if not k.startswith(("iam.detach:", "trail.kms:", "secret.kms", "bedrock.invocation-logging:")))
     attached = [a["PolicyName"] for a in emulator.client("iam").list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
     assert "AmazonBedrockFullAccess" in attached
     assert cap.statuses()["iam.policy_least_privilege"] == "fail"

@@ -39,7 +39,9 @@ REMEDIATOR = json.loads((ROOT / "docs" / "remediator-policy.json").read_text())
 # requests do not carry ("publicAccessBlock"), so it authorizes them as its defaults: GET as
 # s3:ListBucket, PUT as s3:CreateBucket.  The shipped documents name AWS's actions; moto's view adds
 # the names moto asks for.
-MOTO_ALIASES = {"s3:GetBucketPublicAccessBlock": ["s3:ListBucket"], "s3:PutBucketPublicAccessBlock": ["s3:CreateBucket"]}
+# moto also authorizes HeadBucket as "s3:HeadBucket", an action IAM does not have (AWS: s3:ListBucket).
+MOTO_ALIASES = {"s3:GetBucketPublicAccessBlock": ["s3:ListBucket"], "s3:PutBucketPublicAccessBlock": ["s3:CreateBucket"],
+                "s3:ListBucket": ["s3:HeadBucket"]}
 
 
 def moto_view(doc: dict, drop: AbstractSet[str] = frozenset()) -> dict:
@@ -188,7 +190,9 @@ def test_remediator_policy_is_enough_to_remediate_everything(pytester, emu, monk
 
 
 def test_remediator_policy_creates_from_nothing(pytester, emu, monkeypatch):
-    result, cap = _run_as(pytester, monkeypatch, emu, moto_view(REMEDIATOR), "--remediate")
+    # invocation logging stores every prompt: it runs only when asked for (or with --allow-destructive)
+    result, cap = _run_as(pytester, monkeypatch, emu, moto_view(REMEDIATOR), "--remediate",
+                          "--enable-invocation-logging")
     failed = [(s.key, s.message) for s in cap.plan if s.status != "applied"]
     assert not failed and result.ret == 0, failed
 

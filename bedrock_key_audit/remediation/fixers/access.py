@@ -24,6 +24,7 @@ from bedrock_key_audit.inventory.access import (
 )
 from bedrock_key_audit.fixtures.checks import CheckRecord
 from bedrock_key_audit.policy import decode_document
+from bedrock_key_audit.remediation import principals
 from bedrock_key_audit.remediation.core import (
     Context,
     NeedsPerson,
@@ -74,7 +75,7 @@ def fix_secret_readers(ctx: Context, rec: CheckRecord) -> list[Step]:
     sid = ctx.cfg.secret_id
     if not secret.exists or secret.pending_deletion:
         return []  # secret.exists' steps come first; judged again on the next run
-    configured = list(ctx.cfg.allowed_readers)
+    configured = principals.readers(ctx)  # IAM's ARNs, paths included: aws:PrincipalArn compares them whole
     if not configured:
         return [manual_step("manual:secret-readers", (
             f"list the workload's principal(s) in secret.allowed_readers, then rerun: a resource policy on secret "
@@ -117,7 +118,7 @@ def _describe(a: Access) -> str:
 def fix_key_minting(ctx: Context, rec: CheckRecord) -> list[Step]:
     auth = account_authorization(ctx.inv, "commercial")
     caller = auth.caller_principal()
-    allowed = set(ctx.cfg.allowed_minters) | ({caller.arn} if caller else set())
+    allowed = set(principals.minters(ctx)) | ({caller.arn} if caller else set())
     arn_partition = (auth.caller.get("Arn") or "arn:aws").split(":")[1]
     extra = outside(key_minters(auth.principals, users=auth.users, audited_user_arn=auth.user_arn(ctx.cfg.user_name),
                                 arn_partition=arn_partition, now=ctx.now), allowed)

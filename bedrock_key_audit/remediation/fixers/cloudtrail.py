@@ -16,8 +16,9 @@ from bedrock_key_audit.remediation.core import (
     manual_step,
 )
 from bedrock_key_audit.remediation.fixers.kms import _kms_steps, kms_key_arn
+from bedrock_key_audit.remediation.guard import merged_policy, taken_bucket
 from bedrock_key_audit.remediation.names import KMS_ALIAS, TRAIL_NAME
-from bedrock_key_audit.trails import kms_key_problem, security_trail
+from bedrock_key_audit.trails import kms_key_problem, management_coverage, security_trail
 
 
 def _target_trail(ctx: Context, trails: list[Trail]) -> Trail | None:
@@ -66,6 +67,14 @@ def _trail_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
                 return []
             return [manual_step(f"manual:trail-delivery:{partition}", f"trail {trail.name} logs but cannot deliver "
                                 f"({trail.latest_delivery_error}): fix its S3 bucket policy or KMS key policy", rec)]
+        live = [t for t in trails if t.arn != trail.arn and t.is_logging and any(management_coverage(t)[:2])]
+        if live:
+            # CloudTrail bills every copy of management events after the first (CloudTrail pricing;
+            # User Guide, "Creating a trail"): a stopped legacy trail is not restarted beside a live one
+            return [manual_step(f"manual:trail-logging:{partition}", (
+                f"trail {trail.name} is stopped while {live[0].name} logs management events: starting it would "
+                f"deliver a second, billed copy; make {live[0].name} the security trail (or delete {trail.name}) "
+                "by hand"), rec)]
         return [_trail_update_step(ctx, trail, "logging", "start-logging", "start logging", ["cloudtrail:StartLogging"],
                                    {"IsLogging": False},
                                    lambda c, t: (_ct(c, t, "StartLogging", Name=t.arn), {"IsLogging": True})[1])]
@@ -186,6 +195,10 @@ def _create_trail_step(ctx: Context, partition: str) -> Step:
     p = ctx.arn_partition(partition)
     bucket = f"{TRAIL_NAME}-{acct}-{region}"
     trail_arn = f"arn:{p}:cloudtrail:{region}:{acct}:trail/{TRAIL_NAME}"
+    if (why := taken_bucket(ctx, partition, bucket, region)) is not None:
+        st = manual_step(f"trail.create:{partition}", f"trail {TRAIL_NAME} is not created: {why}")
+        st.partition, st.targets, st.order = partition, [trail_arn, f"arn:{p}:s3:::{bucket}"], ORDER_TRAIL_CREATE
+        return st
 
     def run(ctx: Context, st: Step) -> tuple[Any, Any]:
         kms = kms_key_arn(ctx, partition)
@@ -197,11 +210,15 @@ def _create_trail_step(ctx: Context, partition: str) -> Step:
         if region != "us-east-1":  # us-east-1 refuses a LocationConstraint naming itself
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         # a bucket left by an earlier, interrupted run is ours already: carry on with it
+        if (why := taken_bucket(ctx, partition, bucket, region)) is not None:
+            raise NeedsPerson(why)
         ctx.call("s3", partition, "CreateBucket", expected={"BucketAlreadyOwnedByYou"}, **kwargs)
         ctx.call("s3", partition, "PutPublicAccessBlock", Bucket=bucket, PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-        ctx.call("s3", partition, "PutBucketPolicy", Bucket=bucket,
-                 Policy=json.dumps(trail_bucket_policy(p, acct, bucket, trail_arn)))
+        # a bucket of ours from an earlier run keeps every statement it has: ours are added beside them
+        now = ctx.call("s3", partition, "GetBucketPolicy", expected={"NoSuchBucketPolicy"}, Bucket=bucket)
+        ctx.call("s3", partition, "PutBucketPolicy", Bucket=bucket, Policy=json.dumps(merged_policy(
+            (now or {}).get("Policy"), trail_bucket_policy(p, acct, bucket, trail_arn)["Statement"])))
         if got is None:
             ctx.call("cloudtrail", partition, "CreateTrail", Name=TRAIL_NAME, S3BucketName=bucket,
                      IsMultiRegionTrail=True, IncludeGlobalServiceEvents=True, EnableLogFileValidation=True,
@@ -222,7 +239,8 @@ def _create_trail_step(ctx: Context, partition: str) -> Step:
                 calls=["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "cloudtrail:CreateTrail",
                        "cloudtrail:PutEventSelectors", "cloudtrail:StartLogging"],
                 target=trail_arn, targets=[trail_arn, f"arn:{p}:s3:::{bucket}"], partition=partition, run=run,
-                before={"trail": None}, requires=[f"kms.create:{partition}"])
+                before={"trail": None}, requires=[f"kms.create:{partition}"],
+                grants=["Sid:AWSCloudTrailAclCheck", "Sid:AWSCloudTrailWrite"])
 
 
 for _cid in ("cloudtrail.logging", "cloudtrail.multi_region", "cloudtrail.log_file_validation",

@@ -257,7 +257,8 @@ def _ensure_policy_step(ctx: Context) -> Step | None:
                 action=f"{verb} customer-managed policy {name} (required_actions only) and attach it to {user}"
                        + (f" ({state['taken'][0]})" if state["taken"] else ""),
                 calls=calls, target=arn, targets=[arn, ctx.user_arn()], partition="commercial", run=run,
-                before=before, destructive=destructive, requires=["iam.create-user"])
+                before=before, destructive=destructive, requires=["iam.create-user"],
+                grants=sorted(ctx.cfg.required_actions))
 
 
 def _grants_all(ctx: Context, documents: list[Any], boundary: Any = None) -> bool:

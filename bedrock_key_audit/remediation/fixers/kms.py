@@ -39,9 +39,12 @@ def _unusable(meta: dict[str, Any], partition: str) -> str | None:
 
 
 def kms_key_policy(ctx: Context, partition: str) -> dict[str, Any]:
-    """Key policy: the account administers it through IAM; CloudTrail may encrypt this account's trails."""
+    """Key policy: the account administers it through IAM; CloudTrail may encrypt this account's trails;
+    Bedrock may encrypt this account's model-invocation logs in our bucket (Bedrock User Guide, "Monitor
+    model invocation using CloudWatch Logs and Amazon S3": an SSE-KMS destination needs
+    ``kms:GenerateDataKey`` for ``bedrock.amazonaws.com``)."""
     p, acct = ctx.arn_partition(partition), ctx.account(partition)
-    return {"Version": "2012-10-17", "Statement": [
+    return {"Version": "2012-10-17", "Statement": [*_reader_statements(ctx, partition),
         {"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
          "Action": "kms:*", "Resource": "*"},
         {"Sid": "AllowCloudTrailToEncryptLogs", "Effect": "Allow",
@@ -50,7 +53,29 @@ def kms_key_policy(ctx: Context, partition: str) -> dict[str, Any]:
                        "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{p}:cloudtrail:*:{acct}:trail/*"}}},
         {"Sid": "AllowCloudTrailToDescribeKey", "Effect": "Allow",
          "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:DescribeKey", "Resource": "*"},
+        {"Sid": "AllowBedrockToEncryptInvocationLogs", "Effect": "Allow",
+         "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "kms:GenerateDataKey", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": acct},
+                       "ArnLike": {"aws:SourceArn": f"arn:{p}:bedrock:*:{acct}:*"}}},
     ]}
+
+
+READERS_SID = "AllowSecretReadersToDecryptViaSecretsManager"
+
+
+def _reader_statements(ctx: Context, partition: str) -> list[dict[str, Any]]:
+    """In the secret's partition: the configured readers (IAM's ARNs) may decrypt through Secrets Manager,
+    so moving the secret to this key leaves them reading (AWS Secrets Manager User Guide, "Secret
+    encryption and decryption in AWS Secrets Manager": a reader needs kms:Decrypt on the secret's key;
+    KMS Developer Guide, "kms:ViaService")."""
+    from bedrock_key_audit.remediation import principals
+
+    readers = [r for r in principals.readers(ctx) if r.startswith(f"arn:{ctx.arn_partition(partition)}:")]
+    if partition != "govcloud" or not readers:
+        return []
+    return [{"Sid": READERS_SID, "Effect": "Allow", "Principal": {"AWS": sorted(readers)}, "Action": "kms:Decrypt",
+             "Resource": "*", "Condition": {"StringEquals": {
+                 "kms:ViaService": f"secretsmanager.{ctx.cfg.region(partition)}.amazonaws.com"}}}]
 
 
 def kms_key_arn(ctx: Context, partition: str) -> str:

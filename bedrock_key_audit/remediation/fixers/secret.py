@@ -74,6 +74,38 @@ def fix_secret_schema(ctx: Context, rec: CheckRecord) -> list[Step]:
     return steps
 
 
+def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> list[str]:
+    """The configured readers that read the secret now (under the AWS managed key) but could not under our
+    key -- its policy as it is, or as the plan creates it -- evaluated with :func:`bedrock_key_audit.access.secret_readers`
+    (GetSecretValue and kms:Decrypt).  Empty when no reader is configured (then nobody is known to need it)."""
+    from bedrock_key_audit.access import KeyAccess, secret_readers
+    from bedrock_key_audit.inventory.access import account_authorization, secret_resource_policy
+    from bedrock_key_audit.remediation import principals
+    from bedrock_key_audit.remediation.fixers.kms import kms_key_policy
+
+    readers = principals.readers(ctx)
+    secret = ctx.inv.secret()
+    if not readers or not secret.arn:
+        return []
+    policy: Any
+    if meta.get("missing"):
+        arn = f"arn:{ctx.arn_partition('govcloud')}:kms:{ctx.cfg.region('govcloud')}:{ctx.account('govcloud')}:key/new"
+        policy = kms_key_policy(ctx, "govcloud")
+    else:
+        arn = meta.get("Arn") or meta.get("KeyId") or KMS_ALIAS  # GetKeyPolicy takes a key id or ARN, no alias
+        policy = (ctx.call("kms", "govcloud", "GetKeyPolicy", KeyId=arn, PolicyName="default") or {}).get("Policy")
+    auth = account_authorization(ctx.inv, "govcloud")
+    region, account, resource_policy = ctx.cfg.region("govcloud"), ctx.account("govcloud"), secret_resource_policy(ctx.inv)
+
+    def readers_with(key: KeyAccess | None) -> set[str]:
+        got = secret_readers(auth.principals, secret_arn=secret.arn or "", region=region, account=account,
+                             resource_policy=resource_policy, key=key, now=ctx.now)
+        return {a.principal for a in got if key is None or a.certain}
+
+    before, after = readers_with(None), readers_with(KeyAccess(arn, policy))
+    return [r for r in readers if r in before and r not in after]
+
+
 @fixer("secret.encrypted_with_cmk")
 def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
     secret = ctx.inv.secret()
@@ -102,6 +134,11 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
                 f"secret {sid} is encrypted with {problem}: enable it (kms enable-key) or cancel its deletion "
                 "(kms cancel-key-deletion); until then Secrets Manager cannot decrypt the secret, so it cannot "
                 "be re-encrypted with another key either"), rec)]
+    if (lost := _readers_cut_off(ctx, meta)):
+        return [manual_step("manual:secret-cmk-readers", (
+            f"moving secret {sid} to {KMS_ALIAS} would leave {', '.join(lost)} unable to read it (no kms:Decrypt on "
+            f"that key, evaluated): allow them kms:Decrypt via secretsmanager in the key policy of {KMS_ALIAS}, "
+            "then rerun"), rec)]
     old = secret.kms_key_id or "alias/aws/secretsmanager"
     before = {"KmsKeyId": secret.kms_key_id or "aws/secretsmanager (default)",
               "restore": f"aws secretsmanager update-secret --secret-id {sid} --kms-key-id {old}"}

@@ -15,11 +15,23 @@ judged, :func:`bedrock_key_audit.trails.security_trail`) and a log bucket of its
 * A bucket the account does not own, or an organization trail's bucket: a manual step.
 
 ``bedrock.invocation_logging``: in a Region the key is used in with no logging configuration at
-all, logging is turned on into a new bucket of ours (``bedrock-key-audit-invocation-logs-<account>-<region>``,
-SSE-KMS by default with the account's ``aws/s3`` key; not destructive: nothing existed).  An existing
-configuration (text delivery off, a bucket of another account, a destination without KMS encryption,
-a policy letting another account read, a delivery role Bedrock cannot assume) is never overwritten:
-a manual step says what is wrong with it.
+all, logging is turned on into a new bucket of ours (``bedrock-key-audit-invocation-logs-<account>-<region>``).
+The bucket stores every prompt and answer, so it is private to the account's administrators: Block
+Public Access on, SSE-KMS with our customer-managed key, and a bucket policy that denies reading
+objects to every principal but the one running the remediation and the configured
+``secret.allowed_readers`` of this partition (``aws:PrincipalArn``; IAM User Guide, "AWS JSON policy
+elements: NotPrincipal" recommends this over ``NotPrincipal``).  Bedrock writes with
+``s3:PutObject`` under ``aws:SourceAccount``/``aws:SourceArn`` and needs ``kms:GenerateDataKey`` on
+the key (Bedrock User Guide, "Monitor model invocation using CloudWatch Logs and Amazon S3",
+https://docs.aws.amazon.com/bedrock/latest/userguide/model-invocation-logging.html).  Because it
+starts storing prompts, the step runs only with ``--allow-destructive`` or ``--enable-invocation-logging``.
+An existing configuration (text delivery off, a bucket of another account, a destination without KMS
+encryption, a policy letting another account read, a delivery role Bedrock cannot assume) is never
+overwritten: a manual step says what is wrong with it.
+
+Every bucket of ours is created with the tag ``created-by=bedrock-key-audit`` (the change guard adds
+it); a bucket with one of our names but without the tag is never adopted (a manual step), and the
+bucket policy of one that is ours is merged: our statements are added beside the others.
 """
 from __future__ import annotations
 
@@ -29,6 +41,7 @@ from typing import Any
 from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
 from bedrock_key_audit.remediation.names import TRAIL_NAME  # the trail (and bucket prefix) the cloudtrail fixers create
 from bedrock_key_audit.remediation.core import ORDER_TRAIL_UPDATE, Context, NeedsPerson, Step, fixer, manual_step
+from bedrock_key_audit.remediation.guard import merged_policy, taken_bucket
 from bedrock_key_audit.inventory.traces import bucket_protection, owned_buckets
 from bedrock_key_audit.verdicts.traces import PAB_SETTINGS, effective_pab
 from bedrock_key_audit.trails import security_trail
@@ -48,23 +61,32 @@ def _bucket_region(ctx: Context, partition: str, bucket: str) -> str:
     return resp.get("LocationConstraint") or "us-east-1"
 
 
-def _private_bucket(c: Context, partition: str, region: str, bucket: str, writer: dict[str, Any]) -> None:
-    """Create one of our log buckets (kept when an interrupted run made it already): Block Public Access on,
-    and a bucket policy whose one statement lets the service that writes the logs do so."""
+def _private_bucket(c: Context, partition: str, region: str, bucket: str, writer: dict[str, Any],
+                    *more: dict[str, Any]) -> None:
+    """Create one of our log buckets (kept when an earlier run of ours made it already; never one of another
+    owner): Block Public Access on, and our statements -- the service that writes the logs, and ``more`` --
+    added to its bucket policy beside any that is there."""
+    if (why := taken_bucket(c, partition, bucket, region)) is not None:
+        raise NeedsPerson(why)
     kwargs: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":  # us-east-1 refuses a LocationConstraint naming itself
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
     c.call("s3", partition, "CreateBucket", region=region, expected={"BucketAlreadyOwnedByYou"}, **kwargs)
     c.call("s3", partition, "PutPublicAccessBlock", region=region, Bucket=bucket,
            PublicAccessBlockConfiguration={s: True for s in PAB_SETTINGS})
+    now = c.call("s3", partition, "GetBucketPolicy", region=region, expected={"NoSuchBucketPolicy"}, Bucket=bucket)
     c.call("s3", partition, "PutBucketPolicy", region=region, Bucket=bucket,
-           Policy=json.dumps({"Version": "2012-10-17", "Statement": [writer]}))
+           Policy=json.dumps(merged_policy((now or {}).get("Policy"), [writer, *more])))
 
 
 def _log_bucket_step(ctx: Context, partition: str, region: str, requires: list[str]) -> Step:
     account = ctx.account(partition)
     p = ctx.arn_partition(partition)
     target = log_bucket_name(account, region)
+    if (why := taken_bucket(ctx, partition, target, region)) is not None:
+        st = manual_step(f"s3.access-log-bucket:{partition}:{region}", why)
+        st.partition, st.targets, st.order = partition, [f"arn:{p}:s3:::{target}"], ORDER_BUCKET
+        return st
 
     def run(c: Context, st: Step) -> tuple[Any, Any]:
         _private_bucket(c, partition, region, target, {
@@ -78,7 +100,7 @@ def _log_bucket_step(ctx: Context, partition: str, region: str, requires: list[s
                        "on, writable only by S3's logging service for this account)",
                 calls=["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy"],
                 target=f"arn:{p}:s3:::{target}", targets=[f"arn:{p}:s3:::{target}"], partition=partition, run=run,
-                before={"bucket": None}, requires=requires)
+                before={"bucket": None}, requires=requires, grants=["Sid:S3ServerAccessLogsPolicy"])
 
 
 def _logging_step(ctx: Context, partition: str, bucket: str, region: str, requires: list[str]) -> Step:
@@ -168,42 +190,80 @@ def invocation_log_bucket_name(account: str, region: str) -> str:
     return f"{INVOCATION_BUCKET_PREFIX}-{account}-{region}"
 
 
+INVOCATION_DENY_SID = "BedrockKeyAuditDenyOtherReaders"
+INVOCATION_OPT_IN = "enable-invocation-logging"
+
+
+def invocation_log_readers(ctx: Context) -> list[str]:
+    """Who may read the stored prompts: the principal running the remediation (an administrator of the
+    account) and the configured ``secret.allowed_readers`` of the commercial partition."""
+    from bedrock_key_audit.inventory.access import account_authorization
+
+    p = ctx.arn_partition("commercial")
+    try:
+        me = account_authorization(ctx.inv, "commercial").caller_principal()
+        caller = me.arn if me is not None else ctx.identity("commercial").get("Arn")
+    except Exception:  # noqa: BLE001 -- the authorization details may be unreadable: the caller's ARN then
+        caller = ctx.identity("commercial").get("Arn")
+    from bedrock_key_audit.remediation import principals
+
+    readers = [r for r in principals.readers(ctx) if r.startswith(f"arn:{p}:")]
+    return sorted(set(([caller] if caller else []) + readers))
+
+
+def invocation_bucket_statements(p: str, account: str, region: str, bucket: str, readers: list[str]) -> list[dict[str, Any]]:
+    """Bedrock may write its logs (scoped to this account's logging); nobody but ``readers`` may read them."""
+    return [
+        {"Sid": "AmazonBedrockLogsWrite", "Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"arn:{p}:s3:::{bucket}/AWSLogs/{account}/BedrockModelInvocationLogs/*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                       "ArnLike": {"aws:SourceArn": f"arn:{p}:bedrock:{region}:{account}:*"}}},
+        {"Sid": INVOCATION_DENY_SID, "Effect": "Deny", "Principal": "*",
+         "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes"],
+         "Resource": f"arn:{p}:s3:::{bucket}/*",
+         "Condition": {"StringNotEquals": {"aws:PrincipalArn": readers}}},
+    ]
+
+
 def _invocation_logging_step(ctx: Context, region: str) -> Step:
+    from bedrock_key_audit.remediation.fixers.kms import kms_key_arn
+
     partition = "commercial"
     account = ctx.account(partition)
     p = ctx.arn_partition(partition)
     bucket = invocation_log_bucket_name(account, region)
     config = {"s3Config": {"bucketName": bucket}, "textDataDeliveryEnabled": True,
               "imageDataDeliveryEnabled": True, "embeddingDataDeliveryEnabled": True}
+    readers = invocation_log_readers(ctx)
+    if (why := taken_bucket(ctx, partition, bucket, region)) is not None:
+        st = manual_step(f"bedrock.invocation-logging:{region}", why)
+        st.partition, st.targets, st.order = partition, [f"arn:{p}:s3:::{bucket}"], ORDER_BUCKET
+        return st
 
     def run(c: Context, st: Step) -> tuple[Any, Any]:
         now = (c.call("bedrock", partition, "GetModelInvocationLoggingConfiguration", region=region) or {}).get("loggingConfig")
         if now:
             raise NeedsPerson(f"model-invocation logging in {region} was configured since the plan: it is not overwritten")
-        # the bucket policy Bedrock needs to write invocation logs, scoped to this account's logging
-        # (https://docs.aws.amazon.com/bedrock/latest/userguide/model-invocation-logging.html#setup-s3-destination)
-        _private_bucket(c, partition, region, bucket, {
-            "Sid": "AmazonBedrockLogsWrite", "Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
-            "Action": "s3:PutObject", "Resource": f"arn:{p}:s3:::{bucket}/AWSLogs/{account}/BedrockModelInvocationLogs/*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account},
-                          "ArnLike": {"aws:SourceArn": f"arn:{p}:bedrock:{region}:{account}:*"}}})
-        # the logs hold every prompt and answer: SSE-KMS by default, with the account's aws/s3 key (a key
-        # of our own would need a key policy admitting Bedrock; aws/s3 serves S3 for this account only)
-        c.call("s3", partition, "PutBucketEncryption", region=region, Bucket=bucket,
-               ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {
-                   "SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
+        key = kms_key_arn(c, partition)
+        _private_bucket(c, partition, region, bucket, *invocation_bucket_statements(p, account, region, bucket, readers))
+        c.call("s3", partition, "PutBucketEncryption", region=region, Bucket=bucket, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
+                       "BucketKeyEnabled": True}]})
         c.call("bedrock", partition, "PutModelInvocationLoggingConfiguration", region=region, loggingConfig=config)
-        return {"loggingConfig": None}, {"loggingConfig": config}
+        return {"loggingConfig": None}, {"loggingConfig": config, "readers": readers, "KMSMasterKeyID": key}
 
     return Step(key=f"bedrock.invocation-logging:{region}", order=ORDER_BUCKET,
                 action=f"turn on Bedrock model-invocation logging in {region} (text, image and embedding data) into a "
-                       f"new S3 bucket {bucket} of the account (Block Public Access on, SSE-KMS with the account's "
-                       "aws/s3 key, writable only by Bedrock for this account; prompts and answers are stored there: "
-                       "restrict who reads it)",
+                       f"new S3 bucket {bucket} of the account: it STORES EVERY PROMPT AND ANSWER, so only "
+                       f"{', '.join(readers) or 'the account root'} may read it (a Deny on everyone else, Block Public "
+                       "Access, SSE-KMS with our key); runs only with --allow-destructive or --enable-invocation-logging",
                 calls=["bedrock:GetModelInvocationLoggingConfiguration", "s3:CreateBucket", "s3:PutBucketPublicAccessBlock",
-                       "s3:PutBucketPolicy", "s3:PutBucketEncryption", "bedrock:PutModelInvocationLoggingConfiguration"],
+                       "s3:PutBucketPolicy", "s3:PutEncryptionConfiguration",
+                       "bedrock:PutModelInvocationLoggingConfiguration"],
                 target=f"arn:{p}:s3:::{bucket}", targets=[f"arn:{p}:s3:::{bucket}"], partition=partition, run=run,
-                before={"loggingConfig": None})
+                before={"loggingConfig": None}, destructive=True, opt_in=INVOCATION_OPT_IN,
+                requires=[f"kms.create:{partition}"],
+                grants=["Sid:AmazonBedrockLogsWrite"])
 
 
 @fixer("bedrock.invocation_logging")
@@ -226,5 +286,7 @@ def invocation_logging_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
             steps.append(manual_step(f"manual:invocation-logging:{region}", f"{why}: change the existing configuration "
                                      "by hand (remediation never overwrites it)", rec))
         else:
-            steps.append(_invocation_logging_step(ctx, region))
+            from bedrock_key_audit.remediation.fixers.kms import _kms_steps
+
+            steps += _kms_steps(ctx, "commercial") + [_invocation_logging_step(ctx, region)]
     return steps

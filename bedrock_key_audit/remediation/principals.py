@@ -1,0 +1,82 @@
+"""The configured principals (``secret.allowed_readers``, ``credential.allowed_minters``) as IAM knows them.
+
+A Deny keyed on ``aws:PrincipalArn`` compares the full ARN, IAM path included, and for a role
+session ``aws:PrincipalArn`` is the role's ARN with its path (IAM User Guide, "AWS global condition
+context keys", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn;
+"IAM identifiers", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html: a
+user's or role's ARN carries its path).  A reader written as ``role/bedrock-workload`` whose real ARN
+is ``role/service/bedrock-workload`` would be denied by such a statement.  So before a fixer uses
+them, each user or role ARN of this account is looked up by name (``iam:GetUser`` /
+``iam:GetRole``) and replaced by the ARN IAM answers.  One that does not exist stops the plan with
+one line.  Account roots and principals of other accounts are kept as written (they cannot be
+looked up from here).
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bedrock_key_audit.remediation.core import Context
+
+_ARN = re.compile(r"^arn:(?P<partition>[a-z-]+):iam::(?P<account>\d{12}):(?P<kind>user|role)/(?:.*/)?(?P<name>[^/]+)$")
+
+
+def _partition_of(ctx: "Context", arn_partition: str) -> str | None:
+    for part in ("commercial", "govcloud"):
+        if ctx.arn_partition(part) == arn_partition:
+            return part
+    return None
+
+
+def resolve(ctx: "Context", arns: list[str], option: str) -> list[str]:
+    """``arns`` with each user/role of an audited account replaced by IAM's own ARN (memoised);
+    raises :class:`~bedrock_key_audit.remediation.core.RemediationError` naming the first that does not exist."""
+    from bedrock_key_audit.remediation.core import RemediationError
+
+    memo = ctx.memo.setdefault("principals:resolved", {})
+    out: list[str] = []
+    for arn in arns:
+        if arn in memo:
+            out.append(memo[arn])
+            continue
+        m = _ARN.match(arn)
+        part = _partition_of(ctx, m["partition"]) if m else None
+        if m is None or part is None or ctx.identity(part).get("Account") != m["account"]:
+            memo[arn] = arn  # a root, a session, or another account: kept as written
+            out.append(arn)
+            continue
+        if m["kind"] == "user":
+            got = ctx.call("iam", part, "GetUser", expected={"NoSuchEntity"}, UserName=m["name"])
+            real = (got or {}).get("User", {}).get("Arn")
+        else:
+            got = ctx.call("iam", part, "GetRole", expected={"NoSuchEntity"}, RoleName=m["name"])
+            real = (got or {}).get("Role", {}).get("Arn")
+        if not real:
+            raise RemediationError(f"{option} names {arn}, which does not exist in the {part} account: correct "
+                                   "audit.toml (IAM's ARN, with its path) and rerun")
+        memo[arn] = real
+        out.append(real)
+    return out
+
+
+def readers(ctx: "Context") -> list[str]:
+    """``secret.allowed_readers`` as IAM knows them."""
+    return resolve(ctx, list(ctx.cfg.allowed_readers), "secret.allowed_readers")
+
+
+def minters(ctx: "Context") -> list[str]:
+    """``credential.allowed_minters`` as IAM knows them."""
+    return resolve(ctx, list(ctx.cfg.allowed_minters), "credential.allowed_minters")
+
+
+def plan_stopper(ctx: "Context") -> str | None:
+    """One line when a configured principal does not exist (the plan then holds only that line)."""
+    from bedrock_key_audit.remediation.core import RemediationError
+
+    try:
+        readers(ctx)
+        minters(ctx)
+    except RemediationError as exc:
+        return f"plan stopped: {exc}"
+    return None
