@@ -13,3 +13,5 @@ from __future__ import annotations
 POLICY_NAME = "BedrockApiKeyLeastPrivilege"
 KMS_ALIAS = "alias/bedrock-key-audit"
 TRAIL_NAME = "bedrock-key-audit-trail"
+# inline policy of the key's user denying the CallWithBearerToken of surfaces the workload does not use
+SURFACE_DENY_POLICY = "BedrockApiKeyUnusedSurfaces"

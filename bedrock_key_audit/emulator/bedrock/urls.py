@@ -45,6 +45,10 @@ GET_OPERATIONS: tuple[tuple[str, str, Callable[[Ctx, str], dict[str, Any]]], ...
 
 def route(ctx: Ctx) -> Answer:
     """The answer (body, extra headers) of the operation the request names, or 404 ``UnknownOperationException``."""
+    if ctx.surface == "mantle":
+        from bedrock_key_audit.emulator.bedrock import mantle
+
+        return mantle.route(ctx), {}
     path = ctx.path.rstrip("/") or "/"
     raw = ctx.raw_path.rstrip("/") or "/"
     m = _MODEL_ROUTE.match(raw)
@@ -69,7 +73,7 @@ def route(ctx: Ctx) -> Answer:
     raise BedrockError(404, "UnknownOperationException", "The requested operation is not recognized by the service.")
 
 
-BEDROCK_PATH_PREFIXES = ("/foundation-models", "/inference-profiles", "/model/")
+BEDROCK_PATH_PREFIXES = ("/foundation-models", "/inference-profiles", "/model/", "/v1/", "/anthropic/v1/")
 
 
 def is_bedrock_request(environ: dict[str, Any]) -> bool:
@@ -85,4 +89,6 @@ def is_bedrock_request(environ: dict[str, Any]) -> bool:
         return True
     if scheme or "x-amz-credential=" in (environ.get("QUERY_STRING") or "").lower():
         return False
+    if (environ.get("HTTP_X_EMULATOR_SURFACE") or "").strip().lower() == "mantle":
+        return True
     return (environ.get("PATH_INFO") or "").startswith(BEDROCK_PATH_PREFIXES)
