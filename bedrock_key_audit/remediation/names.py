@@ -1,6 +1,8 @@
 """Names of what remediation creates (documented in docs/remediation.md).
 
 * customer-managed policy ``BedrockApiKeyLeastPrivilege``: ``required_actions`` on ``*``;
+* inline user policy ``BedrockApiKeyUnusedSurfaces``: Deny of the ``CallWithBearerToken`` of Bedrock
+  surfaces the workload does not use (``endpoint.surfaces``);
 * KMS key with alias ``alias/bedrock-key-audit`` in a partition that needs one (a key
   already under that alias is used as given);
 * trail ``bedrock-key-audit-trail`` and bucket ``bedrock-key-audit-trail-<account>-<region>``
