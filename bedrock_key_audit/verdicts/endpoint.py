@@ -143,7 +143,8 @@ def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: Aud
     pages above; the emulator answers as bedrock-runtime does.
     """
     used = set(audit_config.surfaces)
-    check.resource = f"surfaces not in endpoint.surfaces {sorted(used)}"
+    check.resource = f"Bedrock surfaces outside endpoint.surfaces ({', '.join(sorted(used))})"
+    probed: list[str] = []
     groups: dict[str, list[Surface]] = {}
     for s in SURFACES.values():
         groups.setdefault(s.action, []).append(s)
@@ -158,6 +159,8 @@ def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: Aud
                           f"(same host, admitted by {action})")
             continue
         probe = inventory.mantle_models() if action.startswith("bedrock-mantle:") else inventory.list_models()
+        probed.append(probe.url)
+        check.resource = ", ".join(probed)
         check.evidence(f"http:{probe.name}", {"url": probe.url, "status": probe.status, "class": probe.classification,
                                               "message": probe.message, "attempts": probe.attempts, "surfaces": unused})
         what = f"{'/'.join(unused)} ({'GET /v1/models' if action.startswith('bedrock-mantle:') else 'GET /foundation-models'})"

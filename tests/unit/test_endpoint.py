@@ -115,6 +115,7 @@ def test_mantle_answering_200_fails_naming_the_surface_and_the_action() -> None:
     # runtime-openai shares runtime's host and action: reported, never failed on its own
     assert "runtime-openai cannot be closed apart from runtime" in text
     assert rec.evidence[0]["data"]["surfaces"] == ["mantle"] and rec.evidence[0]["data"]["status"] == 200
+    assert rec.resource == probe().url
 
 
 @pytest.mark.parametrize("p", [

@@ -47,7 +47,7 @@ class Ctx:
         self.path = environ.get("PATH_INFO") or "/"
         self.query = _parse_qs(environ.get("QUERY_STRING") or "")
         self.region = _region(environ)
-        self.surface = _surface(environ)  # "bedrock" (bedrock + bedrock-runtime) or "mantle"
+        self.surface = surface_of(environ)  # "bedrock" (bedrock + bedrock-runtime) or "mantle"
         self.partition = catalog.partition_of_region(self.region)
         self.user_arn: str | None = None
         self.account_id: str | None = None
@@ -88,7 +88,7 @@ def _parse_qs(qs: str) -> dict[str, str]:
     return {k: v for k, v in parse_qsl(qs, keep_blank_values=True)}
 
 
-def _surface(environ: dict[str, Any]) -> str:
+def surface_of(environ: dict[str, Any]) -> str:
     """``mantle`` for Mantle's host name (``bedrock-mantle.<region>.api.aws``) or, behind an endpoint
     override (one URL for every host), the ``x-emulator-surface: mantle`` header; else ``bedrock``."""
     if _MANTLE_HOST.match(environ.get("HTTP_HOST") or ""):

@@ -73,7 +73,7 @@ def route(ctx: Ctx) -> Answer:
     raise BedrockError(404, "UnknownOperationException", "The requested operation is not recognized by the service.")
 
 
-BEDROCK_PATH_PREFIXES = ("/foundation-models", "/inference-profiles", "/model/", "/v1/", "/anthropic/v1/")
+BEDROCK_PATH_PREFIXES = ("/foundation-models", "/inference-profiles", "/model/")
 
 
 def is_bedrock_request(environ: dict[str, Any]) -> bool:
@@ -89,6 +89,8 @@ def is_bedrock_request(environ: dict[str, Any]) -> bool:
         return True
     if scheme or "x-amz-credential=" in (environ.get("QUERY_STRING") or "").lower():
         return False
-    if (environ.get("HTTP_X_EMULATOR_SURFACE") or "").strip().lower() == "mantle":
+    from bedrock_key_audit.emulator.bedrock.models import surface_of
+
+    if surface_of(environ) == "mantle":  # Mantle's host name or the surface header: every path is Mantle's
         return True
     return (environ.get("PATH_INFO") or "").startswith(BEDROCK_PATH_PREFIXES)
