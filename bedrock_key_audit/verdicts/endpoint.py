@@ -119,8 +119,11 @@ def _closed(probe: HttpProbe, action: str, what: str) -> tuple[bool | None, str]
     cls = probe.classification
     if cls == "ok":
         return False, f"{what} answered 200 to the key"
-    if cls in ("bad_key", "malformed_key"):
+    if cls == "bad_key":
         return True, f"{what} refused the key ({probe.message})"
+    if cls in ("malformed_key", "bad_region"):
+        # nothing was sent: the credential behind a mistyped key or region may well be admitted there
+        return None, f"{what} was not probed ({probe.message}); fix the secret and rerun the audit"
     if cls == "forbidden":
         named = _NAMED_ACTION.search(probe.message)
         if named is None or named.group(1).lower() == action.lower():

@@ -86,6 +86,8 @@ def test_mantle_host_name_selects_the_surface_and_region(light, keys):
     client = werkzeug.test.Client(bedrock_mod.bedrock_app)
     r = client.get("/v1/models", headers={"Authorization": f"Bearer {k}", "Host": "bedrock-mantle.us-west-2.api.aws"})
     assert r.status_code == 200, r.get_data(as_text=True)
+    # behind a plain endpoint override (no surface header, as a client that is not the audit sends it) /v1/ is Mantle's
+    assert client.get("/v1/models", headers={"Authorization": f"Bearer {k}"}).status_code == 200
     # the same path on a bedrock-runtime host is not Mantle
     r = client.get("/v1/models", headers={"Authorization": f"Bearer {k}",
                                           "Host": "bedrock-runtime.us-west-2.amazonaws.com"})

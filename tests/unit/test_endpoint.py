@@ -148,6 +148,15 @@ def test_no_answer_from_mantle_errors(p: object, phrase: str) -> None:
     assert status == "error" and phrase in text and "gave no answer that shows whether it admits the key" in text
 
 
+@pytest.mark.parametrize("p", [
+    mp("malformed_key", None, "the key in secret s has leading or trailing whitespace; it was not sent"),
+    mp("bad_region", None, "secret s: region is not a commercial AWS region"),
+])
+def test_a_probe_that_was_never_sent_decides_nothing(p: object) -> None:
+    status, text, _ = surfaces(p)
+    assert status == "error" and "was not probed" in text and "fix the secret" in text
+
+
 def test_a_workload_that_uses_mantle_probes_nothing_there() -> None:
     status, text, _ = surfaces(AssertionError("Mantle must not be probed"), used=["runtime", "mantle"])
     assert status == "pass"

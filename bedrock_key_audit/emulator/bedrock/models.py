@@ -90,10 +90,17 @@ def _parse_qs(qs: str) -> dict[str, str]:
 
 def surface_of(environ: dict[str, Any]) -> str:
     """``mantle`` for Mantle's host name (``bedrock-mantle.<region>.api.aws``) or, behind an endpoint
-    override (one URL for every host), the ``x-emulator-surface: mantle`` header; else ``bedrock``."""
-    if _MANTLE_HOST.match(environ.get("HTTP_HOST") or ""):
+    override (one URL for every host), the ``x-emulator-surface: mantle`` header or a ``/v1/`` path
+    on a host that is not bedrock's (bedrock and bedrock-runtime serve nothing under ``/v1/``: their
+    OpenAI-compatible paths are ``/openai/v1/...``); else ``bedrock``."""
+    host = environ.get("HTTP_HOST") or ""
+    if _MANTLE_HOST.match(host):
         return "mantle"
-    return "mantle" if (environ.get("HTTP_X_EMULATOR_SURFACE") or "").strip().lower() == "mantle" else "bedrock"
+    if (environ.get("HTTP_X_EMULATOR_SURFACE") or "").strip().lower() == "mantle":
+        return "mantle"
+    if not _AWS_HOST.match(host) and (environ.get("PATH_INFO") or "").startswith("/v1/"):
+        return "mantle"
+    return "bedrock"
 
 
 def _region(environ: dict[str, Any]) -> str:
