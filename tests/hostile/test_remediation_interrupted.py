@@ -54,7 +54,7 @@ def _rows_of(step, records):
             and (rec.partition is None or step.partition in (None, rec.partition))}
 
 
-# guide's plan: 1 deny the unused Mantle surface, 2 ensure policy, 3 detach AmazonBedrockFullAccess, 4-5 KMS
+# guide's plan: 1 ensure policy, 2 detach AmazonBedrockFullAccess, 3 deny the unused Mantle surface, 4-5 KMS
 # keys, 6 secret to the CMK, 7-8 trail KMS, 9-10 log-file validation, 11-12 multi-region (both partitions)
 @pytest.mark.parametrize("index, when, fixed_rows", [
     (0, "before", set()),

@@ -9,8 +9,8 @@ from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
 from bedrock_key_audit.fixtures.inventory import BadRegion
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import (
-    ORDER_POLICY,
     ORDER_SECRET_REWRITE,
+    ORDER_STRIP,
     Context,
     NeedsPerson,
     Step,
@@ -90,6 +90,10 @@ def _open_actions(ctx: Context) -> tuple[list[str], list[str]]:
     return open_, unknown
 
 
+# after the policy steps (a detach of AmazonBedrockFullAccess may already close Mantle), before the keys
+ORDER_SURFACE_DENY = ORDER_STRIP + 1
+
+
 def _deny_document(actions: list[str]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "DenyBearerCallsOnUnusedBedrockSurfaces", "Effect": "Deny", "Action": sorted(actions), "Resource": "*"}]}
@@ -109,9 +113,8 @@ def fix_unused_surfaces_closed(ctx: Context, rec: CheckRecord) -> list[Step]:
     user = ctx.cfg.user_name
     try:
         actions, unknown = _open_actions(ctx)
-    except (CouldNotDecide, BadRegion) as exc:
-        return [manual_step(f"manual:{rec.check_id}", f"the key cannot be probed ({exc}): fix the secret first, "
-                            "then rerun the audit", rec)]
+    except (CouldNotDecide, BadRegion):
+        return []  # no key to probe with: the secret's own rows and fixers come first
     if not actions:
         why = "; ".join(unknown) if unknown else "no unused surface admits the key now"
         return [manual_step(f"manual:{rec.check_id}", f"nothing to deny ({why}): rerun the audit", rec)]
@@ -136,7 +139,7 @@ def fix_unused_surfaces_closed(ctx: Context, rec: CheckRecord) -> list[Step]:
                  PolicyDocument=json.dumps(doc))
         return before, {"PolicyName": SURFACE_DENY_POLICY, "PolicyDocument": doc}
 
-    return [Step(key="endpoint.deny-unused-surfaces", order=ORDER_POLICY,
+    return [Step(key="endpoint.deny-unused-surfaces", order=ORDER_SURFACE_DENY,
                  action=f"add inline policy {SURFACE_DENY_POLICY} to {user} denying {', '.join(sorted(actions))} "
                         "(the key then stops working on the surfaces the workload does not use)",
                  calls=["iam:GetUserPolicy", "iam:PutUserPolicy"], target=ctx.user_arn(), targets=[ctx.user_arn()],
