@@ -18,3 +18,8 @@ def test_endpoint_list_models(check, inventory, audit_config, key_owner):
 @pytest.mark.check("endpoint.invoke")
 def test_endpoint_invoke(check, inventory, audit_config, key_owner):
     verdicts.invoke(check, inventory, audit_config, key_owner)
+
+
+@pytest.mark.check("endpoint.unused_surfaces_closed")
+def test_endpoint_unused_surfaces_closed(check, inventory, audit_config, key_owner):
+    verdicts.unused_surfaces_closed(check, inventory, audit_config, key_owner)

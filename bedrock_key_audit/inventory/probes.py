@@ -20,6 +20,9 @@ def classify_http(name: str, url: str, r: httpx.Response, attempts: int) -> Http
     msg = ""
     if isinstance(body, dict):
         msg = str(body.get("message") or body.get("Message") or "")
+        err = body.get("error")
+        if not msg and isinstance(err, dict):  # OpenAI-compatible APIs (Mantle): {"error": {"message": ...}}
+            msg = str(err.get("message") or "")
     if r.status_code == 200:
         if body is None:
             return HttpProbe(name, url, 200, "malformed", "answered 200 with a body that is not JSON", attempts)

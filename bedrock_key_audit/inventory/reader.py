@@ -46,6 +46,29 @@ __all__ = ["THROTTLE_CODES", "Inventory"]  # THROTTLE_CODES: its home is bedrock
 
 _MISSING = object()
 
+MANTLE_ENV = "AWS_ENDPOINT_URL_BEDROCK_MANTLE"
+
+
+def mantle_endpoint(region: str, environ: Any = None) -> str:
+    """The base URL of Bedrock's Mantle endpoint in ``region``.
+
+    The SDKs' service-specific endpoint rule ("Service-specific endpoints", AWS SDKs and Tools
+    Reference Guide, https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html):
+    ``AWS_ENDPOINT_URL_<SERVICE>`` (the service id upper-cased, ``-`` as ``_``:
+    ``AWS_ENDPOINT_URL_BEDROCK_MANTLE``) before the global ``AWS_ENDPOINT_URL``, both ignored when
+    ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` is true; else AWS's host,
+    ``https://bedrock-mantle.<region>.api.aws`` ("Endpoints supported by Amazon Bedrock").  The
+    ``services`` sections of the shared config file are not read for it.
+    """
+    import os
+
+    env = os.environ if environ is None else environ
+    if str(env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "")).lower() != "true":
+        for var in (MANTLE_ENV, "AWS_ENDPOINT_URL"):
+            if env.get(var):
+                return str(env[var])
+    return f"https://bedrock-mantle.{region}.api.aws"
+
 
 @dataclasses.dataclass(frozen=True)
 class KeyRegions:
@@ -471,7 +494,8 @@ class Inventory(BulkReads):
         return self.g.once(("trails", partition), fetch)
 
     # ---- bedrock endpoints (httpx, bearer key)
-    def _http(self, name: str, method: str, url: str, key: SecretText, region: str, json_body: Any = None) -> HttpProbe:
+    def _http(self, name: str, method: str, url: str, key: SecretText, region: str, json_body: Any = None,
+              surface: str | None = None) -> HttpProbe:
         """One Bedrock call with ``Authorization: Bearer <key>``, retried on throttling/5xx/timeouts.
 
         The key stays a :class:`SecretText` in this frame and is revealed only inside the header
@@ -488,10 +512,13 @@ class Inventory(BulkReads):
         attempts = 0
         delay = 0.2
         last: HttpProbe | None = None
-        service = "bedrock-runtime" if "/model/" in url else "bedrock"
+        service = "bedrock-mantle" if surface == "mantle" else "bedrock-runtime" if "/model/" in url else "bedrock"
         headers = {"Accept": "application/json", "User-Agent": AUDIT_USER_AGENT}  # credential.recently_used tells its own calls apart
         if self.aws.emulated:
             headers["x-emulator-region"] = region
+            if surface is not None:
+                # one override URL serves every host, so the surface a host name would name travels as a header
+                headers["x-emulator-surface"] = surface
         with made_despite_env_changes(lambda: httpx.Client(timeout=self.cfg.timeout_seconds,
                                                            follow_redirects=False)) as client:
             while attempts < self.cfg.max_attempts:
@@ -640,6 +667,21 @@ class Inventory(BulkReads):
             return self._http("invoke", "POST", url, key, region, json_body=body)
         return self._probe("invoke", build)
 
+    def mantle_models(self) -> HttpProbe:
+        """``GET /v1/models`` on Amazon Bedrock powered by AWS Mantle in the secret's region with the key
+        (bedrock-mantle:CallWithBearerToken, bedrock-mantle:ListModels): does the key open Mantle?
+
+        Mantle is ``https://bedrock-mantle.<region>.api.aws`` and lists its models at ``/v1/models``
+        (Amazon Bedrock User Guide, "Endpoints supported by Amazon Bedrock" and "Get list of models":
+        https://docs.aws.amazon.com/bedrock/latest/userguide/endpoints.html,
+        https://docs.aws.amazon.com/bedrock/latest/userguide/models-get-info.html).  botocore has no
+        ``bedrock-mantle`` service, so the URL follows the SDKs' endpoint-override convention by hand
+        (:func:`mantle_endpoint`)."""
+        def build(key: SecretText, region: str) -> HttpProbe:
+            base = mantle_endpoint(region).rstrip("/")
+            return self._http("mantle_models", "GET", f"{base}/v1/models", key, region, surface="mantle")
+        return self._probe("mantle_models", build)
+
     # ---- prefetch
     def prefetch(self, users: Iterable[str]) -> list[cf.Future[Any]]:
         """Start every independent read now, so checks find them done."""
@@ -658,6 +700,7 @@ class Inventory(BulkReads):
         jobs += [
             lambda: self.list_models(),
             lambda: self.invoke(),
+            *([lambda: self.mantle_models()] if "mantle" not in self.cfg.surfaces else []),
             secret_key,
             *[(lambda p=p: self.trails(p)) for p in PARTITIONS],
         ]

@@ -6,6 +6,7 @@ hand-built objects (tests/unit/test_endpoint.py) with no emulator.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
@@ -81,3 +82,104 @@ def invoke(check: Check, inventory: Inventory, audit_config: AuditConfig, key_ow
     if "output" not in body:
         raise CouldNotDecide(f"converse with {audit_config.model_id} answered 200 without an output")
     check.passed(f"converse with {audit_config.model_id} answered 200 (stopReason {body.get('stopReason')})")
+
+
+@dataclasses.dataclass(frozen=True)
+class Surface:
+    """A place the key can be used: its host, and the IAM action that admits a bearer call there."""
+
+    name: str
+    host: str
+    action: str
+
+
+# Sources (Amazon Bedrock User Guide):
+# * "Control permissions for generating and using Amazon Bedrock API keys"
+#   (https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-permissions.html): API keys work on
+#   two endpoints, each admitted by its own action, bedrock:CallWithBearerToken and
+#   bedrock-mantle:CallWithBearerToken; denying both is what stops all API-key access.
+# * "Endpoints supported by Amazon Bedrock" (https://docs.aws.amazon.com/bedrock/latest/userguide/endpoints.html):
+#   bedrock-runtime.<region>.amazonaws.com serves InvokeModel/Converse and, on its /openai/v1 paths, the
+#   OpenAI-compatible Chat Completions and Responses APIs; bedrock-mantle.<region>.api.aws serves the
+#   OpenAI-compatible APIs and Anthropic's Messages API.
+# * "Making inference requests" (https://docs.aws.amazon.com/bedrock/latest/userguide/inference.html): the
+#   bedrock-runtime permissions (bedrock:InvokeModel ...) cover Converse, Invoke, Chat Completions and
+#   Responses alike, so runtime and runtime-openai are one surface for IAM: no action admits one without
+#   the other.
+SURFACES: dict[str, Surface] = {
+    "runtime": Surface("runtime", "bedrock-runtime (Converse/InvokeModel)", "bedrock:CallWithBearerToken"),
+    "runtime-openai": Surface("runtime-openai", "bedrock-runtime /openai/v1", "bedrock:CallWithBearerToken"),
+    "mantle": Surface("mantle", "bedrock-mantle", "bedrock-mantle:CallWithBearerToken"),
+}
+_NAMED_ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z]+)")
+
+
+def _closed(probe: HttpProbe, action: str, what: str) -> tuple[bool | None, str]:
+    """(True: the key is refused there, False: it is admitted, None: unknown) and why, from one probe."""
+    cls = probe.classification
+    if cls == "ok":
+        return False, f"{what} answered 200 to the key"
+    if cls == "bad_key":
+        return True, f"{what} refused the key ({probe.message})"
+    if cls in ("malformed_key", "bad_region"):
+        # nothing was sent: the credential behind a mistyped key or region may well be admitted there
+        return None, f"{what} was not probed ({probe.message}); fix the secret and rerun the audit"
+    if cls == "forbidden":
+        named = _NAMED_ACTION.search(probe.message)
+        if named is None or named.group(1).lower() == action.lower():
+            return True, f"{what} refused the key with HTTP {probe.status}" + (f" ({action} not allowed)" if named else "")
+        return None, (f"{what} accepted the key but refused {named.group(1)}, so whether other calls there are "
+                      f"admitted is unknown; deny {action} to the key's user to settle it")
+    return None, f"{what} gave no answer that shows whether it admits the key ({probe.message}); rerun the audit"
+
+
+def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
+    """The key is refused on every Bedrock surface the workload does not use (``endpoint.surfaces``).
+
+    The least-privilege question asked of the live key: each unused surface is probed with it
+    (``GET /v1/models`` on Mantle; ``GET /foundation-models`` for bedrock/bedrock-runtime).  200
+    fails naming the surface and the action to deny; 401/403 passes (a 403 that names another
+    action than the surface's ``CallWithBearerToken`` shows the key got in, so it ends ``error``);
+    no answer (timeout, 5xx, throttling) ends ``error``.  ``runtime`` and ``runtime-openai`` share
+    host and actions (see :data:`SURFACES`): when the workload uses one, the other cannot be closed
+    by IAM and is reported as such, not failed.  How Mantle words a refusal is not documented in the
+    pages above; the emulator answers as bedrock-runtime does.
+    """
+    used = set(audit_config.surfaces)
+    check.resource = f"Bedrock surfaces outside endpoint.surfaces ({', '.join(sorted(used))})"
+    probed: list[str] = []
+    groups: dict[str, list[Surface]] = {}
+    for s in SURFACES.values():
+        groups.setdefault(s.action, []).append(s)
+    open_, closed, unknown, shared = [], [], [], []
+    for action, members in groups.items():
+        unused = [s.name for s in members if s.name not in used]
+        if not unused:
+            continue
+        in_use = [s.name for s in members if s.name in used]
+        if in_use:
+            shared.append(f"{', '.join(unused)} cannot be closed apart from {', '.join(in_use)} "
+                          f"(same host, admitted by {action})")
+            continue
+        probe = inventory.mantle_models() if action.startswith("bedrock-mantle:") else inventory.list_models()
+        probed.append(probe.url)
+        check.resource = ", ".join(probed)
+        check.evidence(f"http:{probe.name}", {"url": probe.url, "status": probe.status, "class": probe.classification,
+                                              "message": probe.message, "attempts": probe.attempts, "surfaces": unused})
+        what = f"{'/'.join(unused)} ({'GET /v1/models' if action.startswith('bedrock-mantle:') else 'GET /foundation-models'})"
+        state, why = _closed(probe, action, what)
+        if state is False:
+            open_.append(f"{why}: the key opens {', '.join(unused)}, which the workload does not use; "
+                         f"deny {action} to the key's user")
+        elif state is None:
+            unknown.append(why)
+        else:
+            closed.append(why)
+    note = f"; {'; '.join(shared)}" if shared else ""
+    check.require(not open_, "; ".join(open_) + note)
+    if unknown:
+        raise CouldNotDecide("; ".join(unknown))
+    if not closed:
+        check.passed(f"the workload uses {', '.join(sorted(used))}; no other surface can be closed on its own{note}")
+        return
+    check.passed("; ".join(closed) + note)

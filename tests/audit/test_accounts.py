@@ -47,8 +47,8 @@ def test_each_account_is_its_own_set_of_rows(pytester, tmp_path):
     prod, dev = rows("prod"), rows("dev")
     assert sorted(prod) == sorted(ALL_ROWS) and sorted(dev) == sorted(ALL_ROWS)
     assert set(prod.values()) == {"pass"}
-    # dev differs only where its own user differs: full access is not least-privilege
-    assert {r for r, s in dev.items() if s != "pass"} == {"iam.policy_least_privilege"}
+    # dev differs only where its own user differs: full access is not least-privilege, and opens Mantle
+    assert {r for r, s in dev.items() if s != "pass"} == {"iam.policy_least_privilege", "endpoint.unused_surfaces_closed"}
 
 
 def test_accounts_run_in_parallel_with_xdist(pytester, tmp_path):

@@ -14,7 +14,7 @@ from tests.audit.helpers import ALL_ROWS, run_audit, statuses
 IAM_POLICY = ("iam.policy_least_privilege", "iam.policy_grants_required")
 CREDENTIAL = ("credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active",
               "credential.recently_used")
-ENDPOINT = ("endpoint.list_models", "endpoint.invoke")
+ENDPOINT = ("endpoint.list_models", "endpoint.invoke", "endpoint.unused_surfaces_closed")
 CT = ("logging", "multi_region", "log_file_validation", "management_events", "kms")
 
 DEPENDENTS = {

@@ -22,6 +22,8 @@ EXPECTED: dict[str, dict[str, str]] = {
            for p in ("commercial", "govcloud")},
         # the guide turns on no model-invocation logging, and hand-made trail buckets log no access
         "bedrock.invocation_logging": "fail",
+        # AmazonBedrockFullAccess grants bedrock-mantle:*: the key also answers on Mantle
+        "endpoint.unused_surfaces_closed": "fail",
     },
     # step 4 to the letter: "None" stored as the key
     "guide_service_password": {
@@ -33,7 +35,10 @@ EXPECTED: dict[str, dict[str, str]] = {
         "secret.schema": "fail", "secret.key_matches_credential": "fail",
         "endpoint.list_models": "fail", "endpoint.invoke": "fail",
     },
-    "full_access_attached": {"iam.policy_least_privilege": "fail"},
+    "full_access_attached": {"iam.policy_least_privilege": "fail", "endpoint.unused_surfaces_closed": "fail"},
+    "mantle_open": {"iam.policy_least_privilege": "fail", "endpoint.unused_surfaces_closed": "fail"},
+    # the Deny closes Mantle to the key; the managed policy's Mantle Allows are still extras on paper
+    "mantle_closed_by_deny": {"iam.policy_least_privilege": "fail"},
     "overprivileged_inline": {"iam.policy_least_privilege": "fail"},
     "user_with_access_key": {"iam.user_no_other_credentials": "fail"},
     "expired_key": {
@@ -49,14 +54,14 @@ EXPECTED: dict[str, dict[str, str]] = {
     "two_active_keys": {"credential.single_active": "fail"},
     "secret_not_json": {
         "secret.schema": "fail", "secret.key_matches_credential": "fail",
-        "endpoint.list_models": "error", "endpoint.invoke": "error",
+        "endpoint.list_models": "error", "endpoint.invoke": "error", "endpoint.unused_surfaces_closed": "error",
         # the secret's region is unreadable: whether the key is used beyond the configured region is unknown
         "bedrock.invocation_logging": "error",
     },
     "secret_missing": {
         "secret.exists": "fail", "secret.schema": "error", "secret.key_matches_credential": "error",
         "secret.encrypted_with_cmk": "error", "endpoint.list_models": "error", "endpoint.invoke": "error",
-        "secret.readers_restricted": "error", "bedrock.invocation_logging": "error",
+        "endpoint.unused_surfaces_closed": "error", "secret.readers_restricted": "error", "bedrock.invocation_logging": "error",
     },
     "secret_foreign_key": {
         "secret.key_matches_credential": "fail", "endpoint.list_models": "fail", "endpoint.invoke": "fail",
@@ -94,6 +99,11 @@ def test_scenario_verdicts(pytester, scenario):
         for row in ("endpoint.list_models", "endpoint.invoke"):
             assert "holds the wrong field" in rows[row]["detail"] and "ServiceCredentialSecret" in rows[row]["detail"]
             assert "rotate it" not in rows[row]["detail"], rows[row]["detail"]
+    if scenario in ("mantle_open", "guide"):
+        detail = rows["endpoint.unused_surfaces_closed"]["detail"]
+        assert "mantle (GET /v1/models) answered 200" in detail and "deny bedrock-mantle:CallWithBearerToken" in detail
+    if scenario == "mantle_open":
+        assert "bedrock-mantle:CallWithBearerToken" in rows["iam.policy_least_privilege"]["detail"]
     if scenario == "expired_key":
         # a real long-term key that is refused is still "rotate it"
         assert "rotate it" in rows["endpoint.list_models"]["detail"], rows["endpoint.list_models"]["detail"]

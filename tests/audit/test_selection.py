@@ -12,7 +12,7 @@ from tests.audit.helpers import run_audit
     (("-m", "credential"), set(registry.ids_of("credential"))),
     (("-k", "iam.user_exists"), {"iam.user_exists"}),
     (("-k", "AC-6"), {"iam.policy_least_privilege", "iam.policy_grants_required", "secret.readers_restricted",
-                      "iam.key_minting_restricted"}),
+                      "iam.key_minting_restricted", "endpoint.unused_surfaces_closed"}),
     (("-k", "CIS-3.2"), {"cloudtrail.log_file_validation[commercial]", "cloudtrail.log_file_validation[govcloud]"}),
     (("-m", "secret and not endpoint", "-k", "SC-28"), {"secret.encrypted_with_cmk"}),
 ])

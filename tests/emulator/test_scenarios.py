@@ -19,7 +19,7 @@ from bedrock_key_audit.emulator.iam_ssc import lookup_bedrock_key
 S = scenarios
 FAULTS = {
     "expired_key", "inactive_key", "never_expiring_key", "two_active_keys", "overprivileged_inline",
-    "full_access_attached", "no_user", "user_with_access_key", "secret_not_json", "secret_missing",
+    "full_access_attached", "mantle_open", "no_user", "user_with_access_key", "secret_not_json", "secret_missing",
     "secret_foreign_key", "secret_default_kms", "trail_stopped", "trail_single_region",
     "trail_no_validation", "trail_write_only", "trail_no_kms", "key_expiring_soon",
     "secret_reader_role", "secret_reader_group", "extra_minter",
@@ -28,13 +28,17 @@ FAULTS = {
 }
 EXPECTED = {
     "compliant": set(),
-    "guide": {"full_access_attached", "secret_default_kms", "trail_single_region", "trail_no_validation", "trail_no_kms",
+    # AmazonBedrockFullAccess grants bedrock-mantle:* (CallWithBearerToken included): the key answers on Mantle
+    "guide": {"full_access_attached", "mantle_open", "secret_default_kms", "trail_single_region", "trail_no_validation", "trail_no_kms",
               "trail_bucket_no_access_logs", "no_invocation_logging"},
     # the guide's step 4 to the letter: "None" (ServicePassword) stored instead of the key
     "guide_service_password": {"full_access_attached", "secret_default_kms", "trail_single_region",
                                "trail_no_validation", "trail_no_kms", "secret_foreign_key",
                                "trail_bucket_no_access_logs", "no_invocation_logging"},
     **{name: {name} for name in FAULTS},
+    "full_access_attached": {"full_access_attached", "mantle_open"},
+    # the Deny closes Mantle; the managed policy's Allows are no finding of this evaluator
+    "mantle_closed_by_deny": set(),
 }
 
 
@@ -67,7 +71,8 @@ def collect(emu) -> dict:
             password = False
         st["user"] = {
             "attached": docs,
-            "inline": iam.list_user_policies(UserName=S.USER)["PolicyNames"],
+            "inline": {n: iam.get_user_policy(UserName=S.USER, PolicyName=n)["PolicyDocument"]
+                       for n in iam.list_user_policies(UserName=S.USER)["PolicyNames"]},
             "access_keys": iam.list_access_keys(UserName=S.USER)["AccessKeyMetadata"],
             "password": password,
             "keys": iam.list_service_specific_credentials(UserName=S.USER, ServiceName=S.BEDROCK)["ServiceSpecificCredentials"],
@@ -108,6 +113,7 @@ def collect(emu) -> dict:
                 "bucket_pab": _pab(emu.client("s3", partition), t["S3BucketName"]),
             })
         st["trails"][partition] = trails
+    st["emu_url"] = emu.url
     st["invocation_logging"] = emu.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig")
     st["buckets"] = {b["Name"] for b in emu.client("s3").list_buckets()["Buckets"]}
     # the key user's Bedrock calls made with a key, by CloudTrail event history: (time, source address)
@@ -120,6 +126,19 @@ def collect(emu) -> dict:
                     "callWithBearerToken"):
                 st["usage"].append((e["EventTime"], body["sourceIPAddress"]))
     return st
+
+
+def emu_url(st: dict) -> str:
+    return st["emu_url"]
+
+
+def mantle_status(url: str, api_key: str) -> int:
+    """``GET /v1/models`` on Mantle with the key (the override URL plus the surface header): its HTTP status."""
+    import httpx
+
+    r = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer " + api_key, "x-emulator-surface": "mantle"},
+                  timeout=10)
+    return r.status_code
 
 
 def _pab(s3, bucket: str) -> dict:
@@ -138,7 +157,8 @@ def findings(st: dict) -> set[str]:
     else:
         if "AmazonBedrockFullAccess" in user["attached"]:
             out.add("full_access_attached")
-        if user["inline"]:
+        if any(x["Effect"] == "Allow" for d in user["inline"].values()
+               for x in (d["Statement"] if isinstance(d["Statement"], list) else [d["Statement"]])):
             out.add("overprivileged_inline")
         if user["access_keys"]:
             out.add("user_with_access_key")
@@ -164,6 +184,9 @@ def findings(st: dict) -> set[str]:
         except (ValueError, KeyError, TypeError):
             out.add("secret_not_json")
         else:
+            st["mantle_status"] = mantle_status(emu_url(st), api_key)
+            if st["mantle_status"] == 200:
+                out.add("mantle_open")
             found = lookup_bedrock_key(api_key)
             if user is not None and (found is None or found.credential_id not in
                                      {k["ServiceSpecificCredentialId"] for k in user["keys"]}):
@@ -247,7 +270,7 @@ def test_compliant_details(emu):
     stmt = user["attached"][S.POLICY_NAME]["Statement"]
     assert [s["Effect"] for s in stmt] == ["Allow"]
     assert sorted(stmt[0]["Action"]) == sorted(S.GUIDE_ACTIONS + ["bedrock:CallWithBearerToken"])
-    assert user["password"] is False and user["access_keys"] == [] and user["inline"] == []
+    assert user["password"] is False and user["access_keys"] == [] and user["inline"] == {}
     [key] = user["keys"]
     assert key["Status"] == "Active" and key["ExpirationDate"] - key["CreateDate"] == dt.timedelta(days=180)
     secret = json.loads(st["secret"])

@@ -13,6 +13,6 @@ def test_secret_value_500_past_retries_errors(pytester):
     text = "secretsmanager:GetSecretValue in govcloud (us-gov-west-1) failed with InternalServerError"
     expect(rows, {"secret.schema": ("error", text), "secret.key_matches_credential": ("error", text),
                   "endpoint.list_models": ("error", text), "endpoint.invoke": ("error", text),
-                  "bedrock.invocation_logging": ("error", text)})
+                  "endpoint.unused_surfaces_closed": ("error", text), "bedrock.invocation_logging": ("error", text)})
     # bounded: botocore's standard mode makes 4 attempts per read
     assert 4 <= sum(h["operation"] == "GetSecretValue" for h in aws_faults.hits()) <= 8

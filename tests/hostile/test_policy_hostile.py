@@ -45,7 +45,9 @@ def test_explicit_deny_beats_allow_on_call_with_bearer_token(pytester):
 def test_not_action_grants_everything_else(pytester):
     rows = audit(pytester, inline("not-action", doc({"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"],
                                                       "Resource": "*"})))
-    expect(rows, {LP: ("fail", "actions beyond required_actions")})
+    # NotAction also allows bedrock-mantle:CallWithBearerToken: the key opens Mantle
+    expect(rows, {LP: ("fail", "actions beyond required_actions"),
+                  "endpoint.unused_surfaces_closed": ("fail", "deny bedrock-mantle:CallWithBearerToken")})
     assert rows[LP]["severity"] == "high" and "s3" in rows[LP]["detail"]
 
 
@@ -76,7 +78,9 @@ def test_forbidden_policy_through_a_group(pytester):
         iam.attach_group_policy(GroupName="ml-team", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess")
         iam.add_user_to_group(GroupName="ml-team", UserName=USER)
     rows = audit(pytester, setup)
-    expect(rows, {LP: ("fail", "AmazonBedrockFullAccess (via group ml-team)")})
+    expect(rows, {LP: ("fail", "AmazonBedrockFullAccess (via group ml-team)"),
+                  # bedrock-mantle:* through the group: the key opens Mantle
+                  "endpoint.unused_surfaces_closed": ("fail", "mantle (GET /v1/models) answered 200")})
     assert "iam:PassRole" in rows[LP]["detail"]
 
 

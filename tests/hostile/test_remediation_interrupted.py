@@ -20,6 +20,7 @@ from tests.audit.helpers import SkipDiscardedTracebacks
 from tests.remediation.helpers import CHECKS, ROOT, Capture, point_env_at, run
 
 GUIDE_FAILS = {"iam.policy_least_privilege", "secret.encrypted_with_cmk", "bedrock.invocation_logging",
+               "endpoint.unused_surfaces_closed",
                *[f"cloudtrail.{c}[{p}]" for c in ("multi_region", "log_file_validation", "kms", "bucket_protected")
                  for p in ("commercial", "govcloud")]}
 
@@ -53,13 +54,13 @@ def _rows_of(step, records):
             and (rec.partition is None or step.partition in (None, rec.partition))}
 
 
-# guide's plan: 1 ensure policy, 2 detach AmazonBedrockFullAccess, 3-4 KMS keys, 5 secret to the
-# CMK, 6-7 trail KMS, 8-9 log-file validation, 10-11 multi-region (both partitions)
+# guide's plan: 1 ensure policy, 2 detach AmazonBedrockFullAccess, 3 deny the unused Mantle surface, 4-5 KMS
+# keys, 6 secret to the CMK, 7-8 trail KMS, 9-10 log-file validation, 11-12 multi-region (both partitions)
 @pytest.mark.parametrize("index, when, fixed_rows", [
     (0, "before", set()),
-    # five steps done: least privilege and the secret's CMK fixed; the govcloud KMS key exists
-    # but no trail uses it yet, so cloudtrail.kms[govcloud] must still fail
-    (4, "after", {"iam.policy_least_privilege", "secret.encrypted_with_cmk"}),
+    # five steps done: Mantle closed and least privilege fixed; both KMS keys exist but neither the
+    # secret nor a trail uses one yet, so secret.encrypted_with_cmk and cloudtrail.kms must still fail
+    (4, "after", {"iam.policy_least_privilege", "endpoint.unused_surfaces_closed"}),
     (-1, "after", GUIDE_FAILS),
 ], ids=["first-step-before-its-call", "fifth-step-after-its-call", "last-step-after-its-call"])
 def test_fixer_interrupted(pytester, monkeypatch, emulator, index, when, fixed_rows):

@@ -18,7 +18,8 @@ from tests.hostile.helpers import BEDROCK, SECRET, USER, audit, expect, records_
 # A recognisable value planted in every hostile secret: it must never come back out.
 CANARY = "CANARY-d41d8cd98f00b204e9800998ecf8427e"
 SM = ("secretsmanager", "govcloud")
-UNUSABLE = {"endpoint.list_models": ("error", None), "endpoint.invoke": ("error", None)}
+UNUSABLE = {"endpoint.list_models": ("error", None), "endpoint.invoke": ("error", None),
+            "endpoint.unused_surfaces_closed": ("error", None)}
 # an unreadable secret hides the region the workload calls Bedrock in: logging there is unknown
 NO_REGION = {"bedrock.invocation_logging": ("error", "the secret's region cannot be read")}
 
@@ -67,6 +68,7 @@ def test_secret_pending_deletion(pytester, capsys):
                   "secret.key_matches_credential": ("error", "pending deletion"),
                   "endpoint.list_models": ("error", "scheduled for deletion"),
                   "endpoint.invoke": ("error", "scheduled for deletion"),
+                  "endpoint.unused_surfaces_closed": ("error", "scheduled for deletion"),
                   "secret.readers_restricted": ("error", "pending deletion"), **NO_REGION})
 
 
@@ -93,7 +95,8 @@ def test_secret_missing_field(pytester, capsys):
     # (the key itself is confirmed live in the audit's configured region)
     expect(rows, {"secret.schema": ("fail", "missing field region"),
                   "endpoint.list_models": ("error", "names no region"),
-                  "endpoint.invoke": ("error", "names no region"), **NO_REGION})
+                  "endpoint.invoke": ("error", "names no region"),
+                  "endpoint.unused_surfaces_closed": ("error", "names no region"), **NO_REGION})
 
 
 def test_secret_extra_field(pytester, capsys):

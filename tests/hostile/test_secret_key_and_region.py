@@ -64,7 +64,9 @@ def test_malformed_key_is_a_clear_fail_and_never_sent(pytester, capsys, mangle, 
     expect(rows, {"secret.schema": ("fail", f"bedrock_api_key {sentence}"),
                   "secret.key_matches_credential": ("fail", sentence),
                   "endpoint.list_models": ("fail", "it was not sent"),
-                  "endpoint.invoke": ("fail", "it was not sent")})
+                  "endpoint.invoke": ("fail", "it was not sent"),
+                  # nothing sent: whether Mantle would admit the credential behind it is unknown
+                  "endpoint.unused_surfaces_closed": ("error", "it was not sent")})
     assert not _bedrock_calls(), "the malformed key was sent to Bedrock"
     leaks = [f for f in _fragments(key) if f in text]
     assert not leaks, f"{len(leaks)} fragments of the key leaked (with -l)"
@@ -93,6 +95,7 @@ def test_region_that_is_no_commercial_bedrock_region_fails(pytester, capsys, reg
     rows, _, _ = _run(pytester, capsys, lambda k: {"bedrock_api_key": k, "region": region})
     expect(rows, {"secret.schema": ("fail", "region is not a commercial AWS region"),
                   "endpoint.list_models": ("fail", "is not a commercial AWS region where Amazon Bedrock is offered"),
-                  "endpoint.invoke": ("fail", "is not a commercial AWS region where Amazon Bedrock is offered")})
+                  "endpoint.invoke": ("fail", "is not a commercial AWS region where Amazon Bedrock is offered"),
+                  "endpoint.unused_surfaces_closed": ("error", "was not probed")})
     # the key itself was still confirmed live, in the audit's configured region
     assert {c["region"] for c in _bedrock_calls()} == {"us-east-1"}

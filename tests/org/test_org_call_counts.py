@@ -84,7 +84,7 @@ def test_org_audit_reads_each_account_once(pytester):
     expected |= {op: ACCOUNTS * KEYS for op in PER_USER}
     expected |= {"organizations:ListAccounts": 1, "iam:GetPolicy": managed, "iam:GetPolicyVersion": managed}
     assert dict(ops) == expected
-    # the endpoint probes (ListFoundationModels, Converse) once per account's secret
-    assert sum(1 for c in calls if c["kind"] == "http") == 2 * ACCOUNTS
+    # the endpoint probes (ListFoundationModels, Converse, Mantle's GET /v1/models) once per account's secret
+    assert sum(1 for c in calls if c["kind"] == "http") == 3 * ACCOUNTS
     # every call answered (an account without account-level Block Public Access answers with its error code)
     assert {c["outcome"] for c in calls if c["kind"] == "aws"} <= {"ok", "NoSuchPublicAccessBlockConfiguration"}

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bedrock_key_audit.remediation import fixers
+from bedrock_key_audit.remediation.names import SURFACE_DENY_POLICY
 from tests.remediation.helpers import SECRET, USER, run
 from tests.remediation.snapshot import account_snapshot
 
@@ -84,7 +85,11 @@ def test_both_policy_names_taken_is_a_manual_step_and_nothing_is_stripped(pytest
     # the detach needs the policy first: blocked, so the user keeps working permissions
     assert st["iam.detach:arn:aws:iam::aws:policy/AmazonBedrockFullAccess"] == "blocked"
     iam_keys = [k for k in before if ":iam::" in k]
-    assert {k: after.get(k) for k in iam_keys} == {k: before[k] for k in iam_keys}
+    # the only IAM change: the Deny that closes Mantle (AmazonBedrockFullAccess stays attached, so it is open)
+    assert st["endpoint.deny-unused-surfaces"] == "applied"
+    user = f"arn:aws:iam::{ACCT}:user/{USER}"
+    after_user = dict(after[user], inline={k: v for k, v in after[user]["inline"].items() if k != SURFACE_DENY_POLICY})
+    assert {k: (after_user if k == user else after.get(k)) for k in iam_keys} == {k: before[k] for k in iam_keys}
 
 
 # --------------------------------------------------------------------------- 2. names regardless of case
@@ -329,7 +334,7 @@ def test_summary_never_claims_success_over_failing_checks(pytester, monkeypatch)
     out = result.stdout.str()
     assert cap.plan == []
     assert "every check passed" not in out
-    assert "no step planned, yet 11 check(s) did not pass" in out
+    assert "no step planned, yet 12 check(s) did not pass" in out
     assert "iam.policy_least_privilege (fail): no step: its fixer finds nothing to change" in out
 
 
@@ -375,6 +380,12 @@ def test_action_log_restores_what_the_plan_changed(pytester, emulator):
             iam.add_user_to_group(UserName=b["UserName"], GroupName=b["GroupName"])
         elif step == "iam.ensure-policy" and not b["attached"]:
             iam.detach_user_policy(UserName=USER, PolicyArn=b["PolicyArn"])
+        elif step == "endpoint.deny-unused-surfaces":
+            if b["PolicyDocument"] is None:
+                iam.delete_user_policy(UserName=b["UserName"], PolicyName=b["PolicyName"])
+            else:
+                iam.put_user_policy(UserName=b["UserName"], PolicyName=b["PolicyName"],
+                                    PolicyDocument=json.dumps(b["PolicyDocument"]))
         elif step.startswith("trail.management-events:"):
             ct.put_event_selectors(TrailName=b["TrailARN"], EventSelectors=b["EventSelectors"])
     restored = account_snapshot(emulator)

@@ -114,6 +114,9 @@ class FakeInventory:
     def invoke(self) -> HttpProbe:
         return self._get("invoke")
 
+    def mantle_models(self) -> HttpProbe:
+        return self._get("mantle_models")
+
     def kms_key(self, partition: str, key_id: str, region: str | None = None) -> Any:
         return self._get("kms_key")
 

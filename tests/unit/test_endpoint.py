@@ -82,3 +82,126 @@ def test_invoke_fails(p: object, phrase: str) -> None:
 def test_invoke_errors(p: object, phrase: str) -> None:
     status, text, _ = inv_(p)
     assert status == "error" and phrase in text
+
+
+# --------------------------------------------------------------------------- endpoint.unused_surfaces_closed
+MANTLE_DENIED = ("access denied: User: arn:aws:iam::123456789012:user/u is not authorized to perform: "
+                 "bedrock-mantle:CallWithBearerToken because no identity-based policy allows the "
+                 "bedrock-mantle:CallWithBearerToken action — grant the missing action to the key's user")
+
+
+def mp(classification: str = "ok", status: int | None = 200, message: str = "answered 200") -> object:
+    return probe(classification, status, body={"object": "list", "data": []} if status == 200 else None,
+                 message=message, name="mantle_models")
+
+
+def surfaces(p: object, used: list[str] | None = None, list_models: object = None) -> tuple[str, str, CheckRecord]:
+    cfg = config()
+    if used is not None:
+        cfg.data["endpoint"]["surfaces"] = used
+    inv = FakeInventory(mantle_models=p, list_models=list_models, key=raw_key())
+    return run(v.unused_surfaces_closed, inv, cfg, "key-user")
+
+
+def test_unused_surfaces_default_is_runtime_only() -> None:
+    assert CFG.surfaces == ["runtime"]
+
+
+def test_mantle_answering_200_fails_naming_the_surface_and_the_action() -> None:
+    status, text, rec = surfaces(mp())
+    assert status == "fail"
+    assert "mantle (GET /v1/models) answered 200 to the key" in text
+    assert "deny bedrock-mantle:CallWithBearerToken to the key's user" in text
+    # runtime-openai shares runtime's host and action: reported, never failed on its own
+    assert "runtime-openai cannot be closed apart from runtime" in text
+    assert rec.evidence[0]["data"]["surfaces"] == ["mantle"] and rec.evidence[0]["data"]["status"] == 200
+    assert rec.resource == probe().url
+
+
+@pytest.mark.parametrize("p", [
+    mp("forbidden", 403, MANTLE_DENIED),
+    mp("bad_key", 403, "the key was refused (invalid, expired, inactive or reset): rotate it"),
+    mp("forbidden", 401, "access denied: Unauthorized — grant the missing action to the key's user"),
+])
+def test_mantle_refusing_the_key_passes(p: object) -> None:
+    status, text, _ = surfaces(p)
+    assert status == "pass" and text.startswith("mantle (GET /v1/models) refused the key"), text
+
+
+def test_a_403_naming_another_mantle_action_is_not_proof_of_closure() -> None:
+    """The key got past bedrock-mantle:CallWithBearerToken; only ListModels was refused."""
+    msg = MANTLE_DENIED.replace("perform: bedrock-mantle:CallWithBearerToken", "perform: bedrock-mantle:ListModels on resource: x")
+    status, text, _ = surfaces(mp("forbidden", 403, msg))
+    assert status == "error"
+    assert "accepted the key but refused bedrock-mantle:ListModels" in text
+    assert "deny bedrock-mantle:CallWithBearerToken" in text and "\n" not in text
+
+
+@pytest.mark.parametrize("p, phrase", [
+    (mp("timeout", None, "no answer within 10s (after 3 attempts)"), "no answer within 10s"),
+    (mp("server_error", 503, "server error 503 (after 3 attempts)"), "server error 503"),
+    (mp("throttled", 429, "throttled (ThrottlingException) (after 3 attempts)"), "throttled"),
+    (mp("model_unavailable", 404, "model not available: x"), "model not available"),
+])
+def test_no_answer_from_mantle_errors(p: object, phrase: str) -> None:
+    status, text, _ = surfaces(p)
+    assert status == "error" and phrase in text and "gave no answer that shows whether it admits the key" in text
+
+
+@pytest.mark.parametrize("p", [
+    mp("malformed_key", None, "the key in secret s has leading or trailing whitespace; it was not sent"),
+    mp("bad_region", None, "secret s: region is not a commercial AWS region"),
+])
+def test_a_probe_that_was_never_sent_decides_nothing(p: object) -> None:
+    status, text, _ = surfaces(p)
+    assert status == "error" and "was not probed" in text and "fix the secret" in text
+
+
+def test_a_workload_that_uses_mantle_probes_nothing_there() -> None:
+    status, text, _ = surfaces(AssertionError("Mantle must not be probed"), used=["runtime", "mantle"])
+    assert status == "pass"
+    assert "no other surface can be closed on its own" in text and "runtime-openai cannot be closed apart from runtime" in text
+
+
+def test_a_mantle_only_workload_wants_bedrock_runtime_closed() -> None:
+    """Neither runtime nor runtime-openai in use: GET /foundation-models with the key must be refused."""
+    open_ = probe(body={"modelSummaries": []})
+    status, text, _ = surfaces(AssertionError("Mantle must not be probed"), used=["mantle"], list_models=open_)
+    assert status == "fail" and "runtime/runtime-openai (GET /foundation-models) answered 200" in text
+    assert "deny bedrock:CallWithBearerToken" in text
+    closed = probe("forbidden", 403, message="access denied: User: u is not authorized to perform: "
+                   "bedrock:CallWithBearerToken with an explicit deny in an identity-based policy")
+    assert surfaces(AssertionError("no"), used=["mantle"], list_models=closed)[0] == "pass"
+
+
+def test_unused_surfaces_needs_the_key() -> None:
+    """No key in the secret: the probe cannot be made (Inventory.mantle_models raises), the row errors."""
+    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+
+    inv = FakeInventory(mantle_models=CouldNotDecide("secret s has no bedrock_api_key string"))
+    status, text, _ = run(v.unused_surfaces_closed, inv, CFG, "key-user")
+    assert status == "error" and "no bedrock_api_key string" in text
+
+
+@pytest.mark.parametrize("env, url", [
+    ({}, "https://bedrock-mantle.eu-west-1.api.aws"),
+    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:1"}, "http://127.0.0.1:1"),
+    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_ENDPOINT_URL_BEDROCK_MANTLE": "http://127.0.0.1:2"}, "http://127.0.0.1:2"),
+    ({"AWS_ENDPOINT_URL_BEDROCK_MANTLE": "http://127.0.0.1:2", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
+     "https://bedrock-mantle.eu-west-1.api.aws"),
+])
+def test_mantle_endpoint_follows_the_sdk_override_convention(env: dict[str, str], url: str) -> None:
+    from bedrock_key_audit.inventory.reader import mantle_endpoint
+
+    assert mantle_endpoint("eu-west-1", env) == url
+
+
+def test_an_openai_shaped_refusal_is_read() -> None:
+    import httpx
+
+    from bedrock_key_audit.inventory.probes import classify_http
+
+    r = httpx.Response(403, json={"error": {"message": "User: u is not authorized to perform: "
+                                                       "bedrock-mantle:CallWithBearerToken", "type": "permission_error"}})
+    p = classify_http("mantle_models", "https://bedrock-mantle.us-east-1.api.aws/v1/models", r, 1)
+    assert p.classification == "forbidden" and "bedrock-mantle:CallWithBearerToken" in p.message

@@ -72,6 +72,35 @@ def test_least_privilege_bedrock_only_extras_are_medium(tmp_path: Path) -> None:
     assert status == "fail" and "bedrock:GetFoundationModel (Read)" in text and rec.severity == "medium"
 
 
+# "AmazonBedrockMantleInferenceAccess", AWS Managed Policy Reference (policy version v1):
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonBedrockMantleInferenceAccess.html
+MANTLE_INFERENCE_V1 = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "BedrockMantleInference", "Effect": "Allow",
+     "Action": ["bedrock-mantle:Get*", "bedrock-mantle:List*", "bedrock-mantle:CreateInference"],
+     "Resource": "arn:aws:bedrock-mantle:*:*:project/*"},
+    {"Sid": "BedrockMantleCallWithBearerToken", "Effect": "Allow", "Action": ["bedrock-mantle:CallWithBearerToken"],
+     "Resource": "*"}]}
+# the Service Authorization Reference's bedrock-mantle actions those patterns name (Get*, List*, two literals)
+MANTLE_REACHED = ["bedrock-mantle:CallWithBearerToken", "bedrock-mantle:CreateInference", "bedrock-mantle:GetFile",
+                  "bedrock-mantle:GetFineTuningJob", "bedrock-mantle:GetInference", "bedrock-mantle:GetModel",
+                  "bedrock-mantle:GetProject", "bedrock-mantle:ListFiles", "bedrock-mantle:ListFineTuningJobs",
+                  "bedrock-mantle:ListModels", "bedrock-mantle:ListProjects", "bedrock-mantle:ListTagsForResource"]
+
+
+def test_least_privilege_names_every_mantle_action_of_the_managed_mantle_policy(tmp_path: Path) -> None:
+    arn = "arn:aws:iam::aws:policy/AmazonBedrockMantleInferenceAccess"
+    up = policies(allow(REQUIRED))
+    up.documents.append(PolicyDoc("managed", "AmazonBedrockMantleInferenceAccess", arn, "v1", MANTLE_INFERENCE_V1))
+    up.attached_arns.append(arn)
+    status, text, rec = run(v.policy_least_privilege, USER, up, config(tmp_path, CFG_TOML))
+    assert status == "fail"
+    assert f"12 bedrock-mantle actions (a second endpoint the key can open): {', '.join(MANTLE_REACHED)}" in text
+    ev = rec.evidence[0]["data"]
+    assert ev["bedrock_mantle_actions"] == MANTLE_REACHED
+    assert {a["action"]: a["granted_by"] for a in ev["extra_actions"]}["bedrock-mantle:ListModels"] == [
+        "managed policy AmazonBedrockMantleInferenceAccess"]
+
+
 # --------------------------------------------------------------------------- iam.policy_grants_required
 def grants(up: UserPolicies, tmp_path: Path, inv: FakeInventory | None = None) -> tuple[str, str, Any]:
     inv = inv or FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))

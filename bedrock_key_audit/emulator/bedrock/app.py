@@ -27,7 +27,8 @@ def finish_call(ctx: Ctx, status: int, error_type: str | None, started: float) -
     """
     faults.record(ctx.method, ctx.path, status, (time.perf_counter() - started) * 1000,
                   error_type=error_type, region=ctx.region, user_arn=ctx.user_arn)
-    events.record_bearer_call(ctx, status, error_type)  # CloudTrail event history (emulator/events.py); never raises
+    if ctx.surface != "mantle":  # what Mantle writes to CloudTrail is not documented (bedrock/mantle.py)
+        events.record_bearer_call(ctx, status, error_type)  # CloudTrail event history (emulator/events.py); never raises
 
 
 def bedrock_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

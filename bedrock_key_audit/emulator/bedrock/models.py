@@ -23,9 +23,12 @@ from bedrock_key_audit.emulator.bedrock.exceptions import (
 
 DEFAULT_REGION = "us-east-1"
 REGION_HEADER = "x-emulator-region"
+SURFACE_HEADER = "x-emulator-surface"
+BEARER_ACTIONS = {"bedrock": "bedrock:CallWithBearerToken", "mantle": "bedrock-mantle:CallWithBearerToken"}
 BEARER_TOKEN_TYPE = "LONG_TERM"
 
 _AWS_HOST = re.compile(r"^bedrock(?:-runtime)?(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?::\d+)?$", re.I)
+_MANTLE_HOST = re.compile(r"^bedrock-mantle\.([a-z]{2}(?:-[a-z]+)+-\d)\.api\.aws(?::\d+)?$", re.I)
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d$")
 
 
@@ -44,6 +47,7 @@ class Ctx:
         self.path = environ.get("PATH_INFO") or "/"
         self.query = _parse_qs(environ.get("QUERY_STRING") or "")
         self.region = _region(environ)
+        self.surface = surface_of(environ)  # "bedrock" (bedrock + bedrock-runtime) or "mantle"
         self.partition = catalog.partition_of_region(self.region)
         self.user_arn: str | None = None
         self.account_id: str | None = None
@@ -84,9 +88,24 @@ def _parse_qs(qs: str) -> dict[str, str]:
     return {k: v for k, v in parse_qsl(qs, keep_blank_values=True)}
 
 
+def surface_of(environ: dict[str, Any]) -> str:
+    """``mantle`` for Mantle's host name (``bedrock-mantle.<region>.api.aws``) or, behind an endpoint
+    override (one URL for every host), the ``x-emulator-surface: mantle`` header or a ``/v1/`` path
+    on a host that is not bedrock's (bedrock and bedrock-runtime serve nothing under ``/v1/``: their
+    OpenAI-compatible paths are ``/openai/v1/...``); else ``bedrock``."""
+    host = environ.get("HTTP_HOST") or ""
+    if _MANTLE_HOST.match(host):
+        return "mantle"
+    if (environ.get("HTTP_X_EMULATOR_SURFACE") or "").strip().lower() == "mantle":
+        return "mantle"
+    if not _AWS_HOST.match(host) and (environ.get("PATH_INFO") or "").startswith("/v1/"):
+        return "mantle"
+    return "bedrock"
+
+
 def _region(environ: dict[str, Any]) -> str:
     host = environ.get("HTTP_HOST") or ""
-    m = _AWS_HOST.match(host)
+    m = _AWS_HOST.match(host) or _MANTLE_HOST.match(host)
     if m:
         return m.group(1).lower()
     hdr = (environ.get("HTTP_X_EMULATOR_REGION") or "").strip().lower()
@@ -171,6 +190,9 @@ def request_context(ctx: Ctx, user_id: str | None = None) -> dict[str, Any]:
         "aws:ViaAWSService": "false",
         "aws:PrincipalIsAWSService": "false",
     }
+    if ctx.surface == "mantle":
+        # the Service Authorization Reference lists bedrock-mantle:BearerTokenType on bedrock-mantle:CallWithBearerToken
+        out["bedrock-mantle:BearerTokenType"] = BEARER_TOKEN_TYPE
     if user_id:
         out["aws:userid"] = user_id
     addr = (ctx.environ.get("REMOTE_ADDR") or "").strip()
@@ -232,8 +254,10 @@ def _authorize(ctx: Ctx, policies: _Policies, action: str, resource: str) -> Non
 
 
 def authorize_all(ctx: Ctx, action: str, resources: list[str]) -> None:
+    """The surface's ``CallWithBearerToken`` on ``*`` (each endpoint has its own: "Control permissions
+    for generating and using Amazon Bedrock API keys"), then ``action`` on every resource."""
     policies = _Policies(ctx)
-    _authorize(ctx, policies, "bedrock:CallWithBearerToken", "*")
+    _authorize(ctx, policies, BEARER_ACTIONS[ctx.surface], "*")
     for r in resources:
         _authorize(ctx, policies, action, r)
 

@@ -45,6 +45,10 @@ GET_OPERATIONS: tuple[tuple[str, str, Callable[[Ctx, str], dict[str, Any]]], ...
 
 def route(ctx: Ctx) -> Answer:
     """The answer (body, extra headers) of the operation the request names, or 404 ``UnknownOperationException``."""
+    if ctx.surface == "mantle":
+        from bedrock_key_audit.emulator.bedrock import mantle
+
+        return mantle.route(ctx), {}
     path = ctx.path.rstrip("/") or "/"
     raw = ctx.raw_path.rstrip("/") or "/"
     m = _MODEL_ROUTE.match(raw)
@@ -85,4 +89,8 @@ def is_bedrock_request(environ: dict[str, Any]) -> bool:
         return True
     if scheme or "x-amz-credential=" in (environ.get("QUERY_STRING") or "").lower():
         return False
+    from bedrock_key_audit.emulator.bedrock.models import surface_of
+
+    if surface_of(environ) == "mantle":  # Mantle's host name or the surface header: every path is Mantle's
+        return True
     return (environ.get("PATH_INFO") or "").startswith(BEDROCK_PATH_PREFIXES)

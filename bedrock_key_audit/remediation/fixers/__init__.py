@@ -45,7 +45,7 @@ from bedrock_key_audit.remediation.fixers.cloudtrail import (
     trail_bucket_policy,
 )
 from bedrock_key_audit.remediation.fixers.credential import _credential_fixer, fix_single_active
-from bedrock_key_audit.remediation.fixers.endpoint import _endpoint_fixer
+from bedrock_key_audit.remediation.fixers.endpoint import _endpoint_fixer, fix_unused_surfaces_closed
 from bedrock_key_audit.remediation.fixers.iam import (
     MAX_POLICY_VERSIONS,
     _create_user_step,
@@ -70,6 +70,6 @@ __all__ = [
     "_create_trail_step", "_create_user_step", "_credential_fixer", "_endpoint_fixer", "_ensure_policy_step",
     "_trail_fixer", "desired_policy", "fix_policy_grants_required", "fix_policy_least_privilege",
     "fix_secret_cmk", "fix_secret_exists", "fix_secret_schema", "fix_single_active", "fix_user_exists",
-    "fix_user_no_other_credentials", "has_deny", "key_diagnosis", "kms_key_arn", "kms_key_policy",
+    "fix_unused_surfaces_closed", "fix_user_no_other_credentials", "has_deny", "key_diagnosis", "kms_key_arn", "kms_key_policy",
     "management_selectors", "narrowed", "policy_arn", "policy_names", "trail_bucket_policy",
 ]

@@ -1,17 +1,24 @@
 """Fixers of the endpoint.* rows: what the Bedrock endpoint's answer to the key calls for."""
 from __future__ import annotations
 
+import json
+from typing import Any
+from urllib.parse import unquote
+
 from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
 from bedrock_key_audit.fixtures.inventory import BadRegion
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import (
     ORDER_SECRET_REWRITE,
+    ORDER_STRIP,
     Context,
+    NeedsPerson,
     Step,
     fixer,
     manual_step,
 )
 from bedrock_key_audit.remediation.fixers.iam import _ensure_policy_step
+from bedrock_key_audit.remediation.names import SURFACE_DENY_POLICY
 from bedrock_key_audit.remediation.fixers.keys import (
     REFUSED,
     _restore_first,
@@ -66,3 +73,80 @@ def _endpoint_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
 
 for _cid in ("endpoint.list_models", "endpoint.invoke"):
     fixer(_cid)(_endpoint_fixer)
+
+
+def _open_actions(ctx: Context) -> tuple[list[str], list[str]]:
+    """(the CallWithBearerToken actions of unused surfaces that admit the key now, why others are unknown):
+    the groups :func:`bedrock_key_audit.verdicts.endpoint.unused_surfaces_closed` probes, from the same probes."""
+    from bedrock_key_audit.verdicts.endpoint import SURFACES, _closed
+
+    used = set(ctx.cfg.surfaces)
+    actions: dict[str, list[str]] = {}
+    for s in SURFACES.values():
+        actions.setdefault(s.action, []).append(s.name)
+    open_, unknown = [], []
+    for action, members in actions.items():
+        if all(m not in used for m in members):
+            probe = ctx.inv.mantle_models() if action.startswith("bedrock-mantle:") else ctx.inv.list_models()
+            state, why = _closed(probe, action, "/".join(members))
+            if state is False:
+                open_.append(action)
+            elif state is None:
+                unknown.append(why)
+    return open_, unknown
+
+
+# after the policy steps (a detach of AmazonBedrockFullAccess may already close Mantle), before the keys
+ORDER_SURFACE_DENY = ORDER_STRIP + 1
+
+
+def _deny_document(actions: list[str]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyBearerCallsOnUnusedBedrockSurfaces", "Effect": "Deny", "Action": sorted(actions), "Resource": "*"}]}
+
+
+@fixer("endpoint.unused_surfaces_closed")
+def fix_unused_surfaces_closed(ctx: Context, rec: CheckRecord) -> list[Step]:
+    """An explicit Deny of each open unused surface's ``CallWithBearerToken`` on the key's user.
+
+    "Control permissions for generating and using Amazon Bedrock API keys"
+    (https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-permissions.html): a policy
+    denying the action on the key's IAM user prevents the key's use there.  The Deny is an inline
+    policy of ours (:data:`~bedrock_key_audit.remediation.names.SURFACE_DENY_POLICY`); it changes
+    nothing that existed before unless a policy of that name already exists, whose statements are
+    kept and whose rewrite is then destructive.
+    """
+    user = ctx.cfg.user_name
+    try:
+        actions, unknown = _open_actions(ctx)
+    except (CouldNotDecide, BadRegion):
+        return []  # no key to probe with: the secret's own rows and fixers come first
+    if not actions:
+        why = "; ".join(unknown) if unknown else "no unused surface admits the key now"
+        return [manual_step(f"manual:{rec.check_id}", f"nothing to deny ({why}): rerun the audit", rec)]
+    existing = next((d for d in ctx.inv.user_policies(user).documents
+                     if d.kind == "inline" and d.name == SURFACE_DENY_POLICY), None)
+    before = {"UserName": user, "PolicyName": SURFACE_DENY_POLICY,
+              "PolicyDocument": existing.document if existing is not None else None}
+
+    def run(ctx: Context, st: Step) -> tuple[Any, Any]:
+        cur = ctx.call("iam", "commercial", "GetUserPolicy", expected={"NoSuchEntity"},
+                       UserName=user, PolicyName=SURFACE_DENY_POLICY)
+        doc = _deny_document(actions)
+        if cur is not None:
+            if not st.destructive:
+                raise NeedsPerson(f"inline policy {SURFACE_DENY_POLICY} of {user} appeared since the plan: rerun the plan")
+            old = cur["PolicyDocument"]
+            old = json.loads(unquote(old)) if isinstance(old, str) else old
+            kept = [s for s in (old.get("Statement") or []) if isinstance(s, dict)
+                    and s.get("Sid") != "DenyBearerCallsOnUnusedBedrockSurfaces"] if isinstance(old, dict) else []
+            doc["Statement"] = kept + doc["Statement"]
+        ctx.call("iam", "commercial", "PutUserPolicy", UserName=user, PolicyName=SURFACE_DENY_POLICY,
+                 PolicyDocument=json.dumps(doc))
+        return before, {"PolicyName": SURFACE_DENY_POLICY, "PolicyDocument": doc}
+
+    return [Step(key="endpoint.deny-unused-surfaces", order=ORDER_SURFACE_DENY,
+                 action=f"add inline policy {SURFACE_DENY_POLICY} to {user} denying {', '.join(sorted(actions))} "
+                        "(the key then stops working on the surfaces the workload does not use)",
+                 calls=["iam:GetUserPolicy", "iam:PutUserPolicy"], target=ctx.user_arn(), targets=[ctx.user_arn()],
+                 partition="commercial", destructive=existing is not None, run=run, before=before)]
