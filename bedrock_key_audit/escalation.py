@@ -68,6 +68,7 @@ from bedrock_key_audit.access import (
     MINT_REQUESTS,
     Access,
     Principal,
+    ResourceStatement,
     _context,
     _evaluate,
     _Eval,
@@ -76,7 +77,8 @@ from bedrock_key_audit.access import (
     key_minters,
 )
 from bedrock_key_audit.escalation_catalogue import PATHS
-from bedrock_key_audit.policy import Statement, Unknown, _and, _or, decode_document, parse_document
+from bedrock_key_audit.trust import principal_assumes, role_trust
+from bedrock_key_audit.policy import PolicyError, Statement, Unknown, _and, _or, decode_document, parse_document
 
 CREATE = "iam:CreateServiceSpecificCredential"
 CREATE_USER = "iam:CreateUser"
@@ -237,6 +239,7 @@ class _Judge:
         self._memo: dict[str, Access | None] = {}
         self._originals = {p.arn: p for p in acct.principals}
         self._trust_memo: dict[tuple[str, str], bool | None] = {}
+        self._parsed_trust: dict[str, list[ResourceStatement] | None] = {}
         aws_managed = f"arn:{partition}:iam::aws:policy/"
         # Attach* needs a policy that grants minting; these two exist in every account.
         self.grant_policies: list[tuple[str, tuple[Statement, ...]]] = [
@@ -437,6 +440,34 @@ class _Judge:
             return _best_step(steps)
         if _service_linked(t):
             return None
+        steps = []
+        assumed = self._assumed_by(p, t)
+        if assumed is not None:
+            steps.append(assumed)
+        rewrite = self._trust_rewrite(p, t)
+        if rewrite is not None:
+            steps.append(rewrite)
+        return _best_step(steps)
+
+    def _assumed_by(self, p: Principal, t: Principal) -> _Step | None:
+        """Does role ``t``'s existing trust already admit ``p``?  Then ``p`` acts as ``t`` with
+        ``sts:AssumeRole`` and no write: a policy written on ``t`` is a policy written for ``p``
+        (the documented Put/AttachRolePolicy and CreatePolicyVersion paths applied to a role it can use)."""
+        if t.arn not in self._parsed_trust:
+            try:
+                self._parsed_trust[t.arn] = role_trust(t)
+            except PolicyError:
+                self._parsed_trust[t.arn] = None
+        trust = self._parsed_trust[t.arn]
+        if not trust:
+            return None
+        a = principal_assumes(t, trust, p, now=self.now)
+        if a is None:
+            return None
+        return _Step(True if a.certain else None, a.via, frozenset(a.unknown),
+                     f"sts:AssumeRole of role {t.name} (its trust policy admits it)")
+
+    def _trust_rewrite(self, p: Principal, t: Principal) -> _Step | None:
         trust = self.may(p, "iam:UpdateAssumeRolePolicy", t.arn)
         if trust.value is False:
             return None

@@ -47,6 +47,7 @@ from typing import Any
 from bedrock_key_audit.access import (
     Access,
     Principal,
+    ResourceStatement,
     _context,
     _evaluate,
     _resource_side,
@@ -132,6 +133,30 @@ def _trust_document(role: Principal) -> tuple[dict[str, Any], dict[int, list[str
     return {**doc, "Statement": out}, claims
 
 
+def role_trust(role: Principal) -> list[ResourceStatement] | None:
+    """The statements of ``role``'s trust policy (None when the answer carried none)."""
+    if role.trust is None:
+        return None
+    doc, _ = _trust_document(role)
+    return parse_resource_policy(doc, f"trust policy of role {role.name}")
+
+
+def principal_assumes(role: Principal, trust: Sequence[ResourceStatement], p: Principal, *,
+                      now: dt.datetime) -> Assumer | None:
+    """Can principal ``p`` of the role's own account assume ``role`` under its (parsed) ``trust``?
+    Its identity policy, boundary and the trust policy are evaluated as :func:`role_assumers` does;
+    None when it certainly cannot."""
+    partition = role.arn.split(":")[1]
+    base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())),
+            "aws:RequestedRegion": "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"}
+    ctx = _context(p, base, [*p.statements, *(rs.statement for rs in trust)], None, ())
+    ev = _evaluate(p, ASSUME, role.arn, ctx, trust, delegation_needed=True)
+    if ev.value is False:
+        return None
+    return Assumer(p.arn, p.kind, ev.value is True, tuple(ev.grants),
+                   tuple(sorted(ev.unknown)) if ev.value is None else ())
+
+
 def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.datetime) -> list[Assumer]:
     """Every principal that can or may assume ``role`` (see the module docstring)."""
     if role.trust is None:
@@ -141,16 +166,8 @@ def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.d
     partition = role.arn.split(":")[1]
     base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())),
             "aws:RequestedRegion": "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"}
-    out: list[Assumer] = []
-    for p in principals:
-        if p.arn == role.arn:
-            continue
-        ctx = _context(p, base, [*p.statements, *(rs.statement for rs in trust)], None, ())
-        ev = _evaluate(p, ASSUME, role.arn, ctx, trust, delegation_needed=True)
-        if ev.value is False:
-            continue
-        out.append(Assumer(p.arn, p.kind, ev.value is True, tuple(ev.grants),
-                           tuple(sorted(ev.unknown)) if ev.value is None else ()))
+    out: list[Assumer] = [a for p in principals if p.arn != role.arn
+                          and (a := principal_assumes(role, trust, p, now=now)) is not None]
     for o in outsiders([trust], (), role.account, partition):
         if o.kind == "service":
             continue

@@ -327,3 +327,34 @@ def test_direct_minters_are_unchanged_and_json_ready():
     got = run(users=[user("admin", doc(allow("iam:*")))])
     assert got["admin"].certain and "escalation" not in got["admin"].note
     assert json.dumps([a.as_dict() for a in got.values()])
+
+
+# --------------------------------------------------------------------------- a role the principal can already assume
+def _trusting(name: str) -> dict[str, Any]:
+    """A trust policy naming one user of the account by ARN (enough on its own within the account)."""
+    return doc({"Effect": "Allow", "Principal": {"AWS": f"{C}:iam::{A}:user/{name}"}, "Action": "sts:AssumeRole"})
+
+
+@pytest.mark.parametrize("write", ["iam:AttachRolePolicy", "iam:PutRolePolicy"])
+def test_policy_write_on_a_role_it_can_assume(write: str):
+    helper = role("helper", doc(allow("s3:GetObject")), assume=_trusting("ops"))
+    a = run(users=[user("ops", doc(allow(write, f"{C}:iam::{A}:role/helper")))], roles=[helper])["ops"]
+    assert a.certain and "sts:AssumeRole of role helper (its trust policy admits it)" in a.note
+    assert f"{write}" in a.note
+
+
+def test_create_policy_version_of_a_policy_attached_to_a_role_it_can_assume():
+    pa = f"{C}:iam::{A}:policy/helper-policy"
+    helper = role("helper", assume=_trusting("ops"), managed=(pa,))
+    pol = policy("helper-policy", doc(allow("s3:GetObject")))
+    a = run(users=[user("ops", doc(allow("iam:CreatePolicyVersion", pa)))], roles=[helper], policies=[pol])["ops"]
+    assert a.certain and "sts:AssumeRole of role helper" in a.note and "iam:CreatePolicyVersion" in a.note
+
+
+def test_a_role_whose_trust_names_the_account_needs_the_callers_assume_grant():
+    helper = role("helper", doc(allow("s3:GetObject")))  # trust: the account root (delegates to IAM policies)
+    write_only = doc(allow("iam:AttachRolePolicy", f"{C}:iam::{A}:role/helper"))
+    assert "ops" not in run(users=[user("ops", write_only)], roles=[helper])
+    can_assume = doc(allow("iam:AttachRolePolicy", f"{C}:iam::{A}:role/helper"),
+                     allow("sts:AssumeRole", f"{C}:iam::{A}:role/helper"))
+    assert run(users=[user("ops", can_assume)], roles=[helper])["ops"].certain
