@@ -18,7 +18,7 @@ from typing import Any
 import botocore.exceptions
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.verdicts.traces import BucketProtection, InvocationLogging
+from bedrock_key_audit.verdicts.traces import BucketFacts, BucketProtection, InvocationLogging
 
 NO_PAB = "NoSuchPublicAccessBlockConfiguration"
 NO_ENCRYPTION = "ServerSideEncryptionConfigurationNotFoundError"
@@ -53,42 +53,47 @@ def account_pab(inv: Any, partition: str, account_id: str, region: str) -> dict[
     return got
 
 
-def _invocation_bucket(inv: Any, log: InvocationLogging, bucket: str, region: str) -> None:
-    """Default encryption, bucket policy and Block Public Access of the account's invocation-log bucket."""
+def _invocation_bucket(inv: Any, log: InvocationLogging, bucket: str, region: str,
+                       into: BucketFacts | InvocationLogging | None = None) -> None:
+    """Default encryption, bucket policy and Block Public Access of the account's invocation-log bucket
+    (written into ``into``; ``log`` itself by default)."""
+    log_account = log.account_id
+    out: Any = log if into is None else into
+
     def encryption() -> None:
         try:
             resp = inv._read("commercial", "s3", "GetBucketEncryption", region=region, expected={NO_ENCRYPTION},
                              Bucket=bucket)
-            log.bucket_encryption = [] if resp is None else (
+            out.bucket_encryption = [] if resp is None else (
                 (resp.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or [])
         except CouldNotDecide as exc:
-            log.bucket_encryption_error = str(exc)
+            out.bucket_encryption_error = str(exc)
 
     def policy() -> None:
         try:
             resp = inv._read("commercial", "s3", "GetBucketPolicy", region=region, expected={NO_POLICY}, Bucket=bucket)
-            log.bucket_policy = {} if resp is None else json.loads(resp.get("Policy") or "{}")
+            out.bucket_policy = {} if resp is None else json.loads(resp.get("Policy") or "{}")
         except CouldNotDecide as exc:
-            log.bucket_policy_error = str(exc)
+            out.bucket_policy_error = str(exc)
         except ValueError:
-            log.bucket_policy_error = f"the bucket policy of {bucket} is not JSON"
+            out.bucket_policy_error = f"the bucket policy of {bucket} is not JSON"
 
     def bucket_pab() -> None:
         try:
             resp = inv._read("commercial", "s3", "GetPublicAccessBlock", region=region, expected={NO_PAB},
                              Bucket=bucket)
-            log.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
+            out.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
         except CouldNotDecide as exc:
-            log.bucket_pab_error = str(exc)
+            out.bucket_pab_error = str(exc)
 
     def acct_pab() -> None:
-        if not log.account_id:
-            log.account_pab_error = "the commercial account id is unknown (sts:GetCallerIdentity failed)"
+        if not log_account:
+            out.account_pab_error = "the commercial account id is unknown (sts:GetCallerIdentity failed)"
             return
         try:
-            log.account_pab = account_pab(inv, "commercial", log.account_id, region)
+            out.account_pab = account_pab(inv, "commercial", log_account, region)
         except CouldNotDecide as exc:
-            log.account_pab_error = str(exc)
+            out.account_pab_error = str(exc)
 
     inv.g.fanout([encryption, policy, bucket_pab, acct_pab])
 
@@ -125,14 +130,18 @@ def invocation_logging(inv: Any, region: str) -> InvocationLogging:
         log = InvocationLogging(account_id=_account(inv, "commercial"), region=region,
                                 config=resp.get("loggingConfig") or {})
         bucket = (log.config.get("s3Config") or {}).get("bucketName")
-        if bucket:
+        cw = log.config.get("cloudWatchConfig") or {}
+        big = (cw.get("largeDataDeliveryS3Config") or {}).get("bucketName")
+        if bucket or big:
             try:
                 log.owned_buckets = owned_buckets(inv, "commercial")
             except CouldNotDecide as exc:
                 log.owned_buckets_error = str(exc)
-            if log.owned_buckets is not None and bucket in log.owned_buckets:
-                _invocation_bucket(inv, log, bucket, region)
-        cw = log.config.get("cloudWatchConfig") or {}
+        if bucket and log.owned_buckets is not None and bucket in log.owned_buckets:
+            _invocation_bucket(inv, log, bucket, region)
+        if big and big != bucket and log.owned_buckets is not None and big in log.owned_buckets:
+            log.large_data = BucketFacts()
+            _invocation_bucket(inv, log, big, region, into=log.large_data)
         group = cw.get("logGroupName")
         if group:
             try:

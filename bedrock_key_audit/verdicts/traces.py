@@ -26,6 +26,10 @@ text delivery on (the key calls text models)?
   Logs destination": the role's trust policy names the service principal, optionally narrowed by
   ``aws:SourceAccount`` / ``aws:SourceArn`` to the account).  A trust condition on any other key,
   or naming another account, cannot be decided: ``error``.
+* A CloudWatch Logs destination's ``largeDataDeliveryS3Config`` names a bucket where Bedrock puts
+  payloads over 100 KB and binary data (Amazon Bedrock API Reference, CloudWatchConfig,
+  https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CloudWatchConfig.html), so that bucket
+  holds prompts and answers too and is judged like the S3 destination below.
 
 Logs hold every prompt and answer, so every destination that is configured must also be:
 
@@ -116,6 +120,23 @@ class InvocationLogging:
     role: dict[str, Any] | None = None
     role_missing: bool = False
     role_error: str | None = None
+    # the bucket named by cloudWatchConfig.largeDataDeliveryS3Config, when it is the account's and not s3Config's
+    large_data: BucketFacts | None = None
+
+
+@dataclasses.dataclass
+class BucketFacts:
+    """The reads of one more invocation-log bucket (the CloudWatch Logs destination's
+    ``largeDataDeliveryS3Config`` bucket), in the same fields and meaning as :class:`InvocationLogging`'s."""
+
+    bucket_encryption: list[dict[str, Any]] | None = None
+    bucket_encryption_error: str | None = None
+    bucket_policy: dict[str, Any] | None = None
+    bucket_policy_error: str | None = None
+    bucket_pab: dict[str, Any] | None = None
+    bucket_pab_error: str | None = None
+    account_pab: dict[str, Any] | None = None
+    account_pab_error: str | None = None
 
 
 @dataclasses.dataclass
@@ -237,8 +258,10 @@ def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool)
     return readers, undecided
 
 
-def _s3_destination(log: InvocationLogging, bucket: str) -> tuple[list[str], list[str]]:
-    """(problems, unknowns) of the S3 destination."""
+def _s3_destination(log: InvocationLogging, bucket: str,
+                    facts: BucketFacts | InvocationLogging | None = None) -> tuple[list[str], list[str]]:
+    """(problems, unknowns) of an S3 destination (``facts``: its reads; ``log``'s own fields by default)."""
+    f: BucketFacts | InvocationLogging = log if facts is None else facts
     if log.owned_buckets is None:
         return [], [f"whether bucket {bucket} is the account's ({log.owned_buckets_error or 's3:ListBuckets unreadable'})"]
     if bucket not in log.owned_buckets:
@@ -246,29 +269,29 @@ def _s3_destination(log: InvocationLogging, bucket: str) -> tuple[list[str], lis
                 "answer"], []
     problems: list[str] = []
     unknown: list[str] = []
-    if log.bucket_encryption is None:
-        unknown.append(f"how bucket {bucket} is encrypted ({log.bucket_encryption_error})")
+    if f.bucket_encryption is None:
+        unknown.append(f"how bucket {bucket} is encrypted ({f.bucket_encryption_error})")
     else:
         algos = [str(((r.get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm")) or "")
-                 for r in log.bucket_encryption]
+                 for r in f.bucket_encryption]
         if not any(a in KMS_ALGORITHMS for a in algos):
             now = ", ".join(a for a in algos if a) or "no default encryption"
             problems.append(f"S3 bucket {bucket} is not encrypted with a KMS key by default ({now}; set SSE-KMS)")
     pab = BucketProtection(partition="commercial", bucket=bucket, account_id=log.account_id,
-                           bucket_pab=log.bucket_pab, account_pab=log.account_pab)
+                           bucket_pab=f.bucket_pab, account_pab=f.account_pab)
     eff, pab_unknown = effective_pab(pab)
     restrict = eff.get("RestrictPublicBuckets", False)
-    if log.bucket_policy is None:
-        unknown.append(f"who may read bucket {bucket} ({log.bucket_policy_error})")
+    if f.bucket_policy is None:
+        unknown.append(f"who may read bucket {bucket} ({f.bucket_policy_error})")
     else:
-        readers, undecided = outside_readers(log.bucket_policy, log.account_id, restrict)
+        readers, undecided = outside_readers(f.bucket_policy, log.account_id, restrict)
         if readers:
             problems.append(f"the policy of S3 bucket {bucket} lets principals outside the account read the logs: "
                             + ", ".join(readers))
         elif undecided:
             unknown.append(f"who may read bucket {bucket}: " + "; ".join(undecided))
-        elif "RestrictPublicBuckets" in pab_unknown and outside_readers(log.bucket_policy, log.account_id, False)[0]:
-            why = log.account_pab_error if log.account_pab is None else log.bucket_pab_error
+        elif "RestrictPublicBuckets" in pab_unknown and outside_readers(f.bucket_policy, log.account_id, False)[0]:
+            why = f.account_pab_error if f.account_pab is None else f.bucket_pab_error
             unknown.append(f"whether bucket {bucket}'s public policy is restricted (Block Public Access unreadable: {why})")
     return problems, unknown
 
@@ -358,6 +381,17 @@ def invocation_logging_verdict(log: InvocationLogging) -> tuple[str, str]:
         unknown += u
         if not p and not u:
             good.append(f"CloudWatch Logs group {group}")
+        # Bedrock writes payloads over 100 KB and binary data of a CloudWatch Logs destination to this bucket
+        # (Amazon Bedrock API Reference, CloudWatchConfig: "largeDataDeliveryS3Config"), so it holds prompts
+        # and answers like any S3 destination and is judged the same way
+        big = (cw.get("largeDataDeliveryS3Config") or {}).get("bucketName")
+        if big:
+            p, u = _s3_destination(log, big, log if big == bucket else log.large_data or BucketFacts(
+                *(None, "its reads were not made") * 4))
+            problems += p
+            unknown += u
+            if not p and not u and big != bucket:
+                good.append(f"large-data S3 bucket {big}")
     if problems:
         return "fail", f"model-invocation logging in {where}: " + "; ".join(problems)
     if unknown:

@@ -288,3 +288,29 @@ def test_unknown_ownership_never_borrows_the_account_level_settings():
                  bucket_pab={})
     with pytest.raises(CouldNotDecide, match="is the account's is unknown"):
         bucket_protection_verdict(prot)
+
+
+def _big(bucket):
+    return {**CW_ON, "cloudWatchConfig": {**CW_ON["cloudWatchConfig"],
+                                          "largeDataDeliveryS3Config": {"bucketName": bucket, "keyPrefix": "big"}}}
+
+
+def test_large_data_bucket_of_a_cloudwatch_destination_is_judged_like_an_s3_destination():
+    from bedrock_key_audit.verdicts.traces import BucketFacts
+    own = BucketFacts(bucket_encryption=KMS, bucket_policy={}, bucket_pab=ALL_ON, account_pab={})
+    status, why = invocation_logging_verdict(_log(_big("big"), **OWN_GROUP, owned_buckets=frozenset({"big"}), large_data=own))
+    assert status == "pass" and "large-data S3 bucket big" in why
+    # another account's bucket: its owner reads every large prompt
+    status, why = invocation_logging_verdict(_log(_big("theirs"), **OWN_GROUP, owned_buckets=frozenset({"big"})))
+    assert status == "fail" and "S3 bucket theirs is not owned by account" in why
+    # the account's own bucket, open to everyone and SSE-S3 only
+    open_ = BucketFacts(bucket_encryption=[{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
+                        bucket_policy=_policy("*"), bucket_pab={}, account_pab={})
+    status, why = invocation_logging_verdict(_log(_big("big"), **OWN_GROUP, owned_buckets=frozenset({"big"}),
+                                                  large_data=open_))
+    assert status == "fail" and "bucket big is not encrypted with a KMS key" in why and "everyone" in why
+    # the same bucket as s3Config's is judged from the s3Config reads
+    both = {**_big("logs"), "s3Config": {"bucketName": "logs"}}
+    assert invocation_logging_verdict(_log(both, **OWN_GROUP, **OWN_BUCKET))[0] == "pass"
+    with pytest.raises(CouldNotDecide, match="whether bucket big is the account's"):
+        invocation_logging_verdict(_log(_big("big"), **OWN_GROUP, owned_buckets_error="s3:ListAllMyBuckets was denied"))
