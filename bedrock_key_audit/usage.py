@@ -296,3 +296,33 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
     if unknown:
         return Verdict("error", "; ".join(unknown) + f" {scope}", facts)
     return Verdict("pass", f"{user}: " + "; ".join(fine) + f"; {summary} {scope}", facts)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyUseRegions:
+    """Where the key's user made key calls, as the key-use read (:func:`parse` per Region) shows.
+
+    ``used``: Regions with at least one call made with a Bedrock API key of the user (the audit's own
+    probes included: they prove the key works there).  ``unsure``: Regions read only in part (more than
+    :data:`MAX_EVENTS` events, or records that are not JSON) with no call found, so use there is not
+    ruled out.  ``unknown``: why Regions may not have been read at all (the enabled Regions, or the whole
+    read, could not be read); None when every Region where the key works was read."""
+
+    used: frozenset[str] = frozenset()
+    unsure: frozenset[str] = frozenset()
+    unknown: str | None = None
+
+
+def key_use_regions(reads: Iterable[RegionRead], user_name: str, user_arn: str | None,
+                    region_unknown: str | None = None) -> KeyUseRegions:
+    """The Regions where the key's user called Bedrock with a key, out of ``credential.recently_used``'s
+    reads (the same facts: no further call)."""
+    used: set[str] = set()
+    unsure: set[str] = set()
+    for read in reads:
+        p = parse([read], user_name, user_arn)
+        found = {c.region for c in p.calls}
+        used |= found
+        if not found and (read.truncated or p.unreadable):
+            unsure.add(read.region)
+    return KeyUseRegions(frozenset(used), frozenset(unsure - used), region_unknown)

@@ -273,7 +273,11 @@ def invocation_logging_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
 
     steps: list[Step] = []
-    for region in ctx.inv.key_regions().regions():  # the Regions the check judged
+    regions = ctx.inv.key_regions().regions()
+    for ev in rec.evidence:  # the Regions the check judged, those where the key-use read found use included
+        if ev.get("source") == "bedrock.invocation_logging:regions":
+            regions += [r for r in (ev.get("data") or {}).get("regions") or [] if r not in regions]
+    for region in regions:
         log = invocation_logging(ctx.inv, region)
         try:
             status, why = invocation_logging_verdict(log)
