@@ -7,7 +7,8 @@ Calls (the auditor policy in docs/auditor-policy.json grants exactly these):
 ``logs:DescribeLogGroups``, ``s3:GetBucketPublicAccessBlock``, ``s3:GetAccountPublicAccessBlock``
 (S3 Control GetPublicAccessBlock), ``s3:GetBucketLogging``, ``s3:GetBucketLocation`` (does the trail's bucket exist),
 ``s3:GetEncryptionConfiguration`` (GetBucketEncryption) and ``s3:GetBucketPolicy`` of the invocation-log
-bucket, ``iam:GetRole`` (the CloudWatch Logs delivery role and its trust policy).
+bucket, ``iam:GetRole`` (the CloudWatch Logs delivery role and its trust policy), ``kms:DescribeKey`` of each
+KMS key a destination names (in the key's own Region: a key ARN's, else the configuration's).
 """
 from __future__ import annotations
 
@@ -98,6 +99,27 @@ def _invocation_bucket(inv: Any, log: InvocationLogging, bucket: str, region: st
     inv.g.fanout([encryption, policy, bucket_pab, acct_pab])
 
 
+def _kms_keys(inv: Any, log: InvocationLogging, region: str) -> None:
+    """``kms:DescribeKey`` of every KMS key the destinations name, in the key's Region (its ARN's; a bare
+    key id or alias is resolved in the configuration's Region, where the bucket or group uses it)."""
+    keys: set[str] = set()
+    if log.log_group_kms_key:
+        keys.add(log.log_group_kms_key)
+    for facts in (log, log.large_data):
+        for r in (getattr(facts, "bucket_encryption", None) or []):
+            k = (r.get("ApplyServerSideEncryptionByDefault") or {}).get("KMSMasterKeyID")
+            if k:
+                keys.add(str(k))
+
+    def one(key: str) -> None:
+        where = key.split(":")[3] if key.startswith("arn:") and key.count(":") >= 5 else region
+        try:
+            log.kms_keys[key] = inv.kms_key("commercial", key, where or region)
+        except CouldNotDecide as exc:
+            log.kms_key_errors[key] = str(exc)
+    inv.g.fanout([(lambda k=k: one(k)) for k in sorted(keys)])
+
+
 def _delivery_role(inv: Any, log: InvocationLogging, role_arn: str) -> None:
     """``iam:GetRole`` of the CloudWatch Logs delivery role (by the name its ARN ends with)."""
     name = role_arn.rsplit("/", 1)[-1] if ":role/" in role_arn else ""
@@ -155,6 +177,7 @@ def invocation_logging(inv: Any, region: str) -> InvocationLogging:
             role_arn = str(cw.get("roleArn") or "")
             if log.account_id and role_arn.count(":") >= 5 and role_arn.split(":")[4] == log.account_id:
                 _delivery_role(inv, log, role_arn)
+        _kms_keys(inv, log, region)
         return log
     result: InvocationLogging = inv.g.once(("invocation-logging", region), fetch)
     return result

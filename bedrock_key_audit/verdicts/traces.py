@@ -122,6 +122,10 @@ class InvocationLogging:
     role_error: str | None = None
     # the bucket named by cloudWatchConfig.largeDataDeliveryS3Config, when it is the account's and not s3Config's
     large_data: BucketFacts | None = None
+    # kms:DescribeKey of each KMS key a destination names (the log group's kmsKeyId, a bucket's
+    # KMSMasterKeyID): KeyMetadata by the key as named, or the read's error sentence
+    kms_keys: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    kms_key_errors: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -258,6 +262,31 @@ def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool)
     return readers, undecided
 
 
+def kms_key_problem(log: InvocationLogging, key: str, what: str) -> tuple[str | None, str | None]:
+    """(problem, unknown) of the KMS key ``key`` that encrypts ``what``: a key whose ``KeyState`` is not
+    ``Enabled`` (``Disabled``, ``PendingDeletion``, ``PendingImport``, ``Unavailable``) or that does not
+    exist cannot be used for cryptographic operations ("Key states of AWS KMS keys",
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html), so S3 refuses the writes it
+    would encrypt ("Specifying server-side encryption with AWS KMS (SSE-KMS)": the writer needs
+    ``kms:GenerateDataKey`` on a usable key) and CloudWatch Logs refuses log events for a group whose
+    key is disabled or deleted ("Encrypt log data in CloudWatch Logs using AWS KMS": "If you disable or
+    delete the KMS key ... CloudWatch Logs can no longer ... ingest").  Nothing is delivered then."""
+    meta = log.kms_keys.get(key)
+    if meta is None:
+        why = log.kms_key_errors.get(key) or "kms:DescribeKey was not read"
+        acct = key.split(":")[4] if key.startswith("arn:") and key.count(":") >= 5 else log.account_id
+        grant = (f"; the key is account {acct}'s, whose key policy must let the auditor kms:DescribeKey it"
+                 if acct and acct != log.account_id else "")
+        return None, f"whether KMS key {key} of {what} is enabled ({why}{grant})"
+    if meta.get("missing"):
+        return f"KMS key {key} of {what} does not exist, so nothing can be encrypted and delivered", None
+    state = str(meta.get("KeyState") or "")
+    if state != "Enabled":
+        return (f"KMS key {key} of {what} is {state or 'not Enabled'}, so it cannot encrypt and nothing is "
+                "delivered"), None
+    return None, None
+
+
 def _s3_destination(log: InvocationLogging, bucket: str,
                     facts: BucketFacts | InvocationLogging | None = None) -> tuple[list[str], list[str]]:
     """(problems, unknowns) of an S3 destination (``facts``: its reads; ``log``'s own fields by default)."""
@@ -277,6 +306,12 @@ def _s3_destination(log: InvocationLogging, bucket: str,
         if not any(a in KMS_ALGORITHMS for a in algos):
             now = ", ".join(a for a in algos if a) or "no default encryption"
             problems.append(f"S3 bucket {bucket} is not encrypted with a KMS key by default ({now}; set SSE-KMS)")
+        for r in f.bucket_encryption:
+            key = str((r.get("ApplyServerSideEncryptionByDefault") or {}).get("KMSMasterKeyID") or "")
+            if key:  # no key named: the AWS managed key aws/s3, which S3 keeps enabled
+                p, u = kms_key_problem(log, key, f"S3 bucket {bucket}")
+                problems += [p] if p else []
+                unknown += [u] if u else []
     pab = BucketProtection(partition="commercial", bucket=bucket, account_id=log.account_id,
                            bucket_pab=f.bucket_pab, account_pab=f.account_pab)
     eff, pab_unknown = effective_pab(pab)
@@ -348,6 +383,10 @@ def _cloudwatch_destination(log: InvocationLogging, group: str, role: str) -> tu
         problems.append(f"log group {group} does not exist in {log.region}")
     elif not log.log_group_kms_key:
         problems.append(f"log group {group} is not encrypted with a KMS key (no kmsKeyId; associate one)")
+    else:
+        p, u = kms_key_problem(log, log.log_group_kms_key, f"log group {group}")
+        problems += [p] if p else []
+        unknown += [u] if u else []
     return problems, unknown
 
 

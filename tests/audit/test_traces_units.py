@@ -24,15 +24,17 @@ def test_logging_off_fails():
 
 KMS = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k"}}]
 # what the account's own, protected bucket shows: SSE-KMS, no policy, Block Public Access on
+# both destinations' KMS keys, as kms:DescribeKey shows them: enabled
+KMS_OK = {"k": {"KeyState": "Enabled"}, "arn:aws:kms:us-east-1:123456789012:key/k": {"KeyState": "Enabled"}}
 OWN_BUCKET = {"owned_buckets": frozenset({"logs"}), "bucket_encryption": KMS, "bucket_policy": {},
-              "bucket_pab": ALL_ON, "account_pab": {}}
+              "bucket_pab": ALL_ON, "account_pab": {}, "kms_keys": KMS_OK}
 ROLE = f"arn:aws:iam::{ACCT}:role/r"
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
                                                   "Action": "sts:AssumeRole",
                                                   "Condition": {"StringEquals": {"aws:SourceAccount": ACCT}}}]}
 # what the account's own, protected log group shows: found, a KMS key, a role trusted by Bedrock
 OWN_GROUP = {"log_group_found": True, "log_group_kms_key": "arn:aws:kms:us-east-1:123456789012:key/k",
-             "role": {"Arn": ROLE, "AssumeRolePolicyDocument": TRUST}}
+             "role": {"Arn": ROLE, "AssumeRolePolicyDocument": TRUST}, "kms_keys": KMS_OK}
 S3_ON = {"s3Config": {"bucketName": "logs"}, "textDataDeliveryEnabled": True}
 CW_ON = {"cloudWatchConfig": {"logGroupName": "g", "roleArn": ROLE}, "textDataDeliveryEnabled": True}
 
@@ -177,7 +179,7 @@ def test_every_configured_destination_must_be_protected():
     status, why = invocation_logging_verdict(_log(both, owned_buckets=frozenset(), **OWN_GROUP))
     assert status == "fail" and "central is not owned by account" in why
     both = {**CW_ON, "s3Config": {"bucketName": "logs"}}
-    status, why = invocation_logging_verdict(_log(both, **OWN_BUCKET, **OWN_GROUP))
+    status, why = invocation_logging_verdict(_log(both, **{**OWN_BUCKET, **OWN_GROUP}))
     assert status == "pass" and "S3 bucket logs and CloudWatch Logs group g" in why
 
 
@@ -297,7 +299,7 @@ def _big(bucket):
 
 def test_large_data_bucket_of_a_cloudwatch_destination_is_judged_like_an_s3_destination():
     from bedrock_key_audit.verdicts.traces import BucketFacts
-    own = BucketFacts(bucket_encryption=KMS, bucket_policy={}, bucket_pab=ALL_ON, account_pab={})
+    own = BucketFacts(bucket_encryption=KMS, bucket_policy={}, bucket_pab=ALL_ON, account_pab={})  # key "k"
     status, why = invocation_logging_verdict(_log(_big("big"), **OWN_GROUP, owned_buckets=frozenset({"big"}), large_data=own))
     assert status == "pass" and "large-data S3 bucket big" in why
     # another account's bucket: its owner reads every large prompt
@@ -311,6 +313,30 @@ def test_large_data_bucket_of_a_cloudwatch_destination_is_judged_like_an_s3_dest
     assert status == "fail" and "bucket big is not encrypted with a KMS key" in why and "everyone" in why
     # the same bucket as s3Config's is judged from the s3Config reads
     both = {**_big("logs"), "s3Config": {"bucketName": "logs"}}
-    assert invocation_logging_verdict(_log(both, **OWN_GROUP, **OWN_BUCKET))[0] == "pass"
+    assert invocation_logging_verdict(_log(both, **{**OWN_GROUP, **OWN_BUCKET}))[0] == "pass"
     with pytest.raises(CouldNotDecide, match="whether bucket big is the account's"):
         invocation_logging_verdict(_log(_big("big"), **OWN_GROUP, owned_buckets_error="s3:ListAllMyBuckets was denied"))
+
+
+@pytest.mark.parametrize("state", ["Disabled", "PendingDeletion"])
+def test_a_destinations_kms_key_that_cannot_be_used_fails(state):
+    key = "arn:aws:kms:us-east-1:123456789012:key/bucket"
+    group = OWN_GROUP["log_group_kms_key"]
+    enabled = {"kms_keys": {group: {"KeyState": "Enabled"}, key: {"KeyState": "Enabled"}}}
+    cw_s3 = {**CW_ON, "s3Config": {"bucketName": "logs"}}
+    rules = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]
+    base = {**OWN_BUCKET, **OWN_GROUP, "bucket_encryption": rules}
+    assert invocation_logging_verdict(_log(cw_s3, **{**base, **enabled}))[0] == "pass"
+    status, why = invocation_logging_verdict(_log(cw_s3, **{**base, "kms_keys": {group: {"KeyState": state},
+                                                                                 key: {"KeyState": "Enabled"}}}))
+    assert status == "fail" and f"KMS key {group} of log group g is {state}" in why
+    status, why = invocation_logging_verdict(_log(cw_s3, **{**base, "kms_keys": {group: {"KeyState": "Enabled"},
+                                                                                 key: {"KeyState": state}}}))
+    assert status == "fail" and f"KMS key {key} of S3 bucket logs is {state}" in why
+
+
+def test_an_unreadable_kms_key_of_another_account_names_the_grant():
+    theirs = "arn:aws:kms:us-east-1:999999999999:key/x"
+    with pytest.raises(CouldNotDecide, match="account 999999999999's, whose key policy must let the auditor kms:DescribeKey"):
+        invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "log_group_kms_key": theirs,
+                                                  "kms_key_errors": {theirs: "AccessDenied"}}))
