@@ -224,6 +224,17 @@ def _narrowed_to_account(cond: dict[str, Any], account: str) -> bool | None:
     return narrowed
 
 
+def _org_only(cond: dict[str, Any]) -> list[str]:
+    """The fixed organization ids when the condition is only ``StringEquals aws:PrincipalOrgID``."""
+    if list(cond) != ["StringEquals"] or not isinstance(cond["StringEquals"], dict):
+        return []
+    keys = cond["StringEquals"]
+    if [k.lower() for k in keys] != ["aws:principalorgid"]:
+        return []
+    vals = [str(v) for v in _listed(next(iter(keys.values())))]
+    return vals if vals and all("*" not in v and "?" not in v for v in vals) else []
+
+
 def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool) -> tuple[list[str], list[str]]:
     """Who outside ``account`` a bucket policy lets read objects: (certain readers, undecided statements).
 
@@ -249,8 +260,17 @@ def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool)
             narrowed = _narrowed_to_account(st.get("Condition") or {}, account)
             if narrowed:
                 continue
+            orgs = _org_only(st.get("Condition") or {})
+            if narrowed is None and orgs:
+                # a fixed aws:PrincipalOrgID admits every account of that organization: other accounts
+                # read (unless the organization has this account alone); not a public policy, so
+                # RestrictPublicBuckets does not block it ("Blocking public access to your Amazon S3
+                # storage", "The meaning of 'public'": fixed aws:PrincipalOrgID values are non-public)
+                readers.append(f"every account of organization {', '.join(orgs)} (statement {sid})")
+                continue
             if narrowed is None:
-                undecided.append(f"statement {sid} admits {p} under a condition the audit cannot evaluate")
+                undecided.append(f"statement {sid} admits {p} under a condition the audit cannot evaluate, which no "
+                                 "read settles (narrow it by aws:PrincipalAccount or name the principals)")
                 continue
             if acct is None:
                 public = True
@@ -331,30 +351,87 @@ def _s3_destination(log: InvocationLogging, bucket: str,
     return problems, unknown
 
 
-def _trusts_bedrock(doc: dict[str, Any] | None, account: str) -> bool | None:
-    """The trust policy lets ``bedrock.amazonaws.com`` assume the role: True, False, or None when a
-    condition on another key leaves it undecided."""
-    import fnmatch
+def _names_service(principal: Any, service: str) -> bool:
+    """The ``Principal`` (or ``NotPrincipal``) value names ``service``: ``"*"``, ``{"AWS": "*"}`` (every
+    principal, services included: "AWS JSON policy elements: Principal") or its ``Service`` entry."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    if any(str(a) == "*" for a in _listed(principal.get("AWS", []))):
+        return True
+    return any(str(x).lower() == service for x in _listed(principal.get("Service", [])))
+
+
+def service_may(doc: dict[str, Any] | None, service: str, action: str, resource: str,
+                context: dict[str, Any]) -> tuple[bool | None, frozenset[str]]:
+    """May the AWS service principal ``service`` do ``action`` on ``resource`` under the resource-based
+    policy ``doc``, for a request that carries ``context``?  (True/False, or None with the condition keys
+    that leave it undecided.)
+
+    IAM's "Policy evaluation logic" (https://docs.aws.amazon.com/IAM/latest/UserGuide/
+    reference_policies_evaluation-logic.html): an explicit Deny that applies wins; otherwise an Allow
+    that applies grants; otherwise the request is implicitly denied.  A statement applies when its
+    ``Principal`` names the service (or ``NotPrincipal`` does not: "AWS JSON policy elements:
+    NotPrincipal"), its Action/NotAction covers ``action``, its Resource covers ``resource`` and its
+    Condition holds; Action, Resource and Condition are evaluated by the project's evaluator
+    (:mod:`bedrock_key_audit.policy`), whose conditions stay undecided on keys ``context`` does not know."""
+    from bedrock_key_audit.policy import PolicyError, RequestContext, parse_document
 
     if not isinstance(doc, dict):
-        return False
-    answer: bool | None = False
-    for st in _listed(doc.get("Statement", [])):
-        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+        return False, frozenset()
+    try:
+        parsed = parse_document(doc, "policy")
+    except PolicyError:
+        return None, frozenset({"(the policy is not valid IAM JSON)"})
+    raw = [st for st in _listed(doc.get("Statement", [])) if isinstance(st, dict)]
+    ctx = RequestContext(context)
+    allow: bool | None = False
+    deny: bool | None = False
+    unknown: set[str] = set()
+    for st, ps in zip(raw, parsed):
+        if "NotPrincipal" in st:
+            if _names_service(st["NotPrincipal"], service):
+                continue
+        elif not _names_service(st.get("Principal"), service):
             continue
-        principal = st.get("Principal")
-        services = _listed(principal.get("Service", [])) if isinstance(principal, dict) else (
-            ["*"] if principal == "*" else [])
-        if not any(s in ("bedrock.amazonaws.com", "*") for s in services):
-            continue
-        if not any(fnmatch.fnmatchcase("sts:assumerole", str(a).lower()) for a in _listed(st.get("Action", []))):
-            continue
-        narrowed = _narrowed_to_account(st.get("Condition") or {}, account)
-        if narrowed is None:
-            answer = None
-            continue
-        return True
-    return answer
+        got = ps.applies(action, resource, ctx)
+        if got.value is None:
+            unknown |= set(got.unknown)
+        if ps.effect == "Deny":
+            deny = True if got.value is True else (None if got.value is None and deny is not True else deny)
+        elif got.value is True:
+            allow = True
+        elif got.value is None and allow is not True:
+            allow = None
+    if deny is True:
+        return False, frozenset()
+    if allow is True and deny is False:
+        return True, frozenset()
+    if allow is False:
+        return False, frozenset()
+    return None, frozenset(unknown)
+
+
+def bedrock_context(account: str, region: str) -> dict[str, Any]:
+    """What Bedrock's own requests carry as it acts for the account's logging configuration: it is an
+    AWS service principal (``aws:PrincipalIsAWSService`` true, ``aws:PrincipalServiceName``) acting for
+    ``aws:SourceAccount`` = the account, with ``aws:SourceArn`` an ARN of Bedrock in the account and
+    Region ("AWS global condition context keys"; the Bedrock User Guide's delivery-role trust policy
+    narrows by ``aws:SourceAccount`` and by ``ArnLike aws:SourceArn arn:aws:bedrock:<region>:<account>:*``,
+    "Monitor model invocation using CloudWatch Logs and Amazon S3")."""
+    return {"aws:SourceAccount": account, "aws:SourceArn": f"arn:aws:bedrock:{region}:{account}:model-invocation-logging",
+            "aws:PrincipalIsAWSService": "true", "aws:PrincipalServiceName": "bedrock.amazonaws.com",
+            "aws:SourceOrgID": None, "aws:PrincipalAccount": None, "aws:PrincipalOrgID": None}
+
+
+def _trusts_bedrock(doc: dict[str, Any] | None, account: str, region: str = "us-east-1",
+                    role_arn: str = "*") -> tuple[bool | None, frozenset[str]]:
+    """The trust policy lets ``bedrock.amazonaws.com`` ``sts:AssumeRole`` the role, as IAM evaluates it
+    (:func:`service_may`: an explicit Deny for Bedrock wins, ``NotPrincipal`` counts): True, False, or
+    None with the condition keys that leave it undecided.  A condition on ``aws:SourceAccount`` naming
+    another account can never be met by Bedrock acting for this account: False, not undecided."""
+    return service_may(doc, "bedrock.amazonaws.com", "sts:AssumeRole", role_arn, bedrock_context(account, region))
 
 
 def _cloudwatch_destination(log: InvocationLogging, group: str, role: str) -> tuple[list[str], list[str]]:
@@ -370,13 +447,15 @@ def _cloudwatch_destination(log: InvocationLogging, group: str, role: str) -> tu
     elif log.role is None:
         unknown.append(f"whether delivery role {role} exists and trusts Bedrock ({log.role_error or 'iam:GetRole not read'})")
     else:
-        trusted = _trusts_bedrock(log.role.get("AssumeRolePolicyDocument"), log.account_id)
+        trusted, keys = _trusts_bedrock(log.role.get("AssumeRolePolicyDocument"), log.account_id, log.region,
+                                        str(log.role.get("Arn") or role))
         if trusted is False:
             problems.append(f"delivery role {role} does not trust bedrock.amazonaws.com to assume it, so nothing is "
                             f"delivered to log group {group}")
         elif trusted is None:
-            unknown.append(f"whether delivery role {role} lets bedrock.amazonaws.com assume it (its trust policy has a "
-                           "condition the audit cannot evaluate)")
+            unknown.append(f"whether delivery role {role} lets bedrock.amazonaws.com assume it: its trust policy has a "
+                           f"condition the audit cannot evaluate for Bedrock's requests ({', '.join(sorted(keys))}), "
+                           "which no read settles; narrow it by aws:SourceAccount / aws:SourceArn instead")
     if log.log_group_found is None:
         unknown.append(f"whether log group {group} exists ({log.log_group_error or 'logs:DescribeLogGroups unreadable'})")
     elif not log.log_group_found:
@@ -434,8 +513,9 @@ def invocation_logging_verdict(log: InvocationLogging) -> tuple[str, str]:
     if problems:
         return "fail", f"model-invocation logging in {where}: " + "; ".join(problems)
     if unknown:
+        advice = "" if "no read settles" in unknown[0] else "; grant that read to the auditor"
         raise CouldNotDecide(f"model-invocation logging in {where} is configured, but the audit cannot tell "
-                             f"{unknown[0]}; grant that read to the auditor")
+                             f"{unknown[0]}{advice}")
     return "pass", (f"model-invocation logging in {where} delivers text data to " + " and ".join(good)
                     + ", KMS-encrypted and readable by no other account")
 

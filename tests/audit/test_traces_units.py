@@ -97,9 +97,54 @@ def test_bucket_policy_within_the_account_or_for_services_or_denying_passes():
 
 
 def test_bucket_policy_narrowed_by_an_unknowable_value_is_undecided():
-    policy = _policy("*", {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}})
-    with pytest.raises(CouldNotDecide, match="who may read bucket logs: statement Read admits \\*"):
+    policy = _policy("*", {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})
+    with pytest.raises(CouldNotDecide, match="who may read bucket logs: statement Read admits \\*") as got:
         invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy, "bucket_pab": {}}))
+    assert "grant that read" not in str(got.value)  # no read settles a condition
+
+
+@pytest.mark.parametrize("pab", [{}, ALL_ON])
+def test_bucket_policy_admitting_an_organization_fails_even_under_restrict_public_buckets(pab):
+    # a fixed aws:PrincipalOrgID is not "public": RestrictPublicBuckets leaves the other members' reads
+    policy = _policy("*", {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}})
+    status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy, "bucket_pab": pab}))
+    assert status == "fail" and "every account of organization o-abc123" in why
+
+
+def _trust(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+BEDROCK_ASSUME = {"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}
+
+
+@pytest.mark.parametrize("trust", [
+    # an explicit Deny for Bedrock wins over the Allow
+    _trust(BEDROCK_ASSUME, {"Effect": "Deny", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:*"}),
+    # a Deny to everyone but another service covers Bedrock
+    _trust(BEDROCK_ASSUME, {"Effect": "Deny", "NotPrincipal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}),
+    # an Allow to everyone but Bedrock does not admit it
+    _trust({"Effect": "Allow", "NotPrincipal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}),
+    # Bedrock acting for this account never carries another account as aws:SourceAccount
+    _trust({**BEDROCK_ASSUME, "Condition": {"StringEquals": {"aws:SourceAccount": "999999999999"}}}),
+])
+def test_a_trust_policy_that_denies_or_never_admits_bedrock_fails(trust):
+    status, why = invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": {"Arn": ROLE,
+                                                                                  "AssumeRolePolicyDocument": trust}}))
+    assert status == "fail" and "does not trust bedrock.amazonaws.com" in why
+
+
+def test_a_trust_policy_admitting_bedrock_by_the_documented_conditions_passes_and_an_unknowable_one_is_undecided():
+    documented = _trust({**BEDROCK_ASSUME, "Condition": {
+        "StringEquals": {"aws:SourceAccount": ACCT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:bedrock:us-east-1:{ACCT}:*"}}})
+    assert invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": {
+        "Arn": ROLE, "AssumeRolePolicyDocument": documented}}))[0] == "pass"
+    odd = _trust({**BEDROCK_ASSUME, "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-1"}}})
+    with pytest.raises(CouldNotDecide, match="aws:SourceVpc") as got:
+        invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": {"Arn": ROLE, "AssumeRolePolicyDocument": odd}}))
+    assert "grant that read" not in str(got.value)
 
 
 def test_unreadable_encryption_or_policy_is_undecided_but_a_known_gap_still_fails():
