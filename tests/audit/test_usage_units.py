@@ -407,3 +407,18 @@ def test_key_use_regions_names_where_the_key_was_used_and_where_the_read_was_par
     assert logging_regions(KeyRegions("us-east-2"), use)[1] is None
     regions, gap = logging_regions(KeyRegions("us-east-1"), key_use_regions(reads[:2], USER, ARN, "DescribeRegions denied"))
     assert regions == ["us-east-1", "eu-west-1"] and gap and "DescribeRegions denied" in gap
+
+
+def test_only_this_runs_own_probes_are_spared_the_source_address_judgement():
+    from bedrock_key_audit.usage import probe_user_agent, run_token
+
+    cidrs = ["203.0.113.0/24"]
+    ours = event(1, ip="198.51.100.23", agent=probe_user_agent())
+    v = verdict([ours, event(2)], cidrs=cidrs)
+    assert v.status == "pass", v.message
+    assert f"run/{run_token()}" in probe_user_agent()
+    # the plain agent (forgeable by anyone holding the key) and an earlier run's token still count
+    for agent in (AUDIT_USER_AGENT, f"{AUDIT_USER_AGENT} run/0123456789abcdef",
+                  f"{AUDIT_USER_AGENT} run/{run_token()}x", f"evil {AUDIT_USER_AGENT} run/{run_token()}"):
+        v = verdict([event(1, ip="198.51.100.23", agent=agent), event(2)], cidrs=cidrs)
+        assert v.status == "fail" and "198.51.100.23 ×1" in v.message, agent
