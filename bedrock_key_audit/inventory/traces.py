@@ -178,9 +178,25 @@ def invocation_logging(inv: Any, region: str) -> InvocationLogging:
             if log.account_id and role_arn.count(":") >= 5 and role_arn.split(":")[4] == log.account_id:
                 _delivery_role(inv, log, role_arn)
         _kms_keys(inv, log, region)
+        for b in {x for x in (bucket, big) if x and log.owned_buckets is not None and x in log.owned_buckets}:
+            try:
+                log.bucket_regions[b] = bucket_region(inv, "commercial", b, region)
+            except CouldNotDecide as exc:
+                log.bucket_region_errors[b] = str(exc)
         return log
     result: InvocationLogging = inv.g.once(("invocation-logging", region), fetch)
     return result
+
+
+def bucket_region(inv: Any, partition: str, bucket: str, region: str) -> str:
+    """``s3:GetBucketLocation``: the bucket's Region (an empty or null ``LocationConstraint`` is us-east-1,
+    ``EU`` is eu-west-1: Amazon S3 API Reference, GetBucketLocation); raises CouldNotDecide when unreadable."""
+    def fetch() -> str:
+        resp = inv._read(partition, "s3", "GetBucketLocation", region=region, Bucket=bucket) or {}
+        loc = str(resp.get("LocationConstraint") or "")
+        return {"": "us-east-1", "EU": "eu-west-1"}.get(loc, loc)
+    got: str = inv.g.once(("bucket-region", partition, bucket), fetch)
+    return got
 
 
 def bucket_exists(inv: Any, partition: str, bucket: str, region: str) -> bool:
@@ -259,6 +275,12 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
                     prot.target_error = str(exc)
                 if prot.target_exists and prot.foreign is False and owned is not None:
                     prot.target_owned = False  # it exists, but the account's ListBuckets does not list it
+            if prot.target_exists:
+                try:
+                    prot.bucket_region = bucket_region(inv, partition, bucket, region)
+                    prot.target_region = bucket_region(inv, partition, target, region)
+                except CouldNotDecide:
+                    pass  # a Region that cannot be read is not judged (another account's bucket may deny it)
         return prot
     result: BucketProtection = inv.g.once(("bucket-protection", partition, bucket), fetch)
     return result

@@ -126,6 +126,9 @@ class InvocationLogging:
     # KMSMasterKeyID): KeyMetadata by the key as named, or the read's error sentence
     kms_keys: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     kms_key_errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    # GetBucketLocation of each of the account's destination buckets: its Region, or the read's error
+    bucket_regions: dict[str, str] = dataclasses.field(default_factory=dict)
+    bucket_region_errors: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -166,6 +169,8 @@ class BucketProtection:
     target_exists: bool | None = None  # the access-log TargetBucket exists; None: unknown or no logging
     target_owned: bool | None = None  # the target is the account's (only judged for the account's own bucket)
     target_error: str | None = None
+    bucket_region: str | None = None  # GetBucketLocation of the trail's bucket (None: unread)
+    target_region: str | None = None  # GetBucketLocation of the access-log target (None: unread)
 
 
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")  # SSE-KMS and DSSE-KMS
@@ -318,6 +323,13 @@ def _s3_destination(log: InvocationLogging, bucket: str,
                 "answer"], []
     problems: list[str] = []
     unknown: list[str] = []
+    # "The S3 bucket must be in the same Region as the model invocation logging configuration"
+    # (Bedrock User Guide, "Monitor model invocation using CloudWatch Logs and Amazon S3")
+    where = log.bucket_regions.get(bucket)
+    if where is None and bucket in log.bucket_region_errors:
+        unknown.append(f"which Region bucket {bucket} is in ({log.bucket_region_errors[bucket]})")
+    elif where is not None and where != log.region:
+        problems.append(f"S3 bucket {bucket} is in {where}, not in {log.region}, so Bedrock cannot deliver to it")
     if f.bucket_encryption is None:
         unknown.append(f"how bucket {bucket} is encrypted ({f.bucket_encryption_error})")
     else:
@@ -389,7 +401,7 @@ def service_may(doc: dict[str, Any] | None, service: str, action: str, resource:
     allow: bool | None = False
     deny: bool | None = False
     unknown: set[str] = set()
-    for st, ps in zip(raw, parsed):
+    for st, ps in zip(raw, parsed, strict=True):
         if "NotPrincipal" in st:
             if _names_service(st["NotPrincipal"], service):
                 continue
@@ -557,6 +569,10 @@ def bucket_protection_verdict(prot: BucketProtection) -> tuple[str, str]:
     elif prot.logging and prot.target_exists is False:
         gaps.append(f"server access logging points at bucket {target}, which does not exist, so no access log is "
                     "written")
+    elif prot.logging and prot.bucket_region and prot.target_region and prot.bucket_region != prot.target_region:
+        # "All logs are saved to buckets in the same AWS Region as the source bucket" (PutBucketLogging)
+        gaps.append(f"server access logging points at bucket {target}, which is in {prot.target_region}, not in "
+                    f"{prot.bucket_region}; S3 delivers access logs only to a bucket in the source bucket's Region")
     elif prot.logging and prot.target_owned is False:
         gaps.append(f"server access logging points at bucket {target}, which the account does not own; S3 delivers "
                     "access logs only to a bucket of the source bucket's owner")

@@ -385,3 +385,18 @@ def test_an_unreadable_kms_key_of_another_account_names_the_grant():
     with pytest.raises(CouldNotDecide, match="account 999999999999's, whose key policy must let the auditor kms:DescribeKey"):
         invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "log_group_kms_key": theirs,
                                                   "kms_key_errors": {theirs: "AccessDenied"}}))
+
+
+def test_a_destination_or_access_log_target_in_another_region_receives_nothing():
+    status, why = invocation_logging_verdict(_log(S3_ON, **OWN_BUCKET, bucket_regions={"logs": "us-west-2"}))
+    assert status == "fail" and "S3 bucket logs is in us-west-2, not in us-east-1" in why
+    assert invocation_logging_verdict(_log(S3_ON, **OWN_BUCKET, bucket_regions={"logs": "us-east-1"}))[0] == "pass"
+    with pytest.raises(CouldNotDecide, match="which Region bucket logs is in"):
+        invocation_logging_verdict(_log(S3_ON, **OWN_BUCKET, bucket_region_errors={"logs": "AccessDenied"}))
+    prot = BucketProtection(partition="commercial", bucket="trail", account_id=ACCT, bucket_pab=ALL_ON, account_pab={},
+                            logging={"TargetBucket": "access"}, target_exists=True, target_owned=True,
+                            bucket_region="us-east-1", target_region="eu-west-1")
+    status, why = bucket_protection_verdict(prot)
+    assert status == "fail" and "which is in eu-west-1, not in us-east-1" in why
+    prot.target_region = "us-east-1"
+    assert bucket_protection_verdict(prot)[0] == "pass"
