@@ -338,7 +338,7 @@ def test_unknown_ownership_never_borrows_the_account_level_settings():
 
 
 def _big(bucket):
-    return {**CW_ON, "cloudWatchConfig": {**CW_ON["cloudWatchConfig"],
+    return {**CW_ON, "cloudWatchConfig": {"logGroupName": "g", "roleArn": ROLE,
                                           "largeDataDeliveryS3Config": {"bucketName": bucket, "keyPrefix": "big"}}}
 
 
