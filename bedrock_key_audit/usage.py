@@ -48,12 +48,19 @@ Verdicts (:func:`judge`):
   been used in another: "unused" and "only from the allowed ranges" are not proved (a use found, or
   a call from outside, still decides).
 * **The audit's own probes.**  ``endpoint.list_models`` and ``endpoint.invoke`` call Bedrock with
-  the key on every run, with the user agent :data:`AUDIT_USER_AGENT`.  Counted as use, they would
+  the key on every run, with the user agent :data:`AUDIT_USER_AGENT` followed by ``run/<token>``,
+  a random 64-bit token made when the run starts (:func:`run_token`; shared with pytest-xdist
+  workers through the environment) and sent nowhere before the probes.  Counted as use, they would
   make this check pass for any key the audit can reach; so calls whose user agent starts with
   ``bedrock-key-audit/`` are **not** use.  A user agent can be forged, so excluding them can only
-  make a key look *less* used (a fail, never a wrong pass); for the same reason they are **not**
-  excluded from the source-address judgement: a forged agent cannot hide a call from elsewhere,
-  and the audit's own calls from outside the allowed ranges are named as such.
+  make a key look *less* used (a fail, never a wrong pass).
+  For the source-address judgement only **this run's own probes** are excluded: calls whose user
+  agent carries this run's token.  Nobody can send that token before this run's probes have sent it
+  (it appears in the account's CloudTrail only afterwards, minutes later), so a stolen key cannot
+  hide a call behind it; a forged plain ``bedrock-key-audit/`` agent, or an earlier run's token
+  (which this run does not know), still counts as a call from outside.  So the auditor's probe
+  address counts against ``allowed_source_cidrs`` for earlier runs' probes unless it lies inside
+  the ranges: run the audit from an allowed address, or add its address to the ranges.
 """
 from __future__ import annotations
 
@@ -66,11 +73,25 @@ from collections.abc import Iterable
 from typing import Any
 
 AUDIT_USER_AGENT = "bedrock-key-audit/0.1 (endpoint probe)"
+RUN_TOKEN_ENV = "BEDROCK_KEY_AUDIT_RUN_TOKEN"
 AUDIT_AGENT_PREFIX = "bedrock-key-audit/"
 BEDROCK_SOURCE = "bedrock.amazonaws.com"
 HISTORY_DAYS = 90  # CloudTrail event history: "the last 90 days" of a region
 MAX_EVENTS = 5000  # per region: 100 pages, ~50 s at LookupEvents' 2 requests per second
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def run_token() -> str:
+    """This run's random probe token (made once per run; xdist workers inherit it from the controller)."""
+    import os
+    import secrets
+
+    return os.environ.setdefault(RUN_TOKEN_ENV, secrets.token_hex(8))
+
+
+def probe_user_agent() -> str:
+    """The user agent of this run's probes: :data:`AUDIT_USER_AGENT` and ``run/<token>``."""
+    return f"{AUDIT_USER_AGENT} run/{run_token()}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +105,7 @@ class KeyCall:
     user_agent: str
     bearer: bool  # made with a Bedrock API key (the callWithBearerToken marker)
     own: bool  # this audit's own probe (its user agent)
+    this_run: bool = False  # this run's own probe (its user agent carries this run's token)
     error_code: str | None = None
 
 
@@ -132,9 +154,11 @@ def is_users_record(body: dict[str, Any], user_name: str, user_arn: str | None) 
     return str(ident.get("userName", "")).lower() == user_name.lower()
 
 
-def parse(reads: Iterable[RegionRead], user_name: str, user_arn: str | None) -> Parsed:
-    """The user's Bedrock calls out of the raw ``LookupEvents`` answers of each region."""
+def parse(reads: Iterable[RegionRead], user_name: str, user_arn: str | None, token: str | None = None) -> Parsed:
+    """The user's Bedrock calls out of the raw ``LookupEvents`` answers of each region (``token``: this
+    run's probe token, :func:`run_token` by default)."""
     out = Parsed(calls=[])
+    mark = f" run/{token or run_token()}"
     for read in reads:
         if read.truncated:
             out.truncated.append(read.region)
@@ -165,7 +189,8 @@ def parse(reads: Iterable[RegionRead], user_name: str, user_arn: str | None) -> 
                 time=time, region=str(body.get("awsRegion") or read.region),
                 event_name=str(body.get("eventName") or ev.get("EventName") or "?"),
                 source_ip=str(body.get("sourceIPAddress") or ""), user_agent=agent, bearer=True,
-                own=agent.startswith(AUDIT_AGENT_PREFIX), error_code=body.get("errorCode")))
+                own=agent.startswith(AUDIT_AGENT_PREFIX), error_code=body.get("errorCode"),
+                this_run=agent.startswith(AUDIT_AGENT_PREFIX) and agent.endswith(mark)))
     return out
 
 
@@ -267,7 +292,8 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
     # -- where from
     if allowed_cidrs:
         nets = networks(allowed_cidrs)
-        outside = [c for c in parsed.calls if not inside(c.source_ip, nets)]
+        # this run's own probes are not calls from elsewhere (the module docstring says why only they)
+        outside = [c for c in parsed.calls if not inside(c.source_ip, nets) and not c.this_run]
         facts["outside_calls"] = len(outside)
         if outside:
             ips = Counter(c.source_ip for c in outside)
@@ -296,3 +322,33 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
     if unknown:
         return Verdict("error", "; ".join(unknown) + f" {scope}", facts)
     return Verdict("pass", f"{user}: " + "; ".join(fine) + f"; {summary} {scope}", facts)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyUseRegions:
+    """Where the key's user made key calls, as the key-use read (:func:`parse` per Region) shows.
+
+    ``used``: Regions with at least one call made with a Bedrock API key of the user (the audit's own
+    probes included: they prove the key works there).  ``unsure``: Regions read only in part (more than
+    :data:`MAX_EVENTS` events, or records that are not JSON) with no call found, so use there is not
+    ruled out.  ``unknown``: why Regions may not have been read at all (the enabled Regions, or the whole
+    read, could not be read); None when every Region where the key works was read."""
+
+    used: frozenset[str] = frozenset()
+    unsure: frozenset[str] = frozenset()
+    unknown: str | None = None
+
+
+def key_use_regions(reads: Iterable[RegionRead], user_name: str, user_arn: str | None,
+                    region_unknown: str | None = None) -> KeyUseRegions:
+    """The Regions where the key's user called Bedrock with a key, out of ``credential.recently_used``'s
+    reads (the same facts: no further call)."""
+    used: set[str] = set()
+    unsure: set[str] = set()
+    for read in reads:
+        p = parse([read], user_name, user_arn)
+        found = {c.region for c in p.calls}
+        used |= found
+        if not found and (read.truncated or p.unreadable):
+            unsure.add(read.region)
+    return KeyUseRegions(frozenset(used), frozenset(unsure - used), region_unknown)

@@ -13,5 +13,5 @@ from bedrock_key_audit.verdicts import bedrock as verdicts
 
 
 @pytest.mark.check("bedrock.invocation_logging")
-def test_bedrock_invocation_logging(check, inventory):
-    verdicts.invocation_logging(check, inventory)
+def test_bedrock_invocation_logging(check, inventory, key_use_regions):
+    verdicts.invocation_logging(check, inventory, key_use_regions)

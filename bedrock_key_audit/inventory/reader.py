@@ -40,7 +40,7 @@ from bedrock_key_audit.inventory.models import (
     UserPolicies,
 )
 from bedrock_key_audit.inventory.probes import classify_http, path_of
-from bedrock_key_audit.usage import AUDIT_USER_AGENT
+from bedrock_key_audit.usage import probe_user_agent
 
 __all__ = ["THROTTLE_CODES", "Inventory"]  # THROTTLE_CODES: its home is bedrock_key_audit.aws_call
 
@@ -513,7 +513,7 @@ class Inventory(BulkReads):
         delay = 0.2
         last: HttpProbe | None = None
         service = "bedrock-mantle" if surface == "mantle" else "bedrock-runtime" if "/model/" in url else "bedrock"
-        headers = {"Accept": "application/json", "User-Agent": AUDIT_USER_AGENT}  # credential.recently_used tells its own calls apart
+        headers = {"Accept": "application/json", "User-Agent": probe_user_agent()}  # credential.recently_used tells its own calls apart
         if self.aws.emulated:
             headers["x-emulator-region"] = region
             if surface is not None:

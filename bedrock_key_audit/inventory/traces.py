@@ -7,7 +7,8 @@ Calls (the auditor policy in docs/auditor-policy.json grants exactly these):
 ``logs:DescribeLogGroups``, ``s3:GetBucketPublicAccessBlock``, ``s3:GetAccountPublicAccessBlock``
 (S3 Control GetPublicAccessBlock), ``s3:GetBucketLogging``, ``s3:GetBucketLocation`` (does the trail's bucket exist),
 ``s3:GetEncryptionConfiguration`` (GetBucketEncryption) and ``s3:GetBucketPolicy`` of the invocation-log
-bucket, ``iam:GetRole`` (the CloudWatch Logs delivery role and its trust policy).
+bucket, ``iam:GetRole`` (the CloudWatch Logs delivery role and its trust policy), ``kms:DescribeKey`` of each
+KMS key a destination names (in the key's own Region: a key ARN's, else the configuration's).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import botocore.exceptions
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.verdicts.traces import BucketProtection, InvocationLogging
+from bedrock_key_audit.verdicts.traces import BucketFacts, BucketProtection, InvocationLogging
 
 NO_PAB = "NoSuchPublicAccessBlockConfiguration"
 NO_ENCRYPTION = "ServerSideEncryptionConfigurationNotFoundError"
@@ -53,44 +54,70 @@ def account_pab(inv: Any, partition: str, account_id: str, region: str) -> dict[
     return got
 
 
-def _invocation_bucket(inv: Any, log: InvocationLogging, bucket: str, region: str) -> None:
-    """Default encryption, bucket policy and Block Public Access of the account's invocation-log bucket."""
+def _invocation_bucket(inv: Any, log: InvocationLogging, bucket: str, region: str,
+                       into: BucketFacts | InvocationLogging | None = None) -> None:
+    """Default encryption, bucket policy and Block Public Access of the account's invocation-log bucket
+    (written into ``into``; ``log`` itself by default)."""
+    log_account = log.account_id
+    out: Any = log if into is None else into
+
     def encryption() -> None:
         try:
             resp = inv._read("commercial", "s3", "GetBucketEncryption", region=region, expected={NO_ENCRYPTION},
                              Bucket=bucket)
-            log.bucket_encryption = [] if resp is None else (
+            out.bucket_encryption = [] if resp is None else (
                 (resp.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or [])
         except CouldNotDecide as exc:
-            log.bucket_encryption_error = str(exc)
+            out.bucket_encryption_error = str(exc)
 
     def policy() -> None:
         try:
             resp = inv._read("commercial", "s3", "GetBucketPolicy", region=region, expected={NO_POLICY}, Bucket=bucket)
-            log.bucket_policy = {} if resp is None else json.loads(resp.get("Policy") or "{}")
+            out.bucket_policy = {} if resp is None else json.loads(resp.get("Policy") or "{}")
         except CouldNotDecide as exc:
-            log.bucket_policy_error = str(exc)
+            out.bucket_policy_error = str(exc)
         except ValueError:
-            log.bucket_policy_error = f"the bucket policy of {bucket} is not JSON"
+            out.bucket_policy_error = f"the bucket policy of {bucket} is not JSON"
 
     def bucket_pab() -> None:
         try:
             resp = inv._read("commercial", "s3", "GetPublicAccessBlock", region=region, expected={NO_PAB},
                              Bucket=bucket)
-            log.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
+            out.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
         except CouldNotDecide as exc:
-            log.bucket_pab_error = str(exc)
+            out.bucket_pab_error = str(exc)
 
     def acct_pab() -> None:
-        if not log.account_id:
-            log.account_pab_error = "the commercial account id is unknown (sts:GetCallerIdentity failed)"
+        if not log_account:
+            out.account_pab_error = "the commercial account id is unknown (sts:GetCallerIdentity failed)"
             return
         try:
-            log.account_pab = account_pab(inv, "commercial", log.account_id, region)
+            out.account_pab = account_pab(inv, "commercial", log_account, region)
         except CouldNotDecide as exc:
-            log.account_pab_error = str(exc)
+            out.account_pab_error = str(exc)
 
     inv.g.fanout([encryption, policy, bucket_pab, acct_pab])
+
+
+def _kms_keys(inv: Any, log: InvocationLogging, region: str) -> None:
+    """``kms:DescribeKey`` of every KMS key the destinations name, in the key's Region (its ARN's; a bare
+    key id or alias is resolved in the configuration's Region, where the bucket or group uses it)."""
+    keys: set[str] = set()
+    if log.log_group_kms_key:
+        keys.add(log.log_group_kms_key)
+    for facts in (log, log.large_data):
+        for r in (getattr(facts, "bucket_encryption", None) or []):
+            k = (r.get("ApplyServerSideEncryptionByDefault") or {}).get("KMSMasterKeyID")
+            if k:
+                keys.add(str(k))
+
+    def one(key: str) -> None:
+        where = key.split(":")[3] if key.startswith("arn:") and key.count(":") >= 5 else region
+        try:
+            log.kms_keys[key] = inv.kms_key("commercial", key, where or region)
+        except CouldNotDecide as exc:
+            log.kms_key_errors[key] = str(exc)
+    inv.g.fanout([(lambda k=k: one(k)) for k in sorted(keys)])
 
 
 def _delivery_role(inv: Any, log: InvocationLogging, role_arn: str) -> None:
@@ -125,14 +152,18 @@ def invocation_logging(inv: Any, region: str) -> InvocationLogging:
         log = InvocationLogging(account_id=_account(inv, "commercial"), region=region,
                                 config=resp.get("loggingConfig") or {})
         bucket = (log.config.get("s3Config") or {}).get("bucketName")
-        if bucket:
+        cw = log.config.get("cloudWatchConfig") or {}
+        big = (cw.get("largeDataDeliveryS3Config") or {}).get("bucketName")
+        if bucket or big:
             try:
                 log.owned_buckets = owned_buckets(inv, "commercial")
             except CouldNotDecide as exc:
                 log.owned_buckets_error = str(exc)
-            if log.owned_buckets is not None and bucket in log.owned_buckets:
-                _invocation_bucket(inv, log, bucket, region)
-        cw = log.config.get("cloudWatchConfig") or {}
+        if bucket and log.owned_buckets is not None and bucket in log.owned_buckets:
+            _invocation_bucket(inv, log, bucket, region)
+        if big and big != bucket and log.owned_buckets is not None and big in log.owned_buckets:
+            log.large_data = BucketFacts()
+            _invocation_bucket(inv, log, big, region, into=log.large_data)
         group = cw.get("logGroupName")
         if group:
             try:
@@ -146,9 +177,26 @@ def invocation_logging(inv: Any, region: str) -> InvocationLogging:
             role_arn = str(cw.get("roleArn") or "")
             if log.account_id and role_arn.count(":") >= 5 and role_arn.split(":")[4] == log.account_id:
                 _delivery_role(inv, log, role_arn)
+        _kms_keys(inv, log, region)
+        for b in {x for x in (bucket, big) if x and log.owned_buckets is not None and x in log.owned_buckets}:
+            try:
+                log.bucket_regions[b] = bucket_region(inv, "commercial", b, region)
+            except CouldNotDecide as exc:
+                log.bucket_region_errors[b] = str(exc)
         return log
     result: InvocationLogging = inv.g.once(("invocation-logging", region), fetch)
     return result
+
+
+def bucket_region(inv: Any, partition: str, bucket: str, region: str) -> str:
+    """``s3:GetBucketLocation``: the bucket's Region (an empty or null ``LocationConstraint`` is us-east-1,
+    ``EU`` is eu-west-1: Amazon S3 API Reference, GetBucketLocation); raises CouldNotDecide when unreadable."""
+    def fetch() -> str:
+        resp = inv._read(partition, "s3", "GetBucketLocation", region=region, Bucket=bucket) or {}
+        loc = str(resp.get("LocationConstraint") or "")
+        return {"": "us-east-1", "EU": "eu-west-1"}.get(loc, loc)
+    got: str = inv.g.once(("bucket-region", partition, bucket), fetch)
+    return got
 
 
 def bucket_exists(inv: Any, partition: str, bucket: str, region: str) -> bool:
@@ -227,6 +275,12 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
                     prot.target_error = str(exc)
                 if prot.target_exists and prot.foreign is False and owned is not None:
                     prot.target_owned = False  # it exists, but the account's ListBuckets does not list it
+            if prot.target_exists:
+                try:
+                    prot.bucket_region = bucket_region(inv, partition, bucket, region)
+                    prot.target_region = bucket_region(inv, partition, target, region)
+                except CouldNotDecide:
+                    pass  # a Region that cannot be read is not judged (another account's bucket may deny it)
         return prot
     result: BucketProtection = inv.g.once(("bucket-protection", partition, bucket), fetch)
     return result

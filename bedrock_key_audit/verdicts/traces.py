@@ -26,6 +26,10 @@ text delivery on (the key calls text models)?
   Logs destination": the role's trust policy names the service principal, optionally narrowed by
   ``aws:SourceAccount`` / ``aws:SourceArn`` to the account).  A trust condition on any other key,
   or naming another account, cannot be decided: ``error``.
+* A CloudWatch Logs destination's ``largeDataDeliveryS3Config`` names a bucket where Bedrock puts
+  payloads over 100 KB and binary data (Amazon Bedrock API Reference, CloudWatchConfig,
+  https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CloudWatchConfig.html), so that bucket
+  holds prompts and answers too and is judged like the S3 destination below.
 
 Logs hold every prompt and answer, so every destination that is configured must also be:
 
@@ -116,6 +120,30 @@ class InvocationLogging:
     role: dict[str, Any] | None = None
     role_missing: bool = False
     role_error: str | None = None
+    # the bucket named by cloudWatchConfig.largeDataDeliveryS3Config, when it is the account's and not s3Config's
+    large_data: BucketFacts | None = None
+    # kms:DescribeKey of each KMS key a destination names (the log group's kmsKeyId, a bucket's
+    # KMSMasterKeyID): KeyMetadata by the key as named, or the read's error sentence
+    kms_keys: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    kms_key_errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    # GetBucketLocation of each of the account's destination buckets: its Region, or the read's error
+    bucket_regions: dict[str, str] = dataclasses.field(default_factory=dict)
+    bucket_region_errors: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class BucketFacts:
+    """The reads of one more invocation-log bucket (the CloudWatch Logs destination's
+    ``largeDataDeliveryS3Config`` bucket), in the same fields and meaning as :class:`InvocationLogging`'s."""
+
+    bucket_encryption: list[dict[str, Any]] | None = None
+    bucket_encryption_error: str | None = None
+    bucket_policy: dict[str, Any] | None = None
+    bucket_policy_error: str | None = None
+    bucket_pab: dict[str, Any] | None = None
+    bucket_pab_error: str | None = None
+    account_pab: dict[str, Any] | None = None
+    account_pab_error: str | None = None
 
 
 @dataclasses.dataclass
@@ -141,6 +169,8 @@ class BucketProtection:
     target_exists: bool | None = None  # the access-log TargetBucket exists; None: unknown or no logging
     target_owned: bool | None = None  # the target is the account's (only judged for the account's own bucket)
     target_error: str | None = None
+    bucket_region: str | None = None  # GetBucketLocation of the trail's bucket (None: unread)
+    target_region: str | None = None  # GetBucketLocation of the access-log target (None: unread)
 
 
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")  # SSE-KMS and DSSE-KMS
@@ -199,6 +229,17 @@ def _narrowed_to_account(cond: dict[str, Any], account: str) -> bool | None:
     return narrowed
 
 
+def _org_only(cond: dict[str, Any]) -> list[str]:
+    """The fixed organization ids when the condition is only ``StringEquals aws:PrincipalOrgID``."""
+    if list(cond) != ["StringEquals"] or not isinstance(cond["StringEquals"], dict):
+        return []
+    keys = cond["StringEquals"]
+    if [k.lower() for k in keys] != ["aws:principalorgid"]:
+        return []
+    vals = [str(v) for v in _listed(next(iter(keys.values())))]
+    return vals if vals and all("*" not in v and "?" not in v for v in vals) else []
+
+
 def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool) -> tuple[list[str], list[str]]:
     """Who outside ``account`` a bucket policy lets read objects: (certain readers, undecided statements).
 
@@ -224,8 +265,17 @@ def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool)
             narrowed = _narrowed_to_account(st.get("Condition") or {}, account)
             if narrowed:
                 continue
+            orgs = _org_only(st.get("Condition") or {})
+            if narrowed is None and orgs:
+                # a fixed aws:PrincipalOrgID admits every account of that organization: other accounts
+                # read (unless the organization has this account alone); not a public policy, so
+                # RestrictPublicBuckets does not block it ("Blocking public access to your Amazon S3
+                # storage", "The meaning of 'public'": fixed aws:PrincipalOrgID values are non-public)
+                readers.append(f"every account of organization {', '.join(orgs)} (statement {sid})")
+                continue
             if narrowed is None:
-                undecided.append(f"statement {sid} admits {p} under a condition the audit cannot evaluate")
+                undecided.append(f"statement {sid} admits {p} under a condition the audit cannot evaluate, which no "
+                                 "read settles (narrow it by aws:PrincipalAccount or name the principals)")
                 continue
             if acct is None:
                 public = True
@@ -237,8 +287,35 @@ def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool)
     return readers, undecided
 
 
-def _s3_destination(log: InvocationLogging, bucket: str) -> tuple[list[str], list[str]]:
-    """(problems, unknowns) of the S3 destination."""
+def kms_key_problem(log: InvocationLogging, key: str, what: str) -> tuple[str | None, str | None]:
+    """(problem, unknown) of the KMS key ``key`` that encrypts ``what``: a key whose ``KeyState`` is not
+    ``Enabled`` (``Disabled``, ``PendingDeletion``, ``PendingImport``, ``Unavailable``) or that does not
+    exist cannot be used for cryptographic operations ("Key states of AWS KMS keys",
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html), so S3 refuses the writes it
+    would encrypt ("Specifying server-side encryption with AWS KMS (SSE-KMS)": the writer needs
+    ``kms:GenerateDataKey`` on a usable key) and CloudWatch Logs refuses log events for a group whose
+    key is disabled or deleted ("Encrypt log data in CloudWatch Logs using AWS KMS": "If you disable or
+    delete the KMS key ... CloudWatch Logs can no longer ... ingest").  Nothing is delivered then."""
+    meta = log.kms_keys.get(key)
+    if meta is None:
+        why = log.kms_key_errors.get(key) or "kms:DescribeKey was not read"
+        acct = key.split(":")[4] if key.startswith("arn:") and key.count(":") >= 5 else log.account_id
+        grant = (f"; the key is account {acct}'s, whose key policy must let the auditor kms:DescribeKey it"
+                 if acct and acct != log.account_id else "")
+        return None, f"whether KMS key {key} of {what} is enabled ({why}{grant})"
+    if meta.get("missing"):
+        return f"KMS key {key} of {what} does not exist, so nothing can be encrypted and delivered", None
+    state = str(meta.get("KeyState") or "")
+    if state != "Enabled":
+        return (f"KMS key {key} of {what} is {state or 'not Enabled'}, so it cannot encrypt and nothing is "
+                "delivered"), None
+    return None, None
+
+
+def _s3_destination(log: InvocationLogging, bucket: str,
+                    facts: BucketFacts | InvocationLogging | None = None) -> tuple[list[str], list[str]]:
+    """(problems, unknowns) of an S3 destination (``facts``: its reads; ``log``'s own fields by default)."""
+    f: BucketFacts | InvocationLogging = log if facts is None else facts
     if log.owned_buckets is None:
         return [], [f"whether bucket {bucket} is the account's ({log.owned_buckets_error or 's3:ListBuckets unreadable'})"]
     if bucket not in log.owned_buckets:
@@ -246,57 +323,127 @@ def _s3_destination(log: InvocationLogging, bucket: str) -> tuple[list[str], lis
                 "answer"], []
     problems: list[str] = []
     unknown: list[str] = []
-    if log.bucket_encryption is None:
-        unknown.append(f"how bucket {bucket} is encrypted ({log.bucket_encryption_error})")
+    # "The S3 bucket must be in the same Region as the model invocation logging configuration"
+    # (Bedrock User Guide, "Monitor model invocation using CloudWatch Logs and Amazon S3")
+    where = log.bucket_regions.get(bucket)
+    if where is None and bucket in log.bucket_region_errors:
+        unknown.append(f"which Region bucket {bucket} is in ({log.bucket_region_errors[bucket]})")
+    elif where is not None and where != log.region:
+        problems.append(f"S3 bucket {bucket} is in {where}, not in {log.region}, so Bedrock cannot deliver to it")
+    if f.bucket_encryption is None:
+        unknown.append(f"how bucket {bucket} is encrypted ({f.bucket_encryption_error})")
     else:
         algos = [str(((r.get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm")) or "")
-                 for r in log.bucket_encryption]
+                 for r in f.bucket_encryption]
         if not any(a in KMS_ALGORITHMS for a in algos):
             now = ", ".join(a for a in algos if a) or "no default encryption"
             problems.append(f"S3 bucket {bucket} is not encrypted with a KMS key by default ({now}; set SSE-KMS)")
+        for r in f.bucket_encryption:
+            key = str((r.get("ApplyServerSideEncryptionByDefault") or {}).get("KMSMasterKeyID") or "")
+            if key:  # no key named: the AWS managed key aws/s3, which S3 keeps enabled
+                p, u = kms_key_problem(log, key, f"S3 bucket {bucket}")
+                problems += [p] if p else []
+                unknown += [u] if u else []
     pab = BucketProtection(partition="commercial", bucket=bucket, account_id=log.account_id,
-                           bucket_pab=log.bucket_pab, account_pab=log.account_pab)
+                           bucket_pab=f.bucket_pab, account_pab=f.account_pab)
     eff, pab_unknown = effective_pab(pab)
     restrict = eff.get("RestrictPublicBuckets", False)
-    if log.bucket_policy is None:
-        unknown.append(f"who may read bucket {bucket} ({log.bucket_policy_error})")
+    if f.bucket_policy is None:
+        unknown.append(f"who may read bucket {bucket} ({f.bucket_policy_error})")
     else:
-        readers, undecided = outside_readers(log.bucket_policy, log.account_id, restrict)
+        readers, undecided = outside_readers(f.bucket_policy, log.account_id, restrict)
         if readers:
             problems.append(f"the policy of S3 bucket {bucket} lets principals outside the account read the logs: "
                             + ", ".join(readers))
         elif undecided:
             unknown.append(f"who may read bucket {bucket}: " + "; ".join(undecided))
-        elif "RestrictPublicBuckets" in pab_unknown and outside_readers(log.bucket_policy, log.account_id, False)[0]:
-            why = log.account_pab_error if log.account_pab is None else log.bucket_pab_error
+        elif "RestrictPublicBuckets" in pab_unknown and outside_readers(f.bucket_policy, log.account_id, False)[0]:
+            why = f.account_pab_error if f.account_pab is None else f.bucket_pab_error
             unknown.append(f"whether bucket {bucket}'s public policy is restricted (Block Public Access unreadable: {why})")
     return problems, unknown
 
 
-def _trusts_bedrock(doc: dict[str, Any] | None, account: str) -> bool | None:
-    """The trust policy lets ``bedrock.amazonaws.com`` assume the role: True, False, or None when a
-    condition on another key leaves it undecided."""
-    import fnmatch
+def _names_service(principal: Any, service: str) -> bool:
+    """The ``Principal`` (or ``NotPrincipal``) value names ``service``: ``"*"``, ``{"AWS": "*"}`` (every
+    principal, services included: "AWS JSON policy elements: Principal") or its ``Service`` entry."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    if any(str(a) == "*" for a in _listed(principal.get("AWS", []))):
+        return True
+    return any(str(x).lower() == service for x in _listed(principal.get("Service", [])))
+
+
+def service_may(doc: dict[str, Any] | None, service: str, action: str, resource: str,
+                context: dict[str, Any]) -> tuple[bool | None, frozenset[str]]:
+    """May the AWS service principal ``service`` do ``action`` on ``resource`` under the resource-based
+    policy ``doc``, for a request that carries ``context``?  (True/False, or None with the condition keys
+    that leave it undecided.)
+
+    IAM's "Policy evaluation logic" (https://docs.aws.amazon.com/IAM/latest/UserGuide/
+    reference_policies_evaluation-logic.html): an explicit Deny that applies wins; otherwise an Allow
+    that applies grants; otherwise the request is implicitly denied.  A statement applies when its
+    ``Principal`` names the service (or ``NotPrincipal`` does not: "AWS JSON policy elements:
+    NotPrincipal"), its Action/NotAction covers ``action``, its Resource covers ``resource`` and its
+    Condition holds; Action, Resource and Condition are evaluated by the project's evaluator
+    (:mod:`bedrock_key_audit.policy`), whose conditions stay undecided on keys ``context`` does not know."""
+    from bedrock_key_audit.policy import PolicyError, RequestContext, parse_document
 
     if not isinstance(doc, dict):
-        return False
-    answer: bool | None = False
-    for st in _listed(doc.get("Statement", [])):
-        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+        return False, frozenset()
+    try:
+        parsed = parse_document(doc, "policy")
+    except PolicyError:
+        return None, frozenset({"(the policy is not valid IAM JSON)"})
+    raw = [st for st in _listed(doc.get("Statement", [])) if isinstance(st, dict)]
+    ctx = RequestContext(context)
+    allow: bool | None = False
+    deny: bool | None = False
+    unknown: set[str] = set()
+    for st, ps in zip(raw, parsed, strict=True):
+        if "NotPrincipal" in st:
+            if _names_service(st["NotPrincipal"], service):
+                continue
+        elif not _names_service(st.get("Principal"), service):
             continue
-        principal = st.get("Principal")
-        services = _listed(principal.get("Service", [])) if isinstance(principal, dict) else (
-            ["*"] if principal == "*" else [])
-        if not any(s in ("bedrock.amazonaws.com", "*") for s in services):
-            continue
-        if not any(fnmatch.fnmatchcase("sts:assumerole", str(a).lower()) for a in _listed(st.get("Action", []))):
-            continue
-        narrowed = _narrowed_to_account(st.get("Condition") or {}, account)
-        if narrowed is None:
-            answer = None
-            continue
-        return True
-    return answer
+        got = ps.applies(action, resource, ctx)
+        if got.value is None:
+            unknown |= set(got.unknown)
+        if ps.effect == "Deny":
+            deny = True if got.value is True else (None if got.value is None and deny is not True else deny)
+        elif got.value is True:
+            allow = True
+        elif got.value is None and allow is not True:
+            allow = None
+    if deny is True:
+        return False, frozenset()
+    if allow is True and deny is False:
+        return True, frozenset()
+    if allow is False:
+        return False, frozenset()
+    return None, frozenset(unknown)
+
+
+def bedrock_context(account: str, region: str) -> dict[str, Any]:
+    """What Bedrock's own requests carry as it acts for the account's logging configuration: it is an
+    AWS service principal (``aws:PrincipalIsAWSService`` true, ``aws:PrincipalServiceName``) acting for
+    ``aws:SourceAccount`` = the account, with ``aws:SourceArn`` an ARN of Bedrock in the account and
+    Region ("AWS global condition context keys"; the Bedrock User Guide's delivery-role trust policy
+    narrows by ``aws:SourceAccount`` and by ``ArnLike aws:SourceArn arn:aws:bedrock:<region>:<account>:*``,
+    "Monitor model invocation using CloudWatch Logs and Amazon S3")."""
+    return {"aws:SourceAccount": account, "aws:SourceArn": f"arn:aws:bedrock:{region}:{account}:model-invocation-logging",
+            "aws:PrincipalIsAWSService": "true", "aws:PrincipalServiceName": "bedrock.amazonaws.com",
+            "aws:SourceOrgID": None, "aws:PrincipalAccount": None, "aws:PrincipalOrgID": None}
+
+
+def _trusts_bedrock(doc: dict[str, Any] | None, account: str, region: str = "us-east-1",
+                    role_arn: str = "*") -> tuple[bool | None, frozenset[str]]:
+    """The trust policy lets ``bedrock.amazonaws.com`` ``sts:AssumeRole`` the role, as IAM evaluates it
+    (:func:`service_may`: an explicit Deny for Bedrock wins, ``NotPrincipal`` counts): True, False, or
+    None with the condition keys that leave it undecided.  A condition on ``aws:SourceAccount`` naming
+    another account can never be met by Bedrock acting for this account: False, not undecided."""
+    return service_may(doc, "bedrock.amazonaws.com", "sts:AssumeRole", role_arn, bedrock_context(account, region))
 
 
 def _cloudwatch_destination(log: InvocationLogging, group: str, role: str) -> tuple[list[str], list[str]]:
@@ -312,19 +459,25 @@ def _cloudwatch_destination(log: InvocationLogging, group: str, role: str) -> tu
     elif log.role is None:
         unknown.append(f"whether delivery role {role} exists and trusts Bedrock ({log.role_error or 'iam:GetRole not read'})")
     else:
-        trusted = _trusts_bedrock(log.role.get("AssumeRolePolicyDocument"), log.account_id)
+        trusted, keys = _trusts_bedrock(log.role.get("AssumeRolePolicyDocument"), log.account_id, log.region,
+                                        str(log.role.get("Arn") or role))
         if trusted is False:
             problems.append(f"delivery role {role} does not trust bedrock.amazonaws.com to assume it, so nothing is "
                             f"delivered to log group {group}")
         elif trusted is None:
-            unknown.append(f"whether delivery role {role} lets bedrock.amazonaws.com assume it (its trust policy has a "
-                           "condition the audit cannot evaluate)")
+            unknown.append(f"whether delivery role {role} lets bedrock.amazonaws.com assume it: its trust policy has a "
+                           f"condition the audit cannot evaluate for Bedrock's requests ({', '.join(sorted(keys))}), "
+                           "which no read settles; narrow it by aws:SourceAccount / aws:SourceArn instead")
     if log.log_group_found is None:
         unknown.append(f"whether log group {group} exists ({log.log_group_error or 'logs:DescribeLogGroups unreadable'})")
     elif not log.log_group_found:
         problems.append(f"log group {group} does not exist in {log.region}")
     elif not log.log_group_kms_key:
         problems.append(f"log group {group} is not encrypted with a KMS key (no kmsKeyId; associate one)")
+    else:
+        p, u = kms_key_problem(log, log.log_group_kms_key, f"log group {group}")
+        problems += [p] if p else []
+        unknown += [u] if u else []
     return problems, unknown
 
 
@@ -358,11 +511,23 @@ def invocation_logging_verdict(log: InvocationLogging) -> tuple[str, str]:
         unknown += u
         if not p and not u:
             good.append(f"CloudWatch Logs group {group}")
+        # Bedrock writes payloads over 100 KB and binary data of a CloudWatch Logs destination to this bucket
+        # (Amazon Bedrock API Reference, CloudWatchConfig: "largeDataDeliveryS3Config"), so it holds prompts
+        # and answers like any S3 destination and is judged the same way
+        big = (cw.get("largeDataDeliveryS3Config") or {}).get("bucketName")
+        if big:
+            p, u = _s3_destination(log, big, log if big == bucket else log.large_data or BucketFacts(
+                *(None, "its reads were not made") * 4))
+            problems += p
+            unknown += u
+            if not p and not u and big != bucket:
+                good.append(f"large-data S3 bucket {big}")
     if problems:
         return "fail", f"model-invocation logging in {where}: " + "; ".join(problems)
     if unknown:
+        advice = "" if "no read settles" in unknown[0] else "; grant that read to the auditor"
         raise CouldNotDecide(f"model-invocation logging in {where} is configured, but the audit cannot tell "
-                             f"{unknown[0]}; grant that read to the auditor")
+                             f"{unknown[0]}{advice}")
     return "pass", (f"model-invocation logging in {where} delivers text data to " + " and ".join(good)
                     + ", KMS-encrypted and readable by no other account")
 
@@ -404,6 +569,10 @@ def bucket_protection_verdict(prot: BucketProtection) -> tuple[str, str]:
     elif prot.logging and prot.target_exists is False:
         gaps.append(f"server access logging points at bucket {target}, which does not exist, so no access log is "
                     "written")
+    elif prot.logging and prot.bucket_region and prot.target_region and prot.bucket_region != prot.target_region:
+        # "All logs are saved to buckets in the same AWS Region as the source bucket" (PutBucketLogging)
+        gaps.append(f"server access logging points at bucket {target}, which is in {prot.target_region}, not in "
+                    f"{prot.bucket_region}; S3 delivers access logs only to a bucket in the source bucket's Region")
     elif prot.logging and prot.target_owned is False:
         gaps.append(f"server access logging points at bucket {target}, which the account does not own; S3 delivers "
                     "access logs only to a bucket of the source bucket's owner")

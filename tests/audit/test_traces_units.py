@@ -24,15 +24,17 @@ def test_logging_off_fails():
 
 KMS = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "k"}}]
 # what the account's own, protected bucket shows: SSE-KMS, no policy, Block Public Access on
+# both destinations' KMS keys, as kms:DescribeKey shows them: enabled
+KMS_OK = {"k": {"KeyState": "Enabled"}, "arn:aws:kms:us-east-1:123456789012:key/k": {"KeyState": "Enabled"}}
 OWN_BUCKET = {"owned_buckets": frozenset({"logs"}), "bucket_encryption": KMS, "bucket_policy": {},
-              "bucket_pab": ALL_ON, "account_pab": {}}
+              "bucket_pab": ALL_ON, "account_pab": {}, "kms_keys": KMS_OK}
 ROLE = f"arn:aws:iam::{ACCT}:role/r"
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"},
                                                   "Action": "sts:AssumeRole",
                                                   "Condition": {"StringEquals": {"aws:SourceAccount": ACCT}}}]}
 # what the account's own, protected log group shows: found, a KMS key, a role trusted by Bedrock
 OWN_GROUP = {"log_group_found": True, "log_group_kms_key": "arn:aws:kms:us-east-1:123456789012:key/k",
-             "role": {"Arn": ROLE, "AssumeRolePolicyDocument": TRUST}}
+             "role": {"Arn": ROLE, "AssumeRolePolicyDocument": TRUST}, "kms_keys": KMS_OK}
 S3_ON = {"s3Config": {"bucketName": "logs"}, "textDataDeliveryEnabled": True}
 CW_ON = {"cloudWatchConfig": {"logGroupName": "g", "roleArn": ROLE}, "textDataDeliveryEnabled": True}
 
@@ -95,9 +97,54 @@ def test_bucket_policy_within_the_account_or_for_services_or_denying_passes():
 
 
 def test_bucket_policy_narrowed_by_an_unknowable_value_is_undecided():
-    policy = _policy("*", {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}})
-    with pytest.raises(CouldNotDecide, match="who may read bucket logs: statement Read admits \\*"):
+    policy = _policy("*", {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})
+    with pytest.raises(CouldNotDecide, match="who may read bucket logs: statement Read admits \\*") as got:
         invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy, "bucket_pab": {}}))
+    assert "grant that read" not in str(got.value)  # no read settles a condition
+
+
+@pytest.mark.parametrize("pab", [{}, ALL_ON])
+def test_bucket_policy_admitting_an_organization_fails_even_under_restrict_public_buckets(pab):
+    # a fixed aws:PrincipalOrgID is not "public": RestrictPublicBuckets leaves the other members' reads
+    policy = _policy("*", {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}})
+    status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy, "bucket_pab": pab}))
+    assert status == "fail" and "every account of organization o-abc123" in why
+
+
+def _trust(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+BEDROCK_ASSUME = {"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}
+
+
+@pytest.mark.parametrize("trust", [
+    # an explicit Deny for Bedrock wins over the Allow
+    _trust(BEDROCK_ASSUME, {"Effect": "Deny", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:*"}),
+    # a Deny to everyone but another service covers Bedrock
+    _trust(BEDROCK_ASSUME, {"Effect": "Deny", "NotPrincipal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}),
+    # an Allow to everyone but Bedrock does not admit it
+    _trust({"Effect": "Allow", "NotPrincipal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}),
+    # Bedrock acting for this account never carries another account as aws:SourceAccount
+    _trust({**BEDROCK_ASSUME, "Condition": {"StringEquals": {"aws:SourceAccount": "999999999999"}}}),
+])
+def test_a_trust_policy_that_denies_or_never_admits_bedrock_fails(trust):
+    status, why = invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": {"Arn": ROLE,
+                                                                                  "AssumeRolePolicyDocument": trust}}))
+    assert status == "fail" and "does not trust bedrock.amazonaws.com" in why
+
+
+def test_a_trust_policy_admitting_bedrock_by_the_documented_conditions_passes_and_an_unknowable_one_is_undecided():
+    documented = _trust({**BEDROCK_ASSUME, "Condition": {
+        "StringEquals": {"aws:SourceAccount": ACCT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:bedrock:us-east-1:{ACCT}:*"}}})
+    assert invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": {
+        "Arn": ROLE, "AssumeRolePolicyDocument": documented}}))[0] == "pass"
+    odd = _trust({**BEDROCK_ASSUME, "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-1"}}})
+    with pytest.raises(CouldNotDecide, match="aws:SourceVpc") as got:
+        invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "role": {"Arn": ROLE, "AssumeRolePolicyDocument": odd}}))
+    assert "grant that read" not in str(got.value)
 
 
 def test_unreadable_encryption_or_policy_is_undecided_but_a_known_gap_still_fails():
@@ -177,7 +224,7 @@ def test_every_configured_destination_must_be_protected():
     status, why = invocation_logging_verdict(_log(both, owned_buckets=frozenset(), **OWN_GROUP))
     assert status == "fail" and "central is not owned by account" in why
     both = {**CW_ON, "s3Config": {"bucketName": "logs"}}
-    status, why = invocation_logging_verdict(_log(both, **OWN_BUCKET, **OWN_GROUP))
+    status, why = invocation_logging_verdict(_log(both, **{**OWN_BUCKET, **OWN_GROUP}))
     assert status == "pass" and "S3 bucket logs and CloudWatch Logs group g" in why
 
 
@@ -288,3 +335,68 @@ def test_unknown_ownership_never_borrows_the_account_level_settings():
                  bucket_pab={})
     with pytest.raises(CouldNotDecide, match="is the account's is unknown"):
         bucket_protection_verdict(prot)
+
+
+def _big(bucket):
+    return {**CW_ON, "cloudWatchConfig": {"logGroupName": "g", "roleArn": ROLE,
+                                          "largeDataDeliveryS3Config": {"bucketName": bucket, "keyPrefix": "big"}}}
+
+
+def test_large_data_bucket_of_a_cloudwatch_destination_is_judged_like_an_s3_destination():
+    from bedrock_key_audit.verdicts.traces import BucketFacts
+    own = BucketFacts(bucket_encryption=KMS, bucket_policy={}, bucket_pab=ALL_ON, account_pab={})  # key "k"
+    status, why = invocation_logging_verdict(_log(_big("big"), **OWN_GROUP, owned_buckets=frozenset({"big"}), large_data=own))
+    assert status == "pass" and "large-data S3 bucket big" in why
+    # another account's bucket: its owner reads every large prompt
+    status, why = invocation_logging_verdict(_log(_big("theirs"), **OWN_GROUP, owned_buckets=frozenset({"big"})))
+    assert status == "fail" and "S3 bucket theirs is not owned by account" in why
+    # the account's own bucket, open to everyone and SSE-S3 only
+    open_ = BucketFacts(bucket_encryption=[{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
+                        bucket_policy=_policy("*"), bucket_pab={}, account_pab={})
+    status, why = invocation_logging_verdict(_log(_big("big"), **OWN_GROUP, owned_buckets=frozenset({"big"}),
+                                                  large_data=open_))
+    assert status == "fail" and "bucket big is not encrypted with a KMS key" in why and "everyone" in why
+    # the same bucket as s3Config's is judged from the s3Config reads
+    both = {**_big("logs"), "s3Config": {"bucketName": "logs"}}
+    assert invocation_logging_verdict(_log(both, **{**OWN_GROUP, **OWN_BUCKET}))[0] == "pass"
+    with pytest.raises(CouldNotDecide, match="whether bucket big is the account's"):
+        invocation_logging_verdict(_log(_big("big"), **OWN_GROUP, owned_buckets_error="s3:ListAllMyBuckets was denied"))
+
+
+@pytest.mark.parametrize("state", ["Disabled", "PendingDeletion"])
+def test_a_destinations_kms_key_that_cannot_be_used_fails(state):
+    key = "arn:aws:kms:us-east-1:123456789012:key/bucket"
+    group = OWN_GROUP["log_group_kms_key"]
+    enabled = {"kms_keys": {group: {"KeyState": "Enabled"}, key: {"KeyState": "Enabled"}}}
+    cw_s3 = {**CW_ON, "s3Config": {"bucketName": "logs"}}
+    rules = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]
+    base = {**OWN_BUCKET, **OWN_GROUP, "bucket_encryption": rules}
+    assert invocation_logging_verdict(_log(cw_s3, **{**base, **enabled}))[0] == "pass"
+    status, why = invocation_logging_verdict(_log(cw_s3, **{**base, "kms_keys": {group: {"KeyState": state},
+                                                                                 key: {"KeyState": "Enabled"}}}))
+    assert status == "fail" and f"KMS key {group} of log group g is {state}" in why
+    status, why = invocation_logging_verdict(_log(cw_s3, **{**base, "kms_keys": {group: {"KeyState": "Enabled"},
+                                                                                 key: {"KeyState": state}}}))
+    assert status == "fail" and f"KMS key {key} of S3 bucket logs is {state}" in why
+
+
+def test_an_unreadable_kms_key_of_another_account_names_the_grant():
+    theirs = "arn:aws:kms:us-east-1:999999999999:key/x"
+    with pytest.raises(CouldNotDecide, match="account 999999999999's, whose key policy must let the auditor kms:DescribeKey"):
+        invocation_logging_verdict(_log(CW_ON, **{**OWN_GROUP, "log_group_kms_key": theirs,
+                                                  "kms_key_errors": {theirs: "AccessDenied"}}))
+
+
+def test_a_destination_or_access_log_target_in_another_region_receives_nothing():
+    status, why = invocation_logging_verdict(_log(S3_ON, **OWN_BUCKET, bucket_regions={"logs": "us-west-2"}))
+    assert status == "fail" and "S3 bucket logs is in us-west-2, not in us-east-1" in why
+    assert invocation_logging_verdict(_log(S3_ON, **OWN_BUCKET, bucket_regions={"logs": "us-east-1"}))[0] == "pass"
+    with pytest.raises(CouldNotDecide, match="which Region bucket logs is in"):
+        invocation_logging_verdict(_log(S3_ON, **OWN_BUCKET, bucket_region_errors={"logs": "AccessDenied"}))
+    prot = BucketProtection(partition="commercial", bucket="trail", account_id=ACCT, bucket_pab=ALL_ON, account_pab={},
+                            logging={"TargetBucket": "access"}, target_exists=True, target_owned=True,
+                            bucket_region="us-east-1", target_region="eu-west-1")
+    status, why = bucket_protection_verdict(prot)
+    assert status == "fail" and "which is in eu-west-1, not in us-east-1" in why
+    prot.target_region = "us-east-1"
+    assert bucket_protection_verdict(prot)[0] == "pass"

@@ -132,3 +132,18 @@ def test_a_log_archive_accounts_bucket_is_judged_by_its_own_settings(pytester):
     detail = rows[TRAIL_ROW]["detail"]
     assert rows[TRAIL_ROW]["status"] == "error", detail
     assert "belongs to another account, whose account-level Block Public Access only that account can read" in detail
+
+
+def test_logging_is_judged_in_a_region_where_the_key_use_read_found_use(pytester):
+    from bedrock_key_audit.emulator import scenarios
+
+    def use_in_eu_west_1(emu):
+        key = json.loads(emu.client("secretsmanager", "govcloud").get_secret_value(
+            SecretId=scenarios.SECRET_NAME)["SecretString"])["bedrock_api_key"]
+        scenarios._bearer_call(emu, key, scenarios.WORKLOAD_SOURCE_IP, region="eu-west-1")
+
+    rows = run_audit(pytester, "compliant")
+    assert rows[ROW]["status"] == "pass", rows[ROW]["detail"]
+    rows = run_audit(pytester, "compliant", setup=use_in_eu_west_1)
+    assert rows[ROW]["status"] == "fail", rows[ROW]["detail"]
+    assert "model-invocation logging is off in eu-west-1" in rows[ROW]["detail"]

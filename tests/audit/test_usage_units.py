@@ -388,3 +388,37 @@ def test_reader_pages_go_through_the_regions_limiter(monkeypatch):
     inv.g.once(("lookup-limiter", "us-east-1"), lambda: reader.RateLimiter(0.5, clock=fake.now, sleep=fake.sleep))
     read = reader.lookup_user_events(inv, USER, "us-east-1", START)
     assert len(read.events) == 3 and fake.slept == [0.5, 0.5]  # 3 pages: the first at once, two spaced
+
+
+def test_key_use_regions_names_where_the_key_was_used_and_where_the_read_was_partial():
+    from bedrock_key_audit.inventory.reader import KeyRegions
+    from bedrock_key_audit.usage import key_use_regions
+    from bedrock_key_audit.verdicts.bedrock import logging_regions
+
+    reads = [RegionRead("us-east-1", []), RegionRead("eu-west-1", [_in("eu-west-1", event(3))]),
+             RegionRead("ap-south-1", [_in("ap-south-1", event(2, bearer=False))]),  # SigV4: not key use
+             RegionRead("us-east-2", [], truncated=True)]
+    use = key_use_regions(reads, USER, ARN)
+    assert use.used == {"eu-west-1"} and use.unsure == {"us-east-2"}
+    regions, gap = logging_regions(KeyRegions("us-east-1", secret="us-west-2"), use)
+    assert regions == ["us-east-1", "us-west-2", "eu-west-1"]
+    assert gap and "us-east-2" in gap and "read only in part" in gap
+    # a partial read of a Region that is judged anyway leaves nothing undecided
+    assert logging_regions(KeyRegions("us-east-2"), use)[1] is None
+    regions, gap = logging_regions(KeyRegions("us-east-1"), key_use_regions(reads[:2], USER, ARN, "DescribeRegions denied"))
+    assert regions == ["us-east-1", "eu-west-1"] and gap and "DescribeRegions denied" in gap
+
+
+def test_only_this_runs_own_probes_are_spared_the_source_address_judgement():
+    from bedrock_key_audit.usage import probe_user_agent, run_token
+
+    cidrs = ["203.0.113.0/24"]
+    ours = event(1, ip="198.51.100.23", agent=probe_user_agent())
+    v = verdict([ours, event(2)], cidrs=cidrs)
+    assert v.status == "pass", v.message
+    assert f"run/{run_token()}" in probe_user_agent()
+    # the plain agent (forgeable by anyone holding the key) and an earlier run's token still count
+    for agent in (AUDIT_USER_AGENT, f"{AUDIT_USER_AGENT} run/0123456789abcdef",
+                  f"{AUDIT_USER_AGENT} run/{run_token()}x", f"evil {AUDIT_USER_AGENT} run/{run_token()}"):
+        v = verdict([event(1, ip="198.51.100.23", agent=agent), event(2)], cidrs=cidrs)
+        assert v.status == "fail" and "198.51.100.23 ×1" in v.message, agent

@@ -576,3 +576,18 @@ def test_a_trail_bucket_name_taken_by_another_team_is_a_manual_step(emu, ctx_for
     _apply(ctx, step)
     assert _policy(s3, name) == team
     assert emu.client("cloudtrail").describe_trails()["trailList"] == []
+
+
+def test_a_deleted_trail_bucket_is_a_manual_step_to_recreate_it_not_a_foreign_owner(emu, ctx_for):
+    from bedrock_key_audit.remediation.fixers.traces import bucket_protected_fixer
+
+    emu.apply("compliant")
+    ct, s3 = emu.client("cloudtrail"), emu.client("s3")
+    bucket = ct.describe_trails()["trailList"][0]["S3BucketName"]
+    for obj in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        s3.delete_object(Bucket=bucket, Key=obj["Key"])
+    s3.delete_bucket(Bucket=bucket)
+    steps = bucket_protected_fixer(ctx_for(), _rec_ct("cloudtrail.bucket_protected"))
+    assert [s.manual for s in steps] == [True], steps
+    assert "does not exist" in steps[0].action and "re-create it" in steps[0].action
+    assert "its owner must protect it" not in steps[0].action

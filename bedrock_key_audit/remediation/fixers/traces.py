@@ -158,6 +158,12 @@ def bucket_protected_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     bucket = (trail.raw or {}).get("S3BucketName") or ""  # None and "": no bucket, as before
     if not bucket:
         raise CouldNotDecide(f"trail {trail.name} names no S3 bucket")
+    if bucket_protection(ctx.inv, partition, bucket, trail.home_region).missing:
+        # bucket names are global: until the account re-creates it, anyone may create it and receive the trail
+        return [manual_step(f"manual:trail-bucket:{partition}", f"bucket {bucket} of trail {trail.name} does not "
+                            "exist, so the trail delivers nothing and whoever creates a bucket of that name receives "
+                            f"its logs: re-create it in the {partition} account now (with Block Public Access and "
+                            "the CloudTrail bucket policy), or point the trail at a bucket of the account", rec)]
     if bucket not in owned_buckets(ctx.inv, partition):
         return [manual_step(f"manual:trail-bucket:{partition}", f"bucket {bucket} of trail {trail.name} is not owned "
                             f"by the {partition} account: its owner must protect it", rec)]
@@ -273,7 +279,11 @@ def invocation_logging_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
 
     steps: list[Step] = []
-    for region in ctx.inv.key_regions().regions():  # the Regions the check judged
+    regions = ctx.inv.key_regions().regions()
+    for ev in rec.evidence:  # the Regions the check judged, those where the key-use read found use included
+        if ev.get("source") == "bedrock.invocation_logging:regions":
+            regions += [r for r in (ev.get("data") or {}).get("regions") or [] if r not in regions]
+    for region in regions:
         log = invocation_logging(ctx.inv, region)
         try:
             status, why = invocation_logging_verdict(log)
