@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from typing import Any, Callable
 
@@ -93,14 +94,33 @@ def _profile_setting(aws: Any, partition: str) -> str:
     return f"set partitions.{partition}.profile"
 
 
+def profile_env() -> tuple[str, str] | None:
+    """``(variable, value)`` of the environment variable that names the profile of the standard chain."""
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        if os.environ.get(var):
+            return var, os.environ[var]
+    return None
+
+
+def profile_not_found(partition: str, prof: str | None) -> str:
+    """One line for botocore's ``ProfileNotFound``: the setting that named the missing profile.  Without
+    ``partitions.<p>.profile`` the SDK's chain takes the profile from ``AWS_PROFILE`` (a stale one in the
+    shell is the usual cause), so that variable is named, not the audit's setting."""
+    files = "(AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE or ~/.aws/config, ~/.aws/credentials)"
+    env = profile_env()
+    if not prof and env:
+        return (f"{partition}: the environment variable {env[0]}={env[1]!r} names an AWS profile not found in the AWS "
+                f"config files {files}: unset it, or set partitions.{partition}.profile")
+    return f"partitions.{partition}.profile: AWS profile {prof!r} not found in the AWS config files {files}"
+
+
 def _credentials_problem(aws: Any, partition: str) -> str | None:
     """The profile exists and yields credentials, else the one-line problem (no AWS call)."""
     prof = aws.cfg.profile(partition)
     try:
         sess = aws.session(partition)
     except botocore.exceptions.ProfileNotFound:
-        return f"partitions.{partition}.profile: AWS profile {prof!r} not found in the AWS config files " \
-               f"(AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE or ~/.aws/config, ~/.aws/credentials)"
+        return profile_not_found(partition, prof)
     try:
         creds = sess.get_credentials()
     except SSO_ERRORS:
@@ -257,8 +277,43 @@ def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organizat
     return missing, unchecked, allowed
 
 
+def secret_region_problem(aws: Any) -> str | None:
+    """The configured secret is in the configured GovCloud Region (``DescribeSecret``), else one line.
+
+    Secrets Manager is regional: a secret exists in the one Region it was created in ("What is AWS
+    Secrets Manager?", https://docs.aws.amazon.com/secretsmanager/latest/userguide/intro.html), so a
+    profile whose Region is us-gov-east-1 does not see a secret of us-gov-west-1.  When it is not
+    found, the partition's other Regions (botocore's endpoint data) are tried; found there, the line
+    names the setting that fixes it (found nowhere: no line, the audit's secret.exists reports it).  A denied or failed DescribeSecret is left to the permission checks."""
+    from bedrock_key_audit.fixtures.config import partition_regions
+
+    region, sid = aws.cfg.region("govcloud"), aws.cfg.secret_id
+
+    def found(where: str) -> bool | None:
+        try:
+            aws.client("secretsmanager", "govcloud", where).describe_secret(SecretId=sid)
+        except botocore.exceptions.ClientError as exc:
+            return False if error_code(exc) == "ResourceNotFoundException" else None
+        except botocore.exceptions.BotoCoreError:
+            return None
+        return True
+
+    if found(region) is not False:
+        return None
+    others = [r for r in partition_regions("govcloud") if r != region]
+    there = next((r for r in others if found(r)), None)
+    if there:
+        return (f"govcloud: secret {sid} is not in {region} but in {there} (Secrets Manager is regional): set "
+                f"partitions.govcloud.region = \"{there}\"")
+    return None  # in no Region: the audit's secret.exists says so (a finding, not a setup problem)
+
+
 def diagnose(aws: Any, config_source: str, organization: bool = False, permissions: bool = True) -> Report:
     identities, problems = check_identities(aws)
+    if permissions and "govcloud" in identities:
+        problem = secret_region_problem(aws)
+        if problem:
+            problems.append(problem)
     report = Report(config_source=config_source, identities=identities, problems=problems)
     if permissions:
         report.missing, report.unchecked, report.allowed = check_permissions(aws, identities, organization)

@@ -1,0 +1,163 @@
+"""First-run mistakes against the emulator: a GovCloud profile whose Region is not the secret's, a stale
+``AWS_PROFILE``, a role profile without a Region, ``init -o`` into a missing directory, answers given by
+flag that name nothing."""
+from __future__ import annotations
+
+import json
+
+from bedrock_key_audit import cli
+from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.inventory.models import Secret, missing_secret
+from tests.firstrun.helpers import COMMERCIAL, GOV, audit_toml, aws_files, key_profile, two_profiles
+
+EAST = "[profile commercial]\nregion = us-east-1\n[profile govcloud]\nregion = us-gov-east-1\n"
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    code = cli.main(list(args))
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+# --------------------------------------------------------------------------- the secret's Region
+def test_missing_secret_sentence_names_the_region() -> None:
+    text = missing_secret(Secret(secret_id="bedrock/api-key", exists=False, region="us-gov-east-1"))
+    assert text.startswith("secret bedrock/api-key does not exist in GovCloud Region us-gov-east-1")
+    assert "partitions.govcloud.region" in text
+
+
+def test_init_finds_the_secret_in_the_other_govcloud_region(emu, tmp_path, monkeypatch, capsys):
+    emu.apply("compliant")
+    aws_files(monkeypatch, tmp_path, emu, config=EAST, credentials=two_profiles())
+    out_file = tmp_path / "a.toml"
+    code, out, err = _run(capsys, "init", "-o", str(out_file), "--commercial-profile", "commercial",
+                          "--govcloud-profile", "govcloud")
+    assert code == 0, err
+    cfg = load_config(out_file)
+    assert cfg.region("govcloud") == "us-gov-west-1" and cfg.secret_id == "cross-partition-commercial-creds"
+    assert "found in us-gov-west-1, not in us-gov-east-1: using region us-gov-west-1 for GovCloud" in out
+
+
+def test_init_checks_a_given_secret_in_every_govcloud_region(emu, tmp_path, monkeypatch, capsys):
+    emu.apply("compliant")
+    aws_files(monkeypatch, tmp_path, emu, config=EAST, credentials=two_profiles())
+    out_file = tmp_path / "a.toml"
+    args = ["init", "-o", str(out_file), "--commercial-profile", "commercial", "--govcloud-profile", "govcloud"]
+    code, out, err = _run(capsys, *args, "--secret", "cross-partition-commercial-creds")
+    assert code == 0, err and load_config(out_file).region("govcloud") == "us-gov-west-1"
+    code, out, err = _run(capsys, *args, "--force", "--secret", "no-such-secret")
+    assert code == 2 and err.strip() == ("error: --secret no-such-secret: no such secret in any GovCloud Region "
+                                         "(us-gov-east-1, us-gov-west-1); pass --no-verify to write it anyway")
+    code, out, err = _run(capsys, *args, "--force", "--secret", "no-such-secret", "--no-verify")
+    assert code == 0, err and load_config(out_file).secret_id == "no-such-secret"
+
+
+def test_init_checks_a_given_user_and_model(emu, tmp_path, monkeypatch, capsys):
+    emu.apply("compliant")
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    out_file = tmp_path / "a.toml"
+    args = ["init", "-o", str(out_file), "--commercial-profile", "commercial", "--govcloud-profile", "govcloud"]
+    code, _, err = _run(capsys, *args, "--user", "nobody-here")
+    assert code == 2 and err.strip() == ("error: --user nobody-here: no such IAM user in the commercial account "
+                                         "(iam:GetUser); pass --no-verify to write it anyway")
+    # the emulator serves no Bedrock control plane to SigV4 clients: the model cannot be looked up, a warning
+    code, out, err = _run(capsys, *args, "--model", "acme.no-such-model-v9")
+    assert code == 0, err
+    assert "  warning: --model acme.no-such-model-v9 not checked (bedrock:get_foundation_model: 500)" in out.splitlines()
+    code, _, err = _run(capsys, *args, "--force", "--user", "bedrock-cross-partition-user")
+    assert code == 0, err
+
+
+def test_doctor_names_the_region_that_holds_the_secret(emu, tmp_path, monkeypatch, capsys):
+    emu.apply("compliant")
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    cfg = audit_toml(tmp_path, extra='[secret]\nid = "cross-partition-commercial-creds"\n')
+    cfg.write_text(cfg.read_text().replace('"us-gov-west-1"', '"us-gov-east-1"'))
+    code, out, _ = _run(capsys, "doctor", "--audit-config", str(cfg))
+    assert ("problem: govcloud: secret cross-partition-commercial-creds is not in us-gov-east-1 but in us-gov-west-1 "
+            '(Secrets Manager is regional): set partitions.govcloud.region = "us-gov-west-1"') in out.splitlines()
+    assert code == 1 and out.splitlines()[-1].startswith("not ready")
+
+
+# --------------------------------------------------------------------------- a stale AWS_PROFILE
+def test_stale_aws_profile(emu, tmp_path, monkeypatch, capsys):
+    emu.apply("compliant")
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    out_file = tmp_path / "a.toml"
+    code, _, err = _run(capsys, "init", "-o", str(out_file), "--commercial-profile", "commercial",
+                        "--govcloud-profile", "govcloud")
+    assert code == 0, err
+    code, out, _ = _run(capsys, "doctor", "--no-permissions", "--audit-config", str(audit_toml(tmp_path, None, "govcloud")))
+    assert [line for line in out.splitlines() if line.startswith("problem")] == [
+        "problem: commercial: the environment variable AWS_PROFILE='nope' names an AWS profile not found in the AWS "
+        "config files (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE or ~/.aws/config, ~/.aws/credentials): unset it, "
+        "or set partitions.commercial.profile"]
+    code, _, err = _run(capsys, "init", "-o", str(tmp_path / "b.toml"), "--commercial-profile", "",
+                        "--govcloud-profile", "govcloud")
+    assert code == 2 and err.strip().startswith("error: the environment variable AWS_PROFILE='nope' names an AWS")
+
+
+# --------------------------------------------------------------------------- a role profile without a Region
+def test_init_identifies_a_govcloud_role_profile_without_region(emu, tmp_path, monkeypatch, capsys):
+    emu.apply("compliant")
+    iam = emu.client("iam", "govcloud")
+    iam.create_role(RoleName="BedrockKeyAuditor", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                               "Principal": {"AWS": f"arn:aws-us-gov:iam::{GOV}:root"}}]}))
+    config = (f"[profile gov-role]\nrole_arn = arn:aws-us-gov:iam::{GOV}:role/BedrockKeyAuditor\n"
+              "source_profile = gov-base\n")
+    aws_files(monkeypatch, tmp_path, emu, config=config,
+              credentials=key_profile("commercial", "commercial") + key_profile("gov-base", "govcloud"))
+    for extra in ([], ["--govcloud-region", "us-gov-west-1"]):
+        out_file = tmp_path / f"a{len(extra)}.toml"
+        code, out, err = _run(capsys, "init", "-o", str(out_file), "--commercial-profile", "commercial",
+                              "--govcloud-profile", "gov-role", *extra)
+        assert code == 0, err
+        assert load_config(out_file).profile("govcloud") == "gov-role"
+    assert f"account {COMMERCIAL}" in (tmp_path / "a0.toml").read_text()
+
+
+# --------------------------------------------------------------------------- init -o into a missing directory
+def test_init_output_into_a_missing_directory(emu, tmp_path, monkeypatch, capsys):
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    target = tmp_path / "sub" / "dir" / "x.toml"
+    code, _, err = _run(capsys, "init", "-o", str(target), "--no-verify", "--user", "u", "--secret", "s")
+    assert code == 2 and err.strip() == (f"error: directory {target.parent} does not exist; create it first "
+                                         "(init does not create directories)")
+    assert not (tmp_path / "sub").exists()
+
+
+def test_init_refuses_a_model_bedrock_does_not_know() -> None:
+    """Bedrock's answers (ValidationException / ResourceNotFoundException for an unknown identifier) by
+    botocore's Stubber: the emulator does not serve GetFoundationModel."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from bedrock_key_audit import init
+
+    class Sess:
+        def __init__(self) -> None:
+            self.client_ = boto3.client("bedrock", region_name="us-east-1", aws_access_key_id="x",
+                                        aws_secret_access_key="y")
+
+        def client(self, *a: object, **k: object) -> object:
+            return self.client_
+
+    sess = Sess()
+    with Stubber(sess.client_) as stub:
+        stub.add_client_error("get_foundation_model", "ValidationException", http_status_code=400)
+        stub.add_client_error("get_inference_profile", "ResourceNotFoundException", http_status_code=404)
+        try:
+            init._verify_model(sess, "us-east-1", "acme.nope", print)
+        except init.InitError as exc:
+            assert str(exc).startswith("--model acme.nope: neither a foundation model nor an inference profile in us-east-1")
+        else:
+            raise AssertionError("an unknown model was accepted")
+    with Stubber(sess.client_) as stub:
+        stub.add_client_error("get_foundation_model", "ValidationException", http_status_code=400)
+        stub.add_response("get_inference_profile", {"inferenceProfileName": "p", "inferenceProfileArn":
+                                                    "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.a.b",
+                                                    "models": [{"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/a.b"}], "inferenceProfileId": "us.a.b", "status": "ACTIVE",
+                                                    "type": "SYSTEM_DEFINED"})
+        init._verify_model(sess, "us-east-1", "us.a.b", print)
