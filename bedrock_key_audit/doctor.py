@@ -57,7 +57,9 @@ REFUSED = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoes
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
 #: the read was allowed and found nothing (or nothing configured)
 NOT_FOUND = {"NoSuchEntity", "ResourceNotFoundException", "NoSuchPublicAccessBlockConfiguration",
-             "TrailNotFoundException", "NoSuchBucket", "AWSOrganizationsNotInUseException"}
+             "TrailNotFoundException", "NoSuchBucket", "AWSOrganizationsNotInUseException", "NoSuchBucketPolicy",
+             "ServerSideEncryptionConfigurationNotFoundError", "ReportNotPresent", "ReportExpired",
+             "ReportInProgress"}
 SSO_ERRORS = (botocore.exceptions.SSOTokenLoadError, botocore.exceptions.UnauthorizedSSOTokenError,
               botocore.exceptions.TokenRetrievalError, botocore.exceptions.SSOError)
 
@@ -197,53 +199,168 @@ def check_identities(aws: Any) -> tuple[dict[str, dict[str, Any]], list[str]]:
 
 
 # --------------------------------------------------------------------------- permissions
+#: what earlier reads found, per partition, for the reads that need a resource (the secret's KMS key,
+#: the trail, its bucket): ``kms_key``, ``trail``, ``bucket``, ``log_bucket``, ``group``, ``policy_arn``...
+Seen = dict[str, Any]
+Params = Callable[[Any, dict[str, Any], Seen], "dict[str, Any] | None"]
+#: a name no resource is expected to have: IAM authorizes a call before it looks the entity up, so an
+#: allowed read of it answers NoSuchEntity and a denied one AccessDenied
+PROBE_NAME = "bedrock-key-audit-doctor-probe"
+
+
 @dataclasses.dataclass(frozen=True)
 class Read:
+    """One read the audit makes, in its cheapest form.  ``params`` returns None when the resource it
+    needs was not found by the reads before it (no trail: no trail status to read; the audit needs
+    none either); ``record`` keeps what later reads need from the answer."""
     partition: str
     service: str
     method: str
     action: str
-    params: Callable[[Any, dict[str, Any]], dict[str, Any]] = lambda cfg, who: {}
+    params: Params = lambda cfg, who, seen: {}
+    record: Callable[[dict[str, Any], Seen], None] | None = None
 
 
-def _user(cfg: Any, who: dict[str, Any]) -> dict[str, Any]:
+def _user(cfg: Any, who: dict[str, Any], seen: Seen) -> dict[str, Any]:
     return {"UserName": cfg.user_name}
 
 
-def _secret(cfg: Any, who: dict[str, Any]) -> dict[str, Any]:
+def _secret(cfg: Any, who: dict[str, Any], seen: Seen) -> dict[str, Any]:
     return {"SecretId": cfg.secret_id}
 
 
-#: the reads the audit makes, each in its cheapest form (docs/auditor-policy.json names the same actions)
+def _needs(key: str, make: Callable[[Any], dict[str, Any]]) -> Params:
+    """Params built from ``seen[key]``; the read is skipped when no earlier read found one."""
+    return lambda cfg, who, seen: make(seen[key]) if seen.get(key) else None
+
+
+def _first(key: str, items: str, field: str) -> Callable[[dict[str, Any], Seen], None]:
+    def record(out: dict[str, Any], seen: Seen) -> None:
+        listed = out.get(items) or []
+        if listed:
+            seen[key] = listed[0][field] if field else listed[0]
+    return record
+
+
+def _secret_key(out: dict[str, Any], seen: Seen) -> None:
+    if out.get("KmsKeyId"):
+        seen["kms_key"] = out["KmsKeyId"]
+
+
+def _trail(out: dict[str, Any], seen: Seen) -> None:
+    trails = out.get("trailList") or []
+    if trails:
+        seen["trail"] = trails[0].get("TrailARN") or trails[0].get("Name")
+        seen["bucket"] = trails[0].get("S3BucketName")
+        if trails[0].get("KmsKeyId"):
+            seen.setdefault("kms_key", trails[0]["KmsKeyId"])
+
+
+def _log_bucket(out: dict[str, Any], seen: Seen) -> None:
+    bucket = ((out.get("loggingConfig") or {}).get("s3Config") or {}).get("bucketName")
+    if bucket:
+        seen["log_bucket"] = bucket
+
+
+def _policy_version(out: dict[str, Any], seen: Seen) -> None:
+    version = (out.get("Policy") or {}).get("DefaultVersionId")
+    if version:
+        seen["policy_version"] = version
+
+
+def _gaad(partition: str) -> Read:
+    return Read(partition, "iam", "get_account_authorization_details", "iam:GetAccountAuthorizationDetails",
+                lambda c, w, s: {"MaxItems": 1, "Filter": ["User"]})
+
+
+def _trail_reads(partition: str) -> tuple[Read, ...]:
+    bucket = _needs("bucket", lambda b: {"Bucket": b})
+    return (
+        Read(partition, "cloudtrail", "describe_trails", "cloudtrail:DescribeTrails", record=_trail),
+        Read(partition, "cloudtrail", "get_trail_status", "cloudtrail:GetTrailStatus", _needs("trail", lambda t: {"Name": t})),
+        Read(partition, "cloudtrail", "get_event_selectors", "cloudtrail:GetEventSelectors",
+             _needs("trail", lambda t: {"TrailName": t})),
+        Read(partition, "s3", "get_bucket_location", "s3:GetBucketLocation", bucket),
+        Read(partition, "s3", "get_bucket_logging", "s3:GetBucketLogging", bucket),
+        Read(partition, "s3", "get_public_access_block", "s3:GetBucketPublicAccessBlock", bucket),
+        Read(partition, "s3control", "get_public_access_block", "s3:GetAccountPublicAccessBlock",
+             lambda c, w, s: {"AccountId": w.get("Account")}),
+    )
+
+
+def _key_reads(partition: str) -> tuple[Read, ...]:
+    return (
+        Read(partition, "kms", "describe_key", "kms:DescribeKey", _needs("kms_key", lambda k: {"KeyId": k})),
+        Read(partition, "kms", "get_key_policy", "kms:GetKeyPolicy",
+             _needs("kms_key", lambda k: {"KeyId": k, "PolicyName": "default"})),
+        Read(partition, "kms", "list_grants", "kms:ListGrants", _needs("kms_key", lambda k: {"KeyId": k, "Limit": 1})),
+    )
+
+
+#: the reads the audit makes, each in its cheapest form, in an order where each finds what the next
+#: needs (docs/auditor-policy.json names the same actions; NOT_TRIED says why the others are not tried)
 READS: tuple[Read, ...] = (
     Read("commercial", "iam", "get_user", "iam:GetUser", _user),
-    Read("commercial", "iam", "list_users", "iam:ListUsers", lambda c, w: {"MaxItems": 1}),
+    Read("commercial", "iam", "list_users", "iam:ListUsers", lambda c, w, s: {"MaxItems": 1}),
     Read("commercial", "iam", "get_login_profile", "iam:GetLoginProfile", _user),
     Read("commercial", "iam", "list_access_keys", "iam:ListAccessKeys", _user),
     Read("commercial", "iam", "list_signing_certificates", "iam:ListSigningCertificates", _user),
     Read("commercial", "iam", "list_ssh_public_keys", "iam:ListSSHPublicKeys", _user),
     Read("commercial", "iam", "list_service_specific_credentials", "iam:ListServiceSpecificCredentials", _user),
-    Read("commercial", "iam", "list_attached_user_policies", "iam:ListAttachedUserPolicies", _user),
-    Read("commercial", "iam", "list_user_policies", "iam:ListUserPolicies", _user),
-    Read("commercial", "iam", "list_groups_for_user", "iam:ListGroupsForUser", _user),
-    Read("commercial", "iam", "get_account_authorization_details", "iam:GetAccountAuthorizationDetails",
-         lambda c, w: {"MaxItems": 1, "Filter": ["User"]}),
-    Read("commercial", "cloudtrail", "describe_trails", "cloudtrail:DescribeTrails"),
-    Read("commercial", "cloudtrail", "lookup_events", "cloudtrail:LookupEvents", lambda c, w: {"MaxResults": 1}),
+    Read("commercial", "iam", "list_attached_user_policies", "iam:ListAttachedUserPolicies", _user,
+         _first("policy_arn", "AttachedPolicies", "PolicyArn")),
+    Read("commercial", "iam", "list_user_policies", "iam:ListUserPolicies", _user, _first("user_policy", "PolicyNames", "")),
+    Read("commercial", "iam", "get_user_policy", "iam:GetUserPolicy",
+         lambda c, w, s: {"UserName": c.user_name, "PolicyName": s.get("user_policy") or PROBE_NAME}),
+    Read("commercial", "iam", "list_groups_for_user", "iam:ListGroupsForUser", _user, _first("group", "Groups", "GroupName")),
+    Read("commercial", "iam", "list_attached_group_policies", "iam:ListAttachedGroupPolicies",
+         lambda c, w, s: {"GroupName": s.get("group") or PROBE_NAME, "MaxItems": 1}),
+    Read("commercial", "iam", "list_group_policies", "iam:ListGroupPolicies",
+         lambda c, w, s: {"GroupName": s.get("group") or PROBE_NAME, "MaxItems": 1},
+         _first("group_policy", "PolicyNames", "")),
+    Read("commercial", "iam", "get_group_policy", "iam:GetGroupPolicy",
+         lambda c, w, s: {"GroupName": s.get("group") or PROBE_NAME, "PolicyName": s.get("group_policy") or PROBE_NAME}),
+    Read("commercial", "iam", "get_policy", "iam:GetPolicy",
+         lambda c, w, s: {"PolicyArn": s.get("policy_arn") or f"arn:aws:iam::{w.get('Account')}:policy/{PROBE_NAME}"},
+         _policy_version),
+    Read("commercial", "iam", "get_policy_version", "iam:GetPolicyVersion",
+         lambda c, w, s: {"PolicyArn": s.get("policy_arn") or f"arn:aws:iam::{w.get('Account')}:policy/{PROBE_NAME}",
+                          "VersionId": s.get("policy_version") or "v1"}),
+    Read("commercial", "iam", "get_role", "iam:GetRole", lambda c, w, s: {"RoleName": PROBE_NAME}),
+    Read("commercial", "iam", "get_credential_report", "iam:GetCredentialReport"),
+    _gaad("commercial"),
+    *_trail_reads("commercial"),
+    Read("commercial", "cloudtrail", "lookup_events", "cloudtrail:LookupEvents", lambda c, w, s: {"MaxResults": 1}),
     Read("commercial", "bedrock", "get_model_invocation_logging_configuration",
-         "bedrock:GetModelInvocationLoggingConfiguration"),
+         "bedrock:GetModelInvocationLoggingConfiguration", record=_log_bucket),
+    Read("commercial", "s3", "get_bucket_encryption", "s3:GetEncryptionConfiguration",
+         lambda c, w, s: ({"Bucket": s.get("log_bucket") or s["bucket"]} if s.get("log_bucket") or s.get("bucket")
+                          else None)),
+    Read("commercial", "s3", "get_bucket_policy", "s3:GetBucketPolicy",
+         lambda c, w, s: ({"Bucket": s.get("log_bucket") or s["bucket"]} if s.get("log_bucket") or s.get("bucket")
+                          else None)),
     Read("commercial", "s3", "list_buckets", "s3:ListAllMyBuckets"),
-    Read("commercial", "logs", "describe_log_groups", "logs:DescribeLogGroups", lambda c, w: {"limit": 1}),
-    Read("govcloud", "secretsmanager", "describe_secret", "secretsmanager:DescribeSecret", _secret),
+    Read("commercial", "logs", "describe_log_groups", "logs:DescribeLogGroups", lambda c, w, s: {"limit": 1}),
+    Read("commercial", "ec2", "describe_regions", "ec2:DescribeRegions"),
+    *_key_reads("commercial"),
+    Read("govcloud", "secretsmanager", "describe_secret", "secretsmanager:DescribeSecret", _secret, _secret_key),
     Read("govcloud", "secretsmanager", "get_resource_policy", "secretsmanager:GetResourcePolicy", _secret),
     # the value is read and dropped at once (the audit needs it; kms:Decrypt on the secret's key with it)
     Read("govcloud", "secretsmanager", "get_secret_value", "secretsmanager:GetSecretValue", _secret),
-    Read("govcloud", "iam", "get_account_authorization_details", "iam:GetAccountAuthorizationDetails",
-         lambda c, w: {"MaxItems": 1, "Filter": ["User"]}),
-    Read("govcloud", "cloudtrail", "describe_trails", "cloudtrail:DescribeTrails"),
+    *_key_reads("govcloud"),
+    _gaad("govcloud"),
+    *_trail_reads("govcloud"),
 )
+#: actions of the auditor policy (policy_templates/auditor.json) the doctor does not try, and why; a
+#: test holds READS + NOT_TRIED equal to the template, so a new read cannot be forgotten here
+NOT_TRIED: dict[str, str] = {
+    "kms:Decrypt": "allowed only through Secrets Manager (kms:ViaService): secretsmanager:GetSecretValue exercises it",
+    "iam:GenerateCredentialReport": "it starts the generation of a report (fleet mode only); iam:GetCredentialReport "
+                                    "is tried from the same statement",
+}
 ORGANIZATION_READS: tuple[Read, ...] = (
-    Read("commercial", "organizations", "list_accounts", "organizations:ListAccounts", lambda c, w: {"MaxResults": 1}),
+    Read("commercial", "organizations", "list_accounts", "organizations:ListAccounts",
+         lambda c, w, s: {"MaxResults": 1}),
 )
 
 
@@ -254,12 +371,17 @@ def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organizat
     missing: dict[str, list[str]] = {p: [] for p in identities}
     unchecked: dict[str, list[str]] = {p: [] for p in identities}
     allowed: dict[str, int] = {p: 0 for p in identities}
+    seen: dict[str, Seen] = {p: {} for p in identities}
     for read in READS + (ORGANIZATION_READS if organization else ()):
         if read.partition not in identities:
             continue
+        params = read.params(aws.cfg, identities[read.partition], seen[read.partition])
+        if params is None:
+            continue  # the resource it reads does not exist: the audit does not read it either
         try:
-            out = getattr(aws.client(read.service, read.partition), read.method)(
-                **read.params(aws.cfg, identities[read.partition]))
+            out = getattr(aws.client(read.service, read.partition), read.method)(**params)
+            if read.record is not None:
+                read.record(out, seen[read.partition])
             del out  # GetSecretValue's answer holds the key: dropped unread
         except botocore.exceptions.ClientError as exc:
             code = error_code(exc)

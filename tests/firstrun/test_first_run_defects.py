@@ -161,3 +161,35 @@ def test_init_refuses_a_model_bedrock_does_not_know() -> None:
                                                     "models": [{"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/a.b"}], "inferenceProfileId": "us.a.b", "status": "ACTIVE",
                                                     "type": "SYSTEM_DEFINED"})
         init._verify_model(sess, "us-east-1", "us.a.b", print)
+
+
+# --------------------------------------------------------------------------- doctor tries every read of the policy
+def test_every_auditor_action_is_tried_by_doctor_or_says_why_not():
+    from bedrock_key_audit import doctor, policies
+    from tests.remediation.test_policies import _doc_actions
+
+    template = _doc_actions(policies.template("auditor"))
+    tried = {r.action for r in doctor.READS}
+    assert template - tried == set(doctor.NOT_TRIED), "an action of the auditor policy that doctor neither tries nor explains"
+    assert not tried & set(doctor.NOT_TRIED)
+    assert all(why.strip() for why in doctor.NOT_TRIED.values())
+
+
+def test_doctor_notices_denied_key_and_trail_reads(emu, tmp_path, monkeypatch, capsys):
+    from bedrock_key_audit.emulator import aws_faults
+
+    emu.apply("compliant")
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    cfg = audit_toml(tmp_path)
+    denied = ["kms:ListGrants", "kms:GetKeyPolicy", "kms:DescribeKey", "cloudtrail:GetEventSelectors",
+              "cloudtrail:GetTrailStatus", "iam:GetUserPolicy", "ec2:DescribeRegions"]
+    try:
+        for action in denied:
+            aws_faults.deny(action)
+        code, out, _ = _run(capsys, "doctor", "--audit-config", str(cfg))
+    finally:
+        aws_faults.reset()
+    missing = " ".join(line for line in out.splitlines() if line.startswith("missing permissions"))
+    assert all(action in missing for action in denied), out
+    assert "missing permissions (govcloud): " in missing and "kms:ListGrants" in missing.split("(govcloud)")[1]
+    assert code == 1 and out.splitlines()[-1].startswith("not ready")
