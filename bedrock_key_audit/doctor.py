@@ -140,6 +140,40 @@ def _sso_problem(partition: str, prof: str | None) -> str:
             f"`aws sso login --profile {prof}`")
 
 
+def provider_problem(exc: botocore.exceptions.ClientError, prof: str | None) -> str | None:
+    """The credential provider's own call, when that is what failed: botocore makes it while the first
+    request is signed, so its error surfaces from that request (GetCallerIdentity) with the provider's
+    operation name.  ``role_arn`` profiles call ``sts:AssumeRole`` ("Use an IAM role in the AWS CLI",
+    https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-role.html); SSO profiles call the
+    IAM Identity Center portal's ``GetRoleCredentials`` ("GetRoleCredentials", AWS IAM Identity
+    Center Portal API Reference)."""
+    op = getattr(exc, "operation_name", None)
+    code = error_code(exc)
+    where = f"profile {prof!r}" if prof else "the standard credential chain"
+    if op in ("AssumeRole", "AssumeRoleWithWebIdentity"):
+        role = _profile_value(prof, "role_arn") or "the profile's role_arn"
+        if code in REFUSED | EXPIRED:
+            return (f"sts:{op} of {role} ({where}) failed with {code}: the source credentials were refused; "
+                    "check source_profile / credential_source")
+        return (f"sts:{op} of {role} ({where}) failed with {code}: the role must exist, trust the source "
+                f"principal (its trust policy) and the source principal must be allowed sts:AssumeRole on it")
+    if op == "GetRoleCredentials":
+        return (f"SSO GetRoleCredentials ({where}) failed with {code}: check sso_account_id and sso_role_name, "
+                f"or run `aws sso login --profile {prof}`")
+    return None
+
+
+def _profile_value(prof: str | None, key: str) -> str | None:
+    import botocore.session
+
+    env = profile_env()
+    name = prof or (env[1] if env else None)
+    if not name:
+        return None
+    value = botocore.session.Session().full_config.get("profiles", {}).get(name, {}).get(key)
+    return str(value) if value else None
+
+
 def _who(aws: Any, partition: str, region: str | None = None) -> dict[str, Any]:
     resp = aws.client("sts", partition, region).get_caller_identity()
     return {k: resp.get(k) for k in ("Account", "Arn", "UserId")}
@@ -157,6 +191,9 @@ def identity_problem(aws: Any, partition: str) -> tuple[dict[str, Any] | None, s
         return None, _sso_problem(partition, prof)
     except botocore.exceptions.ClientError as exc:
         code = error_code(exc)
+        provider = provider_problem(exc, prof)
+        if provider:
+            return None, f"{partition}: {provider}"
         if code in EXPIRED:
             return None, f"{partition}: the credentials ({_source(aws, partition)}) have expired ({code}); refresh them"
         if code not in REFUSED:

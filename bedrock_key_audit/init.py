@@ -90,7 +90,7 @@ def identify(name: str, first: str | None = None) -> Profile:
     Each Region is tried with a session whose Region is that one: a ``role_arn`` profile's
     ``sts:AssumeRole`` goes to STS in the session's Region, so a GovCloud role profile without a
     ``region`` must be tried with a GovCloud Region, not only its GetCallerIdentity call."""
-    from bedrock_key_audit.doctor import SSO_ERRORS
+    from bedrock_key_audit.doctor import SSO_ERRORS, provider_problem
 
     out = Profile(name)
     if name not in profiles():
@@ -111,6 +111,10 @@ def identify(name: str, first: str | None = None) -> Profile:
             return out
         except botocore.exceptions.ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+            provider = provider_problem(exc, name)
+            if provider and not (code in REFUSED and region != regions[-1]):
+                out.problem = provider
+                return out
             if code in REFUSED:
                 last = f"credentials refused ({code}) in {', '.join(regions)}"
                 continue

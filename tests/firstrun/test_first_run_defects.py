@@ -193,3 +193,32 @@ def test_doctor_notices_denied_key_and_trail_reads(emu, tmp_path, monkeypatch, c
     assert all(action in missing for action in denied), out
     assert "missing permissions (govcloud): " in missing and "kms:ListGrants" in missing.split("(govcloud)")[1]
     assert code == 1 and out.splitlines()[-1].startswith("not ready")
+
+
+# --------------------------------------------------------------------------- the credential provider's own failure
+def test_a_missing_role_is_named_as_assume_role(emu, tmp_path, monkeypatch, capsys):
+    role = f"arn:aws:iam::{COMMERCIAL}:role/DoesNotExist"
+    config = f"[profile com-role]\nrole_arn = {role}\nsource_profile = commercial\nregion = us-east-1\n"
+    aws_files(monkeypatch, tmp_path, emu, config=config, credentials=two_profiles())
+    code, out, _ = _run(capsys, "doctor", "--no-permissions", "--audit-config", str(audit_toml(tmp_path, "com-role")))
+    problems = [line for line in out.splitlines() if line.startswith("problem")]
+    assert len(problems) == 1 and problems[0].startswith(
+        f"problem: commercial: sts:AssumeRole of {role} (profile 'com-role') failed with "), problems
+    assert "GetCallerIdentity" not in problems[0] and "trust" in problems[0]
+    code, out, _ = _run(capsys, "init", "-o", str(tmp_path / "x.toml"), "--commercial-profile", "com-role",
+                        "--govcloud-profile", "govcloud", "--no-verify", "--user", "u", "--secret", "s")
+    assert code == 2 and any(line.startswith(f"  com-role: sts:AssumeRole of {role}") for line in out.splitlines()), out
+
+
+def test_provider_problem_names_sso_get_role_credentials():
+    import botocore.exceptions
+
+    from bedrock_key_audit import doctor
+
+    exc = botocore.exceptions.ClientError({"Error": {"Code": "ForbiddenException", "Message": "No access"}},
+                                          "GetRoleCredentials")
+    assert doctor.provider_problem(exc, "gov-sso") == (
+        "SSO GetRoleCredentials (profile 'gov-sso') failed with ForbiddenException: check sso_account_id and "
+        "sso_role_name, or run `aws sso login --profile gov-sso`")
+    other = botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied"}}, "GetCallerIdentity")
+    assert doctor.provider_problem(other, "p") is None
