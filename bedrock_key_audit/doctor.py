@@ -116,6 +116,24 @@ def profile_not_found(partition: str, prof: str | None) -> str:
     return f"partitions.{partition}.profile: AWS profile {prof!r} not found in the AWS config files {files}"
 
 
+def load_problem(partition: str, prof: str | None, exc: Exception) -> str:
+    """One line for credentials that could not be loaded, naming the profile.  A failing
+    ``credential_process`` makes botocore raise with the process's stderr as the whole message (empty
+    when it printed nothing): the line says it was the process and gives the tail of its stderr, redacted
+    (a process may print a token)."""
+    from bedrock_key_audit.redaction import redact_text
+
+    where = f"profile {prof!r}" if prof else "the standard credential chain"
+    if isinstance(exc, botocore.exceptions.CredentialRetrievalError) and getattr(exc, "kwargs", {}).get(
+            "provider") == "custom-process":
+        tail = " ".join(str(exc.kwargs.get("error_msg") or "").split())[-200:]
+        program = (_profile_value(prof, "credential_process") or "").split(" ")[0]
+        return (f"{partition}: the credential_process of {where}{' (' + program + ')' if program else ''} failed: "
+                + (redact_text(tail) if tail else "it exited with an error and printed nothing on stderr")
+                + "; run it yourself to see why")
+    return f"{partition}: cannot load AWS credentials ({where}): {redact_text(str(exc)) or type(exc).__name__}"
+
+
 def _credentials_problem(aws: Any, partition: str) -> str | None:
     """The profile exists and yields credentials, else the one-line problem (no AWS call)."""
     prof = aws.cfg.profile(partition)
@@ -128,7 +146,7 @@ def _credentials_problem(aws: Any, partition: str) -> str | None:
     except SSO_ERRORS:
         return _sso_problem(partition, prof)
     except botocore.exceptions.BotoCoreError as exc:
-        return f"{partition}: cannot load AWS credentials ({_source(aws, partition)}): {exc}"
+        return load_problem(partition, prof, exc)
     if creds is None:
         return (f"{partition}: no AWS credentials found ({_source(aws, partition)}); configure them, set "
                 f"partitions.{partition}.profile in audit.toml, or run with --emulate")

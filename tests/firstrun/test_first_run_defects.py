@@ -222,3 +222,27 @@ def test_provider_problem_names_sso_get_role_credentials():
         "sso_role_name, or run `aws sso login --profile gov-sso`")
     other = botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied"}}, "GetCallerIdentity")
     assert doctor.provider_problem(other, "p") is None
+
+
+# --------------------------------------------------------------------------- a failing credential_process
+def test_a_failing_credential_process_names_the_profile_and_its_stderr(emu, tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from bedrock_key_audit.fixtures.aws import Aws, CallLog, verify_credentials
+
+    script = tmp_path / "creds.sh"
+    script.write_text("#!/bin/sh\necho 'login needed for Bearer abcdefghijklmnopqrstuvwxyz0123456789' >&2\nexit 3\n")
+    script.chmod(0o755)
+    config = (f"[profile com-proc]\ncredential_process = {script}\nregion = us-east-1\n"
+              "[profile com-false]\ncredential_process = /bin/false\nregion = us-east-1\n")
+    aws_files(monkeypatch, tmp_path, emu, config=config, credentials=key_profile("govcloud", "govcloud"))
+    code, out, _ = _run(capsys, "doctor", "--no-permissions", "--audit-config", str(audit_toml(tmp_path, "com-proc")))
+    problems = [line for line in out.splitlines() if line.startswith("problem")]
+    assert len(problems) == 1 and problems[0].startswith(
+        f"problem: commercial: the credential_process of profile 'com-proc' ({script}) failed: login needed for "), problems
+    assert "abcdefghijklmnopqrstuvwxyz0123456789" not in out
+    cfg = load_config(audit_toml(tmp_path, "com-false"))
+    with pytest.raises(pytest.UsageError) as err:
+        verify_credentials(Aws(cfg, CallLog()))
+    assert str(err.value) == ("commercial: the credential_process of profile 'com-false' (/bin/false) failed: it exited "
+                              "with an error and printed nothing on stderr; run it yourself to see why")
