@@ -246,3 +246,58 @@ def test_a_failing_credential_process_names_the_profile_and_its_stderr(emu, tmp_
         verify_credentials(Aws(cfg, CallLog()))
     assert str(err.value) == ("commercial: the credential_process of profile 'com-false' (/bin/false) failed: it exited "
                               "with an error and printed nothing on stderr; run it yourself to see why")
+
+
+# --------------------------------------------------------------------------- verify: an untrusted signer is not tampering
+def test_verify_tells_an_untrusted_signer_from_a_changed_manifest(tmp_path, capsys):
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from bedrock_key_audit.reporting import signing
+    from bedrock_key_audit.reporting.verify import Verdict
+
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("OpenSSH ssh-keygen is not installed")
+    for name in ("signer", "other"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(tmp_path / name)],
+                       check=True, capture_output=True, timeout=30)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"files": []}\n')
+    sig = signing.sign(manifest, tmp_path / "signer").read_bytes()
+    fpr = signing.check_key(tmp_path / "signer")[1]
+    # the listed principal holds another key: -Y verify fails, yet the signature itself is intact
+    got = signing.verify_signature(manifest.read_bytes(), sig, public_key=tmp_path / "other.pub", identity="auditee")
+    assert (got.ok, got.untrusted) == (False, True)
+    assert got.message == f"signing key {fpr} is not in {tmp_path / 'other.pub'} (identity auditee)"
+    wrong = tmp_path / "wrong_signers"
+    wrong.write_text(f'auditee namespaces="{signing.NAMESPACE}" {(tmp_path / "other.pub").read_text().strip()}\n')
+    got = signing.verify_signature(manifest.read_bytes(), sig, allowed_signers=wrong, identity="auditee")
+    assert got.untrusted and got.message == f"signing key {fpr} is not in {wrong}"
+    lines = Verdict(checked=3, signed=True, signature=got).lines()
+    assert lines == [f"signature: signing key {fpr} is not in {wrong}"]
+    # a changed manifest still reads as changed
+    tampered = signing.verify_signature(b'{"files": ["x"]}\n', sig, allowed_signers=wrong, identity="auditee")
+    assert not tampered.untrusted
+
+
+def test_verify_a_non_bundle_is_one_line(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an archive\n")
+    code, out, err = _run(capsys, "verify", str(notes))
+    assert code == 2 and out == ""
+    assert err.splitlines() == [f"verify: {notes}: not an evidence bundle (not a tar archive; give "
+                                "evidence-<run>.tar.gz, an evidence/ directory or a run directory)"]
+
+
+def test_a_mistyped_subcommand_is_named(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(capsys, "docter")
+    assert code == 2 and err.strip() == ("error: bedrock-key-audit: unknown subcommand 'docter'; did you mean 'doctor'? "
+                                         "(subcommands: merge, doctor, init, policy, verify)")
+    from bedrock_key_audit.cli import _mistyped_subcommand
+
+    assert _mistyped_subcommand("checks/test_x.py") is None and _mistyped_subcommand("-k") is None
+    (tmp_path / "docter").mkdir()
+    assert _mistyped_subcommand("docter") is None  # a directory of that name is a pytest path
