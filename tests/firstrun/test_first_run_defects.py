@@ -301,3 +301,25 @@ def test_a_mistyped_subcommand_is_named(tmp_path, monkeypatch, capsys):
     assert _mistyped_subcommand("checks/test_x.py") is None and _mistyped_subcommand("-k") is None
     (tmp_path / "docter").mkdir()
     assert _mistyped_subcommand("docter") is None  # a directory of that name is a pytest path
+
+
+# --------------------------------------------------------------------------- the emulator's aws-faults door
+def test_aws_faults_refuses_targets_it_cannot_apply():
+    import pytest
+
+    from bedrock_key_audit.emulator import aws_faults
+
+    for target in ("s3:GetBucketLogging", "bedrock:GetModelInvocationLoggingConfiguration", "s3control:GetPublicAccessBlock"):
+        status, body = aws_faults.handle_control("POST", {"action": "deny", "target": target})
+        assert status == 400 and "cannot fault" in body["error"] and "protocol" in body["error"], body
+        with pytest.raises(ValueError):
+            aws_faults.deny(target)
+    status, body = aws_faults.handle_control("POST", {"action": "throttle", "target": "nosuchservice:Op"})
+    assert status == 400 and body["error"].startswith("unknown service 'nosuchservice'")
+    try:
+        for target in ("kms:ListGrants", "iam:GetUser", "ec2:DescribeRegions", "cloudtrail:*", "logs:DescribeLogGroups"):
+            assert aws_faults.handle_control("POST", {"action": "deny", "target": target}) == (200, {"ok": True})
+        assert aws_faults.handle_control("POST", {"action": "stall", "target": "s3:PutObject", "seconds": 1})[0] == 400
+    finally:
+        aws_faults.reset()
+    assert aws_faults.handle_control("GET", {})[1]["rules"] == []
