@@ -155,11 +155,27 @@ def _subcommand(name: str) -> Callable[[list[str]], int]:
     return func
 
 
+def _mistyped_subcommand(word: str) -> str | None:
+    """The subcommand ``word`` looks like a typo of, when it cannot be a pytest path (no option, no
+    path separator or dot, nothing of that name here); else None and pytest gets the line."""
+    import difflib
+
+    if word.startswith("-") or any(c in word for c in "/.:\\") or Path(word).exists():
+        return None
+    close = difflib.get_close_matches(word, list(SUBCOMMANDS), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``bedrock-key-audit``: a subcommand, or pytest with the audit wired in."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
         return int(_subcommand(args[0])(args[1:]))
+    mistyped = _mistyped_subcommand(args[0]) if args else None
+    if mistyped:
+        print(f"error: {PROG}: unknown subcommand {args[0]!r}; did you mean {mistyped!r}? "
+              f"(subcommands: {', '.join(SUBCOMMANDS)})", file=sys.stderr)
+        return 2
     import pytest
 
     try:

@@ -57,27 +57,51 @@ class Profile:
         return f"  {self.name}: {self.partition}, account {self.account}, {self.arn}"
 
 
-def _session(profile: str | None) -> Any:
+def _session(profile: str | None, region: str | None = None) -> Any:
+    """A boto3 session of ``profile`` (None: the standard chain).  A missing profile is InitError
+    naming where its name came from (``AWS_PROFILE`` for the standard chain)."""
     import boto3
 
-    return boto3.Session(profile_name=profile)
+    try:
+        return boto3.Session(profile_name=profile, region_name=region)
+    except botocore.exceptions.ProfileNotFound:
+        from bedrock_key_audit.doctor import profile_env
+
+        env = profile_env()
+        if profile is None and env:
+            raise InitError(f"the environment variable {env[0]}={env[1]!r} names an AWS profile not found in the AWS "
+                            "config files: unset it, or pass the profiles (--commercial-profile, --govcloud-profile)"
+                            ) from None
+        raise InitError(f"AWS profile {profile!r} not found in the AWS config files") from None
 
 
-def identify(name: str) -> Profile:
-    """The partition and account of profile ``name`` (see the module docstring)."""
-    from bedrock_key_audit.doctor import SSO_ERRORS
+def _profile_region(name: str) -> str | None:
+    """The ``region`` of profile ``name`` in the AWS config files (None when it has none)."""
+    import botocore.session
+
+    region = botocore.session.Session().full_config.get("profiles", {}).get(name, {}).get("region")
+    return str(region) if region else None
+
+
+def identify(name: str, first: str | None = None) -> Profile:
+    """The partition and account of profile ``name`` (see the module docstring), tried first in
+    ``first`` (the Region given for the partition the profile was named for).
+
+    Each Region is tried with a session whose Region is that one: a ``role_arn`` profile's
+    ``sts:AssumeRole`` goes to STS in the session's Region, so a GovCloud role profile without a
+    ``region`` must be tried with a GovCloud Region, not only its GetCallerIdentity call."""
+    from bedrock_key_audit.doctor import SSO_ERRORS, provider_problem
 
     out = Profile(name)
-    try:
-        sess = _session(name)
-    except botocore.exceptions.ProfileNotFound:
+    if name not in profiles():
         out.problem = "profile not found"
         return out
-    regions = [r for r in (sess.region_name, *PROBE_REGIONS.values()) if r]
+    regions = [r for r in (_profile_region(name), first, *PROBE_REGIONS.values()) if r]
     regions = list(dict.fromkeys(regions))
     last = "refused in every partition"
     for region in regions:
         try:
+            sess = _session(name, region)
             who = sess.client("sts", region_name=region, config=_CLIENT_CONFIG).get_caller_identity()
         except SSO_ERRORS:
             out.problem = f"the SSO token is missing or expired: run `aws sso login --profile {name}`"
@@ -87,10 +111,17 @@ def identify(name: str) -> Profile:
             return out
         except botocore.exceptions.ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+            provider = provider_problem(exc, name)
+            if provider and not (code in REFUSED and region != regions[-1]):
+                out.problem = provider
+                return out
             if code in REFUSED:
                 last = f"credentials refused ({code}) in {', '.join(regions)}"
                 continue
             out.problem = f"sts:GetCallerIdentity failed with {code}"
+            return out
+        except InitError as exc:
+            out.problem = str(exc)
             return out
         except botocore.exceptions.BotoCoreError as exc:
             out.problem = f"cannot identify: {type(exc).__name__}: {exc}"
@@ -107,9 +138,11 @@ def identify(name: str) -> Profile:
 
 def profiles() -> list[str]:
     """Every profile name of the AWS config files, sorted."""
-    import boto3
+    import botocore.session
 
-    return sorted(boto3.Session().available_profiles)
+    # botocore's session, not boto3's: boto3.Session() resolves AWS_PROFILE at once and a stale one
+    # would stop the listing with ProfileNotFound.
+    return sorted(botocore.session.Session().full_config.get("profiles", {}))
 
 
 def _ask(interactive: bool, prompt: str, choices: list[str], default: str | None, flag: str) -> str:
@@ -169,6 +202,102 @@ def find_secrets(sess: Any, region: str, wanted: str) -> list[str] | None:
     return sorted(n for n in names if "bedrock" in n.lower())
 
 
+def _not_found(exc: Exception) -> bool:
+    return isinstance(exc, botocore.exceptions.ClientError) and str(
+        exc.response.get("Error", {}).get("Code")) in {"NoSuchEntity", "ResourceNotFoundException"}
+
+
+def _verify_user(sess: Any, region: str, user: str, say: Callable[[str], None]) -> None:
+    """``iam:GetUser``: a user that does not exist stops init; one that cannot be read is a warning."""
+    try:
+        sess.client("iam", region_name=region, config=_CLIENT_CONFIG).get_user(UserName=user)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        if _not_found(exc):
+            raise InitError(f"--user {user}: no such IAM user in the commercial account (iam:GetUser); "
+                            "pass --no-verify to write it anyway") from None
+        say(f"  warning: --user {user} not checked (iam:GetUser: {_why(exc)})")
+
+
+def _verify_model(sess: Any, region: str, model: str, say: Callable[[str], None]) -> None:
+    """The model in the Bedrock catalogue of ``region``: a foundation model (``GetFoundationModel``) or
+    an inference profile (``GetInferenceProfile``).  Found by neither: init stops; unreadable: warning."""
+    client = sess.client("bedrock", region_name=region, config=_CLIENT_CONFIG)
+    for method, param in (("get_foundation_model", "modelIdentifier"), ("get_inference_profile",
+                                                                         "inferenceProfileIdentifier")):
+        try:
+            getattr(client, method)(**{param: model})
+            return
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            if not (_not_found(exc) or isinstance(exc, botocore.exceptions.ClientError)
+                    and exc.response.get("Error", {}).get("Code") == "ValidationException"):
+                say(f"  warning: --model {model} not checked (bedrock:{method}: {_why(exc)})")
+                return
+    raise InitError(f"--model {model}: neither a foundation model nor an inference profile in {region} "
+                    "(bedrock GetFoundationModel, GetInferenceProfile); pass --no-verify to write it anyway")
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    return type(exc).__name__
+
+
+def _other_regions(region: str) -> list[str]:
+    """The GovCloud Regions of botocore's endpoint data for Secrets Manager, ``region`` first."""
+    from bedrock_key_audit.fixtures.config import partition_regions
+
+    return [region] + [r for r in partition_regions("govcloud") if r != region]
+
+
+def _secret_found(sess: Any, region: str, secret: str) -> bool | None:
+    try:
+        sess.client("secretsmanager", region_name=region, config=_CLIENT_CONFIG).describe_secret(SecretId=secret)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        return False if _not_found(exc) else None
+    return True
+
+
+def _moved(region: str, there: str, what: str, given: str | None, say: Callable[[str], None]) -> str:
+    """The Region to write: ``there`` (where ``what`` was found), unless the Region was given by flag."""
+    if given:
+        say(f"  warning: {what} is not in {region} but in {there}: keeping --govcloud-region {region}")
+        return region
+    say(f"  {what} found in {there}, not in {region}: using region {there} for GovCloud")
+    return there
+
+
+def _verify_secret(sess: Any, region: str, secret: str, given: str | None, say: Callable[[str], None]) -> str:
+    """``DescribeSecret`` in ``region``, then in the partition's other Regions (Secrets Manager is
+    regional); returns the Region to write.  Found nowhere: init stops; unreadable: warning."""
+    for where in _other_regions(region):
+        found = _secret_found(sess, where, secret)
+        if found is None:
+            say(f"  warning: --secret {secret} not checked in {where} (secretsmanager:DescribeSecret refused or failed)")
+            return region
+        if found:
+            return region if where == region else _moved(region, where, f"secret {secret}", given, say)
+    raise InitError(f"--secret {secret}: no such secret in any GovCloud Region ({', '.join(_other_regions(region))}); "
+                    "pass --no-verify to write it anyway")
+
+
+def _secrets_in_partition(sess: Any, region: str, wanted: str, given: str | None,
+                          say: Callable[[str], None]) -> tuple[str, list[str] | None]:
+    """The Region to write and the candidate secrets: ``region``'s, else the first other GovCloud
+    Region that has some (Secrets Manager is regional: a profile's Region need not be the secret's)."""
+    first: list[str] | None = None
+    for where in _other_regions(region):
+        secrets = find_secrets(sess, where, wanted)
+        if where == region:
+            first = secrets
+            if secrets is None:
+                say(f"  (cannot list the GovCloud account's secrets in {where}: secretsmanager:ListSecrets)")
+            if secrets:
+                return region, secrets
+        elif secrets:
+            return _moved(region, where, f"secret {', '.join(secrets)}", given, say), secrets
+    return region, first
+
+
 def _toml(value: str) -> str:
     return json.dumps(value)  # a TOML basic string: JSON's escapes are TOML's
 
@@ -210,6 +339,9 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
     parser.add_argument("--secret", metavar="NAME_OR_ARN", help="the GovCloud secret holding the key")
     parser.add_argument("--model", metavar="MODEL_ID", help="model or inference profile the endpoint checks call")
     parser.add_argument("--non-interactive", action="store_true", help="never ask (the default without a terminal)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="write --user/--secret/--model as given, without looking them up (resources these "
+                             "credentials cannot see)")
     ns = parser.parse_args(argv)
     if interactive is None:
         interactive = sys.stdin.isatty() and not ns.non_interactive
@@ -217,6 +349,9 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
     try:
         if out.exists() and not ns.force:
             raise InitError(f"{out} exists; pass --force to overwrite it")
+        if not out.parent.is_dir():
+            # not created: a mistyped directory would otherwise hold the only copy of the configuration
+            raise InitError(f"directory {out.parent} does not exist; create it first (init does not create directories)")
         found: dict[str, Profile | None] = {p: None for p in PARTITIONS}
         flags = {p: getattr(ns, f"{p}_profile") for p in PARTITIONS}
         names = profiles()
@@ -226,7 +361,9 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
         for name in names:
             if all(f is not None for f in flags.values()) and name not in flags.values():
                 continue  # the profiles were given: identify only those
-            prof = identify(name)
+            named = [p for p in PARTITIONS if flags[p] == name]
+            first = (getattr(ns, f"{named[0]}_region") or PROBE_REGIONS[named[0]]) if named else None
+            prof = identify(name, first)
             identified.append(prof)
             say(prof.line())
         answers: dict[str, Any] = {}
@@ -255,6 +392,8 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
         gov = _session(answers["govcloud_profile"])
         if ns.user:
             answers["user"] = ns.user
+            if not ns.no_verify:
+                _verify_user(com, answers["commercial_region"], ns.user, say)
         else:
             users = find_users(com, answers["commercial_region"])
             if users is None:
@@ -263,19 +402,28 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
                                     None if users else DEFAULTS["user"]["name"], "--user")
         if ns.secret:
             answers["secret"] = ns.secret
+            if not ns.no_verify:
+                region = _verify_secret(gov, answers["govcloud_region"], ns.secret, ns.govcloud_region, say)
+                answers["govcloud_region"] = region
         else:
-            secrets = find_secrets(gov, answers["govcloud_region"], DEFAULTS["secret"]["id"])
-            if secrets is None:
-                say("  (cannot list the GovCloud account's secrets: secretsmanager:ListSecrets)")
+            region, secrets = _secrets_in_partition(gov, answers["govcloud_region"], DEFAULTS["secret"]["id"],
+                                                    ns.govcloud_region, say)
+            answers["govcloud_region"] = region
             answers["secret"] = _pick(interactive, "GovCloud secret holding the key", secrets or [],
                                       None if secrets else DEFAULTS["secret"]["id"], "--secret")
         answers["model"] = ns.model or _ask(interactive, "model id", [], DEFAULTS["endpoint"]["model_id"], "--model")
+        if ns.model and not ns.no_verify:
+            _verify_model(com, answers["commercial_region"], ns.model, say)
     except InitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     text = render(answers, found)
     tmp = out.with_name(f".{out.name}.init")
-    tmp.write_text(text)
+    try:
+        tmp.write_text(text)
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     try:
         load_config(tmp)
     except ConfigError as exc:

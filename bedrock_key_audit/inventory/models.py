@@ -122,6 +122,8 @@ class Secret:
     rotation_enabled: bool = False
     last_changed: dt.datetime | None = None
     describe: dict[str, Any] | None = None
+    #: the Region DescribeSecret looked in (Secrets Manager is regional: a secret exists in one Region)
+    region: str | None = None
     # value: exactly one of these is set once read
     text: SecretText | None = dataclasses.field(default=None, repr=False)
     binary: bool = False
@@ -178,3 +180,13 @@ class HttpProbe:
     message: str
     attempts: int
     body: Any = None
+
+
+def missing_secret(secret: Secret) -> str:
+    """The sentence for a secret DescribeSecret did not find: Secrets Manager is regional (a secret
+    lives in the one Region it was created in, "What is AWS Secrets Manager?",
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/intro.html), so it names the Region
+    looked in and says the secret may be in another Region of the partition."""
+    where = f"GovCloud Region {secret.region}" if secret.region else "GovCloud"
+    return (f"secret {secret.secret_id} does not exist in {where} (Secrets Manager is regional: if it is in another "
+            "GovCloud Region, set partitions.govcloud.region to that Region; `bedrock-key-audit doctor` looks for it)")

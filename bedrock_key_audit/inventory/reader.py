@@ -38,6 +38,7 @@ from bedrock_key_audit.inventory.models import (
     SecretText,
     Trail,
     UserPolicies,
+    missing_secret,
 )
 from bedrock_key_audit.inventory.probes import classify_http, path_of
 from bedrock_key_audit.usage import probe_user_agent
@@ -393,12 +394,12 @@ class Inventory(BulkReads):
                               expected={"ResourceNotFoundException"}, SecretId=sid)
             kind, val = val_future.result() if not val_future.cancel() else value()
             if desc is None:
-                return Secret(secret_id=sid, exists=False)
+                return Secret(secret_id=sid, exists=False, region=self.cfg.region("govcloud"))
             s = Secret(
                 secret_id=sid, exists=True, arn=desc.get("ARN"), name=desc.get("Name"),
                 deleted_date=desc.get("DeletedDate"), kms_key_id=desc.get("KmsKeyId"),
                 rotation_enabled=bool(desc.get("RotationEnabled")), last_changed=desc.get("LastChangedDate"),
-                describe=desc,
+                describe=desc, region=self.cfg.region("govcloud"),
             )
             if s.pending_deletion:
                 s.value_error = "the secret is scheduled for deletion; its value cannot be read"
@@ -558,7 +559,7 @@ class Inventory(BulkReads):
         def fetch() -> tuple[SecretText | None, Any]:
             s = self.secret()
             if not s.exists:
-                raise CouldNotDecide(f"secret {s.secret_id} does not exist in GovCloud, so there is no key to call Bedrock with")
+                raise CouldNotDecide(f"{missing_secret(s)}, so there is no key to call Bedrock with")
             if s.value_error:
                 raise CouldNotDecide(f"cannot read secret {s.secret_id}: {s.value_error}")
             if s.text is None:

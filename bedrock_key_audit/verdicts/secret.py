@@ -19,6 +19,7 @@ from bedrock_key_audit.inventory.keys import (
     bedrock_commercial_regions,
     decode_key,
 )
+from bedrock_key_audit.inventory.models import missing_secret
 from bedrock_key_audit.trails import kms_key_problem
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def _readable(check: Check, secret: Secret) -> None:
 def exists(check: Check, secret: Secret) -> None:
     check.resource = secret.arn or f"secret {secret.secret_id}"
     check.evidence("secretsmanager:DescribeSecret", secret.describe or {"SecretId": secret.secret_id, "exists": False})
-    check.require(secret.exists, f"secret {secret.secret_id} does not exist in GovCloud")
+    check.require(secret.exists, missing_secret(secret))
     if secret.pending_deletion:
         check.fail(f"secret {secret.secret_id} is scheduled for deletion (since {secret.deleted_date:%Y-%m-%d}); "
                    "restore it with secretsmanager restore-secret")

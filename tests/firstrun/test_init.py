@@ -99,7 +99,8 @@ def test_never_overwrites_without_force(emu, tmp_path, monkeypatch, capsys):
     code, _, err = _init(capsys, "-o", str(target))
     assert code == 2 and err.strip() == f"error: {target} exists; pass --force to overwrite it"
     assert target.read_text() == "# mine\n"
-    code, _, err = _init(capsys, "-o", str(target), "--force", "--user", "u", "--secret", "s", "--model", "m")
+    code, _, err = _init(capsys, "-o", str(target), "--force", "--user", "u", "--secret", "s", "--model", "m",
+                         "--no-verify")
     assert code == 0, err and load_config(target).user_name == "u"
 
 
