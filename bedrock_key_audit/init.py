@@ -222,10 +222,12 @@ def _verify_model(sess: Any, region: str, model: str, say: Callable[[str], None]
     """The model in the Bedrock catalogue of ``region``: a foundation model (``GetFoundationModel``) or
     an inference profile (``GetInferenceProfile``).  Found by neither: init stops; unreadable: warning."""
     client = sess.client("bedrock", region_name=region, config=_CLIENT_CONFIG)
-    for method, param in (("get_foundation_model", "modelIdentifier"), ("get_inference_profile",
-                                                                         "inferenceProfileIdentifier")):
+    lookups: tuple[tuple[str, Callable[[], Any]], ...] = (
+        ("get_foundation_model", lambda: client.get_foundation_model(modelIdentifier=model)),
+        ("get_inference_profile", lambda: client.get_inference_profile(inferenceProfileIdentifier=model)))
+    for method, lookup in lookups:
         try:
-            getattr(client, method)(**{param: model})
+            lookup()
             return
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
             if not (_not_found(exc) or isinstance(exc, botocore.exceptions.ClientError)

@@ -45,6 +45,7 @@ import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 from bedrock_key_audit import aws_call
+from bedrock_key_audit.jsonable import json_default
 from bedrock_key_audit.policy import Evaluator, PolicyError, Statement, decode_document, parse_document
 from bedrock_key_audit.redact import redact_text
 
@@ -559,12 +560,12 @@ def _value_shape(peeked: tuple[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- widening
 def _sig(s: Statement) -> str:
     return json.dumps([s.effect, sorted(s.actions), sorted(s.not_actions), sorted(s.resources),
-                       sorted(s.not_resources), s.conditions], sort_keys=True, default=str)
+                       sorted(s.not_resources), s.conditions], sort_keys=True, default=json_default)
 
 
 def _path(s: Statement) -> str:
     """Where and under which condition an Allow applies (its actions aside: it is asked per action)."""
-    return json.dumps([sorted(s.resources), sorted(s.not_resources), s.conditions], sort_keys=True, default=str)
+    return json.dumps([sorted(s.resources), sorted(s.not_resources), s.conditions], sort_keys=True, default=json_default)
 
 
 def _level(ev: Evaluator, action: str) -> int:
@@ -658,7 +659,7 @@ def resource_widening(old: Any, new: Any, grants: Iterable[str] = ()) -> str | N
         return [s for s in (st if isinstance(st, list) else [st]) if isinstance(s, dict)]
 
     def norm(s: dict[str, Any]) -> str:
-        return json.dumps(s, sort_keys=True, default=str)
+        return json.dumps(s, sort_keys=True, default=json_default)
 
     olds, news = statements(old), statements(new)
     old_set = {norm(s) for s in olds}

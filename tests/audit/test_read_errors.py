@@ -19,7 +19,7 @@ CT = ("logging", "multi_region", "log_file_validation", "management_events", "km
 
 DEPENDENTS = {
     "iam:GetUser": ("iam.user_exists", "iam.user_no_other_credentials", *IAM_POLICY, *CREDENTIAL,
-                    "secret.key_matches_credential"),
+                    "secret.key_matches_credential", "bedrock.invocation_logging"),
     "iam:ListAttachedUserPolicies": IAM_POLICY,
     "iam:ListUserPolicies": IAM_POLICY,
     "iam:ListGroupsForUser": IAM_POLICY,
@@ -45,7 +45,8 @@ DEPENDENTS = {
                                        for p in ("commercial", "govcloud")),
     "cloudtrail:GetTrailStatus": ("cloudtrail.logging[commercial]", "cloudtrail.logging[govcloud]"),
     "cloudtrail:GetEventSelectors": ("cloudtrail.management_events[commercial]", "cloudtrail.management_events[govcloud]"),
-    "cloudtrail:LookupEvents": ("credential.recently_used",),
+    # the Regions the key was used in decide where invocation logging is judged
+    "cloudtrail:LookupEvents": ("credential.recently_used", "bedrock.invocation_logging"),
     "sts:GetCallerIdentity": (),
 }
 

@@ -35,9 +35,12 @@ PER_ACCOUNT = {
     # one account-wide read of the Bedrock events of each enabled Region where Bedrock is offered (the
     # emulator's accounts have the 17 default Regions enabled), after one read of the enabled Regions
     "cloudtrail:LookupEvents": len(DEFAULT_REGIONS & bedrock_commercial_regions()), "ec2:DescribeRegions": 1,
-    "bedrock:GetModelInvocationLoggingConfiguration": 1, "s3:ListBuckets": 1,
-    "s3:GetBucketLocation": 2, "s3:GetPublicAccessBlock": 2, "s3control:GetPublicAccessBlock": 2,
-    "s3:GetBucketLogging": 2,
+    # invocation-log destinations: the bucket's Region, encryption, policy and Block Public Access are read,
+    # and each trail bucket's access-log target's Region.  ListBuckets is read twice per account (once for the
+    # trail buckets' owner, once for the log destinations): a known duplicate, not yet shared
+    "bedrock:GetModelInvocationLoggingConfiguration": 1, "s3:ListBuckets": 2,
+    "s3:GetBucketLocation": 7, "s3:GetPublicAccessBlock": 3, "s3control:GetPublicAccessBlock": 2,
+    "s3:GetBucketLogging": 2, "s3:GetBucketEncryption": 1, "s3:GetBucketPolicy": 1,
     "organizations:ListTagsForResource": 1,  # the GovCloud pairing tag
 }
 PER_USER = ("iam:ListAccessKeys", "iam:ListSigningCertificates", "iam:ListSSHPublicKeys")

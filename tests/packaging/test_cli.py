@@ -81,8 +81,9 @@ def test_anything_else_goes_to_pytest_unchanged_with_its_exit_status(monkeypatch
 
     monkeypatch.setattr(pytest, "main", fake_main)
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["merge-like", "--emulate=compliant"]) == 4  # not a subcommand name: a pytest argument
-    assert calls == [cli.pytest_args(["merge-like", "--emulate=compliant"], tmp_path)]
+    # not a subcommand name (a path: never taken for a mistyped subcommand): a pytest argument
+    assert cli.main(["merge-like/", "--emulate=compliant"]) == 4
+    assert calls == [cli.pytest_args(["merge-like/", "--emulate=compliant"], tmp_path)]
     assert cli.main(["--help-pytest"]) == 4  # pytest's help, after the console script's usage
     assert calls[-1] == cli.pytest_args(["--help"], tmp_path)
     assert capsys.readouterr().out.startswith("usage: bedrock-key-audit")
