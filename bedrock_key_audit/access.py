@@ -611,6 +611,17 @@ def _account_grants(key: KeyAccess, p: Principal, secret_arn: str,
     return out
 
 
+def _with_grants(kms: _Eval, deny: bool | None, grants: Sequence[tuple[Mapping[str, Any], Outcome]]) -> _Eval:
+    """``kms`` (the key policy's answer for Decrypt) widened by the KMS grants that may apply: a grant
+    gives Decrypt besides the key policy unless an explicit Deny applies ("Key policies in AWS KMS":
+    "explicitly allowed, and never denied, in a key policy, IAM policy, or grant")."""
+    by_grant = _and([_not(deny), _value(grants)])
+    if by_grant is False:
+        return kms
+    return _Eval(_or([kms.value, by_grant]), kms.grants + [
+        f"KMS grant {g.get('GrantId', '?')}" for g, o in grants if o.value is not False], kms.unknown | _unknown(grants))
+
+
 def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: str, account: str,
                    resource_policy: Any | None, key: KeyAccess | None, now: dt.datetime,
                    secret_tags: Mapping[str, str] | None = None) -> list[Access]:
@@ -649,11 +660,7 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
                                     if rs.statement.effect == "Deny" and principal_match(rs, p)
                                     and rs.statement.matches(DECRYPT)],
                                   *_applied([*p.statements, *(p.boundary or ())], "Deny", DECRYPT, key.arn, kms_ctx)])
-                via = _and([_not(kp_deny), _value(grant_outcomes)])
-                if via is not False:
-                    kms = _Eval(_or([kms.value, via]), kms.grants + [
-                        f"KMS grant {g.get('GrantId', '?')}" for g, o in grant_outcomes if o.value is not False],
-                        kms.unknown | _unknown(grant_outcomes))
+                kms = _with_grants(kms, kp_deny, grant_outcomes)
         value = _and([sm.value, kms.value])
         if value is False:
             continue
@@ -891,11 +898,7 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
                 kp_deny = _value([(rs, rs.statement.applies(DECRYPT, key.arn, kms_ctx)) for rs in kp
                                   if rs.statement.effect == "Deny" and rs.statement.matches(DECRYPT)
                                   and covers_outsider(rs, o)])
-                by_grant = _and([_not(kp_deny), _value(via)])
-                if by_grant is not False:
-                    kms = _Eval(_or([kms.value, by_grant]), kms.grants + [
-                        f"KMS grant {g.get('GrantId', '?')}" for g, oc in via if oc.value is not False],
-                        kms.unknown | _unknown(via))
+                kms = _with_grants(kms, kp_deny, via)
         value = _and([sm.value, kms.value])
         if value is False:
             continue
