@@ -16,6 +16,7 @@ from bedrock_key_audit.access import (
     principals_from_gaad,
     secret_readers,
 )
+from tests.policy_docs import allow, deny, doc
 
 ACCT = "210987654321"
 P = "aws-us-gov"
@@ -26,17 +27,6 @@ ROOT_DELEGATION: dict[str, Any] = {"Version": "2012-10-17", "Statement": [
     {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:{P}:iam::{ACCT}:root"},
      "Action": "kms:*", "Resource": "*"}]}
 
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def deny(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
 def role(name: str, *policies: dict[str, Any], boundary: str | None = None, path: str = "/") -> dict[str, Any]:

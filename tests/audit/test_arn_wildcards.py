@@ -33,6 +33,7 @@ from bedrock_key_audit.fixtures.inventory import IamUser, PolicyDoc, UserPolicie
 from bedrock_key_audit.policy import (
     Evaluator, FromContext, RequestContext, Unknown, arn, evaluate_condition, match_resource,
 )
+from tests.policy_docs import allow, deny, doc
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EMPTY = RequestContext({})
@@ -190,17 +191,6 @@ USER = IamUser(name="key-user", exists=True, arn="arn:aws:iam::123456789012:user
                raw={"UserId": "AIDAEXAMPLEEXAMPLE01", "UserName": "key-user"})
 REQUIRED = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "bedrock:ListFoundationModels"]
 
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def deny(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
 def grants(tmp_path: Path, *docs: dict[str, Any], boundary: dict[str, Any] | None = None) -> Any:

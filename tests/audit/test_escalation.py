@@ -11,6 +11,7 @@ import pytest
 from bedrock_key_audit.access import principals_from_gaad
 from bedrock_key_audit.escalation import EVALUATED, NOT_EVALUATED, minters, not_evaluated_sentence
 from bedrock_key_audit.escalation_catalogue import PATHS
+from tests.policy_docs import allow, deny, doc
 
 A = "123456789012"
 C = "arn:aws"
@@ -19,17 +20,6 @@ AUDITED_NAME = "bedrock-cross-partition-user"
 AUDITED = f"{C}:iam::{A}:user/{AUDITED_NAME}"
 BR = {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com"}}
 
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def deny(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
 def user(name: str, *policies: dict[str, Any], groups: tuple[str, ...] = (), managed: tuple[str, ...] = (),

@@ -24,6 +24,7 @@ from bedrock_key_audit.access import KeyAccess, key_minters, principals_from_gaa
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.fixtures.config import ConfigError, load_config
 from bedrock_key_audit.fixtures.inventory import IamUser, PolicyDoc, UserPolicies
+from tests.policy_docs import allow, deny, doc
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.timezone.utc)
 ACCT = "210987654321"
@@ -33,17 +34,6 @@ KEY = f"arn:{P}:kms:us-gov-west-1:{ACCT}:key/1111-2222"
 ROOT = {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:{P}:iam::{ACCT}:root"}, "Action": "kms:*",
         "Resource": "*"}
 
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def deny(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
 def readers(*docs: dict[str, Any], key_policy: dict[str, Any] | None = None,

@@ -9,18 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bedrock_key_audit.policy import Evaluator, PolicyError, access_level, catalogue
+from tests.policy_docs import allow, deny, doc
 
-
-def doc(*statements):
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def allow(action, resource="*", **extra):
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def deny(action, resource="*", **extra):
-    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
 def test_catalogue_knows_the_bearer_token_action():
