@@ -14,12 +14,12 @@ from tests.audit.test_access import (
     P,
     READ,
     ROOT_DELEGATION,
-    doc,
     gaad,
     readers,
     role,
     user,
 )
+from tests.policy_docs import doc
 
 OTHER = "111122223333"
 THIRD = "444455556666"
