@@ -401,3 +401,33 @@ def load_export(path: str) -> dict[str, OrgPolicies]:
     except ValueError as exc:
         raise ExportError(f"--org-policies {path}: not JSON ({exc})") from None
     return parse_export(data, path)
+
+
+# --------------------------------------------------------------------------- SCPs bounding the key's own calls
+def grants_bound(org: OrgPolicies, actions: Iterable[str], resources_of: Any, ctx: RequestContext) -> Judgment:
+    """Do the SCPs of the key user's account let every one of ``actions`` through for a long-term
+    API-key call in ``ctx``?  ``resources_of(action)`` gives the resources the call touches.
+    ``fail`` names each action and the SCP (with its target) that stops it; ``error`` names the
+    statements and keys that left one undecided; ``pass`` otherwise (or when no SCP applies)."""
+    stopped: list[str] = []
+    open_: list[str] = []
+    for action in sorted(actions):
+        gates = [scp_gate(org, action, ctx, r) for r in resources_of(action)]
+        worst = next((g for g in gates if g.permits is False), None) or next(
+            (g for g in gates if g.permits is None), None)
+        if worst is None:
+            continue
+        if worst.permits is False:
+            stopped.append(f"{action} ({worst.sentence('SCP')})")
+        else:
+            open_.append(f"{action} ({', '.join(worst.open)} read {', '.join(worst.unknown)})")
+    if stopped:
+        return Judgment("fail", "the organization's SCPs stop " + ", ".join(stopped)
+                        + " — the key cannot work while they apply to the account")
+    if open_:
+        return Judgment("error", "the identity policies grant every required action, but whether the SCPs let "
+                                 + ", ".join(open_) + " through is undecided — declare those keys in [policy.context] "
+                                 "or policy.absent_context_keys")
+    if not org.in_organization or org.is_management:
+        return Judgment("pass", scp_gate(org, "bedrock:CallWithBearerToken", ctx).why or "no SCP applies")
+    return Judgment("pass", "the SCPs at every level from the root to the account allow them")

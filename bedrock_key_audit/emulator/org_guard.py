@@ -28,6 +28,49 @@ SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"
 _RCP_SERVICES = {"s3", "sts", "kms", "sqs", "secretsmanager", "cognito-idp", "logs", "dynamodb", "ecr", "aoss"}
 WORDS = {SCP: "service control policy", RCP: "resource control policy"}
+_joined: set[str] = set()  # accounts join() made members (moto keeps master_accounts across its reset)
+_delegated: set[str] = set()  # members join() made delegated administrators (they read the organization's policies)
+_installed = False
+_READS = ("list_parents", "list_policies_for_target", "describe_policy")
+
+
+def install() -> None:
+    """Route a member account's ListParents / ListPoliciesForTarget / DescribePolicy to its
+    organization when it is a delegated administrator ("Delegated administrator for AWS
+    Organizations": it may call the read-only Organizations operations); any other member is
+    refused ``AccessDeniedException``, as AWS refuses them (moto answered from an empty
+    organization of the member's own)."""
+    global _installed
+    if _installed:
+        return
+    from moto.organizations import models
+
+    for name in _READS:
+        original = getattr(models.OrganizationsBackend, name)
+
+        def routed(self: Any, *args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
+            got = models.organizations_backends.master_accounts.get(self.account_id)
+            if self.org is None and got is not None and got[0] != self.account_id:
+                if self.account_id not in _delegated:
+                    from moto.organizations.exceptions import OrganizationsClientError
+
+                    raise OrganizationsClientError("AccessDeniedException",
+                                                   "You don't have permissions to access this resource.")
+                return getattr(models.organizations_backends[got[0]][got[1]], _name)(*args, **kwargs)
+            return _original(self, *args, **kwargs)
+
+        setattr(models.OrganizationsBackend, name, routed)
+    _installed = True
+
+
+def reset() -> None:
+    """Forget the memberships :func:`join` made (the emulator's reset; moto's does not clear them)."""
+    from moto.organizations.models import organizations_backends
+
+    for account in list(_joined):
+        organizations_backends.master_accounts.pop(account, None)
+    _joined.clear()
+    _delegated.clear()
 
 
 def _member_backend(account: str) -> Any | None:
@@ -88,7 +131,8 @@ def refusal(kind: str, account: str, action: str, resource: str, context: dict[s
     return None if allowed_everywhere else f"because no {WORDS[kind]} allows the {action} action"
 
 
-def join(member: str, management: str, *, partition: str = "aws", ou: str | None = None) -> str:
+def join(member: str, management: str, *, partition: str = "aws", ou: str | None = None,
+         delegated_admin: bool = False) -> str:
     """Make ``member`` (an existing emulator account id) a member account of ``management``'s
     organization (created with all features when missing), optionally inside a new OU ``ou``;
     returns the id of the member's parent.  moto's CreateAccount picks a random id, so the
@@ -103,6 +147,9 @@ def join(member: str, management: str, *, partition: str = "aws", ou: str | None
     organizations_backends.master_accounts.pop(acct.id, None)
     acct.id = member
     organizations_backends.master_accounts[member] = (management, partition)
+    _joined.add(member)
+    if delegated_admin:
+        _delegated.add(member)
     parent = backend.org.root_id
     if ou is not None:
         made = backend.create_organizational_unit(ParentId=parent, Name=ou)["OrganizationalUnit"]
