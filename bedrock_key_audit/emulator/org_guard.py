@@ -60,7 +60,30 @@ def install() -> None:
             return _original(self, *args, **kwargs)
 
         setattr(models.OrganizationsBackend, name, routed)
+
+    create = models.OrganizationsBackend.create_organization
+
+    def create_organization(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # a scenario's stand-in membership yields to an organization built on top of it
+        # (org_builder makes the emulator's account a management account): it leaves first
+        if self.account_id in _joined:
+            leave(self.account_id)
+        return create(self, *args, **kwargs)
+
+    models.OrganizationsBackend.create_organization = create_organization
     _installed = True
+
+
+def leave(account: str) -> None:
+    """Take ``account`` out of the organization :func:`join` put it in."""
+    from moto.organizations.models import organizations_backends
+
+    got = organizations_backends.master_accounts.pop(account, None)
+    _joined.discard(account)
+    _delegated.discard(account)
+    if got is not None:
+        backend = organizations_backends[got[0]][got[1]]
+        backend.accounts = [a for a in backend.accounts if a.id != account]
 
 
 def reset() -> None:

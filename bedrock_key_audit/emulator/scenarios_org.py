@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bedrock_key_audit.emulator import org_guard, partitions
-from bedrock_key_audit.emulator.scenarios import BEDROCK, KEY_AGE_DAYS, _compliant, scenario
+from bedrock_key_audit.emulator.scenarios import BEDROCK, KEY_AGE_DAYS, USER, _compliant, scenario
 
 MANAGEMENT = {"commercial": "888888888888", "govcloud": "288888888888"}
 ARN_PARTITION = {"commercial": "aws", "govcloud": "aws-us-gov"}
@@ -31,6 +31,28 @@ DENY_LONG_TERM = {"Version": "2012-10-17", "Statement": [
      "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}}]}
 
 
+def confine(allowed: list[str]) -> dict[str, Any]:
+    """Long-term Bedrock API keys -- creation and LONG_TERM bearer calls -- denied to all but ``allowed``."""
+    cond: dict[str, Any] = {"ArnNotLike": {"aws:PrincipalArn": allowed}} if allowed else {}
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyBedrockKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
+         "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}, **cond}},
+        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny",
+         "Action": ["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"], "Resource": "*",
+         "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}}]}
+
+
+def guardrails() -> None:
+    """Both emulator accounts members of their partition's organization, with the Bedrock-key SCPs
+    on their OU: the key-age cap, and long-term keys confined to the key's user (commercial) or
+    to nobody (GovCloud, where no key user lives)."""
+    for p in ("commercial", "govcloud"):
+        parent = member(p)
+        attach_scp(p, parent, "CapBedrockKeyAge", CAP_KEY_AGE)
+        users = [f"arn:aws:iam::{partitions.ACCOUNTS[p]}:user/{USER}"] if p == "commercial" else []
+        attach_scp(p, parent, "ConfineBedrockApiKeys", confine(users))
+
+
 def member(partition: str, *, delegated_admin: bool = True, ou: str | None = "workloads") -> str:
     """Make the emulator's ``partition`` account a member of :data:`MANAGEMENT`'s organization; its parent's id."""
     return org_guard.join(partitions.ACCOUNTS[partition], MANAGEMENT[partition], partition=ARN_PARTITION[partition],
@@ -46,7 +68,7 @@ def attach_scp(partition: str, target: str, name: str, document: dict[str, Any])
 def scp_caps_key_age(emu: Any) -> None:
     """``compliant``, both accounts members of an organization whose SCP ``CapBedrockKeyAge`` (on the
     account's OU) denies creating Bedrock API keys of more than 180 days or without an expiration."""
-    _compliant(emu)
+    _compliant(emu, organization=False)
     for p in ("commercial", "govcloud"):
         attach_scp(p, member(p), "CapBedrockKeyAge", CAP_KEY_AGE)
 
@@ -55,7 +77,7 @@ def scp_caps_key_age(emu: Any) -> None:
 def scp_denies_long_term(emu: Any) -> None:
     """``compliant``, the commercial account a member of an organization whose SCP ``DenyLongTermKeys``
     (on the root) denies every ``LONG_TERM`` bearer call: the key is useless."""
-    _compliant(emu)
+    _compliant(emu, organization=False)
     member("commercial")
     from moto.organizations.models import organizations_backends
 
@@ -67,5 +89,5 @@ def scp_denies_long_term(emu: Any) -> None:
 def no_org_access(emu: Any) -> None:
     """``compliant``, the commercial account a member of an organization, but not its delegated
     administrator: Organizations refuses it ListParents / ListPoliciesForTarget, so the SCPs are unread."""
-    _compliant(emu)
+    _compliant(emu, organization=False)
     member("commercial", delegated_admin=False)

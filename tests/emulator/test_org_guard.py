@@ -42,7 +42,7 @@ def _bearer_status(emu, api_key: str) -> tuple[int, str]:
 
 def test_scp_denying_long_term_makes_the_key_useless(emu):
     emu.reset()
-    cred = scenarios._compliant(emu)
+    cred = scenarios._compliant(emu)  # in an organization whose SCPs confine long-term keys to this user
     assert _bearer_status(emu, cred["ServiceCredentialSecret"])[0] == 200
     emu.reset()
     emu.apply("scp_denies_long_term")
@@ -81,7 +81,7 @@ def test_no_org_access_member_is_refused_the_policy_reads(emu):
 
 
 def test_rcp_keeps_a_reader_from_a_member_accounts_secret(emu):
-    scenarios._compliant(emu)
+    scenarios._compliant(emu, organization=False)
     desc = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=scenarios.SECRET_NAME)
     reader = _user_client(emu, "secretsmanager", "govcloud", "reader", {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": desc["ARN"]},
