@@ -70,7 +70,7 @@ def install() -> None:
             leave(self.account_id)
         return create(self, *args, **kwargs)
 
-    models.OrganizationsBackend.create_organization = create_organization
+    setattr(models.OrganizationsBackend, "create_organization", create_organization)  # noqa: B010 -- a method replaced
     _installed = True
 
 
@@ -173,6 +173,7 @@ def join(member: str, management: str, *, partition: str = "aws", ou: str | None
     _joined.add(member)
     if delegated_admin:
         _delegated.add(member)
+    assert backend.org is not None
     parent = backend.org.root_id
     if ou is not None:
         made = backend.create_organizational_unit(ParentId=parent, Name=ou)["OrganizationalUnit"]
@@ -187,6 +188,7 @@ def attach(management: str, target: str, kind: str, name: str, document: dict[st
     from moto.organizations.models import organizations_backends
 
     backend = organizations_backends[management][partition]
+    assert backend.org is not None
     if kind == RCP:
         try:
             backend.enable_policy_type(RootId=backend.org.root_id, PolicyType=RCP)

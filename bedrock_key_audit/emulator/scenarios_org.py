@@ -81,7 +81,9 @@ def scp_denies_long_term(emu: Any) -> None:
     member("commercial")
     from moto.organizations.models import organizations_backends
 
-    root = organizations_backends[MANAGEMENT["commercial"]]["aws"].org.root_id
+    org = organizations_backends[MANAGEMENT["commercial"]]["aws"].org
+    assert org is not None
+    root = org.root_id
     attach_scp("commercial", root, "DenyLongTermKeys", DENY_LONG_TERM)
 
 

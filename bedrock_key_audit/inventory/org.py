@@ -76,7 +76,7 @@ def read(own: Call, admin: Call, account: str,
         def policies(target: str, ptype: str) -> tuple[OrgPolicy, ...]:
             try:
                 summaries = _pages(admin, "ListPoliciesForTarget", "Policies", TargetId=target, Filter=ptype)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if _code(exc) == "PolicyTypeNotEnabledException":
                     return ()
                 raise
@@ -88,7 +88,9 @@ def read(own: Call, admin: Call, account: str,
             return tuple(out)
 
         jobs = [(t, ptype) for t, _ in path for ptype in (SCP, RCP)]
-        thunks: list[Callable[[], Any]] = [(lambda j=j: policies(*j)) for j in jobs]
+        def job(target: str, ptype: str) -> Callable[[], tuple[OrgPolicy, ...]]:
+            return lambda: policies(target, ptype)
+        thunks: list[Callable[[], Any]] = [job(*j) for j in jobs]
         got = fanout(thunks) if fanout is not None else [f() for f in thunks]
         found = dict(zip(jobs, got, strict=True))
         levels = tuple(Level(t, kind, found[(t, SCP)], found[(t, RCP)]) for t, kind in path)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -33,8 +35,8 @@ def pol(name: str, doc: dict, kind: str = SCP) -> OrgPolicy:
     return OrgPolicy(f"p-{name.lower()}", name, kind, doc)
 
 
-def org(root: list[OrgPolicy] = (), ou: list[OrgPolicy] = (), acct: list[OrgPolicy] = (), *,
-        rcps: list[OrgPolicy] = (), account: str = ACCOUNT) -> OrgPolicies:
+def org(root: Sequence[OrgPolicy] = (), ou: Sequence[OrgPolicy] = (), acct: Sequence[OrgPolicy] = (), *,
+        rcps: Sequence[OrgPolicy] = (), account: str = ACCOUNT) -> OrgPolicies:
     full = pol("FullAWSAccess", FULL)
     rfull = pol("RCPFullAWSAccess", FULL, RCP)
     return OrgPolicies(account, True, MGMT, (
@@ -59,7 +61,8 @@ def test_full_access_everywhere_allows() -> None:
 
 def test_a_deny_at_any_level_wins_and_is_named_with_its_target() -> None:
     for where in ("root", "ou", "acct"):
-        g = scp_gate(org(**{where: [deny_long_term()]}), "bedrock:CallWithBearerToken", BEARER)
+        levels: dict[str, Any] = {where: [deny_long_term()]}
+        g = scp_gate(org(**levels), "bedrock:CallWithBearerToken", BEARER)
         assert g.outcome == "denied", where
         assert "SCP DenyLongTermKeys (p-denylongtermkeys) attached to" in g.deny[0]
 

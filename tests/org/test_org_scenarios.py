@@ -2,7 +2,6 @@
 grants row, and the emulator proving each outcome by an actual call."""
 from __future__ import annotations
 
-import pytest
 
 from tests.audit.helpers import run_audit, statuses
 
