@@ -9,6 +9,7 @@ aws-samples/service-control-policy-examples), and the emulator enforces them
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bedrock_key_audit.emulator import org_guard, partitions
@@ -93,3 +94,16 @@ def no_org_access(emu: Any) -> None:
     administrator: Organizations refuses it ListParents / ListPoliciesForTarget, so the SCPs are unread."""
     _compliant(emu, organization=False)
     member("commercial", delegated_admin=False)
+
+
+def sanction_key_users(*names: str) -> None:
+    """Let more commercial users hold long-term keys: the compliant organization's confinement SCP
+    is rewritten to exempt them too (what an organization does when it sanctions another key user)."""
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[MANAGEMENT["commercial"]]["aws"]
+    account = partitions.ACCOUNTS["commercial"]
+    users = [f"arn:aws:iam::{account}:user/{n}" for n in (USER, *names)]
+    for p in backend.policies:
+        if p.name == "ConfineBedrockApiKeys":
+            p.content = json.dumps(confine(users))

@@ -46,7 +46,9 @@ DEPENDENTS = {
     "cloudtrail:GetTrailStatus": ("cloudtrail.logging[commercial]", "cloudtrail.logging[govcloud]"),
     "cloudtrail:GetEventSelectors": ("cloudtrail.management_events[commercial]", "cloudtrail.management_events[govcloud]"),
     "cloudtrail:LookupEvents": ("credential.recently_used",),
-    "sts:GetCallerIdentity": (),
+    # the organization's policies are read for the caller's account: without its id they are not read
+    "sts:GetCallerIdentity": ("iam.policy_grants_required", *(f"org.{c}[{p}]" for c in (
+        "key_lifetime_capped", "long_term_keys_confined") for p in ("commercial", "govcloud"))),
 }
 
 
