@@ -30,7 +30,7 @@ import pytest
 SEVERITY_CHOICES = ("info", "low", "medium", "high", "critical", "none")
 GROUP = "bedrock-audit"
 # options whose value is a path: given with a space, pytest's first parse sees a test path
-PATH_OPTIONS = ("--audit-config", "--reports-dir", "--sign-key")
+PATH_OPTIONS = ("--audit-config", "--reports-dir", "--sign-key", "--org-policies")
 
 
 def register_options(parser: pytest.Parser) -> None:
@@ -68,6 +68,9 @@ def register_options(parser: pytest.Parser) -> None:
     g.addoption("--shard", dest="shard", default=None, metavar="K/N",
                 help="audit only shard K of N of the accounts (stable: by a hash of each account id); "
                      "combine the shard runs with bedrock-key-audit merge")
+    g.addoption("--org-policies", dest="org_policies", default=None, metavar="FILE",
+                help="the SCPs and RCPs applying to each audited account, as a JSON export (format: "
+                     "bedrock_key_audit/org_policies.py), when the auditor cannot read AWS Organizations")
     g.addoption("--sign-key", dest="sign_key", default=None, metavar="PATH",
                 help="with --evidence: sign the evidence manifest with this unencrypted OpenSSH private key "
                      "(ssh-keygen -Y sign, namespace bedrock-key-audit-evidence) into manifest.json.sig")

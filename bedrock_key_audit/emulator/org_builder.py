@@ -104,7 +104,7 @@ def _build_account(view: AccountView, keys_per_account: int, audit_role: bool, e
             if partition == "govcloud":  # SecurityAudit reads no secret value: the auditor policy's secret statements
                 iam.put_role_policy(RoleName=AUDIT_ROLE, PolicyName="read-the-secret", PolicyDocument=_secret_read_policy())
     if state:
-        scenarios._compliant(view)
+        scenarios._compliant(view, organization=False)
     iam = view.client("iam")
     arn = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] == scenarios.POLICY_NAME)
     for i in range(keys_per_account - 1):

@@ -304,6 +304,13 @@ def may_read(c: Caller, owner: str, secret: Any, version_id: str | None, stage: 
     denied = f"User: {c.identity_arn} is not authorized to perform: {action} on resource: {arn}"
     if iam_eval.DENY in (ident, bound, rp):
         return denied + " with an explicit deny"
+    # the caller's SCPs bound what it may do; the owner's RCPs bound what anyone may do to the secret
+    from bedrock_key_audit.emulator import org_guard
+
+    for kind, account in ((org_guard.SCP, c.account), (org_guard.RCP, owner)):
+        why = org_guard.refusal(kind, account, action, arn, ctx)
+        if why is not None:
+            return f"{denied} {why}"
     id_ok = ident == iam_eval.ALLOW and bound in (None, iam_eval.ALLOW)
     if c.account == owner:
         rp_ok = rp == iam_eval.ALLOW and how == "direct" and (c.kind == "user" or bound in (None, iam_eval.ALLOW))
@@ -324,6 +331,8 @@ def may_read(c: Caller, owner: str, secret: Any, version_id: str | None, stage: 
     kctx = {**ctx, "kms:CallerAccount": c.account, "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
             "kms:EncryptionContext:SecretARN": arn, "kms:EncryptionContext:SecretVersionId": vid or "",
             "kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT", "aws:ViaAWSService": "true"}
+    if org_guard.refusal(org_guard.RCP, owner, "kms:Decrypt", key.arn, kctx) is not None:
+        return "Access to KMS is not allowed"
     kid = iam_eval.evaluate(identity, "kms:Decrypt", key.arn, kctx)
     kbound = iam_eval.evaluate(boundary, "kms:Decrypt", key.arn, kctx) if boundary is not None else None
     kp, khow = resource_policy(getattr(key, "policy", None), "kms:Decrypt", key.arn, c, c.account, kctx)

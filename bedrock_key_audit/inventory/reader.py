@@ -24,6 +24,8 @@ from bedrock_key_audit.fixtures.aws import Aws, Call
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.fixtures.config import BEDROCK_SERVICE, PARTITIONS, AuditConfig
 from bedrock_key_audit.iam_bulk import user_record
+from bedrock_key_audit.org_policies import OrgPolicies
+from bedrock_key_audit.inventory import org as org_reads
 from bedrock_key_audit.inventory.bulk import BulkReads
 from bedrock_key_audit.inventory.errors import BadRegion, ReadError
 from bedrock_key_audit.inventory.gather import Gatherer, quiet
@@ -369,6 +371,35 @@ class Inventory(BulkReads):
             resp = self._read(partition, "sts", "GetCallerIdentity") or {}
             return {k: resp.get(k) for k in ("Account", "Arn", "UserId")}
         return self.g.once(("identity", partition), fetch)
+
+    # ---- organization policies
+    # set by the fixtures: the parsed --org-policies export, and an Aws of the management account /
+    # delegated administrator ([organization] policies_profile or profile) for the commercial side
+    org_export: dict[str, OrgPolicies] | None = None
+    org_admin: Aws | None = None
+
+    def org_policies(self, partition: str) -> OrgPolicies:
+        """The SCPs and RCPs applying to the audited account of ``partition``
+        (:mod:`bedrock_key_audit.inventory.org`): ``organizations:DescribeOrganization``, then from
+        the management account or delegated administrator ``organizations:ListParents``,
+        ``organizations:ListPoliciesForTarget`` and ``organizations:DescribePolicy``; or the
+        ``--org-policies`` export.  :class:`CouldNotDecide` ("SCPs/RCPs not read: ...") when neither."""
+        def fetch() -> OrgPolicies:
+            account = str(self.identity(partition).get("Account"))
+            if self.org_export is not None:
+                if account in self.org_export:
+                    return self.org_export[account]
+                raise CouldNotDecide(f"SCPs/RCPs not read: the --org-policies export has no entry for account "
+                                     f"{account} ({partition}); add it to the export")
+
+            def caller(aws: Aws) -> Callable[..., dict[str, Any]]:
+                def call(operation: str, **params: Any) -> dict[str, Any]:
+                    client = aws.client("organizations", partition)
+                    return aws_call.call(client, operation, partition=partition, **params) or {}
+                return call
+            admin = self.org_admin if self.org_admin is not None and partition == "commercial" else self.aws
+            return org_reads.read(caller(self.aws), caller(admin), account, fanout=self.g.fanout)
+        return self.g.once(("org-policies", partition), fetch)
 
     # ---- govcloud secret
     def secret(self) -> Secret:

@@ -107,7 +107,39 @@ def policy_grants_required(check: Check, existing_user: IamUser, user_policies: 
             return None
     hint = (f"make secret {audit_config.secret_id} readable with its region field "
             "(where the key is used: aws:RequestedRegion)")
-    _report(check, iam_verdicts.grants_required(existing_user, user_policies, audit_config, now, secret_region, hint))
+    verdict = iam_verdicts.grants_required(existing_user, user_policies, audit_config, now, secret_region, hint)
+    if verdict.passed:
+        verdict = _bounded_by_scps(check, verdict, existing_user, audit_config, inventory, now)
+    _report(check, verdict)
+
+
+def _bounded_by_scps(check: Check, verdict: iam_verdicts.Verdict, user: IamUser, cfg: AuditConfig,
+                     inventory: Inventory, now: dt.datetime) -> iam_verdicts.Verdict:
+    """What the identity policies grant, bounded by the SCPs of the user's account
+    (:func:`bedrock_key_audit.org_policies.grants_bound`): an SCP that denies a required action for a
+    long-term API-key call makes the key useless.  SCPs that cannot be read leave the row undecided."""
+    from bedrock_key_audit.org_policies import grants_bound
+    from bedrock_key_audit.policy import bearer_context, expand, principal_context
+
+    try:
+        org = inventory.org_policies("commercial")
+    except CouldNotDecide as exc:
+        raise CouldNotDecide(f"the identity policies grant every required action, but {exc}") from None
+    check.evidence("organization-policies", org.evidence())
+    principal = principal_context(user.name, str(user.arn), str(user.account_id), None)
+    region = cfg.region("commercial")
+    ctx = bearer_context(principal, now, requested_region=region, user_values=cfg.policy_context,
+                         user_absent=cfg.absent_context_keys)
+    partition = str(user.arn).split(":")[1]
+    judged = grants_bound(org, expand(cfg.required_actions),
+                          lambda a: iam_verdicts.required_resources(a, cfg.model_id, partition, str(user.account_id)), ctx)
+    if judged.status == "error":
+        raise CouldNotDecide(judged.detail)
+    if judged.status == "fail":
+        return iam_verdicts.Verdict(False, f"{user.name}'s identity policies grant the required actions, but "
+                                    + judged.detail, verdict.evidence)
+    return iam_verdicts.Verdict(True, verdict.message.replace("(identity policies)", f"(identity policies; {judged.detail})"),
+                                verdict.evidence)
 
 
 from bedrock_key_audit.verdicts.access import key_minting_restricted  # noqa: E402,F401 -- judged with the access checks

@@ -18,6 +18,10 @@ secret = { id = "dev-creds" }
 
 def _dev_account(emu):
     """dev: a second keyed user whose secret holds its key; its policy is the guide's full access."""
+    # (the compliant organization sanctions dev-bot too: its SCP confines long-term keys)
+    from bedrock_key_audit.emulator.scenarios_org import sanction_key_users
+
+    sanction_key_users("dev-bot")
     iam = emu.client("iam", "commercial")
     iam.create_user(UserName="dev-bot")
     iam.attach_user_policy(UserName="dev-bot", PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess")

@@ -13,6 +13,10 @@ OWNER = "bedrock-cross-partition-user"
 
 
 def _add_keyed_users(emu):
+    # the compliant organization sanctions these keyed users too (its SCP confines long-term keys)
+    from bedrock_key_audit.emulator.scenarios_org import sanction_key_users
+
+    sanction_key_users("team-a-bot", "team-b-bot")
     iam = emu.client("iam", "commercial")
     arn = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])
     for name, age in (("team-a-bot", 90), ("team-b-bot", None)):

@@ -47,7 +47,9 @@ DEPENDENTS = {
     "cloudtrail:GetEventSelectors": ("cloudtrail.management_events[commercial]", "cloudtrail.management_events[govcloud]"),
     # the Regions the key was used in decide where invocation logging is judged
     "cloudtrail:LookupEvents": ("credential.recently_used", "bedrock.invocation_logging"),
-    "sts:GetCallerIdentity": (),
+    # the organization's policies are read for the caller's account: without its id they are not read
+    "sts:GetCallerIdentity": ("iam.policy_grants_required", *(f"org.{c}[{p}]" for c in (
+        "key_lifetime_capped", "long_term_keys_confined") for p in ("commercial", "govcloud"))),
 }
 
 

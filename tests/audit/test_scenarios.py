@@ -11,6 +11,9 @@ import pytest
 from tests.audit.helpers import ALL_ROWS, run_audit, statuses
 
 CT = ("logging", "multi_region", "log_file_validation", "management_events", "kms")
+# the guide puts the accounts in no organization: no SCP caps or confines the key
+NO_ORG = {f"org.{c}[{p}]": "fail" for c in ("key_lifetime_capped", "long_term_keys_confined")
+          for p in ("commercial", "govcloud")}
 
 # Rows that are not "pass" in each scenario.
 EXPECTED: dict[str, dict[str, str]] = {
@@ -24,6 +27,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "bedrock.invocation_logging": "fail",
         # AmazonBedrockFullAccess grants bedrock-mantle:*: the key also answers on Mantle
         "endpoint.unused_surfaces_closed": "fail",
+        **NO_ORG,
     },
     # step 4 to the letter: "None" stored as the key
     "guide_service_password": {
@@ -34,6 +38,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "bedrock.invocation_logging": "fail",
         "secret.schema": "fail", "secret.key_matches_credential": "fail",
         "endpoint.list_models": "fail", "endpoint.invoke": "fail",
+        **NO_ORG,
     },
     "full_access_attached": {"iam.policy_least_privilege": "fail", "endpoint.unused_surfaces_closed": "fail"},
     "mantle_open": {"iam.policy_least_privilege": "fail", "endpoint.unused_surfaces_closed": "fail"},

@@ -14,6 +14,10 @@ WIDE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3
 
 
 def _fleet(emu):
+    # the compliant organization sanctions these keyed users too (its SCP confines long-term keys)
+    from bedrock_key_audit.emulator.scenarios_org import sanction_key_users
+
+    sanction_key_users("password-bot", "clean-bot", "group-bot")
     iam = emu.client("iam", "commercial")
     arn = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])
     for name in ("clean-bot", "password-bot", "group-bot"):

@@ -1,6 +1,7 @@
 """[organization]: accounts discovered, each audited under an assumed role; a broken one ends error alone."""
 from __future__ import annotations
 
+from bedrock_key_audit.emulator import partitions
 from tests.audit.helpers import run_audit, statuses
 
 CONFIG = """
@@ -31,6 +32,11 @@ def test_organization_accounts_audited_broken_role_errors_alone(pytester):
     for row, status in got.items():
         if f"[{broken}" in row:
             assert status == "error", row
+        elif row.startswith("org."):
+            # the builder's organization attaches no guardrail SCP, and SCPs do not affect its management
+            # account; only the emulator's own GovCloud account keeps the compliant scenario's guardrails
+            want = "pass" if row.endswith(f"[{partitions.ACCOUNTS['commercial']},govcloud]") else "fail"
+            assert status == want, (row, status, rows[row]["detail"])
         elif row.startswith(("secret.readers_restricted[", "iam.key_minting_restricted[")) and status != "pass":
             # each member's OrganizationAccountAccessRole holds AdministratorAccess (as AWS makes it, in both
             # partitions): a reader of the secret and a minter of keys nobody listed in secret.allowed_readers /

@@ -86,8 +86,17 @@ def test_org_audit_reads_each_account_once(pytester):
     expected = {op: n * ACCOUNTS for op, n in PER_ACCOUNT.items()}
     expected |= {op: ACCOUNTS * KEYS for op in PER_USER}
     expected |= {"organizations:ListAccounts": 1, "iam:GetPolicy": managed, "iam:GetPolicyVersion": managed}
+    # the SCPs/RCPs, once per account and partition: DescribeOrganization in both partitions; in the
+    # commercial organization (the management account at the root, one member at the root, one in
+    # the OU workloads: 1 + 1 + 2 ListParents, 2 + 2 + 3 levels) and, for the emulator's own GovCloud
+    # account, a member of the compliant scenario's GovCloud organization (root, OU, account)
+    # ListPoliciesForTarget per level and type, DescribePolicy per policy (FullAWSAccess and
+    # RCPFullAWSAccess everywhere, plus that OU's two guardrail SCPs)
+    expected |= {"organizations:DescribeOrganization": 2 * ACCOUNTS, "organizations:ListParents": 4 + 2,
+                 "organizations:ListPoliciesForTarget": 2 * (7 + 3), "organizations:DescribePolicy": 14 + 8}
     assert dict(ops) == expected
     # the endpoint probes (ListFoundationModels, Converse, Mantle's GET /v1/models) once per account's secret
     assert sum(1 for c in calls if c["kind"] == "http") == 3 * ACCOUNTS
     # every call answered (an account without account-level Block Public Access answers with its error code)
-    assert {c["outcome"] for c in calls if c["kind"] == "aws"} <= {"ok", "NoSuchPublicAccessBlockConfiguration"}
+    assert {c["outcome"] for c in calls if c["kind"] == "aws"} <= {
+        "ok", "NoSuchPublicAccessBlockConfiguration", "AWSOrganizationsNotInUseException"}

@@ -97,7 +97,9 @@ def test_user_named_in_another_case_is_the_same_user(pytester, tmp_path):
     """audit.toml names the user in capitals: the audit finds IAM's user, no near-duplicate is made."""
     cfg = tmp_path / "upper.toml"
     cfg.write_text(f'[user]\nname = "{USER.upper()}"\n')
-    pcap, cap, result, before, after, presult = plan_and_apply(pytester, "guide", lambda emu: None,
+    from bedrock_key_audit.emulator.scenarios_org import guardrails  # the organization's SCPs are a given here
+
+    pcap, cap, result, before, after, presult = plan_and_apply(pytester, "guide", lambda emu: guardrails(),
                                                                "--allow-destructive", config=str(cfg))
     assert pcap.statuses()["iam.user_exists"] == "pass"
     assert "iam.create-user" not in _statuses(pcap)
@@ -334,7 +336,8 @@ def test_summary_never_claims_success_over_failing_checks(pytester, monkeypatch)
     out = result.stdout.str()
     assert cap.plan == []
     assert "every check passed" not in out
-    assert "no step planned, yet 12 check(s) did not pass" in out
+    # the guide: 12 rows, and the 4 org.* rows (its accounts are in no organization)
+    assert "no step planned, yet 16 check(s) did not pass" in out
     assert "iam.policy_least_privilege (fail): no step: its fixer finds nothing to change" in out
 
 

@@ -17,6 +17,14 @@ def _all_pass(cap) -> None:
     assert len(cap.records) == registry.row_count()
 
 
+def _in_guarded_org(emu) -> None:
+    """The accounts as members of an organization with the Bedrock-key SCPs: attaching SCPs is the
+    organization's decision (the org.* fixers are manual steps), so these runs start from it."""
+    from bedrock_key_audit.emulator.scenarios_org import guardrails
+
+    guardrails()
+
+
 def _applied_everything(result, cap) -> None:
     """What a ``--remediate --allow-destructive`` run that fixed everything shows."""
     assert result.ret == 0, result.stdout.str()[-3000:]
@@ -39,13 +47,13 @@ def _applied_everything(result, cap) -> None:
 
 # (the same run from "guide" is the first run of test_second_remediate_plans_nothing, which asserts this too)
 def test_apply_with_destructive_makes_every_check_pass(pytester):
-    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="empty")
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="empty", setup=_in_guarded_org)
     _applied_everything(result, cap)
 
 
 def test_apply_from_empty_builds_the_expected_resources(pytester, emulator):
     # invocation logging stores every prompt: without --allow-destructive it needs its own consent
-    result, cap = run(pytester, "--remediate", "--enable-invocation-logging", scenario="empty")
+    result, cap = run(pytester, "--remediate", "--enable-invocation-logging", scenario="empty", setup=_in_guarded_org)
     assert result.ret == 0, result.stdout.str()[-3000:]
     iam = emulator.client("iam")
     attached = [a["PolicyName"] for a in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
@@ -89,7 +97,7 @@ def test_plan_changes_nothing_in_other_states(pytester, scenario):
 
 
 def test_destructive_steps_are_skipped_without_the_flag(pytester, emulator):
-    result, cap = run(pytester, "--remediate", scenario="guide")
+    result, cap = run(pytester, "--remediate", scenario="guide", setup=_in_guarded_org)
     statuses = {s.key: s.status for s in cap.plan}
     assert statuses["iam.detach:arn:aws:iam::aws:policy/AmazonBedrockFullAccess"] == "skipped"
     # encrypting a trail or the secret narrows who can read it (kms:Decrypt on our key): destructive too
@@ -107,7 +115,7 @@ def test_destructive_steps_are_skipped_without_the_flag(pytester, emulator):
 
 
 def test_second_remediate_plans_nothing(pytester, emulator, monkeypatch):
-    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="guide")
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="guide", setup=_in_guarded_org)
     _applied_everything(result, cap)  # was test_apply_with_destructive_makes_every_check_pass[guide]
     state = snapshot(emulator)
     # a second run against the same (remediated) state: without --emulate, so nothing resets it

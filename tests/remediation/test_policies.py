@@ -143,9 +143,11 @@ def _doc_actions(doc: dict) -> set[str]:
 
 def test_auditor_policy_is_exactly_what_the_inventory_documents():
     """Every action named in the docstrings of the inventory readers (and fixtures/usage.py), and nothing else."""
-    source = "".join((ROOT / "bedrock_key_audit" / "inventory" / m).read_text() for m in ("reader.py", "traces.py", "access.py"))
+    source = "".join((ROOT / "bedrock_key_audit" / "inventory" / m).read_text()
+                     for m in ("reader.py", "traces.py", "access.py", "org.py"))
     source += (ROOT / "fixtures" / "usage.py").read_text()
-    named = set(re.findall(r"``((?:iam|secretsmanager|kms|cloudtrail|sts|bedrock|s3|logs|ec2):[A-Z][A-Za-z]+)``", source))
+    named = set(re.findall(r"``((?:iam|secretsmanager|kms|cloudtrail|sts|bedrock|s3|logs|ec2|organizations):[A-Z][A-Za-z]+)``",
+                           source))
     calls_lists = re.findall(r"Calls: ([A-Za-z, \n]+)\.", source)
     for lst in calls_lists:
         named |= {f"iam:{a.strip()}" for a in lst.replace("\n", " ").split(",") if a.strip()}
@@ -176,7 +178,9 @@ def test_remediator_policy_is_enough_to_remediate_everything(pytester, emu, monk
     ct.stop_logging(Name=trail)
     ct.put_event_selectors(TrailName=trail, EventSelectors=[{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}])
     result, cap = _run_as(pytester, monkeypatch, emu, moto_view(REMEDIATOR), "--remediate", "--allow-destructive")
-    failed = [(s.key, s.message) for s in cap.plan if s.status != "applied"]
+    # the guide's accounts are in no organization: the org.* fixers are manual steps (an SCP is an
+    # organization's decision), never applied, and their rows keep failing
+    failed = [(s.key, s.message) for s in cap.plan if s.status != "applied" and not s.key.startswith("manual:org-")]
     assert not failed
     keys = {s.key for s in cap.plan}
     assert {"iam.ensure-policy", "iam.leave-group:bedrock-admins", "iam.delete-login-profile",
@@ -185,16 +189,19 @@ def test_remediator_policy_is_enough_to_remediate_everything(pytester, emu, monk
     # v1 was the default, so the oldest *non-default* version (v2) made room for the new default v6
     assert sorted(v["VersionId"] for v in versions) == ["v1", "v3", "v4", "v5", "v6"]
     assert next(v for v in versions if v["IsDefaultVersion"])["VersionId"] == "v6"
-    bad = {k: r.detail for k, r in cap.records.items() if r.status != "pass"}
-    assert not bad and result.ret == 0, bad
+    bad = {k: r.detail for k, r in cap.records.items() if r.status != "pass" and not k.startswith("org.")}
+    assert not bad, bad
 
 
 def test_remediator_policy_creates_from_nothing(pytester, emu, monkeypatch):
     # invocation logging stores every prompt: it runs only when asked for (or with --allow-destructive)
     result, cap = _run_as(pytester, monkeypatch, emu, moto_view(REMEDIATOR), "--remediate",
                           "--enable-invocation-logging")
-    failed = [(s.key, s.message) for s in cap.plan if s.status != "applied"]
-    assert not failed and result.ret == 0, failed
+    failed = [(s.key, s.message) for s in cap.plan if s.status != "applied" and not s.key.startswith("manual:org-")]
+    assert not failed, failed
+    # what is left failing is only the organization's guardrails, which a person attaches
+    assert {k for k, r in cap.records.items() if r.status != "pass"} <= {
+        f"org.{c}[{p}]" for c in ("key_lifetime_capped", "long_term_keys_confined") for p in ("commercial", "govcloud")}
 
 
 def _matches(pattern: str, arn: str) -> bool:

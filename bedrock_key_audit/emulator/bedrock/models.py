@@ -241,7 +241,13 @@ def _authorize(ctx: Ctx, policies: _Policies, action: str, resource: str) -> Non
 
     on = "" if resource == "*" else f" on resource: {resource}"
     head = f"User: {ctx.user_arn} is not authorized to perform: {action}{on}"
+    from bedrock_key_audit.emulator import org_guard
+
     d = iam_eval.decide(policies.identity, policies.boundary, action, resource, policies.context)
+    scp = org_guard.refusal(org_guard.SCP, ctx.account_id or "", action, resource, policies.context)
+    if scp is not None and d.reason != "identity-deny" and (d.allowed or "explicit deny" in scp):
+        # an explicit deny in an SCP is named before a missing identity Allow (AWS names the deny)
+        raise BedrockError(403, "AccessDeniedException", f"{head} {scp}")
     if d.allowed:
         return
     why = {

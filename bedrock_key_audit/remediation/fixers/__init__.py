@@ -11,7 +11,8 @@ Each fixer reads the Inventory the checks read and returns steps (``@fixer("<che
 * ``cloudtrail.*`` -> :mod:`.cloudtrail`, except ``cloudtrail.bucket_protected`` -> :mod:`.traces`;
 * ``bedrock.invocation_logging`` -> :mod:`.traces`;
 * ``secret.readers_restricted``, ``iam.key_minting_restricted`` -> :mod:`.access`;
-* ``credential.recently_used`` -> :mod:`.usage`.
+* ``credential.recently_used`` -> :mod:`.usage`;
+* ``org.key_lifetime_capped``, ``org.long_term_keys_confined`` -> :mod:`.org` (manual: the SCP to attach).
 
 Helpers without fixers: :mod:`.keys` (``key_diagnosis``, rotation glue, restoring the secret) and
 :mod:`.kms` (our customer-managed key).  The rotation itself is
@@ -34,6 +35,7 @@ from bedrock_key_audit.remediation.fixers import cloudtrail  # noqa: F401
 from bedrock_key_audit.remediation.fixers import traces  # noqa: F401
 from bedrock_key_audit.remediation.fixers import access  # noqa: F401
 from bedrock_key_audit.remediation.fixers import usage  # noqa: F401
+from bedrock_key_audit.remediation.fixers import org  # noqa: F401
 
 # --------------------------------------------------------------------------- the names this module always had
 from bedrock_key_audit.remediation.core import RemediationError

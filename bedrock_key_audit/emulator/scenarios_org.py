@@ -1,0 +1,109 @@
+"""Scenarios of the organization's guardrails (org.* rows, and SCPs in iam.policy_grants_required).
+
+Each is ``compliant`` with the audited account made a member account of an organization whose
+management account is :data:`MANAGEMENT` (and, unless said otherwise, a delegated administrator,
+so the audit reads the policies with the account's own credentials).  The SCPs are the emulator's
+own copies of AWS's published examples ("Example SCPs for Amazon Bedrock";
+aws-samples/service-control-policy-examples), and the emulator enforces them
+(:mod:`bedrock_key_audit.emulator.org_guard`).  Imported at the end of scenarios.py.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bedrock_key_audit.emulator import org_guard, partitions
+from bedrock_key_audit.emulator.scenarios import BEDROCK, KEY_AGE_DAYS, USER, _compliant, scenario
+
+MANAGEMENT = {"commercial": "888888888888", "govcloud": "288888888888"}
+ARN_PARTITION = {"commercial": "aws", "govcloud": "aws-us-gov"}
+
+# "Deny Bedrock api keys longer than N days" plus keys without an expiration
+CAP_KEY_AGE = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "DenyLongLivedBedrockKeys", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
+     "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK},
+                                    "NumericGreaterThan": {"iam:ServiceSpecificCredentialAgeDays": str(KEY_AGE_DAYS)}}},
+    {"Sid": "DenyNeverExpiringBedrockKeys", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
+     "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK},
+                                    "Null": {"iam:ServiceSpecificCredentialAgeDays": "true"}}}]}
+# "Deny long-term Bedrock API key use"
+DENY_LONG_TERM = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "DenyLongTermBedrockKeys", "Effect": "Deny", "Action": "bedrock:CallWithBearerToken", "Resource": "*",
+     "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}}]}
+
+
+def confine(allowed: list[str]) -> dict[str, Any]:
+    """Long-term Bedrock API keys -- creation and LONG_TERM bearer calls -- denied to all but ``allowed``."""
+    cond: dict[str, Any] = {"ArnNotLike": {"aws:PrincipalArn": allowed}} if allowed else {}
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyBedrockKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
+         "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}, **cond}},
+        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny",
+         "Action": ["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"], "Resource": "*",
+         "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}}]}
+
+
+def guardrails() -> None:
+    """Both emulator accounts members of their partition's organization, with the Bedrock-key SCPs
+    on their OU: the key-age cap, and long-term keys confined to the key's user (commercial) or
+    to nobody (GovCloud, where no key user lives)."""
+    for p in ("commercial", "govcloud"):
+        parent = member(p)
+        attach_scp(p, parent, "CapBedrockKeyAge", CAP_KEY_AGE)
+        users = [f"arn:aws:iam::{partitions.ACCOUNTS[p]}:user/{USER}"] if p == "commercial" else []
+        attach_scp(p, parent, "ConfineBedrockApiKeys", confine(users))
+
+
+def member(partition: str, *, delegated_admin: bool = True, ou: str | None = "workloads") -> str:
+    """Make the emulator's ``partition`` account a member of :data:`MANAGEMENT`'s organization; its parent's id."""
+    return org_guard.join(partitions.ACCOUNTS[partition], MANAGEMENT[partition], partition=ARN_PARTITION[partition],
+                          ou=ou, delegated_admin=delegated_admin)
+
+
+def attach_scp(partition: str, target: str, name: str, document: dict[str, Any]) -> str:
+    return org_guard.attach(MANAGEMENT[partition], target, org_guard.SCP, name, document,
+                            partition=ARN_PARTITION[partition])
+
+
+@scenario
+def scp_caps_key_age(emu: Any) -> None:
+    """``compliant``, both accounts members of an organization whose SCP ``CapBedrockKeyAge`` (on the
+    account's OU) denies creating Bedrock API keys of more than 180 days or without an expiration."""
+    _compliant(emu, organization=False)
+    for p in ("commercial", "govcloud"):
+        attach_scp(p, member(p), "CapBedrockKeyAge", CAP_KEY_AGE)
+
+
+@scenario
+def scp_denies_long_term(emu: Any) -> None:
+    """``compliant``, the commercial account a member of an organization whose SCP ``DenyLongTermKeys``
+    (on the root) denies every ``LONG_TERM`` bearer call: the key is useless."""
+    _compliant(emu, organization=False)
+    member("commercial")
+    from moto.organizations.models import organizations_backends
+
+    org = organizations_backends[MANAGEMENT["commercial"]]["aws"].org
+    assert org is not None
+    root = org.root_id
+    attach_scp("commercial", root, "DenyLongTermKeys", DENY_LONG_TERM)
+
+
+@scenario
+def no_org_access(emu: Any) -> None:
+    """``compliant``, the commercial account a member of an organization, but not its delegated
+    administrator: Organizations refuses it ListParents / ListPoliciesForTarget, so the SCPs are unread."""
+    _compliant(emu, organization=False)
+    member("commercial", delegated_admin=False)
+
+
+def sanction_key_users(*names: str) -> None:
+    """Let more commercial users hold long-term keys: the compliant organization's confinement SCP
+    is rewritten to exempt them too (what an organization does when it sanctions another key user)."""
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[MANAGEMENT["commercial"]]["aws"]
+    account = partitions.ACCOUNTS["commercial"]
+    users = [f"arn:aws:iam::{account}:user/{n}" for n in (USER, *names)]
+    for p in backend.policies:
+        if p.name == "ConfineBedrockApiKeys":
+            p.content = json.dumps(confine(users))

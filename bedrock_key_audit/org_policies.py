@@ -1,0 +1,433 @@
+"""Service control policies (SCPs) and resource control policies (RCPs): what an organization allows.
+
+Pure data and judgments (the reads are in :mod:`bedrock_key_audit.inventory.org`; the verdicts
+call the functions here on what was read).  Sources (AWS Organizations User Guide unless noted;
+the page titles are the citation):
+
+* "SCP evaluation" -- https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
+  To allow a permission for an account there must be an explicit ``Allow`` at every level from the
+  root through each OU on the direct path to the account, including the account itself (the
+  AWS-managed ``FullAWSAccess`` SCP is attached to every level by default); a ``Deny`` at any level
+  denies, for every account below it.
+* "Service control policies (SCPs)" -- https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
+  SCPs do not affect users or roles in the management account, nor service-linked roles; they bound
+  the identity permissions of principals in member accounts.
+* "Resource control policies (RCPs)" -- https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html
+  and "RCP evaluation" -- https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_evaluation.html
+  RCPs bound what any principal (inside or outside the organization) may do to resources of member
+  accounts, for a subset of services (Amazon S3, AWS STS, AWS KMS, Amazon SQS, AWS Secrets Manager,
+  Amazon Cognito, CloudWatch Logs, DynamoDB, Amazon ECR, OpenSearch Serverless); they do not affect
+  resources in the management account.  The same every-level Allow / any-level Deny logic applies
+  (``RCPFullAWSAccess`` is the default).
+* "Policy evaluation logic" (IAM User Guide) --
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+  (an explicit deny in an SCP or RCP denies; a request must also be allowed by the SCPs/RCPs).
+* Organizations API "ListParents", "ListPoliciesForTarget", "DescribePolicy" --
+  https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListParents.html,
+  https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListPoliciesForTarget.html,
+  https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribePolicy.html
+* Bedrock API key guardrails: "Control permissions for generating and using Amazon Bedrock API
+  keys" (Amazon Bedrock User Guide) --
+  https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-permissions.html
+  (``iam:CreateServiceSpecificCredential`` with ``iam:ServiceSpecificCredentialAgeDays`` and
+  ``iam:ServiceSpecificCredentialServiceName``; ``bedrock:CallWithBearerToken`` with
+  ``bedrock:BearerTokenType`` ``LONG_TERM``), and "Example SCPs for Amazon Bedrock" --
+  https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_examples_bedrock.html
+  with aws-samples/service-control-policy-examples (Deny-Bedrock-api-keys-longer-than-30-days.json).
+
+Conditions are evaluated by :mod:`bedrock_key_audit.policy` (three-valued): a condition on a key
+the audit does not know leaves the decision undecided, naming the key, never assumed.
+
+``--org-policies FILE`` (the export format, :func:`parse_export`)::
+
+    {"accounts": {"111122223333": {
+        "organization": true,                   # false: the account is in no organization
+        "management_account": "999988887777",   # the organization's management account id
+        "levels": [                             # root first, the account last
+          {"target": "r-abcd", "type": "ROOT",
+           "scps": [{"id": "p-FullAWSAccess", "name": "FullAWSAccess", "content": {...}}],
+           "rcps": [{"id": "p-RCPFullAWSAccess", "name": "RCPFullAWSAccess", "content": {...}}]},
+          {"target": "ou-abcd-11111111", "type": "ORGANIZATIONAL_UNIT", "scps": [...], "rcps": [...]},
+          {"target": "111122223333", "type": "ACCOUNT", "scps": [...], "rcps": [...]}]}}}
+
+``content`` is the policy document (an object, or its JSON text as DescribePolicy returns it).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pytest
+
+from bedrock_key_audit.policy import PolicyError, RequestContext, Statement, _and, _or, parse_document
+
+SCP = "SERVICE_CONTROL_POLICY"
+RCP = "RESOURCE_CONTROL_POLICY"
+LEVEL_TYPES = ("ROOT", "ORGANIZATIONAL_UNIT", "ACCOUNT")
+# "Resource control policies (RCPs)": the services whose resources RCPs apply to
+RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "cognito-idp", "logs", "dynamodb", "ecr", "aoss"})
+BEDROCK_SERVICE = "bedrock.amazonaws.com"
+NOT_READ_HINT = ("grant organizations:DescribeOrganization, organizations:ListParents, "
+                 "organizations:ListPoliciesForTarget and organizations:DescribePolicy (from the management account "
+                 "or a delegated administrator: [organization] policies_profile) or give --org-policies FILE")
+
+
+# where the parsed --org-policies export waits for the inventories (fixtures/options.py sets it)
+ORG_EXPORT_KEY: pytest.StashKey[dict[str, OrgPolicies]] = pytest.StashKey()
+
+
+class ExportError(ValueError):
+    """An ``--org-policies`` file that is not the documented format (one line)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OrgPolicy:
+    id: str
+    name: str
+    type: str
+    document: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Level:
+    """One level on the path from the root to the account, with the policies attached to it."""
+
+    target: str
+    type: str  # ROOT | ORGANIZATIONAL_UNIT | ACCOUNT
+    scps: tuple[OrgPolicy, ...] = ()
+    rcps: tuple[OrgPolicy, ...] = ()
+
+    @property
+    def label(self) -> str:
+        kind = {"ROOT": "root", "ORGANIZATIONAL_UNIT": "OU", "ACCOUNT": "account"}.get(self.type, self.type)
+        return f"{kind} {self.target}"
+
+
+@dataclasses.dataclass(frozen=True)
+class OrgPolicies:
+    """The SCPs and RCPs that apply to one account, as read (or exported)."""
+
+    account_id: str
+    in_organization: bool
+    management_account_id: str | None = None
+    levels: tuple[Level, ...] = ()  # root first, the account last
+    source: str = "organizations"
+
+    @property
+    def is_management(self) -> bool:
+        return self.in_organization and self.account_id == self.management_account_id
+
+    def evidence(self) -> dict[str, Any]:
+        return {"account": self.account_id, "organization": self.in_organization,
+                "management_account": self.management_account_id, "source": self.source,
+                "levels": [{"target": lv.target, "type": lv.type,
+                            "scps": [{"id": p.id, "name": p.name, "content": p.document} for p in lv.scps],
+                            "rcps": [{"id": p.id, "name": p.name, "content": p.document} for p in lv.rcps]}
+                           for lv in self.levels]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Gate:
+    """What the organization's policies say of one request.
+
+    ``outcome``: ``allowed`` (every level allows and no Deny applies), ``denied`` (a Deny applies:
+    ``deny`` names it), ``not_allowed`` (a level allows nothing of it: ``blocked_at``), ``undecided``
+    (``unknown`` keys left a statement open: ``open``), or ``exempt`` (no such policy can apply:
+    ``why``)."""
+
+    outcome: str
+    deny: tuple[str, ...] = ()
+    blocked_at: str | None = None
+    open: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    why: str | None = None
+
+    @property
+    def permits(self) -> bool | None:
+        """True: the organization lets the request through; False: it stops it; None: undecided."""
+        if self.outcome in ("allowed", "exempt"):
+            return True
+        if self.outcome in ("denied", "not_allowed"):
+            return False
+        return None
+
+    def sentence(self, kind: str) -> str:
+        if self.outcome == "denied":
+            return f"denied by {', '.join(self.deny)}"
+        if self.outcome == "not_allowed":
+            return f"not allowed by any {kind} attached to {self.blocked_at} (each level must allow it)"
+        if self.outcome == "undecided":
+            return f"{kind}s undecided: {', '.join(self.open)} read {', '.join(self.unknown)}"
+        if self.outcome == "exempt":
+            return self.why or f"no {kind} applies"
+        return f"allowed by the {kind}s at every level"
+
+
+def _statements(policy: OrgPolicy, level: Level, kind: str) -> list[Statement]:
+    return parse_document(policy.document, f"{kind} {policy.name} ({policy.id}) attached to {level.label}")
+
+
+def _gate(levels: Sequence[Level], kind: str, action: str, resource: Any, ctx: RequestContext) -> Gate:
+    deny_hits: list[str] = []
+    open_: dict[str, None] = {}
+    unknown: set[str] = set()
+    denies: list[bool | None] = []
+    allows: list[bool | None] = []
+    blocked_at: str | None = None
+    for lv in levels:
+        stmts = [s for p in (lv.scps if kind == "SCP" else lv.rcps) for s in _statements(p, lv, kind)]
+        d_out = [(s, s.applies(action, resource, ctx)) for s in stmts if s.effect == "Deny"]
+        a_out = [(s, s.applies(action, resource, ctx)) for s in stmts if s.effect == "Allow"]
+        d = _or(o.value for _, o in d_out)
+        a = _or(o.value for _, o in a_out)
+        denies.append(d)
+        allows.append(a)
+        deny_hits += [s.label for s, o in d_out if o.value is True]
+        if a is False and blocked_at is None:
+            blocked_at = lv.label
+        for s, o in [*d_out, *(a_out if a is None else [])]:
+            if o.value is None:
+                open_[s.label] = None
+                unknown |= set(o.unknown)
+    deny, allow = _or(denies), _and(allows)
+    if deny is True:
+        return Gate("denied", deny=tuple(dict.fromkeys(deny_hits)))
+    if allow is False:
+        return Gate("not_allowed", blocked_at=blocked_at)
+    if deny is False and allow is True:
+        return Gate("allowed")
+    return Gate("undecided", open=tuple(open_), unknown=tuple(sorted(unknown)))
+
+
+def scp_gate(org: OrgPolicies, action: str, ctx: RequestContext, resource: Any = "*") -> Gate:
+    """Do the SCPs let a principal of ``org.account_id`` make this request ("SCP evaluation")?"""
+    if not org.in_organization:
+        return Gate("exempt", why=f"account {org.account_id} is in no AWS organization, so no SCP applies")
+    if org.is_management:
+        return Gate("exempt", why=f"account {org.account_id} is the organization's management account, "
+                                  "which SCPs do not affect")
+    return _gate(org.levels, "SCP", action, resource, ctx)
+
+
+def rcp_gate(org: OrgPolicies, action: str, ctx: RequestContext, resource: Any = "*") -> Gate:
+    """Do the RCPs let anyone make this request to a resource of ``org.account_id`` ("RCP evaluation")?"""
+    service = action.split(":", 1)[0].lower()
+    if service not in RCP_SERVICES:
+        return Gate("exempt", why=f"RCPs do not apply to {service}")
+    if not org.in_organization:
+        return Gate("exempt", why=f"account {org.account_id} is in no AWS organization, so no RCP applies")
+    if org.is_management:
+        return Gate("exempt", why=f"account {org.account_id} is the organization's management account, "
+                                  "whose resources RCPs do not affect")
+    return _gate(org.levels, "RCP", action, resource, ctx)
+
+
+# --------------------------------------------------------------------------- the two guardrail rows
+@dataclasses.dataclass(frozen=True)
+class Judgment:
+    status: str  # pass | fail | error
+    detail: str
+    satisfied_by: tuple[str, ...] = ()
+
+
+def _probe_ctx(principal_arn: str, account: str, extra: dict[str, Any]) -> RequestContext:
+    # aws:PrincipalAccount / aws:PrincipalArn of the principal asked about; the request is made
+    # directly by it (not through an AWS service): "AWS global condition context keys"
+    values: dict[str, Any] = {"aws:PrincipalArn": principal_arn, "aws:PrincipalAccount": account,
+                              "aws:ViaAWSService": "false", "aws:PrincipalIsAWSService": "false", **extra}
+    return RequestContext(values, absent=("aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast"))
+
+
+def probe_principal(account: str, partition_arn: str = "aws") -> str:
+    """A principal of the account that is none of the sanctioned ones (the row asks about every other principal)."""
+    return f"arn:{partition_arn}:iam::{account}:user/any-other-principal"
+
+
+def lifetime_scp(max_days: int) -> dict[str, Any]:
+    """The SCP that caps a Bedrock API key's lifetime at ``max_days`` (after AWS's example, plus a
+    statement for keys created without an expiration, whose request has no age key)."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyBedrockKeysLongerThanMax", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
+         "Resource": "*", "Condition": {
+             "StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE},
+             "NumericGreaterThan": {"iam:ServiceSpecificCredentialAgeDays": str(max_days)}}},
+        {"Sid": "DenyBedrockKeysWithoutExpiry", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
+         "Resource": "*", "Condition": {
+             "StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE},
+             "Null": {"iam:ServiceSpecificCredentialAgeDays": "true"}}}]}
+
+
+def confine_scp(allowed_users: Sequence[str]) -> dict[str, Any]:
+    """The SCP that confines long-term Bedrock API keys to ``allowed_users``."""
+    cond = {"ArnNotLike": {"aws:PrincipalArn": list(allowed_users)}} if allowed_users else {}
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyBedrockKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
+         "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE},
+                                        **cond}},
+        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny",
+         "Action": ["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"],
+         "Resource": "*", "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}}]}
+
+
+def _outside(org: OrgPolicies, what: str, scp: dict[str, Any]) -> Judgment | None:
+    """The verdict when SCPs cannot apply to the account at all: nothing at the organization level caps it."""
+    attach = f"put the account in an organization and attach this SCP to it or its OU: {json.dumps(scp, separators=(',', ':'))}"
+    if not org.in_organization:
+        return Judgment("fail", f"account {org.account_id} is in no AWS organization, so no SCP {what}; {attach}")
+    if org.is_management:
+        return Judgment("fail", f"account {org.account_id} is the organization's management account, which SCPs do "
+                                f"not affect, so nothing at the organization level {what}; move the key's user to a "
+                                f"member account and attach this SCP: {json.dumps(scp, separators=(',', ':'))}")
+    return None
+
+
+def _ask(org: OrgPolicies, principals: Iterable[str], action: str, extra: dict[str, Any]) -> list[tuple[str, Gate]]:
+    return [(p, scp_gate(org, action, _probe_ctx(p, org.account_id, extra))) for p in principals]
+
+
+def _judge_denials(asks: list[tuple[str, str, Gate]], scp: dict[str, Any], what: str) -> Judgment:
+    """Pass when every asked request is denied; fail naming the first one that is not; error when undecided."""
+    undecided = [(label, g) for label, _, g in asks if g.outcome == "undecided"]
+    through = [(label, g) for label, _, g in asks if g.permits is True]
+    stopped = [g for _, _, g in asks if g.permits is False]
+    fix = f"attach this SCP to the root or the account's OU: {json.dumps(scp, separators=(',', ':'))}"
+    if through:
+        label, g = through[0]
+        return Judgment("fail", f"the SCPs do not {what}: {label} is {g.sentence('SCP')}; {fix}")
+    if undecided:
+        label, g = undecided[0]
+        return Judgment("error", f"whether the SCPs {what} is undecided: for {label}, {', '.join(g.open)} read "
+                                 f"{', '.join(g.unknown)}, which the audit does not know; give the export with "
+                                 "conditions it can decide, or judge that statement by hand")
+    names = tuple(dict.fromkeys(d for g in stopped for d in (g.deny or (f"(no SCP allows it at {g.blocked_at})",))))
+    return Judgment("pass", f"the SCPs {what}: {'; '.join(names)}", names)
+
+
+def key_lifetime_capped(org: OrgPolicies, max_days: int, principals: Sequence[str]) -> Judgment:
+    """Does an SCP deny every principal in ``principals`` creating a Bedrock API key that lives longer
+    than ``max_days`` (``iam:ServiceSpecificCredentialAgeDays`` above it, or no expiration at all)?"""
+    scp = lifetime_scp(max_days)
+    what = f"cap Bedrock API keys at {max_days} days"
+    out = _outside(org, what.replace("cap", "caps"), scp)
+    if out:
+        return out
+    asks = []
+    for p, g in _ask(org, principals, "iam:CreateServiceSpecificCredential",
+                     {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE,
+                      "iam:ServiceSpecificCredentialAgeDays": str(max_days + 1)}):
+        asks.append((f"a {max_days + 1}-day key created by {p}", p, g))
+    for p, g in _ask(org, principals, "iam:CreateServiceSpecificCredential",
+                     {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE,
+                      "iam:ServiceSpecificCredentialAgeDays": None}):
+        asks.append((f"a key without an expiration created by {p}", p, g))
+    return _judge_denials(asks, scp, what)
+
+
+def long_term_keys_confined(org: OrgPolicies, allowed_users: Sequence[str], outsider: str) -> Judgment:
+    """Are long-term Bedrock API keys -- their creation and ``LONG_TERM`` bearer calls -- denied by
+    SCP to ``outsider`` (a principal of the account that is none of ``allowed_users``)?"""
+    scp = confine_scp(allowed_users)
+    what = f"confine long-term Bedrock API keys to {', '.join(allowed_users) or 'no principal'}"
+    out = _outside(org, f"confines long-term Bedrock API keys to {', '.join(allowed_users) or 'no principal'}", scp)
+    if out:
+        return out
+    asks = [(f"creating a Bedrock API key by {outsider}", outsider, g) for _, g in _ask(
+        org, [outsider], "iam:CreateServiceSpecificCredential", {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE})]
+    asks += [(f"a long-term bearer call by {outsider}", outsider, g) for _, g in _ask(
+        org, [outsider], "bedrock:CallWithBearerToken", {"bedrock:BearerTokenType": "LONG_TERM"})]
+    return _judge_denials(asks, scp, what)
+
+
+# --------------------------------------------------------------------------- the --org-policies export
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+def _policy(raw: Any, kind: str, where: str) -> OrgPolicy:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or "content" not in raw:
+        raise ExportError(f"{where}: each policy needs \"id\" and \"content\"")
+    doc = raw["content"]
+    try:
+        parse_document(doc, f"{where} {raw['id']}")
+    except PolicyError as exc:
+        raise ExportError(str(exc)) from None
+    return OrgPolicy(raw["id"], str(raw.get("name") or raw["id"]), kind, json.loads(doc) if isinstance(doc, str) else doc)
+
+
+def parse_export(data: Any, source: str) -> dict[str, OrgPolicies]:
+    """The ``--org-policies`` file's accounts (format in the module docstring); :class:`ExportError` naming the problem."""
+    if not isinstance(data, dict) or not isinstance(data.get("accounts"), dict):
+        raise ExportError(f"{source}: expected an object with \"accounts\" (account id -> its policies)")
+    out: dict[str, OrgPolicies] = {}
+    for account, entry in data["accounts"].items():
+        where = f"{source}: account {account}"
+        if not _ACCOUNT.match(str(account)) or not isinstance(entry, dict):
+            raise ExportError(f"{where}: keys must be 12-digit account ids mapping to objects")
+        in_org = entry.get("organization", True)
+        if not isinstance(in_org, bool):
+            raise ExportError(f"{where}: \"organization\" must be true or false")
+        mgmt = entry.get("management_account")
+        if in_org and not (isinstance(mgmt, str) and _ACCOUNT.match(mgmt)):
+            raise ExportError(f"{where}: \"management_account\" must be the management account's 12-digit id")
+        levels = []
+        raw_levels = entry.get("levels", [])
+        if not isinstance(raw_levels, list) or (in_org and account != mgmt and not raw_levels):
+            raise ExportError(f"{where}: \"levels\" must list the root, each OU and the account, root first")
+        for i, lv in enumerate(raw_levels):
+            lw = f"{where} level {i + 1}"
+            if not isinstance(lv, dict) or not isinstance(lv.get("target"), str) or lv.get("type") not in LEVEL_TYPES:
+                raise ExportError(f"{lw}: needs \"target\" and \"type\" (one of {', '.join(LEVEL_TYPES)})")
+            for key in ("scps", "rcps"):
+                if not isinstance(lv.get(key, []), list):
+                    raise ExportError(f"{lw}: \"{key}\" must be a list")
+            levels.append(Level(lv["target"], lv["type"],
+                                tuple(_policy(p, SCP, lw) for p in lv.get("scps", [])),
+                                tuple(_policy(p, RCP, lw) for p in lv.get("rcps", []))))
+        if levels and (levels[0].type != "ROOT" or levels[-1].type != "ACCOUNT" or levels[-1].target != account):
+            raise ExportError(f"{where}: \"levels\" must start at the ROOT and end at the ACCOUNT {account}")
+        out[str(account)] = OrgPolicies(str(account), in_org, mgmt if in_org else None, tuple(levels),
+                                        source=f"--org-policies {source}")
+    return out
+
+
+def load_export(path: str) -> dict[str, OrgPolicies]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise ExportError(f"--org-policies {path}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:
+        raise ExportError(f"--org-policies {path}: not JSON ({exc})") from None
+    return parse_export(data, path)
+
+
+# --------------------------------------------------------------------------- SCPs bounding the key's own calls
+def grants_bound(org: OrgPolicies, actions: Iterable[str], resources_of: Any, ctx: RequestContext) -> Judgment:
+    """Do the SCPs of the key user's account let every one of ``actions`` through for a long-term
+    API-key call in ``ctx``?  ``resources_of(action)`` gives the resources the call touches.
+    ``fail`` names each action and the SCP (with its target) that stops it; ``error`` names the
+    statements and keys that left one undecided; ``pass`` otherwise (or when no SCP applies)."""
+    stopped: list[str] = []
+    open_: list[str] = []
+    for action in sorted(actions):
+        gates = [scp_gate(org, action, ctx, r) for r in resources_of(action)]
+        worst = next((g for g in gates if g.permits is False), None) or next(
+            (g for g in gates if g.permits is None), None)
+        if worst is None:
+            continue
+        if worst.permits is False:
+            stopped.append(f"{action} ({worst.sentence('SCP')})")
+        else:
+            open_.append(f"{action} ({', '.join(worst.open)} read {', '.join(worst.unknown)})")
+    if stopped:
+        return Judgment("fail", "the organization's SCPs stop " + ", ".join(stopped)
+                        + " — the key cannot work while they apply to the account")
+    if open_:
+        return Judgment("error", "the identity policies grant every required action, but whether the SCPs let "
+                                 + ", ".join(open_) + " through is undecided — declare those keys in [policy.context] "
+                                 "or policy.absent_context_keys")
+    if not org.in_organization or org.is_management:
+        return Judgment("pass", scp_gate(org, "bedrock:CallWithBearerToken", ctx).why or "no SCP applies")
+    return Judgment("pass", "the SCPs at every level from the root to the account allow them")

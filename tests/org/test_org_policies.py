@@ -1,0 +1,204 @@
+"""SCP/RCP evaluation and the org.* guardrail verdicts on hand-built organizations (no emulator)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from bedrock_key_audit.org_policies import (
+    RCP,
+    SCP,
+    ExportError,
+    Level,
+    OrgPolicies,
+    OrgPolicy,
+    confine_scp,
+    key_lifetime_capped,
+    lifetime_scp,
+    long_term_keys_confined,
+    parse_export,
+    probe_principal,
+    rcp_gate,
+    scp_gate,
+)
+from bedrock_key_audit.policy import RequestContext
+
+ACCOUNT, MGMT = "111122223333", "999988887777"
+FULL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+USER = f"arn:aws:iam::{ACCOUNT}:user/bedrock-cross-partition-user"
+OUTSIDER = probe_principal(ACCOUNT)
+
+
+def pol(name: str, doc: dict, kind: str = SCP) -> OrgPolicy:
+    return OrgPolicy(f"p-{name.lower()}", name, kind, doc)
+
+
+def org(root: Sequence[OrgPolicy] = (), ou: Sequence[OrgPolicy] = (), acct: Sequence[OrgPolicy] = (), *,
+        rcps: Sequence[OrgPolicy] = (), account: str = ACCOUNT) -> OrgPolicies:
+    full = pol("FullAWSAccess", FULL)
+    rfull = pol("RCPFullAWSAccess", FULL, RCP)
+    return OrgPolicies(account, True, MGMT, (
+        Level("r-root", "ROOT", (full, *root), (rfull, *rcps)),
+        Level("ou-root-workloads", "ORGANIZATIONAL_UNIT", (full, *ou), (rfull,)),
+        Level(account, "ACCOUNT", (full, *acct), (rfull,))))
+
+
+def deny_long_term() -> OrgPolicy:
+    return pol("DenyLongTermKeys", {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyLongTerm", "Effect": "Deny", "Action": "bedrock:CallWithBearerToken", "Resource": "*",
+        "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}}]})
+
+
+BEARER = RequestContext({"bedrock:BearerTokenType": "LONG_TERM", "aws:PrincipalArn": USER})
+
+
+# --------------------------------------------------------------------------- SCP evaluation
+def test_full_access_everywhere_allows() -> None:
+    assert scp_gate(org(), "bedrock:CallWithBearerToken", BEARER).outcome == "allowed"
+
+
+def test_a_deny_at_any_level_wins_and_is_named_with_its_target() -> None:
+    for where in ("root", "ou", "acct"):
+        levels: dict[str, Any] = {where: [deny_long_term()]}
+        g = scp_gate(org(**levels), "bedrock:CallWithBearerToken", BEARER)
+        assert g.outcome == "denied", where
+        assert "SCP DenyLongTermKeys (p-denylongtermkeys) attached to" in g.deny[0]
+
+
+def test_every_level_must_allow() -> None:
+    bedrock_only = pol("BedrockOnly", {"Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]})
+    o = OrgPolicies(ACCOUNT, True, MGMT, (
+        Level("r-root", "ROOT", (pol("FullAWSAccess", FULL),)),
+        Level("ou-x", "ORGANIZATIONAL_UNIT", (bedrock_only,)),  # FullAWSAccess replaced at the OU
+        Level(ACCOUNT, "ACCOUNT", (pol("FullAWSAccess", FULL),))))
+    assert scp_gate(o, "bedrock:InvokeModel", RequestContext({})).outcome == "allowed"
+    g = scp_gate(o, "iam:CreateServiceSpecificCredential", RequestContext({}))
+    assert g.outcome == "not_allowed" and g.blocked_at == "OU ou-x"
+
+
+def test_scps_do_not_apply_to_the_management_account_nor_outside_an_organization() -> None:
+    mgmt = org([deny_long_term()], account=MGMT)
+    assert scp_gate(mgmt, "bedrock:CallWithBearerToken", BEARER).outcome == "exempt"
+    assert scp_gate(OrgPolicies(ACCOUNT, False), "bedrock:CallWithBearerToken", BEARER).outcome == "exempt"
+
+
+def test_unknown_condition_key_is_undecided_naming_it() -> None:
+    p = pol("VpceOnly", {"Statement": [{"Effect": "Deny", "Action": "bedrock:*", "Resource": "*",
+                                         "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}]})
+    g = scp_gate(org([p]), "bedrock:CallWithBearerToken", BEARER)
+    assert g.outcome == "undecided" and [k.lower() for k in g.unknown] == ["aws:sourcevpce"]
+
+
+# --------------------------------------------------------------------------- RCP evaluation
+def test_rcp_keeps_outsiders_from_a_member_secret_but_not_the_management_accounts() -> None:
+    rcp = pol("OrgOnlySecrets", {"Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+        "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc"},
+                      "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}}]}, RCP)
+    outsider = RequestContext({"aws:PrincipalOrgID": "o-other", "aws:PrincipalIsAWSService": "false"})
+    insider = RequestContext({"aws:PrincipalOrgID": "o-abc", "aws:PrincipalIsAWSService": "false"})
+    assert rcp_gate(org(rcps=[rcp]), "secretsmanager:GetSecretValue", outsider).outcome == "denied"
+    assert rcp_gate(org(rcps=[rcp]), "secretsmanager:GetSecretValue", insider).outcome == "allowed"
+    assert rcp_gate(org(rcps=[rcp], account=MGMT), "secretsmanager:GetSecretValue", outsider).outcome == "exempt"
+    # RCPs apply to a subset of services only: Bedrock is not one
+    assert rcp_gate(org(rcps=[rcp]), "bedrock:InvokeModel", outsider).outcome == "exempt"
+
+
+# --------------------------------------------------------------------------- org.key_lifetime_capped
+def test_lifetime_capped_by_the_suggested_scp_passes_naming_it() -> None:
+    j = key_lifetime_capped(org(ou=[pol("CapKeys", lifetime_scp(180))]), 180, [OUTSIDER, USER])
+    assert j.status == "pass", j.detail
+    assert "SCP CapKeys (p-capkeys) attached to OU ou-root-workloads" in j.detail
+
+
+def test_a_cap_above_the_configured_maximum_fails() -> None:
+    j = key_lifetime_capped(org([pol("Cap365", lifetime_scp(365))]), 180, [OUTSIDER])
+    assert j.status == "fail" and "181-day key" in j.detail and "NumericGreaterThan" in j.detail
+
+
+def test_awss_sample_without_a_no_expiry_statement_fails_on_never_expiring_keys() -> None:
+    sample = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential", "Resource": "*", "Condition": {
+            "StringEquals": {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com"},
+            "NumericGreaterThanEquals": {"iam:ServiceSpecificCredentialAgeDays": "30"}}}]}
+    j = key_lifetime_capped(org([pol("Sample", sample)]), 180, [OUTSIDER])
+    assert j.status == "fail" and "without an expiration" in j.detail
+
+
+def test_a_cap_that_exempts_a_principal_fails_for_that_principal() -> None:
+    doc = lifetime_scp(90)
+    for st in doc["Statement"]:
+        st["Condition"]["ArnNotLike"] = {"aws:PrincipalArn": USER}
+    j = key_lifetime_capped(org([pol("CapExceptUser", doc)]), 180, [OUTSIDER, USER])
+    assert j.status == "fail" and USER in j.detail
+
+
+def test_lifetime_not_in_an_organization_fails_and_management_fails() -> None:
+    j = key_lifetime_capped(OrgPolicies(ACCOUNT, False), 180, [OUTSIDER])
+    assert j.status == "fail" and "in no AWS organization" in j.detail and "DenyBedrockKeysLongerThanMax" in j.detail
+    j = key_lifetime_capped(org([pol("Cap", lifetime_scp(90))], account=MGMT), 180, [OUTSIDER])
+    assert j.status == "fail" and "management account" in j.detail
+
+
+def test_lifetime_with_only_full_access_fails_with_the_scp_to_attach() -> None:
+    j = key_lifetime_capped(org(), 180, [OUTSIDER])
+    assert j.status == "fail" and json.dumps(lifetime_scp(180), separators=(",", ":")) in j.detail
+
+
+def test_lifetime_undecided_condition_is_error_naming_the_key() -> None:
+    doc = lifetime_scp(90)
+    for st in doc["Statement"]:
+        st["Condition"]["StringEquals"]["aws:PrincipalTag/team"] = "ml"
+    j = key_lifetime_capped(org([pol("TaggedCap", doc)]), 180, [OUTSIDER])
+    assert j.status == "error" and "aws:principaltag/team" in j.detail.lower()
+
+
+# --------------------------------------------------------------------------- org.long_term_keys_confined
+def test_confined_by_the_suggested_scp_passes() -> None:
+    j = long_term_keys_confined(org([pol("Confine", confine_scp([USER]))]), [USER], OUTSIDER)
+    assert j.status == "pass", j.detail
+    assert "SCP Confine (p-confine) attached to root r-root" in j.detail
+
+
+def test_denying_long_term_use_alone_is_not_confinement() -> None:
+    j = long_term_keys_confined(org([deny_long_term()]), [USER], OUTSIDER)
+    assert j.status == "fail" and "creating a Bedrock API key" in j.detail
+
+
+def test_confined_fails_outside_an_organization() -> None:
+    j = long_term_keys_confined(OrgPolicies(ACCOUNT, False), [USER], OUTSIDER)
+    assert j.status == "fail" and "in no AWS organization" in j.detail
+
+
+# --------------------------------------------------------------------------- the export
+def _export(**over) -> dict:
+    entry = {"organization": True, "management_account": MGMT, "levels": [
+        {"target": "r-root", "type": "ROOT", "scps": [{"id": "p-FullAWSAccess", "name": "FullAWSAccess",
+                                                      "content": json.dumps(FULL)}]},
+        {"target": ACCOUNT, "type": "ACCOUNT", "scps": [{"id": "p-cap", "name": "Cap", "content": lifetime_scp(180)}]}]}
+    entry.update(over)
+    return {"accounts": {ACCOUNT: entry}}
+
+
+def test_export_round_trips_into_a_verdict() -> None:
+    got = parse_export(_export(), "org.json")[ACCOUNT]
+    assert got.in_organization and got.levels[1].scps[0].name == "Cap"
+    assert key_lifetime_capped(got, 180, [OUTSIDER]).status == "pass"
+    assert parse_export({"accounts": {ACCOUNT: {"organization": False}}}, "f")[ACCOUNT].in_organization is False
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ([], "expected an object with \"accounts\""),
+    ({"accounts": {"12": {}}}, "12-digit account ids"),
+    ({"accounts": {ACCOUNT: {"organization": True}}}, "management_account"),
+    (_export(levels=[{"target": "r-root", "type": "ROOT"}]), "end at the ACCOUNT"),
+    (_export(levels=[{"target": ACCOUNT, "type": "ACCOUNT", "scps": [{"id": "p-x", "content": "{nope"}]}]),
+     "not JSON"),
+    (_export(levels=[{"target": ACCOUNT, "type": "SOMETHING"}]), "needs \"target\" and \"type\""),
+])
+def test_bad_export_is_one_line_naming_the_problem(data, message) -> None:
+    with pytest.raises(ExportError) as exc:
+        parse_export(data, "org.json")
+    assert message in str(exc.value) and "\n" not in str(exc.value)

@@ -1,0 +1,43 @@
+"""The organization guardrail scenarios end to end: the audit's org.* rows and the SCP-bounded
+grants row, and the emulator proving each outcome by an actual call."""
+from __future__ import annotations
+
+
+from tests.audit.helpers import run_audit, statuses
+
+ORG_ROWS = [f"org.{c}[{p}]" for c in ("key_lifetime_capped", "long_term_keys_confined") for p in ("commercial", "govcloud")]
+
+
+def _not_pass(rows):
+    return {r: s for r, s in statuses(rows).items() if s != "pass"}
+
+
+def test_scp_caps_key_age(pytester):
+    rows = run_audit(pytester, "scp_caps_key_age")
+    got = _not_pass(rows)
+    assert got == {"org.long_term_keys_confined[commercial]": "fail", "org.long_term_keys_confined[govcloud]": "fail"}, \
+        {r: rows[r]["detail"] for r in got}
+    assert "SCP CapBedrockKeyAge" in rows["org.key_lifetime_capped[commercial]"]["detail"]
+    assert "attached to OU ou-" in rows["org.key_lifetime_capped[commercial]"]["detail"]
+
+
+def test_scp_denies_long_term(pytester):
+    rows = run_audit(pytester, "scp_denies_long_term")
+    got = _not_pass(rows)
+    for row in ("iam.policy_grants_required", "endpoint.list_models", "endpoint.invoke"):
+        assert got.get(row) == "fail", (row, rows[row]["detail"])
+    detail = rows["iam.policy_grants_required"]["detail"]
+    assert "bedrock:CallWithBearerToken (denied by SCP DenyLongTermKeys" in detail and "attached to root r-" in detail
+    assert set(got) == {"iam.policy_grants_required", "endpoint.list_models", "endpoint.invoke", *ORG_ROWS}, got
+
+
+def test_no_org_access(pytester):
+    rows = run_audit(pytester, "no_org_access")
+    got = _not_pass(rows)
+    for row in ("org.key_lifetime_capped[commercial]", "org.long_term_keys_confined[commercial]",
+                "iam.policy_grants_required"):
+        assert got.get(row) == "error", (row, rows[row]["detail"])
+        assert "SCPs/RCPs not read" in rows[row]["detail"] and "--org-policies" in rows[row]["detail"]
+    # the GovCloud account is in no organization: nothing caps its keys
+    assert got["org.key_lifetime_capped[govcloud]"] == "fail"
+    assert "in no AWS organization" in rows["org.key_lifetime_capped[govcloud]"]["detail"]
