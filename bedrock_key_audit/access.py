@@ -297,6 +297,12 @@ def read_contexts(now: dt.datetime, region: str, account: str, secret_arn: str) 
 
     * the caller's ``GetSecretValue``: the time, ``aws:RequestedRegion`` (the secret's Region) and
       :data:`~bedrock_key_audit.policy.DIRECT_CALL` (``aws:ViaAWSService`` false);
+    * on both, ``aws:SecureTransport`` = ``true``: Secrets Manager and KMS endpoints accept only
+      HTTPS (AWS General Reference, "AWS Secrets Manager endpoints and quotas" and "AWS Key
+      Management Service endpoints and quotas", https://docs.aws.amazon.com/general/latest/gr/asm.html
+      and https://docs.aws.amazon.com/general/latest/gr/kms.html: protocol HTTPS; Secrets Manager
+      User Guide, "Data protection in AWS Secrets Manager", TLS 1.2 and 1.3), so a request that
+      reaches them always came over TLS and a grant limited to it is a grant;
     * the ``kms:Decrypt`` Secrets Manager then makes with the caller's credentials (a forward access
       session: IAM User Guide, "Forward access sessions" -- ``aws:ViaAWSService`` is true): per the
       Secrets Manager User Guide, "Secret encryption and decryption in AWS Secrets Manager"
@@ -307,7 +313,8 @@ def read_contexts(now: dt.datetime, region: str, account: str, secret_arn: str) 
       ``kms:CallerAccount`` is the caller's account (here: the secret's own account).
     """
     base: dict[str, Any] = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())),
-                            "aws:RequestedRegion": region, **DIRECT_CALL, **dict.fromkeys(DIRECT_CALL_ABSENT)}
+                            "aws:RequestedRegion": region, "aws:SecureTransport": "true", **DIRECT_CALL,
+                            **dict.fromkeys(DIRECT_CALL_ABSENT)}
     # aws:CalledVia of the forward request: the documented list of services that set it does not
     # name Secrets Manager, so it stays unknown there
     kms_base = {**{k: v for k, v in base.items() if k not in DIRECT_CALL_ABSENT}, "aws:ViaAWSService": "true",

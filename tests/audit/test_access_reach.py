@@ -88,6 +88,16 @@ def test_star_limited_to_the_account_itself_keeps_outsiders_out():
     assert external(got) == {} and f"arn:{P}:iam::{ACCT}:role/app" in got
 
 
+def test_star_only_over_tls_is_a_grant_to_everyone():
+    """Secrets Manager and KMS accept only HTTPS, so ``aws:SecureTransport`` is true on every read
+    and Decrypt: ``*`` limited to TLS admits every account -- a certain outside reader, not undecided."""
+    tls = {"Bool": {"aws:SecureTransport": "true"}}
+    got = external(readers(gaad(), resource_policy=rp_allow("*", **tls), key_policy=kp_with({"AWS": "*"}, **tls)))
+    assert set(got) == {"*"} and got["*"].certain and not got["*"].unknown
+    plain = {"Bool": {"aws:SecureTransport": "false"}}
+    assert external(readers(gaad(), resource_policy=rp_allow("*", **plain), key_policy=kp_with({"AWS": "*"}, **tls))) == {}
+
+
 def test_organization_id_of_an_outsider_is_unknown():
     rp = rp_allow("*", StringEquals={"aws:PrincipalOrgID": "o-abc123"})
     kp = kp_with({"AWS": "*"}, StringEquals={"aws:PrincipalOrgID": "o-abc123"})
