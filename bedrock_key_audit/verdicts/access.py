@@ -148,6 +148,8 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
         if wanted and any(not a.certain for a in minters):
             # a takeover of a user by a new access key or console password depends on what the user holds
             facts = user_facts(inventory, "commercial", wanted)
+            check.evidence("iam:ListAccessKeys+GetLoginProfile", {
+                arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
             minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
                                          arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                                          managed=auth.managed, user_facts=facts)

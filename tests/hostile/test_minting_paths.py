@@ -112,6 +112,8 @@ def test_taking_over_a_minting_user_is_decided_from_what_it_holds(pytester, acti
     if status == "fail":
         what = "iam:CreateAccessKey for user minter" if action == "iam:CreateAccessKey" else "a console password for user minter"
         assert "user/ops" in rows[ROW]["detail"] and what in rows[ROW]["detail"]
+        [facts] = [e["data"] for e in rows[ROW]["evidence"] if e["source"] == "iam:ListAccessKeys+GetLoginProfile"]
+        assert facts["arn:aws:iam::123456789012:user/minter"] == {"access_keys": keys, "login_profile": False}
     ops = made["ops"]
     try:
         if action == "iam:CreateAccessKey":
