@@ -366,3 +366,11 @@ def test_a_run_records_its_probe_token_for_later_runs(audit_dir):
     assert runs and runs[-1].token == run_token() and len(runs) == 1  # in-process runs share the token
     assert runs[-1].started <= runs[-1].ended
     assert (audit_dir.reports / PROBE_TOKENS_FILE).is_file() and len(audit_dir.run_dirs()) == 2
+
+
+def test_a_run_without_checks_records_no_probe_token(audit_dir):
+    from bedrock_key_audit.usage import PROBE_TOKENS_FILE
+
+    audit_dir.pytester.makepyfile(test_plain="def test_x():\n    assert True\n")
+    audit_dir.run()
+    assert not (audit_dir.reports / PROBE_TOKENS_FILE).exists()
