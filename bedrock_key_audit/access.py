@@ -297,6 +297,12 @@ def read_contexts(now: dt.datetime, region: str, account: str, secret_arn: str) 
 
     * the caller's ``GetSecretValue``: the time, ``aws:RequestedRegion`` (the secret's Region) and
       :data:`~bedrock_key_audit.policy.DIRECT_CALL` (``aws:ViaAWSService`` false);
+    * on both, ``aws:SecureTransport`` = ``true``: Secrets Manager and KMS endpoints accept only
+      HTTPS (AWS General Reference, "AWS Secrets Manager endpoints and quotas" and "AWS Key
+      Management Service endpoints and quotas", https://docs.aws.amazon.com/general/latest/gr/asm.html
+      and https://docs.aws.amazon.com/general/latest/gr/kms.html: protocol HTTPS; Secrets Manager
+      User Guide, "Data protection in AWS Secrets Manager", TLS 1.2 and 1.3), so a request that
+      reaches them always came over TLS and a grant limited to it is a grant;
     * the ``kms:Decrypt`` Secrets Manager then makes with the caller's credentials (a forward access
       session: IAM User Guide, "Forward access sessions" -- ``aws:ViaAWSService`` is true): per the
       Secrets Manager User Guide, "Secret encryption and decryption in AWS Secrets Manager"
@@ -307,7 +313,8 @@ def read_contexts(now: dt.datetime, region: str, account: str, secret_arn: str) 
       ``kms:CallerAccount`` is the caller's account (here: the secret's own account).
     """
     base: dict[str, Any] = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())),
-                            "aws:RequestedRegion": region, **DIRECT_CALL, **dict.fromkeys(DIRECT_CALL_ABSENT)}
+                            "aws:RequestedRegion": region, "aws:SecureTransport": "true", **DIRECT_CALL,
+                            **dict.fromkeys(DIRECT_CALL_ABSENT)}
     # aws:CalledVia of the forward request: the documented list of services that set it does not
     # name Secrets Manager, so it stays unknown there
     kms_base = {**{k: v for k, v in base.items() if k not in DIRECT_CALL_ABSENT}, "aws:ViaAWSService": "true",
@@ -703,6 +710,13 @@ class Outsider:
     kind: str
     account: str | None
     arn: str | None
+    # the account as the policy writes it, when ``account`` only stands for it (a wildcard pattern
+    # such as ``*`` or ``1111*`` is evaluated with one account it admits, never shown as that account)
+    pattern: str | None = None
+
+    def account_text(self) -> str:
+        """The account for evidence, as read: its id, or "any account matching <pattern>"."""
+        return f"any account matching {self.pattern}" if self.pattern else f"account {self.account}"
 
     def context(self) -> tuple[dict[str, Any], set[str]]:
         """Keys describing this caller (the other keys about it stay unknown)."""
@@ -794,7 +808,7 @@ def outsiders(policies: Sequence[Sequence[ResourceStatement]], grants: Iterable[
     accounts = sorted({a for v in values if (a := _account_of(v)) and a != account})
     out = [Outsider(f"arn:{arn_partition}:iam::{a}:root", "account", a,
                     f"arn:{arn_partition}:iam::{a}:role/{_SYNTHETIC_NAME}") for a in accounts]
-    named: dict[str, tuple[str, str]] = {}  # concrete ARN -> (kind, label)
+    named: dict[str, tuple[str, str, str | None]] = {}  # concrete ARN -> (kind, label, account pattern)
     matching: dict[str, str] = {}  # an account a wildcard pattern admits -> the pattern
     for v in values:
         a = _account_of(v)
@@ -802,16 +816,18 @@ def outsiders(policies: Sequence[Sequence[ResourceStatement]], grants: Iterable[
         if a and a != account:
             got = _concrete_arn(v, a)
             if got:
-                named.setdefault(got[0], (got[1], got[0]))
+                named.setdefault(got[0], (got[1], got[0], None))
         elif v.startswith("arn:") and len(parts) >= 6 and (fa := _filled_account(parts[4])) and fa != account:
             got = _concrete_arn(":".join([*parts[:4], fa, *parts[5:]]), fa)
             if got:  # e.g. arn:aws:iam::*:role/deploy: a role of that name in any account
-                named.setdefault(got[0], (got[1], v))
+                named.setdefault(got[0], (got[1], v, parts[4]))
         elif (fa := _filled_account(v)) and fa not in (account, ANY_OTHER_ACCOUNT):
             matching.setdefault(fa, v)  # e.g. aws:PrincipalAccount StringLike 1111*
     out += [Outsider(f"any account matching {pattern}", "account", fa,
-                     f"arn:{arn_partition}:iam::{fa}:role/{_SYNTHETIC_NAME}") for fa, pattern in sorted(matching.items())]
-    out += [Outsider(label, kind, arn.split(":")[4], arn) for arn, (kind, label) in sorted(named.items())]
+                     f"arn:{arn_partition}:iam::{fa}:role/{_SYNTHETIC_NAME}", pattern)
+            for fa, pattern in sorted(matching.items())]
+    out += [Outsider(label, kind, arn.split(":")[4], arn, pattern)
+            for arn, (kind, label, pattern) in sorted(named.items())]
     out.append(Outsider("*", "any", ANY_OTHER_ACCOUNT,
                         f"arn:{arn_partition}:iam::{ANY_OTHER_ACCOUNT}:role/{_SYNTHETIC_NAME}"))
     out += [Outsider(f"Service:{s}", "service", None, None) for s in sorted(services)]
@@ -902,9 +918,11 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
         value = _and([sm.value, kms.value])
         if value is False:
             continue
-        who = {"account": f"any principal of account {o.account}", "any": "any principal of any other account",
-               "service": "an AWS service", "role": f"role of account {o.account}",
-               "user": f"user of account {o.account}"}[o.kind]
+        named_as = (o.arn or "").rsplit("/", 1)[-1]
+        who = {"account": f"any principal of {o.account_text()}", "any": "any principal of any other account",
+               "service": "an AWS service",
+               "role": f"role {named_as} of {o.account_text()}" if o.pattern else f"role of {o.account_text()}",
+               "user": f"user {named_as} of {o.account_text()}" if o.pattern else f"user of {o.account_text()}"}[o.kind]
         out.append(Access(principal=o.label, kind="external", certain=value is True,
                           grants=tuple(sm.grants + [f"decrypts via {g}" for g in kms.grants]),
                           unknown=tuple(sorted(sm.unknown | kms.unknown)) if value is None else (),

@@ -226,13 +226,26 @@ def _with(p: Principal, statements: Iterable[Statement] = (), *, drop_source: st
                                boundary=p.boundary if boundary == "keep" else boundary)
 
 
+@dataclasses.dataclass(frozen=True)
+class UserFacts:
+    """What the takeover of a user depends on, as read (None: not read, e.g. the read was denied):
+    how many access keys it holds (``iam:ListAccessKeys``, active and inactive alike) and whether it
+    has a console password (``iam:GetLoginProfile``)."""
+
+    access_keys: int | None
+    login_profile: bool | None
+
+
 class _Judge:
     """Evaluates one account's principals; memoises each principal's direct minting."""
 
     def __init__(self, acct: Account, users: Sequence[tuple[str, Mapping[str, str] | None]], audited: str | None,
-                 partition: str, account_id: str, now: dt.datetime) -> None:
+                 partition: str, account_id: str, now: dt.datetime,
+                 facts: Mapping[str, UserFacts] | None = None) -> None:
         self.acct, self.users, self.audited, self.partition, self.account_id, self.now = (
             acct, users, audited, partition, account_id, now)
+        self.facts: Mapping[str, UserFacts] = facts or {}
+        self.wanted: set[str] = set()  # users whose facts would decide a takeover
         region = "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"
         self.base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())), "aws:RequestedRegion": region}
         self.existing = {u for u, _ in users}
@@ -417,26 +430,49 @@ class _Judge:
         return [a for a in dict.fromkeys(arns) if a in self.acct.versions]
 
     def _takeover(self, p: Principal, t: Principal) -> _Step | None:
-        """Can ``p`` act as ``t`` (another principal of the account)?"""
+        """Can ``p`` act as ``t`` (another principal of the account)?  For a user: a new access key
+        works while the user holds fewer than two (IAM User Guide, "IAM and AWS STS quotas": two
+        access keys per user, active or inactive; ``CreateAccessKey`` fails with LimitExceeded
+        beyond), or always with ``DeleteAccessKey`` as well; ``CreateLoginProfile`` works only on a
+        user without a console password and ``UpdateLoginProfile`` only on one with a password (IAM
+        API Reference, "CreateLoginProfile": EntityAlreadyExists; "UpdateLoginProfile":
+        NoSuchEntity).  The user's key count and password are read (:class:`UserFacts`); a user
+        whose facts are missing leaves the step undecided, naming the read."""
         if t.kind == "user":
             tags = self.acct.user_tags.get(t.arn)
+            facts = self.facts.get(t.arn)
             ak = self.may(p, "iam:CreateAccessKey", t.arn, tags=tags)
             steps: list[_Step] = []
             if ak.value is not False:
                 rotate = self.may(p, "iam:DeleteAccessKey", t.arn, tags=tags)
-                sure = rotate.value is True
-                steps.append(_Step(ak.value if sure else _and([ak.value, None]), tuple(ak.grants),
-                                   frozenset(ak.unknown) | (frozenset() if sure else frozenset(
-                                       {f"whether user {t.name} holds fewer than two access keys (the quota)"})),
-                                   f"iam:CreateAccessKey for user {t.name}"))
+                room: bool | None = facts.access_keys < 2 if facts is not None and facts.access_keys is not None else None
+                sure = rotate.value is True or room is True
+                if not sure and room is None:
+                    self.wanted.add(t.arn)
+                if room is False and rotate.value is False:
+                    pass  # two keys already and none may be deleted: CreateAccessKey fails
+                else:
+                    steps.append(_Step(ak.value if sure else _and([ak.value, None]), tuple(ak.grants),
+                                       frozenset(ak.unknown) | (frozenset() if sure else frozenset(
+                                           {f"whether user {t.name} holds fewer than two access keys (the quota; "
+                                            f"iam:ListAccessKeys of user {t.name} would settle it)"})),
+                                       f"iam:CreateAccessKey for user {t.name}"))
             c = self.may(p, "iam:CreateLoginProfile", t.arn, tags=tags)
             u = self.may(p, "iam:UpdateLoginProfile", t.arn, tags=tags)
             if c.value is not False or u.value is not False:
                 both = _and([c.value, u.value])
-                value = both if both is True else _and([_or([c.value, u.value]), None])
-                steps.append(_Step(value, tuple(dict.fromkeys(c.grants + u.grants)), frozenset(c.unknown | u.unknown) | (
-                    frozenset() if both is True else frozenset({f"whether user {t.name} has a console password"})),
-                    f"a console password for user {t.name}"))
+                has = facts.login_profile if facts is not None else None
+                if both is not True and has is None:
+                    self.wanted.add(t.arn)
+                value = (both if both is True else c.value if has is False else u.value if has is True
+                         else _and([_or([c.value, u.value]), None]))
+                if value is not False:
+                    unknown = frozenset(c.unknown | u.unknown) | (
+                        frozenset() if both is True or has is not None else frozenset(
+                            {f"whether user {t.name} has a console password (iam:GetLoginProfile of user {t.name} "
+                             f"would settle it)"}))
+                    steps.append(_Step(value, tuple(dict.fromkeys(c.grants + u.grants)), unknown,
+                                       f"a console password for user {t.name}"))
             return _best_step(steps)
         if _service_linked(t):
             return None
@@ -640,14 +676,17 @@ def _trusts(doc: Any, service: str) -> bool | None:
 
 def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mapping[str, str] | None]],
             audited_user_arn: str | None, arn_partition: str, account_id: str, now: dt.datetime,
-            gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None) -> list[Access]:
+            gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
+            user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None) -> list[Access]:
     """Every principal that can or may mint (or reset) a Bedrock API key: directly on any user,
     existing or one it creates, or after one escalation step (see the module docstring).  ``gaad``
     (the merged GetAccountAuthorizationDetails answer the principals came from) supplies groups,
     policy versions, trust policies, instance profiles and user tags; without it the paths that
-    need them are not found."""
+    need them are not found.  ``user_facts`` (user ARN -> :class:`UserFacts`) decides the takeover
+    of a user by a new access key or console password; the ARNs of users whose facts would decide
+    one are added to ``wanted``, so the caller can read them and evaluate again."""
     acct = account_of(gaad or {}, principals, managed)
-    judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now)
+    judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now, user_facts)
     out: list[Access] = []
     for p in principals:
         direct = judge.direct(p)
@@ -658,4 +697,6 @@ def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mappi
         best = _best([a for a in (direct, esc) if a is not None])
         if best is not None:
             out.append(best)
+    if wanted is not None:
+        wanted |= judge.wanted
     return out

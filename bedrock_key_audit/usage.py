@@ -61,6 +61,14 @@ Verdicts (:func:`judge`):
   (which this run does not know), still counts as a call from outside.  So the auditor's probe
   address counts against ``allowed_source_cidrs`` for earlier runs' probes unless it lies inside
   the ranges: run the audit from an allowed address, or add its address to the ranges.
+  **Earlier runs' probes.**  Each run that writes reports records its token with its start and end
+  in ``<reports-dir>/probe-tokens.json`` (:data:`PROBE_TOKENS_FILE`; :func:`record_probe_run`, the
+  last :data:`KEEP_PROBE_RUNS` runs).  A later run with the same reports directory also spares a
+  call whose user agent starts with ``bedrock-key-audit/`` and ends with ``run/<token>`` of such a
+  run **and** whose ``eventTime`` lies within that run's own start and end (give or take
+  :data:`PROBE_CLOCK_SLACK` for the auditor's clock).  The token is only seen (in CloudTrail, in the
+  file) once its run has probed, so anyone who learns it can send it only after that window: a
+  forged call outside the window still counts.  No call without such a token is ever spared.
 """
 from __future__ import annotations
 
@@ -79,6 +87,68 @@ BEDROCK_SOURCE = "bedrock.amazonaws.com"
 HISTORY_DAYS = 90  # CloudTrail event history: "the last 90 days" of a region
 MAX_EVENTS = 5000  # per region: 100 pages, ~50 s at LookupEvents' 2 requests per second
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+PROBE_TOKENS_FILE = "probe-tokens.json"  # in the reports directory: earlier runs' probe tokens
+KEEP_PROBE_RUNS = 500
+PROBE_CLOCK_SLACK = dt.timedelta(minutes=2)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeRun:
+    """An earlier run's probe token and the span its probes were made in."""
+
+    token: str
+    started: dt.datetime
+    ended: dt.datetime
+
+    def sent(self, agent: str, time: dt.datetime) -> bool:
+        """Did this run's probes make a call with ``agent`` at ``time``?"""
+        return (agent.startswith(AUDIT_AGENT_PREFIX) and agent.endswith(f" run/{self.token}")
+                and self.started - PROBE_CLOCK_SLACK <= time <= self.ended + PROBE_CLOCK_SLACK)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else None
+
+
+def load_probe_runs(path: Any) -> list[ProbeRun]:
+    """The runs ``probe-tokens.json`` at ``path`` records; a missing or malformed file (or entry)
+    records none: only an entry read whole can spare a call."""
+    from pathlib import Path
+
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    out: list[ProbeRun] = []
+    for e in (raw.get("runs") if isinstance(raw, dict) else None) or []:
+        if not isinstance(e, dict):
+            continue
+        token, started, ended = e.get("token"), _time(e.get("started")), _time(e.get("ended"))
+        if isinstance(token, str) and len(token) >= 16 and token.isalnum() and started and ended and started <= ended:
+            out.append(ProbeRun(token, started, ended))
+    return out
+
+
+def record_probe_run(path: Any, run: ProbeRun) -> None:
+    """Add ``run`` to ``probe-tokens.json`` at ``path`` (written whole, then renamed into place)."""
+    import os
+    from pathlib import Path
+
+    runs = [r for r in load_probe_runs(path) if r.token != run.token] + [run]
+    body = {"version": 1, "about": "bedrock-key-audit probe tokens of earlier runs (credential.recently_used spares "
+                                   "a call carrying one only within that run's start and end)",
+            "runs": [{"token": r.token, "started": r.started.isoformat(), "ended": r.ended.isoformat()}
+                     for r in runs[-KEEP_PROBE_RUNS:]]}
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
 
 
 def run_token() -> str:
@@ -106,6 +176,7 @@ class KeyCall:
     bearer: bool  # made with a Bedrock API key (the callWithBearerToken marker)
     own: bool  # this audit's own probe (its user agent)
     this_run: bool = False  # this run's own probe (its user agent carries this run's token)
+    earlier_run: bool = False  # an earlier run's probe (its token, within that run's span: ProbeRun.sent)
     error_code: str | None = None
 
 
@@ -154,9 +225,11 @@ def is_users_record(body: dict[str, Any], user_name: str, user_arn: str | None) 
     return str(ident.get("userName", "")).lower() == user_name.lower()
 
 
-def parse(reads: Iterable[RegionRead], user_name: str, user_arn: str | None, token: str | None = None) -> Parsed:
+def parse(reads: Iterable[RegionRead], user_name: str, user_arn: str | None, token: str | None = None,
+          earlier: Iterable[ProbeRun] = ()) -> Parsed:
     """The user's Bedrock calls out of the raw ``LookupEvents`` answers of each region (``token``: this
-    run's probe token, :func:`run_token` by default)."""
+    run's probe token, :func:`run_token` by default; ``earlier``: earlier runs' probe tokens)."""
+    earlier = tuple(earlier)
     out = Parsed(calls=[])
     mark = f" run/{token or run_token()}"
     for read in reads:
@@ -190,7 +263,8 @@ def parse(reads: Iterable[RegionRead], user_name: str, user_arn: str | None, tok
                 event_name=str(body.get("eventName") or ev.get("EventName") or "?"),
                 source_ip=str(body.get("sourceIPAddress") or ""), user_agent=agent, bearer=True,
                 own=agent.startswith(AUDIT_AGENT_PREFIX), error_code=body.get("errorCode"),
-                this_run=agent.startswith(AUDIT_AGENT_PREFIX) and agent.endswith(mark)))
+                this_run=agent.startswith(AUDIT_AGENT_PREFIX) and agent.endswith(mark),
+                earlier_run=any(r.sent(agent, time) for r in earlier)))
     return out
 
 
@@ -293,7 +367,7 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
     if allowed_cidrs:
         nets = networks(allowed_cidrs)
         # this run's own probes are not calls from elsewhere (the module docstring says why only they)
-        outside = [c for c in parsed.calls if not inside(c.source_ip, nets) and not c.this_run]
+        outside = [c for c in parsed.calls if not inside(c.source_ip, nets) and not c.this_run and not c.earlier_run]
         facts["outside_calls"] = len(outside)
         if outside:
             ips = Counter(c.source_ip for c in outside)

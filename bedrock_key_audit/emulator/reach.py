@@ -343,16 +343,14 @@ def may_read(c: Caller, owner: str, secret: Any, version_id: str | None, stage: 
         return None
     context = {"SecretARN": arn, "SecretVersionId": vid or ""}
     backend = kms_backends[owner][region]
+    # a grant to the caller (or its role), or to the caller's account root: the account's principals
+    # whose identity policies allow the operation use it, as with a key policy naming the account
+    grantees = {c.arn, *([c.session_arn] if c.session_arn else [])}
+    if kid_ok:
+        grantees.add(f"arn:{c.partition}:iam::{c.account}:root")
     for grant in list(getattr(backend.keys.get(key.id), "grants", {}).values()):
-        if grant.grantee_principal not in (c.arn, c.session_arn) or "Decrypt" not in (grant.operations or []):
-            continue
-        cons = grant.constraints or {}
-        eq, sub = cons.get("EncryptionContextEquals"), cons.get("EncryptionContextSubset")
-        if eq is not None and dict(eq) != context:
-            continue
-        if sub is not None and any(context.get(k) != v for k, v in dict(sub).items()):
-            continue
-        return None
+        if kms_extras.grant_permits(grant, grantees, "Decrypt", context):
+            return None
     return "Access to KMS is not allowed"
 
 
@@ -475,6 +473,13 @@ def _fix_web_identity() -> None:
             allowed = allowed or st.get("Effect") == "Allow"
         if not allowed:
             raise denied
+        # the call is unsigned, so moto cannot tell the Region from a credential scope and would issue
+        # a commercial session; a role is assumed at its own partition's STS ("AWS STS Regions and
+        # endpoints"), so the session -- its ARN, its credentials' partition -- is the role's
+        from moto.utilities.utils import get_partition
+
+        if get_partition(self.region) != arn_partition:
+            self.region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
         result = original(self)
         creds: Any = result.result["Credentials"]  # type: ignore[index]
         expires = clock.now() + dt.timedelta(seconds=self._get_int_param("DurationSeconds", 3600))

@@ -15,6 +15,8 @@ Calls (and so the auditor's permissions):
   ``secretsmanager:DescribeSecret`` of the replica (its ``KmsKeyId``; absent: that Region's
   ``aws/secretsmanager``), and ``kms:DescribeKey``, ``kms:GetKeyPolicy`` and ``kms:ListGrants`` of
   its key in that Region;
+* ``iam:ListAccessKeys`` and ``iam:GetLoginProfile`` of each user whose takeover by a new access key
+  or console password would decide who can mint (:func:`user_facts`);
 * ``sts:GetCallerIdentity`` (the principal running the audit, allowed by default -- see
   checks/test_access.py).
 """
@@ -26,6 +28,7 @@ from typing import Any
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.inventory.reader import Inventory
 
+from bedrock_key_audit.escalation import UserFacts
 from bedrock_key_audit.access import (
     Principal,
     attached_arns,
@@ -100,6 +103,35 @@ def account_authorization(inv: Inventory, partition: str) -> AccountAuthorizatio
                                     dict(zip(missing, docs, strict=True)))
     got: AccountAuthorization = inv.g.once(("account-authorization", partition), fetch)
     return got
+
+
+def user_facts(inv: Inventory, partition: str, user_arns: Any) -> dict[str, UserFacts]:
+    """Each user's access-key count (``iam:ListAccessKeys``, botocore's paginator: active and
+    inactive keys alike, both count against the quota of two) and console password
+    (``iam:GetLoginProfile``; NoSuchEntity: none), memoised per user.  A read that fails leaves
+    that fact None (undecided), never assumed."""
+    def one(arn: str) -> tuple[str, UserFacts]:
+        name = arn.rsplit("/", 1)[-1]
+
+        def fetch() -> UserFacts:
+            def keys() -> int | None:
+                try:
+                    got = inv._paginated(partition, "iam", "ListAccessKeys", "AccessKeyMetadata", UserName=name)
+                except (CouldNotDecide, ValueError):
+                    return None
+                return None if got is None else len(got)
+
+            def login() -> bool | None:
+                try:
+                    return inv._read(partition, "iam", "GetLoginProfile", expected={"NoSuchEntity"},
+                                     UserName=name) is not None
+                except (CouldNotDecide, ValueError):
+                    return None
+            count, profile = inv.g.fanout([keys, login])
+            return UserFacts(count, profile)
+        facts: UserFacts = inv.g.once(("user-facts", partition, arn), fetch)
+        return arn, facts
+    return dict(inv.g.fanout([(lambda a=a: one(a)) for a in sorted(user_arns)]))
 
 
 def secret_resource_policy(inv: Inventory) -> str | None:

@@ -85,8 +85,10 @@ class UsageHistory:
     """The user's event history, as read: ``reads`` per region and the window's start."""
 
     def __init__(self, reads: list[RegionRead], window_start: dt.datetime, regions: list[str],
-                 region_unknown: str | None = None):
+                 region_unknown: str | None = None, earlier_probes: tuple[Any, ...] = ()):
         self.reads = reads
+        # earlier runs' probe tokens (bedrock_key_audit.usage.ProbeRun), from the reports directory
+        self.earlier_probes = earlier_probes
         self.window_start = window_start
         self.regions = regions
         # why Regions where the key works may have gone unread (the enabled Regions could not be read)

@@ -19,6 +19,7 @@ from typing import Any
 from bedrock_key_audit.inventory.access import (
     AccountAuthorization,
     account_authorization,
+    user_facts,
     key_grants,
     key_policy,
     secret_replicas,
@@ -140,9 +141,18 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     account_id = next((arn.split(":")[4] for arn, _ in auth.users), "") or (
         caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
     try:
+        wanted: set[str] = set()
         minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
                                      arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                                     managed=auth.managed)
+                                     managed=auth.managed, wanted=wanted)
+        if wanted and any(not a.certain for a in minters):
+            # a takeover of a user by a new access key or console password depends on what the user holds
+            facts = user_facts(inventory, "commercial", wanted)
+            check.evidence("iam:ListAccessKeys+GetLoginProfile", {
+                arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
+            minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
+                                         arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                                         managed=auth.managed, user_facts=facts)
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the commercial account's policies: {exc}") from None
     try:  # whoever can assume a role that mints (or escalates to minting) can mint too

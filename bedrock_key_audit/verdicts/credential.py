@@ -233,14 +233,16 @@ def recently_used(check: Any, existing_user: Any, bedrock_credentials: Any, usag
     active = [c for c in bedrock_credentials if c.effective_status(now) == "Active"]
     if len(active) == 1:
         check.resource = f"{existing_user.arn}/credential/{active[0].id}"
-    parsed = parse(usage_history.reads, existing_user.name, existing_user.arn)
+    parsed = parse(usage_history.reads, existing_user.name, existing_user.arn,
+                   earlier=getattr(usage_history, "earlier_probes", ()))
     verdict = judge(parsed, user=existing_user.name, now=now, key_created=[c.create_date for c in active],
                     max_unused_days=audit_config.max_unused_days, allowed_cidrs=audit_config.allowed_source_cidrs,
                     regions=usage_history.regions, window_start=usage_history.window_start,
                     region_unknown=usage_history.region_unknown)
     check.evidence("cloudtrail:LookupEvents", {**verdict.facts, "calls_read": [
         {"time": c.time.isoformat(), "region": c.region, "event": c.event_name, "source_ip": c.source_ip,
-         "user_agent": c.user_agent, "audit_probe": c.own, "error": c.error_code} for c in parsed.calls[:200]]})
+         "user_agent": c.user_agent, "audit_probe": c.own, "earlier_run_probe": c.earlier_run, "error": c.error_code}
+        for c in parsed.calls[:200]]})
     if verdict.status == "error":
         check.undecided(verdict.message)
     check.require(verdict.status == "pass", verdict.message)

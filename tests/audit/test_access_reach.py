@@ -88,6 +88,33 @@ def test_star_limited_to_the_account_itself_keeps_outsiders_out():
     assert external(got) == {} and f"arn:{P}:iam::{ACCT}:role/app" in got
 
 
+def test_star_only_over_tls_is_a_grant_to_everyone():
+    """Secrets Manager and KMS accept only HTTPS, so ``aws:SecureTransport`` is true on every read
+    and Decrypt: ``*`` limited to TLS admits every account -- a certain outside reader, not undecided."""
+    tls = {"Bool": {"aws:SecureTransport": "true"}}
+    got = external(readers(gaad(), resource_policy=rp_allow("*", **tls), key_policy=kp_with({"AWS": "*"}, **tls)))
+    assert set(got) == {"*"} and got["*"].certain and not got["*"].unknown
+    plain = {"Bool": {"aws:SecureTransport": "false"}}
+    assert external(readers(gaad(), resource_policy=rp_allow("*", **plain), key_policy=kp_with({"AWS": "*"}, **tls))) == {}
+
+
+def test_outsiders_are_named_as_read_never_by_a_stand_in_account():
+    """A wildcard account (``arn:...:iam::*:role/X``, ``aws:PrincipalAccount`` ``1111*``) is evaluated
+    with one account it admits, but the evidence names the pattern as the policy writes it."""
+    pattern = f"arn:{P}:iam::*:role/OrganizationAccountAccessRole"
+    cond = {"ArnLike": {"aws:PrincipalArn": pattern}}
+    got = external(readers(gaad(), resource_policy=rp_allow("*", **cond), key_policy=kp_with({"AWS": "*"}, **cond)))
+    text = " ".join(f"{k} {a.note}" for k, a in got.items())
+    assert pattern in got and "role OrganizationAccountAccessRole of any account matching *" in got[pattern].note
+    assert "000000000000" not in text
+    rp = rp_allow("*", StringLike={"aws:PrincipalAccount": "1111*"})
+    kp = kp_with({"AWS": "*"}, StringLike={"kms:CallerAccount": "1111*"})
+    got = external(readers(gaad(), resource_policy=rp, key_policy=kp))
+    label = "any account matching 1111*"
+    assert label in got and "any principal of any account matching 1111*" in got[label].note
+    assert "111100000000" not in " ".join(a.note for a in got.values())
+
+
 def test_organization_id_of_an_outsider_is_unknown():
     rp = rp_allow("*", StringEquals={"aws:PrincipalOrgID": "o-abc123"})
     kp = kp_with({"AWS": "*"}, StringEquals={"aws:PrincipalOrgID": "o-abc123"})

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.access import principals_from_gaad
-from bedrock_key_audit.escalation import EVALUATED, NOT_EVALUATED, minters, not_evaluated_sentence
+from bedrock_key_audit.escalation import EVALUATED, NOT_EVALUATED, UserFacts, minters, not_evaluated_sentence
 from bedrock_key_audit.escalation_catalogue import PATHS
 from tests.policy_docs import allow, deny, doc
 
@@ -64,12 +64,13 @@ def policy(name: str, *versions: dict[str, Any], default: int = 1) -> dict[str, 
                                   for i, d in enumerate(versions)]}
 
 
-def run(users=(), roles=(), groups=(), policies=()) -> dict[str, Any]:
+def run(users=(), roles=(), groups=(), policies=(), facts=None, wanted=None) -> dict[str, Any]:
     g = {"UserDetailList": [user(AUDITED_NAME), *users], "RoleDetailList": list(roles),
          "GroupDetailList": list(groups), "Policies": list(policies)}
     ps = principals_from_gaad(g)
     got = minters(ps, users=[(u["Arn"], {}) for u in g["UserDetailList"]], audited_user_arn=AUDITED,
-                  arn_partition="aws", account_id=A, now=NOW, gaad=g)
+                  arn_partition="aws", account_id=A, now=NOW, gaad=g,
+                  user_facts={f"{C}:iam::{A}:user/{n}": f for n, f in (facts or {}).items()}, wanted=wanted)
     return {a.principal.rsplit("/", 1)[-1]: a for a in got}
 
 
@@ -252,6 +253,42 @@ def test_access_key_of_a_user_that_mints():
     both = doc(allow(["iam:AttachUserPolicy", "iam:CreateAccessKey", "iam:DeleteAccessKey"], f"{C}:iam::{A}:user/idle"))
     a = run(users=[plain, user("ops", both)])["ops"]
     assert a.certain and "iam:AttachUserPolicy of AdministratorAccess to user idle, then iam:CreateAccessKey" in a.note
+
+
+@pytest.mark.parametrize(("keys", "minter"), [(0, True), (1, True), (2, False), (None, None)])
+def test_access_key_takeover_is_decided_by_the_users_key_count(keys, minter):
+    """A user holds at most two access keys (IAM and AWS STS quotas): with fewer, CreateAccessKey
+    alone takes it over; with two and no DeleteAccessKey it fails; unread, it stays undecided."""
+    rotator = user("rotator", doc(allow("iam:CreateServiceSpecificCredential")))
+    ops = user("ops", doc(allow("iam:CreateAccessKey", f"{C}:iam::{A}:user/rotator")))
+    wanted: set[str] = set()
+    got = run(users=[rotator, ops], facts={"rotator": UserFacts(keys, False)}, wanted=wanted)
+    if minter is False:
+        assert "ops" not in got
+    else:
+        a = got["ops"]
+        assert a.certain is bool(minter) and "iam:CreateAccessKey for user rotator" in a.note
+        if not minter:
+            assert any("iam:ListAccessKeys of user rotator would settle it" in k for k in a.unknown)
+    assert wanted == ({f"{C}:iam::{A}:user/rotator"} if keys is None else set())
+
+
+@pytest.mark.parametrize(("has_password", "action", "minter"), [
+    (False, "iam:CreateLoginProfile", True), (True, "iam:CreateLoginProfile", False),
+    (True, "iam:UpdateLoginProfile", True), (False, "iam:UpdateLoginProfile", False),
+    (None, "iam:CreateLoginProfile", None)])
+def test_console_password_takeover_is_decided_by_the_users_login_profile(has_password, action, minter):
+    """CreateLoginProfile works only on a user without a console password, UpdateLoginProfile only
+    on one with a password (IAM API Reference: EntityAlreadyExists / NoSuchEntity)."""
+    rotator = user("rotator", doc(allow("iam:CreateServiceSpecificCredential")))
+    ops = user("ops", doc(allow(action, f"{C}:iam::{A}:user/rotator")))
+    got = run(users=[rotator, ops], facts={"rotator": UserFacts(0, has_password)})
+    if minter is False:
+        assert "ops" not in got
+    else:
+        assert got["ops"].certain is bool(minter) and "a console password for user rotator" in got["ops"].note
+        if minter is None:
+            assert any("iam:GetLoginProfile of user rotator would settle it" in k for k in got["ops"].unknown)
 
 
 def test_login_profile_of_a_user_that_mints():

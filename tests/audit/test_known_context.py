@@ -73,17 +73,22 @@ def test_via_aws_service_is_false_for_the_read_and_true_for_the_decrypt_secrets_
 
 
 # --------------------------------------------------------------------------- aws:SecureTransport
-def test_secure_transport_is_the_callers_choice_every_value_tried() -> None:
+def test_secure_transport_is_always_true_at_secrets_manager_and_kms() -> None:
+    """Secrets Manager and KMS endpoints accept only HTTPS (AWS General Reference, "AWS Secrets
+    Manager endpoints and quotas" / "AWS Key Management Service endpoints and quotas"): every read
+    and Decrypt carries ``aws:SecureTransport`` = true, so it is decided, never the caller's choice."""
     tls_only = {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*",
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
     got = readers(doc(allow(READ, SECRET), DECRYPT), resource_policy=doc(tls_only))
     assert certain(got), got  # the caller uses TLS: a certain reader, not "depends on aws:SecureTransport"
-    # an Allow only over plain HTTP still lets the caller read (it may choose plain HTTP)
+    # an Allow only over plain HTTP never applies: no request reaches the service without TLS
     plain = allow(READ, SECRET, Condition={"Bool": {"aws:SecureTransport": "false"}})
-    assert certain(readers(doc(plain, DECRYPT)))
-    # no value both allows and escapes the Deny: no reader, decided (not undecided)
+    assert readers(doc(plain, DECRYPT)) == {}
     assert readers(doc(plain, DECRYPT), resource_policy=doc(tls_only)) == {}
-    # the same on the Decrypt leg
+    # an Allow only over TLS always applies, on either leg
+    tls = allow(READ, SECRET, Condition={"Bool": {"aws:SecureTransport": "true"}})
+    tls_decrypt = allow("kms:Decrypt", KEY, Condition={"Bool": {"aws:SecureTransport": "true"}})
+    assert certain(readers(doc(tls, tls_decrypt)))
     kp = doc(ROOT, {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
     assert certain(readers(doc(allow(READ, SECRET), DECRYPT), key_policy=kp))

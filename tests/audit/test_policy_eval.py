@@ -515,10 +515,31 @@ def test_grants_required_decides_what_every_bearer_call_carries(tmp_path):
     expired = doc(allow(REQUIRED, Condition={"DateLessThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}}))
     v = grants(policies(expired), config(tmp_path))
     assert not v.passed and "no Allow applies" in v.message
-    # a key no bearer call is documented to carry or lack stays undecided
+    # MFA keys are absent from a call with a long-term credential: an Allow that needs MFA never applies
     mfa = doc(allow(REQUIRED, Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}))
-    with pytest.raises(CouldNotDecide, match="aws:MultiFactorAuthPresent"):
-        grants(policies(mfa), config(tmp_path))
+    v = grants(policies(mfa), config(tmp_path))
+    assert not v.passed and "no Allow applies" in v.message
+    # a key no bearer call is documented to carry or lack stays undecided
+    vpce = doc(allow(REQUIRED, Condition={"StringEquals": {"aws:SourceVpce": "vpce-1"}}))
+    with pytest.raises(CouldNotDecide, match="aws:SourceVpce"):
+        grants(policies(vpce), config(tmp_path))
+
+
+@pytest.mark.parametrize("operator, value, denied", [
+    ("BoolIfExists", "false", True), ("Bool", "false", False), ("NumericGreaterThanIfExists", "3600", True),
+    ("NumericGreaterThan", "3600", False), ("DateLessThanIfExists", "2020-01-01T00:00:00Z", True),
+    ("Null", "true", True), ("Null", "false", False)])
+def test_ifexists_on_a_key_a_long_term_credential_never_carries_is_decided(tmp_path, operator, value, denied):
+    """"Deny unless MFA" (``BoolIfExists aws:MultiFactorAuthPresent false``) and its kin: the MFA and
+    session keys are absent from a call with the long-term key, so ``...IfExists`` is true (the Deny
+    applies) and the plain operator false (it does not); never undecided."""
+    key = {"Bool": "aws:MultiFactorAuthPresent", "Numeric": "aws:MultiFactorAuthAge", "Date": "aws:TokenIssueTime",
+           "Null": "aws:MultiFactorAuthPresent"}[operator[:4] if operator.startswith(("Bool", "Date", "Null")) else "Numeric"]
+    up = policies(doc(allow(REQUIRED), deny("bedrock:*", Condition={operator: {key: value}})))
+    v = grants(up, config(tmp_path))
+    assert v.passed is not denied, v.message
+    if denied:
+        assert "denied by" in v.message
 
 
 def test_boundary_conditions_and_conditional_denies_count(tmp_path):

@@ -150,3 +150,22 @@ def test_replica_under_the_default_key_opens_the_secret_to_identity_readers(pyte
     primary = secret_and_key(emu)[0]
     assert can_read(emu, made["report"], primary.replace(REGION, east), east)
     assert not can_read(emu, made["report"], primary)
+
+
+def test_star_only_over_tls_lets_every_account_read_and_fails_the_row(pytester, emu):
+    """``*`` limited to ``aws:SecureTransport`` = true in the secret and key policies: every request
+    to Secrets Manager and KMS is HTTPS, so this is a grant to everyone -- fail, not error; an
+    outsider with its own credentials reads the secret through the emulator."""
+    made: dict[str, Any] = {}
+    tls = {"Bool": {"aws:SecureTransport": "true"}}
+
+    def setup(e: Any) -> None:
+        made["partner"] = outside_user(e)
+        _resource_policy(e, {"Sid": "AnyoneOverTls", "Effect": "Allow", "Principal": "*",
+                             "Action": "secretsmanager:GetSecretValue", "Resource": "*", "Condition": tls})
+        add_key_statement(e, secret_and_key(e)[1], {"Sid": "AnyoneDecryptsOverTls", "Effect": "Allow", "Principal": "*",
+                                                     "Action": "kms:Decrypt", "Resource": "*", "Condition": tls})
+    rows = run_audit(pytester, "compliant", setup=setup)
+    assert statuses(rows)[ROW] == "fail", rows[ROW]["detail"]
+    assert "AnyoneOverTls" in rows[ROW]["detail"] and "aws:SecureTransport" not in rows[ROW]["detail"]
+    assert can_read(emu, made["partner"], secret_and_key(emu)[0])

@@ -422,3 +422,37 @@ def test_only_this_runs_own_probes_are_spared_the_source_address_judgement():
                   f"{AUDIT_USER_AGENT} run/{run_token()}x", f"evil {AUDIT_USER_AGENT} run/{run_token()}"):
         v = verdict([event(1, ip="198.51.100.23", agent=agent), event(2)], cidrs=cidrs)
         assert v.status == "fail" and "198.51.100.23 ×1" in v.message, agent
+
+
+def test_earlier_runs_probes_are_spared_only_with_their_token_and_within_their_span(tmp_path):
+    """An earlier run's token, recorded in ``probe-tokens.json`` with the run's start and end, spares
+    a call that carries it and was made within that span; a call with the token outside the span
+    (sent by someone who read it afterwards), with another token, or with none, still counts."""
+    from bedrock_key_audit.usage import PROBE_TOKENS_FILE, ProbeRun, load_probe_runs, record_probe_run
+
+    path = tmp_path / PROBE_TOKENS_FILE
+    began = NOW - dt.timedelta(days=1, minutes=5)
+    record_probe_run(path, ProbeRun("0123456789abcdef", began, began + dt.timedelta(minutes=10)))
+    record_probe_run(path, ProbeRun("fedcba9876543210", NOW - dt.timedelta(days=3), NOW - dt.timedelta(days=3) + dt.timedelta(minutes=5)))
+    runs = load_probe_runs(path)
+    assert [r.token for r in runs] == ["0123456789abcdef", "fedcba9876543210"]
+    cidrs = ["203.0.113.0/24"]
+
+    def judged(agent: str, days_ago: float):
+        parsed = parse([RegionRead("us-east-1", [event(days_ago, ip="198.51.100.23", agent=agent), event(2)])],
+                       USER, ARN, earlier=runs)
+        return judge(parsed, user=USER, now=NOW, key_created=[NOW - dt.timedelta(days=200)], max_unused_days=90,
+                     allowed_cidrs=cidrs, regions=["us-east-1"], window_start=START)
+
+    assert judged(f"{AUDIT_USER_AGENT} run/0123456789abcdef", 1).status == "pass"
+    for agent, days_ago in ((f"{AUDIT_USER_AGENT} run/0123456789abcdef", 0.5),  # after that run ended
+                            (f"{AUDIT_USER_AGENT} run/fedcba9876543210", 1),  # another run's token, not its span
+                            (f"{AUDIT_USER_AGENT} run/0000000000000000", 1), (AUDIT_USER_AGENT, 1),
+                            (f"evil {AUDIT_USER_AGENT} run/0123456789abcdef", 1)):
+        v = judged(agent, days_ago)
+        assert v.status == "fail" and "198.51.100.23 ×1" in v.message, agent
+    # a malformed file or entry spares nothing
+    path.write_text('{"runs": [{"token": "x", "started": "nope"}]}')
+    assert load_probe_runs(path) == []
+    path.write_text("not json")
+    assert load_probe_runs(path) == []

@@ -90,3 +90,37 @@ def test_denied_enabled_regions_read_leaves_an_unused_key_undecided(pytester):
     assert rows[ROW]["status"] == "error", rows[ROW]["detail"]
     assert "the account's enabled Regions cannot be read" in rows[ROW]["detail"]
     assert "ec2:DescribeRegions" in rows[ROW]["detail"]
+
+
+def test_an_earlier_runs_recorded_probes_are_spared_the_source_address_judgement(pytester):
+    """A probe of an earlier run (its token in ``<reports-dir>/probe-tokens.json``, the call within
+    that run's span) from outside ``allowed_source_cidrs`` is not a call from elsewhere; without the
+    file the same call fails the row."""
+    import datetime as dt
+    import urllib.request
+
+    from bedrock_key_audit.usage import AUDIT_USER_AGENT, PROBE_TOKENS_FILE, ProbeRun, record_probe_run
+
+    token = "a1b2c3d4e5f60718"
+    config = pytester.path / "usage.toml"
+    config.write_text(f'[credential]\nallowed_source_cidrs = ["{scenarios.WORKLOAD_CIDR}"]\n')
+
+    def earlier_probe(emu):
+        req = urllib.request.Request(f"{emu.url}/foundation-models", method="GET", headers={
+            "Authorization": f"Bearer {_key(emu)}", "x-emulator-region": "us-east-1",
+            "x-emulator-source-ip": scenarios.FOREIGN_SOURCE_IP, "User-Agent": f"{AUDIT_USER_AGENT} run/{token}"})
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(req, timeout=10) as resp:
+            resp.read()
+        scenarios._bearer_call(emu, _key(emu), scenarios.WORKLOAD_SOURCE_IP)
+
+    recorded = pytester.path / "recorded"
+    recorded.mkdir()
+    now = clock.now()
+    record_probe_run(recorded / PROBE_TOKENS_FILE, ProbeRun(token, now - dt.timedelta(minutes=5),
+                                                             now + dt.timedelta(minutes=30)))
+    rows = run_audit(pytester, "compliant", f"--audit-config={config}", f"--reports-dir={recorded}",
+                     setup=earlier_probe)
+    assert rows[ROW]["status"] == "pass", rows[ROW]["detail"]
+    rows = run_audit(pytester, "compliant", f"--audit-config={config}", f"--reports-dir={pytester.path / 'none'}",
+                     setup=earlier_probe)
+    assert rows[ROW]["status"] == "fail" and f"{scenarios.FOREIGN_SOURCE_IP} ×1" in rows[ROW]["detail"]

@@ -229,3 +229,77 @@ def test_replica_keeps_its_own_key_and_the_resource_policy(emu):
     kms_east.put_key_policy(KeyId=east_key, PolicyName="default", Policy=json.dumps(doc))
     assert can_read(emu, partner, replica, east)
     assert not can_read(emu, partner, arn)  # the primary's key still does not
+
+
+def test_web_identity_session_of_a_govcloud_role_is_a_govcloud_session_that_reads(emu):
+    """AssumeRoleWithWebIdentity is unsigned, but a GovCloud role's session is a GovCloud session:
+    its ARN is ``arn:aws-us-gov:sts::…:assumed-role/…`` and it acts as the role (it reads the secret
+    the role's policies allow)."""
+    emu.apply("compliant")
+    arn, key = secret_and_key(emu)
+    iam = emu.client("iam", "govcloud")
+    provider = f"arn:{P}:iam::{GOV}:oidc-provider/token.actions.githubusercontent.com"
+    iam.create_role(RoleName="gh-reader", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity"}]}))
+    iam.put_role_policy(RoleName="gh-reader", PolicyName="r", PolicyDocument=read_all(
+        [("secretsmanager:GetSecretValue", arn), ("kms:Decrypt", key)]))
+    sts = boto3.client("sts", endpoint_url=emu.url, region_name=REGION, config=CFG,
+                       aws_access_key_id="x", aws_secret_access_key="y")
+    token = _jwt({"iss": "https://token.actions.githubusercontent.com", "sub": "repo:a/b:ref:refs/heads/main",
+                  "aud": "sts.amazonaws.com"})
+    got = sts.assume_role_with_web_identity(RoleArn=f"arn:{P}:iam::{GOV}:role/gh-reader", RoleSessionName="gh",
+                                            WebIdentityToken=token)
+    session_arn = f"arn:{P}:sts::{GOV}:assumed-role/gh-reader/gh"
+    assert got["AssumedRoleUser"]["Arn"] == session_arn
+    gh = session(emu, got["Credentials"])
+    assert client(emu, gh, "sts").get_caller_identity()["Arn"] == session_arn
+    assert can_read(emu, gh, arn)
+
+
+def _grant_reader(emu: Any, key: str, grantee_of: Any, constraints: dict[str, Any] | None = None) -> boto3.Session:
+    """User ``intern`` of the GovCloud account, allowed GetSecretValue only; ``grantee_of(intern_arn)``
+    names the grantee of a Decrypt grant on ``key``."""
+    iam = emu.client("iam", "govcloud")
+    iam.create_user(UserName="intern")
+    iam.put_user_policy(UserName="intern", PolicyName="r", PolicyDocument=read_all([("secretsmanager:GetSecretValue", "*")]))
+    kw: dict[str, Any] = {"Constraints": constraints} if constraints else {}
+    emu.client("kms", "govcloud").create_grant(KeyId=key, GranteePrincipal=grantee_of(f"arn:{P}:iam::{GOV}:user/intern"),
+                                               Operations=["Decrypt"], **kw)
+    return session(emu, iam.create_access_key(UserName="intern")["AccessKey"])
+
+
+@pytest.mark.parametrize("constraints, reads", [
+    ({"EncryptionContextSubset": {"secretarn": "ARN"}}, True),   # keys compare without case
+    ({"EncryptionContextSubset": {"SECRETARN": "ARN"}}, True),
+    ({"EncryptionContextSubset": {"SecretARN": "LOWER"}}, False),  # values with it
+    ({"EncryptionContextEquals": {"secretarn": "ARN", "secretversionid": "VID"}}, True),
+], ids=["lower-key", "upper-key", "value-case-differs", "equals-lower-keys"])
+def test_grant_constraint_keys_are_not_case_sensitive_but_values_are(emu, constraints, reads):
+    """KMS API Reference, "GrantConstraints": "in a grant constraint, the key in each key-value pair is
+    not case sensitive, but the value is case sensitive" -- on the Decrypt Secrets Manager makes."""
+    emu.apply("compliant")
+    arn, key = secret_and_key(emu)
+    vid = emu.client("secretsmanager", "govcloud").get_secret_value(SecretId=SECRET)["VersionId"]
+    fill = {"ARN": arn, "LOWER": arn.lower(), "VID": vid}
+    built = {kind: {k: fill[v] for k, v in pairs.items()} for kind, pairs in constraints.items()}
+    intern = _grant_reader(emu, key, lambda me: me, built)
+    assert can_read(emu, intern, arn) is reads
+
+
+def test_grant_to_an_account_root_serves_that_accounts_principals_its_iam_policies_allow(emu):
+    """A grant whose grantee is another account's root: that account's principals use it when their
+    own identity policies allow kms:Decrypt (as a key policy naming the account delegates to it)."""
+    emu.apply("compliant")
+    arn, key = secret_and_key(emu)
+    emu.client("secretsmanager", "govcloud").put_resource_policy(SecretId=SECRET, ResourcePolicy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:{P}:iam::{OUTSIDE}:root"},
+                                                "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    partner = outside_user(emu)
+    assert not can_read(emu, partner, arn)
+    emu.client("kms", "govcloud").create_grant(KeyId=key, GranteePrincipal=f"arn:{P}:iam::{OUTSIDE}:root",
+                                               Operations=["Decrypt"])
+    assert can_read(emu, partner, arn)
+    iam = client(emu, outside_admin(emu), "iam")
+    iam.create_user(UserName="reads-only")
+    iam.put_user_policy(UserName="reads-only", PolicyName="r", PolicyDocument=read_all([("secretsmanager:GetSecretValue", "*")]))
+    assert not can_read(emu, session(emu, iam.create_access_key(UserName="reads-only")["AccessKey"]), arn)

@@ -75,3 +75,52 @@ def test_undecided_path_errors_naming_the_path_and_the_unknown(pytester):
     expect(rows, {ROW: ("error", "user arn:aws:iam::123456789012:user/developer may mint or reset a Bedrock API key "
                                  "(escalation followed one step: iam:PassRole of role key-rotator-fn")})
     assert "the name of what lambda:createfunction creates" in rows[ROW]["detail"]
+
+
+def _minter_and_operator(action: str, keys: int = 0):
+    """User ``minter`` mints (and is allowed to); user ``ops`` may ``action`` on it only."""
+    made: dict[str, object] = {}
+
+    def setup(emu):
+        iam = emu.client("iam")
+        iam.create_user(UserName="minter")
+        iam.put_user_policy(UserName="minter", PolicyName="mint", PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": "iam:CreateServiceSpecificCredential", "Resource": "arn:aws:iam::*:user/*"}))
+        for _ in range(keys):
+            iam.create_access_key(UserName="minter")
+        iam.create_user(UserName="ops")
+        iam.put_user_policy(UserName="ops", PolicyName="ops", PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": action, "Resource": "arn:aws:iam::123456789012:user/minter"}))
+        key = iam.create_access_key(UserName="ops")["AccessKey"]
+        made["ops"] = emu.client("iam", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    return setup, made
+
+
+ALLOW_MINTER = '[credential]\nallowed_minters = ["arn:aws:iam::123456789012:user/minter"]\n'
+
+
+@pytest.mark.parametrize("action, keys, status", [
+    ("iam:CreateAccessKey", 1, "fail"), ("iam:CreateAccessKey", 2, "pass"), ("iam:CreateLoginProfile", 0, "fail"),
+], ids=["access-key-room-left", "access-key-quota-full", "login-profile-none-yet"])
+def test_taking_over_a_minting_user_is_decided_from_what_it_holds(pytester, action, keys, status):
+    """The audit reads the minting user's access keys and console password, so a principal that can
+    give it a new access key (fewer than two held) or a first password is a minter, path named; the
+    emulator proves the step works (or is refused at the quota) with ops' own keys."""
+    setup, made = _minter_and_operator(action, keys)
+    rows = audit(pytester, setup, write_config(pytester, ALLOW_MINTER))
+    assert rows[ROW]["status"] == status, rows[ROW]["detail"]
+    if status == "fail":
+        what = "iam:CreateAccessKey for user minter" if action == "iam:CreateAccessKey" else "a console password for user minter"
+        assert "user/ops" in rows[ROW]["detail"] and what in rows[ROW]["detail"]
+        [facts] = [e["data"] for e in rows[ROW]["evidence"] if e["source"] == "iam:ListAccessKeys+GetLoginProfile"]
+        assert facts["arn:aws:iam::123456789012:user/minter"] == {"access_keys": keys, "login_profile": False}
+    ops = made["ops"]
+    try:
+        if action == "iam:CreateAccessKey":
+            ops.create_access_key(UserName="minter")
+        else:
+            ops.create_login_profile(UserName="minter", Password="Emulator-only-1!")
+        took_over = True
+    except Exception:  # noqa: BLE001 - any refusal means the step does not work
+        took_over = False
+    assert took_over is (status == "fail")

@@ -352,3 +352,25 @@ def test_without_pytest_html_the_rest_is_still_written(audit_dir):
     run = audit_dir.latest()
     names = {p.name for p in run.iterdir()}
     assert "report.html" not in names and {"results.json", "junit.xml", "evidence"} <= names
+
+
+def test_a_run_records_its_probe_token_for_later_runs(audit_dir):
+    """``<reports-dir>/probe-tokens.json``: each writing run adds its probe token with its start and
+    end (credential.recently_used of a later run spares only those probes: bedrock_key_audit/usage.py)."""
+    from bedrock_key_audit.usage import PROBE_TOKENS_FILE, load_probe_runs, run_token
+
+    audit_dir.pytester.makepyfile(test_mixed=MIXED)
+    audit_dir.run()
+    audit_dir.run()
+    runs = load_probe_runs(audit_dir.reports / PROBE_TOKENS_FILE)
+    assert runs and runs[-1].token == run_token() and len(runs) == 1  # in-process runs share the token
+    assert runs[-1].started <= runs[-1].ended
+    assert (audit_dir.reports / PROBE_TOKENS_FILE).is_file() and len(audit_dir.run_dirs()) == 2
+
+
+def test_a_run_without_checks_records_no_probe_token(audit_dir):
+    from bedrock_key_audit.usage import PROBE_TOKENS_FILE
+
+    audit_dir.pytester.makepyfile(test_plain="def test_x():\n    assert True\n")
+    audit_dir.run()
+    assert not (audit_dir.reports / PROBE_TOKENS_FILE).exists()
