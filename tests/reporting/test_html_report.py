@@ -202,3 +202,48 @@ def test_audited_falls_back_to_the_configured_names():
                           {"user": {"name": "bob"}, "secret": {"id": "creds"}})
     assert "<dt>IAM user</dt><dd><code>bob</code> <span class='bka-small'>(from the configuration" in out
     assert "<dt>Secret</dt><dd><code>creds</code>" in out and "<dt>API key id</dt><dd>none found" in out
+
+
+def test_controls_html_shows_fedramp_as_a_tag_in_the_nist_column_not_a_duplicate_column():
+    both = {"nist_800_53_rev5": ["AC-2", "SC-28"], "cis_aws_v3": ["3.5"],
+            "fedramp": ["FedRAMP High AC-2", "FedRAMP High SC-28"]}
+    view = ctl.control_view([dict(_row("a", "pass"), controls=both), dict(_row("b", "fail"), controls=both)])
+    out = hr.controls_html(view)
+    columns = re.findall(r"<div class='bka-fw' data-framework='([^']+)'><h3>([^<]*)</h3>", out)
+    assert columns == [("nist_800_53_rev5", "NIST SP 800-53 rev. 5 · FedRAMP High"),
+                       ("cis_aws_v3", "CIS AWS Foundations Benchmark v3.0.0")]
+    assert out.count("data-control='AC-2'") == 1
+    assert "data-control='AC-2' data-status='not_satisfied' data-fedramp='not_satisfied'" in out
+    assert out.count("class='bka-fr'") == 2 and "FedRAMP: " not in out  # same status: no second badge
+    assert "2 of these controls are in the FedRAMP High baseline" in out
+
+
+def test_controls_html_names_what_fedramp_adds_or_judges_differently():
+    rows = [dict(_row("a", "pass"), controls={"nist_800_53_rev5": ["AC-2"], "fedramp": ["FedRAMP High AC-2"]}),
+            dict(_row("b", "fail"), controls={"nist_800_53_rev5": [], "fedramp": ["FedRAMP High AC-2", "FedRAMP High CP-9"]})]
+    out = hr.controls_html(ctl.control_view(rows))
+    # NIST AC-2 rests on a alone (passed); FedRAMP's AC-2 also on b (failed): its status is shown beside
+    ac2 = out[out.index("data-control='AC-2'"):]
+    ac2 = ac2[:ac2.index("</tr>")]
+    assert "data-status='satisfied'" in ac2 and "FedRAMP: not satisfied" in ac2
+    assert "data-framework='fedramp' data-control='FedRAMP High CP-9'" in out and "FedRAMP High only" in out
+    assert "data-framework='fedramp'><h3>" not in out  # no FedRAMP column
+
+
+def test_change_section_lists_only_changes_not_the_top_sections_rows():
+    def entry(cid, status, previous, detail):
+        return {"id": cid, "params": {}, "severity": "high", "status": status, "previous_status": previous,
+                "detail": detail}
+    changes = {"previous_run": "20261125T201500Z",
+               "newly_failing": [entry("a", "fail", "pass", "a broke")],
+               "newly_fixed": [entry("b", "pass", "fail", "b fixed")],
+               "still_failing": [entry("c", "fail", "fail", "c as before"), entry("d", "error", "fail", "d undecided")]}
+    top = hr.newly_failing_html(changes)
+    after = hr.changes_html(changes)
+    assert "a broke" in top and "a broke" not in after and "href='#bka-newly'>1 newly failing</a>" in after
+    assert "b fixed" in after and "d undecided" in after and "was Fail" in after
+    assert "c as before" not in after and "1 failing as before" in after
+    assert "href='#bka-changes'" in top
+    quiet = hr.changes_html({"previous_run": "x", "newly_failing": [], "newly_fixed": [],
+                             "still_failing": [entry("c", "fail", "fail", "c")]})
+    assert "No row changed status." in quiet and "<li" not in quiet
