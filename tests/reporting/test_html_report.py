@@ -247,3 +247,39 @@ def test_change_section_lists_only_changes_not_the_top_sections_rows():
     quiet = hr.changes_html({"previous_run": "x", "newly_failing": [], "newly_fixed": [],
                              "still_failing": [entry("c", "fail", "fail", "c")]})
     assert "No row changed status." in quiet and "<li" not in quiet
+
+
+UNREAD = '''
+import pytest
+
+@pytest.fixture
+def trail(partition):
+    raise RuntimeError("cloudtrail:DescribeTrails was throttled past its retries")
+
+@pytest.fixture(params=["govcloud"])
+def partition(request):
+    return request.param
+
+@pytest.mark.check("secret.exists")
+def test_denied(check):
+    check.undecided("secretsmanager:DescribeSecret was denied; grant it to the auditor")
+
+@pytest.mark.check("cloudtrail.logging")
+def test_setup_failed(check, trail):
+    check.passed("never")
+'''
+
+
+def test_error_rows_name_what_they_looked_at_and_link_the_checks_metadata(audit_dir):
+    audit_dir.pytester.makepyfile(test_unread=UNREAD)
+    audit_dir.run()
+    page = (audit_dir.latest() / "report.html").read_text()
+    tests = _tests(page)
+    for name, resource in (("test_denied", "AWS::SecretsManager::Secret (not read)"),
+                           ("test_setup_failed[govcloud]", "AWS::CloudTrail::Trail in govcloud (not read)")):
+        row = "".join(_one(tests, name)["resultsTableRow"])
+        assert f'<td class="col-resource">{resource}</td>' in row, row
+        links = re.search(r'<td class="col-links">(.*?)</td>', row).group(1)
+        assert "check metadata" in links, row
+    # results.json keeps the truth: the check never named its resource
+    assert all(r["resource"] is None for r in audit_dir.results()["checks"])
