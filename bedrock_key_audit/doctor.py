@@ -421,6 +421,9 @@ READS: tuple[Read, ...] = (
     *_key_reads("govcloud"),
     _gaad("govcloud"),
     *_trail_reads("govcloud"),
+    # any account of an organization may call it (AWSOrganizationsNotInUseException: in none, allowed)
+    Read("commercial", "organizations", "describe_organization", "organizations:DescribeOrganization"),
+    Read("govcloud", "organizations", "describe_organization", "organizations:DescribeOrganization"),
 )
 #: actions of the auditor policy (policy_templates/auditor.json) the doctor does not try, and why; a
 #: test holds READS + NOT_TRIED equal to the template, so a new read cannot be forgotten here
@@ -428,6 +431,10 @@ NOT_TRIED: dict[str, str] = {
     "kms:Decrypt": "allowed only through Secrets Manager (kms:ViaService): secretsmanager:GetSecretValue exercises it",
     "iam:GenerateCredentialReport": "it starts the generation of a report (fleet mode only); iam:GetCredentialReport "
                                     "is tried from the same statement",
+    **{a: "only the organization's management account or a delegated administrator may call it (AWS Organizations "
+          "API Reference), so a member account's AccessDenied says nothing about its policy; the org.* rows end "
+          "error naming it when it cannot be read ([organization] policies_profile, or --org-policies)"
+       for a in ("organizations:ListParents", "organizations:ListPoliciesForTarget", "organizations:DescribePolicy")},
 }
 ORGANIZATION_READS: tuple[Read, ...] = (
     Read("commercial", "organizations", "list_accounts", "organizations:ListAccounts",
