@@ -31,12 +31,26 @@ Permissions (:data:`READS`): each read the audit needs is tried once, the cheape
 (one item, the configured user and secret); a denial (``AccessDenied``...) lists the action as
 missing, with the command that prints the policy to attach. A read that finds nothing
 (``NoSuchEntity``, ``ResourceNotFoundException``) was allowed. The calls are reads only.
+
+Where the caller may simulate its own principal (:func:`simulate`), one ``iam:SimulatePrincipalPolicy``
+call answers for every read whose authorization only identity-based policies decide: an IAM user is
+simulated as itself, a role session as its role (the role ARN, path included, from ``iam:GetRole``).
+The simulator does not retrieve resource-based policies ("SimulatePrincipalPolicy", IAM API Reference,
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html: "The simulation
+does not automatically retrieve policies for the specified resources"), so the reads a resource policy
+also decides (KMS key policies, a secret's resource policy, bucket policies: :data:`TRIED_SERVICES`)
+are always tried.  A simulated denial is final for the principal (a session policy can only narrow
+it); a simulated allow of a role does not see the session's own policy, so a read that later reads
+what it finds is still made, and its real answer wins.  Without the permission (or for the account
+root, a federated user, or an error) every read is tried as above: ``iam:SimulatePrincipalPolicy``
+is optional (docs/real-accounts.md).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import os
+import re
 import sys
 from typing import Any, Callable
 
@@ -77,6 +91,8 @@ class Report:
     missing: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     unchecked: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     allowed: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: partition → (simulated principal ARN, actions the simulation answered)
+    simulated: dict[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -405,6 +421,9 @@ READS: tuple[Read, ...] = (
     *_key_reads("govcloud"),
     _gaad("govcloud"),
     *_trail_reads("govcloud"),
+    # any account of an organization may call it (AWSOrganizationsNotInUseException: in none, allowed)
+    Read("commercial", "organizations", "describe_organization", "organizations:DescribeOrganization"),
+    Read("govcloud", "organizations", "describe_organization", "organizations:DescribeOrganization"),
 )
 #: actions of the auditor policy (policy_templates/auditor.json) the doctor does not try, and why; a
 #: test holds READS + NOT_TRIED equal to the template, so a new read cannot be forgotten here
@@ -412,6 +431,10 @@ NOT_TRIED: dict[str, str] = {
     "kms:Decrypt": "allowed only through Secrets Manager (kms:ViaService): secretsmanager:GetSecretValue exercises it",
     "iam:GenerateCredentialReport": "it starts the generation of a report (fleet mode only); iam:GetCredentialReport "
                                     "is tried from the same statement",
+    **{a: "only the organization's management account or a delegated administrator may call it (AWS Organizations "
+          "API Reference), so a member account's AccessDenied says nothing about its policy; the org.* rows end "
+          "error naming it when it cannot be read ([organization] policies_profile, or --org-policies)"
+       for a in ("organizations:ListParents", "organizations:ListPoliciesForTarget", "organizations:DescribePolicy")},
 }
 ORGANIZATION_READS: tuple[Read, ...] = (
     Read("commercial", "organizations", "list_accounts", "organizations:ListAccounts",
@@ -419,17 +442,120 @@ ORGANIZATION_READS: tuple[Read, ...] = (
 )
 
 
-def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organization: bool = False
+#: services whose reads a resource-based policy also decides: never simulated, always tried
+TRIED_SERVICES = frozenset({"kms", "secretsmanager", "s3"})
+#: the resource each simulated read acts on (the Service Authorization Reference's resource type of the
+#: action, as the auditor policy scopes it); an action absent here acts on ``*``
+SIM_RESOURCE: dict[str, str] = {
+    **{a: "user" for a in ("iam:GetUser", "iam:GetLoginProfile", "iam:ListAccessKeys", "iam:ListSigningCertificates",
+                           "iam:ListSSHPublicKeys", "iam:ListServiceSpecificCredentials",
+                           "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:GetUserPolicy",
+                           "iam:ListGroupsForUser")},
+    **{a: "group" for a in ("iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies", "iam:GetGroupPolicy")},
+    "iam:GetPolicy": "policy", "iam:GetPolicyVersion": "policy", "iam:GetRole": "role",
+    "cloudtrail:GetTrailStatus": "trail", "cloudtrail:GetEventSelectors": "trail",
+}
+
+
+def _sim_resource(action: str, partition: str, account: str, cfg: Any) -> str:
+    p = ARN_PARTITION[partition]
+    kind = SIM_RESOURCE.get(action)
+    if kind == "user":
+        return f"arn:{p}:iam::{account}:user/{cfg.user_name}"
+    if kind in ("group", "policy", "role"):
+        return f"arn:{p}:iam::{account}:{kind}/{PROBE_NAME}"
+    if kind == "trail":
+        return f"arn:{p}:cloudtrail:{cfg.region(partition)}:{account}:trail/{PROBE_NAME}"
+    return "*"
+
+
+def simulation_source(aws: Any, partition: str, arn: str) -> str | None:
+    """The principal ``iam:SimulatePrincipalPolicy`` can simulate for the caller ``arn``: an IAM user
+    itself; for a role session the role (``iam:GetRole`` gives its ARN with its path, which the
+    assumed-role ARN leaves out); None for the account root, a federated user or anything else."""
+    m = re.fullmatch(r"arn:([\w-]+):iam::(\d{12}):user/.+", arn)
+    if m:
+        return arn
+    m = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/.+", arn)
+    if not m:
+        return None
+    fallback = f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}"
+    try:
+        return str(aws.client("iam", partition).get_role(RoleName=m.group(3))["Role"]["Arn"])
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+        return fallback  # a role without a path (the common case); a wrong guess fails the simulation: tried
+
+
+def simulate(aws: Any, partition: str, who: dict[str, Any], actions: list[str]
+             ) -> tuple[str, dict[str, bool]] | None:
+    """``(principal ARN, {action: allowed})`` from one ``iam:SimulatePrincipalPolicy`` call over ``actions``,
+    each judged on its own resource (:data:`SIM_RESOURCE`); None when it cannot answer (no principal to
+    simulate, the call denied or failed): the caller then tries each read."""
+    source = simulation_source(aws, partition, str(who.get("Arn") or ""))
+    if source is None or not actions:
+        return None
+    account = str(who.get("Account") or "")
+    wanted = {a: _sim_resource(a, partition, account, aws.cfg) for a in actions}
+    results: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"PolicySourceArn": source, "ActionNames": list(wanted),
+                              "ResourceArns": sorted(set(wanted.values()))}
+    try:
+        iam = aws.client("iam", partition)
+        while True:
+            out = iam.simulate_principal_policy(**kwargs)
+            results += out.get("EvaluationResults") or []
+            if not out.get("IsTruncated") or not out.get("Marker"):
+                break
+            kwargs["Marker"] = out["Marker"]
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+        return None
+    lower = {a.lower(): a for a in wanted}
+    answer: dict[str, bool] = {}
+    for entry in results:
+        action = lower.get(str(entry.get("EvalActionName") or "").lower())
+        if action is None:
+            continue
+        resource = wanted[action]
+        decision = next((r.get("EvalResourceDecision") for r in entry.get("ResourceSpecificResults") or []
+                         if r.get("EvalResourceName") == resource), None)
+        if decision is None and entry.get("EvalResourceName") in (resource, None):
+            decision = entry.get("EvalDecision")
+        if decision is not None:
+            answer[action] = decision == "allowed"
+    return (source, answer) if answer else None
+
+
+def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organization: bool = False,
+                      simulated: dict[str, tuple[str, int]] | None = None
                       ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, int]]:
     """``(missing, unchecked, allowed)`` per partition: denied actions, reads that failed otherwise
-    (``action (code)``) and the number allowed. Partitions without an identity are not tried."""
+    (``action (code)``) and the number allowed (tried or simulated). Partitions without an identity are
+    not tried.  ``simulated`` receives, per partition, the principal simulated and how many actions the
+    simulation answered."""
     missing: dict[str, list[str]] = {p: [] for p in identities}
     unchecked: dict[str, list[str]] = {p: [] for p in identities}
     allowed: dict[str, int] = {p: 0 for p in identities}
     seen: dict[str, Seen] = {p: {} for p in identities}
-    for read in READS + (ORGANIZATION_READS if organization else ()):
+    reads = READS + (ORGANIZATION_READS if organization else ())
+    verdicts: dict[str, dict[str, bool]] = {}
+    for part in identities:
+        actions = list(dict.fromkeys(r.action for r in reads if r.partition == part and r.service not in TRIED_SERVICES))
+        sim = simulate(aws, part, identities[part], actions)
+        if sim is not None:
+            verdicts[part] = sim[1]
+            if simulated is not None:
+                simulated[part] = (sim[0], len(sim[1]))
+    for read in reads:
         if read.partition not in identities:
             continue
+        verdict = verdicts.get(read.partition, {}).get(read.action)
+        if verdict is False:
+            if read.action not in missing[read.partition]:
+                missing[read.partition].append(read.action)
+            continue
+        if verdict is True and read.record is None:
+            allowed[read.partition] += 1
+            continue  # the simulation answered; a read whose answer later reads need is still made
         params = read.params(aws.cfg, identities[read.partition], seen[read.partition])
         if params is None:
             continue  # the resource it reads does not exist: the audit does not read it either
@@ -493,7 +619,8 @@ def diagnose(aws: Any, config_source: str, organization: bool = False, permissio
             problems.append(problem)
     report = Report(config_source=config_source, identities=identities, problems=problems)
     if permissions:
-        report.missing, report.unchecked, report.allowed = check_permissions(aws, identities, organization)
+        report.missing, report.unchecked, report.allowed = check_permissions(aws, identities, organization,
+                                                                             report.simulated)
     return report
 
 
@@ -517,6 +644,10 @@ def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
                          f"`{policy_command(part, organization)}`")
         elif part in report.allowed:
             lines.append(f"permissions ({part}): the {report.allowed[part]} reads tried were allowed")
+        if part in report.simulated:
+            arn, n = report.simulated[part]
+            lines.append(f"simulated ({part}): {n} actions checked with iam:SimulatePrincipalPolicy as {arn}; the "
+                         "reads a resource policy also decides (KMS, Secrets Manager, S3) were tried")
         for item in report.unchecked.get(part) or []:
             lines.append(f"not checked ({part}): {item}")
     lines.append("ok: ready to audit" if report.ok else "not ready: fix the lines above, then run doctor again")

@@ -30,6 +30,13 @@ a user; ``CreateUser(PermissionsBoundary=…)``; identity policies that name a p
   Principal" (IAM User Guide, "AWS JSON policy elements: NotPrincipal": "You cannot use the
   NotPrincipal element in an IAM identity-based policy"; AWS re:Post knowledge center,
   "How do I resolve the error 'Has prohibited field Principal'…").  moto's validator accepts both.
+* **``SimulatePrincipalPolicy``** (moto 5.2.5 has none): the identity policies of an IAM user (inline,
+  attached, its groups') or role, within its permissions boundary, evaluated by the same evaluator for
+  each action against each resource (default ``*``), answered as ``allowed``, ``explicitDeny`` or
+  ``implicitDeny`` per action with ``ResourceSpecificResults`` per resource (IAM API Reference,
+  "SimulatePrincipalPolicy": "The simulation does not automatically retrieve policies for the specified
+  resources"; a role's session policies are not part of it: it simulates the role).  The caller needs
+  ``iam:SimulatePrincipalPolicy`` on the simulated principal's ARN; an unknown ARN is ``NoSuchEntity``.
 """
 from __future__ import annotations
 
@@ -297,8 +304,65 @@ def _refusing_principals(original: Callable[[Any], Any]) -> Callable[[Any], Any]
     return method
 
 
+def _principal_documents(backend: Any, arn: str) -> tuple[list[Any], list[Any] | None, dict[str, Any]] | None:
+    """The identity policies, boundary and principal context of the IAM user or role ``arn``, or None."""
+    user = next((u for u in backend.users.values() if u.arn == arn), None)
+    if user is not None:
+        docs, boundary = _documents(backend, user)
+        return docs, boundary, {"aws:username": user.name, "aws:userid": user.id, "aws:PrincipalArn": user.arn,
+                                "aws:PrincipalType": "User"}
+    role = next((r for r in backend.roles.values() if r.arn == arn), None)
+    if role is None:
+        return None
+    docs = list(role.policies.values()) + [_default_document(p) for p in role.managed_policies.values()]
+    b_arn = getattr(role, "permissions_boundary_arn", None)
+    boundary = [_default_document(backend.get_policy(b_arn))] if b_arn else None
+    return docs, boundary, {"aws:userid": role.id, "aws:PrincipalArn": role.arn, "aws:PrincipalType": "AssumedRole"}
+
+
+_SIM_DECISION = {"identity-deny": "explicitDeny", "boundary-deny": "explicitDeny"}
+
+
+def simulate_principal_policy(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+    from moto.iam.exceptions import NotFoundException
+
+    source = self._get_param("PolicySourceArn")
+    if _caller(self) is not None:
+        authorize(self, "iam:SimulatePrincipalPolicy", source, {})
+    found = _principal_documents(self.backend, source)
+    if found is None:
+        raise NotFoundException(f"Could not find principal {source}")
+    docs, boundary, principal = found
+    actions = self._get_param("ActionNames", [])
+    resources = self._get_param("ResourceArns", []) or ["*"]
+    now = clock.now()
+    context: dict[str, Any] = {
+        **principal, "aws:PrincipalAccount": self.backend.account_id,
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "aws:EpochTime": str(int(now.timestamp())),
+        "aws:SecureTransport": "true"}
+    identity = [_decoded(d) for d in docs]
+    bound = [_decoded(d) for d in boundary] if boundary is not None else None
+    results = []
+    for action in actions:
+        per_resource = []
+        for resource in resources:
+            decision = iam_eval.decide(identity, bound, action, resource, context)
+            word = "allowed" if decision.allowed else _SIM_DECISION.get(decision.reason, "implicitDeny")
+            per_resource.append({"EvalResourceName": resource, "EvalResourceDecision": word})
+        words = {r["EvalResourceDecision"] for r in per_resource}
+        overall = ("explicitDeny" if "explicitDeny" in words else "allowed" if words == {"allowed"}
+                   else "implicitDeny")
+        entry: dict[str, Any] = {"EvalActionName": action, "EvalDecision": overall}
+        if len(resources) == 1:
+            entry["EvalResourceName"] = resources[0]
+        entry["ResourceSpecificResults"] = per_resource
+        results.append(entry)
+    return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+
 def install() -> None:
-    """Apply the three corrections (idempotent; call after ``iam_ssc.install()``)."""
+    """Apply the corrections (idempotent; call after ``iam_ssc.install()``)."""
     global _installed
     with _lock:
         if _installed:
@@ -308,6 +372,7 @@ def install() -> None:
         IamResponse.create_user = _create_user_with_boundary(IamResponse.create_user)  # type: ignore[method-assign,assignment]
         for name in ("put_user_policy", "put_role_policy", "put_group_policy", "create_policy", "create_policy_version"):
             setattr(IamResponse, name, _refusing_principals(getattr(IamResponse, name)))
+        IamResponse.simulate_principal_policy = simulate_principal_policy  # type: ignore[attr-defined]
         for name in ACTIONS:
             original = getattr(IamResponse, name, None)
             if original is not None:

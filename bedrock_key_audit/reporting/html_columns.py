@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bedrock_key_audit import registry
 from bedrock_key_audit.redact import redact_text
 from bedrock_key_audit.reporting import controls as ctl
 from bedrock_key_audit.reporting import history, html_report, results, sources
@@ -24,7 +25,41 @@ except Exception:  # noqa: BLE001
     html_extras = None
 
 
+def _metadata_of(check_id: Any) -> dict[str, Any] | None:
+    try:
+        return registry.metadata().get(str(check_id))
+    except registry.MetadataError:
+        return None
+
+
+def looked_at(record: dict[str, Any]) -> str:
+    """The Resource cell of a row that never named its resource (a check that could not read it, ended
+    ``error`` or ``skip`` before setting ``check.resource``): what it was looking at, from its metadata's
+    resource type and the row's parameters (partition, account, user), e.g. ``AWS::CloudTrail::Trail in
+    govcloud (not read)``.  Only the report shows it: results.json keeps ``resource`` null."""
+    meta = _metadata_of(record.get("check_id")) or {}
+    rtype = str(meta.get("resource_type") or record.get("check_id") or "")
+    params = record.get("params") or {}
+    where = [str(params[k]) for k in ("audited_user", "account", "partition") if params.get(k)]
+    where += [f"{k}={v}" for k, v in sorted(params.items()) if k not in ("audited_user", "account", "partition")]
+    return f"{rtype}{' in ' + ', '.join(where) if where else ''} (not read)"
+
+
+def metadata_extra(record: dict[str, Any]) -> dict[str, Any]:
+    """What a row without evidence links to: the check's metadata (what it judges, why it matters, how to
+    fix it, the controls) and why it could not decide."""
+    meta = _metadata_of(record.get("check_id")) or {}
+    keep = ("id", "title", "service", "resource_type", "risk", "remediation", "controls")
+    data = {k: meta[k] for k in keep if k in meta}
+    data["params"] = record.get("params") or {}
+    data["status"] = record.get("status")
+    data["detail"] = record.get("detail")
+    return {"source": "check metadata", "data": data}
+
+
 def evidence_extras(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each evidence item as a JSON extra (pytest-html's Links column names them); a row with none (a check
+    that could not decide, or skipped) links its check's metadata instead."""
     if html_extras is None:
         return []
     out = []
@@ -33,6 +68,9 @@ def evidence_extras(record: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         name = redact_text(str(item.get("source") or f"evidence {i + 1}"))
         out.append(html_extras.json(redact_obj(sources._plain(item.get("data"))), name=name))
+    if not out and record.get("check_id") and record.get("status") in ("error", "skip"):
+        item = metadata_extra(record)
+        out.append(html_extras.json(redact_obj(item["data"]), name=item["source"]))
     return out
 
 
@@ -162,7 +200,8 @@ def table_row(st: RunState, report: Any, cells: list[str], grouped: bool = False
         check = f'<td class="col-check">{e(report.nodeid)}</td>'
     values = {
         "severity": rec.get("severity", ""),
-        "resource": rec.get("resource") or "",
+        "resource": rec.get("resource") or (looked_at(rec) if rec.get("check_id") and rec.get("status") in
+                                                                  ("error", "skip") else ""),
         "controls": _controls_text(rec.get("controls") or {}),
         "detail": (rec.get("detail") or "") + (f" [{waiver_note(rec['waiver'])}]"
                                                   if isinstance(rec.get("waiver"), dict) else ""),

@@ -13,16 +13,19 @@ from bedrock_key_audit.redact import redact_obj
 from bedrock_key_audit.reporting import sources
 from bedrock_key_audit.reporting.html_columns import evidence_extras
 from bedrock_key_audit.reporting.redaction import redact_report
-from bedrock_key_audit.reporting.rundir import RunState
+from bedrock_key_audit.reporting.rundir import RunState, ThirdPartyInfoFilter
 
 
 def prepare_session(session: pytest.Session, st: RunState | None) -> None:
-    """Filter other threads' records out of captured logs (:class:`rundir.ForeignThreadFilter`)
-    and redact pytest-metadata's environment table."""
+    """Filter other threads' records (:class:`rundir.ForeignThreadFilter`) and other libraries' INFO
+    records (:class:`rundir.ThirdPartyInfoFilter`) out of captured logs, and redact pytest-metadata's
+    environment table."""
     logging_plugin = session.config.pluginmanager.get_plugin("logging-plugin")
     handler = getattr(logging_plugin, "report_handler", None)
     if st is not None and isinstance(handler, logging.Handler):
         handler.addFilter(st.thread_filter)
+    if isinstance(handler, logging.Handler) and not any(isinstance(f, ThirdPartyInfoFilter) for f in handler.filters):
+        handler.addFilter(ThirdPartyInfoFilter())
     try:
         from pytest_metadata.plugin import metadata_key
     except Exception:  # noqa: BLE001

@@ -39,6 +39,23 @@ class ForeignThreadFilter(logging.Filter):
         return self.ident is None or record.thread == self.ident
 
 
+class ThirdPartyInfoFilter(logging.Filter):
+    """Keeps other libraries' INFO and DEBUG records (botocore's "Found endpoint for cloudtrail via:
+    environment_global", one per client) out of a test's captured log, so they never sit under a row of
+    report.html or junit.xml.  botocore, boto3, urllib3 and httpx are held at INFO (``fixtures/aws.py``:
+    their DEBUG lines carry response bodies); their warnings and errors still show.  The project's own
+    loggers (``bedrock_audit.*``) and a check module's keep every level.  Live logging
+    (``--log-cli-level``) is not filtered."""
+
+    OWN = frozenset({"bedrock_audit", "bedrock_key_audit", "bka", "checks", "fixtures", "tests", "root"})
+
+    def __init__(self) -> None:
+        super().__init__("bka-third-party-info")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.split(".", 1)[0] in self.OWN
+
+
 @dataclasses.dataclass
 class RunState:
     """Everything this plugin keeps for one pytest session (one per Config: pytester-safe)."""

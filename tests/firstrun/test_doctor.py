@@ -123,6 +123,9 @@ def test_missing_permission_is_listed_with_the_policy_command(emu, tmp_path, mon
             "`bedrock-key-audit policy auditor --partition commercial`") in out
     assert any(line.startswith("permissions (govcloud): the ") for line in out), out
     assert not [line for line in out if line.startswith(("problem", "not checked"))], out
+    # the user may not simulate itself (moto's authentication, the policy without iam:SimulatePrincipalPolicy):
+    # every read was tried
+    assert not [line for line in out if line.startswith("simulated")], out
     assert code == 1
 
 
@@ -172,3 +175,88 @@ def test_every_read_doctor_tries_is_in_the_auditor_policy():
 
     assert {r.action for r in doctor.READS} <= _doc_actions(policies.template("auditor"))
     assert {r.action for r in doctor.ORGANIZATION_READS} <= set(policies.ORGANIZATION_ACTIONS)
+
+
+def _auditor_with(emu, part: str, principal: str, drop: set[str], cfg) -> dict:
+    """The generated auditor policy for ``cfg`` in ``part`` (resources scoped as users attach it), minus ``drop``,
+    plus the optional iam:SimulatePrincipalPolicy on the principal itself."""
+    from bedrock_key_audit import policies
+
+    doc = policies.for_config("auditor", cfg, partition=part)
+    for st in doc["Statement"]:
+        acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        st["Action"] = [a for a in acts if a not in drop] or ["iam:GetAccountSummary"]
+    doc["Statement"].append({"Sid": "DoctorSimulatesItself", "Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy",
+                             "Resource": principal})
+    return doc
+
+
+def test_doctor_asks_simulate_principal_policy_once_for_a_user_and_tries_only_resource_policy_reads(
+        emu, tmp_path, monkeypatch, capsys):
+    # no moto authentication here: every read the doctor makes succeeds, so a denial can only be the simulation's
+    emu.apply("compliant")
+    toml = audit_toml(tmp_path)
+    cfg = load_config(str(toml))
+    creds = ""
+    for part in ("commercial", "govcloud"):
+        iam = emu.client("iam", part)
+        arn = iam.create_user(UserName="bedrock-key-auditor")["User"]["Arn"]
+        drop = {"iam:ListAccessKeys", "cloudtrail:GetTrailStatus"} if part == "commercial" else set()
+        iam.put_user_policy(UserName="bedrock-key-auditor", PolicyName="auditor",
+                            PolicyDocument=json.dumps(_auditor_with(emu, part, arn, drop, cfg)))
+        ak = iam.create_access_key(UserName="bedrock-key-auditor")["AccessKey"]
+        creds += f"[{part}]\naws_access_key_id = {ak['AccessKeyId']}\naws_secret_access_key = {ak['SecretAccessKey']}\n"
+    aws_files(monkeypatch, tmp_path, emu, credentials=creds)
+    aws = Aws(cfg, CallLog())
+    report = doctor.diagnose(aws, str(toml))
+    assert report.missing["commercial"] == ["iam:ListAccessKeys", "cloudtrail:GetTrailStatus"]
+    assert report.missing["govcloud"] == []
+    assert report.simulated["commercial"][0] == f"arn:aws:iam::{COMMERCIAL}:user/bedrock-key-auditor"
+    assert report.simulated["govcloud"][0] == f"arn:aws-us-gov:iam::{GOV}:user/bedrock-key-auditor"
+    calls = aws.calls.as_dicts()
+    sims = [c for c in calls if c["operation"] == "SimulatePrincipalPolicy"]
+    assert sorted(c["partition"] for c in sims) == ["commercial", "govcloud"]  # one call per partition
+    tried = {c["operation"] for c in calls if c["partition"] == "commercial"}
+    assert "ListAccessKeys" not in tried and "GetLoginProfile" not in tried  # answered by the simulation
+    assert "GetKeyPolicy" in tried or "DescribeKey" in tried or "GetBucketLogging" in tried  # resource policies: tried
+    out = doctor.render(report, aws)
+    assert any(line.startswith("simulated (commercial): ") and "iam:SimulatePrincipalPolicy" in line for line in out)
+
+
+def test_doctor_simulates_a_role_session_as_its_role(emu, tmp_path, monkeypatch):
+    emu.apply("compliant")
+    role = assume_role_setup(emu, "govcloud")
+    toml = audit_toml(tmp_path, "commercial", "gov-auditor")
+    cfg = load_config(str(toml))
+    emu.client("iam", "govcloud").put_role_policy(
+        RoleName="auditor-role", PolicyName="auditor",
+        PolicyDocument=json.dumps(_auditor_with(emu, "govcloud", role, {"secretsmanager:GetResourcePolicy",
+                                                                         "iam:GetAccountAuthorizationDetails"}, cfg)))
+    config = f"[profile gov-auditor]\nrole_arn = {role}\nsource_profile = gov-base\nregion = us-gov-west-1\n"
+    aws_files(monkeypatch, tmp_path, emu, config=config,
+              credentials=key_profile("commercial", "commercial") + key_profile("gov-base", "govcloud"))
+    aws = Aws(cfg, CallLog())
+    report = doctor.diagnose(aws, str(toml))
+    assert report.simulated["govcloud"][0] == role
+    # GAAD is simulated (denied); GetResourcePolicy is a resource-policy read: tried, and the emulator lets
+    # the session's call through (it enforces no Secrets Manager identity policy): not reported by the simulation
+    assert report.missing["govcloud"] == ["iam:GetAccountAuthorizationDetails"]
+    assert "commercial" not in report.simulated  # the account root: no principal to simulate, every read tried
+
+
+def test_simulation_source_and_its_fallbacks():
+    class _Iam:
+        def get_role(self, RoleName):
+            return {"Role": {"Arn": f"arn:aws:iam::{COMMERCIAL}:role/ci/{RoleName}"}}
+
+    class _Aws:
+        def client(self, service, partition):
+            return _Iam()
+
+    user = f"arn:aws:iam::{COMMERCIAL}:user/team/auditor"
+    assert doctor.simulation_source(_Aws(), "commercial", user) == user
+    # the assumed-role ARN leaves out the role's path: GetRole gives it
+    assert doctor.simulation_source(_Aws(), "commercial", f"arn:aws:sts::{COMMERCIAL}:assumed-role/Auditor/ci-run") == \
+        f"arn:aws:iam::{COMMERCIAL}:role/ci/Auditor"
+    assert doctor.simulation_source(_Aws(), "commercial", f"arn:aws:iam::{COMMERCIAL}:root") is None
+    assert doctor.simulation_source(_Aws(), "commercial", f"arn:aws:sts::{COMMERCIAL}:federated-user/bob") is None

@@ -61,3 +61,35 @@ def test_every_package_directory_ships_in_the_wheel():
             if name not in listed:
                 missing.append(name)
     assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"
+
+
+def test_every_data_directory_is_a_listed_package_so_setuptools_does_not_warn():
+    """setuptools treats every directory with an importable name under a package as a package, ``__init__.py``
+    or not, and warns "Package would be ignored" at build time for one that ``packages`` leaves out, even
+    when its files ship as the parent's package data.  (``ocsf-1.5.0`` is no identifier: it stays data.)
+    Source: setuptools' "Data Files Support" and "Package Discovery and Namespace Packages" pages,
+    https://setuptools.pypa.io/en/latest/userguide/datafiles.html"""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10 (requires-python >= 3.10): the tomli backport
+        import tomli as tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    data = setuptools["package-data"]
+    dirs = {"bedrock_key_audit": "bedrock_key_audit", **setuptools["package-dir"]}
+    missing, no_data = [], []
+    for package, directory in dirs.items():
+        for sub in sorted(p for p in (ROOT / directory).rglob("*") if p.is_dir()):
+            rel = sub.relative_to(ROOT / directory)
+            if not all(part.isidentifier() for part in rel.parts) or "__pycache__" in rel.parts:
+                continue
+            if not any(f.is_file() for f in sub.iterdir()):
+                continue
+            name = ".".join([package, *rel.parts])
+            if name not in listed:
+                missing.append(name)
+            elif not (sub / "__init__.py").exists() and name not in data:
+                no_data.append(name)
+    assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"
+    assert not no_data, f"a data-only package without [tool.setuptools.package-data]: {no_data}"

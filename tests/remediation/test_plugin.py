@@ -111,6 +111,12 @@ def test_destructive_steps_are_skipped_without_the_flag(pytester, emulator):
     assert "AmazonBedrockFullAccess" in attached
     assert cap.statuses()["iam.policy_least_privilege"] == "fail"
     assert result.ret == 1
+    # the footer's per-check index shows each row as found and as the re-run after the changes judged it
+    out = result.stdout.str()
+    assert "by check (status found → after the changes; step numbers):" in out
+    assert cap.statuses()["cloudtrail.multi_region[commercial]"] == "pass"
+    assert "cloudtrail.multi_region[commercial] (fail → pass): " in out
+    assert "iam.policy_least_privilege (fail → fail): " in out
     assert "needs --allow-destructive" in result.stdout.str() or "run again with --allow-destructive" in result.stdout.str()
 
 

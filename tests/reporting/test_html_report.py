@@ -34,6 +34,9 @@ def test_fails_quietly(check):
 def test_passes_and_logs(check):
     check.resource = "arn:aws:iam::123456789012:user/bob"
     log.warning("from the test thread")
+    logging.getLogger("botocore").setLevel(logging.INFO)  # as fixtures/aws.py holds it
+    logging.getLogger("botocore.configprovider").info("Found endpoint for cloudtrail via: environment_global.")
+    logging.getLogger("botocore.retryhandler").warning("a botocore warning stays")
     t = threading.Thread(target=lambda: log.warning("from a background thread"), name="inventory_0")
     t.start(); t.join()
     check.passed("IAM user bob exists")
@@ -79,6 +82,8 @@ def test_error_reads_error_everywhere_no_empty_boxes_one_duration_format(audit_d
     # a row with captured output keeps its box, without the line another thread logged meanwhile
     passing_log = _one(tests, "test_passes_and_logs")["log"]
     assert "from the test thread" in passing_log and "from a background thread" not in passing_log
+    # other libraries' INFO lines are not the row's business; their warnings are
+    assert "Found endpoint" not in passing_log and "a botocore warning stays" in passing_log
 
     durations = [re.search(r'<td class="col-duration">(.*?)</td>', "".join(t[0]["resultsTableRow"])).group(1)
                  for t in tests.values()]
@@ -197,3 +202,84 @@ def test_audited_falls_back_to_the_configured_names():
                           {"user": {"name": "bob"}, "secret": {"id": "creds"}})
     assert "<dt>IAM user</dt><dd><code>bob</code> <span class='bka-small'>(from the configuration" in out
     assert "<dt>Secret</dt><dd><code>creds</code>" in out and "<dt>API key id</dt><dd>none found" in out
+
+
+def test_controls_html_shows_fedramp_as_a_tag_in_the_nist_column_not_a_duplicate_column():
+    both = {"nist_800_53_rev5": ["AC-2", "SC-28"], "cis_aws_v3": ["3.5"],
+            "fedramp": ["FedRAMP High AC-2", "FedRAMP High SC-28"]}
+    view = ctl.control_view([dict(_row("a", "pass"), controls=both), dict(_row("b", "fail"), controls=both)])
+    out = hr.controls_html(view)
+    columns = re.findall(r"<div class='bka-fw' data-framework='([^']+)'><h3>([^<]*)</h3>", out)
+    assert columns == [("nist_800_53_rev5", "NIST SP 800-53 rev. 5 · FedRAMP High"),
+                       ("cis_aws_v3", "CIS AWS Foundations Benchmark v3.0.0")]
+    assert out.count("data-control='AC-2'") == 1
+    assert "data-control='AC-2' data-status='not_satisfied' data-fedramp='not_satisfied'" in out
+    assert out.count("class='bka-fr'") == 2 and "FedRAMP: " not in out  # same status: no second badge
+    assert "2 of these controls are in the FedRAMP High baseline" in out
+
+
+def test_controls_html_names_what_fedramp_adds_or_judges_differently():
+    rows = [dict(_row("a", "pass"), controls={"nist_800_53_rev5": ["AC-2"], "fedramp": ["FedRAMP High AC-2"]}),
+            dict(_row("b", "fail"), controls={"nist_800_53_rev5": [], "fedramp": ["FedRAMP High AC-2", "FedRAMP High CP-9"]})]
+    out = hr.controls_html(ctl.control_view(rows))
+    # NIST AC-2 rests on a alone (passed); FedRAMP's AC-2 also on b (failed): its status is shown beside
+    ac2 = out[out.index("data-control='AC-2'"):]
+    ac2 = ac2[:ac2.index("</tr>")]
+    assert "data-status='satisfied'" in ac2 and "FedRAMP: not satisfied" in ac2
+    assert "data-framework='fedramp' data-control='FedRAMP High CP-9'" in out and "FedRAMP High only" in out
+    assert "data-framework='fedramp'><h3>" not in out  # no FedRAMP column
+
+
+def test_change_section_lists_only_changes_not_the_top_sections_rows():
+    def entry(cid, status, previous, detail):
+        return {"id": cid, "params": {}, "severity": "high", "status": status, "previous_status": previous,
+                "detail": detail}
+    changes = {"previous_run": "20261125T201500Z",
+               "newly_failing": [entry("a", "fail", "pass", "a broke")],
+               "newly_fixed": [entry("b", "pass", "fail", "b fixed")],
+               "still_failing": [entry("c", "fail", "fail", "c as before"), entry("d", "error", "fail", "d undecided")]}
+    top = hr.newly_failing_html(changes)
+    after = hr.changes_html(changes)
+    assert "a broke" in top and "a broke" not in after and "href='#bka-newly'>1 newly failing</a>" in after
+    assert "b fixed" in after and "d undecided" in after and "was Fail" in after
+    assert "c as before" not in after and "1 failing as before" in after
+    assert "href='#bka-changes'" in top
+    quiet = hr.changes_html({"previous_run": "x", "newly_failing": [], "newly_fixed": [],
+                             "still_failing": [entry("c", "fail", "fail", "c")]})
+    assert "No row changed status." in quiet and "<li" not in quiet
+
+
+UNREAD = '''
+import pytest
+
+@pytest.fixture
+def trail(partition):
+    raise RuntimeError("cloudtrail:DescribeTrails was throttled past its retries")
+
+@pytest.fixture(params=["govcloud"])
+def partition(request):
+    return request.param
+
+@pytest.mark.check("secret.exists")
+def test_denied(check):
+    check.undecided("secretsmanager:DescribeSecret was denied; grant it to the auditor")
+
+@pytest.mark.check("cloudtrail.logging")
+def test_setup_failed(check, trail):
+    check.passed("never")
+'''
+
+
+def test_error_rows_name_what_they_looked_at_and_link_the_checks_metadata(audit_dir):
+    audit_dir.pytester.makepyfile(test_unread=UNREAD)
+    audit_dir.run()
+    page = (audit_dir.latest() / "report.html").read_text()
+    tests = _tests(page)
+    for name, resource in (("test_denied", "AWS::SecretsManager::Secret (not read)"),
+                           ("test_setup_failed[govcloud]", "AWS::CloudTrail::Trail in govcloud (not read)")):
+        row = "".join(_one(tests, name)["resultsTableRow"])
+        assert f'<td class="col-resource">{resource}</td>' in row, row
+        links = re.search(r'<td class="col-links">(.*?)</td>', row).group(1)
+        assert "check metadata" in links, row
+    # results.json keeps the truth: the check never named its resource
+    assert all(r["resource"] is None for r in audit_dir.results()["checks"])
