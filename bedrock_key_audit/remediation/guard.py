@@ -238,6 +238,45 @@ class Guard:
             widened = resource_widening(old, new, step.grants)
             if widened:
                 raise GuardRefused(f"it would widen access to {image.resource}: {widened}")
+            if service == "secretsmanager" and (locked := self._keepers_locked_out(partition, image, old, new)):
+                raise GuardRefused(
+                    f"it would lock {', '.join(locked)} out of secret {params.get('SecretId')} (evaluated "
+                    "GetSecretValue before and after): a configured reader, or a principal that runs the audit "
+                    "(secret.auditors; none configured: the principal running this remediation), must keep reading")
+
+    def _keepers_locked_out(self, partition: str, image: Image, old: Any, new: Any) -> list[str]:
+        """The principals that must keep reading the secret (configured readers and the principals that run
+        the audit) that can ``secretsmanager:GetSecretValue`` under the resource policy ``old`` but not (or
+        no longer certainly) under ``new``, evaluated with :mod:`bedrock_key_audit.access` (the key side
+        does not change here, so it is left out).  Only for the audited secret.
+
+        Source: IAM User Guide, "Policy evaluation logic"
+        (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+        an explicit Deny in a resource-based policy refuses the request whatever grants it."""
+        from bedrock_key_audit.access import secret_readers
+        from bedrock_key_audit.inventory.access import account_authorization
+        from bedrock_key_audit.remediation import principals
+
+        ctx = self.ctx
+        secret = ctx.inv.secret()
+        if partition != "govcloud" or not secret.arn or not (image.keys & target_keys([secret.arn])):
+            return []
+        keep = set(principals.keepers(ctx))
+        auth = account_authorization(ctx.inv, partition)
+        region, account = ctx.cfg.region(partition), ctx.account(partition)
+
+        def reading(policy: Any) -> tuple[set[str], set[str]]:
+            got = secret_readers([p for p in auth.principals if p.arn in keep], secret_arn=secret.arn or "",
+                                 region=region, account=account, resource_policy=policy or None, key=None,
+                                 now=ctx.now)
+            return {a.principal for a in got}, {a.principal for a in got if a.certain}
+
+        try:
+            may_b, sure_b = reading(old)
+            may_a, sure_a = reading(new)
+        except PolicyError as exc:
+            return [f"(the policies cannot be evaluated: {exc})"]
+        return sorted((may_b - may_a) | (sure_b - sure_a))
 
     def _identity_widening(self, step: "Step", partition: str, operation: str, params: dict[str, Any]) -> str | None:
         users: list[str] = []

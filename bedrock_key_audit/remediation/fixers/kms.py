@@ -70,7 +70,9 @@ def _reader_statements(ctx: Context, partition: str) -> list[dict[str, Any]]:
     KMS Developer Guide, "kms:ViaService")."""
     from bedrock_key_audit.remediation import principals
 
-    readers = [r for r in principals.readers(ctx) if r.startswith(f"arn:{ctx.arn_partition(partition)}:")]
+    # the configured readers and the principals configured to run the audit (it reads the secret too)
+    readers = [r for r in sorted(set(principals.readers(ctx)) | set(principals.auditors(ctx)))
+               if r.startswith(f"arn:{ctx.arn_partition(partition)}:")]
     if partition != "govcloud" or not readers:
         return []
     return [{"Sid": READERS_SID, "Effect": "Allow", "Principal": {"AWS": sorted(readers)}, "Action": "kms:Decrypt",

@@ -77,8 +77,9 @@ def fix_secret_schema(ctx: Context, rec: CheckRecord) -> list[Step]:
 def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Who reads the secret now (under the AWS managed key) but could not under our key -- its policy
     as it is, or as the plan creates it -- evaluated with :func:`bedrock_key_audit.access.secret_readers`
-    (GetSecretValue and kms:Decrypt): ``(configured readers that would lose it, every principal that
-    would lose it)``.  A principal that may read before (a condition the audit cannot decide) counts as
+    (GetSecretValue and kms:Decrypt): ``(configured readers and principals that run the audit
+    (:func:`bedrock_key_audit.remediation.principals.keepers`) that would lose it, every principal that would
+    lose it)``.  A principal that may read before (a condition the audit cannot decide) counts as
     a reader; after, only a certain reader keeps reading.
 
     Sources: AWS Secrets Manager User Guide, "Secret encryption and decryption in AWS Secrets Manager"
@@ -92,7 +93,7 @@ def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> tuple[list[str], lis
     from bedrock_key_audit.remediation import principals
     from bedrock_key_audit.remediation.fixers.kms import kms_key_policy
 
-    readers = principals.readers(ctx)
+    readers = principals.keepers(ctx)
     secret = ctx.inv.secret()
     if not secret.arn:
         return [], []
@@ -148,8 +149,8 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
     if lost:
         return [manual_step("manual:secret-cmk-readers", (
             f"moving secret {sid} to {KMS_ALIAS} would leave {', '.join(lost)} unable to read it (no kms:Decrypt on "
-            f"that key, evaluated): allow them kms:Decrypt via secretsmanager in the key policy of {KMS_ALIAS}, "
-            "then rerun"), rec)]
+            f"that key, evaluated; they are configured readers or run the audit): allow them kms:Decrypt via "
+            f"secretsmanager in the key policy of {KMS_ALIAS}, then rerun"), rec)]
     old = secret.kms_key_id or "alias/aws/secretsmanager"
     before = {"KmsKeyId": secret.kms_key_id or "aws/secretsmanager (default)",
               "restore": f"aws secretsmanager update-secret --secret-id {sid} --kms-key-id {old}"}
@@ -170,7 +171,7 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
                       action=f"encrypt secret {sid} with customer-managed key {KMS_ALIAS} (once it is Enabled); "
                              "readers then also need kms:Decrypt on that key; " + (
                                  f"{len(losers)} principal(s) that read it now would lose read access (evaluated; "
-                                 f"none in secret.allowed_readers): {', '.join(losers)}" if losers else
+                                 f"none of them a configured reader or auditor): {', '.join(losers)}" if losers else
                                  "no principal that reads it now loses read access (evaluated)"),
                       calls=["kms:DescribeKey (Enabled, not pending deletion)", "secretsmanager:UpdateSecret",
                              "kms:GenerateDataKey", "kms:Decrypt"],
