@@ -150,7 +150,7 @@ def _kms_steps(ctx: Context, partition: str) -> list[Step]:
         calls = ["kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation"]
         targets = [_alias_arn(ctx, partition)]
     return [Step(key=f"kms.create:{partition}", order=ORDER_KMS, action=action, calls=calls, target=KMS_ALIAS,
-                 targets=targets, partition=partition, run=run, before=state)]
+                 targets=targets, partition=partition, run=run, before=state, for_dependents=True)]
 
 
 DESCRIPTION = "bedrock-key-audit: Bedrock API-key secret and CloudTrail logs"

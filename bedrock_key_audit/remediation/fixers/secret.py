@@ -68,6 +68,13 @@ def fix_secret_schema(ctx: Context, rec: CheckRecord) -> list[Step]:
         ids = [c.id for c in diag.get("creds", [])]
         if (v := rotation.foreign_pending(secret.describe, ids)) is not None:
             steps.append(manual_step("manual:secret-pending", rotation.pending_sentence(ctx, v), rec))
+        elif not rotation.valid_region(ctx.cfg.region("commercial")):
+            # the rewrite would write the configured region, which secret.schema refuses too: predicted here,
+            # so the plan never says "planned" for a step that cannot fix the row
+            steps.append(manual_step("manual:secret-region", (
+                f"secret {ctx.cfg.secret_id} holds region {data.get('region')!r}, and the configured commercial "
+                f"region {ctx.cfg.region('commercial')!r} is not one where Amazon Bedrock is offered either: store "
+                "the commercial region the workload uses by hand"), rec))
         else:
             steps.append(rotation.rewrite_secret_step(ctx, ORDER_SECRET_REWRITE, diag.get("held")))
     del data
