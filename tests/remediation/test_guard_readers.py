@@ -18,7 +18,7 @@ from tests.remediation.test_guard import (  # noqa: F401 -- fixtures
 )
 
 
-def test_moving_the_secret_to_our_key_names_every_reader_it_cuts_off_and_only_runs_destructive(emu, ctx_for):
+def test_moving_the_secret_to_our_key_names_every_reader_it_cuts_off_and_only_runs_destructive(emu, ctx_for):  # noqa: F811
     """No secret.allowed_readers: the workload role reads under aws/secretsmanager (GetSecretValue in IAM)
     and would not under our key (no kms:Decrypt).  The step is destructive and its text names the role,
     evaluated; without --allow-destructive the secret stays under its key and nobody is cut off."""
@@ -39,7 +39,7 @@ def test_moving_the_secret_to_our_key_names_every_reader_it_cuts_off_and_only_ru
     assert sm.describe_secret(SecretId="cross-partition-commercial-creds").get("KmsKeyId") == before
 
 
-def test_a_move_that_cuts_nobody_off_says_so(emu, ctx_for):
+def test_a_move_that_cuts_nobody_off_says_so(emu, ctx_for):  # noqa: F811
     """The workload also holds kms:Decrypt in IAM, and our key delegates to IAM: nobody loses read access."""
     from bedrock_key_audit.remediation.fixers.secret import fix_secret_cmk
 
@@ -51,10 +51,10 @@ def test_a_move_that_cuts_nobody_off_says_so(emu, ctx_for):
     assert WORKLOAD_REAL not in move.action
 
 
-def test_a_configured_reader_keeps_reading_after_the_move(emu, readers_ctx):
+def test_a_configured_reader_keeps_reading_after_the_move(emu, readers_ctx):  # noqa: F811
     """Configured without its path: the key the plan creates names the real ARN, the move names no loser."""
     from bedrock_key_audit.remediation.core import apply_plan
-    from bedrock_key_audit.remediation.fixers.secret import _readers_cut_off, fix_secret_cmk
+    from bedrock_key_audit.remediation.fixers.secret import fix_secret_cmk
 
     emu.apply("secret_default_kms")
     _workload_role(emu)
@@ -142,7 +142,7 @@ def test_the_readers_deny_spares_the_configured_auditor_who_then_still_reads(emu
     assert _read_as_auditor(emu) == "read"
 
 
-def test_without_configured_auditors_the_plan_says_who_must_run_the_audit(emu, readers_ctx):
+def test_without_configured_auditors_the_plan_says_who_must_run_the_audit(emu, readers_ctx):  # noqa: F811
     from bedrock_key_audit.remediation.fixers.access import fix_secret_readers
 
     emu.apply("compliant")

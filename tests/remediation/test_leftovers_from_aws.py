@@ -12,7 +12,7 @@ from bedrock_key_audit.remediation.core import apply_plan, build_plan
 from tests.remediation.test_rotation_recovery import _own_keys, runs  # noqa: F401 -- fixture
 
 
-def test_a_kms_key_of_a_failed_step_is_reused_with_a_fresh_reports_dir(emu, runs, tmp_path):
+def test_a_kms_key_of_a_failed_step_is_reused_with_a_fresh_reports_dir(emu, runs, tmp_path):  # noqa: F811
     """Run 1's CreateAlias is denied, so our key stays without its alias; run 2 reads no journal of run 1
     (another --reports-dir) and still gives that key the alias -- found by its tag created-by=bedrock-key-audit
     and description -- instead of making one more."""
@@ -36,7 +36,7 @@ def test_a_kms_key_of_a_failed_step_is_reused_with_a_fresh_reports_dir(emu, runs
     assert {"TagKey": "created-by", "TagValue": "bedrock-key-audit"} in tags
 
 
-def test_a_key_without_our_tag_is_never_taken_for_ours(emu, runs, tmp_path):
+def test_a_key_without_our_tag_is_never_taken_for_ours(emu, runs, tmp_path):  # noqa: F811
     """A key with our description but not our tag (someone else's, or copied): a new key is made."""
     from bedrock_key_audit.remediation.fixers.kms import DESCRIPTION, _tagged_own_key
 

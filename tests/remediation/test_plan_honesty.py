@@ -23,7 +23,7 @@ def _region(emu) -> str:
     return region
 
 
-def test_a_well_formed_name_that_is_no_region_is_rewritten_not_reported_applied_unchanged(emu, ctx_for):
+def test_a_well_formed_name_that_is_no_region_is_rewritten_not_reported_applied_unchanged(emu, ctx_for):  # noqa: F811
     """``us-east-9`` matches the schema's pattern but is no Region where Bedrock is offered (botocore's
     endpoint data): the rewrite writes the configured region, so the row it serves passes afterwards."""
     from bedrock_key_audit.inventory.keys import secret_region_problem
@@ -42,7 +42,7 @@ def test_a_well_formed_name_that_is_no_region_is_rewritten_not_reported_applied_
     assert _region(emu) == ctx.cfg.region("commercial") and secret_region_problem(_region(emu)) is None
 
 
-def test_a_rewrite_that_would_change_nothing_is_manual_not_applied(emu, ctx_for, monkeypatch):
+def test_a_rewrite_that_would_change_nothing_is_manual_not_applied(emu, ctx_for, monkeypatch):  # noqa: F811
     """Were the rewrite to produce the document it read (a region the schema refuses and the fixer keeps),
     it ends manual with one line and writes no version."""
     from bedrock_key_audit.remediation import rotation
@@ -60,7 +60,7 @@ def test_a_rewrite_that_would_change_nothing_is_manual_not_applied(emu, ctx_for,
     assert len(sm.list_secret_version_ids(SecretId=SECRET)["Versions"]) == versions
 
 
-def test_no_kms_key_is_created_for_a_secret_move_that_is_skipped(emu, ctx_for):
+def test_no_kms_key_is_created_for_a_secret_move_that_is_skipped(emu, ctx_for):  # noqa: F811
     """secret.kms is destructive: without --allow-destructive it is skipped, and so is the key made only
     for it -- no KMS key is left behind that nothing uses."""
     from bedrock_key_audit.remediation.core import apply_plan
