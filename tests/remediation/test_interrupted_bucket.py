@@ -45,8 +45,8 @@ def refuse(monkeypatch):
     return set_op
 
 
-def _ctx(ctx_for, run_dir: Path, earlier: list[Path]) -> Any:
-    ctx = ctx_for()
+def _ctx(make: Any, run_dir: Path, earlier: list[Path]) -> Any:
+    ctx = make()
     ctx.journal = journal.Journal(run_dir, earlier)
     return ctx
 
