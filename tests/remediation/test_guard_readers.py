@@ -197,3 +197,20 @@ def test_an_explicit_deny_on_the_secret_is_not_answered_with_grant_advice():
         aws_call.call(client, "GetSecretValue", partition="govcloud", via=via)
     text = str(info.value)
     assert "explicit Deny" in text and "secret.auditors" in text and "; grant" not in text, text
+
+
+def test_a_configured_auditor_is_an_allowed_reader_of_the_row(pytester, emulator, tmp_path):
+    """secret.readers_restricted counts the principals in secret.auditors as allowed (they run the audit, which
+    reads the secret), as it counts the caller; the same role unlisted fails the row."""
+    from tests.audit.helpers import run_audit, statuses
+
+    def config(auditors: list[str]) -> str:
+        path = tmp_path / f"audit-{len(auditors)}.toml"
+        path.write_text(f"[secret]\nauditors = {json.dumps(auditors)}\n")
+        return str(path)
+
+    rows = run_audit(pytester, "compliant", f"--audit-config={config([AUDITOR])}", setup=_auditor_role)
+    assert statuses(rows)["secret.readers_restricted"] == "pass", rows["secret.readers_restricted"]["detail"]
+    rows = run_audit(pytester, "compliant", f"--audit-config={config([])}", setup=_auditor_role)
+    assert statuses(rows)["secret.readers_restricted"] == "fail"
+    assert AUDITOR in rows["secret.readers_restricted"]["detail"]
