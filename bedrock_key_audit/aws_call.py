@@ -116,6 +116,15 @@ def call(client: Any, operation: str, *, partition: str, region: str | None = No
         if code in set(expected):
             return None
         action = iam_action(client, operation)
+        if code in DENIED_CODES and action.startswith("secretsmanager:") \
+                and "explicit deny" in exc.response.get("Error", {}).get("Message", "").lower():
+            # "Policy evaluation logic" (IAM User Guide): an explicit Deny wins over every Allow, so
+            # granting the action changes nothing; the Deny itself must spare the principal
+            raise AwsCallError(f"{action} was denied to the {who.role} in {where} by an explicit Deny (a grant "
+                               f"cannot override it): the Deny must spare the {who.principal}; a Deny that "
+                               "--remediate wrote on the secret spares secret.allowed_readers and secret.auditors, "
+                               "so list the principal that runs the audit in secret.auditors and rerun --remediate",
+                               kind="denied", action=action, code=code) from None
         if code in DENIED_CODES:
             raise AwsCallError(f"{action} was denied to the {who.role} in {where}; grant {action} to the "
                                f"{who.principal} (see {who.policy})", kind="denied", action=action, code=code) from None

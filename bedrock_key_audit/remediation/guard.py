@@ -190,11 +190,24 @@ class Guard:
         except GuardRefused as exc:
             record["refused"] = str(exc)
             raise NeedsPerson(f"the change guard refused it: {exc}; nothing more was changed") from None
-        got = self._raw(service, partition, operation, region, expected, params)
+        if service == "s3" and operation == "CreateBucket":
+            # the intent, before the bucket exists: a run killed between CreateBucket and tagging it leaves an
+            # untagged bucket of our name that the next run recognises by this entry (and tags), not "another's"
+            self.ctx.journal.record("bucket", params["Bucket"], "create", partition=partition)
+        try:
+            got = self._raw(service, partition, operation, region, expected, params)
+        except RemediationError:
+            if service == "s3" and operation == "CreateBucket":
+                # AWS answered no: nothing of ours was made, and the name stays another's if it is taken
+                self.ctx.journal.record("bucket", params["Bucket"], "rolled_back", partition=partition)
+            raise
         record["status"] = "expected error" if got is None else "done"
         if got is not None and (operation.startswith("Create") or operation == "PutModelInvocationLoggingConfiguration"):
             self.created |= image.keys
             self._after_create(service, partition, operation, region, params, got)
+        elif service == "s3" and operation == "CreateBucket" and image.exists and journaled_bucket(self.ctx, params["Bucket"]):
+            self.created |= image.keys  # an earlier run's, recognised by its journal: finish what it started
+            self._after_create(service, partition, operation, region, params, {})
         return got
 
     def _after_create(self, service: str, partition: str, operation: str, region: str | None,
@@ -211,13 +224,14 @@ class Guard:
                 self.ctx.step.writes.append({"call": "s3:PutBucketTagging", "resource": params["Bucket"],
                                              "existed": False, "before": {"Tags": []}, "status": "done",
                                              "restore": "deleted with the bucket"})
+            self.ctx.journal.record("bucket", params["Bucket"], "tagged", partition=partition)
 
     # ---- refusals beyond naming
     def _refuse_unsafe(self, step: "Step", service: str, partition: str, operation: str, region: str | None,
                        params: dict[str, Any], image: Image) -> None:
         own = bool(image.keys & self.created)
         if service == "s3" and operation == "CreateBucket" and image.exists and not own:
-            if OWNER_TAG not in (image.before.get("Tags") or []):
+            if OWNER_TAG not in (image.before.get("Tags") or []) and not journaled_bucket(self.ctx, params["Bucket"]):
                 raise GuardRefused(f"bucket {params['Bucket']} exists already and was not created by "
                                    "bedrock-key-audit: a name of ours taken by another is never adopted")
         if service == "secretsmanager" and operation in ("PutSecretValue", "UpdateSecret") \
@@ -238,6 +252,45 @@ class Guard:
             widened = resource_widening(old, new, step.grants)
             if widened:
                 raise GuardRefused(f"it would widen access to {image.resource}: {widened}")
+            if service == "secretsmanager" and (locked := self._keepers_locked_out(partition, image, old, new)):
+                raise GuardRefused(
+                    f"it would lock {', '.join(locked)} out of secret {params.get('SecretId')} (evaluated "
+                    "GetSecretValue before and after): a configured reader, or a principal that runs the audit "
+                    "(secret.auditors; none configured: the principal running this remediation), must keep reading")
+
+    def _keepers_locked_out(self, partition: str, image: Image, old: Any, new: Any) -> list[str]:
+        """The principals that must keep reading the secret (configured readers and the principals that run
+        the audit) that can ``secretsmanager:GetSecretValue`` under the resource policy ``old`` but not (or
+        no longer certainly) under ``new``, evaluated with :mod:`bedrock_key_audit.access` (the key side
+        does not change here, so it is left out).  Only for the audited secret.
+
+        Source: IAM User Guide, "Policy evaluation logic"
+        (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+        an explicit Deny in a resource-based policy refuses the request whatever grants it."""
+        from bedrock_key_audit.access import secret_readers
+        from bedrock_key_audit.inventory.access import account_authorization
+        from bedrock_key_audit.remediation import principals
+
+        ctx = self.ctx
+        secret = ctx.inv.secret()
+        if partition != "govcloud" or not secret.arn or not (image.keys & target_keys([secret.arn])):
+            return []
+        keep = set(principals.keepers(ctx))
+        auth = account_authorization(ctx.inv, partition)
+        region, account = ctx.cfg.region(partition), ctx.account(partition)
+
+        def reading(policy: Any) -> tuple[set[str], set[str]]:
+            got = secret_readers([p for p in auth.principals if p.arn in keep], secret_arn=secret.arn or "",
+                                 region=region, account=account, resource_policy=policy or None, key=None,
+                                 now=ctx.now)
+            return {a.principal for a in got}, {a.principal for a in got if a.certain}
+
+        try:
+            may_b, sure_b = reading(old)
+            may_a, sure_a = reading(new)
+        except PolicyError as exc:
+            return [f"(the policies cannot be evaluated: {exc})"]
+        return sorted((may_b - may_a) | (sure_b - sure_a))
 
     def _identity_widening(self, step: "Step", partition: str, operation: str, params: dict[str, Any]) -> str | None:
         users: list[str] = []
@@ -690,9 +743,17 @@ def taken_bucket(ctx: "Context", partition: str, bucket: str, region: str | None
         return f"bucket {bucket} exists and its tags cannot be read, so it cannot be told to be ours"
     if OWNER_TAG in ((tags or {}).get("TagSet") or []):
         return None
+    if journaled_bucket(ctx, bucket):
+        return None  # created by a run of ours that stopped before tagging it: its journal says so
     return (f"bucket {bucket} exists and was not created by bedrock-key-audit (no tag "
             f"{OWNER_TAG['Key']}={OWNER_TAG['Value']}): a name of ours taken by another is never adopted; "
             "delete or rename it, or tag it if it is really ours, and rerun")
+
+
+def journaled_bucket(ctx: "Context", bucket: str) -> bool:
+    """Did a run of ours record creating ``bucket`` and never tagging it (killed, or its tagging refused,
+    between ``CreateBucket`` and ``PutBucketTagging``)?  The journals the run reads say so."""
+    return bucket in ctx.journal.open_entries("bucket")
 
 
 def merged_policy(existing: Any, ours: list[dict[str, Any]]) -> dict[str, Any]:

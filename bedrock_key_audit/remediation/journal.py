@@ -22,6 +22,8 @@ Events (``kind``/``phase``):
   ``at``: the audit clock), ``created`` (``credential``), ``write_pending`` (``credential``,
   ``version``), ``promote``, ``committed`` or ``rolled_back`` (the end).
 * ``kms``: ``create_key`` (``partition``, ``at``), ``created`` (``arn``), ``aliased`` (the end).
+* ``bucket`` (id: the bucket name): ``create`` (``partition``) before ``CreateBucket``, then ``tagged``
+  (the end: the bucket carries ``created-by=bedrock-key-audit``) or ``rolled_back`` (AWS refused it).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from typing import Any, Iterable
 from bedrock_key_audit.redact import redact_obj
 
 FILE = "remediation-journal.jsonl"
-END_PHASES = {"committed", "rolled_back", "aliased"}
+END_PHASES = {"committed", "rolled_back", "aliased", "tagged"}
 
 
 class Journal:

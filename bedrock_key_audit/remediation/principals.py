@@ -65,6 +65,31 @@ def readers(ctx: "Context") -> list[str]:
     return resolve(ctx, list(ctx.cfg.allowed_readers), "secret.allowed_readers")
 
 
+def auditors(ctx: "Context") -> list[str]:
+    """``secret.auditors`` as IAM knows them: the principals that run the audit (it reads the secret)."""
+    return resolve(ctx, list(ctx.cfg.auditors), "secret.auditors")
+
+
+def caller(ctx: "Context", partition: str) -> str | None:
+    """``aws:PrincipalArn`` of the principal running the remediation in ``partition``: a role session's
+    role ARN (with its path), else the caller's ARN."""
+    from bedrock_key_audit.inventory.access import account_authorization
+
+    p = account_authorization(ctx.inv, partition).caller_principal()
+    return p.arn if p is not None else ctx.identity(partition).get("Arn")
+
+
+def keepers(ctx: "Context") -> list[str]:
+    """Who must keep reading the secret through every change remediation makes: the configured readers
+    and the principals that run the audit (``secret.auditors``; none configured: the principal running
+    the remediation, since the audit reads the secret)."""
+    runs = auditors(ctx)
+    if not runs:
+        me = caller(ctx, "govcloud")
+        runs = [me] if me else []
+    return sorted(set(readers(ctx)) | set(runs))
+
+
 def minters(ctx: "Context") -> list[str]:
     """``credential.allowed_minters`` as IAM knows them."""
     return resolve(ctx, list(ctx.cfg.allowed_minters), "credential.allowed_minters")
@@ -76,6 +101,7 @@ def plan_stopper(ctx: "Context") -> str | None:
 
     try:
         readers(ctx)
+        auditors(ctx)
         minters(ctx)
     except RemediationError as exc:
         return f"plan stopped: {exc}"

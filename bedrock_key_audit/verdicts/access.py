@@ -4,8 +4,8 @@ GovCloud secret, and who can mint another Bedrock key (marked checks: checks/tes
 Both checks evaluate every principal of the account (``iam:GetAccountAuthorizationDetails``)
 with bedrock_key_audit/access.py; the module docstring there cites AWS's evaluation logic.
 
-The allowed set is the configured list (``secret.allowed_readers``, ``credential.allowed_minters``;
-empty by default) plus the principal running the audit in that partition
+The allowed set is the configured list (``secret.allowed_readers`` and ``secret.auditors``,
+``credential.allowed_minters``; empty by default) plus the principal running the audit in that partition
 (``sts:GetCallerIdentity``; a role session counts as its role): the audit itself reads the
 secret (secret.schema, secret.key_matches_credential) and its remediation rotates the key, so
 its own principal necessarily does both.  The evidence names it as such.  The workload that
@@ -105,7 +105,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         readers += assumer_accesses(readers, auth.principals, now=now, what="read the secret")
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the policies of secret {secret.secret_id}: {exc}") from None
-    allowed = _allowed(audit_config.allowed_readers, auth)
+    # the principals configured to run the audit read the secret by design, as the caller does
+    allowed = _allowed(audit_config.allowed_readers + audit_config.auditors, auth)
     extra = outside(readers, allowed)
     check.evidence("secretsmanager:GetResourcePolicy", {"ResourcePolicy": policy})
     check.evidence("kms:GetKeyPolicy+ListGrants", {"KeyArn": key.arn, "Policy": key.policy, "Grants": list(key.grants)}

@@ -529,7 +529,7 @@ def test_moving_the_secret_to_our_key_keeps_the_configured_reader_reading(emu, r
     ctx = readers_ctx([WORKLOAD])
     steps = fix_secret_cmk(ctx, _rec_ct("secret.encrypted_with_cmk"))
     assert [s.key for s in steps] == ["kms.create:govcloud", "secret.kms"], [(s.key, s.action) for s in steps]
-    assert _readers_cut_off(ctx, {"missing": True}) == []
+    assert _readers_cut_off(ctx, {"missing": True}) == ([], [])
     from bedrock_key_audit.remediation.core import apply_plan
 
     apply_plan(ctx, steps, lambda st, e: None)

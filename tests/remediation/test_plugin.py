@@ -105,8 +105,11 @@ def test_destructive_steps_are_skipped_without_the_flag(pytester, emulator):
     assert statuses["secret.kms"] == "skipped"
     # turning invocation logging on starts storing prompts: skipped without --enable-invocation-logging
     assert statuses["bedrock.invocation-logging:us-east-1"] == "skipped"
+    # our KMS key is made only for those steps: with all of them skipped, no key is created for nothing
+    assert all(v == "skipped" for k, v in statuses.items() if k.startswith("kms.create:")), statuses
     assert all(v == "applied" for k, v in statuses.items()
-               if not k.startswith(("iam.detach:", "trail.kms:", "secret.kms", "bedrock.invocation-logging:")))
+               if not k.startswith(("iam.detach:", "trail.kms:", "secret.kms", "bedrock.invocation-logging:",
+                                    "kms.create:"))), statuses
     attached = [a["PolicyName"] for a in emulator.client("iam").list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
     assert "AmazonBedrockFullAccess" in attached
     assert cap.statuses()["iam.policy_least_privilege"] == "fail"

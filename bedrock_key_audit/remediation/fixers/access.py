@@ -82,7 +82,12 @@ def fix_secret_readers(ctx: Context, rec: CheckRecord) -> list[Step]:
             f"{sid} that denies everyone else would otherwise cut the workload off; or remove the extra readers' "
             "grants named in the verdict"), rec)]
     caller = _caller_principal_arn(ctx, "govcloud")
-    allowed = sorted(set(configured + ([caller] if caller else [])))
+    runs = principals.auditors(ctx)
+    allowed = sorted(set(configured + runs + ([caller] if caller else [])))
+    # the audit reads the secret: a principal that runs it and is not spared is locked out by this Deny
+    auditor_note = ("" if runs else
+                    f" (the audit must then run as {caller or 'the principal running this remediation'}: "
+                    "any other principal that runs it is locked out unless listed in secret.auditors)")
     current = secret_resource_policy(ctx.inv)
     before = {"ResourcePolicy": current,
               "restore": (f"aws secretsmanager put-resource-policy --secret-id {sid} --resource-policy <before>"
@@ -103,7 +108,7 @@ def fix_secret_readers(ctx: Context, rec: CheckRecord) -> list[Step]:
 
     return [Step(key="secret.deny-other-readers", order=ORDER_SECRET_POLICY, destructive=True,
                  action=(f"add statement {DENY_SID} to the resource policy of secret {sid}: deny "
-                         f"secretsmanager:GetSecretValue to every principal but {', '.join(allowed)}{rotation_note}; "
+                         f"secretsmanager:GetSecretValue to every principal but {', '.join(allowed)}{rotation_note}{auditor_note}; "
                          "other statements are kept"),
                  calls=["secretsmanager:GetResourcePolicy", "secretsmanager:PutResourcePolicy"],
                  target=secret.arn or sid, targets=[secret.arn or sid], partition="govcloud", run=run,

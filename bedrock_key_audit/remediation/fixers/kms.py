@@ -70,7 +70,9 @@ def _reader_statements(ctx: Context, partition: str) -> list[dict[str, Any]]:
     KMS Developer Guide, "kms:ViaService")."""
     from bedrock_key_audit.remediation import principals
 
-    readers = [r for r in principals.readers(ctx) if r.startswith(f"arn:{ctx.arn_partition(partition)}:")]
+    # the configured readers and the principals configured to run the audit (it reads the secret too)
+    readers = [r for r in sorted(set(principals.readers(ctx)) | set(principals.auditors(ctx)))
+               if r.startswith(f"arn:{ctx.arn_partition(partition)}:")]
     if partition != "govcloud" or not readers:
         return []
     return [{"Sid": READERS_SID, "Effect": "Allow", "Principal": {"AWS": sorted(readers)}, "Action": "kms:Decrypt",
@@ -119,7 +121,7 @@ def _kms_steps(ctx: Context, partition: str) -> list[Step]:
                 ctx.journal.record("kms", jid, "create_key", partition=partition, at=ctx.clock())
                 key = ctx.call("kms", partition, "CreateKey", Policy=json.dumps(kms_key_policy(ctx, partition)),
                                Description=DESCRIPTION,
-                               Tags=[{"TagKey": "purpose", "TagValue": "bedrock-long-term-key"}])["KeyMetadata"]
+                               Tags=[{"TagKey": "purpose", "TagValue": "bedrock-long-term-key"}, OWNER_KMS_TAG])["KeyMetadata"]
                 arn = key["Arn"]
                 ctx.journal.record("kms", jid, "created", partition=partition, arn=arn)
             else:
@@ -148,7 +150,7 @@ def _kms_steps(ctx: Context, partition: str) -> list[Step]:
         calls = ["kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation"]
         targets = [_alias_arn(ctx, partition)]
     return [Step(key=f"kms.create:{partition}", order=ORDER_KMS, action=action, calls=calls, target=KMS_ALIAS,
-                 targets=targets, partition=partition, run=run, before=state)]
+                 targets=targets, partition=partition, run=run, before=state, for_dependents=True)]
 
 
 DESCRIPTION = "bedrock-key-audit: Bedrock API-key secret and CloudTrail logs"
@@ -167,6 +169,35 @@ def _unaliased_own_key(ctx: Context, partition: str) -> tuple[str, str] | None:
             continue  # cannot see it: a new key is created, and this one stays named in the earlier run's log
         if not meta.get("missing") and _unusable(meta, partition) is None and meta.get("Description") == DESCRIPTION:
             return str(arn), jid
+    return _tagged_own_key(ctx, partition)
+
+
+# on the key itself (CreateKey's Tags): the next run recognises a key of ours that never got its alias from
+# AWS alone, even when the run that made it left no journal where this run looks (a fresh --reports-dir)
+OWNER_KMS_TAG = {"TagKey": "created-by", "TagValue": "bedrock-key-audit"}
+_SCAN_LIMIT = 100  # keys looked at (one ListKeys page): a key of ours is recent, and this bounds the reads
+
+
+def _tagged_own_key(ctx: Context, partition: str) -> tuple[str, str] | None:
+    """(ARN, journal id) of an Enabled customer managed key with our description and tag
+    :data:`OWNER_KMS_TAG` and no alias at all (KMS Developer Guide, "Tagging keys": tags are returned by
+    ``ListResourceTags``; "ListAliases" with ``KeyId`` lists a key's aliases); None when there is none or
+    the reads are refused (then a new key is made, as before)."""
+    try:
+        listed = ctx.call("kms", partition, "ListKeys", Limit=_SCAN_LIMIT) or {}
+        for k in listed.get("Keys", []):
+            meta = (ctx.call("kms", partition, "DescribeKey", KeyId=k["KeyId"]) or {}).get("KeyMetadata", {})
+            if meta.get("KeyManager") != "CUSTOMER" or meta.get("Description") != DESCRIPTION \
+                    or _unusable(meta, partition) is not None:
+                continue
+            tags = (ctx.call("kms", partition, "ListResourceTags", KeyId=k["KeyId"]) or {}).get("Tags", [])
+            if OWNER_KMS_TAG not in tags:
+                continue
+            if (ctx.call("kms", partition, "ListAliases", KeyId=k["KeyId"]) or {}).get("Aliases"):
+                continue
+            return str(meta["Arn"]), f"tagged-{k['KeyId']}"
+    except RemediationError:
+        return None
     return None
 
 

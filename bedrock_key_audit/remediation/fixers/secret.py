@@ -68,25 +68,42 @@ def fix_secret_schema(ctx: Context, rec: CheckRecord) -> list[Step]:
         ids = [c.id for c in diag.get("creds", [])]
         if (v := rotation.foreign_pending(secret.describe, ids)) is not None:
             steps.append(manual_step("manual:secret-pending", rotation.pending_sentence(ctx, v), rec))
+        elif not rotation.valid_region(ctx.cfg.region("commercial")):
+            # the rewrite would write the configured region, which secret.schema refuses too: predicted here,
+            # so the plan never says "planned" for a step that cannot fix the row
+            steps.append(manual_step("manual:secret-region", (
+                f"secret {ctx.cfg.secret_id} holds region {data.get('region')!r}, and the configured commercial "
+                f"region {ctx.cfg.region('commercial')!r} is not one where Amazon Bedrock is offered either: store "
+                "the commercial region the workload uses by hand"), rec))
         else:
             steps.append(rotation.rewrite_secret_step(ctx, ORDER_SECRET_REWRITE, diag.get("held")))
     del data
     return steps
 
 
-def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> list[str]:
-    """The configured readers that read the secret now (under the AWS managed key) but could not under our
-    key -- its policy as it is, or as the plan creates it -- evaluated with :func:`bedrock_key_audit.access.secret_readers`
-    (GetSecretValue and kms:Decrypt).  Empty when no reader is configured (then nobody is known to need it)."""
+def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Who reads the secret now (under the AWS managed key) but could not under our key -- its policy
+    as it is, or as the plan creates it -- evaluated with :func:`bedrock_key_audit.access.secret_readers`
+    (GetSecretValue and kms:Decrypt): ``(configured readers and principals that run the audit
+    (:func:`bedrock_key_audit.remediation.principals.keepers`) that would lose it, every principal that would
+    lose it)``.  A principal that may read before (a condition the audit cannot decide) counts as
+    a reader; after, only a certain reader keeps reading.
+
+    Sources: AWS Secrets Manager User Guide, "Secret encryption and decryption in AWS Secrets Manager"
+    (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html: under the
+    AWS managed key any principal of the account authorized for the secret may use it through Secrets
+    Manager; under a customer managed key the reader also needs ``kms:Decrypt`` on it); AWS KMS
+    Developer Guide, "Key policies in AWS KMS"
+    (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html)."""
     from bedrock_key_audit.access import KeyAccess, secret_readers
     from bedrock_key_audit.inventory.access import account_authorization, secret_resource_policy
     from bedrock_key_audit.remediation import principals
     from bedrock_key_audit.remediation.fixers.kms import kms_key_policy
 
-    readers = principals.readers(ctx)
+    readers = principals.keepers(ctx)
     secret = ctx.inv.secret()
-    if not readers or not secret.arn:
-        return []
+    if not secret.arn:
+        return [], []
     policy: Any
     if meta.get("missing"):
         arn = f"arn:{ctx.arn_partition('govcloud')}:kms:{ctx.cfg.region('govcloud')}:{ctx.account('govcloud')}:key/new"
@@ -97,13 +114,14 @@ def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> list[str]:
     auth = account_authorization(ctx.inv, "govcloud")
     region, account, resource_policy = ctx.cfg.region("govcloud"), ctx.account("govcloud"), secret_resource_policy(ctx.inv)
 
-    def readers_with(key: KeyAccess | None) -> set[str]:
+    def readers_with(key: KeyAccess | None, certain: bool) -> set[str]:
         got = secret_readers(auth.principals, secret_arn=secret.arn or "", region=region, account=account,
                              resource_policy=resource_policy, key=key, now=ctx.now)
-        return {a.principal for a in got if key is None or a.certain}
+        return {a.principal for a in got if not certain or a.certain}
 
-    before, after = readers_with(None), readers_with(KeyAccess(arn, policy))
-    return [r for r in readers if r in before and r not in after]
+    before, after = readers_with(None, False), readers_with(KeyAccess(arn, policy), True)
+    everyone = sorted(before - after)
+    return [r for r in readers if r in before and r not in after], everyone
 
 
 @fixer("secret.encrypted_with_cmk")
@@ -134,11 +152,12 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
                 f"secret {sid} is encrypted with {problem}: enable it (kms enable-key) or cancel its deletion "
                 "(kms cancel-key-deletion); until then Secrets Manager cannot decrypt the secret, so it cannot "
                 "be re-encrypted with another key either"), rec)]
-    if (lost := _readers_cut_off(ctx, meta)):
+    lost, losers = _readers_cut_off(ctx, meta)
+    if lost:
         return [manual_step("manual:secret-cmk-readers", (
             f"moving secret {sid} to {KMS_ALIAS} would leave {', '.join(lost)} unable to read it (no kms:Decrypt on "
-            f"that key, evaluated): allow them kms:Decrypt via secretsmanager in the key policy of {KMS_ALIAS}, "
-            "then rerun"), rec)]
+            f"that key, evaluated; they are configured readers or run the audit): allow them kms:Decrypt via "
+            f"secretsmanager in the key policy of {KMS_ALIAS}, then rerun"), rec)]
     old = secret.kms_key_id or "alias/aws/secretsmanager"
     before = {"KmsKeyId": secret.kms_key_id or "aws/secretsmanager (default)",
               "restore": f"aws secretsmanager update-secret --secret-id {sid} --kms-key-id {old}"}
@@ -157,7 +176,10 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
     # so a reader that worked before the run may be refused after it.
     steps.append(Step(key="secret.kms", order=ORDER_SECRET_KMS, destructive=True,
                       action=f"encrypt secret {sid} with customer-managed key {KMS_ALIAS} (once it is Enabled); "
-                             "readers then also need kms:Decrypt on that key",
+                             "readers then also need kms:Decrypt on that key; " + (
+                                 f"{len(losers)} principal(s) that read it now would lose read access (evaluated; "
+                                 f"none of them a configured reader or auditor): {', '.join(losers)}" if losers else
+                                 "no principal that reads it now loses read access (evaluated)"),
                       calls=["kms:DescribeKey (Enabled, not pending deletion)", "secretsmanager:UpdateSecret",
                              "kms:GenerateDataKey", "kms:Decrypt"],
                       target=secret.arn or sid, partition="govcloud", run=run, before=before,
