@@ -43,6 +43,7 @@ the audit does not know leaves the decision undecided, naming the key, never ass
     {"accounts": {"111122223333": {
         "organization": true,                   # false: the account is in no organization
         "management_account": "999988887777",   # the organization's management account id
+        "organization_id": "o-exampleorgid",    # optional: aws:PrincipalOrgID of its principals
         "levels": [                             # root first, the account last
           {"target": "r-abcd", "type": "ROOT",
            "scps": [{"id": "p-FullAWSAccess", "name": "FullAWSAccess", "content": {...}}],
@@ -115,6 +116,7 @@ class OrgPolicies:
     management_account_id: str | None = None
     levels: tuple[Level, ...] = ()  # root first, the account last
     source: str = "organizations"
+    organization_id: str | None = None  # o-...: the aws:PrincipalOrgID of the organization's principals
 
     @property
     def is_management(self) -> bool:
@@ -122,6 +124,7 @@ class OrgPolicies:
 
     def evidence(self) -> dict[str, Any]:
         return {"account": self.account_id, "organization": self.in_organization,
+                "organization_id": self.organization_id,
                 "management_account": self.management_account_id, "source": self.source,
                 "levels": [{"target": lv.target, "type": lv.type,
                             "scps": [{"id": p.id, "name": p.name, "content": p.document} for p in lv.scps],
@@ -222,7 +225,60 @@ def rcp_gate(org: OrgPolicies, action: str, ctx: RequestContext, resource: Any =
     if org.is_management:
         return Gate("exempt", why=f"account {org.account_id} is the organization's management account, "
                                   "whose resources RCPs do not affect")
+    if not any(lv.rcps for lv in org.levels):
+        # enabling RCPs attaches RCPFullAWSAccess to every level, and it cannot be detached
+        # ("Resource control policies (RCPs)"): no RCP anywhere means the type is not enabled
+        return Gate("exempt", why=f"RCPs are not enabled in the organization of account {org.account_id}")
     return _gate(org.levels, "RCP", action, resource, ctx)
+
+
+# --------------------------------------------------------------------------- who the organization keeps out
+Request = tuple[str, str, RequestContext]  # action, resource, context
+
+
+@dataclasses.dataclass(frozen=True)
+class Bound:
+    """What the SCPs (of the caller's account) and RCPs (of the resource's account) say of one access.
+
+    ``stopped``: the sentence naming the policy that certainly stops it (the access is not real);
+    ``open``: what left a policy undecided (the access stays counted: an organization policy can
+    only narrow access, so an undecided one never adds or removes a principal)."""
+
+    stopped: str | None = None
+    open: tuple[str, ...] = ()
+
+
+def _one(requests: Sequence[Request], scp_org: OrgPolicies | None, rcp_org: OrgPolicies | None) -> Bound:
+    """All of ``requests`` are needed (a secret read is GetSecretValue AND the Decrypt it implies)."""
+    open_: list[str] = []
+    for action, resource, ctx in requests:
+        for kind, org, gate in (("SCP", scp_org, scp_gate), ("RCP", rcp_org, rcp_gate)):
+            if org is None:
+                continue
+            g = gate(org, action, ctx, resource)
+            if g.permits is False:
+                return Bound(stopped=f"{action} {g.sentence(kind)}")
+            if g.permits is None:
+                open_.append(f"{action}: {g.sentence(kind)}")
+    return Bound(open=tuple(dict.fromkeys(open_)))
+
+
+def bound_all(requests: Sequence[Request], *, scp_org: OrgPolicies | None, rcp_org: OrgPolicies | None) -> Bound:
+    """An access that needs every one of ``requests``: stopped when the SCPs of the caller's account
+    (``scp_org``; None when they do not apply or are unknown) or the RCPs of the resource's account
+    (``rcp_org``) certainly stop any one of them ("Policy evaluation logic": a request must be
+    allowed by the SCPs and RCPs that apply, and an explicit Deny in either denies)."""
+    return _one(requests, scp_org, rcp_org)
+
+
+def bound_any(alternatives: Sequence[Sequence[Request]], *, scp_org: OrgPolicies | None,
+              rcp_org: OrgPolicies | None) -> Bound:
+    """An access reached by any one of ``alternatives`` (each a list of needed requests): stopped only
+    when the organization's policies certainly stop every alternative."""
+    outs = [_one(reqs, scp_org, rcp_org) for reqs in alternatives]
+    if outs and all(b.stopped for b in outs):
+        return Bound(stopped="; ".join(dict.fromkeys(str(b.stopped) for b in outs)))
+    return Bound(open=tuple(dict.fromkeys(o for b in outs if not b.stopped for o in b.open)))
 
 
 # --------------------------------------------------------------------------- the two guardrail rows
@@ -387,8 +443,11 @@ def parse_export(data: Any, source: str) -> dict[str, OrgPolicies]:
                                 tuple(_policy(p, RCP, lw) for p in lv.get("rcps", []))))
         if levels and (levels[0].type != "ROOT" or levels[-1].type != "ACCOUNT" or levels[-1].target != account):
             raise ExportError(f"{where}: \"levels\" must start at the ROOT and end at the ACCOUNT {account}")
+        org_id = entry.get("organization_id")
+        if org_id is not None and not (isinstance(org_id, str) and org_id.startswith("o-")):
+            raise ExportError(f"{where}: \"organization_id\" must be the organization's id (o-...)")
         out[str(account)] = OrgPolicies(str(account), in_org, mgmt if in_org else None, tuple(levels),
-                                        source=f"--org-policies {source}")
+                                        source=f"--org-policies {source}", organization_id=org_id if in_org else None)
     return out
 
 
