@@ -47,7 +47,36 @@ def _wrong_field(inventory: Inventory) -> str | None:
             "ServiceCredentialSecret of a bedrock.amazonaws.com credential (not ServicePassword; see secret.schema)")
 
 
-def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | None = None) -> None:
+def scp_cause(inventory: Inventory, action: str, key_owner: str) -> str | None:
+    """The SCP of the key user's account that refuses ``action`` to a long-term API-key call, as one
+    clause ("refused: SCP <name> (p-…) attached to <target> … denies <action> for LONG_TERM keys"),
+    or None when the SCPs were not read, let the call through, or leave it undecided.  Sources:
+    "SCP evaluation" (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html)
+    and "Control permissions for generating and using Amazon Bedrock API keys"
+    (https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-permissions.html: a long-term key's
+    calls carry ``bedrock:BearerTokenType`` = ``LONG_TERM``)."""
+    from bedrock_key_audit.org_policies import scp_gate
+    from bedrock_key_audit.policy import RequestContext
+
+    try:
+        org = inventory.org_policies("commercial")
+    except CouldNotDecide:
+        return None
+    arn = f"arn:aws:iam::{org.account_id}:user/{key_owner}"
+    ctx = RequestContext({"bedrock:BearerTokenType": "LONG_TERM", "aws:PrincipalArn": arn,
+                          "aws:PrincipalAccount": org.account_id, "aws:PrincipalType": "User",
+                          "aws:username": key_owner, "aws:PrincipalIsAWSService": "false",
+                          "aws:ViaAWSService": "false", "aws:SecureTransport": "true"})
+    gate = scp_gate(org, action, ctx)
+    if gate.outcome == "denied":
+        return f"refused: {', '.join(gate.deny)} denies {action} for LONG_TERM keys"
+    if gate.outcome == "not_allowed":
+        return f"refused: no SCP attached to {gate.blocked_at} allows {action} (each level must allow it)"
+    return None
+
+
+def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | None = None,
+             key_owner: str | None = None) -> None:
     check.resource = probe.url
     check.evidence(f"http:{probe.name}", {"url": probe.url, "status": probe.status, "class": probe.classification,
                                           "message": probe.message, "attempts": probe.attempts})
@@ -56,6 +85,9 @@ def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | N
     text = f"{what} with the key from the secret: {probe.message}"
     if probe.classification == "bad_key" and inventory is not None and (why := _wrong_field(inventory)):
         text = f"{what} with the key from the secret: the key was refused; {why}"
+    if probe.classification == "forbidden" and inventory is not None and key_owner is not None and (
+            cause := scp_cause(inventory, "bedrock:CallWithBearerToken", key_owner)):
+        text += f" ({cause})"
     if probe.classification in FAIL_CLASSES:
         check.fail(text)
     raise CouldNotDecide(text)
@@ -63,7 +95,7 @@ def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | N
 
 def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     probe = inventory.list_models()
-    _verdict(check, probe, "GET /foundation-models", inventory)
+    _verdict(check, probe, "GET /foundation-models", inventory, key_owner)
     model = PROFILE_PREFIX.sub("", audit_config.model_id)
     body = probe.body if isinstance(probe.body, dict) else {}
     summaries = body.get("modelSummaries")
@@ -77,7 +109,7 @@ def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, k
 
 def invoke(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     probe = inventory.invoke()
-    _verdict(check, probe, f"converse with {audit_config.model_id}", inventory)
+    _verdict(check, probe, f"converse with {audit_config.model_id}", inventory, key_owner)
     body = probe.body if isinstance(probe.body, dict) else {}
     if "output" not in body:
         raise CouldNotDecide(f"converse with {audit_config.model_id} answered 200 without an output")
@@ -174,7 +206,8 @@ def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: Aud
         elif state is None:
             unknown.append(why)
         else:
-            closed.append(why)
+            cause = scp_cause(inventory, action, key_owner) if probe.classification == "forbidden" else None
+            closed.append(f"{why} ({cause})" if cause else why)
     note = f"; {'; '.join(shared)}" if shared else ""
     check.require(not open_, "; ".join(open_) + note)
     if unknown:

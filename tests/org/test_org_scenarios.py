@@ -29,6 +29,9 @@ def test_scp_denies_long_term(pytester):
     detail = rows["iam.policy_grants_required"]["detail"]
     assert "bedrock:CallWithBearerToken (denied by SCP DenyLongTermKeys" in detail and "attached to root r-" in detail
     assert set(got) == {"iam.policy_grants_required", "endpoint.list_models", "endpoint.invoke", *ORG_ROWS}, got
+    for row in ("endpoint.list_models", "endpoint.invoke"):  # the 403 explained by the SCP that causes it
+        assert "(refused: SCP DenyLongTermKeys (p-" in rows[row]["detail"], rows[row]["detail"]
+        assert "denies bedrock:CallWithBearerToken for LONG_TERM keys" in rows[row]["detail"]
 
 
 def test_no_org_access(pytester):
@@ -41,6 +44,11 @@ def test_no_org_access(pytester):
     # the GovCloud account is in no organization: nothing caps its keys
     assert got["org.key_lifetime_capped[govcloud]"] == "fail"
     assert "in no AWS organization" in rows["org.key_lifetime_capped[govcloud]"]["detail"]
+    # the minters row keeps its verdict without the SCPs (they can only narrow it) and says they were not read
+    minters = rows["iam.key_minting_restricted"]
+    assert minters["status"] == "pass" and "SCPs/RCPs not read" in minters["detail"], minters["detail"]
+    said = next(e["data"] for e in minters["evidence"] if e["source"] == "organization-policies")
+    assert said["SCPs"].startswith("SCPs/RCPs not read") and "--org-policies" in said["SCPs"]
 
 
 def test_rcp_blocks_outsiders(pytester, emu):

@@ -1,0 +1,55 @@
+"""Endpoint rows explain a refusal by the SCP that causes it, on hand-built probes and SCPs."""
+from __future__ import annotations
+
+from typing import Any
+
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.org_policies import SCP, Level, OrgPolicies, OrgPolicy
+from bedrock_key_audit.verdicts import endpoint as v
+from tests.policy_docs import allow, deny, doc
+from tests.unit.helpers import ACCOUNT, FakeInventory, config, probe, raw_key, run
+
+DENIED = ("access denied: User: arn:aws:iam::123456789012:user/key-user is not authorized to perform: "
+          "bedrock:CallWithBearerToken with an explicit deny in a service control policy")
+LONG_TERM = {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}
+
+
+def member(*docs: dict[str, Any]) -> OrgPolicies:
+    full = OrgPolicy("p-FullAWSAccess", "FullAWSAccess", SCP, doc(allow("*")))
+    mine = tuple(OrgPolicy(f"p-guard{i}", f"Guard{i}", SCP, d) for i, d in enumerate(docs))
+    return OrgPolicies(ACCOUNT, True, "999988887777", (Level("r-root", "ROOT", (full, *mine)),
+                                                      Level(ACCOUNT, "ACCOUNT", (full,))))
+
+
+def forbidden(name: str = "list_models") -> object:
+    return probe("forbidden", 403, message=DENIED, name=name)
+
+
+def test_a_403_names_the_scp_that_denies_long_term_keys() -> None:
+    org = member(doc(deny("bedrock:CallWithBearerToken", Sid="DenyLongTerm", Condition=LONG_TERM)))
+    for fn, field in ((v.list_models, "list_models"), (v.invoke, "invoke")):
+        status, text, _ = run(fn, FakeInventory(**{field: forbidden(field)}, key=raw_key(), org=org), config(),
+                              "key-user")
+        assert status == "fail"
+        assert text.endswith("(refused: SCP Guard0 (p-guard0) attached to root r-root statement 'DenyLongTerm' "
+                             "denies bedrock:CallWithBearerToken for LONG_TERM keys)"), text
+
+
+def test_no_scp_cause_when_none_denies_or_they_were_not_read() -> None:
+    for org in (member(), member(doc(deny("bedrock:CallWithBearerToken", Condition={
+            "StringEquals": {"bedrock:BearerTokenType": "SHORT_TERM"}}))),
+                CouldNotDecide("SCPs/RCPs not read: x")):
+        status, text, _ = run(v.list_models, FakeInventory(list_models=forbidden(), key=raw_key(), org=org),
+                              config(), "key-user")
+        assert status == "fail" and "refused: SCP" not in text
+
+
+def test_a_closed_mantle_names_the_scp_that_closes_it() -> None:
+    org = member(doc(deny(["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"], Sid="NoKeys",
+                          Condition=LONG_TERM)))
+    msg = DENIED.replace("bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken")
+    p = probe("forbidden", 403, message=msg, name="mantle_models")
+    status, text, _ = run(v.unused_surfaces_closed, FakeInventory(mantle_models=p, key=raw_key(), org=org),
+                          config(), "key-user")
+    assert status == "pass" and "refused: SCP Guard0 (p-guard0) attached to root r-root statement 'NoKeys' denies " \
+                                "bedrock-mantle:CallWithBearerToken for LONG_TERM keys" in text, text
