@@ -98,6 +98,24 @@ def test_rcp_keeps_a_reader_from_a_member_accounts_secret(emu):
     assert "explicit deny in a resource control policy" in exc.value.response["Error"]["Message"]
 
 
+def test_rcp_blocks_outsiders_refuses_the_admitted_partner_but_not_the_accounts_own(emu):
+    """The scenario's outsider is admitted by the secret's and the key's policies, and refused by the RCP;
+    a reader of the GovCloud account itself still reads."""
+    from tests.emulator.test_reach import can_read, outside_user, secret_and_key
+
+    emu.apply("rcp_blocks_outsiders")
+    arn = secret_and_key(emu)[0]
+    partner = outside_user(emu, scenarios_org.OUTSIDER_USER)
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        partner.client("secretsmanager", endpoint_url=emu.url).get_secret_value(SecretId=arn)
+    assert "explicit deny in a resource control policy" in exc.value.response["Error"]["Message"]
+    assert not can_read(emu, partner, arn)
+    own = _user_client(emu, "secretsmanager", "govcloud", "reader", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]})
+    assert own.get_secret_value(SecretId=arn)["ARN"] == arn
+
+
 # --------------------------------------------------------------------------- differential: emulator vs audit
 FULL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 BEDROCK_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]}
