@@ -76,7 +76,7 @@ def scp_cause(inventory: Inventory, action: str, key_owner: str) -> str | None:
 
 
 def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | None = None,
-             key_owner: str | None = None) -> None:
+             key_owner: str | None = None, action: str = "bedrock:CallWithBearerToken") -> None:
     check.resource = probe.url
     check.evidence(f"http:{probe.name}", {"url": probe.url, "status": probe.status, "class": probe.classification,
                                           "message": probe.message, "attempts": probe.attempts})
@@ -86,34 +86,80 @@ def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | N
     if probe.classification == "bad_key" and inventory is not None and (why := _wrong_field(inventory)):
         text = f"{what} with the key from the secret: the key was refused; {why}"
     if probe.classification == "forbidden" and inventory is not None and key_owner is not None and (
-            cause := scp_cause(inventory, "bedrock:CallWithBearerToken", key_owner)):
+            cause := scp_cause(inventory, action, key_owner)):
         text += f" ({cause})"
     if probe.classification in FAIL_CLASSES:
         check.fail(text)
     raise CouldNotDecide(text)
 
 
+def _runtime_used(audit_config: AuditConfig) -> bool:
+    # runtime and runtime-openai are one host and one set of IAM actions (SURFACES): the runtime probes
+    # answer for both; a workload that uses only Mantle is not asked about bedrock-runtime here
+    return bool({"runtime", "runtime-openai"} & set(audit_config.surfaces)) or "mantle" not in audit_config.surfaces
+
+
 def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
-    probe = inventory.list_models()
-    _verdict(check, probe, "GET /foundation-models", inventory, key_owner)
+    """The key lists the configured model on every surface in use (``endpoint.surfaces``):
+    ``GET /foundation-models`` for bedrock-runtime, ``GET /v1/models`` on bedrock-mantle."""
     model = PROFILE_PREFIX.sub("", audit_config.model_id)
-    body = probe.body if isinstance(probe.body, dict) else {}
-    summaries = body.get("modelSummaries")
-    if not isinstance(summaries, list):
-        raise CouldNotDecide("GET /foundation-models answered 200 without a modelSummaries list")
-    ids = {m.get("modelId") for m in summaries if isinstance(m, dict)}
-    check.require(model in ids, f"GET /foundation-models answered 200 but does not list {model} "
-                                f"({len(ids)} models listed); choose an available model")
-    check.passed(f"GET /foundation-models answered 200 and lists {model} ({len(ids)} models)")
+    said: list[str] = []
+    urls: list[str] = []
+    if _runtime_used(audit_config):
+        probe = inventory.list_models()
+        _verdict(check, probe, "GET /foundation-models", inventory, key_owner)
+        urls.append(probe.url)
+        body = probe.body if isinstance(probe.body, dict) else {}
+        summaries = body.get("modelSummaries")
+        if not isinstance(summaries, list):
+            raise CouldNotDecide("GET /foundation-models answered 200 without a modelSummaries list")
+        ids = {m.get("modelId") for m in summaries if isinstance(m, dict)}
+        check.require(model in ids, f"GET /foundation-models answered 200 but does not list {model} "
+                                    f"({len(ids)} models listed); choose an available model")
+        said.append(f"GET /foundation-models answered 200 and lists {model} ({len(ids)} models)")
+    if "mantle" in audit_config.surfaces:
+        probe = inventory.mantle_models()
+        _verdict(check, probe, "GET /v1/models on bedrock-mantle", inventory, key_owner,
+                 action="bedrock-mantle:CallWithBearerToken")
+        urls.append(probe.url)
+        body = probe.body if isinstance(probe.body, dict) else {}
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise CouldNotDecide("GET /v1/models on bedrock-mantle answered 200 without a data list")
+        ids = {m.get("id") for m in data if isinstance(m, dict)}
+        check.require(model in ids, f"GET /v1/models on bedrock-mantle answered 200 but does not list {model} "
+                                    f"({len(ids)} models listed); choose a model Mantle serves")
+        said.append(f"GET /v1/models on bedrock-mantle answered 200 and lists {model} ({len(ids)} models)")
+    check.resource = ", ".join(urls)
+    check.passed("; ".join(said))
 
 
 def invoke(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
-    probe = inventory.invoke()
-    _verdict(check, probe, f"converse with {audit_config.model_id}", inventory, key_owner)
-    body = probe.body if isinstance(probe.body, dict) else {}
-    if "output" not in body:
-        raise CouldNotDecide(f"converse with {audit_config.model_id} answered 200 without an output")
-    check.passed(f"converse with {audit_config.model_id} answered 200 (stopReason {body.get('stopReason')})")
+    """A one-token completion answers on every surface in use: Converse on bedrock-runtime, Chat
+    Completions on bedrock-mantle."""
+    said: list[str] = []
+    urls: list[str] = []
+    if _runtime_used(audit_config):
+        probe = inventory.invoke()
+        _verdict(check, probe, f"converse with {audit_config.model_id}", inventory, key_owner)
+        urls.append(probe.url)
+        body = probe.body if isinstance(probe.body, dict) else {}
+        if "output" not in body:
+            raise CouldNotDecide(f"converse with {audit_config.model_id} answered 200 without an output")
+        said.append(f"converse with {audit_config.model_id} answered 200 (stopReason {body.get('stopReason')})")
+    if "mantle" in audit_config.surfaces:
+        probe = inventory.mantle_chat()
+        what = f"chat completion with {PROFILE_PREFIX.sub('', audit_config.model_id)} on bedrock-mantle"
+        _verdict(check, probe, what, inventory, key_owner, action="bedrock-mantle:CallWithBearerToken")
+        urls.append(probe.url)
+        body = probe.body if isinstance(probe.body, dict) else {}
+        choices = body.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise CouldNotDecide(f"{what} answered 200 without choices")
+        first = choices[0] if isinstance(choices[0], dict) else {}
+        said.append(f"{what} answered 200 (finish_reason {first.get('finish_reason')})")
+    check.resource = ", ".join(urls)
+    check.passed("; ".join(said))
 
 
 @dataclasses.dataclass(frozen=True)

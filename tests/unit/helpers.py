@@ -123,6 +123,9 @@ class FakeInventory:
     def mantle_models(self) -> HttpProbe:
         return self._get("mantle_models")
 
+    def mantle_chat(self) -> HttpProbe:
+        return self._get("mantle_chat")
+
     def kms_key(self, partition: str, key_id: str, region: str | None = None) -> Any:
         return self._get("kms_key")
 
