@@ -116,8 +116,8 @@ def _ctx(base: dict[str, Any], keys: dict[str, Any]) -> RequestContext:
 
 
 def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret_arn: str, region: str,
-                       owner_account: str, key_arn_of: dict[str, str | None], now: Any
-                       ) -> tuple[list[Access], list[dict[str, Any]]]:
+                       owner_account: str, key_arn_of: dict[str, str | None], now: Any,
+                       scp_of: dict[str, OrgPolicies] | None = None) -> tuple[list[Access], list[dict[str, Any]]]:
     """The readers the organization does not certainly stop, and what it said of each reader.
 
     RCPs on the secret's (member) account bound every caller, inside or outside the organization,
@@ -126,9 +126,12 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html;
     "SCP evaluation" -- https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html;
     "Policy evaluation logic" -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html.
-    An access through another principal (a role chain), or by an AWS service, is left as it is."""
+    An access through another principal (a role chain), or by an AWS service, is left as it is.
+    ``scp_of``: the SCPs of other accounts, when known (an ``--org-policies`` export that lists them):
+    an outsider of such an account is bounded by them too."""
     if org is None or org.account_id != owner_account:
         return readers, []
+    scp_of = {k: o for k, o in (scp_of or {}).items() if k != ANY_OTHER_ACCOUNT}
     kept: list[Access] = []
     said: list[dict[str, Any]] = []
     for a in readers:
@@ -143,7 +146,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
             reqs: list[Request] = [(GET_SECRET_VALUE, arn, _ctx(base, keys))]
             if key_arn:
                 reqs.append((DECRYPT, key_arn, _ctx(kms_base, keys)))
-            scp_org = org if a.account == owner_account else None
+            scp_org = org if a.account == owner_account else scp_of.get(a.account)
             bounds.append(bound_all(reqs, scp_org=scp_org, rcp_org=org))
         if bounds and all(b.stopped for b in bounds):
             said.append({"principal": a.principal, "stopped": "; ".join(dict.fromkeys(str(b.stopped) for b in bounds))})
@@ -201,7 +204,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     key_arn_of = {region: key.arn if key else None,
                   **{r.region: (k.arn if k else None) for r, k in zip(replicas, replica_keys, strict=True)}}
     readers, org_said = _org_bound_readers(readers, org, secret_arn=secret.arn, region=region, owner_account=account,
-                                           key_arn_of=key_arn_of, now=now)
+                                           key_arn_of=key_arn_of, now=now,
+                                           scp_of=getattr(inventory, "org_export", None) or {})
     allowed = _allowed(audit_config.allowed_readers, auth)
     extra = outside(readers, allowed)
     check.evidence("organization-policies", {"SCPs/RCPs": org_note, "per principal": org_said,

@@ -156,3 +156,13 @@ def test_bound_any_needs_every_alternative_stopped() -> None:
     reset = [("iam:ResetServiceSpecificCredential", KEY_USER, ctx)]
     assert bound_any([create], scp_org=o, rcp_org=None).stopped
     assert bound_any([create, reset], scp_org=o, rcp_org=None).stopped is None
+
+
+def test_an_outsider_of_an_exported_account_is_bounded_by_its_scps() -> None:
+    scp = pol("NoSecrets", doc(deny("secretsmanager:*", Sid="NoSecretReads")), SCP)
+    partner_org = org(scps=(scp,), account=PARTNER_ACCT)
+    kept, said = _org_bound_readers([PARTNER_READS], org(), secret_arn=SECRET, region=REGION, owner_account=GOV,
+                                    key_arn_of={REGION: KEY}, now=NOW, scp_of={PARTNER_ACCT: partner_org})
+    assert kept == [] and "SCP NoSecrets" in said[0]["stopped"]
+    # without its account's SCPs the partner counts
+    assert bound([PARTNER_READS], org())[0] == [PARTNER_READS]
