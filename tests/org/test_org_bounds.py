@@ -166,3 +166,21 @@ def test_an_outsider_of_an_exported_account_is_bounded_by_its_scps() -> None:
     assert kept == [] and "SCP NoSecrets" in said[0]["stopped"]
     # without its account's SCPs the partner counts
     assert bound([PARTNER_READS], org())[0] == [PARTNER_READS]
+
+
+def test_the_export_carries_the_organization_id() -> None:
+    import pytest
+
+    from bedrock_key_audit.org_policies import ExportError, parse_export
+
+    entry = {"management_account": MGMT, "organization_id": "o-abc123",
+             "levels": [{"target": "r-root", "type": "ROOT"}, {"target": GOV, "type": "ACCOUNT"}]}
+    got = parse_export({"accounts": {GOV: entry}}, "f.json")[GOV]
+    assert got.organization_id == "o-abc123" and got.evidence()["organization_id"] == "o-abc123"
+    with pytest.raises(ExportError, match="organization_id"):
+        parse_export({"accounts": {GOV: {**entry, "organization_id": "abc"}}}, "f.json")
+
+
+def test_an_account_principal_carries_the_organization_id_so_an_org_perimeter_lets_it_in() -> None:
+    kept, said = bound([WORKLOAD_READS], org(rcps=(perimeter("aws:PrincipalOrgID", "o-abc"),)))
+    assert kept == [WORKLOAD_READS] and said == []
