@@ -38,6 +38,10 @@ def _facts_of(facts, owner=False):
 
 
 def _fleet(emu):
+    # the compliant organization sanctions these keyed users too (its SCP confines long-term keys)
+    from bedrock_key_audit.emulator.scenarios_org import sanction_key_users
+
+    sanction_key_users(*USERS)
     iam = emu.client("iam", "commercial")
     arn = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])
     keys = {}
