@@ -33,14 +33,17 @@ DENY_LONG_TERM = {"Version": "2012-10-17", "Statement": [
 
 
 def confine(allowed: list[str]) -> dict[str, Any]:
-    """Long-term Bedrock API keys -- creation and LONG_TERM bearer calls -- denied to all but ``allowed``."""
+    """Long-term Bedrock API keys -- creation, LONG_TERM bearer calls, Mantle bearer calls -- denied to all but ``allowed``."""
     cond: dict[str, Any] = {"ArnNotLike": {"aws:PrincipalArn": allowed}} if allowed else {}
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "DenyBedrockKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
          "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}, **cond}},
-        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny",
-         "Action": ["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"], "Resource": "*",
-         "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}}]}
+        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny", "Action": "bedrock:CallWithBearerToken", "Resource": "*",
+         "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}},
+        # bedrock:BearerTokenType is documented for bedrock:CallWithBearerToken only: the Mantle
+        # action is denied outright to the others, as AWS's sample Deny-Bedrock-api-keys.json does
+        {"Sid": "DenyMantleBearerUse", "Effect": "Deny", "Action": "bedrock-mantle:CallWithBearerToken",
+         "Resource": "*", **({"Condition": cond} if cond else {})}]}
 
 
 def guardrails() -> None:

@@ -87,7 +87,10 @@ def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | N
         text = f"{what} with the key from the secret: the key was refused; {why}"
     if probe.classification == "forbidden" and inventory is not None and key_owner is not None and (
             cause := scp_cause(inventory, action, key_owner)):
-        text += f" ({cause})"
+        # the SCP is the cause: a grant to the user cannot lift it, so that advice is replaced
+        head = text.split(" — ", 1)[0]
+        text = (f"{head} ({cause}) — no grant to the key's user lifts an SCP's refusal: the organization must "
+                "change that SCP or the account's place under it")
     if probe.classification in FAIL_CLASSES:
         check.fail(text)
     raise CouldNotDecide(text)

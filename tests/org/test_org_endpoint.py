@@ -31,8 +31,41 @@ def test_a_403_names_the_scp_that_denies_long_term_keys() -> None:
         status, text, _ = run(fn, FakeInventory(**{field: forbidden(field)}, key=raw_key(), org=org), config(),
                               "key-user")
         assert status == "fail"
-        assert text.endswith("(refused: SCP Guard0 (p-guard0) attached to root r-root statement 'DenyLongTerm' "
-                             "denies bedrock:CallWithBearerToken for LONG_TERM keys)"), text
+        assert ("(refused: SCP Guard0 (p-guard0) attached to root r-root statement 'DenyLongTerm' "
+                "denies bedrock:CallWithBearerToken for LONG_TERM keys)") in text, text
+        # a grant to the user cannot lift an SCP's refusal: that advice is not given
+        assert "grant the missing action" not in text and "the organization must change that SCP" in text, text
+
+
+def test_a_level_whose_scps_allow_nothing_of_it_is_named_as_the_cause() -> None:
+    # an OU whose FullAWSAccess was replaced by a list that lacks the action: implicitly denied there
+    full = OrgPolicy("p-FullAWSAccess", "FullAWSAccess", SCP, doc(allow("*")))
+    s3_only = OrgPolicy("p-s3only", "S3Only", SCP, doc(allow("s3:*")))
+    org = OrgPolicies(ACCOUNT, True, "999988887777", (Level("r-root", "ROOT", (full,)),
+                                                      Level("ou-x", "ORGANIZATIONAL_UNIT", (s3_only,)),
+                                                      Level(ACCOUNT, "ACCOUNT", (full,))))
+    msg = DENIED.replace("with an explicit deny in a service control policy",
+                         "because no service control policy allows the bedrock:CallWithBearerToken action")
+    status, text, _ = run(v.list_models, FakeInventory(list_models=probe("forbidden", 403, message=msg), key=raw_key(),
+                                                       org=org), config(), "key-user")
+    assert status == "fail" and "no SCP attached to OU ou-x allows bedrock:CallWithBearerToken" in text, text
+    assert "grant the missing action" not in text, text
+
+
+def test_a_403_naming_an_scp_is_never_answered_by_a_grant_even_unread() -> None:
+    import httpx
+
+    from bedrock_key_audit.inventory.probes import classify_http
+
+    for reason, want in (("with an explicit deny in a service control policy", "service control policy refuses"),
+                         ("because no service control policy allows the bedrock:InvokeModel action",
+                          "service control policy refuses"),
+                         ("with an explicit deny in an identity-based policy", "explicit Deny refuses"),
+                         ("because no identity-based policy allows the bedrock:InvokeModel action",
+                          "grant the missing action")):
+        r = httpx.Response(403, json={"message": f"User: u is not authorized to perform: bedrock:InvokeModel {reason}"})
+        got = classify_http("invoke", "https://x/model/m/converse", r, 1)
+        assert got.classification == "forbidden" and want in got.message, got.message
 
 
 def test_no_scp_cause_when_none_denies_or_they_were_not_read() -> None:
