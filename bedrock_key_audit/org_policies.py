@@ -511,9 +511,9 @@ def long_term_keys_confined(org: OrgPolicies, allowed_users: Sequence[str], outs
         acct = org.account_id
         asks.append((f"creating a Bedrock API key by {p}{w}", p, scp_gate(org, "iam:CreateServiceSpecificCredential",
                      _probe_ctx(p, acct, {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}))))
-        asks.append((f"a long-term bearer call by {p}{w}", p, scp_gate(
+        asks.append((f"a long-term API-key call to bedrock by {p}{w}", p, scp_gate(
             org, "bedrock:CallWithBearerToken", _probe_ctx(p, acct, {"bedrock:BearerTokenType": "LONG_TERM"}))))
-        asks.append((f"a Mantle bearer call by {p}{w}", p, scp_gate(
+        asks.append((f"an API-key call to bedrock-mantle by {p}{w}", p, scp_gate(
             org, MANTLE_BEARER, _probe_ctx(p, acct, {}))))
     return _judge_denials(asks, scp, what)
 

@@ -325,5 +325,30 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
             continue
         if b.open:
             said.append({"principal": a.principal, "undecided (counted)": list(b.open)})
-        kept.append(a)
+        kept.append(_narrowed(a, alternatives, org, said, user_arn.rsplit("/", 1)[-1] if user_arn else None))
     return kept, said
+
+
+def _narrowed(a: Access, alternatives: list[list[Request]], org: OrgPolicies, said: list[dict[str, Any]],
+              audited: str | None) -> Access:
+    """``a`` with the mint actions the SCPs certainly deny it taken out of its note and named with
+    the SCP that denies them (a minter kept for Reset is not also said to Create when an SCP
+    denies Create: exact per action)."""
+    denied: dict[str, str] = {}
+    for action in MINT_ACTIONS:
+        alts = [alt for alt in alternatives if alt[0][0] == action]
+        b = bound_any(alts, scp_org=org, rcp_org=None)
+        if alts and b.stopped:
+            denied[action] = b.stopped
+    if not denied:
+        return a
+    shorts = {x.split(":")[1].replace("ServiceSpecificCredential", "") for x in denied}
+    prefix = "the audited user included: "
+    parts = [part for part in a.note.removeprefix(prefix).split(", ") if part.split(" ", 1)[0] not in shorts]
+    kept_note = ", ".join(parts) if parts else a.note.removeprefix(prefix)
+    if audited and any(part.endswith(f" on user {audited}") for part in parts):
+        kept_note = prefix + kept_note
+    why = "; ".join(f"{x.split(':')[1].replace('ServiceSpecificCredential', '')} not counted: {denied[x]}"
+                    for x in denied)
+    said.append({"principal": a.principal, "stopped for": sorted(denied), "by": list(denied.values())})
+    return dataclasses.replace(a, note=f"{kept_note} ({why})")

@@ -137,10 +137,21 @@ def test_an_scp_denying_create_and_reset_stops_a_minter() -> None:
     assert kept == [] and "SCP ConfineKeys" in said[0]["stopped"]
 
 
-def test_a_minter_that_can_still_reset_counts() -> None:
+def test_a_minter_that_can_still_reset_counts_for_reset_only_naming_the_scp_for_create() -> None:
     o = org(scps=(mint_scp("iam:CreateServiceSpecificCredential"),), account=COMMERCIAL)
-    kept, said = mint_bound([minter()], o)
-    assert kept == [minter()] and said == []
+    note = "the audited user included: Create on user bedrock-cross-partition-user, Reset on user bedrock-cross-partition-user"
+    kept, said = mint_bound([minter(note)], o)
+    assert len(kept) == 1 and kept[0].principal == MINTER
+    assert kept[0].note.startswith("the audited user included: Reset on user bedrock-cross-partition-user (Create not "
+                                   "counted: iam:CreateServiceSpecificCredential denied by SCP ConfineKeys"), kept[0].note
+    assert "Create on user" not in kept[0].note
+    assert said == [{"principal": MINTER, "stopped for": ["iam:CreateServiceSpecificCredential"],
+                     "by": [said[0]["by"][0]]}] and "OnlyTheKeyUser" in said[0]["by"][0]
+
+
+def test_a_minter_no_scp_narrows_keeps_its_note() -> None:
+    o = org(scps=(mint_scp("s3:PutObject"),), account=COMMERCIAL)
+    assert mint_bound([minter("Create on user x")], o) == ([minter("Create on user x")], [])
 
 
 def test_an_escalating_minter_counts_whatever_the_scps() -> None:
