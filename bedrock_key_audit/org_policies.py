@@ -80,6 +80,12 @@ NOT_READ_HINT = ("grant organizations:DescribeOrganization, organizations:ListPa
 ORG_EXPORT_KEY: pytest.StashKey[dict[str, OrgPolicies]] = pytest.StashKey()
 
 
+EXPORT_SHAPE = ('{"accounts": {"<12-digit account id>": {"organization": true, "management_account": "<12-digit id>", '
+                '"levels": [{"target": "r-...", "type": "ROOT", "scps": [{"id": "p-...", "name": "...", "content": {...}}], '
+                '"rcps": [...]}, ... OUs ..., {"target": "<account id>", "type": "ACCOUNT", ...}]}}} '
+                '(docs/real-accounts.md, "The --org-policies file")')
+
+
 class ExportError(ValueError):
     """An ``--org-policies`` file that is not the documented format (one line)."""
 
@@ -536,7 +542,7 @@ def _policy(raw: Any, kind: str, where: str) -> OrgPolicy:
 def parse_export(data: Any, source: str) -> dict[str, OrgPolicies]:
     """The ``--org-policies`` file's accounts (format in the module docstring); :class:`ExportError` naming the problem."""
     if not isinstance(data, dict) or not isinstance(data.get("accounts"), dict):
-        raise ExportError(f"{source}: expected an object with \"accounts\" (account id -> its policies)")
+        raise ExportError(f"{source}: expected an object with \"accounts\" (account id -> its policies): {EXPORT_SHAPE}")
     out: dict[str, OrgPolicies] = {}
     for account, entry in data["accounts"].items():
         where = f"{source}: account {account}"

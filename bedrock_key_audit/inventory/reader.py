@@ -377,6 +377,8 @@ class Inventory(BulkReads):
     # delegated administrator ([organization] policies_profile or profile) for the commercial side
     org_export: dict[str, OrgPolicies] | None = None
     org_admin: Aws | None = None
+    # [partitions.<p>] org_policies_profile: partition -> an Aws of that partition's management account
+    org_admins: dict[str, Aws] | None = None
 
     def org_policies(self, partition: str) -> OrgPolicies:
         """The SCPs and RCPs applying to the audited account of ``partition``
@@ -397,7 +399,8 @@ class Inventory(BulkReads):
                     client = aws.client("organizations", partition)
                     return aws_call.call(client, operation, partition=partition, **params) or {}
                 return call
-            admin = self.org_admin if self.org_admin is not None and partition == "commercial" else self.aws
+            admin = (self.org_admins or {}).get(partition) or (
+                self.org_admin if self.org_admin is not None and partition == "commercial" else self.aws)
             return org_reads.read(caller(self.aws), caller(admin), account, fanout=self.g.fanout)
         return self.g.once(("org-policies", partition), fetch)
 

@@ -278,3 +278,17 @@ def test_bad_export_is_one_line_naming_the_problem(data, message) -> None:
     with pytest.raises(ExportError) as exc:
         parse_export(data, "org.json")
     assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_the_documented_export_example_parses_and_a_bad_file_names_the_shape() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "real-accounts.md").read_text()
+    block = re.search(r"### The `--org-policies` file.*?```json\n(.*?)```", text, re.S)
+    assert block is not None
+    got = parse_export(json.loads(block.group(1)), "example.json")
+    assert got["123456789012"].levels[0].scps[0].name == "FullAWSAccess" and not got["210987654321"].in_organization
+    with pytest.raises(ExportError) as exc:
+        parse_export({"Policies": [{"Id": "p-1"}]}, "list.json")  # a ListPoliciesForTarget answer
+    assert "\"management_account\"" in str(exc.value) and "\"levels\"" in str(exc.value) and "\n" not in str(exc.value)
