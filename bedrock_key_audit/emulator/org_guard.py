@@ -90,7 +90,7 @@ def install() -> None:
         got = models.organizations_backends.master_accounts.get(self.account_id)
         backend = self if self.org is not None else (models.organizations_backends[got[0]][got[1]] if got else None)
         if backend is not None and backend.org is not None:
-            root = next((r for r in backend.ou if r.id == backend.org.root_id), None)
+            root: Any = next((r for r in backend.ou if r.id == backend.org.root_id), None)
             if root is not None:
                 out = {**out, "Organization": {**out["Organization"],
                                                "AvailablePolicyTypes": [dict(t) for t in root.policy_types]}}
