@@ -53,3 +53,20 @@ def test_an_empty_profile_is_refused(tmp_path: Path) -> None:
     path.write_text('[partitions.commercial]\nregion = "us-east-1"\norg_policies_profile = ""\n')
     with pytest.raises(ConfigError):
         load_config(path)
+
+
+def test_the_fixture_builds_an_aws_per_partition_profile(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from bedrock_key_audit.fixtures.aws import CALL_LOG_KEY
+    from fixtures.inventory import _org_sources
+
+    path = tmp_path / "audit.toml"
+    path.write_text('[partitions.govcloud]\nregion = "us-gov-west-1"\norg_policies_profile = "gov-mgmt"\n')
+    cfg = load_config(path)
+    config = SimpleNamespace(stash={CALL_LOG_KEY: []}, getoption=lambda *a, **k: None)
+    inv = Inventory(FakeAws("member"), cfg)  # type: ignore[arg-type]
+    _org_sources(config, inv)  # type: ignore[arg-type]
+    assert inv.org_admins is not None and set(inv.org_admins) == {"govcloud"}
+    assert inv.org_admins["govcloud"].cfg.profile("govcloud") == "gov-mgmt"
+    assert inv.org_admin is None  # no [organization]: the commercial side reads as the audited account
