@@ -59,7 +59,7 @@ def test_the_fixture_builds_an_aws_per_partition_profile(tmp_path: Path) -> None
     from types import SimpleNamespace
 
     from bedrock_key_audit.fixtures.aws import CALL_LOG_KEY
-    from fixtures.inventory import _org_sources
+    from bedrock_key_audit.fixtures.inventory import _org_sources
 
     path = tmp_path / "audit.toml"
     path.write_text('[partitions.govcloud]\nregion = "us-gov-west-1"\norg_policies_profile = "gov-mgmt"\n')
