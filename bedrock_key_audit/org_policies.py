@@ -355,20 +355,26 @@ def witness(pattern: str, account: str, partition_arn: str, avoid: Sequence[str]
     """A principal ARN of ``account`` that ``pattern`` matches and that is none of ``avoid``; None
     when the pattern can match no principal of the account (another account or partition, or only
     the ``avoid`` ARNs themselves).  Each wildcard becomes a concrete name: a principal with that
-    name can exist, so an exemption that matches it spares a principal other than the sanctioned ones."""
-    parts = pattern.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or not _glob(parts[1], partition_arn) or not _glob(parts[2], "iam"):
-        return None
-    if not _glob(parts[4], account):
-        return None  # it spares principals of another account only; SCPs here bound this account's
+    name can exist, so an exemption that matches it spares a principal other than the sanctioned ones.
+    A pattern not shaped as an ARN (``*-bot`` under ``StringNotLike``) is tried as the end of a user's
+    and a role's ARN."""
     if pattern in avoid:
         return None
+    parts = pattern.split(":", 5)
+    candidates: list[str] = []
     for filler in ("zz-unsanctioned", "other-principal"):
-        res = "".join(filler if c == "*" else "x" if c == "?" else c for c in parts[5])
-        arn = f"arn:{partition_arn}:iam::{account}:{res}"
-        if arn not in avoid and _glob(pattern, arn):
-            return arn
-    return None
+        def fill(text: str, filler: str = filler) -> str:
+            return "".join(filler if c == "*" else "x" if c == "?" else c for c in text)
+
+        if len(parts) == 6 and parts[0] == "arn":
+            if not _glob(parts[1], partition_arn) or not _glob(parts[2], "iam") or not _glob(parts[4], account):
+                return None  # it spares principals of another account or partition only
+            candidates.append(f"arn:{partition_arn}:iam::{account}:{fill(parts[5])}")
+        else:
+            tail = pattern.lstrip("*")
+            candidates += [f"arn:{partition_arn}:iam::{account}:{kind}/{fill(tail) or filler}" for kind in ("user", "role")]
+    principal = re.compile(rf"^arn:{re.escape(partition_arn)}:iam::{account}:(user|role)/[\w+=,.@/-]+$")
+    return next((c for c in candidates if c not in avoid and principal.match(c) and _glob(pattern, c)), None)
 
 
 def probe_principals(org: OrgPolicies, actions: Iterable[str], partition_arn: str,

@@ -292,3 +292,17 @@ def test_the_documented_export_example_parses_and_a_bad_file_names_the_shape() -
     with pytest.raises(ExportError) as exc:
         parse_export({"Policies": [{"Id": "p-1"}]}, "list.json")  # a ListPoliciesForTarget answer
     assert "\"management_account\"" in str(exc.value) and "\"levels\"" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_pattern_not_shaped_as_an_arn_still_gets_a_witness() -> None:
+    from bedrock_key_audit.org_policies import witness
+
+    assert witness("*-bot", ACCOUNT, "aws", [USER]) == f"arn:aws:iam::{ACCOUNT}:user/-bot"
+    assert witness("arn:aws:iam::444455556666:user/*", ACCOUNT, "aws") is None
+    assert witness(USER, ACCOUNT, "aws", [USER]) is None
+    doc = confine_scp([USER])
+    for st in doc["Statement"]:
+        st["Condition"] = {k: v for k, v in st.get("Condition", {}).items() if k != "ArnNotLike"}
+        st["Condition"]["StringNotLike"] = {"aws:PrincipalArn": [USER, "*-bot"]}
+    j = long_term_keys_confined(org([pol("BotsToo", doc)]), [USER], OUTSIDER)
+    assert j.status == "fail" and "*-bot" in j.detail, j.detail
