@@ -63,10 +63,16 @@ def scp_cause(inventory: Inventory, action: str, key_owner: str) -> str | None:
     except CouldNotDecide:
         return None
     arn = f"arn:aws:iam::{org.account_id}:user/{key_owner}"
-    ctx = RequestContext({"bedrock:BearerTokenType": "LONG_TERM", "aws:PrincipalArn": arn,
-                          "aws:PrincipalAccount": org.account_id, "aws:PrincipalType": "User",
-                          "aws:username": key_owner, "aws:PrincipalIsAWSService": "false",
-                          "aws:ViaAWSService": "false", "aws:SecureTransport": "true"})
+    values = {"bedrock:BearerTokenType": "LONG_TERM", "aws:PrincipalArn": arn,
+              "aws:PrincipalAccount": org.account_id, "aws:PrincipalType": "User",
+              "aws:username": key_owner, "aws:PrincipalIsAWSService": "false",
+              "aws:ViaAWSService": "false", "aws:SecureTransport": "true"}
+    try:
+        # the probe went to the region the secret names: a region-restricting SCP is decided on it
+        values["aws:RequestedRegion"] = inventory.probe_region()
+    except Exception:  # noqa: BLE001 -- no usable region: the key stays unknown (a region SCP stays undecided)
+        pass
+    ctx = RequestContext(values)
     gate = scp_gate(org, action, ctx)
     if gate.outcome == "denied":
         return f"refused: {', '.join(gate.deny)} denies {action} for LONG_TERM keys"

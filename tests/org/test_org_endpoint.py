@@ -86,3 +86,18 @@ def test_a_closed_mantle_names_the_scp_that_closes_it() -> None:
                           config(), "key-user")
     assert status == "pass" and "refused: SCP Guard0 (p-guard0) attached to root r-root statement 'NoKeys' denies " \
                                 "bedrock-mantle:CallWithBearerToken for LONG_TERM keys" in text, text
+
+
+def test_a_region_scp_is_named_on_the_region_the_probe_went_to() -> None:
+    class InRegion(FakeInventory):
+        def probe_region(self) -> str:
+            return "us-east-1"
+
+    region_deny = doc(deny("*", Sid="DenyOutsideEU", Condition={"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}))
+    status, text, _ = run(v.list_models, InRegion(list_models=forbidden(), key=raw_key(), org=member(region_deny)),
+                          config(), "key-user")
+    assert status == "fail" and "statement 'DenyOutsideEU' denies bedrock:CallWithBearerToken" in text, text
+    # without a known region the SCP stays undecided: no cause is named, and no grant is advised either
+    status, text, _ = run(v.list_models, FakeInventory(list_models=forbidden(), key=raw_key(), org=member(region_deny)),
+                          config(), "key-user")
+    assert "DenyOutsideEU" not in text and "grant the missing action" not in text, text
