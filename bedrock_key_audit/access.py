@@ -373,6 +373,10 @@ class Access:
     unknown: tuple[str, ...] = ()  # what left a possible grant open
     note: str = ""  # e.g. "on the audited user and any user"
     region: str = ""  # set for a replica of the secret: the replica's Region
+    # the caller's own account and ARN (for an outsider: the one standing for it), for the
+    # organization's SCPs and RCPs; empty when the access goes through another principal
+    account: str = ""
+    caller_arn: str = ""
 
     def describe(self) -> str:
         how = "; ".join(self.grants) or "no statement"
@@ -383,7 +387,9 @@ class Access:
         return f"{self.kind} {self.principal}{maybe}{extra} via {how}"
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        del out["account"], out["caller_arn"]
+        return out
 
 
 def _applied(stmts: Iterable[Statement], effect: str, action: str, resource: Any,
@@ -673,7 +679,8 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
             continue
         out.append(Access(principal=p.arn, kind=p.kind, certain=value is True,
                           grants=tuple(sm.grants + [f"decrypts via {g}" for g in kms.grants]),
-                          unknown=tuple(sorted(sm.unknown | kms.unknown)) if value is None else ()))
+                          unknown=tuple(sorted(sm.unknown | kms.unknown)) if value is None else (),
+                          account=p.account, caller_arn=p.arn))
     out += _external_readers(rp, kp, key, account, secret_arn, base, kms_base)
     return out
 
@@ -926,7 +933,8 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
         out.append(Access(principal=o.label, kind="external", certain=value is True,
                           grants=tuple(sm.grants + [f"decrypts via {g}" for g in kms.grants]),
                           unknown=tuple(sorted(sm.unknown | kms.unknown)) if value is None else (),
-                          note=f"{who}; counted as a reader: its own account's identity policies are not visible here"))
+                          note=f"{who}; counted as a reader: its own account's identity policies are not visible here",
+                          account=o.account or "", caller_arn=o.arn or ""))
     return out
 
 

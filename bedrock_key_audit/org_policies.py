@@ -43,6 +43,7 @@ the audit does not know leaves the decision undecided, naming the key, never ass
     {"accounts": {"111122223333": {
         "organization": true,                   # false: the account is in no organization
         "management_account": "999988887777",   # the organization's management account id
+        "organization_id": "o-exampleorgid",    # optional: aws:PrincipalOrgID of its principals
         "levels": [                             # root first, the account last
           {"target": "r-abcd", "type": "ROOT",
            "scps": [{"id": "p-FullAWSAccess", "name": "FullAWSAccess", "content": {...}}],
@@ -62,7 +63,7 @@ from typing import Any
 
 import pytest
 
-from bedrock_key_audit.policy import PolicyError, RequestContext, Statement, _and, _or, parse_document
+from bedrock_key_audit.policy import PolicyError, RequestContext, Statement, _and, _or, parse_document, parse_operator
 
 SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"
@@ -77,6 +78,12 @@ NOT_READ_HINT = ("grant organizations:DescribeOrganization, organizations:ListPa
 
 # where the parsed --org-policies export waits for the inventories (fixtures/options.py sets it)
 ORG_EXPORT_KEY: pytest.StashKey[dict[str, OrgPolicies]] = pytest.StashKey()
+
+
+EXPORT_SHAPE = ('{"accounts": {"<12-digit account id>": {"organization": true, "management_account": "<12-digit id>", '
+                '"levels": [{"target": "r-...", "type": "ROOT", "scps": [{"id": "p-...", "name": "...", "content": {...}}], '
+                '"rcps": [...]}, ... OUs ..., {"target": "<account id>", "type": "ACCOUNT", ...}]}}} '
+                '(docs/real-accounts.md, "The --org-policies file")')
 
 
 class ExportError(ValueError):
@@ -115,6 +122,7 @@ class OrgPolicies:
     management_account_id: str | None = None
     levels: tuple[Level, ...] = ()  # root first, the account last
     source: str = "organizations"
+    organization_id: str | None = None  # o-...: the aws:PrincipalOrgID of the organization's principals
 
     @property
     def is_management(self) -> bool:
@@ -122,6 +130,7 @@ class OrgPolicies:
 
     def evidence(self) -> dict[str, Any]:
         return {"account": self.account_id, "organization": self.in_organization,
+                "organization_id": self.organization_id,
                 "management_account": self.management_account_id, "source": self.source,
                 "levels": [{"target": lv.target, "type": lv.type,
                             "scps": [{"id": p.id, "name": p.name, "content": p.document} for p in lv.scps],
@@ -222,7 +231,60 @@ def rcp_gate(org: OrgPolicies, action: str, ctx: RequestContext, resource: Any =
     if org.is_management:
         return Gate("exempt", why=f"account {org.account_id} is the organization's management account, "
                                   "whose resources RCPs do not affect")
+    if not any(lv.rcps for lv in org.levels):
+        # enabling RCPs attaches RCPFullAWSAccess to every level, and it cannot be detached
+        # ("Resource control policies (RCPs)"): no RCP anywhere means the type is not enabled
+        return Gate("exempt", why=f"RCPs are not enabled in the organization of account {org.account_id}")
     return _gate(org.levels, "RCP", action, resource, ctx)
+
+
+# --------------------------------------------------------------------------- who the organization keeps out
+Request = tuple[str, str, RequestContext]  # action, resource, context
+
+
+@dataclasses.dataclass(frozen=True)
+class Bound:
+    """What the SCPs (of the caller's account) and RCPs (of the resource's account) say of one access.
+
+    ``stopped``: the sentence naming the policy that certainly stops it (the access is not real);
+    ``open``: what left a policy undecided (the access stays counted: an organization policy can
+    only narrow access, so an undecided one never adds or removes a principal)."""
+
+    stopped: str | None = None
+    open: tuple[str, ...] = ()
+
+
+def _one(requests: Sequence[Request], scp_org: OrgPolicies | None, rcp_org: OrgPolicies | None) -> Bound:
+    """All of ``requests`` are needed (a secret read is GetSecretValue AND the Decrypt it implies)."""
+    open_: list[str] = []
+    for action, resource, ctx in requests:
+        for kind, org, gate in (("SCP", scp_org, scp_gate), ("RCP", rcp_org, rcp_gate)):
+            if org is None:
+                continue
+            g = gate(org, action, ctx, resource)
+            if g.permits is False:
+                return Bound(stopped=f"{action} {g.sentence(kind)}")
+            if g.permits is None:
+                open_.append(f"{action}: {g.sentence(kind)}")
+    return Bound(open=tuple(dict.fromkeys(open_)))
+
+
+def bound_all(requests: Sequence[Request], *, scp_org: OrgPolicies | None, rcp_org: OrgPolicies | None) -> Bound:
+    """An access that needs every one of ``requests``: stopped when the SCPs of the caller's account
+    (``scp_org``; None when they do not apply or are unknown) or the RCPs of the resource's account
+    (``rcp_org``) certainly stop any one of them ("Policy evaluation logic": a request must be
+    allowed by the SCPs and RCPs that apply, and an explicit Deny in either denies)."""
+    return _one(requests, scp_org, rcp_org)
+
+
+def bound_any(alternatives: Sequence[Sequence[Request]], *, scp_org: OrgPolicies | None,
+              rcp_org: OrgPolicies | None) -> Bound:
+    """An access reached by any one of ``alternatives`` (each a list of needed requests): stopped only
+    when the organization's policies certainly stop every alternative."""
+    outs = [_one(reqs, scp_org, rcp_org) for reqs in alternatives]
+    if outs and all(b.stopped for b in outs):
+        return Bound(stopped="; ".join(dict.fromkeys(str(b.stopped) for b in outs)))
+    return Bound(open=tuple(dict.fromkeys(o for b in outs if not b.stopped for o in b.open)))
 
 
 # --------------------------------------------------------------------------- the two guardrail rows
@@ -233,17 +295,109 @@ class Judgment:
     satisfied_by: tuple[str, ...] = ()
 
 
-def _probe_ctx(principal_arn: str, account: str, extra: dict[str, Any]) -> RequestContext:
-    # aws:PrincipalAccount / aws:PrincipalArn of the principal asked about; the request is made
+def _probe_ctx(principal_arn: str, account: str, extra: dict[str, Any], absent: Sequence[str] = ()) -> RequestContext:
+    # aws:PrincipalArn / aws:PrincipalAccount of the principal asked about; the request is made
     # directly by it (not through an AWS service): "AWS global condition context keys"
     values: dict[str, Any] = {"aws:PrincipalArn": principal_arn, "aws:PrincipalAccount": account,
                               "aws:ViaAWSService": "false", "aws:PrincipalIsAWSService": "false", **extra}
-    return RequestContext(values, absent=("aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast"))
+    return RequestContext(values, absent=("aws:CalledVia", "aws:CalledViaFirst", "aws:CalledViaLast", *absent))
 
 
 def probe_principal(account: str, partition_arn: str = "aws") -> str:
     """A principal of the account that is none of the sanctioned ones (the row asks about every other principal)."""
     return f"arn:{partition_arn}:iam::{account}:user/any-other-principal"
+
+
+# aws:PrincipalArn under a negated operator in a Deny names the principals the Deny spares
+_EXEMPTING = frozenset({"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike", "StringNotEqualsIgnoreCase"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Exemption:
+    """An ``aws:PrincipalArn`` pattern a Deny statement spares (``ArnNotLike`` and kin), where it is."""
+
+    pattern: str
+    statement: str
+
+
+def exemptions(org: OrgPolicies, actions: Iterable[str]) -> list[Exemption]:
+    """The principal patterns that the SCP Deny statements covering any of ``actions`` exempt.
+
+    An SCP cannot name principals (``Principal``/``NotPrincipal`` are not supported in SCPs:
+    "SCP syntax", https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_syntax.html),
+    so a guardrail spares principals only through conditions; the usual form is
+    ``ArnNotLike``/``StringNotLike`` on ``aws:PrincipalArn`` ("AWS global condition context keys",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)."""
+    acts = list(actions)
+    out: dict[tuple[str, str], Exemption] = {}
+    for lv in org.levels:
+        for p in lv.scps:
+            for st in _statements(p, lv, "SCP"):
+                if st.effect != "Deny" or not any(st.matches(a) for a in acts) or not isinstance(st.conditions, dict):
+                    continue
+                for op, block in st.conditions.items():
+                    parsed = parse_operator(str(op))
+                    if parsed is None or parsed[1] not in _EXEMPTING or not isinstance(block, dict):
+                        continue
+                    for key, values in block.items():
+                        if str(key).lower() != "aws:principalarn":
+                            continue
+                        for v in values if isinstance(values, list) else [values]:
+                            out.setdefault((str(v), st.label), Exemption(str(v), st.label))
+    return list(out.values())
+
+
+def _glob(pattern: str, text: str) -> bool:
+    return re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), text) is not None
+
+
+def witness(pattern: str, account: str, partition_arn: str, avoid: Sequence[str] = ()) -> str | None:
+    """A principal ARN of ``account`` that ``pattern`` matches and that is none of ``avoid``; None
+    when the pattern can match no principal of the account (another account or partition, or only
+    the ``avoid`` ARNs themselves).  Each wildcard becomes a concrete name: a principal with that
+    name can exist, so an exemption that matches it spares a principal other than the sanctioned ones.
+    A pattern not shaped as an ARN (``*-bot`` under ``StringNotLike``) is tried as the end of a user's
+    and a role's ARN."""
+    if pattern in avoid:
+        return None
+    parts = pattern.split(":", 5)
+    candidates: list[str] = []
+    for filler in ("zz-unsanctioned", "other-principal"):
+        def fill(text: str, filler: str = filler) -> str:
+            return "".join(filler if c == "*" else "x" if c == "?" else c for c in text)
+
+        if len(parts) == 6 and parts[0] == "arn":
+            if not _glob(parts[1], partition_arn) or not _glob(parts[2], "iam") or not _glob(parts[4], account):
+                return None  # it spares principals of another account or partition only
+            candidates.append(f"arn:{partition_arn}:iam::{account}:{fill(parts[5])}")
+        else:
+            tail = pattern.lstrip("*")
+            candidates += [f"arn:{partition_arn}:iam::{account}:{kind}/{fill(tail) or filler}" for kind in ("user", "role")]
+    principal = re.compile(rf"^arn:{re.escape(partition_arn)}:iam::{account}:(user|role)/[\w+=,.@/-]+$")
+    return next((c for c in candidates if c not in avoid and principal.match(c) and _glob(pattern, c)), None)
+
+
+def probe_principals(org: OrgPolicies, actions: Iterable[str], partition_arn: str,
+                     sanctioned: Sequence[str]) -> list[tuple[str, str]]:
+    """The principals a guardrail row asks about, each with why: a user, a role, a user whose name
+    shares each sanctioned user's, and one principal for each exemption pattern of the SCPs that is
+    not exactly a sanctioned ARN (it matches some other principal).  A guardrail holds only if it
+    denies every one of them."""
+    acct = org.account_id
+    out: dict[str, str] = {}
+    # the exemption witnesses first: a failure then names the pattern that spares them
+    for ex in exemptions(org, ["iam:CreateServiceSpecificCredential", *actions]):
+        w = witness(ex.pattern, acct, partition_arn, sanctioned)
+        if w is not None:
+            out.setdefault(w, f"matched by the exemption pattern {ex.pattern} in {ex.statement}, "
+                              "which spares principals other than the sanctioned ones")
+    out.setdefault(probe_principal(acct, partition_arn), "a user of the account")
+    out.setdefault(f"arn:{partition_arn}:iam::{acct}:role/any-other-role", "a role of the account")
+    for arn in sanctioned:
+        name = arn.rsplit("/", 1)[-1]
+        out.setdefault(f"arn:{partition_arn}:iam::{acct}:user/{name}-other",
+                       f"a user whose name begins with the sanctioned {name}")
+    return [(p, why) for p, why in out.items() if p not in sanctioned]
 
 
 def lifetime_scp(max_days: int) -> dict[str, Any]:
@@ -261,15 +415,24 @@ def lifetime_scp(max_days: int) -> dict[str, Any]:
 
 
 def confine_scp(allowed_users: Sequence[str]) -> dict[str, Any]:
-    """The SCP that confines long-term Bedrock API keys to ``allowed_users``."""
+    """The SCP that confines long-term Bedrock API keys to ``allowed_users``.
+
+    ``bedrock:BearerTokenType`` is documented for ``bedrock:CallWithBearerToken`` only ("Control
+    permissions for generating and using Amazon Bedrock API keys"); nothing documents it on a
+    ``bedrock-mantle:CallWithBearerToken`` request, so the Mantle statement denies every bearer call
+    of the other principals, as AWS's sample Deny-Bedrock-api-keys.json does, without that condition."""
     cond = {"ArnNotLike": {"aws:PrincipalArn": list(allowed_users)}} if allowed_users else {}
+    mantle: dict[str, Any] = {"Sid": "DenyMantleBearerUse", "Effect": "Deny",
+                              "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*"}
+    if cond:
+        mantle["Condition"] = cond
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "DenyBedrockKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
          "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE},
                                         **cond}},
-        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny",
-         "Action": ["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"],
-         "Resource": "*", "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}}]}
+        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny", "Action": "bedrock:CallWithBearerToken",
+         "Resource": "*", "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}},
+        mantle]}
 
 
 def _outside(org: OrgPolicies, what: str, scp: dict[str, Any]) -> Judgment | None:
@@ -306,38 +469,64 @@ def _judge_denials(asks: list[tuple[str, str, Gate]], scp: dict[str, Any], what:
     return Judgment("pass", f"the SCPs {what}: {'; '.join(names)}", names)
 
 
+def _partition_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 1 and parts[1] else "aws"
+
+
 def key_lifetime_capped(org: OrgPolicies, max_days: int, principals: Sequence[str]) -> Judgment:
-    """Does an SCP deny every principal in ``principals`` creating a Bedrock API key that lives longer
-    than ``max_days`` (``iam:ServiceSpecificCredentialAgeDays`` above it, or no expiration at all)?"""
+    """Does an SCP deny every principal of the account creating a Bedrock API key that lives longer
+    than ``max_days`` (``iam:ServiceSpecificCredentialAgeDays`` above it, or no expiration at all)?
+    Asked of ``principals`` (the sanctioned users among them) and of :func:`probe_principals`: a
+    role, a user, and one principal for each ``aws:PrincipalArn`` exemption pattern of the SCPs."""
     scp = lifetime_scp(max_days)
     what = f"cap Bedrock API keys at {max_days} days"
     out = _outside(org, what.replace("cap", "caps"), scp)
     if out:
         return out
+    part = _partition_of(principals[0]) if principals else "aws"
+    who = {p: f" ({why})" for p, why in probe_principals(org, [], part, ())}
+    for p in principals:
+        who.setdefault(p, "")
     asks = []
-    for p, g in _ask(org, principals, "iam:CreateServiceSpecificCredential",
+    for p, g in _ask(org, who, "iam:CreateServiceSpecificCredential",
                      {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE,
                       "iam:ServiceSpecificCredentialAgeDays": str(max_days + 1)}):
-        asks.append((f"a {max_days + 1}-day key created by {p}", p, g))
-    for p, g in _ask(org, principals, "iam:CreateServiceSpecificCredential",
+        asks.append((f"a {max_days + 1}-day key created by {p}{who[p]}", p, g))
+    for p, g in _ask(org, who, "iam:CreateServiceSpecificCredential",
                      {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE,
                       "iam:ServiceSpecificCredentialAgeDays": None}):
-        asks.append((f"a key without an expiration created by {p}", p, g))
+        asks.append((f"a key without an expiration created by {p}{who[p]}", p, g))
     return _judge_denials(asks, scp, what)
 
 
+MANTLE_BEARER = "bedrock-mantle:CallWithBearerToken"
+
+
 def long_term_keys_confined(org: OrgPolicies, allowed_users: Sequence[str], outsider: str) -> Judgment:
-    """Are long-term Bedrock API keys -- their creation and ``LONG_TERM`` bearer calls -- denied by
-    SCP to ``outsider`` (a principal of the account that is none of ``allowed_users``)?"""
+    """Are long-term Bedrock API keys -- their creation, ``LONG_TERM`` bearer calls, and bearer calls
+    to Mantle -- denied by SCP to every principal but ``allowed_users``?  Asked of ``outsider`` and
+    of :func:`probe_principals` (a role, a user sharing a sanctioned name, one principal for each
+    exemption pattern that is not exactly a sanctioned ARN).  A Mantle bearer call is asked with
+    ``bedrock:BearerTokenType`` unknown: AWS documents that key for ``bedrock:CallWithBearerToken``
+    only, so a Mantle Deny that needs it leaves the row undecided, never passed."""
     scp = confine_scp(allowed_users)
     what = f"confine long-term Bedrock API keys to {', '.join(allowed_users) or 'no principal'}"
     out = _outside(org, f"confines long-term Bedrock API keys to {', '.join(allowed_users) or 'no principal'}", scp)
     if out:
         return out
-    asks = [(f"creating a Bedrock API key by {outsider}", outsider, g) for _, g in _ask(
-        org, [outsider], "iam:CreateServiceSpecificCredential", {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE})]
-    asks += [(f"a long-term bearer call by {outsider}", outsider, g) for _, g in _ask(
-        org, [outsider], "bedrock:CallWithBearerToken", {"bedrock:BearerTokenType": "LONG_TERM"})]
+    who = {p: f" ({why})" for p, why in probe_principals(
+        org, ["bedrock:CallWithBearerToken", MANTLE_BEARER], _partition_of(outsider), allowed_users)}
+    who.setdefault(outsider, "")
+    asks = []
+    for p, w in who.items():
+        acct = org.account_id
+        asks.append((f"creating a Bedrock API key by {p}{w}", p, scp_gate(org, "iam:CreateServiceSpecificCredential",
+                     _probe_ctx(p, acct, {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}))))
+        asks.append((f"a long-term API-key call to bedrock by {p}{w}", p, scp_gate(
+            org, "bedrock:CallWithBearerToken", _probe_ctx(p, acct, {"bedrock:BearerTokenType": "LONG_TERM"}))))
+        asks.append((f"an API-key call to bedrock-mantle by {p}{w}", p, scp_gate(
+            org, MANTLE_BEARER, _probe_ctx(p, acct, {}))))
     return _judge_denials(asks, scp, what)
 
 
@@ -359,7 +548,7 @@ def _policy(raw: Any, kind: str, where: str) -> OrgPolicy:
 def parse_export(data: Any, source: str) -> dict[str, OrgPolicies]:
     """The ``--org-policies`` file's accounts (format in the module docstring); :class:`ExportError` naming the problem."""
     if not isinstance(data, dict) or not isinstance(data.get("accounts"), dict):
-        raise ExportError(f"{source}: expected an object with \"accounts\" (account id -> its policies)")
+        raise ExportError(f"{source}: expected an object with \"accounts\" (account id -> its policies): {EXPORT_SHAPE}")
     out: dict[str, OrgPolicies] = {}
     for account, entry in data["accounts"].items():
         where = f"{source}: account {account}"
@@ -387,8 +576,11 @@ def parse_export(data: Any, source: str) -> dict[str, OrgPolicies]:
                                 tuple(_policy(p, RCP, lw) for p in lv.get("rcps", []))))
         if levels and (levels[0].type != "ROOT" or levels[-1].type != "ACCOUNT" or levels[-1].target != account):
             raise ExportError(f"{where}: \"levels\" must start at the ROOT and end at the ACCOUNT {account}")
+        org_id = entry.get("organization_id")
+        if org_id is not None and not (isinstance(org_id, str) and org_id.startswith("o-")):
+            raise ExportError(f"{where}: \"organization_id\" must be the organization's id (o-...)")
         out[str(account)] = OrgPolicies(str(account), in_org, mgmt if in_org else None, tuple(levels),
-                                        source=f"--org-policies {source}")
+                                        source=f"--org-policies {source}", organization_id=org_id if in_org else None)
     return out
 
 

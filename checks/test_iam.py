@@ -21,8 +21,8 @@ def test_user_no_other_credentials(check, existing_user, other_credentials):
 
 
 @pytest.mark.check("iam.policy_least_privilege")
-def test_policy_least_privilege(check, existing_user, user_policies, audit_config):
-    verdicts.policy_least_privilege(check, existing_user, user_policies, audit_config)
+def test_policy_least_privilege(check, existing_user, user_policies, audit_config, inventory):
+    verdicts.policy_least_privilege(check, existing_user, user_policies, audit_config, inventory)
 
 
 @pytest.mark.check("iam.policy_grants_required")

@@ -32,6 +32,8 @@ _joined: set[str] = set()  # accounts join() made members (moto keeps master_acc
 _delegated: set[str] = set()  # members join() made delegated administrators (they read the organization's policies)
 _installed = False
 _READS = ("list_parents", "list_policies_for_target", "describe_policy")
+_WRITES = ("create_policy", "update_policy", "delete_policy", "attach_policy", "detach_policy",
+           "enable_policy_type", "disable_policy_type")
 
 
 def install() -> None:
@@ -60,6 +62,41 @@ def install() -> None:
             return _original(self, *args, **kwargs)
 
         setattr(models.OrganizationsBackend, name, routed)
+
+    for name in _WRITES:
+        original = getattr(models.OrganizationsBackend, name)
+
+        def guarded(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            # policy management belongs to the management account ("Managing organization policies"):
+            # a member (even a delegated administrator without a resource-based delegation policy)
+            # is answered AccessDeniedException; moto failed with an AttributeError (HTTP 500)
+            got = models.organizations_backends.master_accounts.get(self.account_id)
+            if self.org is None and got is not None and got[0] != self.account_id:
+                from moto.organizations.exceptions import OrganizationsClientError
+
+                raise OrganizationsClientError("AccessDeniedException",
+                                               "You don't have permissions to access this resource.")
+            return _original(self, *args, **kwargs)
+
+        setattr(models.OrganizationsBackend, name, guarded)
+
+    describe = models.OrganizationsBackend.describe_organization
+
+    def describe_organization(self: Any) -> Any:
+        # AvailablePolicyTypes (deprecated, "use ListRoots instead": DescribeOrganization API
+        # reference) mirrors the root's enabled types, as ListRoots' PolicyTypes shows them;
+        # moto always said SERVICE_CONTROL_POLICY only
+        out = describe(self)
+        got = models.organizations_backends.master_accounts.get(self.account_id)
+        backend = self if self.org is not None else (models.organizations_backends[got[0]][got[1]] if got else None)
+        if backend is not None and backend.org is not None:
+            root: Any = next((r for r in backend.ou if r.id == backend.org.root_id), None)
+            if root is not None:
+                out = {**out, "Organization": {**out["Organization"],
+                                               "AvailablePolicyTypes": [dict(t) for t in root.policy_types]}}
+        return out
+
+    setattr(models.OrganizationsBackend, "describe_organization", describe_organization)  # noqa: B010
 
     create = models.OrganizationsBackend.create_organization
 
@@ -189,11 +226,12 @@ def attach(management: str, target: str, kind: str, name: str, document: dict[st
 
     backend = organizations_backends[management][partition]
     assert backend.org is not None
-    if kind == RCP:
-        try:
-            backend.enable_policy_type(RootId=backend.org.root_id, PolicyType=RCP)
-        except Exception:  # noqa: BLE001 -- already enabled
-            pass
+    # AWS attaches a policy only once its type is enabled at the root (EnablePolicyType); ListRoots
+    # then lists the type with Status ENABLED
+    try:
+        backend.enable_policy_type(RootId=backend.org.root_id, PolicyType=kind)
+    except Exception:  # noqa: BLE001 -- already enabled
+        pass
     pid = backend.create_policy(Name=name, Description=name, Type=kind, Content=json.dumps(document))["Policy"][
         "PolicySummary"]["Id"]
     backend.attach_policy(PolicyId=pid, TargetId=target)

@@ -33,14 +33,17 @@ DENY_LONG_TERM = {"Version": "2012-10-17", "Statement": [
 
 
 def confine(allowed: list[str]) -> dict[str, Any]:
-    """Long-term Bedrock API keys -- creation and LONG_TERM bearer calls -- denied to all but ``allowed``."""
+    """Long-term Bedrock API keys -- creation, LONG_TERM bearer calls, Mantle bearer calls -- denied to all but ``allowed``."""
     cond: dict[str, Any] = {"ArnNotLike": {"aws:PrincipalArn": allowed}} if allowed else {}
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "DenyBedrockKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
          "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}, **cond}},
-        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny",
-         "Action": ["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"], "Resource": "*",
-         "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}}]}
+        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny", "Action": "bedrock:CallWithBearerToken", "Resource": "*",
+         "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}},
+        # bedrock:BearerTokenType is documented for bedrock:CallWithBearerToken only: the Mantle
+        # action is denied outright to the others, as AWS's sample Deny-Bedrock-api-keys.json does
+        {"Sid": "DenyMantleBearerUse", "Effect": "Deny", "Action": "bedrock-mantle:CallWithBearerToken",
+         "Resource": "*", **({"Condition": cond} if cond else {})}]}
 
 
 def guardrails() -> None:
@@ -107,3 +110,47 @@ def sanction_key_users(*names: str) -> None:
     for p in backend.policies:
         if p.name == "ConfineBedrockApiKeys":
             p.content = json.dumps(confine(users))
+
+
+# an account outside the organization, and the user of it that the secret's policies admit
+OUTSIDER_ACCOUNT = "111122223333"
+OUTSIDER_USER = "partner"
+# "Resource control policies (RCPs)" -- an identity perimeter on the account's secrets and keys:
+# only the account's own principals (and AWS services) may use them, whatever their policies say
+KEEP_OUTSIDERS_OUT = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "EnforceIdentityPerimeter", "Effect": "Deny", "Principal": "*",
+     "Action": ["secretsmanager:*", "kms:*"], "Resource": "*",
+     "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalAccount": [partitions.ACCOUNTS["govcloud"]]},
+                   "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}}]}
+
+
+def admit_outsider(emu: Any) -> str:
+    """The secret's resource policy admits every principal of :data:`OUTSIDER_ACCOUNT`, and its key
+    policy lets that account's user ``partner`` decrypt: the partner reads the key (with its own
+    identity policy) unless something else stops it.  Returns the partner's ARN."""
+    from bedrock_key_audit.emulator.scenarios import SECRET_NAME, SECRET_PARTITION
+
+    arn = f"arn:{ARN_PARTITION[SECRET_PARTITION]}:iam::{OUTSIDER_ACCOUNT}:user/{OUTSIDER_USER}"
+    sm = emu.client("secretsmanager", SECRET_PARTITION)
+    sm.put_resource_policy(SecretId=SECRET_NAME, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "PartnerAccount", "Effect": "Allow", "Principal": {"AWS": OUTSIDER_ACCOUNT},
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    key = sm.describe_secret(SecretId=SECRET_NAME)["KmsKeyId"]
+    kms = emu.client("kms", SECRET_PARTITION)
+    doc = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    doc["Statement"].append({"Sid": "PartnerDecrypt", "Effect": "Allow", "Principal": {"AWS": arn},
+                             "Action": "kms:Decrypt", "Resource": "*"})
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(doc))
+    return arn
+
+
+@scenario
+def rcp_blocks_outsiders(emu: Any) -> None:
+    """``compliant``, plus a secret resource policy admitting account 111122223333 and a key policy
+    letting its user ``partner`` decrypt, plus the RCP ``KeepSecretsInTheAccount`` on the GovCloud
+    account denying Secrets Manager and KMS to every principal of another account: the partner is
+    no reader (the emulator refuses its GetSecretValue by the RCP)."""
+    _compliant(emu)
+    admit_outsider(emu)
+    org_guard.attach(MANAGEMENT["govcloud"], partitions.ACCOUNTS["govcloud"], org_guard.RCP,
+                     "KeepSecretsInTheAccount", KEEP_OUTSIDERS_OUT, partition=ARN_PARTITION["govcloud"])

@@ -99,4 +99,4 @@ def read(own: Call, admin: Call, account: str,
     except Exception as exc:  # noqa: BLE001 -- one sentence, the row ends error
         raise CouldNotDecide(f"SCPs/RCPs not read: Organizations answered {_code(exc)} for account {account}; "
                              f"{NOT_READ_HINT}") from None
-    return OrgPolicies(account, True, mgmt, levels)
+    return OrgPolicies(account, True, mgmt, levels, organization_id=org.get("Id"))

@@ -6,6 +6,21 @@ import httpx
 from bedrock_key_audit.inventory.models import HttpProbe
 
 
+def _advice(msg: str) -> str:
+    """What a 403 asks for, from AWS's own reason ("Troubleshoot access denied error messages", IAM
+    User Guide, https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html):
+    an SCP's explicit deny, or no SCP allowing the action, is not lifted by any grant to the user."""
+    low = msg.lower()
+    if "service control policy" in low:
+        return ("a service control policy refuses it: no grant to the key's user lifts that; the organization must "
+                "change the SCP (or the account's place in it)")
+    if "resource control policy" in low:
+        return "a resource control policy refuses it: no grant to the key's user lifts that; the organization must change it"
+    if "explicit deny" in low:
+        return "an explicit Deny refuses it: no grant lifts that; change the Deny if the key really needs the action"
+    return "grant the missing action to the key's user"
+
+
 def path_of(url: str) -> str:
     return httpx.URL(url).path
 
@@ -30,8 +45,7 @@ def classify_http(name: str, url: str, r: httpx.Response, attempts: int) -> Http
     if r.status_code in (401, 403):
         if "api key" in msg.lower() or "authentication failed" in msg.lower():
             return HttpProbe(name, url, r.status_code, "bad_key", "the key was refused (invalid, expired, inactive or reset): rotate it", attempts)
-        return HttpProbe(name, url, r.status_code, "forbidden",
-                         f"access denied: {msg[:300]} — grant the missing action to the key's user", attempts)
+        return HttpProbe(name, url, r.status_code, "forbidden", f"access denied: {msg[:300]} — {_advice(msg)}", attempts)
     if r.status_code == 429:
         return HttpProbe(name, url, 429, "throttled", f"throttled ({etype or 'ThrottlingException'})", attempts)
     if r.status_code in (404,) or etype == "ResourceNotFoundException" or (

@@ -377,6 +377,8 @@ class Inventory(BulkReads):
     # delegated administrator ([organization] policies_profile or profile) for the commercial side
     org_export: dict[str, OrgPolicies] | None = None
     org_admin: Aws | None = None
+    # [partitions.<p>] org_policies_profile: partition -> an Aws of that partition's management account
+    org_admins: dict[str, Aws] | None = None
 
     def org_policies(self, partition: str) -> OrgPolicies:
         """The SCPs and RCPs applying to the audited account of ``partition``
@@ -397,7 +399,8 @@ class Inventory(BulkReads):
                     client = aws.client("organizations", partition)
                     return aws_call.call(client, operation, partition=partition, **params) or {}
                 return call
-            admin = self.org_admin if self.org_admin is not None and partition == "commercial" else self.aws
+            admin = (self.org_admins or {}).get(partition) or (
+                self.org_admin if self.org_admin is not None and partition == "commercial" else self.aws)
             return org_reads.read(caller(self.aws), caller(admin), account, fanout=self.g.fanout)
         return self.g.once(("org-policies", partition), fetch)
 
@@ -714,6 +717,22 @@ class Inventory(BulkReads):
             return self._http("mantle_models", "GET", f"{base}/v1/models", key, region, surface="mantle")
         return self._probe("mantle_models", build)
 
+    def mantle_chat(self) -> HttpProbe:
+        """``POST /v1/chat/completions`` on Mantle with a one-token prompt to the configured model
+        (its id without an inference-profile prefix) in the secret's region (bedrock-mantle:CallWithBearerToken,
+        bedrock-mantle:CreateInference): does the key work there?  Mantle serves OpenAI's Chat
+        Completions API ("Endpoints supported by Amazon Bedrock",
+        https://docs.aws.amazon.com/bedrock/latest/userguide/endpoints.html)."""
+        def build(key: SecretText, region: str) -> HttpProbe:
+            import re
+
+            base = mantle_endpoint(region).rstrip("/")
+            model = re.sub(r"^(us|eu|apac|us-gov|global|jp|au|ca)\.", "", self.cfg.model_id)
+            body = {"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
+            return self._http("mantle_chat", "POST", f"{base}/v1/chat/completions", key, region, json_body=body,
+                              surface="mantle")
+        return self._probe("mantle_chat", build)
+
     # ---- prefetch
     def prefetch(self, users: Iterable[str]) -> list[cf.Future[Any]]:
         """Start every independent read now, so checks find them done."""
@@ -731,8 +750,10 @@ class Inventory(BulkReads):
         jobs: list[Callable[..., Any]] = [(lambda u=user: self.user_policies(u)) for user in users]
         jobs += [
             lambda: self.list_models(),
-            lambda: self.invoke(),
-            *([lambda: self.mantle_models()] if "mantle" not in self.cfg.surfaces else []),
+            *([lambda: self.invoke()] if {"runtime", "runtime-openai"} & set(self.cfg.surfaces)
+              or "mantle" not in self.cfg.surfaces else []),
+            lambda: self.mantle_models(),
+            *([lambda: self.mantle_chat()] if "mantle" in self.cfg.surfaces else []),
             secret_key,
             *[(lambda p=p: self.trails(p)) for p in PARTITIONS],
         ]

@@ -14,6 +14,8 @@ uses the key in GovCloud is not known to the audit: list its role in ``secret.al
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from typing import Any
 
 from bedrock_key_audit.inventory.access import (
@@ -28,17 +30,26 @@ from bedrock_key_audit.inventory.access import (
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 
 from bedrock_key_audit.access import (
+    ANY_OTHER_ACCOUNT,
+    BEDROCK_SERVICE,
+    DECRYPT,
+    GET_SECRET_VALUE,
+    MINT_ACTIONS,
+    MINT_REQUESTS,
     Access,
     KeyAccess,
     outside,
+    read_contexts,
     secret_readers,
 )
-from bedrock_key_audit.escalation import minters as escalation_minters, not_evaluated_sentence
-from bedrock_key_audit.policy import PolicyError
+from bedrock_key_audit.escalation import ESCALATION, not_evaluated_sentence
+from bedrock_key_audit.escalation import minters as escalation_minters
+from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, bound_any
+from bedrock_key_audit.policy import PolicyError, RequestContext
 from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses
 
-UNSEEN = ("service control policies, resource control policies and session policies are not readable from the "
-          "account and can only narrow this")
+UNSEEN = "session policies are not readable from the account and can only narrow this"
+_SYNTHETIC = ":role/any-principal-of-the-account"
 TRUST_SCOPE = (f"roles are followed through their trust policies to a chain depth of {CHAIN_DEPTH}; who can pass a "
                "role to a service (iam:PassRole) is not followed")
 
@@ -61,6 +72,91 @@ def _undecided(accesses: list[Access], what: str) -> str:
     return (f"{first.kind} {first.principal} may {what} through {'; '.join(first.grants)}, depending on {keys}, "
             f"which the audit cannot know; remove or narrow that grant (or allow the principal) to settle it"
             + (f" ({len(accesses) - 1} more such principal(s) in the evidence)" if len(accesses) > 1 else ""))
+
+
+def _org_of(inventory: Any, partition: str) -> tuple[OrgPolicies | None, str]:
+    """The partition's SCPs/RCPs, and the sentence the row's evidence carries about them."""
+    try:
+        org = inventory.org_policies(partition)
+    except CouldNotDecide as exc:
+        # never assumed absent: the verdict stays the one without them (they can only narrow it)
+        return None, f"{exc} -- without them every principal above is counted"
+    return org, f"read ({org.source}): applied as shown per principal"
+
+
+def _mentioned_accounts(org: OrgPolicies) -> list[str]:
+    docs = [p.document for lv in org.levels for p in (*lv.scps, *lv.rcps)]
+    return sorted(set(re.findall(r"(?<!\d)\d{12}(?!\d)", json.dumps(docs))))
+
+
+def _callers(a: Access, org: OrgPolicies, owner_account: str) -> list[dict[str, Any]]:
+    """The caller-describing keys of the principal (or principals) an access stands for.  An
+    outsider's organization and tags are unknown (left out, so a condition on them stays undecided);
+    the synthetic principal standing for a whole account has no known ARN; the one standing for
+    every account no resource policy mentions is asked about each account the organization's
+    policies mention as well (it must be stopped for all of them)."""
+    accounts = [a.account]
+    if a.account == ANY_OTHER_ACCOUNT:
+        accounts += [x for x in _mentioned_accounts(org) if x != owner_account]
+    out = []
+    for acct in accounts:
+        keys: dict[str, Any] = {"aws:PrincipalAccount": acct, "kms:CallerAccount": acct,
+                                "aws:PrincipalIsAWSService": "false"}
+        if not a.caller_arn.endswith(_SYNTHETIC):
+            keys["aws:PrincipalArn"] = a.caller_arn
+        if acct in (owner_account, org.management_account_id) and org.organization_id:
+            keys["aws:PrincipalOrgID"] = org.organization_id
+        out.append(keys)
+    return out
+
+
+def _ctx(base: dict[str, Any], keys: dict[str, Any]) -> RequestContext:
+    merged = {**base, **keys}
+    return RequestContext({k: v for k, v in merged.items() if v is not None},
+                          absent={k for k, v in merged.items() if v is None})
+
+
+def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret_arn: str, region: str,
+                       owner_account: str, key_arn_of: dict[str, str | None], now: Any,
+                       scp_of: dict[str, OrgPolicies] | None = None) -> tuple[list[Access], list[dict[str, Any]]]:
+    """The readers the organization does not certainly stop, and what it said of each reader.
+
+    RCPs on the secret's (member) account bound every caller, inside or outside the organization,
+    for ``secretsmanager:GetSecretValue`` and the ``kms:Decrypt`` it implies; the account's SCPs
+    bound its own principals' ``GetSecretValue``.  Sources: "Resource control policies (RCPs)" --
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html;
+    "SCP evaluation" -- https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html;
+    "Policy evaluation logic" -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html.
+    An access through another principal (a role chain), or by an AWS service, is left as it is.
+    ``scp_of``: the SCPs of other accounts, when known (an ``--org-policies`` export that lists them):
+    an outsider of such an account is bounded by them too."""
+    if org is None or org.account_id != owner_account:
+        return readers, []
+    scp_of = {k: o for k, o in (scp_of or {}).items() if k != ANY_OTHER_ACCOUNT}
+    kept: list[Access] = []
+    said: list[dict[str, Any]] = []
+    for a in readers:
+        if not a.caller_arn:
+            kept.append(a)
+            continue
+        arn = secret_arn if not a.region else secret_arn.replace(f":{region}:", f":{a.region}:", 1)
+        base, kms_base = read_contexts(now, a.region or region, owner_account, arn)
+        key_arn = key_arn_of.get(a.region or region)
+        bounds = []
+        for keys in _callers(a, org, owner_account):
+            reqs: list[Request] = [(GET_SECRET_VALUE, arn, _ctx(base, keys))]
+            if key_arn:
+                reqs.append((DECRYPT, key_arn, _ctx(kms_base, keys)))
+            scp_org = org if a.account == owner_account else scp_of.get(a.account)
+            bounds.append(bound_all(reqs, scp_org=scp_org, rcp_org=org))
+        if bounds and all(b.stopped for b in bounds):
+            said.append({"principal": a.principal, "stopped": "; ".join(dict.fromkeys(str(b.stopped) for b in bounds))})
+            continue
+        opened = [o for b in bounds for o in b.open]
+        if opened:
+            said.append({"principal": a.principal, "undecided (counted)": opened})
+        kept.append(a)
+    return kept, said
 
 
 def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: Any, now: Any) -> None:
@@ -105,9 +201,17 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         readers += assumer_accesses(readers, auth.principals, now=now, what="read the secret")
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the policies of secret {secret.secret_id}: {exc}") from None
+    org, org_note = _org_of(inventory, "govcloud")
+    key_arn_of = {region: key.arn if key else None,
+                  **{r.region: (k.arn if k else None) for r, k in zip(replicas, replica_keys, strict=True)}}
+    readers, org_said = _org_bound_readers(readers, org, secret_arn=secret.arn, region=region, owner_account=account,
+                                           key_arn_of=key_arn_of, now=now,
+                                           scp_of=getattr(inventory, "org_export", None) or {})
     # the principals configured to run the audit read the secret by design, as the caller does
     allowed = _allowed(audit_config.allowed_readers + audit_config.auditors, auth)
     extra = outside(readers, allowed)
+    check.evidence("organization-policies", {"SCPs/RCPs": org_note, "per principal": org_said,
+                                             **({"policies": org.evidence()} if org is not None else {})})
     check.evidence("secretsmanager:GetResourcePolicy", {"ResourcePolicy": policy})
     check.evidence("kms:GetKeyPolicy+ListGrants", {"KeyArn": key.arn, "Policy": key.policy, "Grants": list(key.grants)}
                    if key else {"KeyArn": None, "note": "AWS managed key aws/secretsmanager"})
@@ -119,12 +223,16 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                                "readers": [{**a.as_dict(), "allowed": a.principal in allowed} for a in readers]})
     certain = [a for a in extra if a.certain]
     check.require(not certain, f"secret {secret.secret_id} can be read by {len(certain)} principal(s) outside "
-                               f"secret.allowed_readers: {_listing(certain)}")
+                               f"secret.allowed_readers: {_listing(certain)}"
+                               + ("" if org is not None else f" ({org_note.split(' -- ')[0]})"))
     if extra:
         raise CouldNotDecide(f"secret {secret.secret_id}: {_undecided(extra, 'read it')}")
     who = _listing(readers) if readers else "no principal of the account"
-    check.passed(f"only allowed principals can read secret {secret.secret_id}: {who} (root user, session policies, "
-                 f"SCPs and RCPs not evaluated; role chains followed to depth {CHAIN_DEPTH})")
+    stopped = [d["principal"] for d in org_said if "stopped" in d]
+    org_part = (f"; kept out by the organization's SCPs/RCPs: {', '.join(stopped)}" if stopped else "") + (
+        "" if org is not None else f"; {org_note.split(' -- ')[0]}")
+    check.passed(f"only allowed principals can read secret {secret.secret_id}: {who}{org_part} (root user and "
+                 f"session policies not evaluated; role chains followed to depth {CHAIN_DEPTH})")
 
 
 def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: Any, all_keys: bool) -> None:
@@ -160,6 +268,9 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
         minters += assumer_accesses(minters, auth.principals, now=now, what="mint or reset a Bedrock API key")
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the trust policies of the commercial account's roles: {exc}") from None
+    org, org_note = _org_of(inventory, "commercial")
+    minters, org_said = _org_bound_minters(minters, org, user_arn=user_arn, arn_partition=arn_partition,
+                                           account_id=account_id)
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
     others: list[str] = []
@@ -172,16 +283,83 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
                                 "minters": [{**a.as_dict(), "allowed": a.principal in allowed} for a in minters]}
     if all_keys:
         evidence["other_users_with_bedrock_keys"] = others
+    check.evidence("organization-policies", {"SCPs": org_note, "per principal": org_said,
+                                             **({"policies": org.evidence()} if org is not None else {})})
     check.evidence("iam:GetAccountAuthorizationDetails", {"partition": "commercial", **auth.counts})
     check.evidence("minters", evidence)
     also = (f"; other users holding a Bedrock key: {', '.join(others) or 'none'}" if all_keys else "")
     certain = [a for a in extra if a.certain]
     check.require(not certain, f"{len(certain)} principal(s) outside credential.allowed_minters can mint or reset a "
-                               f"Bedrock API key: {_listing(certain)}{also}")
+                               f"Bedrock API key: {_listing(certain)}{also}"
+                               + ("" if org is not None else f" ({org_note.split(' -- ')[0]})"))
     if extra:
         how = f" ({extra[0].note})" if extra[0].note else ""
         raise CouldNotDecide(f"{_undecided(extra, 'mint or reset a Bedrock API key' + how)}{also}")
     who = _listing(minters) if minters else "no principal of the account"
+    stopped = [d["principal"] for d in org_said if "stopped" in d]
+    org_part = (f"; kept out by the account's SCPs: {', '.join(stopped)}" if stopped else "") + (
+        "" if org is not None else f"; {org_note.split(' -- ')[0]}")
     check.passed(f"only allowed principals can mint or reset a Bedrock API key, on any user or one they create, "
-                 f"directly or by one privilege-escalation step: {who} (root user, escalation chains and paths through "
-                 f"existing compute resources not evaluated: see the evidence){also}")
+                 f"directly or by one privilege-escalation step: {who}{org_part} (root user, escalation chains and paths "
+                 f"through existing compute resources not evaluated: see the evidence){also}")
+
+
+def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_arn: str | None, arn_partition: str,
+                       account_id: str) -> tuple[list[Access], list[dict[str, Any]]]:
+    """The minters the SCPs of the commercial account do not certainly stop ("SCP evaluation" --
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html:
+    an SCP bounds what a member account's principals may do, whatever their identity policies grant;
+    IAM is not a service RCPs cover).  A minter is stopped only when every way to mint -- Create
+    with or without an age, Reset, on the audited user or any other -- is denied to it.  A minter
+    that gets there by an escalation step may act through another principal, so it stays counted."""
+    if org is None or org.account_id != account_id:
+        return minters, []
+    other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"
+    kept: list[Access] = []
+    said: list[dict[str, Any]] = []
+    for a in minters:
+        if a.kind not in ("user", "role") or not a.principal.startswith("arn:") or ESCALATION in a.note:
+            kept.append(a)
+            continue
+        keys = {"aws:PrincipalArn": a.principal, "aws:PrincipalAccount": account_id,
+                "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false",
+                "iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}
+        if org.organization_id:
+            keys["aws:PrincipalOrgID"] = org.organization_id
+        alternatives: list[list[Request]] = [
+            [(action, res, _ctx({**keys, **overlay}, {}))]
+            for action in MINT_ACTIONS for overlay in MINT_REQUESTS[action]
+            for res in dict.fromkeys([user_arn or other_user, other_user])]
+        b = bound_any(alternatives, scp_org=org, rcp_org=None)
+        if b.stopped:
+            said.append({"principal": a.principal, "stopped": b.stopped})
+            continue
+        if b.open:
+            said.append({"principal": a.principal, "undecided (counted)": list(b.open)})
+        kept.append(_narrowed(a, alternatives, org, said, user_arn.rsplit("/", 1)[-1] if user_arn else None))
+    return kept, said
+
+
+def _narrowed(a: Access, alternatives: list[list[Request]], org: OrgPolicies, said: list[dict[str, Any]],
+              audited: str | None) -> Access:
+    """``a`` with the mint actions the SCPs certainly deny it taken out of its note and named with
+    the SCP that denies them (a minter kept for Reset is not also said to Create when an SCP
+    denies Create: exact per action)."""
+    denied: dict[str, str] = {}
+    for action in MINT_ACTIONS:
+        alts = [alt for alt in alternatives if alt[0][0] == action]
+        b = bound_any(alts, scp_org=org, rcp_org=None)
+        if alts and b.stopped:
+            denied[action] = b.stopped
+    if not denied:
+        return a
+    shorts = {x.split(":")[1].replace("ServiceSpecificCredential", "") for x in denied}
+    prefix = "the audited user included: "
+    parts = [part for part in a.note.removeprefix(prefix).split(", ") if part.split(" ", 1)[0] not in shorts]
+    kept_note = ", ".join(parts) if parts else a.note.removeprefix(prefix)
+    if audited and any(part.endswith(f" on user {audited}") for part in parts):
+        kept_note = prefix + kept_note
+    why = "; ".join(f"{x.split(':')[1].replace('ServiceSpecificCredential', '')} not counted: {denied[x]}"
+                    for x in denied)
+    said.append({"principal": a.principal, "stopped for": sorted(denied), "by": list(denied.values())})
+    return dataclasses.replace(a, note=f"{kept_note} ({why})")

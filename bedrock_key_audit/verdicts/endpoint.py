@@ -47,7 +47,42 @@ def _wrong_field(inventory: Inventory) -> str | None:
             "ServiceCredentialSecret of a bedrock.amazonaws.com credential (not ServicePassword; see secret.schema)")
 
 
-def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | None = None) -> None:
+def scp_cause(inventory: Inventory, action: str, key_owner: str) -> str | None:
+    """The SCP of the key user's account that refuses ``action`` to a long-term API-key call, as one
+    clause ("refused: SCP <name> (p-…) attached to <target> … denies <action> for LONG_TERM keys"),
+    or None when the SCPs were not read, let the call through, or leave it undecided.  Sources:
+    "SCP evaluation" (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html)
+    and "Control permissions for generating and using Amazon Bedrock API keys"
+    (https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-permissions.html: a long-term key's
+    calls carry ``bedrock:BearerTokenType`` = ``LONG_TERM``)."""
+    from bedrock_key_audit.org_policies import scp_gate
+    from bedrock_key_audit.policy import RequestContext
+
+    try:
+        org = inventory.org_policies("commercial")
+    except CouldNotDecide:
+        return None
+    arn = f"arn:aws:iam::{org.account_id}:user/{key_owner}"
+    values = {"bedrock:BearerTokenType": "LONG_TERM", "aws:PrincipalArn": arn,
+              "aws:PrincipalAccount": org.account_id, "aws:PrincipalType": "User",
+              "aws:username": key_owner, "aws:PrincipalIsAWSService": "false",
+              "aws:ViaAWSService": "false", "aws:SecureTransport": "true"}
+    try:
+        # the probe went to the region the secret names: a region-restricting SCP is decided on it
+        values["aws:RequestedRegion"] = inventory.probe_region()
+    except Exception:  # noqa: BLE001 -- no usable region: the key stays unknown (a region SCP stays undecided)
+        pass
+    ctx = RequestContext(values)
+    gate = scp_gate(org, action, ctx)
+    if gate.outcome == "denied":
+        return f"refused: {', '.join(gate.deny)} denies {action} for LONG_TERM keys"
+    if gate.outcome == "not_allowed":
+        return f"refused: no SCP attached to {gate.blocked_at} allows {action} (each level must allow it)"
+    return None
+
+
+def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | None = None,
+             key_owner: str | None = None, action: str = "bedrock:CallWithBearerToken") -> None:
     check.resource = probe.url
     check.evidence(f"http:{probe.name}", {"url": probe.url, "status": probe.status, "class": probe.classification,
                                           "message": probe.message, "attempts": probe.attempts})
@@ -56,32 +91,84 @@ def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | N
     text = f"{what} with the key from the secret: {probe.message}"
     if probe.classification == "bad_key" and inventory is not None and (why := _wrong_field(inventory)):
         text = f"{what} with the key from the secret: the key was refused; {why}"
+    if probe.classification == "forbidden" and inventory is not None and key_owner is not None and (
+            cause := scp_cause(inventory, action, key_owner)):
+        # the SCP is the cause: a grant to the user cannot lift it, so that advice is replaced
+        head = text.split(" — ", 1)[0]
+        text = (f"{head} ({cause}) — no grant to the key's user lifts an SCP's refusal: the organization must "
+                "change that SCP or the account's place under it")
     if probe.classification in FAIL_CLASSES:
         check.fail(text)
     raise CouldNotDecide(text)
 
 
+def _runtime_used(audit_config: AuditConfig) -> bool:
+    # runtime and runtime-openai are one host and one set of IAM actions (SURFACES): the runtime probes
+    # answer for both; a workload that uses only Mantle is not asked about bedrock-runtime here
+    return bool({"runtime", "runtime-openai"} & set(audit_config.surfaces)) or "mantle" not in audit_config.surfaces
+
+
 def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
-    probe = inventory.list_models()
-    _verdict(check, probe, "GET /foundation-models", inventory)
+    """The key lists the configured model on every surface in use (``endpoint.surfaces``):
+    ``GET /foundation-models`` for bedrock-runtime, ``GET /v1/models`` on bedrock-mantle."""
     model = PROFILE_PREFIX.sub("", audit_config.model_id)
-    body = probe.body if isinstance(probe.body, dict) else {}
-    summaries = body.get("modelSummaries")
-    if not isinstance(summaries, list):
-        raise CouldNotDecide("GET /foundation-models answered 200 without a modelSummaries list")
-    ids = {m.get("modelId") for m in summaries if isinstance(m, dict)}
-    check.require(model in ids, f"GET /foundation-models answered 200 but does not list {model} "
-                                f"({len(ids)} models listed); choose an available model")
-    check.passed(f"GET /foundation-models answered 200 and lists {model} ({len(ids)} models)")
+    said: list[str] = []
+    urls: list[str] = []
+    if _runtime_used(audit_config):
+        probe = inventory.list_models()
+        _verdict(check, probe, "GET /foundation-models", inventory, key_owner)
+        urls.append(probe.url)
+        body = probe.body if isinstance(probe.body, dict) else {}
+        summaries = body.get("modelSummaries")
+        if not isinstance(summaries, list):
+            raise CouldNotDecide("GET /foundation-models answered 200 without a modelSummaries list")
+        ids = {m.get("modelId") for m in summaries if isinstance(m, dict)}
+        check.require(model in ids, f"GET /foundation-models answered 200 but does not list {model} "
+                                    f"({len(ids)} models listed); choose an available model")
+        said.append(f"GET /foundation-models answered 200 and lists {model} ({len(ids)} models)")
+    if "mantle" in audit_config.surfaces:
+        probe = inventory.mantle_models()
+        _verdict(check, probe, "GET /v1/models on bedrock-mantle", inventory, key_owner,
+                 action="bedrock-mantle:CallWithBearerToken")
+        urls.append(probe.url)
+        body = probe.body if isinstance(probe.body, dict) else {}
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise CouldNotDecide("GET /v1/models on bedrock-mantle answered 200 without a data list")
+        ids = {m.get("id") for m in data if isinstance(m, dict)}
+        check.require(model in ids, f"GET /v1/models on bedrock-mantle answered 200 but does not list {model} "
+                                    f"({len(ids)} models listed); choose a model Mantle serves")
+        said.append(f"GET /v1/models on bedrock-mantle answered 200 and lists {model} ({len(ids)} models)")
+    check.resource = ", ".join(urls)
+    check.passed("; ".join(said))
 
 
 def invoke(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
-    probe = inventory.invoke()
-    _verdict(check, probe, f"converse with {audit_config.model_id}", inventory)
-    body = probe.body if isinstance(probe.body, dict) else {}
-    if "output" not in body:
-        raise CouldNotDecide(f"converse with {audit_config.model_id} answered 200 without an output")
-    check.passed(f"converse with {audit_config.model_id} answered 200 (stopReason {body.get('stopReason')})")
+    """A one-token completion answers on every surface in use: Converse on bedrock-runtime, Chat
+    Completions on bedrock-mantle."""
+    said: list[str] = []
+    urls: list[str] = []
+    if _runtime_used(audit_config):
+        probe = inventory.invoke()
+        _verdict(check, probe, f"converse with {audit_config.model_id}", inventory, key_owner)
+        urls.append(probe.url)
+        body = probe.body if isinstance(probe.body, dict) else {}
+        if "output" not in body:
+            raise CouldNotDecide(f"converse with {audit_config.model_id} answered 200 without an output")
+        said.append(f"converse with {audit_config.model_id} answered 200 (stopReason {body.get('stopReason')})")
+    if "mantle" in audit_config.surfaces:
+        probe = inventory.mantle_chat()
+        what = f"chat completion with {PROFILE_PREFIX.sub('', audit_config.model_id)} on bedrock-mantle"
+        _verdict(check, probe, what, inventory, key_owner, action="bedrock-mantle:CallWithBearerToken")
+        urls.append(probe.url)
+        body = probe.body if isinstance(probe.body, dict) else {}
+        choices = body.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise CouldNotDecide(f"{what} answered 200 without choices")
+        first = choices[0] if isinstance(choices[0], dict) else {}
+        said.append(f"{what} answered 200 (finish_reason {first.get('finish_reason')})")
+    check.resource = ", ".join(urls)
+    check.passed("; ".join(said))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,7 +261,8 @@ def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: Aud
         elif state is None:
             unknown.append(why)
         else:
-            closed.append(why)
+            cause = scp_cause(inventory, action, key_owner) if probe.classification == "forbidden" else None
+            closed.append(f"{why} ({cause})" if cause else why)
     note = f"; {'; '.join(shared)}" if shared else ""
     check.require(not open_, "; ".join(open_) + note)
     if unknown:

@@ -6,6 +6,8 @@ hand-built objects (tests/unit/test_iam.py) with no emulator.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bedrock_key_audit import iam_verdicts
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
         UserPolicies,
     )
     from bedrock_key_audit.inventory.reader import Inventory
+    from bedrock_key_audit.org_policies import OrgPolicies
 
 
 def user_exists(check: Check, iam_user: IamUser) -> None:
@@ -91,9 +94,83 @@ def _report(check: Check, verdict: iam_verdicts.Verdict) -> None:
 
 
 def policy_least_privilege(check: Check, existing_user: IamUser, user_policies: UserPolicies,
-                           audit_config: AuditConfig) -> None:
+                           audit_config: AuditConfig, inventory: Inventory | None = None) -> None:
     check.resource = existing_user.arn
-    _report(check, iam_verdicts.least_privilege(existing_user, user_policies, audit_config))
+    verdict = iam_verdicts.least_privilege(existing_user, user_policies, audit_config)
+    if not verdict.passed and inventory is not None:
+        verdict = _extras_bounded_by_scps(verdict, existing_user, user_policies, audit_config, inventory)
+    _report(check, verdict)
+
+
+def _scp_unreachable(org: OrgPolicies, actions: Iterable[str], principal: dict[str, str]) -> dict[str, str]:
+    """The actions the SCPs of the user's account certainly deny it, whatever the request: each with the
+    sentence naming the SCP ("SCP evaluation" --
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html:
+    an SCP bounds the permissions of a member account's principals; what it denies, no identity
+    policy grants).  Asked on every resource (``*``) with only the user's own keys known, so a Deny
+    scoped to some resources or some requests (a condition on another key) removes nothing; an SCP
+    with ``NotResource`` is not used (a resource outside it stays reachable)."""
+    from bedrock_key_audit.org_policies import scp_gate
+    from bedrock_key_audit.policy import RequestContext
+
+    if any("NotResource" in json.dumps(p.document) for lv in org.levels for p in lv.scps):
+        return {}
+    ctx = RequestContext({**principal, "aws:PrincipalIsAWSService": "false"})
+    out = {}
+    for a in actions:
+        g = scp_gate(org, a, ctx, "*")
+        if g.permits is False:
+            out[a] = g.sentence("SCP")
+    return out
+
+
+_SCP_KIND = "scp-denied"  # a stand-in document for what the SCPs deny, never shown as a policy
+
+
+def _narrowed_policies(user_policies: UserPolicies, denied: set[str]) -> UserPolicies:
+    """The user's policies plus an explicit Deny of ``denied`` (what the SCPs deny it)."""
+    import dataclasses
+
+    from bedrock_key_audit.inventory.models import PolicyDoc
+
+    stand_in = PolicyDoc(_SCP_KIND, "SCPs of the account", None, None, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": sorted(denied), "Resource": "*"}]})
+    return dataclasses.replace(user_policies, documents=[*user_policies.documents, stand_in])
+
+
+def _extras_bounded_by_scps(verdict: iam_verdicts.Verdict, user: IamUser, user_policies: UserPolicies,
+                            cfg: AuditConfig, inventory: Inventory) -> iam_verdicts.Verdict:
+    """What an SCP removes is not an extra: an action the identity policies grant but the account's
+    SCPs deny the user is not reachable, so it is left out of the extras (and named in the evidence)."""
+    from bedrock_key_audit.policy import principal_context
+
+    data = verdict.evidence.get("effective-permissions", {})
+    extras = [e["action"] for e in data.get("extra_actions", [])]
+    try:
+        org = inventory.org_policies("commercial")
+    except CouldNotDecide as exc:
+        data["organization_policies"] = f"{exc} -- every action the identity policies grant is counted"
+        return verdict
+    data["organization_policies"] = org.evidence()
+    gone = _scp_unreachable(org, extras, principal_context(user.name, str(user.arn), str(user.account_id), None))
+    if not gone:
+        return verdict
+    data["removed_by_scps"] = [{"action": a, "why": why} for a, why in sorted(gone.items())]
+    kept = {e["action"] for e in data["extra_actions"] if e["action"] not in gone}
+    if not kept and not data.get("forbidden_policies_attached"):
+        return iam_verdicts.Verdict(True, f"{user.name} may perform only required actions: the identity policies also "
+                                    f"grant {', '.join(sorted(gone))}, but the account's SCPs deny them "
+                                    f"({next(iter(gone.values()))})", verdict.evidence)
+    # recount on what is left, so the message and the severity name only reachable actions
+    narrowed = _narrowed_policies(user_policies, set(gone))
+    again = iam_verdicts.least_privilege(user, narrowed, cfg)
+    perms = again.evidence["effective-permissions"]
+    perms["policies"] = [d for d in perms["policies"] if d["kind"] != _SCP_KIND]
+    perms.update(
+        organization_policies=data["organization_policies"], removed_by_scps=data["removed_by_scps"])
+    return iam_verdicts.Verdict(again.passed, again.message + f" ({len(gone)} more granted action(s) are denied by the "
+                                f"account's SCPs and not counted: {', '.join(sorted(gone)[:6])})",
+                                again.evidence, severity=again.severity)
 
 
 def policy_grants_required(check: Check, existing_user: IamUser, user_policies: UserPolicies,

@@ -5,6 +5,13 @@ import json
 
 from tests.audit.helpers import ALL_ROWS, CHECKS, ROOT, run_audit, statuses
 
+# both key users are sanctioned, by the organization's SCP and by the auditor (an SCP exempting a
+# user credential.allowed_key_users does not name fails org.long_term_keys_confined)
+SANCTIONED = """
+[credential]
+allowed_key_users = ["arn:aws:iam::123456789012:user/bedrock-cross-partition-user",
+                     "arn:aws:iam::123456789012:user/dev-bot"]
+"""
 TWO_ACCOUNTS = """
 [[accounts]]
 name = "prod"
@@ -35,7 +42,7 @@ def _dev_account(emu):
 
 def test_each_account_is_its_own_set_of_rows(pytester, tmp_path):
     cfg = tmp_path / "accounts.toml"
-    cfg.write_text(TWO_ACCOUNTS)
+    cfg.write_text(SANCTIONED + TWO_ACCOUNTS)
     got = statuses(run_audit(pytester, "compliant", f"--audit-config={cfg}", setup=_dev_account))
 
     def rows(account):

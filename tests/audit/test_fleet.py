@@ -28,7 +28,12 @@ def _add_keyed_users(emu):
 
 
 def test_all_keys_rows_per_user(pytester):
-    rows = run_audit(pytester, "compliant", "--all-keys", setup=_add_keyed_users)
+    # the auditor sanctions the same key users as the organization's SCP (an SCP exempting a user
+    # credential.allowed_key_users does not name fails org.long_term_keys_confined)
+    cfg = pytester.path / "fleet.toml"
+    arns = ", ".join(f'"arn:aws:iam::123456789012:user/{n}"' for n in (OWNER, "team-a-bot", "team-b-bot"))
+    cfg.write_text(f"[credential]\nallowed_key_users = [{arns}]\n")
+    rows = run_audit(pytester, "compliant", "--all-keys", f"--audit-config={cfg}", setup=_add_keyed_users)
     got = statuses(rows)
     users = {OWNER, "team-a-bot", "team-b-bot"}
     # one minting row for the account, naming every other user who holds a Bedrock key

@@ -42,6 +42,8 @@ EXPECTED = {
     # the organization guardrail scenarios change nothing collect() reads: their SCPs are proven by
     # actual calls in tests/emulator/test_org_guard.py
     "scp_caps_key_age": set(), "scp_denies_long_term": set(), "no_org_access": set(),
+    # the outsider the secret's policies admit is kept out by the RCP (tests/emulator/test_org_guard.py)
+    "rcp_blocks_outsiders": set(),
 }
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bedrock_key_audit.emulator import aws_faults
+from bedrock_key_audit.emulator import aws_faults, partitions
 from tests.audit.helpers import run_audit, statuses
 
 OWNER = "bedrock-cross-partition-user"
@@ -44,9 +44,19 @@ EXPECTED_FAILS = {
 }
 
 
+def _sanctioned_config(pytester) -> str:
+    # the auditor sanctions the same key users as the organization's SCP does: an SCP exempting users
+    # credential.allowed_key_users does not name fails org.long_term_keys_confined
+    account = partitions.ACCOUNTS["commercial"]
+    users = ", ".join(f'"arn:aws:iam::{account}:user/{n}"' for n in (OWNER, "password-bot", "clean-bot", "group-bot"))
+    path = pytester.path / "fleet.toml"
+    path.write_text(f"[credential]\nallowed_key_users = [{users}]\n")
+    return f"--audit-config={path}"
+
+
 @pytest.mark.parametrize("setup", [_fleet, _denied], ids=["bulk", "denied-fallback"])
 def test_fleet_verdicts_bulk_and_fallback(pytester, setup):
-    rows = run_audit(pytester, "compliant", "--all-keys", setup=setup)
+    rows = run_audit(pytester, "compliant", "--all-keys", _sanctioned_config(pytester), setup=setup)
     got = statuses(rows)
     failing = {r for r, s in got.items() if s == "fail"}
     assert failing == EXPECTED_FAILS

@@ -172,6 +172,82 @@ def test_confined_fails_outside_an_organization() -> None:
     assert j.status == "fail" and "in no AWS organization" in j.detail
 
 
+# --------------------------------------------------------------------------- exemption patterns
+def _confine_exempting(pattern: str, *, if_exists: bool = True) -> OrgPolicy:
+    op = "ArnNotLikeIfExists" if if_exists else "ArnNotLike"
+    doc = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com"},
+                       op: {"aws:PrincipalArn": pattern}}},
+        {"Sid": "DenyBearerUse", "Effect": "Deny",
+         "Action": ["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"], "Resource": "*",
+         "Condition": {op: {"aws:PrincipalArn": pattern}}}]}
+    return pol("ConfineWildcard", doc)
+
+
+def _cap_exempting(pattern: str) -> OrgPolicy:
+    doc = lifetime_scp(90)
+    for st in doc["Statement"]:
+        st["Condition"]["ArnNotLikeIfExists"] = {"aws:PrincipalArn": pattern}
+    return pol("CapExcept", doc)
+
+
+def test_a_wildcard_user_exemption_spares_other_users_so_confinement_fails_naming_it() -> None:
+    j = long_term_keys_confined(org([_confine_exempting("arn:aws:iam::*:user/bedrock-*")]), [USER], OUTSIDER)
+    assert j.status == "fail", j.detail
+    assert "arn:aws:iam::*:user/bedrock-*" in j.detail and f"arn:aws:iam::{ACCOUNT}:user/bedrock-zz-unsanctioned" in j.detail
+
+
+def test_a_role_wildcard_exemption_fails_both_guardrails() -> None:
+    j = long_term_keys_confined(org([_confine_exempting("arn:aws:iam::*:role/*")]), [USER], OUTSIDER)
+    assert j.status == "fail" and "role/*" in j.detail, j.detail
+    j = key_lifetime_capped(org([_cap_exempting("arn:aws:iam::*:role/*")]), 180, [OUTSIDER, USER])
+    assert j.status == "fail" and "role/*" in j.detail, j.detail
+
+
+def test_an_exemption_of_exactly_the_sanctioned_arn_passes() -> None:
+    j = long_term_keys_confined(org([_confine_exempting(USER, if_exists=False)]), [USER], OUTSIDER)
+    assert j.status == "pass", j.detail
+
+
+def test_an_exemption_naming_another_account_spares_no_principal_of_this_one() -> None:
+    both = [USER, "arn:aws:iam::444455556666:role/Admin"]
+    doc = confine_scp(both)
+    j = long_term_keys_confined(org([pol("Confine", doc)]), [USER], OUTSIDER)
+    assert j.status == "pass", j.detail
+
+
+def test_an_exact_exemption_of_another_principal_of_the_account_fails() -> None:
+    other = f"arn:aws:iam::{ACCOUNT}:role/Admin"
+    j = long_term_keys_confined(org([pol("Confine", confine_scp([USER, other]))]), [USER], OUTSIDER)
+    assert j.status == "fail" and other in j.detail, j.detail
+
+
+def test_a_role_is_asked_even_when_no_pattern_names_it() -> None:
+    # a Deny that only covers users (StringLike on the ARN) leaves every role free to mint keys
+    doc = confine_scp([USER])
+    for st in doc["Statement"]:
+        st.setdefault("Condition", {})["ArnLike"] = {"aws:PrincipalArn": "arn:aws:iam::*:user/*"}
+    j = long_term_keys_confined(org([pol("UsersOnly", doc)]), [USER], OUTSIDER)
+    assert j.status == "fail" and "role/any-other-role" in j.detail, j.detail
+
+
+def test_a_tag_exemption_stays_undecided() -> None:
+    doc = confine_scp([USER])
+    for st in doc["Statement"]:
+        st.setdefault("Condition", {})["StringNotEquals"] = {"aws:PrincipalTag/bedrock-key": "allowed"}
+    j = long_term_keys_confined(org([pol("TagExempt", doc)]), [USER], OUTSIDER)
+    assert j.status == "error" and "aws:principaltag/bedrock-key" in j.detail.lower(), j.detail
+
+
+def test_a_mantle_deny_conditioned_on_bedrocks_token_type_is_not_relied_on() -> None:
+    doc = confine_scp([USER])
+    doc["Statement"][2]["Condition"]["StringEquals"] = {"bedrock:BearerTokenType": "LONG_TERM"}
+    j = long_term_keys_confined(org([pol("MantleByType", doc)]), [USER], OUTSIDER)
+    assert j.status == "error" and "bedrock:bearertokentype" in j.detail.lower() and "bedrock-mantle by" in j.detail, j.detail
+    assert "bedrock:BearerTokenType" not in json.dumps(confine_scp([USER])["Statement"][2])
+
+
 # --------------------------------------------------------------------------- the export
 def _export(**over) -> dict:
     entry = {"organization": True, "management_account": MGMT, "levels": [
@@ -202,3 +278,31 @@ def test_bad_export_is_one_line_naming_the_problem(data, message) -> None:
     with pytest.raises(ExportError) as exc:
         parse_export(data, "org.json")
     assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_the_documented_export_example_parses_and_a_bad_file_names_the_shape() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "real-accounts.md").read_text()
+    block = re.search(r"### The `--org-policies` file.*?```json\n(.*?)```", text, re.S)
+    assert block is not None
+    got = parse_export(json.loads(block.group(1)), "example.json")
+    assert got["123456789012"].levels[0].scps[0].name == "FullAWSAccess" and not got["210987654321"].in_organization
+    with pytest.raises(ExportError) as exc:
+        parse_export({"Policies": [{"Id": "p-1"}]}, "list.json")  # a ListPoliciesForTarget answer
+    assert "\"management_account\"" in str(exc.value) and "\"levels\"" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_pattern_not_shaped_as_an_arn_still_gets_a_witness() -> None:
+    from bedrock_key_audit.org_policies import witness
+
+    assert witness("*-bot", ACCOUNT, "aws", [USER]) == f"arn:aws:iam::{ACCOUNT}:user/-bot"
+    assert witness("arn:aws:iam::444455556666:user/*", ACCOUNT, "aws") is None
+    assert witness(USER, ACCOUNT, "aws", [USER]) is None
+    doc = confine_scp([USER])
+    for st in doc["Statement"]:
+        st["Condition"] = {k: v for k, v in st.get("Condition", {}).items() if k != "ArnNotLike"}
+        st["Condition"]["StringNotLike"] = {"aws:PrincipalArn": [USER, "*-bot"]}
+    j = long_term_keys_confined(org([pol("BotsToo", doc)]), [USER], OUTSIDER)
+    assert j.status == "fail" and "*-bot" in j.detail, j.detail

@@ -29,6 +29,9 @@ def test_scp_denies_long_term(pytester):
     detail = rows["iam.policy_grants_required"]["detail"]
     assert "bedrock:CallWithBearerToken (denied by SCP DenyLongTermKeys" in detail and "attached to root r-" in detail
     assert set(got) == {"iam.policy_grants_required", "endpoint.list_models", "endpoint.invoke", *ORG_ROWS}, got
+    for row in ("endpoint.list_models", "endpoint.invoke"):  # the 403 explained by the SCP that causes it
+        assert "(refused: SCP DenyLongTermKeys (p-" in rows[row]["detail"], rows[row]["detail"]
+        assert "denies bedrock:CallWithBearerToken for LONG_TERM keys" in rows[row]["detail"]
 
 
 def test_no_org_access(pytester):
@@ -41,3 +44,38 @@ def test_no_org_access(pytester):
     # the GovCloud account is in no organization: nothing caps its keys
     assert got["org.key_lifetime_capped[govcloud]"] == "fail"
     assert "in no AWS organization" in rows["org.key_lifetime_capped[govcloud]"]["detail"]
+    # the minters row keeps its verdict without the SCPs (they can only narrow it) and says they were not read
+    minters = rows["iam.key_minting_restricted"]
+    assert minters["status"] == "pass" and "SCPs/RCPs not read" in minters["detail"], minters["detail"]
+    said = next(e["data"] for e in minters["evidence"] if e["source"] == "organization-policies")
+    assert said["SCPs"].startswith("SCPs/RCPs not read") and "--org-policies" in said["SCPs"]
+
+
+def test_rcp_blocks_outsiders(pytester, emu):
+    """The secret's policies admit an outside account's user, the RCP keeps it out: readers pass,
+    naming the RCP in the evidence, and the emulator refuses the partner's GetSecretValue -- while
+    the same state without the RCP lets it read (so the RCP is what stops it)."""
+    from bedrock_key_audit.emulator.scenarios_org import OUTSIDER_USER, admit_outsider
+    from tests.emulator.test_reach import can_read, outside_user, secret_and_key
+
+    made = {}
+
+    def setup(e):
+        made["partner"] = outside_user(e, OUTSIDER_USER)
+
+    rows = run_audit(pytester, "rcp_blocks_outsiders", setup=setup)
+    row = rows["secret.readers_restricted"]
+    assert row["status"] == "pass", row["detail"]
+    assert "kept out by the organization's SCPs/RCPs" in row["detail"] and "user/partner" in row["detail"]
+    said = str(row["evidence"])
+    assert "RCP KeepSecretsInTheAccount" in said and "EnforceIdentityPerimeter" in said
+    assert not can_read(emu, made["partner"], secret_and_key(emu)[0])
+
+    def without_rcp(e):
+        made["partner"] = outside_user(e, OUTSIDER_USER)
+        admit_outsider(e)
+
+    rows = run_audit(pytester, "compliant", setup=without_rcp)
+    assert rows["secret.readers_restricted"]["status"] == "fail"
+    assert "user/partner" in rows["secret.readers_restricted"]["detail"]
+    assert can_read(emu, made["partner"], secret_and_key(emu)[0])

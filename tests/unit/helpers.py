@@ -93,6 +93,12 @@ class FakeInventory:
     def secret(self) -> Any:
         return self._get("secret")
 
+    def org_policies(self, partition: str) -> Any:
+        """The partition's SCPs/RCPs (``org=``); unset: an account in no organization (none apply)."""
+        from bedrock_key_audit.org_policies import OrgPolicies
+
+        return self._get("org", OrgPolicies(ACCOUNT, False))
+
     def secret_version(self, stage: str) -> Any:
         return self._get("versions", {}).get(stage, (None, None))
 
@@ -116,6 +122,9 @@ class FakeInventory:
 
     def mantle_models(self) -> HttpProbe:
         return self._get("mantle_models")
+
+    def mantle_chat(self) -> HttpProbe:
+        return self._get("mantle_chat")
 
     def kms_key(self, partition: str, key_id: str, region: str | None = None) -> Any:
         return self._get("kms_key")

@@ -101,6 +101,20 @@ def test_least_privilege_names_every_mantle_action_of_the_managed_mantle_policy(
         "managed policy AmazonBedrockMantleInferenceAccess"]
 
 
+def test_least_privilege_says_the_key_cannot_use_mantle_once_a_deny_closes_it(tmp_path: Path) -> None:
+    arn = "arn:aws:iam::aws:policy/AmazonBedrockMantleInferenceAccess"
+    up = policies(allow(REQUIRED))
+    up.documents.append(PolicyDoc("managed", "AmazonBedrockMantleInferenceAccess", arn, "v1", MANTLE_INFERENCE_V1))
+    up.documents.append(PolicyDoc("inline", "BedrockApiKeyDenyUnusedSurfaces", None, None, {
+        "Version": "2012-10-17", "Statement": [{"Sid": "DenyBearerCallsOnUnusedBedrockSurfaces", "Effect": "Deny",
+                                                "Action": ["bedrock-mantle:CallWithBearerToken"], "Resource": "*"}]}))
+    up.attached_arns.append(arn)
+    status, text, _ = run(v.policy_least_privilege, USER, up, config(tmp_path, CFG_TOML))
+    assert status == "fail" and "a second endpoint the key can open" not in text, text
+    assert "11 bedrock-mantle actions, which the key cannot use: bedrock-mantle:CallWithBearerToken is denied by " \
+           "inline policy BedrockApiKeyDenyUnusedSurfaces" in text, text
+
+
 # --------------------------------------------------------------------------- iam.policy_grants_required
 def grants(up: UserPolicies, tmp_path: Path, inv: FakeInventory | None = None) -> tuple[str, str, Any]:
     inv = inv or FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))

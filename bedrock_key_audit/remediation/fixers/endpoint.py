@@ -17,7 +17,7 @@ from bedrock_key_audit.remediation.core import (
     fixer,
     manual_step,
 )
-from bedrock_key_audit.remediation.fixers.iam import _ensure_policy_step
+from bedrock_key_audit.remediation.fixers.iam import _ensure_policy_step, scp_manual_step, scp_stop
 from bedrock_key_audit.remediation.names import SURFACE_DENY_POLICY
 from bedrock_key_audit.remediation.fixers.keys import (
     REFUSED,
@@ -53,6 +53,13 @@ def _endpoint_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
             return []
         return _rotation_steps(ctx, "Bedrock refuses the key in the secret", diag.get("held"))
     if probe.classification == "forbidden":
+        if (stop := scp_stop(ctx)) is not None:
+            return [scp_manual_step(ctx, rec, stop)]
+        if "control policy" in probe.message.lower():
+            # AWS's 403 names an SCP or RCP although the audit could not read which: no grant helps
+            return [manual_step(f"manual:scp:{rec.check_id}", "the key is refused by an organization policy ("
+                                f"{probe.message}); read the organization's policies ([organization] policies_profile "
+                                "or --org-policies) to name it: no change to the key's user lifts it", rec)]
         st = _ensure_policy_step(ctx)
         if st is not None:
             return [st]

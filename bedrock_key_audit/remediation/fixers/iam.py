@@ -319,8 +319,44 @@ def narrowed(document: Any, required: set[str]) -> dict[str, Any] | None:
     return {"Version": doc.get("Version", "2012-10-17"), "Statement": out} if out else None
 
 
+def scp_stop(ctx: Context) -> str | None:
+    """The SCPs of the key user's account that certainly stop a required action of a long-term
+    API-key call, as one sentence naming each SCP and its target; None when they let every action
+    through, were not read, or leave it undecided.  An identity-policy write never lifts an SCP's
+    Deny nor a level that allows nothing ("SCP evaluation",
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html),
+    so a fixer facing one prints it for the organization instead of attaching a policy."""
+    from bedrock_key_audit import iam_verdicts
+    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.org_policies import grants_bound
+    from bedrock_key_audit.policy import bearer_context, principal_context
+
+    try:
+        org = ctx.inv.org_policies("commercial")
+    except CouldNotDecide:
+        return None
+    if not org.in_organization or org.is_management:
+        return None
+    user, acct = ctx.cfg.user_name, org.account_id
+    partition = ctx.arn_partition("commercial")
+    principal = principal_context(user, f"arn:{partition}:iam::{acct}:user/{user}", acct, None)
+    bctx = bearer_context(principal, ctx.now, requested_region=ctx.cfg.region("commercial"),
+                          user_values=ctx.cfg.policy_context, user_absent=ctx.cfg.absent_context_keys)
+    judged = grants_bound(org, expand(ctx.cfg.required_actions),
+                          lambda a: iam_verdicts.required_resources(a, ctx.cfg.model_id, partition, acct), bctx)
+    return judged.detail if judged.status == "fail" else None
+
+
+def scp_manual_step(ctx: Context, rec: CheckRecord, stop: str) -> Step:
+    return manual_step(f"manual:scp:{rec.check_id}", f"{stop}. No change to the key's user can lift an SCP: the "
+                       "organization must change that SCP (or where the account sits under it), or the key is not "
+                       "meant to work here", rec)
+
+
 @fixer("iam.policy_grants_required")
 def fix_policy_grants_required(ctx: Context, rec: CheckRecord) -> list[Step]:
+    if (stop := scp_stop(ctx)) is not None:
+        return [scp_manual_step(ctx, rec, stop)]
     steps: list[Step] = []
     if not _user_exists(ctx):
         steps.append(_create_user_step(ctx))

@@ -1,0 +1,33 @@
+"""The endpoint rows probe Mantle when the workload uses it (``[endpoint] surfaces``), end to end against the
+emulator, which decides each bearer call with its own evaluator."""
+from __future__ import annotations
+
+from typing import Any
+
+from tests.audit.helpers import run_audit
+
+ROWS = ("endpoint.list_models", "endpoint.invoke")
+
+
+def _config(tmp_path: Any, surfaces: str) -> str:
+    path = tmp_path / "audit.toml"
+    path.write_text(f"[endpoint]\nsurfaces = {surfaces}\n")
+    return f"--audit-config={path}"
+
+
+def test_a_key_that_opens_mantle_answers_there_when_it_is_in_use(pytester, tmp_path):
+    rows = run_audit(pytester, "mantle_open", _config(tmp_path, '["runtime", "mantle"]'))
+    for row in ROWS:
+        assert rows[row]["status"] == "pass", rows[row]["detail"]
+        assert "bedrock-mantle answered 200" in rows[row]["detail"]
+    assert "GET /foundation-models answered 200" in rows["endpoint.list_models"]["detail"]
+    # nothing the workload leaves unused can be closed on its own: runtime-openai shares runtime's host
+    assert rows["endpoint.unused_surfaces_closed"]["status"] == "pass"
+
+
+def test_a_key_mantle_refuses_fails_the_rows_when_mantle_is_in_use(pytester, tmp_path):
+    rows = run_audit(pytester, "compliant", _config(tmp_path, '["mantle"]'))
+    for row in ROWS:
+        assert rows[row]["status"] == "fail", rows[row]["detail"]
+        assert "bedrock-mantle with the key from the secret" in rows[row]["detail"]
+        assert "foundation-models" not in rows[row]["detail"] and "converse" not in rows[row]["detail"]

@@ -1,0 +1,197 @@
+"""The organization's SCPs and RCPs in who can read the secret and who can mint a key, on hand-built
+data: a reader or minter they certainly stop is not counted; one they leave undecided stays counted."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bedrock_key_audit.access import ANY_OTHER_ACCOUNT, Access
+from bedrock_key_audit.escalation import ESCALATION
+from bedrock_key_audit.org_policies import RCP, SCP, Level, OrgPolicies, OrgPolicy, bound_any, rcp_gate
+from bedrock_key_audit.policy import RequestContext
+from bedrock_key_audit.verdicts.access import _org_bound_minters, _org_bound_readers
+from tests.policy_docs import allow, deny, doc
+
+GOV, MGMT, PARTNER_ACCT, FRIEND_ACCT = "222233334444", "999988887777", "111122223333", "444455556666"
+REGION = "us-gov-west-1"
+SECRET = f"arn:aws-us-gov:secretsmanager:{REGION}:{GOV}:secret:key-AbCdEf"
+KEY = f"arn:aws-us-gov:kms:{REGION}:{GOV}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+FULL = doc(allow("*"))
+PARTNER = f"arn:aws-us-gov:iam::{PARTNER_ACCT}:user/partner"
+WORKLOAD = f"arn:aws-us-gov:iam::{GOV}:role/workload"
+
+
+def pol(name: str, document: dict[str, Any], kind: str) -> OrgPolicy:
+    return OrgPolicy(f"p-{name.lower()}", name, kind, document)
+
+
+def org(*, scps: tuple[OrgPolicy, ...] = (), rcps: tuple[OrgPolicy, ...] = (), account: str = GOV,
+        org_id: str | None = "o-abc", rcp_enabled: bool = True) -> OrgPolicies:
+    full = (pol("FullAWSAccess", FULL, SCP),)
+    rfull = (pol("RCPFullAWSAccess", FULL, RCP),) if rcp_enabled else ()
+    return OrgPolicies(account, True, MGMT, (
+        Level("r-root", "ROOT", full, rfull),
+        Level("ou-root-workloads", "ORGANIZATIONAL_UNIT", full, rfull),
+        Level(account, "ACCOUNT", (*full, *scps), (*rfull, *rcps))), organization_id=org_id)
+
+
+def perimeter(key: str, values: Any) -> OrgPolicy:
+    return pol("Perimeter", doc(deny(["secretsmanager:*", "kms:*"], Sid="EnforceIdentityPerimeter", Principal="*",
+                                     Condition={"StringNotEqualsIfExists": {key: values},
+                                                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}})), RCP)
+
+
+def reader(principal: str, account: str, arn: str, kind: str = "external") -> Access:
+    return Access(principal=principal, kind=kind, certain=True, grants=("secret resource policy",),
+                  account=account, caller_arn=arn)
+
+
+PARTNER_READS = reader(PARTNER, PARTNER_ACCT, PARTNER)
+WORKLOAD_READS = reader(WORKLOAD, GOV, WORKLOAD, kind="role")
+ANYONE_READS = reader("*", ANY_OTHER_ACCOUNT, f"arn:aws-us-gov:iam::{ANY_OTHER_ACCOUNT}:role/any-principal-of-the-account")
+
+
+def bound(readers: list[Access], o: OrgPolicies | None) -> tuple[list[Access], list[dict[str, Any]]]:
+    return _org_bound_readers(readers, o, secret_arn=SECRET, region=REGION, owner_account=GOV,
+                              key_arn_of={REGION: KEY}, now=NOW)
+
+
+def test_an_rcp_perimeter_keeps_the_outsider_out_and_names_itself() -> None:
+    kept, said = bound([PARTNER_READS, WORKLOAD_READS], org(rcps=(perimeter("aws:PrincipalAccount", [GOV]),)))
+    assert kept == [WORKLOAD_READS]
+    [entry] = said
+    assert entry["principal"] == PARTNER and "RCP Perimeter (p-perimeter) attached to account" in entry["stopped"]
+    assert "EnforceIdentityPerimeter" in entry["stopped"]
+
+
+def test_the_outsider_counts_when_the_rcp_leaves_its_organization_unknown() -> None:
+    # an outsider's aws:PrincipalOrgID is not known to the audit: the RCP may keep it out, so it stays counted
+    kept, said = bound([PARTNER_READS, WORKLOAD_READS], org(rcps=(perimeter("aws:PrincipalOrgID", "o-abc"),)))
+    assert kept == [PARTNER_READS, WORKLOAD_READS]
+    assert said == [{"principal": PARTNER, "undecided (counted)": [
+        "secretsmanager:GetSecretValue: RCPs undecided: RCP Perimeter (p-perimeter) attached to account "
+        f"{GOV} statement 'EnforceIdentityPerimeter' read aws:PrincipalOrgID",
+        "kms:Decrypt: RCPs undecided: RCP Perimeter (p-perimeter) attached to account "
+        f"{GOV} statement 'EnforceIdentityPerimeter' read aws:PrincipalOrgID"]}]
+
+
+def test_any_other_account_is_stopped_only_if_every_account_the_rcp_names_is() -> None:
+    kept, _ = bound([ANYONE_READS], org(rcps=(perimeter("aws:PrincipalAccount", [GOV, FRIEND_ACCT]),)))
+    assert kept == [ANYONE_READS]  # the RCP lets the friend account through, and "*" includes it
+    kept, said = bound([ANYONE_READS], org(rcps=(perimeter("aws:PrincipalAccount", [GOV]),)))
+    assert kept == [] and said[0]["principal"] == "*"
+
+
+def test_the_accounts_scp_bounds_its_own_principals_not_outsiders() -> None:
+    scp = pol("NoSecrets", doc(deny("secretsmanager:GetSecretValue", Sid="NoSecretReads")), SCP)
+    kept, said = bound([PARTNER_READS, WORKLOAD_READS], org(scps=(scp,)))
+    assert kept == [PARTNER_READS]
+    assert said == [{"principal": WORKLOAD, "stopped": "secretsmanager:GetSecretValue denied by SCP NoSecrets "
+                                                       f"(p-nosecrets) attached to account {GOV} statement 'NoSecretReads'"}]
+
+
+def test_unread_policies_and_chains_change_nothing() -> None:
+    chain = Access(principal="assumers of role x", kind="chain", certain=False, grants=("trust",))
+    assert bound([PARTNER_READS, chain], None) == ([PARTNER_READS, chain], [])
+    kept, _ = bound([chain], org(rcps=(perimeter("aws:PrincipalAccount", [GOV]),)))
+    assert kept == [chain]
+
+
+def test_the_management_accounts_secret_is_beyond_rcps() -> None:
+    o = org(rcps=(perimeter("aws:PrincipalAccount", [MGMT]),), account=MGMT)
+    kept, _ = _org_bound_readers([PARTNER_READS], o, secret_arn=SECRET.replace(GOV, MGMT), region=REGION,
+                                 owner_account=MGMT, key_arn_of={REGION: KEY.replace(GOV, MGMT)}, now=NOW)
+    assert kept == [PARTNER_READS]
+
+
+def test_no_rcp_at_any_level_means_rcps_are_off() -> None:
+    g = rcp_gate(org(rcp_enabled=False), "secretsmanager:GetSecretValue", RequestContext({}))
+    assert g.outcome == "exempt" and "not enabled" in str(g.why)
+
+
+# --------------------------------------------------------------------------- minters
+COMMERCIAL = "333344445555"
+MINTER = f"arn:aws:iam::{COMMERCIAL}:role/minting-automation"
+KEY_USER = f"arn:aws:iam::{COMMERCIAL}:user/bedrock-cross-partition-user"
+
+
+def minter(note: str = "") -> Access:
+    return Access(principal=MINTER, kind="role", certain=True, grants=("inline policy",), note=note)
+
+
+def mint_scp(*actions: str) -> OrgPolicy:
+    return pol("ConfineKeys", doc(deny(list(actions), Sid="OnlyTheKeyUser", Condition={
+        "StringEquals": {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com"},
+        "ArnNotLike": {"aws:PrincipalArn": [KEY_USER]}})), SCP)
+
+
+def mint_bound(minters: list[Access], o: OrgPolicies) -> tuple[list[Access], list[dict[str, Any]]]:
+    return _org_bound_minters(minters, o, user_arn=KEY_USER, arn_partition="aws", account_id=COMMERCIAL)
+
+
+def test_an_scp_denying_create_and_reset_stops_a_minter() -> None:
+    o = org(scps=(mint_scp("iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential"),),
+            account=COMMERCIAL)
+    kept, said = mint_bound([minter()], o)
+    assert kept == [] and "SCP ConfineKeys" in said[0]["stopped"]
+
+
+def test_a_minter_that_can_still_reset_counts_for_reset_only_naming_the_scp_for_create() -> None:
+    o = org(scps=(mint_scp("iam:CreateServiceSpecificCredential"),), account=COMMERCIAL)
+    note = "the audited user included: Create on user bedrock-cross-partition-user, Reset on user bedrock-cross-partition-user"
+    kept, said = mint_bound([minter(note)], o)
+    assert len(kept) == 1 and kept[0].principal == MINTER
+    assert kept[0].note.startswith("the audited user included: Reset on user bedrock-cross-partition-user (Create not "
+                                   "counted: iam:CreateServiceSpecificCredential denied by SCP ConfineKeys"), kept[0].note
+    assert "Create on user" not in kept[0].note
+    assert said == [{"principal": MINTER, "stopped for": ["iam:CreateServiceSpecificCredential"],
+                     "by": [said[0]["by"][0]]}] and "OnlyTheKeyUser" in said[0]["by"][0]
+
+
+def test_a_minter_no_scp_narrows_keeps_its_note() -> None:
+    o = org(scps=(mint_scp("s3:PutObject"),), account=COMMERCIAL)
+    assert mint_bound([minter("Create on user x")], o) == ([minter("Create on user x")], [])
+
+
+def test_an_escalating_minter_counts_whatever_the_scps() -> None:
+    o = org(scps=(mint_scp("iam:*"),), account=COMMERCIAL)
+    m = minter(f"{ESCALATION}: passes a role to a service, after which it mints (directly)")
+    assert mint_bound([m], o) == ([m], [])
+
+
+def test_bound_any_needs_every_alternative_stopped() -> None:
+    o = org(scps=(mint_scp("iam:CreateServiceSpecificCredential"),), account=COMMERCIAL)
+    ctx = RequestContext({"aws:PrincipalArn": MINTER, "iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com"})
+    create = [("iam:CreateServiceSpecificCredential", KEY_USER, ctx)]
+    reset = [("iam:ResetServiceSpecificCredential", KEY_USER, ctx)]
+    assert bound_any([create], scp_org=o, rcp_org=None).stopped
+    assert bound_any([create, reset], scp_org=o, rcp_org=None).stopped is None
+
+
+def test_an_outsider_of_an_exported_account_is_bounded_by_its_scps() -> None:
+    scp = pol("NoSecrets", doc(deny("secretsmanager:*", Sid="NoSecretReads")), SCP)
+    partner_org = org(scps=(scp,), account=PARTNER_ACCT)
+    kept, said = _org_bound_readers([PARTNER_READS], org(), secret_arn=SECRET, region=REGION, owner_account=GOV,
+                                    key_arn_of={REGION: KEY}, now=NOW, scp_of={PARTNER_ACCT: partner_org})
+    assert kept == [] and "SCP NoSecrets" in said[0]["stopped"]
+    # without its account's SCPs the partner counts
+    assert bound([PARTNER_READS], org())[0] == [PARTNER_READS]
+
+
+def test_the_export_carries_the_organization_id() -> None:
+    import pytest
+
+    from bedrock_key_audit.org_policies import ExportError, parse_export
+
+    entry = {"management_account": MGMT, "organization_id": "o-abc123",
+             "levels": [{"target": "r-root", "type": "ROOT"}, {"target": GOV, "type": "ACCOUNT"}]}
+    got = parse_export({"accounts": {GOV: entry}}, "f.json")[GOV]
+    assert got.organization_id == "o-abc123" and got.evidence()["organization_id"] == "o-abc123"
+    with pytest.raises(ExportError, match="organization_id"):
+        parse_export({"accounts": {GOV: {**entry, "organization_id": "abc"}}}, "f.json")
+
+
+def test_an_account_principal_carries_the_organization_id_so_an_org_perimeter_lets_it_in() -> None:
+    kept, said = bound([WORKLOAD_READS], org(rcps=(perimeter("aws:PrincipalOrgID", "o-abc"),)))
+    assert kept == [WORKLOAD_READS] and said == []
