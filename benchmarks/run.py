@@ -145,6 +145,7 @@ def run_audit(url: str, *args: str, reports: bool = False, env_extra: dict[str, 
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "reports": reports,
         "outcome": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "",
+        "calls_file": out,
     }
 
 
