@@ -112,7 +112,8 @@ def add_fleet(url: str, n: int) -> None:
         list(pool.map(one, range(n - 1)))  # the compliant user is the n-th
 
 
-def run_audit(url: str, *args: str, reports: bool = False, env_extra: dict[str, str] | None = None) -> dict:
+def run_audit(url: str, *args: str, reports: bool = False, env_extra: dict[str, str] | None = None,
+              latency_ms: float = 100) -> dict:
     """One audit process; ``reports``: the whole user-visible run (report.html, results.json, JUnit,
     OCSF written to a temporary reports directory), else ``--no-reports``.  Peak RSS is the
     process's own (``os.wait4``), so it covers the report writing at the end."""
@@ -135,6 +136,9 @@ def run_audit(url: str, *args: str, reports: bool = False, env_extra: dict[str, 
     calls = stats["calls"]
     first = min(c["started"] for c in calls)
     last = max(c["started"] + c["duration_ms"] / 1000 for c in calls)
+    from benchmarks.timeline import from_stats
+
+    tl = from_stats(stats, latency_ms)
     return {
         "wall_s": round(wall, 2),
         "session_s": round(stats["session_end"] - stats["session_start"], 2),
@@ -145,7 +149,10 @@ def run_audit(url: str, *args: str, reports: bool = False, env_extra: dict[str, 
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "reports": reports,
         "outcome": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "",
-        "calls_file": out,
+        "critical_path_calls": tl["critical_path_calls"],
+        "critical_path_observed_s": tl.get("critical_path_observed_s"),
+        "cpu_in_phase_s": tl.get("cpu_in_phase_s"),
+        "timeline": tl,
     }
 
 
@@ -157,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reports", action="store_true",
                     help="measure the whole user-visible run: write report.html, results.json, JUnit, OCSF")
     ap.add_argument("--no-single", action="store_true", help="skip the single-key audit")
+    ap.add_argument("--timeline", default=None, metavar="FILE",
+                    help="single-key audit: print its call timeline (thread, start/end, the audit frames that "
+                         "asked, critical path, process CPU time) and write it to FILE as JSON; off by default")
     ap.add_argument("--org", default="", metavar="AxK",
                     help="also audit an organization of A accounts with K keyed users each (e.g. 50x20)")
     args = ap.parse_args(argv)
@@ -167,12 +177,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_single:
         proc, url = start_emulator("compliant", args.latency_ms)
         try:
-            single = run_audit(url, reports=args.reports)
+            single = run_audit(url, reports=args.reports, latency_ms=args.latency_ms,
+                               env_extra={"BKA_TIMELINE": "1"} if args.timeline else None)
         finally:
             proc.terminate()
             proc.wait()
-        single["critical_path_calls"] = CRITICAL_PATH
-        single["ratio"] = round(single["audit_phase_s"] / (CRITICAL_PATH * lat), 2) if lat else None
+        tl = single.pop("timeline")
+        if args.timeline:
+            from benchmarks.timeline import print_timeline
+
+            print_timeline(tl)
+            Path(args.timeline).write_text(json.dumps(tl, indent=1))
+        cp = single["critical_path_calls"] or CRITICAL_PATH
+        single["critical_path"] = tl.get("critical_path")
+        single["ratio"] = round(single["audit_phase_s"] / (cp * lat), 2) if lat else None
         single["aws_calls_vs_min"] = f"{single['aws_calls']}/{MIN_AWS_CALLS}"
         results["single"] = single
         print(f"single key: {json.dumps(single)}", flush=True)
@@ -182,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         proc, url = start_emulator("compliant", args.latency_ms)
         try:
             add_fleet(url, n)
-            r = run_audit(url, "--all-keys", reports=args.reports)
+            r = run_audit(url, "--all-keys", reports=args.reports, latency_ms=args.latency_ms)
+            r.pop("timeline")
         finally:
             proc.terminate()
             proc.wait()
