@@ -130,10 +130,12 @@ def install() -> None:
             self.error_on_dryrun()
             names = self._get_param("RegionNames", []) or []
             all_regions = str(self._get_param("AllRegions", False)).lower() == "true"
-            backend = self.ec2_backend
+            # the caller's account and Region straight from the request: ``self.ec2_backend`` would build
+            # moto's whole EC2 backend for the account and Region (seconds of CPU) for an answer that needs
+            # neither
             from bedrock_key_audit.emulator.partitions import arn_partition_of_region
 
-            return ActionResult({"Regions": describe(backend.account_id, arn_partition_of_region(backend.region_name),
+            return ActionResult({"Regions": describe(self.current_account, arn_partition_of_region(self.region),
                                                      list(names), all_regions)})
 
         AvailabilityZonesAndRegions.describe_regions = describe_regions  # type: ignore[method-assign]
