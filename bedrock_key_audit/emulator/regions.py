@@ -25,6 +25,7 @@ on moto's account backend, so a moto reset clears it.
 """
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from typing import Any
@@ -44,7 +45,14 @@ _installed = False
 
 def partition_regions(arn_partition: str) -> list[str]:
     """Every Region of ``arn_partition`` (botocore's endpoint data for ``ec2``)."""
-    return sorted(botocore.session.get_session().get_available_regions("ec2", partition_name=arn_partition))
+    return list(_partition_regions(arn_partition))
+
+
+@functools.lru_cache(maxsize=None)
+def _partition_regions(arn_partition: str) -> tuple[str, ...]:
+    # a new botocore session loads endpoints.json again: half a second or more a call, for data that
+    # does not change while the emulator runs
+    return tuple(sorted(botocore.session.get_session().get_available_regions("ec2", partition_name=arn_partition)))
 
 
 def _opted_in(account_id: str) -> set[str]:
