@@ -735,8 +735,10 @@ class Inventory(BulkReads):
             sec = self.secret()
             if not sec.exists or sec.pending_deletion:
                 return  # secret.readers_restricted reads nothing more for a missing secret
-            jobs: list[Callable[..., Any]] = [lambda: access_reads.secret_resource_policy(self),
-                                              lambda: access_reads.secret_replicas(self, sec.arn, sec.describe or {})]
+            arn = sec.arn
+            jobs: list[Callable[..., Any]] = [lambda: access_reads.secret_resource_policy(self)]
+            if arn:
+                jobs.append(lambda: access_reads.secret_replicas(self, arn, sec.describe or {}))
             kms_id = sec.kms_key_id
             if kms_id and kms_id != "alias/aws/secretsmanager" and not kms_id.endswith(":alias/aws/secretsmanager"):
                 def key_access() -> None:
