@@ -50,7 +50,8 @@ def run_org(accounts: int, keys: int, latency_ms: int, reports: bool = False) ->
         _post(url, "/_emulator/latency", {"ms": latency_ms})
         cfg = Path(tempfile.mkdtemp(prefix="bench-org-")) / "audit.toml"
         cfg.write_text(CONFIG)
-        r = run_audit(url, "--all-keys", f"--audit-config={cfg}", reports=reports)
+        r = run_audit(url, "--all-keys", f"--audit-config={cfg}", reports=reports, latency_ms=latency_ms)
+        r.pop("timeline")
     finally:
         proc.terminate()
         proc.wait()

@@ -25,6 +25,7 @@ on moto's account backend, so a moto reset clears it.
 """
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from typing import Any
@@ -44,7 +45,14 @@ _installed = False
 
 def partition_regions(arn_partition: str) -> list[str]:
     """Every Region of ``arn_partition`` (botocore's endpoint data for ``ec2``)."""
-    return sorted(botocore.session.get_session().get_available_regions("ec2", partition_name=arn_partition))
+    return list(_partition_regions(arn_partition))
+
+
+@functools.lru_cache(maxsize=None)
+def _partition_regions(arn_partition: str) -> tuple[str, ...]:
+    # a new botocore session loads endpoints.json again: half a second or more a call, for data that
+    # does not change while the emulator runs
+    return tuple(sorted(botocore.session.get_session().get_available_regions("ec2", partition_name=arn_partition)))
 
 
 def _opted_in(account_id: str) -> set[str]:
@@ -130,10 +138,12 @@ def install() -> None:
             self.error_on_dryrun()
             names = self._get_param("RegionNames", []) or []
             all_regions = str(self._get_param("AllRegions", False)).lower() == "true"
-            backend = self.ec2_backend
+            # the caller's account and Region straight from the request: ``self.ec2_backend`` would build
+            # moto's whole EC2 backend for the account and Region (seconds of CPU) for an answer that needs
+            # neither
             from bedrock_key_audit.emulator.partitions import arn_partition_of_region
 
-            return ActionResult({"Regions": describe(backend.account_id, arn_partition_of_region(backend.region_name),
+            return ActionResult({"Regions": describe(self.current_account, arn_partition_of_region(self.region),
                                                      list(names), all_regions)})
 
         AvailabilityZonesAndRegions.describe_regions = describe_regions  # type: ignore[method-assign]

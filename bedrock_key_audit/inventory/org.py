@@ -73,26 +73,36 @@ def read(own: Call, admin: Call, account: str,
                 break
         path.reverse()
 
-        def policies(target: str, ptype: str) -> tuple[OrgPolicy, ...]:
+        def summaries_of(target: str, ptype: str) -> list[dict[str, Any]]:
             try:
-                summaries = _pages(admin, "ListPoliciesForTarget", "Policies", TargetId=target, Filter=ptype)
+                got: list[dict[str, Any]] = _pages(admin, "ListPoliciesForTarget", "Policies", TargetId=target, Filter=ptype)
+                return got
             except Exception as exc:
                 if _code(exc) == "PolicyTypeNotEnabledException":
-                    return ()
+                    return []
                 raise
+
+        run = fanout if fanout is not None else (lambda fns: [f() for f in fns])
+        jobs = [(t, ptype) for t, _ in path for ptype in (SCP, RCP)]
+        def job(target: str, ptype: str) -> Callable[[], list[dict[str, Any]]]:
+            return lambda: summaries_of(target, ptype)
+        listed = dict(zip(jobs, run([job(*j) for j in jobs]), strict=True))
+        # A policy attached at several levels (FullAWSAccess at the root, an OU and the account) is
+        # described once; every policy side by side.
+        ids = sorted({str(s["Id"]) for summaries in listed.values() for s in summaries})
+        def describe(pid: str) -> Callable[[], dict[str, Any]]:
+            return lambda: admin("DescribePolicy", PolicyId=pid).get("Policy", {})
+        described = dict(zip(ids, run([describe(i) for i in ids]), strict=True))
+
+        def policies(target: str, ptype: str) -> tuple[OrgPolicy, ...]:
             out = []
-            for s in summaries:
-                pol = admin("DescribePolicy", PolicyId=s["Id"]).get("Policy", {})
+            for s in listed[(target, ptype)]:
+                pol = described[str(s["Id"])]
                 summary = pol.get("PolicySummary", s)
                 out.append(OrgPolicy(summary.get("Id", s["Id"]), summary.get("Name", s["Id"]), ptype, pol.get("Content")))
             return tuple(out)
 
-        jobs = [(t, ptype) for t, _ in path for ptype in (SCP, RCP)]
-        def job(target: str, ptype: str) -> Callable[[], tuple[OrgPolicy, ...]]:
-            return lambda: policies(target, ptype)
-        thunks: list[Callable[[], Any]] = [job(*j) for j in jobs]
-        got = fanout(thunks) if fanout is not None else [f() for f in thunks]
-        found = dict(zip(jobs, got, strict=True))
+        found = {j: policies(*j) for j in jobs}
         levels = tuple(Level(t, kind, found[(t, SCP)], found[(t, RCP)]) for t, kind in path)
     except CouldNotDecide:
         raise

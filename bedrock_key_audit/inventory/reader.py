@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -734,20 +735,66 @@ class Inventory(BulkReads):
         return self._probe("mantle_chat", build)
 
     # ---- prefetch
-    def prefetch(self, users: Iterable[str]) -> list[cf.Future[Any]]:
-        """Start every independent read now, so checks find them done."""
+    def prefetch(self, users: Iterable[str], now: dt.datetime | None = None) -> list[cf.Future[Any]]:
+        """Start every independent read now, so checks find them done.
+
+        Each job follows the data a read needs and nothing else: the secret, then its key's policy and
+        grants and its replicas; the trails, then the security trail's bucket; the secret's Region, then
+        that Region's invocation logging; the enabled Regions, then the key user's history in each
+        (``now`` given: the single-key audit).  A verdict asking for one of these finds it read or being
+        read, instead of starting its chain when its row runs."""
+        from bedrock_key_audit.inventory import access as access_reads
+        from bedrock_key_audit.inventory import traces as trace_reads
+        from bedrock_key_audit.inventory import usage as usage_reads
+        from bedrock_key_audit.trails import security_trail
+
+        users = list(users)
+
         def secret_key() -> None:
             sec = self.secret()
-            if sec.kms_key_id and sec.kms_key_id != "alias/aws/secretsmanager":
-                self.kms_key("govcloud", sec.kms_key_id)
+            if not sec.exists or sec.pending_deletion:
+                return  # secret.readers_restricted reads nothing more for a missing secret
+            arn = sec.arn
+            jobs: list[Callable[..., Any]] = [lambda: access_reads.secret_resource_policy(self)]
+            if arn:
+                jobs.append(lambda: access_reads.secret_replicas(self, arn, sec.describe or {}))
+            kms_id = sec.kms_key_id
+            if kms_id and kms_id != "alias/aws/secretsmanager" and not kms_id.endswith(":alias/aws/secretsmanager"):
+                def key_access() -> None:
+                    meta = self.kms_key("govcloud", kms_id)
+                    if not meta.get("missing") and meta.get("KeyManager", "CUSTOMER") == "CUSTOMER":
+                        arn = str(meta.get("Arn", kms_id))
+                        self.g.fanout([lambda: access_reads.key_policy(self, arn),
+                                       lambda: access_reads.key_grants(self, arn)])
+                jobs.append(key_access)
+            self.g.fanout([quiet(j) for j in jobs])
+
+        def trail_bucket(partition: str) -> None:
+            cand = security_trail(self.trails(partition), partition, self.cfg.region(partition)).candidate
+            bucket = (cand.trail.raw or {}).get("S3BucketName") if cand is not None else None
+            if cand is not None and bucket:
+                trace_reads.bucket_protection(self, partition, bucket, cand.trail.home_region)
+
+        def invocation_logging() -> None:
+            self.g.fanout([quiet(lambda r=r: trace_reads.invocation_logging(self, r))
+                           for r in self.key_regions().regions()])
+
+        def usage(name: str) -> None:
+            assert now is not None
+            user = self.user(name)
+            if user.exists:
+                usage_reads.usage_history(self, user.name, now)
 
         self.aws.warm([("iam", "commercial", None), ("sts", "commercial", None), ("sts", "govcloud", None),
                        ("cloudtrail", "commercial", None), ("cloudtrail", "govcloud", None),
                        ("secretsmanager", "govcloud", None), ("kms", "govcloud", None),
                        ("bedrock", "commercial", None), ("bedrock-runtime", "commercial", None)])
-        # Longest dependent chains first (policies: list -> GetPolicy -> GetPolicyVersion), run
+        # Longest dependent chains first (the organization's policies: parents, then each target's
+        # policies, then each policy; the user's policies: list -> GetPolicy -> GetPolicyVersion), run
         # metadata (caller identity) last.
-        jobs: list[Callable[..., Any]] = [(lambda u=user: self.user_policies(u)) for user in users]
+        jobs: list[Callable[..., Any]] = [(lambda p=p: self.org_policies(p)) for p in PARTITIONS]
+        jobs.append(lambda: usage_reads.enabled_regions(self))
+        jobs += [(lambda u=user: self.user_policies(u)) for user in users]
         jobs += [
             lambda: self.list_models(),
             *([lambda: self.invoke()] if {"runtime", "runtime-openai"} & set(self.cfg.surfaces)
@@ -755,8 +802,12 @@ class Inventory(BulkReads):
             lambda: self.mantle_models(),
             *([lambda: self.mantle_chat()] if "mantle" in self.cfg.surfaces else []),
             secret_key,
-            *[(lambda p=p: self.trails(p)) for p in PARTITIONS],
+            *[(lambda p=p: trail_bucket(p)) for p in PARTITIONS],
+            invocation_logging,
+            *[(lambda p=p: access_reads.account_authorization(self, p)) for p in PARTITIONS],
         ]
+        if now is not None:
+            jobs += [(lambda u=user: usage(u)) for user in users]
         for user in users:
             jobs += [(lambda u=user: self.other_credentials(u)), (lambda u=user: self.bedrock_credentials(u))]
         jobs += [(lambda p=p: self.identity(p)) for p in PARTITIONS]

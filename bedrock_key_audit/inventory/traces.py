@@ -192,9 +192,7 @@ def bucket_region(inv: Any, partition: str, bucket: str, region: str) -> str:
     """``s3:GetBucketLocation``: the bucket's Region (an empty or null ``LocationConstraint`` is us-east-1,
     ``EU`` is eu-west-1: Amazon S3 API Reference, GetBucketLocation); raises CouldNotDecide when unreadable."""
     def fetch() -> str:
-        resp = inv._read(partition, "s3", "GetBucketLocation", region=region, Bucket=bucket) or {}
-        loc = str(resp.get("LocationConstraint") or "")
-        return {"": "us-east-1", "EU": "eu-west-1"}.get(loc, loc)
+        return _location(inv._read(partition, "s3", "GetBucketLocation", region=region, Bucket=bucket) or {})
     got: str = inv.g.once(("bucket-region", partition, bucket), fetch)
     return got
 
@@ -204,7 +202,7 @@ def bucket_exists(inv: Any, partition: str, bucket: str, region: str) -> bool:
     owns; ``AccessDenied`` for a bucket of someone who does not let the auditor read it (it exists)."""
     def via(client: Any) -> dict[str, Any]:
         try:
-            client.get_bucket_location(Bucket=bucket)
+            got = client.get_bucket_location(Bucket=bucket)
         except botocore.exceptions.ClientError as exc:
             code = str((exc.response.get("Error") or {}).get("Code") or "")
             if code in ("NoSuchBucket", "404"):
@@ -212,18 +210,36 @@ def bucket_exists(inv: Any, partition: str, bucket: str, region: str) -> bool:
             if code in ("AccessDenied", "403"):
                 return {"exists": True}
             raise
-        return {"exists": True}
+        return {"exists": True, "location": got}
 
     def fetch() -> bool:
         resp = inv._read(partition, "s3", "GetBucketLocation", region=region, via=via) or {}
+        if isinstance(resp.get("location"), dict):
+            _seed_bucket_region(inv, partition, bucket, resp["location"])
         return bool(resp.get("exists"))
     got: bool = inv.g.once(("bucket-exists", partition, bucket), fetch)
     return got
 
 
+def _location(resp: dict[str, Any]) -> str:
+    loc = str(resp.get("LocationConstraint") or "")
+    return {"": "us-east-1", "EU": "eu-west-1"}.get(loc, loc)
+
+
+def _seed_bucket_region(inv: Any, partition: str, bucket: str, resp: dict[str, Any]) -> None:
+    """An existence read is the same ``GetBucketLocation`` request :func:`bucket_region` makes: keep its
+    answer in that memo cell so the Region is not asked again."""
+    inv.g.once(("bucket-region", partition, bucket), lambda: _location(resp))
+
+
 def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> BucketProtection:
     """Bucket- and account-level Block Public Access and access logging of ``bucket``, judged by the
-    settings of the account that owns it (the audited account's only when its ListBuckets lists it)."""
+    settings of the account that owns it (the audited account's only when its ListBuckets lists it).
+
+    Reads in three rounds, each round's reads side by side: whether the bucket exists
+    (``GetBucketLocation``); then ListBuckets, the bucket's Block Public Access and its logging; then what
+    those name (the account's Block Public Access when the bucket is the account's, whether the log target
+    exists and the Regions of both)."""
     def fetch() -> BucketProtection:
         prot = BucketProtection(partition=partition, bucket=bucket, account_id=_account(inv, partition))
         try:
@@ -231,40 +247,55 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
             if got is None:
                 prot.missing = True
                 return prot
+            _seed_bucket_region(inv, partition, bucket, got)
         except CouldNotDecide:
             pass  # existence unknown: the reads below say what they can
-        owned: frozenset[str] | None = None
-        try:
-            owned = owned_buckets(inv, partition)
-            prot.foreign = bucket not in owned
-        except CouldNotDecide as exc:
-            prot.foreign, prot.owner_error = None, str(exc)
-        try:
-            resp = inv._read(partition, "s3", "GetPublicAccessBlock", region=region, expected={NO_PAB}, Bucket=bucket)
-            prot.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
-        except CouldNotDecide as exc:
-            prot.bucket_pab_error = str(exc)
-        if prot.foreign:
-            prot.account_pab_error = (f"{bucket} belongs to another account, whose account-level Block Public Access "
-                                      "only that account can read; turn the settings on at bucket level or audit "
-                                      "the owning account")
-        elif prot.foreign is None:
-            prot.account_pab_error = (f"whether {bucket} is the {partition} account's is unknown ({prot.owner_error}), "
-                                      "so its account-level settings may not apply")
-        elif not prot.account_id:
-            prot.account_pab_error = f"the {partition} account id is unknown (sts:GetCallerIdentity failed)"
-        else:
+
+        def owned_read() -> frozenset[str] | None:
             try:
-                prot.account_pab = account_pab(inv, partition, prot.account_id, region)
+                return owned_buckets(inv, partition)
             except CouldNotDecide as exc:
-                prot.account_pab_error = str(exc)
-        try:
-            resp = inv._read(partition, "s3", "GetBucketLogging", region=region, Bucket=bucket) or {}
-            prot.logging = resp.get("LoggingEnabled") or {}
-        except CouldNotDecide as exc:
-            prot.logging_error = str(exc)
-        target = (prot.logging or {}).get("TargetBucket")
-        if target:
+                prot.foreign, prot.owner_error = None, str(exc)
+                return None
+
+        def pab_read() -> None:
+            try:
+                resp = inv._read(partition, "s3", "GetPublicAccessBlock", region=region, expected={NO_PAB}, Bucket=bucket)
+                prot.bucket_pab = {} if resp is None else resp.get("PublicAccessBlockConfiguration") or {}
+            except CouldNotDecide as exc:
+                prot.bucket_pab_error = str(exc)
+
+        def logging_read() -> None:
+            try:
+                resp = inv._read(partition, "s3", "GetBucketLogging", region=region, Bucket=bucket) or {}
+                prot.logging = resp.get("LoggingEnabled") or {}
+            except CouldNotDecide as exc:
+                prot.logging_error = str(exc)
+
+        owned, _, _ = inv.g.fanout([owned_read, pab_read, logging_read])
+        if owned is not None:
+            prot.foreign = bucket not in owned
+
+        def account_read() -> None:
+            if prot.foreign:
+                prot.account_pab_error = (f"{bucket} belongs to another account, whose account-level Block Public "
+                                          "Access only that account can read; turn the settings on at bucket level or "
+                                          "audit the owning account")
+            elif prot.foreign is None:
+                prot.account_pab_error = (f"whether {bucket} is the {partition} account's is unknown ({prot.owner_error}), "
+                                          "so its account-level settings may not apply")
+            elif not prot.account_id:
+                prot.account_pab_error = f"the {partition} account id is unknown (sts:GetCallerIdentity failed)"
+            else:
+                try:
+                    prot.account_pab = account_pab(inv, partition, prot.account_id, region)
+                except CouldNotDecide as exc:
+                    prot.account_pab_error = str(exc)
+
+        def target_read() -> None:
+            target = (prot.logging or {}).get("TargetBucket")
+            if not target:
+                return
             if owned is not None and target in owned:
                 prot.target_exists = True
                 prot.target_owned = True
@@ -277,10 +308,13 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
                     prot.target_owned = False  # it exists, but the account's ListBuckets does not list it
             if prot.target_exists:
                 try:
-                    prot.bucket_region = bucket_region(inv, partition, bucket, region)
-                    prot.target_region = bucket_region(inv, partition, target, region)
+                    b_region, t_region = inv.g.fanout([lambda: bucket_region(inv, partition, bucket, region),
+                                                       lambda: bucket_region(inv, partition, target, region)])
+                    prot.bucket_region, prot.target_region = b_region, t_region
                 except CouldNotDecide:
                     pass  # a Region that cannot be read is not judged (another account's bucket may deny it)
+
+        inv.g.fanout([account_read, target_read])
         return prot
     result: BucketProtection = inv.g.once(("bucket-protection", partition, bucket), fetch)
     return result

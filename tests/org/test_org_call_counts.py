@@ -36,10 +36,11 @@ PER_ACCOUNT = {
     # emulator's accounts have the 17 default Regions enabled), after one read of the enabled Regions
     "cloudtrail:LookupEvents": len(DEFAULT_REGIONS & bedrock_commercial_regions()), "ec2:DescribeRegions": 1,
     # invocation-log destinations: the bucket's Region, encryption, policy and Block Public Access are read,
-    # and each trail bucket's access-log target's Region.  ListBuckets is read twice per account (once for the
+    # and each trail bucket's access-log target's Region (the trail bucket's own Region is its existence
+    # read's answer: GetBucketLocation once per bucket).  ListBuckets is read twice per account (once for the
     # trail buckets' owner, once for the log destinations): a known duplicate, not yet shared
     "bedrock:GetModelInvocationLoggingConfiguration": 1, "s3:ListBuckets": 2,
-    "s3:GetBucketLocation": 7, "s3:GetPublicAccessBlock": 3, "s3control:GetPublicAccessBlock": 2,
+    "s3:GetBucketLocation": 5, "s3:GetPublicAccessBlock": 3, "s3control:GetPublicAccessBlock": 2,
     "s3:GetBucketLogging": 2, "s3:GetBucketEncryption": 1, "s3:GetBucketPolicy": 1,
     "organizations:ListTagsForResource": 1,  # the GovCloud pairing tag
 }
@@ -90,10 +91,11 @@ def test_org_audit_reads_each_account_once(pytester):
     # commercial organization (the management account at the root, one member at the root, one in
     # the OU workloads: 1 + 1 + 2 ListParents, 2 + 2 + 3 levels) and, for the emulator's own GovCloud
     # account, a member of the compliant scenario's GovCloud organization (root, OU, account)
-    # ListPoliciesForTarget per level and type, DescribePolicy per policy (FullAWSAccess and
-    # RCPFullAWSAccess everywhere, plus that OU's two guardrail SCPs)
+    # ListPoliciesForTarget per level and type, DescribePolicy once per policy and account read, however
+    # many levels it is attached at (FullAWSAccess and RCPFullAWSAccess in each of the four accounts, plus
+    # the GovCloud OU's two guardrail SCPs)
     expected |= {"organizations:DescribeOrganization": 2 * ACCOUNTS, "organizations:ListParents": 4 + 2,
-                 "organizations:ListPoliciesForTarget": 2 * (7 + 3), "organizations:DescribePolicy": 14 + 8}
+                 "organizations:ListPoliciesForTarget": 2 * (7 + 3), "organizations:DescribePolicy": 3 * 2 + (2 + 2)}
     assert dict(ops) == expected
     # the endpoint probes (ListFoundationModels, Converse, Mantle's GET /v1/models) once per account's secret
     assert sum(1 for c in calls if c["kind"] == "http") == 3 * ACCOUNTS
