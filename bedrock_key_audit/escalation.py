@@ -77,7 +77,7 @@ from bedrock_key_audit.access import (
     key_minters,
 )
 from bedrock_key_audit.escalation_catalogue import PATHS
-from bedrock_key_audit.trust import principal_assumes, role_trust
+from bedrock_key_audit.trust import assumer_accesses, principal_assumes, role_trust
 from bedrock_key_audit.policy import PolicyError, Statement, Unknown, _and, _or, decode_document, parse_document
 
 CREATE = "iam:CreateServiceSpecificCredential"
@@ -246,6 +246,8 @@ class _Judge:
             acct, users, audited, partition, account_id, now)
         self.facts: Mapping[str, UserFacts] = facts or {}
         self.wanted: set[str] = set()  # users whose facts would decide a takeover
+        # minters found by other paths (role chains, escalation): taking one over, or passing it, mints too
+        self.known: dict[str, Access] = {}
         region = "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"
         self.base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())), "aws:RequestedRegion": region}
         self.existing = {u for u, _ in users}
@@ -353,6 +355,14 @@ class _Judge:
         if original:
             self._memo[p.arn] = best
         return best
+
+    def ability(self, t: Principal) -> Access | None:
+        """How ``t`` mints by any path found so far: directly, or (``known``) by assuming a role that
+        mints or by its own escalation step.  A takeover of ``t`` is judged against this whole set."""
+        direct = self.direct(t)
+        if direct is not None and direct.certain:
+            return direct
+        return _best([a for a in (direct, self.known.get(t.arn)) if a is not None])
 
     # ---- escalation
     def _attachable(self, p: Principal, action: str, target_arn: str, who: str,
@@ -528,7 +538,7 @@ class _Judge:
             return service_actions[a]
 
         for r in self.acct.principals:
-            if r.kind != "role" or self.direct(r) is None:
+            if r.kind != "role" or self.ability(r) is None:
                 continue  # only a role that mints is worth passing
             passes: dict[str, _Eval] = {}
             for name in _PASS_NEW:
@@ -568,7 +578,7 @@ class _Judge:
             """Record the path; True when it is certain (no need to look further)."""
             if step.value is False:
                 return False
-            ability = self.direct(target)
+            ability = self.ability(target) if target.arn in self._originals else self.direct(target)
             if ability is None:
                 return False
             value = _and([step.value, True if ability.certain else None])
@@ -587,7 +597,7 @@ class _Judge:
                     return found[0]
             writes = _may_write(p)
             for t in self.acct.principals:
-                if t.arn == p.arn or (not writes and self.direct(t) is None):
+                if t.arn == p.arn or (not writes and self.ability(t) is None):
                     continue  # taking t over gains nothing unless t mints or p can also change its policies
                 take = self._takeover(p, t)
                 if take is None or take.value is False:
@@ -687,16 +697,32 @@ def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mappi
     one are added to ``wanted``, so the caller can read them and evaluate again."""
     acct = account_of(gaad or {}, principals, managed)
     judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now, user_facts)
-    out: list[Access] = []
-    for p in principals:
-        direct = judge.direct(p)
-        if direct is not None and direct.certain:
-            out.append(direct)
-            continue
-        esc = judge.escalation(p)
-        best = _best([a for a in (direct, esc) if a is not None])
-        if best is not None:
-            out.append(best)
+    found: dict[str, Access] = {}
+    pending = list(principals)
+    # A takeover target is any minter the audit finds, by any path: one that mints only by assuming a
+    # role that mints (or by its own escalation) makes whoever takes it over a minter too.  Each round
+    # adds the minters found so far (and who can assume them) to the targets, until nothing changes.
+    for _ in range(len(principals) + 1):
+        changed = False
+        for p in pending:
+            direct = judge.direct(p)
+            if direct is not None and direct.certain:
+                best: Access | None = direct
+            else:
+                esc = judge.escalation(p)
+                best = _best([a for a in (direct, esc) if a is not None])
+            if best is not None and (p.arn not in found or (best.certain and not found[p.arn].certain)):
+                found[p.arn] = best
+                changed = True
+        if not changed:
+            break
+        chained = assumer_accesses(list(found.values()), principals, now=now, what="mint or reset a Bedrock API key")
+        known = {**{a.principal: a for a in chained}, **found}
+        if all(judge.known.get(k) == v for k, v in known.items()) and len(known) == len(judge.known):
+            break
+        judge.known = known
+        pending = [p for p in principals if p.arn not in found or not found[p.arn].certain]
+    out = [found[p.arn] for p in principals if p.arn in found]
     if wanted is not None:
         wanted |= judge.wanted
     return out

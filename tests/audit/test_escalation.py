@@ -385,3 +385,46 @@ def test_a_role_whose_trust_names_the_account_needs_the_callers_assume_grant():
     can_assume = doc(allow("iam:AttachRolePolicy", f"{C}:iam::{A}:role/helper"),
                      allow("sts:AssumeRole", f"{C}:iam::{A}:role/helper"))
     assert run(users=[user("ops", can_assume)], roles=[helper])["ops"].certain
+
+
+# --------------------------------------------------------------------------- takeover targets: every minter found
+def _assumer_user(name: str) -> dict[str, Any]:
+    return user(name, doc(allow("sts:AssumeRole", f"{C}:iam::{A}:role/mint-role")))
+
+
+MINT_ROLE = role("mint-role", doc(allow(["iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential"],
+                                        AUDITED)))
+
+
+@pytest.mark.parametrize("action", ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"])
+def test_takeover_of_a_user_who_mints_only_through_a_role(action):
+    """A user who mints only by assuming a minting role is a minter; taking it over (a new access
+    key or console password) makes the taker one too, whatever the allowed lists say."""
+    helpdesk = user("helpdesk", doc(allow(action, f"{C}:iam::{A}:user/mint-assumer")))
+    has_password = action == "iam:UpdateLoginProfile"
+    got = run(users=[_assumer_user("mint-assumer"), helpdesk], roles=[MINT_ROLE],
+              facts={"mint-assumer": UserFacts(0, has_password)})
+    a = got["helpdesk"]
+    assert a.certain and "mint-assumer" in a.note and "role mint-role" in a.note, a.note
+    # control: the same takeover of a user who cannot assume the role mints nothing
+    idle = user("mint-assumer")
+    assert "helpdesk" not in run(users=[idle, helpdesk], roles=[MINT_ROLE],
+                                 facts={"mint-assumer": UserFacts(0, has_password)})
+
+
+def test_takeover_of_a_user_who_mints_by_its_own_escalation():
+    """A user who mints after its own escalation step is in the minter set too: taking it over mints."""
+    self_writer = user("writer", doc(allow("iam:PutUserPolicy", f"{C}:iam::{A}:user/writer")))
+    helpdesk = user("helpdesk", doc(allow(["iam:CreateAccessKey", "iam:DeleteAccessKey"], f"{C}:iam::{A}:user/writer")))
+    got = run(users=[self_writer, helpdesk])
+    assert got["writer"].certain
+    assert got["helpdesk"].certain and "user writer" in got["helpdesk"].note
+
+
+def test_pass_a_role_that_mints_only_through_another_role():
+    """Passing to a service a role that can assume a minting role makes the passer a minter."""
+    fn = role("fn-role", doc(allow("sts:AssumeRole", f"{C}:iam::{A}:role/mint-role")), assume=trust("lambda.amazonaws.com"))
+    dev = user("dev", doc(allow("iam:PassRole", f"{C}:iam::{A}:role/fn-role"),
+                          allow(["lambda:CreateFunction", "lambda:InvokeFunction"])))
+    a = run(users=[dev], roles=[MINT_ROLE, fn])["dev"]
+    assert a.certain and "iam:PassRole of role fn-role" in a.note
