@@ -60,7 +60,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from bedrock_key_audit.access import (
@@ -241,7 +241,11 @@ class _Judge:
 
     def __init__(self, acct: Account, users: Sequence[tuple[str, Mapping[str, str] | None]], audited: str | None,
                  partition: str, account_id: str, now: dt.datetime,
-                 facts: Mapping[str, UserFacts] | None = None) -> None:
+                 facts: Mapping[str, UserFacts] | None = None, actions: Sequence[str] = MINT_ACTIONS,
+                 own: Callable[[Principal], Access | None] | None = None, verb: str = "mints") -> None:
+        # what is being escalated to: the actions a written policy must grant, how a principal holds
+        # them (``own``: None for minting, evaluated here), and the word the path ends with
+        self.actions, self.own, self.verb = tuple(actions), own, verb
         self.acct, self.users, self.audited, self.partition, self.account_id, self.now = (
             acct, users, audited, partition, account_id, now)
         self.facts: Mapping[str, UserFacts] = facts or {}
@@ -264,7 +268,7 @@ class _Judge:
         for arn, doc in acct.documents.items():
             if arn in acct.versions:
                 stmts = _policy(doc, f"{arn}, once attached")
-                if any(s.effect == "Allow" and s.matches(CREATE) for s in stmts):
+                if any(s.effect == "Allow" and s.matches(a) for s in stmts for a in self.actions):
                     self.grant_policies.append((arn, stmts))
 
     # ---- evaluation helpers
@@ -347,6 +351,11 @@ class _Judge:
         original = self._originals.get(p.arn) is p  # only the account's own principals are memoised
         if original and p.arn in self._memo:
             return self._memo[p.arn]
+        if self.own is not None:
+            held = self.own(p)
+            if original:
+                self._memo[p.arn] = held
+            return held
         got = key_minters([p], users=self.users, audited_user_arn=self.audited, arn_partition=self.partition,
                           now=self.now)
         existing = got[0] if got else None
@@ -430,7 +439,7 @@ class _Judge:
                     continue
                 add = self.may(p, "iam:AddUserToGroup", g.arn)
                 if add.value is not False and any(s.effect == "Allow" and s.matches(a) for s in g.statements
-                                                  for a in MINT_ACTIONS):
+                                                  for a in self.actions):
                     yield _step(add, f"iam:AddUserToGroup of {who} to group {gname}"), _with(t, g.statements)
 
     def _policies_of(self, t: Principal) -> list[str]:
@@ -578,7 +587,8 @@ class _Judge:
             """Record the path; True when it is certain (no need to look further)."""
             if step.value is False:
                 return False
-            ability = self.ability(target) if target.arn in self._originals else self.direct(target)
+            # another principal counts by any path it mints by; p itself only by what the step gives it
+            ability = self.ability(target) if target.arn != p.arn else self.direct(target)
             if ability is None:
                 return False
             value = _and([step.value, True if ability.certain else None])
@@ -588,7 +598,8 @@ class _Judge:
                 principal=p.arn, kind=p.kind, certain=value is True,
                 grants=tuple(dict.fromkeys(step.grants + ability.grants)),
                 unknown=() if value else tuple(sorted(step.unknown | set(ability.unknown))),
-                note=f"{ESCALATION}: {step.text}{then}, after which it mints ({ability.note})"))
+                note=f"{ESCALATION}: {step.text}{then}, after which it {self.verb}"
+                     + (f" ({ability.note})" if ability.note else "")))
             return value is True
 
         if _may_escalate(p):
@@ -723,6 +734,32 @@ def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mappi
         judge.known = known
         pending = [p for p in principals if p.arn not in found or not found[p.arn].certain]
     out = [found[p.arn] for p in principals if p.arn in found]
+    if wanted is not None:
+        wanted |= judge.wanted
+    return out
+
+
+def escalations_to(principals: Sequence[Principal], holders: Sequence[Access], *, actions: Sequence[str],
+                   own: Callable[[Principal], Access | None], verb: str, partition: str, account_id: str,
+                   now: dt.datetime, gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
+                   user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None) -> list[Access]:
+    """The same one-step escalation as :func:`minters`, towards another permission: ``own(p)`` says
+    whether principal ``p`` (as it stands, or with a policy written on it) holds it -- e.g. reading
+    the secret, its key policy and resource policy evaluated with ``p``'s identity policies --,
+    ``actions`` are what a written or attached policy must allow, and ``holders`` those who hold it
+    already (targets of a takeover, with whoever can assume them).  Returns the principals not in
+    ``holders`` that gain it in one step, each with its path."""
+    acct = account_of(gaad or {}, principals, managed)
+    judge = _Judge(acct, [], None, partition, account_id, now, user_facts, actions=actions, own=own, verb=verb)
+    judge.known = {a.principal: a for a in holders}
+    held = {a.principal for a in holders if a.certain}
+    out: list[Access] = []
+    for p in principals:
+        if p.arn in held:
+            continue
+        esc = judge.escalation(p)
+        if esc is not None:
+            out.append(esc)
     if wanted is not None:
         wanted |= judge.wanted
     return out
