@@ -45,6 +45,13 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
      ``cloudformation:CreateStack``, …).  The new resource's name and Region are the caller's
      choice, so a resource pattern narrower than ``*`` there leaves the step undecided.
 
+   A takeover (or pass-role) target counts when it is a minter by any path found: directly, by
+   assuming a minting role (STS "AssumeRole": the taken-over user's credentials assume what it may
+   assume), or by its own escalation step; allowed minters are in that set, so taking one over
+   makes the taker a minter.  :func:`minters` repeats the search with the set found so far until
+   it stops growing.  :func:`escalations_to` applies the same search to another permission
+   (reading the secret, for ``secret.readers_restricted``).
+
    What a written policy grants is limited by the target's permissions boundary, and the
    target's explicit Denies still hold ("Policy evaluation logic"): the target is evaluated
    with the written grant added.  Whoever a minting role's trust already admits is added by
