@@ -244,11 +244,22 @@ def _principal_values(principal: Any) -> tuple[list[str], bool]:
     return vals, False
 
 
+def same_partition(value: str, partition: str) -> bool:
+    """Is ``value`` (an account id, unique id or ARN) possibly of ``partition``?  Only an ARN says
+    its partition; a wildcard there matches any."""
+    if not value.startswith("arn:"):
+        return True
+    part = value.split(":")[1] if value.count(":") >= 1 else ""
+    return part == partition or "*" in part or "?" in part
+
+
 def _names(value: str, p: Principal) -> str | None:
     """Does one ``AWS`` principal value name ``p``: "direct" (its ARN, unique ID, "*", a session of
-    the role), "account" (its account), or None."""
+    the role), "account" (its account), or None.  A value of another partition names nobody here."""
     if value == "*":
         return "any"
+    if not same_partition(value, p.arn.split(":")[1] if p.arn.count(":") >= 1 else ""):
+        return None
     if value == p.account or (_ROOT.match(value) and _ROOT.match(value).group(1) == p.account):  # type: ignore[union-attr]
         return "account"
     if value == p.arn or (p.unique_id and value == p.unique_id):
@@ -310,11 +321,18 @@ def read_contexts(now: dt.datetime, region: str, account: str, secret_arn: str) 
       ``kms:ViaService`` = ``secretsmanager.<Region>.amazonaws.com`` and the encryption context
       ``{"SecretARN": <ARN>, "SecretVersionId": <version id>}`` (so ``kms:EncryptionContextKeys``
       is those two keys; the version id depends on the version read and stays unknown here);
-      ``kms:CallerAccount`` is the caller's account (here: the secret's own account).
+      ``kms:CallerAccount`` is the caller's account (here: the secret's own account);
+    * on both, :data:`SOURCE_KEYS` are absent: IAM User Guide, "AWS global condition context keys"
+      (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html):
+      ``aws:SourceArn``/``aws:SourceAccount``/``aws:SourceOrgID``/``aws:SourceOrgPaths`` are
+      included "only if accessing a resource triggers an AWS service to call another service on
+      behalf of the resource owner", i.e. a service principal's call; a principal's own
+      ``GetSecretValue`` is not one, and the ``Decrypt`` Secrets Manager forwards runs with the
+      caller's own credentials (a forward access session), not as a service principal.
     """
     base: dict[str, Any] = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())),
                             "aws:RequestedRegion": region, "aws:SecureTransport": "true", **DIRECT_CALL,
-                            **dict.fromkeys(DIRECT_CALL_ABSENT)}
+                            **dict.fromkeys(DIRECT_CALL_ABSENT), **dict.fromkeys(SOURCE_KEYS)}
     # aws:CalledVia of the forward request: the documented list of services that set it does not
     # name Secrets Manager, so it stays unknown there
     kms_base = {**{k: v for k, v in base.items() if k not in DIRECT_CALL_ABSENT}, "aws:ViaAWSService": "true",
@@ -700,6 +718,12 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
 ANY_OTHER_ACCOUNT = "000000000000"  # stands for every account the policies do not mention
 _SYNTHETIC_NAME = "any-principal-of-the-account"
 # "AWS global condition context keys": present only when a service calls on behalf of a resource
+# ("AWS global condition context keys": included only when a service calls for a resource owner)
+SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths")
+# "Condition operators" / "Multivalued context keys": ForAllValues is true when the key is absent;
+# a principal of an account in no organization carries neither key ("AWS global condition context
+# keys": aws:PrincipalOrgID is included "only if the principal is a member of an organization")
+ORG_KEYS = ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths")
 SERVICE_CALL_KEYS = frozenset({"aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths",
                                "aws:PrincipalServiceName"})
 _ACCOUNT_KEYS = ("aws:principalaccount", "kms:calleraccount", "aws:sourceaccount")
@@ -720,6 +744,8 @@ class Outsider:
     # the account as the policy writes it, when ``account`` only stands for it (a wildcard pattern
     # such as ``*`` or ``1111*`` is evaluated with one account it admits, never shown as that account)
     pattern: str | None = None
+    # an account in no organization (only for "any": among all other accounts some are in none)
+    no_org: bool = False
 
     def account_text(self) -> str:
         """The account for evidence, as read: its id, or "any account matching <pattern>"."""
@@ -738,6 +764,8 @@ class Outsider:
             absent.add("aws:username")
         elif self.kind == "user":
             values.update({"aws:PrincipalType": "User", "aws:username": str(self.arn).rsplit("/", 1)[-1]})
+        if self.no_org:
+            absent |= set(ORG_KEYS)
         return values, absent
 
 
@@ -778,7 +806,7 @@ def _filled_account(pattern: str) -> str | None:
     return s if len(s) == 12 else None
 
 
-def _concrete_arn(value: str, account: str) -> tuple[str, str] | None:
+def _concrete_arn(value: str, account: str, partition: str) -> tuple[str, str] | None:
     """An IAM role/user ARN (wildcards filled in: one principal the pattern admits) of ``account``,
     and its kind; a session ARN stands for its role."""
     m = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.*", value)
@@ -788,7 +816,7 @@ def _concrete_arn(value: str, account: str) -> tuple[str, str] | None:
     if not m or m.group(2) != account:
         return None
     filled = re.sub(r"[*?]", "x", m.group(4))
-    partition = m.group(1) if "*" not in m.group(1) and "?" not in m.group(1) else "aws"
+    partition = m.group(1) if "*" not in m.group(1) and "?" not in m.group(1) else partition
     return f"arn:{partition}:iam::{account}:{m.group(3)}/{filled}", m.group(3)
 
 
@@ -812,6 +840,10 @@ def outsiders(policies: Sequence[Sequence[ResourceStatement]], grants: Iterable[
                     values += [v for k, vs in pairs.items() if k.lower() in _ACCOUNT_KEYS + _ARN_KEYS
                                for v in _strings(vs)]
     values += [str(g.get("GranteePrincipal") or "") for g in grants]
+    # a principal of another partition is never the caller: credentials and roles do not cross
+    # partitions (IAM User Guide, "Federating AWS identities across AWS partitions"), and an ARN's
+    # partition is never rewritten
+    values = [v for v in values if same_partition(v, arn_partition)]
     accounts = sorted({a for v in values if (a := _account_of(v)) and a != account})
     out = [Outsider(f"arn:{arn_partition}:iam::{a}:root", "account", a,
                     f"arn:{arn_partition}:iam::{a}:role/{_SYNTHETIC_NAME}") for a in accounts]
@@ -821,11 +853,11 @@ def outsiders(policies: Sequence[Sequence[ResourceStatement]], grants: Iterable[
         a = _account_of(v)
         parts = v.split(":")
         if a and a != account:
-            got = _concrete_arn(v, a)
+            got = _concrete_arn(v, a, arn_partition)
             if got:
                 named.setdefault(got[0], (got[1], got[0], None))
         elif v.startswith("arn:") and len(parts) >= 6 and (fa := _filled_account(parts[4])) and fa != account:
-            got = _concrete_arn(":".join([*parts[:4], fa, *parts[5:]]), fa)
+            got = _concrete_arn(":".join([*parts[:4], fa, *parts[5:]]), fa, arn_partition)
             if got:  # e.g. arn:aws:iam::*:role/deploy: a role of that name in any account
                 named.setdefault(got[0], (got[1], v, parts[4]))
         elif (fa := _filled_account(v)) and fa not in (account, ANY_OTHER_ACCOUNT):
@@ -848,7 +880,7 @@ def covers_outsider(rs: ResourceStatement, o: Outsider) -> bool:
     def names(v: str) -> bool:
         if v == "*":
             return True
-        if o.kind == "service":
+        if o.kind == "service" or (o.arn is not None and not same_partition(v, o.arn.split(":")[1])):
             return False
         acct = v if re.fullmatch(r"\d{12}", v) else (m.group(1) if (m := _ROOT.match(v)) else None)
         if acct is not None:
@@ -894,48 +926,64 @@ def _external_readers(rp: Sequence[ResourceStatement], kp: Sequence[ResourceStat
         return []
     arn_partition = secret_arn.split(":")[1]
     out: list[Access] = []
-    for o in outsiders([rp, kp], key.grants, account, arn_partition):
-        values, absent = o.context()
-
-        def sm_eval(overlay: Mapping[str, Any], o: Outsider = o, values: Mapping[str, Any] = values,
-                    absent: set[str] = absent) -> _Eval:
-            ctx_values = {k: v for k, v in {**base, **values, **overlay}.items() if v is not None}
-            gone = absent | {k for k, v in overlay.items() if v is None}
-            if o.kind != "service":  # a principal's own call: no service acts for a resource ("aws:SourceAccount")
-                gone |= SERVICE_CALL_KEYS | set(DIRECT_CALL_ABSENT)
-            return _resource_side(rp, GET_SECRET_VALUE, secret_arn, RequestContext(ctx_values, absent=gone), o)
-
-        sm = _existential(sm_eval, READ_REQUESTS)
-        if sm.value is False:
-            continue
-        kms_ctx = RequestContext({**{k: v for k, v in kms_base.items() if k not in absent},
-                                   **{k: v for k, v in values.items() if v is not None}}, absent=absent)
-        kms = _resource_side(kp, DECRYPT, key.arn, kms_ctx, o)
-        if kms.value is not True and o.kind != "service":
-            named = {o.arn, f"arn:{arn_partition}:iam::{o.account}:root"} if o.kind != "any" else set()
-            # only the grantee uses a grant, for the operations it lists, within its constraints
-            via = [(g, _constraint_outcome(g.get("Constraints"), secret_arn, key.secret_versions)
-                    if "Decrypt" in (g.get("Operations") or []) else Outcome(False))
-                   for g in key.grants if str(g.get("GranteePrincipal") or "") in named]
-            if via:
-                kp_deny = _value([(rs, rs.statement.applies(DECRYPT, key.arn, kms_ctx)) for rs in kp
-                                  if rs.statement.effect == "Deny" and rs.statement.matches(DECRYPT)
-                                  and covers_outsider(rs, o)])
-                kms = _with_grants(kms, kp_deny, via)
-        value = _and([sm.value, kms.value])
-        if value is False:
-            continue
-        named_as = (o.arn or "").rsplit("/", 1)[-1]
-        who = {"account": f"any principal of {o.account_text()}", "any": "any principal of any other account",
-               "service": "an AWS service",
-               "role": f"role {named_as} of {o.account_text()}" if o.pattern else f"role of {o.account_text()}",
-               "user": f"user {named_as} of {o.account_text()}" if o.pattern else f"user of {o.account_text()}"}[o.kind]
-        out.append(Access(principal=o.label, kind="external", certain=value is True,
-                          grants=tuple(sm.grants + [f"decrypts via {g}" for g in kms.grants]),
-                          unknown=tuple(sorted(sm.unknown | kms.unknown)) if value is None else (),
-                          note=f"{who}; counted as a reader: its own account's identity policies are not visible here",
-                          account=o.account or "", caller_arn=o.arn or ""))
+    for candidate in outsiders([rp, kp], key.grants, account, arn_partition):
+        # "any other account" includes accounts in no organization: tried first, a certain read by
+        # one of them decides (a ForAllValues condition on the organization keys holds for them)
+        found = [a for o in ([dataclasses.replace(candidate, no_org=True)] if candidate.kind == "any" else []) + [candidate]
+                 if (a := _external_reader(o, rp, kp, key, secret_arn, base, kms_base, arn_partition)) is not None]
+        if found:
+            out.append(next((a for a in found if a.certain), found[-1]))
     return out
+
+
+def _external_reader(o: Outsider, rp: Sequence[ResourceStatement], kp: Sequence[ResourceStatement], key: KeyAccess,
+                     secret_arn: str, base: Mapping[str, Any], kms_base: Mapping[str, Any],
+                     arn_partition: str) -> Access | None:
+    """Whether the outside principal ``o`` reads (see :func:`_external_readers`)."""
+    values, absent = o.context()
+
+    def sm_eval(overlay: Mapping[str, Any], o: Outsider = o, values: Mapping[str, Any] = values,
+                absent: set[str] = absent) -> _Eval:
+        ctx_values = {k: v for k, v in {**base, **values, **overlay}.items() if v is not None}
+        gone = absent | {k for k, v in overlay.items() if v is None}
+        if o.kind != "service":  # a principal's own call: no service acts for a resource ("aws:SourceAccount")
+            gone |= SERVICE_CALL_KEYS | set(DIRECT_CALL_ABSENT)
+        return _resource_side(rp, GET_SECRET_VALUE, secret_arn, RequestContext(ctx_values, absent=gone), o)
+
+    sm = _existential(sm_eval, READ_REQUESTS)
+    if sm.value is False:
+        return None
+    # a service principal's own call may carry the source keys; a principal's never does
+    kms_known = {k: v for k, v in kms_base.items() if o.kind != "service" or k not in SOURCE_KEYS}
+    kms_ctx = RequestContext({**{k: v for k, v in kms_known.items() if k not in absent},
+                               **{k: v for k, v in values.items() if v is not None}}, absent=absent)
+    kms = _resource_side(kp, DECRYPT, key.arn, kms_ctx, o)
+    if kms.value is not True and o.kind != "service":
+        named = {o.arn, f"arn:{arn_partition}:iam::{o.account}:root"} if o.kind != "any" else set()
+        # only the grantee uses a grant, for the operations it lists, within its constraints
+        via = [(g, _constraint_outcome(g.get("Constraints"), secret_arn, key.secret_versions)
+                if "Decrypt" in (g.get("Operations") or []) else Outcome(False))
+               for g in key.grants if str(g.get("GranteePrincipal") or "") in named]
+        if via:
+            kp_deny = _value([(rs, rs.statement.applies(DECRYPT, key.arn, kms_ctx)) for rs in kp
+                              if rs.statement.effect == "Deny" and rs.statement.matches(DECRYPT)
+                              and covers_outsider(rs, o)])
+            kms = _with_grants(kms, kp_deny, via)
+    value = _and([sm.value, kms.value])
+    if value is False:
+        return None
+    named_as = (o.arn or "").rsplit("/", 1)[-1]
+    anyone = ("any principal of any other account outside every organization" if o.no_org
+              else "any principal of any other account")
+    who = {"account": f"any principal of {o.account_text()}", "any": anyone,
+           "service": "an AWS service",
+           "role": f"role {named_as} of {o.account_text()}" if o.pattern else f"role of {o.account_text()}",
+           "user": f"user {named_as} of {o.account_text()}" if o.pattern else f"user of {o.account_text()}"}[o.kind]
+    return Access(principal=o.label, kind="external", certain=value is True,
+                  grants=tuple(sm.grants + [f"decrypts via {g}" for g in kms.grants]),
+                  unknown=tuple(sorted(sm.unknown | kms.unknown)) if value is None else (),
+                  note=f"{who}; counted as a reader: its own account's identity policies are not visible here",
+                  account=o.account or "", caller_arn=o.arn or "")
 
 
 def key_minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mapping[str, str] | None]],

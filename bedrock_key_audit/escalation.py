@@ -45,6 +45,13 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
      ``cloudformation:CreateStack``, …).  The new resource's name and Region are the caller's
      choice, so a resource pattern narrower than ``*`` there leaves the step undecided.
 
+   A takeover (or pass-role) target counts when it is a minter by any path found: directly, by
+   assuming a minting role (STS "AssumeRole": the taken-over user's credentials assume what it may
+   assume), or by its own escalation step; allowed minters are in that set, so taking one over
+   makes the taker a minter.  :func:`minters` repeats the search with the set found so far until
+   it stops growing.  :func:`escalations_to` applies the same search to another permission
+   (reading the secret, for ``secret.readers_restricted``).
+
    What a written policy grants is limited by the target's permissions boundary, and the
    target's explicit Denies still hold ("Policy evaluation logic"): the target is evaluated
    with the written grant added.  Whoever a minting role's trust already admits is added by
@@ -60,7 +67,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from bedrock_key_audit.access import (
@@ -77,7 +84,7 @@ from bedrock_key_audit.access import (
     key_minters,
 )
 from bedrock_key_audit.escalation_catalogue import PATHS
-from bedrock_key_audit.trust import principal_assumes, role_trust
+from bedrock_key_audit.trust import assumer_accesses, principal_assumes, role_trust
 from bedrock_key_audit.policy import PolicyError, Statement, Unknown, _and, _or, decode_document, parse_document
 
 CREATE = "iam:CreateServiceSpecificCredential"
@@ -241,11 +248,17 @@ class _Judge:
 
     def __init__(self, acct: Account, users: Sequence[tuple[str, Mapping[str, str] | None]], audited: str | None,
                  partition: str, account_id: str, now: dt.datetime,
-                 facts: Mapping[str, UserFacts] | None = None) -> None:
+                 facts: Mapping[str, UserFacts] | None = None, actions: Sequence[str] = MINT_ACTIONS,
+                 own: Callable[[Principal], Access | None] | None = None, verb: str = "mints") -> None:
+        # what is being escalated to: the actions a written policy must grant, how a principal holds
+        # them (``own``: None for minting, evaluated here), and the word the path ends with
+        self.actions, self.own, self.verb = tuple(actions), own, verb
         self.acct, self.users, self.audited, self.partition, self.account_id, self.now = (
             acct, users, audited, partition, account_id, now)
         self.facts: Mapping[str, UserFacts] = facts or {}
         self.wanted: set[str] = set()  # users whose facts would decide a takeover
+        # minters found by other paths (role chains, escalation): taking one over, or passing it, mints too
+        self.known: dict[str, Access] = {}
         region = "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"
         self.base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())), "aws:RequestedRegion": region}
         self.existing = {u for u, _ in users}
@@ -262,7 +275,7 @@ class _Judge:
         for arn, doc in acct.documents.items():
             if arn in acct.versions:
                 stmts = _policy(doc, f"{arn}, once attached")
-                if any(s.effect == "Allow" and s.matches(CREATE) for s in stmts):
+                if any(s.effect == "Allow" and s.matches(a) for s in stmts for a in self.actions):
                     self.grant_policies.append((arn, stmts))
 
     # ---- evaluation helpers
@@ -345,6 +358,11 @@ class _Judge:
         original = self._originals.get(p.arn) is p  # only the account's own principals are memoised
         if original and p.arn in self._memo:
             return self._memo[p.arn]
+        if self.own is not None:
+            held = self.own(p)
+            if original:
+                self._memo[p.arn] = held
+            return held
         got = key_minters([p], users=self.users, audited_user_arn=self.audited, arn_partition=self.partition,
                           now=self.now)
         existing = got[0] if got else None
@@ -353,6 +371,14 @@ class _Judge:
         if original:
             self._memo[p.arn] = best
         return best
+
+    def ability(self, t: Principal) -> Access | None:
+        """How ``t`` mints by any path found so far: directly, or (``known``) by assuming a role that
+        mints or by its own escalation step.  A takeover of ``t`` is judged against this whole set."""
+        direct = self.direct(t)
+        if direct is not None and direct.certain:
+            return direct
+        return _best([a for a in (direct, self.known.get(t.arn)) if a is not None])
 
     # ---- escalation
     def _attachable(self, p: Principal, action: str, target_arn: str, who: str,
@@ -420,7 +446,7 @@ class _Judge:
                     continue
                 add = self.may(p, "iam:AddUserToGroup", g.arn)
                 if add.value is not False and any(s.effect == "Allow" and s.matches(a) for s in g.statements
-                                                  for a in MINT_ACTIONS):
+                                                  for a in self.actions):
                     yield _step(add, f"iam:AddUserToGroup of {who} to group {gname}"), _with(t, g.statements)
 
     def _policies_of(self, t: Principal) -> list[str]:
@@ -528,7 +554,7 @@ class _Judge:
             return service_actions[a]
 
         for r in self.acct.principals:
-            if r.kind != "role" or self.direct(r) is None:
+            if r.kind != "role" or self.ability(r) is None:
                 continue  # only a role that mints is worth passing
             passes: dict[str, _Eval] = {}
             for name in _PASS_NEW:
@@ -568,7 +594,8 @@ class _Judge:
             """Record the path; True when it is certain (no need to look further)."""
             if step.value is False:
                 return False
-            ability = self.direct(target)
+            # another principal counts by any path it mints by; p itself only by what the step gives it
+            ability = self.ability(target) if target.arn != p.arn else self.direct(target)
             if ability is None:
                 return False
             value = _and([step.value, True if ability.certain else None])
@@ -578,7 +605,8 @@ class _Judge:
                 principal=p.arn, kind=p.kind, certain=value is True,
                 grants=tuple(dict.fromkeys(step.grants + ability.grants)),
                 unknown=() if value else tuple(sorted(step.unknown | set(ability.unknown))),
-                note=f"{ESCALATION}: {step.text}{then}, after which it mints ({ability.note})"))
+                note=f"{ESCALATION}: {step.text}{then}, after which it {self.verb}"
+                     + (f" ({ability.note})" if ability.note else "")))
             return value is True
 
         if _may_escalate(p):
@@ -587,7 +615,7 @@ class _Judge:
                     return found[0]
             writes = _may_write(p)
             for t in self.acct.principals:
-                if t.arn == p.arn or (not writes and self.direct(t) is None):
+                if t.arn == p.arn or (not writes and self.ability(t) is None):
                     continue  # taking t over gains nothing unless t mints or p can also change its policies
                 take = self._takeover(p, t)
                 if take is None or take.value is False:
@@ -687,16 +715,58 @@ def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mappi
     one are added to ``wanted``, so the caller can read them and evaluate again."""
     acct = account_of(gaad or {}, principals, managed)
     judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now, user_facts)
+    found: dict[str, Access] = {}
+    pending = list(principals)
+    # A takeover target is any minter the audit finds, by any path: one that mints only by assuming a
+    # role that mints (or by its own escalation) makes whoever takes it over a minter too.  Each round
+    # adds the minters found so far (and who can assume them) to the targets, until nothing changes.
+    for _ in range(len(principals) + 1):
+        changed = False
+        for p in pending:
+            direct = judge.direct(p)
+            if direct is not None and direct.certain:
+                best: Access | None = direct
+            else:
+                esc = judge.escalation(p)
+                best = _best([a for a in (direct, esc) if a is not None])
+            if best is not None and (p.arn not in found or (best.certain and not found[p.arn].certain)):
+                found[p.arn] = best
+                changed = True
+        if not changed:
+            break
+        chained = assumer_accesses(list(found.values()), principals, now=now, what="mint or reset a Bedrock API key")
+        known = {**{a.principal: a for a in chained}, **found}
+        if all(judge.known.get(k) == v for k, v in known.items()) and len(known) == len(judge.known):
+            break
+        judge.known = known
+        pending = [p for p in principals if p.arn not in found or not found[p.arn].certain]
+    out = [found[p.arn] for p in principals if p.arn in found]
+    if wanted is not None:
+        wanted |= judge.wanted
+    return out
+
+
+def escalations_to(principals: Sequence[Principal], holders: Sequence[Access], *, actions: Sequence[str],
+                   own: Callable[[Principal], Access | None], verb: str, partition: str, account_id: str,
+                   now: dt.datetime, gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
+                   user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None) -> list[Access]:
+    """The same one-step escalation as :func:`minters`, towards another permission: ``own(p)`` says
+    whether principal ``p`` (as it stands, or with a policy written on it) holds it -- e.g. reading
+    the secret, its key policy and resource policy evaluated with ``p``'s identity policies --,
+    ``actions`` are what a written or attached policy must allow, and ``holders`` those who hold it
+    already (targets of a takeover, with whoever can assume them).  Returns the principals not in
+    ``holders`` that gain it in one step, each with its path."""
+    acct = account_of(gaad or {}, principals, managed)
+    judge = _Judge(acct, [], None, partition, account_id, now, user_facts, actions=actions, own=own, verb=verb)
+    judge.known = {a.principal: a for a in holders}
+    held = {a.principal for a in holders if a.certain}
     out: list[Access] = []
     for p in principals:
-        direct = judge.direct(p)
-        if direct is not None and direct.certain:
-            out.append(direct)
+        if p.arn in held:
             continue
         esc = judge.escalation(p)
-        best = _best([a for a in (direct, esc) if a is not None])
-        if best is not None:
-            out.append(best)
+        if esc is not None:
+            out.append(esc)
     if wanted is not None:
         wanted |= judge.wanted
     return out

@@ -66,9 +66,13 @@ Verdicts (:func:`judge`):
   last :data:`KEEP_PROBE_RUNS` runs).  A later run with the same reports directory also spares a
   call whose user agent starts with ``bedrock-key-audit/`` and ends with ``run/<token>`` of such a
   run **and** whose ``eventTime`` lies within that run's own start and end (give or take
-  :data:`PROBE_CLOCK_SLACK` for the auditor's clock).  The token is only seen (in CloudTrail, in the
+  :data:`PROBE_CLOCK_SLACK`, a few seconds for the auditor's clock) **and** whose operation is one
+  the probes make (:data:`PROBE_EVENTS`).  The token is only seen (in CloudTrail, in the
   file) once its run has probed, so anyone who learns it can send it only after that window: a
   forged call outside the window still counts.  No call without such a token is ever spared.
+  What remains: a call carrying the token, of a probe's operation, made *during* the run's span
+  (by someone who read the token from CloudTrail or the file while the run was going) is
+  indistinguishable from the probes and is spared; the row's evidence says so.
 """
 from __future__ import annotations
 
@@ -89,7 +93,18 @@ MAX_EVENTS = 5000  # per region: 100 pages, ~50 s at LookupEvents' 2 requests pe
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PROBE_TOKENS_FILE = "probe-tokens.json"  # in the reports directory: earlier runs' probe tokens
 KEEP_PROBE_RUNS = 500
-PROBE_CLOCK_SLACK = dt.timedelta(minutes=2)
+# CloudTrail's eventTime is "the date and time the request was completed", stamped by the AWS host
+# that served it, whose clock NTP keeps synchronised ("CloudTrail record contents",
+# https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+# A run's span is stamped by the auditor's clock, before its first probe and after its last answer,
+# so only the auditor's own clock error needs an allowance: a few seconds covers an NTP-synchronised
+# host.  A host further off makes a later run count its probes as calls (a false fail, never a false
+# pass): synchronise its clock.
+PROBE_CLOCK_SLACK = dt.timedelta(seconds=5)
+# The operations the audit's probes make with the key that CloudTrail records as bedrock.amazonaws.com
+# events (inventory/reader.py: GET /foundation-models, POST /model/{id}/converse); a call with a
+# probe token but another operation is not a probe.
+PROBE_EVENTS = frozenset({"ListFoundationModels", "Converse"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,9 +115,11 @@ class ProbeRun:
     started: dt.datetime
     ended: dt.datetime
 
-    def sent(self, agent: str, time: dt.datetime) -> bool:
-        """Did this run's probes make a call with ``agent`` at ``time``?"""
+    def sent(self, agent: str, time: dt.datetime, event_name: str | None = None) -> bool:
+        """Did this run's probes make a call with ``agent`` at ``time`` (and, when given, of operation
+        ``event_name``)?  Its token, its span (:data:`PROBE_CLOCK_SLACK`) and a probe's shape."""
         return (agent.startswith(AUDIT_AGENT_PREFIX) and agent.endswith(f" run/{self.token}")
+                and (event_name is None or event_name in PROBE_EVENTS)
                 and self.started - PROBE_CLOCK_SLACK <= time <= self.ended + PROBE_CLOCK_SLACK)
 
 
@@ -258,13 +275,14 @@ def parse(reads: Iterable[RegionRead], user_name: str, user_arn: str | None, tok
                 out.unreadable += 1
                 continue
             agent = str(body.get("userAgent") or "")
+            event_name = str(body.get("eventName") or ev.get("EventName") or "?")
             out.calls.append(KeyCall(
                 time=time, region=str(body.get("awsRegion") or read.region),
-                event_name=str(body.get("eventName") or ev.get("EventName") or "?"),
+                event_name=event_name,
                 source_ip=str(body.get("sourceIPAddress") or ""), user_agent=agent, bearer=True,
                 own=agent.startswith(AUDIT_AGENT_PREFIX), error_code=body.get("errorCode"),
-                this_run=agent.startswith(AUDIT_AGENT_PREFIX) and agent.endswith(mark),
-                earlier_run=any(r.sent(agent, time) for r in earlier)))
+                this_run=agent.startswith(AUDIT_AGENT_PREFIX) and agent.endswith(mark) and event_name in PROBE_EVENTS,
+                earlier_run=any(r.sent(agent, time, event_name) for r in earlier)))
     return out
 
 
@@ -369,6 +387,13 @@ def judge(parsed: Parsed, *, user: str, now: dt.datetime, key_created: list[dt.d
         # this run's own probes are not calls from elsewhere (the module docstring says why only they)
         outside = [c for c in parsed.calls if not inside(c.source_ip, nets) and not c.this_run and not c.earlier_run]
         facts["outside_calls"] = len(outside)
+        facts["spared_as_probes"] = sum(1 for c in parsed.calls if not inside(c.source_ip, nets)
+                                        and (c.this_run or c.earlier_run))
+        facts["probes_spared_when"] = (
+            f"a call carries this run's or a recorded earlier run's probe token, is a probe's operation "
+            f"({', '.join(sorted(PROBE_EVENTS))}) and was made within that run's span, give or take "
+            f"{int(PROBE_CLOCK_SLACK.total_seconds())} s of clock error; not decidable: such a call replayed during "
+            "the run's own span is indistinguishable from the probes")
         if outside:
             ips = Counter(c.source_ip for c in outside)
             own_out = sum(1 for c in outside if c.own)

@@ -38,11 +38,12 @@ from bedrock_key_audit.access import (
     MINT_REQUESTS,
     Access,
     KeyAccess,
+    Principal,
     outside,
     read_contexts,
     secret_readers,
 )
-from bedrock_key_audit.escalation import ESCALATION, not_evaluated_sentence
+from bedrock_key_audit.escalation import ESCALATION, escalations_to, not_evaluated_sentence
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, bound_any
 from bedrock_key_audit.policy import PolicyError, RequestContext
@@ -199,6 +200,34 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                 auth.principals, secret_arn=r.arn, region=r.region, account=account, resource_policy=policy,
                 key=rkey, now=now, secret_tags=tags)]
         readers += assumer_accesses(readers, auth.principals, now=now, what="read the secret")
+
+        def own(p: Principal) -> Access | None:
+            """``p`` (as it stands, or with a policy written on it) reads the secret or a replica."""
+            got = secret_readers([p], secret_arn=secret.arn, region=region, account=account, resource_policy=policy,
+                                 key=key, now=now, secret_tags=tags)
+            for r, rkey in zip(replicas, replica_keys, strict=True):
+                got += [dataclasses.replace(a, region=r.region) for a in secret_readers(
+                    [p], secret_arn=r.arn, region=r.region, account=account, resource_policy=policy, key=rkey,
+                    now=now, secret_tags=tags)]
+            return next((a for a in got if a.certain), got[0] if got else None)
+
+        def escalated(facts: Any = None, wanted: set[str] | None = None) -> list[Access]:
+            return escalations_to(auth.principals, readers, actions=(GET_SECRET_VALUE,), own=own,
+                                  verb="reads the secret", partition=secret.arn.split(":")[1], account_id=account,
+                                  now=now, gaad=auth.gaad, managed=auth.managed, user_facts=facts, wanted=wanted)
+        wanted: set[str] = set()
+        esc = escalated(wanted=wanted)
+        if wanted and any(not a.certain for a in esc):
+            # a takeover of a user by a new access key or console password depends on what the user holds
+            facts = user_facts(inventory, "govcloud", wanted)
+            check.evidence("iam:ListAccessKeys+GetLoginProfile", {
+                arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
+            esc = escalated(facts)
+        surer = {a.principal for a in esc if a.certain}
+        readers = [a for a in readers if a.certain or a.principal not in surer] + esc
+        seen = {a.principal for a in readers}
+        readers += [a for a in assumer_accesses(esc, auth.principals, now=now, what="read the secret")
+                    if a.principal not in seen]
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the policies of secret {secret.secret_id}: {exc}") from None
     org, org_note = _org_of(inventory, "govcloud")
@@ -219,7 +248,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         {"Region": r.region, "ARN": r.arn, "KmsKeyId": r.kms_key_id or "aws/secretsmanager (default)",
          "Status": r.status, "KeyArn": k.arn if k else None} for r, k in zip(replicas, replica_keys, strict=True)]})
     check.evidence("iam:GetAccountAuthorizationDetails", {"partition": "govcloud", **auth.counts})
-    check.evidence("readers", {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}; {TRUST_SCOPE}",
+    check.evidence("readers", {"allowed": allowed, "not_evaluated": f"the account root user; {UNSEEN}; {TRUST_SCOPE}; "
+                                                                  f"{not_evaluated_sentence()}",
                                "readers": [{**a.as_dict(), "allowed": a.principal in allowed} for a in readers]})
     certain = [a for a in extra if a.certain]
     check.require(not certain, f"secret {secret.secret_id} can be read by {len(certain)} principal(s) outside "
@@ -231,8 +261,9 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     stopped = [d["principal"] for d in org_said if "stopped" in d]
     org_part = (f"; kept out by the organization's SCPs/RCPs: {', '.join(stopped)}" if stopped else "") + (
         "" if org is not None else f"; {org_note.split(' -- ')[0]}")
-    check.passed(f"only allowed principals can read secret {secret.secret_id}: {who}{org_part} (root user and "
-                 f"session policies not evaluated; role chains followed to depth {CHAIN_DEPTH})")
+    check.passed(f"only allowed principals can read secret {secret.secret_id}, directly or by one privilege-escalation "
+                 f"step: {who}{org_part} (root user, session policies, escalation chains and paths through existing "
+                 f"compute resources not evaluated: see the evidence; role chains followed to depth {CHAIN_DEPTH})")
 
 
 def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: Any, all_keys: bool) -> None:

@@ -49,8 +49,13 @@ Logs hold every prompt and answer, so every destination that is configured must 
   public and cross-account access within any public bucket policy, including non-public delegation
   to specific accounts, is blocked" (Amazon S3 API Reference, PublicAccessBlockConfiguration).  A
   ``*`` narrowed by ``aws:PrincipalAccount`` / ``aws:PrincipalArn`` / ``aws:SourceAccount`` to the
-  account is the account; narrowed by anything else (``aws:PrincipalOrgID``, ``aws:SourceIp``) the
-  audit cannot tell who is admitted: ``error``.  AWS service principals are not readers.  Not
+  account is the account; narrowed by fixed ``aws:PrincipalAccount`` / ``aws:PrincipalArn`` values
+  naming other accounts, those accounts read (named); narrowed by anything else
+  (``aws:PrincipalOrgID``, ``aws:SourceIp``) the audit cannot tell who is admitted: ``error``.  Only
+  statements whose resources include the bucket's objects read (a grant on the bucket ARN alone
+  reads nothing), and the failure says it grants ``s3:GetObject`` -- adding, when the default key
+  is the AWS managed ``aws/s3``, that objects encrypted with it cannot be decrypted from another
+  account.  AWS service principals are not readers.  Not
   evaluated: object ACLs (disabled on buckets with ``BucketOwnerEnforced``, the default since April
   2023), access points, and who in another account may read a CloudWatch Logs group through
   subscription filters or cross-account observability (a log group has no resource policy that
@@ -184,16 +189,31 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _covers_read(st: dict[str, Any]) -> bool:
-    """The statement's actions include reading objects (``Action`` patterns, or ``NotAction`` sparing it)."""
+def _covers_read(st: dict[str, Any], bucket: str | None = None) -> bool:
+    """The statement's actions include reading objects (``Action`` patterns, or ``NotAction`` sparing
+    it) and, when ``bucket`` is given, its resources include the bucket's objects: a grant on the
+    bucket ARN alone (no ``/…``) matches no object, so ``s3:GetObject`` there reads nothing
+    ("IAM JSON policy elements: Resource"; Amazon S3 User Guide, "Policy resources": objects are
+    ``arn:aws:s3:::bucket/key``)."""
     import fnmatch
 
     def hit(patterns: Any) -> bool:
         return any(fnmatch.fnmatchcase(a.lower(), str(p).lower()) for p in _listed(patterns) for a in READ_ACTIONS)
     if "NotAction" in st:
-        return not all(any(fnmatch.fnmatchcase(a.lower(), str(p).lower()) for p in _listed(st["NotAction"]))
+        acts = not all(any(fnmatch.fnmatchcase(a.lower(), str(p).lower()) for p in _listed(st["NotAction"]))
                        for a in READ_ACTIONS)
-    return hit(st.get("Action", []))
+    else:
+        acts = hit(st.get("Action", []))
+    if not acts or bucket is None:
+        return acts
+    objects = [f"arn:{part}:s3:::{bucket}/AWSLogs/x" for part in ("aws", "aws-us-gov", "aws-cn")]
+
+    def names(patterns: Any) -> bool:
+        return any(fnmatch.fnmatchcase(o, str(p)) for p in _listed(patterns) for o in objects)
+    if "NotResource" in st:
+        return not names(st["NotResource"]) or not all(
+            any(fnmatch.fnmatchcase(o, str(p)) for p in _listed(st["NotResource"])) for o in objects)
+    return names(st.get("Resource", []))
 
 
 def _principal_account(p: str) -> str | None:
@@ -206,27 +226,35 @@ def _principal_account(p: str) -> str | None:
     return parts[4] if p.startswith("arn:") and len(parts) > 5 else "?"
 
 
-def _narrowed_to_account(cond: dict[str, Any], account: str) -> bool | None:
-    """True: the condition keeps callers inside ``account``; False: no condition narrows them;
-    None: a condition narrows them by something the audit cannot evaluate."""
+def _admitted_accounts(cond: dict[str, Any], account: str) -> tuple[str, set[str]]:
+    """Which callers' accounts the condition admits: ("any", ∅) when nothing narrows them,
+    ("accounts", ids) when keys describing the caller (``aws:PrincipalAccount``,
+    ``aws:PrincipalArn``) or the source (``aws:SourceAccount``/``aws:SourceArn`` set to the account
+    itself) fix them, ("unknown", ∅) when a condition narrows them by something the audit cannot
+    evaluate.  Several keys all hold: their sets intersect."""
     if not cond:
-        return False
-    narrowed = False
+        return "any", set()
+    admitted: set[str] | None = None
     for op, keys in cond.items():
         if not isinstance(keys, dict):
-            return None
+            return "unknown", set()
         for key, values in keys.items():
             kind = _OWN_ACCOUNT_KEYS.get(key.lower())
             if kind is None or op not in ("StringEquals", "StringLike", "ArnEquals", "ArnLike"):
-                return None
+                return "unknown", set()
             vals = [str(v) for v in _listed(values)]
-            if kind == "account" and all(v == account for v in vals):
-                narrowed = True
-            elif kind == "arn" and all(_principal_account(v) == account for v in vals):
-                narrowed = True
+            if kind == "account":
+                accts = {v for v in vals if v.isdigit() and len(v) == 12}
+                if len(accts) != len(vals):
+                    return "unknown", set()  # a pattern or a value that is no account id
             else:
-                return None
-    return narrowed
+                accts = {a for v in vals if (a := _principal_account(v)) and a != "?" and "*" not in a and "?" not in a}
+                if len(accts) != len(vals) and not all(_principal_account(v) == account for v in vals):
+                    return "unknown", set()
+            if key.lower().startswith("aws:source") and accts != {account}:
+                return "unknown", set()  # a service acting for another account's resource: not evaluated
+            admitted = accts if admitted is None else admitted & accts
+    return ("accounts", admitted) if admitted is not None else ("any", set())
 
 
 def _org_only(cond: dict[str, Any]) -> list[str]:
@@ -240,16 +268,21 @@ def _org_only(cond: dict[str, Any]) -> list[str]:
     return vals if vals and all("*" not in v and "?" not in v for v in vals) else []
 
 
-def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool) -> tuple[list[str], list[str]]:
+def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool,
+                    bucket: str | None = None) -> tuple[list[str], list[str]]:
     """Who outside ``account`` a bucket policy lets read objects: (certain readers, undecided statements).
 
     ``restrict_public``: ``RestrictPublicBuckets`` is on at either level; then a *public* policy grants
-    nothing outside the account at all (cross-account delegation in it is blocked too)."""
+    nothing outside the account at all (cross-account delegation in it is blocked too).  ``*``
+    narrowed by fixed ``aws:PrincipalAccount``/``aws:PrincipalArn`` values admits exactly those
+    accounts, a non-public grant ("Blocking public access to your Amazon S3 storage", "The meaning of
+    'public'": fixed values of these keys make a policy non-public), so RestrictPublicBuckets does
+    not block it.  ``bucket``: only statements whose resources include its objects read."""
     readers: list[str] = []
     undecided: list[str] = []
     public = False
     for i, st in enumerate(_listed(policy.get("Statement", []))):
-        if not isinstance(st, dict) or st.get("Effect") != "Allow" or not _covers_read(st):
+        if not isinstance(st, dict) or st.get("Effect") != "Allow" or not _covers_read(st, bucket):
             continue
         sid = st.get("Sid") or f"#{i}"
         if "NotPrincipal" in st:
@@ -262,9 +295,16 @@ def outside_readers(policy: dict[str, Any], account: str, restrict_public: bool)
             acct = _principal_account(p)
             if acct == account:
                 continue
-            narrowed = _narrowed_to_account(st.get("Condition") or {}, account)
-            if narrowed:
+            how, accts = _admitted_accounts(st.get("Condition") or {}, account)
+            if how == "accounts":
+                others = sorted(a for a in accts if a != account and (acct is None or acct == "?" or a == acct))
+                if acct is not None and acct != "?":
+                    others = [a for a in others if a == acct]
+                if others:
+                    via = "a principal of" if acct is None else p + " of"
+                    readers += [f"{via} account {a} (statement {sid}, narrowed to it by its condition)" for a in others]
                 continue
+            narrowed = None if how == "unknown" else False
             orgs = _org_only(st.get("Condition") or {})
             if narrowed is None and orgs:
                 # a fixed aws:PrincipalOrgID admits every account of that organization: other accounts
@@ -351,16 +391,33 @@ def _s3_destination(log: InvocationLogging, bucket: str,
     if f.bucket_policy is None:
         unknown.append(f"who may read bucket {bucket} ({f.bucket_policy_error})")
     else:
-        readers, undecided = outside_readers(f.bucket_policy, log.account_id, restrict)
+        readers, undecided = outside_readers(f.bucket_policy, log.account_id, restrict, bucket)
         if readers:
-            problems.append(f"the policy of S3 bucket {bucket} lets principals outside the account read the logs: "
-                            + ", ".join(readers))
+            problems.append(f"the policy of S3 bucket {bucket} lets principals outside the account call s3:GetObject "
+                            f"on the log objects: " + ", ".join(readers) + _managed_key_caveat(f))
         elif undecided:
             unknown.append(f"who may read bucket {bucket}: " + "; ".join(undecided))
-        elif "RestrictPublicBuckets" in pab_unknown and outside_readers(f.bucket_policy, log.account_id, False)[0]:
+        elif "RestrictPublicBuckets" in pab_unknown and outside_readers(f.bucket_policy, log.account_id, False, bucket)[0]:
             why = f.account_pab_error if f.account_pab is None else f.bucket_pab_error
             unknown.append(f"whether bucket {bucket}'s public policy is restricted (Block Public Access unreadable: {why})")
     return problems, unknown
+
+
+def _managed_key_caveat(f: BucketFacts | InvocationLogging) -> str:
+    """What the grant means for objects under the bucket's default key.  An AWS managed key
+    (``aws/s3``: SSE-KMS with no key named, or its alias) cannot be used from another account ("AWS
+    managed keys": their key policies cannot be changed and allow only the owning account's
+    principals, through the service), so objects S3 encrypted with it by default are not decrypted
+    there; objects written with another key, or without SSE-KMS, are."""
+    rules = f.bucket_encryption or []
+    managed = any(str((r.get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm") or "") in KMS_ALGORITHMS
+                  and str((r.get("ApplyServerSideEncryptionByDefault") or {}).get("KMSMasterKeyID") or "alias/aws/s3")
+                  .endswith("alias/aws/s3") for r in rules)
+    if not managed:
+        return ""
+    return ("; the bucket's default key is the AWS managed key aws/s3, which no other account can use, so objects "
+            "encrypted with it by default cannot be decrypted there, but any object written with another key or "
+            "without SSE-KMS can: remove the grant")
 
 
 def _names_service(principal: Any, service: str) -> bool:

@@ -252,3 +252,41 @@ def test_source_account_is_absent_on_a_principals_own_call():
     # aws:SourceAccount is set only when a service calls for a resource: a principal's own read lacks it
     rp = rp_allow("*", StringEquals={"aws:SourceAccount": OTHER})
     assert external(readers(gaad(), resource_policy=rp, key_policy=kp_with({"AWS": "*"}))) == {}
+
+
+# --------------------------------------------------------------------------- absent keys, partitions
+def test_forallvalues_on_the_organization_paths_admits_accounts_outside_every_organization():
+    """"Condition operators": ForAllValues is true when the key is absent; a principal of an account
+    in no organization carries no aws:PrincipalOrgPaths, so any such account reads."""
+    cond = {"ForAllValues:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"]}}
+    got = external(readers(gaad(), resource_policy=rp_allow("*", **cond), key_policy=kp_with("*", **cond)))
+    assert got["*"].certain and "outside every organization" in got["*"].note
+    # ForAnyValue needs the key present: an outsider's organization stays unknown
+    anyv = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/*"]}}
+    got = external(readers(gaad(), resource_policy=rp_allow("*", **anyv), key_policy=kp_with("*", **anyv)))
+    assert not got["*"].certain and any("aws:PrincipalOrgPaths" in k for k in got["*"].unknown)
+
+
+def test_source_keys_are_absent_on_the_forwarded_decrypt():
+    """aws:SourceAccount / aws:SourceArn / aws:SourceOrgID are included only when a service calls for a
+    resource owner: never on the Decrypt Secrets Manager forwards for a principal."""
+    for key, value in (("aws:SourceAccount", OTHER), ("aws:SourceArn", f"arn:{P}:s3:::b"), ("aws:SourceOrgID", "o-1")):
+        got = external(readers(gaad(), resource_policy=rp_allow({"AWS": OTHER_ROOT}),
+                               key_policy=kp_with("*", StringEquals={key: value})))
+        assert got == {}, key
+    # the same grant on an IfExists form holds: the key is absent
+    got = external(readers(gaad(), resource_policy=rp_allow({"AWS": OTHER_ROOT}),
+                           key_policy=kp_with("*", StringEqualsIfExists={"aws:SourceAccount": OTHER})))
+    assert got[OTHER_ROOT].certain
+
+
+def test_a_principal_of_another_partition_is_not_an_outsider():
+    """Roles and credentials do not cross partitions ("Federating AWS identities across AWS
+    partitions"): a commercial principal in a GovCloud trust, secret or key policy reads nothing, and
+    its ARN is never rewritten into this partition."""
+    commercial_root = f"arn:aws:iam::{OTHER}:root"
+    got = reach(gaad(roles=[reader_role("ops", trust(trusts({"AWS": commercial_root})))]))
+    assert set(got) == {f"arn:{P}:iam::{ACCT}:role/ops"}
+    got = external(readers(gaad(), resource_policy=rp_allow({"AWS": commercial_root}),
+                           key_policy=kp_with({"AWS": commercial_root})))
+    assert got == {}

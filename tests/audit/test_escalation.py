@@ -385,3 +385,98 @@ def test_a_role_whose_trust_names_the_account_needs_the_callers_assume_grant():
     can_assume = doc(allow("iam:AttachRolePolicy", f"{C}:iam::{A}:role/helper"),
                      allow("sts:AssumeRole", f"{C}:iam::{A}:role/helper"))
     assert run(users=[user("ops", can_assume)], roles=[helper])["ops"].certain
+
+
+# --------------------------------------------------------------------------- takeover targets: every minter found
+def _assumer_user(name: str) -> dict[str, Any]:
+    return user(name, doc(allow("sts:AssumeRole", f"{C}:iam::{A}:role/mint-role")))
+
+
+MINT_ROLE = role("mint-role", doc(allow(["iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential"],
+                                        AUDITED)))
+
+
+@pytest.mark.parametrize("action", ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"])
+def test_takeover_of_a_user_who_mints_only_through_a_role(action):
+    """A user who mints only by assuming a minting role is a minter; taking it over (a new access
+    key or console password) makes the taker one too, whatever the allowed lists say."""
+    helpdesk = user("helpdesk", doc(allow(action, f"{C}:iam::{A}:user/mint-assumer")))
+    has_password = action == "iam:UpdateLoginProfile"
+    got = run(users=[_assumer_user("mint-assumer"), helpdesk], roles=[MINT_ROLE],
+              facts={"mint-assumer": UserFacts(0, has_password)})
+    a = got["helpdesk"]
+    assert a.certain and "mint-assumer" in a.note and "role mint-role" in a.note, a.note
+    # control: the same takeover of a user who cannot assume the role mints nothing
+    idle = user("mint-assumer")
+    assert "helpdesk" not in run(users=[idle, helpdesk], roles=[MINT_ROLE],
+                                 facts={"mint-assumer": UserFacts(0, has_password)})
+
+
+def test_takeover_of_a_user_who_mints_by_its_own_escalation():
+    """A user who mints after its own escalation step is in the minter set too: taking it over mints."""
+    self_writer = user("writer", doc(allow("iam:PutUserPolicy", f"{C}:iam::{A}:user/writer")))
+    helpdesk = user("helpdesk", doc(allow(["iam:CreateAccessKey", "iam:DeleteAccessKey"], f"{C}:iam::{A}:user/writer")))
+    got = run(users=[self_writer, helpdesk])
+    assert got["writer"].certain
+    assert got["helpdesk"].certain and "user writer" in got["helpdesk"].note
+
+
+def test_pass_a_role_that_mints_only_through_another_role():
+    """Passing to a service a role that can assume a minting role makes the passer a minter."""
+    fn = role("fn-role", doc(allow("sts:AssumeRole", f"{C}:iam::{A}:role/mint-role")), assume=trust("lambda.amazonaws.com"))
+    dev = user("dev", doc(allow("iam:PassRole", f"{C}:iam::{A}:role/fn-role"),
+                          allow(["lambda:CreateFunction", "lambda:InvokeFunction"])))
+    a = run(users=[dev], roles=[MINT_ROLE, fn])["dev"]
+    assert a.certain and "iam:PassRole of role fn-role" in a.note
+
+
+# --------------------------------------------------------------------------- escalation to reading the secret
+G = "arn:aws-us-gov"
+GOV = "210987654321"
+SECRET = f"{G}:secretsmanager:us-gov-west-1:{GOV}:secret:cross-partition-commercial-creds-AbCdEf"
+
+
+def _gov(entity: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(entity).replace(f"{C}:iam::{A}:", f"{G}:iam::{GOV}:").replace(
+        f"arn:aws:iam::{A}:", f"{G}:iam::{GOV}:"))
+
+
+def readers_after_one_step(users=(), roles=(), facts=None, key=None):
+    from bedrock_key_audit.access import secret_readers
+    from bedrock_key_audit.escalation import escalations_to
+    g = {"UserDetailList": [_gov(u) for u in users], "RoleDetailList": [_gov(r) for r in roles],
+         "GroupDetailList": [], "Policies": []}
+    ps = principals_from_gaad(g)
+
+    def own(p):
+        got = secret_readers([p], secret_arn=SECRET, region="us-gov-west-1", account=GOV, resource_policy=None,
+                             key=key, now=NOW)
+        return got[0] if got else None
+    holders = secret_readers(ps, secret_arn=SECRET, region="us-gov-west-1", account=GOV, resource_policy=None,
+                             key=key, now=NOW)
+    esc = escalations_to(ps, holders, actions=("secretsmanager:GetSecretValue",), own=own, verb="reads the secret",
+                         partition="aws-us-gov", account_id=GOV, now=NOW, gaad=g,
+                         user_facts={f"{G}:iam::{GOV}:user/{n}": f for n, f in (facts or {}).items()})
+    return {a.principal.rsplit("/", 1)[-1]: a for a in holders}, {a.principal.rsplit("/", 1)[-1]: a for a in esc}
+
+
+READ = doc(allow(["secretsmanager:GetSecretValue", "kms:Decrypt"]))
+
+
+def test_a_principal_that_writes_itself_a_read_grant_is_a_reader():
+    intern = user("intern", doc(allow("iam:PutUserPolicy", f"{G}:iam::{GOV}:user/intern")))
+    holders, esc = readers_after_one_step(users=[intern])
+    assert "intern" not in holders
+    assert esc["intern"].certain and "iam:PutUserPolicy on itself, after which it reads the secret" in esc["intern"].note
+    # a write on someone else, who cannot be used, reads nothing
+    other = user("intern", doc(allow("iam:PutUserPolicy", f"{G}:iam::{GOV}:user/bystander")))
+    assert readers_after_one_step(users=[other, user("bystander")])[1] == {}
+
+
+def test_taking_over_a_reader_is_reading():
+    helpdesk = user("helpdesk", doc(allow("iam:CreateAccessKey", f"{G}:iam::{GOV}:user/reader-bot")))
+    holders, esc = readers_after_one_step(users=[user("reader-bot", READ), helpdesk], facts={"reader-bot": UserFacts(0, False)})
+    assert holders["reader-bot"].certain and "helpdesk" not in holders
+    assert esc["helpdesk"].certain and "iam:CreateAccessKey for user reader-bot" in esc["helpdesk"].note
+    # the same grant on a user that reads nothing gains nothing
+    assert readers_after_one_step(users=[user("reader-bot"), helpdesk], facts={"reader-bot": UserFacts(0, False)})[1] == {}

@@ -169,3 +169,26 @@ def test_star_only_over_tls_lets_every_account_read_and_fails_the_row(pytester, 
     assert statuses(rows)[ROW] == "fail", rows[ROW]["detail"]
     assert "AnyoneOverTls" in rows[ROW]["detail"] and "aws:SecureTransport" not in rows[ROW]["detail"]
     assert can_read(emu, made["partner"], secret_and_key(emu)[0])
+
+
+def test_a_user_that_can_write_itself_a_read_grant_fails_the_row(pytester, emu):
+    """One privilege-escalation step to reading: a GovCloud user allowed only iam:PutUserPolicy on
+    itself is named with its path; the emulator refuses its read before the write and allows it after."""
+    made: dict[str, Any] = {}
+
+    def setup(e: Any) -> None:
+        iam = e.client("iam", "govcloud")
+        iam.create_user(UserName="intern")
+        iam.put_user_policy(UserName="intern", PolicyName="self", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:PutUserPolicy",
+                                                    "Resource": f"arn:{P}:iam::{GOV}:user/intern"}]}))
+        made["intern"] = session(e, iam.create_access_key(UserName="intern")["AccessKey"])
+    rows = run_audit(pytester, "compliant", setup=setup)
+    assert statuses(rows)[ROW] == "fail", rows[ROW]["detail"]
+    assert "user/intern, escalation followed one step: iam:PutUserPolicy on itself" in rows[ROW]["detail"]
+    arn = secret_and_key(emu)[0]
+    assert not can_read(emu, made["intern"], arn)
+    client(emu, made["intern"], "iam").put_user_policy(UserName="intern", PolicyName="mine", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue",
+                                                                            "kms:Decrypt"], "Resource": "*"}]}))
+    assert can_read(emu, made["intern"], arn)

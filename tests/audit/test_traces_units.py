@@ -56,8 +56,8 @@ def test_dsse_kms_counts_as_kms():
     assert invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_encryption": dsse}))[0] == "pass"
 
 
-def _policy(principal, condition=None, action="s3:GetObject"):
-    st = {"Sid": "Read", "Effect": "Allow", "Principal": principal, "Action": action, "Resource": "arn:aws:s3:::logs/*"}
+def _policy(principal, condition=None, action="s3:GetObject", bucket="logs"):
+    st = {"Sid": "Read", "Effect": "Allow", "Principal": principal, "Action": action, "Resource": f"arn:aws:s3:::{bucket}/*"}
     if condition:
         st["Condition"] = condition
     return {"Version": "2012-10-17", "Statement": [st]}
@@ -73,7 +73,7 @@ def test_bucket_policy_admitting_another_account_or_everyone_fails(policy, named
     open_pab = {s: True for s in PAB_SETTINGS if s != "RestrictPublicBuckets"}
     status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy,
                                                             "bucket_pab": open_pab}))
-    assert status == "fail" and "lets principals outside the account read the logs" in why and named in why
+    assert status == "fail" and "lets principals outside the account call s3:GetObject on the log objects" in why and named in why
 
 
 def test_restrict_public_buckets_blocks_a_public_policy_but_not_a_named_account():
@@ -352,7 +352,7 @@ def test_large_data_bucket_of_a_cloudwatch_destination_is_judged_like_an_s3_dest
     assert status == "fail" and "S3 bucket theirs is not owned by account" in why
     # the account's own bucket, open to everyone and SSE-S3 only
     open_ = BucketFacts(bucket_encryption=[{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
-                        bucket_policy=_policy("*"), bucket_pab={}, account_pab={})
+                        bucket_policy=_policy("*", bucket="big"), bucket_pab={}, account_pab={})
     status, why = invocation_logging_verdict(_log(_big("big"), **OWN_GROUP, owned_buckets=frozenset({"big"}),
                                                   large_data=open_))
     assert status == "fail" and "bucket big is not encrypted with a KMS key" in why and "everyone" in why
@@ -400,3 +400,36 @@ def test_a_destination_or_access_log_target_in_another_region_receives_nothing()
     assert status == "fail" and "which is in eu-west-1, not in us-east-1" in why
     prot.target_region = "us-east-1"
     assert bucket_protection_verdict(prot)[0] == "pass"
+
+
+@pytest.mark.parametrize("values", ["999999999999", ["999999999999"], [ACCT, "999999999999"]])
+def test_star_narrowed_by_principal_account_to_another_account_fails_naming_it(values):
+    """``*`` under fixed aws:PrincipalAccount values admits exactly those accounts: another one reads
+    (a non-public grant, so RestrictPublicBuckets does not block it); the account alone keeps it in."""
+    policy = _policy("*", {"StringEquals": {"aws:PrincipalAccount": values}})
+    status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy}))
+    assert status == "fail" and "account 999999999999 (statement Read" in why, why
+    only_own = _policy("*", {"StringEquals": {"aws:PrincipalAccount": ACCT}})
+    assert invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": only_own}))[0] == "pass"
+    arn = _policy("*", {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::999999999999:role/analytics"}})
+    status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": arn}))
+    assert status == "fail" and "account 999999999999" in why
+
+
+def test_a_grant_on_the_bucket_arn_alone_reads_no_object():
+    bucket_only = {"Version": "2012-10-17", "Statement": [{"Sid": "B", "Effect": "Allow", "Principal": {
+        "AWS": "arn:aws:iam::999999999999:root"}, "Action": "s3:*", "Resource": "arn:aws:s3:::logs"}]}
+    assert invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": bucket_only}))[0] == "pass"
+
+
+def test_an_object_grant_under_the_aws_managed_key_says_what_it_allows():
+    """Objects S3 encrypts by default with aws/s3 cannot be decrypted by another account: the sentence
+    says the grant allows s3:GetObject, and what that reads."""
+    managed = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+    policy = _policy({"AWS": "arn:aws:iam::999999999999:role/analytics"}, action="s3:Get*")
+    status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy,
+                                                            "bucket_encryption": managed}))
+    assert status == "fail" and "call s3:GetObject on the log objects" in why
+    assert "AWS managed key aws/s3, which no other account can use" in why
+    status, why = invocation_logging_verdict(_log(S3_ON, **{**OWN_BUCKET, "bucket_policy": policy}))  # key "k"
+    assert status == "fail" and "aws/s3" not in why

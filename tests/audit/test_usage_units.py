@@ -456,3 +456,32 @@ def test_earlier_runs_probes_are_spared_only_with_their_token_and_within_their_s
     assert load_probe_runs(path) == []
     path.write_text("not json")
     assert load_probe_runs(path) == []
+
+
+def test_an_earlier_runs_token_spares_only_a_probe_shaped_call_within_seconds_of_its_span(tmp_path):
+    """A replay of an earlier run's token a minute after that run ended, or with an operation the
+    probes do not make, counts as a call from outside; a probe's operation at the span's edge (within
+    the few seconds of clock allowance) is spared."""
+    from bedrock_key_audit.usage import PROBE_CLOCK_SLACK, PROBE_EVENTS, ProbeRun
+
+    began, ended = NOW - dt.timedelta(days=1, minutes=3), NOW - dt.timedelta(days=1)
+    runs = [ProbeRun("0123456789abcdef", began, ended)]
+    agent = f"{AUDIT_USER_AGENT} run/0123456789abcdef"
+    assert PROBE_CLOCK_SLACK <= dt.timedelta(seconds=10) and "Converse" in PROBE_EVENTS
+
+    def judged(at: dt.datetime, name: str = "Converse"):
+        ev = event((NOW - at).total_seconds() / 86400, ip="198.51.100.23", agent=agent)
+        body = json.loads(ev["CloudTrailEvent"])
+        body["eventName"] = name
+        ev["CloudTrailEvent"] = json.dumps(body)
+        parsed = parse([RegionRead("us-east-1", [ev, event(2)])], USER, ARN, earlier=runs)
+        return judge(parsed, user=USER, now=NOW, key_created=[NOW - dt.timedelta(days=200)], max_unused_days=90,
+                     allowed_cidrs=["203.0.113.0/24"], regions=["us-east-1"], window_start=START)
+
+    assert judged(ended).status == "pass"
+    assert judged(ended + dt.timedelta(seconds=3)).status == "pass"  # the auditor's clock allowance
+    for at, name in ((ended + dt.timedelta(seconds=60), "Converse"), (began - dt.timedelta(seconds=60), "Converse"),
+                     (ended - dt.timedelta(minutes=1), "InvokeModel")):
+        v = judged(at, name)
+        assert v.status == "fail" and "198.51.100.23 ×1" in v.message, (at, name)
+        assert "indistinguishable" in v.facts["probes_spared_when"]

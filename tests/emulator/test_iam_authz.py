@@ -316,3 +316,32 @@ def test_remove_its_own_boundary_then_mint(emu):
     assert code(e) == "AccessDenied"  # the boundary does not allow it
     fenced.delete_user_permissions_boundary(UserName="fenced")
     assert fenced.create_service_specific_credential(UserName="fenced", ServiceName=BEDROCK)["ServiceSpecificCredential"]
+
+
+def test_access_key_of_a_user_who_mints_through_a_role_then_mint(emu):
+    """A takeover target is any minter: ops creates an access key for a user who mints only by
+    assuming a minting role, assumes that role as the user, and mints."""
+    iam = emu.client("iam")
+    account = emu.client("sts").get_caller_identity()["Account"]
+    iam.create_role(RoleName="mint-role", AssumeRolePolicyDocument=doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}))
+    iam.put_role_policy(RoleName="mint-role", PolicyName="mint", PolicyDocument=doc(MINT))
+    iam.create_user(UserName="assumer")
+    iam.put_user_policy(UserName="assumer", PolicyName="p", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{account}:role/mint-role"}))
+    iam.create_user(UserName="ops")
+    iam.put_user_policy(UserName="ops", PolicyName="keys", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": ["iam:CreateAccessKey", "iam:DeleteAccessKey"],
+         "Resource": f"arn:aws:iam::{account}:user/assumer"}))
+    found = audit_minters(iam)
+    assert found["ops"].certain and "iam:CreateAccessKey for user assumer" in found["ops"].note
+    assert "role mint-role" in found["ops"].note
+    ops = as_user(emu, iam, "ops")
+    with pytest.raises(botocore.exceptions.ClientError):
+        ops.create_service_specific_credential(UserName="ops", ServiceName=BEDROCK)
+    key = ops.create_access_key(UserName="assumer")["AccessKey"]
+    creds = emu.client("sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/mint-role", RoleSessionName="taken")["Credentials"]
+    as_role = emu.client("iam", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"])
+    assert as_role.create_service_specific_credential(UserName="ops", ServiceName=BEDROCK)["ServiceSpecificCredential"]
