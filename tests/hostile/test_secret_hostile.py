@@ -147,9 +147,12 @@ def test_secret_key_of_another_user(pytester, capsys):
     capsys.readouterr()
     rows = audit(pytester, setup)
     assert other["key"] not in records_text(rows) + capsys.readouterr().out
-    # The key works (it is a valid key of a user with the same policy), so the endpoint rows
-    # pass; the row that ties the key to the audited user is the one that must fail.
-    expect(rows, {"secret.key_matches_credential": ("fail", f"belongs to user other-bot, not {USER}")})
+    # The row that ties the key to the audited user is the one that must fail. The key is a valid key of a user
+    # with the same policy, but the compliant organization's SCP confines long-term keys to the audited user, so
+    # the endpoint refuses it, and the endpoint rows say which SCP refused it.
+    expect(rows, {"secret.key_matches_credential": ("fail", f"belongs to user other-bot, not {USER}"),
+                  "endpoint.list_models": ("fail", "service control policy"),
+                  "endpoint.invoke": ("fail", "service control policy")})
 
 
 def test_secret_deeply_nested_json(pytester, capsys):
