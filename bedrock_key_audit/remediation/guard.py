@@ -67,6 +67,14 @@ UNEVALUATED_ACCESS_WRITES = frozenset({
 })
 
 
+# creates a plan's dry run can carry on past: what they make is known from their parameters alone
+DRY_MODELLED = frozenset({("iam", "CreatePolicy"), ("s3", "CreateBucket")})
+
+
+class DryRunStop(Exception):
+    """A plan's dry run reached a write whose answer later calls need: the run stops there, unwritten."""
+
+
 class GuardRefused(Exception):
     """A write the guard will not make; ``str()`` is one sentence.  Core turns it into a manual step."""
 
@@ -135,6 +143,11 @@ class Guard:
     def __init__(self, ctx: "Context"):
         self.ctx = ctx
         self.created: set[str] = set()  # resource keys the run's own writes created
+        # the plan's dry run: writes are judged and recorded, never made (core.dry_run)
+        self.dry_run = False
+        self.dry_documents: dict[str, Any] = {}  # policy ARN -> document a dry-run CreatePolicy would make
+        # sentences of refusals the guard's helpers gave a fixer to raise (taken_bucket): the dry run knows them
+        self.refusals: list[str] = []
 
     # ---- plumbing
     def _raw(self, service: str, partition: str, operation: str, region: str | None,
@@ -142,6 +155,8 @@ class Guard:
         from bedrock_key_audit.remediation.core import RemediationError
 
         ctx = self.ctx
+        if self.dry_run and aws_call.is_mutating(operation):
+            raise DryRunStop(f"{service}:{operation}")
         try:
             return aws_call.call(ctx.client(service, partition, region), operation, partition=partition,
                                  region=region or ctx.cfg.region(partition), expected=expected,
@@ -190,6 +205,16 @@ class Guard:
         except GuardRefused as exc:
             record["refused"] = str(exc)
             raise NeedsPerson(f"the change guard refused it: {exc}; nothing more was changed") from None
+        if self.dry_run:
+            record["status"] = "dry run: allowed, not made"
+            if (service, operation) in DRY_MODELLED:
+                # what it would create is known without its answer: later writes are judged against it
+                self.created |= image.keys
+                if operation == "CreatePolicy":
+                    self.dry_documents[image.resource] = decode_document(params["PolicyDocument"])
+            elif operation.startswith("Create") or operation == "PutModelInvocationLoggingConfiguration":
+                raise DryRunStop(f"{service}:{operation}")  # later calls need what it would answer
+            return {}
         if service == "s3" and operation == "CreateBucket":
             # the intent, before the bucket exists: a run killed between CreateBucket and tagging it leaves an
             # untagged bucket of our name that the next run recognises by this entry (and tags), not "another's"
@@ -312,6 +337,8 @@ class Guard:
         return None
 
     def _default_document(self, partition: str, arn: str) -> Any:
+        if arn in self.dry_documents:
+            return self.dry_documents[arn]
         pol = self._raw("iam", partition, "GetPolicy", None, (), {"PolicyArn": arn}) or {}
         ver = self._raw("iam", partition, "GetPolicyVersion", None, (),
                         {"PolicyArn": arn, "VersionId": pol["Policy"]["DefaultVersionId"]}) or {}
@@ -737,17 +764,22 @@ def taken_bucket(ctx: "Context", partition: str, bucket: str, region: str | None
     if state == "missing":
         return None
     if state == "unreadable":
-        return f"cannot tell whether bucket {bucket} is ours: {str(why).rstrip('.')}"
+        return _refusal(ctx, f"cannot tell whether bucket {bucket} is ours: {str(why).rstrip('.')}")
     s2, tags = ctx.guard._peek("s3", partition, "GetBucketTagging", region, {"NoSuchTagSet"}, Bucket=bucket)
     if s2 == "unreadable":
-        return f"bucket {bucket} exists and its tags cannot be read, so it cannot be told to be ours"
+        return _refusal(ctx, f"bucket {bucket} exists and its tags cannot be read, so it cannot be told to be ours")
     if OWNER_TAG in ((tags or {}).get("TagSet") or []):
         return None
     if journaled_bucket(ctx, bucket):
         return None  # created by a run of ours that stopped before tagging it: its journal says so
-    return (f"bucket {bucket} exists and was not created by bedrock-key-audit (no tag "
-            f"{OWNER_TAG['Key']}={OWNER_TAG['Value']}): a name of ours taken by another is never adopted; "
-            "delete or rename it, or tag it if it is really ours, and rerun")
+    return _refusal(ctx, (f"bucket {bucket} exists and was not created by bedrock-key-audit (no tag "
+                         f"{OWNER_TAG['Key']}={OWNER_TAG['Value']}): a name of ours taken by another is never adopted; "
+                         "delete or rename it, or tag it if it is really ours, and rerun"))
+
+
+def _refusal(ctx: "Context", sentence: str) -> str:
+    ctx.guard.refusals.append(sentence)
+    return sentence
 
 
 def journaled_bucket(ctx: "Context", bucket: str) -> bool:

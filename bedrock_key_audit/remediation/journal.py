@@ -64,6 +64,12 @@ class Journal:
         except OSError:
             pass  # the journal is a help to the next run; AWS's own record (version ids) still holds
 
+    def scratch(self) -> "Journal":
+        """A journal that reads what this one reads and writes nowhere (a plan's dry run)."""
+        other = Journal(None, [])
+        other._earlier = self.events()
+        return other
+
     def events(self) -> list[dict[str, Any]]:
         """Every event of earlier runs (oldest run first), then this run's."""
         if self._earlier is None:
