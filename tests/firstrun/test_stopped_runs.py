@@ -51,8 +51,12 @@ def _swallowed_ctrl_c(word: str) -> None:
     class Thing:
         pass
 
+    def callback(r: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(1000))  # the handler runs here, inside the callback
+
     thing = Thing()
-    ref = weakref.ref(thing, lambda r: (os.kill(os.getpid(), signal.SIGINT), [0 for _ in range(1000)]))
+    ref = weakref.ref(thing, callback)
     del thing
     gc.collect()
     assert ref() is None
@@ -69,7 +73,12 @@ def test_a_ctrl_c_swallowed_at_start_up_stops_the_run(monkeypatch, capsys, tmp_p
     monkeypatch.setattr(cli, "_mistyped_subcommand", _swallowed_ctrl_c)
     before = signal.getsignal(signal.SIGINT)
     ran: list[object] = []
-    monkeypatch.setattr("pytest.main", lambda *a, **k: ran.append(a) or 0)
+
+    def fake_main(*a: object, **k: object) -> int:
+        ran.append(a)
+        return 0
+
+    monkeypatch.setattr("pytest.main", fake_main)
     assert cli.main(["-q"]) == pytest.ExitCode.INTERRUPTED
     assert not ran, "the audit ran after Ctrl-C"
     assert capsys.readouterr().err.strip().endswith("bedrock-key-audit: interrupted")
