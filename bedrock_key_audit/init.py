@@ -376,7 +376,7 @@ def render(answers: dict[str, Any], found: dict[str, Profile | None]) -> str:
 def main(argv: list[str] | None = None, interactive: bool | None = None,
          say: Callable[[str], None] = print) -> int:
     """``bedrock-key-audit init [flags]``: 0 written, 2 cannot decide / exists, 4 does not validate."""
-    from bedrock_key_audit.fixtures.config import DEFAULTS, ConfigError, load_config
+    from bedrock_key_audit.fixtures.config import DEFAULTS, ConfigError, load_config, partition_regions
 
     parser = argparse.ArgumentParser(prog="bedrock-key-audit init",
                                      description="Write audit.toml from your AWS profiles (asks what it cannot decide).")
@@ -403,6 +403,13 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
         if not out.parent.is_dir():
             # not created: a mistyped directory would otherwise hold the only copy of the configuration
             raise InitError(f"directory {out.parent} does not exist; create it first (init does not create directories)")
+        for part in PARTITIONS:
+            # checked before any call: a typo's Region (us-esat-1) has no endpoint, and the flag, not a
+            # file init never wrote, is what the user must fix
+            region = getattr(ns, f"{part}_region")
+            if region and region not in partition_regions(part):
+                raise InitError(f"--{part}-region {region}: not a Region of the {part} partition; valid Regions: "
+                                f"{', '.join(partition_regions(part))} (botocore's endpoint data)")
         found: dict[str, Profile | None] = {p: None for p in PARTITIONS}
         flags = {p: getattr(ns, f"{p}_profile") for p in PARTITIONS}
         names = profiles()

@@ -103,3 +103,13 @@ def test_doctor_says_the_configured_secret_and_user_do_not_exist(emu, tmp_path, 
         "problem: govcloud: secret team-a/no-such is in no GovCloud Region (us-gov-west-1, us-gov-east-1; "
         "secretsmanager:DescribeSecret): set secret.id to the secret holding the key"], out
     assert code == 1 and out[-1].startswith("not ready")
+
+
+def test_init_names_the_region_flag_not_a_file_it_never_wrote(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["init", "--commercial-region", "us-esat-1", "--commercial-profile", "", "--govcloud-profile", ""])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: --commercial-region us-esat-1: not a Region of the commercial "
+                                        "partition; valid Regions: "), err
+    assert "us-east-1" in err and "audit.toml" not in err
+    assert not (tmp_path / "audit.toml").exists()
