@@ -97,3 +97,20 @@ def test_a_swallowed_ctrl_c_stops_before_collection_and_before_each_check(monkey
         audit.pytest_collection_modifyitems([])
     with pytest.raises(KeyboardInterrupt):
         audit.pytest_runtest_protocol(None)
+
+
+def test_a_config_error_leaves_no_reports_directory(pytester, tmp_path):
+    bad = tmp_path / "audit.toml"
+    bad.write_text('[partitions.commercial]\nregion = "us-esat-1"\n')
+    reports = tmp_path / "reports"
+    result = pytester.runpytest_inprocess(str(CHECKS), "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c",
+                                          str(ROOT / "pyproject.toml"), f"--reports-dir={reports}",
+                                          f"--audit-config={bad}", "--emulate=compliant")
+    assert result.ret == 4
+    assert not reports.exists()
+    # a reports directory that was there before stays, with what it held
+    (reports / "20261101T000000Z").mkdir(parents=True)
+    result = pytester.runpytest_inprocess(str(CHECKS), "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c",
+                                          str(ROOT / "pyproject.toml"), f"--reports-dir={reports}",
+                                          f"--audit-config={bad}", "--emulate=compliant")
+    assert result.ret == 4 and [p.name for p in reports.iterdir()] == ["20261101T000000Z"]
