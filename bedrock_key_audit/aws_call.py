@@ -126,8 +126,10 @@ def call(client: Any, operation: str, *, partition: str, region: str | None = No
                                "so list the principal that runs the audit in secret.auditors and rerun --remediate",
                                kind="denied", action=action, code=code) from None
         if code in DENIED_CODES:
+            # the hint names the command that prints the policy (an installed wheel has no docs/ folder)
             raise AwsCallError(f"{action} was denied to the {who.role} in {where}; grant {action} to the "
-                               f"{who.principal} (see {who.policy})", kind="denied", action=action, code=code) from None
+                               f"{who.principal} (`bedrock-key-audit policy {who.role} --partition {partition}` "
+                               "prints the policy)", kind="denied", action=action, code=code) from None
         if code in THROTTLE_CODES:
             raise AwsCallError(f"{action} in {where} was still throttled after retries; rerun later or lower concurrency",
                                kind="throttled", action=action, code=code) from None

@@ -166,8 +166,40 @@ def _mistyped_subcommand(word: str) -> str | None:
     return close[0] if close else None
 
 
+#: set by the console script's SIGINT handler.  CPython ignores an exception raised in a weakref
+#: callback ("Exception ignored in: <function _get_module_lock.<locals>.cb>"), so a Ctrl-C that lands
+#: while start-up imports modules raises a KeyboardInterrupt nobody sees; the latch keeps it, and the
+#: wiring (:mod:`bedrock_key_audit.fixtures.audit`) raises it again before collection and before each check.
+_SIGINT: list[bool] = []
+
+
+def interrupted() -> bool:
+    """Whether the user pressed Ctrl-C since the console script started (even if it was swallowed)."""
+    return bool(_SIGINT)
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    _SIGINT.append(True)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``bedrock-key-audit``: a subcommand, or pytest with the audit wired in."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    _SIGINT.clear()
+    previous = signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _SIGINT.clear()  # the latch is this run's (tests call main in one process)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
         return int(_subcommand(args[0])(args[1:]))
@@ -176,17 +208,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {PROG}: unknown subcommand {args[0]!r}; did you mean {mistyped!r}? "
               f"(subcommands: {', '.join(SUBCOMMANDS)})", file=sys.stderr)
         return 2
-    import pytest
-
     try:
+        import pytest
+
         if "--help-pytest" in args:
             print(USAGE)
             args = ["--help" if a == "--help-pytest" else a for a in args]
         elif any(a in ("-h", "--help") for a in args):
             print(help_text())
             return 0
+        if interrupted():
+            raise KeyboardInterrupt
         code = int(pytest.main(pytest_args(args, Path.cwd())))
         sys.stdout.flush()
+    except KeyboardInterrupt:  # before pytest started (its own handling reports one during the run)
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 2  # pytest.ExitCode.INTERRUPTED
     except BrokenPipeError:  # | head: as pytest's own console script does, no traceback
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

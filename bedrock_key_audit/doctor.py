@@ -587,7 +587,9 @@ def secret_region_problem(aws: Any) -> str | None:
     Secrets Manager?", https://docs.aws.amazon.com/secretsmanager/latest/userguide/intro.html), so a
     profile whose Region is us-gov-east-1 does not see a secret of us-gov-west-1.  When it is not
     found, the partition's other Regions (botocore's endpoint data) are tried; found there, the line
-    names the setting that fixes it (found nowhere: no line, the audit's secret.exists reports it).  A denied or failed DescribeSecret is left to the permission checks."""
+    names the setting that fixes it; found nowhere, the line says so (doctor does not call a
+    configuration naming no secret ready).  A denied or failed DescribeSecret is left to the permission
+    checks."""
     from bedrock_key_audit.fixtures.config import partition_regions
 
     region, sid = aws.cfg.region("govcloud"), aws.cfg.secret_id
@@ -608,11 +610,32 @@ def secret_region_problem(aws: Any) -> str | None:
     if there:
         return (f"govcloud: secret {sid} is not in {region} but in {there} (Secrets Manager is regional): set "
                 f"partitions.govcloud.region = \"{there}\"")
-    return None  # in no Region: the audit's secret.exists says so (a finding, not a setup problem)
+    # In no Region: doctor must not call the configuration ready (the audit would report every
+    # secret row against a name nobody created); a typo or a guessed name is the usual cause.
+    return (f"govcloud: secret {sid} is in no GovCloud Region ({', '.join([region] + others)}; "
+            "secretsmanager:DescribeSecret): set secret.id to the secret holding the key")
+
+
+def user_problem(aws: Any) -> str | None:
+    """The configured IAM user exists (``iam:GetUser``), else one line; a denied or failed GetUser is
+    left to the permission checks, which list it."""
+    name = aws.cfg.user_name
+    try:
+        aws.client("iam", "commercial").get_user(UserName=name)
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return f"commercial: IAM user {name} does not exist (iam:GetUser): set user.name to the key's owner"
+    except botocore.exceptions.BotoCoreError:
+        pass
+    return None
 
 
 def diagnose(aws: Any, config_source: str, organization: bool = False, permissions: bool = True) -> Report:
     identities, problems = check_identities(aws)
+    if permissions and "commercial" in identities:
+        problem = user_problem(aws)
+        if problem:
+            problems.append(problem)
     if permissions and "govcloud" in identities:
         problem = secret_region_problem(aws)
         if problem:

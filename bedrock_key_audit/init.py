@@ -282,6 +282,55 @@ def _verify_secret(sess: Any, region: str, secret: str, given: str | None, say: 
                     "pass --no-verify to write it anyway")
 
 
+def _unlisted_user(sess: Any, region: str, interactive: bool, no_verify: bool, listing: str,
+                   say: Callable[[str], None]) -> str:
+    """The user when no Bedrock key could be listed: the setup guide's name only if ``iam:GetUser``
+    finds it; else asked (a terminal) or init stops naming ``--user``.  Nothing unverified is written."""
+    from bedrock_key_audit.fixtures.config import DEFAULTS
+
+    default = str(DEFAULTS["user"]["name"])
+    try:
+        sess.client("iam", region_name=region, config=_CLIENT_CONFIG).get_user(UserName=default)
+        return default
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        why = "does not exist" if _not_found(exc) else f"could not be checked (iam:GetUser: {_why(exc)})"
+    if not interactive:
+        raise InitError(f"IAM user: {listing} Bedrock API keys in the commercial account and the default user "
+                        f"{default} {why}; pass --user NAME")
+    say(f"  ({listing} Bedrock API keys; the default user {default} {why})")
+    user = _ask(True, "IAM user owning the Bedrock API key", [], None, "--user")
+    if not no_verify:
+        _verify_user(sess, region, user, say)
+    return user
+
+
+def _unlisted_secret(sess: Any, region: str, given: str | None, interactive: bool, no_verify: bool, listing: str,
+                     say: Callable[[str], None]) -> tuple[str, str]:
+    """The secret and its Region when none could be listed (the generated auditor policy has no
+    ``secretsmanager:ListSecrets``): the setup guide's name only if ``DescribeSecret``, which that policy
+    allows, finds it in a GovCloud Region; else asked (a terminal) or init stops naming ``--secret``."""
+    from bedrock_key_audit.fixtures.config import DEFAULTS
+
+    default = str(DEFAULTS["secret"]["id"])
+    unreadable: str | None = None
+    for where in _other_regions(region):
+        found = _secret_found(sess, where, default)
+        if found:
+            return default, region if where == region else _moved(region, where, f"secret {default}", given, say)
+        if found is None and unreadable is None:
+            unreadable = where
+    why = (f"could not be checked (secretsmanager:DescribeSecret refused or failed in {unreadable})" if unreadable
+           else "is in no GovCloud Region")
+    if not interactive:
+        raise InitError(f"GovCloud secret: {listing} secrets to propose and the default secret {default} {why}; "
+                        "pass --secret NAME_OR_ARN")
+    say(f"  ({listing} secrets to propose; the default secret {default} {why})")
+    secret = _ask(True, "GovCloud secret holding the key", [], None, "--secret")
+    if not no_verify:
+        region = _verify_secret(sess, region, secret, given, say)
+    return secret, region
+
+
 def _secrets_in_partition(sess: Any, region: str, wanted: str, given: str | None,
                           say: Callable[[str], None]) -> tuple[str, list[str] | None]:
     """The Region to write and the candidate secrets: ``region``'s, else the first other GovCloud
@@ -327,7 +376,7 @@ def render(answers: dict[str, Any], found: dict[str, Profile | None]) -> str:
 def main(argv: list[str] | None = None, interactive: bool | None = None,
          say: Callable[[str], None] = print) -> int:
     """``bedrock-key-audit init [flags]``: 0 written, 2 cannot decide / exists, 4 does not validate."""
-    from bedrock_key_audit.fixtures.config import DEFAULTS, ConfigError, load_config
+    from bedrock_key_audit.fixtures.config import DEFAULTS, ConfigError, load_config, partition_regions
 
     parser = argparse.ArgumentParser(prog="bedrock-key-audit init",
                                      description="Write audit.toml from your AWS profiles (asks what it cannot decide).")
@@ -354,6 +403,13 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
         if not out.parent.is_dir():
             # not created: a mistyped directory would otherwise hold the only copy of the configuration
             raise InitError(f"directory {out.parent} does not exist; create it first (init does not create directories)")
+        for part in PARTITIONS:
+            # checked before any call: a typo's Region (us-esat-1) has no endpoint, and the flag, not a
+            # file init never wrote, is what the user must fix
+            region = getattr(ns, f"{part}_region")
+            if region and region not in partition_regions(part):
+                raise InitError(f"--{part}-region {region}: not a Region of the {part} partition; valid Regions: "
+                                f"{', '.join(partition_regions(part))} (botocore's endpoint data)")
         found: dict[str, Profile | None] = {p: None for p in PARTITIONS}
         flags = {p: getattr(ns, f"{p}_profile") for p in PARTITIONS}
         names = profiles()
@@ -400,8 +456,11 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
             users = find_users(com, answers["commercial_region"])
             if users is None:
                 say("  (cannot list the commercial account's Bedrock keys: iam:ListServiceSpecificCredentials)")
-            answers["user"] = _pick(interactive, "IAM user owning the Bedrock API key", users or [],
-                                    None if users else DEFAULTS["user"]["name"], "--user")
+            if users:
+                answers["user"] = _pick(interactive, "IAM user owning the Bedrock API key", users, None, "--user")
+            else:
+                answers["user"] = _unlisted_user(com, answers["commercial_region"], interactive, ns.no_verify,
+                                                 "cannot list" if users is None else "found no", say)
         if ns.secret:
             answers["secret"] = ns.secret
             if not ns.no_verify:
@@ -411,8 +470,12 @@ def main(argv: list[str] | None = None, interactive: bool | None = None,
             region, secrets = _secrets_in_partition(gov, answers["govcloud_region"], DEFAULTS["secret"]["id"],
                                                     ns.govcloud_region, say)
             answers["govcloud_region"] = region
-            answers["secret"] = _pick(interactive, "GovCloud secret holding the key", secrets or [],
-                                      None if secrets else DEFAULTS["secret"]["id"], "--secret")
+            if secrets:
+                answers["secret"] = _pick(interactive, "GovCloud secret holding the key", secrets, None, "--secret")
+            else:
+                answers["secret"], answers["govcloud_region"] = _unlisted_secret(
+                    gov, region, ns.govcloud_region, interactive, ns.no_verify,
+                    "cannot list" if secrets is None else "found no", say)
         answers["model"] = ns.model or _ask(interactive, "model id", [], DEFAULTS["endpoint"]["model_id"], "--model")
         if ns.model and not ns.no_verify:
             _verify_model(com, answers["commercial_region"], ns.model, say)

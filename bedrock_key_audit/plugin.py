@@ -39,7 +39,8 @@ def register_options(parser: pytest.Parser) -> None:
     if any("--audit-config" in opt.names() for opt in g.options):
         return
     g.addoption("--audit-config", dest="audit_config", default=None, metavar="PATH",
-                help="audit configuration file (default: audit.toml at the project root)")
+                help="audit configuration file (default: audit.toml in the pytest rootdir: the current directory for "
+                     "the bedrock-key-audit console script, the checkout root for pytest run in the checkout)")
     g.addoption("--emulate", dest="emulate", nargs="?", const="guide", default=None, metavar="SCENARIO",
                 help="audit the embedded AWS emulator instead of real AWS (default scenario: guide)")
     g.addoption("--list-scenarios", dest="list_scenarios", action="store_true", default=False,

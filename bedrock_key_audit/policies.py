@@ -117,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audit-config", metavar="PATH", default=None,
                         help="audit configuration file (default: ./audit.toml, else the built-in defaults)")
     ns = parser.parse_args(argv)
+    if ns.organization and ns.partition is None:
+        # IAM is separate in each partition: the management principal of each partition's organization
+        # gets its own document, never one naming both partitions' roles
+        print("error: --organization needs --partition commercial|govcloud (each partition's management principal "
+              "gets its own policy)", file=sys.stderr)
+        return 2
     try:
         cfg = load_config(ns.audit_config)
     except ConfigError as exc:

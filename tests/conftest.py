@@ -42,3 +42,31 @@ def emu(emulator: Emulator) -> Iterator[Emulator]:
     """The emulator with empty state, clock and faults reset."""
     emulator.reset()
     yield emulator
+
+
+_CHECKOUT_REPORTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "reports"
+
+
+def _checkout_reports() -> set[str]:
+    try:
+        return {p.name for p in _CHECKOUT_REPORTS.iterdir()}
+    except FileNotFoundError:
+        return set()
+
+
+@pytest.fixture(autouse=True)
+def _no_run_directory_in_the_checkout() -> Iterator[None]:
+    """A test that runs the audit gives it a tmp ``--reports-dir`` (or ``--no-reports``): one that
+    writes into ``<checkout>/reports`` (the default of a run rooted at the checkout) fails, naming
+    what it wrote, and what it wrote is removed so the next test starts from the same checkout."""
+    import shutil
+
+    before = _checkout_reports()
+    yield
+    added = sorted(_checkout_reports() - before)
+    for name in added:
+        path = _CHECKOUT_REPORTS / name
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    if added:
+        pytest.fail(f"the test wrote into the checkout's reports/ ({', '.join(added)}): pass --reports-dir "
+                    "under tmp_path or --no-reports", pytrace=False)

@@ -6,6 +6,7 @@ loopback only: any other ``--host`` is refused with exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -24,6 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
 
+    if os.environ.get("INITIAL_NO_AUTH_ACTION_COUNT") not in (None, "", "inf"):
+        # moto's own switch: it refuses the emulator's keys while the scenario is built, and where it
+        # does enforce it is not AWS's evaluation (resource-level ARNs, S3, CloudTrail error codes)
+        print("error: INITIAL_NO_AUTH_ACTION_COUNT (moto's IAM enforcement) is not supported by the standalone "
+              "emulator: it does not enforce IAM for the auditing principal, so a role without a policy reads "
+              "everything; prove a policy with the enforced-IAM tests (tests/remediation/test_policies.py)",
+              file=sys.stderr)
+        return 2
     if args.list_scenarios:
         for name, doc in scenarios.describe().items():
             print(f"{name:24} {doc}")

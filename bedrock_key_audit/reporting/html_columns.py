@@ -36,13 +36,15 @@ def looked_at(record: dict[str, Any]) -> str:
     """The Resource cell of a row that never named its resource (a check that could not read it, ended
     ``error`` or ``skip`` before setting ``check.resource``): what it was looking at, from its metadata's
     resource type and the row's parameters (partition, account, user), e.g. ``AWS::CloudTrail::Trail in
-    govcloud (not read)``.  Only the report shows it: results.json keeps ``resource`` null."""
+    govcloud (the row ended before naming it)``.  Only the report shows it: results.json keeps ``resource`` null."""
     meta = _metadata_of(record.get("check_id")) or {}
     rtype = str(meta.get("resource_type") or record.get("check_id") or "")
     params = record.get("params") or {}
     where = [str(params[k]) for k in ("audited_user", "account", "partition") if params.get(k)]
     where += [f"{k}={v}" for k, v in sorted(params.items()) if k not in ("audited_user", "account", "partition")]
-    return f"{rtype}{' in ' + ', '.join(where) if where else ''} (not read)"
+    # "not read" would be false for a row that read its resource and then failed on another read
+    # (a user read, its policies denied): what is known is only that the row named no resource
+    return f"{rtype}{' in ' + ', '.join(where) if where else ''} (the row ended before naming it)"
 
 
 def metadata_extra(record: dict[str, Any]) -> dict[str, Any]:

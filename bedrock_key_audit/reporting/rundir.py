@@ -66,6 +66,8 @@ class RunState:
     controller: bool
     write: bool
     run_dir: Path | None = None
+    #: the reports directory did not exist before this run made it (an empty one is removed again)
+    made_base: bool = False
     html_path: Path | None = None
     xml_path: Path | None = None
     own_html: bool = False
@@ -150,6 +152,7 @@ def open_run(config: pytest.Config) -> RunState:
         return st
     if base.exists() and not base.is_dir():
         raise pytest.UsageError(f"--reports-dir {base}: exists and is not a directory")
+    st.made_base = not base.exists()
     try:
         st.run_dir = history.allocate_run_dir(base, started)
     except OSError as exc:
@@ -175,6 +178,8 @@ def close_run(st: RunState) -> None:
     st.logging.uninstall()
     if st.run_dir is not None and st.run_dir.is_dir() and not any(st.run_dir.iterdir()):
         st.run_dir.rmdir()
+        if st.made_base and st.base.is_dir() and not any(st.base.iterdir()):
+            st.base.rmdir()  # a config error: the run leaves no trace, not even an empty reports/
 
 
 def no_checks(st: RunState) -> bool:
@@ -203,5 +208,7 @@ def drop_own_reports(config: pytest.Config, st: RunState) -> None:
             path.unlink()
     if st.run_dir is not None and st.run_dir.is_dir() and not any(st.run_dir.iterdir()):
         st.run_dir.rmdir()
+        if st.made_base and st.base.is_dir() and not any(st.base.iterdir()):
+            st.base.rmdir()  # a config error: the run leaves no trace, not even an empty reports/
     st.run_dir = None
 

@@ -43,3 +43,12 @@ def test_list_scenarios_on_the_audit(command, tmp_path):
     assert done.returncode == 0, done.stderr
     assert [line.split()[0] for line in done.stdout.splitlines() if line.strip()] == list(scenarios.describe())
     assert not (tmp_path / "reports").exists()
+
+
+def test_audit_config_help_says_where_the_console_script_looks():
+    from bedrock_key_audit import cli
+
+    text = " ".join(cli.help_text().split())
+    assert ("audit configuration file (default: audit.toml in the pytest rootdir: the current directory for the "
+            "bedrock-key-audit console script, the checkout root for pytest run in the checkout)") in text
+    assert "at the project root" not in text

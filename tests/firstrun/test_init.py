@@ -23,6 +23,7 @@ def _init(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_every_credential_shape_is_identified(emu, tmp_path, monkeypatch, capsys):
+    emu.apply("compliant")  # the user and the secret init looks up exist
     role = assume_role_setup(emu, "govcloud")
     config = (credential_process_profile(tmp_path, "proc", "commercial")
               + f"[profile gov-role]\nrole_arn = {role}\nsource_profile = gov-keys\nregion = us-gov-west-1\n"
@@ -81,6 +82,8 @@ def test_several_candidates_without_a_terminal_name_the_flag(emu, tmp_path, monk
 
 
 def test_interactive_answers(emu, tmp_path, monkeypatch):
+    emu.apply("compliant")
+    emu.client("iam").create_user(UserName="my-user")  # a typed answer is looked up (iam:GetUser)
     aws_files(monkeypatch, tmp_path, emu,
               credentials=two_profiles() + key_profile("other-commercial", "commercial"))
     answers = iter(["other-commercial", "", "my-user", "", "my-model"])  # "": the proposal

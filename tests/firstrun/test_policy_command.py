@@ -55,12 +55,16 @@ def test_one_partition(partition, arn_p, other):
 def test_organization_adds_the_management_principals_reads_and_assume_role(tmp_path, capsys):
     cfg = tmp_path / "audit.toml"
     cfg.write_text('[organization]\nrole_name = "BedrockKeyAudit"\n')
-    assert cli.main(["policy", "auditor", "--organization", "--audit-config", str(cfg)]) == 0
+    assert cli.main(["policy", "auditor", "--organization", "--audit-config", str(cfg)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --organization needs --partition commercial|govcloud (each partition's management principal "
+        "gets its own policy)")
+    assert cli.main(["policy", "auditor", "--organization", "--partition", "commercial", "--audit-config", str(cfg)]) == 0
     doc = json.loads(capsys.readouterr().out)
     by_sid = {st.get("Sid"): st for st in doc["Statement"]}
     assert by_sid["ListTheOrganizationsAccounts"]["Action"] == policies.ORGANIZATION_ACTIONS
-    assert by_sid["AssumeTheAuditRoleInEachMemberAccount"]["Resource"] == [
-        "arn:aws:iam::*:role/BedrockKeyAudit", "arn:aws-us-gov:iam::*:role/BedrockKeyAudit"]
+    assert by_sid["AssumeTheAuditRoleInEachMemberAccount"]["Resource"] == ["arn:aws:iam::*:role/BedrockKeyAudit"]
+    assert not [r for r in _resources(doc) if r.startswith("arn:aws-us-gov:")]
     gov = policies.generate("auditor", partition="govcloud", organization={"role_name": "R"})
     assert "ListTheOrganizationsAccounts" not in {st.get("Sid") for st in gov["Statement"]}
 

@@ -64,5 +64,8 @@ def test_every_command_of_the_page_runs(emu, tmp_path, monkeypatch):
     assert results["run"]["mode"] == "real" and results["summary"]["fail"] == 0 and results["summary"]["error"] == 0
     assert results["run"]["partitions"]["govcloud"]["arn"].startswith(
         "arn:aws-us-gov:sts::210987654321:assumed-role/BedrockKeyAuditor/")
-    management = json.loads((work / "management-principal.json").read_text())
-    assert any(st.get("Action") == "sts:AssumeRole" for st in management["Statement"])
+    for part, arn_p, other in (("commercial", "aws", "aws-us-gov"), ("govcloud", "aws-us-gov", "aws")):
+        management = json.loads((work / f"management-principal-{part}.json").read_text())
+        assume = [st for st in management["Statement"] if st.get("Action") == "sts:AssumeRole"]
+        assert assume and all(r.startswith(f"arn:{arn_p}:") for st in assume for r in st["Resource"])
+        assert f"arn:{other}:" not in json.dumps(management)  # one partition per document

@@ -275,8 +275,8 @@ def test_error_rows_name_what_they_looked_at_and_link_the_checks_metadata(audit_
     audit_dir.run()
     page = (audit_dir.latest() / "report.html").read_text()
     tests = _tests(page)
-    for name, resource in (("test_denied", "AWS::SecretsManager::Secret (not read)"),
-                           ("test_setup_failed[govcloud]", "AWS::CloudTrail::Trail in govcloud (not read)")):
+    for name, resource in (("test_denied", "AWS::SecretsManager::Secret (the row ended before naming it)"),
+                           ("test_setup_failed[govcloud]", "AWS::CloudTrail::Trail in govcloud (the row ended before naming it)")):
         row = "".join(_one(tests, name)["resultsTableRow"])
         assert f'<td class="col-resource">{resource}</td>' in row, row
         links = re.search(r'<td class="col-links">(.*?)</td>', row).group(1)

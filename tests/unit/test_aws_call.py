@@ -32,7 +32,7 @@ def raising(exc: BaseException) -> Any:
 CASES = [
     (client_error("AccessDenied"), "denied",
      ("iam:GetUser was denied to the auditor in commercial (us-east-1); grant iam:GetUser to the auditing principal "
-      "(see docs/auditor-policy.json)")),
+      "(`bedrock-key-audit policy auditor --partition commercial` prints the policy)")),
     (client_error("Throttling"), "throttled",
      "iam:GetUser in commercial (us-east-1) was still throttled after retries; rerun later or lower concurrency"),
     (client_error("ServiceFailure", "x" * 300), "client_error",
@@ -67,7 +67,8 @@ def test_expected_code_is_none_and_metadata_is_dropped() -> None:
 
 def test_remediator_is_named_in_a_denial() -> None:
     with pytest.raises(aws_call.AwsCallError, match=r"denied to the remediator in commercial \(us-east-1\); grant "
-                       r"iam:GetUser to the remediating principal \(see docs/remediator-policy.json\)"):
+                       r"iam:GetUser to the remediating principal \(`bedrock-key-audit policy remediator --partition commercial` "
+                       r"prints the policy\)"):
         aws_call.call(iam_client(), "GetUser", partition="commercial", region="us-east-1", who=aws_call.REMEDIATOR,
                       via=raising(client_error("AccessDenied")))
 
