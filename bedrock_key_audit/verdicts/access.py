@@ -63,14 +63,15 @@ def _allowed(configured: list[str], auth: AccountAuthorization) -> dict[str, str
     accounts = {p.account for p in auth.principals}
     out: dict[str, str] = {}
     for arn in configured:
-        real, missing = (arn, [])
+        real, missing = arn, list[str]()
         for acct in accounts:
             resolved, missing = resolve_against([arn], known, acct)
             if resolved[0] != arn or missing:
                 real = resolved[0]
                 break
+        m = ARN.match(arn)
         out.setdefault(real, "configured" if not missing else
-                       f"configured, but no user or role of account {ARN.match(arn)['account'] if ARN.match(arn) else '?'} "
+                       f"configured, but no user or role of account {m['account'] if m else '?'} "
                        "has that name: correct audit.toml (IAM's ARN, with its path)")
     caller = auth.caller_principal()
     if caller is not None:
