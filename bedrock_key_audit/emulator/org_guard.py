@@ -236,3 +236,19 @@ def attach(management: str, target: str, kind: str, name: str, document: dict[st
         "PolicySummary"]["Id"]
     backend.attach_policy(PolicyId=pid, TargetId=target)
     return str(pid)
+
+
+def org_id_of(account: str | None) -> str | None:
+    """The id of the organization ``account`` belongs to (management account or member), else None:
+    ``aws:PrincipalOrgID`` is in the request context of every call by a principal of an account in an
+    organization (IAM User Guide, "AWS global condition context keys": aws:PrincipalOrgID, "This key is
+    included in the request context only if the principal is a member of an organization")."""
+    if not account:
+        return None
+    from moto.organizations.models import organizations_backends
+
+    got = organizations_backends.master_accounts.get(account)
+    if got is None:
+        return None
+    org = getattr(organizations_backends[got[0]][got[1]], "org", None)
+    return str(org.id) if org is not None else None

@@ -378,6 +378,49 @@ def may_assume(role: Any, role_account: str, c: Caller | None, caller_account: s
 
 
 # --------------------------------------------------------------------------- moto patches
+def _names_root(principal: Any, account: str) -> bool:
+    """Whether a policy's ``Principal`` covers the account root of ``account`` (``*``, the account id or
+    its root ARN)."""
+    if principal == "*":
+        return True
+    values = principal.get("AWS", []) if isinstance(principal, dict) else []
+    values = [values] if isinstance(values, str) else list(values or [])
+    return any(v == "*" or v == account or _root_account(str(v)) == account for v in values)
+
+
+def root_denial(secret: Any, owner: str, region: str, partition: str) -> str | None:
+    """Why the account root's own GetSecretValue is refused, else None: an explicit Deny applies to the
+    root user too ("Policy evaluation logic": an explicit deny in any policy overrides an allow; the root
+    is exempt from none but SCP-free cases), so a Deny in the secret's resource policy or its key's key
+    policy whose Principal covers the root and whose conditions hold for the root refuses it."""
+    arn = str(secret.arn)
+    now = clock.now()
+    ctx = {"aws:PrincipalArn": f"arn:{partition}:iam::{owner}:root", "aws:PrincipalAccount": owner,
+           "aws:PrincipalType": "Account", "aws:RequestedRegion": region, "aws:SecureTransport": "true",
+           "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "aws:EpochTime": str(int(now.timestamp())),
+           "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false"}
+    for st in iam_eval.statements_of(getattr(secret, "policy", None) or "{}"):
+        if st.get("Effect") == "Deny" and _names_root(st.get("Principal"), owner) and \
+                iam_eval.statement_applies(st, "secretsmanager:GetSecretValue", arn, ctx):
+            return f"User: {ctx['aws:PrincipalArn']} is not authorized to perform: secretsmanager:GetSecretValue on resource: {arn} with an explicit deny"
+    ref = getattr(secret, "kms_key_id", None)
+    if not ref or ref == DEFAULT_KEY or str(ref).endswith(":" + DEFAULT_KEY):
+        return None
+    from bedrock_key_audit.emulator import kms_extras
+
+    key = kms_extras.find_key(owner, region, ref)
+    if key is None:
+        return None
+    kctx = {**ctx, "kms:CallerAccount": owner, "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+            "kms:EncryptionContext:SecretARN": arn, "kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+            "aws:ViaAWSService": "true"}
+    for st in iam_eval.statements_of(getattr(key, "policy", None) or "{}"):
+        if st.get("Effect") == "Deny" and _names_root(st.get("Principal"), owner) and \
+                iam_eval.statement_applies(st, "kms:Decrypt", str(key.arn), kctx):
+            return "Access to KMS is not allowed"
+    return None
+
+
 def _fix_get_secret_value() -> None:
     from moto.secretsmanager.exceptions import SecretsManagerClientError
     from moto.secretsmanager.models import secretsmanager_backends
@@ -414,6 +457,14 @@ def _fix_get_secret_value() -> None:
                            self._get_param("VersionStage"), self.region)
             if why is not None:
                 raise AccessDenied(why)
+        else:
+            from moto.utilities.utils import get_partition
+
+            backend = secretsmanager_backends[owner][self.region]
+            if backend._is_valid_identifier(secret_id):
+                why = root_denial(backend.secrets[secret_id], owner, self.region, get_partition(self.region))
+                if why is not None:
+                    raise AccessDenied(why)
         if owner != self.current_account:
             self.current_account = owner  # serve the owner's secret (moto's backend is per account)
         return str(original(self))

@@ -13,13 +13,15 @@ looked up from here).
 """
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
+
+from bedrock_key_audit.configured_principals import ARN
 
 if TYPE_CHECKING:
     from bedrock_key_audit.remediation.core import Context
 
-_ARN = re.compile(r"^arn:(?P<partition>[a-z-]+):iam::(?P<account>\d{12}):(?P<kind>user|role)/(?:.*/)?(?P<name>[^/]+)$")
+# the same matching rule as the checks (``secret.readers_restricted`` resolves against the account's listing)
+_ARN = ARN
 
 
 def _partition_of(ctx: "Context", arn_partition: str) -> str | None:

@@ -18,6 +18,7 @@ import json
 import re
 from typing import Any
 
+from bedrock_key_audit.configured_principals import ARN, resolve_against
 from bedrock_key_audit.inventory.access import (
     AccountAuthorization,
     account_authorization,
@@ -56,7 +57,23 @@ TRUST_SCOPE = (f"roles are followed through their trust policies to a chain dept
 
 
 def _allowed(configured: list[str], auth: AccountAuthorization) -> dict[str, str]:
-    out = {arn: "configured" for arn in configured}
+    """The allowed principals by IAM's ARN: a configured user or role written without its IAM path is the
+    one the account lists under that name (:mod:`bedrock_key_audit.configured_principals`, the rule the
+    fixers use too); an entry naming no user or role of the account is kept as written and said so."""
+    known = [p.arn for p in auth.principals] + [arn for arn, _ in auth.users]
+    accounts = {p.account for p in auth.principals}
+    out: dict[str, str] = {}
+    for arn in configured:
+        real, missing = arn, list[str]()
+        for acct in accounts:
+            resolved, missing = resolve_against([arn], known, acct)
+            if resolved[0] != arn or missing:
+                real = resolved[0]
+                break
+        m = ARN.match(arn)
+        out.setdefault(real, "configured" if not missing else
+                       f"configured, but no user or role of account {m['account'] if m else '?'} "
+                       "has that name: correct audit.toml (IAM's ARN, with its path)")
     caller = auth.caller_principal()
     if caller is not None:
         out.setdefault(caller.arn, "the principal running this audit")

@@ -475,3 +475,44 @@ def test_request_context_of_a_bearer_call():
     assert got["aws:PrincipalArn"].endswith(":user/u") and got["aws:PrincipalAccount"] == "210987654321"
     assert abs(int(got["aws:EpochTime"]) - clock.now().timestamp()) < 5
     assert got["aws:CurrentTime"].endswith("Z")
+
+
+def test_a_bearer_calls_source_ip_is_the_address_the_trail_records():
+    """aws:SourceIp honours x-emulator-source-ip as the emulator's CloudTrail events do (one notion of the
+    caller's address); without the header (or with a malformed one) it is the socket's address."""
+    from bedrock_key_audit.emulator import events
+
+    for environ, want in [({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_EMULATOR_SOURCE_IP": "203.0.113.10"}, "203.0.113.10"),
+                          ({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_EMULATOR_SOURCE_IP": "not-an-ip"}, "127.0.0.1"),
+                          ({"REMOTE_ADDR": "10.0.0.7"}, "10.0.0.7")]:
+        ctx = bedrock_mod.Ctx({**environ, "HTTP_X_EMULATOR_REGION": "us-east-1"})
+        ctx.user_arn, ctx.account_id, ctx.user_name = "arn:aws:iam::123456789012:user/u", "123456789012", "u"
+        got = bedrock_mod.request_context(ctx, None)
+        assert got["aws:SourceIp"] == want == events._source_ip(environ)
+
+
+def test_a_bearer_call_carries_principal_org_id_when_the_account_is_in_an_organization(monkeypatch):
+    from bedrock_key_audit.emulator import org_guard
+
+    ctx = bedrock_mod.Ctx({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_EMULATOR_REGION": "us-east-1"})
+    ctx.user_arn, ctx.account_id, ctx.user_name = "arn:aws:iam::123456789012:user/u", "123456789012", "u"
+    monkeypatch.setattr(org_guard, "org_id_of", lambda account: None)
+    assert "aws:PrincipalOrgID" not in bedrock_mod.request_context(ctx, None)
+    monkeypatch.setattr(org_guard, "org_id_of", lambda account: "o-exampleorg1" if account == "123456789012" else None)
+    assert bedrock_mod.request_context(ctx, None)["aws:PrincipalOrgID"] == "o-exampleorg1"
+
+
+def test_org_id_of_reads_the_organization_of_a_member_account(emu):
+    from bedrock_key_audit.emulator import org_guard
+
+    org = emu.client("organizations").describe_organization()["Organization"]["Id"] if _in_org(emu) else None
+    assert org_guard.org_id_of("123456789012") == org
+    assert org_guard.org_id_of("000000000000") is None
+
+
+def _in_org(emu) -> bool:
+    try:
+        emu.client("organizations").describe_organization()
+        return True
+    except Exception:  # noqa: BLE001 -- AWSOrganizationsNotInUseException
+        return False

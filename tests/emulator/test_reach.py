@@ -303,3 +303,22 @@ def test_grant_to_an_account_root_serves_that_accounts_principals_its_iam_polici
     iam.create_user(UserName="reads-only")
     iam.put_user_policy(UserName="reads-only", PolicyName="r", PolicyDocument=read_all([("secretsmanager:GetSecretValue", "*")]))
     assert not can_read(emu, session(emu, iam.create_access_key(UserName="reads-only")["AccessKey"]), arn)
+
+
+@pytest.mark.parametrize("where", ["key_policy", "resource_policy"])
+def test_an_explicit_deny_with_principal_star_refuses_the_account_root_too(emu, where):
+    """AWS: an explicit Deny overrides every Allow, for the root user as well; a key policy (or the secret's
+    resource policy) that Denies everyone outside data-team-* refuses the account's own root keys."""
+    emu.apply("compliant")
+    arn, key = secret_and_key(emu)
+    gov_root = boto3.Session(region_name=REGION, aws_access_key_id="AKIAEMULATORGOVCLOUD",
+                             aws_secret_access_key="emulator/fake/govcloud/secret/key/not-real00")
+    assert can_read(emu, gov_root, arn)
+    deny = {"Effect": "Deny", "Principal": "*", "Resource": "*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:{P}:iam::{GOV}:role/data-team-*"}}}
+    if where == "key_policy":
+        add_key_statement(emu, key, {**deny, "Action": "kms:Decrypt"})
+    else:
+        emu.client("secretsmanager", "govcloud").put_resource_policy(SecretId=SECRET, ResourcePolicy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{**deny, "Action": "secretsmanager:GetSecretValue"}]}))
+    assert not can_read(emu, gov_root, arn)

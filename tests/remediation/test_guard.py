@@ -548,10 +548,42 @@ def test_an_existing_key_of_ours_that_would_cut_a_reader_off_is_a_manual_step(em
     kms = emu.client("kms", "govcloud")
     key = kms.create_key(Policy=_doc({"Sid": "EnableIamPolicies", "Effect": "Allow",
                                       "Principal": {"AWS": f"arn:aws-us-gov:iam::{GOV}:root"},
-                                      "Action": "kms:*", "Resource": "*"}))["KeyMetadata"]
+                                      "Action": "kms:*", "Resource": "*"}),
+                         Tags=[{"TagKey": "created-by", "TagValue": "bedrock-key-audit"}])["KeyMetadata"]
     kms.create_alias(AliasName="alias/bedrock-key-audit", TargetKeyId=key["KeyId"])
     steps = fix_secret_cmk(readers_ctx([WORKLOAD]), _rec_ct("secret.encrypted_with_cmk"))
     assert [s.key for s in steps] == ["manual:secret-cmk-readers"] and WORKLOAD_REAL in steps[0].action
+
+
+@pytest.mark.parametrize("tagged_other", [False, True])
+def test_a_key_of_another_team_under_our_alias_is_never_adopted(emu, readers_ctx, tagged_other):
+    """Our alias names a key we did not create (no created-by=bedrock-key-audit tag, no journal entry), with
+    a key policy that Denies everyone outside the team: the plan moves nothing to it, never advises editing
+    its key policy, and the run refuses to use it too."""
+    from bedrock_key_audit.remediation.core import NeedsPerson
+    from bedrock_key_audit.remediation.fixers.kms import kms_key_arn
+    from bedrock_key_audit.remediation.fixers.secret import fix_secret_cmk
+
+    emu.apply("secret_default_kms")
+    _workload_role(emu)
+    kms = emu.client("kms", "govcloud")
+    tags = [{"TagKey": "created-by", "TagValue": "data-team"}] if tagged_other else []
+    key = kms.create_key(Policy=_doc({"Sid": "EnableIamPolicies", "Effect": "Allow",
+                                      "Principal": {"AWS": f"arn:aws-us-gov:iam::{GOV}:root"},
+                                      "Action": "kms:*", "Resource": "*"},
+                                     {"Sid": "OnlyDataTeam", "Effect": "Deny", "Principal": "*",
+                                      "Action": "kms:Decrypt", "Resource": "*",
+                                      "Condition": {"ArnNotLike": {"aws:PrincipalArn":
+                                                                   f"arn:aws-us-gov:iam::{GOV}:role/data-team-*"}}}),
+                         Tags=tags)["KeyMetadata"]
+    kms.create_alias(AliasName="alias/bedrock-key-audit", TargetKeyId=key["KeyId"])
+    ctx = readers_ctx([WORKLOAD])
+    steps = fix_secret_cmk(ctx, _rec_ct("secret.encrypted_with_cmk"))
+    assert [(s.key, s.manual) for s in steps] == [("kms.create:govcloud", True)], [(s.key, s.action) for s in steps]
+    assert key["Arn"] in steps[0].action and "did not create" in steps[0].action
+    assert "key policy of" not in steps[0].action
+    with pytest.raises(NeedsPerson):
+        kms_key_arn(ctx, "govcloud")
 
 
 def test_narrowing_a_conditional_statement_is_not_widening():

@@ -275,3 +275,39 @@ def test_crash_while_creating_a_missing_secret_leaves_no_secret_and_no_new_key(e
                    iam.list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"])
     assert after == before
     assert emu.client("secretsmanager", "govcloud").list_secrets()["SecretList"] == []
+
+
+def _label_current(emu, label: str) -> str:
+    sm = emu.client("secretsmanager", "govcloud")
+    stages = sm.describe_secret(SecretId=SECRET)["VersionIdsToStages"]
+    cur = next(v for v, s in stages.items() if "AWSCURRENT" in s)
+    sm.update_secret_version_stage(SecretId=SECRET, VersionStage=label, MoveToVersionId=cur)
+    return cur
+
+
+@pytest.mark.parametrize("when", ["before_plan", "after_plan"])
+def test_a_custom_label_holding_the_old_key_keeps_it_active(emu, make_ctx, when):
+    """A staging label of the secret's own (prod) on the version holding the old key: the rotation moves
+    AWSCURRENT only, so the old key stays Active (a manual retire step naming the label), whether the label
+    was there when the plan was made or was put on between plan and run."""
+    from bedrock_key_audit.remediation import fixers
+
+    emu.apply("key_expiring_soon")
+    old_id = _state(emu)[0][0][0]
+    if when == "before_plan":
+        old_version = _label_current(emu, "prod")
+    ctx = make_ctx()
+    ctx.allow_destructive = True
+    steps = rotation.plan_rotation(ctx, "test", fixers.key_diagnosis(ctx).get("held"))
+    retire = next(s for s in steps if s.key.startswith("credential.retire"))
+    if when == "before_plan":
+        assert retire.manual and "prod" in retire.action
+    else:
+        assert not retire.manual
+        old_version = _label_current(emu, "prod")
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert retire.status == "manual" and "prod" in retire.action + (retire.message or ""), (retire.status, retire.message)
+    creds, current, _ = _state(emu)
+    assert dict(creds)[old_id] == "Active" and current != old_version
+    stages = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)["VersionIdsToStages"]
+    assert "prod" in stages[old_version]

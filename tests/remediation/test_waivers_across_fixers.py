@@ -171,3 +171,33 @@ def test_a_deleted_policy_versions_document_is_kept_when_the_step_then_fails(emu
     assert "v2" not in versions  # deleted before the denied call
     kept = entries[0]["before"]["deleted_version"]
     assert kept["VersionId"] == "v2" and kept["Document"] == oldest
+
+
+# scenario -> the row whose waiver accepts the key's state: each is a reason the key diagnosis names
+WAIVABLE = [("inactive_key", "credential.active"), ("key_expiring_soon", "credential.unexpired"),
+            ("never_expiring_key", "credential.bounded_lifetime"), ("expired_key", "credential.unexpired")]
+# the effects issuing or retiring a key has: none may be planned while the key's reason is waived
+KEY_STEPS = ("credential.rotate", "credential.retire", "credential.create", "credential.delete",
+             "credential.deactivate", "credential.free-slot", "credential.orphan")
+
+
+@pytest.mark.parametrize("scenario,row", WAIVABLE)
+def test_no_fixer_of_any_row_issues_or_retires_a_key_whose_state_is_waived(emu, runs, monkeypatch, scenario, row):  # noqa: F811
+    """Every registered fixer is asked (each failing at once, and each alone): none plans a step that makes
+    a key or touches one, although the endpoint rows fail because of the waived state (an Inactive key
+    is refused)."""
+    from bedrock_key_audit.remediation.core import FIXERS
+
+    emu.apply(scenario)
+    _waive(monkeypatch, row)
+    everything = [_rec(c) for c in sorted(FIXERS) if c != row] + [_rec(row)]
+    for recs in [everything] + [[_rec(c), _rec(row)] for c in sorted(FIXERS) if c != row]:
+        ctx = runs(1)
+        steps = _plan(ctx, monkeypatch, recs)
+        touching = [s.key for s in steps if not s.manual and (
+            s.key.startswith(KEY_STEPS) or any(c.split(":")[-1] in (
+                "CreateServiceSpecificCredential", "UpdateServiceSpecificCredential",
+                "DeleteServiceSpecificCredential", "ResetServiceSpecificCredential")
+                for c in (s.calls or []) if isinstance(c, str)))]
+        assert not touching, (scenario, [r.check_id for r in recs], touching)
+        assert f"waived:{row}" in {s.key for s in steps}

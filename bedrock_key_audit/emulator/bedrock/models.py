@@ -195,9 +195,14 @@ def request_context(ctx: Ctx, user_id: str | None = None) -> dict[str, Any]:
         out["bedrock-mantle:BearerTokenType"] = BEARER_TOKEN_TYPE
     if user_id:
         out["aws:userid"] = user_id
-    addr = (ctx.environ.get("REMOTE_ADDR") or "").strip()
-    if addr:
-        out["aws:SourceIp"] = addr
+    # one notion of the caller's address: the one the emulator's CloudTrail events record
+    # (``x-emulator-source-ip`` stands for the address AWS would see, else the socket's)
+    from bedrock_key_audit.emulator.events import _source_ip
+    from bedrock_key_audit.emulator.org_guard import org_id_of
+
+    out["aws:SourceIp"] = _source_ip(ctx.environ)
+    if (org := org_id_of(ctx.account_id)) is not None:
+        out["aws:PrincipalOrgID"] = org
     return out
 
 

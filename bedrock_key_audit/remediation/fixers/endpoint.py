@@ -17,7 +17,7 @@ from bedrock_key_audit.remediation.core import (
     fixer,
     manual_step,
 )
-from bedrock_key_audit.remediation.fixers.iam import _ensure_policy_step, scp_manual_step, scp_stop
+from bedrock_key_audit.remediation.fixers.iam import _ensure_policy_step, _grants_all, scp_manual_step, scp_stop
 from bedrock_key_audit.remediation.names import SURFACE_DENY_POLICY
 from bedrock_key_audit.remediation.fixers.keys import (
     REFUSED,
@@ -60,6 +60,15 @@ def _endpoint_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
             return [manual_step(f"manual:scp:{rec.check_id}", "the key is refused by an organization policy ("
                                 f"{probe.message}); read the organization's policies ([organization] policies_profile "
                                 "or --org-policies) to name it: no change to the key's user lifts it", rec)]
+        up = ctx.inv.user_policies(ctx.cfg.user_name)
+        if up.boundary is not None and _grants_all(ctx, up.documents):
+            # the identity policies already grant every required action: the permissions boundary caps
+            # them ("Permissions boundaries for IAM entities": the effective permissions are the
+            # intersection), so attaching another grant cannot change the answer
+            return [manual_step(f"manual:boundary:{rec.check_id}", (
+                f"the key is refused although the user's identity policies grant required_actions: its "
+                f"permissions boundary {up.boundary.label} caps them; remediation never edits a boundary: change "
+                "it by hand if the key needs these actions"), rec)]
         st = _ensure_policy_step(ctx)
         if st is not None:
             return [st]

@@ -25,6 +25,15 @@ from bedrock_key_audit.remediation.fixers.kms import _kms_steps
 
 
 def _rotation_steps(ctx: Context, reason: str, held: Credential | None = None) -> list[Step]:
+    """The steps that issue a new key into the secret, for every fixer that rotates.
+
+    A new key is Active, fresh and bounded: issuing one undoes every reason the key diagnosis names, so
+    while a live waiver accepts one of them (a key kept Inactive on purpose, an expiry the owner
+    scheduled) no fixer rotates, whichever row asked: the waiver is judged here, once, and not per row
+    (an Inactive key is also what makes Bedrock refuse it, so the endpoint rows ask for the same
+    rotation).  Nothing is planned; the summary names the waiver."""
+    if key_diagnosis(ctx).get("waived"):
+        return []
     rot = rotation.plan_rotation(ctx, reason, held)
     if any(s.manual for s in rot):
         return rot  # another party holds AWSPENDING or the key slot: a person decides first

@@ -88,7 +88,8 @@ def kms_key_arn(ctx: Context, partition: str) -> str:
     got = ctx.call("kms", partition, "DescribeKey", expected={"NotFoundException"}, KeyId=KMS_ALIAS)
     if got is None:
         raise NeedsPerson(f"no KMS key {KMS_ALIAS} in {partition}: rerun the plan")
-    if (why := _unusable(got["KeyMetadata"], partition)) is not None:
+    if (why := _unusable(got["KeyMetadata"], partition)
+            or _not_ours(ctx, partition, got["KeyMetadata"]["Arn"])) is not None:
         raise NeedsPerson(why)
     ctx.memo[f"kms:{partition}"] = got["KeyMetadata"]["Arn"]
     made: str = ctx.memo[f"kms:{partition}"]
@@ -98,7 +99,7 @@ def kms_key_arn(ctx: Context, partition: str) -> str:
 def _kms_steps(ctx: Context, partition: str) -> list[Step]:
     state = _kms_state(ctx, partition)
     if state["exists"]:
-        why = _unusable(state, partition)
+        why = _unusable(state, partition) or _not_ours(ctx, partition, state["Arn"])
         if why is None:
             return []
         # same key as the create step, so every step that would encrypt with it is blocked
@@ -112,7 +113,8 @@ def _kms_steps(ctx: Context, partition: str) -> list[Step]:
     def run(ctx: Context, st: Step) -> tuple[Any, Any]:
         got = ctx.call("kms", partition, "DescribeKey", expected={"NotFoundException"}, KeyId=KMS_ALIAS)
         if got is not None:
-            if (why := _unusable(got["KeyMetadata"], partition)) is not None:
+            if (why := _unusable(got["KeyMetadata"], partition)
+                    or _not_ours(ctx, partition, got["KeyMetadata"]["Arn"])) is not None:
                 raise NeedsPerson(why)
             arn = got["KeyMetadata"]["Arn"]
         else:
@@ -199,6 +201,35 @@ def _tagged_own_key(ctx: Context, partition: str) -> tuple[str, str] | None:
     except RemediationError:
         return None
     return None
+
+
+def _not_ours(ctx: Context, partition: str, arn: str | None) -> str | None:
+    """One sentence when the key under our alias is not one this tool created, else None.
+
+    An alias is only a name: another team may have made ``alias/bedrock-key-audit`` point at its own key,
+    with a key policy that suits its readers, not ours.  A key is ours when it carries
+    :data:`OWNER_KMS_TAG` (set by our CreateKey; KMS Developer Guide, "Tagging keys",
+    https://docs.aws.amazon.com/kms/latest/developerguide/tagging-keys.html) or a journal entry of an
+    earlier run names its ARN.  Anything else is never adopted: moving the secret to it, or editing its
+    key policy, would act on a key whose policy we do not own."""
+    if not arn:
+        return None
+    if any(ev.get("kind") == "kms" and ev.get("arn") == arn for ev in ctx.journal.events()):
+        return None
+    try:
+        got = ctx.call("kms", partition, "ListResourceTags", KeyId=arn,
+                       expected={"AccessDeniedException"})
+    except RemediationError as exc:
+        return (f"cannot tell whether KMS key {arn} under {KMS_ALIAS} in {partition} is ours (kms:ListResourceTags: "
+                f"{exc}): allow the read and rerun; nothing is encrypted with it until then")
+    if got is None:
+        return (f"cannot tell whether KMS key {arn} under {KMS_ALIAS} in {partition} is ours (kms:ListResourceTags "
+                "refused): allow the read and rerun; nothing is encrypted with it until then")
+    if OWNER_KMS_TAG in got.get("Tags", []):
+        return None
+    return (f"the alias {KMS_ALIAS} in {partition} names KMS key {arn}, which this tool did not create (no tag "
+            "created-by=bedrock-key-audit, no journal entry): a person decides whether the secret may use it or "
+            "the alias is freed; nothing is encrypted with it and its key policy is not changed")
 
 
 def _alias_arn(ctx: Context, partition: str) -> str:

@@ -135,6 +135,10 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
             f"KMS key {KMS_ALIAS} in govcloud {why}: enable it (or cancel its deletion, or point the alias at an "
             "Enabled symmetric key) and rerun; nothing is encrypted with it until then"), rec)]
     steps = _kms_steps(ctx, "govcloud")
+    if any(s.manual for s in steps):
+        # the key under our alias is not usable or not ours: nothing is moved to it, and no advice to
+        # edit the key policy of a key we do not own
+        return steps
     if not secret.exists:
         if accepted(ctx, ("secret.exists",), f"secret {ctx.cfg.secret_id} is missing"):
             return []
