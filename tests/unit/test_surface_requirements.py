@@ -20,13 +20,15 @@ def _cfg(tmp_path: Any, text: str) -> Any:
 
 def test_mantle_only_derives_the_mantle_bearer_action_and_drops_runtimes(tmp_path: Any) -> None:
     cfg = _cfg(tmp_path, '[endpoint]\nsurfaces = ["mantle"]\n')
-    assert cfg.required_actions == ["bedrock-mantle:CallWithBearerToken", *GUIDE_ACTIONS]
+    assert cfg.required_actions == ["bedrock-mantle:CallWithBearerToken", "bedrock-mantle:CreateInference",
+                                    "bedrock-mantle:ListModels", *GUIDE_ACTIONS]
 
 
 def test_default_surfaces_keep_the_default_required_actions(tmp_path: Any) -> None:
     assert _cfg(tmp_path, "").required_actions == ["bedrock:CallWithBearerToken", *GUIDE_ACTIONS]
     both = _cfg(tmp_path, '[endpoint]\nsurfaces = ["runtime", "mantle"]\n')
     assert both.required_actions[:2] == ["bedrock-mantle:CallWithBearerToken", "bedrock:CallWithBearerToken"]
+    assert {"bedrock-mantle:CreateInference", "bedrock-mantle:ListModels"} <= set(both.required_actions)
 
 
 @pytest.mark.parametrize("text, message", [
