@@ -3,7 +3,7 @@ refused at load when both are given and contradict; the unused-surfaces fixer ne
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -58,7 +58,7 @@ def _fix(required: list[str], open_: list[str], monkeypatch: pytest.MonkeyPatch)
     rec = CheckRecord(check_id="endpoint.unused_surfaces_closed", title="t", family="endpoint", severity="high",
                       controls={}, nodeid="n", partition="commercial")
     ctx = SimpleNamespace(cfg=cfg, inv=inv, user_arn=lambda: "arn:aws:iam::111122223333:user/key-user")
-    return fx.fix_unused_surfaces_closed(ctx, rec)
+    return fx.fix_unused_surfaces_closed(cast(Any, ctx), rec)
 
 
 def test_the_fixer_never_denies_a_required_action(monkeypatch: pytest.MonkeyPatch) -> None:
