@@ -192,6 +192,9 @@ def request_context(ctx: Ctx, user_id: str | None = None) -> dict[str, Any]:
     }
     if ctx.surface == "mantle":
         # the Service Authorization Reference lists bedrock-mantle:BearerTokenType on bedrock-mantle:CallWithBearerToken
+        # and bedrock:BearerTokenType on bedrock:CallWithBearerToken only: a Mantle request carries Mantle's key, not
+        # Bedrock's, so an SCP condition on bedrock:BearerTokenType never matches there
+        del out["bedrock:BearerTokenType"]
         out["bedrock-mantle:BearerTokenType"] = BEARER_TOKEN_TYPE
     if user_id:
         out["aws:userid"] = user_id

@@ -1,6 +1,7 @@
 """Fixers of the endpoint.* rows: what the Bedrock endpoint's answer to the key calls for."""
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 from urllib.parse import unquote
@@ -137,6 +138,16 @@ def fix_unused_surfaces_closed(ctx: Context, rec: CheckRecord) -> list[Step]:
         actions, unknown = _open_actions(ctx)
     except (CouldNotDecide, BadRegion):
         return []  # no key to probe with: the secret's own rows and fixers come first
+    # never deny what the workload needs: a required action (required_actions, wildcards included) stays
+    # allowed even if the surface it admits is not listed as used; the configuration check refuses that
+    # contradiction at load, this keeps the fixer safe on configurations built by hand
+    required = [r.lower() for r in ctx.cfg.required_actions]
+    kept = [a for a in actions if any(fnmatch.fnmatchcase(a.lower(), r) for r in required)]
+    actions = [a for a in actions if a not in kept]
+    if kept and not actions:
+        return [manual_step(f"manual:{rec.check_id}", f"{', '.join(kept)} admits the key on a surface not in "
+                            "endpoint.surfaces, but policy.required_actions needs it: fix audit.toml (add the "
+                            "surface, or remove the action) rather than deny it", rec)]
     if not actions:
         why = "; ".join(unknown) if unknown else "no unused surface admits the key now"
         return [manual_step(f"manual:{rec.check_id}", f"nothing to deny ({why}): rerun the audit", rec)]
