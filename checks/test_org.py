@@ -31,6 +31,13 @@ def key_users(inventory, audit_config):
     if audit_config.allowed_key_users is not None:
         return audit_config.allowed_key_users
     try:
+        # IAM's own ARN of the user (its spelling, its path): aws:PrincipalArn is compared case-sensitively
+        user = inventory.user(audit_config.user_name)
+        if user.exists and user.arn:
+            return [user.arn]
+    except CouldNotDecide:
+        pass
+    try:
         account = inventory.identity("commercial").get("Account")
     except CouldNotDecide:
         return []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.org_policies import confine_scp, lifetime_scp
 from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 from bedrock_key_audit.verdicts.org import sanctioned
@@ -20,6 +21,13 @@ def _users(ctx: Context, partition: str) -> list[str]:
         return sanctioned(ctx.cfg.allowed_key_users, partition)
     if partition != "commercial":
         return []
+    try:
+        # IAM's own ARN of the user (its spelling, its path): aws:PrincipalArn is compared case-sensitively
+        user = ctx.inv.user(ctx.cfg.user_name)
+        if user.exists and user.arn:
+            return [user.arn]
+    except CouldNotDecide:
+        pass
     account = ctx.identity("commercial").get("Account")
     return [f"arn:aws:iam::{account}:user/{ctx.cfg.user_name}"] if account else []
 
