@@ -442,8 +442,9 @@ def _outside(org: OrgPolicies, what: str, scp: dict[str, Any]) -> Judgment | Non
         return Judgment("fail", f"account {org.account_id} is in no AWS organization, so no SCP {what}; {attach}")
     if org.is_management:
         return Judgment("fail", f"account {org.account_id} is the organization's management account, which SCPs do "
-                                f"not affect, so nothing at the organization level {what}; move the key's user to a "
-                                f"member account and attach this SCP: {json.dumps(scp, separators=(',', ':'))}")
+                                f"not affect, so nothing at the organization level {what}; move what is audited "
+                                f"in this partition (the key's user in commercial, the secret in GovCloud) to a member "
+                                f"account and attach this SCP: {json.dumps(scp, separators=(',', ':'))}")
     return None
 
 

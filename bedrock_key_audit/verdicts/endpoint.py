@@ -49,7 +49,7 @@ def _wrong_field(inventory: Inventory) -> str | None:
 
 def scp_cause(inventory: Inventory, action: str, key_owner: str) -> str | None:
     """The SCP of the key user's account that refuses ``action`` to a long-term API-key call, as one
-    clause ("refused: SCP <name> (p-…) attached to <target> … denies <action> for LONG_TERM keys"),
+    clause ("refused: SCP <name> (p-…) attached to <target> … denies <action> to this long-term key's calls"),
     or None when the SCPs were not read, let the call through, or leave it undecided.  Sources:
     "SCP evaluation" (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html)
     and "Control permissions for generating and using Amazon Bedrock API keys"
@@ -75,7 +75,7 @@ def scp_cause(inventory: Inventory, action: str, key_owner: str) -> str | None:
     ctx = RequestContext(values)
     gate = scp_gate(org, action, ctx)
     if gate.outcome == "denied":
-        return f"refused: {', '.join(gate.deny)} denies {action} for LONG_TERM keys"
+        return f"refused: {', '.join(gate.deny)} denies {action} to this long-term key's calls"
     if gate.outcome == "not_allowed":
         return f"refused: no SCP attached to {gate.blocked_at} allows {action} (each level must allow it)"
     return None

@@ -32,7 +32,7 @@ def test_a_403_names_the_scp_that_denies_long_term_keys() -> None:
                               "key-user")
         assert status == "fail"
         assert ("(refused: SCP Guard0 (p-guard0) attached to root r-root statement 'DenyLongTerm' "
-                "denies bedrock:CallWithBearerToken for LONG_TERM keys)") in text, text
+                "denies bedrock:CallWithBearerToken to this long-term key's calls)") in text, text
         # a grant to the user cannot lift an SCP's refusal: that advice is not given
         assert "grant the missing action" not in text and "the organization must change that SCP" in text, text
 
@@ -85,7 +85,7 @@ def test_a_closed_mantle_names_the_scp_that_closes_it() -> None:
     status, text, _ = run(v.unused_surfaces_closed, FakeInventory(mantle_models=p, key=raw_key(), org=org),
                           config(), "key-user")
     assert status == "pass" and "refused: SCP Guard0 (p-guard0) attached to root r-root statement 'NoKeys' denies " \
-                                "bedrock-mantle:CallWithBearerToken for LONG_TERM keys" in text, text
+                                "bedrock-mantle:CallWithBearerToken to this long-term key's calls" in text, text
 
 
 def test_a_region_scp_is_named_on_the_region_the_probe_went_to() -> None:

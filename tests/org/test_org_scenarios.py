@@ -31,7 +31,7 @@ def test_scp_denies_long_term(pytester):
     assert set(got) == {"iam.policy_grants_required", "endpoint.list_models", "endpoint.invoke", *ORG_ROWS}, got
     for row in ("endpoint.list_models", "endpoint.invoke"):  # the 403 explained by the SCP that causes it
         assert "(refused: SCP DenyLongTermKeys (p-" in rows[row]["detail"], rows[row]["detail"]
-        assert "denies bedrock:CallWithBearerToken for LONG_TERM keys" in rows[row]["detail"]
+        assert "denies bedrock:CallWithBearerToken to this long-term key's calls" in rows[row]["detail"]
 
 
 def test_no_org_access(pytester):
