@@ -4,8 +4,12 @@ from __future__ import annotations
 pytest_plugins = ["pytester"]
 
 
-def test_a_test_writing_into_the_checkout_reports_fails(pytester):
+def test_a_test_writing_into_the_checkout_reports_fails(pytester, monkeypatch, tmp_path):
     from tests import conftest
+
+    # a stand-in for <checkout>/reports: the real one is watched by the tests running beside this one on the
+    # other xdist worker, whose guard would see the probe appear
+    monkeypatch.setattr(conftest, "_CHECKOUT_REPORTS", tmp_path / "reports")
 
     name = "20000101T000000Z-guard-probe"
     pytester.makepyfile(test_writes=f"""
