@@ -67,6 +67,8 @@ def _no_run_directory_in_the_checkout() -> Iterator[None]:
     for name in added:
         path = _CHECKOUT_REPORTS / name
         shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-    if added:
+    # under xdist another worker's test (or a subprocess it started) may be the writer: only a serial run can
+    # name the test, so the guard fails only there (it still removes what appeared)
+    if added and not __import__("os").environ.get("PYTEST_XDIST_WORKER"):
         pytest.fail(f"the test wrote into the checkout's reports/ ({', '.join(added)}): pass --reports-dir "
                     "under tmp_path or --no-reports", pytrace=False)
