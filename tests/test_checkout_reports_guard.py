@@ -10,6 +10,7 @@ def test_a_test_writing_into_the_checkout_reports_fails(pytester, monkeypatch, t
     # a stand-in for <checkout>/reports: the real one is watched by the tests running beside this one on the
     # other xdist worker, whose guard would see the probe appear
     monkeypatch.setattr(conftest, "_CHECKOUT_REPORTS", tmp_path / "reports")
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # the inner run is serial: its guard names the test
 
     name = "20000101T000000Z-guard-probe"
     pytester.makepyfile(test_writes=f"""
