@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bedrock_key_audit.fixtures.checks import CouldNotDecide
 from bedrock_key_audit.inventory.keys import decode_key
@@ -118,27 +118,15 @@ def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, k
         probe = inventory.list_models()
         _verdict(check, probe, "GET /foundation-models", inventory, key_owner)
         urls.append(probe.url)
-        body = probe.body if isinstance(probe.body, dict) else {}
-        summaries = body.get("modelSummaries")
-        if not isinstance(summaries, list):
-            raise CouldNotDecide("GET /foundation-models answered 200 without a modelSummaries list")
-        ids = {m.get("modelId") for m in summaries if isinstance(m, dict)}
-        check.require(model in ids, f"GET /foundation-models answered 200 but does not list {model} "
-                                    f"({len(ids)} models listed); choose an available model")
-        said.append(f"GET /foundation-models answered 200 and lists {model} ({len(ids)} models)")
+        said.append(_lists_model(check, probe.body, model, "GET /foundation-models", "modelSummaries", "modelId",
+                                 "choose an available model"))
     if "mantle" in audit_config.surfaces:
         probe = inventory.mantle_models()
         _verdict(check, probe, "GET /v1/models on bedrock-mantle", inventory, key_owner,
                  action="bedrock-mantle:CallWithBearerToken")
         urls.append(probe.url)
-        body = probe.body if isinstance(probe.body, dict) else {}
-        data = body.get("data")
-        if not isinstance(data, list):
-            raise CouldNotDecide("GET /v1/models on bedrock-mantle answered 200 without a data list")
-        ids = {m.get("id") for m in data if isinstance(m, dict)}
-        check.require(model in ids, f"GET /v1/models on bedrock-mantle answered 200 but does not list {model} "
-                                    f"({len(ids)} models listed); choose a model Mantle serves")
-        said.append(f"GET /v1/models on bedrock-mantle answered 200 and lists {model} ({len(ids)} models)")
+        said.append(_lists_model(check, probe.body, model, "GET /v1/models on bedrock-mantle", "data", "id",
+                                 "choose a model Mantle serves"))
     check.resource = ", ".join(urls)
     check.passed("; ".join(said))
 
@@ -271,3 +259,14 @@ def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: Aud
         check.passed(f"the workload uses {', '.join(sorted(used))}; no other surface can be closed on its own{note}")
         return
     check.passed("; ".join(closed) + note)
+
+
+def _lists_model(check: Check, body: Any, model: str, what: str, list_key: str, id_key: str, hint: str) -> str:
+    """``model`` is among the ids of the 200 answer's model list (``body[list_key][*][id_key]``): the
+    sentence that says so; a fail when it is not; undecided when the answer has no such list."""
+    items = (body if isinstance(body, dict) else {}).get(list_key)
+    if not isinstance(items, list):
+        raise CouldNotDecide(f"{what} answered 200 without a {list_key} list")
+    ids = {m.get(id_key) for m in items if isinstance(m, dict)}
+    check.require(model in ids, f"{what} answered 200 but does not list {model} ({len(ids)} models listed); {hint}")
+    return f"{what} answered 200 and lists {model} ({len(ids)} models)"
