@@ -275,9 +275,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     if extra:
         raise CouldNotDecide(f"secret {secret.secret_id}: {_undecided(extra, 'read it')}")
     who = _listing(readers) if readers else "no principal of the account"
-    stopped = [d["principal"] for d in org_said if "stopped" in d]
-    org_part = (f"; kept out by the organization's SCPs/RCPs: {', '.join(stopped)}" if stopped else "") + (
-        "" if org is not None else f"; {org_note.split(' -- ')[0]}")
+    org_part = _org_part(org, org_note, org_said, "the organization's SCPs/RCPs")
     check.passed(f"only allowed principals can read secret {secret.secret_id}, directly or by one privilege-escalation "
                  f"step: {who}{org_part} (root user, session policies, escalation chains and paths through existing "
                  f"compute resources not evaluated: see the evidence; role chains followed to depth {CHAIN_DEPTH})")
@@ -344,13 +342,18 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
         how = f" ({extra[0].note})" if extra[0].note else ""
         raise CouldNotDecide(f"{_undecided(extra, 'mint or reset a Bedrock API key' + how)}{also}")
     who = _listing(minters) if minters else "no principal of the account"
-    stopped = [d["principal"] for d in org_said if "stopped" in d]
-    org_part = (f"; kept out by the account's SCPs: {', '.join(stopped)}" if stopped else "") + (
-        "" if org is not None else f"; {org_note.split(' -- ')[0]}")
+    org_part = _org_part(org, org_note, org_said, "the account's SCPs")
     check.passed(f"only allowed principals can mint or reset a Bedrock API key, on any user or one they create, "
                  f"directly or by one privilege-escalation step: {who}{org_part} (root user, escalation chains and paths "
                  f"through existing compute resources not evaluated: see the evidence){also}")
 
+
+
+def _org_part(org: OrgPolicies | None, org_note: str, org_said: list[dict[str, Any]], by: str) -> str:
+    """The pass sentence's clause on the organization: who ``by`` keeps out, or that its policies were not read."""
+    stopped = [d["principal"] for d in org_said if "stopped" in d]
+    return (f"; kept out by {by}: {', '.join(stopped)}" if stopped else "") + (
+        "" if org is not None else f"; {org_note.split(' -- ')[0]}")
 
 def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_arn: str | None, arn_partition: str,
                        account_id: str) -> tuple[list[Access], list[dict[str, Any]]]:
