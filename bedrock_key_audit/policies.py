@@ -21,6 +21,35 @@ with the configuration:
   member account ("Granting a user permissions to switch roles",
   https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_permissions-to-switch.html). The
   member accounts' role gets the plain auditor (or remediator) policy.
+
+Accounts and Regions (:func:`scope`):
+
+- the account (``--account`` with ``--partition``, else ``partitions.<p>.account``) replaces the
+  ``*`` account of the ARNs of that account's own resources: the key user, groups, roles and customer
+  managed policies (IAM ARNs have no Region: "IAM identifiers",
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html), the secret and the
+  secret's KMS key.  ``iam:GetPolicy`` also reads AWS managed policies, whose ARNs name the account
+  ``aws`` (``arn:aws:iam::aws:policy/...``), so a ``policy/*`` pattern is kept for ``aws`` beside the
+  account's.  Left ``*`` on purpose: trails (an organization trail shown in a member account belongs
+  to the management account: "Creating a trail for an organization",
+  https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html), and
+  ``kms:DescribeKey`` (it also reads a trail's key, which may be the log archive account's);
+- the Region: the secret's ARN names ``partitions.govcloud.region``, the Region the audit calls
+  ``DescribeSecret`` in (Secrets Manager is regional, and a secret's KMS key is in the secret's
+  Region).  Left ``*``: the replicas' ``DescribeSecret`` (a replica is read in its own Region,
+  known only from the primary's ``ReplicationStatus``: "Replicate AWS Secrets Manager secrets across
+  Regions", https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html), the
+  secret's key (each replica's key is in the replica's Region), trails (a multi-Region trail's home
+  Region may be any Region: its status and selectors are read there);
+- no ``aws:RequestedRegion`` condition: IAM, STS and Organizations are global services whose
+  requests name ``us-east-1`` (``us-gov-west-1`` in GovCloud) whatever Region is configured
+  ("AWS global condition context keys", aws:RequestedRegion,
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion),
+  and the Regional reads follow the data (the Region the secret names for ``cloudtrail:LookupEvents``
+  and the invocation-logging reads, trails' home Regions, replica Regions), so no fixed list of
+  Regions is safe;
+- organization mode (``--organization``): the member accounts' role shares one policy, so the
+  account stays ``*`` unless ``--account`` names the one account the document is for.
 """
 from __future__ import annotations
 
@@ -28,6 +57,7 @@ import argparse
 import copy
 import importlib.resources
 import json
+import re
 import sys
 from typing import Any
 
@@ -35,6 +65,12 @@ ROLES = ("auditor", "remediator")
 ARN_PARTITION = {"commercial": "aws", "govcloud": "aws-us-gov"}
 TEMPLATE_USER = "bedrock-cross-partition-user"
 TEMPLATE_SECRET = "cross-partition-commercial-creds"
+#: the statements whose secret ARN keeps ``*`` for the Region (a replica is read in its own Region)
+REPLICA_SIDS = frozenset({"DescribeTheSecretsReplicasInTheirOwnRegions"})
+#: the statements on the secret's KMS key (the account's; any Region: replicas have their own key)
+SECRET_KEY_SIDS = frozenset({"DecryptTheSecretThroughSecretsManagerOnly", "ReadWhoMayUseTheSecretsKey",
+                             "UseKmsKeysThroughSecretsManagerOnly"})
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 ORGANIZATION_ACTIONS = ["organizations:ListAccounts", "organizations:ListAccountsForParent",
                         "organizations:ListOrganizationalUnitsForParent", "organizations:ListTagsForResource"]
 
@@ -68,13 +104,59 @@ def _in_partition(resource: str, arn_partition: str) -> bool:
     return not resource.startswith("arn:") or resource.split(":", 2)[1] == arn_partition
 
 
+_PARTITION_OF = {v: k for k, v in ARN_PARTITION.items()}
+
+
+def _scope_arn(arn: str, sid: str, accounts: dict[str, str | None], regions: dict[str, str]) -> list[str]:
+    """``arn`` with its ``*`` account and Region named where the module docstring says (one ARN, or
+    two for a ``policy/*`` pattern: the account's and AWS managed policies')."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[1] not in _PARTITION_OF:
+        return [arn]
+    _, arn_p, service, region, account, rest = parts
+    part = _PARTITION_OF[arn_p]
+    acct = accounts.get(part)
+    if service == "iam" and account == "*" and acct:
+        if rest.startswith("policy/") and "*" in rest:
+            return [f"arn:{arn_p}:iam::{acct}:{rest}", f"arn:{arn_p}:iam::aws:{rest}"]
+        return [f"arn:{arn_p}:iam::{acct}:{rest}"]
+    if service == "secretsmanager":
+        if sid in REPLICA_SIDS:
+            region = "*"
+        elif region == "*" and part in regions:
+            region = regions[part]
+        if account == "*" and acct:
+            account = acct
+        return [":".join(["arn", arn_p, service, region, account, rest])]
+    if service == "kms" and sid in SECRET_KEY_SIDS and account == "*" and acct:
+        return [":".join(["arn", arn_p, service, region, acct, rest])]
+    return [arn]
+
+
+def scope(doc: dict[str, Any], accounts: dict[str, str | None], regions: dict[str, str]) -> dict[str, Any]:
+    """``doc`` with accounts and Regions named (see the module docstring); ``accounts`` and ``regions``
+    by configured partition name (``commercial``, ``govcloud``); an unknown account keeps ``*``."""
+    out = copy.deepcopy(doc)
+    for st in out["Statement"]:
+        sid = str(st.get("Sid", ""))
+        if "Resource" in st:
+            scoped = [a for r in _as_list(st["Resource"]) for a in _scope_arn(r, sid, accounts, regions)]
+            st["Resource"] = scoped if isinstance(st["Resource"], list) or len(scoped) > 1 else scoped[0]
+        arn_like = st.get("Condition", {}).get("ArnLike", {})
+        for key in [k for k in arn_like if k == "iam:PolicyARN"]:
+            arn_like[key] = [a for r in _as_list(arn_like[key]) for a in _scope_arn(r, sid, accounts, regions)]
+    return out
+
+
 def generate(role: str, user: str = TEMPLATE_USER, secret: str = TEMPLATE_SECRET, partition: str | None = None,
-             organization: dict[str, Any] | None = None) -> dict[str, Any]:
+             organization: dict[str, Any] | None = None, accounts: dict[str, str | None] | None = None,
+             regions: dict[str, str] | None = None) -> dict[str, Any]:
     """The policy document for ``role`` (see the module docstring); ``organization`` is the
-    ``[organization]`` table when the management principal's statements are wanted."""
+    ``[organization]`` table when the management principal's statements are wanted; ``accounts`` and
+    ``regions`` (by partition name) scope the ARNs (:func:`scope`; None: ``*``)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (auditor or remediator)")
-    doc: dict[str, Any] = _substitute(copy.deepcopy(template(role)), user, secret)
+    doc: dict[str, Any] = scope(_substitute(copy.deepcopy(template(role)), user, secret), accounts or {}, regions or {})
     out_statements = []
     for st in doc["Statement"]:
         if partition is not None and "Resource" in st:
@@ -96,14 +178,43 @@ def generate(role: str, user: str = TEMPLATE_USER, secret: str = TEMPLATE_SECRET
     return doc
 
 
-def for_config(role: str, cfg: Any, partition: str | None = None, organization: bool = False) -> dict[str, Any]:
-    """:func:`generate` for an :class:`~bedrock_key_audit.fixtures.config.AuditConfig`."""
+def known_accounts(cfg: Any, organization: bool = False, account: str | None = None,
+                   partition: str | None = None) -> dict[str, str | None]:
+    """The account of each partition the ARNs name: ``account`` (``--account``) for ``partition``, else
+    ``partitions.<p>.account``; none in organization mode (the members share the policy)."""
+    if account is not None:
+        return {partition or "": account}
+    if organization:
+        return {}
+    return {p: cfg.partition_account(p) for p in ARN_PARTITION}
+
+
+def for_config(role: str, cfg: Any, partition: str | None = None, organization: bool = False,
+               account: str | None = None) -> dict[str, Any]:
+    """:func:`generate` for an :class:`~bedrock_key_audit.fixtures.config.AuditConfig`: its names,
+    its partitions' Regions, and the accounts of :func:`known_accounts`."""
     org: dict[str, Any] | None = (cfg.data.get("organization") or {}) if organization else None
-    return generate(role, cfg.user_name, cfg.secret_id, partition, org)
+    return generate(role, cfg.user_name, cfg.secret_id, partition, org,
+                    accounts=known_accounts(cfg, organization, account, partition),
+                    regions={p: cfg.region(p) for p in ARN_PARTITION})
+
+
+def account_notice(cfg: Any, partition: str | None = None, organization: bool = False,
+                   account: str | None = None) -> list[str]:
+    """The lines (stderr) saying which printed partitions' ARNs keep ``*`` for the account, and why."""
+    if account is not None:
+        return []
+    if organization:
+        return ["organization mode: every member account shares this policy, so ARNs use * for the account; "
+                "give --account for one account's policy"]
+    known = known_accounts(cfg)
+    return [f"account not known: ARNs use * for the account; give --account or set partitions.{p}.account"
+            for p in ([partition] if partition else list(ARN_PARTITION)) if not known.get(p)]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``bedrock-key-audit policy auditor|remediator [--partition P] [--organization] [--audit-config PATH]``."""
+    """``bedrock-key-audit policy auditor|remediator [--partition P] [--account ID] [--organization]
+    [--audit-config PATH]``."""
     from bedrock_key_audit.fixtures.config import ConfigError, load_config
 
     parser = argparse.ArgumentParser(prog="bedrock-key-audit policy",
@@ -111,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("role", choices=ROLES)
     parser.add_argument("--partition", choices=tuple(ARN_PARTITION), default=None,
                         help="only this partition's resources (each account gets its own policy)")
+    parser.add_argument("--account", metavar="ID", default=None,
+                        help="the 12-digit account the policy is attached in (with --partition); default: "
+                             "partitions.<p>.account, else * in the ARNs")
     parser.add_argument("--organization", action="store_true",
                         help="add what the management principal of an [organization] audit needs "
                              "(Organizations reads, sts:AssumeRole on organization.role_name)")
@@ -123,12 +237,24 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --organization needs --partition commercial|govcloud (each partition's management principal "
               "gets its own policy)", file=sys.stderr)
         return 2
+    if ns.account is not None:
+        if not ACCOUNT_ID.match(ns.account):
+            print(f"error: --account {ns.account!r} is not a 12-digit AWS account ID", file=sys.stderr)
+            return 2
+        if ns.partition is None:
+            # an account lives in one partition: a GovCloud account is never a commercial one
+            print("error: --account needs --partition commercial|govcloud (an account is in one partition)",
+                  file=sys.stderr)
+            return 2
     try:
         cfg = load_config(ns.audit_config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 4
-    print(json.dumps(for_config(ns.role, cfg, ns.partition, ns.organization), indent=2))
+    doc = for_config(ns.role, cfg, ns.partition, ns.organization, ns.account)
+    for line in account_notice(cfg, ns.partition, ns.organization, ns.account):
+        print(line, file=sys.stderr)
+    print(json.dumps(doc, indent=2))
     return 0
 
 

@@ -17,7 +17,10 @@ def test_the_docs_policies_are_the_templates_for_the_defaults(role, tmp_path, mo
     monkeypatch.chdir(tmp_path)  # no audit.toml: the built-in defaults
     assert cli.main(["policy", role]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == json.loads((ROOT / "docs" / f"{role}-policy.json").read_text()) == policies.template(role)
+    assert printed == json.loads((ROOT / "docs" / f"{role}-policy.json").read_text()) == policies.generate(
+        role, regions={"commercial": "us-east-1", "govcloud": "us-gov-west-1"})
+    # the template differs only where the defaults name a Region: the secret's
+    assert _resources(policies.template(role)) == [r.replace(":us-gov-west-1:", ":*:") for r in _resources(printed)]
 
 
 def _resources(doc: dict) -> list[str]:
@@ -32,14 +35,16 @@ def test_names_come_from_the_configuration(tmp_path, capsys):
     text = json.dumps(doc)
     assert "bedrock-cross-partition-user" not in text and "cross-partition-commercial-creds" not in text
     assert "arn:aws:iam::*:user/svc-bedrock" in _resources(doc)
-    assert "arn:aws-us-gov:secretsmanager:*:*:secret:prod/bedrock-key-??????" in _resources(doc)
+    assert "arn:aws-us-gov:secretsmanager:us-gov-west-1:*:secret:prod/bedrock-key-??????" in _resources(doc)
     assert "arn:aws:iam::*:policy/BedrockApiKeyLeastPrivilege-svc-bedrock" in _resources(doc)
 
 
 def test_a_secret_arn_is_used_as_given():
     arn = "arn:aws-us-gov:secretsmanager:us-gov-west-1:210987654321:secret:k-AbCdEf"
     doc = policies.generate("auditor", secret=arn)
-    assert arn in _resources(doc) and not any(":secret:" in r and r != arn for r in _resources(doc))
+    # the replicas' DescribeSecret names the same secret in any Region (a replica is read in its own)
+    replicas = arn.replace(":us-gov-west-1:", ":*:")
+    assert arn in _resources(doc) and not any(":secret:" in r and r not in (arn, replicas) for r in _resources(doc))
 
 
 @pytest.mark.parametrize("partition, arn_p, other", [("commercial", "aws", "aws-us-gov"), ("govcloud", "aws-us-gov", "aws")])
@@ -77,3 +82,120 @@ def test_the_organization_actions_are_what_discovery_calls():
     called = {"organizations:" + "".join(w.title() for w in m.split("_"))
               for m in re.findall(r'"(list_[a-z_]+)"', source)}
     assert called == set(policies.ORGANIZATION_ACTIONS)
+
+
+# ---- accounts and Regions
+
+GOV_ACCOUNT, COM_ACCOUNT = "210987654321", "123456789012"
+
+
+def _by_sid(doc: dict) -> dict:
+    return {st.get("Sid"): st for st in doc["Statement"]}
+
+
+def test_an_account_names_the_accounts_own_resources_and_nothing_else(tmp_path, capsys):
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text('[partitions.govcloud]\nregion = "us-gov-east-1"\n')
+    assert cli.main(["policy", "auditor", "--partition", "govcloud", "--account", GOV_ACCOUNT,
+                     "--audit-config", str(cfg)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    by_sid = _by_sid(json.loads(captured.out))
+    assert by_sid["ReadTheKeyUserAndItsCredentials"]["Resource"] == [f"arn:aws-us-gov:iam::{GOV_ACCOUNT}:user/*"]
+    # the account's own and AWS managed policies
+    assert by_sid["ReadManagedPolicyDocuments"]["Resource"] == [
+        f"arn:aws-us-gov:iam::{GOV_ACCOUNT}:policy/*", "arn:aws-us-gov:iam::aws:policy/*"]
+    assert by_sid["ReadTheGovCloudSecret"]["Resource"] == (
+        f"arn:aws-us-gov:secretsmanager:us-gov-east-1:{GOV_ACCOUNT}:secret:cross-partition-commercial-creds-??????")
+    # a replica is read in its own Region, which only the primary's ReplicationStatus names
+    assert by_sid["DescribeTheSecretsReplicasInTheirOwnRegions"]["Resource"] == (
+        f"arn:aws-us-gov:secretsmanager:*:{GOV_ACCOUNT}:secret:cross-partition-commercial-creds-??????")
+    assert by_sid["ReadWhoMayUseTheSecretsKey"]["Resource"] == f"arn:aws-us-gov:kms:*:{GOV_ACCOUNT}:key/*"
+    # an organization trail (and its key) may be another account's, a multi-Region trail's home any Region
+    assert by_sid["ReadTrailStatusAndSelectors"]["Resource"] == ["arn:aws-us-gov:cloudtrail:*:*:trail/*"]
+    assert by_sid["DescribeKmsKeys"]["Resource"] == ["arn:aws-us-gov:kms:*:*:key/*"]
+    # no Region condition: IAM, STS and Organizations are global
+    assert "aws:RequestedRegion" not in json.dumps(by_sid)
+
+
+def test_the_remediators_attach_condition_names_the_account():
+    doc = policies.generate("remediator", partition="commercial", accounts={"commercial": COM_ACCOUNT})
+    attach = _by_sid(doc)["AttachOnlyTheLeastPrivilegePolicyToTheKeyUser"]
+    assert attach["Resource"] == f"arn:aws:iam::{COM_ACCOUNT}:user/bedrock-cross-partition-user"
+    assert attach["Condition"]["ArnLike"]["iam:PolicyARN"] == [
+        f"arn:aws:iam::{COM_ACCOUNT}:policy/BedrockApiKeyLeastPrivilege",
+        f"arn:aws:iam::{COM_ACCOUNT}:policy/BedrockApiKeyLeastPrivilege-bedrock-cross-partition-user"]
+    assert not [r for r in _resources(doc) if ":iam::*:" in r]
+
+
+def test_the_configured_accounts_name_each_partitions_arns(tmp_path, capsys):
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text(f'[partitions.commercial]\nregion = "us-east-1"\naccount = "{COM_ACCOUNT}"\n'
+                   f'[partitions.govcloud]\nregion = "us-gov-west-1"\naccount = "{GOV_ACCOUNT}"\n')
+    assert cli.main(["policy", "auditor", "--audit-config", str(cfg)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    res = _resources(json.loads(captured.out))
+    assert f"arn:aws:iam::{COM_ACCOUNT}:user/*" in res and f"arn:aws-us-gov:iam::{GOV_ACCOUNT}:user/*" in res
+    assert not [r for r in res if r.startswith("arn:aws:iam::*:") or r.startswith("arn:aws-us-gov:iam::*:")]
+    # --account wins over the configuration for its partition
+    assert cli.main(["policy", "auditor", "--partition", "commercial", "--account", "111122223333",
+                     "--audit-config", str(cfg)]) == 0
+    assert "arn:aws:iam::111122223333:user/*" in _resources(json.loads(capsys.readouterr().out))
+
+
+@pytest.mark.parametrize("argv, err", [
+    (["--partition", "commercial", "--account", "12345"], "error: --account '12345' is not a 12-digit AWS account ID"),
+    (["--partition", "commercial", "--account", "1234567890123"],
+     "error: --account '1234567890123' is not a 12-digit AWS account ID"),
+    (["--partition", "govcloud", "--account", "abcdefghijkl"],
+     "error: --account 'abcdefghijkl' is not a 12-digit AWS account ID"),
+    (["--account", COM_ACCOUNT], "error: --account needs --partition commercial|govcloud (an account is in one partition)"),
+])
+def test_a_bad_account_is_one_line_and_exit_2(argv, err, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["policy", "auditor", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == err + "\n"
+
+
+def test_a_bad_configured_account_is_a_config_error(tmp_path, capsys):
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text('[partitions.commercial]\nregion = "us-east-1"\naccount = "1234"\n')
+    assert cli.main(["policy", "auditor", "--audit-config", str(cfg)]) == 4
+    captured = capsys.readouterr()
+    assert captured.out == "" and "partitions.commercial.account" in captured.err and len(captured.err.splitlines()) == 1
+
+
+def test_an_unknown_account_is_said_on_stderr_once_per_printed_partition(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["policy", "auditor", "--partition", "govcloud"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ("account not known: ARNs use * for the account; give --account or set "
+                            "partitions.govcloud.account\n")
+    assert "arn:aws-us-gov:iam::*:user/*" in _resources(json.loads(captured.out))
+
+
+def test_organization_mode_keeps_the_account_a_wildcard_unless_given(tmp_path, capsys):
+    """The member accounts' role shares one policy: a configured account is not every member's."""
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text(f'[partitions.commercial]\nregion = "us-east-1"\naccount = "{COM_ACCOUNT}"\n'
+                   '[organization]\nrole_name = "BedrockKeyAudit"\n')
+    assert cli.main(["policy", "auditor", "--organization", "--partition", "commercial", "--audit-config", str(cfg)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("organization mode: every member account shares this policy")
+    res = _resources(json.loads(captured.out))
+    assert "arn:aws:iam::*:user/*" in res and not [r for r in res if COM_ACCOUNT in r]
+    assert cli.main(["policy", "auditor", "--organization", "--partition", "commercial", "--account", "444455556666",
+                     "--audit-config", str(cfg)]) == 0
+    by_sid = _by_sid(json.loads(capsys.readouterr().out))
+    assert by_sid["ReadTheKeyUserAndItsCredentials"]["Resource"] == ["arn:aws:iam::444455556666:user/*"]
+    # the members' role: in every member account
+    assert by_sid["AssumeTheAuditRoleInEachMemberAccount"]["Resource"] == ["arn:aws:iam::*:role/BedrockKeyAudit"]
+
+
+def test_a_secret_arn_keeps_its_region_and_its_replicas_any():
+    arn = "arn:aws-us-gov:secretsmanager:us-gov-east-1:210987654321:secret:k-AbCdEf"
+    by_sid = _by_sid(policies.generate("auditor", secret=arn, regions={"govcloud": "us-gov-west-1"}))
+    assert by_sid["ReadTheGovCloudSecret"]["Resource"] == arn
+    assert by_sid["DescribeTheSecretsReplicasInTheirOwnRegions"]["Resource"] == arn.replace(":us-gov-east-1:", ":*:")
