@@ -93,6 +93,8 @@ class Report:
     allowed: dict[str, int] = dataclasses.field(default_factory=dict)
     #: partition → (simulated principal ARN, actions the simulation answered)
     simulated: dict[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
+    #: what does not stop an audit but should be fixed (one line each)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -630,6 +632,20 @@ def user_problem(aws: Any) -> str | None:
     return None
 
 
+def account_warnings(cfg: Any, identities: dict[str, dict[str, Any]]) -> list[str]:
+    """``partitions.<p>.account`` differs from the account the partition's credentials are in: the
+    audit itself reads whatever account the credentials reach, but the policy ``bedrock-key-audit
+    policy`` prints names the configured account, so attached there it would deny every read."""
+    out = []
+    for part, who in identities.items():
+        configured = cfg.partition_account(part)
+        if configured and who.get("Account") and configured != who.get("Account"):
+            out.append(f"partitions.{part}.account is {configured} but the {part} credentials are account "
+                       f"{who.get('Account')} ({who.get('Arn')}): the printed policy names {configured}; correct "
+                       f"partitions.{part}.account or the {part} credentials")
+    return out
+
+
 def diagnose(aws: Any, config_source: str, organization: bool = False, permissions: bool = True) -> Report:
     identities, problems = check_identities(aws)
     if permissions and "commercial" in identities:
@@ -640,7 +656,8 @@ def diagnose(aws: Any, config_source: str, organization: bool = False, permissio
         problem = secret_region_problem(aws)
         if problem:
             problems.append(problem)
-    report = Report(config_source=config_source, identities=identities, problems=problems)
+    report = Report(config_source=config_source, identities=identities, problems=problems,
+                    warnings=account_warnings(aws.cfg, identities))
     if permissions:
         report.missing, report.unchecked, report.allowed = check_permissions(aws, identities, organization,
                                                                              report.simulated)
@@ -658,6 +675,8 @@ def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
             lines.append(f"{part}: no identity ({where})")
     for problem in report.problems:
         lines.append(f"problem: {problem}")
+    for warning in report.warnings:
+        lines.append(f"warning: {warning}")
     for part in PARTITIONS:
         if part not in report.identities:
             continue

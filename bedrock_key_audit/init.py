@@ -365,6 +365,9 @@ def render(answers: dict[str, Any], found: dict[str, Profile | None]) -> str:
         if prof:
             note = f"    # account {who.account}, {who.arn}" if who and who.account else ""
             lines.append(f"profile = {_toml(prof)}{note}")
+            if who and who.account and who.partition == part:
+                # `bedrock-key-audit policy` names it in ARNs; doctor warns when the credentials are another's
+                lines.append(f"account = {_toml(who.account)}")
         else:
             lines.append("# no profile: the standard credential chain (environment, instance or task role)")
         lines += [f"region = {_toml(answers[f'{part}_region'])}", ""]

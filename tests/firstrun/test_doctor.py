@@ -60,6 +60,21 @@ def test_missing_profile(emu, tmp_path, monkeypatch, capsys):
     assert code == 1
 
 
+def test_a_configured_account_the_credentials_are_not_in_is_a_warning(emu, tmp_path, monkeypatch, capsys):
+    """partitions.<p>.account names the account `policy` writes into ARNs: credentials of another account
+    still audit (a warning, not a problem), but the printed policy would not fit them."""
+    aws_files(monkeypatch, tmp_path, emu, credentials=two_profiles())
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text(f'[partitions.commercial]\nregion = "us-east-1"\nprofile = "commercial"\naccount = "{COMMERCIAL}"\n'
+                   '[partitions.govcloud]\nregion = "us-gov-west-1"\nprofile = "govcloud"\naccount = "111122223333"\n')
+    code, out = _doctor(capsys, "--no-permissions", "--audit-config", str(cfg))
+    assert [line for line in out if line.startswith("warning")] == [
+        f"warning: partitions.govcloud.account is 111122223333 but the govcloud credentials are account {GOV} "
+        f"(arn:aws-us-gov:iam::{GOV}:root): the printed policy names 111122223333; correct "
+        "partitions.govcloud.account or the govcloud credentials"]
+    assert out[-1] == "ok: ready to audit" and code == 0
+
+
 def test_sso_profile_without_a_token(emu, tmp_path, monkeypatch, capsys):
     aws_files(monkeypatch, tmp_path, emu, config=sso_profile("sso-commercial"), credentials=key_profile("govcloud", "govcloud"))
     code, out = _doctor(capsys, "--no-permissions", "--audit-config", str(audit_toml(tmp_path, "sso-commercial")))

@@ -55,6 +55,8 @@ def test_finds_the_user_and_the_secret(emu, tmp_path, monkeypatch, capsys):
     assert (cfg.profile("commercial"), cfg.profile("govcloud")) == ("commercial", "govcloud")
     text = (tmp_path / "audit.toml").read_text()
     assert f'profile = "commercial"    # account {COMMERCIAL}, arn:aws:iam::{COMMERCIAL}:root' in text
+    # the identified accounts, for `bedrock-key-audit policy` and doctor
+    assert (cfg.partition_account("commercial"), cfg.partition_account("govcloud")) == (COMMERCIAL, GOV)
     assert out.splitlines()[-1].startswith("wrote audit.toml: user bedrock-cross-partition-user")
 
 
