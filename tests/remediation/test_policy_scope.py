@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 import botocore.client
+import botocore.exceptions
 import pytest
 
 from bedrock_key_audit import policies
@@ -112,7 +113,7 @@ class Resolver:
             try:
                 got = self.emu.client("secretsmanager", _partition(region), region_name=region).describe_secret(SecretId=sid)
                 return str(got["ARN"])
-            except Exception:  # created by this call (remediation): its ARN ends with six random characters
+            except botocore.exceptions.ClientError:  # created by this call (remediation): its ARN ends with six random characters
                 return f"arn:{arn_p}:secretsmanager:{region}:{self.account(call)}:secret:{sid}-AbCdEf"
         if prefix == "kms":
             kid = p.get("KeyId")
