@@ -60,7 +60,7 @@ The pytest help follows.
 SUBCOMMAND_HELP: dict[str, str] = {
     "init": "write ./audit.toml from your AWS profiles (flags for every answer; --force to overwrite)",
     "doctor": "check the configuration, each partition's identity and the audit's permissions",
-    "policy": "print the IAM policy to attach: policy auditor|remediator [--partition P] [--organization]",
+    "policy": "print the IAM policy to attach: policy auditor|remediator [--partition P [--account ID]] [--organization]",
     "verify": "verify an evidence bundle: verify PATH [--allowed-signers FILE]",
     "merge": "combine --shard K/N run directories into one: merge RUN_DIR...",
 }

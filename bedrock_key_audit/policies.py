@@ -28,7 +28,8 @@ Accounts and Regions (:func:`scope`):
   ``*`` account of the ARNs of that account's own resources: the key user, groups, roles and customer
   managed policies (IAM ARNs have no Region: "IAM identifiers",
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html), the secret and the
-  secret's KMS key.  ``iam:GetPolicy`` also reads AWS managed policies, whose ARNs name the account
+  secret's KMS key (a secret encrypted with another account's key is read only once that key's
+  statements are widened: the denied read ends its rows ``error`` naming the action).  ``iam:GetPolicy`` also reads AWS managed policies, whose ARNs name the account
   ``aws`` (``arn:aws:iam::aws:policy/...``), so a ``policy/*`` pattern is kept for ``aws`` beside the
   account's.  Left ``*`` on purpose: trails (an organization trail shown in a member account belongs
   to the management account: "Creating a trail for an organization",
@@ -183,7 +184,9 @@ def known_accounts(cfg: Any, organization: bool = False, account: str | None = N
     """The account of each partition the ARNs name: ``account`` (``--account``) for ``partition``, else
     ``partitions.<p>.account``; none in organization mode (the members share the policy)."""
     if account is not None:
-        return {partition or "": account}
+        if partition is None:
+            raise ValueError("an account is in one partition: give the partition with the account")
+        return {partition: account}
     if organization:
         return {}
     return {p: cfg.partition_account(p) for p in ARN_PARTITION}
