@@ -204,15 +204,18 @@ def for_config(role: str, cfg: Any, partition: str | None = None, organization: 
 
 def account_notice(cfg: Any, partition: str | None = None, organization: bool = False,
                    account: str | None = None) -> list[str]:
-    """The lines (stderr) saying which printed partitions' ARNs keep ``*`` for the account, and why."""
+    """The line (stderr) saying which printed partitions' ARNs keep ``*`` for the account, and why."""
     if account is not None:
         return []
     if organization:
         return ["organization mode: every member account shares this policy, so ARNs use * for the account; "
                 "give --account for one account's policy"]
     known = known_accounts(cfg)
-    return [f"account not known: ARNs use * for the account; give --account or set partitions.{p}.account"
-            for p in ([partition] if partition else list(ARN_PARTITION)) if not known.get(p)]
+    unknown = [p for p in ([partition] if partition else list(ARN_PARTITION)) if not known.get(p)]
+    if not unknown:
+        return []
+    keys = " and ".join(f"partitions.{p}.account" for p in unknown)
+    return [f"account not known: ARNs use * for the account; give --account or set {keys}"]
 
 
 def main(argv: list[str] | None = None) -> int:

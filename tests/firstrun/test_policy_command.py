@@ -167,13 +167,42 @@ def test_a_bad_configured_account_is_a_config_error(tmp_path, capsys):
     assert captured.out == "" and "partitions.commercial.account" in captured.err and len(captured.err.splitlines()) == 1
 
 
-def test_an_unknown_account_is_said_on_stderr_once_per_printed_partition(tmp_path, monkeypatch, capsys):
+def test_an_unknown_account_is_said_on_stderr_in_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["policy", "auditor", "--partition", "govcloud"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ("account not known: ARNs use * for the account; give --account or set "
                             "partitions.govcloud.account\n")
     assert "arn:aws-us-gov:iam::*:user/*" in _resources(json.loads(captured.out))
+    assert cli.main(["policy", "auditor"]) == 0
+    assert capsys.readouterr().err == ("account not known: ARNs use * for the account; give --account or set "
+                                       "partitions.commercial.account and partitions.govcloud.account\n")
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text(f'[partitions.commercial]\nregion = "us-east-1"\naccount = "{COM_ACCOUNT}"\n')
+    assert cli.main(["policy", "auditor"]) == 0
+    assert capsys.readouterr().err == ("account not known: ARNs use * for the account; give --account or set "
+                                       "partitions.govcloud.account\n")
+
+
+@pytest.mark.parametrize("role", policies.ROLES)
+@pytest.mark.parametrize("partition", tuple(policies.ARN_PARTITION))
+def test_every_arn_of_the_accounts_own_resources_names_it(role, partition):
+    """A statement added to a template later is scoped too, or is one of the documented exceptions."""
+    doc = policies.generate(role, partition=partition, accounts={partition: GOV_ACCOUNT},
+                            regions={"commercial": "us-east-1", "govcloud": "us-gov-west-1"})
+    exceptions = {"ReadTrailStatusAndSelectors", "DescribeKmsKeys"}  # other accounts' trails and trail keys
+    for st in doc["Statement"]:
+        for arn in _resources({"Statement": [st]}):
+            if arn == "*" or ":s3:::" in arn:  # S3 ARNs name no account
+                continue
+            account, region = arn.split(":")[4], arn.split(":")[3]
+            if st["Sid"] in exceptions:
+                assert account == "*", (st["Sid"], arn)
+                continue
+            assert account in (GOV_ACCOUNT, "aws"), (st["Sid"], arn)
+            assert account != "aws" or ":policy/*" in arn
+            if ":secretsmanager:" in arn:
+                assert region == ("*" if st["Sid"] in policies.REPLICA_SIDS else "us-gov-west-1"), (st["Sid"], arn)
 
 
 def test_organization_mode_keeps_the_account_a_wildcard_unless_given(tmp_path, capsys):
