@@ -78,9 +78,11 @@ SSO_ERRORS = (botocore.exceptions.SSOTokenLoadError, botocore.exceptions.Unautho
               botocore.exceptions.TokenRetrievalError, botocore.exceptions.SSOError)
 
 
-def policy_command(partition: str, organization: bool = False) -> str:
-    """The command that prints the auditor policy to attach in ``partition``."""
-    return f"bedrock-key-audit policy auditor --partition {partition}" + (" --organization" if organization else "")
+def policy_command(partition: str, organization: bool = False, account: str | None = None) -> str:
+    """The command that prints the auditor policy to attach in ``partition`` (``account``: the account
+    the identity is in, when the configuration names none, so the printed ARNs name it)."""
+    return (f"bedrock-key-audit policy auditor --partition {partition}" + (f" --account {account}" if account else "")
+            + (" --organization" if organization else ""))
 
 
 @dataclasses.dataclass
@@ -664,6 +666,14 @@ def diagnose(aws: Any, config_source: str, organization: bool = False, permissio
     return report
 
 
+def _unconfigured_account(aws: Any, partition: str, report: Report) -> str | None:
+    """The identity's account when ``partitions.<p>.account`` is not set (else the policy names that)."""
+    if aws.cfg.partition_account(partition):
+        return None
+    account = (report.identities.get(partition) or {}).get("Account")
+    return str(account) if account else None
+
+
 def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
     lines = [f"config: {report.config_source}"]
     for part in PARTITIONS:
@@ -683,7 +693,7 @@ def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
         missing = report.missing.get(part) or []
         if missing:
             lines.append(f"missing permissions ({part}): {', '.join(missing)}; attach the policy printed by "
-                         f"`{policy_command(part, organization)}`")
+                         f"`{policy_command(part, organization, _unconfigured_account(aws, part, report))}`")
         elif part in report.allowed:
             lines.append(f"permissions ({part}): the {report.allowed[part]} reads tried were allowed")
         if part in report.simulated:

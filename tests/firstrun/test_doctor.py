@@ -135,7 +135,7 @@ def test_missing_permission_is_listed_with_the_policy_command(emu, tmp_path, mon
     with enable_iam_authentication():
         code, out = _doctor(capsys, "--audit-config", str(audit_toml(tmp_path)))
     assert ("missing permissions (commercial): iam:ListAccessKeys; attach the policy printed by "
-            "`bedrock-key-audit policy auditor --partition commercial`") in out
+            f"`bedrock-key-audit policy auditor --partition commercial --account {COMMERCIAL}`") in out
     assert any(line.startswith("permissions (govcloud): the ") for line in out), out
     assert not [line for line in out if line.startswith(("problem", "not checked"))], out
     # the user may not simulate itself (moto's authentication, the policy without iam:SimulatePrincipalPolicy):
