@@ -44,8 +44,9 @@ Accounts and Regions (:func:`scope`):
   Region may be any Region: its status and selectors are read there);
 - no ``aws:RequestedRegion`` condition: IAM, STS and Organizations are global services whose
   requests name ``us-east-1`` (``us-gov-west-1`` in GovCloud) whatever Region is configured
-  ("AWS global condition context keys", aws:RequestedRegion,
-  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion),
+  ("AWS: Denies access to AWS based on the requested Region",
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_aws_deny-requested-region.html:
+  global services' requests "are made to the us-east-1 Region", so a Region condition must exempt them),
   and the Regional reads follow the data (the Region the secret names for ``cloudtrail:LookupEvents``
   and the invocation-logging reads, trails' home Regions, replica Regions), so no fixed list of
   Regions is safe;
