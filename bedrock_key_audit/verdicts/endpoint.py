@@ -210,7 +210,10 @@ class Surface:
 # * "Making inference requests" (https://docs.aws.amazon.com/bedrock/latest/userguide/inference.html): the
 #   bedrock-runtime permissions (bedrock:InvokeModel ...) cover Converse, Invoke, Chat Completions and
 #   Responses alike, so runtime and runtime-openai are one surface for IAM: no action admits one without
-#   the other.
+#   the other.  "Invoke a model with the OpenAI Chat Completions API"
+#   (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-chat-completions.html) names no action
+#   of its own for /openai/v1: denying bedrock:InvokeModel on the OpenAI models would close them on
+#   Converse too, so a Deny cannot keep the key off one path while leaving it on the other.
 SURFACES: dict[str, Surface] = {
     "runtime": Surface("runtime", "bedrock-runtime (Converse/InvokeModel)", "bedrock:CallWithBearerToken"),
     "runtime-openai": Surface("runtime-openai", "bedrock-runtime /openai/v1", "bedrock:CallWithBearerToken"),
@@ -264,7 +267,8 @@ def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: Aud
         in_use = [s.name for s in members if s.name in used]
         if in_use:
             shared.append(f"{', '.join(unused)} cannot be closed apart from {', '.join(in_use)} "
-                          f"(same host, admitted by {action})")
+                          f"(same host, admitted by {action}; the model actions, bedrock:InvokeModel on the "
+                          "model, are the same for both, so no policy keeps the key off one path only)")
             continue
         probe = inventory.mantle_models() if action.startswith("bedrock-mantle:") else inventory.list_models()
         probed.append(probe.url)
