@@ -210,7 +210,7 @@ def _bounded_by_scps(check: Check, verdict: iam_verdicts.Verdict, user: IamUser,
     partition = str(user.arn).split(":")[1]
     judged = grants_bound(org, expand(cfg.required_actions),
                           lambda a: iam_verdicts.required_resources(a, cfg.model_id, partition, str(user.account_id),
-                                                                     cfg.mantle_project), ctx)
+                                                                     cfg.mantle_project, iam_verdicts.openai_model(cfg)), ctx)
     if judged.status == "error":
         raise CouldNotDecide(judged.detail)
     if judged.status == "fail":

@@ -186,3 +186,26 @@ def test_mantle_project_setting_names_the_project_the_row_is_decided_on(tmp_path
     status, text = mantle_grants(policies(*mantle_grant(f"arn:aws:bedrock-mantle:us-east-1:{ACCOUNT}:project/default")),
                                  tmp_path, 'mantle_project = "proj_abc123"\n')
     assert status == "fail" and "bedrock-mantle:CreateInference" in text, text
+
+
+# a runtime-openai workload: bedrock:InvokeModel must also reach endpoint.openai_model_id
+OPENAI_TOML = '[endpoint]\nsurfaces = ["runtime", "runtime-openai"]\n'
+CLAUDE_ARN = "arn:aws:bedrock:*::foundation-model/anthropic.*"
+GPT_ARN = "arn:aws:bedrock:*::foundation-model/openai.gpt-oss-20b-1:0"
+
+
+def openai_grants(resources: list[str], tmp_path: Path) -> tuple[str, str]:
+    up = policies({"Effect": "Allow", "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                   "Resource": resources},
+                  allow([a for a in GUIDE_ACTIONS if not a.startswith("bedrock:InvokeModel")]),
+                  allow("bedrock:CallWithBearerToken"))
+    inv = FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))
+    status, text, _ = run(v.policy_grants_required, USER, up, config(tmp_path, OPENAI_TOML), inv, False, NOW)
+    return status, text
+
+
+def test_a_runtime_openai_workload_needs_invoke_model_on_the_openai_model(tmp_path: Path) -> None:
+    status, text = openai_grants([CLAUDE_ARN], tmp_path)
+    assert status == "fail" and "bedrock:InvokeModel" in text, text
+    status, text = openai_grants([CLAUDE_ARN, GPT_ARN], tmp_path)
+    assert status == "pass", text
