@@ -548,7 +548,7 @@ class Inventory(BulkReads):
         attempts = 0
         delay = 0.2
         last: HttpProbe | None = None
-        service = "bedrock-mantle" if surface == "mantle" else "bedrock-runtime" if "/model/" in url else "bedrock"
+        service = "bedrock-mantle" if surface == "mantle" else "bedrock-runtime" if "/model/" in url or "/openai/v1/" in url else "bedrock"
         headers = {"Accept": "application/json", "User-Agent": probe_user_agent()}  # credential.recently_used tells its own calls apart
         if self.aws.emulated:
             headers["x-emulator-region"] = region
@@ -703,6 +703,21 @@ class Inventory(BulkReads):
             return self._http("invoke", "POST", url, key, region, json_body=body)
         return self._probe("invoke", build)
 
+    def runtime_openai_chat(self) -> HttpProbe:
+        """``POST /openai/v1/chat/completions`` on bedrock-runtime in the secret's region with a one-token
+        prompt to ``endpoint.openai_model_id`` (bedrock:CallWithBearerToken, bedrock:InvokeModel): does the
+        key work on bedrock-runtime's OpenAI-compatible API?  The base URL is
+        ``https://bedrock-runtime.<region>.amazonaws.com/openai/v1`` with the key as the OpenAI client's
+        ``api_key`` ("Invoke a model with the OpenAI Chat Completions API",
+        https://docs.aws.amazon.com/bedrock/latest/userguide/inference-chat-completions.html)."""
+        def build(key: SecretText, region: str) -> HttpProbe:
+            base = self.aws.endpoint_url("bedrock-runtime", "commercial", region).rstrip("/")
+            body = {"model": self.cfg.openai_model_id, "messages": [{"role": "user", "content": "ping"}],
+                    "max_completion_tokens": 1}
+            return self._http("runtime_openai_chat", "POST", f"{base}/openai/v1/chat/completions", key, region,
+                              json_body=body)
+        return self._probe("runtime_openai_chat", build)
+
     def mantle_models(self) -> HttpProbe:
         """``GET /v1/models`` on Amazon Bedrock powered by AWS Mantle in the secret's region with the key
         (bedrock-mantle:CallWithBearerToken, bedrock-mantle:ListModels): does the key open Mantle?
@@ -797,8 +812,9 @@ class Inventory(BulkReads):
         jobs += [(lambda u=user: self.user_policies(u)) for user in users]
         jobs += [
             lambda: self.list_models(),
-            *([lambda: self.invoke()] if {"runtime", "runtime-openai"} & set(self.cfg.surfaces)
-              or "mantle" not in self.cfg.surfaces else []),
+            *([lambda: self.invoke()] if "runtime" in self.cfg.surfaces
+              or not {"runtime-openai", "mantle"} & set(self.cfg.surfaces) else []),
+            *([lambda: self.runtime_openai_chat()] if "runtime-openai" in self.cfg.surfaces else []),
             lambda: self.mantle_models(),
             *([lambda: self.mantle_chat()] if "mantle" in self.cfg.surfaces else []),
             secret_key,

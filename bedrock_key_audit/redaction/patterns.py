@@ -40,8 +40,13 @@ TEXT_PATTERNS = [
     re.compile(r"ABSK" + TOKEN_REST + r"{8,}"),
     # short-term Bedrock API key
     re.compile(r"bedrock-api-key-" + TOKEN_REST + r"{8,}"),
-    # any bearer header value ("Bearer x", not the end of a name such as "deny-bearer (via …")
-    re.compile(r"(?i)((?<![\w-])bearer[ \t]+)(?!\()[^\s\"',}]+"),
+    # a token after "Bearer" (not the end of a name such as "deny-bearer (via …"): token-shaped text only,
+    # i.e. a run of 20+ characters (every base64 key body, JWT or opaque token of that size), or of 8+ that
+    # holds a digit or a base64 sign (+/=); prose such as "a bearer call by the user" stays readable.  The
+    # Bedrock keys themselves (ABSK…, bedrock-api-key-…) are masked by the two patterns above wherever they
+    # stand, after "Bearer" or not.
+    re.compile(r"(?i)((?<![\w-])bearer[ \t]+)(?!\()"
+               r"(?=[^\s\"',}]{20}|(?=[^\s\"',}]{8})[^\s\"',}]*[0-9+/=])[^\s\"',}]+"),
     # a SecretString / ServicePassword etc. rendered inside text (JSON or repr)
     re.compile(
         r"(?i)([\"']?(?:ServiceCredentialSecret|ServicePassword|SecretString|SecretAccessKey|bedrock_api_key)[\"']?\s*[:=]\s*)"

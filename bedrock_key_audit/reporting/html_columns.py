@@ -59,12 +59,43 @@ def metadata_extra(record: dict[str, Any]) -> dict[str, Any]:
     return {"source": "check metadata", "data": data}
 
 
+def extra_actions_html(record: dict[str, Any]) -> str | None:
+    """Every action beyond ``required_actions`` a row's evidence lists (``extra_actions``, written by
+    iam.policy_least_privilege), as a table in the row's detail box.  The verdict sentence names a few; the
+    JSON extra behind the Links column holds all of them, but as a ``data:`` link, which browsers refuse
+    to open as a page, so the whole list is written into the report itself."""
+    for item in record.get("evidence") or []:
+        data = item.get("data") if isinstance(item, dict) else None
+        extras = data.get("extra_actions") if isinstance(data, dict) else None
+        if not isinstance(extras, list) or not extras:
+            continue
+        e = html.escape
+        rows = []
+        for a in extras:
+            if not isinstance(a, dict):
+                continue
+            granted = ", ".join(str(g) for g in a.get("granted_by") or [])
+            cond = "yes" + (f" ({', '.join(str(k) for k in a.get('undecided_keys') or [])})"
+                            if a.get("undecided_keys") else "") if a.get("conditional") else ""
+            rows.append(f"<tr><td><code>{e(str(a.get('action')))}</code></td><td>{e(str(a.get('access_level') or ''))}"
+                        f"</td><td>{e(granted)}</td><td>{e(cond)}</td></tr>")
+        return (f"<details class='bka-extra-actions'><summary>All {len(rows)} actions beyond required_actions "
+                f"({e(str(item.get('source') or 'evidence'))})</summary><table class='bka-xtable'><thead><tr>"
+                "<th>Action</th><th>Access level</th><th>Granted by</th><th>Conditional</th></tr></thead><tbody>"
+                + "".join(rows) + "</tbody></table></details>")
+    return None
+
+
 def evidence_extras(record: dict[str, Any]) -> list[dict[str, Any]]:
     """Each evidence item as a JSON extra (pytest-html's Links column names them); a row with none (a check
-    that could not decide, or skipped) links its check's metadata instead."""
+    that could not decide, or skipped) links its check's metadata instead; a list of extra actions is
+    also written into the row's detail box (:func:`extra_actions_html`)."""
     if html_extras is None:
         return []
     out = []
+    listed = extra_actions_html(record)
+    if listed is not None:
+        out.append(html_extras.html(redact_text(listed)))
     for i, item in enumerate(record.get("evidence") or []):
         if not isinstance(item, dict):
             continue

@@ -103,14 +103,29 @@ def _verdict(check: Check, probe: HttpProbe, what: str, inventory: Inventory | N
 
 
 def _runtime_used(audit_config: AuditConfig) -> bool:
-    # runtime and runtime-openai are one host and one set of IAM actions (SURFACES): the runtime probes
-    # answer for both; a workload that uses only Mantle is not asked about bedrock-runtime here
+    # runtime and runtime-openai are one host and one set of IAM actions (SURFACES): GET /foundation-models
+    # answers for both; a workload that uses only Mantle is not asked about bedrock-runtime here
     return bool({"runtime", "runtime-openai"} & set(audit_config.surfaces)) or "mantle" not in audit_config.surfaces
+
+
+def _converse_used(audit_config: AuditConfig) -> bool:
+    # Converse is the native runtime's call: asked of a workload that uses runtime (or names no other surface)
+    return "runtime" in audit_config.surfaces or not {"runtime-openai", "mantle"} & set(audit_config.surfaces)
+
+
+def _runtime_models(audit_config: AuditConfig) -> list[str]:
+    """The models ``GET /foundation-models`` must list: ``endpoint.model_id`` for the native runtime,
+    ``endpoint.openai_model_id`` for bedrock-runtime's ``/openai/v1``."""
+    models = [PROFILE_PREFIX.sub("", audit_config.model_id)] if _converse_used(audit_config) else []
+    if "runtime-openai" in audit_config.surfaces:
+        models.append(audit_config.openai_model_id)
+    return models
 
 
 def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     """The key lists the configured model on every surface in use (``endpoint.surfaces``):
-    ``GET /foundation-models`` for bedrock-runtime, ``GET /v1/models`` on bedrock-mantle."""
+    ``GET /foundation-models`` for bedrock-runtime (``endpoint.model_id`` for ``runtime``,
+    ``endpoint.openai_model_id`` for ``runtime-openai``), ``GET /v1/models`` on bedrock-mantle."""
     model = PROFILE_PREFIX.sub("", audit_config.model_id)
     said: list[str] = []
     urls: list[str] = []
@@ -118,8 +133,9 @@ def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, k
         probe = inventory.list_models()
         _verdict(check, probe, "GET /foundation-models", inventory, key_owner)
         urls.append(probe.url)
-        said.append(_lists_model(check, probe.body, model, "GET /foundation-models", "modelSummaries", "modelId",
-                                 "choose an available model"))
+        for wanted in _runtime_models(audit_config):
+            said.append(_lists_model(check, probe.body, wanted, "GET /foundation-models", "modelSummaries",
+                                     "modelId", "choose an available model"))
     if "mantle" in audit_config.surfaces:
         probe = inventory.mantle_models()
         _verdict(check, probe, "GET /v1/models on bedrock-mantle", inventory, key_owner,
@@ -132,11 +148,14 @@ def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, k
 
 
 def invoke(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
-    """A one-token completion answers on every surface in use: Converse on bedrock-runtime, Chat
-    Completions on bedrock-mantle."""
+    """A one-token completion answers on every surface in use: Converse on bedrock-runtime (``runtime``),
+    OpenAI Chat Completions on bedrock-runtime's ``/openai/v1`` with ``endpoint.openai_model_id``
+    (``runtime-openai``; "Invoke a model with the OpenAI Chat Completions API",
+    https://docs.aws.amazon.com/bedrock/latest/userguide/inference-chat-completions.html), and Chat
+    Completions on bedrock-mantle (``mantle``)."""
     said: list[str] = []
     urls: list[str] = []
-    if _runtime_used(audit_config):
+    if _converse_used(audit_config):
         probe = inventory.invoke()
         _verdict(check, probe, f"converse with {audit_config.model_id}", inventory, key_owner)
         urls.append(probe.url)
@@ -144,19 +163,30 @@ def invoke(check: Check, inventory: Inventory, audit_config: AuditConfig, key_ow
         if "output" not in body:
             raise CouldNotDecide(f"converse with {audit_config.model_id} answered 200 without an output")
         said.append(f"converse with {audit_config.model_id} answered 200 (stopReason {body.get('stopReason')})")
+    if "runtime-openai" in audit_config.surfaces:
+        probe = inventory.runtime_openai_chat()
+        what = f"chat completion with {audit_config.openai_model_id} on bedrock-runtime /openai/v1"
+        _verdict(check, probe, what, inventory, key_owner)
+        urls.append(probe.url)
+        said.append(_chat_answered(probe, what))
     if "mantle" in audit_config.surfaces:
         probe = inventory.mantle_chat()
         what = f"chat completion with {PROFILE_PREFIX.sub('', audit_config.model_id)} on bedrock-mantle"
         _verdict(check, probe, what, inventory, key_owner, action="bedrock-mantle:CallWithBearerToken")
         urls.append(probe.url)
-        body = probe.body if isinstance(probe.body, dict) else {}
-        choices = body.get("choices")
-        if not isinstance(choices, list) or not choices:
-            raise CouldNotDecide(f"{what} answered 200 without choices")
-        first = choices[0] if isinstance(choices[0], dict) else {}
-        said.append(f"{what} answered 200 (finish_reason {first.get('finish_reason')})")
+        said.append(_chat_answered(probe, what))
     check.resource = ", ".join(urls)
     check.passed("; ".join(said))
+
+
+def _chat_answered(probe: HttpProbe, what: str) -> str:
+    """The sentence for a 200 chat completion (OpenAI's shape: ``choices``); undecided without choices."""
+    body = probe.body if isinstance(probe.body, dict) else {}
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise CouldNotDecide(f"{what} answered 200 without choices")
+    first = choices[0] if isinstance(choices[0], dict) else {}
+    return f"{what} answered 200 (finish_reason {first.get('finish_reason')})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,7 +210,10 @@ class Surface:
 # * "Making inference requests" (https://docs.aws.amazon.com/bedrock/latest/userguide/inference.html): the
 #   bedrock-runtime permissions (bedrock:InvokeModel ...) cover Converse, Invoke, Chat Completions and
 #   Responses alike, so runtime and runtime-openai are one surface for IAM: no action admits one without
-#   the other.
+#   the other.  "Invoke a model with the OpenAI Chat Completions API"
+#   (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-chat-completions.html) names no action
+#   of its own for /openai/v1: denying bedrock:InvokeModel on the OpenAI models would close them on
+#   Converse too, so a Deny cannot keep the key off one path while leaving it on the other.
 SURFACES: dict[str, Surface] = {
     "runtime": Surface("runtime", "bedrock-runtime (Converse/InvokeModel)", "bedrock:CallWithBearerToken"),
     "runtime-openai": Surface("runtime-openai", "bedrock-runtime /openai/v1", "bedrock:CallWithBearerToken"),
@@ -234,7 +267,8 @@ def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: Aud
         in_use = [s.name for s in members if s.name in used]
         if in_use:
             shared.append(f"{', '.join(unused)} cannot be closed apart from {', '.join(in_use)} "
-                          f"(same host, admitted by {action})")
+                          f"(same host, admitted by {action}; the model actions, bedrock:InvokeModel on the "
+                          "model, are the same for both, so no policy keeps the key off one path only)")
             continue
         probe = inventory.mantle_models() if action.startswith("bedrock-mantle:") else inventory.list_models()
         probed.append(probe.url)

@@ -31,3 +31,16 @@ def test_a_key_mantle_refuses_fails_the_rows_when_mantle_is_in_use(pytester, tmp
         assert rows[row]["status"] == "fail", rows[row]["detail"]
         assert "bedrock-mantle with the key from the secret" in rows[row]["detail"]
         assert "foundation-models" not in rows[row]["detail"] and "converse" not in rows[row]["detail"]
+
+
+def test_runtime_openai_in_use_is_probed_by_a_chat_completion_on_bedrock_runtime(pytester, tmp_path):
+    rows = run_audit(pytester, "mantle_open", _config(tmp_path, '["runtime-openai"]'))
+    detail = rows["endpoint.invoke"]["detail"]
+    assert rows["endpoint.invoke"]["status"] == "pass", detail
+    assert detail == ("chat completion with openai.gpt-oss-20b-1:0 on bedrock-runtime /openai/v1 answered 200 "
+                      "(finish_reason length)")
+    assert rows["endpoint.list_models"]["status"] == "pass", rows["endpoint.list_models"]["detail"]
+    assert "lists openai.gpt-oss-20b-1:0" in rows["endpoint.list_models"]["detail"]
+    # runtime is left unused but shares runtime-openai's host and action: said, not failed
+    closed = rows["endpoint.unused_surfaces_closed"]
+    assert "runtime cannot be closed apart from runtime-openai" in closed["detail"], closed

@@ -89,3 +89,11 @@ def test_endpoint_model_unavailable_fails(pytester):
     rows = audit(pytester, None, cfg)
     expect(rows, {"endpoint.list_models": ("fail", "does not list anthropic.claude-nonexistent-v9:0"),
                   "endpoint.invoke": ("fail", "model not available")})
+
+
+def test_runtime_openai_under_fault_errors_and_never_passes(pytester):
+    """bedrock-runtime's /openai/v1 in use: a 503 past retries there leaves endpoint.invoke ``error``
+    (the other rows, whose paths answer, keep their verdicts)."""
+    rows = audit(pytester, lambda emu: faults.fail(status=503, n=None, path_prefix="/openai/v1"),
+                 write_config(pytester, RETRY_TWICE + 'surfaces = ["runtime-openai"]\n'))
+    expect(rows, {"endpoint.invoke": ("error", "server error 503 ServiceUnavailableException (after 2 attempts)")})

@@ -283,3 +283,30 @@ def test_error_rows_name_what_they_looked_at_and_link_the_checks_metadata(audit_
         assert "check metadata" in links, row
     # results.json keeps the truth: the check never named its resource
     assert all(r["resource"] is None for r in audit_dir.results()["checks"])
+
+
+def test_every_extra_action_of_least_privilege_is_written_into_the_report():
+    """The verdict names a few; the JSON extra is a data: link browsers will not open as a page; so the
+    whole list goes into the row's detail box as an HTML extra."""
+    from bedrock_key_audit.reporting import html_columns as hc
+
+    extras = [{"action": f"bedrock:Action{i:03d}", "access_level": "Write", "granted_by": ["AmazonBedrockFullAccess"],
+               "conditional": i == 7, "undecided_keys": ["aws:CalledVia"] if i == 7 else []} for i in range(274)]
+    extras.append({"action": "bedrock:<script>", "access_level": "Read", "granted_by": [], "conditional": False})
+    rec = {"check_id": "iam.policy_least_privilege", "status": "fail",
+           "evidence": [{"source": "effective-permissions", "data": {"extra_actions": extras}}]}
+    out = hc.evidence_extras(rec)
+    assert [e["format_type"] for e in out] == ["html", "json"]
+    listed = out[0]["content"]
+    assert "All 275 actions beyond required_actions (effective-permissions)" in listed
+    assert all(f"<code>bedrock:Action{i:03d}</code>" in listed for i in range(274))
+    assert "<td>yes (aws:CalledVia)</td>" in listed and "bedrock:&lt;script&gt;" in listed
+    # rows without such a list get no box
+    assert [e["format_type"] for e in hc.evidence_extras({"evidence": [{"source": "x", "data": {"a": 1}}]})] == ["json"]
+
+
+def test_long_verdict_cells_wrap_inside_their_column():
+    """An inline SCP is one long run of JSON with no spaces: the Verdict column breaks it anywhere rather
+    than letting it run into the Duration and Links columns."""
+    rule = re.search(r"#results-table td\.col-detail\{([^}]*)\}", hr.CSS)
+    assert rule is not None and "max-width:420px" in rule.group(1) and "overflow-wrap:anywhere" in rule.group(1)

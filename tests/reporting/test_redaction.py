@@ -224,3 +224,30 @@ def test_log_records_are_redacted_at_birth(caplog):
     assert not any(f in text for f in fragments())
     assert logging.getLogRecordFactory() is before
     assert redaction.filter not in logging.getLogger().filters
+
+
+@pytest.mark.parametrize("prose", [
+    "the bearer call by key-user was refused",
+    "Bearer tokens are accepted on both endpoints",
+    "a long-term key's bearer calls carry bedrock:BearerTokenType",
+    "lacks bedrock:CallWithBearerToken (denied by inline policy deny-bearer (via group no-keys))",
+])
+def test_prose_after_bearer_stays_readable(prose):
+    from bedrock_key_audit.redact import redact_text
+
+    assert redact_text(prose) == prose
+
+
+@pytest.mark.parametrize("token", [
+    KEY, ODD_KEY, TOKEN, "bedrock-api-key-" + base64.b64encode(b"short-term:" + SECRET.encode()).decode(),
+    base64.b64encode(SECRET.encode()).decode()[:20],  # a bare base64 body of 20 characters
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",  # a JWT
+    "dGVzdA==", "Ab3defgh",  # short, but token-shaped: a base64 sign or a digit
+])
+def test_every_token_shape_after_bearer_is_still_masked(token):
+    from bedrock_key_audit.redact import redact_text
+
+    for text in (f"Authorization: Bearer {token}", f"sent bearer {token}, refused", f'{{"auth": "Bearer {token}"}}'):
+        out = redact_text(text)
+        assert token not in out and "***REDACTED***" in out
+        assert not any(f in out for f in fragments() if f in token)

@@ -120,6 +120,9 @@ class FakeInventory:
     def invoke(self) -> HttpProbe:
         return self._get("invoke")
 
+    def runtime_openai_chat(self) -> HttpProbe:
+        return self._get("runtime_openai_chat")
+
     def mantle_models(self) -> HttpProbe:
         return self._get("mantle_models")
 

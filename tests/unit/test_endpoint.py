@@ -205,3 +205,12 @@ def test_an_openai_shaped_refusal_is_read() -> None:
                                                        "bedrock-mantle:CallWithBearerToken", "type": "permission_error"}})
     p = classify_http("mantle_models", "https://bedrock-mantle.us-east-1.api.aws/v1/models", r, 1)
     assert p.classification == "forbidden" and "bedrock-mantle:CallWithBearerToken" in p.message
+
+
+def test_an_unused_runtime_openai_beside_runtime_is_said_to_be_unclosable_not_passed_silently() -> None:
+    """Both bedrock-runtime paths are admitted by bedrock:CallWithBearerToken and bedrock:InvokeModel: the row
+    passes only on what it proved (nothing to probe) and says why runtime-openai was not probed."""
+    status, text, _ = surfaces(AssertionError("bedrock-runtime must not be probed"), used=["runtime", "mantle"])
+    assert status == "pass"
+    assert ("runtime-openai cannot be closed apart from runtime (same host, admitted by bedrock:CallWithBearerToken; "
+            "the model actions, bedrock:InvokeModel on the model, are the same for both") in text

@@ -65,3 +65,52 @@ def test_mantle_refusing_the_key_in_use_fails_and_no_answer_errors() -> None:
     inv = FakeInventory(mantle_chat=mantle({"object": "chat.completion"}, name="mantle_chat"), key=raw_key())
     status, text, _ = run(v.invoke, inv, cfg(["mantle"]), "key-user")
     assert status == "error" and "without choices" in text
+
+
+# --------------------------------------------------------------------------- runtime-openai
+GPT = CFG.openai_model_id
+
+
+def openai_chat(body: Any = None, classification: str = "ok", status: int | None = 200,
+                message: str = "answered 200") -> object:
+    p = probe(classification, status, body=body, message=message, name="runtime_openai_chat")
+    return type(p)(p.name, "https://bedrock-runtime.us-east-1.amazonaws.com/openai/v1/chat/completions", p.status,
+                   p.classification, p.message, p.attempts, p.body)
+
+
+def test_runtime_openai_is_probed_by_a_one_token_chat_completion() -> None:
+    assert GPT == "openai.gpt-oss-20b-1:0"
+    inv = FakeInventory(runtime_openai_chat=openai_chat(CHAT), key=raw_key(),
+                        list_models=probe(body={"modelSummaries": [{"modelId": GPT}]}))
+    status, text, rec = run(v.invoke, inv, cfg(["runtime-openai"]), "key-user")
+    assert status == "pass", text
+    assert text == f"chat completion with {GPT} on bedrock-runtime /openai/v1 answered 200 (finish_reason length)"
+    assert rec.resource.endswith("/openai/v1/chat/completions")
+    # GET /foundation-models must list the OpenAI model, not the Converse one the workload does not call
+    status, text, _ = run(v.list_models, inv, cfg(["runtime-openai"]), "key-user")
+    assert status == "pass" and f"lists {GPT}" in text and MODEL not in text, text
+
+
+def test_runtime_and_runtime_openai_are_both_probed_when_both_are_used() -> None:
+    inv = FakeInventory(runtime_openai_chat=openai_chat(CHAT), key=raw_key(),
+                        invoke=probe(body={"output": {}, "stopReason": "max_tokens"}),
+                        list_models=probe(body={"modelSummaries": [{"modelId": MODEL}]}))
+    status, text, _ = run(v.invoke, inv, cfg(["runtime", "runtime-openai"]), "key-user")
+    assert status == "pass" and text.startswith(f"converse with {MODEL} answered 200") and "/openai/v1" in text
+    status, text, _ = run(v.list_models, inv, cfg(["runtime", "runtime-openai"]), "key-user")
+    assert status == "fail" and f"does not list {GPT}" in text, text
+
+
+def test_runtime_openai_refusing_the_key_fails_and_an_answer_without_choices_errors() -> None:
+    refused = openai_chat(None, "forbidden", 403, "access denied: User: x is not authorized to perform: "
+                          "bedrock:InvokeModel — grant the missing action to the key's user")
+    status, text, _ = run(v.invoke, FakeInventory(runtime_openai_chat=refused, key=raw_key()),
+                          cfg(["runtime-openai"]), "key-user")
+    assert status == "fail" and "bedrock:InvokeModel" in text and "/openai/v1 with the key" in text, text
+    status, text, _ = run(v.invoke, FakeInventory(runtime_openai_chat=openai_chat({"object": "x"}), key=raw_key()),
+                          cfg(["runtime-openai"]), "key-user")
+    assert status == "error" and "without choices" in text
+    timeout = openai_chat(None, "timeout", None, "no answer within 10s")
+    status, text, _ = run(v.invoke, FakeInventory(runtime_openai_chat=timeout, key=raw_key()),
+                          cfg(["runtime-openai"]), "key-user")
+    assert status == "error" and "no answer" in text

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from bedrock_key_audit.fixtures.config import GUIDE_ACTIONS
 from bedrock_key_audit.inventory.models import IamUser, OtherCredentials, PolicyDoc, UserPolicies
 from bedrock_key_audit.verdicts import iam as v
-from tests.unit.helpers import NOW, USER, FakeInventory, ReadError, config, run, secret
+from tests.unit.helpers import ACCOUNT, NOW, USER, FakeInventory, ReadError, config, run, secret
 
 REQUIRED = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "bedrock:ListFoundationModels"]
 CFG_TOML = '[policy]\nrequired_actions = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "bedrock:ListFoundationModels"]\n'
@@ -145,3 +146,66 @@ def test_grants_required_region_condition_with_an_unreadable_secret_is_an_error(
     assert status == "error" and "aws:RequestedRegion" in text and "make secret" in text
     # the same policy is decided once the secret names its region
     assert grants(up, tmp_path)[0] == "pass"
+
+
+# a Mantle-only workload: CreateInference/ListModels are judged on the configured project's ARN
+MANTLE_ONLY = '[endpoint]\nsurfaces = ["mantle"]\n'
+MANTLE_ACTIONS = ["bedrock-mantle:CallWithBearerToken", "bedrock-mantle:CreateInference", "bedrock-mantle:ListModels"]
+
+
+def mantle_grant(resource: str) -> list[dict[str, Any]]:
+    return [{"Effect": "Allow", "Action": ["bedrock-mantle:CreateInference", "bedrock-mantle:ListModels"],
+             "Resource": resource},
+            {"Effect": "Allow", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*"},
+            allow(GUIDE_ACTIONS)]
+
+
+def mantle_grants(up: UserPolicies, tmp_path: Path, extra: str = "") -> tuple[str, str]:
+    inv = FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))
+    status, text, _ = run(v.policy_grants_required, USER, up, config(tmp_path, MANTLE_ONLY + extra), inv, False, NOW)
+    return status, text
+
+
+@pytest.mark.parametrize("resource", [f"arn:aws:bedrock-mantle:us-east-1:{ACCOUNT}:project/default",
+                                      f"arn:aws:bedrock-mantle:*:{ACCOUNT}:project/*"])
+def test_mantle_only_grants_are_decided_on_the_default_project(tmp_path: Path, resource: str) -> None:
+    status, text = mantle_grants(policies(*mantle_grant(resource)), tmp_path)
+    assert status == "pass", text
+
+
+def test_mantle_grant_on_another_project_fails_for_the_default_one(tmp_path: Path) -> None:
+    up = policies(*mantle_grant(f"arn:aws:bedrock-mantle:us-east-1:{ACCOUNT}:project/proj_abc123"))
+    status, text = mantle_grants(up, tmp_path)
+    assert status == "fail" and "bedrock-mantle:CreateInference" in text, text
+
+
+def test_mantle_project_setting_names_the_project_the_row_is_decided_on(tmp_path: Path) -> None:
+    up = policies(*mantle_grant(f"arn:aws:bedrock-mantle:us-east-1:{ACCOUNT}:project/proj_abc123"))
+    status, text = mantle_grants(up, tmp_path, 'mantle_project = "proj_abc123"\n')
+    assert status == "pass", text
+    status, text = mantle_grants(policies(*mantle_grant(f"arn:aws:bedrock-mantle:us-east-1:{ACCOUNT}:project/default")),
+                                 tmp_path, 'mantle_project = "proj_abc123"\n')
+    assert status == "fail" and "bedrock-mantle:CreateInference" in text, text
+
+
+# a runtime-openai workload: bedrock:InvokeModel must also reach endpoint.openai_model_id
+OPENAI_TOML = '[endpoint]\nsurfaces = ["runtime", "runtime-openai"]\n'
+CLAUDE_ARN = "arn:aws:bedrock:*::foundation-model/anthropic.*"
+GPT_ARN = "arn:aws:bedrock:*::foundation-model/openai.gpt-oss-20b-1:0"
+
+
+def openai_grants(resources: list[str], tmp_path: Path) -> tuple[str, str]:
+    up = policies({"Effect": "Allow", "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                   "Resource": resources},
+                  allow([a for a in GUIDE_ACTIONS if not a.startswith("bedrock:InvokeModel")]),
+                  allow("bedrock:CallWithBearerToken"))
+    inv = FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))
+    status, text, _ = run(v.policy_grants_required, USER, up, config(tmp_path, OPENAI_TOML), inv, False, NOW)
+    return status, text
+
+
+def test_a_runtime_openai_workload_needs_invoke_model_on_the_openai_model(tmp_path: Path) -> None:
+    status, text = openai_grants([CLAUDE_ARN], tmp_path)
+    assert status == "fail" and "bedrock:InvokeModel" in text, text
+    status, text = openai_grants([CLAUDE_ARN, GPT_ARN], tmp_path)
+    assert status == "pass", text

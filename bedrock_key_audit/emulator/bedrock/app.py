@@ -31,6 +31,13 @@ def finish_call(ctx: Ctx, status: int, error_type: str | None, started: float) -
         events.record_bearer_call(ctx, status, error_type)  # CloudTrail event history (emulator/events.py); never raises
 
 
+def _openai(ctx: Ctx) -> bool:
+    """bedrock-runtime's OpenAI-compatible paths answer errors in OpenAI's shape (``runtime_openai``)."""
+    from bedrock_key_audit.emulator.bedrock.runtime_openai import is_openai_path
+
+    return ctx.surface != "mantle" and is_openai_path(ctx.path.rstrip("/"))
+
+
 def bedrock_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     """WSGI entry point for Bearer-authenticated Bedrock requests."""
     t0 = time.perf_counter()
@@ -55,10 +62,10 @@ def bedrock_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         return json_response(start_response, 200, body, headers)
     except BedrockError as err:
         status, error_type = err.status, err.error_type
-        return error_response(start_response, err)
+        return error_response(start_response, err, openai=_openai(ctx))
     except Exception as exc:  # noqa: BLE001 -- never a traceback (it could carry request data) to the client
         status, error_type = 500, "InternalServerException"
         return error_response(start_response, BedrockError(
-            500, "InternalServerException", f"The emulator failed: {type(exc).__name__}"))
+            500, "InternalServerException", f"The emulator failed: {type(exc).__name__}"), openai=_openai(ctx))
     finally:
         finish_call(ctx, status, error_type, t0)

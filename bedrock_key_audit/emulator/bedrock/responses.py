@@ -309,9 +309,14 @@ def json_response(start_response: Callable[..., Any], status: int, body: Any, he
     return [data]
 
 
-def error_response(start_response: Callable[..., Any], err: BedrockError) -> list[bytes]:
+def error_response(start_response: Callable[..., Any], err: BedrockError, openai: bool = False) -> list[bytes]:
+    """The refusal's body: bedrock-runtime's ``{"message": ...}``, or OpenAI's error shape on ``/openai/v1``."""
     from bedrock_key_audit.redaction import redact_text
 
     # Messages may quote request values (a filter, a model id): never let a key-shaped one out.
-    return json_response(start_response, err.status, {err.message_key: redact_text(err.message)},
-                          error_type=err.error_type)
+    message = redact_text(err.message)
+    if openai:
+        from bedrock_key_audit.emulator.bedrock.runtime_openai import error_body
+
+        return json_response(start_response, err.status, error_body(err, message), error_type=err.error_type)
+    return json_response(start_response, err.status, {err.message_key: message}, error_type=err.error_type)

@@ -2,7 +2,7 @@
 
 Control plane and runtime share one port (all ``AWS_ENDPOINT_URL_*`` name the same URL), so
 they are told apart by path: ``/foundation-models*`` and ``/inference-profiles*`` are
-``bedrock``, ``/model/…`` is ``bedrock-runtime``.  ``route`` names the operation it chose in
+``bedrock``, ``/model/…`` and ``/openai/v1/…`` (its OpenAI-compatible API) are ``bedrock-runtime``.  ``route`` names the operation it chose in
 ``ctx.operation`` (the API operation name, as CloudTrail's ``eventName``) before the handler runs.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from bedrock_key_audit.emulator.bedrock import responses
+from bedrock_key_audit.emulator.bedrock import responses, runtime_openai
 from bedrock_key_audit.emulator.bedrock.exceptions import BedrockError
 from bedrock_key_audit.emulator.bedrock.models import Ctx
 
@@ -50,6 +50,8 @@ def route(ctx: Ctx) -> Answer:
 
         return mantle.route(ctx), {}
     path = ctx.path.rstrip("/") or "/"
+    if runtime_openai.is_openai_path(path):
+        return runtime_openai.route(ctx), {}
     raw = ctx.raw_path.rstrip("/") or "/"
     m = _MODEL_ROUTE.match(raw)
     if m and ctx.method == "POST":
@@ -73,7 +75,7 @@ def route(ctx: Ctx) -> Answer:
     raise BedrockError(404, "UnknownOperationException", "The requested operation is not recognized by the service.")
 
 
-BEDROCK_PATH_PREFIXES = ("/foundation-models", "/inference-profiles", "/model/")
+BEDROCK_PATH_PREFIXES = ("/foundation-models", "/inference-profiles", "/model/", "/openai/v1")
 
 
 def is_bedrock_request(environ: dict[str, Any]) -> bool:
