@@ -380,6 +380,42 @@ def _s3_resource(req: Request) -> str:
     return f"arn:{req.partition}:s3:::{bucket}" + (f"/{key}" if key else "")
 
 
+def _org_arn(req: Request) -> str:
+    """Organizations' resource ARNs ("Actions, resources, and condition keys for AWS Organizations",
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html):
+    ``account/o-…/<id>``, ``ou/o-…/ou-…``, ``root/o-…/r-…``, ``policy/o-…/<type>/p-…`` under the
+    management account, AWS managed policies as ``arn:<partition>:organizations::aws:policy/<type>/p-…``.
+    An account in no organization has no such ARN: its own account and ``o-none`` stand in (AWS answers
+    AWSOrganizationsNotInUseException to those who may call)."""
+    from moto.organizations.models import organizations_backends
+
+    got = organizations_backends.master_accounts.get(req.account)
+    mgmt, org_id, backend = req.account, "o-none", None
+    if got is not None:
+        backend = organizations_backends[got[0]][got[1]]
+        if backend.org is not None:
+            mgmt, org_id = got[0], str(backend.org.id)
+    base = f"arn:{req.partition}:organizations::{mgmt}"
+    target = str(req.params.get("ChildId") or req.params.get("TargetId") or req.params.get("ResourceId")
+                 or req.params.get("ParentId") or "")
+    policy = str(req.params.get("PolicyId") or "")
+    if policy:
+        kind = "service_control_policy"
+        found = next((x for x in getattr(backend, "policies", []) if x.id == policy), None) if backend else None
+        if found is not None:
+            kind = str(found.type).lower()
+        if policy == "p-FullAWSAccess" or getattr(found, "aws_managed", False):
+            return f"arn:{req.partition}:organizations::aws:policy/{kind}/{policy}"
+        return f"{base}:policy/{org_id}/{kind}/{policy}"
+    if target.startswith("ou-"):
+        return f"{base}:ou/{org_id}/{target}"
+    if target.startswith("r-"):
+        return f"{base}:root/{org_id}/{target}"
+    if re.fullmatch(r"\d{12}", target):
+        return f"{base}:account/{org_id}/{target}"
+    raise Unmapped(f"the emulator does not know the resource {req.action} acts on")
+
+
 def resource_of(req: Request, caller_arn: str) -> str:
     """The ARN ``req.action`` acts on ("Resource types" of the Service Authorization Reference)."""
     if req.action in NO_RESOURCE:
@@ -395,6 +431,8 @@ def resource_of(req: Request, caller_arn: str) -> str:
         return _trail_arn(req)
     if prefix == "s3":
         return _s3_resource(req)
+    if prefix == "organizations":
+        return _org_arn(req)
     raise Unmapped(f"the emulator does not know the resource {req.action} acts on")
 
 
