@@ -251,7 +251,7 @@ def parse(environ: dict[str, Any], region: str, partition: str, account: str) ->
         found: tuple[str, dict[str, Any]] | None = None
         if protocol in ("query", "ec2"):
             params = {**query, **_flat_query(body.decode("utf-8", "replace"))}
-            op = params.get("Action")
+            op = str(params.get("Action") or "")
             found = (op, params) if op in model.operation_names else None
         elif protocol == "json":
             target = environ.get("HTTP_X_AMZ_TARGET", "") or ""
