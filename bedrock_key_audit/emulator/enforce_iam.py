@@ -579,6 +579,7 @@ def decide(environ: dict[str, Any], region: str, partition: str, account: str) -
     owner, rpolicy = resource_policy(req, resource)
     why = refusal(caller, req.action, resource, ctx, owner, rpolicy)
     if why is None:
+        _allowed.add((req.action, resource))
         return None
     _refused.append((req.action, resource))
     return protocol, why
@@ -587,12 +588,20 @@ def decide(environ: dict[str, Any], region: str, partition: str, account: str) -
 _refused: list[tuple[str, str]] = []  # (action, resource) of every refusal, for tests and the control endpoint
 
 
+_allowed: set[tuple[str, str]] = set()  # (action, resource) of every call this module decided and let through
+
+
 def refused() -> list[tuple[str, str]]:
     return list(_refused)
 
 
+def allowed() -> set[tuple[str, str]]:
+    return set(_allowed)
+
+
 def clear() -> None:
     _refused.clear()
+    _allowed.clear()
 
 
 def _protocol_of(environ: dict[str, Any]) -> str:

@@ -73,6 +73,15 @@ def test_generated_auditor_policy_is_enough_for_the_whole_audit(pytester, enforc
     enforced.apply("compliant")
     result, cap = _run_as(pytester, monkeypatch, enforced, "auditor")
     assert enforce_iam.refused() == []
+    # the calls were decided by the enforcing emulator (one action of each service the audit reads), on
+    # the resources' own ARNs, in both partitions
+    decided = enforce_iam.allowed()
+    actions = {a for a, _ in decided}
+    assert {"iam:GetUser", "iam:ListAccessKeys", "secretsmanager:DescribeSecret", "kms:GetKeyPolicy",
+            "cloudtrail:GetTrailStatus", "s3:GetBucketLogging", "ec2:DescribeRegions",
+            "bedrock:GetModelInvocationLoggingConfiguration"} <= actions, sorted(actions)
+    assert any(a == "secretsmanager:DescribeSecret" and r.startswith("arn:aws-us-gov:secretsmanager:") for a, r in decided)
+    assert any(a == "iam:GetUser" and r.startswith("arn:aws:iam::") for a, r in decided)
     bad = {k: r.detail for k, r in cap.records.items() if r.status != "pass"}
     assert not bad and result.ret == 0, bad
 
@@ -114,6 +123,9 @@ def test_generated_remediator_policy_is_enough_to_remediate(pytester, enforced, 
     _guide_to_remediate(enforced)
     result, cap = _run_as(pytester, monkeypatch, enforced, "remediator", "--remediate", "--allow-destructive")
     assert enforce_iam.refused() == []
+    actions = {a for a, _ in enforce_iam.allowed()}
+    assert {"iam:DeleteLoginProfile", "iam:RemoveUserFromGroup", "cloudtrail:StartLogging",
+            "cloudtrail:PutEventSelectors"} <= actions, sorted(actions)
     failed = [(s.key, s.message) for s in cap.plan if s.status != "applied" and not s.key.startswith("manual:org-")]
     assert not failed
     bad = {k: r.detail for k, r in cap.records.items() if r.status != "pass" and not k.startswith("org.")}
