@@ -295,3 +295,13 @@ def test_cli_enforce_iam_flag(tmp_path):
     help_text = subprocess.run([sys.executable, "-m", "bedrock_key_audit.emulator", "--help"], capture_output=True,
                                text=True, timeout=60).stdout
     assert "--enforce-iam" in help_text
+
+
+def test_a_call_the_emulator_cannot_map_is_refused_never_let_through(enforced):
+    """ec2:DescribeInstances is not in the emulator's resource catalogue (the audit never calls it): even
+    an ``ec2:*`` grant does not let it through unchecked; the refusal says what the emulator could not map."""
+    emu = enforced
+    keys = _keys(emu, "ec2-admin", _allow(["ec2:*"]))
+    assert _code(lambda: _client(emu, keys, "ec2").describe_regions())[0] == "ok"
+    code, msg = _code(lambda: _client(emu, keys, "ec2").describe_instances())
+    assert code == "UnauthorizedOperation" and "cannot map its resource" in msg and "ec2:DescribeInstances" in msg
