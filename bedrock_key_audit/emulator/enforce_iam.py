@@ -38,10 +38,12 @@ AWS never restricts the root user by identity policy.  Decided with the emulator
   Reference: "No permissions are required to perform this operation. If an administrator attaches a
   policy to your identity that explicitly denies access to the sts:GetCallerIdentity action, you
   can still perform this operation").
-* Calls another part of the emulator already decides with the same evaluator are left to it:
-  ``secretsmanager:GetSecretValue`` and the ``kms:Decrypt`` it implies (:mod:`reach`),
-  ``sts:AssumeRole`` (:mod:`organization`), the IAM minting and escalation writes and
-  ``SimulatePrincipalPolicy`` (:mod:`iam_authz`).
+* Calls another part of the emulator already decides with the same evaluator keep their identity
+  and resource policy decision there: ``secretsmanager:GetSecretValue`` and the ``kms:Decrypt`` it
+  implies (:mod:`reach`), ``sts:AssumeRole`` (:mod:`organization`), the IAM minting and escalation
+  writes and ``SimulatePrincipalPolicy`` (:mod:`iam_authz`); here they get the caller's SCPs, with
+  the IAM condition keys of the request (``iam:PolicyARN``, ``iam:PermissionsBoundary``,
+  ``iam:ServiceSpecificCredentialServiceName``/``…AgeDays``).
 * Request context ("AWS global condition context keys",
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html):
   aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:username, aws:PrincipalTag/*,
@@ -121,6 +123,23 @@ DECIDED_ELSEWHERE = frozenset({"secretsmanager:GetSecretValue", "sts:AssumeRole"
                                "iam:SimulatePrincipalPolicy"})
 
 
+# answered whatever the policies say (see the module docstring)
+ALWAYS_ANSWERED = frozenset({"sts:GetCallerIdentity"})
+
+
+def _iam_keys(req: Request) -> dict[str, Any]:
+    """The IAM condition keys of an IAM write's request ("Actions, resources, and condition keys for AWS
+    Identity and Access Management", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html)."""
+    p = req.params
+    out: dict[str, Any] = {}
+    for key, param in (("iam:PolicyARN", "PolicyArn"), ("iam:PermissionsBoundary", "PermissionsBoundary"),
+                       ("iam:ServiceSpecificCredentialServiceName", "ServiceName"),
+                       ("iam:ServiceSpecificCredentialAgeDays", "CredentialAgeDays")):
+        if p.get(param) is not None:
+            out[key] = str(p[param])
+    return out
+
+
 def _elsewhere() -> frozenset[str]:
     from bedrock_key_audit.emulator import iam_authz
 
@@ -168,7 +187,9 @@ def _body(environ: dict[str, Any]) -> bytes:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    if length <= 0:
+        return b""  # no declared length (a chunked upload): moto reads the stream itself
+    raw = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(raw)
     return bytes(raw)
 
@@ -433,6 +454,8 @@ def resource_of(req: Request, caller_arn: str) -> str:
         return _s3_resource(req)
     if prefix == "organizations":
         return _org_arn(req)
+    if prefix == "sts" and req.params.get("RoleArn"):
+        return str(req.params["RoleArn"])
     raise Unmapped(f"the emulator does not know the resource {req.action} acts on")
 
 
@@ -568,7 +591,7 @@ def decide(environ: dict[str, Any], region: str, partition: str, account: str) -
         return _protocol_of(environ), (f"User: {caller.identity_arn} is not authorized: the emulator enforcing IAM "
                                        f"cannot map this request to an IAM action ({exc})")
     protocol = _model(req.service).metadata.get("protocol", "query")
-    if req.action in _elsewhere():
+    if req.action in ALWAYS_ANSWERED:
         return None
     try:
         resource = resource_of(req, caller.identity_arn)
@@ -576,8 +599,17 @@ def decide(environ: dict[str, Any], region: str, partition: str, account: str) -
         return protocol, (f"User: {caller.identity_arn} is not authorized to perform: {req.action}: the emulator "
                           f"enforcing IAM cannot map its resource ({exc})")
     ctx = context_of(caller, req, environ)
-    owner, rpolicy = resource_policy(req, resource)
-    why = refusal(caller, req.action, resource, ctx, owner, rpolicy)
+    if req.action in _elsewhere():
+        # the identity and resource policies are decided where the call is served; what those handlers
+        # leave out is the caller's SCPs, applied here
+        from bedrock_key_audit.emulator import org_guard
+
+        scp = org_guard.refusal(org_guard.SCP, caller.account, req.action, resource, {**ctx, **_iam_keys(req)})
+        why = None if scp is None else (f"User: {caller.identity_arn} is not authorized to perform: {req.action} on "
+                                        f"resource: {resource} {scp}")
+    else:
+        owner, rpolicy = resource_policy(req, resource)
+        why = refusal(caller, req.action, resource, ctx, owner, rpolicy)
     if why is None:
         _allowed.add((req.action, resource))
         return None

@@ -305,3 +305,30 @@ def test_a_call_the_emulator_cannot_map_is_refused_never_let_through(enforced):
     assert _code(lambda: _client(emu, keys, "ec2").describe_regions())[0] == "ok"
     code, msg = _code(lambda: _client(emu, keys, "ec2").describe_instances())
     assert code == "UnauthorizedOperation" and "cannot map its resource" in msg and "ec2:DescribeInstances" in msg
+
+
+def test_scps_also_bound_the_calls_other_handlers_authorize(enforced):
+    """iam:PutUserPolicy is authorized by iam_authz (identity policies, boundary); with IAM enforced the
+    member account's SCPs bound it too, with the request's IAM condition keys (iam:PolicyARN)."""
+    emu = enforced
+    mgmt = "111111111111"
+    org_guard.join(COMMERCIAL, mgmt)
+    from moto.organizations.models import organizations_backends
+
+    root = organizations_backends[mgmt]["aws"].org.root_id
+    org_guard.attach(mgmt, root, org_guard.SCP, "no-admin-attach", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:PutUserPolicy", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:AttachUserPolicy", "Resource": "*",
+         "Condition": {"ArnLike": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}}}]})
+    keys = _keys(emu, "writer", _allow(["iam:PutUserPolicy", "iam:AttachUserPolicy"]))
+    _keys(emu, "target")
+    iam = _client(emu, keys, "iam")
+    code, msg = _code(lambda: iam.put_user_policy(UserName="target", PolicyName="p",
+                                                  PolicyDocument=json.dumps(_allow(["s3:ListAllMyBuckets"]))))
+    assert code == "AccessDenied" and msg.endswith("with an explicit deny in a service control policy")
+    assert _code(lambda: iam.attach_user_policy(UserName="target",
+                                                PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"))[0] == "ok"
+    code, _ = _code(lambda: iam.attach_user_policy(UserName="target",
+                                                   PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"))
+    assert code == "AccessDenied"
