@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument("--scenario", default="empty", help="state to build at start (default: empty)")
     parser.add_argument("--latency-ms", dest="latency_ms", type=int, default=0, help="delay added to every request")
+    parser.add_argument("--enforce-iam", dest="enforce_iam", action="store_true",
+                        help="authorize every signed call of an IAM user or role session by its policies "
+                             "(identity, boundary, session, resource, SCPs); the emulator's own keys stay root")
     parser.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
 
@@ -29,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         # moto's own switch: it refuses the emulator's keys while the scenario is built, and where it
         # does enforce it is not AWS's evaluation (resource-level ARNs, S3, CloudTrail error codes)
         print("error: INITIAL_NO_AUTH_ACTION_COUNT (moto's IAM enforcement) is not supported by the standalone "
-              "emulator: it does not enforce IAM for the auditing principal, so a role without a policy reads "
-              "everything; prove a policy with the enforced-IAM tests (tests/remediation/test_policies.py)",
+              "emulator: it refuses the emulator's own keys while the scenario is built and drops resource ARNs "
+              "and conditions; use --enforce-iam, which authorizes every call of an IAM user or role session",
               file=sys.stderr)
         return 2
     if args.list_scenarios:
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from bedrock_key_audit.emulator.server import Emulator
 
     guard.install()
-    emu = Emulator(host=args.host, port=args.port, latency_ms=args.latency_ms)
+    emu = Emulator(host=args.host, port=args.port, latency_ms=args.latency_ms, enforce_iam=args.enforce_iam)
     try:
         emu.start(ready=False)  # /_emulator/health answers ready once the scenario is built
     except OSError as exc:

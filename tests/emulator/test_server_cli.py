@@ -396,12 +396,12 @@ def test_health_answers_ready_only_after_the_start_scenario(emu, monkeypatch):
 
 
 def test_cli_refuses_moto_iam_enforcement_in_one_line(tmp_path):
-    """moto's switch crashed the scenario build with a traceback; the emulator says in one line what it
-    does not enforce and where a policy is proved instead."""
+    """moto's switch crashed the scenario build with a traceback; the emulator says in one line why,
+    and names its own enforcement (--enforce-iam) instead."""
     env = {**_clean_env(tmp_path), "INITIAL_NO_AUTH_ACTION_COUNT": "0"}
     proc = subprocess.run([sys.executable, "-m", "bedrock_key_audit.emulator", "--port", "0", "--scenario", "guide"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("error: INITIAL_NO_AUTH_ACTION_COUNT (moto's IAM enforcement) is not supported")
-    assert "does not enforce IAM for the auditing principal" in proc.stderr
+    assert "use --enforce-iam" in proc.stderr

@@ -1,0 +1,334 @@
+"""``enforce_iam``: every signed call of an IAM user or role session authorized by the emulator's
+own evaluator (bedrock_key_audit/emulator/enforce_iam.py), proven by actual calls."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import urllib.request
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+
+from bedrock_key_audit.emulator import enforce_iam, org_guard, partitions
+
+COMMERCIAL = partitions.ACCOUNTS["commercial"]
+GOV = partitions.ACCOUNTS["govcloud"]
+CONFIG = botocore.config.Config(retries={"max_attempts": 1})
+
+
+@pytest.fixture
+def enforced(emu):
+    emu.enforce_iam = True
+    enforce_iam.clear()
+    try:
+        yield emu
+    finally:
+        emu.enforce_iam = False
+        enforce_iam.clear()
+
+
+def _allow(actions, resource="*", condition=None):
+    st = {"Effect": "Allow", "Action": actions, "Resource": resource}
+    if condition:
+        st["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [st]}
+
+
+def _keys(emu, name, policy=None, partition="commercial", boundary=None):
+    iam = emu.client("iam", partition)
+    iam.create_user(UserName=name)
+    if policy is not None:
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+    if boundary is not None:
+        arn = iam.create_policy(PolicyName=f"{name}-boundary", PolicyDocument=json.dumps(boundary))["Policy"]["Arn"]
+        iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=arn)
+    k = iam.create_access_key(UserName=name)["AccessKey"]
+    return k["AccessKeyId"], k["SecretAccessKey"]
+
+
+def _client(emu, keys, service, partition="commercial", **kw):
+    return boto3.client(service, endpoint_url=emu.url, region_name=kw.pop("region", partitions.PARTITIONS[partition].region),
+                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
+                        aws_session_token=kw.pop("token", None), config=CONFIG, **kw)
+
+
+def _code(call):
+    try:
+        call()
+    except botocore.exceptions.ClientError as exc:
+        return exc.response["Error"]["Code"], exc.response["Error"].get("Message", "")
+    return "ok", ""
+
+
+# --------------------------------------------------------------------------- action and resource mapping
+def _environ(method, path, headers=None, body=b"", query=""):
+    env = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "CONTENT_LENGTH": str(len(body)),
+           "wsgi.input": io.BytesIO(body)}
+    for k, v in (headers or {}).items():
+        env["HTTP_" + k.upper().replace("-", "_")] = v
+    return env
+
+
+def _auth(service, region="us-east-1"):
+    return {"Authorization": f"AWS4-HMAC-SHA256 Credential=AKIAXXXXXXXXXXXXXXXX/20260101/{region}/{service}/aws4_request, "
+                             "SignedHeaders=host, Signature=0"}
+
+
+@pytest.mark.parametrize("method, path, query, action, params", [
+    ("GET", "/", "", "s3:ListAllMyBuckets", {}),
+    ("HEAD", "/logs", "", "s3:ListBucket", {"Bucket": "logs"}),
+    ("GET", "/logs", "list-type=2", "s3:ListBucket", {"Bucket": "logs"}),
+    ("GET", "/logs", "publicAccessBlock=", "s3:GetBucketPublicAccessBlock", {"Bucket": "logs"}),
+    ("PUT", "/logs", "publicAccessBlock=", "s3:PutBucketPublicAccessBlock", {"Bucket": "logs"}),
+    ("GET", "/logs", "encryption=", "s3:GetEncryptionConfiguration", {"Bucket": "logs"}),
+    ("GET", "/logs", "policyStatus=", "s3:GetBucketPolicyStatus", {"Bucket": "logs"}),
+    ("GET", "/logs", "logging=", "s3:GetBucketLogging", {"Bucket": "logs"}),
+    ("GET", "/logs/a/b.json", "", "s3:GetObject", {"Bucket": "logs", "Key": "a/b.json"}),
+    ("GET", "/v20180820/configuration/publicAccessBlock", "", "s3:GetAccountPublicAccessBlock", {}),
+])
+def test_s3_operations_map_to_the_service_authorization_references_actions(method, path, query, action, params):
+    req = enforce_iam.parse(_environ(method, path, _auth("s3"), query=query), "us-east-1", "aws", COMMERCIAL)
+    assert req.action == action
+    assert {k: req.params[k] for k in params} == params
+
+
+def test_json_query_and_rest_json_operations_map_to_prefix_and_operation():
+    body = json.dumps({"SecretId": "s"}).encode()
+    req = enforce_iam.parse(_environ("POST", "/", {**_auth("secretsmanager"), "X-Amz-Target": "secretsmanager.DescribeSecret",
+                                                   "Content-Type": "application/x-amz-json-1.1"}, body),
+                            "us-east-1", "aws", COMMERCIAL)
+    assert (req.action, req.params["SecretId"]) == ("secretsmanager:DescribeSecret", "s")
+    req = enforce_iam.parse(_environ("POST", "/", _auth("iam"), b"Action=GetUser&Version=2010-05-08&UserName=u"),
+                            "us-east-1", "aws", COMMERCIAL)
+    assert (req.action, req.params["UserName"]) == ("iam:GetUser", "u")
+    req = enforce_iam.parse(_environ("GET", "/logging/modelinvocations", _auth("bedrock")), "us-east-1", "aws",
+                            COMMERCIAL)
+    assert req.action == "bedrock:GetModelInvocationLoggingConfiguration"
+    with pytest.raises(enforce_iam.Unmapped):
+        enforce_iam.parse(_environ("GET", "/no/such/route/at/all", _auth("bedrock")), "us-east-1", "aws", COMMERCIAL)
+
+
+def test_resources_are_the_arns_the_actions_act_on(enforced):
+    emu = enforced
+    emu.apply("compliant")
+    user_arn = emu.client("iam").get_user(UserName="bedrock-cross-partition-user")["User"]["Arn"]
+
+    def res(action, op, params, partition="aws", region="us-east-1", account=COMMERCIAL):
+        req = enforce_iam.Request(action.split(":")[0], op, action, params, region, partition, account)
+        return enforce_iam.resource_of(req, "arn:aws:iam::123456789012:user/caller")
+
+    assert res("iam:GetUser", "GetUser", {"UserName": "bedrock-cross-partition-user"}) == user_arn
+    assert res("iam:GetUser", "GetUser", {}) == "arn:aws:iam::123456789012:user/caller"
+    assert res("iam:ListUsers", "ListUsers", {}) == "*"
+    assert res("s3:GetBucketLogging", "GetBucketLogging", {"Bucket": "b"}) == "arn:aws:s3:::b"
+    assert res("cloudtrail:GetTrailStatus", "GetTrailStatus", {"Name": "t"}) == \
+        "arn:aws:cloudtrail:us-east-1:123456789012:trail/t"
+    secret = emu.client("secretsmanager", "govcloud").describe_secret(SecretId="cross-partition-commercial-creds")
+    assert res("secretsmanager:DescribeSecret", "DescribeSecret", {"SecretId": "cross-partition-commercial-creds"},
+               "aws-us-gov", "us-gov-west-1", GOV) == secret["ARN"]
+    with pytest.raises(enforce_iam.Unmapped):
+        res("ec2:DescribeInstances", "DescribeInstances", {})
+
+
+# --------------------------------------------------------------------------- decisions on signed calls
+def test_allow_implicit_deny_and_the_protocols_refusals(enforced):
+    emu = enforced
+    keys = _keys(emu, "reader", _allow(["iam:ListUsers"]))
+    assert _code(lambda: _client(emu, keys, "iam").list_users())[0] == "ok"
+    code, msg = _code(lambda: _client(emu, keys, "iam").list_roles())
+    assert code == "AccessDenied"
+    assert msg == ("User: arn:aws:iam::123456789012:user/reader is not authorized to perform: iam:ListRoles on "
+                   "resource: * because no identity-based policy allows the iam:ListRoles action")
+    assert _code(lambda: _client(emu, keys, "kms").list_keys())[0] == "AccessDeniedException"
+    assert _code(lambda: _client(emu, keys, "s3").list_buckets())[0] == "AccessDenied"
+    assert _code(lambda: _client(emu, keys, "ec2").describe_regions())[0] == "UnauthorizedOperation"
+    assert _code(lambda: _client(emu, keys, "bedrock").get_model_invocation_logging_configuration())[0] == \
+        "AccessDeniedException"
+    # GetCallerIdentity needs no permission; the emulator's own keys (the account root) are never checked
+    assert _code(lambda: _client(emu, keys, "sts").get_caller_identity())[0] == "ok"
+    emu.client("kms").list_keys()
+    assert ("iam:ListRoles", "*") in enforce_iam.refused()
+
+
+def test_resource_arns_and_conditions_of_the_policy_decide(enforced):
+    emu = enforced
+    pol = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "arn:aws:iam::*:user/bedrock-*"},
+        {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestedRegion": "us-west-2"}}},
+        {"Effect": "Allow", "Action": "iam:ListGroups", "Resource": "*",
+         "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}},
+    ]}
+    keys = _keys(emu, "bedrock-reader", pol)
+    _keys(emu, "other")
+    iam = _client(emu, keys, "iam")
+    assert _code(lambda: iam.get_user(UserName="bedrock-reader"))[0] == "ok"
+    assert _code(lambda: iam.get_user(UserName="other"))[0] == "AccessDenied"
+    assert _code(lambda: iam.list_users())[0] == "AccessDenied"
+    assert _code(lambda: _client(emu, keys, "iam", region="us-west-2").list_users())[0] == "ok"
+    assert _code(lambda: iam.list_groups())[0] == "AccessDenied"
+
+    def from_workload(request, **_):
+        request.headers["x-emulator-source-ip"] = "203.0.113.10"
+
+    iam.meta.events.register("before-sign.iam.ListGroups", from_workload)
+    assert _code(lambda: iam.list_groups())[0] == "ok"
+
+
+def test_explicit_deny_and_permissions_boundary(enforced):
+    emu = enforced
+    deny = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:ListRoles", "Resource": "*"}]}
+    keys = _keys(emu, "denied", deny)
+    code, msg = _code(lambda: _client(emu, keys, "iam").list_roles())
+    assert code == "AccessDenied" and msg.endswith("with an explicit deny in an identity-based policy")
+    keys = _keys(emu, "bounded", _allow(["iam:ListUsers", "iam:ListRoles"]), boundary=_allow(["iam:ListUsers"]))
+    assert _code(lambda: _client(emu, keys, "iam").list_users())[0] == "ok"
+    code, msg = _code(lambda: _client(emu, keys, "iam").list_roles())
+    assert code == "AccessDenied" and "because no permissions boundary allows the iam:ListRoles action" in msg
+
+
+def test_role_sessions_and_their_session_policy(enforced):
+    emu = enforced
+    iam = emu.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{COMMERCIAL}:root"},
+                                                     "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="auditor", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="auditor", PolicyName="p", PolicyDocument=json.dumps(_allow(["iam:ListUsers",
+                                                                                                "iam:ListRoles"])))
+    creds = emu.client("sts").assume_role(RoleArn=role, RoleSessionName="audit", Policy=json.dumps(
+        _allow(["iam:ListUsers"])))["Credentials"]
+    keys = (creds["AccessKeyId"], creds["SecretAccessKey"])
+    iam_s = _client(emu, keys, "iam", token=creds["SessionToken"])
+    assert _code(lambda: iam_s.list_users())[0] == "ok"
+    code, msg = _code(lambda: iam_s.list_roles())
+    assert code == "AccessDenied" and "assumed-role/auditor/audit" in msg and "session policy" in msg
+
+
+def test_kms_key_policy_is_required_even_in_the_same_account(enforced):
+    emu = enforced
+    kms = emu.client("kms")
+    only_root = {"Version": "2012-10-17", "Statement": [{"Sid": "Root", "Effect": "Allow", "Principal": {
+        "AWS": f"arn:aws:iam::{COMMERCIAL}:root"}, "Action": "kms:*", "Resource": "*"}]}
+    nobody = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "AWS": f"arn:aws:iam::{COMMERCIAL}:user/someone-else"}, "Action": "kms:*", "Resource": "*"}]}
+    delegated = kms.create_key(Policy=json.dumps(only_root))["KeyMetadata"]["KeyId"]
+    closed = kms.create_key(Policy=json.dumps(nobody), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+    keys = _keys(emu, "kms-reader", _allow(["kms:DescribeKey"]))
+    k = _client(emu, keys, "kms")
+    assert _code(lambda: k.describe_key(KeyId=delegated))[0] == "ok"
+    code, msg = _code(lambda: k.describe_key(KeyId=closed))
+    assert code == "AccessDeniedException" and "no resource-based policy allows" in msg
+
+
+def test_bucket_policy_and_secret_policy_apply(enforced):
+    emu = enforced
+    s3 = emu.client("s3")
+    s3.create_bucket(Bucket="evidence")
+    keys = _keys(emu, "bucket-reader", _allow(["s3:GetBucketLogging"]))
+    assert _code(lambda: _client(emu, keys, "s3").get_bucket_logging(Bucket="evidence"))[0] == "ok"
+    s3.put_bucket_policy(Bucket="evidence", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetBucketLogging", "Resource": "arn:aws:s3:::evidence"}]}))
+    code, msg = _code(lambda: _client(emu, keys, "s3").get_bucket_logging(Bucket="evidence"))
+    assert code == "AccessDenied" and "explicit deny in a resource-based policy" in msg
+    sm = emu.client("secretsmanager")
+    arn = sm.create_secret(Name="s", SecretString="x")["ARN"]
+    keys = _keys(emu, "no-identity-policy")
+    assert _code(lambda: _client(emu, keys, "secretsmanager").describe_secret(SecretId="s"))[0] == "AccessDeniedException"
+    sm.put_resource_policy(SecretId="s", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{COMMERCIAL}:user/no-identity-policy"},
+         "Action": "secretsmanager:DescribeSecret", "Resource": "*"}]}))
+    assert _code(lambda: _client(emu, keys, "secretsmanager").describe_secret(SecretId=arn))[0] == "ok"
+
+
+def test_scps_bound_a_member_accounts_principals(enforced):
+    emu = enforced
+    mgmt = "111111111111"
+    org_guard.join(COMMERCIAL, mgmt)
+    from moto.organizations.models import organizations_backends
+
+    root = organizations_backends[mgmt]["aws"].org.root_id
+    org_guard.attach(mgmt, root, org_guard.SCP, "no-list-roles", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:ListRoles", "Resource": "*"}]})
+    keys = _keys(emu, "member-user", _allow(["iam:ListUsers", "iam:ListRoles"]))
+    assert _code(lambda: _client(emu, keys, "iam").list_users())[0] == "ok"
+    code, msg = _code(lambda: _client(emu, keys, "iam").list_roles())
+    assert code == "AccessDenied" and msg.endswith("with an explicit deny in a service control policy")
+
+
+def test_off_by_default_and_switched_by_the_control_endpoint(emu):
+    assert emu.enforce_iam is False
+    keys = _keys(emu, "nobody")
+    assert _code(lambda: _client(emu, keys, "iam").list_roles())[0] == "ok"
+
+    def post(on):
+        req = urllib.request.Request(f"{emu.url}/_emulator/enforce-iam", data=json.dumps({"on": on}).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    try:
+        assert post(True)["on"] is True
+        assert _code(lambda: _client(emu, keys, "iam").list_roles())[0] == "AccessDenied"
+        emu.reset()  # kept across reset and scenarios, as the CLI flag must be
+        assert emu.enforce_iam is True
+    finally:
+        assert post(False) == {"on": False, "refused": []}
+
+
+def test_cli_enforce_iam_flag(tmp_path):
+    from tests.emulator.test_server_cli import _clean_env, _start, _stop
+
+    proc, url = _start(["--port", "0", "--scenario", "empty", "--enforce-iam"], _clean_env(tmp_path))
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"{url}/_emulator/enforce-iam",
+                                                                               timeout=10) as r:
+            assert json.loads(r.read())["on"] is True
+    finally:
+        assert _stop(proc) == 0
+    help_text = subprocess.run([sys.executable, "-m", "bedrock_key_audit.emulator", "--help"], capture_output=True,
+                               text=True, timeout=60).stdout
+    assert "--enforce-iam" in help_text
+
+
+def test_a_call_the_emulator_cannot_map_is_refused_never_let_through(enforced):
+    """ec2:DescribeInstances is not in the emulator's resource catalogue (the audit never calls it): even
+    an ``ec2:*`` grant does not let it through unchecked; the refusal says what the emulator could not map."""
+    emu = enforced
+    keys = _keys(emu, "ec2-admin", _allow(["ec2:*"]))
+    assert _code(lambda: _client(emu, keys, "ec2").describe_regions())[0] == "ok"
+    code, msg = _code(lambda: _client(emu, keys, "ec2").describe_instances())
+    assert code == "UnauthorizedOperation" and "cannot map its resource" in msg and "ec2:DescribeInstances" in msg
+
+
+def test_scps_also_bound_the_calls_other_handlers_authorize(enforced):
+    """iam:PutUserPolicy is authorized by iam_authz (identity policies, boundary); with IAM enforced the
+    member account's SCPs bound it too, with the request's IAM condition keys (iam:PolicyARN)."""
+    emu = enforced
+    mgmt = "111111111111"
+    org_guard.join(COMMERCIAL, mgmt)
+    from moto.organizations.models import organizations_backends
+
+    root = organizations_backends[mgmt]["aws"].org.root_id
+    org_guard.attach(mgmt, root, org_guard.SCP, "no-admin-attach", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:PutUserPolicy", "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:AttachUserPolicy", "Resource": "*",
+         "Condition": {"ArnLike": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}}}]})
+    keys = _keys(emu, "writer", _allow(["iam:PutUserPolicy", "iam:AttachUserPolicy"]))
+    _keys(emu, "target")
+    iam = _client(emu, keys, "iam")
+    code, msg = _code(lambda: iam.put_user_policy(UserName="target", PolicyName="p",
+                                                  PolicyDocument=json.dumps(_allow(["s3:ListAllMyBuckets"]))))
+    assert code == "AccessDenied" and msg.endswith("with an explicit deny in a service control policy")
+    assert _code(lambda: iam.attach_user_policy(UserName="target",
+                                                PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"))[0] == "ok"
+    code, _ = _code(lambda: iam.attach_user_policy(UserName="target",
+                                                   PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"))
+    assert code == "AccessDenied"
