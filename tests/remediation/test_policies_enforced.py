@@ -16,6 +16,7 @@ import pytest
 
 from bedrock_key_audit import policies
 from bedrock_key_audit.emulator import enforce_iam
+from bedrock_key_audit.emulator.partitions import ACCOUNTS
 from bedrock_key_audit.fixtures.config import load_config
 from tests.remediation.helpers import ROOT, USER, point_env_at, run
 from tests.remediation.test_policies import PrincipalAws
@@ -48,11 +49,12 @@ def _without(doc: dict[str, Any], action: str) -> dict[str, Any]:
 
 
 def _principals(emu, role: str, drop: str | None = None) -> dict[str, tuple[str, str]]:
-    """A user per partition holding only the generated ``role`` policy of that partition."""
+    """A user per partition holding only the generated ``role`` policy of that partition, scoped to
+    the partition's account (``--account``) and the configuration's Regions, as a real user prints it."""
     cfg = load_config(None, root=ROOT)
     keys = {}
     for part in ("commercial", "govcloud"):
-        doc = policies.for_config(role, cfg, partition=part)
+        doc = policies.for_config(role, cfg, partition=part, account=ACCOUNTS[part])
         if drop is not None:
             doc = _without(doc, drop)
         iam = emu.client("iam", part)
