@@ -97,14 +97,14 @@ def generate(role: str, user: str = TEMPLATE_USER, secret: str = TEMPLATE_SECRET
 
 
 def for_config(role: str, cfg: Any, partition: str | None = None, organization: bool = False) -> dict[str, Any]:
-    """:func:`generate` for an :class:`~bedrock_key_audit.fixtures.config.AuditConfig`."""
+    """:func:`generate` for an :class:`~bedrock_key_audit.config.AuditConfig`."""
     org: dict[str, Any] | None = (cfg.data.get("organization") or {}) if organization else None
     return generate(role, cfg.user_name, cfg.secret_id, partition, org)
 
 
 def main(argv: list[str] | None = None) -> int:
     """``bedrock-key-audit policy auditor|remediator [--partition P] [--organization] [--audit-config PATH]``."""
-    from bedrock_key_audit.fixtures.config import ConfigError, load_config
+    from bedrock_key_audit.config import ConfigError, load_config
 
     parser = argparse.ArgumentParser(prog="bedrock-key-audit policy",
                                      description="Print the IAM policy the auditing (or remediating) principal needs.")

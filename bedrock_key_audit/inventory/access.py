@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.reader import Inventory
 
 from bedrock_key_audit.escalation import UserFacts

@@ -71,7 +71,7 @@ from typing import Any
 
 from botocore import xform_name
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.keys import bedrock_commercial_regions
 from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.usage import BEDROCK_SOURCE, HISTORY_DAYS, MAX_EVENTS, RegionRead

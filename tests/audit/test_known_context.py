@@ -21,8 +21,8 @@ import pytest
 
 from bedrock_key_audit import iam_verdicts
 from bedrock_key_audit.access import KeyAccess, key_minters, principals_from_gaad, secret_readers
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.fixtures.config import ConfigError, load_config
+from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.config import ConfigError, load_config
 from bedrock_key_audit.fixtures.inventory import IamUser, PolicyDoc, UserPolicies
 from tests.policy_docs import allow, deny, doc
 

@@ -13,7 +13,7 @@ import json
 from typing import Any, cast
 
 import pytest
-from bedrock_key_audit.fixtures.config import ConfigError, load_config
+from bedrock_key_audit.config import ConfigError, load_config
 
 from bedrock_key_audit.usage import (
     AUDIT_USER_AGENT,
@@ -209,7 +209,7 @@ def test_reader_stops_at_max_events_and_says_so(monkeypatch):
 
 
 def test_reader_throttled_past_retries_is_an_error(monkeypatch):
-    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.checkcore import CouldNotDecide
 
     with pytest.raises(CouldNotDecide, match="cloudtrail:LookupEvents in commercial .* still throttled after retries"):
         _reader(monkeypatch, error="ThrottlingException")
@@ -221,7 +221,7 @@ def test_reader_throttled_past_retries_is_an_error(monkeypatch):
 def test_fixer_names_the_keys_and_changes_nothing():
     from types import SimpleNamespace
 
-    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.checkcore import CheckRecord
     from bedrock_key_audit.fixtures.inventory import Credential
 
     from bedrock_key_audit.remediation.fixers import usage  # noqa: F401 -- registers the fixer

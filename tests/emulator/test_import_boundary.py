@@ -82,7 +82,7 @@ def _leaf_path(leaf: str) -> Path:
     ("json", True), ("moto.iam.models", True), ("werkzeug.serving", True),
     ("bedrock_key_audit.emulator.clock", True), ("bedrock_key_audit.emulator.bedrock.models.Ctx", True),
     ("bedrock_key_audit.redaction.redact_text", True), ("bedrock_key_audit.guard", True),
-    ("bedrock_key_audit.fixtures.config.GUIDE_ACTIONS", False), ("bedrock_key_audit.redact.redact_text", False),
+    ("bedrock_key_audit.config.GUIDE_ACTIONS", False), ("bedrock_key_audit.redact.redact_text", False),
     ("bedrock_key_audit.policy", False), ("bedrock_key_audit.emulatorx", False), ("fixtures.config", False),
     ("checks.test_secret", False),
 ])
@@ -127,6 +127,6 @@ def test_neutral_leaves_import_only_the_standard_library(leaf: str) -> None:
 def test_the_emulators_copy_of_the_guide_policy_is_the_audits() -> None:
     """Both copy the setup guide's custom policy (Step 2); a test may import both sides."""
     from bedrock_key_audit.emulator import scenarios
-    from bedrock_key_audit.fixtures import config
+    from bedrock_key_audit import config
 
     assert scenarios.GUIDE_ACTIONS == config.GUIDE_ACTIONS

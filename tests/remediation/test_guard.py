@@ -101,8 +101,8 @@ def test_mutating_is_derived_from_botocore_names():
 @pytest.fixture
 def ctx_for(emu, monkeypatch):
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.fixtures.remediation.plugin import context_for
 
     point_env_at(monkeypatch, emu)
@@ -279,7 +279,7 @@ def test_a_deny_that_spares_fewer_principals_is_not_widening():
 
 # --------------------------------------------------------------------------- 4. granting on an undecided row
 def _rec(check_id: str, status: str):
-    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.checkcore import CheckRecord
 
     return CheckRecord(check_id=check_id, title="", family="iam", severity="high", controls={}, nodeid="x",
                        status=status, detail="undecided: aws:SourceIp" if status == "error" else "missing")
@@ -400,7 +400,7 @@ def test_a_stopped_legacy_trail_is_not_restarted_beside_a_live_one(emu, ctx_for)
 
 
 def _rec_ct(check_id):
-    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.checkcore import CheckRecord
 
     return CheckRecord(check_id=check_id, title="", family="cloudtrail", severity="high", controls={}, nodeid="x",
                        partition="commercial", status="fail", detail="not logging")
@@ -424,8 +424,8 @@ def test_invocation_logs_are_private_and_the_step_needs_consent(emu, ctx_for):
     assert not bedrock.get_model_invocation_logging_configuration().get("loggingConfig")
 
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.fixtures.remediation.plugin import context_for
 
     cfg = load_config(ROOT / "audit.toml")
@@ -466,8 +466,8 @@ WORKLOAD_REAL = f"arn:aws-us-gov:iam::{GOV}:role/service/bedrock-workload"
 @pytest.fixture
 def readers_ctx(emu, monkeypatch, tmp_path):
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.fixtures.remediation.plugin import context_for
 
     point_env_at(monkeypatch, emu)

@@ -122,8 +122,8 @@ def test_missing_user_is_undecided_when_other_cases_cannot_be_listed(pytester):
 
 def test_create_user_never_makes_a_near_duplicate(emulator, monkeypatch):
     """At apply time a user of the same name in another case appeared: a manual step, no CreateUser."""
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.emulator import clock
     from bedrock_key_audit.remediation.core import apply_plan
     from bedrock_key_audit.fixtures.remediation.plugin import context_for

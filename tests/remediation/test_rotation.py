@@ -13,8 +13,8 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from bedrock_key_audit.fixtures.aws import Aws, CallLog
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.config import load_config
 from bedrock_key_audit.emulator import clock, faults
 from bedrock_key_audit.fixtures.inventory import Inventory
 from bedrock_key_audit.remediation import rotation
@@ -247,7 +247,7 @@ def test_no_key_reaches_the_logs_even_at_debug(emu, make_ctx, caplog):
 
 
 def test_a_fixer_that_crashes_is_reported_not_fatal(emu, make_ctx, monkeypatch):
-    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.checkcore import CheckRecord
     from bedrock_key_audit.remediation import core
 
     emu.apply("guide")

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.emulator import aws_faults
-from bedrock_key_audit.fixtures.aws import Aws, CallLog
-from bedrock_key_audit.fixtures.checks import CheckRecord
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.checkcore import CheckRecord
+from bedrock_key_audit.config import load_config
 from bedrock_key_audit.emulator import clock
 from bedrock_key_audit.fixtures.inventory import Inventory
 from bedrock_key_audit.remediation import core, journal, rotation

@@ -173,8 +173,8 @@ def test_a_signal_at_each_rotation_step_converges_on_the_next_run(remote, tmp_pa
 
 def _context(monkeypatch, tmp_path: Path, remote) -> Any:
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.fixtures.inventory import Inventory
     from bedrock_key_audit.remediation import journal, rotation
     from bedrock_key_audit.remediation.core import Context

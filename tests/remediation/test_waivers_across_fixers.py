@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.emulator import aws_faults
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.fixtures.remediation import plugin
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import apply_plan, build_plan

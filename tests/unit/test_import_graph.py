@@ -10,6 +10,7 @@ covers transitive ones: a path to the emulator has to leave the audit through on
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +105,9 @@ PYTEST_NAMES = ("pytest", "_pytest", "pluggy", "bedrock_key_audit.fixtures")
 
 
 def _pyproject() -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
+    else:  # pragma: no cover
         import tomli as tomllib
     with open(ROOT / "pyproject.toml", "rb") as fh:
         data: dict[str, Any] = tomllib.load(fh)
@@ -171,7 +172,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, (path, is_pkg) in files.items():
         deps = imports_of(path.read_text(), name, is_pkg, known)
-        graph[name] = {_known_prefix(d, known) for d in deps} - {None, name}  # type: ignore[arg-type]
+        graph[name] = {k for k in (_known_prefix(d, known) for d in deps) if k is not None and k != name}
     return graph
 
 

@@ -22,7 +22,7 @@ from bedrock_key_audit.inventory.access import (
     account_authorization,
     secret_resource_policy,
 )
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.policy import decode_document
 from bedrock_key_audit.remediation import principals
 from bedrock_key_audit.remediation.core import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.fixtures.inventory import Trail
 from bedrock_key_audit.remediation.core import (
     ORDER_TRAIL_CREATE,

@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
-from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
+from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
 from bedrock_key_audit.fixtures.inventory import BadRegion
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import (

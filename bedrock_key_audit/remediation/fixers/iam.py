@@ -9,7 +9,7 @@ import dataclasses
 import json
 from typing import Any, Sequence
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.policy import (
     BEARER_CONTEXT,
     Evaluator,
@@ -327,7 +327,7 @@ def scp_stop(ctx: Context) -> str | None:
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html),
     so a fixer facing one prints it for the organization instead of attaching a policy."""
     from bedrock_key_audit import iam_verdicts
-    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.checkcore import CouldNotDecide
     from bedrock_key_audit.org_policies import grants_bound
     from bedrock_key_audit.policy import bearer_context, principal_context
 

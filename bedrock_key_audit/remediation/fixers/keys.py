@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
+from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
 from bedrock_key_audit.fixtures.inventory import Credential, decode_key
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import (

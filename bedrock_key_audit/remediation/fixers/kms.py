@@ -8,7 +8,7 @@ import json
 import uuid
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.remediation.core import (
     ORDER_KMS,
     Context,

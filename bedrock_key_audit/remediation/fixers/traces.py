@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
+from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
 from bedrock_key_audit.remediation.names import TRAIL_NAME  # the trail (and bucket prefix) the cloudtrail fixers create
 from bedrock_key_audit.remediation.core import ORDER_TRAIL_UPDATE, Context, NeedsPerson, Step, fixer, manual_step
 from bedrock_key_audit.remediation.guard import merged_policy, taken_bucket
