@@ -681,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     """``bedrock-key-audit doctor [--audit-config PATH] [--no-permissions]``: 0 ready, 1 problems, 4 bad config."""
     from bedrock_key_audit.aws import Aws, CallLog
     from bedrock_key_audit.config import ConfigError, load_config
-    from bedrock_key_audit.redact import redact_text
+    from bedrock_key_audit.redaction import redact_text
 
     parser = argparse.ArgumentParser(prog="bedrock-key-audit doctor",
                                      description="Check the configuration, credentials and permissions before an audit.")

@@ -1,5 +1,5 @@
 """Reads of the access checks (secret.readers_restricted, iam.key_minting_restricted), memoised on the
-run's :class:`~bedrock_key_audit.fixtures.inventory.Inventory` like every other read.
+run's :class:`~bedrock_key_audit.inventory.reader.Inventory` like every other read.
 
 Calls (and so the auditor's permissions):
 

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from bedrock_key_audit import aws_call
 from bedrock_key_audit.jsonable import json_default
 from bedrock_key_audit.policy import Evaluator, PolicyError, Statement, decode_document, parse_document
-from bedrock_key_audit.redact import redact_text
+from bedrock_key_audit.redaction import redact_text
 
 if TYPE_CHECKING:
     from bedrock_key_audit.remediation.core import Context, Step

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit import registry
-from bedrock_key_audit.redact import redact_text
+from bedrock_key_audit.redaction import redact_text
 from bedrock_key_audit.reporting import controls as ctl
 from bedrock_key_audit.reporting import history, html_report, results, sources
 from bedrock_key_audit.reporting.run_results import all_calls, run_metadata
-from bedrock_key_audit.reporting.redaction import redact_obj
+from bedrock_key_audit.redaction import redact_obj
 from bedrock_key_audit.reporting.rundir import RunState
 from bedrock_key_audit.reporting.waivers import waiver_note
 

@@ -1,5 +1,5 @@
 """The redaction the reporting plugin applies at pytest's hooks (the patterns live in
-:mod:`bedrock_key_audit.redact` and :mod:`redaction`): each report is rewritten before the
+:mod:`bedrock_key_audit.redaction` and :mod:`redaction`): each report is rewritten before the
 terminal, junit, html or xdist see it; pytest-metadata's environment table before pytest-html
 renders it; other threads' log records are kept out of each test's captured log."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bedrock_key_audit.redact import redact_obj
+from bedrock_key_audit.redaction import redact_obj
 from bedrock_key_audit.reporting import sources
 from bedrock_key_audit.reporting.html_columns import evidence_extras
 from bedrock_key_audit.reporting.redaction import redact_report

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bedrock_key_audit.redact import redact_obj, redact_text
+from bedrock_key_audit.redaction import redact_obj, redact_text
 from bedrock_key_audit.reporting import history, results, sources
 from bedrock_key_audit.reporting.rundir import RunState, iso
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.reporting import history, results
-from bedrock_key_audit.reporting.redaction import LoggingRedaction
+from bedrock_key_audit.redaction import LoggingRedaction
 
 
 class ForeignThreadFilter(logging.Filter):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bedrock_key_audit.reporting import results
-from bedrock_key_audit.reporting.redaction import redact_terminal
+from bedrock_key_audit.redaction import redact_terminal
 from bedrock_key_audit.reporting.rundir import RunState, no_checks
 from bedrock_key_audit.reporting.waivers import (
     LAPSED,

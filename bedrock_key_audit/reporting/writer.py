@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bedrock_key_audit.redact import redact_text
+from bedrock_key_audit.redaction import redact_text
 from bedrock_key_audit.reporting import evidence as ev
 from bedrock_key_audit.reporting import history, results, sources, waiving
 from bedrock_key_audit.reporting.run_results import (

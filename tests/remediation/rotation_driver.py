@@ -17,7 +17,7 @@ from bedrock_key_audit.emulator import clock
 from bedrock_key_audit.aws import Aws, CallLog
 from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.config import load_config
-from bedrock_key_audit.fixtures.inventory import Inventory
+from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.remediation import fixers as _fixers  # noqa: F401 -- registers the fixers
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import Context, apply_plan, build_plan

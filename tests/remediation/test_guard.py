@@ -319,7 +319,7 @@ def test_the_guard_refuses_an_unconditional_grant_beside_a_source_ip_grant(emu, 
 
 
 def test_the_inventory_never_writes(emu, ctx_for):
-    from bedrock_key_audit.fixtures.inventory import ReadError
+    from bedrock_key_audit.inventory.errors import ReadError
 
     with pytest.raises(ReadError, match="never calls it"):
         ctx_for().inv._read("commercial", "s3", "PutBucketPolicy", Bucket="x", Policy="{}")

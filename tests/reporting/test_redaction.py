@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_key_audit.reporting.redaction import LoggingRedaction, redact_longrepr, redact_terminal
+from bedrock_key_audit.redaction import LoggingRedaction, redact_longrepr, redact_terminal
 
 SECRET = "cnry" + secrets.token_hex(20)
 KEY = "ABSK" + base64.b64encode(f"bedrock-canary-at-123456789012:{SECRET}".encode()).decode()

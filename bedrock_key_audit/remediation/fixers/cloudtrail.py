@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from bedrock_key_audit.checkcore import CheckRecord
-from bedrock_key_audit.fixtures.inventory import Trail
+from bedrock_key_audit.inventory.models import Trail
 from bedrock_key_audit.remediation.core import (
     ORDER_TRAIL_CREATE,
     ORDER_TRAIL_UPDATE,

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
-from bedrock_key_audit.fixtures.inventory import BadRegion
+from bedrock_key_audit.inventory.errors import BadRegion
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import (
     ORDER_SECRET_REWRITE,
