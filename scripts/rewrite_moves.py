@@ -54,11 +54,15 @@ def rewrite_source(text: str, modules: dict[str, str], names: dict[tuple[str, st
             if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module):
                 continue
             mod = node.module
-            if mod not in name_sources and mod not in modules:
+            if mod not in name_sources and mod not in modules and not any(f"{mod}.{a.name}" in modules
+                                                                           for a in node.names):
                 continue
             groups: dict[str, list[str]] = {}
             for a in node.names:
-                target_mod, target_name = names.get((mod, a.name), (modules.get(mod, mod), a.name))
+                if f"{mod}.{a.name}" in modules:  # ``from package import module`` of a moved module
+                    target_mod, _, target_name = modules[f"{mod}.{a.name}"].rpartition(".")
+                else:
+                    target_mod, target_name = names.get((mod, a.name), (modules.get(mod, mod), a.name))
                 alias = a.asname if a.asname else (a.name if target_name != a.name else None)
                 groups.setdefault(target_mod, []).append(
                     target_name + (f" as {alias}" if alias and alias != target_name else ""))

@@ -91,12 +91,12 @@ def test_the_rule(name: str, allowed: bool) -> None:
 
 
 def test_relative_imports_are_resolved() -> None:
-    src = "from ..redact import redact_text\nfrom . import clock\nfrom .models import Ctx\n"
+    src = "from ..jsonable import to_jsonable\nfrom . import clock\nfrom .models import Ctx\n"
     assert imported_modules(src, "bedrock_key_audit.emulator.bedrock", is_package=True) == [
-        "bedrock_key_audit.emulator.redact.redact_text", "bedrock_key_audit.emulator.bedrock.clock",
+        "bedrock_key_audit.emulator.jsonable.to_jsonable", "bedrock_key_audit.emulator.bedrock.clock",
         "bedrock_key_audit.emulator.bedrock.models.Ctx"]
     assert imported_modules(src, "bedrock_key_audit.emulator.server", is_package=False)[0] == \
-        "bedrock_key_audit.redact.redact_text"
+        "bedrock_key_audit.jsonable.to_jsonable"
 
 
 def test_emulator_never_imports_audit_code() -> None:

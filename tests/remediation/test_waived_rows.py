@@ -5,7 +5,7 @@ import datetime as dt
 
 from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.fixtures.remediation import plugin
-from bedrock_key_audit.reporting import sources
+from bedrock_key_audit.fixtures.reporting import sources
 from bedrock_key_audit.reporting.waivers import parse_waivers
 
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone.utc)

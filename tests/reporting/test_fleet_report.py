@@ -8,8 +8,8 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
-from bedrock_key_audit.reporting import html_columns as hc
-from bedrock_key_audit.reporting.rundir import RunState
+from bedrock_key_audit.fixtures.reporting import html_columns as hc
+from bedrock_key_audit.fixtures.reporting.rundir import RunState
 
 FLEET = '''
 import pytest
