@@ -149,7 +149,7 @@ def _policy(s3, bucket="team-logs"):
 
 # --------------------------------------------------------------------------- 2. before-images, targets
 def test_a_write_outside_a_step_is_refused(emu, ctx_for):
-    from bedrock_key_audit.remediation.core import RemediationError
+    from bedrock_key_audit.remediation.errors import RemediationError
 
     s3 = _team_bucket(emu)
     with pytest.raises(RemediationError, match="outside a remediation step"):
@@ -560,7 +560,7 @@ def test_a_key_of_another_team_under_our_alias_is_never_adopted(emu, readers_ctx
     """Our alias names a key we did not create (no created-by=bedrock-key-audit tag, no journal entry), with
     a key policy that Denies everyone outside the team: the plan moves nothing to it, never advises editing
     its key policy, and the run refuses to use it too."""
-    from bedrock_key_audit.remediation.core import NeedsPerson
+    from bedrock_key_audit.remediation.errors import NeedsPerson
     from bedrock_key_audit.remediation.fixers.kms import kms_key_arn
     from bedrock_key_audit.remediation.fixers.secret import fix_secret_cmk
 

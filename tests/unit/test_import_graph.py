@@ -97,8 +97,10 @@ def test_the_check_catches_each_form(tmp_path: Path, monkeypatch: pytest.MonkeyP
 # The product package is bedrock_key_audit/; the top-level directories pyproject's [tool.setuptools.package-dir]
 # ships inside it (fixtures/ -> bedrock_key_audit.fixtures, checks/ -> bedrock_key_audit.checks) are walked under
 # their installed names.  Every import statement counts, module-level or inside a function: a function-local import
-# that breaks a cycle at run time still makes the two modules depend on each other.  Imports under
-# ``if TYPE_CHECKING:`` count as well, for the same reason.
+# that breaks a cycle at run time still makes the two modules depend on each other.  For the pytest rule an import
+# under ``if TYPE_CHECKING:`` counts too; for cycles it does not: it runs only under the type checker and names a
+# type for an annotation (PEP 484's way for a module to name the type of a caller that imports it), so it adds no
+# import-time or behavioural dependency.
 
 WIRING = ("bedrock_key_audit.fixtures", "bedrock_key_audit.checks")
 PYTEST_NAMES = ("pytest", "_pytest", "pluggy", "bedrock_key_audit.fixtures")
@@ -142,12 +144,27 @@ def module_files() -> dict[str, tuple[Path, bool]]:
     return out
 
 
-def imports_of(source: str, module: str, is_package: bool, known: set[str] | frozenset[str]) -> set[str]:
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """ids of the nodes inside ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``) blocks."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            for stmt in node.body:
+                inside |= {id(n) for n in ast.walk(stmt)}
+    return inside
+
+
+def imports_of(source: str, module: str, is_package: bool, known: set[str] | frozenset[str],
+               type_checking: bool = True) -> set[str]:
     """Every module ``source`` imports, relative imports resolved; ``from p import n`` is ``p.n`` when that
-    is a module of ``known``, else ``p``."""
+    is a module of ``known``, else ``p``.  ``type_checking=False`` leaves out imports under ``if TYPE_CHECKING:``."""
     found: set[str] = set()
     anchor_base = module.split(".") if is_package else module.split(".")[:-1]
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    skip = set() if type_checking else _type_checking_nodes(tree)
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -171,7 +188,7 @@ def import_graph() -> dict[str, set[str]]:
     known = frozenset(files)
     graph: dict[str, set[str]] = {}
     for name, (path, is_pkg) in files.items():
-        deps = imports_of(path.read_text(), name, is_pkg, known)
+        deps = imports_of(path.read_text(), name, is_pkg, known, type_checking=False)
         graph[name] = {k for k in (_known_prefix(d, known) for d in deps) if k is not None and k != name}
     return graph
 
@@ -281,6 +298,12 @@ def test_no_import_cycle() -> None:
 ])
 def test_imports_are_resolved(source: str, module: str, is_pkg: bool, expected: set[str]) -> None:
     assert imports_of(source, module, is_pkg, {"bedrock_key_audit.b", "bedrock_key_audit.p.m"}) == expected
+
+
+def test_type_checking_imports_count_for_the_pytest_rule_and_not_for_cycles() -> None:
+    src = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pytest\n    from .b import X\n"
+    assert {"pytest", "bedrock_key_audit.b"} <= imports_of(src, "bedrock_key_audit.a", False, {"bedrock_key_audit.b"})
+    assert imports_of(src, "bedrock_key_audit.a", False, {"bedrock_key_audit.b"}, type_checking=False) == {"typing"}
 
 
 def test_cycles_finds_a_three_module_loop_and_not_a_chain() -> None:

@@ -25,11 +25,11 @@ from bedrock_key_audit.remediation.core import (
     ORDER_STRIP,
     ORDER_USER,
     Context,
-    NeedsPerson,
     Step,
     fixer,
     manual_step,
 )
+from bedrock_key_audit.remediation.errors import NeedsPerson
 from bedrock_key_audit.remediation.names import POLICY_NAME
 
 MAX_POLICY_VERSIONS = 5  # IAM keeps at most five versions of a managed policy

@@ -10,12 +10,7 @@ from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
 from bedrock_key_audit.inventory.models import Credential
 from bedrock_key_audit.inventory.keys import decode_key
 from bedrock_key_audit.remediation import rotation
-from bedrock_key_audit.remediation.core import (
-    ORDER_SECRET_RESTORE,
-    Context,
-    Step,
-    manual_step,
-)
+from bedrock_key_audit.remediation.core import ORDER_SECRET_RESTORE, Context, Step, manual_step
 from bedrock_key_audit.remediation.fixers.iam import (
     _create_user_step,
     _ensure_policy_step,
