@@ -594,7 +594,7 @@ def secret_region_problem(aws: Any) -> str | None:
     names the setting that fixes it; found nowhere, the line says so (doctor does not call a
     configuration naming no secret ready).  A denied or failed DescribeSecret is left to the permission
     checks."""
-    from bedrock_key_audit.fixtures.config import partition_regions
+    from bedrock_key_audit.config import partition_regions
 
     region, sid = aws.cfg.region("govcloud"), aws.cfg.secret_id
 
@@ -708,9 +708,9 @@ def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``bedrock-key-audit doctor [--audit-config PATH] [--no-permissions]``: 0 ready, 1 problems, 4 bad config."""
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import ConfigError, load_config
-    from bedrock_key_audit.redact import redact_text
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import ConfigError, load_config
+    from bedrock_key_audit.redaction import redact_text
 
     parser = argparse.ArgumentParser(prog="bedrock-key-audit doctor",
                                      description="Check the configuration, credentials and permissions before an audit.")

@@ -246,7 +246,7 @@ def _why(exc: Exception) -> str:
 
 def _other_regions(region: str) -> list[str]:
     """The GovCloud Regions of botocore's endpoint data for Secrets Manager, ``region`` first."""
-    from bedrock_key_audit.fixtures.config import partition_regions
+    from bedrock_key_audit.config import partition_regions
 
     return [region] + [r for r in partition_regions("govcloud") if r != region]
 
@@ -286,7 +286,7 @@ def _unlisted_user(sess: Any, region: str, interactive: bool, no_verify: bool, l
                    say: Callable[[str], None]) -> str:
     """The user when no Bedrock key could be listed: the setup guide's name only if ``iam:GetUser``
     finds it; else asked (a terminal) or init stops naming ``--user``.  Nothing unverified is written."""
-    from bedrock_key_audit.fixtures.config import DEFAULTS
+    from bedrock_key_audit.config import DEFAULTS
 
     default = str(DEFAULTS["user"]["name"])
     try:
@@ -309,7 +309,7 @@ def _unlisted_secret(sess: Any, region: str, given: str | None, interactive: boo
     """The secret and its Region when none could be listed (the generated auditor policy has no
     ``secretsmanager:ListSecrets``): the setup guide's name only if ``DescribeSecret``, which that policy
     allows, finds it in a GovCloud Region; else asked (a terminal) or init stops naming ``--secret``."""
-    from bedrock_key_audit.fixtures.config import DEFAULTS
+    from bedrock_key_audit.config import DEFAULTS
 
     default = str(DEFAULTS["secret"]["id"])
     unreadable: str | None = None
@@ -379,7 +379,7 @@ def render(answers: dict[str, Any], found: dict[str, Profile | None]) -> str:
 def main(argv: list[str] | None = None, interactive: bool | None = None,
          say: Callable[[str], None] = print) -> int:
     """``bedrock-key-audit init [flags]``: 0 written, 2 cannot decide / exists, 4 does not validate."""
-    from bedrock_key_audit.fixtures.config import DEFAULTS, ConfigError, load_config, partition_regions
+    from bedrock_key_audit.config import DEFAULTS, ConfigError, load_config, partition_regions
 
     parser = argparse.ArgumentParser(prog="bedrock-key-audit init",
                                      description="Write audit.toml from your AWS profiles (asks what it cannot decide).")

@@ -61,8 +61,6 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import pytest
-
 from bedrock_key_audit.policy import PolicyError, RequestContext, Statement, _and, _or, parse_document, parse_operator
 
 SCP = "SERVICE_CONTROL_POLICY"
@@ -74,10 +72,6 @@ BEDROCK_SERVICE = "bedrock.amazonaws.com"
 NOT_READ_HINT = ("grant organizations:DescribeOrganization, organizations:ListParents, "
                  "organizations:ListPoliciesForTarget and organizations:DescribePolicy (from the management account "
                  "or a delegated administrator: [organization] policies_profile) or give --org-policies FILE")
-
-
-# where the parsed --org-policies export waits for the inventories (fixtures/options.py sets it)
-ORG_EXPORT_KEY: pytest.StashKey[dict[str, OrgPolicies]] = pytest.StashKey()
 
 
 EXPORT_SHAPE = ('{"accounts": {"<12-digit account id>": {"organization": true, "management_account": "<12-digit id>", '

@@ -195,7 +195,7 @@ def known_accounts(cfg: Any, organization: bool = False, account: str | None = N
 
 def for_config(role: str, cfg: Any, partition: str | None = None, organization: bool = False,
                account: str | None = None) -> dict[str, Any]:
-    """:func:`generate` for an :class:`~bedrock_key_audit.fixtures.config.AuditConfig`: its names,
+    """:func:`generate` for an :class:`~bedrock_key_audit.config.AuditConfig`: its names,
     its partitions' Regions, and the accounts of :func:`known_accounts`."""
     org: dict[str, Any] | None = (cfg.data.get("organization") or {}) if organization else None
     return generate(role, cfg.user_name, cfg.secret_id, partition, org,
@@ -222,7 +222,7 @@ def account_notice(cfg: Any, partition: str | None = None, organization: bool = 
 def main(argv: list[str] | None = None) -> int:
     """``bedrock-key-audit policy auditor|remediator [--partition P] [--account ID] [--organization]
     [--audit-config PATH]``."""
-    from bedrock_key_audit.fixtures.config import ConfigError, load_config
+    from bedrock_key_audit.config import ConfigError, load_config
 
     parser = argparse.ArgumentParser(prog="bedrock-key-audit policy",
                                      description="Print the IAM policy the auditing (or remediating) principal needs.")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 
 from bedrock_key_audit import registry
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.verdicts import cloudtrail as verdicts
 
 

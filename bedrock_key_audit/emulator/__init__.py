@@ -1,4 +1,4 @@
-"""Embedded AWS emulator: moto plus the IAM and Bedrock pieces moto lacks (issue 2).
+"""Embedded AWS emulator: moto plus the IAM and Bedrock pieces moto lacks.
 
 Public API (imported lazily: importing this package does not import moto)::
 

@@ -31,15 +31,11 @@ import re
 import threading
 from typing import Any
 
-from bedrock_key_audit.emulator import clock, partitions
+from bedrock_key_audit.emulator import clock, issued, partitions
 
 ACCESS_ROLE = "OrganizationAccountAccessRole"
 _lock = threading.Lock()
 _installed = False
-# access key id -> (account id, arn partition, expiration)
-_issued: dict[str, tuple[str, str, dt.datetime]] = {}
-_KEY_ID = re.compile(r"Credential=([A-Z0-9]{16,128})/")
-_QUERY_KEY_ID = re.compile(r"(?:^|&)X-Amz-Credential=([A-Z0-9]{16,128})(?:/|%2F)", re.I)
 
 
 def installed() -> bool:
@@ -47,8 +43,7 @@ def installed() -> bool:
 
 
 def reset() -> None:
-    with _lock:
-        _issued.clear()
+    issued.reset()
 
 
 def install() -> None:
@@ -60,44 +55,6 @@ def install() -> None:
         _fix_create_account()
         _fix_list_accounts_paging()
         _installed = True
-
-
-def access_key_id(environ: dict[str, Any]) -> str | None:
-    """The access key id a SigV4 request is signed with (header or presigned query), or None."""
-    m = _KEY_ID.search(environ.get("HTTP_AUTHORIZATION", "") or "")
-    if m:
-        return m.group(1)
-    q = _QUERY_KEY_ID.search(environ.get("QUERY_STRING", "") or "")
-    return q.group(1) if q else None
-
-
-_access_key_id = access_key_id
-
-
-def issued_partition(key: str | None) -> str | None:
-    """The ARN partition of assumed-role credentials this module issued, or None."""
-    with _lock:
-        issued = _issued.get(key or "")
-    return issued[1] if issued else None
-
-
-def account_for_request(environ: dict[str, Any], arn_partition: str) -> str | None:
-    """The account a request acts in when it is signed with credentials AssumeRole issued here
-    (and not expired), in the same partition; None otherwise."""
-    key = _access_key_id(environ)
-    with _lock:
-        issued = _issued.get(key or "")
-    if issued is None or issued[1] != arn_partition or issued[2] <= clock.now():
-        return None
-    return issued[0]
-
-
-def expired_request(environ: dict[str, Any]) -> bool:
-    """Signed with assumed-role credentials issued here that have expired (AWS: ``ExpiredToken``)."""
-    key = _access_key_id(environ)
-    with _lock:
-        issued = _issued.get(key or "")
-    return issued is not None and issued[2] <= clock.now()
 
 
 def _statements(doc: Any) -> list[dict[str, Any]]:
@@ -172,8 +129,7 @@ def _fix_assume_role() -> None:
         creds: Any = result.result["Credentials"]  # type: ignore[index]
         # expiry on the emulator clock (tests move it), DurationSeconds from now as AWS counts it
         expires = clock.now() + dt.timedelta(seconds=self._get_int_param("DurationSeconds", 3600))
-        with _lock:
-            _issued[creds.access_key_id] = (account, arn_partition, expires)
+        issued.record(creds.access_key_id, account, arn_partition, expires)
         return result
 
     TokenResponse.assume_role = assume_role  # type: ignore[method-assign]

@@ -486,7 +486,7 @@ def _fix_web_identity() -> None:
     from moto.sts.exceptions import STSClientError
     from moto.sts.responses import TokenResponse
 
-    from bedrock_key_audit.emulator import organization
+    from bedrock_key_audit.emulator import issued
 
     class AccessDenied(STSClientError):
         def __init__(self, message: str) -> None:
@@ -534,8 +534,7 @@ def _fix_web_identity() -> None:
         result = original(self)
         creds: Any = result.result["Credentials"]  # type: ignore[index]
         expires = clock.now() + dt.timedelta(seconds=self._get_int_param("DurationSeconds", 3600))
-        with organization._lock:
-            organization._issued[creds.access_key_id] = (account, arn_partition, expires)
+        issued.record(creds.access_key_id, account, arn_partition, expires)
         return result
 
     TokenResponse.assume_role_with_web_identity = assume_role_with_web_identity  # type: ignore[method-assign]

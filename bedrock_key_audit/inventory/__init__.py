@@ -2,7 +2,7 @@
 
 Checks never call AWS.  They ask for session-scoped fixtures (``fixtures/inventory.py``) that read
 through :class:`~bedrock_key_audit.inventory.reader.Inventory`; each returns plain data or raises
-:class:`bedrock_key_audit.fixtures.checks.CouldNotDecide`, so every check that depends on a read that
+:class:`bedrock_key_audit.checkcore.CouldNotDecide`, so every check that depends on a read that
 failed ends ``error`` with the reason, and the others still run.
 
 Modules, one job each:

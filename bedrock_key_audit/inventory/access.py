@@ -1,5 +1,5 @@
 """Reads of the access checks (secret.readers_restricted, iam.key_minting_restricted), memoised on the
-run's :class:`~bedrock_key_audit.fixtures.inventory.Inventory` like every other read.
+run's :class:`~bedrock_key_audit.inventory.reader.Inventory` like every other read.
 
 Calls (and so the auditor's permissions):
 
@@ -23,10 +23,9 @@ Calls (and so the auditor's permissions):
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.inventory.reader import Inventory
+from bedrock_key_audit.checkcore import CouldNotDecide
 
 from bedrock_key_audit.escalation import UserFacts
 from bedrock_key_audit.access import (
@@ -35,6 +34,9 @@ from bedrock_key_audit.access import (
     principal_of_caller,
     principals_from_gaad,
 )
+
+if TYPE_CHECKING:  # the reader calls these functions (prefetch); they only name its type
+    from bedrock_key_audit.inventory.reader import Inventory
 
 
 @dataclasses.dataclass

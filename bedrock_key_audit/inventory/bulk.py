@@ -133,7 +133,7 @@ class BulkReads:
             return None
 
         def fetch() -> dict[str, list[dict[str, Any]]] | None:
-            from bedrock_key_audit.fixtures.config import BEDROCK_SERVICE
+            from bedrock_key_audit.config import BEDROCK_SERVICE
             try:
                 items = self._paginate("commercial", "iam", "ListServiceSpecificCredentials",  # type: ignore[attr-defined]
                                        "ServiceSpecificCredentials", AllUsers=True) or []

@@ -1,7 +1,7 @@
 """The inventory's two exceptions: a failed read, and a secret region that is a verdict."""
 from __future__ import annotations
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 
 
 class ReadError(CouldNotDecide):

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.org_policies import NOT_READ_HINT, RCP, SCP, Level, OrgPolicies, OrgPolicy
 
 Call = Callable[..., dict[str, Any]]

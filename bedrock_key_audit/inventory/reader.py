@@ -21,9 +21,9 @@ from botocore import xform_name
 from bedrock_key_audit import aws_call
 from bedrock_key_audit.aws_call import THROTTLE_CODES
 from bedrock_key_audit.envrace import made_despite_env_changes
-from bedrock_key_audit.fixtures.aws import Aws, Call
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.fixtures.config import BEDROCK_SERVICE, PARTITIONS, AuditConfig
+from bedrock_key_audit.aws import Aws, Call
+from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.config import BEDROCK_SERVICE, PARTITIONS, AuditConfig
 from bedrock_key_audit.iam_bulk import user_record
 from bedrock_key_audit.org_policies import OrgPolicies
 from bedrock_key_audit.inventory import org as org_reads

@@ -18,7 +18,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.verdicts.traces import BucketFacts, BucketProtection, InvocationLogging
 
 NO_PAB = "NoSuchPublicAccessBlockConfiguration"

@@ -67,14 +67,16 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.keys import bedrock_commercial_regions
-from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.usage import BEDROCK_SOURCE, HISTORY_DAYS, MAX_EVENTS, RegionRead
+
+if TYPE_CHECKING:  # the reader calls these functions (prefetch); they only name its type
+    from bedrock_key_audit.inventory.reader import Inventory
 
 PAGE_INTERVAL_S = 0.5  # LookupEvents: "limited to two per second, per account, per Region"
 PAGE_SIZE = 50  # LookupEvents' maximum (and default) MaxResults

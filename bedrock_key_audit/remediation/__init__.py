@@ -1,1 +1,1 @@
-"""remediation plugin (see its issue)."""
+"""Remediation: fixers plan steps for failing checks, and the change guard applies them."""

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from bedrock_key_audit import aws_call
 from bedrock_key_audit.jsonable import json_default
 from bedrock_key_audit.policy import Evaluator, PolicyError, Statement, decode_document, parse_document
-from bedrock_key_audit.redact import redact_text
+from bedrock_key_audit.redaction import redact_text
 
 if TYPE_CHECKING:
     from bedrock_key_audit.remediation.core import Context, Step
@@ -152,7 +152,7 @@ class Guard:
     # ---- plumbing
     def _raw(self, service: str, partition: str, operation: str, region: str | None,
              expected: Iterable[str], params: dict[str, Any]) -> dict[str, Any] | None:
-        from bedrock_key_audit.remediation.core import RemediationError
+        from bedrock_key_audit.remediation.errors import RemediationError
 
         ctx = self.ctx
         if self.dry_run and aws_call.is_mutating(operation):
@@ -168,7 +168,7 @@ class Guard:
               missing: Iterable[str] = (), **params: Any) -> tuple[str, Any]:
         """A before-image read: ``("ok", response)``, ``("missing", None)`` on a ``missing`` code, or
         ``("unreadable", sentence)``."""
-        from bedrock_key_audit.remediation.core import RemediationError
+        from bedrock_key_audit.remediation.errors import RemediationError
 
         try:
             got = self._raw(service, partition, operation, region, missing, params)
@@ -185,7 +185,7 @@ class Guard:
     # ---- writes
     def write(self, service: str, partition: str, operation: str, *, region: str | None = None,
               expected: Iterable[str] = (), **params: Any) -> dict[str, Any] | None:
-        from bedrock_key_audit.remediation.core import NeedsPerson, RemediationError
+        from bedrock_key_audit.remediation.errors import NeedsPerson, RemediationError
 
         step = self.ctx.step
         if step is None:

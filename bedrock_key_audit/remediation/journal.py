@@ -33,7 +33,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from bedrock_key_audit.redact import redact_obj
+from bedrock_key_audit.redaction import redact_obj
 
 FILE = "remediation-journal.jsonl"
 END_PHASES = {"committed", "rolled_back", "aliased", "tagged"}

@@ -33,8 +33,8 @@ def _partition_of(ctx: "Context", arn_partition: str) -> str | None:
 
 def resolve(ctx: "Context", arns: list[str], option: str) -> list[str]:
     """``arns`` with each user/role of an audited account replaced by IAM's own ARN (memoised);
-    raises :class:`~bedrock_key_audit.remediation.core.RemediationError` naming the first that does not exist."""
-    from bedrock_key_audit.remediation.core import RemediationError
+    raises :class:`~bedrock_key_audit.remediation.errors.RemediationError` naming the first that does not exist."""
+    from bedrock_key_audit.remediation.errors import RemediationError
 
     memo = ctx.memo.setdefault("principals:resolved", {})
     out: list[str] = []
@@ -99,7 +99,7 @@ def minters(ctx: "Context") -> list[str]:
 
 def plan_stopper(ctx: "Context") -> str | None:
     """One line when a configured principal does not exist (the plan then holds only that line)."""
-    from bedrock_key_audit.remediation.core import RemediationError
+    from bedrock_key_audit.remediation.errors import RemediationError
 
     try:
         readers(ctx)

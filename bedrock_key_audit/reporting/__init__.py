@@ -1,1 +1,1 @@
-"""reporting plugin (see its issue)."""
+"""Reports of a run: results.json, JUnit, HTML, OSCAL, OCSF, the evidence bundle and the run directory."""

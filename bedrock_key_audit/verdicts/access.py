@@ -28,7 +28,7 @@ from bedrock_key_audit.inventory.access import (
     secret_replicas,
     secret_resource_policy,
 )
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 
 from bedrock_key_audit.access import (
     ANY_OTHER_ACCOUNT,

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.traces import invocation_logging as read_invocation_logging
 from bedrock_key_audit.usage import KeyUseRegions
 from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
 
 if TYPE_CHECKING:
-    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.checkcore import Check
     from bedrock_key_audit.inventory.reader import Inventory, KeyRegions
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.traces import bucket_protection
 from bedrock_key_audit.trails import ROW_PROPERTIES, security_trail
 from bedrock_key_audit.verdicts.traces import bucket_protection_verdict
 
 if TYPE_CHECKING:
-    from bedrock_key_audit.fixtures.checks import Check
-    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.checkcore import Check
+    from bedrock_key_audit.config import AuditConfig
     from bedrock_key_audit.inventory.models import Trail
     from bedrock_key_audit.inventory.reader import Inventory
 

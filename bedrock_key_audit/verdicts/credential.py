@@ -10,13 +10,13 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.keys import decode_key
 from bedrock_key_audit.inventory.models import SecretText
 
 if TYPE_CHECKING:
-    from bedrock_key_audit.fixtures.checks import Check
-    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.checkcore import Check
+    from bedrock_key_audit.config import AuditConfig
     from bedrock_key_audit.inventory.models import Credential, IamUser
     from bedrock_key_audit.inventory.reader import Inventory
 

@@ -10,12 +10,12 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.keys import decode_key
 
 if TYPE_CHECKING:
-    from bedrock_key_audit.fixtures.checks import Check
-    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.checkcore import Check
+    from bedrock_key_audit.config import AuditConfig
     from bedrock_key_audit.inventory.models import HttpProbe
     from bedrock_key_audit.inventory.reader import Inventory
 

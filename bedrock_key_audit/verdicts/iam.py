@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bedrock_key_audit import iam_verdicts
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 
 if TYPE_CHECKING:
     import datetime as dt
 
-    from bedrock_key_audit.fixtures.checks import Check
-    from bedrock_key_audit.fixtures.config import AuditConfig
+    from bedrock_key_audit.checkcore import Check
+    from bedrock_key_audit.config import AuditConfig
     from bedrock_key_audit.inventory.models import (
         IamUser,
         OtherCredentials,

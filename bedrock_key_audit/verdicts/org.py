@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.org_policies import Judgment, probe_principal
 from bedrock_key_audit.org_policies import key_lifetime_capped as _lifetime
 from bedrock_key_audit.org_policies import long_term_keys_confined as _confined
 
 if TYPE_CHECKING:
-    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.checkcore import Check
     from bedrock_key_audit.org_policies import OrgPolicies
 
 # what the org rows read: each partition's organization policies, or why they could not be read

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import jsonschema
 
 from bedrock_key_audit import resources
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.keys import (
     bearer_token_problem,
     bedrock_commercial_regions,
@@ -25,7 +25,7 @@ from bedrock_key_audit.trails import kms_key_problem
 if TYPE_CHECKING:
     import datetime as dt
 
-    from bedrock_key_audit.fixtures.checks import Check
+    from bedrock_key_audit.checkcore import Check
     from bedrock_key_audit.inventory.models import Credential, IamUser, Secret
     from bedrock_key_audit.inventory.reader import Inventory
 

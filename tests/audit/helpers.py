@@ -49,7 +49,8 @@ class SkipDiscardedTracebacks:
 
     @pytest.hookimpl
     def pytest_itemcollected(self, item):
-        from bedrock_key_audit.fixtures.checks import RECORD, CouldNotDecide
+        from bedrock_key_audit.fixtures.checks import RECORD
+        from bedrock_key_audit.checkcore import CouldNotDecide
 
         formatted = item._repr_failure_py
 

@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 from bedrock_key_audit import iam_verdicts
 from bedrock_key_audit.access import KeyAccess, key_minters, principals_from_gaad, secret_readers
-from bedrock_key_audit.fixtures.config import load_config
-from bedrock_key_audit.fixtures.inventory import IamUser, PolicyDoc, UserPolicies
+from bedrock_key_audit.config import load_config
+from bedrock_key_audit.inventory.models import IamUser, PolicyDoc, UserPolicies
 from bedrock_key_audit.policy import (
     Evaluator, FromContext, RequestContext, Unknown, arn, evaluate_condition, match_resource,
 )

@@ -9,7 +9,7 @@ from typing import cast
 
 import pytest
 
-from bedrock_key_audit.fixtures.checks import Check, CheckFailed, CheckRecord, CouldNotDecide
+from bedrock_key_audit.checkcore import Check, CheckFailed, CheckRecord, CouldNotDecide
 from bedrock_key_audit.inventory.errors import ReadError
 from bedrock_key_audit.inventory.models import Credential, IamUser, OtherCredentials, Secret, SecretText
 from bedrock_key_audit.inventory.reader import Inventory

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bedrock_key_audit.fixtures.config import ConfigError, load_config
+from bedrock_key_audit.config import ConfigError, load_config
 from tests.audit.helpers import CHECKS, ROOT
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from bedrock_key_audit.fixtures.config import ConfigError, load_config
+from bedrock_key_audit.config import ConfigError, load_config
 
 SOON = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=30)).isoformat()
 TOO_LATE = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=366)).isoformat()

@@ -21,9 +21,9 @@ import pytest
 
 from bedrock_key_audit import iam_verdicts
 from bedrock_key_audit.access import KeyAccess, key_minters, principals_from_gaad, secret_readers
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.fixtures.config import ConfigError, load_config
-from bedrock_key_audit.fixtures.inventory import IamUser, PolicyDoc, UserPolicies
+from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.config import ConfigError, load_config
+from bedrock_key_audit.inventory.models import IamUser, PolicyDoc, UserPolicies
 from tests.policy_docs import allow, deny, doc
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.timezone.utc)

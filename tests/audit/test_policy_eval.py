@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bedrock_key_audit import iam_verdicts
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.fixtures.config import ConfigError, load_config
-from bedrock_key_audit.fixtures.inventory import IamUser, PolicyDoc, UserPolicies
+from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.config import ConfigError, load_config
+from bedrock_key_audit.inventory.models import IamUser, PolicyDoc, UserPolicies
 from bedrock_key_audit.policy import (
     Evaluator, FromContext, RequestContext, arn, evaluate_condition, evaluate_conditions, forbidden_match,
     match_resource,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.verdicts.traces import (
     PAB_SETTINGS, BucketProtection, InvocationLogging, bucket_protection_verdict, effective_pab,
     invocation_logging_verdict,

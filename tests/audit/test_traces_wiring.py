@@ -112,7 +112,7 @@ def _log_archive(*, bucket_level_pab: bool):
             "LoggingEnabled": {"TargetBucket": target, "TargetPrefix": "trail/"}})
         if bucket_level_pab:
             s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PAB_ALL)
-        from bedrock_key_audit.fixtures.aws import _loopback_s3control
+        from bedrock_key_audit.aws import _loopback_s3control
 
         s3control = emu.client("s3control", "commercial")
         s3control.meta.events.register_first("request-created", _loopback_s3control)  # <account>.127.0.0.1

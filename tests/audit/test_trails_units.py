@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 
 from bedrock_key_audit.verdicts.cloudtrail import judge_row
-from bedrock_key_audit.fixtures.checks import Check, CheckFailed, CheckRecord, CouldNotDecide
-from bedrock_key_audit.fixtures.inventory import Trail
+from bedrock_key_audit.checkcore import Check, CheckFailed, CheckRecord, CouldNotDecide
+from bedrock_key_audit.inventory.models import Trail
 from bedrock_key_audit.trails import ROW_PROPERTIES, assess, security_trail
 
 ALL = [{"ReadWriteType": "All", "IncludeManagementEvents": True}]

@@ -13,7 +13,7 @@ import json
 from typing import Any, cast
 
 import pytest
-from bedrock_key_audit.fixtures.config import ConfigError, load_config
+from bedrock_key_audit.config import ConfigError, load_config
 
 from bedrock_key_audit.usage import (
     AUDIT_USER_AGENT,
@@ -181,7 +181,7 @@ class _Aws:
 def _reader(monkeypatch, pages=None, error=None, max_events=None):
     import boto3
     from bedrock_key_audit.inventory import usage as reader
-    from bedrock_key_audit.fixtures.inventory import Inventory
+    from bedrock_key_audit.inventory.reader import Inventory
     from botocore.stub import ANY, Stubber
 
     client = boto3.client("cloudtrail", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
@@ -209,7 +209,7 @@ def test_reader_stops_at_max_events_and_says_so(monkeypatch):
 
 
 def test_reader_throttled_past_retries_is_an_error(monkeypatch):
-    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.checkcore import CouldNotDecide
 
     with pytest.raises(CouldNotDecide, match="cloudtrail:LookupEvents in commercial .* still throttled after retries"):
         _reader(monkeypatch, error="ThrottlingException")
@@ -221,8 +221,8 @@ def test_reader_throttled_past_retries_is_an_error(monkeypatch):
 def test_fixer_names_the_keys_and_changes_nothing():
     from types import SimpleNamespace
 
-    from bedrock_key_audit.fixtures.checks import CheckRecord
-    from bedrock_key_audit.fixtures.inventory import Credential
+    from bedrock_key_audit.checkcore import CheckRecord
+    from bedrock_key_audit.inventory.models import Credential
 
     from bedrock_key_audit.remediation.fixers import usage  # noqa: F401 -- registers the fixer
     from bedrock_key_audit.remediation.core import FIXERS
@@ -285,7 +285,7 @@ def _region_inventory(describe=None, error=None, secret_region="us-west-2"):
     import boto3
     from botocore.stub import Stubber
 
-    from bedrock_key_audit.fixtures.inventory import Inventory
+    from bedrock_key_audit.inventory.reader import Inventory
     from bedrock_key_audit.inventory.reader import KeyRegions
 
     client = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
@@ -370,7 +370,7 @@ def test_reader_pages_go_through_the_regions_limiter(monkeypatch):
     import boto3
     from botocore.stub import ANY, Stubber
 
-    from bedrock_key_audit.fixtures.inventory import Inventory
+    from bedrock_key_audit.inventory.reader import Inventory
     from bedrock_key_audit.inventory import usage as reader
 
     client = boto3.client("cloudtrail", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")

@@ -1,4 +1,4 @@
-"""Waivers, wired end to end (issue 13, "Done when"): a live waiver is shown and ignored by
+"""Waivers, wired end to end: a live waiver is shown and ignored by
 ``--fail-on``; once the emulator's clock passes its ``expires`` the row is fail again and the
 report says the waiver lapsed.  The rules themselves are unit-tested in tests/reporting/test_waivers.py."""
 from __future__ import annotations

@@ -388,7 +388,7 @@ def test_permissions_boundary(bedrock, keys):
 
 @pytest.mark.parametrize("token_type", ["SHORT_TERM", "long_term"])
 def test_conditional_deny_whose_condition_is_false_guards_nothing(bedrock, keys, token_type):
-    """issue 15: a Deny that does not match the request's context is not a deny of everything."""
+    """A Deny that does not match the request's context is not a deny of everything."""
     k = keys.key("guardrail", inline=policy(
         {"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"},
         {"Effect": "Deny", "Action": ["bedrock:CallWithBearerToken", "bedrock:InvokeModel"], "Resource": "*",
@@ -397,7 +397,7 @@ def test_conditional_deny_whose_condition_is_false_guards_nothing(bedrock, keys,
     _ok(bedrock.converse(CLAUDE_35, k))
 
 
-# --------------------------------------------------------------------------- request context guardrails (issue 10 §3)
+# --------------------------------------------------------------------------- request context guardrails
 ALLOW_ALL = {"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}
 EXPLICIT = "with an explicit deny in an identity-based policy"
 

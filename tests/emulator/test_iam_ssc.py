@@ -380,7 +380,7 @@ def test_decode_accepts_well_formed():
     _ok(decode_long_term_key(key) == ("bedrock-cross-partition-user-at-123456789012", "s3cr3t/+x"), "well-formed key decodes")
 
 
-# --------------------------------------------------------------------------- second key's alias (issue 10 §3)
+# --------------------------------------------------------------------------- second key's alias
 def test_second_key_gets_its_own_alias_and_the_key_encodes_it(emu, iam):
     first = _create(iam)
     second = _create(iam)

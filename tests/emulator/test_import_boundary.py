@@ -82,7 +82,7 @@ def _leaf_path(leaf: str) -> Path:
     ("json", True), ("moto.iam.models", True), ("werkzeug.serving", True),
     ("bedrock_key_audit.emulator.clock", True), ("bedrock_key_audit.emulator.bedrock.models.Ctx", True),
     ("bedrock_key_audit.redaction.redact_text", True), ("bedrock_key_audit.guard", True),
-    ("bedrock_key_audit.fixtures.config.GUIDE_ACTIONS", False), ("bedrock_key_audit.redact.redact_text", False),
+    ("bedrock_key_audit.config.GUIDE_ACTIONS", False), ("bedrock_key_audit.checkcore.CouldNotDecide", False),
     ("bedrock_key_audit.policy", False), ("bedrock_key_audit.emulatorx", False), ("fixtures.config", False),
     ("checks.test_secret", False),
 ])
@@ -91,12 +91,12 @@ def test_the_rule(name: str, allowed: bool) -> None:
 
 
 def test_relative_imports_are_resolved() -> None:
-    src = "from ..redact import redact_text\nfrom . import clock\nfrom .models import Ctx\n"
+    src = "from ..jsonable import to_jsonable\nfrom . import clock\nfrom .models import Ctx\n"
     assert imported_modules(src, "bedrock_key_audit.emulator.bedrock", is_package=True) == [
-        "bedrock_key_audit.emulator.redact.redact_text", "bedrock_key_audit.emulator.bedrock.clock",
+        "bedrock_key_audit.emulator.jsonable.to_jsonable", "bedrock_key_audit.emulator.bedrock.clock",
         "bedrock_key_audit.emulator.bedrock.models.Ctx"]
     assert imported_modules(src, "bedrock_key_audit.emulator.server", is_package=False)[0] == \
-        "bedrock_key_audit.redact.redact_text"
+        "bedrock_key_audit.jsonable.to_jsonable"
 
 
 def test_emulator_never_imports_audit_code() -> None:
@@ -127,6 +127,6 @@ def test_neutral_leaves_import_only_the_standard_library(leaf: str) -> None:
 def test_the_emulators_copy_of_the_guide_policy_is_the_audits() -> None:
     """Both copy the setup guide's custom policy (Step 2); a test may import both sides."""
     from bedrock_key_audit.emulator import scenarios
-    from bedrock_key_audit.fixtures import config
+    from bedrock_key_audit import config
 
     assert scenarios.GUIDE_ACTIONS == config.GUIDE_ACTIONS

@@ -21,7 +21,7 @@ import pytest
 
 from bedrock_key_audit.emulator import clock, scenarios, server
 from bedrock_key_audit.emulator.server import Emulator
-from bedrock_key_audit.redact import redact_text
+from bedrock_key_audit.redaction import redact_text
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 AWS_CLI = shutil.which("aws")
@@ -350,7 +350,7 @@ def test_faults_sub_paths_reach_the_real_faults_module(emu):
 
 
 def test_health_answers_ready_only_after_the_start_scenario(emu, monkeypatch):
-    """issue 10 §3: the CLI starts with ready=False, builds its scenario, then marks ready."""
+    """The CLI starts with ready=False, builds its scenario, then marks ready."""
     from bedrock_key_audit.emulator import __main__ as cli
 
     emu._ready.clear()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bedrock_key_audit import cli
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.config import load_config
 
 
 def test_source_names_the_file_or_the_missing_one(tmp_path, monkeypatch):

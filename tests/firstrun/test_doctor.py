@@ -8,8 +8,8 @@ import json
 import pytest
 
 from bedrock_key_audit import cli, doctor
-from bedrock_key_audit.fixtures.aws import Aws, CallLog
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.config import load_config
 from tests.firstrun.helpers import (COMMERCIAL, GOV, assume_role_setup, audit_toml, aws_files, credential_process_profile,
                                     key_profile, sso_profile, two_profiles)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bedrock_key_audit import cli
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.config import load_config
 from bedrock_key_audit.inventory.models import Secret, missing_secret
 from tests.firstrun.helpers import COMMERCIAL, GOV, audit_toml, aws_files, key_profile, two_profiles
 
@@ -228,7 +228,8 @@ def test_provider_problem_names_sso_get_role_credentials():
 def test_a_failing_credential_process_names_the_profile_and_its_stderr(emu, tmp_path, monkeypatch, capsys):
     import pytest
 
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog, verify_credentials
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.fixtures.aws import verify_credentials
 
     script = tmp_path / "creds.sh"
     script.write_text("#!/bin/sh\necho 'login needed for Bearer abcdefghijklmnopqrstuvwxyz0123456789' >&2\nexit 3\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bedrock_key_audit import cli, init
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.config import load_config
 from bedrock_key_audit.emulator.partitions import PARTITION_KEYS
 from tests.firstrun.helpers import (COMMERCIAL, GOV, assume_role_setup, aws_files, credential_process_profile,
                                     key_profile, sso_profile, two_profiles)

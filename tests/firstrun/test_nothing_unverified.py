@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bedrock_key_audit import cli, init
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.config import load_config
 from tests.firstrun.helpers import audit_toml, aws_files, two_profiles
 
 

@@ -159,7 +159,7 @@ def test_permissions_boundary_trims_an_overgrant(pytester):
 def test_a_policy_named_like_bearer_keeps_its_verdict_readable():
     # what a check record's detail goes through (CheckRecord.as_dict); seen on a real run with
     # a group inline policy named deny-bearer
-    from bedrock_key_audit.redact import redact_text
+    from bedrock_key_audit.redaction import redact_text
 
     verdict = "lacks 1 required action(s): bedrock:CallWithBearerToken (denied by inline policy deny-bearer (via group no-keys))"
     assert redact_text(verdict) == verdict

@@ -1,4 +1,4 @@
-"""The classes issue 10 §2 added, each built on the emulator with boto3 and audited for real:
+"""Review classes of defect, each built on the emulator with boto3 and audited for real:
 every credential type on the key-only user, the secret's CMK state, and a rotation's
 AWSPENDING proof for two Active keys.  (CloudTrail's security-trail cases are in
 test_trails_hostile.py; units for all of them in tests/audit/test_*_units.py.)

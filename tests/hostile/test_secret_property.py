@@ -4,7 +4,7 @@ and never quotes a value.
 
 The oracle is jsonschema itself on schemas/secret.schema.json, plus the rules the schema
 cannot say: a short-term key (``bedrock-api-key-...``) is refused, a long-term key must
-decode to ``<identity>:<secret>`` (bedrock_key_audit.fixtures.inventory.decode_key), and the region must be a
+decode to ``<identity>:<secret>`` (bedrock_key_audit.inventory.keys.decode_key), and the region must be a
 commercial region where botocore's endpoint data lists Bedrock (read here straight from
 ``endpoints.json``, not through the audit's helper).
 """
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bedrock_key_audit.verdicts.secret import SCHEMA_PATH, secret_shape_problems
-from bedrock_key_audit.fixtures.inventory import decode_key
+from bedrock_key_audit.inventory.keys import decode_key
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

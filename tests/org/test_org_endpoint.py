@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.org_policies import SCP, Level, OrgPolicies, OrgPolicy
 from bedrock_key_audit.verdicts import endpoint as v
 from tests.policy_docs import allow, deny, doc

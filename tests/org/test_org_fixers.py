@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
+from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
 from bedrock_key_audit.org_policies import SCP, Level, OrgPolicies, OrgPolicy
 from bedrock_key_audit.remediation.core import Context
 from bedrock_key_audit.remediation.fixers.iam import fix_policy_grants_required, scp_stop

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.org_policies import RCP, SCP, Level, OrgPolicies, OrgPolicy
 from bedrock_key_audit.verdicts import iam as v
 from tests.policy_docs import allow, deny, doc

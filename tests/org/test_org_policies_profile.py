@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bedrock_key_audit.fixtures.config import ConfigError, load_config
+from bedrock_key_audit.config import ConfigError, load_config
 from bedrock_key_audit.inventory import org as org_reads
 from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.org_policies import OrgPolicies

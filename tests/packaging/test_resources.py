@@ -32,12 +32,11 @@ def test_schema_by_relative_name():
 
 
 def test_every_schema_the_code_names_exists():
-    from bedrock_key_audit.fixtures import checks, config
-
+    from bedrock_key_audit import checkcore, config
     from bedrock_key_audit.reporting import evidence, oscal, results
 
     for path in (evidence.MANIFEST_SCHEMA, evidence.RUN_SCHEMA, evidence.CHECK_SCHEMA, evidence.MATRIX_SCHEMA,
-                 results.RESULTS_SCHEMA, oscal.OSCAL_SCHEMA, config.SCHEMA_PATH, checks._SCHEMA_PATH):
+                 results.RESULTS_SCHEMA, oscal.OSCAL_SCHEMA, config.SCHEMA_PATH, checkcore._SCHEMA_PATH):
         assert path.is_file(), path
         assert path.is_relative_to(resources.schemas_dir())
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from bedrock_key_audit import guard
 from bedrock_key_audit.emulator import clock
-from bedrock_key_audit.fixtures.aws import Aws, CallLog
-from bedrock_key_audit.fixtures.checks import CheckRecord
-from bedrock_key_audit.fixtures.config import load_config
-from bedrock_key_audit.fixtures.inventory import Inventory
+from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.checkcore import CheckRecord
+from bedrock_key_audit.config import load_config
+from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.remediation import fixers as _fixers  # noqa: F401 -- registers the fixers
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import Context, apply_plan, build_plan

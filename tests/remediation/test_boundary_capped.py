@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.remediation.core import build_plan
 from tests.remediation.helpers import USER
 from tests.remediation.test_rotation_recovery import runs, state  # noqa: F401

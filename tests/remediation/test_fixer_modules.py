@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import bedrock_key_audit.remediation.fixers as fixers_pkg
-from bedrock_key_audit.remediation import core, names, rotation
+from bedrock_key_audit.remediation import names, rotation
 
 FIXERS = "bedrock_key_audit.remediation.fixers"
 
@@ -52,12 +52,3 @@ def test_every_module_in_the_fixers_folder_is_registered() -> None:
                or isinstance(n, ast.For) and "fixer(" in ast.unparse(n)
                for n in ast.parse(path.read_text(encoding="utf-8")).body):
             assert name in init_imports, f"{path.name} registers fixers but fixers/__init__.py does not import it"
-
-
-def test_the_fixers_of_the_split_module_keep_their_old_import_path() -> None:
-    """The fixers that lived in the single fixers.py are still ``bedrock_key_audit.remediation.fixers.<name>``."""
-    families = {f"{FIXERS}.{m}" for m in ("iam", "credential", "secret", "endpoint", "cloudtrail")}
-    moved = {cid: fn for cid, fn in core.FIXERS.items() if fn.__module__ in families}
-    assert {cid.split(".")[0] for cid in moved} == {"iam", "credential", "secret", "endpoint", "cloudtrail"}
-    for fn in moved.values():
-        assert getattr(fixers_pkg, fn.__name__) is fn

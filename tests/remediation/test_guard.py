@@ -101,8 +101,8 @@ def test_mutating_is_derived_from_botocore_names():
 @pytest.fixture
 def ctx_for(emu, monkeypatch):
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.fixtures.remediation.plugin import context_for
 
     point_env_at(monkeypatch, emu)
@@ -149,7 +149,7 @@ def _policy(s3, bucket="team-logs"):
 
 # --------------------------------------------------------------------------- 2. before-images, targets
 def test_a_write_outside_a_step_is_refused(emu, ctx_for):
-    from bedrock_key_audit.remediation.core import RemediationError
+    from bedrock_key_audit.remediation.errors import RemediationError
 
     s3 = _team_bucket(emu)
     with pytest.raises(RemediationError, match="outside a remediation step"):
@@ -279,7 +279,7 @@ def test_a_deny_that_spares_fewer_principals_is_not_widening():
 
 # --------------------------------------------------------------------------- 4. granting on an undecided row
 def _rec(check_id: str, status: str):
-    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.checkcore import CheckRecord
 
     return CheckRecord(check_id=check_id, title="", family="iam", severity="high", controls={}, nodeid="x",
                        status=status, detail="undecided: aws:SourceIp" if status == "error" else "missing")
@@ -319,7 +319,7 @@ def test_the_guard_refuses_an_unconditional_grant_beside_a_source_ip_grant(emu, 
 
 
 def test_the_inventory_never_writes(emu, ctx_for):
-    from bedrock_key_audit.fixtures.inventory import ReadError
+    from bedrock_key_audit.inventory.errors import ReadError
 
     with pytest.raises(ReadError, match="never calls it"):
         ctx_for().inv._read("commercial", "s3", "PutBucketPolicy", Bucket="x", Policy="{}")
@@ -400,7 +400,7 @@ def test_a_stopped_legacy_trail_is_not_restarted_beside_a_live_one(emu, ctx_for)
 
 
 def _rec_ct(check_id):
-    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.checkcore import CheckRecord
 
     return CheckRecord(check_id=check_id, title="", family="cloudtrail", severity="high", controls={}, nodeid="x",
                        partition="commercial", status="fail", detail="not logging")
@@ -424,8 +424,8 @@ def test_invocation_logs_are_private_and_the_step_needs_consent(emu, ctx_for):
     assert not bedrock.get_model_invocation_logging_configuration().get("loggingConfig")
 
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.fixtures.remediation.plugin import context_for
 
     cfg = load_config(ROOT / "audit.toml")
@@ -466,8 +466,8 @@ WORKLOAD_REAL = f"arn:aws-us-gov:iam::{GOV}:role/service/bedrock-workload"
 @pytest.fixture
 def readers_ctx(emu, monkeypatch, tmp_path):
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.fixtures.remediation.plugin import context_for
 
     point_env_at(monkeypatch, emu)
@@ -560,7 +560,7 @@ def test_a_key_of_another_team_under_our_alias_is_never_adopted(emu, readers_ctx
     """Our alias names a key we did not create (no created-by=bedrock-key-audit tag, no journal entry), with
     a key policy that Denies everyone outside the team: the plan moves nothing to it, never advises editing
     its key policy, and the run refuses to use it too."""
-    from bedrock_key_audit.remediation.core import NeedsPerson
+    from bedrock_key_audit.remediation.errors import NeedsPerson
     from bedrock_key_audit.remediation.fixers.kms import kms_key_arn
     from bedrock_key_audit.remediation.fixers.secret import fix_secret_cmk
 

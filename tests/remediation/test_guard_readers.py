@@ -96,8 +96,8 @@ def _auditor_role(emu):
 @pytest.fixture
 def auditors_ctx(emu, monkeypatch, tmp_path):
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.fixtures.remediation.plugin import context_for
     from tests.remediation.helpers import ROOT, point_env_at
 

@@ -1,4 +1,4 @@
-"""Remediation never harms what it does not own (issue 15: IAM, trails, the plan).
+"""Remediation never harms what it does not own: IAM, trails, the plan.
 
 Each test builds an account on the emulator, runs ``--remediate=plan`` (nothing may change),
 then applies the plan (with or without ``--allow-destructive``) and compares the account before
@@ -11,7 +11,7 @@ import json
 import httpx
 import pytest
 
-from bedrock_key_audit.remediation import fixers
+from bedrock_key_audit.remediation.fixers import cloudtrail as cloudtrail_fixers, iam as iam_fixers
 from bedrock_key_audit.remediation.names import SURFACE_DENY_POLICY
 from tests.remediation.helpers import SECRET, USER, run
 from tests.remediation.snapshot import account_snapshot
@@ -122,8 +122,8 @@ def test_missing_user_is_undecided_when_other_cases_cannot_be_listed(pytester):
 
 def test_create_user_never_makes_a_near_duplicate(emulator, monkeypatch):
     """At apply time a user of the same name in another case appeared: a manual step, no CreateUser."""
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.emulator import clock
     from bedrock_key_audit.remediation.core import apply_plan
     from bedrock_key_audit.fixtures.remediation.plugin import context_for
@@ -133,7 +133,7 @@ def test_create_user_never_makes_a_near_duplicate(emulator, monkeypatch):
     point_env_at(monkeypatch, emulator)
     cfg = load_config(ROOT / "audit.toml")
     ctx = context_for(Aws(cfg, CallLog(), emulated=True), cfg, clock.now(), False)
-    step = fixers._create_user_step(ctx)
+    step = iam_fixers._create_user_step(ctx)
     emulator.client("iam").create_user(UserName=USER.upper())
     apply_plan(ctx, [step], lambda st, e: None)
     assert step.status == "manual" and USER.upper() in step.message
@@ -240,7 +240,7 @@ def _data_trail(emu, name="a-data-team-trail", selectors=DATA_ONLY):
     arn = f"arn:aws:cloudtrail:us-east-1:{ACCT}:trail/{name}"
     # CreateTrail refuses a bucket CloudTrail cannot write to (as AWS does)
     s3.put_bucket_policy(Bucket=f"{name}-logs",
-                         Policy=json.dumps(fixers.trail_bucket_policy("aws", ACCT, f"{name}-logs", arn)))
+                         Policy=json.dumps(cloudtrail_fixers.trail_bucket_policy("aws", ACCT, f"{name}-logs", arn)))
     ct = emu.client("cloudtrail")
     ct.create_trail(Name=name, S3BucketName=f"{name}-logs")
     ct.put_event_selectors(TrailName=name, EventSelectors=selectors)

@@ -28,7 +28,7 @@ def refuse(monkeypatch):
     """Make the guard's AWS call of one operation fail as a denied write does (S3's REST calls are beyond the
     emulator's aws-faults): what a run killed before that call, or refused by it, leaves behind."""
     from bedrock_key_audit.remediation import guard
-    from bedrock_key_audit.remediation.core import RemediationError
+    from bedrock_key_audit.remediation.errors import RemediationError
 
     real = guard.Guard._raw
     state: dict[str, str | None] = {"op": None}

@@ -43,7 +43,7 @@ def test_the_next_run_reads_earlier_journals_including_a_killed_runs(tmp_path):
     (base / "not-a-run").mkdir()
     journal.Journal(base / "not-a-run").record("rotation", "r9", "create_key", user="u")
     current = base / "20261206T111111Z"
-    from bedrock_key_audit.reporting.rundir import STATE, RunState
+    from bedrock_key_audit.fixtures.reporting.rundir import STATE, RunState
 
     stash = pytest.Stash()
     stash[STATE] = RunState(started=dt.datetime.now(dt.timezone.utc), run_id=current.name, base=base,

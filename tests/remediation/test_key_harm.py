@@ -1,4 +1,4 @@
-"""Issue 15, keys / secret / rotation: remediation harms nothing it does not own.
+"""Keys / secret / rotation: remediation harms nothing it does not own.
 
 Each test builds an account on the emulator, runs ``--remediate=plan`` (nothing may change), then
 ``--remediate`` and ``--remediate --allow-destructive`` on a fresh copy of the same account, and
@@ -308,7 +308,7 @@ def _response(status, body, headers=None):
     (503, {"message": "Bedrock is unable to process your request."}, "server_error"),
 ])
 def test_only_aws_authentication_refusal_counts_as_a_refused_key(status, body, want):
-    from bedrock_key_audit.fixtures.inventory import _classify_http
+    from bedrock_key_audit.inventory.probes import classify_http as _classify_http
 
     assert _classify_http("list_models", "u", _response(status, body), 1).classification == want
 

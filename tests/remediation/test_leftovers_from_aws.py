@@ -6,7 +6,7 @@ import types
 from typing import Any
 
 from bedrock_key_audit.emulator import aws_faults
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.remediation import journal, rotation
 from bedrock_key_audit.remediation.core import apply_plan, build_plan
 from tests.remediation.test_rotation_recovery import _own_keys, runs  # noqa: F401 -- fixture

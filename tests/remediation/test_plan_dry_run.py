@@ -229,7 +229,7 @@ def test_the_dry_run_stops_at_a_create_whose_answer_is_needed_and_journals_no_in
 def test_build_plan_runs_every_step_through_the_dry_run(emu, ctx_for, monkeypatch):  # noqa: F811
     """Plan and apply use this one list (fixtures/remediation/plugin.py ``_plan``): a step the guard refuses
     is manual before apply starts, and apply then leaves it alone."""
-    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.checkcore import CheckRecord
     from bedrock_key_audit.remediation import core
 
     s3 = _team_bucket(emu)

@@ -21,8 +21,8 @@ import json
 
 import pytest
 
-from bedrock_key_audit.fixtures.aws import Aws, CallLog
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.config import load_config
 from bedrock_key_audit.emulator import clock
 from bedrock_key_audit.emulator.scenarios import SCENARIOS
 from bedrock_key_audit.remediation.core import apply_plan

@@ -25,7 +25,8 @@ from pathlib import Path
 import boto3
 from moto.core.authorization import enable_iam_authentication
 
-from bedrock_key_audit.fixtures.aws import AWS_KEY, CALL_LOG_KEY, Aws
+from bedrock_key_audit.fixtures.aws import AWS_KEY, CALL_LOG_KEY
+from bedrock_key_audit.aws import Aws
 from bedrock_key_audit.fixtures.config import CONFIG_KEY
 from bedrock_key_audit.policy import Evaluator
 from tests.remediation.helpers import SECRET, USER, point_env_at, run

@@ -17,7 +17,7 @@ import pytest
 from bedrock_key_audit import policies
 from bedrock_key_audit.emulator import enforce_iam
 from bedrock_key_audit.emulator.partitions import ACCOUNTS
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.config import load_config
 from tests.remediation.helpers import ROOT, USER, point_env_at, run
 from tests.remediation.test_policies import PrincipalAws
 

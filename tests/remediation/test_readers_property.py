@@ -20,7 +20,7 @@ import botocore.exceptions
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from tests.remediation.helpers import ROOT, SECRET, point_env_at
 
 GOV = "210987654321"
@@ -62,8 +62,8 @@ def reads(emu, role_arn: str) -> bool:
 @example(scenario="secret_default_kms", decrypt=False, configured=False, auditor=False)  # ... and cuts the unlisted
 def test_every_allowed_reader_can_still_read(emu, monkeypatch, tmp_path, scenario, decrypt, configured, auditor):
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
     from bedrock_key_audit.fixtures.remediation.plugin import context_for
     from bedrock_key_audit.remediation import fixers  # noqa: F401 -- registers the fixers
     from bedrock_key_audit.remediation.core import apply_plan, build_plan

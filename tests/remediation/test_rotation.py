@@ -13,10 +13,10 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from bedrock_key_audit.fixtures.aws import Aws, CallLog
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.config import load_config
 from bedrock_key_audit.emulator import clock, faults
-from bedrock_key_audit.fixtures.inventory import Inventory
+from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import Context, apply_plan
 from tests.remediation.helpers import SECRET, USER, credential_count, current_key_answers, point_env_at
@@ -52,10 +52,10 @@ def _state(emu):
 def _rotate(ctx, destructive=True):
     """The rotation's planned steps (free a slot, rotate, retire the old key) applied in order; returns the
     first step that did not apply (else the rotation) and its action entry."""
-    from bedrock_key_audit.remediation import fixers
+    from bedrock_key_audit.remediation.fixers import keys
 
     ctx.allow_destructive = destructive
-    steps = rotation.plan_rotation(ctx, "test", fixers.key_diagnosis(ctx).get("held"))
+    steps = rotation.plan_rotation(ctx, "test", keys.key_diagnosis(ctx).get("held"))
     entries: dict[str, Any] = {}
     apply_plan(ctx, steps, lambda s, e: entries.__setitem__(s.key, e))
     assert "ABSK" not in json.dumps([s.message for s in steps]) and "ABSK" not in json.dumps(entries)
@@ -247,7 +247,7 @@ def test_no_key_reaches_the_logs_even_at_debug(emu, make_ctx, caplog):
 
 
 def test_a_fixer_that_crashes_is_reported_not_fatal(emu, make_ctx, monkeypatch):
-    from bedrock_key_audit.fixtures.checks import CheckRecord
+    from bedrock_key_audit.checkcore import CheckRecord
     from bedrock_key_audit.remediation import core
 
     emu.apply("guide")
@@ -290,7 +290,7 @@ def test_a_custom_label_holding_the_old_key_keeps_it_active(emu, make_ctx, when)
     """A staging label of the secret's own (prod) on the version holding the old key: the rotation moves
     AWSCURRENT only, so the old key stays Active (a manual retire step naming the label), whether the label
     was there when the plan was made or was put on between plan and run."""
-    from bedrock_key_audit.remediation import fixers
+    from bedrock_key_audit.remediation.fixers import keys
 
     emu.apply("key_expiring_soon")
     old_id = _state(emu)[0][0][0]
@@ -298,7 +298,7 @@ def test_a_custom_label_holding_the_old_key_keeps_it_active(emu, make_ctx, when)
         old_version = _label_current(emu, "prod")
     ctx = make_ctx()
     ctx.allow_destructive = True
-    steps = rotation.plan_rotation(ctx, "test", fixers.key_diagnosis(ctx).get("held"))
+    steps = rotation.plan_rotation(ctx, "test", keys.key_diagnosis(ctx).get("held"))
     retire = next(s for s in steps if s.key.startswith("credential.retire"))
     if when == "before_plan":
         assert retire.manual and "prod" in retire.action

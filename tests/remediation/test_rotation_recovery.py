@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.emulator import aws_faults
-from bedrock_key_audit.fixtures.aws import Aws, CallLog
-from bedrock_key_audit.fixtures.checks import CheckRecord
-from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.checkcore import CheckRecord
+from bedrock_key_audit.config import load_config
 from bedrock_key_audit.emulator import clock
-from bedrock_key_audit.fixtures.inventory import Inventory
+from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.remediation import core, journal, rotation
 from bedrock_key_audit.remediation import fixers as _fixers  # noqa: F401 -- registers the fixers
 from bedrock_key_audit.remediation.core import Context, apply_plan, build_plan
@@ -300,8 +300,8 @@ def test_a_rewrite_waits_for_the_interrupted_rotation_and_its_completion_keeps_l
     with monkeypatch.context() as m:
         kill_at_checkpoint(m, "promote")
         with pytest.raises(Killed):
-            from bedrock_key_audit.remediation import fixers
-            apply_plan(ctx1, rotation.plan_rotation(ctx1, "test", fixers.key_diagnosis(ctx1).get("held")),
+            from bedrock_key_audit.remediation.fixers import keys
+            apply_plan(ctx1, rotation.plan_rotation(ctx1, "test", keys.key_diagnosis(ctx1).get("held")),
                        lambda s, e: None)
     sm = emu.client("secretsmanager", "govcloud")
     data = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from bedrock_key_audit.emulator.server import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
-from bedrock_key_audit.redact import redact_text
+from bedrock_key_audit.redaction import redact_text
 from tests.emulator.test_server_cli import _clean_env, _free_port, _start, _stop
 from tests.remediation.test_rotation_recovery import assert_converged, run, state
 
@@ -173,9 +173,9 @@ def test_a_signal_at_each_rotation_step_converges_on_the_next_run(remote, tmp_pa
 
 def _context(monkeypatch, tmp_path: Path, remote) -> Any:
     from bedrock_key_audit.emulator import clock
-    from bedrock_key_audit.fixtures.aws import Aws, CallLog
-    from bedrock_key_audit.fixtures.config import load_config
-    from bedrock_key_audit.fixtures.inventory import Inventory
+    from bedrock_key_audit.aws import Aws, CallLog
+    from bedrock_key_audit.config import load_config
+    from bedrock_key_audit.inventory.reader import Inventory
     from bedrock_key_audit.remediation import journal, rotation
     from bedrock_key_audit.remediation.core import Context
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.fixtures.remediation import plugin
-from bedrock_key_audit.reporting import sources
+from bedrock_key_audit.fixtures.reporting import sources
 from bedrock_key_audit.reporting.waivers import parse_waivers
 
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone.utc)

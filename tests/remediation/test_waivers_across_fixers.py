@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.emulator import aws_faults
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.fixtures.remediation import plugin
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import apply_plan, build_plan
 from bedrock_key_audit.remediation.fixers.iam import _ensure_policy_step
-from bedrock_key_audit.reporting import sources
+from bedrock_key_audit.fixtures.reporting import sources
 from bedrock_key_audit.reporting.waivers import parse_waivers
 from tests.remediation.helpers import SECRET, USER, run
 from tests.remediation.test_rotation_recovery import Killed, kill_at_checkpoint, runs, state  # noqa: F401

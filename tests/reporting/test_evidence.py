@@ -37,7 +37,7 @@ def test_validation(check):
 
 @pytest.mark.check("secret.exists")
 def test_secret(check):
-    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.checkcore import CouldNotDecide
     raise CouldNotDecide("secretsmanager:DescribeSecret was denied")
 '''
 

@@ -8,8 +8,8 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
-from bedrock_key_audit.reporting import html_columns as hc
-from bedrock_key_audit.reporting.rundir import RunState
+from bedrock_key_audit.fixtures.reporting import html_columns as hc
+from bedrock_key_audit.fixtures.reporting.rundir import RunState
 
 FLEET = '''
 import pytest
@@ -136,7 +136,7 @@ def test_single_key_report_has_no_user_column_and_keeps_its_order(audit_dir):
 
 
 def test_redact_obj_caches_short_strings_with_the_same_result():
-    from bedrock_key_audit.redact import redact_obj, redact_text
+    from bedrock_key_audit.redaction import redact_obj, redact_text
     from bedrock_key_audit.redaction.patterns import MASK
 
     key = "ABSK" + "QmVkcm9ja0FQSUtleS1zZWNyZXQtdmFsdWU" * 3

@@ -288,7 +288,7 @@ def test_error_rows_name_what_they_looked_at_and_link_the_checks_metadata(audit_
 def test_every_extra_action_of_least_privilege_is_written_into_the_report():
     """The verdict names a few; the JSON extra is a data: link browsers will not open as a page; so the
     whole list goes into the row's detail box as an HTML extra."""
-    from bedrock_key_audit.reporting import html_columns as hc
+    from bedrock_key_audit.fixtures.reporting import html_columns as hc
 
     extras = [{"action": f"bedrock:Action{i:03d}", "access_level": "Write", "granted_by": ["AmazonBedrockFullAccess"],
                "conditional": i == 7, "undecided_keys": ["aws:CalledVia"] if i == 7 else []} for i in range(274)]

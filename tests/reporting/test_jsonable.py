@@ -61,7 +61,7 @@ def test_the_audit_has_one_json_converter() -> None:
     others = [f for f in found if not f.endswith("default=json_default")]
     assert not others, others
     from bedrock_key_audit.remediation import core
-    from bedrock_key_audit.reporting import sources
+    from bedrock_key_audit.fixtures.reporting import sources
 
     assert sources._plain is to_jsonable and core._plain is to_jsonable
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_key_audit.reporting.redaction import LoggingRedaction, redact_longrepr, redact_terminal
+from bedrock_key_audit.redaction import LoggingRedaction, redact_longrepr, redact_terminal
 
 SECRET = "cnry" + secrets.token_hex(20)
 KEY = "ABSK" + base64.b64encode(f"bedrock-canary-at-123456789012:{SECRET}".encode()).decode()
@@ -233,7 +233,7 @@ def test_log_records_are_redacted_at_birth(caplog):
     "lacks bedrock:CallWithBearerToken (denied by inline policy deny-bearer (via group no-keys))",
 ])
 def test_prose_after_bearer_stays_readable(prose):
-    from bedrock_key_audit.redact import redact_text
+    from bedrock_key_audit.redaction import redact_text
 
     assert redact_text(prose) == prose
 
@@ -245,7 +245,7 @@ def test_prose_after_bearer_stays_readable(prose):
     "dGVzdA==", "Ab3defgh",  # short, but token-shaped: a base64 sign or a digit
 ])
 def test_every_token_shape_after_bearer_is_still_masked(token):
-    from bedrock_key_audit.redact import redact_text
+    from bedrock_key_audit.redaction import redact_text
 
     for text in (f"Authorization: Bearer {token}", f"sent bearer {token}, refused", f'{{"auth": "Bearer {token}"}}'):
         out = redact_text(text)

@@ -25,7 +25,7 @@ def test_user(check, partition):
 
 @pytest.fixture
 def denied():
-    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.checkcore import CouldNotDecide
     raise CouldNotDecide("iam:ListServiceSpecificCredentials was denied; grant it to the auditor")
 
 @pytest.mark.check("credential.active")

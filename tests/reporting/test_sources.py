@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STASH_CONFTEST = '''
 import os, types
 import pytest
-from bedrock_key_audit.reporting import sources
+from bedrock_key_audit.fixtures.reporting import sources
 
 KEY = "ABSK" + "Y2FuYXJ5LWF0LTEyMzQ1Njc4OTAxMjpzZWNyZXQ="
 

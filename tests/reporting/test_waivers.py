@@ -12,8 +12,8 @@ import pytest
 
 from bedrock_key_audit.reporting import controls as ctl
 from bedrock_key_audit.reporting import evidence, results
-from bedrock_key_audit.reporting.exit_status import apply_fail_on
-from bedrock_key_audit.reporting.rundir import RunState
+from bedrock_key_audit.fixtures.reporting.exit_status import apply_fail_on
+from bedrock_key_audit.fixtures.reporting.rundir import RunState
 from bedrock_key_audit.reporting.waivers import (
     LAPSED,
     LIVE,

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import Check, CheckFailed, CheckRecord, CouldNotDecide
-from bedrock_key_audit.fixtures.config import AuditConfig, load_config
+from bedrock_key_audit.checkcore import Check, CheckFailed, CheckRecord, CouldNotDecide
+from bedrock_key_audit.config import AuditConfig, load_config
 from bedrock_key_audit.inventory.errors import ReadError
 from bedrock_key_audit.inventory.models import Credential, HttpProbe, IamUser, Secret, SecretText
 

@@ -12,7 +12,8 @@ from botocore.parsers import ResponseParserError
 from bedrock_key_audit import aws_call
 from bedrock_key_audit.inventory.errors import ReadError
 from bedrock_key_audit.inventory.reader import Inventory
-from bedrock_key_audit.remediation.core import Context, RemediationError
+from bedrock_key_audit.remediation.core import Context
+from bedrock_key_audit.remediation.errors import RemediationError
 
 
 def iam_client() -> Any:

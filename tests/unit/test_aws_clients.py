@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from bedrock_key_audit.envrace import made_despite_env_changes
-from bedrock_key_audit.fixtures.aws import _loopback_s3control
+from bedrock_key_audit.aws import _loopback_s3control
 
 
 @pytest.mark.parametrize("url, want", [

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.verdicts import endpoint as v
 from tests.unit.helpers import FakeInventory, config, probe, raw_key, run
 
@@ -176,7 +176,7 @@ def test_a_mantle_only_workload_wants_bedrock_runtime_closed() -> None:
 
 def test_unused_surfaces_needs_the_key() -> None:
     """No key in the secret: the probe cannot be made (Inventory.mantle_models raises), the row errors."""
-    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.checkcore import CouldNotDecide
 
     inv = FakeInventory(mantle_models=CouldNotDecide("secret s has no bedrock_api_key string"))
     status, text, _ = run(v.unused_surfaces_closed, inv, CFG, "key-user")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bedrock_key_audit.fixtures.config import GUIDE_ACTIONS
+from bedrock_key_audit.config import GUIDE_ACTIONS
 from bedrock_key_audit.inventory.models import IamUser, OtherCredentials, PolicyDoc, UserPolicies
 from bedrock_key_audit.verdicts import iam as v
 from tests.unit.helpers import ACCOUNT, NOW, USER, FakeInventory, ReadError, config, run, secret

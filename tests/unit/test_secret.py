@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.verdicts import secret as v
 from tests.unit.helpers import ACCOUNT, CMK, NOW, USER, FakeInventory, ReadError, cred, probe, raw_key, run, secret
 

@@ -7,8 +7,8 @@ from typing import Any, cast
 
 import pytest
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
-from bedrock_key_audit.fixtures.config import GUIDE_ACTIONS, ConfigError, load_config
+from bedrock_key_audit.checkcore import CheckRecord
+from bedrock_key_audit.config import GUIDE_ACTIONS, ConfigError, load_config
 from bedrock_key_audit.remediation.fixers import endpoint as fx
 
 

@@ -22,17 +22,11 @@ from bedrock_key_audit.inventory.access import (
     account_authorization,
     secret_resource_policy,
 )
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.policy import decode_document
 from bedrock_key_audit.remediation import principals
-from bedrock_key_audit.remediation.core import (
-    Context,
-    NeedsPerson,
-    RemediationError,
-    Step,
-    fixer,
-    manual_step,
-)
+from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.errors import NeedsPerson, RemediationError
 
 DENY_SID = "BedrockKeyAuditDenyOtherReaders"
 ORDER_SECRET_POLICY = 58  # after the secret exists and is encrypted and rewritten (core.ORDER_SECRET_REWRITE 55)

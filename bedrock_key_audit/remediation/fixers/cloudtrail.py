@@ -4,17 +4,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
-from bedrock_key_audit.fixtures.inventory import Trail
-from bedrock_key_audit.remediation.core import (
-    ORDER_TRAIL_CREATE,
-    ORDER_TRAIL_UPDATE,
-    Context,
-    NeedsPerson,
-    Step,
-    fixer,
-    manual_step,
-)
+from bedrock_key_audit.checkcore import CheckRecord
+from bedrock_key_audit.inventory.models import Trail
+from bedrock_key_audit.remediation.core import ORDER_TRAIL_CREATE, ORDER_TRAIL_UPDATE, Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.errors import NeedsPerson
 from bedrock_key_audit.remediation.fixers.kms import _kms_steps, kms_key_arn
 from bedrock_key_audit.remediation.guard import merged_policy, taken_bucket
 from bedrock_key_audit.remediation.names import KMS_ALIAS, TRAIL_NAME

@@ -1,7 +1,7 @@
 """Fixers of the credential.* rows and secret.key_matches_credential: rotate, retire, keep a single Active key."""
 from __future__ import annotations
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 from bedrock_key_audit.remediation.fixers.keys import (

@@ -6,18 +6,11 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
-from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
-from bedrock_key_audit.fixtures.inventory import BadRegion
+from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
+from bedrock_key_audit.inventory.errors import BadRegion
 from bedrock_key_audit.remediation import rotation
-from bedrock_key_audit.remediation.core import (
-    ORDER_SECRET_REWRITE,
-    ORDER_STRIP,
-    Context,
-    NeedsPerson,
-    Step,
-    fixer,
-    manual_step,
-)
+from bedrock_key_audit.remediation.core import ORDER_SECRET_REWRITE, ORDER_STRIP, Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.errors import NeedsPerson
 from bedrock_key_audit.remediation.fixers.iam import _ensure_policy_step, _grants_all, scp_manual_step, scp_stop
 from bedrock_key_audit.remediation.names import SURFACE_DENY_POLICY
 from bedrock_key_audit.remediation.fixers.keys import (

@@ -9,7 +9,7 @@ import dataclasses
 import json
 from typing import Any, Sequence
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.policy import (
     BEARER_CONTEXT,
     Evaluator,
@@ -25,11 +25,11 @@ from bedrock_key_audit.remediation.core import (
     ORDER_STRIP,
     ORDER_USER,
     Context,
-    NeedsPerson,
     Step,
     fixer,
     manual_step,
 )
+from bedrock_key_audit.remediation.errors import NeedsPerson
 from bedrock_key_audit.remediation.names import POLICY_NAME
 
 MAX_POLICY_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
@@ -327,7 +327,7 @@ def scp_stop(ctx: Context) -> str | None:
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html),
     so a fixer facing one prints it for the organization instead of attaching a policy."""
     from bedrock_key_audit import iam_verdicts
-    from bedrock_key_audit.fixtures.checks import CouldNotDecide
+    from bedrock_key_audit.checkcore import CouldNotDecide
     from bedrock_key_audit.org_policies import grants_bound
     from bedrock_key_audit.policy import bearer_context, principal_context
 

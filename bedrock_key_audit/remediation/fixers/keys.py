@@ -6,15 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CheckRecord, CouldNotDecide
-from bedrock_key_audit.fixtures.inventory import Credential, decode_key
+from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
+from bedrock_key_audit.inventory.models import Credential
+from bedrock_key_audit.inventory.keys import decode_key
 from bedrock_key_audit.remediation import rotation
-from bedrock_key_audit.remediation.core import (
-    ORDER_SECRET_RESTORE,
-    Context,
-    Step,
-    manual_step,
-)
+from bedrock_key_audit.remediation.core import ORDER_SECRET_RESTORE, Context, Step, manual_step
 from bedrock_key_audit.remediation.fixers.iam import (
     _create_user_step,
     _ensure_policy_step,
@@ -99,7 +95,7 @@ def _key_diagnosis(ctx: Context) -> dict[str, Any]:
 
     ``undecided`` (a sentence) when an answer said nothing about the key: the secret could not be read
     (an AWS error, a KMS key that cannot decrypt) or Bedrock answered 429, 5xx, a timeout or nothing.  Only
-    a 401/403 with AWS's authentication body (``bedrock_key_audit.fixtures.inventory._classify_http`` -> ``bad_key``) says
+    a 401/403 with AWS's authentication body (``bedrock_key_audit.inventory.probes.classify_http`` -> ``bad_key``) says
     the key is refused; see /work/shared/reference/aws-facts.md, "Bad or expired long-term key"."""
     cfg, now = ctx.cfg, ctx.now
     reasons: list[str] = []

@@ -8,15 +8,9 @@ import json
 import uuid
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
-from bedrock_key_audit.remediation.core import (
-    ORDER_KMS,
-    Context,
-    NeedsPerson,
-    RemediationError,
-    Step,
-    manual_step,
-)
+from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.remediation.core import ORDER_KMS, Context, Step, manual_step
+from bedrock_key_audit.remediation.errors import NeedsPerson, RemediationError
 from bedrock_key_audit.remediation.names import KMS_ALIAS
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
-from bedrock_key_audit.fixtures.checks import CouldNotDecide
+from bedrock_key_audit.checkcore import CheckRecord
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.org_policies import confine_scp, lifetime_scp
 from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 from bedrock_key_audit.verdicts.org import sanctioned

@@ -4,17 +4,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.remediation import rotation
-from bedrock_key_audit.remediation.core import (
-    ORDER_SECRET_KMS,
-    ORDER_SECRET_REWRITE,
-    Context,
-    RemediationError,
-    Step,
-    fixer,
-    manual_step,
-)
+from bedrock_key_audit.remediation.core import ORDER_SECRET_KMS, ORDER_SECRET_REWRITE, Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.errors import RemediationError
 from bedrock_key_audit.remediation.fixers.keys import (
     _restore_first,
     accepted,

@@ -13,7 +13,7 @@ So the plan names the key(s) and the calls, and changes nothing.
 """
 from __future__ import annotations
 
-from bedrock_key_audit.fixtures.checks import CheckRecord
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 
 
