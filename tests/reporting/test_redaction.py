@@ -243,7 +243,7 @@ def test_prose_after_bearer_stays_readable(prose):
     base64.b64encode(SECRET.encode()).decode()[:20],  # a bare base64 body of 20 characters
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",  # a JWT
     "dGVzdA==", "Ab3defgh",  # short, but token-shaped: a base64 sign or a digit
-])
+], ids=["key", "odd-key", "token", "short-term-key", "base64-body", "jwt", "short-base64", "short-with-digit"])
 def test_every_token_shape_after_bearer_is_still_masked(token):
     from bedrock_key_audit.redaction import redact_text
 
