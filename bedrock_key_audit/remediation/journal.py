@@ -88,6 +88,11 @@ class Journal:
             m.update({k: v for k, v in ev.items() if k not in ("phase", "time")})
         return {k: v for k, v in merged.items() if not END_PHASES & set(v["phases"])}
 
+    def ended(self, kind: str) -> set[str]:
+        """Ids of ``kind`` that reached an end phase (in any journal this one reads)."""
+        return {str(ev["id"]) for ev in self.events()
+                if ev.get("kind") == kind and ev.get("id") and ev.get("phase") in END_PHASES}
+
 
 def read(run_dir: Path) -> list[dict[str, Any]]:
     path = run_dir / FILE
