@@ -137,3 +137,32 @@ def test_a_denied_marker_does_not_stop_the_rotation_and_the_step_says_so(emu, ru
     rot = next(s for s in steps if s.key == "credential.rotate")
     assert rot.status == "applied" and TAG in rot.message and "journal" in rot.message
     assert TAG not in _tags(emu)
+
+
+@pytest.mark.parametrize("also_denied", [(), ("iam:DeleteServiceSpecificCredential",)],
+                         ids=["rolled-back", "rollback-denied-too"])
+def test_a_denied_write_after_minting_converges_with_a_fresh_reports_dir(emu, runs, also_denied):
+    """PutSecretValue (the write right after minting) is denied.  Run 1 rolls back: the key is deleted and the
+    marker taken off.  When its DeleteServiceSpecificCredential is denied too, the key stays and so does the
+    marker: the next run (another --reports-dir) deletes that key as this tool's and rotates."""
+    emu.apply("key_expiring_soon")
+    before = state(emu)
+    aws_faults.deny("secretsmanager:PutSecretValue")
+    for target in also_denied:
+        aws_faults.deny(target)
+    try:
+        steps1, entries1 = run(runs(1))
+    finally:
+        aws_faults.reset()
+    assert next(s for s in steps1 if s.key == "credential.rotate").status == "failed"
+    after_crash = state(emu)
+    left = sorted(set(after_crash["creds"]) - set(before["creds"]))
+    assert (TAG in _tags(emu)) == bool(also_denied) and len(left) == len(also_denied)
+    ctx2 = _fresh(runs, 2)
+    steps, entries = run(ctx2)
+    assert all(s.status == "applied" for s in steps), [(s.key, s.status, s.message) for s in steps]
+    assert "another workload" not in json.dumps([s.action for s in steps])
+    assert TAG not in _tags(emu)
+    for cid in left:
+        assert f"credential.orphan:{cid}" in {s.key for s in steps}
+    assert_converged(emu, before, after_crash, entries + entries1, ctx2)
