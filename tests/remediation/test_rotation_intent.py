@@ -14,12 +14,35 @@ import json
 
 import pytest
 
-from bedrock_key_audit.emulator import aws_faults
-from bedrock_key_audit.remediation import rotation
-from tests.remediation.helpers import SECRET, USER
-from tests.remediation.test_rotation_recovery import Killed, assert_converged, kill_after, run, runs, state  # noqa: F401
+from bedrock_key_audit.emulator import aws_faults, clock
+from bedrock_key_audit.fixtures.aws import Aws, CallLog
+from bedrock_key_audit.fixtures.config import load_config
+from bedrock_key_audit.fixtures.inventory import Inventory
+from bedrock_key_audit.remediation import journal, rotation
+from bedrock_key_audit.remediation.core import Context
+from tests.remediation.helpers import SECRET, USER, point_env_at
+from tests.remediation.test_rotation_recovery import Killed, assert_converged, kill_after, run, state
 
 TAG = rotation.INTENT_TAG
+
+
+@pytest.fixture
+def runs(emu, monkeypatch, tmp_path):
+    """``runs(n)``: run n's context; it reads the journals of runs 1..n-1 (the same --reports-dir)."""
+    point_env_at(monkeypatch, emu)
+    monkeypatch.setattr(rotation, "EMULATED_DELAY", 0.0)
+    made: list[Context] = []
+
+    def make(n: int, destructive: bool = True) -> Context:
+        cfg = load_config(None)
+        aws = Aws(cfg, CallLog(), emulated=True)
+        ctx = Context(aws, cfg, Inventory(aws, cfg), clock.now(), allow_destructive=destructive)
+        ctx.journal = journal.Journal(tmp_path / f"run{n}", [tmp_path / f"run{i}" for i in range(1, n)])
+        made.append(ctx)
+        return ctx
+    yield make
+    for c in made:
+        c.inv.g.close()
 
 
 def _tags(emu) -> dict[str, str]:
