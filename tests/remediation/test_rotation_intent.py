@@ -68,6 +68,10 @@ def test_the_marker_round_trips_and_holds_no_key():
     lo, hi = intent.window()
     assert lo == intent.at - rotation.CLOCK_SKEW and hi == intent.at + rotation.CREATE_WINDOW
     assert rotation.read_intent({"Tags": [{"Key": "other", "Value": "x"}]}) is None
+    # a marker that cannot be read adopts nothing (no run id, so no window is ever computed)
+    for bad in ("garbage", "user/not-a-time/" + "a" * 32):
+        got = rotation.read_intent({"Tags": [{"Key": TAG, "Value": bad}]})
+        assert got is not None and got.rid == "" and got.value == bad
     # Secrets Manager's allowed characters only (letters, numbers, + - = . _ : / @)
     assert all(ch.isalnum() or ch in "+-=._:/@" for ch in value)
 
