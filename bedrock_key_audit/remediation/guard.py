@@ -512,6 +512,8 @@ class Guard:
             if operation in ("PutSecretValue", "UpdateSecret", "CreateSecret") and not desc.get("DeletedDate"):
                 before.update(_value_shape(self._peek("secretsmanager", partition, "GetSecretValue", region,
                                                       {"ResourceNotFoundException"}, SecretId=sid)))
+            if operation in ("TagResource", "UntagResource"):
+                before["Tags"] = desc.get("Tags") or []
             if operation in ("PutResourcePolicy", "DeleteResourcePolicy"):
                 s2, pol = self._peek("secretsmanager", partition, "GetResourcePolicy", region, (), SecretId=sid)
                 before["Policy"] = (pol or {}).get("ResourcePolicy") if s2 == "ok" else None
@@ -525,6 +527,8 @@ class Guard:
                 "PutResourcePolicy": f"aws secretsmanager put-resource-policy --secret-id {sid} --resource-policy "
                                      "<before.Policy> (delete-resource-policy when it was null)",
                 "RestoreSecret": f"aws secretsmanager delete-secret --secret-id {sid} (it was scheduled for deletion)",
+                "TagResource": f"aws secretsmanager untag-resource --secret-id {sid} --tag-keys <the keys added>",
+                "UntagResource": f"aws secretsmanager tag-resource --secret-id {sid} --tags <before.Tags>",
             }.get(operation, "")
         elif operation == "CreateSecret":
             restore = f"aws secretsmanager delete-secret --secret-id {sid}"

@@ -9,7 +9,9 @@ so the next run can tell its own leftovers from another workload's keys.  A serv
 carries nothing of its own to mark it: ``CreateServiceSpecificCredential`` takes only ``UserName``,
 ``ServiceName`` and ``CredentialAgeDays`` (IAM API Reference, "CreateServiceSpecificCredential",
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateServiceSpecificCredential.html), so between
-that call and the secret write only this journal knows the key is the tool's.
+that call and the secret write only this journal -- and, for a run that reads another run directory, the
+intent marker the rotation tags on the secret (:data:`bedrock_key_audit.remediation.rotation.INTENT_TAG`) --
+knows the key is the tool's.
 
 One JSON object per line in ``remediation-journal.jsonl`` of the run directory, flushed and
 fsynced per event (a SIGKILL after the write still leaves it on disk).  The next run reads the
@@ -87,6 +89,11 @@ class Journal:
             m["phases"].append(ev.get("phase"))
             m.update({k: v for k, v in ev.items() if k not in ("phase", "time")})
         return {k: v for k, v in merged.items() if not END_PHASES & set(v["phases"])}
+
+    def ended(self, kind: str) -> set[str]:
+        """Ids of ``kind`` that reached an end phase (in any journal this one reads)."""
+        return {str(ev["id"]) for ev in self.events()
+                if ev.get("kind") == kind and ev.get("id") and ev.get("phase") in END_PHASES}
 
 
 def read(run_dir: Path) -> list[dict[str, Any]]:

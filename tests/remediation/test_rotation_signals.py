@@ -29,6 +29,7 @@ import pytest
 from bedrock_key_audit.emulator.server import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 from bedrock_key_audit.redaction import redact_text
 from tests.emulator.test_server_cli import _clean_env, _free_port, _start, _stop
+from tests.remediation.helpers import SECRET, USER
 from tests.remediation.test_rotation_recovery import assert_converged, run, state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,7 +172,7 @@ def test_a_signal_at_each_rotation_step_converges_on_the_next_run(remote, tmp_pa
     assert_converged(emu, before, after_crash, entries + logged_by_killed, ctx2)
 
 
-def _context(monkeypatch, tmp_path: Path, remote) -> Any:
+def _context(monkeypatch, tmp_path: Path, remote, fresh: bool = False) -> Any:
     from bedrock_key_audit.emulator import clock
     from bedrock_key_audit.aws import Aws, CallLog
     from bedrock_key_audit.config import load_config
@@ -188,5 +189,90 @@ def _context(monkeypatch, tmp_path: Path, remote) -> Any:
     cfg = load_config(None)
     aws = Aws(cfg, CallLog(), emulated=True)
     ctx = Context(aws, cfg, Inventory(aws, cfg), clock.now(), allow_destructive=True)
-    ctx.journal = journal.Journal(tmp_path / "run2", [tmp_path / "run1"])
+    ctx.journal = journal.Journal(tmp_path / "run2", [] if fresh else [tmp_path / "run1"])
     return ctx
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_signal_right_after_minting_converges_with_a_fresh_reports_dir(remote, tmp_path, sig, monkeypatch):
+    """The run is signalled while the write right after CreateServiceSpecificCredential (PutSecretValue) is held,
+    and that write never lands (the hold ends in AccessDenied to a caller that is gone): the new key exists and no
+    secret version names it.  The next run reads NO earlier run directory (another --reports-dir): only the intent
+    marker on the secret tells the key is this tool's.  SIGTERM rolls back in the killed run itself; SIGKILL
+    leaves the key and the marker to the next run."""
+    from bedrock_key_audit.remediation.rotation import INTENT_TAG
+
+    emu = remote.emu
+    emu.post("/_emulator/aws-faults", {"action": "reset"})
+    emu.post("/_emulator/faults/reset", {})
+    emu.post("/_emulator/scenario", {"name": "key_expiring_soon"})
+    before = state(emu)
+    emu.post("/_emulator/aws-faults", {"action": "stall", "target": "secretsmanager:PutSecretValue", "seconds": 3,
+                                       "n": 1})
+    emu.post("/_emulator/aws-faults", {"action": "deny", "target": "secretsmanager:PutSecretValue", "n": 1})
+    out = _signal_driver(remote, tmp_path, sig)
+    _wait(lambda: any(h["kind"] == "deny" for h in emu.get("/_emulator/aws-faults")["hits"]),
+          "the held PutSecretValue was refused")
+    emu.post("/_emulator/aws-faults", {"action": "reset"})
+    after_crash = state(emu)
+    sm = emu.client("secretsmanager", "govcloud")
+    marker = {t["Key"]: t["Value"] for t in sm.describe_secret(SecretId=SECRET).get("Tags") or []}.get(INTENT_TAG)
+    minted = set(after_crash["creds"]) - set(before["creds"])
+    if sig == signal.SIGKILL:
+        assert len(minted) == 1 and marker, (after_crash, marker)
+        assert not [v for v in after_crash["stages"] if any(v.startswith(c) for c in minted)]
+
+    ctx2 = _context(monkeypatch, tmp_path, remote, fresh=True)
+    try:
+        steps, entries = run(ctx2)
+    finally:
+        ctx2.inv.g.close()
+    assert not ctx2.journal.read_dirs
+    assert not [s for s in steps if s.manual], [(s.key, s.action) for s in steps if s.manual]
+    assert all(s.status == "applied" for s in steps), [(s.key, s.status, s.message) for s in steps]
+    assert "another workload" not in json.dumps([s.action for s in steps])
+    assert INTENT_TAG not in {t["Key"] for t in sm.describe_secret(SecretId=SECRET).get("Tags") or []}
+    logged = json.dumps(entries, default=str)
+    for cid in minted:
+        assert cid in logged and marker in logged
+    assert_converged(emu, before, after_crash, entries + [json.loads(line) for line in out if line.startswith("{")],
+                     ctx2)
+    assert _value_key_matches_current(emu)
+
+
+def _value_key_matches_current(emu: Remote) -> bool:
+    """The secret's value is the key of the one Active credential (by its public alias, never printed)."""
+    from bedrock_key_audit.inventory.keys import decode_key
+
+    value = json.loads(emu.client("secretsmanager", "govcloud").get_secret_value(SecretId=SECRET)["SecretString"])
+    creds = emu.client("iam").list_service_specific_credentials(UserName=USER)["ServiceSpecificCredentials"]
+    active = [c for c in creds if c["Status"] == "Active"]
+    return len(active) == 1 and decode_key(value["bedrock_api_key"]).identity == active[0].get("ServiceCredentialAlias")
+
+
+def _signal_driver(remote, tmp_path: Path, sig: int) -> list[str]:
+    """Run the driver, let it go, wait until an armed AWS hold has begun, send ``sig``; its stdout lines."""
+    emu = remote.emu
+    proc = subprocess.Popen([sys.executable, "-m", "tests.remediation.rotation_driver", str(tmp_path / "run1")],
+                            cwd=ROOT, env=remote.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out: list[str] = []
+    try:
+        reader = threading.Thread(target=lambda: out.extend(iter(proc.stdout.readline, "")), daemon=True)
+        reader.start()
+        _wait(lambda: "planned\n" in out or proc.poll() is not None, "the driver planned")
+        assert proc.poll() is None, redact_text(proc.stderr.read()[-800:])
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        _wait(lambda: _aws_in_flight(emu) or proc.poll() is not None, "the held call began")
+        assert proc.poll() is None, redact_text(proc.stderr.read()[-800:])
+        os.kill(proc.pid, sig)
+        code = proc.wait(timeout=30)
+        reader.join(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code != 0, "the driver finished although it was signalled mid-rotation"
+    assert "ABSK" not in "".join(out)
+    return out

@@ -1,0 +1,195 @@
+"""The rotation's intent marker on the secret: a run killed right after minting converges with a FRESH run directory.
+
+The journal lives in the run directory (``--reports-dir``); a next run pointed elsewhere cannot read it.  Before
+``CreateServiceSpecificCredential`` the rotation also tags the secret (``bedrock-key-audit:rotation-intent`` =
+``<user>/<UTC time>/<run id>[/<key ids that existed>]``) and takes the tag off when it commits or rolls back.  The
+next run reads it from DescribeSecret's ``Tags`` and recognises a key created inside the marker's window that no
+secret version holds as this tool's: the same leftover the journal would have named (``credential.orphan``), so
+the same recovery.  These runs kill in-process (fast); the real signals are in ``test_rotation_signals.py``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from bedrock_key_audit.emulator import aws_faults, clock
+from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.config import load_config
+from bedrock_key_audit.inventory.reader import Inventory
+from bedrock_key_audit.remediation import journal, rotation
+from bedrock_key_audit.remediation.core import Context
+from tests.remediation.helpers import SECRET, USER, point_env_at
+from tests.remediation.test_rotation_recovery import Killed, assert_converged, kill_after, run, state
+
+TAG = rotation.INTENT_TAG
+
+
+@pytest.fixture
+def runs(emu, monkeypatch, tmp_path):
+    """``runs(n)``: run n's context; it reads the journals of runs 1..n-1 (the same --reports-dir)."""
+    point_env_at(monkeypatch, emu)
+    monkeypatch.setattr(rotation, "EMULATED_DELAY", 0.0)
+    made: list[Context] = []
+
+    def make(n: int, destructive: bool = True) -> Context:
+        cfg = load_config(None)
+        aws = Aws(cfg, CallLog(), emulated=True)
+        ctx = Context(aws, cfg, Inventory(aws, cfg), clock.now(), allow_destructive=destructive)
+        ctx.journal = journal.Journal(tmp_path / f"run{n}", [tmp_path / f"run{i}" for i in range(1, n)])
+        made.append(ctx)
+        return ctx
+    yield make
+    for c in made:
+        c.inv.g.close()
+
+
+def _tags(emu) -> dict[str, str]:
+    desc = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)
+    return {t["Key"]: t["Value"] for t in desc.get("Tags") or []}
+
+
+def _fresh(runs, n: int, destructive: bool = True):
+    """A run that reads no earlier run directory: another --reports-dir."""
+    ctx = runs(n, destructive)
+    ctx.journal.read_dirs = []
+    return ctx
+
+
+def test_the_marker_round_trips_and_holds_no_key():
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=dt.timezone.utc)
+    value = rotation.intent_value("svc,user", at, "a" * 32, ["ACCAEXAMPLE0000000001"])
+    assert value == "svc.user/2026-01-02T03:04:05Z/" + "a" * 32 + "/ACCAEXAMPLE0000000001"
+    intent = rotation.read_intent({"Tags": [{"Key": "other", "Value": "x"}, {"Key": TAG, "Value": value}]})
+    assert intent is not None
+    assert (intent.user, intent.at, intent.rid, intent.before_ids) == (
+        "svc.user", at.replace(microsecond=0), "a" * 32, ("ACCAEXAMPLE0000000001",))
+    lo, hi = intent.window()
+    assert lo == intent.at - rotation.CLOCK_SKEW and hi == intent.at + rotation.CREATE_WINDOW
+    assert rotation.read_intent({"Tags": [{"Key": "other", "Value": "x"}]}) is None
+    # a marker that cannot be read adopts nothing (no run id, so no window is ever computed)
+    for bad in ("garbage", "user/not-a-time/" + "a" * 32):
+        got = rotation.read_intent({"Tags": [{"Key": TAG, "Value": bad}]})
+        assert got is not None and got.rid == "" and got.value == bad
+    # Secrets Manager's allowed characters only (letters, numbers, + - = . _ : / @)
+    assert all(ch.isalnum() or ch in "+-=._:/@" for ch in value)
+
+
+@pytest.mark.parametrize("destructive", [True, False], ids=["allow-destructive", "plain"])
+def test_killed_right_after_minting_converges_with_a_fresh_reports_dir(emu, runs, monkeypatch, destructive):
+    emu.apply("key_expiring_soon")
+    before = state(emu)
+    ctx1 = runs(1)
+    with monkeypatch.context() as m:
+        kill_after(ctx1, m, "CreateServiceSpecificCredential")
+        m.setattr(rotation, "_rollback", lambda *a, **k: (_ for _ in ()).throw(Killed("no rollback")))
+        with pytest.raises(Killed):
+            run(ctx1)
+    after_crash = state(emu)
+    minted = sorted(set(after_crash["creds"]) - set(before["creds"]))
+    assert len(minted) == 1 and TAG in _tags(emu)
+    marker = _tags(emu)[TAG]
+
+    ctx2 = _fresh(runs, 2, destructive)
+    assert not ctx2.journal.open_entries("rotation")  # the journal cannot tell: only the marker can
+    steps, entries = run(ctx2)
+    by_key = {s.key: s for s in steps}
+    orphan = by_key[f"credential.orphan:{minted[0]}"]
+    assert marker in orphan.action and "another workload" not in json.dumps([s.action for s in steps])
+    assert orphan.destructive
+    if not destructive:
+        # plain --remediate: the key it made is named as this tool's, and left with the marker that names it
+        assert orphan.status == "skipped" and by_key["credential.rotate"].status == "blocked"
+        assert by_key[rotation.CLEAR_INTENT].status == "blocked"
+        assert _tags(emu)[TAG] == marker
+        return
+    assert all(s.status == "applied" for s in steps), [(s.key, s.status, s.message) for s in steps]
+    assert TAG not in _tags(emu)
+    logged = json.dumps(entries, default=str)
+    assert minted[0] in logged and marker in logged
+    assert_converged(emu, before, after_crash, entries, ctx2)
+
+
+def test_killed_before_minting_the_marker_is_simply_cleared(emu, runs, monkeypatch):
+    emu.apply("key_expiring_soon")
+    before = state(emu)
+    ctx1 = runs(1)
+    with monkeypatch.context() as m:
+        kill_after(ctx1, m, "TagResource")
+        with pytest.raises(Killed):
+            run(ctx1)
+    assert state(emu) == before and TAG in _tags(emu)
+    ctx2 = _fresh(runs, 2)
+    steps, entries = run(ctx2)
+    assert not [s for s in steps if s.key.startswith("credential.orphan:")]
+    assert all(s.status == "applied" for s in steps), [(s.key, s.status, s.message) for s in steps]
+    assert TAG not in _tags(emu)
+    assert_converged(emu, before, state(emu), entries, ctx2)
+
+
+def test_a_marker_adopts_only_a_key_created_inside_its_window(emu, runs):
+    """A marker left behind (its UntagResource failed) must not adopt a key someone minted later; nor a key that
+    existed when it was written."""
+    emu.apply("key_expiring_soon")
+    ids = list(state(emu)["creds"])
+    sm = emu.client("secretsmanager", "govcloud")
+    ctx = _fresh(runs, 1)
+    old = rotation.intent_value(USER, ctx.clock() - rotation.CREATE_WINDOW * 3, "b" * 32, ids)
+    sm.tag_resource(SecretId=SECRET, Tags=[{"Key": TAG, "Value": old}])
+    emu.client("iam").create_service_specific_credential(UserName=USER, ServiceName="bedrock.amazonaws.com",
+                                                         CredentialAgeDays=30)
+    lo = rotation.leftovers(_fresh(runs, 2))
+    assert not lo.orphans and lo.intent is not None and lo.intent.value == old
+    steps = rotation.recovery_steps(_fresh(runs, 3), lo, None, "x")
+    assert [s.key for s in steps] == [rotation.CLEAR_INTENT]  # cleared, nothing adopted
+    # the same key under a marker written just before it: adopted
+    now = rotation.intent_value(USER, _fresh(runs, 4).clock() - dt.timedelta(seconds=5), "c" * 32, ids)
+    sm.tag_resource(SecretId=SECRET, Tags=[{"Key": TAG, "Value": now}])
+    assert len(rotation.leftovers(_fresh(runs, 5)).orphans) == 1
+    # ... unless the marker lists it among the keys that existed when it was written
+    every = list(state(emu)["creds"])
+    sm.tag_resource(SecretId=SECRET, Tags=[{"Key": TAG, "Value": rotation.intent_value(
+        USER, _fresh(runs, 6).clock() - dt.timedelta(seconds=5), "d" * 32, every)}])
+    assert not rotation.leftovers(_fresh(runs, 7)).orphans
+
+
+def test_a_denied_marker_does_not_stop_the_rotation_and_the_step_says_so(emu, runs):
+    emu.apply("key_expiring_soon")
+    aws_faults.deny("secretsmanager:TagResource")
+    try:
+        steps, entries = run(runs(1))
+    finally:
+        aws_faults.reset()
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert rot.status == "applied" and TAG in rot.message and "journal" in rot.message
+    assert TAG not in _tags(emu)
+
+
+@pytest.mark.parametrize("also_denied", [(), ("iam:DeleteServiceSpecificCredential",)],
+                         ids=["rolled-back", "rollback-denied-too"])
+def test_a_denied_write_after_minting_converges_with_a_fresh_reports_dir(emu, runs, also_denied):
+    """PutSecretValue (the write right after minting) is denied.  Run 1 rolls back: the key is deleted and the
+    marker taken off.  When its DeleteServiceSpecificCredential is denied too, the key stays and so does the
+    marker: the next run (another --reports-dir) deletes that key as this tool's and rotates."""
+    emu.apply("key_expiring_soon")
+    before = state(emu)
+    aws_faults.deny("secretsmanager:PutSecretValue")
+    for target in also_denied:
+        aws_faults.deny(target)
+    try:
+        steps1, entries1 = run(runs(1))
+    finally:
+        aws_faults.reset()
+    assert next(s for s in steps1 if s.key == "credential.rotate").status == "failed"
+    after_crash = state(emu)
+    left = sorted(set(after_crash["creds"]) - set(before["creds"]))
+    assert (TAG in _tags(emu)) == bool(also_denied) and len(left) == len(also_denied)
+    ctx2 = _fresh(runs, 2)
+    steps, entries = run(ctx2)
+    assert all(s.status == "applied" for s in steps), [(s.key, s.status, s.message) for s in steps]
+    assert "another workload" not in json.dumps([s.action for s in steps])
+    assert TAG not in _tags(emu)
+    for cid in left:
+        assert f"credential.orphan:{cid}" in {s.key for s in steps}
+    assert_converged(emu, before, after_crash, entries + entries1, ctx2)
