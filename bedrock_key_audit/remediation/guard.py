@@ -681,7 +681,7 @@ def _format_covered(pattern: str, action: str, partition: str) -> bool:
         names = sorted(set(re.findall(r"\$\{[^}]+\}", fmt)))
         for values in itertools.product(_SAMPLES, repeat=len(names)):
             arn = fmt
-            for name, value in zip(names, values):
+            for name, value in zip(names, values, strict=True):
                 arn = arn.replace(name, value)
             if not fnmatch.fnmatchcase(arn.lower(), pattern.lower()):
                 return False

@@ -626,11 +626,11 @@ def test_a_deleted_trail_bucket_is_a_manual_step_to_recreate_it_not_a_foreign_ow
 
 
 # AmazonBedrockMantleInferenceAccess's shape: the bearer action on "*", the project actions on every project
-MANTLE_MANAGED = {"Statement": [
+MANTLE_MANAGED: dict[str, list[dict[str, Any]]] = {"Statement": [
     {"Effect": "Allow", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*"},
     {"Effect": "Allow", "Action": ["bedrock-mantle:CreateInference", "bedrock-mantle:Get*", "bedrock-mantle:List*"],
      "Resource": "arn:aws:bedrock-mantle:*:*:project/*"}]}
-MANTLE_OURS = {"Statement": [{"Effect": "Allow", "Resource": "*",
+MANTLE_OURS: dict[str, list[dict[str, Any]]] = {"Statement": [{"Effect": "Allow", "Resource": "*",
                               "Action": ["bedrock-mantle:CallWithBearerToken", "bedrock-mantle:CreateInference"]}]}
 
 
