@@ -736,17 +736,14 @@ class Inventory(BulkReads):
         return self._probe("mantle_models", build)
 
     def mantle_chat(self) -> HttpProbe:
-        """``POST /v1/chat/completions`` on Mantle with a one-token prompt to the configured model
-        (its id without an inference-profile prefix) in the secret's region (bedrock-mantle:CallWithBearerToken,
+        """``POST /v1/chat/completions`` on Mantle with a one-token prompt to ``endpoint.mantle_model_id``
+        (default: the configured model's id without an inference-profile prefix) in the secret's region (bedrock-mantle:CallWithBearerToken,
         bedrock-mantle:CreateInference): does the key work there?  Mantle serves OpenAI's Chat
         Completions API ("Endpoints supported by Amazon Bedrock",
         https://docs.aws.amazon.com/bedrock/latest/userguide/endpoints.html)."""
         def build(key: SecretText, region: str) -> HttpProbe:
-            import re
-
             base = mantle_endpoint(region).rstrip("/")
-            model = re.sub(r"^(us|eu|apac|us-gov|global|jp|au|ca)\.", "", self.cfg.model_id)
-            body = {"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
+            body = {"model": self.cfg.mantle_model_id, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
             return self._http("mantle_chat", "POST", f"{base}/v1/chat/completions", key, region, json_body=body,
                               surface="mantle", extra_headers=self._mantle_project_header())
         return self._probe("mantle_chat", build)
