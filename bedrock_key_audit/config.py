@@ -251,6 +251,18 @@ class AuditConfig:
         return got
 
     @property
+    def mantle_model_id(self) -> str:
+        """``endpoint.mantle_model_id``: the model id the Mantle probes list and ask for a one-token chat
+        completion.  Mantle's OpenAI-compatible API names models by the ids its ``GET /v1/models`` lists
+        ("Get list of models", https://docs.aws.amazon.com/bedrock/latest/userguide/models-get-info.html),
+        which need not be bedrock-runtime's Converse ids; unset, it is ``endpoint.model_id`` without an
+        inference-profile prefix (``us.``, ``global.``, ...)."""
+        got = self.data["endpoint"].get("mantle_model_id")
+        if got:
+            return str(got)
+        return re.sub(r"^(us|eu|apac|us-gov|global|jp|au|ca)\.", "", self.model_id)
+
+    @property
     def mantle_project(self) -> str:
         """``endpoint.mantle_project``: the id of the bedrock-mantle project the workload's Mantle calls run
         in, so ``bedrock-mantle:CreateInference``/``ListModels`` are judged on

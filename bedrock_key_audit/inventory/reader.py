@@ -531,7 +531,7 @@ class Inventory(BulkReads):
 
     # ---- bedrock endpoints (httpx, bearer key)
     def _http(self, name: str, method: str, url: str, key: SecretText, region: str, json_body: Any = None,
-              surface: str | None = None) -> HttpProbe:
+              surface: str | None = None, extra_headers: dict[str, str] | None = None) -> HttpProbe:
         """One Bedrock call with ``Authorization: Bearer <key>``, retried on throttling/5xx/timeouts.
 
         The key stays a :class:`SecretText` in this frame and is revealed only inside the header
@@ -549,7 +549,8 @@ class Inventory(BulkReads):
         delay = 0.2
         last: HttpProbe | None = None
         service = "bedrock-mantle" if surface == "mantle" else "bedrock-runtime" if "/model/" in url or "/openai/v1/" in url else "bedrock"
-        headers = {"Accept": "application/json", "User-Agent": probe_user_agent()}  # credential.recently_used tells its own calls apart
+        headers = {"Accept": "application/json", "User-Agent": probe_user_agent(),  # credential.recently_used tells its own calls apart
+                   **(extra_headers or {})}
         if self.aws.emulated:
             headers["x-emulator-region"] = region
             if surface is not None:
@@ -730,24 +731,32 @@ class Inventory(BulkReads):
         (:func:`mantle_endpoint`)."""
         def build(key: SecretText, region: str) -> HttpProbe:
             base = mantle_endpoint(region).rstrip("/")
-            return self._http("mantle_models", "GET", f"{base}/v1/models", key, region, surface="mantle")
+            return self._http("mantle_models", "GET", f"{base}/v1/models", key, region, surface="mantle",
+                              extra_headers=self._mantle_project_header())
         return self._probe("mantle_models", build)
 
     def mantle_chat(self) -> HttpProbe:
-        """``POST /v1/chat/completions`` on Mantle with a one-token prompt to the configured model
-        (its id without an inference-profile prefix) in the secret's region (bedrock-mantle:CallWithBearerToken,
+        """``POST /v1/chat/completions`` on Mantle with a one-token prompt to ``endpoint.mantle_model_id``
+        (default: the configured model's id without an inference-profile prefix) in the secret's region (bedrock-mantle:CallWithBearerToken,
         bedrock-mantle:CreateInference): does the key work there?  Mantle serves OpenAI's Chat
         Completions API ("Endpoints supported by Amazon Bedrock",
         https://docs.aws.amazon.com/bedrock/latest/userguide/endpoints.html)."""
         def build(key: SecretText, region: str) -> HttpProbe:
-            import re
-
             base = mantle_endpoint(region).rstrip("/")
-            model = re.sub(r"^(us|eu|apac|us-gov|global|jp|au|ca)\.", "", self.cfg.model_id)
-            body = {"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
+            body = {"model": self.cfg.mantle_model_id, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
             return self._http("mantle_chat", "POST", f"{base}/v1/chat/completions", key, region, json_body=body,
-                              surface="mantle")
+                              surface="mantle", extra_headers=self._mantle_project_header())
         return self._probe("mantle_chat", build)
+
+    def _mantle_project_header(self) -> dict[str, str]:
+        """``OpenAI-Project: <endpoint.mantle_project>`` when the workload runs in a project other than the
+        account's ``default`` one, so the probe is authorized as the workload's calls are (``CreateInference``
+        on that project's ARN).  Every request without a project runs in the default project ("Projects API",
+        https://docs.aws.amazon.com/bedrock/latest/userguide/projects.html); the header is the one OpenAI's
+        API and SDK use to name a project (the ``project`` client option), which Mantle's OpenAI-compatible
+        API takes -- AWS's pages do not name it."""
+        project = self.cfg.mantle_project
+        return {} if project == "default" else {"OpenAI-Project": project}
 
     # ---- prefetch
     def prefetch(self, users: Iterable[str], now: dt.datetime | None = None) -> list[cf.Future[Any]]:

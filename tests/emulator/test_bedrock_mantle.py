@@ -58,6 +58,23 @@ def test_mantle_operations_are_authorized_on_the_default_project(bedrock, keys):
     _denied(bedrock.post("/v1/chat/completions", k, CHAT, headers=MANTLE), "bedrock-mantle:CreateInference", project)
 
 
+def test_a_request_naming_its_project_is_authorized_on_that_project(bedrock, keys):
+    """``OpenAI-Project`` names the project (OpenAI's header; AWS: a request naming none runs in ``default``)."""
+    other = f"arn:aws:bedrock-mantle:us-east-1:{ACCOUNT['aws']}:project/proj_other"
+    k = keys.key("project-only", policy(
+        {"Effect": "Allow", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*"},
+        {"Effect": "Allow", "Action": ["bedrock-mantle:ListModels", "bedrock-mantle:CreateInference"], "Resource": other}))
+    named = {**MANTLE, "OpenAI-Project": "proj_other"}
+    assert bedrock.get("/v1/models", k, headers=named).status_code == 200
+    assert bedrock.post("/v1/chat/completions", k, CHAT, headers=named).status_code == 200
+    default = f"arn:aws:bedrock-mantle:us-east-1:{ACCOUNT['aws']}:project/default"
+    _denied(bedrock.post("/v1/chat/completions", k, CHAT, headers=MANTLE), "bedrock-mantle:CreateInference", default)
+    _denied(bedrock.get("/v1/models", k, headers={**MANTLE, "OpenAI-Project": "proj_third"}),
+            "bedrock-mantle:ListModels", other.replace("proj_other", "proj_third"))
+    bad = bedrock.get("/v1/models", k, headers={**MANTLE, "OpenAI-Project": "x:*/y"})
+    assert bad.status_code == 400, bad.text
+
+
 def test_an_explicit_deny_closes_mantle(bedrock, keys):
     user = keys.user("denied", ALLOW_MANTLE)
     keys.iam.put_user_policy(UserName=user, PolicyName="deny", PolicyDocument=json.dumps(policy(

@@ -623,3 +623,35 @@ def test_a_deleted_trail_bucket_is_a_manual_step_to_recreate_it_not_a_foreign_ow
     assert [s.manual for s in steps] == [True], steps
     assert "does not exist" in steps[0].action and "re-create it" in steps[0].action
     assert "its owner must protect it" not in steps[0].action
+
+
+# AmazonBedrockMantleInferenceAccess's shape: the bearer action on "*", the project actions on every project
+MANTLE_MANAGED: dict[str, list[dict[str, Any]]] = {"Statement": [
+    {"Effect": "Allow", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*"},
+    {"Effect": "Allow", "Action": ["bedrock-mantle:CreateInference", "bedrock-mantle:Get*", "bedrock-mantle:List*"],
+     "Resource": "arn:aws:bedrock-mantle:*:*:project/*"}]}
+MANTLE_OURS: dict[str, list[dict[str, Any]]] = {"Statement": [{"Effect": "Allow", "Resource": "*",
+                              "Action": ["bedrock-mantle:CallWithBearerToken", "bedrock-mantle:CreateInference"]}]}
+
+
+def test_a_grant_on_star_where_every_arn_of_the_actions_type_was_granted_is_not_widening():
+    """A project action allowed on ``project/*`` in every Region and account is allowed on every resource it
+    can take: our ``"*"`` grant beside it is no wider (not a "condition")."""
+    before = [("managed:mantle", MANTLE_MANAGED)]
+    assert identity_widening(before, before + [("managed:ours", MANTLE_OURS)],
+                             grants=MANTLE_OURS["Statement"][0]["Action"]) is None
+
+
+def test_a_grant_on_star_beyond_a_region_scoped_resource_is_widening_and_says_resources_not_condition():
+    only_project = {"Statement": [{"Effect": "Allow", "Action": "bedrock-mantle:CreateInference",
+                                   "Resource": "arn:aws:bedrock-mantle:us-east-1:*:project/*"}]}
+    before = [("inline:p", only_project)]
+    why = identity_widening(before, before + [("managed:ours", MANTLE_OURS)],
+                            grants=MANTLE_OURS["Statement"][0]["Action"])
+    assert why and "only on some resources" in why and "condition" not in why, why
+    # the same grant under a condition is still judged a condition
+    conditioned = [("inline:p", {"Statement": [{**MANTLE_MANAGED["Statement"][1],
+                                                 "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]})]
+    why = identity_widening(conditioned, conditioned + [("managed:ours", MANTLE_OURS)],
+                            grants=MANTLE_OURS["Statement"][0]["Action"])
+    assert why and "only under a condition" in why, why

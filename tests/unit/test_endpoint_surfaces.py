@@ -114,3 +114,18 @@ def test_runtime_openai_refusing_the_key_fails_and_an_answer_without_choices_err
     status, text, _ = run(v.invoke, FakeInventory(runtime_openai_chat=timeout, key=raw_key()),
                           cfg(["runtime-openai"]), "key-user")
     assert status == "error" and "no answer" in text
+
+
+def test_mantle_is_asked_for_its_own_model_id_when_one_is_configured() -> None:
+    c = cfg(["mantle"])
+    c.data["endpoint"]["mantle_model_id"] = "anthropic.claude-sonnet-4-5"
+    listed = {"object": "list", "data": [{"id": "anthropic.claude-sonnet-4-5"}]}
+    inv = FakeInventory(mantle_models=mantle(listed), mantle_chat=mantle(CHAT, name="mantle_chat"), key=raw_key())
+    status, text, _ = run(v.list_models, inv, c, "key-user")
+    assert status == "pass" and "lists anthropic.claude-sonnet-4-5" in text, text
+    status, text, _ = run(v.invoke, inv, c, "key-user")
+    assert status == "pass" and text.startswith("chat completion with anthropic.claude-sonnet-4-5 on bedrock-mantle")
+    # unset: endpoint.model_id without its inference-profile prefix
+    d = cfg(["mantle"])
+    d.data["endpoint"]["model_id"] = "us.anthropic.claude-3-5-sonnet-20240620-v1:0"
+    assert d.mantle_model_id == "anthropic.claude-3-5-sonnet-20240620-v1:0"

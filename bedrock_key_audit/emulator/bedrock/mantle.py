@@ -17,7 +17,8 @@ a request without a project uses the ``default`` project, "MantleFoundationModel
 Served: ``GET /v1/models``, ``POST /v1/chat/completions``, ``POST /v1/responses`` and
 ``POST /anthropic/v1/messages`` (the shapes are OpenAI's and Anthropic's public API shapes, reduced
 to the fields a client reads).  Authorization: ``bedrock-mantle:CallWithBearerToken`` on ``*``, then
-``bedrock-mantle:ListModels`` / ``bedrock-mantle:CreateInference`` on the default project, by the
+``bedrock-mantle:ListModels`` / ``bedrock-mantle:CreateInference`` on the project the request names
+(``OpenAI-Project``, else the default project; :func:`project_id`), by the
 emulator's own evaluator (``models.authorize_all``).  Not confirmed by the pages above, so chosen
 here: the error bodies and denial messages are bedrock-runtime's (``{"message": ...}`` with
 ``x-amzn-ErrorType``), model ids are the emulator catalog's, and Mantle calls leave no CloudTrail
@@ -25,6 +26,7 @@ event (what Mantle writes to CloudTrail is not documented there).
 """
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -36,8 +38,28 @@ from bedrock_key_audit.emulator.bedrock.models import Ctx, authorize_all
 DEFAULT_PROJECT = "default"
 
 
+# OpenAI's API names a request's project by the ``OpenAI-Project`` header (what the OpenAI SDK sends for
+# its ``project`` option); the Amazon Bedrock pages on projects ("Projects API",
+# https://docs.aws.amazon.com/bedrock/latest/userguide/projects.html; "IAM policies for Amazon Bedrock
+# Projects", https://docs.aws.amazon.com/bedrock/latest/userguide/security-iam-projects.html) say every
+# request without a project runs in the account's ``default`` project and show project ids such as
+# ``proj_abc123``, but do not name the header: taken here from the OpenAI-compatible contract.
+PROJECT_HEADER = "HTTP_OPENAI_PROJECT"
+_PROJECT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def project_id(ctx: Ctx) -> str:
+    """The project a request names (``OpenAI-Project``), else ``default``; an id that is not one is refused."""
+    named = (ctx.environ.get(PROJECT_HEADER) or "").strip()
+    if not named:
+        return DEFAULT_PROJECT
+    if not _PROJECT_ID.match(named):
+        raise validation_error("OpenAI-Project is not a project id")
+    return named
+
+
 def project_arn(ctx: Ctx) -> str:
-    return f"arn:{ctx.partition}:bedrock-mantle:{ctx.region}:{ctx.account_id or ''}:project/{DEFAULT_PROJECT}"
+    return f"arn:{ctx.partition}:bedrock-mantle:{ctx.region}:{ctx.account_id or ''}:project/{project_id(ctx)}"
 
 
 def _model(ctx: Ctx, body: dict[str, Any]) -> catalog.FoundationModel:

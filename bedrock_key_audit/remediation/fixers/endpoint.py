@@ -11,7 +11,14 @@ from bedrock_key_audit.inventory.errors import BadRegion
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.remediation.core import ORDER_SECRET_REWRITE, ORDER_STRIP, Context, Step, fixer, manual_step
 from bedrock_key_audit.remediation.errors import NeedsPerson
-from bedrock_key_audit.remediation.fixers.iam import _ensure_policy_step, _grants_all, scp_manual_step, scp_stop
+from bedrock_key_audit.remediation.diagnosis import grant_diagnosis
+from bedrock_key_audit.remediation.fixers.iam import (
+    _ensure_policy_step,
+    _grants_all,
+    blocker_steps,
+    scp_manual_step,
+    scp_stop,
+)
 from bedrock_key_audit.remediation.names import SURFACE_DENY_POLICY
 from bedrock_key_audit.remediation.fixers.keys import (
     REFUSED,
@@ -26,7 +33,6 @@ from bedrock_key_audit.remediation.fixers.keys import (
 def _endpoint_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     if (restore := _restore_first(ctx)) is not None:
         return restore
-    probe_fn = ctx.inv.list_models if rec.check_id == "endpoint.list_models" else ctx.inv.invoke
     diag = key_diagnosis(ctx)
     if diag.get("undecided"):
         return _undecided_step(ctx, diag, rec)
@@ -40,12 +46,21 @@ def _endpoint_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
         if lo := rotation.leftovers(ctx, diag.get("creds", [])):
             return rotation.recovery_steps(ctx, lo, diag.get("held"), "finish the interrupted rotation first")
         return [rotation.rewrite_secret_step(ctx, ORDER_SECRET_REWRITE, diag.get("held"))]
-    # a fresh probe: only AWS's own refusal (401/403 with its authentication body: bad_key) rotates
-    probe = probe_fn()
+    # a fresh probe of each surface the row probes: only AWS's own refusal (401/403 with its authentication
+    # body: bad_key) rotates
+    probes = [fn() for fn in _probes(ctx, rec.check_id)]
+    probe = next((p for p in probes if p.classification == "bad_key"), None) or \
+        next((p for p in probes if p.classification != "ok"), probes[0])
     if probe.classification == "bad_key":
         if accepted(ctx, REFUSED, "Bedrock refuses the key in the secret"):
             return []
         return _rotation_steps(ctx, "Bedrock refuses the key in the secret", diag.get("held"))
+    if probe.classification != "ok":
+        # an explicit Deny or a boundary refusing a required action: no grant, no other model, no rerun fixes it
+        if (stop := scp_stop(ctx)) is not None:
+            return [scp_manual_step(ctx, rec, stop)]
+        if blockers := grant_diagnosis(ctx).blockers:
+            return blocker_steps(ctx, rec, blockers)
     if probe.classification == "forbidden":
         if (stop := scp_stop(ctx)) is not None:
             return [scp_manual_step(ctx, rec, stop)]
@@ -79,6 +94,20 @@ def _endpoint_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
                             "model in audit.toml", rec)]
     return [manual_step(f"manual:{rec.check_id}", f"no change can fix this ({probe.classification}): "
                         "rerun the audit later (nothing is rotated)", rec)]
+
+
+def _probes(ctx: Context, check_id: str) -> list[Any]:
+    """The probes the row's verdict makes for the surfaces in use (verdicts/endpoint.py list_models, invoke)."""
+    from bedrock_key_audit.verdicts.endpoint import _converse_used, _runtime_used
+
+    cfg, inv = ctx.cfg, ctx.inv
+    if check_id == "endpoint.list_models":
+        fns = ([inv.list_models] if _runtime_used(cfg) else []) + ([inv.mantle_models] if "mantle" in cfg.surfaces else [])
+    else:
+        fns = (([inv.invoke] if _converse_used(cfg) else [])
+               + ([inv.runtime_openai_chat] if "runtime-openai" in cfg.surfaces else [])
+               + ([inv.mantle_chat] if "mantle" in cfg.surfaces else []))
+    return fns or [inv.list_models if check_id == "endpoint.list_models" else inv.invoke]
 
 
 for _cid in ("endpoint.list_models", "endpoint.invoke"):

@@ -11,7 +11,6 @@ from typing import Any, Sequence
 
 from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.policy import (
-    BEARER_CONTEXT,
     Evaluator,
     PolicyError,
     decode_document,
@@ -355,35 +354,30 @@ def scp_manual_step(ctx: Context, rec: CheckRecord, stop: str) -> Step:
                        "meant to work here", rec)
 
 
+def blocker_steps(ctx: Context, rec: CheckRecord, blockers: Sequence[Any]) -> list[Step]:
+    """One manual step per Deny statement or boundary that refuses a required action (keyed by it, so the
+    rows it breaks share the step): a grant cannot lift either (remediation/diagnosis.py)."""
+    return [manual_step(f"manual:{b.kind}:{b.policy}:{b.statement}", b.sentence(), rec) for b in blockers]
+
+
 @fixer("iam.policy_grants_required")
 def fix_policy_grants_required(ctx: Context, rec: CheckRecord) -> list[Step]:
+    """A missing Allow is granted (our least-privilege policy); an explicit Deny or a permissions boundary
+    refusing a required action is a manual step naming it, and nothing is granted for the actions it refuses
+    (remediation/diagnosis.py: "Policy evaluation logic")."""
+    from bedrock_key_audit.remediation.diagnosis import grant_diagnosis
+
     if (stop := scp_stop(ctx)) is not None:
         return [scp_manual_step(ctx, rec, stop)]
     steps: list[Step] = []
     if not _user_exists(ctx):
         steps.append(_create_user_step(ctx))
-    st = _ensure_policy_step(ctx)
-    if st:
-        steps.append(st)
-    if _user_exists(ctx):
-        up = ctx.inv.user_policies(ctx.cfg.user_name)
-        blockers = []
-        if up.boundary is not None:
-            ev = Evaluator([("ours", desired_policy(ctx))], boundary=(up.boundary.label, up.boundary.document))
-            if any(not ev.decide(a).allowed for a in expand(ctx.cfg.required_actions)):
-                blockers.append(f"{up.boundary.label} does not allow every required action")
-        for d in up.documents:
-            try:
-                ev = Evaluator([(d.label, d.document)], context=BEARER_CONTEXT)
-            except PolicyError:
-                continue
-            # a Deny is a guardrail wherever it is: remediation never removes or edits it
-            if any(ev.decide(a).deny_sources for a in expand(ctx.cfg.required_actions)):
-                blockers.append(f"{d.label} denies a required action")
-        for b in blockers:
-            steps.append(manual_step(f"manual:grants:{b}", f"change by hand if the key really needs it: {b} "
-                                     "(remediation never edits a Deny or a permissions boundary)", rec))
-    return steps
+    diag = grant_diagnosis(ctx)
+    if not diag.blockers or diag.missing:
+        st = _ensure_policy_step(ctx)
+        if st:
+            steps.append(st)
+    return steps + blocker_steps(ctx, rec, diag.blockers)
 
 
 @fixer("iam.policy_least_privilege")
