@@ -209,7 +209,7 @@ def _bounded_by_scps(check: Check, verdict: iam_verdicts.Verdict, user: IamUser,
                          user_absent=cfg.absent_context_keys)
     partition = str(user.arn).split(":")[1]
     judged = grants_bound(org, expand(cfg.required_actions),
-                          lambda a: iam_verdicts.required_resources(a, cfg.model_id, partition, str(user.account_id),
+                          lambda a: iam_verdicts.required_resources(a, iam_verdicts.runtime_model(cfg), partition, str(user.account_id),
                                                                      cfg.mantle_project, iam_verdicts.openai_model(cfg)), ctx)
     if judged.status == "error":
         raise CouldNotDecide(judged.detail)

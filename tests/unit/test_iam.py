@@ -209,3 +209,41 @@ def test_a_runtime_openai_workload_needs_invoke_model_on_the_openai_model(tmp_pa
     assert status == "fail" and "bedrock:InvokeModel" in text, text
     status, text = openai_grants([CLAUDE_ARN, GPT_ARN], tmp_path)
     assert status == "pass", text
+
+
+# the default requirements follow the surfaces in use: each surface's documented permission set, nothing more
+def test_a_mantle_only_workload_with_the_documented_mantle_policy_needs_no_runtime_action(tmp_path: Path) -> None:
+    # "Making inference requests", bedrock-mantle endpoint, plus ListModels (the workload lists models) and the
+    # Mantle bearer action: no bedrock: action at all
+    up = policies({"Effect": "Allow", "Action": ["bedrock-mantle:CreateInference", "bedrock-mantle:ListModels",
+                                                 "bedrock-mantle:GetProject", "bedrock-mantle:ListProjects"],
+                   "Resource": "*"}, allow("bedrock-mantle:CallWithBearerToken"))
+    status, text = mantle_grants(up, tmp_path)
+    assert status == "pass", text
+    # the Mantle requirements still hold: without the bearer action the key cannot work there
+    up = policies(allow(["bedrock-mantle:CreateInference", "bedrock-mantle:ListModels"]))
+    status, text = mantle_grants(up, tmp_path)
+    assert status == "fail" and "bedrock-mantle:CallWithBearerToken" in text and "bedrock:" not in text, text
+
+
+def test_a_runtime_openai_only_workload_needs_invoke_model_on_the_openai_model_only(tmp_path: Path) -> None:
+    up = policies({"Effect": "Allow", "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                   "Resource": GPT_ARN}, allow(["bedrock:CallWithBearerToken", "bedrock:ListFoundationModels"]))
+    inv = FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))
+    cfg = config(tmp_path, '[endpoint]\nsurfaces = ["runtime-openai"]\n')
+    status, text, _ = run(v.policy_grants_required, USER, up, cfg, inv, False, NOW)
+    assert status == "pass", text
+    # a grant on the Claude model alone does not serve Chat Completions on the OpenAI model
+    up = policies(allow("bedrock:CallWithBearerToken"),
+                  {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": CLAUDE_ARN})
+    status, text, _ = run(v.policy_grants_required, USER, up, cfg, inv, False, NOW)
+    assert status == "fail" and "openai.gpt-oss-20b-1:0" in text and "anthropic" not in text.split("lacks")[1], text
+
+
+def test_explicit_required_actions_still_win_over_the_surface_defaults(tmp_path: Path) -> None:
+    cfg = config(tmp_path, '[endpoint]\nsurfaces = ["mantle"]\n[policy]\nrequired_actions = '
+                 '["bedrock-mantle:CallWithBearerToken", "bedrock:ListFoundationModels"]\n')
+    up = policies(allow("bedrock-mantle:CallWithBearerToken"))
+    inv = FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))
+    status, text, _ = run(v.policy_grants_required, USER, up, cfg, inv, False, NOW)
+    assert status == "fail" and "bedrock:ListFoundationModels" in text, text

@@ -21,7 +21,14 @@ def _cfg(tmp_path: Any, text: str) -> Any:
 def test_mantle_only_derives_the_mantle_bearer_action_and_drops_runtimes(tmp_path: Any) -> None:
     cfg = _cfg(tmp_path, '[endpoint]\nsurfaces = ["mantle"]\n')
     assert cfg.required_actions == ["bedrock-mantle:CallWithBearerToken", "bedrock-mantle:CreateInference",
-                                    "bedrock-mantle:ListModels", *GUIDE_ACTIONS]
+                                    "bedrock-mantle:ListModels"]
+
+
+def test_runtime_openai_only_derives_the_bearer_and_invoke_model(tmp_path: Any) -> None:
+    cfg = _cfg(tmp_path, '[endpoint]\nsurfaces = ["runtime-openai"]\n')
+    assert cfg.required_actions == ["bedrock:CallWithBearerToken", "bedrock:InvokeModel"]
+    both = _cfg(tmp_path, '[endpoint]\nsurfaces = ["runtime-openai", "runtime"]\n')
+    assert both.required_actions == ["bedrock:CallWithBearerToken", *GUIDE_ACTIONS]
 
 
 def test_default_surfaces_keep_the_default_required_actions(tmp_path: Any) -> None:
