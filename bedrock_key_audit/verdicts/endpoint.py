@@ -63,7 +63,7 @@ def scp_cause(inventory: Inventory, action: str, key_owner: str) -> str | None:
     except CouldNotDecide:
         return None
     arn = f"arn:aws:iam::{org.account_id}:user/{key_owner}"
-    values = {"bedrock:BearerTokenType": "LONG_TERM", "aws:PrincipalArn": arn,
+    values = {"bedrock:BearerTokenType": "LONG_TERM", "bedrock-mantle:BearerTokenType": "LONG_TERM", "aws:PrincipalArn": arn,
               "aws:PrincipalAccount": org.account_id, "aws:PrincipalType": "User",
               "aws:username": key_owner, "aws:PrincipalIsAWSService": "false",
               "aws:ViaAWSService": "false", "aws:SecureTransport": "true"}

@@ -247,3 +247,17 @@ def test_explicit_required_actions_still_win_over_the_surface_defaults(tmp_path:
     inv = FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))
     status, text, _ = run(v.policy_grants_required, USER, up, cfg, inv, False, NOW)
     assert status == "fail" and "bedrock:ListFoundationModels" in text, text
+
+
+def test_a_mantle_deny_on_bedrocks_token_type_does_not_stop_the_key_on_mantle(tmp_path: Path) -> None:
+    # bedrock:BearerTokenType is absent from a bedrock-mantle request, so StringEquals on it is false:
+    # the grants row passes, as the live key (and the emulator) answer 200 there
+    deny = {"Effect": "Deny", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*",
+            "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}}
+    up = policies(allow(MANTLE_ACTIONS), deny)
+    status, text = mantle_grants(up, tmp_path)
+    assert status == "pass", text
+    # Mantle's own token-type key is on the request: that Deny stops the key there
+    deny["Condition"] = {"StringEquals": {"bedrock-mantle:BearerTokenType": "LONG_TERM"}}
+    status, text = mantle_grants(policies(allow(MANTLE_ACTIONS), deny), tmp_path)
+    assert status == "fail" and "bedrock-mantle:CallWithBearerToken (denied by" in text, text
