@@ -70,10 +70,12 @@ SURFACE_CALL_ACTIONS: dict[str, list[str]] = {
 #: and bedrock-mantle's (bedrock-mantle actions only, nothing of ``bedrock:``).  "Invoke a model with the OpenAI
 #: Chat Completions API" (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-chat-completions.html):
 #: bedrock-runtime's ``/openai/v1`` is authorized as ``bedrock:InvokeModel`` on the model the request names
-#: (``endpoint.openai_model_id``), so a ``runtime-openai``-only workload needs no guide action on model_id.
+#: (``endpoint.openai_model_id``), so a ``runtime-openai``-only workload needs no guide action on model_id;
+#: it lists models with ``bedrock:ListFoundationModels`` (what endpoint.list_models probes for it, as Mantle's
+#: workload lists them with ``bedrock-mantle:ListModels``).
 SURFACE_DEFAULT_ACTIONS: dict[str, list[str]] = {
     "runtime": list(GUIDE_ACTIONS),
-    "runtime-openai": ["bedrock:InvokeModel"],
+    "runtime-openai": ["bedrock:InvokeModel", "bedrock:ListFoundationModels"],
     "mantle": list(SURFACE_CALL_ACTIONS["mantle"]),
 }
 

@@ -26,7 +26,7 @@ def test_mantle_only_derives_the_mantle_bearer_action_and_drops_runtimes(tmp_pat
 
 def test_runtime_openai_only_derives_the_bearer_and_invoke_model(tmp_path: Any) -> None:
     cfg = _cfg(tmp_path, '[endpoint]\nsurfaces = ["runtime-openai"]\n')
-    assert cfg.required_actions == ["bedrock:CallWithBearerToken", "bedrock:InvokeModel"]
+    assert cfg.required_actions == ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "bedrock:ListFoundationModels"]
     both = _cfg(tmp_path, '[endpoint]\nsurfaces = ["runtime-openai", "runtime"]\n')
     assert both.required_actions == ["bedrock:CallWithBearerToken", *GUIDE_ACTIONS]
 
