@@ -261,3 +261,47 @@ def test_a_mantle_deny_on_bedrocks_token_type_does_not_stop_the_key_on_mantle(tm
     deny["Condition"] = {"StringEquals": {"bedrock-mantle:BearerTokenType": "LONG_TERM"}}
     status, text = mantle_grants(policies(allow(MANTLE_ACTIONS), deny), tmp_path)
     assert status == "fail" and "bedrock-mantle:CallWithBearerToken (denied by" in text, text
+
+
+# prose: what the Mantle actions are, and where the grant was judged
+def _mantle_managed() -> UserPolicies:
+    arn = "arn:aws:iam::aws:policy/AmazonBedrockMantleInferenceAccess"
+    up = policies(allow(REQUIRED))
+    up.documents.append(PolicyDoc("managed", "AmazonBedrockMantleInferenceAccess", arn, "v1", MANTLE_INFERENCE_V1))
+    up.attached_arns.append(arn)
+    return up
+
+
+def test_least_privilege_does_not_call_mantle_a_second_endpoint_for_a_mantle_workload(tmp_path: Path) -> None:
+    status, text, _ = run(v.policy_least_privilege, USER, _mantle_managed(),
+                          config(tmp_path, '[endpoint]\nsurfaces = ["runtime", "mantle"]\n' + CFG_TOML.replace(
+                              '["bedrock:CallWithBearerToken"', '["bedrock:CallWithBearerToken", '
+                              '"bedrock-mantle:CallWithBearerToken", "bedrock-mantle:CreateInference", '
+                              '"bedrock-mantle:ListModels"')))
+    assert status == "fail" and "second endpoint" not in text, text
+    assert "9 bedrock-mantle actions beyond what the workload's Mantle calls need" in text, text
+
+
+def test_least_privilege_does_not_call_mantle_open_when_an_scp_closes_it_to_the_key(tmp_path: Path) -> None:
+    from bedrock_key_audit.org_policies import Level, OrgPolicies, OrgPolicy
+
+    scp = "SERVICE_CONTROL_POLICY"
+    full = OrgPolicy("p-full", "FullAWSAccess", scp, {"Version": "2012-10-17", "Statement": [allow("*")]})
+    no_mantle_keys = OrgPolicy("p-nomantle", "NoMantleKeys", scp, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*",
+         "Condition": {"StringEquals": {"bedrock-mantle:BearerTokenType": "LONG_TERM"}}}]})
+    org = OrgPolicies(ACCOUNT, True, "999988887777", (Level("r-root", "ROOT", (full, no_mantle_keys)),
+                                                      Level(ACCOUNT, "ACCOUNT", (full,))))
+    status, text, _ = run(v.policy_least_privilege, USER, _mantle_managed(), config(tmp_path, CFG_TOML),
+                          FakeInventory(org=org))
+    assert status == "fail" and "second endpoint" not in text, text
+    assert "which the key cannot use: bedrock-mantle:CallWithBearerToken is denied by SCP NoMantleKeys" in text, text
+
+
+def test_a_missing_grant_names_the_arn_in_the_region_it_was_judged_for(tmp_path: Path) -> None:
+    up = policies(allow(["bedrock:CallWithBearerToken", "bedrock:ListFoundationModels"]),
+                  {"Effect": "Allow", "Action": "bedrock:InvokeModel",
+                   "Resource": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-lite-v1"})
+    status, text, _ = grants(up, tmp_path)
+    assert status == "fail" and "${" not in text, text
+    assert "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0" in text, text
