@@ -87,7 +87,7 @@ def test_the_fixer_denies_a_surface_closed_in_one_region_only() -> None:
 
     refused = probe("forbidden", 403, message="User: u is not authorized to perform: bedrock-mantle:CallWithBearerToken "
                     "with an explicit deny in an identity-based policy", name="mantle_models")
-    doc = {"Version": "2012-10-17", "Statement": [
+    doc: dict[str, Any] = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "bedrock-mantle:*", "Resource": "*"},
         {"Effect": "Deny", "Action": "bedrock-mantle:*", "Resource": "*",
          "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}]}
