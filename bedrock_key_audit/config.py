@@ -64,6 +64,21 @@ SURFACE_CALL_ACTIONS: dict[str, list[str]] = {
     "mantle": ["bedrock-mantle:CreateInference", "bedrock-mantle:ListModels"],
 }
 
+#: what each surface's calls need besides its bearer action, when ``policy.required_actions`` is not given.
+#: "Making inference requests" (https://docs.aws.amazon.com/bedrock/latest/userguide/inference.html) gives one
+#: permission set per endpoint: bedrock-runtime's (the setup guide's actions, judged on ``endpoint.model_id``),
+#: and bedrock-mantle's (bedrock-mantle actions only, nothing of ``bedrock:``).  "Invoke a model with the OpenAI
+#: Chat Completions API" (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-chat-completions.html):
+#: bedrock-runtime's ``/openai/v1`` is authorized as ``bedrock:InvokeModel`` on the model the request names
+#: (``endpoint.openai_model_id``), so a ``runtime-openai``-only workload needs no guide action on model_id;
+#: it lists models with ``bedrock:ListFoundationModels`` (what endpoint.list_models probes for it, as Mantle's
+#: workload lists them with ``bedrock-mantle:ListModels``).
+SURFACE_DEFAULT_ACTIONS: dict[str, list[str]] = {
+    "runtime": list(GUIDE_ACTIONS),
+    "runtime-openai": ["bedrock:InvokeModel", "bedrock:ListFoundationModels"],
+    "mantle": list(SURFACE_CALL_ACTIONS["mantle"]),
+}
+
 DEFAULTS: dict[str, Any] = {
     "user": {"name": "bedrock-cross-partition-user"},
     "partitions": {
@@ -369,9 +384,9 @@ def _surface_actions(data: dict[str, Any], given: bool, p: Path, where: str) -> 
     """Keep ``policy.required_actions`` and ``endpoint.surfaces`` consistent, since the fixers never deny or
     remove a required action and deny the bearer action of every unused surface.
 
-    Without ``required_actions`` in the file, it is derived: the default list with the bearer action of each
-    surface in use (:data:`SURFACE_BEARER_ACTIONS`) and its calls (:data:`SURFACE_CALL_ACTIONS`), and without
-    the bearer action of each unused one.  Given explicitly,
+    Without ``required_actions`` in the file, it is derived from the surfaces in use only: the bearer action
+    of each (:data:`SURFACE_BEARER_ACTIONS`) and what its calls need (:data:`SURFACE_DEFAULT_ACTIONS`), so a
+    Mantle-only workload is not asked for bedrock-runtime's actions.  Given explicitly,
     a used surface whose bearer action is not required, or an unused surface whose bearer action is named
     in it, is a :class:`ConfigError` naming both settings.
     """
@@ -381,8 +396,15 @@ def _surface_actions(data: dict[str, Any], given: bool, p: Path, where: str) -> 
     required = list(data["policy"]["required_actions"])
     if not given:
         bearer = set(SURFACE_BEARER_ACTIONS.values())
+        if not used:
+            data["policy"]["required_actions"] = [a for a in required if a not in bearer]
+            return
         calls = sorted({a for s in used for a in SURFACE_CALL_ACTIONS.get(s, [])})
-        data["policy"]["required_actions"] = needed + calls + [a for a in required if a not in bearer]
+        derived = list(needed) + calls
+        for surface in ("runtime", "runtime-openai", "mantle"):
+            if surface in used:
+                derived += [a for a in SURFACE_DEFAULT_ACTIONS[surface] if a not in derived]
+        data["policy"]["required_actions"] = derived
         return
     low = [r.lower() for r in required]
     for action in needed:

@@ -9,13 +9,20 @@ from bedrock_key_audit.inventory.models import HttpProbe
 def _advice(msg: str) -> str:
     """What a 403 asks for, from AWS's own reason ("Troubleshoot access denied error messages", IAM
     User Guide, https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html):
-    an SCP's explicit deny, or no SCP allowing the action, is not lifted by any grant to the user."""
+    an SCP's explicit deny, or no SCP allowing the action, is not lifted by any grant to the user; nor is a
+    permissions boundary's refusal ("Permissions boundaries for IAM entities": the effective permissions are
+    what both the identity policies and the boundary allow)."""
     low = msg.lower()
     if "service control policy" in low:
         return ("a service control policy refuses it: no grant to the key's user lifts that; the organization must "
                 "change the SCP (or the account's place in it)")
     if "resource control policy" in low:
         return "a resource control policy refuses it: no grant to the key's user lifts that; the organization must change it"
+    if "permissions boundary" in low:
+        # "because no permissions boundary allows ..." / "with an explicit deny in a permissions boundary":
+        # the boundary caps what the user's policies may grant, so a grant to the user changes nothing
+        return ("the key user's permissions boundary caps it: a grant to the user does not lift that; change the "
+                "boundary to allow the action")
     if "explicit deny" in low:
         return "an explicit Deny refuses it: no grant lifts that; change the Deny if the key really needs the action"
     return "grant the missing action to the key's user"

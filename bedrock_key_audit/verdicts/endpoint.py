@@ -63,7 +63,7 @@ def scp_cause(inventory: Inventory, action: str, key_owner: str) -> str | None:
     except CouldNotDecide:
         return None
     arn = f"arn:aws:iam::{org.account_id}:user/{key_owner}"
-    values = {"bedrock:BearerTokenType": "LONG_TERM", "aws:PrincipalArn": arn,
+    values = {"bedrock:BearerTokenType": "LONG_TERM", "bedrock-mantle:BearerTokenType": "LONG_TERM", "aws:PrincipalArn": arn,
               "aws:PrincipalAccount": org.account_id, "aws:PrincipalType": "User",
               "aws:username": key_owner, "aws:PrincipalIsAWSService": "false",
               "aws:ViaAWSService": "false", "aws:SecureTransport": "true"}
@@ -240,6 +240,106 @@ def _closed(probe: HttpProbe, action: str, what: str) -> tuple[bool | None, str]
     return None, f"{what} gave no answer that shows whether it admits the key ({probe.message}); rerun the audit"
 
 
+@dataclasses.dataclass
+class _RegionState:
+    """Whether the key's bearer call is refused in one Region, by what, and what left it open."""
+
+    state: str  # closed | open | undecided
+    by: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+def _region_states(inventory: Inventory, audit_config: AuditConfig, key_owner: str,
+                   action: str) -> dict[str, _RegionState] | str:
+    """The key's ``action`` (a surface's ``CallWithBearerToken``) in every Region of the commercial partition,
+    judged by the audit's evaluator on the key user's identity policies and boundary and, when they were read,
+    the SCPs of the account; or why that cannot be judged (one clause).
+
+    A long-term API key is not bound to a Region: the same key is sent to ``bedrock-mantle.<region>.api.aws``
+    and ``bedrock-runtime.<region>.amazonaws.com`` of any Region ("Amazon Bedrock API keys",
+    https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys.html), and each call carries the Region it
+    is sent to as ``aws:RequestedRegion`` ("AWS global condition context keys",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).  So a refusal
+    seen in the Region the probe went to proves a closure only where the same policies refuse the call in
+    every Region; the Regions are botocore's endpoint data for the partition.  Other keys the audit cannot
+    know for the key's calls (source IP, VPC endpoint, tags not read) stay unknown, unless
+    ``[policy.context]`` / ``policy.absent_context_keys`` declare them ("Policy evaluation logic",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
+    import datetime as dt
+
+    from bedrock_key_audit.config import partition_regions
+    from bedrock_key_audit.iam_verdicts import evaluator
+    from bedrock_key_audit.org_policies import scp_gate
+    from bedrock_key_audit.policy import bearer_context, principal_context
+
+    try:
+        user = inventory.user(key_owner)
+        policies = inventory.user_policies(user.name)
+        ev = evaluator(policies)
+    except CouldNotDecide as exc:
+        return f"the key user's policies could not be read ({exc})"
+    try:
+        org: Any = inventory.org_policies("commercial")
+    except CouldNotDecide:
+        org = None  # unread SCPs add no refusal; the identity policies alone are judged
+    principal = principal_context(user.name, str(user.arn), str(user.account_id), (user.raw or {}).get("UserId"))
+    now = dt.datetime.now(dt.timezone.utc)
+    out: dict[str, _RegionState] = {}
+    for region in partition_regions("commercial"):
+        ctx = bearer_context(principal, now, requested_region=region, user_values=audit_config.policy_context,
+                             user_absent=audit_config.absent_context_keys)
+        proof = ev.prove(action, ["*"], ctx)
+        gate = scp_gate(org, action, ctx) if org is not None else None
+        by = list(proof.deny_sources) if proof.outcome == "denied" else []
+        if proof.outcome == "not_allowed":
+            by.append("the permissions boundary" if proof.boundary_blocks else "no identity policy allowing it")
+        if gate is not None and gate.permits is False:
+            by += list(gate.deny) or [f"no SCP attached to {gate.blocked_at} allowing it"]
+        if by:
+            out[region] = _RegionState("closed", tuple(by))
+        elif proof.outcome == "undecided" or (gate is not None and gate.permits is None):
+            unknown = set(proof.unknown_keys) | set(gate.unknown if gate is not None else ())
+            out[region] = _RegionState("undecided", unknown=tuple(sorted(unknown)))
+        else:
+            out[region] = _RegionState("open")
+    return out
+
+
+def _closure_everywhere(inventory: Inventory, audit_config: AuditConfig, key_owner: str, action: str,
+                        surfaces: list[str]) -> tuple[bool | None, str]:
+    """(True: the probe's refusal holds in every Region, False: some Region is left open, None: unknown)
+    and the clause that says so ('' when the policies refuse the call alike everywhere)."""
+    states = _region_states(inventory, audit_config, key_owner, action)
+    names = "/".join(surfaces)
+    if isinstance(states, str):
+        return None, (f"{names} refused the key in the Region probed, but whether every Region refuses it is "
+                      f"unknown: {states}; grant the audit iam:ListUserPolicies/GetUserPolicy and rerun")
+    try:
+        probed = inventory.probe_region()
+    except Exception:  # noqa: BLE001 -- the probe got an answer, so the region was known; be safe anyway
+        probed = audit_config.region("commercial")
+    here = states.get(probed)
+    open_ = sorted(r for r, st in states.items() if st.state == "open")
+    undecided = sorted(r for r, st in states.items() if st.state == "undecided")
+    if here is None or here.state == "open" or (here.state == "closed" and not open_ and not undecided):
+        # refused everywhere by the policies read, or refused by something the audit does not read (the
+        # policies let the call through in the Region probed too): the probe's answer stands for every Region
+        return True, ""
+    if here.state == "closed" and open_:
+        # nearest first: the Regions of the probed one's geography are the likeliest to be called
+        near = sorted(open_, key=lambda r: (r.split("-")[0] != probed.split("-")[0], r))
+        shown = ", ".join(near[:6]) + (f" and {len(open_) - 6} more" if len(open_) > 6 else "")
+        return False, (f"{names} refused the key in {probed} only: {', '.join(here.by)} refuses {action} there "
+                       f"under a condition on aws:RequestedRegion, so the key still opens {names} in "
+                       f"{len(open_)} other Region(s) ({shown}), since a long-term key works in every Region; "
+                       f"deny {action} to the key's user with no Region condition")
+    keys = sorted({k for st in states.values() for k in st.unknown})
+    where = probed if here.state == "undecided" else ", ".join(undecided[:6])
+    return None, (f"{names} refused the key in {probed}, but whether {action} is refused in "
+                  f"{where} depends on {', '.join(keys) or 'values the audit cannot know'}; set them in "
+                  "[policy.context] of audit.toml, or deny the action to the key's user unconditionally")
+
+
 def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     """The key is refused on every Bedrock surface the workload does not use (``endpoint.surfaces``).
 
@@ -247,7 +347,10 @@ def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: Aud
     (``GET /v1/models`` on Mantle; ``GET /foundation-models`` for bedrock/bedrock-runtime).  200
     fails naming the surface and the action to deny; 401/403 passes (a 403 that names another
     action than the surface's ``CallWithBearerToken`` shows the key got in, so it ends ``error``);
-    no answer (timeout, 5xx, throttling) ends ``error``.  ``runtime`` and ``runtime-openai`` share
+    no answer (timeout, 5xx, throttling) ends ``error``.  A refusal passes only when the key user's
+    policies (and the SCPs read) refuse the surface's bearer action in every Region of the partition
+    (:func:`_region_states`): a Deny conditioned on ``aws:RequestedRegion`` that leaves a Region open fails
+    naming the Regions; one resting on a key the audit cannot know ends ``error``.  ``runtime`` and ``runtime-openai`` share
     host and actions (see :data:`SURFACES`): when the workload uses one, the other cannot be closed
     by IAM and is reported as such, not failed.  How Mantle words a refusal is not documented in the
     pages above; the emulator answers as bedrock-runtime does.
@@ -282,6 +385,13 @@ def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: Aud
         elif state is None:
             unknown.append(why)
         else:
+            everywhere, clause = _closure_everywhere(inventory, audit_config, key_owner, action, unused)
+            if everywhere is False:
+                open_.append(clause)
+                continue
+            if everywhere is None:
+                unknown.append(clause)
+                continue
             cause = scp_cause(inventory, action, key_owner) if probe.classification == "forbidden" else None
             closed.append(f"{why} ({cause})" if cause else why)
     note = f"; {'; '.join(shared)}" if shared else ""

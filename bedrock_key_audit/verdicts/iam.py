@@ -96,10 +96,34 @@ def _report(check: Check, verdict: iam_verdicts.Verdict) -> None:
 def policy_least_privilege(check: Check, existing_user: IamUser, user_policies: UserPolicies,
                            audit_config: AuditConfig, inventory: Inventory | None = None) -> None:
     check.resource = existing_user.arn
-    verdict = iam_verdicts.least_privilege(existing_user, user_policies, audit_config)
+    closed = _mantle_closed_by_scps(existing_user, audit_config, inventory)
+    verdict = iam_verdicts.least_privilege(existing_user, user_policies, audit_config, closed)
     if not verdict.passed and inventory is not None:
-        verdict = _extras_bounded_by_scps(verdict, existing_user, user_policies, audit_config, inventory)
+        verdict = _extras_bounded_by_scps(verdict, existing_user, user_policies, audit_config, inventory, closed)
     _report(check, verdict)
+
+
+def _mantle_closed_by_scps(user: IamUser, cfg: AuditConfig, inventory: Inventory | None) -> tuple[str, ...]:
+    """The SCP sentence when the account's SCPs certainly refuse the key's bedrock-mantle:CallWithBearerToken
+    in every Region (the Region is left unknown, so a Region-conditioned Deny does not count): then Mantle is
+    not an endpoint the key can open, whatever the identity policies grant ("SCP evaluation",
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html)."""
+    import datetime as dt
+
+    from bedrock_key_audit.org_policies import scp_gate
+    from bedrock_key_audit.policy import bearer_context, principal_context
+
+    if inventory is None:
+        return ()
+    try:
+        org = inventory.org_policies("commercial")
+    except CouldNotDecide:
+        return ()
+    principal = principal_context(user.name, str(user.arn), str(user.account_id), None)
+    ctx = bearer_context(principal, dt.datetime.now(dt.timezone.utc), user_values=cfg.policy_context,
+                         user_absent=cfg.absent_context_keys)
+    gate = scp_gate(org, iam_verdicts.MANTLE_BEARER, ctx)
+    return (gate.sentence("SCP"),) if gate.permits is False else ()
 
 
 def _scp_unreachable(org: OrgPolicies, actions: Iterable[str], principal: dict[str, str]) -> dict[str, str]:
@@ -139,7 +163,8 @@ def _narrowed_policies(user_policies: UserPolicies, denied: set[str]) -> UserPol
 
 
 def _extras_bounded_by_scps(verdict: iam_verdicts.Verdict, user: IamUser, user_policies: UserPolicies,
-                            cfg: AuditConfig, inventory: Inventory) -> iam_verdicts.Verdict:
+                            cfg: AuditConfig, inventory: Inventory,
+                            mantle_closed_by: tuple[str, ...] = ()) -> iam_verdicts.Verdict:
     """What an SCP removes is not an extra: an action the identity policies grant but the account's
     SCPs deny the user is not reachable, so it is left out of the extras (and named in the evidence)."""
     from bedrock_key_audit.policy import principal_context
@@ -163,7 +188,7 @@ def _extras_bounded_by_scps(verdict: iam_verdicts.Verdict, user: IamUser, user_p
                                     f"({next(iter(gone.values()))})", verdict.evidence)
     # recount on what is left, so the message and the severity name only reachable actions
     narrowed = _narrowed_policies(user_policies, set(gone))
-    again = iam_verdicts.least_privilege(user, narrowed, cfg)
+    again = iam_verdicts.least_privilege(user, narrowed, cfg, mantle_closed_by)
     perms = again.evidence["effective-permissions"]
     perms["policies"] = [d for d in perms["policies"] if d["kind"] != _SCP_KIND]
     perms.update(
@@ -209,7 +234,7 @@ def _bounded_by_scps(check: Check, verdict: iam_verdicts.Verdict, user: IamUser,
                          user_absent=cfg.absent_context_keys)
     partition = str(user.arn).split(":")[1]
     judged = grants_bound(org, expand(cfg.required_actions),
-                          lambda a: iam_verdicts.required_resources(a, cfg.model_id, partition, str(user.account_id),
+                          lambda a: iam_verdicts.required_resources(a, iam_verdicts.runtime_model(cfg), partition, str(user.account_id),
                                                                      cfg.mantle_project, iam_verdicts.openai_model(cfg)), ctx)
     if judged.status == "error":
         raise CouldNotDecide(judged.detail)

@@ -12,19 +12,21 @@ from bedrock_key_audit.emulator import aws_faults
 from tests.audit.helpers import ALL_ROWS, run_audit, statuses
 
 IAM_POLICY = ("iam.policy_least_privilege", "iam.policy_grants_required")
+# a refused probe proves an unused surface closed only with the key user's policies read (every Region)
+CLOSURE = ("endpoint.unused_surfaces_closed",)
 CREDENTIAL = ("credential.active", "credential.unexpired", "credential.bounded_lifetime", "credential.single_active",
               "credential.recently_used")
 ENDPOINT = ("endpoint.list_models", "endpoint.invoke", "endpoint.unused_surfaces_closed")
 CT = ("logging", "multi_region", "log_file_validation", "management_events", "kms")
 
 DEPENDENTS = {
-    "iam:GetUser": ("iam.user_exists", "iam.user_no_other_credentials", *IAM_POLICY, *CREDENTIAL,
+    "iam:GetUser": ("iam.user_exists", "iam.user_no_other_credentials", *IAM_POLICY, *CLOSURE, *CREDENTIAL,
                     "secret.key_matches_credential", "bedrock.invocation_logging"),
-    "iam:ListAttachedUserPolicies": IAM_POLICY,
-    "iam:ListUserPolicies": IAM_POLICY,
-    "iam:ListGroupsForUser": IAM_POLICY,
-    "iam:GetPolicy": IAM_POLICY,
-    "iam:GetPolicyVersion": IAM_POLICY,
+    "iam:ListAttachedUserPolicies": (*IAM_POLICY, *CLOSURE),
+    "iam:ListUserPolicies": (*IAM_POLICY, *CLOSURE),
+    "iam:ListGroupsForUser": (*IAM_POLICY, *CLOSURE),
+    "iam:GetPolicy": (*IAM_POLICY, *CLOSURE),
+    "iam:GetPolicyVersion": (*IAM_POLICY, *CLOSURE),
     "iam:GetLoginProfile": ("iam.user_no_other_credentials",),
     "iam:ListAccessKeys": ("iam.user_no_other_credentials",),
     "iam:ListSigningCertificates": ("iam.user_no_other_credentials",),

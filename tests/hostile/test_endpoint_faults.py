@@ -96,4 +96,6 @@ def test_runtime_openai_under_fault_errors_and_never_passes(pytester):
     (the other rows, whose paths answer, keep their verdicts)."""
     rows = audit(pytester, lambda emu: faults.fail(status=503, n=None, path_prefix="/openai/v1"),
                  write_config(pytester, RETRY_TWICE + 'surfaces = ["runtime-openai"]\n'))
-    expect(rows, {"endpoint.invoke": ("error", "server error 503 ServiceUnavailableException (after 2 attempts)")})
+    # a runtime-openai-only workload needs no inference-profile actions: the guide's grant of them is extra
+    expect(rows, {"endpoint.invoke": ("error", "server error 503 ServiceUnavailableException (after 2 attempts)"),
+                  "iam.policy_least_privilege": ("fail", "bedrock:CreateInferenceProfile (Write)")})

@@ -78,14 +78,26 @@ def test_no_scp_cause_when_none_denies_or_they_were_not_read() -> None:
 
 
 def test_a_closed_mantle_names_the_scp_that_closes_it() -> None:
-    org = member(doc(deny(["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"], Sid="NoKeys",
-                          Condition=LONG_TERM)))
+    # a Mantle request carries bedrock-mantle:BearerTokenType, not bedrock:BearerTokenType (Service Authorization
+    # Reference): the SCP names Mantle's own key for the Mantle action
+    org = member(doc(deny(["bedrock-mantle:CallWithBearerToken"], Sid="NoKeys",
+                          Condition={"StringEquals": {"bedrock-mantle:BearerTokenType": "LONG_TERM"}})))
     msg = DENIED.replace("bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken")
     p = probe("forbidden", 403, message=msg, name="mantle_models")
     status, text, _ = run(v.unused_surfaces_closed, FakeInventory(mantle_models=p, key=raw_key(), org=org),
                           config(), "key-user")
     assert status == "pass" and "refused: SCP Guard0 (p-guard0) attached to root r-root statement 'NoKeys' denies " \
                                 "bedrock-mantle:CallWithBearerToken to this long-term key's calls" in text, text
+
+
+def test_a_mantle_scp_on_bedrocks_token_type_is_not_named_as_the_cause() -> None:
+    org = member(doc(deny(["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"], Sid="NoKeys",
+                          Condition=LONG_TERM)))
+    msg = DENIED.replace("bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken")
+    p = probe("forbidden", 403, message=msg, name="mantle_models")
+    status, text, _ = run(v.unused_surfaces_closed, FakeInventory(mantle_models=p, key=raw_key(), org=org),
+                          config(), "key-user")
+    assert status == "pass" and "NoKeys" not in text, text
 
 
 def test_a_region_scp_is_named_on_the_region_the_probe_went_to() -> None:

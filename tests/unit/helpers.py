@@ -93,6 +93,15 @@ class FakeInventory:
     def secret(self) -> Any:
         return self._get("secret")
 
+    def user(self, name: str) -> Any:
+        return self._get("user", USER)
+
+    def user_policies(self, name: str) -> Any:
+        """The key user's policies (``user_policies=``); unset: none (the key can call nothing)."""
+        from bedrock_key_audit.inventory.models import UserPolicies
+
+        return self._get("user_policies", UserPolicies(name, [], None, []))
+
     def org_policies(self, partition: str) -> Any:
         """The partition's SCPs/RCPs (``org=``); unset: an account in no organization (none apply)."""
         from bedrock_key_audit.org_policies import OrgPolicies

@@ -214,3 +214,16 @@ def test_an_unused_runtime_openai_beside_runtime_is_said_to_be_unclosable_not_pa
     assert status == "pass"
     assert ("runtime-openai cannot be closed apart from runtime (same host, admitted by bedrock:CallWithBearerToken; "
             "the model actions, bedrock:InvokeModel on the model, are the same for both") in text
+
+
+def test_a_403_from_the_permissions_boundary_says_change_the_boundary() -> None:
+    import httpx
+
+    from bedrock_key_audit.inventory.probes import classify_http
+
+    for reason in ("because no permissions boundary allows the bedrock:InvokeModel action",
+                   "with an explicit deny in a permissions boundary"):
+        r = httpx.Response(403, json={"message": f"User: u is not authorized to perform: bedrock:InvokeModel {reason}"})
+        got = classify_http("invoke", "https://x/model/m/converse", r, 1)
+        assert "grant the missing action" not in got.message, got.message
+        assert "permissions boundary caps it" in got.message and "change the boundary" in got.message, got.message

@@ -129,3 +129,74 @@ def test_mantle_is_asked_for_its_own_model_id_when_one_is_configured() -> None:
     d = cfg(["mantle"])
     d.data["endpoint"]["model_id"] = "us.anthropic.claude-3-5-sonnet-20240620-v1:0"
     assert d.mantle_model_id == "anthropic.claude-3-5-sonnet-20240620-v1:0"
+
+
+# --------------------------------------------------------------------------- a closure must hold in every Region
+def user_policies(*statements: dict[str, Any]) -> Any:
+    from bedrock_key_audit.inventory.models import PolicyDoc, UserPolicies
+
+    doc = {"Version": "2012-10-17", "Statement": list(statements)}
+    return UserPolicies("key-user", [PolicyDoc("inline", "p", None, None, doc)], None, [])
+
+
+MANTLE_OPEN = {"Effect": "Allow", "Action": "bedrock-mantle:*", "Resource": "*"}
+MANTLE_REFUSED = mantle(None, "forbidden", 403, "User: u is not authorized to perform: "
+                        "bedrock-mantle:CallWithBearerToken with an explicit deny in an identity-based policy")
+
+
+def closed_row(*statements: dict[str, Any], context: str = "") -> tuple[str, str]:
+    c = cfg(["runtime"])
+    if context:
+        c.data["policy"]["context"] = {"aws:SourceIp": context}
+    inv = FakeInventory(mantle_models=MANTLE_REFUSED, key=raw_key(), user_policies=user_policies(*statements))
+    status, text, _ = run(v.unused_surfaces_closed, inv, c, "key-user")
+    return status, text
+
+
+def test_a_deny_in_the_probed_region_only_leaves_mantle_open_elsewhere() -> None:
+    deny = {"Effect": "Deny", "Action": "bedrock-mantle:*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}
+    status, text = closed_row(MANTLE_OPEN, deny)
+    assert status == "fail", text
+    assert "refused the key in us-east-1 only" in text and "us-west-2" in text and "aws:RequestedRegion" in text
+    assert "deny bedrock-mantle:CallWithBearerToken to the key's user with no Region condition" in text
+
+
+def test_a_deny_in_every_region_or_no_grant_at_all_closes_mantle() -> None:
+    unconditional = {"Effect": "Deny", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*"}
+    assert closed_row(MANTLE_OPEN, unconditional)[0] == "pass"
+    # a Region condition that holds in every Region of the partition still closes it everywhere
+    everywhere = {**unconditional, "Condition": {"StringLike": {"aws:RequestedRegion": "*-*-*"}}}
+    assert closed_row(MANTLE_OPEN, everywhere)[0] == "pass"
+    # no Allow of Mantle at all: refused in every Region
+    assert closed_row({"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"})[0] == "pass"
+
+
+def test_an_allow_in_some_regions_only_leaves_the_others_open() -> None:
+    # the Region probed is outside the Allow; the key still works where the Allow holds
+    allow_west = {**MANTLE_OPEN, "Condition": {"StringEquals": {"aws:RequestedRegion": ["us-west-2"]}}}
+    status, text = closed_row(allow_west)
+    assert status == "fail" and "(us-west-2)" in text and "no identity policy allowing it" in text, text
+
+
+def test_a_closure_resting_on_an_unknown_key_is_undecided() -> None:
+    deny_office = {"Effect": "Deny", "Action": "bedrock-mantle:*", "Resource": "*",
+                   "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}
+    status, text = closed_row(MANTLE_OPEN, deny_office)
+    assert status == "error" and "aws:SourceIp" in text and "[policy.context]" in text, text
+    # declared in [policy.context], the key's calls come from that network: decided (closed)
+    assert closed_row(MANTLE_OPEN, deny_office, context="203.0.113.7")[0] == "pass"
+
+
+def test_a_refusal_the_policies_do_not_explain_stands_for_every_region() -> None:
+    # the identity policies let the call through everywhere: the refusal comes from what the audit does not read
+    assert closed_row(MANTLE_OPEN)[0] == "pass"
+
+
+def test_unreadable_policies_leave_the_closure_undecided() -> None:
+    from tests.unit.helpers import ReadError
+
+    inv = FakeInventory(mantle_models=MANTLE_REFUSED, key=raw_key(),
+                        user_policies=ReadError("iam:ListUserPolicies was denied"))
+    status, text, _ = run(v.unused_surfaces_closed, inv, cfg(["runtime"]), "key-user")
+    assert status == "error" and "whether every Region refuses it is unknown" in text, text

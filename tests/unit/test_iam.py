@@ -209,3 +209,99 @@ def test_a_runtime_openai_workload_needs_invoke_model_on_the_openai_model(tmp_pa
     assert status == "fail" and "bedrock:InvokeModel" in text, text
     status, text = openai_grants([CLAUDE_ARN, GPT_ARN], tmp_path)
     assert status == "pass", text
+
+
+# the default requirements follow the surfaces in use: each surface's documented permission set, nothing more
+def test_a_mantle_only_workload_with_the_documented_mantle_policy_needs_no_runtime_action(tmp_path: Path) -> None:
+    # "Making inference requests", bedrock-mantle endpoint, plus ListModels (the workload lists models) and the
+    # Mantle bearer action: no bedrock: action at all
+    up = policies({"Effect": "Allow", "Action": ["bedrock-mantle:CreateInference", "bedrock-mantle:ListModels",
+                                                 "bedrock-mantle:GetProject", "bedrock-mantle:ListProjects"],
+                   "Resource": "*"}, allow("bedrock-mantle:CallWithBearerToken"))
+    status, text = mantle_grants(up, tmp_path)
+    assert status == "pass", text
+    # the Mantle requirements still hold: without the bearer action the key cannot work there
+    up = policies(allow(["bedrock-mantle:CreateInference", "bedrock-mantle:ListModels"]))
+    status, text = mantle_grants(up, tmp_path)
+    assert status == "fail" and "bedrock-mantle:CallWithBearerToken" in text and "bedrock:" not in text, text
+
+
+def test_a_runtime_openai_only_workload_needs_invoke_model_on_the_openai_model_only(tmp_path: Path) -> None:
+    up = policies({"Effect": "Allow", "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                   "Resource": GPT_ARN}, allow(["bedrock:CallWithBearerToken", "bedrock:ListFoundationModels"]))
+    inv = FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))
+    cfg = config(tmp_path, '[endpoint]\nsurfaces = ["runtime-openai"]\n')
+    status, text, _ = run(v.policy_grants_required, USER, up, cfg, inv, False, NOW)
+    assert status == "pass", text
+    # a grant on the Claude model alone does not serve Chat Completions on the OpenAI model
+    up = policies(allow("bedrock:CallWithBearerToken"),
+                  {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": CLAUDE_ARN})
+    status, text, _ = run(v.policy_grants_required, USER, up, cfg, inv, False, NOW)
+    assert status == "fail" and "openai.gpt-oss-20b-1:0" in text and "anthropic" not in text.split("lacks")[1], text
+
+
+def test_explicit_required_actions_still_win_over_the_surface_defaults(tmp_path: Path) -> None:
+    cfg = config(tmp_path, '[endpoint]\nsurfaces = ["mantle"]\n[policy]\nrequired_actions = '
+                 '["bedrock-mantle:CallWithBearerToken", "bedrock:ListFoundationModels"]\n')
+    up = policies(allow("bedrock-mantle:CallWithBearerToken"))
+    inv = FakeInventory(secret=secret('{"bedrock_api_key": "x", "region": "us-east-1"}'))
+    status, text, _ = run(v.policy_grants_required, USER, up, cfg, inv, False, NOW)
+    assert status == "fail" and "bedrock:ListFoundationModels" in text, text
+
+
+def test_a_mantle_deny_on_bedrocks_token_type_does_not_stop_the_key_on_mantle(tmp_path: Path) -> None:
+    # bedrock:BearerTokenType is absent from a bedrock-mantle request, so StringEquals on it is false:
+    # the grants row passes, as the live key (and the emulator) answer 200 there
+    deny = {"Effect": "Deny", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*",
+            "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}}
+    up = policies(allow(MANTLE_ACTIONS), deny)
+    status, text = mantle_grants(up, tmp_path)
+    assert status == "pass", text
+    # Mantle's own token-type key is on the request: that Deny stops the key there
+    deny["Condition"] = {"StringEquals": {"bedrock-mantle:BearerTokenType": "LONG_TERM"}}
+    status, text = mantle_grants(policies(allow(MANTLE_ACTIONS), deny), tmp_path)
+    assert status == "fail" and "bedrock-mantle:CallWithBearerToken (denied by" in text, text
+
+
+# prose: what the Mantle actions are, and where the grant was judged
+def _mantle_managed() -> UserPolicies:
+    arn = "arn:aws:iam::aws:policy/AmazonBedrockMantleInferenceAccess"
+    up = policies(allow(REQUIRED))
+    up.documents.append(PolicyDoc("managed", "AmazonBedrockMantleInferenceAccess", arn, "v1", MANTLE_INFERENCE_V1))
+    up.attached_arns.append(arn)
+    return up
+
+
+def test_least_privilege_does_not_call_mantle_a_second_endpoint_for_a_mantle_workload(tmp_path: Path) -> None:
+    status, text, _ = run(v.policy_least_privilege, USER, _mantle_managed(),
+                          config(tmp_path, '[endpoint]\nsurfaces = ["runtime", "mantle"]\n' + CFG_TOML.replace(
+                              '["bedrock:CallWithBearerToken"', '["bedrock:CallWithBearerToken", '
+                              '"bedrock-mantle:CallWithBearerToken", "bedrock-mantle:CreateInference", '
+                              '"bedrock-mantle:ListModels"')))
+    assert status == "fail" and "second endpoint" not in text, text
+    assert "9 bedrock-mantle actions beyond what the workload's Mantle calls need" in text, text
+
+
+def test_least_privilege_does_not_call_mantle_open_when_an_scp_closes_it_to_the_key(tmp_path: Path) -> None:
+    from bedrock_key_audit.org_policies import Level, OrgPolicies, OrgPolicy
+
+    scp = "SERVICE_CONTROL_POLICY"
+    full = OrgPolicy("p-full", "FullAWSAccess", scp, {"Version": "2012-10-17", "Statement": [allow("*")]})
+    no_mantle_keys = OrgPolicy("p-nomantle", "NoMantleKeys", scp, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*",
+         "Condition": {"StringEquals": {"bedrock-mantle:BearerTokenType": "LONG_TERM"}}}]})
+    org = OrgPolicies(ACCOUNT, True, "999988887777", (Level("r-root", "ROOT", (full, no_mantle_keys)),
+                                                      Level(ACCOUNT, "ACCOUNT", (full,))))
+    status, text, _ = run(v.policy_least_privilege, USER, _mantle_managed(), config(tmp_path, CFG_TOML),
+                          FakeInventory(org=org))
+    assert status == "fail" and "second endpoint" not in text, text
+    assert "which the key cannot use: bedrock-mantle:CallWithBearerToken is denied by SCP NoMantleKeys" in text, text
+
+
+def test_a_missing_grant_names_the_arn_in_the_region_it_was_judged_for(tmp_path: Path) -> None:
+    up = policies(allow(["bedrock:CallWithBearerToken", "bedrock:ListFoundationModels"]),
+                  {"Effect": "Allow", "Action": "bedrock:InvokeModel",
+                   "Resource": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-lite-v1"})
+    status, text, _ = grants(up, tmp_path)
+    assert status == "fail" and "${" not in text, text
+    assert "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0" in text, text

@@ -35,3 +35,24 @@ def test_a_known_value_still_wins() -> None:
     st = _stmt("StringEquals", "iam:ServiceSpecificCredentialServiceName")
     ctx = RequestContext({"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com"})
     assert st.applies("bedrock:CallWithBearerToken", "*", ctx).value is True
+
+
+def test_each_bearer_token_type_is_seen_by_its_own_service_only() -> None:
+    import datetime as dt
+
+    from bedrock_key_audit.policy import bearer_context
+
+    ctx = bearer_context({"aws:PrincipalArn": "arn:aws:iam::111122223333:user/u"}, dt.datetime(2026, 1, 1))
+    on_bedrock = _stmt("StringEquals", "bedrock:BearerTokenType")
+    on_mantle = _stmt("StringEquals", "bedrock-mantle:BearerTokenType")
+    # the value in the context is LONG_TERM for both keys; each request sees its own service's key only
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": list(BEARER), "Resource": "*",
+                                                  "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}}]}
+    long_term = parse_document(doc, "p")[0]
+    assert long_term.applies("bedrock:CallWithBearerToken", "*", ctx).value is True
+    assert long_term.applies("bedrock-mantle:CallWithBearerToken", "*", ctx).value is False
+    assert on_bedrock.applies("bedrock-mantle:CallWithBearerToken", "*", ctx).value is False
+    assert on_mantle.applies("bedrock:CallWithBearerToken", "*", ctx).value is False
+    mantle_doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "bedrock-mantle:*", "Resource": "*",
+                  "Condition": {"StringEquals": {"bedrock-mantle:BearerTokenType": "LONG_TERM"}}}]}
+    assert parse_document(mantle_doc, "p")[0].applies("bedrock-mantle:CallWithBearerToken", "*", ctx).value is True

@@ -21,7 +21,14 @@ def _cfg(tmp_path: Any, text: str) -> Any:
 def test_mantle_only_derives_the_mantle_bearer_action_and_drops_runtimes(tmp_path: Any) -> None:
     cfg = _cfg(tmp_path, '[endpoint]\nsurfaces = ["mantle"]\n')
     assert cfg.required_actions == ["bedrock-mantle:CallWithBearerToken", "bedrock-mantle:CreateInference",
-                                    "bedrock-mantle:ListModels", *GUIDE_ACTIONS]
+                                    "bedrock-mantle:ListModels"]
+
+
+def test_runtime_openai_only_derives_the_bearer_and_invoke_model(tmp_path: Any) -> None:
+    cfg = _cfg(tmp_path, '[endpoint]\nsurfaces = ["runtime-openai"]\n')
+    assert cfg.required_actions == ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "bedrock:ListFoundationModels"]
+    both = _cfg(tmp_path, '[endpoint]\nsurfaces = ["runtime-openai", "runtime"]\n')
+    assert both.required_actions == ["bedrock:CallWithBearerToken", *GUIDE_ACTIONS]
 
 
 def test_default_surfaces_keep_the_default_required_actions(tmp_path: Any) -> None:
@@ -72,3 +79,22 @@ def test_the_fixer_denies_only_the_unrequired_actions(monkeypatch: pytest.Monkey
     assert len(steps) == 1 and not steps[0].manual
     assert "denying bedrock-mantle:CallWithBearerToken " in steps[0].action
     assert "bedrock:CallWithBearerToken" not in steps[0].action
+
+
+def test_the_fixer_denies_a_surface_closed_in_one_region_only() -> None:
+    from bedrock_key_audit.inventory.models import PolicyDoc, UserPolicies
+    from tests.unit.helpers import FakeInventory, config, probe, raw_key
+
+    refused = probe("forbidden", 403, message="User: u is not authorized to perform: bedrock-mantle:CallWithBearerToken "
+                    "with an explicit deny in an identity-based policy", name="mantle_models")
+    doc: dict[str, Any] = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "bedrock-mantle:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "bedrock-mantle:*", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}]}
+    inv = FakeInventory(mantle_models=refused, key=raw_key(),
+                        user_policies=UserPolicies("key-user", [PolicyDoc("inline", "p", None, None, doc)], None, []))
+    ctx = SimpleNamespace(cfg=config(), inv=inv)
+    assert fx._open_actions(cast(Any, ctx)) == (["bedrock-mantle:CallWithBearerToken"], [])
+    # an unconditional Deny closes it everywhere: nothing to add
+    doc["Statement"][1].pop("Condition")
+    assert fx._open_actions(cast(Any, ctx)) == ([], [])

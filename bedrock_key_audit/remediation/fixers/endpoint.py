@@ -116,8 +116,9 @@ for _cid in ("endpoint.list_models", "endpoint.invoke"):
 
 def _open_actions(ctx: Context) -> tuple[list[str], list[str]]:
     """(the CallWithBearerToken actions of unused surfaces that admit the key now, why others are unknown):
-    the groups :func:`bedrock_key_audit.verdicts.endpoint.unused_surfaces_closed` probes, from the same probes."""
-    from bedrock_key_audit.verdicts.endpoint import SURFACES, _closed
+    the groups :func:`bedrock_key_audit.verdicts.endpoint.unused_surfaces_closed` probes, from the same probes,
+    and a surface refused in the probed Region only (a Region-conditioned closure) counts as open."""
+    from bedrock_key_audit.verdicts.endpoint import SURFACES, _closed, _closure_everywhere
 
     used = set(ctx.cfg.surfaces)
     actions: dict[str, list[str]] = {}
@@ -128,6 +129,11 @@ def _open_actions(ctx: Context) -> tuple[list[str], list[str]]:
         if all(m not in used for m in members):
             probe = ctx.inv.mantle_models() if action.startswith("bedrock-mantle:") else ctx.inv.list_models()
             state, why = _closed(probe, action, "/".join(members))
+            if state is True:
+                # refused where the probe went, but maybe only there: a Region-conditioned closure leaves it open
+                state, why = _closure_everywhere(ctx.inv, ctx.cfg, ctx.cfg.user_name, action, members)
+                if state is None:
+                    continue  # the row says why; a Deny is not added on a guess
             if state is False:
                 open_.append(action)
             elif state is None:

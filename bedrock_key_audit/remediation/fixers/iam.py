@@ -342,7 +342,7 @@ def scp_stop(ctx: Context) -> str | None:
     bctx = bearer_context(principal, ctx.now, requested_region=ctx.cfg.region("commercial"),
                           user_values=ctx.cfg.policy_context, user_absent=ctx.cfg.absent_context_keys)
     judged = grants_bound(org, expand(ctx.cfg.required_actions),
-                          lambda a: iam_verdicts.required_resources(a, ctx.cfg.model_id, partition, acct,
+                          lambda a: iam_verdicts.required_resources(a, iam_verdicts.runtime_model(ctx.cfg), partition, acct,
                                                                      ctx.cfg.mantle_project,
                                                                      iam_verdicts.openai_model(ctx.cfg)), bctx)
     return judged.detail if judged.status == "fail" else None
