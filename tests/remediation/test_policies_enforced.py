@@ -203,7 +203,7 @@ def test_generated_remediator_policy_covers_a_path_user_a_role_reader_and_a_new_
     assert ("iam:GetRole", WORKLOAD_ROLE) in decided
     steps = {s.key: (s.status, s.message) for s in cap.plan}
     assert steps["iam.ensure-policy"][0] == "applied", steps
-    assert all(st == "applied" for k, (st, _) in steps.items() if k.startswith(("kms.", "secret.")) ), steps
+    assert all(st == "applied" for k, (st, _) in steps.items() if k.startswith(("kms.", "secret."))), steps
     assert cap.records["iam.policy_least_privilege"].status == "pass", cap.records["iam.policy_least_privilege"].detail
     assert cap.records["secret.encrypted_with_cmk"].status == "pass", cap.records["secret.encrypted_with_cmk"].detail
 

@@ -59,7 +59,7 @@ def test_the_remediator_matches_the_key_user_under_any_path_and_no_other_user() 
         assert _allows(doc, "iam:DeleteLoginProfile", arn), arn
     for arn in (f"arn:aws:iam::{acct}:user/other", f"arn:aws:iam::{acct}:user/svc/other-svc-key",
                 f"arn:aws:iam::{acct}:user/svc-key-2", f"arn:aws:iam::{acct}:user/svc/svc-key/x",
-                f"arn:aws:iam::999988887777:user/svc/svc-key"):
+                "arn:aws:iam::999988887777:user/svc/svc-key"):
         assert not _allows(doc, "iam:DeleteLoginProfile", arn), arn
     attach = next(st for st in doc["Statement"] if st["Sid"] == "AttachOnlyTheLeastPrivilegePolicyToTheKeyUser")
     assert attach["Resource"] == [f"arn:aws:iam::{acct}:user/svc-key", f"arn:aws:iam::{acct}:user/*/svc-key"]
