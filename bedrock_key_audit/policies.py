@@ -44,7 +44,9 @@ Accounts and Regions (:func:`scope`):
   ``kms:DescribeKey`` (it also reads a trail's key, which may be the log archive account's);
 - the Region: the secret's ARN names ``partitions.govcloud.region``, the Region the audit calls
   ``DescribeSecret`` in (Secrets Manager is regional, and a secret's KMS key is in the secret's
-  Region).  Left ``*``: the replicas' ``DescribeSecret`` (a replica is read in its own Region,
+  Region).  The remediator's KMS key set-up (tag, rotation, alias) and trail writes name the account
+  too: it changes only its own key and the account's own trails.  ``kms:CreateKey`` stays ``*`` (it has
+  no resource type: "Actions, resources, and condition keys for AWS Key Management Service").  Left ``*``: the replicas' ``DescribeSecret`` (a replica is read in its own Region,
   known only from the primary's ``ReplicationStatus``: "Replicate AWS Secrets Manager secrets across
   Regions", https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html), the
   secret's key (each replica's key is in the replica's Region), trails (a multi-Region trail's home
@@ -78,7 +80,11 @@ TEMPLATE_SECRET = "cross-partition-commercial-creds"
 REPLICA_SIDS = frozenset({"DescribeTheSecretsReplicasInTheirOwnRegions"})
 #: the statements on the secret's KMS key (the account's; any Region: replicas have their own key)
 SECRET_KEY_SIDS = frozenset({"DecryptTheSecretThroughSecretsManagerOnly", "ReadWhoMayUseTheSecretsKey",
-                             "UseKmsKeysThroughSecretsManagerOnly", "PassKmsKeyPolicyLockoutCheckOnTheNewKey"})
+                             "UseKmsKeysThroughSecretsManagerOnly", "PassKmsKeyPolicyLockoutCheckOnTheNewKey",
+                             "SetUpTheRemediationKmsKeyOfThisAccount"})
+#: the remediator's trail writes: only the account's own trails (an organization trail shown in a member
+#: account can be changed only from the management account: "Creating a trail for an organization")
+OWN_TRAIL_SIDS = frozenset({"FixOnlyThisAccountsTrails"})
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 #: the reads of the key user (and of its groups and credentials), the account's credential report and key
 #: listing, the key's use (``cloudtrail:LookupEvents``, ``ec2:DescribeRegions``) and Bedrock model-invocation
@@ -158,7 +164,7 @@ def _scope_arn(arn: str, sid: str, accounts: dict[str, str | None], regions: dic
         if account == "*" and acct:
             account = acct
         return [":".join(["arn", arn_p, service, region, account, rest])]
-    if service == "kms" and sid in SECRET_KEY_SIDS and account == "*" and acct:
+    if service in ("kms", "cloudtrail") and sid in SECRET_KEY_SIDS | OWN_TRAIL_SIDS and account == "*" and acct:
         return [":".join(["arn", arn_p, service, region, acct, rest])]
     return [arn]
 

@@ -73,3 +73,18 @@ def test_the_remediator_resolves_roles_in_govcloud_and_may_set_its_new_keys_poli
     assert _allows(gov, "kms:PutKeyPolicy", key)
     assert not _allows(gov, "kms:PutKeyPolicy", key.replace(acct, "999988887777"))  # the account's keys only
     assert not _allows(policies.generate("auditor", partition="govcloud"), "kms:PutKeyPolicy", key)
+
+
+def test_the_remediators_key_set_up_and_trail_writes_name_the_account() -> None:
+    acct = ACCOUNTS["commercial"]
+    doc = policies.generate("remediator", partition="commercial", accounts={"commercial": acct})
+    own_trail, other_trail = (f"arn:aws:cloudtrail:us-east-1:{a}:trail/bedrock-audit-trail" for a in (acct, "999988887777"))
+    for action in ("cloudtrail:UpdateTrail", "cloudtrail:StartLogging", "cloudtrail:PutEventSelectors"):
+        assert _allows(doc, action, own_trail) and not _allows(doc, action, other_trail), action
+    assert _allows(doc, "cloudtrail:GetTrailStatus", other_trail)  # reads still follow an organization trail
+    key = f"arn:aws:kms:us-east-1:{acct}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    for action in ("kms:TagResource", "kms:EnableKeyRotation", "kms:CreateAlias"):
+        assert _allows(doc, action, key) and not _allows(doc, action, key.replace(acct, "999988887777")), action
+    assert _allows(doc, "kms:CreateAlias", f"arn:aws:kms:us-east-1:{acct}:alias/bedrock-key-audit")
+    assert not _allows(doc, "kms:CreateAlias", f"arn:aws:kms:us-east-1:{acct}:alias/someone-elses")
+    assert _allows(doc, "kms:CreateKey", "*")  # no resource type
