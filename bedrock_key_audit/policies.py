@@ -13,7 +13,14 @@ with the configuration:
   "secret:SecretName-??????"), hence the ``-??????``;
 - ``--partition commercial|govcloud``: only that partition's ARNs (a statement naming only the
   other partition's resources is left out; IAM in each partition is separate, so each account gets
-  its own policy);
+  its own policy), and for GovCloud only what the code calls there (:data:`COMMERCIAL_ONLY`: the key
+  user, its key's use and Bedrock invocation logging are read in the commercial partition only);
+- the key user's ARN is named twice, ``user/NAME`` and ``user/*/NAME``: a user's ARN carries its IAM
+  path (``user/svc/NAME``: "IAM identifiers",
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html), and ``*`` in an ARN
+  pattern also matches ``/`` ("IAM JSON policy elements: Resource": wildcards "can match multiple
+  segments"), so the second matches the user under any path while a user name cannot contain ``/``
+  (IAM quotas: names are ``[\\w+=,.@-]``), which keeps it to the one user named NAME;
 - ``--organization``: the principal in the management (or delegated-administrator) account that
   runs an ``[organization]`` audit needs the Organizations reads (``ListAccounts``,
   ``ListAccountsForParent``, ``ListOrganizationalUnitsForParent``, ``ListTagsForResource``:
@@ -37,7 +44,9 @@ Accounts and Regions (:func:`scope`):
   ``kms:DescribeKey`` (it also reads a trail's key, which may be the log archive account's);
 - the Region: the secret's ARN names ``partitions.govcloud.region``, the Region the audit calls
   ``DescribeSecret`` in (Secrets Manager is regional, and a secret's KMS key is in the secret's
-  Region).  Left ``*``: the replicas' ``DescribeSecret`` (a replica is read in its own Region,
+  Region).  The remediator's KMS key set-up (tag, rotation, alias) and trail writes name the account
+  too: it changes only its own key and the account's own trails.  ``kms:CreateKey`` stays ``*`` (it has
+  no resource type: "Actions, resources, and condition keys for AWS Key Management Service").  Left ``*``: the replicas' ``DescribeSecret`` (a replica is read in its own Region,
   known only from the primary's ``ReplicationStatus``: "Replicate AWS Secrets Manager secrets across
   Regions", https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html), the
   secret's key (each replica's key is in the replica's Region), trails (a multi-Region trail's home
@@ -71,8 +80,32 @@ TEMPLATE_SECRET = "cross-partition-commercial-creds"
 REPLICA_SIDS = frozenset({"DescribeTheSecretsReplicasInTheirOwnRegions"})
 #: the statements on the secret's KMS key (the account's; any Region: replicas have their own key)
 SECRET_KEY_SIDS = frozenset({"DecryptTheSecretThroughSecretsManagerOnly", "ReadWhoMayUseTheSecretsKey",
-                             "UseKmsKeysThroughSecretsManagerOnly"})
+                             "UseKmsKeysThroughSecretsManagerOnly", "PassKmsKeyPolicyLockoutCheckOnTheNewKey",
+                             "SetUpTheRemediationKmsKeyOfThisAccount"})
+#: the remediator's trail writes: only the account's own trails (an organization trail shown in a member
+#: account can be changed only from the management account: "Creating a trail for an organization")
+OWN_TRAIL_SIDS = frozenset({"FixOnlyThisAccountsTrails"})
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+#: the reads of the key user (and of its groups and credentials), the account's credential report and key
+#: listing, the key's use (``cloudtrail:LookupEvents``, ``ec2:DescribeRegions``) and Bedrock model-invocation
+#: logging: the code calls them in the commercial partition only (the key user and its key are commercial:
+#: bedrock_key_audit/inventory/reader.py, bulk.py, usage.py and traces.py read them with partition
+#: ``"commercial"``), so a ``--partition govcloud`` document leaves them out.  Kept in GovCloud because the
+#: code calls them there too: ``iam:GetLoginProfile`` and ``iam:ListAccessKeys`` (the secret's readers:
+#: inventory/access.py ``user_facts``), ``iam:GetPolicy``/``iam:GetPolicyVersion`` (AWS managed policies of
+#: the GovCloud account's principals: ``_managed_document``), ``s3:ListAllMyBuckets`` and
+#: ``s3:GetAccountPublicAccessBlock`` (trail buckets, read per partition) and, for the remediator,
+#: ``iam:GetUser`` (a user among ``secret.allowed_readers`` is resolved with it: remediation/principals.py).
+_COMMERCIAL_KEY_USER_READS = frozenset({
+    "iam:ListSigningCertificates", "iam:ListSSHPublicKeys", "iam:ListServiceSpecificCredentials",
+    "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:GetUserPolicy", "iam:ListGroupsForUser",
+    "iam:ListUsers", "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies", "iam:GetGroupPolicy",
+    "cloudtrail:LookupEvents", "ec2:DescribeRegions", "bedrock:GetModelInvocationLoggingConfiguration",
+    "logs:DescribeLogGroups"})
+COMMERCIAL_ONLY: dict[str, frozenset[str]] = {
+    "auditor": _COMMERCIAL_KEY_USER_READS | {"iam:GetUser", "iam:GenerateCredentialReport", "iam:GetCredentialReport"},
+    "remediator": _COMMERCIAL_KEY_USER_READS | {"bedrock:PutModelInvocationLoggingConfiguration"},
+}
 ORGANIZATION_ACTIONS = ["organizations:ListAccounts", "organizations:ListAccountsForParent",
                         "organizations:ListOrganizationalUnitsForParent", "organizations:ListTagsForResource"]
 
@@ -94,6 +127,7 @@ def _substitute(value: Any, user: str, secret: str) -> Any:
             return secret if secret.count(":") >= 6 else value
         return value.replace(f":secret:{TEMPLATE_SECRET}-", f":secret:{secret}-") \
                     .replace(f"user/{TEMPLATE_USER}", f"user/{user}") \
+                    .replace(f"user/*/{TEMPLATE_USER}", f"user/*/{user}") \
                     .replace(f"LeastPrivilege-{TEMPLATE_USER}", f"LeastPrivilege-{user}")
     if isinstance(value, list):
         return [_substitute(v, user, secret) for v in value]
@@ -130,7 +164,7 @@ def _scope_arn(arn: str, sid: str, accounts: dict[str, str | None], regions: dic
         if account == "*" and acct:
             account = acct
         return [":".join(["arn", arn_p, service, region, account, rest])]
-    if service == "kms" and sid in SECRET_KEY_SIDS and account == "*" and acct:
+    if service in ("kms", "cloudtrail") and sid in SECRET_KEY_SIDS | OWN_TRAIL_SIDS and account == "*" and acct:
         return [":".join(["arn", arn_p, service, region, acct, rest])]
     return [arn]
 
@@ -166,6 +200,11 @@ def generate(role: str, user: str = TEMPLATE_USER, secret: str = TEMPLATE_SECRET
             if not kept:
                 continue
             st["Resource"] = kept if isinstance(st["Resource"], list) else kept[0]
+        if partition == "govcloud" and st.get("Effect") == "Allow":
+            actions = [a for a in _as_list(st["Action"]) if a not in COMMERCIAL_ONLY[role]]
+            if not actions:
+                continue
+            st["Action"] = actions if isinstance(st["Action"], list) or len(actions) > 1 else actions[0]
         out_statements.append(st)
     if organization is not None:
         role_name = str(organization.get("role_name") or "OrganizationAccountAccessRole")

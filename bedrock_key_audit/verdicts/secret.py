@@ -203,7 +203,40 @@ def encrypted_with_cmk(check: Check, secret: Secret, inventory: Inventory) -> No
     elif problem:
         problem += "; enable it (kms enable-key) or re-encrypt the secret with another key"
     check.require(not problem, f"secret {secret.secret_id} is encrypted with {problem}")
-    check.passed(f"secret {secret.secret_id} is encrypted with customer-managed key {meta.get('Arn', kms)} (Enabled)")
+    replicas = _replica_keys(check, secret, inventory)
+    also = f"; its replicas in {', '.join(replicas)} with customer-managed keys (Enabled)" if replicas else ""
+    check.passed(f"secret {secret.secret_id} is encrypted with customer-managed key {meta.get('Arn', kms)} (Enabled){also}")
+
+
+def _replica_keys(check: Check, secret: Secret, inventory: Inventory) -> list[str]:
+    """Each replica's key, judged as the primary's: a replica is a readable copy of the secret value,
+    encrypted in its own Region with the key ``ReplicationStatus`` names (``KmsKeyId``; absent or
+    ``alias/aws/secretsmanager``: that Region's AWS managed key).  Secrets Manager documents that a
+    replica is encrypted with the KMS key chosen for it, by default ``aws/secretsmanager``
+    ("Replicate AWS Secrets Manager secrets across Regions",
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html; "DescribeSecret",
+    *ReplicationStatus*, https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html).
+    A replica whose replication ``Failed`` holds no copy and is skipped.  Returns the replica Regions."""
+    regions: list[str] = []
+    for entry in (secret.describe or {}).get("ReplicationStatus") or []:
+        region = str(entry.get("Region") or "")
+        if not region or entry.get("Status") == "Failed":
+            continue
+        kms = str(entry.get("KmsKeyId") or "")
+        check.require(kms and kms != "alias/aws/secretsmanager",
+                      f"secret {secret.secret_id}'s replica in {region} is encrypted with the default "
+                      "aws/secretsmanager key; re-encrypt the replica with a customer-managed KMS key")
+        meta = inventory.kms_key("govcloud", kms, region=region)
+        check.evidence(f"kms:DescribeKey {region}", meta)
+        check.require(not meta.get("missing"),
+                      f"secret {secret.secret_id}'s replica in {region} names KMS key {kms}, which does not exist")
+        check.require(meta.get("KeyManager", "CUSTOMER") == "CUSTOMER",
+                      f"secret {secret.secret_id}'s replica in {region} is encrypted with AWS-managed key {kms}; "
+                      "use a customer-managed key")
+        problem = kms_key_problem(meta, kms)
+        check.require(not problem, f"secret {secret.secret_id}'s replica in {region} is encrypted with {problem}")
+        regions.append(region)
+    return regions
 
 
 from bedrock_key_audit.verdicts.access import readers_restricted  # noqa: E402,F401 -- judged with the access checks

@@ -147,6 +147,10 @@ def test_replica_under_the_default_key_opens_the_secret_to_identity_readers(pyte
     detail = rows[ROW]["detail"]
     assert f"role arn:{P}:iam::{GOV}:role/report" in detail and f"in replica Region {east}" in detail
     assert f"user arn:{P}:iam::{GOV}:user/alice" in detail and "can assume role report" in detail
+    # the replica is a readable copy on aws/secretsmanager: the CMK row judges it too
+    cmk = rows["secret.encrypted_with_cmk"]
+    assert cmk["status"] == "fail" and f"replica in {east} is encrypted with the default aws/secretsmanager key" in \
+        cmk["detail"], cmk
     primary = secret_and_key(emu)[0]
     assert can_read(emu, made["report"], primary.replace(REGION, east), east)
     assert not can_read(emu, made["report"], primary)

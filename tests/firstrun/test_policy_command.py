@@ -121,7 +121,9 @@ def test_an_account_names_the_accounts_own_resources_and_nothing_else(tmp_path, 
 def test_the_remediators_attach_condition_names_the_account():
     doc = policies.generate("remediator", partition="commercial", accounts={"commercial": COM_ACCOUNT})
     attach = _by_sid(doc)["AttachOnlyTheLeastPrivilegePolicyToTheKeyUser"]
-    assert attach["Resource"] == f"arn:aws:iam::{COM_ACCOUNT}:user/bedrock-cross-partition-user"
+    # the user at the root path and under any IAM path (a user's ARN carries its path)
+    assert attach["Resource"] == [f"arn:aws:iam::{COM_ACCOUNT}:user/bedrock-cross-partition-user",
+                                  f"arn:aws:iam::{COM_ACCOUNT}:user/*/bedrock-cross-partition-user"]
     assert attach["Condition"]["ArnLike"]["iam:PolicyARN"] == [
         f"arn:aws:iam::{COM_ACCOUNT}:policy/BedrockApiKeyLeastPrivilege",
         f"arn:aws:iam::{COM_ACCOUNT}:policy/BedrockApiKeyLeastPrivilege-bedrock-cross-partition-user"]

@@ -237,8 +237,10 @@ def test_scoped_resources_match_what_the_run_touches(emulator):
     attach = [s for s in REMEDIATOR["Statement"] if "iam:AttachUserPolicy" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
     allowed_arns = attach[0]["Condition"]["ArnLike"]["iam:PolicyARN"] if len(attach) == 1 else []
     assert allowed_arns and all("/BedrockApiKeyLeastPrivilege" in a for a in allowed_arns)
-    assert _matches(attach[0]["Resource"], user_arn)
-    assert not _matches(attach[0]["Resource"], user_arn.replace(USER, "admin"))
+    attach_to = [attach[0]["Resource"]] if isinstance(attach[0]["Resource"], str) else attach[0]["Resource"]
+    assert any(_matches(p, user_arn) for p in attach_to)
+    assert any(_matches(p, user_arn.replace(":user/", ":user/svc/")) for p in attach_to)  # under an IAM path too
+    assert not any(_matches(p, user_arn.replace(USER, "admin")) for p in attach_to)
     # neither document grants anything the project's own evaluator calls write access to IAM broadly
     ev = Evaluator([("auditor", AUDITOR)])
     assert not any(ev.decide(a).allowed for a in ("iam:CreateUser", "iam:AttachUserPolicy", "secretsmanager:PutSecretValue"))

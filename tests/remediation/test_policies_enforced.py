@@ -140,3 +140,83 @@ def test_generated_remediator_policy_without_one_action_is_refused_it(pytester, 
                           drop="cloudtrail:StartLogging")
     assert {a for a, _ in enforce_iam.refused()} == {"cloudtrail:StartLogging"}
     assert any(s.status != "applied" for s in cap.plan if s.key.startswith("trail.start-logging"))
+
+
+WORKLOAD_ROLE = "arn:aws-us-gov:iam::210987654321:role/bedrock-workload"
+PATH_USER = "svc-key-user"
+
+
+def _config_with_path_user_and_role_reader(tmp_path) -> str:
+    """audit.toml with a key user under an IAM path (``/svc/``) and a GovCloud role in ``secret.allowed_readers``."""
+    text = (ROOT / "audit.toml").read_text()
+    text = text.replace('name = "bedrock-cross-partition-user"', f'name = "{PATH_USER}"')
+    text = text.replace(f'# allowed_readers = ["{WORKLOAD_ROLE}"]', f'allowed_readers = ["{WORKLOAD_ROLE}"]')
+    assert PATH_USER in text and f'\nallowed_readers = ["{WORKLOAD_ROLE}"]' in text
+    path = tmp_path / "audit.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _principals_for(emu, role: str, cfg_path: str, drop: str | None = None) -> dict[str, tuple[str, str]]:
+    cfg = load_config(cfg_path)
+    keys = {}
+    for part in ("commercial", "govcloud"):
+        doc = policies.for_config(role, cfg, partition=part, account=ACCOUNTS[part])
+        if drop is not None:
+            doc = _without(doc, drop)
+        iam = emu.client("iam", part)
+        iam.create_user(UserName=f"bedrock-key-{role}")
+        iam.put_user_policy(UserName=f"bedrock-key-{role}", PolicyName="generated", PolicyDocument=json.dumps(doc))
+        ak = iam.create_access_key(UserName=f"bedrock-key-{role}")["AccessKey"]
+        keys[part] = (ak["AccessKeyId"], ak["SecretAccessKey"])
+    return keys
+
+
+def _path_user_and_role_reader(emu) -> None:
+    emu.apply("guide")  # the secret on aws/secretsmanager: the remediator makes its KMS key and re-encrypts
+    iam = emu.client("iam")
+    iam.create_user(UserName=PATH_USER, Path="/svc/")
+    iam.attach_user_policy(UserName=PATH_USER, PolicyArn="arn:aws:iam::aws:policy/AmazonBedrockFullAccess")
+    emu.client("iam", "govcloud").create_role(RoleName="bedrock-workload", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws-us-gov:iam::210987654321:root"},
+                                                 "Action": "sts:AssumeRole"}]}))
+
+
+def _remediate_as(pytester, monkeypatch, emu, tmp_path, drop: str | None = None):
+    cfg_path = _config_with_path_user_and_role_reader(tmp_path)
+    point_env_at(monkeypatch, emu)
+    keys = _principals_for(emu, "remediator", cfg_path, drop)
+    return run(pytester, f"--audit-config={cfg_path}", "--remediate", "--allow-destructive",
+               "-k", "least_privilege or encrypted_with_cmk", plugins_extra=[PrincipalAws(keys)])
+
+
+def test_generated_remediator_policy_covers_a_path_user_a_role_reader_and_a_new_key(pytester, enforced, monkeypatch,
+                                                                                   tmp_path):
+    """A key user under an IAM path (its ARN is ``user/svc/NAME``), a role among the secret's readers (resolved with
+    ``iam:GetRole`` in GovCloud), and the KMS key the remediator creates (CreateKey's lockout safety check wants
+    ``kms:PutKeyPolicy``): nothing refused, the steps applied."""
+    _path_user_and_role_reader(enforced)
+    result, cap = _remediate_as(pytester, monkeypatch, enforced, tmp_path)
+    assert enforce_iam.refused() == []
+    decided = enforce_iam.allowed()
+    assert ("iam:AttachUserPolicy", f"arn:aws:iam::{ACCOUNTS['commercial']}:user/svc/{PATH_USER}") in decided
+    assert ("iam:GetRole", WORKLOAD_ROLE) in decided
+    steps = {s.key: (s.status, s.message) for s in cap.plan}
+    assert steps["iam.ensure-policy"][0] == "applied", steps
+    assert all(st == "applied" for k, (st, _) in steps.items() if k.startswith(("kms.", "secret."))), steps
+    assert cap.records["iam.policy_least_privilege"].status == "pass", cap.records["iam.policy_least_privilege"].detail
+    assert cap.records["secret.encrypted_with_cmk"].status == "pass", cap.records["secret.encrypted_with_cmk"].detail
+
+
+@pytest.mark.parametrize("action", ["iam:GetRole", "kms:PutKeyPolicy"])
+def test_generated_remediator_policy_without_get_role_or_put_key_policy_fails(pytester, enforced, monkeypatch, tmp_path,
+                                                                              action):
+    _path_user_and_role_reader(enforced)
+    result, cap = _remediate_as(pytester, monkeypatch, enforced, tmp_path, drop=action)
+    assert cap.records["secret.encrypted_with_cmk"].status != "pass"
+    if action == "iam:GetRole":
+        assert action in {a for a, _ in enforce_iam.refused()}
+    else:
+        # KMS refuses CreateKey itself (its lockout safety check), not an IAM authorization of kms:PutKeyPolicy
+        failed = [s.message for s in cap.plan if s.key.startswith("kms.") and s.status != "applied"]
+        assert failed and any("MalformedPolicyDocument" in m or "update the key policy" in m for m in failed), failed

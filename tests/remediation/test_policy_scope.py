@@ -116,6 +116,10 @@ class Resolver:
             except botocore.exceptions.ClientError:  # created by this call (remediation): its ARN ends with six random characters
                 return f"arn:{arn_p}:secretsmanager:{region}:{self.account(call)}:secret:{sid}-AbCdEf"
         if prefix == "kms":
+            if call["operation"] == "CreateAlias":
+                # authorized on the alias and on the key it targets ("Controlling access to aliases": kms:CreateAlias
+                # on both); the alias is the narrower grant, the key's ARN is proven under --enforce-iam
+                return f"arn:{arn_p}:kms:{region}:{ACCOUNTS[_partition(region)]}:{p['AliasName']}"
             kid = p.get("KeyId")
             if not kid:
                 return "*"

@@ -121,3 +121,56 @@ def test_cmk_fails(sec: object, meta: dict, phrase: str) -> None:
 ])
 def test_cmk_errors_when_the_key_state_is_unknown(sec: object, inv: FakeInventory) -> None:
     assert run(v.encrypted_with_cmk, sec, inv)[0] == "error"
+
+
+# a replica is a readable copy of the secret: its own key (DescribeSecret ReplicationStatus) is judged too
+REPLICA_CMK = "arn:aws-us-gov:kms:us-gov-east-1:210987654321:key/2222bbbb-22bb-22bb-22bb-222222222222"
+
+
+class _KeysByRegion(FakeInventory):
+    def __init__(self, by_region: dict) -> None:
+        super().__init__()
+        self.by_region = by_region
+
+    def kms_key(self, partition: str, key_id: str, region: str | None = None) -> dict:
+        got = self.by_region[region]
+        if isinstance(got, BaseException):
+            raise got
+        return dict(got)
+
+
+def _replicated(*entries: dict) -> object:
+    return secret(describe={"ReplicationStatus": list(entries)})
+
+
+def test_cmk_passes_naming_replicas_that_use_customer_keys() -> None:
+    sec = _replicated({"Region": "us-gov-east-1", "KmsKeyId": REPLICA_CMK, "Status": "InSync"})
+    inv = _KeysByRegion({None: ENABLED, "us-gov-east-1": {**ENABLED, "Arn": REPLICA_CMK}})
+    status, text, _ = run(v.encrypted_with_cmk, sec, inv)
+    assert status == "pass" and "its replicas in us-gov-east-1 with customer-managed keys" in text
+
+
+@pytest.mark.parametrize("entry, meta, phrase", [
+    ({"Region": "us-gov-east-1", "Status": "InSync"}, ENABLED,
+     "replica in us-gov-east-1 is encrypted with the default aws/secretsmanager key"),
+    ({"Region": "us-gov-east-1", "KmsKeyId": "alias/aws/secretsmanager", "Status": "InSync"}, ENABLED,
+     "replica in us-gov-east-1 is encrypted with the default aws/secretsmanager key"),
+    ({"Region": "us-gov-east-1", "KmsKeyId": REPLICA_CMK, "Status": "InProgress"}, {**ENABLED, "KeyManager": "AWS"},
+     "replica in us-gov-east-1 is encrypted with AWS-managed key"),
+    ({"Region": "us-gov-east-1", "KmsKeyId": REPLICA_CMK, "Status": "InSync"}, {**ENABLED, "KeyState": "Disabled"},
+     "replica in us-gov-east-1 is encrypted with"),
+    ({"Region": "us-gov-east-1", "KmsKeyId": REPLICA_CMK, "Status": "InSync"}, {"KeyId": REPLICA_CMK, "missing": True},
+     "replica in us-gov-east-1 names KMS key"),
+])
+def test_cmk_fails_naming_the_replica_region(entry: dict, meta: dict, phrase: str) -> None:
+    inv = _KeysByRegion({None: ENABLED, "us-gov-east-1": meta})
+    status, text, _ = run(v.encrypted_with_cmk, _replicated(entry), inv)
+    assert status == "fail" and phrase in text, text
+
+
+def test_cmk_skips_a_failed_replication_and_errors_on_an_unread_replica_key() -> None:
+    failed = _replicated({"Region": "us-gov-east-1", "Status": "Failed"})
+    assert run(v.encrypted_with_cmk, failed, _KeysByRegion({None: ENABLED}))[0] == "pass"
+    unread = _replicated({"Region": "us-gov-east-1", "KmsKeyId": REPLICA_CMK, "Status": "InSync"})
+    inv = _KeysByRegion({None: ENABLED, "us-gov-east-1": ReadError("kms:DescribeKey was denied to the auditor")})
+    assert run(v.encrypted_with_cmk, unread, inv)[0] == "error"

@@ -138,14 +138,20 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
         return steps + _rotation_steps(ctx, f"secret {ctx.cfg.secret_id} is missing")
     sid = ctx.cfg.secret_id
     current = secret.kms_key_id
+    replicas = _replica_steps(ctx, secret, rec)
     if current and current != "alias/aws/secretsmanager":
+        cur = ctx.inv.kms_key("govcloud", current)
+        if not cur.get("missing") and cur.get("KeyManager", "CUSTOMER") == "CUSTOMER" and \
+                not kms_key_problem(cur, current):
+            # the primary is on a usable customer key: only replicas failed the row; the primary stays as it is
+            return replicas
         # The secret already names a customer key that is Disabled, pending deletion or gone.
         # Re-encrypting needs Secrets Manager to decrypt the current versions with that key, so
         # nothing can be done around it: a person enables it or cancels its deletion (the key is
         # not ours to change; KMS Developer Guide, "Key states of AWS KMS keys").
         problem = kms_key_problem(ctx.inv.kms_key("govcloud", current), current)
         if problem:
-            return [manual_step("manual:secret-cmk-unusable", (
+            return replicas + [manual_step("manual:secret-cmk-unusable", (
                 f"secret {sid} is encrypted with {problem}: enable it (kms enable-key) or cancel its deletion "
                 "(kms cancel-key-deletion); until then Secrets Manager cannot decrypt the secret, so it cannot "
                 "be re-encrypted with another key either"), rec)]
@@ -181,4 +187,35 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
                              "kms:GenerateDataKey", "kms:Decrypt"],
                       target=secret.arn or sid, partition="govcloud", run=run, before=before,
                       requires=["kms.create:govcloud"]))
-    return steps
+    return steps + replicas
+
+
+def _replica_steps(ctx: Context, secret: Any, rec: CheckRecord) -> list[Step]:
+    """A manual step for each replica whose key is not a usable customer-managed key.  A replica's key
+    cannot be changed in place: Secrets Manager refuses UpdateSecret on a replica ("Replicate AWS Secrets
+    Manager secrets across Regions", https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html:
+    a replica is updated through its primary), so the replica is removed and added again with a
+    customer-managed key of its Region; removing it drops a copy that workloads in that Region may read,
+    which is a person's decision."""
+    out: list[Step] = []
+    for entry in (secret.describe or {}).get("ReplicationStatus") or []:
+        region = str(entry.get("Region") or "")
+        if not region or entry.get("Status") == "Failed":
+            continue
+        kms = str(entry.get("KmsKeyId") or "")
+        why = None
+        if not kms or kms == "alias/aws/secretsmanager":
+            why = "is encrypted with the default aws/secretsmanager key"
+        else:
+            meta = ctx.inv.kms_key("govcloud", kms, region=region)
+            if meta.get("missing") or meta.get("KeyManager", "CUSTOMER") != "CUSTOMER":
+                why = f"is encrypted with {kms}, not a customer-managed key of that Region"
+        if why is None:
+            continue
+        out.append(manual_step(f"manual:secret-replica-cmk:{region}", (
+            f"the replica of secret {ctx.cfg.secret_id} in {region} {why}: create a customer-managed KMS key in "
+            f"{region}, then aws secretsmanager remove-regions-from-replication --secret-id {ctx.cfg.secret_id} "
+            f"--remove-replica-regions {region} and aws secretsmanager replicate-secret-to-regions --secret-id "
+            f"{ctx.cfg.secret_id} --add-replica-regions Region={region},KmsKeyId=<that key> (workloads reading the "
+            "replica in that Region cannot read it in between)"), rec))
+    return out
