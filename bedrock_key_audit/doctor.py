@@ -64,8 +64,9 @@ TITLE = {"commercial": "commercial", "govcloud": "GovCloud"}
 OTHER = {"commercial": "govcloud", "govcloud": "commercial"}
 #: a Region of the other partition where the same credentials are tried (STS is in every Region)
 PROBE_REGION = {"commercial": "us-east-1", "govcloud": "us-gov-west-1"}
-#: AWS error codes that mean "this principal may not"
-DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+#: AWS error codes that mean "this principal may not"; a bare ``403`` is what botocore reports for a
+#: refused request whose answer has no body (S3's HeadBucket: "HeadBucket", Amazon S3 API Reference)
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "403"}
 #: the credentials themselves were refused
 REFUSED = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidAccessKeyId"}
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
@@ -448,6 +449,19 @@ ORGANIZATION_READS: tuple[Read, ...] = (
 
 #: services whose reads a resource-based policy also decides: never simulated, always tried
 TRIED_SERVICES = frozenset({"kms", "secretsmanager", "s3"})
+
+
+def policy_actions(partition: str, organization: bool = False) -> frozenset[str]:
+    """The actions of the auditor policy ``bedrock-key-audit policy auditor --partition P`` prints: the
+    same generator (:func:`bedrock_key_audit.policies.generate`), so the doctor tries in each partition
+    exactly the reads the printed policy grants there (a read :data:`READS` lists for a partition whose
+    policy leaves its action out is one the audit does not make there: the generated policy is proven
+    by running the whole audit as a principal holding only it)."""
+    from bedrock_key_audit import policies
+
+    doc = policies.generate("auditor", partition=partition, organization={} if organization else None)
+    return frozenset(a for st in doc["Statement"] if st.get("Effect") == "Allow"
+                     for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))
 #: the resource each simulated read acts on (the Service Authorization Reference's resource type of the
 #: action, as the auditor policy scopes it); an action absent here acts on ``*``
 SIM_RESOURCE: dict[str, str] = {
@@ -540,7 +554,9 @@ def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organizat
     unchecked: dict[str, list[str]] = {p: [] for p in identities}
     allowed: dict[str, int] = {p: 0 for p in identities}
     seen: dict[str, Seen] = {p: {} for p in identities}
-    reads = READS + (ORGANIZATION_READS if organization else ())
+    granted = {p: policy_actions(p, organization) for p in identities}
+    reads = tuple(r for r in READS + (ORGANIZATION_READS if organization else ())
+                  if r.partition in granted and r.action in granted[r.partition])
     verdicts: dict[str, dict[str, bool]] = {}
     for part in identities:
         actions = list(dict.fromkeys(r.action for r in reads if r.partition == part and r.service not in TRIED_SERVICES))
