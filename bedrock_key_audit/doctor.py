@@ -79,11 +79,14 @@ SSO_ERRORS = (botocore.exceptions.SSOTokenLoadError, botocore.exceptions.Unautho
               botocore.exceptions.TokenRetrievalError, botocore.exceptions.SSOError)
 
 
-def policy_command(partition: str, organization: bool = False, account: str | None = None) -> str:
+def policy_command(partition: str, organization: bool = False, account: str | None = None,
+                   config_path: str | None = None) -> str:
     """The command that prints the auditor policy to attach in ``partition`` (``account``: the account
-    the identity is in, when the configuration names none, so the printed ARNs name it)."""
-    return (f"bedrock-key-audit policy auditor --partition {partition}" + (f" --account {account}" if account else "")
-            + (" --organization" if organization else ""))
+    the identity is in, when the configuration names none, so the printed ARNs name it; ``config_path``:
+    the configuration file doctor read, whose names the printed ARNs carry)."""
+    from bedrock_key_audit.aws_call import policy_command as command
+
+    return command("auditor", partition, account=account, organization=organization, config_path=config_path)
 
 
 @dataclasses.dataclass
@@ -690,6 +693,11 @@ def _unconfigured_account(aws: Any, partition: str, report: Report) -> str | Non
     return str(account) if account else None
 
 
+def _path(aws: Any) -> str | None:
+    path = getattr(aws.cfg, "path", None)
+    return str(path) if path is not None else None
+
+
 def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
     lines = [f"config: {report.config_source}"]
     for part in PARTITIONS:
@@ -709,7 +717,7 @@ def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
         missing = report.missing.get(part) or []
         if missing:
             lines.append(f"missing permissions ({part}): {', '.join(missing)}; attach the policy printed by "
-                         f"`{policy_command(part, organization, _unconfigured_account(aws, part, report))}`")
+                         f"`{policy_command(part, organization, _unconfigured_account(aws, part, report), _path(aws))}`")
         elif part in report.allowed:
             lines.append(f"permissions ({part}): the {report.allowed[part]} reads tried were allowed")
         if part in report.simulated:

@@ -132,10 +132,12 @@ def test_missing_permission_is_listed_with_the_policy_command(emu, tmp_path, mon
         creds += f"[{part}]\naws_access_key_id = {ak['AccessKeyId']}\naws_secret_access_key = {ak['SecretAccessKey']}\n"
     aws_files(monkeypatch, tmp_path, emu, credentials=creds)
     _unauthenticated_in_moto(monkeypatch)
+    toml = audit_toml(tmp_path)
     with enable_iam_authentication():
-        code, out = _doctor(capsys, "--audit-config", str(audit_toml(tmp_path)))
+        code, out = _doctor(capsys, "--audit-config", str(toml))
     assert ("missing permissions (commercial): iam:ListAccessKeys; attach the policy printed by "
-            f"`bedrock-key-audit policy auditor --partition commercial --account {COMMERCIAL}`") in out
+            f"`bedrock-key-audit policy auditor --partition commercial --account {COMMERCIAL} --audit-config {toml}`"
+            ) in out
     assert any(line.startswith("permissions (govcloud): the ") for line in out), out
     assert not [line for line in out if line.startswith(("problem", "not checked"))], out
     # the user may not simulate itself (moto's authentication, the policy without iam:SimulatePrincipalPolicy):
@@ -315,7 +317,8 @@ def test_doctor_with_the_printed_policy_minus_one_action_names_it(emu, tmp_path,
     code, out = _doctor_as_generated_policy(emu, tmp_path, monkeypatch, capsys,
                                             {"commercial": {"kms:DescribeKey"}, "govcloud": {"cloudtrail:DescribeTrails"}})
     assert ("missing permissions (commercial): kms:DescribeKey; attach the policy printed by "
-            f"`bedrock-key-audit policy auditor --partition commercial --account {COMMERCIAL}`") in out, out
+            f"`bedrock-key-audit policy auditor --partition commercial --account {COMMERCIAL} --audit-config "
+            f"{tmp_path / 'audit.toml'}`") in out, out
     assert any(line.startswith("missing permissions (govcloud): cloudtrail:DescribeTrails;") for line in out), out
     assert code == 1
 
