@@ -222,7 +222,7 @@ def account_notice(cfg: Any, partition: str | None = None, organization: bool = 
 class _OneLineParser(argparse.ArgumentParser):
     """A usage error is one line (``error: ...``) and exit status 2, not argparse's usage block."""
 
-    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+    def error(self, message: str) -> "NoReturn":
         print(f"error: bedrock-key-audit policy: {message} (see --help)", file=sys.stderr)
         raise SystemExit(2)
 
