@@ -546,6 +546,17 @@ def simulate(aws: Any, partition: str, who: dict[str, Any], actions: list[str]
     return (source, answer) if answer else None
 
 
+def denied_action(read: Read, exc: botocore.exceptions.ClientError) -> str:
+    """The action a refused read lacked: Secrets Manager's "Access to KMS is not allowed" is the
+    caller's kms:Decrypt on the secret's key, not the Secrets Manager action (aws_call's wording)."""
+    from bedrock_key_audit.aws_call import KMS_VIA_SECRETS_MANAGER
+
+    message = str(exc.response.get("Error", {}).get("Message", "") or "").lower()
+    if read.service == "secretsmanager" and KMS_VIA_SECRETS_MANAGER in message:
+        return "kms:Decrypt"
+    return read.action
+
+
 def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organization: bool = False,
                       simulated: dict[str, tuple[str, int]] | None = None
                       ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, int]]:
@@ -590,8 +601,9 @@ def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organizat
         except botocore.exceptions.ClientError as exc:
             code = error_code(exc)
             if code in DENIED:
-                if read.action not in missing[read.partition]:
-                    missing[read.partition].append(read.action)
+                action = denied_action(read, exc)
+                if action not in missing[read.partition]:
+                    missing[read.partition].append(action)
                 continue
             if code not in NOT_FOUND:
                 unchecked[read.partition].append(f"{read.action} ({code})")

@@ -332,3 +332,16 @@ def test_doctor_tries_in_each_partition_only_what_the_printed_policy_grants_ther
         assert doctor.policy_actions(part) == printed
     assert "kms:GetKeyPolicy" not in doctor.policy_actions("commercial")
     assert "kms:GetKeyPolicy" in doctor.policy_actions("govcloud")
+
+
+def test_a_kms_refusal_behind_secrets_manager_is_named_kms_decrypt():
+    import botocore.exceptions
+
+    read = next(r for r in doctor.READS if r.action == "secretsmanager:GetSecretValue")
+    exc = botocore.exceptions.ClientError({"Error": {"Code": "AccessDeniedException",
+                                                     "Message": "Access to KMS is not allowed"}}, "GetSecretValue")
+    assert doctor.denied_action(read, exc) == "kms:Decrypt"
+    other = botocore.exceptions.ClientError({"Error": {"Code": "AccessDeniedException", "Message": "User: x is not "
+                                                       "authorized to perform: secretsmanager:GetSecretValue"}},
+                                            "GetSecretValue")
+    assert doctor.denied_action(read, other) == "secretsmanager:GetSecretValue"
