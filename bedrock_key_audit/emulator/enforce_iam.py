@@ -68,7 +68,7 @@ import threading
 import urllib.parse
 from typing import Any, Callable
 
-from bedrock_key_audit.emulator import clock, iam_eval
+from bedrock_key_audit.emulator import clock, iam_eval, refusals
 
 _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
@@ -628,7 +628,7 @@ def decide(environ: dict[str, Any], region: str, partition: str, account: str) -
 GLOBAL_SERVICES = frozenset({"iam", "organizations"})
 GLOBAL_REGION = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1"}
 
-_refused: list[tuple[str, str]] = []  # (action, resource) of every refusal, for tests and the control endpoint
+_refused = refusals.REFUSED  # (action, resource) of every refusal, for tests and the control endpoint
 
 
 _allowed: set[tuple[str, str]] = set()  # (action, resource) of every call this module decided and let through
@@ -637,11 +637,6 @@ _allowed: set[tuple[str, str]] = set()  # (action, resource) of every call this 
 def refused() -> list[tuple[str, str]]:
     return list(_refused)
 
-
-def record_refusal(action: str, resource: str) -> None:
-    """A refusal made where the call is served (the minting and escalation handlers, :mod:`iam_authz`,
-    :mod:`iam_ssc`): listed with this module's own, so ``/_emulator/enforce-iam`` names every denial."""
-    _refused.append((action, resource))
 
 
 def allowed() -> set[tuple[str, str]]:
