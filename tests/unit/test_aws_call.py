@@ -197,3 +197,8 @@ def test_the_policy_command_names_the_runs_config_and_account() -> None:
                   audit_cfg=PathCfg())
     assert ("`bedrock-key-audit policy auditor --partition govcloud --account 210987654321 --audit-config "
             "'/tmp/my audit.toml'` prints the policy") in str(err)
+
+
+def test_refused_credentials_are_never_a_missing_grant() -> None:
+    err = _denied("iam", "GetUser", "InvalidClientTokenId", "The security token included in the request is invalid.")
+    assert err.kind == "denied" and "grant" not in str(err) and "bedrock-key-audit doctor" in str(err)
