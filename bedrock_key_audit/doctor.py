@@ -64,8 +64,9 @@ TITLE = {"commercial": "commercial", "govcloud": "GovCloud"}
 OTHER = {"commercial": "govcloud", "govcloud": "commercial"}
 #: a Region of the other partition where the same credentials are tried (STS is in every Region)
 PROBE_REGION = {"commercial": "us-east-1", "govcloud": "us-gov-west-1"}
-#: AWS error codes that mean "this principal may not"
-DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+#: AWS error codes that mean "this principal may not"; a bare ``403`` is what botocore reports for a
+#: refused request whose answer has no body (S3's HeadBucket: "HeadBucket", Amazon S3 API Reference)
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "403"}
 #: the credentials themselves were refused
 REFUSED = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidAccessKeyId"}
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
@@ -78,11 +79,14 @@ SSO_ERRORS = (botocore.exceptions.SSOTokenLoadError, botocore.exceptions.Unautho
               botocore.exceptions.TokenRetrievalError, botocore.exceptions.SSOError)
 
 
-def policy_command(partition: str, organization: bool = False, account: str | None = None) -> str:
+def policy_command(partition: str, organization: bool = False, account: str | None = None,
+                   config_path: str | None = None) -> str:
     """The command that prints the auditor policy to attach in ``partition`` (``account``: the account
-    the identity is in, when the configuration names none, so the printed ARNs name it)."""
-    return (f"bedrock-key-audit policy auditor --partition {partition}" + (f" --account {account}" if account else "")
-            + (" --organization" if organization else ""))
+    the identity is in, when the configuration names none, so the printed ARNs name it; ``config_path``:
+    the configuration file doctor read, whose names the printed ARNs carry)."""
+    from bedrock_key_audit.aws_call import policy_command as command
+
+    return command("auditor", partition, account=account, organization=organization, config_path=config_path)
 
 
 @dataclasses.dataclass
@@ -448,6 +452,19 @@ ORGANIZATION_READS: tuple[Read, ...] = (
 
 #: services whose reads a resource-based policy also decides: never simulated, always tried
 TRIED_SERVICES = frozenset({"kms", "secretsmanager", "s3"})
+
+
+def policy_actions(partition: str, organization: bool = False) -> frozenset[str]:
+    """The actions of the auditor policy ``bedrock-key-audit policy auditor --partition P`` prints: the
+    same generator (:func:`bedrock_key_audit.policies.generate`), so the doctor tries in each partition
+    exactly the reads the printed policy grants there (a read :data:`READS` lists for a partition whose
+    policy leaves its action out is one the audit does not make there: the generated policy is proven
+    by running the whole audit as a principal holding only it)."""
+    from bedrock_key_audit import policies
+
+    doc = policies.generate("auditor", partition=partition, organization={} if organization else None)
+    return frozenset(a for st in doc["Statement"] if st.get("Effect") == "Allow"
+                     for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))
 #: the resource each simulated read acts on (the Service Authorization Reference's resource type of the
 #: action, as the auditor policy scopes it); an action absent here acts on ``*``
 SIM_RESOURCE: dict[str, str] = {
@@ -529,6 +546,17 @@ def simulate(aws: Any, partition: str, who: dict[str, Any], actions: list[str]
     return (source, answer) if answer else None
 
 
+def denied_action(read: Read, exc: botocore.exceptions.ClientError) -> str:
+    """The action a refused read lacked: Secrets Manager's "Access to KMS is not allowed" is the
+    caller's kms:Decrypt on the secret's key, not the Secrets Manager action (aws_call's wording)."""
+    from bedrock_key_audit.aws_call import KMS_VIA_SECRETS_MANAGER
+
+    message = str(exc.response.get("Error", {}).get("Message", "") or "").lower()
+    if read.service == "secretsmanager" and KMS_VIA_SECRETS_MANAGER in message:
+        return "kms:Decrypt"
+    return read.action
+
+
 def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organization: bool = False,
                       simulated: dict[str, tuple[str, int]] | None = None
                       ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, int]]:
@@ -540,7 +568,9 @@ def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organizat
     unchecked: dict[str, list[str]] = {p: [] for p in identities}
     allowed: dict[str, int] = {p: 0 for p in identities}
     seen: dict[str, Seen] = {p: {} for p in identities}
-    reads = READS + (ORGANIZATION_READS if organization else ())
+    granted = {p: policy_actions(p, organization) for p in identities}
+    reads = tuple(r for r in READS + (ORGANIZATION_READS if organization else ())
+                  if r.partition in granted and r.action in granted[r.partition])
     verdicts: dict[str, dict[str, bool]] = {}
     for part in identities:
         actions = list(dict.fromkeys(r.action for r in reads if r.partition == part and r.service not in TRIED_SERVICES))
@@ -571,8 +601,9 @@ def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organizat
         except botocore.exceptions.ClientError as exc:
             code = error_code(exc)
             if code in DENIED:
-                if read.action not in missing[read.partition]:
-                    missing[read.partition].append(read.action)
+                action = denied_action(read, exc)
+                if action not in missing[read.partition]:
+                    missing[read.partition].append(action)
                 continue
             if code not in NOT_FOUND:
                 unchecked[read.partition].append(f"{read.action} ({code})")
@@ -674,6 +705,11 @@ def _unconfigured_account(aws: Any, partition: str, report: Report) -> str | Non
     return str(account) if account else None
 
 
+def _path(aws: Any) -> str | None:
+    path = getattr(aws.cfg, "path", None)
+    return str(path) if path is not None else None
+
+
 def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
     lines = [f"config: {report.config_source}"]
     for part in PARTITIONS:
@@ -693,7 +729,7 @@ def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
         missing = report.missing.get(part) or []
         if missing:
             lines.append(f"missing permissions ({part}): {', '.join(missing)}; attach the policy printed by "
-                         f"`{policy_command(part, organization, _unconfigured_account(aws, part, report))}`")
+                         f"`{policy_command(part, organization, _unconfigured_account(aws, part, report), _path(aws))}`")
         elif part in report.allowed:
             lines.append(f"permissions ({part}): the {report.allowed[part]} reads tried were allowed")
         if part in report.simulated:

@@ -408,14 +408,20 @@ def lifetime_scp(max_days: int) -> dict[str, Any]:
              "Null": {"iam:ServiceSpecificCredentialAgeDays": "true"}}}]}
 
 
-def confine_scp(allowed_users: Sequence[str]) -> dict[str, Any]:
-    """The SCP that confines long-term Bedrock API keys to ``allowed_users``.
+def confine_scp(allowed_users: Sequence[str], minters: Sequence[str] = ()) -> dict[str, Any]:
+    """The SCP that confines long-term Bedrock API keys: creating one to ``allowed_users`` and
+    ``minters`` (the principals that rotate the key: ``credential.allowed_minters``; an SCP exempting
+    none of them makes rotation impossible, since an SCP Deny binds every principal of a member
+    account: "SCP evaluation", AWS Organizations User Guide), and using one (``LONG_TERM`` bearer calls,
+    Mantle bearer calls) to ``allowed_users`` only.
 
     ``bedrock:BearerTokenType`` is documented for ``bedrock:CallWithBearerToken`` only ("Control
     permissions for generating and using Amazon Bedrock API keys"); nothing documents it on a
     ``bedrock-mantle:CallWithBearerToken`` request, so the Mantle statement denies every bearer call
     of the other principals, as AWS's sample Deny-Bedrock-api-keys.json does, without that condition."""
+    creators = list(dict.fromkeys([*allowed_users, *minters]))
     cond = {"ArnNotLike": {"aws:PrincipalArn": list(allowed_users)}} if allowed_users else {}
+    create_cond = {"ArnNotLike": {"aws:PrincipalArn": creators}} if creators else {}
     mantle: dict[str, Any] = {"Sid": "DenyMantleBearerUse", "Effect": "Deny",
                               "Action": "bedrock-mantle:CallWithBearerToken", "Resource": "*"}
     if cond:
@@ -423,7 +429,7 @@ def confine_scp(allowed_users: Sequence[str]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "DenyBedrockKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
          "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE},
-                                        **cond}},
+                                        **create_cond}},
         {"Sid": "DenyLongTermBearerUse", "Effect": "Deny", "Action": "bedrock:CallWithBearerToken",
          "Resource": "*", "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}},
         mantle]}
@@ -498,26 +504,40 @@ def key_lifetime_capped(org: OrgPolicies, max_days: int, principals: Sequence[st
 MANTLE_BEARER = "bedrock-mantle:CallWithBearerToken"
 
 
-def long_term_keys_confined(org: OrgPolicies, allowed_users: Sequence[str], outsider: str) -> Judgment:
-    """Are long-term Bedrock API keys -- their creation, ``LONG_TERM`` bearer calls, and bearer calls
-    to Mantle -- denied by SCP to every principal but ``allowed_users``?  Asked of ``outsider`` and
-    of :func:`probe_principals` (a role, a user sharing a sanctioned name, one principal for each
-    exemption pattern that is not exactly a sanctioned ARN).  A Mantle bearer call is asked with
+def long_term_keys_confined(org: OrgPolicies, allowed_users: Sequence[str], outsider: str,
+                            minters: Sequence[str] = ()) -> Judgment:
+    """Are long-term Bedrock API keys confined by SCP: their creation denied to every principal but
+    ``allowed_users`` and ``minters`` (the principals that rotate the key, ``credential.allowed_minters``),
+    ``LONG_TERM`` bearer calls and bearer calls to Mantle to every principal but ``allowed_users``?
+    Asked of ``outsider`` and of :func:`probe_principals` (a role, a user sharing a sanctioned name,
+    one principal for each exemption pattern that is not exactly a sanctioned ARN); a minter that is
+    not a key user is asked the bearer calls.  A Mantle bearer call is asked with
     ``bedrock:BearerTokenType`` unknown: AWS documents that key for ``bedrock:CallWithBearerToken``
     only, so a Mantle Deny that needs it leaves the row undecided, never passed."""
-    scp = confine_scp(allowed_users)
-    what = f"confine long-term Bedrock API keys to {', '.join(allowed_users) or 'no principal'}"
-    out = _outside(org, f"confines long-term Bedrock API keys to {', '.join(allowed_users) or 'no principal'}", scp)
+    creators = list(dict.fromkeys([*allowed_users, *minters]))
+    scp = confine_scp(allowed_users, minters)
+    users = ', '.join(allowed_users) or 'no principal'
+    what = f"confine long-term Bedrock API keys to {users}" + (
+        f" (creation also to {', '.join(m for m in creators if m not in allowed_users)})"
+        if len(creators) > len(allowed_users) else "")
+    out = _outside(org, what.replace("confine ", "confines ", 1), scp)
     if out:
         return out
-    who = {p: f" ({why})" for p, why in probe_principals(
-        org, ["bedrock:CallWithBearerToken", MANTLE_BEARER], _partition_of(outsider), allowed_users)}
-    who.setdefault(outsider, "")
+    actions = ["bedrock:CallWithBearerToken", MANTLE_BEARER]
+    part = _partition_of(outsider)
+    create_who = {p: f" ({why})" for p, why in probe_principals(org, actions, part, creators)}
+    create_who.setdefault(outsider, "")
+    use_who = {p: f" ({why})" for p, why in probe_principals(org, actions, part, allowed_users)}
+    use_who.setdefault(outsider, "")
+    for m in creators:
+        if m not in allowed_users:
+            use_who.setdefault(m, " (a sanctioned minter, not a key user)")
+    acct = org.account_id
     asks = []
-    for p, w in who.items():
-        acct = org.account_id
+    for p, w in create_who.items():
         asks.append((f"creating a Bedrock API key by {p}{w}", p, scp_gate(org, "iam:CreateServiceSpecificCredential",
                      _probe_ctx(p, acct, {"iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}))))
+    for p, w in use_who.items():
         asks.append((f"a long-term API-key call to bedrock by {p}{w}", p, scp_gate(
             org, "bedrock:CallWithBearerToken", _probe_ctx(p, acct, {"bedrock:BearerTokenType": "LONG_TERM"}))))
         asks.append((f"an API-key call to bedrock-mantle by {p}{w}", p, scp_gate(

@@ -70,7 +70,7 @@ import importlib.resources
 import json
 import re
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 ROLES = ("auditor", "remediator")
 ARN_PARTITION = {"commercial": "aws", "govcloud": "aws-us-gov"}
@@ -258,12 +258,32 @@ def account_notice(cfg: Any, partition: str | None = None, organization: bool = 
     return [f"account not known: ARNs use * for the account; give --account or set {keys}"]
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line (``error: ...``) and exit status 2, not argparse's usage block."""
+
+    def error(self, message: str) -> "NoReturn":
+        print(f"error: bedrock-key-audit policy: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def same_account_warning(cfg: Any) -> list[str]:
+    """One line when both partitions are configured with the same account: a GovCloud account is never
+    a commercial one ("Signing up for AWS GovCloud (US)",
+    https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/getting-started-sign-up.html), so one of the
+    printed policies names an account it cannot be attached in."""
+    commercial, govcloud = cfg.partition_account("commercial"), cfg.partition_account("govcloud")
+    if commercial and commercial == govcloud:
+        return [f"warning: partitions.commercial.account and partitions.govcloud.account are both {commercial}: a "
+                "GovCloud account is never the commercial one; correct the account of one partition"]
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
     """``bedrock-key-audit policy auditor|remediator [--partition P] [--account ID] [--organization]
     [--audit-config PATH]``."""
     from bedrock_key_audit.config import ConfigError, load_config
 
-    parser = argparse.ArgumentParser(prog="bedrock-key-audit policy",
+    parser = _OneLineParser(prog="bedrock-key-audit policy",
                                      description="Print the IAM policy the auditing (or remediating) principal needs.")
     parser.add_argument("role", choices=ROLES)
     parser.add_argument("--partition", choices=tuple(ARN_PARTITION), default=None,
@@ -276,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
                              "(Organizations reads, sts:AssumeRole on organization.role_name)")
     parser.add_argument("--audit-config", metavar="PATH", default=None,
                         help="audit configuration file (default: ./audit.toml, else the built-in defaults)")
-    ns = parser.parse_args(argv)
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else 2
     if ns.organization and ns.partition is None:
         # IAM is separate in each partition: the management principal of each partition's organization
         # gets its own document, never one naming both partitions' roles
@@ -298,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 4
     doc = for_config(ns.role, cfg, ns.partition, ns.organization, ns.account)
-    for line in account_notice(cfg, ns.partition, ns.organization, ns.account):
+    for line in account_notice(cfg, ns.partition, ns.organization, ns.account) + same_account_warning(cfg):
         print(line, file=sys.stderr)
     print(json.dumps(doc, indent=2))
     return 0

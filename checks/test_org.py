@@ -52,5 +52,5 @@ def test_org_key_lifetime_capped(check, org_by_partition, partition, audit_confi
 
 @pytest.mark.check("org.long_term_keys_confined")
 @pytest.mark.parametrize("partition", registry.params("org.long_term_keys_confined")["partition"])
-def test_org_long_term_keys_confined(check, org_by_partition, partition, key_users):
-    verdicts.long_term_keys_confined(check, org_by_partition, partition, key_users)
+def test_org_long_term_keys_confined(check, org_by_partition, partition, audit_config, key_users):
+    verdicts.long_term_keys_confined(check, org_by_partition, partition, key_users, audit_config.allowed_minters)

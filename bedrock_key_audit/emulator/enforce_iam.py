@@ -47,7 +47,8 @@ AWS never restricts the root user by identity policy.  Decided with the emulator
 * Request context ("AWS global condition context keys",
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html):
   aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:username, aws:PrincipalTag/*,
-  aws:RequestedRegion (the signing Region), aws:SecureTransport (``true``: the emulator stands for
+  aws:RequestedRegion (the signing Region; for the global IAM and Organizations the partition's home
+  Region, us-east-1 or us-gov-west-1), aws:SecureTransport (``true``: the emulator stands for
   AWS's HTTPS endpoints), aws:SourceIp (the ``x-emulator-source-ip`` header, else the peer),
   aws:CurrentTime/aws:EpochTime (the emulator clock), aws:PrincipalOrgID.  A key the emulator
   does not supply is absent, as AWS treats an unknown key.
@@ -67,7 +68,7 @@ import threading
 import urllib.parse
 from typing import Any, Callable
 
-from bedrock_key_audit.emulator import clock, iam_eval
+from bedrock_key_audit.emulator import clock, iam_eval, refusals
 
 _models: dict[str, Any] = {}
 _models_lock = threading.Lock()
@@ -520,6 +521,12 @@ def context_of(caller: Any, req: Request, environ: dict[str, Any]) -> dict[str, 
     from bedrock_key_audit.emulator import org_guard, reach
 
     ctx = reach.caller_context(caller, req.region)
+    if req.service in GLOBAL_SERVICES:
+        # a global service's requests name its partition's home Region whatever Region the client signs
+        # for ("AWS: Denies access to AWS based on the requested Region", IAM User Guide,
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_aws_deny-requested-region.html:
+        # their requests "are made to the us-east-1 Region"; us-gov-west-1 is AWS GovCloud (US)'s IAM Region)
+        ctx["aws:RequestedRegion"] = GLOBAL_REGION.get(req.partition, "us-east-1")
     ctx["aws:SourceIp"] = (environ.get("HTTP_X_EMULATOR_SOURCE_IP") or environ.get("REMOTE_ADDR") or "127.0.0.1")
     now = clock.now()
     ctx["aws:CurrentTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -617,7 +624,11 @@ def decide(environ: dict[str, Any], region: str, partition: str, account: str) -
     return protocol, why
 
 
-_refused: list[tuple[str, str]] = []  # (action, resource) of every refusal, for tests and the control endpoint
+#: services whose requests AWS treats as made in the partition's home Region (IAM, Organizations)
+GLOBAL_SERVICES = frozenset({"iam", "organizations"})
+GLOBAL_REGION = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1"}
+
+_refused = refusals.REFUSED  # (action, resource) of every refusal, for tests and the control endpoint
 
 
 _allowed: set[tuple[str, str]] = set()  # (action, resource) of every call this module decided and let through
@@ -625,6 +636,7 @@ _allowed: set[tuple[str, str]] = set()  # (action, resource) of every call this 
 
 def refused() -> list[tuple[str, str]]:
     return list(_refused)
+
 
 
 def allowed() -> set[tuple[str, str]]:

@@ -237,6 +237,9 @@ def authorize(resp: Any, action: str, resource: str, extra: dict[str, Any]) -> N
     allowed = decision.allowed and (caller.session is None or iam_eval.evaluate(
         [_decoded(d) for d in caller.session], action, resource, context) == iam_eval.ALLOW)
     if not allowed:
+        from bedrock_key_audit.emulator import refusals
+
+        refusals.record(action, resource)
         raise _access_denied(f"User: {caller.arn} is not authorized to perform: {action} on resource: {resource}")
 
 

@@ -32,12 +32,16 @@ DENY_LONG_TERM = {"Version": "2012-10-17", "Statement": [
      "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}}]}
 
 
-def confine(allowed: list[str]) -> dict[str, Any]:
-    """Long-term Bedrock API keys -- creation, LONG_TERM bearer calls, Mantle bearer calls -- denied to all but ``allowed``."""
+def confine(allowed: list[str], minters: list[str] | None = None) -> dict[str, Any]:
+    """Long-term Bedrock API keys -- LONG_TERM bearer calls, Mantle bearer calls -- denied to all but
+    ``allowed``; their creation to all but ``allowed`` and ``minters`` (who rotates the key)."""
     cond: dict[str, Any] = {"ArnNotLike": {"aws:PrincipalArn": allowed}} if allowed else {}
+    creators = list(dict.fromkeys([*allowed, *(minters or [])]))
+    create_cond: dict[str, Any] = {"ArnNotLike": {"aws:PrincipalArn": creators}} if creators else {}
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "DenyBedrockKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
-         "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}, **cond}},
+         "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK},
+                                        **create_cond}},
         {"Sid": "DenyLongTermBearerUse", "Effect": "Deny", "Action": "bedrock:CallWithBearerToken", "Resource": "*",
          "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}},
         # bedrock:BearerTokenType is documented for bedrock:CallWithBearerToken only: the Mantle
@@ -49,12 +53,15 @@ def confine(allowed: list[str]) -> dict[str, Any]:
 def guardrails() -> None:
     """Both emulator accounts members of their partition's organization, with the Bedrock-key SCPs
     on their OU: the key-age cap, and long-term keys confined to the key's user (commercial) or
-    to nobody (GovCloud, where no key user lives)."""
+    to nobody (GovCloud, where no key user lives), their creation also to the account root."""
     for p in ("commercial", "govcloud"):
         parent = member(p)
         attach_scp(p, parent, "CapBedrockKeyAge", CAP_KEY_AGE)
         users = [f"arn:aws:iam::{partitions.ACCOUNTS[p]}:user/{USER}"] if p == "commercial" else []
-        attach_scp(p, parent, "ConfineBedrockApiKeys", confine(users))
+        # the account root (the emulator's own keys: the remediating principal of an --emulate run)
+        # rotates the key: SCPs bind a member account's root too, so creation spares it
+        arn_p = "aws" if p == "commercial" else "aws-us-gov"
+        attach_scp(p, parent, "ConfineBedrockApiKeys", confine(users, [f"arn:{arn_p}:iam::{partitions.ACCOUNTS[p]}:root"]))
 
 
 def member(partition: str, *, delegated_admin: bool = True, ou: str | None = "workloads") -> str:

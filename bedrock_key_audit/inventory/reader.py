@@ -111,7 +111,7 @@ class Inventory(BulkReads):
         client = self.aws.client(service, partition, region)
         try:
             return aws_call.call(client, operation, partition=partition, region=region or self.cfg.region(partition),
-                                 expected=expected, via=via, **params)
+                                 expected=expected, via=via, audit_cfg=self.cfg, **params)
         except aws_call.AwsCallError as exc:
             raise ReadError(str(exc)) from None
 

@@ -169,7 +169,7 @@ class Guard:
         try:
             return aws_call.call(ctx.client(service, partition, region), operation, partition=partition,
                                  region=region or ctx.cfg.region(partition), expected=expected,
-                                 who=aws_call.REMEDIATOR, **params)
+                                 who=aws_call.REMEDIATOR, audit_cfg=ctx.cfg, **params)
         except aws_call.AwsCallError as exc:
             raise RemediationError(redact_text(str(exc))) from None
 

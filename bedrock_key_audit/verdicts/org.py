@@ -4,7 +4,8 @@ Both judge the SCPs that apply to the partition's audited account
 (:mod:`bedrock_key_audit.org_policies`, which cites AWS's pages): ``key_lifetime_capped`` --
 an SCP denies creating a Bedrock API key that lives longer than ``credential.max_key_age_days``
 (or never expires); ``long_term_keys_confined`` -- an SCP denies creating Bedrock API keys and
-``LONG_TERM`` bearer calls to every principal but ``credential.allowed_key_users``.  An account in
+``LONG_TERM`` bearer calls to every principal but ``credential.allowed_key_users`` (creation also to
+``credential.allowed_minters``, the principals that rotate the key).  An account in
 no organization, or the management account (SCPs do not affect it), fails: nothing at the
 organization level caps the key.  SCPs that were not read end ``error`` with what to grant.
 """
@@ -57,8 +58,11 @@ def key_lifetime_capped(check: Check, org_by_partition: OrgByPartition, partitio
 
 
 def long_term_keys_confined(check: Check, org_by_partition: OrgByPartition, partition: str,
-                            allowed_key_users: list[str]) -> None:
+                            allowed_key_users: list[str], allowed_minters: list[str] | None = None) -> None:
+    """Key use confined to ``allowed_key_users``; key creation to them and ``allowed_minters`` (the
+    principals that rotate the key: creation denied to them too would make rotation impossible)."""
     org = _org(check, org_by_partition, partition)
     outsider = probe_principal(org.account_id, ARN_PARTITION[partition])
-    _record(check, _confined(org, sanctioned(allowed_key_users, partition), outsider))
+    _record(check, _confined(org, sanctioned(allowed_key_users, partition), outsider,
+                             sanctioned(allowed_minters or [], partition)))
 

@@ -105,4 +105,6 @@ def test_kms_decrypt_denied_on_the_secret(pytester):
         message="Access to KMS is not allowed"))
     got = statuses(rows)
     assert got["secret.schema"] == "error" and got["secret.exists"] == "pass"
-    assert "secretsmanager:GetSecretValue was denied" in rows["secret.schema"]["detail"]
+    # Secrets Manager decrypts with the caller's permissions: the refused action is kms:Decrypt on the secret's key
+    assert "kms:Decrypt on the secret's KMS key was denied" in rows["secret.schema"]["detail"]
+    assert "grant secretsmanager:GetSecretValue" not in rows["secret.schema"]["detail"]

@@ -169,7 +169,9 @@ def test_resource_arns_and_conditions_of_the_policy_decide(enforced):
     assert _code(lambda: iam.get_user(UserName="bedrock-reader"))[0] == "ok"
     assert _code(lambda: iam.get_user(UserName="other"))[0] == "AccessDenied"
     assert _code(lambda: iam.list_users())[0] == "AccessDenied"
-    assert _code(lambda: _client(emu, keys, "iam", region="us-west-2").list_users())[0] == "ok"
+    # IAM is global: its requests name us-east-1 whatever Region the client signs for, so a us-west-2 condition
+    # never holds for them (test_iam_requests_name_the_partitions_home_region_whatever_the_client_signs_for)
+    assert _code(lambda: _client(emu, keys, "iam", region="us-west-2").list_users())[0] == "AccessDenied"
     assert _code(lambda: iam.list_groups())[0] == "AccessDenied"
 
     def from_workload(request, **_):
@@ -332,3 +334,30 @@ def test_scps_also_bound_the_calls_other_handlers_authorize(enforced):
     code, _ = _code(lambda: iam.attach_user_policy(UserName="target",
                                                    PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"))
     assert code == "AccessDenied"
+
+
+@pytest.mark.parametrize("partition, home, other", [("commercial", "us-east-1", "us-west-2"),
+                                                    ("govcloud", "us-gov-west-1", "us-gov-east-1")])
+def test_iam_requests_name_the_partitions_home_region_whatever_the_client_signs_for(enforced, partition, home, other):
+    emu = enforced
+    keys = _keys(emu, "regional", _allow(["iam:GetUser"], "*", {"StringEquals": {"aws:RequestedRegion": home}}),
+                 partition=partition)
+    assert _code(lambda: _client(emu, keys, "iam", partition, region=other).get_user(UserName="regional"))[0] == "ok"
+    elsewhere = _keys(emu, "elsewhere", _allow(["iam:GetUser"], "*", {"StringEquals": {"aws:RequestedRegion": other}}),
+                      partition=partition)
+    assert _code(lambda: _client(emu, elsewhere, "iam", partition, region=other).get_user(UserName="elsewhere"))[0] \
+        == "AccessDenied"
+
+
+def test_the_refused_list_names_the_minting_and_escalation_handlers_denials(enforced):
+    emu = enforced
+    keys = _keys(emu, "no-writes", _allow(["iam:GetUser"]))
+    _keys(emu, "target")
+    iam = _client(emu, keys, "iam")
+    code, _ = _code(lambda: iam.put_user_policy(UserName="target", PolicyName="p",
+                                                PolicyDocument=json.dumps(_allow(["s3:ListAllMyBuckets"]))))
+    assert code == "AccessDenied"
+    assert ("iam:PutUserPolicy", f"arn:aws:iam::{COMMERCIAL}:user/target") in enforce_iam.refused()
+    with urllib.request.urlopen(f"{emu.url}/_emulator/enforce-iam") as resp:
+        listed = json.load(resp)["refused"]
+    assert {"action": "iam:PutUserPolicy", "resource": f"arn:aws:iam::{COMMERCIAL}:user/target"} in listed

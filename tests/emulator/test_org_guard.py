@@ -246,3 +246,19 @@ def test_the_principal_an_exemption_spares_really_mints_and_the_audit_names_it(e
         with pytest.raises(botocore.exceptions.ClientError) as exc:
             other.create_service_specific_credential(UserName="not-spared", ServiceName=scenarios.BEDROCK)
         assert "explicit deny in a service control policy" in exc.value.response["Error"]["Message"]
+
+
+def test_scps_bind_a_member_accounts_root(emu):
+    """The emulator's own keys are the account root; SCPs bind the root user of a member account."""
+    emu.apply("scp_caps_key_age")
+    root_iam = emu.client("iam", "commercial")
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        root_iam.create_service_specific_credential(UserName=scenarios.USER, ServiceName=scenarios.BEDROCK,
+                                                    CredentialAgeDays=365)
+    msg = exc.value.response["Error"]["Message"]
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
+    assert msg.startswith(f"User: arn:aws:iam::{partitions.ACCOUNTS['commercial']}:root is not authorized")
+    assert msg.endswith("with an explicit deny in a service control policy")
+    got = root_iam.create_service_specific_credential(UserName=scenarios.USER, ServiceName=scenarios.BEDROCK,
+                                                      CredentialAgeDays=30)
+    assert got["ServiceSpecificCredential"]["Status"] == "Active"

@@ -132,10 +132,12 @@ def test_missing_permission_is_listed_with_the_policy_command(emu, tmp_path, mon
         creds += f"[{part}]\naws_access_key_id = {ak['AccessKeyId']}\naws_secret_access_key = {ak['SecretAccessKey']}\n"
     aws_files(monkeypatch, tmp_path, emu, credentials=creds)
     _unauthenticated_in_moto(monkeypatch)
+    toml = audit_toml(tmp_path)
     with enable_iam_authentication():
-        code, out = _doctor(capsys, "--audit-config", str(audit_toml(tmp_path)))
+        code, out = _doctor(capsys, "--audit-config", str(toml))
     assert ("missing permissions (commercial): iam:ListAccessKeys; attach the policy printed by "
-            f"`bedrock-key-audit policy auditor --partition commercial --account {COMMERCIAL}`") in out
+            f"`bedrock-key-audit policy auditor --partition commercial --account {COMMERCIAL} --audit-config {toml}`"
+            ) in out
     assert any(line.startswith("permissions (govcloud): the ") for line in out), out
     assert not [line for line in out if line.startswith(("problem", "not checked"))], out
     # the user may not simulate itself (moto's authentication, the policy without iam:SimulatePrincipalPolicy):
@@ -275,3 +277,71 @@ def test_simulation_source_and_its_fallbacks():
         f"arn:aws:iam::{COMMERCIAL}:role/ci/Auditor"
     assert doctor.simulation_source(_Aws(), "commercial", f"arn:aws:iam::{COMMERCIAL}:root") is None
     assert doctor.simulation_source(_Aws(), "commercial", f"arn:aws:sts::{COMMERCIAL}:federated-user/bob") is None
+
+
+def _doctor_as_generated_policy(emu, tmp_path, monkeypatch, capsys, drop: dict[str, set[str]]):
+    """doctor run by a user in each partition holding exactly ``bedrock-key-audit policy auditor --partition P``
+    (moto's view of it), minus ``drop[P]``."""
+    from moto.core.authorization import enable_iam_authentication
+
+    from bedrock_key_audit import policies
+    from tests.remediation.test_policies import _unauthenticated_in_moto, moto_view
+
+    emu.apply("compliant")
+    toml = audit_toml(tmp_path)
+    cfg = load_config(str(toml))
+    creds = ""
+    for part in ("commercial", "govcloud"):
+        iam = emu.client("iam", part)
+        iam.create_user(UserName="bedrock-key-auditor")
+        printed = policies.for_config("auditor", cfg, partition=part)
+        iam.put_user_policy(UserName="bedrock-key-auditor", PolicyName="auditor",
+                            PolicyDocument=json.dumps(moto_view(printed, drop=drop.get(part, set()))))
+        ak = iam.create_access_key(UserName="bedrock-key-auditor")["AccessKey"]
+        creds += f"[{part}]\naws_access_key_id = {ak['AccessKeyId']}\naws_secret_access_key = {ak['SecretAccessKey']}\n"
+    aws_files(monkeypatch, tmp_path, emu, credentials=creds)
+    _unauthenticated_in_moto(monkeypatch)
+    with enable_iam_authentication():
+        return _doctor(capsys, "--audit-config", str(toml))
+
+
+def test_doctor_with_exactly_the_printed_policy_is_ready(emu, tmp_path, monkeypatch, capsys):
+    # the commercial policy has no kms:GetKeyPolicy / kms:ListGrants (the audit reads who may use the
+    # secret's key only in GovCloud): doctor must not try them there
+    code, out = _doctor_as_generated_policy(emu, tmp_path, monkeypatch, capsys, {})
+    assert not [line for line in out if line.startswith(("problem", "missing", "not checked"))], out
+    assert out[-1] == "ok: ready to audit" and code == 0
+
+
+def test_doctor_with_the_printed_policy_minus_one_action_names_it(emu, tmp_path, monkeypatch, capsys):
+    code, out = _doctor_as_generated_policy(emu, tmp_path, monkeypatch, capsys,
+                                            {"commercial": {"kms:DescribeKey"}, "govcloud": {"cloudtrail:DescribeTrails"}})
+    assert ("missing permissions (commercial): kms:DescribeKey; attach the policy printed by "
+            f"`bedrock-key-audit policy auditor --partition commercial --account {COMMERCIAL} --audit-config "
+            f"{tmp_path / 'audit.toml'}`") in out, out
+    assert any(line.startswith("missing permissions (govcloud): cloudtrail:DescribeTrails;") for line in out), out
+    assert code == 1
+
+
+def test_doctor_tries_in_each_partition_only_what_the_printed_policy_grants_there():
+    from bedrock_key_audit import policies
+    from tests.remediation.test_policies import _doc_actions
+
+    for part in doctor.PARTITIONS:
+        printed = _doc_actions(policies.generate("auditor", partition=part))
+        assert doctor.policy_actions(part) == printed
+    assert "kms:GetKeyPolicy" not in doctor.policy_actions("commercial")
+    assert "kms:GetKeyPolicy" in doctor.policy_actions("govcloud")
+
+
+def test_a_kms_refusal_behind_secrets_manager_is_named_kms_decrypt():
+    import botocore.exceptions
+
+    read = next(r for r in doctor.READS if r.action == "secretsmanager:GetSecretValue")
+    exc = botocore.exceptions.ClientError({"Error": {"Code": "AccessDeniedException",
+                                                     "Message": "Access to KMS is not allowed"}}, "GetSecretValue")
+    assert doctor.denied_action(read, exc) == "kms:Decrypt"
+    other = botocore.exceptions.ClientError({"Error": {"Code": "AccessDeniedException", "Message": "User: x is not "
+                                                       "authorized to perform: secretsmanager:GetSecretValue"}},
+                                            "GetSecretValue")
+    assert doctor.denied_action(read, other) == "secretsmanager:GetSecretValue"

@@ -230,3 +230,29 @@ def test_a_secret_arn_keeps_its_region_and_its_replicas_any():
     by_sid = _by_sid(policies.generate("auditor", secret=arn, regions={"govcloud": "us-gov-west-1"}))
     assert by_sid["ReadTheGovCloudSecret"]["Resource"] == arn
     assert by_sid["DescribeTheSecretsReplicasInTheirOwnRegions"]["Resource"] == arn.replace(":us-gov-east-1:", ":*:")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["policy", "auditor", "--partition", "mars"], "argument --partition: invalid choice: 'mars'"),
+    (["policy", "root"], "argument role: invalid choice: 'root'"),
+])
+def test_a_bad_argument_is_one_line_and_exit_2(argv, words, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and words in err and err.startswith("error: "), err
+
+
+def test_the_same_account_in_both_partitions_is_one_warning_line(tmp_path, capsys):
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text('[partitions.commercial]\naccount = "123456789012"\n[partitions.govcloud]\naccount = "123456789012"\n')
+    assert cli.main(["policy", "auditor", "--audit-config", str(cfg)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["Statement"]
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: partitions.commercial.account and partitions.govcloud.account are both "
+                        "123456789012: a GovCloud account is never the commercial one; correct the account of one "
+                        "partition"]
+    cfg.write_text('[partitions.commercial]\naccount = "123456789012"\n[partitions.govcloud]\naccount = "210987654321"\n')
+    assert cli.main(["policy", "auditor", "--audit-config", str(cfg)]) == 0
+    assert "warning:" not in capsys.readouterr().err

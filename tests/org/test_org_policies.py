@@ -308,3 +308,61 @@ def test_a_pattern_not_shaped_as_an_arn_still_gets_a_witness() -> None:
         st["Condition"]["StringNotLike"] = {"aws:PrincipalArn": [USER, "*-bot"]}
     j = long_term_keys_confined(org([pol("BotsToo", doc)]), [USER], OUTSIDER)
     assert j.status == "fail" and "*-bot" in j.detail, j.detail
+
+
+MINTER = f"arn:aws:iam::{ACCOUNT}:role/bedrock-key-rotator"
+
+
+def test_the_suggested_scp_leaves_minting_to_the_minters_and_use_to_the_key_users() -> None:
+    doc = confine_scp([USER], [MINTER])
+    create, use, mantle = doc["Statement"]
+    assert create["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [USER, MINTER]
+    assert use["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [USER]
+    assert mantle["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [USER]
+    # an organization holding the suggested SCP passes the row that knows the minter
+    j = long_term_keys_confined(org([pol("Confine", doc)]), [USER], OUTSIDER, [MINTER])
+    assert j.status == "pass", j.detail
+
+
+def test_a_minter_may_mint_but_never_use_a_key() -> None:
+    # creation exempted for the minter and bearer use too: the minter is not a key user, so the row fails
+    too_wide = confine_scp([USER, MINTER])
+    j = long_term_keys_confined(org([pol("Confine", too_wide)]), [USER], OUTSIDER, [MINTER])
+    assert j.status == "fail" and MINTER in j.detail and "bedrock" in j.detail, j.detail
+
+
+def test_a_minter_exemption_the_row_was_not_told_of_is_unsanctioned() -> None:
+    # without credential.allowed_minters naming it, an exemption for the rotator spares an unsanctioned creator
+    j = long_term_keys_confined(org([pol("Confine", confine_scp([USER], [MINTER]))]), [USER], OUTSIDER)
+    assert j.status == "fail" and "creating a Bedrock API key" in j.detail and MINTER in j.detail, j.detail
+
+
+class _Cfg:
+    allowed_key_users = [USER]
+    allowed_minters: list[str] = []
+
+
+class _Ctx:
+    cfg = _Cfg()
+
+    def identity(self, partition: str) -> dict[str, Any]:
+        return {"Account": ACCOUNT, "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/bedrock-key-rotator/ci-run"}
+
+
+def test_the_fixers_scp_leaves_minting_to_the_remediating_principal_and_says_to_sanction_it() -> None:
+    from bedrock_key_audit.checkcore import CheckRecord
+    from bedrock_key_audit.remediation.fixers.org import fix_long_term_confined, principal_arn
+
+    assert principal_arn(f"arn:aws:sts::{ACCOUNT}:assumed-role/r/s") == f"arn:aws:iam::{ACCOUNT}:role/r"
+    assert principal_arn(USER) == USER and principal_arn(f"arn:aws:iam::{ACCOUNT}:root") is None
+    rec = CheckRecord("org.long_term_keys_confined", "t", "org", "high", {}, "n", partition="commercial")
+    (step,) = fix_long_term_confined(_Ctx(), rec)  # type: ignore[arg-type]
+    scp = json.loads(step.action.split(" (commercial): ", 1)[1].split(" -- ", 1)[0])
+    assert scp == confine_scp([USER], [MINTER])
+    assert f"list {MINTER} in credential.allowed_minters" in step.action
+    _Cfg.allowed_minters = [MINTER]
+    try:
+        (step,) = fix_long_term_confined(_Ctx(), rec)  # type: ignore[arg-type]
+    finally:
+        _Cfg.allowed_minters = []
+    assert "credential.allowed_minters" not in step.action and MINTER in step.action

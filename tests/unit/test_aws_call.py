@@ -104,3 +104,101 @@ def test_inventory_and_remediation_share_the_mapping() -> None:
         ctx.call("iam", "commercial", "GetUser", UserName="bob")
     assert str(read.value) == str(fix.value) == "iam:GetUser in commercial (us-east-1) failed with InvalidInput: no"
     inv.g.close()
+
+
+def _client(service: str, region: str = "us-gov-west-1") -> Any:
+    return boto3.client(service, region_name=region, aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x")
+
+
+def _denied(service: str, operation: str, code: str, message: str, **kw: Any) -> aws_call.AwsCallError:
+    exc = botocore.exceptions.ClientError({"Error": {"Code": code, "Message": message}}, operation)
+    with pytest.raises(aws_call.AwsCallError) as info:
+        aws_call.call(_client(service), operation, partition="govcloud", via=raising(exc), **kw)
+    return info.value
+
+
+def test_secrets_manager_refused_by_kms_names_kms_decrypt_on_the_secrets_key() -> None:
+    err = _denied("secretsmanager", "GetSecretValue", "AccessDeniedException", "Access to KMS is not allowed")
+    assert err.action == "kms:Decrypt" and err.kind == "denied"
+    assert str(err).startswith("kms:Decrypt on the secret's KMS key was denied to the auditor in govcloud")
+    assert "grant secretsmanager:GetSecretValue" not in str(err)
+    assert "`bedrock-key-audit policy auditor --partition govcloud`" in str(err)
+    write = _denied("secretsmanager", "PutSecretValue", "AccessDeniedException", "Access to KMS is not allowed",
+                    who=aws_call.REMEDIATOR)
+    assert write.action == "kms:GenerateDataKey"
+
+
+def test_a_bodyless_403_of_head_bucket_names_s3_list_bucket_and_the_policy_command() -> None:
+    err = _denied("s3", "HeadBucket", "403", "Forbidden")
+    assert err.kind == "denied" and err.action == "s3:ListBucket"
+    assert str(err) == ("s3:ListBucket was denied to the auditor in govcloud (us-gov-west-1); grant s3:ListBucket to "
+                        "the auditing principal (`bedrock-key-audit policy auditor --partition govcloud` prints the "
+                        "policy)")
+
+
+@pytest.mark.parametrize("operation, action", [
+    ("HeadBucket", "s3:ListBucket"), ("GetBucketEncryption", "s3:GetEncryptionConfiguration"),
+    ("PutBucketEncryption", "s3:PutEncryptionConfiguration"), ("DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+    ("GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"), ("ListBuckets", "s3:ListAllMyBuckets"),
+    ("GetBucketPolicy", "s3:GetBucketPolicy"), ("GetBucketLogging", "s3:GetBucketLogging"),
+])
+def test_s3_operations_name_their_iam_action(operation: str, action: str) -> None:
+    from bedrock_key_audit import policy
+
+    assert aws_call.iam_action(_client("s3"), operation) == action
+    assert policy.access_level(action) != "Unknown"  # an action of the Service Authorization Reference
+
+
+def test_every_s3_override_names_a_real_action() -> None:
+    from bedrock_key_audit import policy
+
+    assert all(policy.access_level(a) != "Unknown" for a in aws_call.IAM_ACTION_OVERRIDES.values())
+
+
+SCP = ("User: arn:aws:iam::123456789012:user/remediator is not authorized to perform: "
+       "iam:CreateServiceSpecificCredential on resource: arn:aws:iam::123456789012:user/k with an explicit deny in a "
+       "service control policy")
+
+
+def test_an_scp_denial_names_the_scp_never_a_grant() -> None:
+    err = _denied("iam", "CreateServiceSpecificCredential", "AccessDenied", SCP, who=aws_call.REMEDIATOR)
+    text = str(err)
+    assert "explicit Deny in a service control policy" in text and "must exempt the remediating principal" in text
+    assert "grant" not in text.replace("no IAM grant", "") and "prints the policy" not in text
+    implicit = _denied("iam", "GetUser", "AccessDenied", "User: x is not authorized to perform: iam:GetUser on "
+                       "resource: y because no service control policy allows the iam:GetUser action")
+    assert "because no service control policy of the account's organization allows it" in str(implicit)
+    assert "prints the policy" not in str(implicit)
+
+
+@pytest.mark.parametrize("words, expected", [
+    ("with an explicit deny in a permissions boundary", "explicit Deny in the permissions boundary"),
+    ("because no permissions boundary allows the iam:GetUser action", "the permissions boundary of the auditing "
+                                                                      "principal, which does not allow it"),
+    ("with an explicit deny in a session policy", "explicit Deny in the session policy"),
+    ("with an explicit deny in an identity-based policy", "explicit Deny in an identity-based policy"),
+    ("with an explicit deny in a resource control policy", "explicit Deny in a resource control policy"),
+])
+def test_each_policy_type_aws_names_is_the_cause_said(words: str, expected: str) -> None:
+    err = _denied("iam", "GetUser", "AccessDenied", f"User: x is not authorized to perform: iam:GetUser on resource: y "
+                  f"{words}")
+    assert expected in str(err) and "prints the policy" not in str(err), str(err)
+
+
+class PathCfg:
+    path = "/tmp/my audit.toml"
+
+    def partition_account(self, partition: str) -> str | None:
+        return "210987654321" if partition == "govcloud" else None
+
+
+def test_the_policy_command_names_the_runs_config_and_account() -> None:
+    err = _denied("iam", "GetUser", "AccessDenied", "because no identity-based policy allows the iam:GetUser action",
+                  audit_cfg=PathCfg())
+    assert ("`bedrock-key-audit policy auditor --partition govcloud --account 210987654321 --audit-config "
+            "'/tmp/my audit.toml'` prints the policy") in str(err)
+
+
+def test_refused_credentials_are_never_a_missing_grant() -> None:
+    err = _denied("iam", "GetUser", "InvalidClientTokenId", "The security token included in the request is invalid.")
+    assert err.kind == "denied" and "grant" not in str(err) and "bedrock-key-audit doctor" in str(err)

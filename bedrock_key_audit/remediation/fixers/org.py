@@ -5,6 +5,7 @@ under the target may do, so it is an organization decision: the audit never atta
 from __future__ import annotations
 
 import json
+import re
 
 from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.checkcore import CouldNotDecide
@@ -39,9 +40,32 @@ def fix_key_lifetime(ctx: Context, rec: CheckRecord) -> list[Step]:
                         f"{ctx.cfg.max_key_age_days} days ({rec.partition}): {scp} -- {_ATTACH}", rec)]
 
 
+def principal_arn(caller_arn: str) -> str | None:
+    """The ``aws:PrincipalArn`` of a caller: a user's ARN, or the role of an assumed-role session (the
+    key's value for a role session is the role's ARN: "AWS global condition context keys", IAM User
+    Guide); the role's path is not in the session ARN, so a role with a path is not matched here."""
+    m = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/.+", caller_arn)
+    if m:
+        return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}"
+    return caller_arn if re.fullmatch(r"arn:[\w-]+:iam::\d{12}:user/.+", caller_arn) else None
+
+
 @fixer("org.long_term_keys_confined")
 def fix_long_term_confined(ctx: Context, rec: CheckRecord) -> list[Step]:
-    users = _users(ctx, rec.partition or "commercial")
-    scp = json.dumps(confine_scp(users), separators=(",", ":"))
+    partition = rec.partition or "commercial"
+    users = _users(ctx, partition)
+    # creation stays open to the principals that rotate the key: credential.allowed_minters, and the
+    # principal running this remediation (it rotates with CreateServiceSpecificCredential)
+    minters = sanctioned(ctx.cfg.allowed_minters, partition)
+    me = principal_arn(str(ctx.identity(partition).get("Arn") or ""))
+    unlisted = me is not None and me not in minters and me not in users
+    if unlisted and me is not None:
+        minters.append(me)
+    scp = json.dumps(confine_scp(users, minters), separators=(",", ":"))
+    creators = [m for m in minters if m not in users]
     return [manual_step(f"manual:org-confine:{rec.partition}", f"SCP confining long-term Bedrock API keys to "
-                        f"{', '.join(users) or 'no principal'} ({rec.partition}): {scp} -- {_ATTACH}", rec)]
+                        f"{', '.join(users) or 'no principal'}"
+                        + (f", their creation also to {', '.join(creators)} (they rotate the key)" if creators else "")
+                        + f" ({rec.partition}): {scp} -- {_ATTACH}"
+                        + (f"; list {me} in credential.allowed_minters too, else this row reads its exemption as "
+                           "unsanctioned" if unlisted else ""), rec)]
