@@ -116,7 +116,8 @@ def sanction_key_users(*names: str) -> None:
     users = [f"arn:aws:iam::{account}:user/{n}" for n in (USER, *names)]
     for p in backend.policies:
         if p.name == "ConfineBedrockApiKeys":
-            p.content = json.dumps(confine(users))
+            # creation stays spared to the account root, as :func:`guardrails` writes it
+            p.content = json.dumps(confine(users, [f"arn:aws:iam::{account}:root"]))
 
 
 # an account outside the organization, and the user of it that the secret's policies admit

@@ -1,6 +1,9 @@
 """--all-keys: every IAM user holding a Bedrock key gets its own row per user check."""
 from __future__ import annotations
 
+import contextlib
+import json
+
 from bedrock_key_audit import registry
 
 from tests.audit.helpers import run_audit, statuses
@@ -10,6 +13,24 @@ from tests.audit.helpers import run_audit, statuses
 USER_CHECKS = tuple(i for i in registry.ids_of("iam", "credential") if i != "iam.key_minting_restricted")
 SECRET_CHECKS = registry.ids_of("secret", "endpoint")
 OWNER = "bedrock-cross-partition-user"
+
+
+@contextlib.contextmanager
+def _cap_not_yet_attached():
+    """The compliant organization's CapBedrockKeyAge SCP allows everything meanwhile (as before it was attached)."""
+    from moto.organizations.models import organizations_backends
+
+    from bedrock_key_audit.emulator.scenarios_org import MANAGEMENT
+
+    caps = [p for p in organizations_backends[MANAGEMENT["commercial"]]["aws"].policies if p.name == "CapBedrockKeyAge"]
+    saved = [p.content for p in caps]
+    for p in caps:
+        p.content = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    try:
+        yield
+    finally:
+        for p, content in zip(caps, saved, strict=True):
+            p.content = content
 
 
 def _add_keyed_users(emu):
@@ -23,7 +44,10 @@ def _add_keyed_users(emu):
         iam.create_user(UserName=name)
         iam.attach_user_policy(UserName=name, PolicyArn=arn)
         kwargs = {"CredentialAgeDays": age} if age else {}
-        iam.create_service_specific_credential(UserName=name, ServiceName="bedrock.amazonaws.com", **kwargs)
+        # team-b-bot's never-expiring key predates the organization's key-age cap (SCPs bind the member
+        # account's root too, so no one could mint it under the cap)
+        with _cap_not_yet_attached() if age is None else contextlib.nullcontext():
+            iam.create_service_specific_credential(UserName=name, ServiceName="bedrock.amazonaws.com", **kwargs)
     iam.create_user(UserName="no-key-user")  # holds no Bedrock key: not part of the fleet
 
 
