@@ -258,3 +258,23 @@ def test_the_marker_mac_binds_every_field_to_the_secret_value():
     # a very long user name still leaves room for the MAC within the 255-character tag value
     long = rotation.intent_value("u" * 64, at, "b" * 32, ["ACCA" + "E" * 120], "v" * 64, secret_text)
     assert len(long) <= 255 and rotation.read_intent({"Tags": [{"Key": TAG, "Value": long}]}).mac  # type: ignore[union-attr]
+
+
+def test_no_key_is_deactivated_when_the_secret_holds_none(emu, runs):
+    """secret_missing with two Active keys (the workload's, and one a killed run minted but could not store): the
+    tool cannot know which one the workload holds, so it deactivates neither and names both in a manual step."""
+    import types
+
+    from bedrock_key_audit.remediation.fixers.credential import fix_single_active
+
+    emu.apply("secret_missing")
+    ctx = _fresh(runs, 1)
+    before = [c["ServiceSpecificCredentialId"] for c in emu.client("iam").list_service_specific_credentials(
+        UserName=USER)["ServiceSpecificCredentials"]]
+    assert len(before) == 1
+    minted = _mint(emu, ctx.cfg.max_key_age_days)
+    rec = types.SimpleNamespace(resource="arn:aws:iam::123456789012:user/x", partition="commercial")
+    steps = fix_single_active(_fresh(runs, 2), rec)  # type: ignore[arg-type]
+    assert [(s.key, s.manual) for s in steps] == [("manual:single_active", True)], [s.key for s in steps]
+    assert minted in steps[0].action and all(cid in steps[0].action for cid in before)
+    assert not any(s.destructive for s in steps)
