@@ -18,7 +18,7 @@ from bedrock_key_audit.emulator import aws_faults, clock
 from bedrock_key_audit.aws import Aws, CallLog
 from bedrock_key_audit.config import load_config
 from bedrock_key_audit.inventory.reader import Inventory
-from bedrock_key_audit.remediation import journal, rotation
+from bedrock_key_audit.remediation import core, journal, rotation
 from bedrock_key_audit.remediation.core import Context
 from tests.remediation.helpers import SECRET, USER, point_env_at
 from tests.remediation.test_rotation_recovery import Killed, assert_converged, kill_after, run, state
@@ -278,3 +278,36 @@ def test_no_key_is_deactivated_when_the_secret_holds_none(emu, runs):
     assert [(s.key, s.manual) for s in steps] == [("manual:single_active", True)], [s.key for s in steps]
     assert minted in steps[0].action and all(cid in steps[0].action for cid in before)
     assert not any(s.destructive for s in steps)
+
+
+def test_a_marker_left_on_a_finished_rotation_is_cleared_when_every_row_passes(emu, runs):
+    """UntagResource denied after a committed rotation: the marker stays; the next run takes it off even though no
+    row fails (no fixer runs)."""
+    emu.apply("key_expiring_soon")
+    aws_faults.deny("secretsmanager:UntagResource")
+    try:
+        run(runs(1))
+    finally:
+        aws_faults.reset()
+    assert TAG in _tags(emu)
+    ctx = _fresh(runs, 2)
+    steps = core.build_plan(ctx, [])
+    assert [s.key for s in steps] == [rotation.CLEAR_INTENT] and not steps[0].destructive
+    core.apply_plan(ctx, steps, lambda s, e: None)
+    assert steps[0].status == "applied" and TAG not in _tags(emu)
+    assert core.build_plan(_fresh(runs, 3), []) == []
+
+
+def test_a_half_done_rotation_is_finished_even_when_no_row_asks(emu, runs, monkeypatch):
+    """Killed after the new key went into AWSPENDING; a waiver (or any reason) leaves no failing row: the tool's
+    own leftover is still finished, not stranded."""
+    from tests.remediation.test_rotation_recovery import kill_at_checkpoint
+
+    emu.apply("key_expiring_soon")
+    with monkeypatch.context() as m:
+        kill_at_checkpoint(m, "promote")
+        with pytest.raises(Killed):
+            run(runs(1))
+    ctx = _fresh(runs, 2)
+    keys = [s.key for s in core.build_plan(ctx, [])]
+    assert "credential.rotate" in keys and rotation.CLEAR_INTENT in keys, keys
