@@ -16,6 +16,7 @@ import pytest
 
 from bedrock_key_audit.emulator import aws_faults, clock
 from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.config import load_config
 from bedrock_key_audit.inventory.reader import Inventory
 from bedrock_key_audit.remediation import core, journal, rotation
@@ -311,3 +312,17 @@ def test_a_half_done_rotation_is_finished_even_when_no_row_asks(emu, runs, monke
     ctx = _fresh(runs, 2)
     keys = [s.key for s in core.build_plan(ctx, [])]
     assert "credential.rotate" in keys and rotation.CLEAR_INTENT in keys, keys
+
+
+def test_the_slot_step_does_not_call_a_key_active_that_the_same_plan_deactivates(emu, runs):
+    """An Active key the secret does not hold takes the second slot and credential.single_active deactivates it in
+    the same plan: the key-slot manual step must not say it "is Active" after that."""
+    emu.apply("key_expiring_soon")
+    extra = _mint(emu, 30)
+    ctx = _fresh(runs, 1)
+    recs = [CheckRecord(c, "s", "credential", "high", {}, "x", status="fail")
+            for c in ("credential.unexpired", "credential.single_active")]
+    plan = {s.key: s for s in core.build_plan(ctx, recs)}
+    assert f"credential.deactivate:{extra}" in plan, list(plan)
+    slot = plan["manual:key-slot"]
+    assert extra in slot.action and "is Active" not in slot.action and f"credential.deactivate:{extra}" in slot.action
