@@ -258,7 +258,7 @@ def test_the_marker_mac_binds_every_field_to_the_secret_value():
     assert f is not None and f.mac != rotation.intent_mac(secret_text, f.signed_part())
     # a very long user name still leaves room for the MAC within the 255-character tag value
     long = rotation.intent_value("u" * 64, at, "b" * 32, ["ACCA" + "E" * 120], "v" * 64, secret_text)
-    assert len(long) <= 255 and rotation.read_intent({"Tags": [{"Key": TAG, "Value": long}]}).mac  # type: ignore[union-attr]
+    assert len(long) <= 255 and rotation.read_intent({"Tags": [{"Key": TAG, "Value": long}]}).mac
 
 
 def test_no_key_is_deactivated_when_the_secret_holds_none(emu, runs):
