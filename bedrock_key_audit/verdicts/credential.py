@@ -140,8 +140,18 @@ def held_credential(key: SecretText | None, version_id: str | None, active: list
     return _named_by_version(version_id, matches) or AMBIGUOUS
 
 
+# How long a rotation can really be in progress.  Secrets Manager API Reference, "RotationRulesType"
+# (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html), Duration: "The length
+# of the rotation window in hours ... Secrets Manager rotates your secret at any time during this window. The window
+# must not extend into the next rotation window or the next UTC day": a rotation runs within one day.  This tool's
+# own rotation takes seconds.  So an AWSPENDING key created longer ago than a day (plus clock skew) is a rotation
+# that died, not one in progress.
+ROTATION_MAX_AGE = dt.timedelta(hours=24, minutes=5)
+
+
 def rotation_in_progress(active: list[Credential], current: tuple[str | None, SecretText | None],
-                         pending: tuple[str | None, SecretText | None]) -> tuple[bool | None, str]:
+                         pending: tuple[str | None, SecretText | None],
+                         now: dt.datetime | None = None) -> tuple[bool | None, str]:
     """Whether two Active keys are a rotation in progress: (True, why) / (False, why) / (None, why unknown).
 
     ``current`` / ``pending``: (version id, key as ``SecretText`` or None) of the AWSCURRENT and
@@ -179,6 +189,10 @@ def rotation_in_progress(active: list[Credential], current: tuple[str | None, Se
     if c is None or c is AMBIGUOUS or c is p:
         return False, (f"AWSPENDING holds {p.short_id} but AWSCURRENT holds no other Active key, "
                        "so the second Active key is not part of the rotation")
+    if now is not None and now - p.create_date > ROTATION_MAX_AGE:
+        return False, (f"AWSPENDING version {pending[0]} holds key {p.id}, created {p.create_date:%Y-%m-%d %H:%M} UTC, "
+                       "longer ago than a rotation can take (Secrets Manager's rotation window ends within the UTC "
+                       "day), so it is a stale rotation that never finished, not one in progress")
     return True, f"AWSCURRENT holds {c.short_id} and AWSPENDING holds the new key {p.short_id}"
 
 
@@ -213,7 +227,7 @@ def single_active(check: Check, existing_user: IamUser, bedrock_credentials: lis
             cur_key = None  # readable but holds no key: it holds neither Active key
     else:
         pending = (pend_vid, None)
-    verdict, why = rotation_in_progress(active, (cur_vid, cur_key), pending)
+    verdict, why = rotation_in_progress(active, (cur_vid, cur_key), pending, now)
     check.evidence("rotation", {"AWSCURRENT": cur_vid, "AWSPENDING": pend_vid, "rotation_in_progress": verdict,
                                 "why": why})
     if verdict is None:

@@ -3,6 +3,7 @@ secret.encrypted_with_cmk and credential.single_active."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 from typing import cast
@@ -166,6 +167,19 @@ def test_a_pending_key_of_the_current_credential_is_not_a_rotation():
     ok, why = rotation_in_progress(active, (f"{OLD}-aaaaaaaaaaaaaaaa", key_for(SAME, "a")),
                                    (f"{OLD}-bbbbbbbbbbbbbbbb", key_for(SAME, "b")))
     assert ok is False
+
+
+def test_a_stale_pending_key_is_no_rotation_in_progress():
+    """Secrets Manager's rotation window ends within the UTC day: a pending key older than that is a dead rotation;
+    the verdict names the AWSPENDING version and the extra key's credential id."""
+    old, new = cred(OLD, DISTINCT[OLD]), cred(NEW, DISTINCT[NEW])
+    cur, pend = ("v-initial", key_for(SAME, "old")), (f"{NEW}-0123456789abcdef", key_for(DISTINCT[NEW], "new"))
+    fresh = dataclasses.replace(new, create_date=NOW - dt.timedelta(minutes=5))
+    assert rotation_in_progress([old, fresh], cur, pend, NOW)[0] is True
+    for age in (dt.timedelta(hours=25), dt.timedelta(days=45)):
+        stale = dataclasses.replace(new, create_date=NOW - age)
+        ok, why = rotation_in_progress([old, stale], cur, pend, NOW)
+        assert ok is False and f"{NEW}-0123456789abcdef" in why and NEW in why and "stale" in why
 
 
 def test_held_credential_never_guesses():

@@ -16,9 +16,10 @@ import pytest
 
 from bedrock_key_audit.emulator import aws_faults, clock
 from bedrock_key_audit.aws import Aws, CallLog
+from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.config import load_config
 from bedrock_key_audit.inventory.reader import Inventory
-from bedrock_key_audit.remediation import journal, rotation
+from bedrock_key_audit.remediation import core, journal, rotation
 from bedrock_key_audit.remediation.core import Context
 from tests.remediation.helpers import SECRET, USER, point_env_at
 from tests.remediation.test_rotation_recovery import Killed, assert_converged, kill_after, run, state
@@ -66,7 +67,7 @@ def test_the_marker_round_trips_and_holds_no_key():
     assert (intent.user, intent.at, intent.rid, intent.before_ids) == (
         "svc.user", at.replace(microsecond=0), "a" * 32, ("ACCAEXAMPLE0000000001",))
     lo, hi = intent.window()
-    assert lo == intent.at - rotation.CLOCK_SKEW and hi == intent.at + rotation.CREATE_WINDOW
+    assert lo == intent.at - rotation.CLOCK_SKEW and hi == intent.at + rotation.CREATE_WINDOW + rotation.CLOCK_SKEW
     assert rotation.read_intent({"Tags": [{"Key": "other", "Value": "x"}]}) is None
     # a marker that cannot be read adopts nothing (no run id, so no window is ever computed)
     for bad in ("garbage", "user/not-a-time/" + "a" * 32):
@@ -128,30 +129,76 @@ def test_killed_before_minting_the_marker_is_simply_cleared(emu, runs, monkeypat
     assert_converged(emu, before, state(emu), entries, ctx2)
 
 
+def _signed(emu, at: dt.datetime, rid: str, ids: list[str]) -> str:
+    """A marker as the rotation writes it: MAC keyed with the secret's AWSCURRENT value."""
+    got = emu.client("secretsmanager", "govcloud").get_secret_value(SecretId=SECRET)
+    return rotation.intent_value(USER, at, rid, ids, got["VersionId"], got["SecretString"])
+
+
+def _mint(emu, days: int) -> str:
+    made = emu.client("iam").create_service_specific_credential(UserName=USER, ServiceName="bedrock.amazonaws.com",
+                                                                CredentialAgeDays=days)
+    return str(made["ServiceSpecificCredential"]["ServiceSpecificCredentialId"])
+
+
 def test_a_marker_adopts_only_a_key_created_inside_its_window(emu, runs):
     """A marker left behind (its UntagResource failed) must not adopt a key someone minted later; nor a key that
-    existed when it was written."""
+    existed when it was written; nor a key with another expiry than the tool requests; nor anything under a
+    marker whose MAC does not verify (a forged or unsigned tag)."""
     emu.apply("key_expiring_soon")
     ids = list(state(emu)["creds"])
     sm = emu.client("secretsmanager", "govcloud")
     ctx = _fresh(runs, 1)
-    old = rotation.intent_value(USER, ctx.clock() - rotation.CREATE_WINDOW * 3, "b" * 32, ids)
+    days = ctx.cfg.max_key_age_days
+    old = _signed(emu, ctx.clock() - rotation.CREATE_WINDOW * 3, "b" * 32, ids)
     sm.tag_resource(SecretId=SECRET, Tags=[{"Key": TAG, "Value": old}])
-    emu.client("iam").create_service_specific_credential(UserName=USER, ServiceName="bedrock.amazonaws.com",
-                                                         CredentialAgeDays=30)
+    _mint(emu, days)
     lo = rotation.leftovers(_fresh(runs, 2))
-    assert not lo.orphans and lo.intent is not None and lo.intent.value == old
+    assert not lo.orphans and lo.intent is not None and lo.intent.value == old and not lo.intent_problem
     steps = rotation.recovery_steps(_fresh(runs, 3), lo, None, "x")
     assert [s.key for s in steps] == [rotation.CLEAR_INTENT]  # cleared, nothing adopted
     # the same key under a marker written just before it: adopted
-    now = rotation.intent_value(USER, _fresh(runs, 4).clock() - dt.timedelta(seconds=5), "c" * 32, ids)
+    now = _signed(emu, _fresh(runs, 4).clock() - dt.timedelta(seconds=5), "c" * 32, ids)
     sm.tag_resource(SecretId=SECRET, Tags=[{"Key": TAG, "Value": now}])
     assert len(rotation.leftovers(_fresh(runs, 5)).orphans) == 1
-    # ... unless the marker lists it among the keys that existed when it was written
+    # ... but not under the same marker without its MAC, or with a MAC keyed with anything but the secret's value
+    at = _fresh(runs, 6).clock() - dt.timedelta(seconds=5)
+    version = sm.get_secret_value(SecretId=SECRET)["VersionId"]
+    for forged in (rotation.intent_value(USER, at, "e" * 32, ids),
+                   rotation.intent_value(USER, at, "e" * 32, ids, version, "guess")):
+        sm.tag_resource(SecretId=SECRET, Tags=[{"Key": TAG, "Value": forged}])
+        lo = rotation.leftovers(_fresh(runs, 7))
+        assert not lo.orphans and lo.intent_problem, forged
+        steps = rotation.recovery_steps(_fresh(runs, 8), lo, None, "x")
+        assert [s.key for s in steps] == [rotation.CLEAR_INTENT] and not steps[0].destructive
+        assert "adopts no key" in steps[0].action
+    # ... nor when the marker lists it among the keys that existed when it was written
     every = list(state(emu)["creds"])
-    sm.tag_resource(SecretId=SECRET, Tags=[{"Key": TAG, "Value": rotation.intent_value(
-        USER, _fresh(runs, 6).clock() - dt.timedelta(seconds=5), "d" * 32, every)}])
-    assert not rotation.leftovers(_fresh(runs, 7)).orphans
+    sm.tag_resource(SecretId=SECRET, Tags=[{"Key": TAG, "Value": _signed(
+        emu, _fresh(runs, 9).clock() - dt.timedelta(seconds=5), "d" * 32, every)}])
+    assert not rotation.leftovers(_fresh(runs, 10)).orphans
+
+
+def test_a_marker_adopts_no_key_of_another_expiry_and_never_one_of_two(emu, runs):
+    """Only a key with the expiry the tool requests is adoptable; two such keys: neither is, a person decides."""
+    emu.apply("compliant")
+    ids = list(state(emu)["creds"])
+    sm = emu.client("secretsmanager", "govcloud")
+    ctx = _fresh(runs, 1)
+    marker = _signed(emu, ctx.clock() - dt.timedelta(seconds=5), "f" * 32, ids)
+    sm.tag_resource(SecretId=SECRET, Tags=[{"Key": TAG, "Value": marker}])
+    other = _mint(emu, ctx.cfg.max_key_age_days - 1)
+    lo = rotation.leftovers(_fresh(runs, 2))
+    assert not lo.orphans and not lo.ambiguous
+    for cid in [other, *ids]:  # two slots per user: make room for two candidates
+        emu.client("iam").delete_service_specific_credential(UserName=USER, ServiceSpecificCredentialId=cid)
+    a, b = _mint(emu, ctx.cfg.max_key_age_days), _mint(emu, ctx.cfg.max_key_age_days)
+    lo = rotation.leftovers(_fresh(runs, 3))
+    assert not lo.orphans and [sorted(c.id for c in keys) for keys, _ in lo.ambiguous] == [sorted([a, b])]
+    steps = rotation.recovery_steps(_fresh(runs, 4), lo, None, "x")
+    manual = [s for s in steps if s.manual]
+    assert len(manual) == 1 and a in manual[0].action and b in manual[0].action
+    assert not any(s.destructive for s in steps)
 
 
 def test_a_denied_marker_does_not_stop_the_rotation_and_the_step_says_so(emu, runs):
@@ -193,3 +240,89 @@ def test_a_denied_write_after_minting_converges_with_a_fresh_reports_dir(emu, ru
     for cid in left:
         assert f"credential.orphan:{cid}" in {s.key for s in steps}
     assert_converged(emu, before, after_crash, entries + entries1, ctx2)
+
+
+def test_the_marker_mac_binds_every_field_to_the_secret_value():
+    """The MAC is keyed with the secret's AWSCURRENT value: verifiable by its reader, unforgeable by a tagger."""
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    secret_text = json.dumps({"bedrock_api_key": "k" * 40, "region": "us-east-1"})
+    value = rotation.intent_value("u", at, "b" * 32, ["ACCAEXAMPLE0000000001"], "v" * 36, secret_text)
+    assert "k" * 10 not in value and len(value) <= 255
+    intent = rotation.read_intent({"Tags": [{"Key": TAG, "Value": value}]})
+    assert intent is not None and intent.version == "v" * 36 and intent.before_ids == ("ACCAEXAMPLE0000000001",)
+    assert intent.mac == rotation.intent_mac(secret_text, intent.signed_part())
+    # any other key, or any edited field, gives another MAC
+    assert intent.mac != rotation.intent_mac(secret_text + " ", intent.signed_part())
+    forged = value.replace("03:04:05Z", "03:09:05Z")
+    f = rotation.read_intent({"Tags": [{"Key": TAG, "Value": forged}]})
+    assert f is not None and f.mac != rotation.intent_mac(secret_text, f.signed_part())
+    # a very long user name still leaves room for the MAC within the 255-character tag value
+    long = rotation.intent_value("u" * 64, at, "b" * 32, ["ACCA" + "E" * 120], "v" * 64, secret_text)
+    assert len(long) <= 255 and rotation.read_intent({"Tags": [{"Key": TAG, "Value": long}]}).mac
+
+
+def test_no_key_is_deactivated_when_the_secret_holds_none(emu, runs):
+    """secret_missing with two Active keys (the workload's, and one a killed run minted but could not store): the
+    tool cannot know which one the workload holds, so it deactivates neither and names both in a manual step."""
+    import types
+
+    from bedrock_key_audit.remediation.fixers.credential import fix_single_active
+
+    emu.apply("secret_missing")
+    ctx = _fresh(runs, 1)
+    before = [c["ServiceSpecificCredentialId"] for c in emu.client("iam").list_service_specific_credentials(
+        UserName=USER)["ServiceSpecificCredentials"]]
+    assert len(before) == 1
+    minted = _mint(emu, ctx.cfg.max_key_age_days)
+    rec = types.SimpleNamespace(resource="arn:aws:iam::123456789012:user/x", partition="commercial")
+    steps = fix_single_active(_fresh(runs, 2), rec)  # type: ignore[arg-type]
+    assert [(s.key, s.manual) for s in steps] == [("manual:single_active", True)], [s.key for s in steps]
+    assert minted in steps[0].action and all(cid in steps[0].action for cid in before)
+    assert not any(s.destructive for s in steps)
+
+
+def test_a_marker_left_on_a_finished_rotation_is_cleared_when_every_row_passes(emu, runs):
+    """UntagResource denied after a committed rotation: the marker stays; the next run takes it off even though no
+    row fails (no fixer runs)."""
+    emu.apply("key_expiring_soon")
+    aws_faults.deny("secretsmanager:UntagResource")
+    try:
+        run(runs(1))
+    finally:
+        aws_faults.reset()
+    assert TAG in _tags(emu)
+    ctx = _fresh(runs, 2)
+    steps = core.build_plan(ctx, [])
+    assert [s.key for s in steps] == [rotation.CLEAR_INTENT] and not steps[0].destructive
+    core.apply_plan(ctx, steps, lambda s, e: None)
+    assert steps[0].status == "applied" and TAG not in _tags(emu)
+    assert core.build_plan(_fresh(runs, 3), []) == []
+
+
+def test_a_half_done_rotation_is_finished_even_when_no_row_asks(emu, runs, monkeypatch):
+    """Killed after the new key went into AWSPENDING; a waiver (or any reason) leaves no failing row: the tool's
+    own leftover is still finished, not stranded."""
+    from tests.remediation.test_rotation_recovery import kill_at_checkpoint
+
+    emu.apply("key_expiring_soon")
+    with monkeypatch.context() as m:
+        kill_at_checkpoint(m, "promote")
+        with pytest.raises(Killed):
+            run(runs(1))
+    ctx = _fresh(runs, 2)
+    keys = [s.key for s in core.build_plan(ctx, [])]
+    assert "credential.rotate" in keys and rotation.CLEAR_INTENT in keys, keys
+
+
+def test_the_slot_step_does_not_call_a_key_active_that_the_same_plan_deactivates(emu, runs):
+    """An Active key the secret does not hold takes the second slot and credential.single_active deactivates it in
+    the same plan: the key-slot manual step must not say it "is Active" after that."""
+    emu.apply("key_expiring_soon")
+    extra = _mint(emu, 30)
+    ctx = _fresh(runs, 1)
+    recs = [CheckRecord(c, "s", "credential", "high", {}, "x", status="fail")
+            for c in ("credential.unexpired", "credential.single_active")]
+    plan = {s.key: s for s in core.build_plan(ctx, recs)}
+    assert f"credential.deactivate:{extra}" in plan, list(plan)
+    slot = plan["manual:key-slot"]
+    assert extra in slot.action and "is Active" not in slot.action and f"credential.deactivate:{extra}" in slot.action

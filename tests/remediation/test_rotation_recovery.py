@@ -199,12 +199,20 @@ def test_a_key_created_while_the_run_died_is_recognised_only_inside_the_journals
     ctx.journal.record("rotation", "r1", "create_key", user=USER, secret=SECRET, before_ids=ids,
                        at=ctx.clock() - rotation.CREATE_WINDOW * 3)
     iam = emu.client("iam")
-    iam.create_service_specific_credential(UserName=USER, ServiceName="bedrock.amazonaws.com", CredentialAgeDays=30)
+    iam.create_service_specific_credential(UserName=USER, ServiceName="bedrock.amazonaws.com",
+                                           CredentialAgeDays=ctx.cfg.max_key_age_days)
     lo = rotation.leftovers(runs(2))
     assert not lo.orphans
     ctx2 = runs(3)
     ctx2.journal.record("rotation", "r2", "create_key", user=USER, secret=SECRET, before_ids=ids, at=ctx2.clock())
     assert len(rotation.leftovers(ctx2).orphans) == 1
+    # a key with another expiry than the tool requests is someone else's, even inside the window
+    ctx3 = runs(4)
+    made = [c for c in state(emu)["creds"] if c not in ids]
+    iam.delete_service_specific_credential(UserName=USER, ServiceSpecificCredentialId=made[0])
+    iam.create_service_specific_credential(UserName=USER, ServiceName="bedrock.amazonaws.com", CredentialAgeDays=30)
+    ctx3.journal.record("rotation", "r3", "create_key", user=USER, secret=SECRET, before_ids=ids, at=ctx3.clock())
+    assert not rotation.leftovers(ctx3).orphans
 
 
 def test_journal_survives_a_cut_line_and_holds_no_key(tmp_path):

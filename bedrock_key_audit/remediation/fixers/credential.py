@@ -56,15 +56,24 @@ def fix_single_active(ctx: Context, rec: CheckRecord) -> list[Step]:
             return steps
     else:
         steps = []
-    # Keep the key the secret holds; without one, keep the newest (it lives longest).
-    keep = held if held is not None and held in active else max(active, key=lambda c: c.create_date)
+    if held is None or held not in active:
+        # The secret holds none of them, so nothing tells which key the workload uses (it may hold one from before
+        # the secret lost it); the newest may be one an interrupted run minted and nobody ever held.  Deactivating
+        # either could cut the workload off: a person decides.
+        ids = " and ".join(rotation._named(c) for c in active)
+        steps.append(manual_step("manual:single_active",
+                                 f"the secret holds none of the Active keys {ids}, so this tool cannot tell which one "
+                                 "the workload uses and deactivates neither: a person who knows keeps that one, "
+                                 "deactivates the other (iam:UpdateServiceSpecificCredential Status=Inactive), and a "
+                                 "key nobody holds (e.g. one an interrupted rotation minted but never stored) is the "
+                                 "one to remove", rec))
+        return steps  # no rotation either: both slots are taken until a person frees one
+    keep = held
     prev = rotation.previously_held(ctx, diag.get("creds", []))
     for c in active:
         if c.id == keep.id:
             continue
-        if held is None:
-            why = f"the secret holds none of the Active keys; keeping the newest, {keep.id}"
-        elif prev is not None and c.id == prev.id:
+        if prev is not None and c.id == prev.id:
             why = f"the secret held it before (AWSPREVIOUS) and now holds {keep.id}"
         else:
             why = (f"the secret holds {keep.id}; its current and previous versions do not hold this key, so another "
