@@ -10,7 +10,9 @@ from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
 from bedrock_key_audit.inventory.models import Credential
 from bedrock_key_audit.inventory.keys import decode_key
 from bedrock_key_audit.remediation import rotation
-from bedrock_key_audit.remediation.core import ORDER_SECRET_RESTORE, Context, Step, manual_step
+from bedrock_key_audit.redaction import redact_text
+from bedrock_key_audit.remediation.core import ORDER_SECRET_RESTORE, PLAN_PASSES, Context, Step, manual_step
+from bedrock_key_audit.remediation.errors import RemediationError
 from bedrock_key_audit.remediation.fixers.iam import (
     _create_user_step,
     _ensure_policy_step,
@@ -220,3 +222,36 @@ def _restore_secret_step(ctx: Context) -> Step:
     return Step(key="secret.restore", order=ORDER_SECRET_RESTORE, action=f"restore secret {sid} (scheduled for deletion)",
                 calls=["secretsmanager:RestoreSecret"], target=ctx.inv.secret().arn or sid, partition="govcloud",
                 run=run, before={"pending_deletion": True})
+
+
+_RECOVERY_KEYS = ("credential.rotate", "credential.orphan", "secret.clear-pending", "secret.clear-intent",
+                  "manual:single_active")
+
+
+def unfinished_rotation_steps(ctx: Context, merged: dict[str, Step], stopper_checked: bool) -> list[Step]:
+    """This tool's own unfinished rotation (an AWSPENDING version it wrote, a key it minted and never stored, its
+    intent marker on the secret) is finished or undone whether or not a row fails: a waiver accepts a row's
+    reason, not a half-done rotation, and a marker left by a denied UntagResource must not stay for good.  Only
+    when no fixer already planned that recovery."""
+    from bedrock_key_audit.remediation.principals import plan_stopper
+
+    if any(k.startswith(_RECOVERY_KEYS) for k in merged):
+        return []
+    try:
+        lo = rotation.leftovers(ctx)
+        if not lo and lo.intent is None:
+            return []
+        if not stopper_checked and plan_stopper(ctx) is not None:
+            return []
+        held = key_diagnosis(ctx).get("held") if lo.pending is not None else None
+        steps = rotation.recovery_steps(ctx, lo, held, "finish this tool's interrupted rotation")
+    except (CouldNotDecide, RemediationError) as exc:
+        return [manual_step("unplannable:rotation-leftovers",
+                            redact_text(f"cannot tell whether this tool left an unfinished rotation: {exc}"))]
+    for st in steps:
+        if not st.why:
+            st.why.append("this tool's own rotation was left unfinished (found on AWS, whatever the rows say)")
+    return steps
+
+
+PLAN_PASSES.append(unfinished_rotation_steps)
