@@ -567,15 +567,18 @@ def denied_action(read: Read, exc: botocore.exceptions.ClientError) -> str:
 
 def _refusal_not_a_missing_grant(read: Read, exc: botocore.exceptions.ClientError, where: str) -> str | None:
     """The sentence of a refusal AWS attributes to something other than a missing grant (a permissions
-    boundary, an SCP/RCP, a session or VPC endpoint policy, any explicit Deny), else None.  AWS names
+    boundary, an SCP/RCP, a session or VPC endpoint policy, any explicit Deny) or to no cause at all (KMS
+    behind Secrets Manager: the key policy, a grant or IAM), else None.  AWS names
     the policy type in the message ("Troubleshoot access denied error messages", IAM User Guide,
     https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html); attaching the
     printed policy changes nothing there."""
-    from bedrock_key_audit.aws_call import denial_cause, denied_error
+    from bedrock_key_audit.aws_call import KMS_VIA_SECRETS_MANAGER, denial_cause, denied_error
 
     message = str(exc.response.get("Error", {}).get("Message", "") or "")
     cause = denial_cause(message)
-    if not ((cause is not None and (cause[1] or cause[0] != "identity-based policy"))
+    # Secrets Manager's "Access to KMS is not allowed" names no cause: the key policy, a grant or IAM
+    kms_behind = read.service == "secretsmanager" and KMS_VIA_SECRETS_MANAGER in message.lower()
+    if not (kms_behind or (cause is not None and (cause[1] or cause[0] != "identity-based policy"))
             or (cause is None and "explicit deny" in message.lower())):
         return None
     operation = read.action.split(":", 1)[1]

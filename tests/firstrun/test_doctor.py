@@ -367,6 +367,10 @@ def test_a_boundary_or_explicit_deny_refusal_is_named_not_called_a_missing_permi
     assert doctor._refusal_not_a_missing_grant(read, _refusal(f"{who} because no identity-based policy allows the "
                                                               "cloudtrail:GetEventSelectors action"), "c") is None
     assert doctor._refusal_not_a_missing_grant(read, _refusal(who), "c") is None
+    kms = doctor._refusal_not_a_missing_grant(
+        next(r for r in doctor.READS if r.action == "secretsmanager:GetSecretValue"),
+        _refusal("Access to KMS is not allowed"), "govcloud")
+    assert kms is not None and "the key policy (an explicit Deny" in kms and "a grant" in kms, kms
     report = doctor.Report(config_source="x", identities={"commercial": {"Arn": "a"}},
                            refused={"commercial": [boundary]}, allowed={"commercial": 3})
 
