@@ -703,6 +703,23 @@ def secret_readers(principals: Sequence[Principal], *, secret_arn: str, region: 
     return out
 
 
+def key_policy_denies_decrypt(p: Principal, key_arn: str, policy: Any, *, secret_arn: str, region: str,
+                              account: str, now: dt.datetime) -> tuple[bool | None, list[str], list[str]]:
+    """Does an explicit Deny of the key policy apply to ``p``'s ``kms:Decrypt`` of the secret through Secrets
+    Manager?  ``(answer, the Deny statements that apply or may, the condition keys left unknown)``.
+
+    AWS KMS Developer Guide, "Key policies in AWS KMS"
+    (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html): no principal may use a key
+    "unless they are explicitly allowed, and never denied"; an explicit Deny wins ("Policy evaluation
+    logic", IAM User Guide).  The request is the one :func:`read_contexts` describes."""
+    kp = parse_resource_policy(policy, f"key policy of {key_arn}")
+    _, kms_base = read_contexts(now, region, account, secret_arn)
+    ctx = _context(p, kms_base, [rs.statement for rs in kp], None, ())
+    pairs = [(rs.statement, rs.statement.applies(DECRYPT, key_arn, ctx)) for rs in kp
+             if rs.statement.effect == "Deny" and principal_match(rs, p) and rs.statement.matches(DECRYPT)]
+    return _value(pairs), _labels(pairs), sorted(_unknown(pairs))
+
+
 # --------------------------------------------------------------------------- principals of other accounts
 # Cross-account access ("Cross-account policy evaluation logic", IAM User Guide,
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html):

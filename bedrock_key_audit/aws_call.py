@@ -242,9 +242,11 @@ def denied_error(service: str, operation: str, action: str, code: str, message: 
         kms_action = "kms:GenerateDataKey" if operation in SECRET_WRITES else "kms:Decrypt"
         return AwsCallError(f"{kms_action} on the secret's KMS key was denied to the {who.role} in {where}: Secrets "
                             f"Manager answered {action} with \"Access to KMS is not allowed\" (it calls KMS with the "
-                            f"caller's permissions); allow {kms_action} on that key through Secrets Manager to the "
-                            f"{who.principal} (`{command}` prints the policy; a key policy that does not delegate to "
-                            "IAM must allow it too)", kind="denied", action=kms_action, code=code)
+                            f"caller's permissions) and names no cause, which may be the key policy (an explicit Deny, "
+                            "or no Allow where it does not delegate to IAM), a grant, or the IAM policies of the "
+                            f"{who.principal}: `aws kms get-key-policy` on the key shows a Deny or a missing Allow; "
+                            f"with neither, allow {kms_action} on that key through Secrets Manager (`{command}` prints "
+                            "the policy)", kind="denied", action=kms_action, code=code)
     cause = denial_cause(message)
     if cause is not None and cause[0] in ("service control policy", "resource control policy"):
         kind, explicit = cause

@@ -99,12 +99,15 @@ class Report:
     allowed: dict[str, int] = dataclasses.field(default_factory=dict)
     #: partition → (simulated principal ARN, actions the simulation answered)
     simulated: dict[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
+    #: partition → reads refused by something a grant cannot fix (a boundary, an explicit Deny, an SCP...),
+    #: one sentence each naming it (aws_call.denied_error's wording)
+    refused: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     #: what does not stop an audit but should be fixed (one line each)
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not any(self.missing.values())
+        return not self.problems and not any(self.missing.values()) and not any(self.refused.values())
 
 
 def _source(aws: Any, partition: str) -> str:
@@ -541,8 +544,13 @@ def simulate(aws: Any, partition: str, who: dict[str, Any], actions: list[str]
                          if r.get("EvalResourceName") == resource), None)
         if decision is None and entry.get("EvalResourceName") in (resource, None):
             decision = entry.get("EvalDecision")
-        if decision is not None:
-            answer[action] = decision == "allowed"
+        boundary = (entry.get("PermissionsBoundaryDecisionDetail") or {}).get("AllowedByPermissionsBoundary")
+        if decision == "allowed":
+            answer[action] = True
+        elif decision == "implicitDeny" and boundary is not False:
+            answer[action] = False
+        # an explicit Deny or a boundary refusing: left out, so the read is tried and AWS's answer names the
+        # cause (a grant would change nothing: "Policy evaluation logic", IAM User Guide)
     return (source, answer) if answer else None
 
 
@@ -557,13 +565,36 @@ def denied_action(read: Read, exc: botocore.exceptions.ClientError) -> str:
     return read.action
 
 
+def _refusal_not_a_missing_grant(read: Read, exc: botocore.exceptions.ClientError, where: str) -> str | None:
+    """The sentence of a refusal AWS attributes to something other than a missing grant (a permissions
+    boundary, an SCP/RCP, a session or VPC endpoint policy, any explicit Deny) or to no cause at all (KMS
+    behind Secrets Manager: the key policy, a grant or IAM), else None.  AWS names
+    the policy type in the message ("Troubleshoot access denied error messages", IAM User Guide,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html); attaching the
+    printed policy changes nothing there."""
+    from bedrock_key_audit.aws_call import KMS_VIA_SECRETS_MANAGER, denial_cause, denied_error
+
+    message = str(exc.response.get("Error", {}).get("Message", "") or "")
+    cause = denial_cause(message)
+    # Secrets Manager's "Access to KMS is not allowed" names no cause: the key policy, a grant or IAM
+    kms_behind = read.service == "secretsmanager" and KMS_VIA_SECRETS_MANAGER in message.lower()
+    if not (kms_behind or (cause is not None and (cause[1] or cause[0] != "identity-based policy"))
+            or (cause is None and "explicit deny" in message.lower())):
+        return None
+    operation = read.action.split(":", 1)[1]
+    return str(denied_error(read.service, operation, read.action, error_code(exc), message, where=where,
+                            partition=read.partition))
+
+
 def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organization: bool = False,
-                      simulated: dict[str, tuple[str, int]] | None = None
+                      simulated: dict[str, tuple[str, int]] | None = None,
+                      refused: dict[str, list[str]] | None = None
                       ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, int]]:
     """``(missing, unchecked, allowed)`` per partition: denied actions, reads that failed otherwise
     (``action (code)``) and the number allowed (tried or simulated). Partitions without an identity are
     not tried.  ``simulated`` receives, per partition, the principal simulated and how many actions the
-    simulation answered."""
+    simulation answered; ``refused``, per partition, the refusals a grant cannot fix, named (a boundary,
+    an explicit Deny...), which are not in ``missing``."""
     missing: dict[str, list[str]] = {p: [] for p in identities}
     unchecked: dict[str, list[str]] = {p: [] for p in identities}
     allowed: dict[str, int] = {p: 0 for p in identities}
@@ -601,6 +632,11 @@ def check_permissions(aws: Any, identities: dict[str, dict[str, Any]], organizat
         except botocore.exceptions.ClientError as exc:
             code = error_code(exc)
             if code in DENIED:
+                named = _refusal_not_a_missing_grant(read, exc, f"{read.partition} ({aws.cfg.region(read.partition)})")
+                if named is not None:
+                    if refused is not None and named not in refused.setdefault(read.partition, []):
+                        refused[read.partition].append(named)
+                    continue
                 action = denied_action(read, exc)
                 if action not in missing[read.partition]:
                     missing[read.partition].append(action)
@@ -693,7 +729,7 @@ def diagnose(aws: Any, config_source: str, organization: bool = False, permissio
                     warnings=account_warnings(aws.cfg, identities))
     if permissions:
         report.missing, report.unchecked, report.allowed = check_permissions(aws, identities, organization,
-                                                                             report.simulated)
+                                                                             report.simulated, report.refused)
     return report
 
 
@@ -730,7 +766,9 @@ def render(report: Report, aws: Any, organization: bool = False) -> list[str]:
         if missing:
             lines.append(f"missing permissions ({part}): {', '.join(missing)}; attach the policy printed by "
                          f"`{policy_command(part, organization, _unconfigured_account(aws, part, report), _path(aws))}`")
-        elif part in report.allowed:
+        for sentence in report.refused.get(part) or []:
+            lines.append(f"refused ({part}): {sentence}")
+        if not missing and not report.refused.get(part) and part in report.allowed:
             lines.append(f"permissions ({part}): the {report.allowed[part]} reads tried were allowed")
         if part in report.simulated:
             arn, n = report.simulated[part]

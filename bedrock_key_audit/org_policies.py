@@ -591,6 +591,19 @@ def parse_export(data: Any, source: str) -> dict[str, OrgPolicies]:
                                 tuple(_policy(p, RCP, lw) for p in lv.get("rcps", []))))
         if levels and (levels[0].type != "ROOT" or levels[-1].type != "ACCOUNT" or levels[-1].target != account):
             raise ExportError(f"{where}: \"levels\" must start at the ROOT and end at the ACCOUNT {account}")
+        if in_org and (bare := next((lv for lv in levels if not lv.scps), None)) is not None:
+            # "Every root, OU, and account must have at least one SCP attached" (AWS Organizations API Reference,
+            # "DetachPolicy", https://docs.aws.amazon.com/organizations/latest/APIReference/API_DetachPolicy.html):
+            # a level without one is not a state AWS has, and reading it as "nothing allowed" would fail grants
+            raise ExportError(f"{where}: level {bare.type} {bare.target} lists no SCP, which AWS does not allow "
+                              "(every root, OU and account keeps at least one, FullAWSAccess by default): list "
+                              "every SCP attached there")
+        if in_org and any(lv.rcps for lv in levels) and (bare := next((lv for lv in levels if not lv.rcps),
+                                                                      None)) is not None:
+            # enabling RCPs attaches RCPFullAWSAccess to every level and it cannot be detached
+            raise ExportError(f"{where}: level {bare.type} {bare.target} lists no RCP while another level does, "
+                              "which AWS does not allow (RCPFullAWSAccess stays at every level once RCPs are "
+                              "enabled): list every RCP attached there")
         org_id = entry.get("organization_id")
         if org_id is not None and not (isinstance(org_id, str) and org_id.startswith("o-")):
             raise ExportError(f"{where}: \"organization_id\" must be the organization's id (o-...)")

@@ -80,8 +80,7 @@ TEMPLATE_SECRET = "cross-partition-commercial-creds"
 REPLICA_SIDS = frozenset({"DescribeTheSecretsReplicasInTheirOwnRegions"})
 #: the statements on the secret's KMS key (the account's; any Region: replicas have their own key)
 SECRET_KEY_SIDS = frozenset({"DecryptTheSecretThroughSecretsManagerOnly", "ReadWhoMayUseTheSecretsKey",
-                             "UseKmsKeysThroughSecretsManagerOnly", "PassKmsKeyPolicyLockoutCheckOnTheNewKey",
-                             "SetUpTheRemediationKmsKeyOfThisAccount"})
+                             "UseKmsKeysThroughSecretsManagerOnly", "SetUpTheRemediationKmsKeyOfThisAccount"})
 #: the remediator's trail writes: only the account's own trails (an organization trail shown in a member
 #: account can be changed only from the management account: "Creating a trail for an organization")
 OWN_TRAIL_SIDS = frozenset({"FixOnlyThisAccountsTrails"})

@@ -15,8 +15,8 @@ def test_secret_exists(check, secret):
 
 
 @pytest.mark.check("secret.schema")
-def test_secret_schema(check, secret):
-    verdicts.schema(check, secret)
+def test_secret_schema(check, secret, inventory, now):
+    verdicts.schema(check, secret, inventory, now)
 
 
 @pytest.mark.check("secret.key_matches_credential")

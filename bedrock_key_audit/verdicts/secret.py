@@ -6,6 +6,7 @@ hand-built objects (tests/unit/test_secret.py) with no emulator.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
@@ -101,11 +102,51 @@ def secret_shape_problems(text: str) -> list[str]:
     return problems
 
 
-def _readable(check: Check, secret: Secret) -> None:
+def kms_refusal_cause(secret: Secret, inventory: Any, now: Any) -> str | None:
+    """When Secrets Manager refused the read with "Access to KMS is not allowed" (AWS names no cause), what the
+    key policy the audit read says of it: the explicit Deny that applies to the caller (or may), else None
+    (a missing Allow, a grant or IAM stays possible).  Sources: AWS KMS Developer Guide, "Key policies in AWS
+    KMS" (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html); AWS Secrets Manager User
+    Guide, "Secret encryption and decryption in AWS Secrets Manager"."""
+    from bedrock_key_audit.access import key_policy_denies_decrypt
+    from bedrock_key_audit.aws_call import KMS_VIA_SECRETS_MANAGER
+    from bedrock_key_audit.inventory.access import account_authorization, key_policy
+    from bedrock_key_audit.inventory.errors import ReadError
+    from bedrock_key_audit.policy import PolicyError
+
+    if inventory is None or not secret.value_error or not secret.arn or not secret.kms_key_id \
+            or KMS_VIA_SECRETS_MANAGER not in secret.value_error.lower():
+        return None
+    try:
+        meta = inventory.kms_key("govcloud", secret.kms_key_id)
+        caller = account_authorization(inventory, "govcloud").caller_principal()
+        if meta.get("missing") or caller is None or meta.get("KeyManager", "CUSTOMER") != "CUSTOMER":
+            return None
+        arn = str(meta.get("Arn") or secret.kms_key_id)
+        _, _, _, region, account, _ = secret.arn.split(":", 5)
+        when = now if now is not None else dt.datetime.now(dt.timezone.utc)
+        denied, labels, unknown = key_policy_denies_decrypt(caller, arn, key_policy(inventory, arn),
+                                                            secret_arn=secret.arn, region=region, account=account,
+                                                            now=when)
+    except (ReadError, PolicyError, ValueError):
+        return None
+    if denied is True:
+        return (f"the key policy of {arn} denies kms:Decrypt to {caller.arn} explicitly ({', '.join(labels)}): that "
+                "Deny must spare it (no grant or IAM Allow can override it)")
+    if denied is None:
+        return (f"the key policy of {arn} may deny kms:Decrypt to {caller.arn} ({', '.join(labels)}, depending on "
+                f"{', '.join(unknown) or 'an unknown'})")
+    return None
+
+
+def _readable(check: Check, secret: Secret, inventory: Any = None, now: Any = None) -> None:
     check.resource = secret.arn or f"secret {secret.secret_id}"
     if not secret.exists or secret.pending_deletion:
         raise CouldNotDecide(f"secret {secret.secret_id} is missing or pending deletion (see secret.exists)")
     if secret.value_error:
+        if (cause := kms_refusal_cause(secret, inventory, now)) is not None:
+            raise CouldNotDecide(f"cannot read secret {secret.secret_id}: kms:Decrypt on its KMS key was refused "
+                                 f"through Secrets Manager (\"Access to KMS is not allowed\"), and {cause}")
         raise CouldNotDecide(f"cannot read secret {secret.secret_id}: {secret.value_error}")
 
 
@@ -119,8 +160,8 @@ def exists(check: Check, secret: Secret) -> None:
     check.passed(f"secret {secret.secret_id} exists ({secret.arn})")
 
 
-def schema(check: Check, secret: Secret) -> None:
-    _readable(check, secret)
+def schema(check: Check, secret: Secret, inventory: Any = None, now: Any = None) -> None:
+    _readable(check, secret, inventory, now)
     check.require(not secret.binary, f"secret {secret.secret_id} holds SecretBinary; the workload expects a JSON SecretString")
     if secret.text is None:
         raise CouldNotDecide(f"secret {secret.secret_id} holds neither a SecretString nor a SecretBinary")

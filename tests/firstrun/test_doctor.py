@@ -345,3 +345,73 @@ def test_a_kms_refusal_behind_secrets_manager_is_named_kms_decrypt():
                                                        "authorized to perform: secretsmanager:GetSecretValue"}},
                                             "GetSecretValue")
     assert doctor.denied_action(read, other) == "secretsmanager:GetSecretValue"
+
+
+def _refusal(message: str):
+    import botocore.exceptions
+
+    return botocore.exceptions.ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}},
+                                           "GetEventSelectors")
+
+
+def test_a_boundary_or_explicit_deny_refusal_is_named_not_called_a_missing_permission():
+    read = next(r for r in doctor.READS if r.action == "cloudtrail:GetEventSelectors")
+    who = f"User: arn:aws:iam::{COMMERCIAL}:user/bka-auditor is not authorized to perform: cloudtrail:GetEventSelectors"
+    boundary = doctor._refusal_not_a_missing_grant(read, _refusal(f"{who} because no permissions boundary allows the "
+                                                                  "cloudtrail:GetEventSelectors action"), "commercial")
+    assert boundary is not None and "permissions boundary" in boundary and "attach" not in boundary, boundary
+    deny = doctor._refusal_not_a_missing_grant(read, _refusal(f"{who} with an explicit deny in an identity-based "
+                                                              "policy"), "commercial")
+    assert deny is not None and "explicit Deny" in deny and "grant cloudtrail" not in deny, deny
+    # an implicit deny of the identity policies is a missing grant: left to "missing permissions"
+    assert doctor._refusal_not_a_missing_grant(read, _refusal(f"{who} because no identity-based policy allows the "
+                                                              "cloudtrail:GetEventSelectors action"), "c") is None
+    assert doctor._refusal_not_a_missing_grant(read, _refusal(who), "c") is None
+    kms = doctor._refusal_not_a_missing_grant(
+        next(r for r in doctor.READS if r.action == "secretsmanager:GetSecretValue"),
+        _refusal("Access to KMS is not allowed"), "govcloud")
+    assert kms is not None and "the key policy (an explicit Deny" in kms and "a grant" in kms, kms
+    report = doctor.Report(config_source="x", identities={"commercial": {"Arn": "a"}},
+                           refused={"commercial": [boundary]}, allowed={"commercial": 3})
+
+    class _Cfg:
+        path = None
+
+        def region(self, part):
+            return "us-east-1"
+
+        def profile(self, part):
+            return None
+
+        def partition_account(self, part):
+            return COMMERCIAL
+
+    class _Aws:
+        cfg = _Cfg()
+
+    lines = doctor.render(report, _Aws())
+    assert f"refused (commercial): {boundary}" in lines and not report.ok
+    assert not [ln for ln in lines if ln.startswith(("missing permissions", "permissions (commercial)"))], lines
+
+
+def test_a_simulated_deny_or_boundary_refusal_is_tried_not_listed_missing():
+    results = [{"EvalActionName": "cloudtrail:GetEventSelectors", "EvalResourceName": "*", "EvalDecision": "explicitDeny"},
+               {"EvalActionName": "cloudtrail:DescribeTrails", "EvalResourceName": "*", "EvalDecision": "implicitDeny",
+                "PermissionsBoundaryDecisionDetail": {"AllowedByPermissionsBoundary": False}},
+               {"EvalActionName": "cloudtrail:GetTrailStatus", "EvalDecision": "implicitDeny"},
+               {"EvalActionName": "cloudtrail:GetTrail", "EvalResourceName": "*", "EvalDecision": "allowed"}]
+
+    class _Iam:
+        def simulate_principal_policy(self, **kw):
+            return {"EvaluationResults": results}
+
+    class _Aws:
+        cfg = load_config(None)
+
+        def client(self, service, partition):
+            return _Iam()
+
+    got = doctor.simulate(_Aws(), "commercial", {"Arn": f"arn:aws:iam::{COMMERCIAL}:user/a", "Account": COMMERCIAL},
+                          ["cloudtrail:GetEventSelectors", "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
+                           "cloudtrail:GetTrail"])
+    assert got is not None and got[1] == {"cloudtrail:GetTrailStatus": False, "cloudtrail:GetTrail": True}, got

@@ -179,13 +179,18 @@ def test_an_outsider_of_an_exported_account_is_bounded_by_its_scps() -> None:
     assert bound([PARTNER_READS], org())[0] == [PARTNER_READS]
 
 
+FULL_SCP = {"id": "p-FullAWSAccess", "name": "FullAWSAccess",
+            "content": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}
+
+
 def test_the_export_carries_the_organization_id() -> None:
     import pytest
 
     from bedrock_key_audit.org_policies import ExportError, parse_export
 
     entry = {"management_account": MGMT, "organization_id": "o-abc123",
-             "levels": [{"target": "r-root", "type": "ROOT"}, {"target": GOV, "type": "ACCOUNT"}]}
+             "levels": [{"target": "r-root", "type": "ROOT", "scps": [FULL_SCP]},
+                        {"target": GOV, "type": "ACCOUNT", "scps": [FULL_SCP]}]}
     got = parse_export({"accounts": {GOV: entry}}, "f.json")[GOV]
     assert got.organization_id == "o-abc123" and got.evidence()["organization_id"] == "o-abc123"
     with pytest.raises(ExportError, match="organization_id"):

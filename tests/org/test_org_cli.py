@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bedrock_key_audit.emulator import partitions
 from bedrock_key_audit.org_policies import confine_scp, lifetime_scp
 from tests.audit.helpers import CHECKS, ROOT, run_audit, statuses
@@ -10,14 +12,24 @@ from tests.audit.helpers import CHECKS, ROOT, run_audit, statuses
 FULL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
-def test_bad_org_policies_file_is_a_usage_error(pytester):
-    bad = pytester.makefile(".json", org='{"accounts": {"12": {}}}')
+_BARE_OU = json.dumps({"accounts": {partitions.ACCOUNTS["commercial"]: {
+    "organization": True, "management_account": "999988887777", "levels": [
+        {"target": "r-ab12", "type": "ROOT", "scps": [{"id": "p-FullAWSAccess", "content": FULL}]},
+        {"target": "ou-ab12-11111111", "type": "ORGANIZATIONAL_UNIT", "scps": []},
+        {"target": partitions.ACCOUNTS["commercial"], "type": "ACCOUNT", "scps": [{"id": "p-FullAWSAccess",
+                                                                                   "content": FULL}]}]}}})
+
+
+@pytest.mark.parametrize(("text", "said"), [('{"accounts": {"12": {}}}', "keys must be 12-digit account ids"),
+                                            (_BARE_OU, "ORGANIZATIONAL_UNIT ou-ab12-11111111 lists no SCP")])
+def test_bad_org_policies_file_is_a_usage_error(pytester, text, said):
+    bad = pytester.makefile(".json", org=text)
     result = pytester.runpytest_inprocess(str(CHECKS), "--emulate=guide", "--no-reports", "-p", "no:cacheprovider",
                                           f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"),
                                           f"--org-policies={bad}")
     assert result.ret == 4
     errors = [line for line in result.errlines if "ERROR" in line]
-    assert errors and "keys must be 12-digit account ids" in errors[0], result.errlines
+    assert errors and said in errors[0], result.errlines
 
 
 def test_org_policies_export_decides_the_rows(pytester):

@@ -275,6 +275,19 @@ def test_export_round_trips_into_a_verdict() -> None:
     (_export(levels=[{"target": ACCOUNT, "type": "ACCOUNT", "scps": [{"id": "p-x", "content": "{nope"}]}]),
      "not JSON"),
     (_export(levels=[{"target": ACCOUNT, "type": "SOMETHING"}]), "needs \"target\" and \"type\""),
+    # AWS keeps an SCP at every root, OU and account ("DetachPolicy"): an empty level is no real organization
+    (_export(levels=[{"target": "r-root", "type": "ROOT", "scps": [{"id": "p-full", "content": FULL}]},
+                     {"target": "ou-ab-1", "type": "ORGANIZATIONAL_UNIT", "scps": []},
+                     {"target": ACCOUNT, "type": "ACCOUNT", "scps": [{"id": "p-full", "content": FULL}]}]),
+     "level ORGANIZATIONAL_UNIT ou-ab-1 lists no SCP"),
+    (_export(levels=[{"target": "r-root", "type": "ROOT", "scps": [{"id": "p-full", "content": FULL}]},
+                     {"target": ACCOUNT, "type": "ACCOUNT"}]), f"level ACCOUNT {ACCOUNT} lists no SCP"),
+    # RCPFullAWSAccess stays at every level once RCPs are enabled
+    (_export(levels=[{"target": "r-root", "type": "ROOT", "scps": [{"id": "p-full", "content": FULL}],
+                      "rcps": [{"id": "p-rfull", "content": {"Version": "2012-10-17", "Statement": [
+                          {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}}]},
+                     {"target": ACCOUNT, "type": "ACCOUNT", "scps": [{"id": "p-full", "content": FULL}]}]),
+     f"level ACCOUNT {ACCOUNT} lists no RCP"),
 ])
 def test_bad_export_is_one_line_naming_the_problem(data, message) -> None:
     with pytest.raises(ExportError) as exc:
@@ -291,6 +304,9 @@ def test_the_documented_export_example_parses_and_a_bad_file_names_the_shape() -
     assert block is not None
     got = parse_export(json.loads(block.group(1)), "example.json")
     assert got["123456789012"].levels[0].scps[0].name == "FullAWSAccess" and not got["210987654321"].in_organization
+    # every level holds FullAWSAccess (AWS keeps an SCP at each): the example allows what IAM allows
+    assert all(lv.scps for lv in got["123456789012"].levels)
+    assert key_lifetime_capped(got["123456789012"], 180, [OUTSIDER]).status == "fail"
     with pytest.raises(ExportError) as exc:
         parse_export({"Policies": [{"Id": "p-1"}]}, "list.json")  # a ListPoliciesForTarget answer
     assert "\"management_account\"" in str(exc.value) and "\"levels\"" in str(exc.value) and "\n" not in str(exc.value)

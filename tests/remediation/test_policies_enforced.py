@@ -193,8 +193,8 @@ def _remediate_as(pytester, monkeypatch, emu, tmp_path, drop: str | None = None)
 def test_generated_remediator_policy_covers_a_path_user_a_role_reader_and_a_new_key(pytester, enforced, monkeypatch,
                                                                                    tmp_path):
     """A key user under an IAM path (its ARN is ``user/svc/NAME``), a role among the secret's readers (resolved with
-    ``iam:GetRole`` in GovCloud), and the KMS key the remediator creates (CreateKey's lockout safety check wants
-    ``kms:PutKeyPolicy``): nothing refused, the steps applied."""
+    ``iam:GetRole`` in GovCloud), and the KMS key the remediator creates (its key policy names the creator for
+    CreateKey's lockout safety check): nothing refused, the steps applied."""
     _path_user_and_role_reader(enforced)
     result, cap = _remediate_as(pytester, monkeypatch, enforced, tmp_path)
     assert enforce_iam.refused() == []
@@ -208,15 +208,36 @@ def test_generated_remediator_policy_covers_a_path_user_a_role_reader_and_a_new_
     assert cap.records["secret.encrypted_with_cmk"].status == "pass", cap.records["secret.encrypted_with_cmk"].detail
 
 
-@pytest.mark.parametrize("action", ["iam:GetRole", "kms:PutKeyPolicy"])
-def test_generated_remediator_policy_without_get_role_or_put_key_policy_fails(pytester, enforced, monkeypatch, tmp_path,
-                                                                              action):
+def test_generated_remediator_policy_without_get_role_fails(pytester, enforced, monkeypatch, tmp_path):
     _path_user_and_role_reader(enforced)
-    result, cap = _remediate_as(pytester, monkeypatch, enforced, tmp_path, drop=action)
+    result, cap = _remediate_as(pytester, monkeypatch, enforced, tmp_path, drop="iam:GetRole")
     assert cap.records["secret.encrypted_with_cmk"].status != "pass"
-    if action == "iam:GetRole":
-        assert action in {a for a, _ in enforce_iam.refused()}
-    else:
-        # KMS refuses CreateKey itself (its lockout safety check), not an IAM authorization of kms:PutKeyPolicy
-        failed = [s.message for s in cap.plan if s.key.startswith("kms.") and s.status != "applied"]
-        assert failed and any("MalformedPolicyDocument" in m or "update the key policy" in m for m in failed), failed
+    assert "iam:GetRole" in {a for a, _ in enforce_iam.refused()}
+
+
+def test_the_new_keys_policy_names_its_creator_for_put_key_policy(pytester, enforced, monkeypatch, tmp_path):
+    """The remediator holds no ``kms:PutKeyPolicy``; CreateKey's lockout safety check passes because the key policy
+    it writes names the creating principal (IAM's ARN) for ``kms:PutKeyPolicy``."""
+    _path_user_and_role_reader(enforced)
+    result, cap = _remediate_as(pytester, monkeypatch, enforced, tmp_path)
+    assert cap.records["secret.encrypted_with_cmk"].status == "pass", cap.records["secret.encrypted_with_cmk"].detail
+    kms = enforced.client("kms", "govcloud")
+    key = kms.describe_key(KeyId="alias/bedrock-key-audit")["KeyMetadata"]["Arn"]
+    doc = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    me = f"arn:aws-us-gov:iam::{ACCOUNTS['govcloud']}:user/bedrock-key-remediator"
+    named = [st for st in doc["Statement"] if st.get("Principal", {}).get("AWS") == me]
+    assert [(st["Effect"], st["Action"]) for st in named] == [("Allow", "kms:PutKeyPolicy")], doc
+
+
+def test_a_new_key_policy_without_its_creator_is_refused_by_the_lockout_check(pytester, enforced, monkeypatch,
+                                                                              tmp_path):
+    """Without the creator statement (and without any IAM grant of ``kms:PutKeyPolicy``) KMS refuses CreateKey
+    itself: the statement is what passes the lockout safety check."""
+    from bedrock_key_audit.remediation.fixers import kms
+
+    monkeypatch.setattr(kms, "_creator_statements", lambda ctx, partition: [])
+    _path_user_and_role_reader(enforced)
+    result, cap = _remediate_as(pytester, monkeypatch, enforced, tmp_path)
+    assert cap.records["secret.encrypted_with_cmk"].status != "pass"
+    failed = [s.message for s in cap.plan if s.key.startswith("kms.") and s.status != "applied"]
+    assert failed and any("MalformedPolicyDocument" in m or "update the key policy" in m for m in failed), failed

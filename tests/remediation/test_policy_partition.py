@@ -1,6 +1,6 @@
 """The generated policies per partition, on the documents alone (no run): what GovCloud never calls is left
 out, the key user is matched under any IAM path and no other user, and the remediator's additions (iam:GetRole
-in GovCloud, kms:PutKeyPolicy on the account's keys) are where the code needs them.  The enforced runs that
+in GovCloud, no kms:PutKeyPolicy: the new key's policy names its creator) are where the code needs them.  The enforced runs that
 prove the narrowed documents suffice are in tests/remediation/test_policies_enforced.py."""
 from __future__ import annotations
 
@@ -70,8 +70,8 @@ def test_the_remediator_resolves_roles_in_govcloud_and_may_set_its_new_keys_poli
         ACCOUNTS["govcloud"]
     assert _allows(gov, "iam:GetRole", f"arn:aws-us-gov:iam::{acct}:role/svc/bedrock-workload")
     key = f"arn:aws-us-gov:kms:us-gov-east-1:{acct}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    assert _allows(gov, "kms:PutKeyPolicy", key)
-    assert not _allows(gov, "kms:PutKeyPolicy", key.replace(acct, "999988887777"))  # the account's keys only
+    # no key policy of the account is the remediator's to rewrite: the key it creates names it in its own policy
+    assert not _allows(gov, "kms:PutKeyPolicy", key)
     assert not _allows(policies.generate("auditor", partition="govcloud"), "kms:PutKeyPolicy", key)
 
 

@@ -123,6 +123,8 @@ def test_secrets_manager_refused_by_kms_names_kms_decrypt_on_the_secrets_key() -
     assert str(err).startswith("kms:Decrypt on the secret's KMS key was denied to the auditor in govcloud")
     assert "grant secretsmanager:GetSecretValue" not in str(err)
     assert "`bedrock-key-audit policy auditor --partition govcloud`" in str(err)
+    # AWS names no cause: the sentence offers every policy that can refuse it, not only a missing grant
+    assert all(w in str(err) for w in ("the key policy (an explicit Deny", "a grant", "IAM policies")), str(err)
     write = _denied("secretsmanager", "PutSecretValue", "AccessDeniedException", "Access to KMS is not allowed",
                     who=aws_call.REMEDIATOR)
     assert write.action == "kms:GenerateDataKey"

@@ -36,9 +36,16 @@ def kms_key_policy(ctx: Context, partition: str) -> dict[str, Any]:
     """Key policy: the account administers it through IAM; CloudTrail may encrypt this account's trails;
     Bedrock may encrypt this account's model-invocation logs in our bucket (Bedrock User Guide, "Monitor
     model invocation using CloudWatch Logs and Amazon S3": an SSE-KMS destination needs
-    ``kms:GenerateDataKey`` for ``bedrock.amazonaws.com``)."""
+    ``kms:GenerateDataKey`` for ``bedrock.amazonaws.com``).
+
+    The principal creating the key is named for ``kms:PutKeyPolicy``: CreateKey's lockout safety check
+    refuses a policy that would not let the caller make a later PutKeyPolicy (AWS KMS API Reference,
+    "CreateKey", *BypassPolicyLockoutSafetyCheck*,
+    https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html), and naming the caller in
+    the key policy passes it without an IAM grant of ``kms:PutKeyPolicy`` on every key of the account."""
     p, acct = ctx.arn_partition(partition), ctx.account(partition)
     return {"Version": "2012-10-17", "Statement": [*_reader_statements(ctx, partition),
+        *_creator_statements(ctx, partition),
         {"Sid": "EnableIamPolicies", "Effect": "Allow", "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
          "Action": "kms:*", "Resource": "*"},
         {"Sid": "AllowCloudTrailToEncryptLogs", "Effect": "Allow",
@@ -55,6 +62,21 @@ def kms_key_policy(ctx: Context, partition: str) -> dict[str, Any]:
 
 
 READERS_SID = "AllowSecretReadersToDecryptViaSecretsManager"
+CREATOR_SID = "AllowTheCreatingPrincipalToManageThisKeyPolicy"
+
+
+def _creator_statements(ctx: Context, partition: str) -> list[dict[str, Any]]:
+    """``kms:PutKeyPolicy`` for the principal running the remediation (a role session counts as its role,
+    whose ARN carries its path: a key policy names IAM's ARN, KMS Developer Guide, "Key policies in AWS
+    KMS", https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html).  The account
+    root already holds ``kms:*`` through the delegation statement."""
+    from bedrock_key_audit.remediation import principals
+
+    me = principals.caller(ctx, partition)
+    if not me or me.endswith(":root"):
+        return []
+    return [{"Sid": CREATOR_SID, "Effect": "Allow", "Principal": {"AWS": me}, "Action": "kms:PutKeyPolicy",
+             "Resource": "*"}]
 
 
 def _reader_statements(ctx: Context, partition: str) -> list[dict[str, Any]]:
