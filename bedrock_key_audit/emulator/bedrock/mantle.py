@@ -72,7 +72,7 @@ def _model(ctx: Ctx, body: dict[str, Any]) -> catalog.FoundationModel:
     return model
 
 
-def _text(content: Any) -> str:
+def content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -105,7 +105,7 @@ def chat_completions(ctx: Ctx) -> dict[str, Any]:
     body, model = _inference(ctx)
     if not isinstance(body.get("messages"), list) or not body["messages"]:
         raise validation_error("messages must be a non-empty array")
-    prompt = " ".join(_text(m.get("content")) for m in body["messages"] if isinstance(m, dict))
+    prompt = " ".join(content_text(m.get("content")) for m in body["messages"] if isinstance(m, dict))
     text, out = _answer(model, body.get("max_completion_tokens", body.get("max_tokens")))
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
             "model": model.model_id,

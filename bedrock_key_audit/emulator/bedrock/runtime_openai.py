@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 from bedrock_key_audit.emulator.bedrock.exceptions import BedrockError, validation_error
+from bedrock_key_audit.emulator.bedrock.mantle import content_text
 from bedrock_key_audit.emulator.bedrock.models import Ctx, authorize_all, resolve_runtime_model
 
 PREFIX = "/openai/v1"
@@ -29,14 +30,6 @@ CHAT_PATH = f"{PREFIX}/chat/completions"
 
 def is_openai_path(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(b.get("text")) for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
-    return ""
 
 
 def chat_completions(ctx: Ctx) -> dict[str, Any]:
@@ -54,7 +47,7 @@ def chat_completions(ctx: Ctx) -> dict[str, Any]:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
         raise validation_error("messages must be a non-empty array of message objects")
-    prompt = " ".join(_text(m.get("content")) for m in messages)
+    prompt = " ".join(content_text(m.get("content")) for m in messages)
     text = f"Hello from {model.provider} {model.name} (emulated, bedrock-runtime /openai/v1)."
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     finish = "stop"
