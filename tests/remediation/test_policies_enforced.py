@@ -48,10 +48,11 @@ def _without(doc: dict[str, Any], action: str) -> dict[str, Any]:
     return out
 
 
-def _principals(emu, role: str, drop: str | None = None) -> dict[str, tuple[str, str]]:
+def _principals(emu, role: str, drop: str | None = None, cfg_path: str | None = None) -> dict[str, tuple[str, str]]:
     """A user per partition holding only the generated ``role`` policy of that partition, scoped to
-    the partition's account (``--account``) and the configuration's Regions, as a real user prints it."""
-    cfg = load_config(None, root=ROOT)
+    the partition's account (``--account``) and the Regions of the configuration (``cfg_path``, else the
+    checkout's), as a real user prints it."""
+    cfg = load_config(cfg_path, root=ROOT)
     keys = {}
     for part in ("commercial", "govcloud"):
         doc = policies.for_config(role, cfg, partition=part, account=ACCOUNTS[part])
@@ -157,21 +158,6 @@ def _config_with_path_user_and_role_reader(tmp_path) -> str:
     return str(path)
 
 
-def _principals_for(emu, role: str, cfg_path: str, drop: str | None = None) -> dict[str, tuple[str, str]]:
-    cfg = load_config(cfg_path)
-    keys = {}
-    for part in ("commercial", "govcloud"):
-        doc = policies.for_config(role, cfg, partition=part, account=ACCOUNTS[part])
-        if drop is not None:
-            doc = _without(doc, drop)
-        iam = emu.client("iam", part)
-        iam.create_user(UserName=f"bedrock-key-{role}")
-        iam.put_user_policy(UserName=f"bedrock-key-{role}", PolicyName="generated", PolicyDocument=json.dumps(doc))
-        ak = iam.create_access_key(UserName=f"bedrock-key-{role}")["AccessKey"]
-        keys[part] = (ak["AccessKeyId"], ak["SecretAccessKey"])
-    return keys
-
-
 def _path_user_and_role_reader(emu) -> None:
     emu.apply("guide")  # the secret on aws/secretsmanager: the remediator makes its KMS key and re-encrypts
     iam = emu.client("iam")
@@ -185,7 +171,7 @@ def _path_user_and_role_reader(emu) -> None:
 def _remediate_as(pytester, monkeypatch, emu, tmp_path, drop: str | None = None):
     cfg_path = _config_with_path_user_and_role_reader(tmp_path)
     point_env_at(monkeypatch, emu)
-    keys = _principals_for(emu, "remediator", cfg_path, drop)
+    keys = _principals(emu, "remediator", drop, cfg_path)
     return run(pytester, f"--audit-config={cfg_path}", "--remediate", "--allow-destructive",
                "-k", "least_privilege or encrypted_with_cmk", plugins_extra=[PrincipalAws(keys)])
 
