@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 import botocore.config
 
-from bedrock_key_audit.emulator import partitions, scenarios
+from bedrock_key_audit.emulator import partitions, scenario_base, scenarios
 
 AUDIT_ROLE = "BedrockKeyAuditRole"
 GOV_TAG = "govcloud-account-id"
@@ -106,12 +106,12 @@ def _build_account(view: AccountView, keys_per_account: int, audit_role: bool, e
     if state:
         scenarios._compliant(view, organization=False)
     iam = view.client("iam")
-    arn = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] == scenarios.POLICY_NAME)
+    arn = next(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] == scenario_base.POLICY_NAME)
     for i in range(keys_per_account - 1):
         name = f"fleet-user-{i:04d}"
         iam.create_user(UserName=name)
         iam.attach_user_policy(UserName=name, PolicyArn=arn)
-        iam.create_service_specific_credential(UserName=name, ServiceName=scenarios.BEDROCK, CredentialAgeDays=90)
+        iam.create_service_specific_credential(UserName=name, ServiceName=scenario_base.BEDROCK, CredentialAgeDays=90)
 
 
 def build_organization(url: str, members: int, keys_per_account: int = 1, *, broken: tuple[int, ...] = (),

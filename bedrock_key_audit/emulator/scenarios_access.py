@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bedrock_key_audit.emulator.scenarios import (
+from bedrock_key_audit.emulator.scenario_base import (
     BEDROCK,
     SECRET_NAME,
     SECRET_PARTITION,

@@ -13,67 +13,10 @@ import json
 from typing import Any
 
 from bedrock_key_audit.emulator import org_guard, partitions
-from bedrock_key_audit.emulator.scenarios import BEDROCK, KEY_AGE_DAYS, USER, _compliant, scenario
-
-MANAGEMENT = {"commercial": "888888888888", "govcloud": "288888888888"}
-ARN_PARTITION = {"commercial": "aws", "govcloud": "aws-us-gov"}
-
-# "Deny Bedrock api keys longer than N days" plus keys without an expiration
-CAP_KEY_AGE = {"Version": "2012-10-17", "Statement": [
-    {"Sid": "DenyLongLivedBedrockKeys", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
-     "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK},
-                                    "NumericGreaterThan": {"iam:ServiceSpecificCredentialAgeDays": str(KEY_AGE_DAYS)}}},
-    {"Sid": "DenyNeverExpiringBedrockKeys", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
-     "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK},
-                                    "Null": {"iam:ServiceSpecificCredentialAgeDays": "true"}}}]}
-# "Deny long-term Bedrock API key use"
-DENY_LONG_TERM = {"Version": "2012-10-17", "Statement": [
-    {"Sid": "DenyLongTermBedrockKeys", "Effect": "Deny", "Action": "bedrock:CallWithBearerToken", "Resource": "*",
-     "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}}}]}
-
-
-def confine(allowed: list[str], minters: list[str] | None = None) -> dict[str, Any]:
-    """Long-term Bedrock API keys -- LONG_TERM bearer calls, Mantle bearer calls -- denied to all but
-    ``allowed``; their creation to all but ``allowed`` and ``minters`` (who rotates the key)."""
-    cond: dict[str, Any] = {"ArnNotLike": {"aws:PrincipalArn": allowed}} if allowed else {}
-    creators = list(dict.fromkeys([*allowed, *(minters or [])]))
-    create_cond: dict[str, Any] = {"ArnNotLike": {"aws:PrincipalArn": creators}} if creators else {}
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "DenyBedrockKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential",
-         "Resource": "*", "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK},
-                                        **create_cond}},
-        {"Sid": "DenyLongTermBearerUse", "Effect": "Deny", "Action": "bedrock:CallWithBearerToken", "Resource": "*",
-         "Condition": {"StringEquals": {"bedrock:BearerTokenType": "LONG_TERM"}, **cond}},
-        # bedrock:BearerTokenType is documented for bedrock:CallWithBearerToken only: the Mantle
-        # action is denied outright to the others, as AWS's sample Deny-Bedrock-api-keys.json does
-        {"Sid": "DenyMantleBearerUse", "Effect": "Deny", "Action": "bedrock-mantle:CallWithBearerToken",
-         "Resource": "*", **({"Condition": cond} if cond else {})}]}
-
-
-def guardrails() -> None:
-    """Both emulator accounts members of their partition's organization, with the Bedrock-key SCPs
-    on their OU: the key-age cap, and long-term keys confined to the key's user (commercial) or
-    to nobody (GovCloud, where no key user lives), their creation also to the account root."""
-    for p in ("commercial", "govcloud"):
-        parent = member(p)
-        attach_scp(p, parent, "CapBedrockKeyAge", CAP_KEY_AGE)
-        users = [f"arn:aws:iam::{partitions.ACCOUNTS[p]}:user/{USER}"] if p == "commercial" else []
-        # the account root (the emulator's own keys: the remediating principal of an --emulate run)
-        # rotates the key: SCPs bind a member account's root too, so creation spares it
-        arn_p = "aws" if p == "commercial" else "aws-us-gov"
-        attach_scp(p, parent, "ConfineBedrockApiKeys", confine(users, [f"arn:{arn_p}:iam::{partitions.ACCOUNTS[p]}:root"]))
-
-
-def member(partition: str, *, delegated_admin: bool = True, ou: str | None = "workloads") -> str:
-    """Make the emulator's ``partition`` account a member of :data:`MANAGEMENT`'s organization; its parent's id."""
-    return org_guard.join(partitions.ACCOUNTS[partition], MANAGEMENT[partition], partition=ARN_PARTITION[partition],
-                          ou=ou, delegated_admin=delegated_admin)
-
-
-def attach_scp(partition: str, target: str, name: str, document: dict[str, Any]) -> str:
-    return org_guard.attach(MANAGEMENT[partition], target, org_guard.SCP, name, document,
-                            partition=ARN_PARTITION[partition])
-
+from bedrock_key_audit.emulator.scenario_base import (
+    ARN_PARTITION, CAP_KEY_AGE, DENY_LONG_TERM, MANAGEMENT, SECRET_NAME, SECRET_PARTITION, USER,
+    _compliant, attach_scp, confine, member, scenario,
+)
 
 @scenario
 def scp_caps_key_age(emu: Any) -> None:
@@ -136,8 +79,6 @@ def admit_outsider(emu: Any) -> str:
     """The secret's resource policy admits every principal of :data:`OUTSIDER_ACCOUNT`, and its key
     policy lets that account's user ``partner`` decrypt: the partner reads the key (with its own
     identity policy) unless something else stops it.  Returns the partner's ARN."""
-    from bedrock_key_audit.emulator.scenarios import SECRET_NAME, SECRET_PARTITION
-
     arn = f"arn:{ARN_PARTITION[SECRET_PARTITION]}:iam::{OUTSIDER_ACCOUNT}:user/{OUTSIDER_USER}"
     sm = emu.client("secretsmanager", SECRET_PARTITION)
     sm.put_resource_policy(SecretId=SECRET_NAME, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [

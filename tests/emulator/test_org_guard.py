@@ -11,7 +11,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from bedrock_key_audit.emulator import org_guard, partitions, scenarios, scenarios_org
+from bedrock_key_audit.emulator import org_guard, partitions, scenario_base, scenarios, scenarios_org
 from bedrock_key_audit.org_policies import SCP, Level, OrgPolicies, OrgPolicy, scp_gate
 from bedrock_key_audit.policy import RequestContext
 
@@ -64,10 +64,10 @@ def test_scp_caps_key_age_refuses_long_lived_keys(emu):
     for age in (365, None):
         extra = {"CredentialAgeDays": age} if age else {}
         with pytest.raises(botocore.exceptions.ClientError) as exc:
-            iam.create_service_specific_credential(UserName="minter", ServiceName=scenarios.BEDROCK, **extra)
+            iam.create_service_specific_credential(UserName="minter", ServiceName=scenario_base.BEDROCK, **extra)
         assert exc.value.response["Error"]["Code"] == "AccessDenied"
         assert "explicit deny in a service control policy" in exc.value.response["Error"]["Message"]
-    got = iam.create_service_specific_credential(UserName="minter", ServiceName=scenarios.BEDROCK, CredentialAgeDays=90)
+    got = iam.create_service_specific_credential(UserName="minter", ServiceName=scenario_base.BEDROCK, CredentialAgeDays=90)
     assert got["ServiceSpecificCredential"]["Status"] == "Active"
 
 
@@ -128,9 +128,9 @@ OPTIONS = {
 REQUESTS = [
     ("bedrock:CallWithBearerToken", {"bedrock:BearerTokenType": "LONG_TERM"}),
     ("bedrock:CallWithBearerToken", {"bedrock:BearerTokenType": "SHORT_TERM"}),
-    ("iam:CreateServiceSpecificCredential", {"iam:ServiceSpecificCredentialServiceName": scenarios.BEDROCK,
+    ("iam:CreateServiceSpecificCredential", {"iam:ServiceSpecificCredentialServiceName": scenario_base.BEDROCK,
                                              "iam:ServiceSpecificCredentialAgeDays": "365"}),
-    ("iam:CreateServiceSpecificCredential", {"iam:ServiceSpecificCredentialServiceName": scenarios.BEDROCK,
+    ("iam:CreateServiceSpecificCredential", {"iam:ServiceSpecificCredentialServiceName": scenario_base.BEDROCK,
                                              "iam:ServiceSpecificCredentialAgeDays": "90"}),
 ]
 
@@ -201,7 +201,7 @@ def test_the_principal_an_exemption_spares_really_mints_and_the_audit_names_it(e
     emu.apply("compliant")
     confine = {"Version": "2012-10-17", "Statement": [
         {"Sid": "DenyKeyCreation", "Effect": "Deny", "Action": "iam:CreateServiceSpecificCredential", "Resource": "*",
-         "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": scenarios.BEDROCK},
+         "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": scenario_base.BEDROCK},
                        "ArnNotLikeIfExists": {"aws:PrincipalArn": pattern}}},
         {"Sid": "DenyBearer", "Effect": "Deny",
          "Action": ["bedrock:CallWithBearerToken", "bedrock-mantle:CallWithBearerToken"], "Resource": "*",
@@ -238,13 +238,13 @@ def test_the_principal_an_exemption_spares_really_mints_and_the_audit_names_it(e
         client = boto3.client("iam", endpoint_url=emu.url, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
                               aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
         target = scenarios.USER
-    got = client.create_service_specific_credential(UserName=target, ServiceName=scenarios.BEDROCK)
+    got = client.create_service_specific_credential(UserName=target, ServiceName=scenario_base.BEDROCK)
     assert got["ServiceSpecificCredential"]["Status"] == "Active"
     # while a principal the pattern does not spare is refused by the same SCP
     other = _user_client(emu, "iam", "commercial", "not-spared", MINT)
     if kind == "user":
         with pytest.raises(botocore.exceptions.ClientError) as exc:
-            other.create_service_specific_credential(UserName="not-spared", ServiceName=scenarios.BEDROCK)
+            other.create_service_specific_credential(UserName="not-spared", ServiceName=scenario_base.BEDROCK)
         assert "explicit deny in a service control policy" in exc.value.response["Error"]["Message"]
 
 
@@ -253,12 +253,12 @@ def test_scps_bind_a_member_accounts_root(emu):
     emu.apply("scp_caps_key_age")
     root_iam = emu.client("iam", "commercial")
     with pytest.raises(botocore.exceptions.ClientError) as exc:
-        root_iam.create_service_specific_credential(UserName=scenarios.USER, ServiceName=scenarios.BEDROCK,
+        root_iam.create_service_specific_credential(UserName=scenarios.USER, ServiceName=scenario_base.BEDROCK,
                                                     CredentialAgeDays=365)
     msg = exc.value.response["Error"]["Message"]
     assert exc.value.response["Error"]["Code"] == "AccessDenied"
     assert msg.startswith(f"User: arn:aws:iam::{partitions.ACCOUNTS['commercial']}:root is not authorized")
     assert msg.endswith("with an explicit deny in a service control policy")
-    got = root_iam.create_service_specific_credential(UserName=scenarios.USER, ServiceName=scenarios.BEDROCK,
+    got = root_iam.create_service_specific_credential(UserName=scenarios.USER, ServiceName=scenario_base.BEDROCK,
                                                       CredentialAgeDays=30)
     assert got["ServiceSpecificCredential"]["Status"] == "Active"

@@ -97,7 +97,7 @@ def test_user_named_in_another_case_is_the_same_user(pytester, tmp_path):
     """audit.toml names the user in capitals: the audit finds IAM's user, no near-duplicate is made."""
     cfg = tmp_path / "upper.toml"
     cfg.write_text(f'[user]\nname = "{USER.upper()}"\n')
-    from bedrock_key_audit.emulator.scenarios_org import guardrails  # the organization's SCPs are a given here
+    from bedrock_key_audit.emulator.scenario_base import guardrails  # the organization's SCPs are a given here
 
     pcap, cap, result, before, after, presult = plan_and_apply(pytester, "guide", lambda emu: guardrails(),
                                                                "--allow-destructive", config=str(cfg))

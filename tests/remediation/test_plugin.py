@@ -20,7 +20,7 @@ def _all_pass(cap) -> None:
 def _in_guarded_org(emu) -> None:
     """The accounts as members of an organization with the Bedrock-key SCPs: attaching SCPs is the
     organization's decision (the org.* fixers are manual steps), so these runs start from it."""
-    from bedrock_key_audit.emulator.scenarios_org import guardrails
+    from bedrock_key_audit.emulator.scenario_base import guardrails
 
     guardrails()
 

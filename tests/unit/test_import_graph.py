@@ -277,17 +277,9 @@ def test_no_product_module_imports_pytest_or_the_wiring() -> None:
         "\n".join(bad)
 
 
-# The one cycle left: scenarios.py registers its sibling scenario modules by importing them at its end, and they
-# import its helpers (``scenario``, ``_compliant``, the names of the compliant state).  Breaking it means splitting
-# those helpers out of scenarios.py into a module below all three.  Any other cycle fails the test, and so does
-# this one's disappearance (then this set goes).
-KNOWN_CYCLES = [["bedrock_key_audit.emulator.scenarios", "bedrock_key_audit.emulator.scenarios_access",
-                 "bedrock_key_audit.emulator.scenarios_org"]]
-
-
 def test_no_import_cycle() -> None:
     found = cycles(import_graph())
-    assert found == KNOWN_CYCLES, "import cycles (each line one strongly connected component):\n" + \
+    assert found == [], "import cycles (each line one strongly connected component):\n" + \
         "\n".join(" <-> ".join(c) for c in found)
 
 
