@@ -14,9 +14,10 @@ from typing import Any
 
 from bedrock_key_audit.emulator import org_guard, partitions
 from bedrock_key_audit.emulator.scenario_base import (
-    ARN_PARTITION, CAP_KEY_AGE, DENY_LONG_TERM, MANAGEMENT, SECRET_NAME, SECRET_PARTITION, USER,
-    _compliant, attach_scp, confine, member, scenario,
+    ARN_PARTITION, CAP_KEY_AGE as CAP_KEY_AGE, DENY_LONG_TERM as DENY_LONG_TERM, MANAGEMENT as MANAGEMENT, SECRET_NAME,
+    SECRET_PARTITION, USER, _compliant, attach_scp, confine, member as member, scenario,
 )
+
 
 @scenario
 def scp_caps_key_age(emu: Any) -> None:
