@@ -22,41 +22,16 @@ Calls (and so the auditor's permissions):
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from bedrock_key_audit.checkcore import CouldNotDecide
 
 from bedrock_key_audit.escalation import UserFacts
-from bedrock_key_audit.access import (
-    Principal,
-    attached_arns,
-    principal_of_caller,
-    principals_from_gaad,
-)
+from bedrock_key_audit.access import attached_arns, principals_from_gaad
+from bedrock_key_audit.inventory.models import AccountAuthorization, Replica
 
 if TYPE_CHECKING:  # the reader calls these functions (prefetch); they only name its type
     from bedrock_key_audit.inventory.reader import Inventory
-
-
-@dataclasses.dataclass
-class AccountAuthorization:
-    """One partition's users, groups, roles and policies, as principals with their statements."""
-
-    partition: str
-    principals: list[Principal]
-    users: list[tuple[str, dict[str, str]]]  # every user's ARN and tags
-    counts: dict[str, int]
-    caller: dict[str, Any]
-    gaad: dict[str, Any] = dataclasses.field(default_factory=dict)  # the merged answer (escalation paths)
-    managed: dict[str, Any] = dataclasses.field(default_factory=dict)  # AWS managed policy ARN -> document
-
-    def caller_principal(self) -> Principal | None:
-        return principal_of_caller(self.caller.get("Arn"), self.principals)
-
-    def user_arn(self, name: str) -> str | None:
-        """The ARN of IAM user ``name`` (IAM user names ignore case), or None when there is none."""
-        return next((arn for arn, _ in self.users if arn.rsplit("/", 1)[-1].lower() == name.lower()), None)
 
 
 def _gaad(inv: Inventory, partition: str) -> dict[str, Any]:
@@ -175,16 +150,6 @@ def key_grants(inv: Inventory, key_arn: str) -> list[dict[str, Any]]:
         return items
     got: list[dict[str, Any]] = inv.g.once(("key-grants", key_arn), fetch)
     return got
-
-
-@dataclasses.dataclass(frozen=True)
-class Replica:
-    """One replica of the secret: its Region, ARN and KMS key (None: that Region's aws/secretsmanager)."""
-
-    region: str
-    arn: str
-    kms_key_id: str | None
-    status: str
 
 
 def secret_replicas(inv: Inventory, secret_arn: str, describe: dict[str, Any]) -> list[Replica]:

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from botocore import xform_name
@@ -32,11 +32,13 @@ from bedrock_key_audit.inventory.errors import BadRegion, ReadError
 from bedrock_key_audit.inventory.gather import Gatherer, quiet
 from bedrock_key_audit.inventory.keys import bearer_token_problem, secret_region_problem
 from bedrock_key_audit.inventory.models import (
+    AccountAuthorization,
     Credential,
     HttpProbe,
     IamUser,
     OtherCredentials,
     PolicyDoc,
+    Replica,
     Secret,
     SecretText,
     Trail,
@@ -45,6 +47,10 @@ from bedrock_key_audit.inventory.models import (
 )
 from bedrock_key_audit.inventory.probes import classify_http, path_of
 from bedrock_key_audit.usage import probe_user_agent
+
+if TYPE_CHECKING:  # names of types only: the reads below import their modules when called
+    from bedrock_key_audit.escalation import UserFacts
+    from bedrock_key_audit.verdicts.traces import BucketProtection, InvocationLogging
 
 __all__ = ["THROTTLE_CODES", "Inventory"]  # THROTTLE_CODES: its home is bedrock_key_audit.aws_call
 
@@ -757,6 +763,47 @@ class Inventory(BulkReads):
         API takes -- AWS's pages do not name it."""
         project = self.cfg.mantle_project
         return {} if project == "default" else {"OpenAI-Project": project}
+
+    # ---- the reads of inventory/access.py and traces.py, for the verdicts (which import no reader)
+    def account_authorization(self, partition: str) -> AccountAuthorization:
+        """:func:`bedrock_key_audit.inventory.access.account_authorization` of ``partition``."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.account_authorization(self, partition)
+
+    def user_facts(self, partition: str, user_arns: Any) -> dict[str, UserFacts]:
+        """:func:`bedrock_key_audit.inventory.access.user_facts`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.user_facts(self, partition, user_arns)
+
+    def secret_resource_policy(self) -> str | None:
+        """:func:`bedrock_key_audit.inventory.access.secret_resource_policy`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.secret_resource_policy(self)
+
+    def key_policy(self, key_arn: str) -> str:
+        """:func:`bedrock_key_audit.inventory.access.key_policy`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.key_policy(self, key_arn)
+
+    def key_grants(self, key_arn: str) -> list[dict[str, Any]]:
+        """:func:`bedrock_key_audit.inventory.access.key_grants`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.key_grants(self, key_arn)
+
+    def secret_replicas(self, secret_arn: str, describe: dict[str, Any]) -> list[Replica]:
+        """:func:`bedrock_key_audit.inventory.access.secret_replicas`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.secret_replicas(self, secret_arn, describe)
+
+    def invocation_logging(self, region: str) -> InvocationLogging:
+        """:func:`bedrock_key_audit.inventory.traces.invocation_logging` in ``region``."""
+        from bedrock_key_audit.inventory import traces as trace_reads
+        return trace_reads.invocation_logging(self, region)
+
+    def bucket_protection(self, partition: str, bucket: str, region: str) -> BucketProtection:
+        """:func:`bedrock_key_audit.inventory.traces.bucket_protection`."""
+        from bedrock_key_audit.inventory import traces as trace_reads
+        return trace_reads.bucket_protection(self, partition, bucket, region)
 
     # ---- prefetch
     def prefetch(self, users: Iterable[str], now: dt.datetime | None = None) -> list[cf.Future[Any]]:
