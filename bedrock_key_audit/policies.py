@@ -70,6 +70,7 @@ import importlib.resources
 import json
 import re
 import sys
+from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
 ROLES = ("auditor", "remediator")
@@ -101,16 +102,46 @@ _COMMERCIAL_KEY_USER_READS = frozenset({
     "iam:ListUsers", "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies", "iam:GetGroupPolicy",
     "cloudtrail:LookupEvents", "ec2:DescribeRegions", "bedrock:GetModelInvocationLoggingConfiguration",
     "logs:DescribeLogGroups"})
-COMMERCIAL_ONLY: dict[str, frozenset[str]] = {
-    "auditor": _COMMERCIAL_KEY_USER_READS | {"iam:GetUser", "iam:GenerateCredentialReport", "iam:GetCredentialReport"},
-    "remediator": _COMMERCIAL_KEY_USER_READS | {"bedrock:PutModelInvocationLoggingConfiguration"},
-}
+
+
+class _CommercialOnly(Mapping[str, frozenset[str]]):
+    """Role -> the actions a ``--partition govcloud`` document leaves out: the auditor's are those every read
+    declaring them is called in the commercial partition only (:func:`bedrock_key_audit.permissions.partition_only`)."""
+
+    _fixed = {"remediator": _COMMERCIAL_KEY_USER_READS | {"bedrock:PutModelInvocationLoggingConfiguration"}}
+
+    def __getitem__(self, role: str) -> frozenset[str]:
+        if role == "auditor":
+            from bedrock_key_audit.permissions import partition_only
+
+            return partition_only("commercial")
+        return self._fixed[role]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ROLES)
+
+    def __len__(self) -> int:
+        return len(ROLES)
+
+
+COMMERCIAL_ONLY: Mapping[str, frozenset[str]] = _CommercialOnly()
 ORGANIZATION_ACTIONS = ["organizations:ListAccounts", "organizations:ListAccountsForParent",
                         "organizations:ListOrganizationalUnitsForParent", "organizations:ListTagsForResource"]
 
 
 def template(role: str) -> dict[str, Any]:
-    """The policy of ``role`` for the built-in defaults (both partitions)."""
+    """The policy of ``role`` for the built-in defaults (both partitions): the auditor's generated from the
+    reads' declarations (:func:`bedrock_key_audit.permissions.auditor_statements`), the remediator's from
+    its template."""
+    if role == "auditor":
+        from bedrock_key_audit.permissions import auditor_statements
+
+        return {"Version": "2012-10-17", "Statement": auditor_statements()}
+    return template_file(role)
+
+
+def template_file(role: str) -> dict[str, Any]:
+    """``policy_templates/<role>.json``."""
     text = importlib.resources.files("bedrock_key_audit").joinpath("policy_templates").joinpath(f"{role}.json").read_text()
     doc: dict[str, Any] = json.loads(text)
     return doc

@@ -26,6 +26,21 @@ from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.config import BEDROCK_SERVICE, PARTITIONS, AuditConfig
 from bedrock_key_audit.iam_bulk import user_record
 from bedrock_key_audit.org_policies import OrgPolicies
+from bedrock_key_audit.permissions import (
+    COMMERCIAL,
+    GOVCLOUD,
+    GROUP,
+    KEY_USER,
+    KMS_KEY,
+    MANAGED_POLICY,
+    SECRET,
+    SECRET_KEY_VIA_SECRETS_MANAGER,
+    TRAIL,
+    TRAIL_LISTING,
+    USER_LISTING,
+    Read,
+    reads,
+)
 from bedrock_key_audit.inventory import org as org_reads
 from bedrock_key_audit.inventory.bulk import BulkReads
 from bedrock_key_audit.inventory.errors import BadRegion, ReadError
@@ -152,6 +167,7 @@ class Inventory(BulkReads):
         return None if resp is None else resp["items"]
 
     # ---- commercial IAM
+    @reads(Read("iam:GetUser", KEY_USER, partitions=COMMERCIAL), Read("iam:ListUsers", USER_LISTING, partitions=COMMERCIAL))
     def user(self, name: str) -> IamUser:
         """``iam:GetUser``; when it answers NoSuchEntity, ``iam:ListUsers`` for the same name in another case.
 
@@ -190,6 +206,7 @@ class Inventory(BulkReads):
             )
         return self.g.once(("user", name), fetch)
 
+    @reads(Read("iam:GetPolicy", MANAGED_POLICY, partitions=COMMERCIAL), Read("iam:GetPolicyVersion", MANAGED_POLICY, partitions=COMMERCIAL))
     def managed_policy(self, arn: str) -> PolicyDoc:
         """``iam:GetPolicy`` + ``iam:GetPolicyVersion`` of its default version; once per ARN for the run."""
         def fetch() -> PolicyDoc:
@@ -203,6 +220,8 @@ class Inventory(BulkReads):
             return PolicyDoc("managed", pol["PolicyName"], arn, pol["DefaultVersionId"], ver["Document"])
         return self.g.once(("policy", arn), fetch)
 
+    @reads(Read("iam:ListAttachedGroupPolicies", GROUP, partitions=COMMERCIAL), Read("iam:ListGroupPolicies", GROUP, partitions=COMMERCIAL),
+        Read("iam:GetGroupPolicy", GROUP, partitions=COMMERCIAL))
     def _group_policies(self, group: str) -> list[PolicyDoc]:
         def fetch() -> list[PolicyDoc]:
             attached, names = self.g.fanout([
@@ -218,6 +237,8 @@ class Inventory(BulkReads):
             return docs
         return self.g.once(("group-policies", group), fetch)
 
+    @reads(Read("iam:ListAttachedUserPolicies", KEY_USER, partitions=COMMERCIAL), Read("iam:ListUserPolicies", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListGroupsForUser", KEY_USER, partitions=COMMERCIAL), Read("iam:GetUserPolicy", KEY_USER, partitions=COMMERCIAL))
     def user_policies(self, name: str) -> UserPolicies:
         """Attached managed (default versions), inline, and group policies, plus the boundary.
 
@@ -286,6 +307,9 @@ class Inventory(BulkReads):
         boundary_arn = (found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
         return self._policies_of(name, docs, tasks, boundary_arn, attached)
 
+    @reads(Read("iam:GetLoginProfile", KEY_USER, partitions=COMMERCIAL), Read("iam:ListAccessKeys", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListSigningCertificates", KEY_USER, partitions=COMMERCIAL), Read("iam:ListSSHPublicKeys", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListServiceSpecificCredentials", KEY_USER, partitions=COMMERCIAL))
     def other_credentials(self, name: str) -> OtherCredentials:
         """Every credential type IAM gives a user besides its Bedrock keys (IAM User Guide,
         "AWS security credentials" / "Manage passwords, access keys, SSH keys, X.509
@@ -315,6 +339,9 @@ class Inventory(BulkReads):
             )
         return self.g.once(("other-creds", name), fetch)
 
+    @reads(Read("iam:GetLoginProfile", KEY_USER, partitions=COMMERCIAL), Read("iam:ListAccessKeys", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListSigningCertificates", KEY_USER, partitions=COMMERCIAL), Read("iam:ListSSHPublicKeys", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListServiceSpecificCredentials", KEY_USER, partitions=COMMERCIAL))
     def _other_credentials_bulk(self, name: str) -> OtherCredentials:
         """:meth:`other_credentials` in fleet mode: the password from the credential report and other
         services' credentials from ListServiceSpecificCredentials(AllUsers) when those could be read;
@@ -345,6 +372,7 @@ class Inventory(BulkReads):
             ssh_public_keys=ssh or [], service_credentials=list(ssc),
         )
 
+    @reads(Read("iam:ListServiceSpecificCredentials", KEY_USER, partitions=COMMERCIAL))
     def bedrock_credentials(self, name: str) -> list[Credential]:
         """``iam:ListServiceSpecificCredentials`` for the user and ``bedrock.amazonaws.com`` (Marker loop: no paginator)."""
         def fetch() -> list[Credential]:
@@ -353,6 +381,7 @@ class Inventory(BulkReads):
             return [Credential.from_api(c) for c in (items or [])]
         return self.g.once(("ssc", name), fetch)
 
+    @reads(Read("iam:ListServiceSpecificCredentials", KEY_USER, partitions=COMMERCIAL))
     def fleet_users(self) -> list[str]:
         """Every user holding a ``bedrock.amazonaws.com`` credential (``ListServiceSpecificCredentials``
         with ``AllUsers``), seeding each user's credential list so it is not read again."""
@@ -368,6 +397,7 @@ class Inventory(BulkReads):
         return self.g.once(("fleet",), fetch)
 
     # ---- identity
+    @reads(Read("sts:GetCallerIdentity", None, actions=()))  # AWS answers it even under an explicit Deny
     def identity(self, partition: str) -> dict[str, Any]:
         """``sts:GetCallerIdentity`` (needs no permission); the answer of the run's credential preflight
         (``Aws.identities``, bedrock_key_audit/doctor.py) when it made the call already."""
@@ -412,6 +442,10 @@ class Inventory(BulkReads):
         return self.g.once(("org-policies", partition), fetch)
 
     # ---- govcloud secret
+    @reads(Read("secretsmanager:DescribeSecret", SECRET, partitions=GOVCLOUD),
+        Read("secretsmanager:GetSecretValue", SECRET, partitions=GOVCLOUD),
+        Read("secretsmanager:GetSecretValue", SECRET_KEY_VIA_SECRETS_MANAGER, actions=("kms:Decrypt",),
+             partitions=GOVCLOUD))
     def secret(self) -> Secret:
         """``secretsmanager:DescribeSecret`` and ``secretsmanager:GetSecretValue`` (+ ``kms:Decrypt`` on its key)."""
         sid = self.cfg.secret_id
@@ -456,6 +490,9 @@ class Inventory(BulkReads):
             return s
         return self.g.once(("secret", sid), fetch)
 
+    @reads(Read("secretsmanager:GetSecretValue", SECRET, partitions=GOVCLOUD),
+        Read("secretsmanager:GetSecretValue", SECRET_KEY_VIA_SECRETS_MANAGER, actions=("kms:Decrypt",),
+             partitions=GOVCLOUD))
     def secret_version(self, stage: str) -> tuple[str | None, SecretText | None]:
         """``secretsmanager:GetSecretValue`` with ``VersionStage`` (e.g. ``AWSPENDING``): the
         version id and its string (kept in ``SecretText``); ``(None, None)`` when no version has
@@ -471,6 +508,7 @@ class Inventory(BulkReads):
             return resp.get("VersionId"), (SecretText(text) if isinstance(text, str) else None)
         return self.g.once(("secret-version", sid, stage), fetch)
 
+    @reads(Read("kms:DescribeKey", KMS_KEY))
     def kms_key(self, partition: str, key_id: str, region: str | None = None) -> dict[str, Any]:
         """``kms:DescribeKey`` (KeyManager tells a customer-managed key from an AWS-managed one;
         KeyState and DeletionDate say whether it can still be used), in ``region`` (default:
@@ -483,6 +521,8 @@ class Inventory(BulkReads):
         return self.g.once(("kms", partition, key_id, region), fetch)
 
     # ---- cloudtrail
+    @reads(Read("cloudtrail:DescribeTrails", TRAIL_LISTING), Read("cloudtrail:GetTrailStatus", TRAIL),
+        Read("cloudtrail:GetEventSelectors", TRAIL))
     def trails(self, partition: str) -> list[Trail]:
         """``cloudtrail:DescribeTrails`` (with shadow trails), then per trail, in its home region,
         ``cloudtrail:GetTrailStatus`` and ``cloudtrail:GetEventSelectors``, and ``kms:DescribeKey``
