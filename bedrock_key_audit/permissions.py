@@ -73,6 +73,8 @@ ROLE = Scope("ReadTheInvocationLogDeliveryRole", "arn:aws:iam::*:role/*")
 EVENT_HISTORY = Scope("ReadTheKeyUsersEventHistory", "*")
 REGION_LISTING = Scope("ListTheRegionsTheKeyWorksIn", "*")
 ORGANIZATION_POLICIES = Scope("ReadTheOrganizationsPolicies", "*")
+#: the management principal's listing of the organization's accounts (``policy ... --organization`` only)
+ORGANIZATION_ACCOUNTS = Scope("ListTheOrganizationsAccounts", "*")
 
 #: the auditor policy's statements, in order
 SCOPES: tuple[Scope, ...] = (
@@ -121,7 +123,8 @@ def reads(*declared: Read) -> Callable[[F], F]:
 #: the modules whose functions call AWS for the audit (the ``Inventory`` and its read modules)
 READ_MODULES = ("bedrock_key_audit.inventory.reader", "bedrock_key_audit.inventory.bulk",
                 "bedrock_key_audit.inventory.access", "bedrock_key_audit.inventory.traces",
-                "bedrock_key_audit.inventory.usage", "bedrock_key_audit.inventory.org")
+                "bedrock_key_audit.inventory.usage", "bedrock_key_audit.inventory.org",
+                "bedrock_key_audit.organization")
 
 
 def declared() -> list[Read]:
@@ -137,12 +140,17 @@ def auditor_statements() -> list[dict[str, Any]]:
     """The auditor policy's statements, one per :data:`SCOPES` entry some read acts on, its actions sorted."""
     by_scope: dict[Scope, set[str]] = {}
     for r in declared():
-        if r.on is not None:
+        if r.on is not None and r.on is not ORGANIZATION_ACCOUNTS:
             by_scope.setdefault(r.on, set()).update(r.needs)
     unknown = [s.sid for s in by_scope if s not in SCOPES]
     if unknown:
         raise ValueError(f"reads declared on scopes missing from SCOPES: {', '.join(unknown)}")
     return [s.statement(sorted(by_scope[s])) for s in SCOPES if s in by_scope]
+
+
+def actions_on(scope: Scope) -> list[str]:
+    """The actions the declared reads need on ``scope``, sorted."""
+    return sorted({a for r in declared() if r.on == scope for a in r.needs})
 
 
 def partition_only(partition: str) -> frozenset[str]:

@@ -1,9 +1,11 @@
 """``bedrock-key-audit policy auditor|remediator``: the IAM policy to attach, for this configuration.
 
-The templates (``bedrock_key_audit/policy_templates/*.json``) are the policies proven by
-``tests/remediation/test_policies.py`` (the whole audit and remediation run as a principal holding
-only them, one action fewer fails); ``docs/auditor-policy.json`` and ``docs/remediator-policy.json``
-are the templates as printed for the built-in defaults (a test holds them equal). What changes
+The auditor's policy is generated from the actions the audit's reads declare beside their calls
+(:mod:`bedrock_key_audit.permissions`, as Cloud Custodian's resources declare their permissions), one
+statement per resource kind; the remediator's is a template (``bedrock_key_audit/policy_templates/remediator.json``).
+Both are proven by ``tests/remediation/test_policies.py`` (the whole audit and remediation run as a principal
+holding only them, one action fewer fails); ``docs/auditor-policy.json`` and ``docs/remediator-policy.json``
+are the documents as printed for the built-in defaults (a test holds them equal). What changes
 with the configuration:
 
 - the audited user's name (``user.name``) in user and policy ARNs, and the secret's name
@@ -125,23 +127,24 @@ class _CommercialOnly(Mapping[str, frozenset[str]]):
 
 
 COMMERCIAL_ONLY: Mapping[str, frozenset[str]] = _CommercialOnly()
-ORGANIZATION_ACTIONS = ["organizations:ListAccounts", "organizations:ListAccountsForParent",
-                        "organizations:ListOrganizationalUnitsForParent", "organizations:ListTagsForResource"]
+
+
+def organization_actions() -> list[str]:
+    """The Organizations reads of the management principal of an ``[organization]`` audit, as
+    bedrock_key_audit/organization.py declares them."""
+    from bedrock_key_audit.permissions import ORGANIZATION_ACCOUNTS, actions_on
+
+    return actions_on(ORGANIZATION_ACCOUNTS)
 
 
 def template(role: str) -> dict[str, Any]:
     """The policy of ``role`` for the built-in defaults (both partitions): the auditor's generated from the
     reads' declarations (:func:`bedrock_key_audit.permissions.auditor_statements`), the remediator's from
-    its template."""
+    ``policy_templates/remediator.json``."""
     if role == "auditor":
         from bedrock_key_audit.permissions import auditor_statements
 
         return {"Version": "2012-10-17", "Statement": auditor_statements()}
-    return template_file(role)
-
-
-def template_file(role: str) -> dict[str, Any]:
-    """``policy_templates/<role>.json``."""
     text = importlib.resources.files("bedrock_key_audit").joinpath("policy_templates").joinpath(f"{role}.json").read_text()
     doc: dict[str, Any] = json.loads(text)
     return doc
@@ -241,7 +244,7 @@ def generate(role: str, user: str = TEMPLATE_USER, secret: str = TEMPLATE_SECRET
         parts = [partition] if partition else list(ARN_PARTITION)
         if "commercial" in parts:
             out_statements.append({"Sid": "ListTheOrganizationsAccounts", "Effect": "Allow",
-                                   "Action": list(ORGANIZATION_ACTIONS), "Resource": "*"})
+                                   "Action": organization_actions(), "Resource": "*"})
         out_statements.append({"Sid": "AssumeTheAuditRoleInEachMemberAccount", "Effect": "Allow",
                                "Action": "sts:AssumeRole",
                                "Resource": [f"arn:{ARN_PARTITION[p]}:iam::*:role/{role_name}" for p in parts]})

@@ -148,8 +148,8 @@ def key_grants(inv: Inventory, key_arn: str) -> list[dict[str, Any]]:
     def fetch() -> list[dict[str, Any]]:
         region = _key_region(key_arn)
         if region and region != inv.cfg.region("govcloud"):
-            items: list[dict[str, Any]] = inv._read("govcloud", "kms", "ListGrants", region=region, via=lambda c: {
-                "Grants": [g for page in c.get_paginator("list_grants").paginate(KeyId=key_arn)
+            items: list[dict[str, Any]] = inv._read("govcloud", "kms", "ListGrants", region=region, via=lambda client: {
+                "Grants": [g for page in client.get_paginator("list_grants").paginate(KeyId=key_arn)
                            for g in page.get("Grants", [])]}, KeyId=key_arn)["Grants"]  # type: ignore[index]
             return items
         items = inv._paginated("govcloud", "kms", "ListGrants", "Grants", KeyId=key_arn) or []

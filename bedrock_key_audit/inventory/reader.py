@@ -1,9 +1,10 @@
 """``Inventory``: the memoised reads of both partitions for one audited account.
 
 Every method is memoised on a :class:`~bedrock_key_audit.inventory.gather.Gatherer`, so the
-checks, the fleet collection and the fixers share one read of each thing.  The docstrings name
-every AWS action the auditor needs (tests/remediation/test_policies.py holds
-docs/auditor-policy.json to exactly that list).
+checks, the fleet collection and the fixers share one read of each thing.  Each method that calls AWS
+declares, beside its calls, the IAM actions they need (``@reads``: :mod:`bedrock_key_audit.permissions`); the
+auditor policy is generated from those declarations, and tests/unit/test_declared_reads.py holds every call
+to one.
 """
 from __future__ import annotations
 
