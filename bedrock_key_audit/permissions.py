@@ -154,9 +154,12 @@ def actions_on(scope: Scope) -> list[str]:
 
 
 def partition_only(partition: str) -> frozenset[str]:
-    """Actions the audit needs only in ``partition`` (every read needing them is called there only)."""
+    """Actions of the auditor policy's statements (:data:`SCOPES`) the audit needs only in ``partition``
+    (every read needing them is called there only)."""
     where: dict[str, set[str]] = {}
     for r in declared():
+        if r.on not in SCOPES:
+            continue
         for a in r.needs:
             where.setdefault(a, set()).update(r.partitions)
     return frozenset(a for a, parts in where.items() if parts == {partition})

@@ -88,7 +88,8 @@ SECRET_KEY_SIDS = frozenset({"DecryptTheSecretThroughSecretsManagerOnly", "ReadW
 #: account can be changed only from the management account: "Creating a trail for an organization")
 OWN_TRAIL_SIDS = frozenset({"FixOnlyThisAccountsTrails"})
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
-#: the reads of the key user (and of its groups and credentials), the account's credential report and key
+#: (the remediator's list; the auditor's comes from the reads' declarations: :class:`_CommercialOnly`, and a
+#: test holds this one within it) the reads of the key user (and of its groups and credentials), the key
 #: listing, the key's use (``cloudtrail:LookupEvents``, ``ec2:DescribeRegions``) and Bedrock model-invocation
 #: logging: the code calls them in the commercial partition only (the key user and its key are commercial:
 #: bedrock_key_audit/inventory/reader.py, bulk.py, usage.py and traces.py read them with partition
