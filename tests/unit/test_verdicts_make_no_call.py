@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "bedrock_key_audit"
 
 VERDICT_MODULES = (
-    *sorted(f"bedrock_key_audit.verdicts.{p.stem}" for p in (PKG / "verdicts").glob("*.py")),
+    *sorted("bedrock_key_audit.verdicts" + ("" if p.stem == "__init__" else f".{p.stem}")
+            for p in (PKG / "verdicts").glob("*.py")),
     "bedrock_key_audit.access", "bedrock_key_audit.policy", "bedrock_key_audit.iam_verdicts",
     "bedrock_key_audit.trails", "bedrock_key_audit.usage",
 )
