@@ -120,7 +120,8 @@ def reads(*declared: Read) -> Callable[[F], F]:
     return mark
 
 
-#: the modules whose functions call AWS for the audit (the ``Inventory`` and its read modules)
+#: the modules whose functions call AWS for the audit (the ``Inventory``, its read modules, and the discovery of an
+#: organization's accounts)
 READ_MODULES = ("bedrock_key_audit.inventory.reader", "bedrock_key_audit.inventory.bulk",
                 "bedrock_key_audit.inventory.access", "bedrock_key_audit.inventory.traces",
                 "bedrock_key_audit.inventory.usage", "bedrock_key_audit.inventory.org",
