@@ -23,6 +23,8 @@ import botocore.exceptions
 from botocore import xform_name
 from botocore.parsers import ResponseParserError
 
+from bedrock_key_audit.inventory.errors import KMS_VIA_SECRETS_MANAGER
+
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
                 "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException"}
 THROTTLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
@@ -71,11 +73,6 @@ IAM_ACTION_OVERRIDES = {
 #: "HeadBucket", Amazon S3 API Reference)
 BODYLESS_DENIED = "403"
 
-# Secrets Manager calls KMS with the caller's own permissions and, when KMS refuses, answers
-# AccessDeniedException "Access to KMS is not allowed" ("Secret encryption and decryption in AWS
-# Secrets Manager", https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html:
-# reading a secret needs kms:Decrypt on its key, writing a value kms:GenerateDataKey).
-KMS_VIA_SECRETS_MANAGER = "access to kms is not allowed"
 SECRET_WRITES = frozenset({"PutSecretValue", "CreateSecret", "UpdateSecret", "RotateSecret"})
 
 # The policy type that refused, as AWS words it in an access-denied message ("Troubleshoot access

@@ -436,8 +436,8 @@ READS: tuple[Read, ...] = (
     Read("commercial", "organizations", "describe_organization", "organizations:DescribeOrganization"),
     Read("govcloud", "organizations", "describe_organization", "organizations:DescribeOrganization"),
 )
-#: actions of the auditor policy (policy_templates/auditor.json) the doctor does not try, and why; a
-#: test holds READS + NOT_TRIED equal to the template, so a new read cannot be forgotten here
+#: actions of the auditor policy (generated: bedrock_key_audit/permissions.py) the doctor does not try, and why; a
+#: test holds READS + NOT_TRIED equal to the policy's actions, so a new read cannot be forgotten here
 NOT_TRIED: dict[str, str] = {
     "kms:Decrypt": "allowed only through Secrets Manager (kms:ViaService): secretsmanager:GetSecretValue exercises it",
     "iam:GenerateCredentialReport": "it starts the generation of a report (fleet mode only); iam:GetCredentialReport "
@@ -557,7 +557,7 @@ def simulate(aws: Any, partition: str, who: dict[str, Any], actions: list[str]
 def denied_action(read: Read, exc: botocore.exceptions.ClientError) -> str:
     """The action a refused read lacked: Secrets Manager's "Access to KMS is not allowed" is the
     caller's kms:Decrypt on the secret's key, not the Secrets Manager action (aws_call's wording)."""
-    from bedrock_key_audit.aws_call import KMS_VIA_SECRETS_MANAGER
+    from bedrock_key_audit.inventory.errors import KMS_VIA_SECRETS_MANAGER
 
     message = str(exc.response.get("Error", {}).get("Message", "") or "").lower()
     if read.service == "secretsmanager" and KMS_VIA_SECRETS_MANAGER in message:
@@ -572,7 +572,8 @@ def _refusal_not_a_missing_grant(read: Read, exc: botocore.exceptions.ClientErro
     the policy type in the message ("Troubleshoot access denied error messages", IAM User Guide,
     https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html); attaching the
     printed policy changes nothing there."""
-    from bedrock_key_audit.aws_call import KMS_VIA_SECRETS_MANAGER, denial_cause, denied_error
+    from bedrock_key_audit.aws_call import denial_cause, denied_error
+    from bedrock_key_audit.inventory.errors import KMS_VIA_SECRETS_MANAGER
 
     message = str(exc.response.get("Error", {}).get("Message", "") or "")
     cause = denial_cause(message)

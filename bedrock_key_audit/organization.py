@@ -33,6 +33,7 @@ import botocore.exceptions
 from bedrock_key_audit.aws import Aws, CallLog
 from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.config import AuditConfig, ConfigError, _merge
+from bedrock_key_audit.permissions import COMMERCIAL, ORGANIZATION_ACCOUNTS, Read, reads
 
 INACTIVE_STATES = {"SUSPENDED", "PENDING_CLOSURE", "CLOSED"}
 _SHARD = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)$")
@@ -72,6 +73,8 @@ def _pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
     return out
 
 
+@reads(Read("organizations:ListAccountsForParent", ORGANIZATION_ACCOUNTS, partitions=COMMERCIAL),
+       Read("organizations:ListOrganizationalUnitsForParent", ORGANIZATION_ACCOUNTS, partitions=COMMERCIAL))
 def accounts_under(client: Any, parent: str) -> set[str]:
     """Ids of every account under ``parent`` (a root or OU id), at any depth."""
     found: set[str] = set()
@@ -90,6 +93,8 @@ def select(accounts: Iterable[dict[str, Any]], *, include: set[str] | None, excl
                    and a["Id"] not in exclude), key=lambda a: a["Id"])
 
 
+@reads(Read("organizations:ListAccounts", ORGANIZATION_ACCOUNTS, partitions=COMMERCIAL),
+       Read("organizations:ListTagsForResource", ORGANIZATION_ACCOUNTS, partitions=COMMERCIAL))
 def discover(client: Any, org: dict[str, Any]) -> list[Member]:
     """The organization's accounts to audit (``org`` is the ``[organization]`` table)."""
     include: set[str] | None = None

@@ -1,9 +1,11 @@
 """``bedrock-key-audit policy auditor|remediator``: the IAM policy to attach, for this configuration.
 
-The templates (``bedrock_key_audit/policy_templates/*.json``) are the policies proven by
-``tests/remediation/test_policies.py`` (the whole audit and remediation run as a principal holding
-only them, one action fewer fails); ``docs/auditor-policy.json`` and ``docs/remediator-policy.json``
-are the templates as printed for the built-in defaults (a test holds them equal). What changes
+The auditor's policy is generated from the actions the audit's reads declare beside their calls
+(:mod:`bedrock_key_audit.permissions`, as Cloud Custodian's resources declare their permissions), one
+statement per resource kind; the remediator's is a template (``bedrock_key_audit/policy_templates/remediator.json``).
+Both are proven by ``tests/remediation/test_policies.py`` (the whole audit and remediation run as a principal
+holding only them, one action fewer fails); ``docs/auditor-policy.json`` and ``docs/remediator-policy.json``
+are the documents as printed for the built-in defaults (a test holds them equal). What changes
 with the configuration:
 
 - the audited user's name (``user.name``) in user and policy ARNs, and the secret's name
@@ -70,6 +72,7 @@ import importlib.resources
 import json
 import re
 import sys
+from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
 ROLES = ("auditor", "remediator")
@@ -85,7 +88,8 @@ SECRET_KEY_SIDS = frozenset({"DecryptTheSecretThroughSecretsManagerOnly", "ReadW
 #: account can be changed only from the management account: "Creating a trail for an organization")
 OWN_TRAIL_SIDS = frozenset({"FixOnlyThisAccountsTrails"})
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
-#: the reads of the key user (and of its groups and credentials), the account's credential report and key
+#: (the remediator's list; the auditor's comes from the reads' declarations: :class:`_CommercialOnly`, and a
+#: test holds this one within it) the reads of the key user (and of its groups and credentials), the key
 #: listing, the key's use (``cloudtrail:LookupEvents``, ``ec2:DescribeRegions``) and Bedrock model-invocation
 #: logging: the code calls them in the commercial partition only (the key user and its key are commercial:
 #: bedrock_key_audit/inventory/reader.py, bulk.py, usage.py and traces.py read them with partition
@@ -101,16 +105,47 @@ _COMMERCIAL_KEY_USER_READS = frozenset({
     "iam:ListUsers", "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies", "iam:GetGroupPolicy",
     "cloudtrail:LookupEvents", "ec2:DescribeRegions", "bedrock:GetModelInvocationLoggingConfiguration",
     "logs:DescribeLogGroups"})
-COMMERCIAL_ONLY: dict[str, frozenset[str]] = {
-    "auditor": _COMMERCIAL_KEY_USER_READS | {"iam:GetUser", "iam:GenerateCredentialReport", "iam:GetCredentialReport"},
-    "remediator": _COMMERCIAL_KEY_USER_READS | {"bedrock:PutModelInvocationLoggingConfiguration"},
-}
-ORGANIZATION_ACTIONS = ["organizations:ListAccounts", "organizations:ListAccountsForParent",
-                        "organizations:ListOrganizationalUnitsForParent", "organizations:ListTagsForResource"]
+
+
+class _CommercialOnly(Mapping[str, frozenset[str]]):
+    """Role -> the actions a ``--partition govcloud`` document leaves out: the auditor's are those every read
+    declaring them is called in the commercial partition only (:func:`bedrock_key_audit.permissions.partition_only`)."""
+
+    _fixed = {"remediator": _COMMERCIAL_KEY_USER_READS | {"bedrock:PutModelInvocationLoggingConfiguration"}}
+
+    def __getitem__(self, role: str) -> frozenset[str]:
+        if role == "auditor":
+            from bedrock_key_audit.permissions import partition_only
+
+            return partition_only("commercial")
+        return self._fixed[role]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ROLES)
+
+    def __len__(self) -> int:
+        return len(ROLES)
+
+
+COMMERCIAL_ONLY: Mapping[str, frozenset[str]] = _CommercialOnly()
+
+
+def organization_actions() -> list[str]:
+    """The Organizations reads of the management principal of an ``[organization]`` audit, as
+    bedrock_key_audit/organization.py declares them."""
+    from bedrock_key_audit.permissions import ORGANIZATION_ACCOUNTS, actions_on
+
+    return actions_on(ORGANIZATION_ACCOUNTS)
 
 
 def template(role: str) -> dict[str, Any]:
-    """The policy of ``role`` for the built-in defaults (both partitions)."""
+    """The policy of ``role`` for the built-in defaults (both partitions): the auditor's generated from the
+    reads' declarations (:func:`bedrock_key_audit.permissions.auditor_statements`), the remediator's from
+    ``policy_templates/remediator.json``."""
+    if role == "auditor":
+        from bedrock_key_audit.permissions import auditor_statements
+
+        return {"Version": "2012-10-17", "Statement": auditor_statements()}
     text = importlib.resources.files("bedrock_key_audit").joinpath("policy_templates").joinpath(f"{role}.json").read_text()
     doc: dict[str, Any] = json.loads(text)
     return doc
@@ -210,7 +245,7 @@ def generate(role: str, user: str = TEMPLATE_USER, secret: str = TEMPLATE_SECRET
         parts = [partition] if partition else list(ARN_PARTITION)
         if "commercial" in parts:
             out_statements.append({"Sid": "ListTheOrganizationsAccounts", "Effect": "Allow",
-                                   "Action": list(ORGANIZATION_ACTIONS), "Resource": "*"})
+                                   "Action": organization_actions(), "Resource": "*"})
         out_statements.append({"Sid": "AssumeTheAuditRoleInEachMemberAccount", "Effect": "Allow",
                                "Action": "sts:AssumeRole",
                                "Resource": [f"arn:{ARN_PARTITION[p]}:iam::*:role/{role_name}" for p in parts]})

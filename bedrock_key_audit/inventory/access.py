@@ -22,41 +22,17 @@ Calls (and so the auditor's permissions):
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from bedrock_key_audit.checkcore import CouldNotDecide
 
 from bedrock_key_audit.escalation import UserFacts
-from bedrock_key_audit.access import (
-    Principal,
-    attached_arns,
-    principal_of_caller,
-    principals_from_gaad,
-)
+from bedrock_key_audit.access import attached_arns, principals_from_gaad
+from bedrock_key_audit.inventory.models import AccountAuthorization, Replica
+from bedrock_key_audit.permissions import GOVCLOUD, KEY_USER, MANAGED_POLICY, SECRET, SECRET_KEY, SECRET_REPLICA, Read, reads
 
 if TYPE_CHECKING:  # the reader calls these functions (prefetch); they only name its type
     from bedrock_key_audit.inventory.reader import Inventory
-
-
-@dataclasses.dataclass
-class AccountAuthorization:
-    """One partition's users, groups, roles and policies, as principals with their statements."""
-
-    partition: str
-    principals: list[Principal]
-    users: list[tuple[str, dict[str, str]]]  # every user's ARN and tags
-    counts: dict[str, int]
-    caller: dict[str, Any]
-    gaad: dict[str, Any] = dataclasses.field(default_factory=dict)  # the merged answer (escalation paths)
-    managed: dict[str, Any] = dataclasses.field(default_factory=dict)  # AWS managed policy ARN -> document
-
-    def caller_principal(self) -> Principal | None:
-        return principal_of_caller(self.caller.get("Arn"), self.principals)
-
-    def user_arn(self, name: str) -> str | None:
-        """The ARN of IAM user ``name`` (IAM user names ignore case), or None when there is none."""
-        return next((arn for arn, _ in self.users if arn.rsplit("/", 1)[-1].lower() == name.lower()), None)
 
 
 def _gaad(inv: Inventory, partition: str) -> dict[str, Any]:
@@ -69,6 +45,7 @@ def _gaad(inv: Inventory, partition: str) -> dict[str, Any]:
     return merged
 
 
+@reads(Read("iam:GetPolicy", MANAGED_POLICY), Read("iam:GetPolicyVersion", MANAGED_POLICY))
 def _managed_document(inv: Inventory, partition: str, arn: str) -> Any:
     if partition == "commercial":  # the same memo as the users' policies: one GetPolicy per ARN and run
         return inv.managed_policy(arn).document
@@ -107,6 +84,7 @@ def account_authorization(inv: Inventory, partition: str) -> AccountAuthorizatio
     return got
 
 
+@reads(Read("iam:ListAccessKeys", KEY_USER), Read("iam:GetLoginProfile", KEY_USER))
 def user_facts(inv: Inventory, partition: str, user_arns: Any) -> dict[str, UserFacts]:
     """Each user's access-key count (``iam:ListAccessKeys``, botocore's paginator: active and
     inactive keys alike, both count against the quota of two) and console password
@@ -136,6 +114,7 @@ def user_facts(inv: Inventory, partition: str, user_arns: Any) -> dict[str, User
     return dict(inv.g.fanout([(lambda a=a: one(a)) for a in sorted(user_arns)]))
 
 
+@reads(Read("secretsmanager:GetResourcePolicy", SECRET, partitions=GOVCLOUD))
 def secret_resource_policy(inv: Inventory) -> str | None:
     """``secretsmanager:GetResourcePolicy``: the secret's resource policy, or None when it has none."""
     def fetch() -> str | None:
@@ -151,6 +130,7 @@ def _key_region(key_arn: str) -> str | None:
     return parts[3] if key_arn.startswith("arn:") and len(parts) > 3 and parts[3] else None
 
 
+@reads(Read("kms:GetKeyPolicy", SECRET_KEY, partitions=GOVCLOUD))
 def key_policy(inv: Inventory, key_arn: str) -> str:
     """``kms:GetKeyPolicy`` (``default``, the only name a key policy has) of a GovCloud key (in the
     Region its ARN names)."""
@@ -162,13 +142,14 @@ def key_policy(inv: Inventory, key_arn: str) -> str:
     return got
 
 
+@reads(Read("kms:ListGrants", SECRET_KEY, partitions=GOVCLOUD))
 def key_grants(inv: Inventory, key_arn: str) -> list[dict[str, Any]]:
     """``kms:ListGrants`` of a GovCloud key (botocore's paginator)."""
     def fetch() -> list[dict[str, Any]]:
         region = _key_region(key_arn)
         if region and region != inv.cfg.region("govcloud"):
-            items: list[dict[str, Any]] = inv._read("govcloud", "kms", "ListGrants", region=region, via=lambda c: {
-                "Grants": [g for page in c.get_paginator("list_grants").paginate(KeyId=key_arn)
+            items: list[dict[str, Any]] = inv._read("govcloud", "kms", "ListGrants", region=region, via=lambda client: {
+                "Grants": [g for page in client.get_paginator("list_grants").paginate(KeyId=key_arn)
                            for g in page.get("Grants", [])]}, KeyId=key_arn)["Grants"]  # type: ignore[index]
             return items
         items = inv._paginated("govcloud", "kms", "ListGrants", "Grants", KeyId=key_arn) or []
@@ -177,16 +158,7 @@ def key_grants(inv: Inventory, key_arn: str) -> list[dict[str, Any]]:
     return got
 
 
-@dataclasses.dataclass(frozen=True)
-class Replica:
-    """One replica of the secret: its Region, ARN and KMS key (None: that Region's aws/secretsmanager)."""
-
-    region: str
-    arn: str
-    kms_key_id: str | None
-    status: str
-
-
+@reads(Read("secretsmanager:DescribeSecret", SECRET_REPLICA, partitions=GOVCLOUD))
 def secret_replicas(inv: Inventory, secret_arn: str, describe: dict[str, Any]) -> list[Replica]:
     """Each replica Region of the secret (``ReplicationStatus``), with the key ``DescribeSecret`` in
     that Region names.  A replica whose replication ``Failed`` holds no copy and is left out."""

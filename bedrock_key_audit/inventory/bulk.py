@@ -35,6 +35,7 @@ from bedrock_key_audit.iam_bulk import (
     report_fresh,
 )
 from bedrock_key_audit.inventory.errors import ReadError
+from bedrock_key_audit.permissions import ACCOUNT_AUTHORIZATION, COMMERCIAL, CREDENTIAL_REPORT, KEY_USER, Read, reads
 
 REPORT_WAIT_SECONDS = 60.0
 
@@ -56,6 +57,7 @@ class BulkReads:
     def bulk_notes(self) -> list[str]:
         return list(self.__dict__.get("notes", []))
 
+    @reads(Read("iam:GetAccountAuthorizationDetails", ACCOUNT_AUTHORIZATION))
     def gaad_pages(self, partition: str) -> list[dict[str, Any]]:
         """``iam:GetAccountAuthorizationDetails`` of ``partition``'s account, every page (Filter
         :data:`~bedrock_key_audit.iam_bulk.GAAD_FILTER`, MaxItems 1000, Marker loop), read once per
@@ -90,22 +92,24 @@ class BulkReads:
                 return None
         return self.g.once(("bulk", "gaad"), fetch)  # type: ignore[attr-defined,no-any-return]
 
+    @reads(Read("iam:GenerateCredentialReport", CREDENTIAL_REPORT, partitions=COMMERCIAL),
+        Read("iam:GetCredentialReport", CREDENTIAL_REPORT, partitions=COMMERCIAL))
     def credential_report(self) -> CredentialReport | None:
         """The IAM credential report, when generated at or after the run began; else None (fallback)."""
         if not self.bulk:
             return None
 
         def fetch() -> CredentialReport | None:
-            read = self._read  # type: ignore[attr-defined]
             try:
                 deadline = time.monotonic() + REPORT_WAIT_SECONDS
                 delay = 0.2
                 resp: dict[str, Any] | None = None
                 while resp is None:
-                    state = (read("commercial", "iam", "GenerateCredentialReport") or {}).get("State")
+                    state = (self._read("commercial", "iam", "GenerateCredentialReport")  # type: ignore[attr-defined]
+                              or {}).get("State")
                     # COMPLETE: a report exists; STARTED / INPROGRESS: it may already be served
-                    resp = read("commercial", "iam", "GetCredentialReport",
-                                expected=set() if state == "COMPLETE" else {"ReportInProgress"})
+                    resp = self._read("commercial", "iam", "GetCredentialReport",  # type: ignore[attr-defined]
+                                      expected=set() if state == "COMPLETE" else {"ReportInProgress"})
                     if resp is None:
                         if time.monotonic() > deadline:
                             raise ReadError(f"the IAM credential report was still being generated after "
@@ -127,6 +131,7 @@ class BulkReads:
             return report
         return self.g.once(("bulk", "credential-report"), fetch)  # type: ignore[attr-defined,no-any-return]
 
+    @reads(Read("iam:ListServiceSpecificCredentials", KEY_USER, partitions=COMMERCIAL))
     def all_service_credentials(self) -> dict[str, list[dict[str, Any]]] | None:
         """Every user's non-Bedrock service-specific credentials (lower-cased user name), or None (fallback)."""
         if not self.bulk:

@@ -5,6 +5,8 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from bedrock_key_audit.access import Principal, principal_of_caller
+
 
 @dataclasses.dataclass
 class IamUser:
@@ -190,3 +192,33 @@ def missing_secret(secret: Secret) -> str:
     where = f"GovCloud Region {secret.region}" if secret.region else "GovCloud"
     return (f"secret {secret.secret_id} does not exist in {where} (Secrets Manager is regional: if it is in another "
             "GovCloud Region, set partitions.govcloud.region to that Region; `bedrock-key-audit doctor` looks for it)")
+
+
+@dataclasses.dataclass
+class AccountAuthorization:
+    """One partition's users, groups, roles and policies, as principals with their statements."""
+
+    partition: str
+    principals: list[Principal]
+    users: list[tuple[str, dict[str, str]]]  # every user's ARN and tags
+    counts: dict[str, int]
+    caller: dict[str, Any]
+    gaad: dict[str, Any] = dataclasses.field(default_factory=dict)  # the merged answer (escalation paths)
+    managed: dict[str, Any] = dataclasses.field(default_factory=dict)  # AWS managed policy ARN -> document
+
+    def caller_principal(self) -> Principal | None:
+        return principal_of_caller(self.caller.get("Arn"), self.principals)
+
+    def user_arn(self, name: str) -> str | None:
+        """The ARN of IAM user ``name`` (IAM user names ignore case), or None when there is none."""
+        return next((arn for arn, _ in self.users if arn.rsplit("/", 1)[-1].lower() == name.lower()), None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Replica:
+    """One replica of the secret: its Region, ARN and KMS key (None: that Region's aws/secretsmanager)."""
+
+    region: str
+    arn: str
+    kms_key_id: str | None
+    status: str

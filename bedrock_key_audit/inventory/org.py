@@ -24,6 +24,7 @@ from typing import Any
 
 from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.org_policies import NOT_READ_HINT, RCP, SCP, Level, OrgPolicies, OrgPolicy
+from bedrock_key_audit.permissions import ORGANIZATION_POLICIES, Read, reads
 
 Call = Callable[..., dict[str, Any]]
 
@@ -46,6 +47,10 @@ def _pages(call: Call, operation: str, key: str, **params: Any) -> list[Any]:
         params = {**params, "NextToken": token}
 
 
+@reads(Read("organizations:DescribeOrganization", ORGANIZATION_POLICIES),
+    Read("organizations:ListParents", ORGANIZATION_POLICIES),
+    Read("organizations:ListPoliciesForTarget", ORGANIZATION_POLICIES),
+    Read("organizations:DescribePolicy", ORGANIZATION_POLICIES))
 def read(own: Call, admin: Call, account: str,
          fanout: Callable[[list[Callable[[], Any]]], list[Any]] | None = None) -> OrgPolicies:
     """The account's SCPs/RCPs.  ``own(operation, **params)`` calls Organizations as the audited

@@ -1,9 +1,10 @@
 """``Inventory``: the memoised reads of both partitions for one audited account.
 
 Every method is memoised on a :class:`~bedrock_key_audit.inventory.gather.Gatherer`, so the
-checks, the fleet collection and the fixers share one read of each thing.  The docstrings name
-every AWS action the auditor needs (tests/remediation/test_policies.py holds
-docs/auditor-policy.json to exactly that list).
+checks, the fleet collection and the fixers share one read of each thing.  Each method that calls AWS
+declares, beside its calls, the IAM actions they need (``@reads``: :mod:`bedrock_key_audit.permissions`); the
+auditor policy is generated from those declarations, and tests/unit/test_declared_reads.py holds every call
+to one.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from botocore import xform_name
@@ -26,17 +27,34 @@ from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.config import BEDROCK_SERVICE, PARTITIONS, AuditConfig
 from bedrock_key_audit.iam_bulk import user_record
 from bedrock_key_audit.org_policies import OrgPolicies
+from bedrock_key_audit.permissions import (
+    COMMERCIAL,
+    GOVCLOUD,
+    GROUP,
+    KEY_USER,
+    KMS_KEY,
+    MANAGED_POLICY,
+    SECRET,
+    SECRET_KEY_VIA_SECRETS_MANAGER,
+    TRAIL,
+    TRAIL_LISTING,
+    USER_LISTING,
+    Read,
+    reads,
+)
 from bedrock_key_audit.inventory import org as org_reads
 from bedrock_key_audit.inventory.bulk import BulkReads
 from bedrock_key_audit.inventory.errors import BadRegion, ReadError
 from bedrock_key_audit.inventory.gather import Gatherer, quiet
 from bedrock_key_audit.inventory.keys import bearer_token_problem, secret_region_problem
 from bedrock_key_audit.inventory.models import (
+    AccountAuthorization,
     Credential,
     HttpProbe,
     IamUser,
     OtherCredentials,
     PolicyDoc,
+    Replica,
     Secret,
     SecretText,
     Trail,
@@ -45,6 +63,10 @@ from bedrock_key_audit.inventory.models import (
 )
 from bedrock_key_audit.inventory.probes import classify_http, path_of
 from bedrock_key_audit.usage import probe_user_agent
+
+if TYPE_CHECKING:  # names of types only: the reads below import their modules when called
+    from bedrock_key_audit.escalation import UserFacts
+    from bedrock_key_audit.verdicts.traces import BucketProtection, InvocationLogging
 
 __all__ = ["THROTTLE_CODES", "Inventory"]  # THROTTLE_CODES: its home is bedrock_key_audit.aws_call
 
@@ -146,6 +168,7 @@ class Inventory(BulkReads):
         return None if resp is None else resp["items"]
 
     # ---- commercial IAM
+    @reads(Read("iam:GetUser", KEY_USER, partitions=COMMERCIAL), Read("iam:ListUsers", USER_LISTING, partitions=COMMERCIAL))
     def user(self, name: str) -> IamUser:
         """``iam:GetUser``; when it answers NoSuchEntity, ``iam:ListUsers`` for the same name in another case.
 
@@ -184,6 +207,7 @@ class Inventory(BulkReads):
             )
         return self.g.once(("user", name), fetch)
 
+    @reads(Read("iam:GetPolicy", MANAGED_POLICY, partitions=COMMERCIAL), Read("iam:GetPolicyVersion", MANAGED_POLICY, partitions=COMMERCIAL))
     def managed_policy(self, arn: str) -> PolicyDoc:
         """``iam:GetPolicy`` + ``iam:GetPolicyVersion`` of its default version; once per ARN for the run."""
         def fetch() -> PolicyDoc:
@@ -197,6 +221,8 @@ class Inventory(BulkReads):
             return PolicyDoc("managed", pol["PolicyName"], arn, pol["DefaultVersionId"], ver["Document"])
         return self.g.once(("policy", arn), fetch)
 
+    @reads(Read("iam:ListAttachedGroupPolicies", GROUP, partitions=COMMERCIAL), Read("iam:ListGroupPolicies", GROUP, partitions=COMMERCIAL),
+        Read("iam:GetGroupPolicy", GROUP, partitions=COMMERCIAL))
     def _group_policies(self, group: str) -> list[PolicyDoc]:
         def fetch() -> list[PolicyDoc]:
             attached, names = self.g.fanout([
@@ -212,6 +238,8 @@ class Inventory(BulkReads):
             return docs
         return self.g.once(("group-policies", group), fetch)
 
+    @reads(Read("iam:ListAttachedUserPolicies", KEY_USER, partitions=COMMERCIAL), Read("iam:ListUserPolicies", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListGroupsForUser", KEY_USER, partitions=COMMERCIAL), Read("iam:GetUserPolicy", KEY_USER, partitions=COMMERCIAL))
     def user_policies(self, name: str) -> UserPolicies:
         """Attached managed (default versions), inline, and group policies, plus the boundary.
 
@@ -280,6 +308,9 @@ class Inventory(BulkReads):
         boundary_arn = (found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
         return self._policies_of(name, docs, tasks, boundary_arn, attached)
 
+    @reads(Read("iam:GetLoginProfile", KEY_USER, partitions=COMMERCIAL), Read("iam:ListAccessKeys", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListSigningCertificates", KEY_USER, partitions=COMMERCIAL), Read("iam:ListSSHPublicKeys", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListServiceSpecificCredentials", KEY_USER, partitions=COMMERCIAL))
     def other_credentials(self, name: str) -> OtherCredentials:
         """Every credential type IAM gives a user besides its Bedrock keys (IAM User Guide,
         "AWS security credentials" / "Manage passwords, access keys, SSH keys, X.509
@@ -309,6 +340,9 @@ class Inventory(BulkReads):
             )
         return self.g.once(("other-creds", name), fetch)
 
+    @reads(Read("iam:GetLoginProfile", KEY_USER, partitions=COMMERCIAL), Read("iam:ListAccessKeys", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListSigningCertificates", KEY_USER, partitions=COMMERCIAL), Read("iam:ListSSHPublicKeys", KEY_USER, partitions=COMMERCIAL),
+        Read("iam:ListServiceSpecificCredentials", KEY_USER, partitions=COMMERCIAL))
     def _other_credentials_bulk(self, name: str) -> OtherCredentials:
         """:meth:`other_credentials` in fleet mode: the password from the credential report and other
         services' credentials from ListServiceSpecificCredentials(AllUsers) when those could be read;
@@ -339,6 +373,7 @@ class Inventory(BulkReads):
             ssh_public_keys=ssh or [], service_credentials=list(ssc),
         )
 
+    @reads(Read("iam:ListServiceSpecificCredentials", KEY_USER, partitions=COMMERCIAL))
     def bedrock_credentials(self, name: str) -> list[Credential]:
         """``iam:ListServiceSpecificCredentials`` for the user and ``bedrock.amazonaws.com`` (Marker loop: no paginator)."""
         def fetch() -> list[Credential]:
@@ -347,6 +382,7 @@ class Inventory(BulkReads):
             return [Credential.from_api(c) for c in (items or [])]
         return self.g.once(("ssc", name), fetch)
 
+    @reads(Read("iam:ListServiceSpecificCredentials", KEY_USER, partitions=COMMERCIAL))
     def fleet_users(self) -> list[str]:
         """Every user holding a ``bedrock.amazonaws.com`` credential (``ListServiceSpecificCredentials``
         with ``AllUsers``), seeding each user's credential list so it is not read again."""
@@ -362,6 +398,7 @@ class Inventory(BulkReads):
         return self.g.once(("fleet",), fetch)
 
     # ---- identity
+    @reads(Read("sts:GetCallerIdentity", None, actions=()))  # AWS answers it even under an explicit Deny
     def identity(self, partition: str) -> dict[str, Any]:
         """``sts:GetCallerIdentity`` (needs no permission); the answer of the run's credential preflight
         (``Aws.identities``, bedrock_key_audit/doctor.py) when it made the call already."""
@@ -406,6 +443,10 @@ class Inventory(BulkReads):
         return self.g.once(("org-policies", partition), fetch)
 
     # ---- govcloud secret
+    @reads(Read("secretsmanager:DescribeSecret", SECRET, partitions=GOVCLOUD),
+        Read("secretsmanager:GetSecretValue", SECRET, partitions=GOVCLOUD),
+        Read("secretsmanager:GetSecretValue", SECRET_KEY_VIA_SECRETS_MANAGER, actions=("kms:Decrypt",),
+             partitions=GOVCLOUD))
     def secret(self) -> Secret:
         """``secretsmanager:DescribeSecret`` and ``secretsmanager:GetSecretValue`` (+ ``kms:Decrypt`` on its key)."""
         sid = self.cfg.secret_id
@@ -450,6 +491,9 @@ class Inventory(BulkReads):
             return s
         return self.g.once(("secret", sid), fetch)
 
+    @reads(Read("secretsmanager:GetSecretValue", SECRET, partitions=GOVCLOUD),
+        Read("secretsmanager:GetSecretValue", SECRET_KEY_VIA_SECRETS_MANAGER, actions=("kms:Decrypt",),
+             partitions=GOVCLOUD))
     def secret_version(self, stage: str) -> tuple[str | None, SecretText | None]:
         """``secretsmanager:GetSecretValue`` with ``VersionStage`` (e.g. ``AWSPENDING``): the
         version id and its string (kept in ``SecretText``); ``(None, None)`` when no version has
@@ -465,6 +509,7 @@ class Inventory(BulkReads):
             return resp.get("VersionId"), (SecretText(text) if isinstance(text, str) else None)
         return self.g.once(("secret-version", sid, stage), fetch)
 
+    @reads(Read("kms:DescribeKey", KMS_KEY))
     def kms_key(self, partition: str, key_id: str, region: str | None = None) -> dict[str, Any]:
         """``kms:DescribeKey`` (KeyManager tells a customer-managed key from an AWS-managed one;
         KeyState and DeletionDate say whether it can still be used), in ``region`` (default:
@@ -477,6 +522,8 @@ class Inventory(BulkReads):
         return self.g.once(("kms", partition, key_id, region), fetch)
 
     # ---- cloudtrail
+    @reads(Read("cloudtrail:DescribeTrails", TRAIL_LISTING), Read("cloudtrail:GetTrailStatus", TRAIL),
+        Read("cloudtrail:GetEventSelectors", TRAIL))
     def trails(self, partition: str) -> list[Trail]:
         """``cloudtrail:DescribeTrails`` (with shadow trails), then per trail, in its home region,
         ``cloudtrail:GetTrailStatus`` and ``cloudtrail:GetEventSelectors``, and ``kms:DescribeKey``
@@ -757,6 +804,47 @@ class Inventory(BulkReads):
         API takes -- AWS's pages do not name it."""
         project = self.cfg.mantle_project
         return {} if project == "default" else {"OpenAI-Project": project}
+
+    # ---- the reads of inventory/access.py and traces.py, for the verdicts (which import no reader)
+    def account_authorization(self, partition: str) -> AccountAuthorization:
+        """:func:`bedrock_key_audit.inventory.access.account_authorization` of ``partition``."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.account_authorization(self, partition)
+
+    def user_facts(self, partition: str, user_arns: Any) -> dict[str, UserFacts]:
+        """:func:`bedrock_key_audit.inventory.access.user_facts`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.user_facts(self, partition, user_arns)
+
+    def secret_resource_policy(self) -> str | None:
+        """:func:`bedrock_key_audit.inventory.access.secret_resource_policy`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.secret_resource_policy(self)
+
+    def key_policy(self, key_arn: str) -> str:
+        """:func:`bedrock_key_audit.inventory.access.key_policy`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.key_policy(self, key_arn)
+
+    def key_grants(self, key_arn: str) -> list[dict[str, Any]]:
+        """:func:`bedrock_key_audit.inventory.access.key_grants`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.key_grants(self, key_arn)
+
+    def secret_replicas(self, secret_arn: str, describe: dict[str, Any]) -> list[Replica]:
+        """:func:`bedrock_key_audit.inventory.access.secret_replicas`."""
+        from bedrock_key_audit.inventory import access as access_reads
+        return access_reads.secret_replicas(self, secret_arn, describe)
+
+    def invocation_logging(self, region: str) -> InvocationLogging:
+        """:func:`bedrock_key_audit.inventory.traces.invocation_logging` in ``region``."""
+        from bedrock_key_audit.inventory import traces as trace_reads
+        return trace_reads.invocation_logging(self, region)
+
+    def bucket_protection(self, partition: str, bucket: str, region: str) -> BucketProtection:
+        """:func:`bedrock_key_audit.inventory.traces.bucket_protection`."""
+        from bedrock_key_audit.inventory import traces as trace_reads
+        return trace_reads.bucket_protection(self, partition, bucket, region)
 
     # ---- prefetch
     def prefetch(self, users: Iterable[str], now: dt.datetime | None = None) -> list[cf.Future[Any]]:

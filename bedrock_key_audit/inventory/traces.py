@@ -19,6 +19,7 @@ from typing import Any
 import botocore.exceptions
 
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.permissions import BUCKET, COMMERCIAL, INVOCATION_LOG_BUCKET, INVOCATION_LOGGING, ROLE, Read, reads
 from bedrock_key_audit.verdicts.traces import BucketFacts, BucketProtection, InvocationLogging
 
 NO_PAB = "NoSuchPublicAccessBlockConfiguration"
@@ -35,6 +36,7 @@ def _account(inv: Any, partition: str) -> str:
         return ""
 
 
+@reads(Read("s3:ListBuckets", INVOCATION_LOGGING, actions=("s3:ListAllMyBuckets",)))
 def owned_buckets(inv: Any, partition: str) -> frozenset[str]:
     """``s3:ListAllMyBuckets`` (ListBuckets): the buckets the partition's account owns (every page)."""
     def fetch() -> frozenset[str]:
@@ -44,6 +46,7 @@ def owned_buckets(inv: Any, partition: str) -> frozenset[str]:
     return result
 
 
+@reads(Read("s3control:GetPublicAccessBlock", INVOCATION_LOGGING, actions=("s3:GetAccountPublicAccessBlock",)))
 def account_pab(inv: Any, partition: str, account_id: str, region: str) -> dict[str, Any]:
     """S3 Control ``GetPublicAccessBlock`` of the account (``{}`` when none is set); once per partition."""
     def fetch() -> dict[str, Any]:
@@ -54,6 +57,9 @@ def account_pab(inv: Any, partition: str, account_id: str, region: str) -> dict[
     return got
 
 
+@reads(Read("s3:GetBucketEncryption", INVOCATION_LOG_BUCKET, actions=("s3:GetEncryptionConfiguration",), partitions=COMMERCIAL),
+    Read("s3:GetBucketPolicy", INVOCATION_LOG_BUCKET, partitions=COMMERCIAL),
+    Read("s3:GetPublicAccessBlock", BUCKET, actions=("s3:GetBucketPublicAccessBlock",), partitions=COMMERCIAL))
 def _invocation_bucket(inv: Any, log: InvocationLogging, bucket: str, region: str,
                        into: BucketFacts | InvocationLogging | None = None) -> None:
     """Default encryption, bucket policy and Block Public Access of the account's invocation-log bucket
@@ -120,6 +126,7 @@ def _kms_keys(inv: Any, log: InvocationLogging, region: str) -> None:
     inv.g.fanout([(lambda k=k: one(k)) for k in sorted(keys)])
 
 
+@reads(Read("iam:GetRole", ROLE, partitions=COMMERCIAL))
 def _delivery_role(inv: Any, log: InvocationLogging, role_arn: str) -> None:
     """``iam:GetRole`` of the CloudWatch Logs delivery role (by the name its ARN ends with)."""
     name = role_arn.rsplit("/", 1)[-1] if ":role/" in role_arn else ""
@@ -144,6 +151,8 @@ def _delivery_role(inv: Any, log: InvocationLogging, role_arn: str) -> None:
     log.role = {"Arn": role.get("Arn"), "AssumeRolePolicyDocument": doc if isinstance(doc, dict) else None}
 
 
+@reads(Read("bedrock:GetModelInvocationLoggingConfiguration", INVOCATION_LOGGING, partitions=COMMERCIAL),
+    Read("logs:DescribeLogGroups", INVOCATION_LOGGING, partitions=COMMERCIAL))
 def invocation_logging(inv: Any, region: str) -> InvocationLogging:
     """``bedrock:GetModelInvocationLoggingConfiguration`` in ``region`` of the commercial account, and
     the reads that judge its destinations (ownership, encryption, who may read)."""
@@ -188,6 +197,7 @@ def invocation_logging(inv: Any, region: str) -> InvocationLogging:
     return result
 
 
+@reads(Read("s3:GetBucketLocation", BUCKET))
 def bucket_region(inv: Any, partition: str, bucket: str, region: str) -> str:
     """``s3:GetBucketLocation``: the bucket's Region (an empty or null ``LocationConstraint`` is us-east-1,
     ``EU`` is eu-west-1: Amazon S3 API Reference, GetBucketLocation); raises CouldNotDecide when unreadable."""
@@ -197,6 +207,7 @@ def bucket_region(inv: Any, partition: str, bucket: str, region: str) -> str:
     return got
 
 
+@reads(Read("s3:GetBucketLocation", BUCKET))
 def bucket_exists(inv: Any, partition: str, bucket: str, region: str) -> bool:
     """``s3:GetBucketLocation`` answers whether ``bucket`` exists: ``NoSuchBucket`` for a name nobody
     owns; ``AccessDenied`` for a bucket of someone who does not let the auditor read it (it exists)."""
@@ -232,6 +243,9 @@ def _seed_bucket_region(inv: Any, partition: str, bucket: str, resp: dict[str, A
     inv.g.once(("bucket-region", partition, bucket), lambda: _location(resp))
 
 
+@reads(Read("s3:GetBucketLocation", BUCKET),
+    Read("s3:GetPublicAccessBlock", BUCKET, actions=("s3:GetBucketPublicAccessBlock",)),
+    Read("s3:GetBucketLogging", BUCKET))
 def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> BucketProtection:
     """Bucket- and account-level Block Public Access and access logging of ``bucket``, judged by the
     settings of the account that owns it (the audited account's only when its ListBuckets lists it).

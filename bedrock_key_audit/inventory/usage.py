@@ -73,6 +73,7 @@ from botocore import xform_name
 
 from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.keys import bedrock_commercial_regions
+from bedrock_key_audit.permissions import COMMERCIAL, EVENT_HISTORY, REGION_LISTING, Read, reads
 from bedrock_key_audit.usage import BEDROCK_SOURCE, HISTORY_DAYS, MAX_EVENTS, RegionRead
 
 if TYPE_CHECKING:  # the reader calls these functions (prefetch); they only name its type
@@ -132,6 +133,7 @@ def window_start(now: dt.datetime) -> dt.datetime:
     return (now - dt.timedelta(days=HISTORY_DAYS)).replace(microsecond=0)
 
 
+@reads(Read("ec2:DescribeRegions", REGION_LISTING, partitions=COMMERCIAL))
 def enabled_regions(inv: Inventory) -> frozenset[str]:
     """``ec2:DescribeRegions`` (no ``AllRegions``: the Regions enabled for the account) in the configured
     commercial Region; once per run.  A Region reported ``not-opted-in`` is left out even if listed."""
@@ -169,6 +171,7 @@ def _limiter(inv: Inventory, region: str) -> RateLimiter:
     return got
 
 
+@reads(Read("cloudtrail:LookupEvents", EVENT_HISTORY, partitions=COMMERCIAL))
 def _lookup(inv: Inventory, region: str, start: dt.datetime, key: str, value: str, limit: int) -> RegionRead:
     """One paged ``LookupEvents`` (one attribute) of ``region`` from ``start``, at most ``limit`` events."""
     truncated = [False]

@@ -19,15 +19,7 @@ import re
 from typing import Any
 
 from bedrock_key_audit.configured_principals import ARN, resolve_against
-from bedrock_key_audit.inventory.access import (
-    AccountAuthorization,
-    account_authorization,
-    user_facts,
-    key_grants,
-    key_policy,
-    secret_replicas,
-    secret_resource_policy,
-)
+from bedrock_key_audit.inventory.models import AccountAuthorization
 from bedrock_key_audit.checkcore import CouldNotDecide
 
 from bedrock_key_audit.access import (
@@ -196,16 +188,16 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         if meta.get("KeyManager", "CUSTOMER") != "CUSTOMER":
             return None  # an AWS managed key: its documented policy (access.py)
         arn = meta.get("Arn", kms_id)
-        policy_text, grants = inventory.g.fanout([lambda: key_policy(inventory, arn),
-                                                  lambda: key_grants(inventory, arn)])
+        policy_text, grants = inventory.g.fanout([lambda: inventory.key_policy(arn),
+                                                  lambda: inventory.key_grants(arn)])
         versions = (secret.describe or {}).get("VersionIdsToStages")
         return KeyAccess(arn, policy_text, tuple(grants), versions if isinstance(versions, dict) else None)
 
     _, _, _, region, account, _ = secret.arn.split(":", 5)
     # independent reads side by side (the audit's other reads were prefetched)
     auth, policy, key, replicas = inventory.g.fanout([
-        lambda: account_authorization(inventory, "govcloud"), lambda: secret_resource_policy(inventory),
-        lambda: key_access(secret.kms_key_id, region), lambda: secret_replicas(inventory, secret.arn, secret.describe or {})])
+        lambda: inventory.account_authorization("govcloud"), lambda: inventory.secret_resource_policy(),
+        lambda: key_access(secret.kms_key_id, region), lambda: inventory.secret_replicas(secret.arn, secret.describe or {})])
     replica_keys = inventory.g.fanout([(lambda r=r: key_access(r.kms_key_id, r.region)) for r in replicas])
     tags = {str(t.get("Key")): str(t.get("Value")) for t in (secret.describe or {}).get("Tags") or []}
     try:
@@ -236,7 +228,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         esc = escalated(wanted=wanted)
         if wanted and any(not a.certain for a in esc):
             # a takeover of a user by a new access key or console password depends on what the user holds
-            facts = user_facts(inventory, "govcloud", wanted)
+            facts = inventory.user_facts("govcloud", wanted)
             check.evidence("iam:ListAccessKeys+GetLoginProfile", {
                 arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
             esc = escalated(facts)
@@ -288,7 +280,7 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     the documented IAM privilege-escalation paths (bedrock_key_audit/escalation.py, which cites
     them); fails when one is outside ``credential.allowed_minters``.  With ``--all-keys`` the
     row also lists every other user holding a Bedrock key."""
-    auth = account_authorization(inventory, "commercial")
+    auth = inventory.account_authorization("commercial")
     user_arn = auth.user_arn(audit_config.user_name)  # from the same answer: no iam:GetUser dependency
     check.resource = user_arn or f"iam user {audit_config.user_name}"
     caller_arn = auth.caller.get("Arn") or ""
@@ -302,7 +294,7 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
                                      managed=auth.managed, wanted=wanted)
         if wanted and any(not a.certain for a in minters):
             # a takeover of a user by a new access key or console password depends on what the user holds
-            facts = user_facts(inventory, "commercial", wanted)
+            facts = inventory.user_facts("commercial", wanted)
             check.evidence("iam:ListAccessKeys+GetLoginProfile", {
                 arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
             minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,

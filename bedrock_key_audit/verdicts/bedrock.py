@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bedrock_key_audit.checkcore import CouldNotDecide
-from bedrock_key_audit.inventory.traces import invocation_logging as read_invocation_logging
 from bedrock_key_audit.usage import KeyUseRegions
 from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
 
@@ -51,7 +50,7 @@ def invocation_logging(check: Check, inventory: Inventory, key_use: KeyUseRegion
     check.evidence("bedrock.invocation_logging:regions", {"regions": regions, "not_judged": not_judged})
     sentences: list[str] = []
     for region in regions:
-        log = read_invocation_logging(inventory, region)
+        log = inventory.invocation_logging(region)
         check.resource = f"arn:aws:bedrock:{region}:{log.account_id}:model-invocation-logging"
         check.evidence(f"bedrock:GetModelInvocationLoggingConfiguration[{region}]", log.config)
         status, sentence = invocation_logging_verdict(log)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bedrock_key_audit.checkcore import CouldNotDecide
-from bedrock_key_audit.inventory.traces import bucket_protection
 from bedrock_key_audit.trails import ROW_PROPERTIES, security_trail
 from bedrock_key_audit.verdicts.traces import bucket_protection_verdict
 
@@ -158,7 +157,7 @@ def bucket_protected(check: Check, trails_by_partition: TrailsByPartition, parti
         raise CouldNotDecide(f"trail {t.name} in {partition} names no S3 bucket in DescribeTrails; "
                              "read the trail with cloudtrail:DescribeTrails to find it")
     region = t.home_region
-    prot = bucket_protection(inventory, partition, bucket, region)
+    prot = inventory.bucket_protection(partition, bucket, region)
     arn_partition = t.arn.split(":")[1] if t.arn.startswith("arn:") else "aws"
     check.resource = f"arn:{arn_partition}:s3:::{bucket}"
     check.evidence("s3:GetBucketPublicAccessBlock+s3:GetAccountPublicAccessBlock+s3:GetBucketLogging", {

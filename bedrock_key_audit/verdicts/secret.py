@@ -109,9 +109,7 @@ def kms_refusal_cause(secret: Secret, inventory: Any, now: Any) -> str | None:
     KMS" (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html); AWS Secrets Manager User
     Guide, "Secret encryption and decryption in AWS Secrets Manager"."""
     from bedrock_key_audit.access import key_policy_denies_decrypt
-    from bedrock_key_audit.aws_call import KMS_VIA_SECRETS_MANAGER
-    from bedrock_key_audit.inventory.access import account_authorization, key_policy
-    from bedrock_key_audit.inventory.errors import ReadError
+    from bedrock_key_audit.inventory.errors import KMS_VIA_SECRETS_MANAGER, ReadError
     from bedrock_key_audit.policy import PolicyError
 
     if inventory is None or not secret.value_error or not secret.arn or not secret.kms_key_id \
@@ -119,13 +117,13 @@ def kms_refusal_cause(secret: Secret, inventory: Any, now: Any) -> str | None:
         return None
     try:
         meta = inventory.kms_key("govcloud", secret.kms_key_id)
-        caller = account_authorization(inventory, "govcloud").caller_principal()
+        caller = inventory.account_authorization("govcloud").caller_principal()
         if meta.get("missing") or caller is None or meta.get("KeyManager", "CUSTOMER") != "CUSTOMER":
             return None
         arn = str(meta.get("Arn") or secret.kms_key_id)
         _, _, _, region, account, _ = secret.arn.split(":", 5)
         when = now if now is not None else dt.datetime.now(dt.timezone.utc)
-        denied, labels, unknown = key_policy_denies_decrypt(caller, arn, key_policy(inventory, arn),
+        denied, labels, unknown = key_policy_denies_decrypt(caller, arn, inventory.key_policy(arn),
                                                             secret_arn=secret.arn, region=region, account=account,
                                                             now=when)
     except (ReadError, PolicyError, ValueError):

@@ -191,7 +191,7 @@ def test_every_read_doctor_tries_is_in_the_auditor_policy():
     from tests.remediation.test_policies import _doc_actions
 
     assert {r.action for r in doctor.READS} <= _doc_actions(policies.template("auditor"))
-    assert {r.action for r in doctor.ORGANIZATION_READS} <= set(policies.ORGANIZATION_ACTIONS)
+    assert {r.action for r in doctor.ORGANIZATION_READS} <= set(policies.organization_actions())
 
 
 def _auditor_with(emu, part: str, principal: str, drop: set[str], cfg) -> dict:

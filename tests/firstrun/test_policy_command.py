@@ -67,7 +67,7 @@ def test_organization_adds_the_management_principals_reads_and_assume_role(tmp_p
     assert cli.main(["policy", "auditor", "--organization", "--partition", "commercial", "--audit-config", str(cfg)]) == 0
     doc = json.loads(capsys.readouterr().out)
     by_sid = {st.get("Sid"): st for st in doc["Statement"]}
-    assert by_sid["ListTheOrganizationsAccounts"]["Action"] == policies.ORGANIZATION_ACTIONS
+    assert by_sid["ListTheOrganizationsAccounts"]["Action"] == policies.organization_actions()
     assert by_sid["AssumeTheAuditRoleInEachMemberAccount"]["Resource"] == ["arn:aws:iam::*:role/BedrockKeyAudit"]
     assert not [r for r in _resources(doc) if r.startswith("arn:aws-us-gov:")]
     gov = policies.generate("auditor", partition="govcloud", organization={"role_name": "R"})
@@ -81,7 +81,7 @@ def test_the_organization_actions_are_what_discovery_calls():
     source = (ROOT / "bedrock_key_audit" / "organization.py").read_text()
     called = {"organizations:" + "".join(w.title() for w in m.split("_"))
               for m in re.findall(r'"(list_[a-z_]+)"', source)}
-    assert called == set(policies.ORGANIZATION_ACTIONS)
+    assert called == set(policies.organization_actions())
 
 
 # ---- accounts and Regions

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import fnmatch
 import json
-import re
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
@@ -101,7 +100,7 @@ def _unauthenticated_in_moto(monkeypatch) -> None:
     SignatureDoesNotMatch to every correctly signed Bedrock control-plane (REST-JSON) request, and
     an empty 403 to S3 Control.  Their requests are let through unauthenticated here; that the
     shipped policies name their actions exactly is proven by
-    test_auditor_policy_is_exactly_what_the_inventory_documents."""
+    test_auditor_policy_is_exactly_what_the_reads_declare."""
     from moto.bedrock.responses import BedrockResponse
     from moto.s3control.responses import S3ControlResponse
 
@@ -142,18 +141,13 @@ def _doc_actions(doc: dict) -> set[str]:
     return out
 
 
-def test_auditor_policy_is_exactly_what_the_inventory_documents():
-    """Every action named in the docstrings of the inventory readers (and fixtures/usage.py), and nothing else."""
-    source = "".join((ROOT / "bedrock_key_audit" / "inventory" / m).read_text()
-                     for m in ("reader.py", "traces.py", "access.py", "org.py"))
-    source += (ROOT / "fixtures" / "usage.py").read_text()
-    named = set(re.findall(r"``((?:iam|secretsmanager|kms|cloudtrail|sts|bedrock|s3|logs|ec2|organizations):[A-Z][A-Za-z]+)``",
-                           source))
-    calls_lists = re.findall(r"Calls: ([A-Za-z, \n]+)\.", source)
-    for lst in calls_lists:
-        named |= {f"iam:{a.strip()}" for a in lst.replace("\n", " ").split(",") if a.strip()}
-    named.discard("sts:GetCallerIdentity")  # needs no permission (AWS answers it even under an explicit Deny)
-    assert _doc_actions(AUDITOR) == named
+def test_auditor_policy_is_exactly_what_the_reads_declare():
+    """Every action the audit's reads declare beside their calls (bedrock_key_audit/permissions.py; that each
+    call is declared is tests/unit/test_declared_reads.py), and nothing else; the organization's account listing
+    is added with ``--organization`` only (tests/firstrun/test_policy_command.py)."""
+    from bedrock_key_audit import permissions
+
+    assert _doc_actions(AUDITOR) == {a for r in permissions.declared() if r.on in permissions.SCOPES for a in r.needs}
 
 
 def test_remediator_policy_is_enough_to_remediate_everything(pytester, emu, monkeypatch):

@@ -32,6 +32,11 @@ def test_govcloud_documents_leave_out_what_only_commercial_calls(role: str) -> N
             "iam:GetAccountAuthorizationDetails", "secretsmanager:DescribeSecret", "s3:ListAllMyBuckets"} <= gov
 
 
+def test_the_remediators_commercial_only_reads_are_among_what_the_reads_declare_commercial_only() -> None:
+    """The remediator's hand-kept list (it runs the audit's reads too) names no read the audit calls in GovCloud."""
+    assert policies._COMMERCIAL_KEY_USER_READS <= policies.COMMERCIAL_ONLY["auditor"]
+
+
 def test_govcloud_auditor_has_no_bedrock_or_key_use_reads_and_remediator_no_logging_write() -> None:
     aud = set(_actions(policies.generate("auditor", partition="govcloud")))
     rem = set(_actions(policies.generate("remediator", partition="govcloud")))
@@ -88,3 +93,15 @@ def test_the_remediators_key_set_up_and_trail_writes_name_the_account() -> None:
     assert _allows(doc, "kms:CreateAlias", f"arn:aws:kms:us-east-1:{acct}:alias/bedrock-key-audit")
     assert not _allows(doc, "kms:CreateAlias", f"arn:aws:kms:us-east-1:{acct}:alias/someone-elses")
     assert _allows(doc, "kms:CreateKey", "*")  # no resource type
+
+
+def test_the_remediator_grants_every_read_the_audit_declares() -> None:
+    """The remediator runs the audit first, so its (hand-kept) policy grants every action the reads declare
+    (bedrock_key_audit/permissions.py): a new read fails here until the remediator template names it.  Left
+    out: the credential report of fleet mode's bulk reads (``ReadIamAccountWideInFleetMode``), which the
+    remediator policy does not grant; fleet mode falls back to per-user reads without it (inventory/bulk.py)."""
+    from bedrock_key_audit import permissions
+
+    declared = {a for r in permissions.declared() if r.on in permissions.SCOPES
+                and r.on is not permissions.CREDENTIAL_REPORT for a in r.needs}
+    assert declared - set(_actions(policies.generate("remediator"))) == set()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bedrock_key_audit.access import Principal
 from bedrock_key_audit.configured_principals import real_arn, resolve_against
-from bedrock_key_audit.inventory.access import AccountAuthorization
+from bedrock_key_audit.inventory.models import AccountAuthorization
 from bedrock_key_audit.remediation import principals
 from bedrock_key_audit.verdicts.access import _allowed
 

@@ -27,14 +27,11 @@ REFUSED = ("kms:Decrypt on the secret's KMS key was denied to the auditor in gov
 
 
 def _inventory(statements: list[dict[str, Any]], monkeypatch) -> Any:
-    from bedrock_key_audit.inventory import access as inv_access
-
+    """An inventory handing the verdict its data: the caller, the key's metadata and its policy."""
     me = Principal(ME, "user", "bka-auditor", ACCT, "AIDAEXAMPLE", ())
-    monkeypatch.setattr(inv_access, "account_authorization",
-                        lambda inv, part: SimpleNamespace(caller_principal=lambda: me))
-    monkeypatch.setattr(inv_access, "key_policy",
-                        lambda inv, arn: json.dumps({"Version": "2012-10-17", "Statement": statements}))
-    return SimpleNamespace(kms_key=lambda part, key_id: {"Arn": KEY, "KeyManager": "CUSTOMER"})
+    return SimpleNamespace(kms_key=lambda part, key_id: {"Arn": KEY, "KeyManager": "CUSTOMER"},
+                           account_authorization=lambda part: SimpleNamespace(caller_principal=lambda: me),
+                           key_policy=lambda arn: json.dumps({"Version": "2012-10-17", "Statement": statements}))
 
 
 def _secret() -> Secret:
