@@ -71,9 +71,10 @@ class _SnapshotCapture:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session):
+        from bedrock_key_audit.fixtures.config import CONFIG_KEY
         from bedrock_key_audit.fixtures.replay import document
 
-        self.document = document(session.config)
+        self.document = document(session.config, session.config.stash.get(CONFIG_KEY, None))
 
 
 def run_audit(pytester, scenario: str, *args: str, setup=None, skip_tracebacks: bool = True) -> dict[str, Any]:
