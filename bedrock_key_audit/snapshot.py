@@ -139,7 +139,7 @@ class Encoder:
     def __init__(self, pseudo: Pseudonymiser):
         self.p = pseudo
 
-    def __call__(self, obj: Any) -> Any:  # noqa: C901 -- one branch per type tag
+    def __call__(self, obj: Any) -> Any:
         if obj is None or isinstance(obj, (bool, int, float)):
             return obj
         if isinstance(obj, str):
@@ -186,7 +186,7 @@ class Encoder:
             raise Transient(f"{_name(obj)} is not recorded")
 
 
-def decode(obj: Any) -> Any:  # noqa: C901 -- one branch per type tag
+def decode(obj: Any) -> Any:
     """The Python value of an encoded snapshot value."""
     if isinstance(obj, list):
         return [decode(v) for v in obj]
@@ -195,7 +195,7 @@ def decode(obj: Any) -> Any:  # noqa: C901 -- one branch per type tag
     tag = obj.get("__t")
     if tag is None:
         return {k: decode(v) for k, v in obj.items()}
-    v = obj.get("v")
+    v: Any = obj.get("v")
     if tag == "secret":
         return SecretText(v)
     if tag == "datetime":
