@@ -66,6 +66,11 @@ class Pseudonymiser:
     def __init__(self, salt: bytes | None = None):
         self._salt = salt if salt is not None else secrets.token_bytes(32)
 
+    @property
+    def salt(self) -> bytes:
+        """Handed to pytest-xdist workers in memory (fixtures/replay.py); never written."""
+        return self._salt
+
     def chars(self, text: str, context: str = "") -> str:
         """``text`` with each upper/lower/digit character replaced by one of its class (others kept)."""
         stream = b""
