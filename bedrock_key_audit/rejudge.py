@@ -122,10 +122,11 @@ def rejudge(bundle: Path) -> tuple[list[str], list[str], int]:
             verdict = verify(target)
         except BundleError as exc:
             raise InputError(" ".join(str(exc).split())) from None
-        if not verdict.files_ok:
-            manifest_lines = [f"manifest: {line}" for line in verdict.lines() if not line.startswith("signature:")]
-    else:
-        manifest_lines = []
+        bad_signature = verdict.signature_problem is not None or (
+            verdict.signature is not None and not verdict.signature.ok and not verdict.signature.untrusted)
+        if not verdict.files_ok or bad_signature:
+            manifest_lines = [f"manifest: {line}" for line in verdict.lines()
+                              if bad_signature or not line.startswith("signature:")]
     snap = _json(SNAPSHOT_NAME, files.get(SNAPSHOT_NAME), bundle)
     results = _json(RESULTS_NAME, files.get(RESULTS_NAME), bundle)
     if not isinstance(results, dict) or not isinstance(results.get("checks"), list):

@@ -146,3 +146,14 @@ def test_rejudge_bad_input(tmp_path, capsys, make):
     err = capsys.readouterr().err.strip()
     assert err.startswith("rejudge: ") and "\n" not in err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+@pytest.mark.parametrize("extra", ["--emulate=compliant", "--remediate=plan"])
+def test_replay_refuses_options_that_need_aws(pytester, extra):
+    snap = pytester.path / "snapshot.json"
+    snap.write_text(json.dumps({"format": "bedrock-key-audit-snapshot/1", "now": "2026-01-01T00:00:00+00:00",
+                                "accounts": {}, "config": {}}))
+    res = pytester.runpytest_inprocess(str(CHECKS), f"--replay-snapshot={snap}", extra, "--no-reports",
+                                       "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"))
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--replay-snapshot" in res.stderr.str()
