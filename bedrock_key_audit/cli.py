@@ -45,6 +45,7 @@ SUBCOMMANDS: dict[str, str] = {
     "init": "bedrock_key_audit.init:main",  # write audit.toml from the AWS profiles
     "policy": "bedrock_key_audit.policies:main",  # the IAM policy to attach (auditor | remediator)
     "verify": "bedrock_key_audit.reporting.verify:main",  # an evidence bundle against its manifest and signature
+    "rejudge": "bedrock_key_audit.rejudge:main",  # every row again, offline, from a bundle's snapshot.json
 }
 
 USAGE = f"""\
@@ -63,6 +64,7 @@ SUBCOMMAND_HELP: dict[str, str] = {
     "policy": "print the IAM policy to attach: policy auditor|remediator [--partition P [--account ID]] [--organization]",
     "verify": "verify an evidence bundle: verify PATH [--allowed-signers FILE]",
     "merge": "combine --shard K/N run directories into one: merge RUN_DIR...",
+    "rejudge": "re-judge every row offline from an evidence bundle's snapshot: rejudge BUNDLE",
 }
 
 

@@ -59,6 +59,9 @@ def register_options(parser: pytest.Parser) -> None:
                 help="base directory of the run reports (default: reports/)")
     g.addoption("--no-reports", dest="no_reports", action="store_true", default=False,
                 help="write no report directory for this run")
+    g.addoption("--replay-snapshot", dest="replay_snapshot", default=None, metavar="PATH",
+                help="judge every row from a recorded snapshot.json instead of AWS (offline; what "
+                     "`bedrock-key-audit rejudge` runs)")
     g.addoption("--evidence", dest="evidence", action="store_true", default=False,
                 help="also write an evidence bundle (responses, call log, control matrix, manifest, archive)")
     g.addoption("--keep-runs", dest="keep_runs", type=int, default=None, metavar="N",

@@ -92,6 +92,8 @@ class UsageHistory:
         self.reads = reads
         # earlier runs' probe tokens (bedrock_key_audit.usage.ProbeRun), from the reports directory
         self.earlier_probes = earlier_probes
+        # this run's probe token (bedrock_key_audit.usage.run_token); None: the process's own
+        self.run_token: str | None = None
         self.window_start = window_start
         self.regions = regions
         # why Regions where the key works may have gone unread (the enabled Regions could not be read)

@@ -248,7 +248,7 @@ def recently_used(check: Any, existing_user: Any, bedrock_credentials: Any, usag
     if len(active) == 1:
         check.resource = f"{existing_user.arn}/credential/{active[0].id}"
     parsed = parse(usage_history.reads, existing_user.name, existing_user.arn,
-                   earlier=getattr(usage_history, "earlier_probes", ()))
+                   token=getattr(usage_history, "run_token", None), earlier=getattr(usage_history, "earlier_probes", ()))
     verdict = judge(parsed, user=existing_user.name, now=now, key_created=[c.create_date for c in active],
                     max_unused_days=audit_config.max_unused_days, allowed_cidrs=audit_config.allowed_source_cidrs,
                     regions=usage_history.regions, window_start=usage_history.window_start,

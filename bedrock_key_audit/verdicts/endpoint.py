@@ -283,7 +283,7 @@ def _region_states(inventory: Inventory, audit_config: AuditConfig, key_owner: s
     except CouldNotDecide:
         org = None  # unread SCPs add no refusal; the identity policies alone are judged
     principal = principal_context(user.name, str(user.arn), str(user.account_id), (user.raw or {}).get("UserId"))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = inventory.run_started or dt.datetime.now(dt.timezone.utc)  # the audit's clock: a replay judges the same instant
     out: dict[str, _RegionState] = {}
     for region in partition_regions("commercial"):
         ctx = bearer_context(principal, now, requested_region=region, user_values=audit_config.policy_context,

@@ -120,7 +120,7 @@ def _mantle_closed_by_scps(user: IamUser, cfg: AuditConfig, inventory: Inventory
     except CouldNotDecide:
         return ()
     principal = principal_context(user.name, str(user.arn), str(user.account_id), None)
-    ctx = bearer_context(principal, dt.datetime.now(dt.timezone.utc), user_values=cfg.policy_context,
+    ctx = bearer_context(principal, inventory.run_started or dt.datetime.now(dt.timezone.utc), user_values=cfg.policy_context,
                          user_absent=cfg.absent_context_keys)
     gate = scp_gate(org, iam_verdicts.MANTLE_BEARER, ctx)
     return (gate.sentence("SCP"),) if gate.permits is False else ()

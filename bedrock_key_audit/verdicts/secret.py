@@ -122,7 +122,7 @@ def kms_refusal_cause(secret: Secret, inventory: Any, now: Any) -> str | None:
             return None
         arn = str(meta.get("Arn") or secret.kms_key_id)
         _, _, _, region, account, _ = secret.arn.split(":", 5)
-        when = now if now is not None else dt.datetime.now(dt.timezone.utc)
+        when = now if now is not None else (inventory.run_started or dt.datetime.now(dt.timezone.utc))
         denied, labels, unknown = key_policy_denies_decrypt(caller, arn, inventory.key_policy(arn),
                                                             secret_arn=secret.arn, region=region, account=account,
                                                             now=when)

@@ -63,6 +63,20 @@ class SkipDiscardedTracebacks:
         item._repr_failure_py = repr_failure_py
 
 
+class _SnapshotCapture:
+    """Keeps the run's snapshot document (fixtures/replay.py), taken once every inventory is torn down."""
+
+    def __init__(self):
+        self.document = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session):
+        from bedrock_key_audit.fixtures.config import CONFIG_KEY
+        from bedrock_key_audit.fixtures.replay import document
+
+        self.document = document(session.config, session.config.stash.get(CONFIG_KEY, None))
+
+
 def run_audit(pytester, scenario: str, *args: str, setup=None, skip_tracebacks: bool = True) -> dict[str, Any]:
     """Audit ``scenario`` in-process and return {row id: final check record}.
 
@@ -70,7 +84,9 @@ def run_audit(pytester, scenario: str, *args: str, setup=None, skip_tracebacks: 
     ``skip_tracebacks``: use :class:`SkipDiscardedTracebacks` (tests/audit/test_helpers.py
     proves a run is the same without it).
     """
-    plugins = [*([SkipDiscardedTracebacks()] if skip_tracebacks else []), *([_AfterScenario(setup)] if setup else [])]
+    capture = _SnapshotCapture()
+    plugins = [capture, *([SkipDiscardedTracebacks()] if skip_tracebacks else []),
+               *([_AfterScenario(setup)] if setup else [])]
     rec = pytester.inline_run(
         str(CHECKS), f"--emulate={scenario}", "--no-reports", "-p", "no:cacheprovider",
         f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), *args, plugins=plugins,
@@ -81,7 +97,40 @@ def run_audit(pytester, scenario: str, *args: str, setup=None, skip_tracebacks: 
             if key == "check_record":
                 rows[row_id(value)] = value
     rows["__reprec__"] = rec
+    rows["__snapshot__"] = capture.document
     return rows
+
+
+def replay_audit(pytester, snapshot: dict[str, Any], *args: str) -> dict[str, Any]:
+    """Judge every row again in-process from ``snapshot`` (``--replay-snapshot``): {row id: check record}."""
+    import json
+
+    path = pytester.path / "replayed-snapshot.json"
+    path.write_text(json.dumps(snapshot), encoding="utf-8")
+    rec = pytester.inline_run(
+        str(CHECKS), f"--replay-snapshot={path}", "--no-reports", "-p", "no:cacheprovider",
+        f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), *args, plugins=[SkipDiscardedTracebacks()],
+    )
+    rows: dict[str, Any] = {}
+    for rep in rec.getreports("pytest_runtest_logreport"):
+        for key, value in rep.user_properties:
+            if key == "check_record":
+                rows[row_id(value)] = value
+    return rows
+
+
+def rejudge_differences(rows: dict[str, Any], replayed: dict[str, Any]) -> dict[str, Any]:
+    """{row id: (recorded status, detail), (re-judged status, detail)} of every row that differs."""
+    out = {}
+    for row, rec in rows.items():
+        if row.startswith("__"):
+            continue
+        got = replayed.get(row)
+        mine = (rec["status"], rec.get("detail"))
+        theirs = (got["status"], got.get("detail")) if got else None
+        if mine != theirs:
+            out[row] = (mine, theirs)
+    return out
 
 
 def statuses(rows: dict[str, Any]) -> dict[str, str]:

@@ -1,0 +1,159 @@
+"""``bedrock-key-audit rejudge BUNDLE``: a recorded bundle re-judges as recorded, an edited one is flagged
+row by row, no key is in the snapshot or the bundle, and bad input is one line with exit status 2."""
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from bedrock_key_audit.rejudge import main as rejudge
+from bedrock_key_audit.reporting.evidence import MANIFEST_NAME, _dump, build_manifest
+from tests.audit.helpers import CHECKS, ROOT
+
+
+def _record(pytester, scenario: str) -> tuple[Path, str]:
+    """Audit ``scenario`` in-process with --evidence; (the run directory, the emulator's key)."""
+    seen: dict[str, str] = {}
+
+    class Key:
+        def pytest_sessionstart(self, session):
+            from bedrock_key_audit.fixtures.config import CONFIG_KEY
+            from bedrock_key_audit.fixtures.emulator.plugin import EMULATOR_KEY
+
+            config = session.config
+            got = config.stash[EMULATOR_KEY].client("secretsmanager", "govcloud").get_secret_value(
+                SecretId=config.stash[CONFIG_KEY].secret_id)
+            seen["key"] = json.loads(got["SecretString"])["bedrock_api_key"]
+
+    reports = pytester.path / "reports"
+    pytester.inline_run(str(CHECKS), f"--emulate={scenario}", "--evidence", f"--reports-dir={reports}",
+                        "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"),
+                        plugins=[Key()])
+    runs = sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+    return runs[-1], seen["key"]
+
+
+def _files(run_dir: Path) -> dict[str, bytes]:
+    """Every file of the run directory, the archive's members unpacked."""
+    out = {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    for name, raw in list(out.items()):
+        if name.endswith(".tar.gz"):
+            with tarfile.open(fileobj=io.BytesIO(gzip.decompress(raw))) as tar:
+                for m in tar.getmembers():
+                    fh = tar.extractfile(m)
+                    if fh is not None:
+                        out[f"{name}!{m.name}"] = fh.read()
+    return out
+
+
+def _rehash(ev: Path) -> None:
+    manifest = json.loads((ev / MANIFEST_NAME).read_text())
+    _dump(ev / MANIFEST_NAME, build_manifest(ev, manifest["run_id"], manifest["created"]))
+
+
+def _differs(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("differs:")]
+
+
+def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
+    run_dir, key = _record(pytester, "guide")
+    snap = run_dir / "snapshot.json"
+    assert snap.is_file() and (run_dir / "evidence" / "snapshot.json").is_file()
+    manifest = json.loads((run_dir / "evidence" / MANIFEST_NAME).read_text())
+    assert "snapshot.json" in {f["path"] for f in manifest["files"]}
+
+    # (c) no key: not the key, not its secret part, not its base64 body, in any file or archive member
+    assert key.startswith("ABSK")
+    body = key[4:]
+    secret_part = base64.b64decode(body + "=" * (-len(body) % 4)).decode().partition(":")[2]
+    assert len(secret_part) >= 8
+    for name, raw in _files(run_dir).items():
+        for needle in (key, body, secret_part):
+            assert needle.encode() not in raw, f"{name} holds the key"
+    # the pseudonym keeps the prefix, the identity and the length
+    text = snap.read_text()
+    doc = json.loads(text)
+    secrets_ = [c["value"]["v"] for c in doc["accounts"]["default"]["cells"]
+                if c["key"]["v"][0] == "secret-fields"][0]
+    pseudo = secrets_[0]["v"]
+    assert pseudo.startswith("ABSK") and len(pseudo) == len(key) and pseudo != key
+    ident = base64.b64decode(body + "=" * (-len(body) % 4)).decode().partition(":")[0]
+    assert base64.b64decode(pseudo[4:] + "=" * (-len(pseudo[4:]) % 4)).decode().partition(":")[0] == ident
+
+    # the recorded bundle re-judges as recorded, as an archive, an evidence/ directory and a run directory
+    archive = next(run_dir.glob("evidence-*.tar.gz"))
+    for target in (archive, run_dir / "evidence", run_dir):
+        capsys.readouterr()
+        assert rejudge([str(target)]) == 0, capsys.readouterr().out
+        assert "OK: all" in capsys.readouterr().out
+
+    # (b) one cell edited (the commercial trail stops logging), manifest re-hashed: exactly that row differs
+    ev = tmp_path / "edited"
+    shutil.copytree(run_dir / "evidence", ev)
+    doc = json.loads((ev / "snapshot.json").read_text())
+    trails = [c for c in doc["accounts"]["default"]["cells"] if c["key"]["v"] == ["trails", "commercial"]][0]
+    assert trails["value"][0]["f"]["is_logging"] is True
+    trails["value"][0]["f"]["is_logging"] = False
+    (ev / "snapshot.json").write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert rejudge([str(ev)]) == 1  # not re-hashed yet: the manifest names the file
+    out = capsys.readouterr().out
+    assert "manifest: changed: snapshot.json" in out
+    _rehash(ev)
+    assert rejudge([str(ev)]) == 1
+    out = capsys.readouterr().out
+    # exactly that row changes status; the other rows of that trail only say "is not logging" too
+    status = [line for line in _differs(out) if " both, detail " not in line]
+    assert len(status) == 1 and "cloudtrail.logging[commercial]: recorded pass, re-judged fail" in status[0], out
+    assert all("[commercial]" in line and "logging" in line for line in _differs(out)), out
+    assert "manifest:" not in out
+
+    # results.json edited (a passing row says fail), manifest re-hashed: exactly that row differs
+    ev2 = tmp_path / "edited-results"
+    shutil.copytree(run_dir / "evidence", ev2)
+    res = json.loads((ev2 / "results.json").read_text())
+    row = next(r for r in res["checks"] if r["id"] == "iam.user_exists")
+    row["status"] = "fail"
+    (ev2 / "results.json").write_text(json.dumps(res))
+    _rehash(ev2)
+    assert rejudge([str(ev2)]) == 1
+    out = capsys.readouterr().out
+    assert _differs(out) == [line for line in _differs(out) if "iam.user_exists: recorded fail, re-judged pass" in line]
+    assert len(_differs(out)) == 1
+
+
+@pytest.mark.parametrize("make", ["missing", "empty-dir", "not-a-bundle", "no-snapshot", "bad-json"])
+def test_rejudge_bad_input(tmp_path, capsys, make):
+    target = tmp_path / "in"
+    if make == "empty-dir":
+        target.mkdir()
+    elif make == "not-a-bundle":
+        target = tmp_path / "evidence-x.tar.gz"
+        target.write_bytes(b"not a tar")
+    elif make in ("no-snapshot", "bad-json"):
+        target.mkdir()
+        (target / "results.json").write_text(json.dumps({"checks": []}))
+        if make == "bad-json":
+            (target / "snapshot.json").write_text("{")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert rejudge([str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rejudge: ") and "\n" not in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+@pytest.mark.parametrize("extra", ["--emulate=compliant", "--remediate=plan"])
+def test_replay_refuses_options_that_need_aws(pytester, extra):
+    snap = pytester.path / "snapshot.json"
+    snap.write_text(json.dumps({"format": "bedrock-key-audit-snapshot/1", "now": "2026-01-01T00:00:00+00:00",
+                                "accounts": {}, "config": {}}))
+    res = pytester.runpytest_inprocess(str(CHECKS), f"--replay-snapshot={snap}", extra, "--no-reports",
+                                       "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"))
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--replay-snapshot" in res.stderr.str()
