@@ -15,6 +15,7 @@ import jsonschema
 
 from bedrock_key_audit import resources
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.checkcore import verdict
 from bedrock_key_audit.inventory.keys import (
     bearer_token_problem,
     bedrock_commercial_regions,
@@ -150,6 +151,7 @@ def _readable(check: Check, secret: Secret, inventory: Any = None, now: Any = No
         raise CouldNotDecide(f"cannot read secret {secret.secret_id}: {secret.value_error}")
 
 
+@verdict("secret.exists")
 def exists(check: Check, secret: Secret) -> None:
     check.resource = secret.arn or f"secret {secret.secret_id}"
     check.evidence("secretsmanager:DescribeSecret", secret.describe or {"SecretId": secret.secret_id, "exists": False})
@@ -160,6 +162,7 @@ def exists(check: Check, secret: Secret) -> None:
     check.passed(f"secret {secret.secret_id} exists ({secret.arn})")
 
 
+@verdict("secret.schema")
 def schema(check: Check, secret: Secret, inventory: Any = None, now: Any = None) -> None:
     _readable(check, secret, inventory, now)
     check.require(not secret.binary, f"secret {secret.secret_id} holds SecretBinary; the workload expects a JSON SecretString")
@@ -172,6 +175,7 @@ def schema(check: Check, secret: Secret, inventory: Any = None, now: Any = None)
                  "where Bedrock is offered")
 
 
+@verdict("secret.key_matches_credential")
 def key_matches_credential(check: Check, secret: Secret, existing_user: IamUser,
                            bedrock_credentials: list[Credential], now: dt.datetime, inventory: Inventory) -> None:
     """Decode the stored key, tie it to a credential by its public alias, and let Bedrock confirm the secret."""
@@ -219,6 +223,7 @@ def key_matches_credential(check: Check, secret: Secret, existing_user: IamUser,
     check.passed(f"secret {secret.secret_id} holds the live key {which} of {existing_user.name} (Bedrock accepts it)")
 
 
+@verdict("secret.encrypted_with_cmk")
 def encrypted_with_cmk(check: Check, secret: Secret, inventory: Inventory) -> None:
     """A customer-managed KMS key (DescribeSecret's KmsKeyId present and ``KeyManager: CUSTOMER``)
     that Secrets Manager can still use: ``KeyState: Enabled``.  A disabled key makes

@@ -69,6 +69,16 @@ def test_each_check_id_has_its_verdict_function() -> None:
         assert callable(getattr(module, name, None)), f"{cid}: no verdict function verdicts.{family}.{name}"
 
 
+def test_each_check_id_has_exactly_one_declared_verdict() -> None:
+    """``@verdict(id)`` in bedrock_key_audit/verdicts/ is every check's home; checks/test_<module>.py exists for it."""
+    marked_checks()  # imports every checks/ module, and with them every verdict module
+    from bedrock_key_audit.checkcore import VERDICTS
+    assert sorted(VERDICTS) == sorted(registry.check_ids())
+    for cid, decl in VERDICTS.items():
+        module = decl.module.rsplit(".", 1)[1]
+        assert resources.checks_dir().joinpath(f"test_{module}.py").is_file(), f"{cid}: no checks/test_{module}.py"
+
+
 def test_every_fixer_names_a_real_check_id() -> None:
     assert FIXERS and set(FIXERS) <= set(registry.check_ids()), sorted(set(FIXERS) - set(registry.check_ids()))
 
