@@ -6,7 +6,7 @@ from typing import Any
 
 from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.remediation import rotation
-from bedrock_key_audit.remediation.core import ORDER_SECRET_KMS, ORDER_SECRET_REWRITE, Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 from bedrock_key_audit.remediation.errors import RemediationError
 from bedrock_key_audit.remediation.fixers.keys import (
     _restore_first,
@@ -17,7 +17,11 @@ from bedrock_key_audit.remediation.fixers.keys import (
 )
 from bedrock_key_audit.remediation.fixers.kms import _kms_steps, kms_key_arn
 from bedrock_key_audit.remediation.names import KMS_ALIAS
+from bedrock_key_audit.remediation.rotation import ORDER_SECRET_REWRITE
 from bedrock_key_audit.trails import kms_key_problem
+
+ORDER_SECRET_KMS = 48  # after our key exists (fixers/kms.py ORDER_KMS), before the key is rotated into the secret
+
 
 
 @fixer("secret.exists")
