@@ -1,7 +1,8 @@
 """The check core: outcomes, the record of one check's row, and what a check uses to state its verdict.
 
-A check id (``credential.unexpired``) names four things: the test (``@pytest.mark.check``
-on a function in ``checks/test_<family>.py``), its metadata (``checks/metadata/<id>.json``,
+A check id (``credential.unexpired``) names four things: the verdict (:func:`verdict` on a function
+in ``bedrock_key_audit/verdicts/<module>.py``, from which the pytest wiring generates the test
+``@pytest.mark.check(id)`` in ``checks/test_<module>.py``), its metadata (``checks/metadata/<id>.json``,
 validated against ``schemas/check-metadata.schema.json``), its fixer
 (``bedrock_key_audit.remediation.fixers``) and its row in every report.
 

@@ -137,3 +137,11 @@ def test_invalid_metadata_is_one_line_naming_the_file(tmp_path: Any, monkeypatch
         monkeypatch.undo()
         registry._load.cache_clear()
     assert "iam.user_exists" in registry.check_ids()
+
+
+def test_readme_check_table_is_generated_from_the_metadata() -> None:
+    """The committed table is what ``scripts/gen-docs`` makes of checks/metadata/ (run it after editing one)."""
+    from bedrock_key_audit import checkdocs
+    assert ROOT is not None
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert checkdocs.readme_with_table(text) == text, "README.md's check table is not current: run scripts/gen-docs"
