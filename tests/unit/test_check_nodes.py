@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from bedrock_key_audit import registry, resources
 
@@ -66,20 +67,20 @@ print("@@" + json.dumps(p.items))
 """
 
 
-def collected() -> list[dict[str, object]]:
+def collected() -> list[dict[str, Any]]:
     assert ROOT is not None, "collected from the source checkout"
     out = subprocess.run([sys.executable, "-c", _COLLECT], cwd=ROOT, capture_output=True, text=True, timeout=300).stdout
-    items: list[dict[str, object]] = json.loads(out.split("@@", 1)[1])
+    items: list[dict[str, Any]] = json.loads(out.split("@@", 1)[1])
     return items
 
 
 def test_generated_check_nodes_are_the_pinned_ones() -> None:
     items = collected()
-    got = {str(i["nodeid"]): tuple(i["marks"]) for i in items}  # type: ignore[call-overload]
+    got = {str(i["nodeid"]): tuple(i["marks"]) for i in items}
     assert {n: got.get(n) for n in PINNED} == PINNED
     # a node not pinned belongs to a check declared since; every row of every check is one node
     rows = {f"{i['check']}{'[' + str(i['nodeid']).split('[', 1)[1] if '[' in str(i['nodeid']) else ''}" for i in items}
     assert sorted(rows) == sorted(registry.row_ids())
     assert len(items) == registry.row_count()
     # every check test reads the record through the ``check`` fixture
-    assert all("check" in i["fixtures"] for i in items)  # type: ignore[operator]
+    assert all("check" in i["fixtures"] for i in items)
