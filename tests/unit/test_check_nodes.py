@@ -62,7 +62,7 @@ class P:
                                "marks": sorted({f"{m.name}{tuple(m.args)}" for m in i.iter_markers() if m.name != "parametrize"}),
                                "fixtures": sorted(i.fixturenames)})
 p = P()
-pytest.main(["checks", "--collect-only", "-q", "-p", "no:cacheprovider"], plugins=[p])
+pytest.main(["checks", "--collect-only", "-q", "-p", "no:cacheprovider", "--no-reports"], plugins=[p])
 print("@@" + json.dumps(p.items))
 """
 
