@@ -1,9 +1,9 @@
-"""The README's check table, generated from the checks' metadata (``asserts``, ``severity``,
-``severity_note`` in ``checks/metadata/<id>.json``).
+"""The docs' per-check tables, generated from the checks' metadata (``checks/metadata/<id>.json``):
+README.md's check table (``asserts``, ``severity``, ``severity_note``) and docs/remediation.md's
+fixer table (``remediation.steps``, ``remediation.destructive_text``).
 
-``scripts/gen-docs`` (``python -m bedrock_key_audit.checkdocs``) rewrites the table between its
-markers in README.md; ``tests/unit/test_registry.py`` fails while the committed table is not the
-generated one.  Rows follow the families' order in the metadata schema, and within a family the
+``scripts/gen-docs`` (``python -m bedrock_key_audit.checkdocs``) rewrites each table between its
+markers; ``tests/unit/test_registry.py`` fails while a committed table is not the generated one.  Rows follow the families' order in the metadata schema, and within a family the
 order the verdicts are declared in (``@verdict``); consecutive checks of one family that assert
 the same text share a row (``cloudtrail.logging`` / ``.multi_region``).
 """
@@ -21,6 +21,8 @@ from bedrock_key_audit.checkcore import VERDICTS
 
 BEGIN = "<!-- check table: generated from checks/metadata by scripts/gen-docs; edit the metadata, not this table -->"
 END = "<!-- end of check table -->"
+FIX_BEGIN = "<!-- fixer table: generated from checks/metadata by scripts/gen-docs; edit the metadata, not this table -->"
+FIX_END = "<!-- end of fixer table -->"
 
 
 def _families() -> list[str]:
@@ -66,11 +68,33 @@ def check_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def fixer_table() -> str:
+    """docs/remediation.md's table: checks whose fixers do the same share a row (in table order)."""
+    meta = registry.metadata()
+    groups: dict[tuple[str, str], list[str]] = {}
+    for cid in ordered_ids():
+        r = meta[cid]["remediation"]
+        groups.setdefault((r["steps"], r["destructive_text"]), []).append(cid)
+    lines = ["| check id | step(s) | destructive |", "|---|---|---|"]
+    for (steps, destructive), ids in groups.items():
+        lines.append(f"| {', '.join(f'`{cid}`' for cid in ids)} | {steps} | {destructive} |")
+    return "\n".join(lines) + "\n"
+
+
+def _between(text: str, begin: str, end: str, table: str) -> str:
+    head, rest = text.split(begin + "\n", 1)
+    _, tail = rest.split(end, 1)
+    return head + begin + "\n" + table + end + tail
+
+
 def readme_with_table(text: str) -> str:
-    """``text`` (README.md) with the generated table between its markers."""
-    head, rest = text.split(BEGIN + "\n", 1)
-    _, tail = rest.split(END, 1)
-    return head + BEGIN + "\n" + check_table() + END + tail
+    """``text`` (README.md) with the generated check table between its markers."""
+    return _between(text, BEGIN, END, check_table())
+
+
+def remediation_doc_with_table(text: str) -> str:
+    """``text`` (docs/remediation.md) with the generated fixer table between its markers."""
+    return _between(text, FIX_BEGIN, FIX_END, fixer_table())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,18 +104,20 @@ def main(argv: list[str] | None = None) -> int:
     if root is None:
         print("the README's table is generated in the source checkout", file=sys.stderr)
         return 2
-    path = Path(root) / "README.md"
-    text = path.read_text(encoding="utf-8")
-    new = readme_with_table(text)
-    if "--check" in args:
-        if new != text:
-            print("README.md's check table is not current: run scripts/gen-docs", file=sys.stderr)
-            return 1
-        return 0
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-        print("README.md: check table regenerated")
-    return 0
+    stale = 0
+    for name, make in (("README.md", readme_with_table), ("docs/remediation.md", remediation_doc_with_table)):
+        path = Path(root) / name
+        text = path.read_text(encoding="utf-8")
+        new = make(text)
+        if new == text:
+            continue
+        if "--check" in args:
+            print(f"{name}'s generated table is not current: run scripts/gen-docs", file=sys.stderr)
+            stale = 1
+        else:
+            path.write_text(new, encoding="utf-8")
+            print(f"{name}: table regenerated")
+    return stale
 
 
 if __name__ == "__main__":

@@ -145,3 +145,11 @@ def test_readme_check_table_is_generated_from_the_metadata() -> None:
     assert ROOT is not None
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert checkdocs.readme_with_table(text) == text, "README.md's check table is not current: run scripts/gen-docs"
+
+
+def test_remediation_fixer_table_is_generated_from_the_metadata() -> None:
+    """docs/remediation.md's "What each fixer does" is what ``scripts/gen-docs`` makes of checks/metadata/."""
+    from bedrock_key_audit import checkdocs
+    assert ROOT is not None
+    text = (ROOT / "docs" / "remediation.md").read_text(encoding="utf-8")
+    assert checkdocs.remediation_doc_with_table(text) == text, "docs/remediation.md's table is not current: run scripts/gen-docs"
