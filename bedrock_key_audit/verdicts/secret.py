@@ -285,4 +285,54 @@ def _replica_keys(check: Check, secret: Secret, inventory: Inventory) -> list[st
     return regions
 
 
+@verdict("secret.replicas_in_sync")
+def replicas_in_sync(check: Check, secret: Secret) -> None:
+    """Every replica of the secret holds the key: the primary's ``DescribeSecret`` lists each replica
+    Region in ``ReplicationStatus`` with ``Status`` ``InSync``.  A replica whose replication
+    ``Failed`` holds no copy of the key, and Secrets Manager says why in ``StatusMessage`` (most
+    often a secret of the same name already in that Region); a workload that fails over to that
+    Region then reads that other secret, which no row of this audit judged, or nothing.
+    ``InProgress`` (or a status AWS does not document) ends ``error``: whether the copy is there is
+    not known yet.  A secret that is itself a replica (``PrimaryRegion`` another Region) ends
+    ``error``: only the primary lists its replicas' status.  Not replicated: nothing to be out of sync.
+
+    Sources: AWS Secrets Manager User Guide, "Replicate AWS Secrets Manager secrets across Regions"
+    (https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html) and
+    "Troubleshoot AWS Secrets Manager" ("Replication failed: Secret with the same name already exists",
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot.html); API reference,
+    "DescribeSecret" (*ReplicationStatus*: ``InSync | Failed | InProgress``; *PrimaryRegion*,
+    https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html) and
+    "ReplicateSecretToRegions" (*ForceOverwriteReplicaSecret*)."""
+    check.resource = secret.arn or f"secret {secret.secret_id}"
+    if not secret.exists:
+        raise CouldNotDecide(f"secret {secret.secret_id} does not exist (see secret.exists)")
+    desc = secret.describe
+    if desc is None:
+        raise CouldNotDecide(f"DescribeSecret of {secret.secret_id} was not read: its replicas are unknown; "
+                             "grant secretsmanager:DescribeSecret and rerun")
+    primary = desc.get("PrimaryRegion")
+    if primary and secret.region and primary != secret.region:
+        raise CouldNotDecide(f"secret {secret.secret_id} in {secret.region} is a replica of the secret in {primary}, "
+                             f"and only the primary lists its replicas' status: audit the primary (secret.id its ARN in "
+                             f"{primary})")
+    entries = [e for e in desc.get("ReplicationStatus") or [] if isinstance(e, dict)]
+    check.evidence("secretsmanager:DescribeSecret (ReplicationStatus)",
+                   [{k: e.get(k) for k in ("Region", "Status", "StatusMessage", "KmsKeyId")} for e in entries])
+    if not entries:
+        check.passed(f"secret {secret.secret_id} is not replicated to another Region")
+        return
+    failed = [e for e in entries if e.get("Status") == "Failed"]
+    check.require(not failed, "; ".join(
+        f"secret {secret.secret_id}'s replica in {e.get('Region')} failed ({e.get('StatusMessage') or 'no message'}): "
+        "that Region holds no copy of the key, so a workload reading it there gets another secret of that name or "
+        "none; remove or rename what blocks the replica, then replicate again" for e in failed))
+    unsure = [e for e in entries if e.get("Status") != "InSync"]
+    if unsure:
+        check.undecided("; ".join(
+            f"secret {secret.secret_id}'s replica in {e.get('Region')} is {e.get('Status') or 'of no status'} "
+            "(not InSync): whether it holds the key is not known yet; rerun once replication ends" for e in unsure))
+    regions = ", ".join(str(e.get("Region")) for e in entries)
+    check.passed(f"secret {secret.secret_id}'s replicas in {regions} are InSync")
+
+
 from bedrock_key_audit.verdicts.access import readers_restricted  # noqa: E402,F401 -- judged with the access checks
