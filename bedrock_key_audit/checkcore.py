@@ -1,7 +1,8 @@
 """The check core: outcomes, the record of one check's row, and what a check uses to state its verdict.
 
-A check id (``credential.unexpired``) names four things: the test (``@pytest.mark.check``
-on a function in ``checks/test_<family>.py``), its metadata (``checks/metadata/<id>.json``,
+A check id (``credential.unexpired``) names four things: the verdict (:func:`verdict` on a function
+in ``bedrock_key_audit/verdicts/<module>.py``, from which the pytest wiring generates the test
+``@pytest.mark.check(id)`` in ``checks/test_<module>.py``), its metadata (``checks/metadata/<id>.json``,
 validated against ``schemas/check-metadata.schema.json``), its fixer
 (``bedrock_key_audit.remediation.fixers``) and its row in every report.
 
@@ -17,7 +18,7 @@ Outcomes (decided by the pytest wiring, ``bedrock_key_audit.fixtures.checks``, f
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from bedrock_key_audit import resources
 from bedrock_key_audit.jsonable import to_jsonable
@@ -128,3 +129,42 @@ class Check:
         __tracebackhide__ = True
         self._record.detail = why
         raise CouldNotDecide(why)
+
+
+@dataclasses.dataclass(frozen=True)
+class VerdictDecl:
+    """One check's home: its id, the verdict function that judges it, and how pytest calls it.
+
+    ``derived`` maps a verdict parameter to a function whose own parameters are the fixtures it is
+    made from (``max_days=lambda audit_config: audit_config.max_key_age_days``); every other
+    parameter is the fixture (or ``parametrize`` argument, e.g. ``partition``) of the same name.
+    """
+
+    check_id: str
+    fn: Callable[..., None]
+    test_name: str
+    derived: dict[str, Callable[..., Any]]
+
+    @property
+    def module(self) -> str:
+        return self.fn.__module__
+
+
+# every declared verdict, by check id, in declaration order (module import order, then line order)
+VERDICTS: dict[str, VerdictDecl] = {}
+
+_V = TypeVar("_V", bound=Callable[..., None])
+
+
+def verdict(check_id: str, *, test: str | None = None, **derived: Callable[..., Any]) -> Callable[[_V], _V]:
+    """Declare ``fn`` the verdict of ``check_id``; the pytest wiring makes its test from this.
+
+    The test is ``test_<family>_<name>`` (``test_secret_exists``) unless ``test`` names it, and is
+    generated into ``checks/test_<module>.py`` for the verdict module ``verdicts/<module>.py``.
+    """
+    def deco(fn: _V) -> _V:
+        if check_id in VERDICTS and VERDICTS[check_id].fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"check {check_id!r} has two verdicts: {VERDICTS[check_id].fn.__qualname__} and {fn.__qualname__}")
+        VERDICTS[check_id] = VerdictDecl(check_id, fn, test or "test_" + check_id.replace(".", "_"), dict(derived))
+        return fn
+    return deco

@@ -6,9 +6,11 @@ against ``schemas/check-metadata.schema.json``) is the source; a check that runs
 partition says so with ``"params": {"partition": ["commercial", "govcloud"]}``, and its rows are
 the id times every combination of those values (``cloudtrail.logging[commercial]``).
 
-A new check touches its metadata file, its verdict (``bedrock_key_audit/verdicts/<family>.py``),
-its marked check (``checks/test_<family>.py``), its fixer (``bedrock_key_audit/remediation/``)
-and a scenario; tests/unit/test_registry.py holds them consistent.
+A new check touches its metadata file (which also holds its README table cell: ``scripts/gen-docs``),
+its verdict declared with ``@verdict("<id>")`` in ``bedrock_key_audit/verdicts/<module>.py`` (its
+pytest test in ``checks/test_<module>.py`` is generated from that), its unit test, its fixer
+(``bedrock_key_audit/remediation/fixers/``) and a scenario that breaks it (``@breaks``);
+tests/unit/test_registry.py holds them consistent.
 """
 from __future__ import annotations
 

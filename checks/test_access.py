@@ -12,17 +12,8 @@ uses the key in GovCloud is not known to the audit: list its role in ``secret.al
 """
 from __future__ import annotations
 
-import pytest
-
-from bedrock_key_audit.fixtures.inventory import fleet_mode
+from bedrock_key_audit.fixtures.checkgen import check_tests
 from bedrock_key_audit.verdicts import access as verdicts
 
 
-@pytest.mark.check("secret.readers_restricted")
-def test_secret_readers_restricted(check, secret, inventory, audit_config, now):
-    verdicts.readers_restricted(check, secret, inventory, audit_config, now)
-
-
-@pytest.mark.check("iam.key_minting_restricted")
-def test_key_minting_restricted(check, inventory, audit_config, now, pytestconfig):
-    verdicts.key_minting_restricted(check, inventory, audit_config, now, fleet_mode(pytestconfig))
+globals().update(check_tests(verdicts))

@@ -7,11 +7,8 @@ never overwrites a configuration).
 """
 from __future__ import annotations
 
-import pytest
-
+from bedrock_key_audit.fixtures.checkgen import check_tests
 from bedrock_key_audit.verdicts import bedrock as verdicts
 
 
-@pytest.mark.check("bedrock.invocation_logging")
-def test_bedrock_invocation_logging(check, inventory, key_use_regions):
-    verdicts.invocation_logging(check, inventory, key_use_regions)
+globals().update(check_tests(verdicts))

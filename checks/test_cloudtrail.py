@@ -18,6 +18,7 @@ import pytest
 
 from bedrock_key_audit import registry
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.fixtures.checkgen import check_tests
 from bedrock_key_audit.verdicts import cloudtrail as verdicts
 
 
@@ -33,37 +34,4 @@ def trails_by_partition(inventory):
     return out
 
 
-@pytest.mark.check("cloudtrail.logging")
-@pytest.mark.parametrize("partition", registry.params("cloudtrail.logging")["partition"])
-def test_cloudtrail_logging(check, trails_by_partition, partition, audit_config):
-    verdicts.logging(check, trails_by_partition, partition, audit_config)
-
-
-@pytest.mark.check("cloudtrail.multi_region")
-@pytest.mark.parametrize("partition", registry.params("cloudtrail.multi_region")["partition"])
-def test_cloudtrail_multi_region(check, trails_by_partition, partition, audit_config):
-    verdicts.multi_region(check, trails_by_partition, partition, audit_config)
-
-
-@pytest.mark.check("cloudtrail.log_file_validation")
-@pytest.mark.parametrize("partition", registry.params("cloudtrail.log_file_validation")["partition"])
-def test_cloudtrail_log_file_validation(check, trails_by_partition, partition, audit_config):
-    verdicts.log_file_validation(check, trails_by_partition, partition, audit_config)
-
-
-@pytest.mark.check("cloudtrail.management_events")
-@pytest.mark.parametrize("partition", registry.params("cloudtrail.management_events")["partition"])
-def test_cloudtrail_management_events(check, trails_by_partition, partition, audit_config):
-    verdicts.management_events(check, trails_by_partition, partition, audit_config)
-
-
-@pytest.mark.check("cloudtrail.kms")
-@pytest.mark.parametrize("partition", registry.params("cloudtrail.kms")["partition"])
-def test_cloudtrail_kms(check, trails_by_partition, partition, audit_config):
-    verdicts.kms(check, trails_by_partition, partition, audit_config)
-
-
-@pytest.mark.check("cloudtrail.bucket_protected")
-@pytest.mark.parametrize("partition", registry.params("cloudtrail.bucket_protected")["partition"])
-def test_cloudtrail_bucket_protected(check, trails_by_partition, partition, audit_config, inventory):
-    verdicts.bucket_protected(check, trails_by_partition, partition, audit_config, inventory)
+globals().update(check_tests(verdicts))

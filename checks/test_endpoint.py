@@ -1,25 +1,12 @@
 """Bedrock endpoints answer the key from the secret (httpx, ``Authorization: Bearer``).
 
-The verdicts live in :mod:`bedrock_key_audit.verdicts.endpoint` (one function per check id).
+The verdicts live in :mod:`bedrock_key_audit.verdicts.endpoint` (one function per check id, each
+declaring its check with ``@verdict``); this module's tests are generated from those declarations.
 """
 from __future__ import annotations
 
-import pytest
-
+from bedrock_key_audit.fixtures.checkgen import check_tests
 from bedrock_key_audit.verdicts import endpoint as verdicts
 
 
-
-@pytest.mark.check("endpoint.list_models")
-def test_endpoint_list_models(check, inventory, audit_config, key_owner):
-    verdicts.list_models(check, inventory, audit_config, key_owner)
-
-
-@pytest.mark.check("endpoint.invoke")
-def test_endpoint_invoke(check, inventory, audit_config, key_owner):
-    verdicts.invoke(check, inventory, audit_config, key_owner)
-
-
-@pytest.mark.check("endpoint.unused_surfaces_closed")
-def test_endpoint_unused_surfaces_closed(check, inventory, audit_config, key_owner):
-    verdicts.unused_surfaces_closed(check, inventory, audit_config, key_owner)
+globals().update(check_tests(verdicts))

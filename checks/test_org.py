@@ -10,6 +10,7 @@ import pytest
 
 from bedrock_key_audit import registry
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.fixtures.checkgen import check_tests
 from bedrock_key_audit.verdicts import org as verdicts
 
 
@@ -44,13 +45,4 @@ def key_users(inventory, audit_config):
     return [f"arn:aws:iam::{account}:user/{audit_config.user_name}"] if account else []
 
 
-@pytest.mark.check("org.key_lifetime_capped")
-@pytest.mark.parametrize("partition", registry.params("org.key_lifetime_capped")["partition"])
-def test_org_key_lifetime_capped(check, org_by_partition, partition, audit_config, key_users):
-    verdicts.key_lifetime_capped(check, org_by_partition, partition, audit_config.max_key_age_days, key_users)
-
-
-@pytest.mark.check("org.long_term_keys_confined")
-@pytest.mark.parametrize("partition", registry.params("org.long_term_keys_confined")["partition"])
-def test_org_long_term_keys_confined(check, org_by_partition, partition, audit_config, key_users):
-    verdicts.long_term_keys_confined(check, org_by_partition, partition, key_users, audit_config.allowed_minters)
+globals().update(check_tests(verdicts))

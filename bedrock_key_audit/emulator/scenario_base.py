@@ -58,9 +58,23 @@ Scenario = Callable[[Any], None]
 SCENARIOS: dict[str, Scenario] = {}
 
 
+# Scenario name -> the rows it breaks ({row id: "fail" | "error"}), declared beside the scenario with
+# @breaks; every other row passes.  tests/audit/test_scenarios.py runs every scenario declared here.
+BREAKS: dict[str, dict[str, str]] = {}
+
+
 def scenario(fn: Scenario) -> Scenario:
     SCENARIOS[fn.__name__] = fn
     return fn
+
+
+def breaks(**rows: str) -> Callable[[Scenario], Scenario]:
+    """Declare the rows a fault scenario breaks: ``@breaks(**{"credential.recently_used": "fail"})``
+    above ``@scenario``; a scenario with no declaration is not a fault scenario of the verdict table."""
+    def deco(fn: Scenario) -> Scenario:
+        BREAKS[fn.__name__] = dict(rows)
+        return fn
+    return deco
 
 
 def get(name: str) -> Scenario:

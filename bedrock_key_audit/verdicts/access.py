@@ -21,6 +21,7 @@ from typing import Any
 from bedrock_key_audit.configured_principals import ARN, resolve_against
 from bedrock_key_audit.inventory.models import AccountAuthorization
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.checkcore import verdict
 
 from bedrock_key_audit.access import (
     ANY_OTHER_ACCOUNT,
@@ -169,6 +170,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
     return kept, said
 
 
+@verdict("secret.readers_restricted")
 def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: Any, now: Any) -> None:
     """Every principal that can ``secretsmanager:GetSecretValue`` the secret and ``kms:Decrypt``
     its key, from the secret's resource policy, every identity policy of the GovCloud account
@@ -273,6 +275,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                  f"compute resources not evaluated: see the evidence; role chains followed to depth {CHAIN_DEPTH})")
 
 
+@verdict("iam.key_minting_restricted", test="test_key_minting_restricted",
+         all_keys=lambda pytestconfig: bool(pytestconfig.getoption("all_keys", False)))
 def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: Any, all_keys: bool) -> None:
     """Every principal of the commercial account that may ``iam:CreateServiceSpecificCredential``
     or ``iam:ResetServiceSpecificCredential`` for ``bedrock.amazonaws.com`` on the audited user, on

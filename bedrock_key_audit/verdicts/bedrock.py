@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.checkcore import verdict
 from bedrock_key_audit.usage import KeyUseRegions
 from bedrock_key_audit.verdicts.traces import invocation_logging_verdict
 
@@ -36,6 +37,7 @@ def logging_regions(kr: KeyRegions, key_use: KeyUseRegions | None) -> tuple[list
     return regions, "; ".join(gaps) or None
 
 
+@verdict("bedrock.invocation_logging", key_use=lambda key_use_regions: key_use_regions)
 def invocation_logging(check: Check, inventory: Inventory, key_use: KeyUseRegions | None = None) -> None:
     """Pass when every Region the key is used in logs its invocations (:func:`invocation_logging_verdict`).
 

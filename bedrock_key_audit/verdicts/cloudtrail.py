@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.checkcore import verdict
 from bedrock_key_audit.trails import ROW_PROPERTIES, security_trail
 from bedrock_key_audit.verdicts.traces import bucket_protection_verdict
 
@@ -112,32 +113,38 @@ def judge_row(check: Check, trails: list[Trail], partition: str, row: str, regio
                  f"{', '.join(r.replace('_', ' ') for r in cand.unknown)}, which could not be read)")
 
 
+@verdict("cloudtrail.logging")
 def logging(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "logging",
               audit_config.region(partition))
 
 
+@verdict("cloudtrail.multi_region")
 def multi_region(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "multi_region",
               audit_config.region(partition))
 
 
+@verdict("cloudtrail.log_file_validation")
 def log_file_validation(check: Check, trails_by_partition: TrailsByPartition, partition: str,
                         audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "log_file_validation",
               audit_config.region(partition))
 
 
+@verdict("cloudtrail.management_events")
 def management_events(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "management_events",
               audit_config.region(partition))
 
 
+@verdict("cloudtrail.kms")
 def kms(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig) -> None:
     judge_row(check, _trails(check, trails_by_partition, partition), partition, "kms",
               audit_config.region(partition))
 
 
+@verdict("cloudtrail.bucket_protected")
 def bucket_protected(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig,
                      inventory: Inventory) -> None:
     """The S3 bucket the partition's security trail delivers to blocks public access and logs access to a

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.checkcore import verdict
 from bedrock_key_audit.inventory.keys import decode_key
 from bedrock_key_audit.inventory.models import SecretText
 
@@ -41,6 +42,7 @@ def _live(existing_user: IamUser, creds: list[Credential], now: dt.datetime) -> 
     return live
 
 
+@verdict("credential.active")
 def active(check: Check, existing_user: IamUser, bedrock_credentials: list[Credential], now: dt.datetime) -> None:
     check.resource = existing_user.arn
     _evidence(check, bedrock_credentials)
@@ -52,6 +54,7 @@ def active(check: Check, existing_user: IamUser, bedrock_credentials: list[Crede
     check.passed(f"{existing_user.name} has an Active Bedrock API key ({', '.join(c.short_id for c in active)})")
 
 
+@verdict("credential.unexpired")
 def unexpired(check: Check, existing_user: IamUser, bedrock_credentials: list[Credential], now: dt.datetime,
               audit_config: AuditConfig) -> None:
     check.resource = existing_user.arn
@@ -77,6 +80,7 @@ def unexpired(check: Check, existing_user: IamUser, bedrock_credentials: list[Cr
     check.passed("; ".join(fine))
 
 
+@verdict("credential.bounded_lifetime")
 def bounded_lifetime(check: Check, existing_user: IamUser, bedrock_credentials: list[Credential], now: dt.datetime,
                      audit_config: AuditConfig) -> None:
     check.resource = existing_user.arn
@@ -196,6 +200,7 @@ def rotation_in_progress(active: list[Credential], current: tuple[str | None, Se
     return True, f"AWSCURRENT holds {c.short_id} and AWSPENDING holds the new key {p.short_id}"
 
 
+@verdict("credential.single_active")
 def single_active(check: Check, existing_user: IamUser, bedrock_credentials: list[Credential], now: dt.datetime,
                   inventory: Inventory) -> None:
     """One Active Bedrock API key; two only while a rotation is in progress, proven by what the
@@ -236,6 +241,7 @@ def single_active(check: Check, existing_user: IamUser, bedrock_credentials: lis
     check.passed(f"{len(active)} Active keys during a rotation in progress: {why}")
 
 
+@verdict("credential.recently_used")
 def recently_used(check: Any, existing_user: Any, bedrock_credentials: Any, usage_history: Any, now: Any,
                   audit_config: Any) -> None:
     """Used within ``max_unused_days`` and, when ``allowed_source_cidrs`` is set, only from there, by the

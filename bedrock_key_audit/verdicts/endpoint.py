@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.checkcore import verdict
 from bedrock_key_audit.inventory.keys import decode_key
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def _runtime_models(audit_config: AuditConfig) -> list[str]:
     return models
 
 
+@verdict("endpoint.list_models")
 def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     """The key lists the configured model on every surface in use (``endpoint.surfaces``):
     ``GET /foundation-models`` for bedrock-runtime (``endpoint.model_id`` for ``runtime``,
@@ -146,6 +148,7 @@ def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, k
     check.passed("; ".join(said))
 
 
+@verdict("endpoint.invoke")
 def invoke(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     """A one-token completion answers on every surface in use: Converse on bedrock-runtime (``runtime``),
     OpenAI Chat Completions on bedrock-runtime's ``/openai/v1`` with ``endpoint.openai_model_id``
@@ -340,6 +343,7 @@ def _closure_everywhere(inventory: Inventory, audit_config: AuditConfig, key_own
                   "[policy.context] of audit.toml, or deny the action to the key's user unconditionally")
 
 
+@verdict("endpoint.unused_surfaces_closed")
 def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     """The key is refused on every Bedrock surface the workload does not use (``endpoint.surfaces``).
 

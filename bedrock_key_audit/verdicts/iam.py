@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bedrock_key_audit import iam_verdicts
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.checkcore import verdict
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from bedrock_key_audit.org_policies import OrgPolicies
 
 
+@verdict("iam.user_exists", test="test_user_exists")
 def user_exists(check: Check, iam_user: IamUser) -> None:
     check.resource = iam_user.arn or f"iam user {iam_user.name}"
     check.evidence("iam:GetUser", iam_user.raw or {"UserName": iam_user.name, "exists": False})
@@ -34,6 +36,7 @@ def user_exists(check: Check, iam_user: IamUser) -> None:
     check.passed(f"IAM user {iam_user.name} exists ({iam_user.arn})")
 
 
+@verdict("iam.user_no_other_credentials", test="test_user_no_other_credentials")
 def user_no_other_credentials(check: Check, existing_user: IamUser, other_credentials: OtherCredentials) -> None:
     """The key-only user holds no credential but its Bedrock API key(s).
 
@@ -93,6 +96,7 @@ def _report(check: Check, verdict: iam_verdicts.Verdict) -> None:
         check.fail(verdict.message)
 
 
+@verdict("iam.policy_least_privilege", test="test_policy_least_privilege")
 def policy_least_privilege(check: Check, existing_user: IamUser, user_policies: UserPolicies,
                            audit_config: AuditConfig, inventory: Inventory | None = None) -> None:
     check.resource = existing_user.arn
@@ -198,6 +202,8 @@ def _extras_bounded_by_scps(verdict: iam_verdicts.Verdict, user: IamUser, user_p
                                 again.evidence, severity=again.severity)
 
 
+@verdict("iam.policy_grants_required", test="test_policy_grants_required",
+         fleet=lambda pytestconfig: bool(pytestconfig.getoption("all_keys", False)))
 def policy_grants_required(check: Check, existing_user: IamUser, user_policies: UserPolicies,
                            audit_config: AuditConfig, inventory: Inventory, fleet: bool, now: dt.datetime) -> None:
     check.resource = existing_user.arn

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.checkcore import verdict
 from bedrock_key_audit.org_policies import Judgment, probe_principal
 from bedrock_key_audit.org_policies import key_lifetime_capped as _lifetime
 from bedrock_key_audit.org_policies import long_term_keys_confined as _confined
@@ -50,6 +51,8 @@ def sanctioned(allowed_key_users: list[str], partition: str) -> list[str]:
     return [a for a in allowed_key_users if a.startswith(prefix)]
 
 
+@verdict("org.key_lifetime_capped", max_days=lambda audit_config: audit_config.max_key_age_days,
+         allowed_key_users=lambda key_users: key_users)
 def key_lifetime_capped(check: Check, org_by_partition: OrgByPartition, partition: str, max_days: int,
                         allowed_key_users: list[str]) -> None:
     org = _org(check, org_by_partition, partition)
@@ -57,6 +60,8 @@ def key_lifetime_capped(check: Check, org_by_partition: OrgByPartition, partitio
     _record(check, _lifetime(org, max_days, [outsider, *sanctioned(allowed_key_users, partition)]))
 
 
+@verdict("org.long_term_keys_confined", allowed_key_users=lambda key_users: key_users,
+         allowed_minters=lambda audit_config: audit_config.allowed_minters)
 def long_term_keys_confined(check: Check, org_by_partition: OrgByPartition, partition: str,
                             allowed_key_users: list[str], allowed_minters: list[str] | None = None) -> None:
     """Key use confined to ``allowed_key_users``; key creation to them and ``allowed_minters`` (the

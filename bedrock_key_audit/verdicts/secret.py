@@ -15,6 +15,7 @@ import jsonschema
 
 from bedrock_key_audit import resources
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.checkcore import verdict
 from bedrock_key_audit.inventory.keys import (
     bearer_token_problem,
     bedrock_commercial_regions,
@@ -148,6 +149,7 @@ def _readable(check: Check, secret: Secret, inventory: Any = None, now: Any = No
         raise CouldNotDecide(f"cannot read secret {secret.secret_id}: {secret.value_error}")
 
 
+@verdict("secret.exists")
 def exists(check: Check, secret: Secret) -> None:
     check.resource = secret.arn or f"secret {secret.secret_id}"
     check.evidence("secretsmanager:DescribeSecret", secret.describe or {"SecretId": secret.secret_id, "exists": False})
@@ -158,6 +160,7 @@ def exists(check: Check, secret: Secret) -> None:
     check.passed(f"secret {secret.secret_id} exists ({secret.arn})")
 
 
+@verdict("secret.schema")
 def schema(check: Check, secret: Secret, inventory: Any = None, now: Any = None) -> None:
     _readable(check, secret, inventory, now)
     check.require(not secret.binary, f"secret {secret.secret_id} holds SecretBinary; the workload expects a JSON SecretString")
@@ -170,6 +173,7 @@ def schema(check: Check, secret: Secret, inventory: Any = None, now: Any = None)
                  "where Bedrock is offered")
 
 
+@verdict("secret.key_matches_credential")
 def key_matches_credential(check: Check, secret: Secret, existing_user: IamUser,
                            bedrock_credentials: list[Credential], now: dt.datetime, inventory: Inventory) -> None:
     """Decode the stored key, tie it to a credential by its public alias, and let Bedrock confirm the secret."""
@@ -217,6 +221,7 @@ def key_matches_credential(check: Check, secret: Secret, existing_user: IamUser,
     check.passed(f"secret {secret.secret_id} holds the live key {which} of {existing_user.name} (Bedrock accepts it)")
 
 
+@verdict("secret.encrypted_with_cmk")
 def encrypted_with_cmk(check: Check, secret: Secret, inventory: Inventory) -> None:
     """A customer-managed KMS key (DescribeSecret's KmsKeyId present and ``KeyManager: CUSTOMER``)
     that Secrets Manager can still use: ``KeyState: Enabled``.  A disabled key makes
@@ -276,6 +281,56 @@ def _replica_keys(check: Check, secret: Secret, inventory: Inventory) -> list[st
         check.require(not problem, f"secret {secret.secret_id}'s replica in {region} is encrypted with {problem}")
         regions.append(region)
     return regions
+
+
+@verdict("secret.replicas_in_sync")
+def replicas_in_sync(check: Check, secret: Secret) -> None:
+    """Every replica of the secret holds the key: the primary's ``DescribeSecret`` lists each replica
+    Region in ``ReplicationStatus`` with ``Status`` ``InSync``.  A replica whose replication
+    ``Failed`` holds no copy of the key, and Secrets Manager says why in ``StatusMessage`` (most
+    often a secret of the same name already in that Region); a workload that fails over to that
+    Region then reads that other secret, which no row of this audit judged, or nothing.
+    ``InProgress`` (or a status AWS does not document) ends ``error``: whether the copy is there is
+    not known yet.  A secret that is itself a replica (``PrimaryRegion`` another Region) ends
+    ``error``: only the primary lists its replicas' status.  Not replicated: nothing to be out of sync.
+
+    Sources: AWS Secrets Manager User Guide, "Replicate AWS Secrets Manager secrets across Regions"
+    (https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html) and
+    "Troubleshoot AWS Secrets Manager" ("Replication failed: Secret with the same name already exists",
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot.html); API reference,
+    "DescribeSecret" (*ReplicationStatus*: ``InSync | Failed | InProgress``; *PrimaryRegion*,
+    https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html) and
+    "ReplicateSecretToRegions" (*ForceOverwriteReplicaSecret*)."""
+    check.resource = secret.arn or f"secret {secret.secret_id}"
+    if not secret.exists:
+        raise CouldNotDecide(f"secret {secret.secret_id} does not exist (see secret.exists)")
+    desc = secret.describe
+    if desc is None:
+        raise CouldNotDecide(f"DescribeSecret of {secret.secret_id} was not read: its replicas are unknown; "
+                             "grant secretsmanager:DescribeSecret and rerun")
+    primary = desc.get("PrimaryRegion")
+    if primary and secret.region and primary != secret.region:
+        raise CouldNotDecide(f"secret {secret.secret_id} in {secret.region} is a replica of the secret in {primary}, "
+                             f"and only the primary lists its replicas' status: audit the primary (secret.id its ARN in "
+                             f"{primary})")
+    entries = [e for e in desc.get("ReplicationStatus") or [] if isinstance(e, dict)]
+    check.evidence("secretsmanager:DescribeSecret (ReplicationStatus)",
+                   [{k: e.get(k) for k in ("Region", "Status", "StatusMessage", "KmsKeyId")} for e in entries])
+    if not entries:
+        check.passed(f"secret {secret.secret_id} is not replicated to another Region")
+        return
+    failed = [e for e in entries if e.get("Status") == "Failed"]
+    check.require(not failed, "; ".join(
+        f"secret {secret.secret_id}'s replica in {e.get('Region')} failed ({e.get('StatusMessage') or 'no message'}): "
+        "that Region holds no copy of the key, so a workload reading it there gets another secret of that name or "
+        "none; remove or rename what blocks the replica, then replicate again" for e in failed))
+    unsure = [e for e in entries if e.get("Status") != "InSync"]
+    if unsure:
+        check.undecided("; ".join(
+            f"secret {secret.secret_id}'s replica in {e.get('Region')} is {e.get('Status') or 'of no status'} "
+            "(not InSync): whether it holds the key is not known yet; rerun once replication ends" for e in unsure))
+    regions = ", ".join(str(e.get("Region")) for e in entries)
+    check.passed(f"secret {secret.secret_id}'s replicas in {regions} are InSync")
 
 
 from bedrock_key_audit.verdicts.access import readers_restricted  # noqa: E402,F401 -- judged with the access checks

@@ -69,6 +69,16 @@ def test_each_check_id_has_its_verdict_function() -> None:
         assert callable(getattr(module, name, None)), f"{cid}: no verdict function verdicts.{family}.{name}"
 
 
+def test_each_check_id_has_exactly_one_declared_verdict() -> None:
+    """``@verdict(id)`` in bedrock_key_audit/verdicts/ is every check's home; checks/test_<module>.py exists for it."""
+    marked_checks()  # imports every checks/ module, and with them every verdict module
+    from bedrock_key_audit.checkcore import VERDICTS
+    assert sorted(VERDICTS) == sorted(registry.check_ids())
+    for cid, decl in VERDICTS.items():
+        module = decl.module.rsplit(".", 1)[1]
+        assert resources.checks_dir().joinpath(f"test_{module}.py").is_file(), f"{cid}: no checks/test_{module}.py"
+
+
 def test_every_fixer_names_a_real_check_id() -> None:
     assert FIXERS and set(FIXERS) <= set(registry.check_ids()), sorted(set(FIXERS) - set(registry.check_ids()))
 
@@ -127,3 +137,19 @@ def test_invalid_metadata_is_one_line_naming_the_file(tmp_path: Any, monkeypatch
         monkeypatch.undo()
         registry._load.cache_clear()
     assert "iam.user_exists" in registry.check_ids()
+
+
+def test_readme_check_table_is_generated_from_the_metadata() -> None:
+    """The committed table is what ``scripts/gen-docs`` makes of checks/metadata/ (run it after editing one)."""
+    from bedrock_key_audit import checkdocs
+    assert ROOT is not None
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert checkdocs.readme_with_table(text) == text, "README.md's check table is not current: run scripts/gen-docs"
+
+
+def test_remediation_fixer_table_is_generated_from_the_metadata() -> None:
+    """docs/remediation.md's "What each fixer does" is what ``scripts/gen-docs`` makes of checks/metadata/."""
+    from bedrock_key_audit import checkdocs
+    assert ROOT is not None
+    text = (ROOT / "docs" / "remediation.md").read_text(encoding="utf-8")
+    assert checkdocs.remediation_doc_with_table(text) == text, "docs/remediation.md's table is not current: run scripts/gen-docs"

@@ -19,20 +19,14 @@ Helpers without fixers: :mod:`.keys` (``key_diagnosis``, rotation glue, restorin
 :mod:`bedrock_key_audit.remediation.rotation`; the names of what remediation creates are
 :mod:`bedrock_key_audit.remediation.names` (both import no fixer module: no cycle).
 
-Adding fixers: write a module (here, or anywhere in the package) whose functions carry
-``@fixer("<check id>")`` and add ONE line to the registration block below importing it.
-``tests/remediation/test_fixer_modules.py`` fails when a module in this folder is not registered.
+Adding fixers: write a module in this folder whose functions carry ``@fixer("<check id>")``;
+importing this package imports every module in it (in name order), which registers them.
 """
 from __future__ import annotations
 
-# --------------------------------------------------------------------------- registration
-# One line per module: importing it registers its @fixer functions in core.FIXERS (in this order).
-from bedrock_key_audit.remediation.fixers import iam  # noqa: F401
-from bedrock_key_audit.remediation.fixers import credential  # noqa: F401
-from bedrock_key_audit.remediation.fixers import secret  # noqa: F401
-from bedrock_key_audit.remediation.fixers import endpoint  # noqa: F401
-from bedrock_key_audit.remediation.fixers import cloudtrail  # noqa: F401
-from bedrock_key_audit.remediation.fixers import traces  # noqa: F401
-from bedrock_key_audit.remediation.fixers import access  # noqa: F401
-from bedrock_key_audit.remediation.fixers import usage  # noqa: F401
-from bedrock_key_audit.remediation.fixers import org  # noqa: F401
+import importlib
+import pkgutil
+
+# every module of this folder: importing it registers its @fixer functions in core.FIXERS
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")

@@ -6,12 +6,17 @@ from typing import Any
 
 from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.inventory.models import Trail
-from bedrock_key_audit.remediation.core import ORDER_TRAIL_CREATE, ORDER_TRAIL_UPDATE, Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 from bedrock_key_audit.remediation.errors import NeedsPerson
 from bedrock_key_audit.remediation.fixers.kms import _kms_steps, kms_key_arn
 from bedrock_key_audit.remediation.guard import merged_policy, taken_bucket
 from bedrock_key_audit.remediation.names import KMS_ALIAS, TRAIL_NAME
 from bedrock_key_audit.trails import kms_key_problem, management_coverage, security_trail
+
+# the trails come after the key's steps: a trail is created, then an existing one is corrected
+ORDER_TRAIL_CREATE = 70
+ORDER_TRAIL_UPDATE = 75
+
 
 
 def _target_trail(ctx: Context, trails: list[Trail]) -> Trail | None:

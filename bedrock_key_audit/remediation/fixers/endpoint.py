@@ -9,17 +9,19 @@ from urllib.parse import unquote
 from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
 from bedrock_key_audit.inventory.errors import BadRegion
 from bedrock_key_audit.remediation import rotation
-from bedrock_key_audit.remediation.core import ORDER_SECRET_REWRITE, ORDER_STRIP, Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 from bedrock_key_audit.remediation.errors import NeedsPerson
 from bedrock_key_audit.remediation.diagnosis import grant_diagnosis
 from bedrock_key_audit.remediation.fixers.iam import (
     _ensure_policy_step,
+    ORDER_STRIP,
     _grants_all,
     blocker_steps,
     scp_manual_step,
     scp_stop,
 )
 from bedrock_key_audit.remediation.names import SURFACE_DENY_POLICY
+from bedrock_key_audit.remediation.rotation import ORDER_SECRET_REWRITE
 from bedrock_key_audit.remediation.fixers.keys import (
     REFUSED,
     _restore_first,

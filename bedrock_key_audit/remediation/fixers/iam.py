@@ -19,10 +19,6 @@ from bedrock_key_audit.policy import (
     parse_document,
 )
 from bedrock_key_audit.remediation.core import (
-    ORDER_OTHER_CREDS,
-    ORDER_POLICY,
-    ORDER_STRIP,
-    ORDER_USER,
     Context,
     Step,
     fixer,
@@ -30,6 +26,14 @@ from bedrock_key_audit.remediation.core import (
 )
 from bedrock_key_audit.remediation.errors import NeedsPerson
 from bedrock_key_audit.remediation.names import POLICY_NAME
+
+# step order bands of the IAM fixers (lower runs first): the user, its policy, stripping what grants too much,
+# then its other credentials
+ORDER_USER = 10
+ORDER_POLICY = 20
+ORDER_STRIP = 25
+ORDER_OTHER_CREDS = 30
+
 
 MAX_POLICY_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
 

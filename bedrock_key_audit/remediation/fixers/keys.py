@@ -11,7 +11,7 @@ from bedrock_key_audit.inventory.models import Credential
 from bedrock_key_audit.inventory.keys import decode_key
 from bedrock_key_audit.remediation import rotation
 from bedrock_key_audit.redaction import redact_text
-from bedrock_key_audit.remediation.core import ORDER_SECRET_RESTORE, PLAN_PASSES, Context, Step, manual_step
+from bedrock_key_audit.remediation.core import PLAN_PASSES, Context, Step, manual_step
 from bedrock_key_audit.remediation.errors import RemediationError
 from bedrock_key_audit.remediation.fixers.iam import (
     _create_user_step,
@@ -20,6 +20,9 @@ from bedrock_key_audit.remediation.fixers.iam import (
     _user_exists,
 )
 from bedrock_key_audit.remediation.fixers.kms import _kms_steps
+
+ORDER_SECRET_RESTORE = 42  # a secret scheduled for deletion is restored before anything reads or writes it
+
 
 
 def _rotation_steps(ctx: Context, reason: str, held: Credential | None = None) -> list[Step]:

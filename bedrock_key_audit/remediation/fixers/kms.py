@@ -9,9 +9,12 @@ import uuid
 from typing import Any
 
 from bedrock_key_audit.checkcore import CouldNotDecide
-from bedrock_key_audit.remediation.core import ORDER_KMS, Context, Step, manual_step
+from bedrock_key_audit.remediation.core import Context, Step, manual_step
 from bedrock_key_audit.remediation.errors import NeedsPerson, RemediationError
 from bedrock_key_audit.remediation.names import KMS_ALIAS
+
+ORDER_KMS = 40  # our customer-managed key: before the secret is encrypted with it (fixers/secret.py ORDER_SECRET_KMS)
+
 
 
 def _kms_state(ctx: Context, partition: str) -> dict[str, Any]:

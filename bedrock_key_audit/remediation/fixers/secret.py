@@ -6,7 +6,7 @@ from typing import Any
 
 from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.remediation import rotation
-from bedrock_key_audit.remediation.core import ORDER_SECRET_KMS, ORDER_SECRET_REWRITE, Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 from bedrock_key_audit.remediation.errors import RemediationError
 from bedrock_key_audit.remediation.fixers.keys import (
     _restore_first,
@@ -17,7 +17,11 @@ from bedrock_key_audit.remediation.fixers.keys import (
 )
 from bedrock_key_audit.remediation.fixers.kms import _kms_steps, kms_key_arn
 from bedrock_key_audit.remediation.names import KMS_ALIAS
+from bedrock_key_audit.remediation.rotation import ORDER_SECRET_REWRITE
 from bedrock_key_audit.trails import kms_key_problem
+
+ORDER_SECRET_KMS = 48  # after our key exists (fixers/kms.py ORDER_KMS), before the key is rotated into the secret
+
 
 
 @fixer("secret.exists")
@@ -219,3 +223,21 @@ def _replica_steps(ctx: Context, secret: Any, rec: CheckRecord) -> list[Step]:
             f"{ctx.cfg.secret_id} --add-replica-regions Region={region},KmsKeyId=<that key> (workloads reading the "
             "replica in that Region cannot read it in between)"), rec))
     return out
+
+
+@fixer("secret.replicas_in_sync")
+def fix_replicas_in_sync(ctx: Context, rec: CheckRecord) -> list[Step]:
+    """By hand: what blocks a replica is most often a secret of the same name in the replica Region that
+    this tool did not make, and ``--force-overwrite-replica-secret`` would destroy it, so the plan names
+    the Regions and the commands ("Replicate AWS Secrets Manager secrets across Regions")."""
+    secret = ctx.inv.secret()
+    failed = [e for e in ((secret.describe or {}).get("ReplicationStatus") or [])
+              if isinstance(e, dict) and e.get("Status") == "Failed"]
+    sid = ctx.cfg.secret_id
+    return [manual_step(f"manual:secret-replica:{e.get('Region')}", (
+        f"secret {sid}'s replica in {e.get('Region')} failed ({e.get('StatusMessage') or 'no message'}): find what "
+        f"holds the name there (aws secretsmanager describe-secret --secret-id {secret.name or sid} --region "
+        f"{e.get('Region')}), move any workload off it, delete it, then aws secretsmanager remove-regions-from-replication "
+        f"--secret-id {sid} --remove-replica-regions {e.get('Region')} and replicate-secret-to-regions again "
+        "(--force-overwrite-replica-secret replaces that secret instead: only when nothing needs it)"), rec)
+        for e in failed]

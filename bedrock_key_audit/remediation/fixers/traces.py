@@ -40,12 +40,13 @@ from typing import Any
 
 from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
 from bedrock_key_audit.remediation.names import TRAIL_NAME  # the trail (and bucket prefix) the cloudtrail fixers create
-from bedrock_key_audit.remediation.core import ORDER_TRAIL_UPDATE, Context, Step, fixer, manual_step
+from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 from bedrock_key_audit.remediation.errors import NeedsPerson
 from bedrock_key_audit.remediation.guard import merged_policy, taken_bucket
 from bedrock_key_audit.inventory.traces import bucket_protection, owned_buckets
 from bedrock_key_audit.verdicts.traces import PAB_SETTINGS, effective_pab
 from bedrock_key_audit.trails import security_trail
+from bedrock_key_audit.remediation.fixers.cloudtrail import ORDER_TRAIL_UPDATE
 
 LOG_BUCKET_PREFIX = "bedrock-key-audit-access-logs"
 INVOCATION_BUCKET_PREFIX = "bedrock-key-audit-invocation-logs"
