@@ -83,6 +83,8 @@ class FakeInventory:
 
     def __init__(self, **answers: Any):
         self.answers = answers
+        # the audit's clock (Inventory.run_started); None: the verdicts fall back to real time
+        self.run_started = answers.get("run_started")
 
     def _get(self, name: str, default: Any = None) -> Any:
         value = self.answers.get(name, default)
