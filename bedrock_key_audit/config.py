@@ -527,3 +527,23 @@ def _check_regions(data: dict[str, Any], p: Path) -> None:
             f"{_PARTITION_TITLE[part]} partition; valid Regions: {', '.join(valid)} "
             f"(botocore {botocore.__version__}'s endpoint data; a newer Region needs a newer botocore)"
         )
+    _check_secret_arn_region(data, p)
+
+
+def _check_secret_arn_region(data: dict[str, Any], p: Path) -> None:
+    """A ``secret.id`` given as an ARN names the Region the secret lives in, and Secrets Manager is regional:
+    the audit asks ``partitions.govcloud.region``'s endpoint, which does not find a secret of another Region
+    ("What is AWS Secrets Manager?", https://docs.aws.amazon.com/secretsmanager/latest/userguide/intro.html).
+    An ARN of another Region or partition is refused here rather than reported later as a missing secret."""
+    sid = str((data.get("secret") or {}).get("id") or "")
+    if not sid.startswith("arn:"):
+        return
+    parts = sid.split(":")
+    if len(parts) < 7 or parts[2] != "secretsmanager":
+        raise ConfigError(f"audit config {p}: secret.id: {sid!r} is not a Secrets Manager secret ARN "
+                          "(arn:aws-us-gov:secretsmanager:<region>:<account>:secret:<name>) or a secret name")
+    region = data["partitions"]["govcloud"]["region"]
+    if parts[1] != "aws-us-gov" or parts[3] != region:
+        raise ConfigError(f"audit config {p}: secret.id names partition {parts[1]} and Region {parts[3]}, but the secret "
+                          f"is looked for in partitions.govcloud.region {region} (aws-us-gov): set the Region to the "
+                          "secret's (its primary's, for a replicated secret), or give the secret's name")

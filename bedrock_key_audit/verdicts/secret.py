@@ -287,12 +287,19 @@ def _replica_keys(check: Check, secret: Secret, inventory: Inventory) -> list[st
 def replicas_in_sync(check: Check, secret: Secret) -> None:
     """Every replica of the secret holds the key: the primary's ``DescribeSecret`` lists each replica
     Region in ``ReplicationStatus`` with ``Status`` ``InSync``.  A replica whose replication
-    ``Failed`` holds no copy of the key, and Secrets Manager says why in ``StatusMessage`` (most
-    often a secret of the same name already in that Region); a workload that fails over to that
-    Region then reads that other secret, which no row of this audit judged, or nothing.
+    ``Failed`` does not hold the current key: at most versions replicated before it failed ("Replicate
+    AWS Secrets Manager secrets across Regions": they stay until the Region is removed from replication),
+    another secret of the same name, or nothing.  Secrets Manager says why in ``StatusMessage`` (a
+    secret of the same name already in that Region, or KMS: the primary's key cannot be decrypted or
+    the replica's key cannot encrypt, or it is disabled); a workload that fails over to that Region
+    then reads something no row of this audit judged.  The fix depends on that cause, so the row
+    names both; deleting a blocking secret keeps its name taken through its recovery window.
     ``InProgress`` (or a status AWS does not document) ends ``error``: whether the copy is there is
     not known yet.  A secret that is itself a replica (``PrimaryRegion`` another Region) ends
-    ``error``: only the primary lists its replicas' status.  Not replicated: nothing to be out of sync.
+    ``error``: only the primary lists its replicas' status.  An entry naming no Region, or a Region
+    outside the secret's partition (replicas stay in the partition: GovCloud secrets replicate to
+    GovCloud Regions only), is not an answer AWS gives: ``error``.  A secret pending deletion defers
+    to ``secret.exists``, as the other secret rows do.  Not replicated: nothing to be out of sync.
 
     Sources: AWS Secrets Manager User Guide, "Replicate AWS Secrets Manager secrets across Regions"
     (https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html) and
@@ -304,6 +311,8 @@ def replicas_in_sync(check: Check, secret: Secret) -> None:
     check.resource = secret.arn or f"secret {secret.secret_id}"
     if not secret.exists:
         raise CouldNotDecide(f"secret {secret.secret_id} does not exist (see secret.exists)")
+    if secret.pending_deletion:
+        raise CouldNotDecide(f"secret {secret.secret_id} is scheduled for deletion (see secret.exists)")
     desc = secret.describe
     if desc is None:
         raise CouldNotDecide(f"DescribeSecret of {secret.secret_id} was not read: its replicas are unknown; "
@@ -311,24 +320,39 @@ def replicas_in_sync(check: Check, secret: Secret) -> None:
     primary = desc.get("PrimaryRegion")
     if primary and secret.region and primary != secret.region:
         raise CouldNotDecide(f"secret {secret.secret_id} in {secret.region} is a replica of the secret in {primary}, "
-                             f"and only the primary lists its replicas' status: audit the primary (secret.id its ARN in "
-                             f"{primary})")
+                             f"and only the primary lists its replicas' status: audit the primary (set "
+                             f"partitions.govcloud.region to {primary}, and secret.id to the secret's name or its ARN "
+                             f"there)")
     entries = [e for e in desc.get("ReplicationStatus") or [] if isinstance(e, dict)]
     check.evidence("secretsmanager:DescribeSecret (ReplicationStatus)",
                    [{k: e.get(k) for k in ("Region", "Status", "StatusMessage", "KmsKeyId")} for e in entries])
     if not entries:
         check.passed(f"secret {secret.secret_id} is not replicated to another Region")
         return
+    prefix = "us-gov-" if (secret.region or "").startswith("us-gov-") else None
+    odd = [e for e in entries if not isinstance(e.get("Region"), str) or not e.get("Region")
+           or (prefix is not None and not str(e.get("Region")).startswith(prefix))]
+    if odd:
+        check.undecided("; ".join(
+            f"secret {secret.secret_id}'s ReplicationStatus names Region {e.get('Region')!r}, which is no Region of the "
+            "secret's partition (replicas stay in the partition): that answer is not one AWS gives; describe the "
+            "secret again and rerun" for e in odd))
     failed = [e for e in entries if e.get("Status") == "Failed"]
     check.require(not failed, "; ".join(
         f"secret {secret.secret_id}'s replica in {e.get('Region')} failed ({e.get('StatusMessage') or 'no message'}): "
-        "that Region holds no copy of the key, so a workload reading it there gets another secret of that name or "
-        "none; remove or rename what blocks the replica, then replicate again" for e in failed))
+        "that Region does not hold the current key (at most an older copy, another secret of that name, or nothing), "
+        "so a workload reading it there does not get this key; fix the cause AWS names -- a secret of the same name "
+        "there: move workloads off it and delete it (its name stays taken through its recovery window); KMS: let the "
+        "primary's key decrypt and the replica's key encrypt, or enable it -- then remove the Region from replication "
+        "and replicate again" for e in failed))
     unsure = [e for e in entries if e.get("Status") != "InSync"]
     if unsure:
         check.undecided("; ".join(
             f"secret {secret.secret_id}'s replica in {e.get('Region')} is {e.get('Status') or 'of no status'} "
-            "(not InSync): whether it holds the key is not known yet; rerun once replication ends" for e in unsure))
+            + ("(not InSync): whether it holds the key is not known yet; rerun once replication ends"
+               if e.get("Status") == "InProgress" else
+               "(not InSync, and not a status DescribeSecret documents for a replica): whether it holds the key is not "
+               "known; look at the replica in that Region and rerun") for e in unsure))
     regions = ", ".join(str(e.get("Region")) for e in entries)
     check.passed(f"secret {secret.secret_id}'s replicas in {regions} are InSync")
 

@@ -235,9 +235,12 @@ def fix_replicas_in_sync(ctx: Context, rec: CheckRecord) -> list[Step]:
               if isinstance(e, dict) and e.get("Status") == "Failed"]
     sid = ctx.cfg.secret_id
     return [manual_step(f"manual:secret-replica:{e.get('Region')}", (
-        f"secret {sid}'s replica in {e.get('Region')} failed ({e.get('StatusMessage') or 'no message'}): find what "
-        f"holds the name there (aws secretsmanager describe-secret --secret-id {secret.name or sid} --region "
-        f"{e.get('Region')}), move any workload off it, delete it, then aws secretsmanager remove-regions-from-replication "
+        f"secret {sid}'s replica in {e.get('Region')} failed ({e.get('StatusMessage') or 'no message'}): fix the cause "
+        f"that message names. A secret of the same name there (aws secretsmanager describe-secret --secret-id "
+        f"{secret.name or sid} --region {e.get('Region')}): move any workload off it and delete it (a deleted secret "
+        "keeps its name through its recovery window: replicating succeeds only after it, or after a deletion without "
+        "recovery). KMS: let the primary's key decrypt and the replica's key encrypt, or enable the key. "
+        f"Then aws secretsmanager remove-regions-from-replication "
         f"--secret-id {sid} --remove-replica-regions {e.get('Region')} and replicate-secret-to-regions again "
         "(--force-overwrite-replica-secret replaces that secret instead: only when nothing needs it)"), rec)
         for e in failed]
