@@ -9,7 +9,9 @@ configuration and clock, every read answered from ``snapshot.json``, no AWS or H
 from the bundle's ``results.json``, then a summary.
 
 Exit status: 0 every row matches (and the manifest verifies); 1 a row differs, or the manifest
-does not verify; 2 bad input (one line on stderr; nothing is written outside a temporary directory).
+does not verify; 2 bad input (one line on stderr; nothing is written outside a temporary directory).  Rows are compared on
+:data:`COMPARED`; a row missing from, added to or repeated in ``results.json`` differs too.  An evidence
+directory without its manifest fails; a plain run directory (no ``--evidence``) has none, which is said.
 """
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ from typing import Any
 from bedrock_key_audit.snapshot import FILE_NAME as SNAPSHOT_NAME
 
 RESULTS_NAME = "results.json"
+#: the largest member read from an archive: a snapshot is some 100 KB a key, so this is far beyond any real one
+MAX_MEMBER_BYTES = 256 << 20
+#: what a row is compared on (the rest of a row is the check's metadata or the run's timing)
+COMPARED = ("status", "detail", "severity", "resource")
 
 
 class InputError(Exception):
@@ -45,6 +51,9 @@ def _from_archive(path: Path) -> dict[str, bytes]:
             for member in tar.getmembers():
                 name = PurePosixPath(member.name)
                 if member.isfile() and len(name.parts) == 2 and name.name in (SNAPSHOT_NAME, RESULTS_NAME):
+                    if member.size > MAX_MEMBER_BYTES:
+                        raise InputError(f"{path}: {member.name} is {member.size} bytes, more than any evidence "
+                                         f"file of this tool ({MAX_MEMBER_BYTES} at most)")
                     fh = tar.extractfile(member)
                     if fh is not None:
                         out[name.name] = fh.read()
@@ -70,12 +79,16 @@ def locate(path: Path) -> tuple[Path | None, dict[str, bytes]]:
 
 def _json(name: str, raw: bytes | None, bundle: Path) -> Any:
     if raw is None:
-        raise InputError(f"{bundle}: no {name} (a snapshot is recorded by every run of this version that writes "
-                         "reports; re-run the audit to get one)")
+        if name == SNAPSHOT_NAME:
+            raise InputError(f"{bundle}: no {name} (a snapshot is recorded by every run of this version that writes "
+                             "reports; re-run the audit to get one)")
+        raise InputError(f"{bundle}: no {name}: there are no recorded rows to compare with")
     try:
         return json.loads(raw)
     except ValueError:
         raise InputError(f"{bundle}: {name} is not JSON") from None
+    except RecursionError:
+        raise InputError(f"{bundle}: {name} is JSON nested too deeply to be a file of this tool") from None
 
 
 def replay(snapshot_path: Path, workdir: Path, fleet: bool) -> dict[str, Any]:
@@ -95,19 +108,33 @@ def replay(snapshot_path: Path, workdir: Path, fleet: bool) -> dict[str, Any]:
 
 
 def compare(recorded: list[dict[str, Any]], rejudged: list[dict[str, Any]]) -> list[str]:
-    """One line per row whose status or detail differs (or that only one side has)."""
+    """One line per row whose status, detail, severity or resource differs, that only one side has, or that the
+    record holds twice: a row taken out of results.json is as much a change as a row edited in it."""
     new = {row_key(r): r for r in rejudged}
     lines = []
+    seen: set[str] = set()
     for row in recorded:
+        if not isinstance(row, dict) or "id" not in row or "status" not in row:
+            lines.append(f"differs: a recorded row is not a row of this tool: {str(row)[:80]!r}")
+            continue
         key = row_key(row)
+        if key in seen:
+            lines.append(f"differs: {key}: recorded twice")
+            continue
+        seen.add(key)
         got = new.get(key)
         if got is None:
             lines.append(f"differs: {key}: recorded {row['status']}, not re-judged (no such row in the replay)")
         elif got["status"] != row["status"]:
             lines.append(f"differs: {key}: recorded {row['status']}, re-judged {got['status']}: {got.get('detail', '')}")
-        elif (got.get("detail") or "") != (row.get("detail") or ""):
-            lines.append(f"differs: {key}: {row['status']} both, detail recorded {row.get('detail', '')!r}, "
-                         f"re-judged {got.get('detail', '')!r}")
+        else:
+            for field in COMPARED[1:]:
+                if (got.get(field) or "") != (row.get(field) or ""):
+                    lines.append(f"differs: {key}: {row['status']} both, {field} recorded {row.get(field, '')!r}, "
+                                 f"re-judged {got.get(field, '')!r}")
+    for key, got in new.items():
+        if key not in seen:
+            lines.append(f"differs: {key}: not recorded, re-judged {got['status']}: {got.get('detail', '')}")
     return lines
 
 
@@ -117,6 +144,8 @@ def rejudge(bundle: Path) -> tuple[list[str], list[str], int]:
 
     target, files = locate(bundle)
     manifest_lines: list[str] = []
+    if target is None and bundle.is_dir() and ((bundle / "run.json").is_file() or bundle.name == "evidence"):
+        manifest_lines = ["manifest: missing: an evidence directory without manifest.json cannot be verified"]
     if target is not None:
         try:
             verdict = verify(target)
@@ -139,7 +168,16 @@ def rejudge(bundle: Path) -> tuple[list[str], list[str], int]:
         path.write_bytes(files[SNAPSHOT_NAME])
         doc = replay(path, work, bool(snap.get("fleet")))
     rows = compare(results["checks"], doc.get("checks") or [])
-    return manifest_lines, rows, len(results["checks"])
+    return manifest_lines, rows, max(len(results["checks"]), len(doc.get("checks") or []))
+
+
+def _unverified(bundle: Path) -> str | None:
+    """The note for a run directory re-judged without an evidence manifest (its files are not verified)."""
+    try:
+        target, _ = locate(bundle)
+    except InputError:
+        return None
+    return None if target is not None else "note: no manifest.json: the files were not verified against one"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     if manifest_lines:
         print(f"FAILED: the bundle does not match its manifest; {len(rows)} of {total} rows differ when re-judged")
         return 1
+    if target_note := _unverified(ns.bundle):
+        print(target_note)
     if rows:
         print(f"DIFFERS: {len(rows)} of {total} rows re-judge differently from the recorded results.json")
         return 1

@@ -120,13 +120,39 @@ def _name(obj: Any) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _resolve(name: str) -> Any:
+def _lookup(name: str) -> Any:
     module, _, qual = name.partition(":")
-    if not (module == "builtins" or module.startswith(_ALLOWED_MODULES)):
-        raise ValueError(f"snapshot names {name}, which is not a class of this tool")
     obj: Any = importlib.import_module(module)
     for part in qual.split("."):
         obj = getattr(obj, part)
+    return obj
+
+
+def _resolve(name: str, kind: str = "sentinel") -> Any:
+    """The class (or sentinel) a snapshot names, only if it is one a snapshot can hold: a sentinel of
+    :data:`_SENTINELS`; for ``dc`` a dataclass defined in this tool; for ``exc`` an exception class defined in
+    this tool, botocore.exceptions or builtins.  The class must be defined under the very name given (its own
+    ``__module__`` and ``__qualname__``), so no path through another module reaches anything else: a snapshot is
+    input, and naming any other class (one whose instances act when collected, say) is refused."""
+    module, _, qual = name.partition(":") if isinstance(name, str) else ("", "", "")
+    refused = ValueError(f"snapshot names {name!r}, which is not a class a snapshot of this tool holds")
+    if kind == "sentinel":
+        if name not in _SENTINELS:
+            raise refused
+        return _lookup(name)
+    allowed = module.startswith("bedrock_key_audit.") or (kind == "exc" and module in ("builtins", "botocore.exceptions"))
+    if not allowed or not qual:
+        raise refused
+    try:
+        obj = _lookup(name)
+    except (ImportError, AttributeError, ValueError):
+        raise refused from None
+    if not isinstance(obj, type) or obj.__module__ != module or obj.__qualname__ != qual:
+        raise refused
+    if kind == "dc" and not dataclasses.is_dataclass(obj):
+        raise refused
+    if kind == "exc" and not issubclass(obj, BaseException):
+        raise refused
     return obj
 
 
@@ -176,7 +202,7 @@ class Encoder:
                     "f": {f.name: self(getattr(obj, f.name)) for f in dataclasses.fields(obj)}}
         if isinstance(obj, BaseException):
             self._allowed(obj)
-            state = {k: v for k, v in vars(obj).items() if not k.startswith("__")}
+            state = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
             return {"__t": "exc", "cls": _name(obj), "args": [self(a) for a in obj.args],
                     "attrs": {k: self(v) for k, v in state.items()}}
         sentinel = _sentinel(obj)
@@ -220,17 +246,22 @@ def decode(obj: Any) -> Any:
     if tag == "sentinel":
         return _resolve(v)
     if tag == "dc":
-        cls = _resolve(obj["cls"])
+        cls = _resolve(obj["cls"], "dc")
+        names = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(obj.get("f"), dict) or not set(obj["f"]) <= names:
+            raise ValueError(f"snapshot: {obj.get('cls')!r} holds fields it does not have")
         fields = {k: decode(x) for k, x in obj["f"].items()}
         inst = cls.__new__(cls)
         for k, x in fields.items():
             object.__setattr__(inst, k, x)
         return inst
     if tag == "exc":
-        cls = _resolve(obj["cls"])
+        cls = _resolve(obj["cls"], "exc")
         exc = cls.__new__(cls)
         exc.args = tuple(decode(a) for a in obj["args"])
         for k, x in obj.get("attrs", {}).items():
+            if not isinstance(k, str) or k.startswith("_"):
+                raise ValueError(f"snapshot: {obj.get('cls')!r} names attribute {k!r}")
             setattr(exc, k, decode(x))
         return exc
     raise ValueError(f"snapshot: unknown type tag {tag!r}")

@@ -127,8 +127,30 @@ def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
     assert _differs(out) == [line for line in _differs(out) if "iam.user_exists: recorded fail, re-judged pass" in line]
     assert len(_differs(out)) == 1
 
+    # rows taken out of results.json (a failing one; then every one), manifest re-hashed: each is flagged
+    for name, keep in (("dropped-fail", lambda r: r["status"] != "fail" or r["id"] != "iam.policy_least_privilege"),
+                       ("dropped-all", lambda r: False)):
+        ev3 = tmp_path / name
+        shutil.copytree(run_dir / "evidence", ev3)
+        res = json.loads((ev3 / "results.json").read_text())
+        kept = [r for r in res["checks"] if keep(r)]
+        gone = len(res["checks"]) - len(kept)
+        res["checks"] = kept
+        (ev3 / "results.json").write_text(json.dumps(res))
+        _rehash(ev3)
+        assert rejudge([str(ev3)]) == 1
+        lines = _differs(capsys.readouterr().out)
+        assert len(lines) == gone and all(": not recorded, re-judged " in line for line in lines), lines
 
-@pytest.mark.parametrize("make", ["missing", "empty-dir", "not-a-bundle", "no-snapshot", "bad-json"])
+    # the evidence directory without its manifest: not verified, so not OK
+    ev4 = tmp_path / "no-manifest" / "evidence"
+    shutil.copytree(run_dir / "evidence", ev4)
+    (ev4 / "manifest.json").unlink()
+    assert rejudge([str(ev4)]) == 1
+    assert "manifest: missing" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("make", ["missing", "empty-dir", "not-a-bundle", "no-snapshot", "bad-json", "deep-json"])
 def test_rejudge_bad_input(tmp_path, capsys, make):
     target = tmp_path / "in"
     if make == "empty-dir":
@@ -136,11 +158,13 @@ def test_rejudge_bad_input(tmp_path, capsys, make):
     elif make == "not-a-bundle":
         target = tmp_path / "evidence-x.tar.gz"
         target.write_bytes(b"not a tar")
-    elif make in ("no-snapshot", "bad-json"):
+    elif make in ("no-snapshot", "bad-json", "deep-json"):
         target.mkdir()
         (target / "results.json").write_text(json.dumps({"checks": []}))
         if make == "bad-json":
             (target / "snapshot.json").write_text("{")
+        if make == "deep-json":
+            (target / "snapshot.json").write_text("[" * 100_000 + "]" * 100_000)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert rejudge([str(target)]) == 2
     err = capsys.readouterr().err.strip()

@@ -137,6 +137,24 @@ def test_replay_aws_makes_no_client():
             make()
 
 
-def test_only_this_tools_classes_are_loaded():
-    with pytest.raises(ValueError, match="not a class of this tool"):
-        snapshot.decode({"__t": "dc", "cls": "os:system", "f": {}})
+@pytest.mark.parametrize("tag, cls", [
+    ("dc", "os:system"),
+    # a class reached through one of the tool's modules, whose instances act when collected
+    ("dc", "bedrock_key_audit.reporting.signing:tempfile._TemporaryFileCloser"),
+    ("dc", "bedrock_key_audit.cli:os.system"),
+    ("dc", "builtins:dict"),
+    ("dc", "bedrock_key_audit.snapshot:Transient"),  # the tool's own, but no dataclass
+    ("exc", "builtins:eval"),
+    ("exc", "bedrock_key_audit.inventory.models:Secret"),  # a dataclass, no exception
+    ("sentinel", "bedrock_key_audit.cli:os"),
+])
+def test_only_this_tools_classes_are_loaded(tag, cls):
+    doc = {"__t": tag, "cls": cls, "f": {}, "args": []} if tag != "sentinel" else {"__t": tag, "v": cls}
+    with pytest.raises(ValueError, match="not a class a snapshot of this tool holds"):
+        snapshot.decode(doc)
+
+
+def test_a_dataclass_field_it_does_not_have_is_refused():
+    with pytest.raises(ValueError, match="fields it does not have"):
+        snapshot.decode({"__t": "dc", "cls": "bedrock_key_audit.inventory.models:DecodedKey",
+                         "f": {"kind": "unknown", "__class__": {}}})
