@@ -34,7 +34,7 @@ DEPENDENTS = {
     "iam:ListServiceSpecificCredentials": (*CREDENTIAL, "secret.key_matches_credential", "iam.user_no_other_credentials"),
     "secretsmanager:DescribeSecret": ("secret.exists", "secret.schema", "secret.key_matches_credential",
                                       "secret.encrypted_with_cmk", *ENDPOINT, "secret.readers_restricted",
-                                      "bedrock.invocation_logging"),
+                                      "bedrock.invocation_logging", "secret.replicas_in_sync"),
     "secretsmanager:GetSecretValue": ("secret.schema", "secret.key_matches_credential", *ENDPOINT,
                                       "bedrock.invocation_logging"),
     "kms:DescribeKey": ("secret.encrypted_with_cmk", "cloudtrail.kms[commercial]", "cloudtrail.kms[govcloud]",

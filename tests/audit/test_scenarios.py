@@ -68,6 +68,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "secret.exists": "fail", "secret.schema": "error", "secret.key_matches_credential": "error",
         "secret.encrypted_with_cmk": "error", "endpoint.list_models": "error", "endpoint.invoke": "error",
         "endpoint.unused_surfaces_closed": "error", "secret.readers_restricted": "error", "bedrock.invocation_logging": "error",
+        "secret.replicas_in_sync": "error",
     },
     "secret_foreign_key": {
         "secret.key_matches_credential": "fail", "endpoint.list_models": "fail", "endpoint.invoke": "fail",

@@ -296,7 +296,7 @@ def test_a_mistyped_subcommand_is_named(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     code, out, err = _run(capsys, "docter")
     assert code == 2 and err.strip() == ("error: bedrock-key-audit: unknown subcommand 'docter'; did you mean 'doctor'? "
-                                         "(subcommands: merge, doctor, init, policy, verify)")
+                                         "(subcommands: merge, doctor, init, policy, verify, rejudge)")
     from bedrock_key_audit.cli import _mistyped_subcommand
 
     assert _mistyped_subcommand("checks/test_x.py") is None and _mistyped_subcommand("-k") is None

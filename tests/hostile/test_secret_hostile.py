@@ -69,7 +69,8 @@ def test_secret_pending_deletion(pytester, capsys):
                   "endpoint.list_models": ("error", "scheduled for deletion"),
                   "endpoint.invoke": ("error", "scheduled for deletion"),
                   "endpoint.unused_surfaces_closed": ("error", "scheduled for deletion"),
-                  "secret.readers_restricted": ("error", "pending deletion"), **NO_REGION})
+                  "secret.readers_restricted": ("error", "pending deletion"),
+                  "secret.replicas_in_sync": ("error", "scheduled for deletion"), **NO_REGION})
 
 
 def test_secret_binary_instead_of_string(pytester, capsys):

@@ -18,6 +18,7 @@ FULL = doc(allow("*"))
 class Inv:
     def __init__(self, got: Any):
         self.got = got
+        self.run_started = None  # the audit's clock; None: real time
 
     def org_policies(self, partition: str) -> OrgPolicies:
         assert partition == "commercial"
