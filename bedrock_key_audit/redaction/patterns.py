@@ -34,10 +34,17 @@ SECRET_FIELDS = frozenset(
 # base64 tail is printed (``key = '***REDACTED***é<tail>'`` under ``pytest -l``).
 TOKEN_REST = r"""[^\s"'`<>,;(){}\[\]|]"""
 
+# Where a key's ``ABSK`` head starts.  AWS's own unique ids (``ACCA…`` service-specific credential ids, ``AIDA…``
+# user ids: "IAM identifiers", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids)
+# are runs of capital letters and digits that can hold the four letters ``ABSK``; such a run is left alone so the
+# id a log names stays readable.  Everything else is masked: an ``ABSK`` not glued to a capital or a digit, and an
+# ``ABSK`` whose token holds any character an id cannot (a key's base64 has lowercase letters, ``+``, ``/``, ``=``).
+KEY_HEAD = r"""(?:(?<![A-Z0-9])ABSK|ABSK(?=[A-Z0-9]*[^A-Z0-9\s"'`<>,;(){}\[\]|]))"""
+
 # Patterns for any text.  A pattern with a group keeps group 1 (the label) and masks the rest.
 TEXT_PATTERNS = [
     # long-term Bedrock API key: ABSK + base64 (the base64 of "<user>-at-<account>:<secret>")
-    re.compile(r"ABSK" + TOKEN_REST + r"{8,}"),
+    re.compile(KEY_HEAD + TOKEN_REST + r"{8,}"),
     # short-term Bedrock API key
     re.compile(r"bedrock-api-key-" + TOKEN_REST + r"{8,}"),
     # a token after "Bearer" (not the end of a name such as "deny-bearer (via …"): token-shaped text only,
@@ -59,7 +66,7 @@ TEXT_PATTERNS = [
 # these two patterns on top of ``TEXT_PATTERNS``.
 TERMINAL_PATTERNS = [
     # an ABSK head cut short by saferepr ("ABSKabc...")
-    re.compile(r"ABSK" + TOKEN_REST + r"+"),
+    re.compile(KEY_HEAD + TOKEN_REST + r"+"),
     # a key tail left after saferepr's elision ("...dGVzdA==", also past a non-ASCII character)
     re.compile(r"(?<=\.\.\.)" + TOKEN_REST + r"{6,}"),
 ]

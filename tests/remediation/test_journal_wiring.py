@@ -13,6 +13,7 @@ import pytest
 from bedrock_key_audit.fixtures.remediation import plugin
 from bedrock_key_audit.remediation import journal, rotation
 from tests.remediation.helpers import CHECKS, ROOT, Capture
+from tests.keyscan import holds_key_head
 
 
 def test_a_remediation_run_journals_into_its_run_directory(pytester, monkeypatch, tmp_path):
@@ -26,7 +27,7 @@ def test_a_remediation_run_journals_into_its_run_directory(pytester, monkeypatch
     journals = [p for p in reports.glob("*/" + journal.FILE) if not p.parent.is_symlink()]  # not latest/
     assert len(journals) == 1
     text = journals[0].read_text()
-    assert "ABSK" not in text and "bedrock-api-key-" not in text
+    assert not holds_key_head(text) and "bedrock-api-key-" not in text
     events = [json.loads(line) for line in text.splitlines()]
     phases = [e["phase"] for e in events if e["kind"] == "rotation"]
     assert phases[0] == "create_key" and phases[-1] == "committed"

@@ -19,6 +19,7 @@ from bedrock_key_audit.emulator import faults
 from bedrock_key_audit.fixtures.remediation import plugin
 from bedrock_key_audit.remediation import core, rotation
 from tests.remediation.helpers import SECRET, USER, run, snapshot
+from tests.keyscan import holds_key_head
 
 BEDROCK = "bedrock.amazonaws.com"
 MODES = {"plan": ("--remediate=plan",), "apply": ("--remediate",),
@@ -87,7 +88,7 @@ def three_runs(pytester, build, extra_plugins=(), modes=tuple(MODES)) -> dict[st
         seen.update(result=result, cap=cap, plan={s.key: s for s in cap.plan}, after=snapshot(emu),
                     keys_after=_keys(emu), secret_after=_secret(emu), actions=cap.actions)
         blob = json.dumps(cap.actions, default=str) + result.stdout.str()
-        assert "ABSK" not in blob and "bedrock-api-key-" not in blob
+        assert not holds_key_head(blob) and "bedrock-api-key-" not in blob
         out[mode] = seen
     assert out["plan"]["after"] == out["plan"]["before"], "--remediate=plan changed the account"
     assert out["plan"]["cap"].actions == []

@@ -28,6 +28,7 @@ from bedrock_key_audit.remediation import core, journal, rotation
 from bedrock_key_audit.remediation import fixers as _fixers  # noqa: F401 -- registers the fixers
 from bedrock_key_audit.remediation.core import Context, apply_plan, build_plan
 from tests.remediation.helpers import SECRET, USER, current_key_answers, point_env_at
+from tests.keyscan import holds_key_head
 
 ROWS = ("credential.unexpired", "credential.single_active")
 
@@ -64,7 +65,7 @@ def run(ctx: Context) -> tuple[list[core.Step], list[dict[str, Any]]]:
     entries: list[dict[str, Any]] = []
     steps = build_plan(ctx, records(ctx))
     apply_plan(ctx, steps, lambda s, e: entries.append(e))
-    assert "ABSK" not in json.dumps(entries, default=str)
+    assert not holds_key_head(json.dumps(entries, default=str))
     return steps, entries
 
 
@@ -91,7 +92,7 @@ def assert_converged(emu, before: dict[str, Any], after_crash: dict[str, Any], e
     # run 1's journal, which outlives a killed process's action log
     logged = json.dumps(entries, default=str)
     journaled = json.dumps(ctx.journal.events())
-    assert "ABSK" not in journaled
+    assert not holds_key_head(journaled)
     for cid in set(after_crash["creds"]) - set(before["creds"]):
         assert cid in logged or (cid in journaled and cid == active[0]), \
             f"credential {cid} left by run 1 is named neither in run 2's action log nor in run 1's journal"

@@ -31,6 +31,7 @@ from bedrock_key_audit.redaction import redact_text
 from tests.emulator.test_server_cli import _clean_env, _free_port, _start, _stop
 from tests.remediation.helpers import SECRET, USER
 from tests.remediation.test_rotation_recovery import assert_converged, run, state
+from tests.keyscan import holds_key_head
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,7 +159,7 @@ def test_a_signal_at_each_rotation_step_converges_on_the_next_run(remote, tmp_pa
     emu.post("/_emulator/faults/reset", {})
     _wait(lambda: landed(emu, before), f"the held {step} call landed")
     logged_by_killed = [json.loads(line) for line in out if line.startswith("{")]
-    assert "ABSK" not in "".join(out) and "ABSK" not in (tmp_path / "run1" / "remediation-journal.jsonl").read_text()
+    assert not holds_key_head("".join(out)) and not holds_key_head((tmp_path / "run1" / "remediation-journal.jsonl").read_text())
     after_crash = state(emu)
 
     ctx2 = _context(monkeypatch, tmp_path, remote)
@@ -274,5 +275,5 @@ def _signal_driver(remote, tmp_path: Path, sig: int) -> list[str]:
             proc.kill()
             proc.wait()
     assert code != 0, "the driver finished although it was signalled mid-rotation"
-    assert "ABSK" not in "".join(out)
+    assert not holds_key_head("".join(out))
     return out

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_key_audit.redaction import LoggingRedaction, redact_longrepr, redact_terminal
+from bedrock_key_audit.redaction import LoggingRedaction, redact_longrepr, redact_terminal, redact_text
+from tests.keyscan import holds_key_head
 
 SECRET = "cnry" + secrets.token_hex(20)
 KEY = "ABSK" + base64.b64encode(f"bedrock-canary-at-123456789012:{SECRET}".encode()).decode()
@@ -233,8 +234,6 @@ def test_log_records_are_redacted_at_birth(caplog):
     "lacks bedrock:CallWithBearerToken (denied by inline policy deny-bearer (via group no-keys))",
 ])
 def test_prose_after_bearer_stays_readable(prose):
-    from bedrock_key_audit.redaction import redact_text
-
     assert redact_text(prose) == prose
 
 
@@ -245,9 +244,29 @@ def test_prose_after_bearer_stays_readable(prose):
     "dGVzdA==", "Ab3defgh",  # short, but token-shaped: a base64 sign or a digit
 ], ids=["key", "odd-key", "token", "short-term-key", "base64-body", "jwt", "short-base64", "short-with-digit"])
 def test_every_token_shape_after_bearer_is_still_masked(token):
-    from bedrock_key_audit.redaction import redact_text
-
     for text in (f"Authorization: Bearer {token}", f"sent bearer {token}, refused", f'{{"auth": "Bearer {token}"}}'):
         out = redact_text(text)
         assert token not in out and "***REDACTED***" in out
         assert not any(f in out for f in fragments() if f in token)
+
+
+@pytest.mark.parametrize("text", [
+    "deleted ACCA1QM7KGFKABSK12345678 (inactive)",  # a service-specific credential id holding the four letters
+    "user AIDAABSKXYZ0123456789 has no key",
+])
+def test_an_aws_id_holding_absk_stays_readable(text):
+    """A log must still name the credential it deleted: an all-capitals id is not a key's head."""
+    assert redact_text(text) == text and redact_terminal(text) == text
+
+
+@pytest.mark.parametrize("glue", ["", "ACCA", "x", "%3A", "Bearer ", "AIDAQ1"])
+def test_a_key_glued_to_anything_is_still_masked(glue):
+    """A key right after capitals, digits, lowercase, a URL escape or a header: its body has lowercase, +, / or =."""
+    for redact in (redact_text, redact_terminal):
+        out = redact(f"{glue}{KEY} tail")
+        assert SECRET not in out and KEY[4:20] not in out, glue
+
+
+def test_the_key_scan_of_the_tests_ignores_ids_and_finds_keys():
+    assert not holds_key_head("ACCA1QM7KGFKABSK12345678, AIDAABSKXYZ0123456789")
+    assert holds_key_head(f"x {KEY}") and holds_key_head(f"ACCA{KEY}") and holds_key_head(b"'ABSKQm...'")
