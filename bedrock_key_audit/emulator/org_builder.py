@@ -132,7 +132,8 @@ def build_organization(url: str, members: int, keys_per_account: int = 1, *, bro
     for i in range(members):
         acct = org.create_account(Email=f"member-{i:03d}@example.com", AccountName=f"member-{i:03d}")[
             "CreateAccountStatus"]["AccountId"]
-        gov_id = f"3{int(acct) % 10**11:011d}"
+        # the GovCloud pair has an id of its own (never the commercial id: an id starting with 3 would repeat)
+        gov_id = f"{4 if acct.startswith('3') else 3}{int(acct) % 10**11:011d}"
         _post(url, "/_emulator/govcloud-account", {"account_id": gov_id})
         pairs[acct] = gov_id
         ids.append(acct)

@@ -182,6 +182,14 @@ def create_govcloud_pair(govcloud_account: str) -> None:
     _make_access_role(govcloud_account, gov.arn_partition, gov.account_id)
 
 
+def _commercial_account(account: str) -> bool:
+    """``account`` is the emulator's commercial account or an account of a commercial organization."""
+    from moto.organizations.models import organizations_backends
+
+    got = organizations_backends.master_accounts.get(account)
+    return account == partitions.PARTITIONS["commercial"].account_id or (got is not None and got[1] == "aws")
+
+
 def handle_control(method: str, payload: dict[str, Any]) -> tuple[int, Any]:
     """``POST /_emulator/govcloud-account {"account_id": "..."}``: the GovCloud half of
     CreateGovCloudAccount (:func:`create_govcloud_pair`)."""
@@ -190,5 +198,11 @@ def handle_control(method: str, payload: dict[str, Any]) -> tuple[int, Any]:
     account = payload.get("account_id")
     if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
         return 400, {"error": "account_id must be a 12-digit account id"}
+    if _commercial_account(account):
+        # CreateGovCloudAccount answers two ids, AccountId (commercial) and GovCloudAccountId, "the unique identifier
+        # (ID) of the new account in the AWS GovCloud (US) Region" (Organizations API reference, CreateAccountStatus);
+        # one id in both partitions would be one account to moto's organizations
+        return 409, {"error": f"account_id {account} is a commercial account; a GovCloud account's id differs from "
+                              "its commercial pair's"}
     create_govcloud_pair(account)
     return 200, {"ok": True, "account_id": account, "role": ACCESS_ROLE}

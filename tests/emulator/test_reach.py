@@ -322,3 +322,15 @@ def test_an_explicit_deny_with_principal_star_refuses_the_account_root_too(emu, 
         emu.client("secretsmanager", "govcloud").put_resource_policy(SecretId=SECRET, ResourcePolicy=json.dumps(
             {"Version": "2012-10-17", "Statement": [{**deny, "Action": "secretsmanager:GetSecretValue"}]}))
     assert not can_read(emu, gov_root, arn)
+
+
+def test_a_govcloud_pair_cannot_reuse_a_commercial_account_id(emu):
+    """The emulator's own commercial account (or a commercial organization's account) is refused, one line, nothing made."""
+    from bedrock_key_audit.emulator import partitions
+
+    commercial = partitions.PARTITIONS["commercial"].account_id
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        post(emu, "/_emulator/govcloud-account", {"account_id": commercial})
+    assert refused.value.code == 409 and "commercial account" in json.loads(refused.value.read())["error"]
