@@ -84,6 +84,28 @@ _SHARED_LOADER: Any = None  # botocore's data loader, shared by every session of
 _LOADER_LOCK = threading.Lock()
 
 
+# The operations whose answers carry a key or a secret's value: a key the tool has read or made is remembered, so
+# that any piece of it is masked wherever it turns up (bedrock_key_audit/redaction/known.py)
+_ANSWERS_WITH_KEYS = frozenset({"GetSecretValue", "BatchGetSecretValue", "CreateServiceSpecificCredential",
+                                "ResetServiceSpecificCredential"})
+
+
+def remember_keys(parsed: Any, depth: int = 0) -> None:
+    """Hand every string of ``parsed``'s secret fields (``SECRET_FIELDS``) to the redactor's memory."""
+    from bedrock_key_audit.redaction import SECRET_FIELDS, known
+
+    if depth > 4:
+        return
+    if isinstance(parsed, dict):
+        known.remember(v for k, v in parsed.items() if k in SECRET_FIELDS and isinstance(v, str))
+        for v in parsed.values():
+            if isinstance(v, (dict, list)):
+                remember_keys(v, depth + 1)
+    elif isinstance(parsed, list):
+        for v in parsed:
+            remember_keys(v, depth + 1)
+
+
 class Aws:
     """Sessions and clients for both partitions; ``client(service, partition, region=None)``."""
 
@@ -163,6 +185,8 @@ class Aws:
             context["_bka_wall"] = time.time()
 
         def after(http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+            if model.name in _ANSWERS_WITH_KEYS:
+                remember_keys(parsed)
             t0 = context.get("_bka_t0", time.perf_counter())
             status = getattr(http_response, "status_code", None)
             outcome = "ok" if status is not None and status < 300 else parsed.get("Error", {}).get("Code", f"HTTP{status}")

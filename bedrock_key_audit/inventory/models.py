@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from bedrock_key_audit.access import Principal, principal_of_caller
+from bedrock_key_audit.redaction import known
 
 
 @dataclasses.dataclass
@@ -103,6 +104,7 @@ class SecretText:
 
     def __init__(self, value: str):
         self._value = value
+        known.remember((value,))  # any piece of a key held here is masked wherever it turns up
 
     def reveal(self) -> str:
         return self._value

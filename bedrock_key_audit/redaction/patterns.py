@@ -37,9 +37,10 @@ TOKEN_REST = r"""[^\s"'`<>,;(){}\[\]|]"""
 # Where a key's ``ABSK`` head starts.  AWS's own unique ids (``ACCA…`` service-specific credential ids, ``AIDA…``
 # user ids: "IAM identifiers", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids)
 # are runs of capital letters and digits that can hold the four letters ``ABSK``; such a run is left alone so the
-# id a log names stays readable.  Everything else is masked: an ``ABSK`` not glued to a capital or a digit, and an
-# ``ABSK`` whose token holds any character an id cannot (a key's base64 has lowercase letters, ``+``, ``/``, ``=``).
-KEY_HEAD = r"""(?:(?<![A-Z0-9])ABSK|ABSK(?=[A-Z0-9]*[^A-Z0-9\s"'`<>,;(){}\[\]|]))"""
+# id a log names stays readable, whatever follows it (``.``, ``:session``, ``/path``, ``&``).  Everything else is
+# masked: an ``ABSK`` not glued to a capital or a digit, and an ``ABSK`` whose run of capitals and digits goes on
+# into a lowercase letter, ``+`` or ``=``, as a key's base64 body does.
+KEY_HEAD = r"""(?:(?<![A-Z0-9])ABSK|ABSK(?=[A-Z0-9]*[a-z+=]))"""
 
 # Patterns for any text.  A pattern with a group keeps group 1 (the label) and masks the rest.
 TEXT_PATTERNS = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from bedrock_key_audit.redaction import known
 from bedrock_key_audit.redaction.patterns import (
     MASK,
     SECRET_FIELDS,
@@ -13,7 +14,8 @@ from bedrock_key_audit.redaction.patterns import (
 
 
 def redact_text(text: str, extra: tuple[str, ...] | list[str] = ()) -> str:
-    """Mask every key-shaped substring (and each literal in ``extra``) in ``text``.
+    """Mask every key-shaped substring, every piece of a key this process has seen (:mod:`known`), and each
+    literal in ``extra``, in ``text``.
 
     >>> redact_text("Authorization: Bearer ABSKabcdefghijkl")
     'Authorization: Bearer ***REDACTED***'
@@ -23,6 +25,7 @@ def redact_text(text: str, extra: tuple[str, ...] | list[str] = ()) -> str:
     for secret in extra:
         if secret and len(secret) >= 4:
             text = text.replace(secret, MASK)
+    text = known.mask(text)
     for pat in TEXT_PATTERNS:
         if pat.groups:
             text = pat.sub(lambda m: m.group(1) + MASK, text)
@@ -36,6 +39,9 @@ def _redact_short(text: str) -> str:
     return redact_text(text)
 
 
+known.on_change(_redact_short.cache_clear)  # a string redacted before a key was seen may hold a piece of it
+
+
 def redact_obj(obj: Any) -> Any:
     """Deep copy of ``obj`` with secret fields masked and key-shaped strings redacted.
 
@@ -44,10 +50,10 @@ def redact_obj(obj: Any) -> Any:
     redacted once per process (the same result: ``redact_text`` depends only on the string)."""
     if isinstance(obj, dict):
         return {
-            k: (MASK if k in SECRET_FIELDS and v not in (None, "") else redact_obj(v))
+            (redact_obj(k) if isinstance(k, str) else k): (MASK if k in SECRET_FIELDS and v not in (None, "") else redact_obj(v))
             for k, v in obj.items()
         }
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, (list, tuple, set, frozenset)):
         return [redact_obj(v) for v in obj]
     if isinstance(obj, (bytes, bytearray)):
         return MASK

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_key_audit.redaction import LoggingRedaction, redact_longrepr, redact_terminal, redact_text
+from bedrock_key_audit.redaction import LoggingRedaction, redact_longrepr, redact_obj, redact_terminal, redact_text
 from tests.keyscan import holds_key_head
 
 SECRET = "cnry" + secrets.token_hex(20)
@@ -270,3 +270,47 @@ def test_a_key_glued_to_anything_is_still_masked(glue):
 def test_the_key_scan_of_the_tests_ignores_ids_and_finds_keys():
     assert not holds_key_head("ACCA1QM7KGFKABSK12345678, AIDAABSKXYZ0123456789")
     assert holds_key_head(f"x {KEY}") and holds_key_head(f"ACCA{KEY}") and holds_key_head(b"'ABSKQm...'")
+
+
+@pytest.fixture
+def seen_key():
+    """A key the tool has read (through the call layer's answer hook), forgotten afterwards."""
+    from bedrock_key_audit.aws import remember_keys
+    from bedrock_key_audit.redaction import known
+
+    remember_keys({"SecretString": '{"bedrock_api_key": "%s"}' % KEY})
+    yield KEY
+    known.forget_all()
+
+
+def _pieces(text: str) -> list[str]:
+    """The 12-character pieces of the secret part and of the key's body still in ``text``."""
+    body = KEY[4:]
+    return [p for src in (SECRET, body[44:]) for p in (src[i:i + 12] for i in range(len(src) - 11)) if p in text]
+
+
+def test_a_piece_of_a_seen_key_is_masked_wherever_it_turns_up(seen_key):
+    """pytest's diff of two keys that share the user's prefix prints each from a few characters before the first
+    difference, with no ABSK: every such piece, the decoded secret, the bare body and a wrapped key are masked."""
+    other = KEY[:60] + ("A" if KEY[60] != "A" else "B") + KEY[61:]
+    diff = f"E   - {KEY[50:]}\nE   + {other[50:]}\nE   ? {' ' * 10}^"
+    decoded = f"raw = b'bedrock-canary-at-123456789012:{SECRET}'"
+    wrapped = "\n".join(KEY[i:i + 40] for i in range(0, len(KEY), 40))
+    for text in (diff, decoded, f"body = {KEY[4:]!r}", wrapped, f"{KEY[70:]}"):
+        for redact in (redact_text, redact_terminal):
+            assert not _pieces(redact(text)), redact(text).replace(SECRET, "<secret>")
+    assert not _pieces(str(redact_obj({KEY: 1, "keys": {KEY}, "t": (KEY[30:],)})))
+
+
+def test_the_public_alias_of_a_seen_key_stays_readable(seen_key):
+    text = "credential ACCA1QM7KGFK0EXAMPLE alias bedrock-canary-at-123456789012, 2 keys"
+    assert redact_text(text) == text and redact_terminal(text) == text
+
+
+@pytest.mark.parametrize("text", [
+    "Deleted credential ACCAQ2ABSK3EXAMPLE7Z.", "ACCAQ2ABSK3EXAMPLE7Z: Inactive", "reports/ACCAQ2ABSK3EXAMPLE7Z/x.json",
+    "?ServiceSpecificCredentialId=ACCAQ2ABSK3EXAMPLE7Z&UserName=bob", "AROAABSKXYZ0123456789:session",
+    "ACCAQ2ABSK3EXAMPLE7Z-row", "'ACCAQ2ABSK3EXAMPLE7Z...'",
+])
+def test_an_id_holding_absk_stays_readable_whatever_follows_it(text):
+    assert redact_text(text) == text and redact_terminal(text) == text
