@@ -111,14 +111,14 @@ class _CommercialOnly(Mapping[str, frozenset[str]]):
     """Role -> the actions a ``--partition govcloud`` document leaves out: the auditor's are those every read
     declaring them is called in the commercial partition only (:func:`bedrock_key_audit.permissions.partition_only`)."""
 
-    _fixed = {"remediator": _COMMERCIAL_KEY_USER_READS | {"bedrock:PutModelInvocationLoggingConfiguration"}}
-
     def __getitem__(self, role: str) -> frozenset[str]:
-        if role == "auditor":
-            from bedrock_key_audit.permissions import partition_only
+        from bedrock_key_audit.permissions import partition_only, remediator_partition_only
 
+        if role == "auditor":
             return partition_only("commercial")
-        return self._fixed[role]
+        if role == "remediator":
+            return remediator_partition_only("commercial")
+        raise KeyError(role)
 
     def __iter__(self) -> Iterator[str]:
         return iter(ROLES)
@@ -142,10 +142,17 @@ def template(role: str) -> dict[str, Any]:
     """The policy of ``role`` for the built-in defaults (both partitions): the auditor's generated from the
     reads' declarations (:func:`bedrock_key_audit.permissions.auditor_statements`), the remediator's from
     ``policy_templates/remediator.json``."""
-    if role == "auditor":
-        from bedrock_key_audit.permissions import auditor_statements
+    from bedrock_key_audit.permissions import auditor_statements, remediator_statements
 
+    if role == "auditor":
         return {"Version": "2012-10-17", "Statement": auditor_statements()}
+    if role == "remediator":
+        return {"Version": "2012-10-17", "Statement": remediator_statements()}
+    return template_file(role)
+
+
+def template_file(role: str) -> dict[str, Any]:
+    """``policy_templates/<role>.json``."""
     text = importlib.resources.files("bedrock_key_audit").joinpath("policy_templates").joinpath(f"{role}.json").read_text()
     doc: dict[str, Any] = json.loads(text)
     return doc
