@@ -6,6 +6,9 @@ https://cloudcustodian.io/docs/developer/resources.html: "the IAM permissions ne
 operation it calls.  ``bedrock-key-audit policy auditor`` is generated from them
 (:func:`bedrock_key_audit.policies.generate`), and ``tests/unit/test_declared_reads.py`` walks the read
 modules' code: a call that no declaration beside it covers, or a declaration no call uses, fails it.
+``bedrock-key-audit policy remediator`` is generated the same way from :func:`writes` declarations (:class:`Write`)
+beside the remediation's calls through the change guard, plus these reads (see the remediator section below;
+``tests/unit/test_declared_writes.py``).
 
 A :class:`Scope` is a kind of resource the actions act on, with the policy statement that grants them there
 (its ``Sid``, ``Resource`` patterns for both partitions, an optional ``Condition``); the statements come out
