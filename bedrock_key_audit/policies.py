@@ -2,8 +2,9 @@
 
 The auditor's policy is generated from the actions the audit's reads declare beside their calls
 (:mod:`bedrock_key_audit.permissions`, as Cloud Custodian's resources declare their permissions), one
-statement per resource kind; the remediator's is a template (``bedrock_key_audit/policy_templates/remediator.json``).
-Both are proven by ``tests/remediation/test_policies.py`` (the whole audit and remediation run as a principal
+statement per resource kind; the remediator's from the calls the remediation declares beside them (its writes
+and the reads that decide them, through the change guard) plus the audit's reads, with its conditional statements
+held as data in :data:`bedrock_key_audit.permissions.REMEDIATOR_SCOPES`.  Both are proven by ``tests/remediation/test_policies.py`` (the whole audit and remediation run as a principal
 holding only them, one action fewer fails); ``docs/auditor-policy.json`` and ``docs/remediator-policy.json``
 are the documents as printed for the built-in defaults (a test holds them equal). What changes
 with the configuration:
@@ -15,8 +16,9 @@ with the configuration:
   "secret:SecretName-??????"), hence the ``-??????``;
 - ``--partition commercial|govcloud``: only that partition's ARNs (a statement naming only the
   other partition's resources is left out; IAM in each partition is separate, so each account gets
-  its own policy), and for GovCloud only what the code calls there (:data:`COMMERCIAL_ONLY`: the key
-  user, its key's use and Bedrock invocation logging are read in the commercial partition only);
+  its own policy), and for GovCloud only what the code calls there (:data:`COMMERCIAL_ONLY`, from the
+  partitions the declarations name: the key user, its key's use, Bedrock invocation logging and the
+  remediator's least-privilege policy are read and written in the commercial partition only);
 - the key user's ARN is named twice, ``user/NAME`` and ``user/*/NAME``: a user's ARN carries its IAM
   path (``user/svc/NAME``: "IAM identifiers",
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html), and ``*`` in an ARN
@@ -68,7 +70,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib.resources
 import json
 import re
 import sys
@@ -88,37 +89,21 @@ SECRET_KEY_SIDS = frozenset({"DecryptTheSecretThroughSecretsManagerOnly", "ReadW
 #: account can be changed only from the management account: "Creating a trail for an organization")
 OWN_TRAIL_SIDS = frozenset({"FixOnlyThisAccountsTrails"})
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
-#: (the remediator's list; the auditor's comes from the reads' declarations: :class:`_CommercialOnly`, and a
-#: test holds this one within it) the reads of the key user (and of its groups and credentials), the key
-#: listing, the key's use (``cloudtrail:LookupEvents``, ``ec2:DescribeRegions``) and Bedrock model-invocation
-#: logging: the code calls them in the commercial partition only (the key user and its key are commercial:
-#: bedrock_key_audit/inventory/reader.py, bulk.py, usage.py and traces.py read them with partition
-#: ``"commercial"``), so a ``--partition govcloud`` document leaves them out.  Kept in GovCloud because the
-#: code calls them there too: ``iam:GetLoginProfile`` and ``iam:ListAccessKeys`` (the secret's readers:
-#: inventory/access.py ``user_facts``), ``iam:GetPolicy``/``iam:GetPolicyVersion`` (AWS managed policies of
-#: the GovCloud account's principals: ``_managed_document``), ``s3:ListAllMyBuckets`` and
-#: ``s3:GetAccountPublicAccessBlock`` (trail buckets, read per partition) and, for the remediator,
-#: ``iam:GetUser`` (a user among ``secret.allowed_readers`` is resolved with it: remediation/principals.py).
-_COMMERCIAL_KEY_USER_READS = frozenset({
-    "iam:ListSigningCertificates", "iam:ListSSHPublicKeys", "iam:ListServiceSpecificCredentials",
-    "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:GetUserPolicy", "iam:ListGroupsForUser",
-    "iam:ListUsers", "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies", "iam:GetGroupPolicy",
-    "cloudtrail:LookupEvents", "ec2:DescribeRegions", "bedrock:GetModelInvocationLoggingConfiguration",
-    "logs:DescribeLogGroups"})
 
 
 class _CommercialOnly(Mapping[str, frozenset[str]]):
-    """Role -> the actions a ``--partition govcloud`` document leaves out: the auditor's are those every read
-    declaring them is called in the commercial partition only (:func:`bedrock_key_audit.permissions.partition_only`)."""
-
-    _fixed = {"remediator": _COMMERCIAL_KEY_USER_READS | {"bedrock:PutModelInvocationLoggingConfiguration"}}
+    """Role -> the actions a ``--partition govcloud`` document leaves out: those every call declaring them is made
+    in the commercial partition only (:func:`bedrock_key_audit.permissions.partition_only` for the auditor's reads,
+    :func:`~bedrock_key_audit.permissions.remediator_partition_only` for the remediator's calls and reads)."""
 
     def __getitem__(self, role: str) -> frozenset[str]:
-        if role == "auditor":
-            from bedrock_key_audit.permissions import partition_only
+        from bedrock_key_audit.permissions import partition_only, remediator_partition_only
 
+        if role == "auditor":
             return partition_only("commercial")
-        return self._fixed[role]
+        if role == "remediator":
+            return remediator_partition_only("commercial")
+        raise KeyError(role)
 
     def __iter__(self) -> Iterator[str]:
         return iter(ROLES)
@@ -139,16 +124,15 @@ def organization_actions() -> list[str]:
 
 
 def template(role: str) -> dict[str, Any]:
-    """The policy of ``role`` for the built-in defaults (both partitions): the auditor's generated from the
-    reads' declarations (:func:`bedrock_key_audit.permissions.auditor_statements`), the remediator's from
-    ``policy_templates/remediator.json``."""
-    if role == "auditor":
-        from bedrock_key_audit.permissions import auditor_statements
+    """The policy of ``role`` for the built-in defaults (both partitions), generated from the declarations
+    (:func:`bedrock_key_audit.permissions.auditor_statements`, :func:`~bedrock_key_audit.permissions.remediator_statements`)."""
+    from bedrock_key_audit.permissions import auditor_statements, remediator_statements
 
+    if role == "auditor":
         return {"Version": "2012-10-17", "Statement": auditor_statements()}
-    text = importlib.resources.files("bedrock_key_audit").joinpath("policy_templates").joinpath(f"{role}.json").read_text()
-    doc: dict[str, Any] = json.loads(text)
-    return doc
+    if role == "remediator":
+        return {"Version": "2012-10-17", "Statement": remediator_statements()}
+    raise ValueError(f"unknown role {role!r} (auditor or remediator)")
 
 
 def _as_list(v: Any) -> list[Any]:

@@ -57,6 +57,7 @@ from bedrock_key_audit.policy import (
     resource_arn_formats,
 )
 from bedrock_key_audit.redaction import redact_text
+from bedrock_key_audit.permissions import AS_ITS_WRITES, KMS_KEY, R_GROUPS_AND_POLICIES, R_INVOCATION_LOGGING, R_KEY_USER_READS, R_OUR_BUCKETS, R_POLICY_ENTITIES, R_SECRET, R_SECRET_KEY_VIA_SECRETS_MANAGER, R_TRAILS, R_TRAIL_BUCKETS, SECRET_KEY, Write, writes
 
 if TYPE_CHECKING:
     from bedrock_key_audit.remediation.core import Context, Step
@@ -244,6 +245,7 @@ class Guard:
             self._after_create(service, partition, operation, region, params, {})
         return got
 
+    @writes(Write("s3:PutBucketTagging", R_OUR_BUCKETS, partitions=AS_ITS_WRITES))
     def _after_create(self, service: str, partition: str, operation: str, region: str | None,
                       params: dict[str, Any], got: dict[str, Any]) -> None:
         if service == "kms" and operation == "CreateKey":
@@ -326,6 +328,7 @@ class Guard:
             return [f"(the policies cannot be evaluated: {exc})"]
         return sorted((may_b - may_a) | (sure_b - sure_a))
 
+    @writes(Write("iam:ListEntitiesForPolicy", R_POLICY_ENTITIES, partitions=AS_ITS_WRITES))
     def _identity_widening(self, step: "Step", partition: str, operation: str, params: dict[str, Any]) -> str | None:
         users: list[str] = []
         if params.get("UserName"):
@@ -345,6 +348,8 @@ class Guard:
                 return f"user {user}: {why}"
         return None
 
+    @writes(Write("iam:GetPolicy", R_GROUPS_AND_POLICIES, partitions=AS_ITS_WRITES),
+            Write("iam:GetPolicyVersion", R_GROUPS_AND_POLICIES, partitions=AS_ITS_WRITES))
     def _default_document(self, partition: str, arn: str) -> Any:
         if arn in self.dry_documents:
             return self.dry_documents[arn]
@@ -353,6 +358,11 @@ class Guard:
                         {"PolicyArn": arn, "VersionId": pol["Policy"]["DefaultVersionId"]}) or {}
         return decode_document(ver["PolicyVersion"]["Document"])
 
+    @writes(Write("iam:ListUserPolicies", R_KEY_USER_READS, partitions=AS_ITS_WRITES),
+            Write("iam:GetUserPolicy", R_KEY_USER_READS, partitions=AS_ITS_WRITES),
+            Write("iam:ListAttachedUserPolicies", R_KEY_USER_READS, partitions=AS_ITS_WRITES),
+            Write("iam:ListGroupsForUser", R_KEY_USER_READS, partitions=AS_ITS_WRITES),
+            Write("iam:GetUser", R_KEY_USER_READS, partitions=AS_ITS_WRITES))
     def _user_documents(self, partition: str, user: str) -> list[tuple[str, Any]]:
         """(label, document) of every identity policy of ``user`` now, read afresh (labels name the source)."""
         docs: list[tuple[str, Any]] = []
@@ -371,6 +381,9 @@ class Guard:
             docs.append((f"boundary:{boundary}", self._default_document(partition, boundary)))
         return docs
 
+    @writes(Write("iam:ListGroupPolicies", R_GROUPS_AND_POLICIES, partitions=AS_ITS_WRITES),
+            Write("iam:GetGroupPolicy", R_GROUPS_AND_POLICIES, partitions=AS_ITS_WRITES),
+            Write("iam:ListAttachedGroupPolicies", R_GROUPS_AND_POLICIES, partitions=AS_ITS_WRITES))
     def _group_documents(self, partition: str, group: str) -> list[tuple[str, Any]]:
         docs: list[tuple[str, Any]] = []
         raw = self._raw
@@ -382,6 +395,7 @@ class Guard:
             docs.append((f"group:{group}:managed:{a['PolicyArn']}", self._default_document(partition, a["PolicyArn"])))
         return docs
 
+    @writes(Write("iam:GetPolicyVersion", R_GROUPS_AND_POLICIES, partitions=AS_ITS_WRITES))
     def _user_documents_after(self, partition: str, user: str, operation: str, params: dict[str, Any],
                               before: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         docs = list(before)
@@ -422,6 +436,13 @@ class Guard:
         img: Image = fn(partition, operation, region, params)
         return img
 
+    @writes(Write("iam:GetPolicy", R_GROUPS_AND_POLICIES, partitions=AS_ITS_WRITES),
+            Write("iam:GetUser", R_KEY_USER_READS, partitions=AS_ITS_WRITES),
+            Write("iam:GetUserPolicy", R_KEY_USER_READS, partitions=AS_ITS_WRITES),
+            Write("iam:ListAttachedUserPolicies", R_KEY_USER_READS, partitions=AS_ITS_WRITES),
+            Write("iam:ListGroupsForUser", R_KEY_USER_READS, partitions=AS_ITS_WRITES),
+            Write("iam:ListServiceSpecificCredentials", R_KEY_USER_READS, partitions=AS_ITS_WRITES),
+            Write("iam:GetLoginProfile", R_KEY_USER_READS, partitions=AS_ITS_WRITES))
     def _image_iam(self, partition: str, operation: str, region: str | None, params: dict[str, Any]) -> Image:
         peek = self._peek
         user = params.get("UserName")
@@ -501,11 +522,16 @@ class Guard:
             return Image(arn, keys, exists, before, restore)
         return Image(f"iam:{operation}", set(), None, dict(params))
 
+    @writes(Write("iam:GetPolicyVersion", R_GROUPS_AND_POLICIES, partitions=AS_ITS_WRITES))
     def _version_doc(self, partition: str, arn: str, version: str) -> Any:
         state, got = self._peek("iam", partition, "GetPolicyVersion", None, {"NoSuchEntity"}, PolicyArn=arn,
                                 VersionId=version)
         return decode_document(got["PolicyVersion"]["Document"]) if state == "ok" else None
 
+    @writes(Write("secretsmanager:DescribeSecret", R_SECRET, partitions=AS_ITS_WRITES),
+            Write("secretsmanager:GetSecretValue", R_SECRET, partitions=AS_ITS_WRITES),
+            Write("secretsmanager:GetResourcePolicy", R_SECRET, partitions=AS_ITS_WRITES),
+            Write("secretsmanager:GetSecretValue", R_SECRET_KEY_VIA_SECRETS_MANAGER, actions=("kms:Decrypt",), partitions=AS_ITS_WRITES))
     def _image_secretsmanager(self, partition: str, operation: str, region: str | None,
                               params: dict[str, Any]) -> Image:
         sid = params.get("SecretId") or params.get("Name") or ""
@@ -543,6 +569,12 @@ class Guard:
             restore = f"aws secretsmanager delete-secret --secret-id {sid}"
         return Image(sid, keys, None if state == "unreadable" else state == "ok", before, restore)
 
+    @writes(Write("s3:HeadBucket", R_TRAIL_BUCKETS, actions=("s3:ListBucket",), partitions=AS_ITS_WRITES),
+            Write("s3:GetBucketTagging", R_TRAIL_BUCKETS, partitions=AS_ITS_WRITES),
+            Write("s3:GetBucketPolicy", R_TRAIL_BUCKETS, partitions=AS_ITS_WRITES),
+            Write("s3:GetPublicAccessBlock", R_TRAIL_BUCKETS, actions=("s3:GetBucketPublicAccessBlock",), partitions=AS_ITS_WRITES),
+            Write("s3:GetBucketLogging", R_TRAIL_BUCKETS, partitions=AS_ITS_WRITES),
+            Write("s3:GetBucketEncryption", R_OUR_BUCKETS, actions=("s3:GetEncryptionConfiguration",), partitions=AS_ITS_WRITES))
     def _image_s3(self, partition: str, operation: str, region: str | None, params: dict[str, Any]) -> Image:
         bucket = params.get("Bucket", "")
         arn = f"arn:{self.ctx.arn_partition(partition)}:s3:::{bucket}"
@@ -577,6 +609,9 @@ class Guard:
             restore = f"aws s3api delete-bucket --bucket {bucket} (once emptied)"
         return Image(arn, {f"s3:{bucket}"}, None if state == "unreadable" else state == "ok", before, restore)
 
+    @writes(Write("cloudtrail:GetTrail", R_TRAILS, partitions=AS_ITS_WRITES),
+            Write("cloudtrail:GetTrailStatus", R_TRAILS, partitions=AS_ITS_WRITES),
+            Write("cloudtrail:GetEventSelectors", R_TRAILS, partitions=AS_ITS_WRITES))
     def _image_cloudtrail(self, partition: str, operation: str, region: str | None,
                           params: dict[str, Any]) -> Image:
         name = params.get("Name") or params.get("TrailName") or ""
@@ -597,6 +632,8 @@ class Guard:
                    "CreateTrail": f"aws cloudtrail delete-trail --name {name}"}.get(operation, "")
         return Image(name, {f"trail:{short}"}, None if state == "unreadable" else state == "ok", before, restore)
 
+    @writes(Write("kms:DescribeKey", KMS_KEY, partitions=AS_ITS_WRITES),
+            Write("kms:GetKeyPolicy", SECRET_KEY, partitions=AS_ITS_WRITES))
     def _image_kms(self, partition: str, operation: str, region: str | None, params: dict[str, Any]) -> Image:
         if operation == "CreateKey":
             return Image("a new KMS key", set(), False, {}, "aws kms schedule-key-deletion --key-id <new key>")
@@ -622,6 +659,7 @@ class Guard:
                      "aws kms put-key-policy --key-id <key> --policy <before.Policy>" if operation == "PutKeyPolicy"
                      else "")
 
+    @writes(Write("bedrock:GetModelInvocationLoggingConfiguration", R_INVOCATION_LOGGING, partitions=AS_ITS_WRITES))
     def _image_bedrock(self, partition: str, operation: str, region: str | None, params: dict[str, Any]) -> Image:
         where = region or self.ctx.cfg.region(partition)
         state, got = self._peek("bedrock", partition, "GetModelInvocationLoggingConfiguration", region)
@@ -830,6 +868,8 @@ def resource_widening(old: Any, new: Any, grants: Iterable[str] = ()) -> str | N
 
 
 # --------------------------------------------------------------------------- helpers for fixers
+@writes(Write("s3:HeadBucket", R_TRAIL_BUCKETS, actions=("s3:ListBucket",)),
+        Write("s3:GetBucketTagging", R_TRAIL_BUCKETS))
 def taken_bucket(ctx: "Context", partition: str, bucket: str, region: str | None = None) -> str | None:
     """One sentence when ``bucket`` -- a name of ours -- exists but was not created by bedrock-key-audit
     (no :data:`OWNER_TAG`), or cannot be told apart; None when it is free or ours (reads only)."""

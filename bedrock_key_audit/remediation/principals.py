@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bedrock_key_audit.configured_principals import ARN
+from bedrock_key_audit.permissions import COMMERCIAL, GOVCLOUD, ROLE, R_GOVCLOUD_READER_ROLES, R_KEY_USER_READS, Write, writes
 
 if TYPE_CHECKING:
     from bedrock_key_audit.remediation.core import Context
@@ -31,6 +32,8 @@ def _partition_of(ctx: "Context", arn_partition: str) -> str | None:
     return None
 
 
+@writes(Write("iam:GetUser", R_KEY_USER_READS), Write("iam:GetRole", ROLE, partitions=COMMERCIAL),
+        Write("iam:GetRole", R_GOVCLOUD_READER_ROLES, partitions=GOVCLOUD))
 def resolve(ctx: "Context", arns: list[str], option: str) -> list[str]:
     """``arns`` with each user/role of an audited account replaced by IAM's own ARN (memoised);
     raises :class:`~bedrock_key_audit.remediation.errors.RemediationError` naming the first that does not exist."""

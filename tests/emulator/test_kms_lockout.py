@@ -4,8 +4,9 @@ making the request to make a subsequent PutKeyPolicy request on the KMS key" (KM
 "CreateKey", https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html; "Default key
 policy", https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).  A
 statement naming the account delegates to IAM, so then the caller's IAM policy must allow
-``kms:PutKeyPolicy``.  The remediator's CreateKey (a root-delegating key policy) needs it: the
-generated remediator policy grants it (bedrock_key_audit/policy_templates/remediator.json).
+``kms:PutKeyPolicy``.  The remediator's CreateKey passes it without that grant: its key policy names the
+creating principal (bedrock_key_audit/remediation/fixers/kms.py ``kms_key_policy``), so the generated remediator
+policy holds no ``kms:PutKeyPolicy``.
 """
 from __future__ import annotations
 

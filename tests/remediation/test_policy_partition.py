@@ -33,8 +33,13 @@ def test_govcloud_documents_leave_out_what_only_commercial_calls(role: str) -> N
 
 
 def test_the_remediators_commercial_only_reads_are_among_what_the_reads_declare_commercial_only() -> None:
-    """The remediator's hand-kept list (it runs the audit's reads too) names no read the audit calls in GovCloud."""
-    assert policies._COMMERCIAL_KEY_USER_READS <= policies.COMMERCIAL_ONLY["auditor"]
+    """The remediator runs the audit's reads too: of the auditor's actions, it leaves out of a GovCloud document
+    only those the audit calls in the commercial partition only -- and the least-privilege policy's name checks and
+    the invocation-log bucket's encryption, which the remediation calls in the commercial partition only."""
+    auditor = {a for st in policies.generate("auditor")["Statement"] for a in policies._as_list(st["Action"])}
+    assert policies.COMMERCIAL_ONLY["remediator"] & auditor <= policies.COMMERCIAL_ONLY["auditor"]
+    assert {"iam:ListPolicies", "iam:ListEntitiesForPolicy", "s3:PutEncryptionConfiguration",
+            "bedrock:PutModelInvocationLoggingConfiguration"} <= policies.COMMERCIAL_ONLY["remediator"]
 
 
 def test_govcloud_auditor_has_no_bedrock_or_key_use_reads_and_remediator_no_logging_write() -> None:

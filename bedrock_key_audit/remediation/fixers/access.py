@@ -27,6 +27,7 @@ from bedrock_key_audit.policy import decode_document
 from bedrock_key_audit.remediation import principals
 from bedrock_key_audit.remediation.core import Context, Step, fixer, manual_step
 from bedrock_key_audit.remediation.errors import NeedsPerson, RemediationError
+from bedrock_key_audit.permissions import GOVCLOUD, R_SECRET, Write, writes
 
 DENY_SID = "BedrockKeyAuditDenyOtherReaders"
 ORDER_SECRET_POLICY = 58  # after the secret exists and is encrypted and rewritten (core.ORDER_SECRET_REWRITE 55)
@@ -63,6 +64,8 @@ def merged_policy(existing: str | None, allowed: list[str]) -> dict[str, Any]:
     return doc
 
 
+@writes(Write("secretsmanager:GetResourcePolicy", R_SECRET, partitions=GOVCLOUD),
+        Write("secretsmanager:PutResourcePolicy", R_SECRET, partitions=GOVCLOUD))
 @fixer("secret.readers_restricted")
 def fix_secret_readers(ctx: Context, rec: CheckRecord) -> list[Step]:
     secret = ctx.inv.secret()

@@ -12,6 +12,7 @@ from bedrock_key_audit.remediation.fixers.kms import _kms_steps, kms_key_arn
 from bedrock_key_audit.remediation.guard import merged_policy, taken_bucket
 from bedrock_key_audit.remediation.names import KMS_ALIAS, TRAIL_NAME
 from bedrock_key_audit.trails import kms_key_problem, management_coverage, security_trail
+from bedrock_key_audit.permissions import R_OUR_BUCKETS, R_OWN_TRAILS, R_TRAILS, R_TRAIL_BUCKETS, Write, writes
 
 # the trails come after the key's steps: a trail is created, then an existing one is corrected
 ORDER_TRAIL_CREATE = 70
@@ -48,6 +49,7 @@ def _ct(ctx: Context, trail: Trail, operation: str, **params: Any) -> Any:
     return ctx.call("cloudtrail", trail.partition, operation, region=trail.home_region, **params)
 
 
+@writes(Write("cloudtrail:StartLogging", R_OWN_TRAILS), Write("cloudtrail:UpdateTrail", R_OWN_TRAILS))
 def _trail_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     partition = rec.partition or "commercial"
     trails = ctx.inv.trails(partition)
@@ -159,6 +161,7 @@ def management_selectors(trail: Trail) -> dict[str, Any] | None:
                                 "ExcludeManagementEventSources": []}] + kept}
 
 
+@writes(Write("cloudtrail:GetEventSelectors", R_TRAILS), Write("cloudtrail:PutEventSelectors", R_OWN_TRAILS))
 def _put_selectors(ctx: Context, trail: Trail, new: dict[str, Any]) -> dict[str, Any]:
     now = _ct(ctx, trail, "GetEventSelectors", TrailName=trail.arn) or {}
     if (now.get("EventSelectors") or None) != (trail.event_selectors or None) or \
@@ -187,6 +190,11 @@ def trail_bucket_policy(arn_partition: str, account: str, bucket: str, trail_arn
     ]}
 
 
+@writes(Write("cloudtrail:GetTrail", R_TRAILS), Write("s3:CreateBucket", R_OUR_BUCKETS),
+        Write("s3:PutPublicAccessBlock", R_OUR_BUCKETS, actions=("s3:PutBucketPublicAccessBlock",)),
+        Write("s3:GetBucketPolicy", R_TRAIL_BUCKETS), Write("s3:PutBucketPolicy", R_OUR_BUCKETS),
+        Write("cloudtrail:CreateTrail", R_OWN_TRAILS), Write("cloudtrail:PutEventSelectors", R_OWN_TRAILS),
+        Write("cloudtrail:StartLogging", R_OWN_TRAILS))
 def _create_trail_step(ctx: Context, partition: str) -> Step:
     region = ctx.cfg.region(partition)
     acct = ctx.account(partition)

@@ -30,6 +30,7 @@ from bedrock_key_audit.remediation.fixers.keys import (
     _undecided_step,
     key_diagnosis,
 )
+from bedrock_key_audit.permissions import COMMERCIAL, R_KEY_USER_CHANGES, R_KEY_USER_READS, Write, writes
 
 
 def _endpoint_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
@@ -152,6 +153,8 @@ def _deny_document(actions: list[str]) -> dict[str, Any]:
         "Sid": "DenyBearerCallsOnUnusedBedrockSurfaces", "Effect": "Deny", "Action": sorted(actions), "Resource": "*"}]}
 
 
+@writes(Write("iam:GetUserPolicy", R_KEY_USER_READS, partitions=COMMERCIAL),
+        Write("iam:PutUserPolicy", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
 @fixer("endpoint.unused_surfaces_closed")
 def fix_unused_surfaces_closed(ctx: Context, rec: CheckRecord) -> list[Step]:
     """An explicit Deny of each open unused surface's ``CallWithBearerToken`` on the key's user.

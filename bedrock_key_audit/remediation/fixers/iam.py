@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from bedrock_key_audit.checkcore import CheckRecord
 from bedrock_key_audit.policy import (
@@ -26,6 +26,7 @@ from bedrock_key_audit.remediation.core import (
 )
 from bedrock_key_audit.remediation.errors import NeedsPerson
 from bedrock_key_audit.remediation.names import POLICY_NAME
+from bedrock_key_audit.permissions import COMMERCIAL, R_ATTACH_OUR_POLICY, R_GROUPS_AND_POLICIES, R_KEY_USER_CHANGES, R_KEY_USER_READS, R_NAME_LISTING, R_OUR_POLICY, R_POLICY_ENTITIES, Write, writes
 
 # step order bands of the IAM fixers (lower runs first): the user, its policy, stripping what grants too much,
 # then its other credentials
@@ -42,6 +43,7 @@ def _user_exists(ctx: Context) -> bool:
     return ctx.inv.user(ctx.cfg.user_name).exists
 
 
+@writes(Write("iam:ListUsers", R_NAME_LISTING, partitions=COMMERCIAL))
 def _same_name_user(ctx: Context, name: str) -> str | None:
     """IAM's spelling of a user whose name equals ``name`` regardless of case (IAM names ignore case:
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html)."""
@@ -63,6 +65,8 @@ def _list(ctx: Context, operation: str, key: str, **params: Any) -> list[Any]:
         params = {**params, "Marker": resp["Marker"]}
 
 
+@writes(Write("iam:GetUser", R_KEY_USER_READS, partitions=COMMERCIAL),
+        Write("iam:CreateUser", R_KEY_USER_CHANGES, actions=("iam:CreateUser", "iam:TagUser"), partitions=COMMERCIAL))
 def _create_user_step(ctx: Context) -> Step:
     name = ctx.cfg.user_name
 
@@ -130,6 +134,7 @@ def _allowed_set(document: Any) -> set[str] | None:
         return None
 
 
+@writes(Write("iam:ListEntitiesForPolicy", R_POLICY_ENTITIES, partitions=COMMERCIAL))
 def _entities(ctx: Context, arn: str) -> list[str]:
     """``user/<name>``, ``group/<name>``, ``role/<name>`` the policy is attached to."""
     out: list[str] = []
@@ -149,6 +154,9 @@ def _others(ctx: Context, entities: list[str]) -> list[str]:
     return [e for e in entities if e.lower() != me]
 
 
+@writes(Write("iam:ListPolicies", R_NAME_LISTING, partitions=COMMERCIAL),
+        Write("iam:GetPolicyVersion", R_GROUPS_AND_POLICIES, partitions=COMMERCIAL),
+        Write("iam:ListPolicyVersions", R_OUR_POLICY, partitions=COMMERCIAL))
 def _policy_state(ctx: Context) -> dict[str, Any]:
     """Which name our policy has, whether it exists, is current and attached (reads only; memoised for
     the plan).  A customer policy of that name attached to any other principal, or whose name
@@ -185,6 +193,15 @@ def _policy_state(ctx: Context) -> dict[str, Any]:
     return state
 
 
+@writes(Write("iam:GetPolicy", R_GROUPS_AND_POLICIES, partitions=COMMERCIAL),
+        Write("iam:ListPolicies", R_NAME_LISTING, partitions=COMMERCIAL),
+        Write("iam:CreatePolicy", R_OUR_POLICY, partitions=COMMERCIAL),
+        Write("iam:GetPolicyVersion", R_GROUPS_AND_POLICIES, partitions=COMMERCIAL),
+        Write("iam:ListPolicyVersions", R_OUR_POLICY, partitions=COMMERCIAL),
+        Write("iam:DeletePolicyVersion", R_OUR_POLICY, partitions=COMMERCIAL),
+        Write("iam:CreatePolicyVersion", R_OUR_POLICY, partitions=COMMERCIAL),
+        Write("iam:ListAttachedUserPolicies", R_KEY_USER_READS, partitions=COMMERCIAL),
+        Write("iam:AttachUserPolicy", R_ATTACH_OUR_POLICY, partitions=COMMERCIAL))
 def _ensure_policy_step(ctx: Context) -> Step | None:
     state = _policy_state(ctx)
     user = ctx.cfg.user_name
@@ -454,6 +471,7 @@ def fix_policy_least_privilege(ctx: Context, rec: CheckRecord) -> list[Step]:
     return steps
 
 
+@writes(Write("iam:DetachUserPolicy", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
 def _detach_step(ctx: Context, arn: str, name: str, reason: str) -> Step:
     user = ctx.cfg.user_name
 
@@ -468,6 +486,7 @@ def _detach_step(ctx: Context, arn: str, name: str, reason: str) -> Step:
                 requires=["iam.ensure-policy"])
 
 
+@writes(Write("iam:DeleteUserPolicy", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
 def _delete_inline_step(ctx: Context, name: str, document: Any, reason: str) -> Step:
     user = ctx.cfg.user_name
     before = {"UserName": user, "PolicyName": name, "PolicyDocument": _doc(document)}
@@ -482,6 +501,8 @@ def _delete_inline_step(ctx: Context, name: str, document: Any, reason: str) -> 
                 partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"])
 
 
+@writes(Write("iam:GetUserPolicy", R_KEY_USER_READS, partitions=COMMERCIAL),
+        Write("iam:PutUserPolicy", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
 def _narrow_inline_step(ctx: Context, name: str, document: Any, new: dict[str, Any], reason: str) -> Step:
     """Rewrite an inline policy: Deny statements kept verbatim, Allow statements cut to required_actions."""
     user = ctx.cfg.user_name
@@ -501,6 +522,7 @@ def _narrow_inline_step(ctx: Context, name: str, document: Any, new: dict[str, A
                 partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"])
 
 
+@writes(Write("iam:RemoveUserFromGroup", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
 def _leave_group_step(ctx: Context, group: str, reason: str, documents: Sequence[tuple[str, Any]] = ()) -> Step:
     user = ctx.cfg.user_name
     before = {"UserName": user, "GroupName": group, "member": True,
@@ -516,6 +538,11 @@ def _leave_group_step(ctx: Context, group: str, reason: str, documents: Sequence
                 partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"])
 
 
+@writes(Write("iam:DeleteLoginProfile", R_KEY_USER_CHANGES, partitions=COMMERCIAL),
+        Write("iam:DeleteAccessKey", R_KEY_USER_CHANGES, partitions=COMMERCIAL),
+        Write("iam:DeleteSigningCertificate", R_KEY_USER_CHANGES, partitions=COMMERCIAL),
+        Write("iam:DeleteSSHPublicKey", R_KEY_USER_CHANGES, partitions=COMMERCIAL),
+        Write("iam:DeleteServiceSpecificCredential", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
 @fixer("iam.user_no_other_credentials")
 def fix_user_no_other_credentials(ctx: Context, rec: CheckRecord) -> list[Step]:
     if not _user_exists(ctx):
@@ -545,15 +572,19 @@ def fix_user_no_other_credentials(ctx: Context, rec: CheckRecord) -> list[Step]:
     # the other credential types iam.user_no_other_credentials judges (fixtures/inventory.py
     # other_credentials): each deletion is destructive and names the credential; the public parts
     # (certificate, SSH key) are re-uploadable by their owner, a CodeCommit/Keyspaces password is not
-    kinds = (
+    kinds: tuple[tuple[str, list[Any], str, str, str, Callable[[Context, str], Any]], ...] = (
         ("signing-certificate", other.signing_certificates, "CertificateId", "DeleteSigningCertificate",
-         "X.509 signing certificate", "CertificateId"),
+         "X.509 signing certificate", lambda c, cid: c.call("iam", "commercial", "DeleteSigningCertificate",
+                                                            expected={"NoSuchEntity"}, UserName=user, CertificateId=cid)),
         ("ssh-public-key", other.ssh_public_keys, "SSHPublicKeyId", "DeleteSSHPublicKey", "SSH public key",
-         "SSHPublicKeyId"),
+         lambda c, cid: c.call("iam", "commercial", "DeleteSSHPublicKey", expected={"NoSuchEntity"}, UserName=user,
+                               SSHPublicKeyId=cid)),
         ("service-credential", other.service_credentials, "ServiceSpecificCredentialId",
-         "DeleteServiceSpecificCredential", "service-specific credential", "ServiceSpecificCredentialId"),
+         "DeleteServiceSpecificCredential", "service-specific credential",
+         lambda c, cid: c.call("iam", "commercial", "DeleteServiceSpecificCredential", expected={"NoSuchEntity"},
+                               UserName=user, ServiceSpecificCredentialId=cid)),
     )
-    for slug, items, id_field, operation, label, param in kinds:
+    for slug, items, id_field, operation, label, delete in kinds:
         for item in items:
             cid = str(item.get(id_field, ""))
             if not cid:
@@ -562,10 +593,10 @@ def fix_user_no_other_credentials(ctx: Context, rec: CheckRecord) -> list[Step]:
                                               "CreateDate") if item.get(k) is not None}
             service = f" for {item['ServiceName']}" if item.get("ServiceName") else ""
 
-            def run_other(ctx: Context, st: Step, operation: str = operation, param: str = param, cid: str = cid,
-                          meta: dict[str, Any] = meta) -> tuple[Any, Any]:
-                ctx.call("iam", "commercial", operation, expected={"NoSuchEntity"}, UserName=user, **{param: cid})
-                return meta, {param: cid, "deleted": True}
+            def run_other(ctx: Context, st: Step, delete: Callable[[Context, str], Any] = delete,
+                          id_field: str = id_field, cid: str = cid, meta: dict[str, Any] = meta) -> tuple[Any, Any]:
+                delete(ctx, cid)
+                return meta, {id_field: cid, "deleted": True}
             steps.append(Step(key=f"iam.delete-{slug}:{cid}", order=ORDER_OTHER_CREDS,
                               action=(f"delete {str(item.get('Status', '')).lower()} {label}{service} "
                                       f"{cid[:8]}… of {user}"),

@@ -20,6 +20,7 @@ from bedrock_key_audit.remediation.fixers.iam import (
     _user_exists,
 )
 from bedrock_key_audit.remediation.fixers.kms import _kms_steps
+from bedrock_key_audit.permissions import GOVCLOUD, R_SECRET, Write, writes
 
 ORDER_SECRET_RESTORE = 42  # a secret scheduled for deletion is restored before anything reads or writes it
 
@@ -186,6 +187,7 @@ def _held_by_version(ctx: Context, live: list[Credential]) -> Credential | None:
     return next((c for c in live if c.id == cid), None)
 
 
+@writes(Write("secretsmanager:ListSecretVersionIds", R_SECRET, partitions=GOVCLOUD))
 def _held_by_time(ctx: Context, live: list[Credential]) -> Credential | None:
     """Of several Active keys sharing the stored key's alias, the one the secret can hold: a key
     created after the secret's AWSCURRENT version was written cannot be in it."""
@@ -215,6 +217,7 @@ def _restore_first(ctx: Context) -> list[Step] | None:
     return [_restore_secret_step(ctx)] if secret.exists and secret.pending_deletion else None
 
 
+@writes(Write("secretsmanager:RestoreSecret", R_SECRET, partitions=GOVCLOUD))
 def _restore_secret_step(ctx: Context) -> Step:
     sid = ctx.cfg.secret_id
 

@@ -12,6 +12,7 @@ from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.remediation.core import Context, Step, manual_step
 from bedrock_key_audit.remediation.errors import NeedsPerson, RemediationError
 from bedrock_key_audit.remediation.names import KMS_ALIAS
+from bedrock_key_audit.permissions import KMS_KEY, R_CREATE_KMS_KEY, R_KMS_LISTING, R_OUR_KMS_KEY, Write, writes
 
 ORDER_KMS = 40  # our customer-managed key: before the secret is encrypted with it (fixers/secret.py ORDER_SECRET_KMS)
 
@@ -99,6 +100,7 @@ def _reader_statements(ctx: Context, partition: str) -> list[dict[str, Any]]:
                  "kms:ViaService": f"secretsmanager.{ctx.cfg.region(partition)}.amazonaws.com"}}}]
 
 
+@writes(Write("kms:DescribeKey", KMS_KEY))
 def kms_key_arn(ctx: Context, partition: str) -> str:
     """The ARN of our customer-managed key (made by the kms step, or found under the alias)."""
     arn: str | None = ctx.memo.get(f"kms:{partition}")
@@ -115,6 +117,9 @@ def kms_key_arn(ctx: Context, partition: str) -> str:
     return made
 
 
+@writes(Write("kms:DescribeKey", KMS_KEY), Write("kms:CreateKey", R_CREATE_KMS_KEY),
+        Write("kms:CreateKey", R_OUR_KMS_KEY, actions=("kms:TagResource",)), Write("kms:CreateAlias", R_OUR_KMS_KEY),
+        Write("kms:EnableKeyRotation", R_OUR_KMS_KEY))
 def _kms_steps(ctx: Context, partition: str) -> list[Step]:
     state = _kms_state(ctx, partition)
     if state["exists"]:
@@ -199,6 +204,8 @@ OWNER_KMS_TAG = {"TagKey": "created-by", "TagValue": "bedrock-key-audit"}
 _SCAN_LIMIT = 100  # keys looked at (one ListKeys page): a key of ours is recent, and this bounds the reads
 
 
+@writes(Write("kms:ListKeys", R_KMS_LISTING), Write("kms:DescribeKey", KMS_KEY),
+        Write("kms:ListResourceTags", KMS_KEY), Write("kms:ListAliases", R_KMS_LISTING))
 def _tagged_own_key(ctx: Context, partition: str) -> tuple[str, str] | None:
     """(ARN, journal id) of an Enabled customer managed key with our description and tag
     :data:`OWNER_KMS_TAG` and no alias at all (KMS Developer Guide, "Tagging keys": tags are returned by
@@ -222,6 +229,7 @@ def _tagged_own_key(ctx: Context, partition: str) -> tuple[str, str] | None:
     return None
 
 
+@writes(Write("kms:ListResourceTags", KMS_KEY))
 def _not_ours(ctx: Context, partition: str, arn: str | None) -> str | None:
     """One sentence when the key under our alias is not one this tool created, else None.
 

@@ -19,6 +19,7 @@ from bedrock_key_audit.remediation.fixers.kms import _kms_steps, kms_key_arn
 from bedrock_key_audit.remediation.names import KMS_ALIAS
 from bedrock_key_audit.remediation.rotation import ORDER_SECRET_REWRITE
 from bedrock_key_audit.trails import kms_key_problem
+from bedrock_key_audit.permissions import GOVCLOUD, KMS_KEY, R_SECRET, R_SECRET_KEY_VIA_SECRETS_MANAGER, SECRET_KEY, Write, writes
 
 ORDER_SECRET_KMS = 48  # after our key exists (fixers/kms.py ORDER_KMS), before the key is rotated into the secret
 
@@ -78,6 +79,7 @@ def fix_secret_schema(ctx: Context, rec: CheckRecord) -> list[Step]:
     return steps
 
 
+@writes(Write("kms:GetKeyPolicy", SECRET_KEY, partitions=GOVCLOUD))
 def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Who reads the secret now (under the AWS managed key) but could not under our key -- its policy
     as it is, or as the plan creates it -- evaluated with :func:`bedrock_key_audit.access.secret_readers`
@@ -121,6 +123,9 @@ def _readers_cut_off(ctx: Context, meta: dict[str, Any]) -> tuple[list[str], lis
     return [r for r in readers if r in before and r not in after], everyone
 
 
+@writes(Write("kms:DescribeKey", KMS_KEY, partitions=GOVCLOUD),
+        Write("secretsmanager:UpdateSecret", R_SECRET, partitions=GOVCLOUD),
+        Write("secretsmanager:UpdateSecret", R_SECRET_KEY_VIA_SECRETS_MANAGER, actions=("kms:GenerateDataKey",), partitions=GOVCLOUD))
 @fixer("secret.encrypted_with_cmk")
 def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
     secret = ctx.inv.secret()

@@ -47,6 +47,7 @@ from bedrock_key_audit.inventory.traces import bucket_protection, owned_buckets
 from bedrock_key_audit.verdicts.traces import PAB_SETTINGS, effective_pab
 from bedrock_key_audit.trails import security_trail
 from bedrock_key_audit.remediation.fixers.cloudtrail import ORDER_TRAIL_UPDATE
+from bedrock_key_audit.permissions import COMMERCIAL, R_INVOCATION_LOGGING, R_OUR_BUCKETS, R_OUR_INVOCATION_LOG_BUCKET, R_TRAIL_BUCKETS, Write, writes
 
 LOG_BUCKET_PREFIX = "bedrock-key-audit-access-logs"
 INVOCATION_BUCKET_PREFIX = "bedrock-key-audit-invocation-logs"
@@ -57,12 +58,16 @@ def log_bucket_name(account: str, region: str) -> str:
     return f"{LOG_BUCKET_PREFIX}-{account}-{region}"
 
 
+@writes(Write("s3:GetBucketLocation", R_TRAIL_BUCKETS))
 def _bucket_region(ctx: Context, partition: str, bucket: str) -> str:
     """``s3:GetBucketLocation``: S3 answers an empty constraint for us-east-1."""
     resp = ctx.call("s3", partition, "GetBucketLocation", Bucket=bucket) or {}
     return resp.get("LocationConstraint") or "us-east-1"
 
 
+@writes(Write("s3:CreateBucket", R_OUR_BUCKETS),
+        Write("s3:PutPublicAccessBlock", R_OUR_BUCKETS, actions=("s3:PutBucketPublicAccessBlock",)),
+        Write("s3:GetBucketPolicy", R_TRAIL_BUCKETS), Write("s3:PutBucketPolicy", R_OUR_BUCKETS))
 def _private_bucket(c: Context, partition: str, region: str, bucket: str, writer: dict[str, Any],
                     *more: dict[str, Any]) -> None:
     """Create one of our log buckets (kept when an earlier run of ours made it already; never one of another
@@ -105,6 +110,7 @@ def _log_bucket_step(ctx: Context, partition: str, region: str, requires: list[s
                 before={"bucket": None}, requires=requires, grants=["Sid:S3ServerAccessLogsPolicy"])
 
 
+@writes(Write("s3:GetBucketLogging", R_TRAIL_BUCKETS), Write("s3:PutBucketLogging", R_TRAIL_BUCKETS))
 def _logging_step(ctx: Context, partition: str, bucket: str, region: str, requires: list[str]) -> Step:
     account = ctx.account(partition)
     p = ctx.arn_partition(partition)
@@ -125,6 +131,7 @@ def _logging_step(ctx: Context, partition: str, bucket: str, region: str, requir
                 before={"LoggingEnabled": None}, requires=requires)
 
 
+@writes(Write("s3:PutPublicAccessBlock", R_TRAIL_BUCKETS, actions=("s3:PutBucketPublicAccessBlock",)))
 def _pab_step(ctx: Context, partition: str, bucket: str, region: str, before: dict[str, Any]) -> Step:
     p = ctx.arn_partition(partition)
 
@@ -233,6 +240,10 @@ def invocation_bucket_statements(p: str, account: str, region: str, bucket: str,
     ]
 
 
+@writes(Write("bedrock:GetModelInvocationLoggingConfiguration", R_INVOCATION_LOGGING, partitions=COMMERCIAL),
+        Write("s3:PutBucketEncryption", R_OUR_BUCKETS, actions=("s3:PutEncryptionConfiguration",), partitions=COMMERCIAL),
+        Write("s3:PutBucketEncryption", R_OUR_INVOCATION_LOG_BUCKET, actions=("s3:PutEncryptionConfiguration",), partitions=COMMERCIAL),
+        Write("bedrock:PutModelInvocationLoggingConfiguration", R_INVOCATION_LOGGING, partitions=COMMERCIAL))
 def _invocation_logging_step(ctx: Context, region: str) -> Step:
     from bedrock_key_audit.remediation.fixers.kms import kms_key_arn
 
