@@ -138,12 +138,15 @@ class VerdictDecl:
     ``derived`` maps a verdict parameter to a function whose own parameters are the fixtures it is
     made from (``max_days=lambda audit_config: audit_config.max_key_age_days``); every other
     parameter is the fixture (or ``parametrize`` argument, e.g. ``partition``) of the same name.
+    ``reads`` names the parts of the snapshot (the ``Inventory`` reads) a verdict that takes the whole
+    ``inventory`` uses; it is handed an :class:`InventoryView` that answers only those.
     """
 
     check_id: str
     fn: Callable[..., None]
     test_name: str
     derived: dict[str, Callable[..., Any]]
+    reads: frozenset[str] = frozenset()
 
     @property
     def module(self) -> str:
@@ -156,15 +159,50 @@ VERDICTS: dict[str, VerdictDecl] = {}
 _V = TypeVar("_V", bound=Callable[..., None])
 
 
-def verdict(check_id: str, *, test: str | None = None, **derived: Callable[..., Any]) -> Callable[[_V], _V]:
+def verdict(check_id: str, *, test: str | None = None, reads: tuple[str, ...] = (),
+            **derived: Callable[..., Any]) -> Callable[[_V], _V]:
     """Declare ``fn`` the verdict of ``check_id``; the pytest wiring makes its test from this.
 
     The test is ``test_<family>_<name>`` (``test_secret_exists``) unless ``test`` names it, and is
     generated into ``checks/test_<module>.py`` for the verdict module ``verdicts/<module>.py``.
+    ``reads``: the ``Inventory`` reads the verdict uses when it takes the whole ``inventory``
+    (``reads=("kms_key", "key_policy")``); any other is refused (:class:`InventoryView`).
     """
     def deco(fn: _V) -> _V:
         if check_id in VERDICTS and VERDICTS[check_id].fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"check {check_id!r} has two verdicts: {VERDICTS[check_id].fn.__qualname__} and {fn.__qualname__}")
-        VERDICTS[check_id] = VerdictDecl(check_id, fn, test or "test_" + check_id.replace(".", "_"), dict(derived))
+        VERDICTS[check_id] = VerdictDecl(check_id, fn, test or "test_" + check_id.replace(".", "_"), dict(derived),
+                                         frozenset(reads))
         return fn
     return deco
+
+
+class UndeclaredRead(RuntimeError):
+    """A verdict asked the inventory for a part of the snapshot its ``@verdict(reads=...)`` does not name.
+
+    Not an ``AttributeError``: ``getattr(inventory, name, default)`` must not turn it into a default."""
+
+
+# what every verdict may ask of the inventory besides its reads: the audit's clock (a replay judges at the same
+# instant) and the gatherer that runs reads side by side
+ALWAYS = frozenset({"run_started", "g"})
+
+
+class InventoryView:
+    """The inventory as one verdict sees it: only the reads it declares (and :data:`ALWAYS`)."""
+
+    __slots__ = ("_allowed", "_check", "_inventory")
+
+    def __init__(self, inventory: Any, allowed: frozenset[str], check_id: str):
+        object.__setattr__(self, "_inventory", inventory)
+        object.__setattr__(self, "_allowed", allowed | ALWAYS)
+        object.__setattr__(self, "_check", check_id)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._allowed:
+            return getattr(self._inventory, name)
+        raise UndeclaredRead(f"check {self._check} reads inventory.{name}, which its @verdict(reads=...) does not "
+                             "declare; add it there")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise UndeclaredRead(f"check {self._check} sets inventory.{name}: a verdict only reads")

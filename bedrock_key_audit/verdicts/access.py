@@ -170,7 +170,8 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
     return kept, said
 
 
-@verdict("secret.readers_restricted")
+@verdict("secret.readers_restricted", reads=("account_authorization", "key_grants", "key_policy", "kms_key", "org_export",
+                                             "org_policies", "secret_replicas", "secret_resource_policy", "user_facts"))
 def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: Any, now: Any) -> None:
     """Every principal that can ``secretsmanager:GetSecretValue`` the secret and ``kms:Decrypt``
     its key, from the secret's resource policy, every identity policy of the GovCloud account
@@ -275,7 +276,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                  f"compute resources not evaluated: see the evidence; role chains followed to depth {CHAIN_DEPTH})")
 
 
-@verdict("iam.key_minting_restricted", test="test_key_minting_restricted",
+@verdict("iam.key_minting_restricted", reads=("account_authorization", "fleet_users", "org_policies", "user_facts"),
+         test="test_key_minting_restricted",
          all_keys=lambda pytestconfig: bool(pytestconfig.getoption("all_keys", False)))
 def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: Any, all_keys: bool) -> None:
     """Every principal of the commercial account that may ``iam:CreateServiceSpecificCredential``

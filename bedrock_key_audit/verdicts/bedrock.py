@@ -37,7 +37,7 @@ def logging_regions(kr: KeyRegions, key_use: KeyUseRegions | None) -> tuple[list
     return regions, "; ".join(gaps) or None
 
 
-@verdict("bedrock.invocation_logging", key_use=lambda key_use_regions: key_use_regions)
+@verdict("bedrock.invocation_logging", reads=("invocation_logging", "key_regions"), key_use=lambda key_use_regions: key_use_regions)
 def invocation_logging(check: Check, inventory: Inventory, key_use: KeyUseRegions | None = None) -> None:
     """Pass when every Region the key is used in logs its invocations (:func:`invocation_logging_verdict`).
 

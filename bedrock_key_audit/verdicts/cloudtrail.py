@@ -144,7 +144,7 @@ def kms(check: Check, trails_by_partition: TrailsByPartition, partition: str, au
               audit_config.region(partition))
 
 
-@verdict("cloudtrail.bucket_protected")
+@verdict("cloudtrail.bucket_protected", reads=("bucket_protection",))
 def bucket_protected(check: Check, trails_by_partition: TrailsByPartition, partition: str, audit_config: AuditConfig,
                      inventory: Inventory) -> None:
     """The S3 bucket the partition's security trail delivers to blocks public access and logs access to a

@@ -200,7 +200,7 @@ def rotation_in_progress(active: list[Credential], current: tuple[str | None, Se
     return True, f"AWSCURRENT holds {c.short_id} and AWSPENDING holds the new key {p.short_id}"
 
 
-@verdict("credential.single_active")
+@verdict("credential.single_active", reads=("secret", "secret_version", "api_key"))
 def single_active(check: Check, existing_user: IamUser, bedrock_credentials: list[Credential], now: dt.datetime,
                   inventory: Inventory) -> None:
     """One Active Bedrock API key; two only while a rotation is in progress, proven by what the

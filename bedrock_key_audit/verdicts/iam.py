@@ -96,7 +96,7 @@ def _report(check: Check, verdict: iam_verdicts.Verdict) -> None:
         check.fail(verdict.message)
 
 
-@verdict("iam.policy_least_privilege", test="test_policy_least_privilege")
+@verdict("iam.policy_least_privilege", reads=("org_policies",), test="test_policy_least_privilege")
 def policy_least_privilege(check: Check, existing_user: IamUser, user_policies: UserPolicies,
                            audit_config: AuditConfig, inventory: Inventory | None = None) -> None:
     check.resource = existing_user.arn
@@ -202,7 +202,7 @@ def _extras_bounded_by_scps(verdict: iam_verdicts.Verdict, user: IamUser, user_p
                                 again.evidence, severity=again.severity)
 
 
-@verdict("iam.policy_grants_required", test="test_policy_grants_required",
+@verdict("iam.policy_grants_required", reads=("org_policies", "secret"), test="test_policy_grants_required",
          fleet=lambda pytestconfig: bool(pytestconfig.getoption("all_keys", False)))
 def policy_grants_required(check: Check, existing_user: IamUser, user_policies: UserPolicies,
                            audit_config: AuditConfig, inventory: Inventory, fleet: bool, now: dt.datetime) -> None:

@@ -160,7 +160,7 @@ def exists(check: Check, secret: Secret) -> None:
     check.passed(f"secret {secret.secret_id} exists ({secret.arn})")
 
 
-@verdict("secret.schema")
+@verdict("secret.schema", reads=("kms_key", "account_authorization", "key_policy"))
 def schema(check: Check, secret: Secret, inventory: Any = None, now: Any = None) -> None:
     _readable(check, secret, inventory, now)
     check.require(not secret.binary, f"secret {secret.secret_id} holds SecretBinary; the workload expects a JSON SecretString")
@@ -173,7 +173,7 @@ def schema(check: Check, secret: Secret, inventory: Any = None, now: Any = None)
                  "where Bedrock is offered")
 
 
-@verdict("secret.key_matches_credential")
+@verdict("secret.key_matches_credential", reads=("bearer_key", "key_probe"))
 def key_matches_credential(check: Check, secret: Secret, existing_user: IamUser,
                            bedrock_credentials: list[Credential], now: dt.datetime, inventory: Inventory) -> None:
     """Decode the stored key, tie it to a credential by its public alias, and let Bedrock confirm the secret."""
@@ -221,7 +221,7 @@ def key_matches_credential(check: Check, secret: Secret, existing_user: IamUser,
     check.passed(f"secret {secret.secret_id} holds the live key {which} of {existing_user.name} (Bedrock accepts it)")
 
 
-@verdict("secret.encrypted_with_cmk")
+@verdict("secret.encrypted_with_cmk", reads=("kms_key",))
 def encrypted_with_cmk(check: Check, secret: Secret, inventory: Inventory) -> None:
     """A customer-managed KMS key (DescribeSecret's KmsKeyId present and ``KeyManager: CUSTOMER``)
     that Secrets Manager can still use: ``KeyState: Enabled``.  A disabled key makes
