@@ -14,6 +14,7 @@ import pytest
 
 from bedrock_key_audit.rejudge import main as rejudge
 from bedrock_key_audit.reporting.evidence import MANIFEST_NAME, _dump, build_manifest
+from bedrock_key_audit.reporting.results import summarize
 from tests.audit.helpers import CHECKS, ROOT
 
 
@@ -124,8 +125,48 @@ def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
     _rehash(ev2)
     assert rejudge([str(ev2)]) == 1
     out = capsys.readouterr().out
+    assert _differs(out) == [
+        "differs: summary: fail recorded {f}, the rows count {f1}, pass recorded {p}, the rows count {p1}".format(
+            f=res["summary"]["fail"], f1=res["summary"]["fail"] + 1, p=res["summary"]["pass"],
+            p1=res["summary"]["pass"] - 1),
+        *[line for line in _differs(out) if "iam.user_exists: recorded fail, re-judged pass" in line]]
+    # ... and with the summary recounted to match: exactly that row differs
+    res["summary"] = summarize(res["checks"])
+    (ev2 / "results.json").write_text(json.dumps(res))
+    _rehash(ev2)
+    assert rejudge([str(ev2)]) == 1
+    out = capsys.readouterr().out
     assert _differs(out) == [line for line in _differs(out) if "iam.user_exists: recorded fail, re-judged pass" in line]
     assert len(_differs(out)) == 1
+
+    # only the summary edited (one fail counted as a pass), manifest re-hashed: the summary line alone
+    ev5 = tmp_path / "edited-summary"
+    shutil.copytree(run_dir / "evidence", ev5)
+    res = json.loads((ev5 / "results.json").read_text())
+    assert res["summary"]["fail"] > 0
+    res["summary"] = dict(res["summary"], fail=res["summary"]["fail"] - 1, **{"pass": res["summary"]["pass"] + 1})
+    (ev5 / "results.json").write_text(json.dumps(res))
+    _rehash(ev5)
+    assert rejudge([str(ev5)]) == 1
+    lines = _differs(capsys.readouterr().out)
+    assert len(lines) == 1 and lines[0].startswith("differs: summary: fail recorded "), lines
+
+    # a snapshot of another run put in the bundle (manifest regenerated): flagged, as is one naming no run
+    for name, other in (("other-run", "20200101T000000Z"), ("no-run-id", None)):
+        ev6 = tmp_path / name
+        shutil.copytree(run_dir / "evidence", ev6)
+        snap_doc = json.loads((ev6 / "snapshot.json").read_text())
+        assert snap_doc["run_id"] == manifest["run_id"] == json.loads((ev6 / "results.json").read_text())["run"]["id"]
+        snap_doc["run_id"] = other
+        (ev6 / "snapshot.json").write_text(json.dumps(snap_doc))
+        _rehash(ev6)
+        assert rejudge([str(ev6)]) == 1
+        lines = _differs(capsys.readouterr().out)
+        want = ([f"differs: snapshot.json is of run {other}, results.json of run {manifest['run_id']}",
+                 f"differs: snapshot.json is of run {other}, manifest.json of run {manifest['run_id']}"] if other
+                else [f"differs: snapshot.json names no run id, so it cannot be tied to run {manifest['run_id']} "
+                      "(a snapshot of this version records the run it was taken in)"])
+        assert lines == want
 
     # rows taken out of results.json (a failing one; then every one), manifest re-hashed: each is flagged
     for name, keep in (("dropped-fail", lambda r: r["status"] != "fail" or r["id"] != "iam.policy_least_privilege"),
@@ -136,6 +177,7 @@ def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
         kept = [r for r in res["checks"] if keep(r)]
         gone = len(res["checks"]) - len(kept)
         res["checks"] = kept
+        res["summary"] = summarize(kept)
         (ev3 / "results.json").write_text(json.dumps(res))
         _rehash(ev3)
         assert rejudge([str(ev3)]) == 1
@@ -181,3 +223,28 @@ def test_replay_refuses_options_that_need_aws(pytester, extra):
                                        "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"))
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     assert "--replay-snapshot" in res.stderr.str()
+
+
+@pytest.mark.parametrize("kind", [tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE])
+def test_links_and_devices_in_an_archive_are_bad_input(tmp_path, capsys, kind):
+    """A hard or symbolic link, a device or a FIFO in an archive: refused with one line by rejudge and verify
+    (exit status 2), not reported as an added file."""
+    from bedrock_key_audit.reporting.verify import main as verify
+
+    archive = tmp_path / "evidence-20260101T000000Z.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, raw in (("evidence/results.json", b'{"checks": []}'), ("evidence/manifest.json", b"{}")):
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+        odd = tarfile.TarInfo("evidence/snapshot.json")
+        odd.type = kind
+        odd.linkname = "evidence/results.json" if kind in (tarfile.LNKTYPE, tarfile.SYMTYPE) else ""
+        tar.addfile(odd)
+    for command in (rejudge, verify):
+        capsys.readouterr()
+        assert command([str(archive)]) == 2
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        assert "\n" not in err and "'evidence/snapshot.json' is a" in err and "not a regular file" in err, err
+        assert "added" not in captured.out
