@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bedrock_key_audit.rejudge import main as rejudge
+from bedrock_key_audit.rejudge import row_key
 from bedrock_key_audit.reporting.evidence import MANIFEST_NAME, _dump, build_manifest
 from bedrock_key_audit.reporting.results import summarize
 from tests.audit.helpers import CHECKS, ROOT
@@ -225,15 +226,20 @@ def test_replay_refuses_options_that_need_aws(pytester, extra):
     assert "--replay-snapshot" in res.stderr.str()
 
 
-@pytest.mark.parametrize("kind", [tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE])
+@pytest.mark.parametrize("kind", [tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE],
+                         ids=["hard-link", "symlink", "char-device", "block-device", "fifo"])
 def test_links_and_devices_in_an_archive_are_bad_input(tmp_path, capsys, kind):
     """A hard or symbolic link, a device or a FIFO in an archive: refused with one line by rejudge and verify
     (exit status 2), not reported as an added file."""
     from bedrock_key_audit.reporting.verify import main as verify
 
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    (ev / "results.json").write_bytes(b'{"checks": []}')
+    manifest = json.dumps(build_manifest(ev, "20260101T000000Z", "2026-01-01T00:00:00Z")).encode()
     archive = tmp_path / "evidence-20260101T000000Z.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        for name, raw in (("evidence/results.json", b'{"checks": []}'), ("evidence/manifest.json", b"{}")):
+        for name, raw in (("evidence/results.json", b'{"checks": []}'), ("evidence/manifest.json", manifest)):
             info = tarfile.TarInfo(name)
             info.size = len(raw)
             tar.addfile(info, io.BytesIO(raw))
@@ -248,3 +254,57 @@ def test_links_and_devices_in_an_archive_are_bad_input(tmp_path, capsys, kind):
         err = captured.err.strip()
         assert "\n" not in err and "'evidence/snapshot.json' is a" in err and "not a regular file" in err, err
         assert "added" not in captured.out
+
+
+KEY_SPY = '''
+import json, os
+
+
+def pytest_sessionstart(session):
+    """Each process's emulator key (every pytest-xdist worker builds its own emulator) into $BKA_KEY_SPY."""
+    from bedrock_key_audit.fixtures.config import CONFIG_KEY
+    from bedrock_key_audit.fixtures.emulator.plugin import EMULATOR_KEY
+
+    config = session.config
+    got = config.stash[EMULATOR_KEY].client("secretsmanager", "govcloud").get_secret_value(
+        SecretId=config.stash[CONFIG_KEY].secret_id)
+    with open(os.environ["BKA_KEY_SPY"], "a", encoding="utf-8") as fh:
+        fh.write(json.loads(got["SecretString"])["bedrock_api_key"] + "\\n")
+'''
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("xdist"), reason="pytest-xdist not installed")
+def test_rejudge_an_xdist_emulated_run(tmp_path, capsys):
+    """-n 2 --emulate: each worker judged its rows against its own emulator (own key, own clock); the snapshot
+    keeps one part per worker with the rows it judged, every row re-judges as recorded, and no worker's key is
+    in any file."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "bka_key_spy.py").write_text(KEY_SPY)
+    spy = tmp_path / "keys.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_"))}
+    env.update(PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]), PYTEST_PLUGINS="bka_key_spy",
+               BKA_KEY_SPY=str(spy))
+    reports = tmp_path / "reports"
+    subprocess.run([sys.executable, "-m", "bedrock_key_audit.cli", "--emulate=guide", "-n", "2", "--evidence",
+                    f"--reports-dir={reports}", "-p", "no:cacheprovider", "-q", "-k", "iam or credential or secret"],
+                   cwd=tmp_path, env=env, capture_output=True, check=False, timeout=600)
+    run_dir = next(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+    snap = json.loads((run_dir / "snapshot.json").read_text())
+    res = json.loads((run_dir / "results.json").read_text())
+    assert snap["run_id"] == res["run"]["id"] and len(snap["parts"]) == 2
+    claimed = [r for p in snap["parts"] for r in p["rows"]]
+    assert sorted(claimed) == sorted(row_key(r) for r in res["checks"])  # each row in one part
+    assert rejudge([str(run_dir)]) == 0, capsys.readouterr().out
+    assert "OK: all" in capsys.readouterr().out
+
+    keys = set(spy.read_text().split())
+    assert len(keys) >= 3  # the controller's emulator and each worker's
+    for key in keys:
+        body = key[4:]
+        secret_part = base64.b64decode(body + "=" * (-len(body) % 4)).decode().partition(":")[2]
+        for name, raw in _files(run_dir).items():
+            for needle in (key, body, secret_part):
+                assert needle.encode() not in raw, f"{name} holds a worker's key"
