@@ -193,7 +193,8 @@ def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
     assert "manifest: missing" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("make", ["missing", "empty-dir", "not-a-bundle", "no-snapshot", "bad-json", "deep-json"])
+@pytest.mark.parametrize("make", ["missing", "empty-dir", "not-a-bundle", "no-snapshot", "bad-json", "deep-json",
+                                  "bad-parts"])
 def test_rejudge_bad_input(tmp_path, capsys, make):
     target = tmp_path / "in"
     if make == "empty-dir":
@@ -201,13 +202,16 @@ def test_rejudge_bad_input(tmp_path, capsys, make):
     elif make == "not-a-bundle":
         target = tmp_path / "evidence-x.tar.gz"
         target.write_bytes(b"not a tar")
-    elif make in ("no-snapshot", "bad-json", "deep-json"):
+    elif make in ("no-snapshot", "bad-json", "deep-json", "bad-parts"):
         target.mkdir()
         (target / "results.json").write_text(json.dumps({"checks": []}))
         if make == "bad-json":
             (target / "snapshot.json").write_text("{")
         if make == "deep-json":
             (target / "snapshot.json").write_text("[" * 100_000 + "]" * 100_000)
+        if make == "bad-parts":
+            (target / "snapshot.json").write_text(json.dumps({"format": "bedrock-key-audit-snapshot/1",
+                                                              "run_id": None, "parts": [{"rows": "x"}]}))
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert rejudge([str(target)]) == 2
     err = capsys.readouterr().err.strip()
@@ -215,15 +219,20 @@ def test_rejudge_bad_input(tmp_path, capsys, make):
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
 
 
-@pytest.mark.parametrize("extra", ["--emulate=compliant", "--remediate=plan"])
+@pytest.mark.parametrize("extra", ["--emulate=compliant", "--remediate=plan", "parts"])
 def test_replay_refuses_options_that_need_aws(pytester, extra):
+    """--replay-snapshot with an option that needs AWS, or of a snapshot in parts (rejudge replays each alone)."""
     snap = pytester.path / "snapshot.json"
-    snap.write_text(json.dumps({"format": "bedrock-key-audit-snapshot/1", "now": "2026-01-01T00:00:00+00:00",
-                                "accounts": {}, "config": {}}))
-    res = pytester.runpytest_inprocess(str(CHECKS), f"--replay-snapshot={snap}", extra, "--no-reports",
-                                       "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"))
+    one = {"now": "2026-01-01T00:00:00+00:00", "accounts": {}, "config": {}}
+    snap.write_text(json.dumps({"format": "bedrock-key-audit-snapshot/1",
+                                **({"parts": [dict(one, name="gw0", rows=[])]} if extra == "parts" else one)}))
+    res = pytester.runpytest_inprocess(str(CHECKS), f"--replay-snapshot={snap}", *([extra] if extra != "parts" else []),
+                                       "--no-reports", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
+                                       "-c", str(ROOT / "pyproject.toml"))
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     assert "--replay-snapshot" in res.stderr.str()
+    if extra == "parts":
+        assert "a snapshot in parts" in res.stderr.str()
 
 
 @pytest.mark.parametrize("kind", [tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE],
