@@ -11,9 +11,13 @@ directory gets what a single run writes, built with the product's own writers:
 * ``junit.xml``: one testcase per row (``failure`` for fail, ``error`` for error, ``skipped``);
 * ``report.html``: the posture screen (:func:`bedrock_key_audit.reporting.html_report.posture_html`)
   and the rows grouped per account and user, pass rows collapsed;
+* ``snapshot.json``, when every shard has one of its own run (its ``run_id`` is the shard's): one part per
+  shard (a shard run under pytest-xdist brings its parts), each with the rows of that shard, so
+  ``bedrock-key-audit rejudge`` replays each part alone and takes only its rows from it; otherwise none, and
+  ``merge`` says why;
 * ``evidence/`` + ``evidence-<run>.tar.gz`` + manifest (and OSCAL assessment results), when every
   shard has an evidence bundle (:func:`bedrock_key_audit.reporting.evidence.write_bundle`), from
-  the shards' per-check evidence and call logs.
+  the shards' per-check evidence and call logs (and the merged snapshot).
 
 A row present in two shards, shards of different configurations or modes, or a missing
 ``results.json`` stop the merge with one line and exit status 4, writing nothing.  Otherwise
@@ -192,19 +196,65 @@ def _evidence_inputs(dirs: Sequence[Path]) -> tuple[dict[str, Any], dict[str, di
     return meta, records, calls, actions
 
 
-def merge(dirs: Sequence[Path], out: Path) -> dict[str, Any]:
-    """Write the merged run directory ``out``; returns its results.json document."""
+def merged_snapshot(dirs: Sequence[Path], docs: Sequence[Mapping[str, Any]],
+                    run_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(the merged run's snapshot, None) or (None, why there is none): one part per shard (a shard's own parts
+    when it ran under pytest-xdist), each naming the shard's rows.  Only when every shard's ``snapshot.json``
+    is of the shard's own run (the run id it names is the one of the shard's results.json) and the shards
+    agree on ``--all-keys`` and ``--remediate``; the parts are never merged cell by cell (each shard read its
+    own accounts at its own clock, and pseudonymised its keys under its own salt)."""
+    from bedrock_key_audit.rejudge import row_key
+    from bedrock_key_audit.snapshot import FILE_NAME, FORMAT
+
+    snaps: list[dict[str, Any]] = []
+    for d, doc in zip(dirs, docs, strict=True):
+        try:
+            snap = json.loads((d / FILE_NAME).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None, f"{d} has no {FILE_NAME}"
+        except (OSError, ValueError, RecursionError):
+            return None, f"{d}/{FILE_NAME} cannot be read as JSON"
+        if not isinstance(snap, dict) or snap.get("format") != FORMAT:
+            return None, f"{d}/{FILE_NAME} is not a snapshot of this version ({FORMAT})"
+        if snap.get("run_id") != doc["run"]["id"]:
+            return None, f"{d}/{FILE_NAME} is of run {snap.get('run_id')}, not of the shard's run {doc['run']['id']}"
+        snaps.append(snap)
+    for key in ("fleet", "remediate"):
+        if len({json.dumps(s.get(key)) for s in snaps}) > 1:
+            return None, f"the shards' snapshots differ in {key}"
+    parts: list[dict[str, Any]] = []
+    for doc, snap in zip(docs, snaps, strict=True):
+        shard = doc["run"]["id"]
+        if "parts" in snap:
+            parts += [{**p, "name": f"{shard}/{p.get('name')}"} for p in snap["parts"] if isinstance(p, dict)]
+        else:
+            parts.append({"name": shard, "now": snap.get("now"), "config": snap.get("config"),
+                          "accounts": snap.get("accounts") or {}, "rows": sorted(row_key(r) for r in doc["checks"])})
+    head = snaps[0]
+    return {"format": FORMAT, "run_id": run_id, "remediate": head.get("remediate"), "fleet": head.get("fleet"),
+            "parts": parts}, None
+
+
+def merge(dirs: Sequence[Path], out: Path, notes: list[str] | None = None) -> dict[str, Any]:
+    """Write the merged run directory ``out``; returns its results.json document (``notes`` gets why the
+    merged run has no snapshot.json, when it has none)."""
     docs = [_load(d) for d in dirs]
     now = dt.datetime.now(dt.timezone.utc)
     run_id = now.strftime("%Y%m%dT%H%M%SZ")
     doc = merge_documents(docs, run_id)
     results.validate(doc)
     evidence_in = _evidence_inputs(dirs)
+    snap, why = merged_snapshot(dirs, docs, run_id)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "junit.xml").write_text(junit_xml(doc), encoding="utf-8")
     (out / "report.html").write_text(report_html(doc), encoding="utf-8")
     copies = [out / "results.json", out / "junit.xml", out / "report.html"]
+    if snap is not None:
+        (out / "snapshot.json").write_text(json.dumps(snap, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        copies.append(out / "snapshot.json")
+    elif notes is not None:
+        notes.append(f"note: no snapshot.json ({why}): `bedrock-key-audit rejudge` cannot re-judge the merged run")
     if any((d / ocsf.FINDINGS_NAME).is_file() for d in dirs):
         ocsf.write(out / ocsf.FINDINGS_NAME, dict(doc["run"], run_id=run_id), doc["checks"],
                    oscal.load_check_meta(r["id"] for r in doc["checks"]))
@@ -229,11 +279,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out.exists() and any(out.iterdir()):
         print(f"merge: {out} exists and is not empty; name a new directory with --out", file=sys.stderr)
         return USAGE_ERROR
+    notes: list[str] = []
     try:
-        doc = merge(args.run_dirs, out)
+        doc = merge(args.run_dirs, out, notes)
     except MergeError as exc:
         print(f"merge: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    for note in notes:
+        print(note)
     s = doc["summary"]
     print(f"merged {len(args.run_dirs)} run(s) into {out}: {s['total']} rows — {s['pass']} pass, {s['fail']} fail, "
           f"{s['error']} error, {s['skip']} skip; exit status {doc['run']['exit_status']}")

@@ -1,12 +1,14 @@
 """``bedrock-key-audit rejudge BUNDLE``: re-run every row of a recorded audit offline, from its evidence alone.
 
 BUNDLE is an ``evidence-<run>.tar.gz`` archive, an ``evidence/`` directory, or a run directory
-(with ``evidence/``, or with ``snapshot.json`` and ``results.json``).  The manifest's digests
-are checked first (:mod:`bedrock_key_audit.reporting.verify`; a mismatch is reported).  Then the
-audit runs again, as ``bedrock-key-audit`` runs it, with ``--replay-snapshot``: the recorded
+(with ``evidence/``, or with ``snapshot.json`` and ``results.json``).  An archive member that is a link,
+a device or a FIFO is bad input.  The manifest's digests are checked first
+(:mod:`bedrock_key_audit.reporting.verify`; a mismatch is reported).  Then the audit runs again, as ``bedrock-key-audit`` runs it, with ``--replay-snapshot``: the recorded
 configuration and clock, every read answered from ``snapshot.json``, no AWS or HTTP call
 (:mod:`bedrock_key_audit.snapshot`).  One line is printed per row whose status or detail differs
-from the bundle's ``results.json``, then a summary.
+from the bundle's ``results.json``, then a summary.  A snapshot in parts (one per pytest-xdist worker, or
+per shard of a ``merge``) is replayed part by part, each part's own rows taken from its replay.  The snapshot
+must name the run of results.json (and of the manifest), and results.json's ``summary`` must count its rows.
 
 Exit status: 0 every row matches (and the manifest verifies); 1 a row differs, or the manifest
 does not verify; 2 bad input (one line on stderr; nothing is written outside a temporary directory).  Rows are compared on
@@ -25,6 +27,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from bedrock_key_audit.reporting.verify import refused_member
 from bedrock_key_audit.snapshot import FILE_NAME as SNAPSHOT_NAME
 
 RESULTS_NAME = "results.json"
@@ -50,6 +53,8 @@ def _from_archive(path: Path) -> dict[str, bytes]:
             out: dict[str, bytes] = {}
             for member in tar.getmembers():
                 name = PurePosixPath(member.name)
+                if not member.isfile() and not member.isdir():
+                    raise InputError(refused_member(path, member))
                 if member.isfile() and len(name.parts) == 2 and name.name in (SNAPSHOT_NAME, RESULTS_NAME):
                     if member.size > MAX_MEMBER_BYTES:
                         raise InputError(f"{path}: {member.name} is {member.size} bytes, more than any evidence "
@@ -77,8 +82,20 @@ def locate(path: Path) -> tuple[Path | None, dict[str, bytes]]:
     return None, {n: (path / n).read_bytes() for n in (SNAPSHOT_NAME, RESULTS_NAME) if (path / n).is_file()}
 
 
-def _json(name: str, raw: bytes | None, bundle: Path) -> Any:
+def _merged(results_raw: bytes | None) -> bool:
+    """Whether a results.json is of a ``bedrock-key-audit merge`` run (its args end "(merged from N shards)")."""
+    try:
+        args = json.loads(results_raw or b"null")["run"]["args"]
+    except (ValueError, RecursionError, KeyError, TypeError):
+        return False
+    return isinstance(args, list) and bool(args) and str(args[-1]).startswith("(merged from ")
+
+
+def _json(name: str, raw: bytes | None, bundle: Path, results_raw: bytes | None = None) -> Any:
     if raw is None:
+        if name == SNAPSHOT_NAME and _merged(results_raw):
+            raise InputError(f"{bundle}: no {name}: a merged run has one only when every shard's run directory holds "
+                             "a snapshot of its own run (merge said which did not); re-judge the shards one by one")
         if name == SNAPSHOT_NAME:
             raise InputError(f"{bundle}: no {name} (a snapshot is recorded by every run of this version that writes "
                              "reports; re-run the audit to get one)")
@@ -105,6 +122,47 @@ def replay(snapshot_path: Path, workdir: Path, fleet: bool) -> dict[str, Any]:
         raise InputError(f"the replay wrote no {RESULTS_NAME} (exit status {proc.returncode}: {tail})")
     doc: dict[str, Any] = json.loads(found[-1].read_text(encoding="utf-8"))
     return doc
+
+
+def parts_of(snap: dict[str, Any], bundle: Path) -> list[tuple[str, dict[str, Any], set[str] | None]]:
+    """(name, a snapshot of one part, the rows it judged or None for all) of each part of ``snap``.
+
+    A run in one process has one snapshot; a pytest-xdist run has one part per worker and a merged run one
+    per shard (``parts``: each with its own clock, configuration, reads and the rows judged from them)."""
+    if "parts" not in snap:
+        return [("", snap, None)]
+    parts = snap["parts"]
+    if not isinstance(parts, list) or not parts or not all(
+            isinstance(p, dict) and isinstance(p.get("rows"), list) for p in parts):
+        raise InputError(f"{bundle}: {SNAPSHOT_NAME} has parts that are not parts of a snapshot of this tool")
+    head = {k: snap.get(k) for k in ("format", "run_id", "remediate", "fleet")}
+    return [(str(p.get("name") or n), {**head, **{k: v for k, v in p.items() if k not in ("name", "rows")}},
+             {str(r) for r in p["rows"]}) for n, p in enumerate(parts)]
+
+
+def replay_parts(snap: dict[str, Any], bundle: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """(every re-judged row, a line per row that two parts claim): each part replayed alone, and only the
+    rows it judged taken from it."""
+    rows: list[dict[str, Any]] = []
+    owner: dict[str, str] = {}
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bka-rejudge-") as tmp:
+        for n, (name, doc, claimed) in enumerate(parts_of(snap, bundle)):
+            work = Path(tmp) / f"part-{n}"
+            work.mkdir()
+            path = work / SNAPSHOT_NAME
+            path.write_text(json.dumps(doc), encoding="utf-8")
+            got = replay(path, work, bool(snap.get("fleet"))).get("checks") or []
+            for row in got:
+                key = row_key(row)
+                if claimed is not None and key not in claimed:
+                    continue
+                if key in owner:
+                    lines.append(f"differs: {key}: judged in two parts of {SNAPSHOT_NAME} ({owner[key]} and {name})")
+                    continue
+                owner[key] = name
+                rows.append(row)
+    return rows, lines
 
 
 def compare(recorded: list[dict[str, Any]], rejudged: list[dict[str, Any]]) -> list[str]:
@@ -138,12 +196,49 @@ def compare(recorded: list[dict[str, Any]], rejudged: list[dict[str, Any]]) -> l
     return lines
 
 
+def summary_lines(results: dict[str, Any]) -> list[str]:
+    """One line when results.json's ``summary`` is not the count of its own rows
+    (:func:`bedrock_key_audit.reporting.results.summarize`): an edited total is as much a change as an edited row."""
+    from bedrock_key_audit.reporting.results import summarize
+
+    rows = results["checks"]
+    if not all(isinstance(r, dict) and isinstance(r.get("status"), str) for r in rows):
+        return []  # compare() names each row that is not one
+    recorded, counted = results.get("summary"), summarize(rows)
+    if not isinstance(recorded, dict):
+        return [f"differs: summary: recorded {recorded!r}, the rows count {json.dumps(counted, sort_keys=True)}"]
+    keys = sorted(set(recorded) | set(counted))
+    wrong = [k for k in keys if recorded.get(k, 0) != counted.get(k, 0)]
+    if not wrong:
+        return []
+    return ["differs: summary: " + ", ".join(f"{k} recorded {recorded.get(k, 0)!r}, the rows count "
+                                            f"{counted.get(k, 0)}" for k in wrong)]
+
+
+def run_id_lines(snap: dict[str, Any], results: dict[str, Any], manifest_run: str | None) -> list[str]:
+    """One line when the snapshot is not the run's: its ``run_id`` must be results.json's ``run.id`` (and the
+    manifest's ``run_id``, when there is a manifest).  A snapshot that names no run cannot be tied to the rows."""
+    run = results.get("run")
+    recorded = run.get("id") if isinstance(run, dict) else None
+    own = snap.get("run_id")
+    if not own:
+        return [f"differs: {SNAPSHOT_NAME} names no run id, so it cannot be tied to run {recorded} "
+                "(a snapshot of this version records the run it was taken in)"]
+    out = []
+    if own != recorded:
+        out.append(f"differs: {SNAPSHOT_NAME} is of run {own}, {RESULTS_NAME} of run {recorded}")
+    if manifest_run is not None and own != manifest_run:
+        out.append(f"differs: {SNAPSHOT_NAME} is of run {own}, manifest.json of run {manifest_run}")
+    return out
+
+
 def rejudge(bundle: Path) -> tuple[list[str], list[str], int]:
     """(manifest lines, differing-row lines, rows compared)."""
     from bedrock_key_audit.reporting.verify import BundleError, verify
 
     target, files = locate(bundle)
     manifest_lines: list[str] = []
+    manifest_run: str | None = None
     if target is None and bundle.is_dir() and ((bundle / "run.json").is_file() or bundle.name == "evidence"):
         manifest_lines = ["manifest: missing: an evidence directory without manifest.json cannot be verified"]
     if target is not None:
@@ -151,24 +246,22 @@ def rejudge(bundle: Path) -> tuple[list[str], list[str], int]:
             verdict = verify(target)
         except BundleError as exc:
             raise InputError(" ".join(str(exc).split())) from None
+        manifest_run = verdict.run_id
         bad_signature = verdict.signature_problem is not None or (
             verdict.signature is not None and not verdict.signature.ok and not verdict.signature.untrusted)
         if not verdict.files_ok or bad_signature:
             manifest_lines = [f"manifest: {line}" for line in verdict.lines()
                               if bad_signature or not line.startswith("signature:")]
-    snap = _json(SNAPSHOT_NAME, files.get(SNAPSHOT_NAME), bundle)
+    snap = _json(SNAPSHOT_NAME, files.get(SNAPSHOT_NAME), bundle, files.get(RESULTS_NAME))
     results = _json(RESULTS_NAME, files.get(RESULTS_NAME), bundle)
     if not isinstance(results, dict) or not isinstance(results.get("checks"), list):
         raise InputError(f"{bundle}: {RESULTS_NAME} has no checks list")
     if not isinstance(snap, dict):
         raise InputError(f"{bundle}: {SNAPSHOT_NAME} is not a snapshot")
-    with tempfile.TemporaryDirectory(prefix="bka-rejudge-") as tmp:
-        work = Path(tmp)
-        path = work / SNAPSHOT_NAME
-        path.write_bytes(files[SNAPSHOT_NAME])
-        doc = replay(path, work, bool(snap.get("fleet")))
-    rows = compare(results["checks"], doc.get("checks") or [])
-    return manifest_lines, rows, max(len(results["checks"]), len(doc.get("checks") or []))
+    rejudged, part_lines = replay_parts(snap, bundle)
+    rows = run_id_lines(snap, results, manifest_run) + summary_lines(results) + part_lines
+    rows += compare(results["checks"], rejudged)
+    return manifest_lines, rows, max(len(results["checks"]), len(rejudged))
 
 
 def _unverified(bundle: Path) -> str | None:

@@ -6,6 +6,11 @@ Every AWS and HTTP read of the audit goes through one memo (``Inventory.g.once(k
 gives back equal objects; :class:`FrozenGatherer` answers ``once`` from them without ever calling
 ``fetch``, so ``bedrock-key-audit rejudge`` re-runs every verdict offline.
 
+The document (``fixtures/replay.py``): ``format``, ``run_id`` (the run whose results.json it judged),
+``remediate``, ``fleet``, and either ``now`` + ``config`` + ``accounts`` (a run in one process) or ``parts``,
+each with its own ``name``, ``now``, ``config``, ``accounts`` and the ``rows`` judged from them (one part per
+pytest-xdist worker, or per shard of a merged run: their reads are never mixed).
+
 Type tags (``{"__t": ...}``): model dataclasses, datetimes, tuples, frozensets, dicts with
 non-string keys, ``SecretText``, known sentinels and the stored exceptions.  A cell whose value
 is an internal object (a rate limiter, a thread-pool future) is *transient*: left out, and named

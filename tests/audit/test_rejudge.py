@@ -49,3 +49,16 @@ def test_rejudge_fleet_mode(pytester):
     assert rows["__snapshot__"]["fleet"] is True
     replayed = replay_audit(pytester, rows["__snapshot__"], "--all-keys")
     assert not rejudge_differences(rows, replayed)
+
+
+@pytest.mark.parametrize("mode", ["--remediate=plan", "--remediate"])
+def test_rejudge_a_remediate_run(pytester, mode):
+    """The rows of a --remediate run are the re-audit's after the fix, judged at the re-audit's clock: the
+    snapshot holds that audit's reads and that clock (--remediate=plan: the one audit's), so every row
+    re-judges as recorded."""
+    rows = run_audit(pytester, "guide", mode)
+    snap = rows["__snapshot__"]
+    assert snap["remediate"] == ("plan" if mode.endswith("plan") else "apply")
+    replayed = replay_audit(pytester, snap)
+    diff = rejudge_differences(rows, replayed)
+    assert not diff, f"{mode}: rows the snapshot does not reproduce (recorded, re-judged): {diff}"

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from bedrock_key_audit import merge
+from bedrock_key_audit import merge, rejudge
 from bedrock_key_audit.organization import in_shard, parse_shard
 from tests.audit.helpers import CHECKS, ROOT
 
@@ -58,7 +59,7 @@ def _rows(doc: dict) -> list[tuple]:
                   for r in doc["checks"])
 
 
-def test_two_shards_merged_equal_one_run(pytester, tmp_path):
+def test_two_shards_merged_equal_one_run(pytester, tmp_path, capsys):
     cfg = tmp_path / "accounts.toml"
     cfg.write_text("".join(f'[[accounts]]\nname = "{a}"\n\n' for a in _accounts()))
     whole = _run(pytester, cfg, tmp_path / "whole")
@@ -77,6 +78,24 @@ def test_two_shards_merged_equal_one_run(pytester, tmp_path):
                  "evidence/oscal/assessment-results.json"):
         assert (out / name).is_file(), name
     assert list(out.glob("evidence-*.tar.gz"))
+    # the merged snapshot: one part per shard, each with that shard's rows; every row re-judges as recorded
+    snap = json.loads((out / "snapshot.json").read_text())
+    assert snap["run_id"] == merged["run"]["id"]
+    assert [p["name"] for p in snap["parts"]] == [s1["run"]["id"], s2["run"]["id"]]
+    assert [len(p["rows"]) for p in snap["parts"]] == [len(s1["checks"]), len(s2["checks"])]
+    assert rejudge.main([str(out)]) == 0
+    # a shard without a snapshot: the merged run has none, merge says why, rejudge says so in one line
+    bare = tmp_path / "bare"
+    shutil.copytree(one, bare)
+    (bare / "snapshot.json").unlink()
+    nosnap = tmp_path / "merged-without"
+    capsys.readouterr()
+    assert merge.main([str(bare), str(two), "--out", str(nosnap)]) == status
+    assert f"note: no snapshot.json ({bare} has no snapshot.json)" in capsys.readouterr().out
+    assert not (nosnap / "snapshot.json").exists()
+    assert rejudge.main([str(nosnap)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no snapshot.json: a merged run has one only when every shard" in err
     # merging a shard twice is refused, and writes nothing
     again = tmp_path / "again"
     assert merge.main([str(one), str(one), "--out", str(again)]) == merge.USAGE_ERROR

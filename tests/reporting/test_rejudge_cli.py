@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from bedrock_key_audit.rejudge import main as rejudge
+from bedrock_key_audit.rejudge import row_key
 from bedrock_key_audit.reporting.evidence import MANIFEST_NAME, _dump, build_manifest
+from bedrock_key_audit.reporting.results import summarize
 from tests.audit.helpers import CHECKS, ROOT
 
 
@@ -124,8 +126,48 @@ def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
     _rehash(ev2)
     assert rejudge([str(ev2)]) == 1
     out = capsys.readouterr().out
+    assert _differs(out) == [
+        "differs: summary: fail recorded {f}, the rows count {f1}, pass recorded {p}, the rows count {p1}".format(
+            f=res["summary"]["fail"], f1=res["summary"]["fail"] + 1, p=res["summary"]["pass"],
+            p1=res["summary"]["pass"] - 1),
+        *[line for line in _differs(out) if "iam.user_exists: recorded fail, re-judged pass" in line]]
+    # ... and with the summary recounted to match: exactly that row differs
+    res["summary"] = summarize(res["checks"])
+    (ev2 / "results.json").write_text(json.dumps(res))
+    _rehash(ev2)
+    assert rejudge([str(ev2)]) == 1
+    out = capsys.readouterr().out
     assert _differs(out) == [line for line in _differs(out) if "iam.user_exists: recorded fail, re-judged pass" in line]
     assert len(_differs(out)) == 1
+
+    # only the summary edited (one fail counted as a pass), manifest re-hashed: the summary line alone
+    ev5 = tmp_path / "edited-summary"
+    shutil.copytree(run_dir / "evidence", ev5)
+    res = json.loads((ev5 / "results.json").read_text())
+    assert res["summary"]["fail"] > 0
+    res["summary"] = dict(res["summary"], fail=res["summary"]["fail"] - 1, **{"pass": res["summary"]["pass"] + 1})
+    (ev5 / "results.json").write_text(json.dumps(res))
+    _rehash(ev5)
+    assert rejudge([str(ev5)]) == 1
+    lines = _differs(capsys.readouterr().out)
+    assert len(lines) == 1 and lines[0].startswith("differs: summary: fail recorded "), lines
+
+    # a snapshot of another run put in the bundle (manifest regenerated): flagged, as is one naming no run
+    for name, other in (("other-run", "20200101T000000Z"), ("no-run-id", None)):
+        ev6 = tmp_path / name
+        shutil.copytree(run_dir / "evidence", ev6)
+        snap_doc = json.loads((ev6 / "snapshot.json").read_text())
+        assert snap_doc["run_id"] == manifest["run_id"] == json.loads((ev6 / "results.json").read_text())["run"]["id"]
+        snap_doc["run_id"] = other
+        (ev6 / "snapshot.json").write_text(json.dumps(snap_doc))
+        _rehash(ev6)
+        assert rejudge([str(ev6)]) == 1
+        lines = _differs(capsys.readouterr().out)
+        want = ([f"differs: snapshot.json is of run {other}, results.json of run {manifest['run_id']}",
+                 f"differs: snapshot.json is of run {other}, manifest.json of run {manifest['run_id']}"] if other
+                else [f"differs: snapshot.json names no run id, so it cannot be tied to run {manifest['run_id']} "
+                      "(a snapshot of this version records the run it was taken in)"])
+        assert lines == want
 
     # rows taken out of results.json (a failing one; then every one), manifest re-hashed: each is flagged
     for name, keep in (("dropped-fail", lambda r: r["status"] != "fail" or r["id"] != "iam.policy_least_privilege"),
@@ -136,6 +178,7 @@ def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
         kept = [r for r in res["checks"] if keep(r)]
         gone = len(res["checks"]) - len(kept)
         res["checks"] = kept
+        res["summary"] = summarize(kept)
         (ev3 / "results.json").write_text(json.dumps(res))
         _rehash(ev3)
         assert rejudge([str(ev3)]) == 1
@@ -150,7 +193,8 @@ def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
     assert "manifest: missing" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("make", ["missing", "empty-dir", "not-a-bundle", "no-snapshot", "bad-json", "deep-json"])
+@pytest.mark.parametrize("make", ["missing", "empty-dir", "not-a-bundle", "no-snapshot", "bad-json", "deep-json",
+                                  "bad-parts"])
 def test_rejudge_bad_input(tmp_path, capsys, make):
     target = tmp_path / "in"
     if make == "empty-dir":
@@ -158,13 +202,16 @@ def test_rejudge_bad_input(tmp_path, capsys, make):
     elif make == "not-a-bundle":
         target = tmp_path / "evidence-x.tar.gz"
         target.write_bytes(b"not a tar")
-    elif make in ("no-snapshot", "bad-json", "deep-json"):
+    elif make in ("no-snapshot", "bad-json", "deep-json", "bad-parts"):
         target.mkdir()
         (target / "results.json").write_text(json.dumps({"checks": []}))
         if make == "bad-json":
             (target / "snapshot.json").write_text("{")
         if make == "deep-json":
             (target / "snapshot.json").write_text("[" * 100_000 + "]" * 100_000)
+        if make == "bad-parts":
+            (target / "snapshot.json").write_text(json.dumps({"format": "bedrock-key-audit-snapshot/1",
+                                                              "run_id": None, "parts": [{"rows": "x"}]}))
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert rejudge([str(target)]) == 2
     err = capsys.readouterr().err.strip()
@@ -172,12 +219,101 @@ def test_rejudge_bad_input(tmp_path, capsys, make):
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
 
 
-@pytest.mark.parametrize("extra", ["--emulate=compliant", "--remediate=plan"])
+@pytest.mark.parametrize("extra", ["--emulate=compliant", "--remediate=plan", "parts"])
 def test_replay_refuses_options_that_need_aws(pytester, extra):
+    """--replay-snapshot with an option that needs AWS, or of a snapshot in parts (rejudge replays each alone)."""
     snap = pytester.path / "snapshot.json"
-    snap.write_text(json.dumps({"format": "bedrock-key-audit-snapshot/1", "now": "2026-01-01T00:00:00+00:00",
-                                "accounts": {}, "config": {}}))
-    res = pytester.runpytest_inprocess(str(CHECKS), f"--replay-snapshot={snap}", extra, "--no-reports",
-                                       "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"))
+    one = {"now": "2026-01-01T00:00:00+00:00", "accounts": {}, "config": {}}
+    snap.write_text(json.dumps({"format": "bedrock-key-audit-snapshot/1",
+                                **({"parts": [dict(one, name="gw0", rows=[])]} if extra == "parts" else one)}))
+    res = pytester.runpytest_inprocess(str(CHECKS), f"--replay-snapshot={snap}", *([extra] if extra != "parts" else []),
+                                       "--no-reports", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
+                                       "-c", str(ROOT / "pyproject.toml"))
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     assert "--replay-snapshot" in res.stderr.str()
+    if extra == "parts":
+        assert "a snapshot in parts" in res.stderr.str()
+
+
+@pytest.mark.parametrize("kind", [tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE],
+                         ids=["hard-link", "symlink", "char-device", "block-device", "fifo"])
+def test_links_and_devices_in_an_archive_are_bad_input(tmp_path, capsys, kind):
+    """A hard or symbolic link, a device or a FIFO in an archive: refused with one line by rejudge and verify
+    (exit status 2), not reported as an added file."""
+    from bedrock_key_audit.reporting.verify import main as verify
+
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    (ev / "results.json").write_bytes(b'{"checks": []}')
+    manifest = json.dumps(build_manifest(ev, "20260101T000000Z", "2026-01-01T00:00:00Z")).encode()
+    archive = tmp_path / "evidence-20260101T000000Z.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, raw in (("evidence/results.json", b'{"checks": []}'), ("evidence/manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+        odd = tarfile.TarInfo("evidence/snapshot.json")
+        odd.type = kind
+        odd.linkname = "evidence/results.json" if kind in (tarfile.LNKTYPE, tarfile.SYMTYPE) else ""
+        tar.addfile(odd)
+    for command in (rejudge, verify):
+        capsys.readouterr()
+        assert command([str(archive)]) == 2
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        assert "\n" not in err and "'evidence/snapshot.json' is a" in err and "not a regular file" in err, err
+        assert "added" not in captured.out
+
+
+KEY_SPY = '''
+import json, os
+
+
+def pytest_sessionstart(session):
+    """Each process's emulator key (every pytest-xdist worker builds its own emulator) into $BKA_KEY_SPY."""
+    from bedrock_key_audit.fixtures.config import CONFIG_KEY
+    from bedrock_key_audit.fixtures.emulator.plugin import EMULATOR_KEY
+
+    config = session.config
+    got = config.stash[EMULATOR_KEY].client("secretsmanager", "govcloud").get_secret_value(
+        SecretId=config.stash[CONFIG_KEY].secret_id)
+    with open(os.environ["BKA_KEY_SPY"], "a", encoding="utf-8") as fh:
+        fh.write(json.loads(got["SecretString"])["bedrock_api_key"] + "\\n")
+'''
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("xdist"), reason="pytest-xdist not installed")
+def test_rejudge_an_xdist_emulated_run(tmp_path, capsys):
+    """-n 2 --emulate: each worker judged its rows against its own emulator (own key, own clock); the snapshot
+    keeps one part per worker with the rows it judged, every row re-judges as recorded, and no worker's key is
+    in any file."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "bka_key_spy.py").write_text(KEY_SPY)
+    spy = tmp_path / "keys.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_"))}
+    env.update(PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]), PYTEST_PLUGINS="bka_key_spy",
+               BKA_KEY_SPY=str(spy))
+    reports = tmp_path / "reports"
+    subprocess.run([sys.executable, "-m", "bedrock_key_audit.cli", "--emulate=guide", "-n", "2", "--evidence",
+                    f"--reports-dir={reports}", "-p", "no:cacheprovider", "-q", "-k", "iam or credential or secret"],
+                   cwd=tmp_path, env=env, capture_output=True, check=False, timeout=600)
+    run_dir = next(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+    snap = json.loads((run_dir / "snapshot.json").read_text())
+    res = json.loads((run_dir / "results.json").read_text())
+    assert snap["run_id"] == res["run"]["id"] and len(snap["parts"]) == 2
+    claimed = [r for p in snap["parts"] for r in p["rows"]]
+    assert sorted(claimed) == sorted(row_key(r) for r in res["checks"])  # each row in one part
+    assert rejudge([str(run_dir)]) == 0, capsys.readouterr().out
+    assert "OK: all" in capsys.readouterr().out
+
+    keys = set(spy.read_text().split())
+    assert len(keys) >= 3  # the controller's emulator and each worker's
+    for key in keys:
+        body = key[4:]
+        secret_part = base64.b64decode(body + "=" * (-len(body) % 4)).decode().partition(":")[2]
+        for name, raw in _files(run_dir).items():
+            for needle in (key, body, secret_part):
+                assert needle.encode() not in raw, f"{name} holds a worker's key"
