@@ -173,15 +173,20 @@ def _statements(policy: OrgPolicy, level: Level, kind: str) -> list[Statement]:
     return parse_document(policy.document, f"{kind} {policy.name} ({policy.id}) attached to {level.label}")
 
 
-def _gate(levels: Sequence[Level], kind: str, action: str, resource: Any, ctx: RequestContext) -> Gate:
+def _parsed(levels: Sequence[Level], kind: str) -> list[list[Statement]]:
+    """Each level's statements of ``kind`` (SCP or RCP), parsed once for any number of requests."""
+    return [[s for p in (lv.scps if kind == "SCP" else lv.rcps) for s in _statements(p, lv, kind)] for lv in levels]
+
+
+def _gate(levels: Sequence[Level], kind: str, action: str, resource: Any, ctx: RequestContext,
+          parsed: list[list[Statement]] | None = None) -> Gate:
     deny_hits: list[str] = []
     open_: dict[str, None] = {}
     unknown: set[str] = set()
     denies: list[bool | None] = []
     allows: list[bool | None] = []
     blocked_at: str | None = None
-    for lv in levels:
-        stmts = [s for p in (lv.scps if kind == "SCP" else lv.rcps) for s in _statements(p, lv, kind)]
+    for lv, stmts in zip(levels, _parsed(levels, kind) if parsed is None else parsed):
         d_out = [(s, s.applies(action, resource, ctx)) for s in stmts if s.effect == "Deny"]
         a_out = [(s, s.applies(action, resource, ctx)) for s in stmts if s.effect == "Allow"]
         d = _or(o.value for _, o in d_out)
@@ -213,6 +218,15 @@ def scp_gate(org: OrgPolicies, action: str, ctx: RequestContext, resource: Any =
         return Gate("exempt", why=f"account {org.account_id} is the organization's management account, "
                                   "which SCPs do not affect")
     return _gate(org.levels, "SCP", action, resource, ctx)
+
+
+def scp_gates(org: OrgPolicies, actions: Iterable[str], ctx: RequestContext, resource: Any = "*") -> dict[str, Gate]:
+    """``scp_gate`` of each action (the same gates), the SCPs parsed once rather than once per action."""
+    actions = list(actions)
+    if not org.in_organization or org.is_management:
+        return {a: scp_gate(org, a, ctx, resource) for a in actions}
+    parsed = _parsed(org.levels, "SCP") if actions else []
+    return {a: _gate(org.levels, "SCP", a, resource, ctx, parsed) for a in actions}
 
 
 def rcp_gate(org: OrgPolicies, action: str, ctx: RequestContext, resource: Any = "*") -> Gate:
