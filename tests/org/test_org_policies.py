@@ -24,7 +24,7 @@ from bedrock_key_audit.org_policies import (
     scp_gate,
     scp_gates,
 )
-from bedrock_key_audit.policy import RequestContext
+from bedrock_key_audit.policy import RequestContext, catalogue
 
 ACCOUNT, MGMT = "111122223333", "999988887777"
 FULL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -97,7 +97,8 @@ def test_gates_of_many_actions_equal_each_actions_gate() -> None:
     bedrock_only = pol("BedrockOnly", {"Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]})
     vpce = pol("VpceOnly", {"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
                                             "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}]})
-    actions = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "iam:PassRole", "s3:GetObject"]
+    actions = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "iam:PassRole", "s3:GetObject", "S3:PutObject",
+               *sorted(catalogue())[::97]]
     for o in (org([deny_long_term()], [bedrock_only], [vpce]), org(), org([deny_long_term()], account=MGMT),
               OrgPolicies(ACCOUNT, False)):
         assert scp_gates(o, actions, BEARER) == {a: scp_gate(o, a, BEARER) for a in actions}
