@@ -206,7 +206,7 @@ def _gate(levels: Sequence[Level], kind: str, action: str, resource: Any, ctx: R
     allows: list[bool | None] = []
     blocked_at: str | None = None
     applies = same.applies if same is not None else (lambda s, a: s.applies(a, resource, ctx))
-    for lv, stmts in zip(levels, _parsed(levels, kind) if parsed is None else parsed):
+    for lv, stmts in zip(levels, _parsed(levels, kind) if parsed is None else parsed, strict=True):
         d_out = [(s, applies(s, action)) for s in stmts if s.effect == "Deny"]
         a_out = [(s, applies(s, action)) for s in stmts if s.effect == "Allow"]
         d = _or(o.value for _, o in d_out)
