@@ -61,7 +61,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bedrock_key_audit.policy import PolicyError, RequestContext, Statement, _and, _or, parse_document, parse_operator
+from bedrock_key_audit.policy import Outcome, PolicyError, RequestContext, Statement, _and, _or, parse_document, parse_operator
 
 SCP = "SERVICE_CONTROL_POLICY"
 RCP = "RESOURCE_CONTROL_POLICY"
@@ -173,17 +173,42 @@ def _statements(policy: OrgPolicy, level: Level, kind: str) -> list[Statement]:
     return parse_document(policy.document, f"{kind} {policy.name} ({policy.id}) attached to {level.label}")
 
 
-def _gate(levels: Sequence[Level], kind: str, action: str, resource: Any, ctx: RequestContext) -> Gate:
+def _parsed(levels: Sequence[Level], kind: str) -> list[list[Statement]]:
+    """Each level's statements of ``kind`` (SCP or RCP), parsed once for any number of requests."""
+    return [[s for p in (lv.scps if kind == "SCP" else lv.rcps) for s in _statements(p, lv, kind)] for lv in levels]
+
+
+class _SameRequest:
+    """``Statement.applies`` for many actions on one resource in one context, each statement's
+    resource and condition outcome computed once per service: for an action the statement matches, that
+    outcome depends only on the action's service prefix (``RequestContext.for_service``)."""
+
+    def __init__(self, resource: Any, ctx: RequestContext) -> None:
+        self.resource, self.ctx = resource, ctx
+        self._seen: dict[tuple[int, str | None], tuple[Statement, Outcome]] = {}
+
+    def applies(self, s: Statement, action: str) -> Outcome:
+        if not s.matches(action):
+            return Outcome(False)
+        key = (id(s), action.split(":", 1)[0] if ":" in action else None)
+        hit = self._seen.get(key)
+        if hit is None:  # the statement is kept with its outcome, so its id is not reused meanwhile
+            hit = self._seen[key] = (s, s.applies(action, self.resource, self.ctx))
+        return hit[1]
+
+
+def _gate(levels: Sequence[Level], kind: str, action: str, resource: Any, ctx: RequestContext,
+          parsed: list[list[Statement]] | None = None, same: _SameRequest | None = None) -> Gate:
     deny_hits: list[str] = []
     open_: dict[str, None] = {}
     unknown: set[str] = set()
     denies: list[bool | None] = []
     allows: list[bool | None] = []
     blocked_at: str | None = None
-    for lv in levels:
-        stmts = [s for p in (lv.scps if kind == "SCP" else lv.rcps) for s in _statements(p, lv, kind)]
-        d_out = [(s, s.applies(action, resource, ctx)) for s in stmts if s.effect == "Deny"]
-        a_out = [(s, s.applies(action, resource, ctx)) for s in stmts if s.effect == "Allow"]
+    applies = same.applies if same is not None else (lambda s, a: s.applies(a, resource, ctx))
+    for lv, stmts in zip(levels, _parsed(levels, kind) if parsed is None else parsed, strict=True):
+        d_out = [(s, applies(s, action)) for s in stmts if s.effect == "Deny"]
+        a_out = [(s, applies(s, action)) for s in stmts if s.effect == "Allow"]
         d = _or(o.value for _, o in d_out)
         a = _or(o.value for _, o in a_out)
         denies.append(d)
@@ -213,6 +238,16 @@ def scp_gate(org: OrgPolicies, action: str, ctx: RequestContext, resource: Any =
         return Gate("exempt", why=f"account {org.account_id} is the organization's management account, "
                                   "which SCPs do not affect")
     return _gate(org.levels, "SCP", action, resource, ctx)
+
+
+def scp_gates(org: OrgPolicies, actions: Iterable[str], ctx: RequestContext, resource: Any = "*") -> dict[str, Gate]:
+    """``scp_gate`` of each action (the same gates), the SCPs parsed once rather than once per action."""
+    actions = list(actions)
+    if not org.in_organization or org.is_management:
+        return {a: scp_gate(org, a, ctx, resource) for a in actions}
+    parsed = _parsed(org.levels, "SCP") if actions else []
+    same = _SameRequest(resource, ctx)
+    return {a: _gate(org.levels, "SCP", a, resource, ctx, parsed, same) for a in actions}
 
 
 def rcp_gate(org: OrgPolicies, action: str, ctx: RequestContext, resource: Any = "*") -> Gate:

@@ -138,18 +138,13 @@ def _scp_unreachable(org: OrgPolicies, actions: Iterable[str], principal: dict[s
     policy grants).  Asked on every resource (``*``) with only the user's own keys known, so a Deny
     scoped to some resources or some requests (a condition on another key) removes nothing; an SCP
     with ``NotResource`` is not used (a resource outside it stays reachable)."""
-    from bedrock_key_audit.org_policies import scp_gate
+    from bedrock_key_audit.org_policies import scp_gates
     from bedrock_key_audit.policy import RequestContext
 
     if any("NotResource" in json.dumps(p.document) for lv in org.levels for p in lv.scps):
         return {}
     ctx = RequestContext({**principal, "aws:PrincipalIsAWSService": "false"})
-    out = {}
-    for a in actions:
-        g = scp_gate(org, a, ctx, "*")
-        if g.permits is False:
-            out[a] = g.sentence("SCP")
-    return out
+    return {a: g.sentence("SCP") for a, g in scp_gates(org, actions, ctx, "*").items() if g.permits is False}
 
 
 _SCP_KIND = "scp-denied"  # a stand-in document for what the SCPs deny, never shown as a policy

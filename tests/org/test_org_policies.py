@@ -22,8 +22,9 @@ from bedrock_key_audit.org_policies import (
     probe_principal,
     rcp_gate,
     scp_gate,
+    scp_gates,
 )
-from bedrock_key_audit.policy import RequestContext
+from bedrock_key_audit.policy import RequestContext, catalogue
 
 ACCOUNT, MGMT = "111122223333", "999988887777"
 FULL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -89,6 +90,19 @@ def test_unknown_condition_key_is_undecided_naming_it() -> None:
                                          "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}]})
     g = scp_gate(org([p]), "bedrock:CallWithBearerToken", BEARER)
     assert g.outcome == "undecided" and [k.lower() for k in g.unknown] == ["aws:sourcevpce"]
+
+
+def test_gates_of_many_actions_equal_each_actions_gate() -> None:
+    """``scp_gates`` parses the SCPs once; every gate is the one ``scp_gate`` gives, exempt accounts too."""
+    bedrock_only = pol("BedrockOnly", {"Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}]})
+    vpce = pol("VpceOnly", {"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+                                            "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}]})
+    actions = ["bedrock:CallWithBearerToken", "bedrock:InvokeModel", "iam:PassRole", "s3:GetObject", "S3:PutObject",
+               *sorted(catalogue())[::97]]
+    for o in (org([deny_long_term()], [bedrock_only], [vpce]), org(), org([deny_long_term()], account=MGMT),
+              OrgPolicies(ACCOUNT, False)):
+        assert scp_gates(o, actions, BEARER) == {a: scp_gate(o, a, BEARER) for a in actions}
+    assert scp_gates(org(), [], BEARER) == {}
 
 
 # --------------------------------------------------------------------------- RCP evaluation
