@@ -97,7 +97,7 @@ def remember_keys(parsed: Any, depth: int = 0) -> None:
     if depth > 4:
         return
     if isinstance(parsed, dict):
-        known.remember(v for k, v in parsed.items() if k in SECRET_FIELDS and isinstance(v, str))
+        known.remember(v for k, v in parsed.items() if k in SECRET_FIELDS and isinstance(v, (str, bytes)))
         for v in parsed.values():
             if isinstance(v, (dict, list)):
                 remember_keys(v, depth + 1)

@@ -4,11 +4,13 @@ The patterns (:mod:`patterns`) find a key by its shape: ``ABSK`` + base64, ``bed
 of a key has no shape: pytest's assertion diff of two keys that share a prefix prints each from a few characters
 before the first difference (``jc4OTAxMjp3OEpu…``, no ``ABSK``), a decoded key is ``<user>-at-<account>:<secret>``,
 a key's base64 body may be printed without its prefix, and a wrapped line splits a key.  So every key the tool reads
-or makes is remembered (:func:`remember`: the AWS call layer hands it each answer's secret fields), with the forms
-that carry its secret: the key, its base64 body, and the decoded secret part (never the public ``<user>-at-<account>``
-alias); a short-term key's presigned URL gives its signature and session token.  :func:`mask` then masks every run
-of ``WINDOW`` or more characters that is a piece of one of them: the secrets a CI system is given are masked in its
-logs the same way, here extended from the whole value to its pieces.
+or makes is remembered (:func:`remember`: the AWS call layer hands it each answer's secret fields), as the forms that
+carry its secret and nothing public: the decoded secret part, and the characters of the base64 body that encode only
+secret bytes (never those of the ``<user>-at-<account>`` alias, whose base64 is public text too: the same bytes at the
+same alignment in an evidence document encode to the same characters); of a short-term key, the signature and session
+token of its presigned URL, and the body characters that encode only them.  Each form is also remembered
+percent-encoded.  :func:`mask` then masks every run of ``WINDOW`` or more characters that is a piece of one of them:
+the secrets a CI system is given are masked in its logs the same way, here extended from the whole value to its pieces.
 
 Standard library only (this package is a leaf).
 """
@@ -19,76 +21,98 @@ import binascii
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from bedrock_key_audit.redaction.patterns import MASK
+from bedrock_key_audit.redaction.patterns import KEY_HEAD, MASK
 
 WINDOW = 12  # shorter pieces are left: they are common in ordinary text, and far too short to rebuild a key from
-_KEY_TOKENS = re.compile(r"ABSK[A-Za-z0-9+/]+=*|bedrock-api-key-[A-Za-z0-9+/]+=*")
+_KEY_TOKENS = re.compile(KEY_HEAD + r"[A-Za-z0-9+/]+=*|bedrock-api-key-[A-Za-z0-9+/]+=*")
 _SHORT_TERM_SECRETS = ("X-Amz-Signature", "X-Amz-Security-Token")
 
 _lock = threading.Lock()
-_windows: frozenset[str] = frozenset()
+_windows: set[str] = set()
+_chars: set[str] = set()
 _candidates: re.Pattern[str] | None = None
-_on_change: list[Callable[[], None]] = []
+generation = 0  # grows with every key remembered: a cache of redacted strings keys on it
 
 
-def _b64(text: str) -> str | None:
+def _b64(text: str) -> bytes | None:
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
         return None
 
 
+def _body_encoding(body: str, start: int, end: int) -> str:
+    """The characters of base64 ``body`` that encode only bytes ``start:end`` of what it decodes to (whole groups
+    of 3 bytes, 4 characters each)."""
+    first, last = -(-start // 3), end // 3
+    return body[first * 4:last * 4] if last > first else ""
+
+
 def forms(token: str) -> list[str]:
-    """The strings that carry ``token``'s secret: the token, its base64 body, and what the body decodes to
-    past the public part (a long-term key's secret after ``:``; a short-term key's signature and session token)."""
-    out = [token]
-    if token.startswith("ABSK"):
-        body = token[4:]
-        out.append(body)
-        decoded = _b64(body.rstrip("="))
-        if decoded and ":" in decoded:
-            out.append(decoded.split(":", 1)[1])
-    elif token.startswith("bedrock-api-key-"):
-        body = token[len("bedrock-api-key-"):]
-        out.append(body)
-        decoded = _b64(body.rstrip("="))
-        if decoded:
-            query = urllib.parse.parse_qs(urllib.parse.urlsplit(decoded if "://" in decoded else "https://" + decoded).query)
-            out += [v for name in _SHORT_TERM_SECRETS for v in query.get(name, [])]
-    return [f for f in out if len(f) >= WINDOW]
+    """The strings that carry ``token``'s secret and nothing public (module docstring)."""
+    out: list[str] = []
+    if token.startswith("bedrock-api-key-"):
+        body = token[len("bedrock-api-key-"):].rstrip("=")
+        raw = _b64(body)
+        if raw is not None:
+            text = raw.decode("utf-8", "replace")
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(text if "://" in text else "https://" + text).query)
+            for name in _SHORT_TERM_SECRETS:
+                for value in query.get(name, []):
+                    out.append(value)
+                    for encoded in {value, urllib.parse.quote(value, safe=""), urllib.parse.quote(value, safe="/")}:
+                        at = raw.find(encoded.encode())
+                        if at >= 0:
+                            out.append(_body_encoding(body, at, at + len(encoded)))
+        else:
+            out.append(body)
+    else:
+        body = token[token.index("ABSK") + 4:].rstrip("=")
+        raw = _b64(body)
+        colon = raw.find(b":") if raw is not None else -1
+        if raw is None or colon < 0:
+            out.append(body)  # not a well-formed key: all of it is treated as secret
+        else:
+            out += [raw[colon + 1:].decode("utf-8", "replace"), _body_encoding(body, colon + 1, len(raw))]
+    out += [urllib.parse.quote(f, safe="") for f in out]
+    return [f for f in dict.fromkeys(out) if len(f) >= WINDOW]
 
 
-def remember(values: Iterable[str]) -> None:
-    """Remember every key inside ``values`` (a key, a secret's JSON text, any answer field that holds one)."""
-    found = [f for v in values if isinstance(v, str) for t in _KEY_TOKENS.findall(v) for f in forms(t)]
+def _texts(value: str | bytes) -> list[str]:
+    """``value`` as text, and as it reads once JSON's ``\\/`` and percent-encoding are undone."""
+    text = value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else value
+    return list(dict.fromkeys([text, text.replace("\\/", "/"), urllib.parse.unquote(text)]))
+
+
+def remember(values: Iterable[str | bytes]) -> None:
+    """Remember every key inside ``values`` (a key, a secret's JSON text or bytes, any answer field holding one)."""
+    found = [f for v in values if isinstance(v, (str, bytes, bytearray)) for t in _texts(v)
+             for tok in _KEY_TOKENS.findall(t) for f in forms(tok)]
     if not found:
         return
-    global _windows, _candidates
+    global _candidates, generation
     with _lock:
         fresh = {f[i:i + WINDOW] for f in found for i in range(len(f) - WINDOW + 1)} - _windows
         if not fresh:
             return
-        _windows = _windows | fresh
-        chars = sorted({c for w in _windows for c in w})
-        _candidates = re.compile("[" + "".join(re.escape(c) for c in chars) + "]{%d,}" % WINDOW)
-    for callback in list(_on_change):
-        callback()
-
-
-def on_change(callback: Callable[[], None]) -> None:
-    """Call ``callback`` whenever a key is remembered (a cache of redacted strings must then be dropped)."""
-    _on_change.append(callback)
+        _windows.update(fresh)
+        chars = {c for f in found for c in f} - _chars
+        if chars or _candidates is None:
+            _chars.update(chars)
+            _candidates = re.compile("[" + "".join(re.escape(c) for c in sorted(_chars)) + "]{%d,}" % WINDOW)
+        generation += 1
 
 
 def forget_all() -> None:
     """Forget every key (tests)."""
-    global _windows, _candidates
+    global _candidates, generation
     with _lock:
-        _windows, _candidates = frozenset(), None
-    for callback in list(_on_change):
-        callback()
+        _windows.clear()
+        _chars.clear()
+        _candidates = None
+        generation += 1
 
 
 def mask(text: str) -> str:

@@ -35,11 +35,10 @@ def redact_text(text: str, extra: tuple[str, ...] | list[str] = ()) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
-def _redact_short(text: str) -> str:
+def _redact_short(text: str, generation: int) -> str:
+    """Cached by the keys remembered so far (``generation``): a string redacted before a key was seen may hold a
+    piece of it, and a result cached by a thread that had not yet seen a key is never served after it."""
     return redact_text(text)
-
-
-known.on_change(_redact_short.cache_clear)  # a string redacted before a key was seen may hold a piece of it
 
 
 def redact_obj(obj: Any) -> Any:
@@ -58,7 +57,7 @@ def redact_obj(obj: Any) -> Any:
     if isinstance(obj, (bytes, bytearray)):
         return MASK
     if isinstance(obj, str):
-        return _redact_short(obj) if len(obj) <= 256 else redact_text(obj)
+        return _redact_short(obj, known.generation) if len(obj) <= 256 else redact_text(obj)
     return obj
 
 

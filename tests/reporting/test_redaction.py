@@ -12,6 +12,7 @@ for any recognisable fragment of either secret.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import secrets
@@ -314,3 +315,34 @@ def test_the_public_alias_of_a_seen_key_stays_readable(seen_key):
 ])
 def test_an_id_holding_absk_stays_readable_whatever_follows_it(text):
     assert redact_text(text) == text and redact_terminal(text) == text
+
+
+@pytest.mark.parametrize("pad", ["", "x", "xy"])
+def test_the_base64_of_public_text_is_not_masked_after_a_key_is_seen(seen_key, pad):
+    """The key's body encodes its public alias first; only the characters that encode secret bytes are remembered,
+    so an evidence document naming the same user and account, base64-encoded at any alignment, stays intact."""
+    doc = pad + json.dumps({"user": "bedrock-canary", "alias": "bedrock-canary-at-123456789012",
+                            "account": "123456789012", "partition": "govcloud"})
+    uri = base64.b64encode(doc.encode()).decode()
+    assert redact_text(uri) == uri
+
+
+def test_an_id_stored_beside_the_key_stays_readable(seen_key):
+    from bedrock_key_audit.aws import remember_keys
+
+    remember_keys({"SecretString": json.dumps({"bedrock_api_key": KEY, "credential_id": "ACCAQ2ABSK3EXAMPLE7Z"})})
+    assert redact_text("deleted ACCAQ2ABSK3EXAMPLE7Z.") == "deleted ACCAQ2ABSK3EXAMPLE7Z."
+
+
+def test_a_key_stored_as_bytes_or_escaped_is_remembered():
+    from bedrock_key_audit.aws import remember_keys
+    from bedrock_key_audit.redaction import known
+
+    try:
+        remember_keys({"SecretBinary": KEY.encode()})
+        assert SECRET not in redact_text(f"secret={SECRET}")
+        known.forget_all()
+        remember_keys({"SecretString": json.dumps({"k": KEY}).replace("/", "\\/")})
+        assert SECRET not in redact_text(f"secret={SECRET}")
+    finally:
+        known.forget_all()
