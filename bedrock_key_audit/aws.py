@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import boto3
 import botocore.config
 
+from bedrock_key_audit import botocore_loader
 from bedrock_key_audit.config import AuditConfig
 from bedrock_key_audit.envrace import made_despite_env_changes
 
@@ -80,10 +81,6 @@ def _loopback_s3control(request: Any, **_: Any) -> None:
         request.url = urlunsplit(parts._replace(netloc=m.group("host") + (m.group("port") or "")))
 
 
-_SHARED_LOADER: Any = None  # botocore's data loader, shared by every session of the process
-_LOADER_LOCK = threading.Lock()
-
-
 # The operations whose answers carry a key or a secret's value: a key the tool has read or made is remembered, so
 # that any piece of it is masked wherever it turns up (bedrock_key_audit/redaction/known.py)
 _ANSWERS_WITH_KEYS = frozenset({"GetSecretValue", "BatchGetSecretValue", "CreateServiceSpecificCredential",
@@ -115,7 +112,11 @@ class Aws:
         self.emulated = emulated
         self._sessions: dict[str, boto3.Session] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the sessions and the client dict; held for lookups only
+        # Clients are made one at a time (a boto3 session is not thread-safe), under their own lock, so a
+        # thread whose client exists never waits behind another one's creation (tens to hundreds of ms
+        # of CPU: a service's model is loaded by its first client).
+        self._making = threading.Lock()
         # an organization account's assumed-role credentials (bedrock_key_audit.organization.AssumedAccount), or None
         self.assumed: Any = None
         # sts:GetCallerIdentity answers of the credential preflight (bedrock_key_audit/doctor.py), per partition
@@ -138,12 +139,10 @@ class Aws:
                 # One loader for every session of the run (both partitions of every account): service
                 # models and endpoint data are read and parsed once (~100 ms of CPU and tens of MB
                 # each time otherwise), not once per partition and account.
-                global _SHARED_LOADER
-                with _LOADER_LOCK:
-                    if _SHARED_LOADER is None:
-                        _SHARED_LOADER = sess._session.get_component("data_loader")
-                    else:
-                        sess._session.register_component("data_loader", _SHARED_LOADER)
+                own = sess._session.get_component("data_loader")
+                shared = botocore_loader.adopt(own)
+                if shared is not own:
+                    sess._session.register_component("data_loader", shared)
                 if self.assumed is not None:
                     self.assumed.apply(partition, sess)
                 self._sessions[partition] = sess
@@ -159,15 +158,18 @@ class Aws:
         if cached is not None:
             return cached
         sess = self.session(partition)
-        with self._lock:
-            if key not in self._clients:
-                c = made_despite_env_changes(lambda: sess.client(service, region_name=region,
-                                                                 config=self.botocore_config))
-                if service == "s3control":
-                    c.meta.events.register_first("request-created", _loopback_s3control)
-                self._instrument(c, partition, region)
+        with self._making:
+            with self._lock:
+                cached = self._clients.get(key)
+            if cached is not None:
+                return cached
+            c = made_despite_env_changes(lambda: sess.client(service, region_name=region, config=self.botocore_config))
+            if service == "s3control":
+                c.meta.events.register_first("request-created", _loopback_s3control)
+            self._instrument(c, partition, region)
+            with self._lock:
                 self._clients[key] = c
-            return self._clients[key]
+            return c
 
     def release_clients(self) -> None:
         """Close and drop the clients (their connection pools and models), once the account's reads

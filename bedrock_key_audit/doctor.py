@@ -48,6 +48,7 @@ is optional (docs/real-accounts.md).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import dataclasses
 import os
 import re
@@ -264,11 +265,13 @@ def identity_problem(aws: Any, partition: str) -> tuple[dict[str, Any] | None, s
 
 
 def check_identities(aws: Any) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Every partition's identity and every credential problem (one line each)."""
+    """Every partition's identity and every credential problem (one line each).  The partitions are
+    asked side by side: nothing one answers changes the other's call."""
     identities: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
-    for part in PARTITIONS:
-        who, problem = identity_problem(aws, part)
+    with cf.ThreadPoolExecutor(max_workers=len(PARTITIONS), thread_name_prefix="identity") as pool:
+        answers = list(pool.map(lambda part: identity_problem(aws, part), PARTITIONS))
+    for part, (who, problem) in zip(PARTITIONS, answers, strict=True):
         if problem:
             problems.append(problem)
         elif who is not None:

@@ -82,8 +82,9 @@ CRITICAL_PATH = 5  # when a run's call log yields none (see benchmarks/timeline.
 
 
 def start_emulator(scenario: str, latency_ms: int) -> tuple[subprocess.Popen, str]:
+    # --warm: moto's lazy first request of a service (seconds for EC2) is paid before the audit starts
     proc = subprocess.Popen([sys.executable, "-m", "bedrock_key_audit.emulator", "--scenario", scenario,
-                             "--latency-ms", str(latency_ms)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                             "--latency-ms", str(latency_ms), "--warm"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     url = proc.stdout.readline().strip()
     if not url.startswith("http://127.0.0.1"):
         proc.kill()

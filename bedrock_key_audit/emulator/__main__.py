@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enforce-iam", dest="enforce_iam", action="store_true",
                         help="authorize every signed call of an IAM user or role session by its policies "
                              "(identity, boundary, session, resource, SCPs); the emulator's own keys stay root")
+    parser.add_argument("--warm", action="store_true",
+                        help="before printing the URL, answer one read of each service an audit makes, so the "
+                             "first request of a service costs what later ones do (moto builds its state lazily: "
+                             "seconds of CPU at the first EC2 request); for benchmarks")
     parser.add_argument("--list-scenarios", action="store_true", help="list the scenarios and exit")
     args = parser.parse_args(argv)
 
@@ -67,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: scenario {args.scenario!r} failed: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         emu.stop()
         return 1
+    if args.warm:
+        emu.warm_reads()
     emu.mark_ready()
     print(emu.url, flush=True)
 

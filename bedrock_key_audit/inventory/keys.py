@@ -93,7 +93,11 @@ def bedrock_commercial_regions() -> frozenset[str]:
     import botocore.loaders
     import botocore.regions
 
-    resolver = botocore.regions.EndpointResolver(botocore.loaders.create_loader().load_data("endpoints"))
+    from bedrock_key_audit import botocore_loader
+
+    # the run's sessions' loader has parsed endpoints.json already (a new loader parses it again: ~0.1 s)
+    loader = botocore_loader.current() or botocore.loaders.create_loader()
+    resolver = botocore.regions.EndpointResolver(loader.load_data("endpoints"))
     return frozenset(resolver.get_available_endpoints("bedrock", "aws"))
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import datetime as dt
+import functools
 import json
+import os
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
@@ -71,6 +74,19 @@ if TYPE_CHECKING:  # names of types only: the reads below import their modules w
 __all__ = ["THROTTLE_CODES", "Inventory"]  # THROTTLE_CODES: its home is bedrock_key_audit.aws_call
 
 _MISSING = object()
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's CA bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``, which
+    the arguments name), made once and shared by the probes: loading the CA bundle costs tens of
+    milliseconds of CPU per client otherwise.  An ``ssl.SSLContext`` may serve several connections
+    and threads at once."""
+    return httpx.create_ssl_context()
+
+
+def tls_context() -> ssl.SSLContext:
+    return _tls_context(os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
 
 MANTLE_ENV = "AWS_ENDPOINT_URL_BEDROCK_MANTLE"
 
@@ -603,7 +619,7 @@ class Inventory(BulkReads):
             if surface is not None:
                 # one override URL serves every host, so the surface a host name would name travels as a header
                 headers["x-emulator-surface"] = surface
-        with made_despite_env_changes(lambda: httpx.Client(timeout=self.cfg.timeout_seconds,
+        with made_despite_env_changes(lambda: httpx.Client(timeout=self.cfg.timeout_seconds, verify=tls_context(),
                                                            follow_redirects=False)) as client:
             while attempts < self.cfg.max_attempts:
                 attempts += 1
@@ -897,10 +913,6 @@ class Inventory(BulkReads):
             if user.exists:
                 usage_reads.usage_history(self, user.name, now)
 
-        self.aws.warm([("iam", "commercial", None), ("sts", "commercial", None), ("sts", "govcloud", None),
-                       ("cloudtrail", "commercial", None), ("cloudtrail", "govcloud", None),
-                       ("secretsmanager", "govcloud", None), ("kms", "govcloud", None),
-                       ("bedrock", "commercial", None), ("bedrock-runtime", "commercial", None)])
         # Longest dependent chains first (the organization's policies: parents, then each target's
         # policies, then each policy; the user's policies: list -> GetPolicy -> GetPolicyVersion), run
         # metadata (caller identity) last.
@@ -924,4 +936,6 @@ class Inventory(BulkReads):
         for user in users:
             jobs += [(lambda u=user: self.other_credentials(u)), (lambda u=user: self.bedrock_credentials(u))]
         jobs += [(lambda p=p: self.identity(p)) for p in PARTITIONS]
+        # Each job makes the clients it needs when it first calls (one client at a time, Aws.client): made
+        # up front on this thread instead, every job would wait for all of them before its first call.
         return [self.g.background(quiet(j)) for j in jobs]

@@ -47,3 +47,37 @@ def test_a_key_error_that_persists_is_not_hidden():
         made_despite_env_changes(make)
 
 
+
+
+def test_a_made_client_is_not_waited_for_while_another_is_being_made():
+    import threading
+
+    from bedrock_key_audit.aws import Aws, CallLog
+
+    started, release = threading.Event(), threading.Event()
+
+    class Session:
+        def client(self, service, region_name, config):
+            if service == "ec2":  # a slow first client (its model parsed)
+                started.set()
+                assert release.wait(10)
+            events = SimpleNamespace(register=lambda *a, **k: None, register_first=lambda *a, **k: None)
+            return SimpleNamespace(meta=SimpleNamespace(events=events, service_model=SimpleNamespace(service_name=service)))
+
+    cfg = SimpleNamespace(region=lambda p: "us-east-1", profile=lambda p: None)
+    aws = Aws(cfg, CallLog(), emulated=True)  # type: ignore[arg-type]
+    aws.session = lambda partition: Session()  # type: ignore[method-assign]
+    iam = aws.client("iam", "commercial")
+    slow = threading.Thread(target=aws.client, args=("ec2", "commercial"))
+    slow.start()
+    try:
+        assert started.wait(10)
+        got: list[object] = []
+        lookup = threading.Thread(target=lambda: got.append(aws.client("iam", "commercial")))
+        lookup.start()
+        lookup.join(5)
+        assert got == [iam], "the lookup of a made client waited for the EC2 client being made"
+    finally:
+        release.set()
+        slow.join(10)
+    assert aws.client("ec2", "commercial") is aws.client("ec2", "commercial")
