@@ -130,6 +130,16 @@ class KeyRegions:
         return extra + [self.configured] if secret_first else [self.configured] + extra
 
 
+# What needs each of the prefetch's shared chains: fixtures (the checks' parameters and their fixtures) and reads
+# (``@verdict(reads=...)``).  A chain is started when any selected check needs one of them.
+PREFETCH_NEEDS: dict[str, tuple[str, ...]] = {
+    "org_policies": ("org_policies", "org_by_partition"),
+    "enabled_regions": ("key_regions", "key_use_regions", "usage_history", "invocation_logging"),
+    "secret": ("secret", "secret_resource_policy", "secret_replicas", "kms_key", "key_policy", "key_grants"),
+    "account_authorization": ("account_authorization", "user_facts"),
+}
+
+
 class Inventory(BulkReads):
     """Reads of both partitions for one audited user; every method is memoised."""
 
@@ -863,8 +873,13 @@ class Inventory(BulkReads):
         return trace_reads.bucket_protection(self, partition, bucket, region)
 
     # ---- prefetch
-    def prefetch(self, users: Iterable[str], now: dt.datetime | None = None) -> list[cf.Future[Any]]:
-        """Start every independent read now, so checks find them done.
+    def prefetch(self, users: Iterable[str], now: dt.datetime | None = None,
+                 needs: frozenset[str] | None = None) -> list[cf.Future[Any]]:
+        """Start every independent read the selected checks need now, so checks find them done.
+
+        ``needs``: the fixtures the selected checks use and the reads they declare (``@verdict(reads=...)``);
+        a chain no selected check needs is not started (None: every chain).  Only the order of reads
+        changes: a read a check asks for that was not started here is made when the check asks.
 
         Each job follows the data a read needs and nothing else: the secret, then its key's policy and
         grants and its replicas; the trails, then the security trail's bucket; the secret's Region, then
@@ -878,16 +893,22 @@ class Inventory(BulkReads):
 
         users = list(users)
 
+        def want(*names: str) -> bool:
+            return needs is None or not needs.isdisjoint(names)
+
         def secret_key() -> None:
             sec = self.secret()
             if not sec.exists or sec.pending_deletion:
                 return  # secret.readers_restricted reads nothing more for a missing secret
             arn = sec.arn
-            jobs: list[Callable[..., Any]] = [lambda: access_reads.secret_resource_policy(self)]
-            if arn:
+            jobs: list[Callable[..., Any]] = []
+            if want("secret_resource_policy"):
+                jobs.append(lambda: access_reads.secret_resource_policy(self))
+            if arn and want("secret_replicas"):
                 jobs.append(lambda: access_reads.secret_replicas(self, arn, sec.describe or {}))
             kms_id = sec.kms_key_id
-            if kms_id and kms_id != "alias/aws/secretsmanager" and not kms_id.endswith(":alias/aws/secretsmanager"):
+            if want("kms_key", "key_policy", "key_grants") and kms_id and kms_id != "alias/aws/secretsmanager" \
+                    and not kms_id.endswith(":alias/aws/secretsmanager"):
                 def key_access() -> None:
                     meta = self.kms_key("govcloud", kms_id)
                     if not meta.get("missing") and meta.get("KeyManager", "CUSTOMER") == "CUSTOMER":
@@ -916,26 +937,35 @@ class Inventory(BulkReads):
         # Longest dependent chains first (the organization's policies: parents, then each target's
         # policies, then each policy; the user's policies: list -> GetPolicy -> GetPolicyVersion), run
         # metadata (caller identity) last.
-        jobs: list[Callable[..., Any]] = [(lambda p=p: self.org_policies(p)) for p in PARTITIONS]
-        jobs.append(lambda: usage_reads.enabled_regions(self))
-        jobs += [(lambda u=user: self.user_policies(u)) for user in users]
-        jobs += [
-            lambda: self.list_models(),
-            *([lambda: self.invoke()] if "runtime" in self.cfg.surfaces
-              or not {"runtime-openai", "mantle"} & set(self.cfg.surfaces) else []),
-            *([lambda: self.runtime_openai_chat()] if "runtime-openai" in self.cfg.surfaces else []),
-            lambda: self.mantle_models(),
-            *([lambda: self.mantle_chat()] if "mantle" in self.cfg.surfaces else []),
-            secret_key,
-            *[(lambda p=p: trail_bucket(p)) for p in PARTITIONS],
-            invocation_logging,
-            *[(lambda p=p: access_reads.account_authorization(self, p)) for p in PARTITIONS],
-        ]
-        if now is not None:
+        # (names: what needs the chain, as PREFETCH_NEEDS lists them; the fixtures and reads of the checks)
+        jobs: list[Callable[..., Any]] = []
+        if want(*PREFETCH_NEEDS["org_policies"]):
+            jobs += [(lambda p=p: self.org_policies(p)) for p in PARTITIONS]
+        if want(*PREFETCH_NEEDS["enabled_regions"]):
+            jobs.append(lambda: usage_reads.enabled_regions(self))
+        if want("user_policies"):
+            jobs += [(lambda u=user: self.user_policies(u)) for user in users]
+        surfaces = set(self.cfg.surfaces)
+        chains: tuple[tuple[Callable[..., Any], bool], ...] = (
+            (lambda: self.list_models(), want("list_models")),
+            (lambda: self.invoke(), want("invoke") and ("runtime" in surfaces or not {"runtime-openai", "mantle"} & surfaces)),
+            (lambda: self.runtime_openai_chat(), want("runtime_openai_chat") and "runtime-openai" in surfaces),
+            (lambda: self.mantle_models(), want("mantle_models")),
+            (lambda: self.mantle_chat(), want("mantle_chat") and "mantle" in surfaces),
+            (secret_key, want(*PREFETCH_NEEDS["secret"])),
+            *(((lambda p=p: trail_bucket(p)), want("bucket_protection")) for p in PARTITIONS),
+            (invocation_logging, want("invocation_logging")),
+            *(((lambda p=p: access_reads.account_authorization(self, p)), want(*PREFETCH_NEEDS["account_authorization"]))
+              for p in PARTITIONS),
+        )
+        jobs += [job for job, needed in chains if needed]
+        if now is not None and want("usage_history"):
             jobs += [(lambda u=user: usage(u)) for user in users]
         for user in users:
-            jobs += [(lambda u=user: self.other_credentials(u)), (lambda u=user: self.bedrock_credentials(u))]
-        jobs += [(lambda p=p: self.identity(p)) for p in PARTITIONS]
+            jobs += [job for job, needed in ((lambda u=user: self.other_credentials(u), want("other_credentials")),
+                                             (lambda u=user: self.bedrock_credentials(u), want("bedrock_credentials")))
+                     if needed]
+        jobs += [(lambda p=p: self.identity(p)) for p in PARTITIONS]  # run metadata: every run reports it
         # Each job makes the clients it needs when it first calls (one client at a time, Aws.client): made
         # up front on this thread instead, every job would wait for all of them before its first call.
         return [self.g.background(quiet(j)) for j in jobs]

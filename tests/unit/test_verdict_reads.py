@@ -78,3 +78,20 @@ def test_the_view_answers_declared_reads_and_refuses_the_rest_loudly():
         getattr(view, "secret", None)
     with pytest.raises(UndeclaredRead):
         view.kms_key = None
+
+
+def test_every_name_the_read_planner_asks_for_is_a_declared_read_or_a_fixture():
+    """A misspelt name in the planner would silently never start its chain."""
+    from bedrock_key_audit.inventory import reader
+
+    source = ast.parse(inspect.getsource(reader.Inventory.prefetch).lstrip())
+    asked = {str(a.value) for node in ast.walk(source) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Name) and node.func.id == "want"
+             for a in node.args if isinstance(a, ast.Constant)}
+    asked |= {n for names in reader.PREFETCH_NEEDS.values() for n in names}
+    root = Path(__file__).resolve().parents[2]
+    fixtures = {node.name for path in [*(root / "fixtures").rglob("*.py"), *(root / "checks").rglob("*.py")]
+                for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.FunctionDef) and any("fixture" in ast.unparse(d) for d in node.decorator_list)}
+    known = set().union(*[d.reads for d in VERDICTS.values()]) | fixtures | {p for d in VERDICTS.values() for p in d.derived}
+    assert asked - known == set()
