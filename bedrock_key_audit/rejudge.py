@@ -21,13 +21,14 @@ import argparse
 import json
 import os
 import subprocess
+import re
 import sys
 import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from bedrock_key_audit.reporting.verify import refused_member
+from bedrock_key_audit.reporting.verify import refused_member, shown
 from bedrock_key_audit.snapshot import FILE_NAME as SNAPSHOT_NAME
 
 RESULTS_NAME = "results.json"
@@ -259,9 +260,28 @@ def rejudge(bundle: Path) -> tuple[list[str], list[str], int]:
     if not isinstance(snap, dict):
         raise InputError(f"{bundle}: {SNAPSHOT_NAME} is not a snapshot")
     rejudged, part_lines = replay_parts(snap, bundle)
-    rows = run_id_lines(snap, results, manifest_run) + summary_lines(results) + part_lines
+    rows = run_id_lines(snap, results, manifest_run) + summary_lines(results) + part_lines + own_results_lines(bundle, files)
     rows += compare(results["checks"], rejudged)
     return manifest_lines, rows, max(len(results["checks"]), len(rejudged))
+
+
+def own_results_lines(bundle: Path, files: dict[str, bytes]) -> list[str]:
+    """A run directory re-judged from its evidence/ keeps a results.json of its own (the one report.html, JUnit and
+    ``merge`` read): one line when it is not the evidence's."""
+    own = bundle / RESULTS_NAME
+    if not (bundle.is_dir() and (bundle / "evidence").is_dir() and own.is_file()):
+        return []
+    if own.read_bytes() != files.get(RESULTS_NAME):
+        return [f"differs: {own} is not the evidence's {RESULTS_NAME} (the rows were re-judged against the evidence's)"]
+    return []
+
+
+_ROW_LINE = re.compile(r"differs: ([a-z0-9_]+\.[a-z0-9_]+(?:\[[^\]]*\])?): ")
+
+
+def differing_rows(lines: list[str]) -> int:
+    """How many rows the lines name (a row with several differing fields counts once)."""
+    return len({m.group(1) for line in lines if (m := _ROW_LINE.match(line))})
 
 
 def _unverified(bundle: Path) -> str | None:
@@ -285,14 +305,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rejudge: {exc}", file=sys.stderr)
         return 2
     for line in manifest_lines + rows:
-        print(line)
+        print(shown(line))
+    n = differing_rows(rows)
+    other = f"; {len(rows) - sum(1 for line in rows if _ROW_LINE.match(line))} other difference(s) above" \
+        if any(not _ROW_LINE.match(line) for line in rows) else ""
     if manifest_lines:
-        print(f"FAILED: the bundle does not match its manifest; {len(rows)} of {total} rows differ when re-judged")
+        print(f"FAILED: the bundle does not match its manifest; {n} of {total} rows differ when re-judged{other}")
         return 1
     if target_note := _unverified(ns.bundle):
         print(target_note)
     if rows:
-        print(f"DIFFERS: {len(rows)} of {total} rows re-judge differently from the recorded results.json")
+        print(f"DIFFERS: {n} of {total} rows re-judge differently from the recorded results.json{other}")
         return 1
     print(f"OK: all {total} rows re-judge as recorded (offline, from {SNAPSHOT_NAME})")
     return 0

@@ -149,8 +149,23 @@ def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
     (ev5 / "results.json").write_text(json.dumps(res))
     _rehash(ev5)
     assert rejudge([str(ev5)]) == 1
-    lines = _differs(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    lines = _differs(out)
     assert len(lines) == 1 and lines[0].startswith("differs: summary: fail recorded "), lines
+    # no row differs: the count says so, and names the other difference
+    assert f"DIFFERS: 0 of {len(res['checks'])} rows re-judge differently" in out and "1 other difference(s)" in out
+
+    # the run directory's own results.json (the one report.html and merge read) edited: flagged, though the
+    # evidence's copy re-judges as recorded
+    rd = tmp_path / "run-dir"
+    shutil.copytree(run_dir, rd, symlinks=True)
+    res = json.loads((rd / "results.json").read_text())
+    next(r for r in res["checks"] if r["status"] == "fail")["status"] = "pass"
+    (rd / "results.json").write_text(json.dumps(res))
+    assert rejudge([str(rd)]) == 1
+    assert _differs(capsys.readouterr().out) == [
+        f"differs: {rd / 'results.json'} is not the evidence's results.json (the rows were re-judged against the "
+        "evidence's)"]
 
     # a snapshot of another run put in the bundle (manifest regenerated): flagged, as is one naming no run
     for name, other in (("other-run", "20200101T000000Z"), ("no-run-id", None)):
@@ -317,3 +332,17 @@ def test_rejudge_an_xdist_emulated_run(tmp_path, capsys):
         for name, raw in _files(run_dir).items():
             for needle in (key, body, secret_part):
                 assert needle.encode() not in raw, f"{name} holds a worker's key"
+
+
+def test_names_from_a_bundle_are_printed_escaped_and_rows_counted_once():
+    from bedrock_key_audit.rejudge import differing_rows
+    from bedrock_key_audit.reporting.verify import shown
+
+    assert shown("evidence/\x1b[2J\rOK: all fine\n\udcff.json") == "evidence/\\x1b[2J\\rOK: all fine\\n\\udcff.json"
+    assert shown("evidence/résumé.json") == "evidence/résumé.json"
+    lines = ["differs: summary: fail recorded 3, the rows count 4",
+             "differs: iam.user_exists: pass both, detail recorded 'a', re-judged 'b'",
+             "differs: iam.user_exists: pass both, resource recorded 'a', re-judged 'b'",
+             "differs: cloudtrail.logging[commercial]: recorded pass, re-judged fail: x",
+             "differs: snapshot.json is of run 1, results.json of run 2"]
+    assert differing_rows(lines) == 2
