@@ -109,11 +109,30 @@ def _json(name: str, raw: bytes | None, bundle: Path, results_raw: bytes | None 
         raise InputError(f"{bundle}: {name} is JSON nested too deeply to be a file of this tool") from None
 
 
-def replay(snapshot_path: Path, workdir: Path, fleet: bool) -> dict[str, Any]:
-    """Run the audit with ``--replay-snapshot`` in ``workdir``; its results.json."""
+def selection_args(results: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(the pytest options that select the recorded run's checks again, notes): a run that audited part of the
+    checks (``-k``, ``-m``: results.json ``run.selection``) is re-judged on the same part, and says so.  A
+    selection rejudge cannot repeat (``--deselect``, a test path or node id) is named: the rows outside it then
+    show as not recorded."""
+    run = results.get("run")
+    sel = run.get("selection") if isinstance(run, dict) else None
+    if not isinstance(sel, dict) or not sel.get("filtered"):
+        return [], []
+    filters = [f for f in sel.get("filters") or [] if isinstance(f, str)]
+    args = [a for f in filters if f[:3] in ("-k ", "-m ") for a in (f[:2], f[3:])]
+    notes = [f"note: the recorded run audited a selection, re-judged the same: {', '.join(map(repr, filters))}"]
+    if other := [f for f in filters if f[:3] not in ("-k ", "-m ")]:
+        notes.append(f"note: rejudge cannot repeat the selection {', '.join(map(repr, other))}: rows it left out show "
+                     "as not recorded")
+    return args, notes
+
+
+def replay(snapshot_path: Path, workdir: Path, fleet: bool, select: list[str] | None = None) -> dict[str, Any]:
+    """Run the audit with ``--replay-snapshot`` in ``workdir`` (on the checks ``select`` picks); its results.json."""
     reports = workdir / "reports"
     args = [sys.executable, "-m", "bedrock_key_audit.cli", f"--replay-snapshot={snapshot_path}",
-            f"--reports-dir={reports}", "-q", "-p", "no:cacheprovider", *(["--all-keys"] if fleet else [])]
+            f"--reports-dir={reports}", "-q", "-p", "no:cacheprovider", *(["--all-keys"] if fleet else []),
+            *(select or [])]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_ADDOPTS"))}
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull  # no profile reaches a replay
     proc = subprocess.run(args, cwd=workdir, env=env, capture_output=True, text=True, check=False)
@@ -141,7 +160,8 @@ def parts_of(snap: dict[str, Any], bundle: Path) -> list[tuple[str, dict[str, An
              {str(r) for r in p["rows"]}) for n, p in enumerate(parts)]
 
 
-def replay_parts(snap: dict[str, Any], bundle: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def replay_parts(snap: dict[str, Any], bundle: Path, select: list[str] | None = None
+                 ) -> tuple[list[dict[str, Any]], list[str]]:
     """(every re-judged row, a line per row that two parts claim): each part replayed alone, and only the
     rows it judged taken from it."""
     rows: list[dict[str, Any]] = []
@@ -153,7 +173,7 @@ def replay_parts(snap: dict[str, Any], bundle: Path) -> tuple[list[dict[str, Any
             work.mkdir()
             path = work / SNAPSHOT_NAME
             path.write_text(json.dumps(doc), encoding="utf-8")
-            got = replay(path, work, bool(snap.get("fleet"))).get("checks") or []
+            got = replay(path, work, bool(snap.get("fleet")), select).get("checks") or []
             for row in got:
                 key = row_key(row)
                 if claimed is not None and key not in claimed:
@@ -233,8 +253,9 @@ def run_id_lines(snap: dict[str, Any], results: dict[str, Any], manifest_run: st
     return out
 
 
-def rejudge(bundle: Path) -> tuple[list[str], list[str], int]:
-    """(manifest lines, differing-row lines, rows compared)."""
+def rejudge(bundle: Path, notes: list[str] | None = None) -> tuple[list[str], list[str], int]:
+    """(manifest lines, differing-row lines, rows compared); what the reader should know besides is added to
+    ``notes``."""
     from bedrock_key_audit.reporting.verify import BundleError, verify
 
     target, files = locate(bundle)
@@ -259,7 +280,10 @@ def rejudge(bundle: Path) -> tuple[list[str], list[str], int]:
         raise InputError(f"{bundle}: {RESULTS_NAME} has no checks list")
     if not isinstance(snap, dict):
         raise InputError(f"{bundle}: {SNAPSHOT_NAME} is not a snapshot")
-    rejudged, part_lines = replay_parts(snap, bundle)
+    select, said = selection_args(results)
+    if notes is not None:
+        notes += said
+    rejudged, part_lines = replay_parts(snap, bundle, select)
     rows = run_id_lines(snap, results, manifest_run) + summary_lines(results) + part_lines + own_results_lines(bundle, files)
     rows += compare(results["checks"], rejudged)
     return manifest_lines, rows, max(len(results["checks"]), len(rejudged))
@@ -300,11 +324,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="evidence-<run>.tar.gz, an evidence/ directory, or a run directory")
     ns = parser.parse_args(argv)
     try:
-        manifest_lines, rows, total = rejudge(ns.bundle)
+        notes: list[str] = []
+        manifest_lines, rows, total = rejudge(ns.bundle, notes)
     except InputError as exc:
         print(f"rejudge: {exc}", file=sys.stderr)
         return 2
-    for line in manifest_lines + rows:
+    for line in notes + manifest_lines + rows:
         print(shown(line))
     n = differing_rows(rows)
     other = f"; {len(rows) - sum(1 for line in rows if _ROW_LINE.match(line))} other difference(s) above" \

@@ -19,7 +19,7 @@ from bedrock_key_audit.reporting.results import summarize
 from tests.audit.helpers import CHECKS, ROOT
 
 
-def _record(pytester, scenario: str) -> tuple[Path, str]:
+def _record(pytester, scenario: str, *args: str) -> tuple[Path, str]:
     """Audit ``scenario`` in-process with --evidence; (the run directory, the emulator's key)."""
     seen: dict[str, str] = {}
 
@@ -35,7 +35,7 @@ def _record(pytester, scenario: str) -> tuple[Path, str]:
 
     reports = pytester.path / "reports"
     pytester.inline_run(str(CHECKS), f"--emulate={scenario}", "--evidence", f"--reports-dir={reports}",
-                        "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"),
+                        "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), *args,
                         plugins=[Key()])
     runs = sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
     return runs[-1], seen["key"]
@@ -346,3 +346,25 @@ def test_names_from_a_bundle_are_printed_escaped_and_rows_counted_once():
              "differs: cloudtrail.logging[commercial]: recorded pass, re-judged fail: x",
              "differs: snapshot.json is of run 1, results.json of run 2"]
     assert differing_rows(lines) == 2
+
+
+def test_a_selected_run_re_judges_its_selection_and_a_dropped_row_is_still_flagged(pytester, capsys, tmp_path):
+    run_dir, _ = _record(pytester, "guide", "-m", "credential and not endpoint")
+    res = json.loads((run_dir / "evidence" / "results.json").read_text())
+    assert res["checks"] and all(r["id"].startswith("credential.") for r in res["checks"])
+    capsys.readouterr()
+    assert rejudge([str(run_dir / "evidence")]) == 0
+    out = capsys.readouterr().out
+    assert "note: the recorded run audited a selection, re-judged the same: '-m credential and not endpoint'" in out
+    assert f"OK: all {len(res['checks'])} rows" in out
+    # a row of the selection taken out (summary recounted, manifest re-hashed): still flagged
+    ev = tmp_path / "dropped"
+    shutil.copytree(run_dir / "evidence", ev)
+    gone = res["checks"][0]
+    res["checks"] = res["checks"][1:]
+    res["summary"] = summarize(res["checks"])
+    (ev / "results.json").write_text(json.dumps(res))
+    _rehash(ev)
+    assert rejudge([str(ev)]) == 1
+    lines = _differs(capsys.readouterr().out)
+    assert len(lines) == 1 and lines[0].startswith(f"differs: {row_key(gone)}: not recorded, re-judged "), lines
