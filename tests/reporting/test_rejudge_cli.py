@@ -209,7 +209,7 @@ def test_rejudge_a_recorded_bundle_and_flag_edits(pytester, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("make", ["missing", "empty-dir", "not-a-bundle", "no-snapshot", "bad-json", "deep-json",
-                                  "bad-parts"])
+                                  "bad-parts", "bad-clock", "other-format"])
 def test_rejudge_bad_input(tmp_path, capsys, make):
     target = tmp_path / "in"
     if make == "empty-dir":
@@ -217,7 +217,7 @@ def test_rejudge_bad_input(tmp_path, capsys, make):
     elif make == "not-a-bundle":
         target = tmp_path / "evidence-x.tar.gz"
         target.write_bytes(b"not a tar")
-    elif make in ("no-snapshot", "bad-json", "deep-json", "bad-parts"):
+    elif make in ("no-snapshot", "bad-json", "deep-json", "bad-parts", "bad-clock", "other-format"):
         target.mkdir()
         (target / "results.json").write_text(json.dumps({"checks": []}))
         if make == "bad-json":
@@ -227,10 +227,18 @@ def test_rejudge_bad_input(tmp_path, capsys, make):
         if make == "bad-parts":
             (target / "snapshot.json").write_text(json.dumps({"format": "bedrock-key-audit-snapshot/1",
                                                               "run_id": None, "parts": [{"rows": "x"}]}))
+        if make in ("bad-clock", "other-format"):
+            (target / "snapshot.json").write_text(json.dumps({
+                "format": "bedrock-key-audit-snapshot/1" if make == "bad-clock" else "bedrock-key-audit-snapshot/999",
+                "run_id": None, "now": "garbage", "config": {}, "accounts": {}}))
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert rejudge([str(target)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("rejudge: ") and "\n" not in err
+    assert err.startswith("rejudge: ") and "\n" not in err and "INTERNALERROR" not in err, err
+    if make == "bad-clock":
+        assert "its clock (now) is 'garbage', not an ISO 8601 time" in err
+    if make == "other-format":
+        assert "format 'bedrock-key-audit-snapshot/999'" in err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
 
 
