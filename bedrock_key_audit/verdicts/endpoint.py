@@ -123,7 +123,8 @@ def _runtime_models(audit_config: AuditConfig) -> list[str]:
     return models
 
 
-@verdict("endpoint.list_models", reads=("list_models", "bearer_key", "org_policies", "probe_region"))
+@verdict("endpoint.list_models", reads=("list_models", "mantle_models", "bearer_key", "org_policies",
+                                        "probe_region"))
 def list_models(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     """The key lists the configured model on every surface in use (``endpoint.surfaces``):
     ``GET /foundation-models`` for bedrock-runtime (``endpoint.model_id`` for ``runtime``,
@@ -344,7 +345,8 @@ def _closure_everywhere(inventory: Inventory, audit_config: AuditConfig, key_own
                   "[policy.context] of audit.toml, or deny the action to the key's user unconditionally")
 
 
-@verdict("endpoint.unused_surfaces_closed", reads=("mantle_models", "bearer_key", "org_policies", "probe_region", "user", "user_policies"))
+@verdict("endpoint.unused_surfaces_closed", reads=("mantle_models", "list_models", "bearer_key", "org_policies",
+                                                   "probe_region", "user", "user_policies"))
 def unused_surfaces_closed(check: Check, inventory: Inventory, audit_config: AuditConfig, key_owner: str) -> None:
     """The key is refused on every Bedrock surface the workload does not use (``endpoint.surfaces``).
 

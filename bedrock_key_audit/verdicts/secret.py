@@ -173,7 +173,8 @@ def schema(check: Check, secret: Secret, inventory: Any = None, now: Any = None)
                  "where Bedrock is offered")
 
 
-@verdict("secret.key_matches_credential", reads=("bearer_key", "key_probe"))
+@verdict("secret.key_matches_credential",
+         reads=("bearer_key", "key_probe", "account_authorization", "key_policy", "kms_key"))
 def key_matches_credential(check: Check, secret: Secret, existing_user: IamUser,
                            bedrock_credentials: list[Credential], now: dt.datetime, inventory: Inventory) -> None:
     """Decode the stored key, tie it to a credential by its public alias, and let Bedrock confirm the secret."""

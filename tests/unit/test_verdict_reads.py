@@ -52,6 +52,38 @@ def _used_by_module() -> dict[str, set[str]]:
     return out
 
 
+def _reads_reached(module_path: Path, fn_name: str) -> set[str]:
+    """``inventory.<name>`` (and ``getattr(inventory, "<name>", ...)``) in ``fn_name`` and every function of its
+    module it calls, transitively: each path a verdict can take, whatever the configuration."""
+    funcs = {n.name: n for n in ast.parse(module_path.read_text()).body if isinstance(n, ast.FunctionDef)}
+    seen: set[str] = set()
+    todo = [fn_name]
+    used: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in funcs:
+            continue
+        seen.add(name)
+        for node in ast.walk(funcs[name]):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "inventory":
+                used.add(node.attr)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                todo.append(node.func.id)
+                if (node.func.id == "getattr" and isinstance(node.args[0], ast.Name)
+                        and node.args[0].id == "inventory" and isinstance(node.args[1], ast.Constant)):
+                    used.add(str(node.args[1].value))
+    return used
+
+
+def test_every_read_a_verdict_reaches_is_declared_by_its_check():
+    """Every path, not only those the scenarios take: a read reached only with another configuration (a Mantle
+    surface, an unused runtime) must be declared too, or that configuration's row would end error."""
+    for cid, decl in VERDICTS.items():
+        path = Path(inspect.getsourcefile(decl.fn) or "")
+        missing = _reads_reached(path, decl.fn.__name__) - decl.reads - ALWAYS
+        assert not missing, f"{cid} reaches inventory.{sorted(missing)} without declaring it"
+
+
 def test_every_read_a_verdict_module_makes_is_declared_by_one_of_its_checks():
     for module, used in _used_by_module().items():
         declared = set().union(*[d.reads for d in VERDICTS.values() if d.module == module], ALWAYS)
