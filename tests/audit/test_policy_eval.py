@@ -19,7 +19,9 @@ Golden cases are the examples of these AWS IAM User Guide pages (values as print
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -555,3 +557,27 @@ def test_boundary_conditions_and_conditional_denies_count(tmp_path):
     assert not v.passed and "denied by permissions boundary key-boundary" in v.message
     v = iam_verdicts.least_privilege(USER, up, config(tmp_path))
     assert v.passed, v.message  # s3:GetObject is trimmed by the boundary; the conditional Deny removes nothing
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(statement(), min_size=1, max_size=4), st.sampled_from(["2012-10-17", "2008-10-17"]),
+       st.booleans(), st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=3), context)
+def test_a_document_parsed_from_text_is_the_document_parsed_afresh(statements, version, encoded, actions, values):
+    """``parse_document`` of JSON text (remembered per text and source) equals the parse of the same document
+    as a dict, call after call, and hands each caller its own list; so do the decisions made from it."""
+    import urllib.parse
+
+    from bedrock_key_audit.policy import parse_document
+
+    document = {"Version": version, "Statement": statements}
+    text = json.dumps(document)
+    text = urllib.parse.quote(text) if encoded else text
+    direct = parse_document(copy.deepcopy(document), "p")
+    first, second = parse_document(text, "p"), parse_document(text, "p")
+    assert first == direct and second == direct and first is not second
+    first.clear()
+    assert parse_document(text, "p") == direct
+    from_text, from_dict = Evaluator([("p", text)], context=_ctx(values)), Evaluator([("p", document)], context=_ctx(values))
+    for a in actions:
+        assert from_text.decide(a) == from_dict.decide(a)
+        assert from_text.prove(a) == from_dict.prove(a)
