@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -581,3 +582,37 @@ def test_a_document_parsed_from_text_is_the_document_parsed_afresh(statements, v
     for a in actions:
         assert from_text.decide(a) == from_dict.decide(a)
         assert from_text.prove(a) == from_dict.prove(a)
+
+
+_ACTION_PATTERNS = ["*", "bedrock:*", "bedrock:Invoke*", "s3:Get*", "s3:?etObject", "iam:*Role*", "iam:Pass[RS]ole",
+                    "BEDROCK:invokemodel", "ec2:*Instances", "bedrock-mantle:*", "*:List*", "s3:*Object*Tag*"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_ACTION_PATTERNS), max_size=4), st.booleans(),
+       st.lists(st.sampled_from(ACTIONS + ["s3:PutObjectTagging", "iam:PassSole", "ec2:ListThings", "kms:Decrypt"]),
+                min_size=1, max_size=6),
+       st.lists(st.sampled_from(["*", "**", "", "arn:aws:s3:::b/*"]), max_size=2), st.booleans())
+def test_a_statement_matches_as_its_patterns_one_by_one(patterns, negated, actions, resources, not_resource):
+    """``Statement.matches`` (its patterns as one regex) answers as matching each pattern in turn, and the
+    remembered resource answers equal a fresh reading of the same fields."""
+    import fnmatch
+    import re
+
+    from bedrock_key_audit.policy import Statement
+
+    s = Statement(effect="Allow", actions=() if negated else tuple(patterns), not_actions=tuple(patterns) if negated else (),
+                  resources=() if not_resource else tuple(resources), not_resources=tuple(resources) if not_resource else (),
+                  has_condition=False, source="p")
+
+    def one_by_one(a: str) -> bool:
+        hit = any(re.match(fnmatch.translate(p.lower()), a.lower()) for p in patterns)
+        return not hit if negated and patterns else hit
+
+    for a in actions:
+        assert s.matches(a) == one_by_one(a)
+    fresh = dataclasses.replace(s)
+    for _ in range(2):
+        assert s.all_resources == (not fresh.not_resources and any(p and set(p) == {"*"} for p in fresh.resources))
+        assert s.some_resource == (not any(p and set(p) == {"*"} for p in fresh.not_resources) if fresh.not_resources
+                                   else bool(fresh.resources))
