@@ -183,8 +183,10 @@ def apply_to_record(record: dict[str, Any], waivers: Iterable[Waiver], now: dt.d
 
 
 def waiver_states(waivers: Iterable[Waiver], rows: Sequence[Mapping[str, Any]], known_ids: Iterable[str],
-                  now: dt.datetime) -> list[dict[str, Any]]:
-    """Each waiver's state in this run (module docstring), the rows it matched and one reason."""
+                  now: dt.datetime, selection: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Each waiver's state in this run (module docstring), the rows it matched and one reason.  ``selection``:
+    the filters of a run that audited part of the checks (results.json ``run.selection``); there a waiver that
+    matches no row of a check that ran may cover a row the selection left out, so it did not run (not stale)."""
     known = set(known_ids)
     out = []
     for w in waivers:
@@ -200,6 +202,8 @@ def waiver_states(waivers: Iterable[Waiver], rows: Sequence[Mapping[str, Any]], 
             state, reason = LAPSED, f"expired at the end of {w.expires.isoformat()}"
         elif not ran:
             state, reason = NOT_RUN, f"{w.check_id} did not run"
+        elif not matched and selection:
+            state, reason = NOT_RUN, f"matches no row of {w.check_id} that this selection ran ({', '.join(selection)})"
         elif not matched:
             state, reason = STALE, f"matches no row of {w.check_id}"
         elif statuses <= {"pass"}:

@@ -163,6 +163,10 @@ def test_waiver_states_live_lapsed_stale_undecided_not_run():
     assert "passed" in states[1]["reason"]
     assert "not a check id" in states[2]["reason"]
     assert "matches no row" in states[6]["reason"]
+    # in a run that audited a selection, the row a waiver covers may have been left out: it did not run
+    selected = waiver_states([waiver("cloudtrail.kms[govcloud]")], rows[1:2], KNOWN, NOW,
+                             ["checks/test_cloudtrail.py::test_cloudtrail_kms[commercial]"])
+    assert selected[0]["state"] == NOT_RUN and "that this selection ran" in selected[0]["reason"]
     # the same expired waiver, with no row it waived, has lapsed
     expired = waiver_states([waiver("secret.exists", "2026-11-01")], rows, KNOWN, NOW)
     assert expired[0]["state"] == LAPSED and "2026-11-01" in expired[0]["reason"]
