@@ -120,11 +120,25 @@ def selection_args(results: dict[str, Any]) -> tuple[list[str], list[str]]:
         return [], []
     filters = [f for f in sel.get("filters") or [] if isinstance(f, str)]
     args = [a for f in filters if f[:3] in ("-k ", "-m ") for a in (f[:2], f[3:])]
+    paths = {f: _check_node(f) for f in filters if f[:3] not in ("-k ", "-m ")}
+    args += [node for node in paths.values() if node is not None]
     notes = [f"note: the recorded run audited a selection, re-judged the same: {', '.join(map(repr, filters))}"]
-    if other := [f for f in filters if f[:3] not in ("-k ", "-m ")]:
+    if other := [f for f, node in paths.items() if node is None]:
         notes.append(f"note: rejudge cannot repeat the selection {', '.join(map(repr, other))}: rows it left out show "
                      "as not recorded")
     return args, notes
+
+
+def _check_node(arg: str) -> str | None:
+    """A recorded test path or node id of the checks (``checks/test_endpoint.py::test_endpoint_invoke``) as the
+    same node of this installation's checks; None for anything else (``--deselect``, another path)."""
+    from bedrock_key_audit import resources
+
+    path, sep, rest = arg.partition("::")
+    name = PurePosixPath(path.replace("\\", "/")).name
+    if not re.fullmatch(r"test_[a-z_]+\.py", name) or not (resources.checks_dir() / name).is_file():
+        return None
+    return str(resources.checks_dir() / name) + sep + rest
 
 
 def replay(snapshot_path: Path, workdir: Path, fleet: bool, select: list[str] | None = None) -> dict[str, Any]:

@@ -376,3 +376,19 @@ def test_a_selected_run_re_judges_its_selection_and_a_dropped_row_is_still_flagg
     assert rejudge([str(ev)]) == 1
     lines = _differs(capsys.readouterr().out)
     assert len(lines) == 1 and lines[0].startswith(f"differs: {row_key(gone)}: not recorded, re-judged "), lines
+
+
+def test_the_recorded_selection_is_repeated_where_it_can_be():
+    from bedrock_key_audit import resources
+    from bedrock_key_audit.rejudge import selection_args
+
+    results = {"run": {"selection": {"filtered": True, "filters": [
+        "-m credential and not endpoint", "-k not unexpired", "checks/test_endpoint.py::test_endpoint_invoke",
+        "/elsewhere/checks/test_cloudtrail.py", "--deselect", "tests/other.py"]}}}
+    args, notes = selection_args(results)
+    assert args == ["-m", "credential and not endpoint", "-k", "not unexpired",
+                    f"{resources.checks_dir() / 'test_endpoint.py'}::test_endpoint_invoke",
+                    str(resources.checks_dir() / "test_cloudtrail.py")]
+    assert "re-judged the same" in notes[0] and notes[1].startswith("note: rejudge cannot repeat the selection "
+                                                                   "'--deselect', 'tests/other.py'")
+    assert selection_args({"run": {"selection": {"filtered": False, "filters": []}}}) == ([], [])
