@@ -349,21 +349,23 @@ def test_rate_limiter_spaces_requests_and_queues_concurrent_callers():
     for _ in range(3):
         lim.acquire()
     assert fake.slept == [0.5, 0.5]  # the first request goes at once, then two per second
-    real = RateLimiter(0.05)
-    stamps: list[float] = []
-    import time as _time
+    # concurrent callers each reserve their own slot: with the clock held still, the times they wake at are
+    # one interval apart whatever order the threads run in (no real sleeping: nothing here depends on load)
+    held = 100.0
+    woke: list[float] = []
+    woke_lock = threading.Lock()
 
-    def go():
-        real.acquire()
-        stamps.append(_time.monotonic())
+    def record(s: float) -> None:
+        with woke_lock:
+            woke.append(round(held + s, 6))
 
-    threads = [threading.Thread(target=go) for _ in range(4)]
+    queued = RateLimiter(0.05, clock=lambda: held, sleep=record)
+    threads = [threading.Thread(target=queued.acquire) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    stamps.sort()
-    assert all(b - a >= 0.045 for a, b in zip(stamps, stamps[1:], strict=False)), stamps
+    assert sorted(woke) == [100.05, 100.1, 100.15], woke  # the first goes at once, the others queue
 
 
 def test_reader_pages_go_through_the_regions_limiter(monkeypatch):
