@@ -346,8 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in notes + manifest_lines + rows:
         print(shown(line))
     n = differing_rows(rows)
-    other = f"; {len(rows) - sum(1 for line in rows if _ROW_LINE.match(line))} other difference(s) above" \
-        if any(not _ROW_LINE.match(line) for line in rows) else ""
+    others = sum(1 for line in rows if not _ROW_LINE.match(line))
+    other = f"; {others} other difference(s) above" if others else ""
     if manifest_lines:
         print(f"FAILED: the bundle does not match its manifest; {n} of {total} rows differ when re-judged{other}")
         return 1
