@@ -38,3 +38,48 @@ def test_no_waivers_changes_nothing(monkeypatch):
     monkeypatch.setattr(sources, "waivers", lambda config: [])
     recs = [_rec("secret.encrypted_with_cmk", "fail")]
     assert plugin._without_waived(None, recs, NOW) == (recs, [])
+
+
+def test_a_waiver_expiring_between_the_audit_and_the_re_audit_is_judged_on_the_re_audits_clock(
+        pytester, tmp_path, emu, monkeypatch):
+    """``--remediate``: the waiver is live at the first audit (so the row is not fixed) and expired by the
+    re-audit after the fix, whose rows are the run's: the final row is a lapsed fail, the run's waiver
+    state says lapsed, and ``rejudge`` of the bundle (judged at the snapshot's clock, the re-audit's)
+    reproduces every row."""
+    import json
+
+    from bedrock_key_audit.emulator import clock
+    from bedrock_key_audit.rejudge import main as rejudge
+    from tests.audit.helpers import CHECKS, ROOT
+
+    expires = clock.now().date() + dt.timedelta(days=10)
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text(f'''
+[[waivers]]
+check = "secret.encrypted_with_cmk"
+justification = "aws/secretsmanager key accepted until the CMK rollout"
+approved_by = "ciso@example.com"
+expires = {expires.isoformat()}
+''')
+    real_plan = plugin._plan
+    seen: list[dt.datetime] = []
+
+    def plan_then_age(config, records, apply):
+        steps = real_plan(config, records, apply)
+        seen.append(clock.now())
+        clock.advance(days=11)  # the fix took long: the re-audit runs after the waiver's last day
+        return steps
+
+    monkeypatch.setattr(plugin, "_plan", plan_then_age)
+    reports = tmp_path / "reports"
+    pytester.runpytest_inprocess(
+        str(CHECKS), "--emulate=guide", "--remediate", f"--audit-config={cfg}", f"--reports-dir={reports}",
+        "--evidence", "-k", "secret.encrypted_with_cmk or secret.exists", "-p", "no:cacheprovider",
+        f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"))
+    assert seen, "the remediation did not run"
+    doc = json.loads((reports / "latest" / "results.json").read_text())
+    cmk = {r["id"]: r for r in doc["checks"]}["secret.encrypted_with_cmk"]
+    assert cmk["status"] == "fail" and cmk["waiver"]["state"] == "lapsed", cmk
+    assert {w["check"]: w["state"] for w in doc["waivers"]} == {"secret.encrypted_with_cmk": "lapsed"}
+    run_dir = (reports / "latest").resolve()
+    assert rejudge([str(run_dir)]) == 0
