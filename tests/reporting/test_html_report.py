@@ -310,3 +310,28 @@ def test_long_verdict_cells_wrap_inside_their_column():
     than letting it run into the Duration and Links columns."""
     rule = re.search(r"#results-table td\.col-detail\{([^}]*)\}", hr.CSS)
     assert rule is not None and "max-width:420px" in rule.group(1) and "overflow-wrap:anywhere" in rule.group(1)
+
+
+def test_a_selected_run_says_so_at_the_top_escaped(audit_dir):
+    """results.json ``run.selection`` is repeated in report.html above the posture, each filter escaped."""
+    odd = audit_dir.path / "r&d<x>"
+    odd.mkdir()
+    (odd / "test_mod.py").write_text(MODULE)
+    audit_dir.run("-m", "credential or secret", "r&d<x>/test_mod.py")
+    run = audit_dir.latest()
+    assert audit_dir.results(run)["run"]["selection"]["filters"] == ["-m credential or secret",
+                                                                     "r&d<x>/test_mod.py"]
+    page = (run / "report.html").read_text()
+    notice = page[page.index("id='bka-selection'"):]
+    notice = notice[:notice.index("</p>")]
+    assert ("This run audited a selection: -m credential or secret; r&amp;d&lt;x&gt;/test_mod.py; "
+            "rows outside it were not run.") in notice
+    assert "r&d<x>" not in page
+    assert page.index("id='bka-selection'") < page.index("What was audited")
+
+
+def test_the_selection_notice_only_for_a_selection():
+    assert hr.selection_html({"selection": {"filtered": False, "filters": []}}) == ""
+    assert hr.selection_html({}) == ""
+    out = hr.posture_html({"mode": "real", "selection": {"filtered": True, "filters": ["-m credential"]}}, [], None)
+    assert "This run audited a selection: -m credential; rows outside it were not run." in out
