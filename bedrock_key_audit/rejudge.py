@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import re
+import stat
 import sys
 import tarfile
 import tempfile
@@ -32,6 +33,10 @@ from bedrock_key_audit.reporting.verify import refused_member, shown
 from bedrock_key_audit.snapshot import FILE_NAME as SNAPSHOT_NAME
 
 RESULTS_NAME = "results.json"
+#: the evidence's run metadata (bedrock_key_audit.reporting.evidence), when the bundle has one
+RUN_NAME = "run.json"
+#: the files rejudge reads from a bundle
+READ_NAMES = (SNAPSHOT_NAME, RESULTS_NAME, RUN_NAME)
 #: the largest member read from an archive: a snapshot is some 100 KB a key, so this is far beyond any real one
 MAX_MEMBER_BYTES = 256 << 20
 #: what a row is compared on (the rest of a row is the check's metadata or the run's timing)
@@ -56,7 +61,7 @@ def _from_archive(path: Path) -> dict[str, bytes]:
                 name = PurePosixPath(member.name)
                 if not member.isfile() and not member.isdir():
                     raise InputError(refused_member(path, member))
-                if member.isfile() and len(name.parts) == 2 and name.name in (SNAPSHOT_NAME, RESULTS_NAME):
+                if member.isfile() and len(name.parts) == 2 and name.name in READ_NAMES:
                     if member.size > MAX_MEMBER_BYTES:
                         raise InputError(f"{path}: {member.name} is {member.size} bytes, more than any evidence "
                                          f"file of this tool ({MAX_MEMBER_BYTES} at most)")
@@ -68,19 +73,44 @@ def _from_archive(path: Path) -> dict[str, bytes]:
         raise InputError(f"{path}: not an evidence bundle ({type(exc).__name__})") from None
 
 
+def _from_dir(where: Path) -> dict[str, bytes]:
+    """{name: bytes} of the files of :data:`READ_NAMES` in ``where``; a link, device or FIFO under one of those
+    names is bad input (never followed or opened), as it is in an archive."""
+    out: dict[str, bytes] = {}
+    for name in READ_NAMES:
+        p = where / name
+        try:
+            st = p.lstat()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise InputError(f"{p}: cannot be read ({type(exc).__name__})") from None
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "a device, FIFO or socket"
+            raise InputError(f"{p} is {kind}, not a regular file; an evidence bundle of this tool holds regular "
+                             "files only")
+        if st.st_size > MAX_MEMBER_BYTES:
+            raise InputError(f"{p} is {st.st_size} bytes, more than any evidence file of this tool "
+                             f"({MAX_MEMBER_BYTES} at most)")
+        out[name] = p.read_bytes()
+    return out
+
+
 def locate(path: Path) -> tuple[Path | None, dict[str, bytes]]:
-    """(what to verify against a manifest or None, {snapshot.json, results.json: bytes})."""
+    """(what to verify against a manifest or None, {snapshot.json, results.json, run.json: bytes})."""
     if path.is_file():
         return path, _from_archive(path)
     if not path.is_dir():
         raise InputError(f"{path}: no such file or directory")
     for where in (path, path / "evidence"):
         if (where / "manifest.json").is_file():
-            return where, {n: (where / n).read_bytes() for n in (SNAPSHOT_NAME, RESULTS_NAME) if (where / n).is_file()}
+            return where, _from_dir(where)
     archives = sorted(path.glob("evidence-*.tar.gz"))
     if len(archives) == 1:
         return archives[0], _from_archive(archives[0])
-    return None, {n: (path / n).read_bytes() for n in (SNAPSHOT_NAME, RESULTS_NAME) if (path / n).is_file()}
+    return None, _from_dir(path)
 
 
 def _merged(results_raw: bytes | None) -> bool:
@@ -267,6 +297,29 @@ def run_id_lines(snap: dict[str, Any], results: dict[str, Any], manifest_run: st
     return out
 
 
+def remediate_lines(snap: dict[str, Any], results: dict[str, Any], run_raw: bytes | None) -> list[str]:
+    """One line when the snapshot's ``remediate`` (``plan``: the reads are the audit's; ``apply``: the re-audit's
+    after the fix; null: no remediation) is not the run's, as results.json's ``run.remediate`` and the evidence's
+    run.json (when the bundle has one and it records it) say: a plan run's snapshot in an apply run's bundle judges other
+    reads than the rows rest on."""
+    own = snap.get("remediate")
+    run = results.get("run")
+    sides = [(RESULTS_NAME, run.get("remediate") if isinstance(run, dict) else None)]
+    if run_raw is not None:
+        try:
+            meta = json.loads(run_raw)
+        except (ValueError, RecursionError):
+            meta = None
+        if isinstance(meta, dict):
+            if "remediate" in meta:  # the run.json of an earlier version does not record it
+                sides.append((RUN_NAME, meta.get("remediate")))
+        else:
+            return [f"differs: {RUN_NAME} is not the run metadata of this tool, so the snapshot's remediate "
+                    f"({own!r}) cannot be compared with it"]
+    return [f"differs: {SNAPSHOT_NAME} is of a run with remediate {own!r}, {name} of one with remediate {theirs!r}"
+            for name, theirs in sides if theirs != own]
+
+
 def rejudge(bundle: Path, notes: list[str] | None = None) -> tuple[list[str], list[str], int]:
     """(manifest lines, differing-row lines, rows compared); what the reader should know besides is added to
     ``notes``."""
@@ -298,7 +351,8 @@ def rejudge(bundle: Path, notes: list[str] | None = None) -> tuple[list[str], li
     if notes is not None:
         notes += said
     rejudged, part_lines = replay_parts(snap, bundle, select)
-    rows = run_id_lines(snap, results, manifest_run) + summary_lines(results) + part_lines + own_results_lines(bundle, files)
+    rows = run_id_lines(snap, results, manifest_run) + remediate_lines(snap, results, files.get(RUN_NAME))
+    rows += summary_lines(results) + part_lines + own_results_lines(bundle, files)
     rows += compare(results["checks"], rejudged)
     return manifest_lines, rows, max(len(results["checks"]), len(rejudged))
 

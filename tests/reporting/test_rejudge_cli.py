@@ -392,3 +392,100 @@ def test_the_recorded_selection_is_repeated_where_it_can_be():
     assert "re-judged the same" in notes[0] and notes[1].startswith("note: rejudge cannot repeat the selection "
                                                                    "'--deselect', 'tests/other.py'")
     assert selection_args({"run": {"selection": {"filtered": False, "filters": []}}}) == ([], [])
+
+
+def test_a_snapshot_of_another_remediate_mode_is_flagged(pytester, capsys, tmp_path):
+    """An apply run's bundle whose snapshot says ``remediate: plan`` (a plan run's snapshot swapped in, its run id
+    made to match, the manifest re-hashed): results.json and run.json say apply, so rejudge says it differs."""
+    run_dir, _key = _record(pytester, "guide", "--remediate")
+    ev = tmp_path / "swapped"
+    shutil.copytree(run_dir / "evidence", ev)
+    capsys.readouterr()
+    code = rejudge([str(ev)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.out + captured.err
+    doc = json.loads((ev / "snapshot.json").read_text())
+    assert doc["remediate"] == "apply"
+    doc["remediate"] = "plan"
+    (ev / "snapshot.json").write_text(json.dumps(doc))
+    _rehash(ev)
+    capsys.readouterr()
+    assert rejudge([str(ev)]) == 1
+    out = capsys.readouterr().out
+    assert "differs: snapshot.json is of a run with remediate 'plan', results.json of one with remediate 'apply'" in out
+    assert "differs: snapshot.json is of a run with remediate 'plan', run.json of one with remediate 'apply'" in out
+    assert "DIFFERS:" in out and "other difference(s) above" in out
+
+
+def _evidence_dir(tmp_path: Path) -> Path:
+    ev = tmp_path / "evidence"
+    (ev / "checks").mkdir(parents=True)
+    (ev / "results.json").write_bytes(b'{"checks": []}')
+    (ev / "checks" / "a.json").write_bytes(b"{}")
+    _dump(ev / MANIFEST_NAME, build_manifest(ev, "20260101T000000Z", "2026-01-01T00:00:00Z"))
+    return ev
+
+
+@pytest.mark.parametrize("kind", ["symlink", "dir-symlink", "fifo", "nested-symlink"])
+def test_links_and_fifos_in_a_directory_bundle_are_bad_input(tmp_path, capsys, kind):
+    """A symbolic link or a FIFO in an evidence directory: refused with one line by rejudge and verify (exit
+    status 2), never followed or opened, not reported as a changed or added file."""
+    import os
+
+    from bedrock_key_audit.reporting.verify import main as verify
+
+    ev = _evidence_dir(tmp_path)
+    if kind == "symlink":
+        (ev / "snapshot.json").symlink_to(ev / "results.json")
+    elif kind == "dir-symlink":
+        (ev / "oscal").symlink_to(tmp_path)
+    elif kind == "fifo":
+        os.mkfifo(ev / "snapshot.json")  # opening it would block
+    else:
+        (ev / "checks" / "a.json").unlink()
+        (ev / "checks" / "a.json").symlink_to("/dev/zero")  # reading it would never end
+    for command in (rejudge, verify):
+        capsys.readouterr()
+        assert command([str(ev)]) == 2
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        assert "\n" not in err and "not a regular file" in err, err
+        assert ("symbolic link" if kind != "fifo" else "FIFO") in err
+        assert "changed" not in captured.out and "added" not in captured.out
+
+
+def test_verify_flags_an_unlisted_or_resized_file_without_reading_it(tmp_path, capsys, monkeypatch):
+    """A file the manifest does not list is added, and a listed one of another size changed, from its size alone:
+    a sparse 64 GiB file is flagged at once; only the listed files of their listed size are hashed."""
+    from bedrock_key_audit.reporting import verify as verify_mod
+
+    ev = _evidence_dir(tmp_path)
+    with (ev / "huge.bin").open("wb") as fh:
+        fh.truncate(64 << 30)
+    (ev / "checks" / "a.json").write_bytes(b"{}\n")  # listed, now one byte longer
+    hashed: list[int] = []
+    real = verify_mod._digest_stream
+
+    def spy(fh):
+        digest = real(fh)
+        hashed.append(1)
+        return digest
+
+    monkeypatch.setattr(verify_mod, "_digest_stream", spy)
+    assert verify_mod.main([str(ev)]) == 1
+    out = capsys.readouterr().out
+    assert "changed: checks/a.json" in out and "added: huge.bin" in out
+    assert len(hashed) == 1  # results.json only
+
+    archive = tmp_path / "evidence-20260101T000000Z.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in ("checks/a.json", "manifest.json", "results.json", "zz-unlisted.bin"):
+            raw = (ev / name).read_bytes() if name != "zz-unlisted.bin" else b"\0" * 4096
+            info = tarfile.TarInfo("evidence/" + name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    hashed.clear()
+    assert verify_mod.main([str(archive)]) == 1
+    out = capsys.readouterr().out
+    assert "changed: checks/a.json" in out and "added: zz-unlisted.bin" in out
+    assert len(hashed) == 1
