@@ -21,7 +21,9 @@ a long-term key keeps ``ABSK``, its decoded identity (``<user>-at-<account>``) a
 each character of its secret part, of a short-term ``bedrock-api-key-`` token and of any other
 token-shaped run in the secret string is replaced by one of the same class (upper, lower, digit),
 chosen by an HMAC-SHA256 of the original under a random per-snapshot salt that is never written.
-Equal keys stay equal, JSON stays JSON, and the key's format problems stay what they were.
+Equal keys stay equal, JSON stays JSON, and the key's format problems stay what they were.  A piece of a key
+the process has read (:mod:`bedrock_key_audit.redaction.known`) standing in any other string without its
+``ABSK`` head, plain or percent-encoded, has its characters replaced the same way.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from typing import Any, TypeVar
 from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory.gather import Gatherer
 from bedrock_key_audit.inventory.models import SecretText
+from bedrock_key_audit.redaction import known
 
 FORMAT = "bedrock-key-audit-snapshot/1"
 FILE_NAME = "snapshot.json"
@@ -116,7 +119,9 @@ class Pseudonymiser:
         if secret:
             out = _TOKEN.sub(lambda m: m.group() if m.group().startswith(("ABSK", "bedrock-api-key-"))
                              else self.chars(m.group(), "token"), out)
-        return out
+        # a piece of a key this process has read, without its ABSK head (AWS text a person typed it into,
+        # percent-encoded in a policy document): replaced the same way, as the reports mask it
+        return known.mask(out, lambda piece: self.chars(piece, "seen-key"))
 
 
 # --------------------------------------------------------------------------- encode / decode

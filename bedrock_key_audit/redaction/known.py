@@ -9,7 +9,7 @@ carry its secret and nothing public: the decoded secret part, and the characters
 secret bytes (never those of the ``<user>-at-<account>`` alias, whose base64 is public text too: the same bytes at the
 same alignment in an evidence document encode to the same characters); of a short-term key, the signature and session
 token of its presigned URL, and the body characters that encode only them.  Each form is also remembered
-percent-encoded.  :func:`mask` then masks every run of ``WINDOW`` or more characters that is a piece of one of them:
+percent-encoded (:func:`percent_encoded`: ``/`` encoded or kept, hex digits in either case).  :func:`mask` then masks every run of ``WINDOW`` or more characters that is a piece of one of them:
 the secrets a CI system is given are masked in its logs the same way, here extended from the whole value to its pieces.
 
 Standard library only (this package is a leaf).
@@ -21,13 +21,14 @@ import binascii
 import re
 import threading
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bedrock_key_audit.redaction.patterns import KEY_HEAD, MASK
 
 WINDOW = 12  # shorter pieces are left: they are common in ordinary text, and far too short to rebuild a key from
 _KEY_TOKENS = re.compile(KEY_HEAD + r"[A-Za-z0-9+/]+=*|bedrock-api-key-[A-Za-z0-9+/]+=*")
 _SHORT_TERM_SECRETS = ("X-Amz-Signature", "X-Amz-Security-Token")
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
 
 _lock = threading.Lock()
 _windows: set[str] = set()
@@ -76,8 +77,19 @@ def forms(token: str) -> list[str]:
             out.append(body)  # not a well-formed key: all of it is treated as secret
         else:
             out += [raw[colon + 1:].decode("utf-8", "replace"), _body_encoding(body, colon + 1, len(raw))]
-    out += [urllib.parse.quote(f, safe="") for f in out]
+    out += [q for f in out for q in percent_encoded(f)]
     return [f for f in dict.fromkeys(out) if len(f) >= WINDOW]
+
+
+def percent_encoded(text: str) -> list[str]:
+    """``text`` percent-encoded as encoders write it: every reserved character encoded (JavaScript's
+    ``encodeURIComponent``, IAM's policy documents) or ``/`` kept (Python's ``urllib.parse.quote``), each with
+    upper- or lower-case hex digits (RFC 3986 section 2.1: equivalent, upper case recommended)."""
+    out = []
+    for safe in ("", "/"):
+        quoted = urllib.parse.quote(text, safe=safe)
+        out += [quoted, _PERCENT.sub(lambda m: m.group().lower(), quoted)]
+    return [q for q in dict.fromkeys(out) if q != text]
 
 
 def _texts(value: str | bytes) -> list[str]:
@@ -115,8 +127,9 @@ def forget_all() -> None:
         generation += 1
 
 
-def mask(text: str) -> str:
-    """``text`` with every run of ``WINDOW``+ characters that is a piece of a remembered key masked."""
+def mask(text: str, replace: Callable[[str], str] | None = None) -> str:
+    """``text`` with every run of ``WINDOW``+ characters that is a piece of a remembered key masked (or, with
+    ``replace``, replaced by ``replace(piece)``)."""
     windows, candidates = _windows, _candidates
     if candidates is None or len(text) < WINDOW:
         return text
@@ -137,7 +150,7 @@ def mask(text: str) -> str:
         return text
     out, at = [], 0
     for start, end in spans:
-        out += [text[at:start], MASK]
+        out += [text[at:start], MASK if replace is None else replace(text[start:end])]
         at = end
     out.append(text[at:])
     return "".join(out)

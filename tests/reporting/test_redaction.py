@@ -346,3 +346,71 @@ def test_a_key_stored_as_bytes_or_escaped_is_remembered():
         assert SECRET not in redact_text(f"secret={SECRET}")
     finally:
         known.forget_all()
+
+
+def _lower_hex(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), text)
+
+
+def test_a_seen_key_percent_encoded_another_way_reaches_no_artifact(pytester):
+    """The emulator's real key, read by the audit from its secret, also stands percent-encoded in text AWS hands
+    back verbatim (the secret's description, in the evidence of secret.exists), without its ``ABSK`` head and
+    encoded as other encoders write it: ``/`` kept (Python's ``quote``) and lower-case hex (RFC 3986 section 2.1
+    allows both cases), and plain.  No 12-character piece of its secret part or of the body characters encoding it reaches
+    any file of the run, once the file's percent-encoding is undone."""
+    import io
+    import urllib.parse
+
+    from bedrock_key_audit.redaction import known
+    from tests.audit.helpers import CHECKS, ROOT, _AfterScenario
+
+    seen: dict[str, str] = {}
+    user, sid = "bedrock-cross-partition-user", "cross-partition-commercial-creds"
+
+    def plant(emu):
+        iam, sm = emu.client("iam"), emu.client("secretsmanager", "govcloud")
+        doc = json.loads(sm.get_secret_value(SecretId=sid)["SecretString"])
+        cred = iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"][0]
+        key = doc["bedrock_api_key"]
+        while not ("+" in _secret_part(key) and "/" in _secret_part(key)):  # something to percent-encode
+            key = iam.reset_service_specific_credential(
+                UserName=user, ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"],
+            )["ServiceSpecificCredential"]["ServiceCredentialSecret"]
+        sm.put_secret_value(SecretId=sid, SecretString=json.dumps(dict(doc, bedrock_api_key=key)))
+        seen["key"] = key
+        forms = [f(text) for text in (_secret_part(key), key[4:]) for f in (
+            lambda t: urllib.parse.quote(t, safe="/"), lambda t: _lower_hex(urllib.parse.quote(t, safe="/")),
+            lambda t: _lower_hex(urllib.parse.quote(t, safe="")))]
+        forms.append(_secret_part(key)[5:])  # and plain, as pytest's diff of two keys prints a piece
+        sm.update_secret(SecretId=sid, Description="rotate: " + " ".join(f"?k={f}&" for f in forms))
+
+    reports = pytester.path / "reports"
+    try:
+        pytester.inline_run(str(CHECKS), "--emulate=guide", "--evidence", f"--reports-dir={reports}",
+                            "-k", "secret.exists or secret.schema", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
+                            "-c", str(ROOT / "pyproject.toml"), plugins=[_AfterScenario(plant)])
+    finally:
+        known.forget_all()
+    key = seen["key"]
+    body = key[4:].rstrip("=")
+    colon = base64.b64decode(body + "=" * (-len(body) % 4)).index(b":")
+    pieces = {s[i:i + 12] for s in (_secret_part(key), body[-(-(colon + 1) // 3) * 4:]) for i in range(len(s) - 11)}
+    files = {p.relative_to(reports).as_posix(): p.read_bytes() for p in reports.rglob("*") if p.is_file()}
+    for name, data in list(files.items()):
+        if name.endswith(".tar.gz"):
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                for m in tar.getmembers():
+                    fh = tar.extractfile(m)
+                    if fh is not None:
+                        files[f"{name}!{m.name}"] = fh.read()
+    holding = {name.rpartition("/")[2] for name, data in files.items() if b"rotate: " in data}
+    assert {"snapshot.json", "secret.exists.json"} <= holding, holding
+    for name, data in files.items():
+        text = urllib.parse.unquote(data.decode("utf-8", "replace"))
+        leaked = [p for p in pieces if p in text]
+        assert not leaked, f"{name} holds {len(leaked)} piece(s) of the key"
+
+
+def _secret_part(key: str) -> str:
+    body = key[4:]
+    return base64.b64decode(body + "=" * (-len(body) % 4)).decode().partition(":")[2]
