@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pytest
 
@@ -77,28 +77,71 @@ class _SnapshotCapture:
         self.document = document(session.config, session.config.stash.get(CONFIG_KEY, None))
 
 
-def run_audit(pytester, scenario: str, *args: str, setup=None, skip_tracebacks: bool = True) -> dict[str, Any]:
+def node_ids(rows: Iterable[str]) -> list[str]:
+    """The exact pytest node ids that run ``rows``: check ids (``secret.readers_restricted``, every row of
+    the check) or row ids (``cloudtrail.logging[commercial]``), as the generated ``checks/test_<module>.py``
+    names them (bedrock_key_audit/fixtures/checkgen.py: one test per ``@verdict``, its parameters in brackets)."""
+    import importlib
+
+    from bedrock_key_audit.checkcore import VERDICTS
+
+    for path in sorted(CHECKS.glob("test_*.py")):  # each declares the verdicts of its namesake module
+        importlib.import_module(f"bedrock_key_audit.verdicts.{path.stem.removeprefix('test_')}")
+
+    rows = list(rows)
+    out = []
+    for row in rows:
+        check_id, bracket, params = row.partition("[")
+        if bracket and check_id in rows:
+            continue  # the whole check is selected
+        decl = VERDICTS.get(check_id)
+        if decl is None:
+            raise ValueError(f"no check {check_id!r} (row {row!r})")
+        path = CHECKS / f"test_{decl.module.rsplit('.', 1)[-1]}.py"
+        if not path.is_file():
+            raise ValueError(f"check {check_id!r}: no {path.name} in checks/")
+        node = f"{path}::{decl.test_name}{bracket}{params}"
+        if node not in out:
+            out.append(node)
+    return out
+
+
+def wanted_rows(rows: Iterable[str]) -> set[str]:
+    """Every row id that ``rows`` (check or row ids) name in a one-key run."""
+    return {r.id for row in rows for r in registry.rows_of(row.partition("[")[0]) if row in (r.id, r.check_id)}
+
+
+def run_audit(pytester, scenario: str, *args: str, setup=None, skip_tracebacks: bool = True,
+              rows: Iterable[str] | None = None) -> dict[str, Any]:
     """Audit ``scenario`` in-process and return {row id: final check record}.
 
     ``setup(emu)`` runs after the scenario is built and before the audit reads anything.
     ``skip_tracebacks``: use :class:`SkipDiscardedTracebacks` (tests/audit/test_helpers.py
     proves a run is the same without it).
+    ``rows``: run only these checks or rows (check ids or row ids, turned into exact node ids by
+    :func:`node_ids`); the read planner then starts only the reads they need, and a selection's rows
+    equal a whole run's (tests/audit/test_selection.py).  Without it, the whole audit runs.
     """
     capture = _SnapshotCapture()
     plugins = [capture, *([SkipDiscardedTracebacks()] if skip_tracebacks else []),
                *([_AfterScenario(setup)] if setup else [])]
+    selected = None if rows is None else list(rows)
+    targets = [str(CHECKS)] if selected is None else node_ids(selected)
     rec = pytester.inline_run(
-        str(CHECKS), f"--emulate={scenario}", "--no-reports", "-p", "no:cacheprovider",
+        *targets, f"--emulate={scenario}", "--no-reports", "-p", "no:cacheprovider",
         f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), *args, plugins=plugins,
     )
-    rows: dict[str, Any] = {}  # row id -> check record; "__reprec__" -> the HookRecorder
+    got: dict[str, Any] = {}  # row id -> check record; "__reprec__" -> the HookRecorder
     for rep in rec.getreports("pytest_runtest_logreport"):
         for key, value in rep.user_properties:
             if key == "check_record":
-                rows[row_id(value)] = value
-    rows["__reprec__"] = rec
-    rows["__snapshot__"] = capture.document
-    return rows
+                got[row_id(value)] = value
+    if selected is not None:
+        ran = {r.partition("[")[0] for r in got}
+        assert ran == {r.partition("[")[0] for r in selected}, f"selected {sorted(selected)}, ran {sorted(ran)}"
+    got["__reprec__"] = rec
+    got["__snapshot__"] = capture.document
+    return got
 
 
 def replay_audit(pytester, snapshot: dict[str, Any], *args: str) -> dict[str, Any]:

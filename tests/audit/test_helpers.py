@@ -34,3 +34,30 @@ def test_skipping_discarded_tracebacks_changes_no_row_and_no_report(pytester):
     assert {r for r, v in fast.items() if len(v) == 3 and v[0] == "error"}, "the run has error rows"
     assert {r for r, v in fast.items() if len(v) == 3 and v[0] == "fail"}, "the run has fail rows"
     assert fast == slow
+
+
+def _collected_rows(pytester, rows: list[str]) -> list[str]:
+    from tests.audit.helpers import ROOT, node_ids
+
+    rec = pytester.inline_run(*node_ids(rows), "--collect-only", "--emulate=compliant", "--no-reports",
+                              "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"))
+    items = rec.getcalls("pytest_collection_finish")[0].session.items
+    out = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        out.append(item.get_closest_marker("check").args[0] + (f"[{','.join(params.values())}]" if params else ""))
+    return out
+
+
+def test_rows_name_exactly_their_node_ids(pytester):
+    """``run_audit(rows=...)`` turns every row id, and every check id, into node ids that collect exactly
+    that row (or every row of that check) and nothing else."""
+    from bedrock_key_audit import registry
+    from tests.audit.helpers import ALL_ROWS, wanted_rows
+
+    assert sorted(_collected_rows(pytester, ALL_ROWS)) == sorted(ALL_ROWS)
+    assert sorted(_collected_rows(pytester, list(registry.check_ids()))) == sorted(ALL_ROWS)
+    some = ["cloudtrail.logging[govcloud]", "secret.readers_restricted", "org.key_lifetime_capped", "org.key_lifetime_capped[commercial]"]
+    assert sorted(_collected_rows(pytester, some)) == sorted(wanted_rows(some)) == [
+        "cloudtrail.logging[govcloud]", "org.key_lifetime_capped[commercial]", "org.key_lifetime_capped[govcloud]",
+        "secret.readers_restricted"]

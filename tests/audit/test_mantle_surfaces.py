@@ -7,6 +7,7 @@ from typing import Any
 from tests.audit.helpers import run_audit
 
 ROWS = ("endpoint.list_models", "endpoint.invoke")
+CLOSED = "endpoint.unused_surfaces_closed"
 
 
 def _config(tmp_path: Any, surfaces: str) -> str:
@@ -16,17 +17,17 @@ def _config(tmp_path: Any, surfaces: str) -> str:
 
 
 def test_a_key_that_opens_mantle_answers_there_when_it_is_in_use(pytester, tmp_path):
-    rows = run_audit(pytester, "mantle_open", _config(tmp_path, '["runtime", "mantle"]'))
+    rows = run_audit(pytester, "mantle_open", _config(tmp_path, '["runtime", "mantle"]'), rows=[*ROWS, CLOSED])
     for row in ROWS:
         assert rows[row]["status"] == "pass", rows[row]["detail"]
         assert "bedrock-mantle answered 200" in rows[row]["detail"]
     assert "GET /foundation-models answered 200" in rows["endpoint.list_models"]["detail"]
     # nothing the workload leaves unused can be closed on its own: runtime-openai shares runtime's host
-    assert rows["endpoint.unused_surfaces_closed"]["status"] == "pass"
+    assert rows[CLOSED]["status"] == "pass"
 
 
 def test_a_key_mantle_refuses_fails_the_rows_when_mantle_is_in_use(pytester, tmp_path):
-    rows = run_audit(pytester, "compliant", _config(tmp_path, '["mantle"]'))
+    rows = run_audit(pytester, "compliant", _config(tmp_path, '["mantle"]'), rows=ROWS)
     for row in ROWS:
         assert rows[row]["status"] == "fail", rows[row]["detail"]
         assert "bedrock-mantle with the key from the secret" in rows[row]["detail"]
@@ -34,7 +35,7 @@ def test_a_key_mantle_refuses_fails_the_rows_when_mantle_is_in_use(pytester, tmp
 
 
 def test_runtime_openai_in_use_is_probed_by_a_chat_completion_on_bedrock_runtime(pytester, tmp_path):
-    rows = run_audit(pytester, "mantle_open", _config(tmp_path, '["runtime-openai"]'))
+    rows = run_audit(pytester, "mantle_open", _config(tmp_path, '["runtime-openai"]'), rows=[*ROWS, CLOSED])
     detail = rows["endpoint.invoke"]["detail"]
     assert rows["endpoint.invoke"]["status"] == "pass", detail
     assert detail == ("chat completion with openai.gpt-oss-20b-1:0 on bedrock-runtime /openai/v1 answered 200 "
@@ -42,7 +43,7 @@ def test_runtime_openai_in_use_is_probed_by_a_chat_completion_on_bedrock_runtime
     assert rows["endpoint.list_models"]["status"] == "pass", rows["endpoint.list_models"]["detail"]
     assert "lists openai.gpt-oss-20b-1:0" in rows["endpoint.list_models"]["detail"]
     # runtime is left unused but shares runtime-openai's host and action: said, not failed
-    closed = rows["endpoint.unused_surfaces_closed"]
+    closed = rows[CLOSED]
     assert "runtime cannot be closed apart from runtime-openai" in closed["detail"], closed
 
 
@@ -64,9 +65,9 @@ def test_a_workload_in_its_own_mantle_project_is_probed_in_that_project(pytester
 
     path = tmp_path / "audit.toml"
     path.write_text('[endpoint]\nsurfaces = ["mantle"]\nmantle_project = "proj_other"\n')
-    rows = run_audit(pytester, "mantle_open", f"--audit-config={path}", setup=only_proj_other)
+    rows = run_audit(pytester, "mantle_open", f"--audit-config={path}", rows=ROWS, setup=only_proj_other)
     for row in ROWS:
         assert rows[row]["status"] == "pass", rows[row]["detail"]
     path.write_text('[endpoint]\nsurfaces = ["mantle"]\n')  # the default project: the grant does not reach it
-    rows = run_audit(pytester, "mantle_open", f"--audit-config={path}", setup=only_proj_other)
+    rows = run_audit(pytester, "mantle_open", f"--audit-config={path}", rows=["endpoint.invoke"], setup=only_proj_other)
     assert rows["endpoint.invoke"]["status"] == "fail", rows["endpoint.invoke"]["detail"]

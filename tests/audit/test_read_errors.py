@@ -78,7 +78,8 @@ def test_denied_read_errors_its_dependents_only(pytester, action):
 
 
 def test_throttled_past_retries_is_an_error_not_a_pass(pytester, no_backoff):
-    rows = run_audit(pytester, "compliant", setup=lambda emu: aws_faults.throttle("iam:ListServiceSpecificCredentials"))
+    rows = run_audit(pytester, "compliant", rows=CREDENTIAL,
+                     setup=lambda emu: aws_faults.throttle("iam:ListServiceSpecificCredentials"))
     got = statuses(rows)
     for row in CREDENTIAL:
         assert got[row] == "error"
@@ -100,7 +101,7 @@ def test_server_errors_past_retries_are_errors(pytester, no_backoff):
 
 def test_kms_decrypt_denied_on_the_secret(pytester):
     # GetSecretValue fails when the auditor may not use the secret's KMS key
-    rows = run_audit(pytester, "compliant", setup=lambda emu: aws_faults.deny(
+    rows = run_audit(pytester, "compliant", rows=["secret.schema", "secret.exists"], setup=lambda emu: aws_faults.deny(
         "secretsmanager:GetSecretValue", code="AccessDeniedException",
         message="Access to KMS is not allowed"))
     got = statuses(rows)

@@ -50,7 +50,7 @@ def test_every_enabled_region_is_read_even_when_the_secrets_region_is_unreadable
         emu.client("secretsmanager", "govcloud").delete_secret(
             SecretId="cross-partition-commercial-creds", ForceDeleteWithoutRecovery=True)
 
-    rows = run_audit(pytester, "key_unused", setup=drop_secret)
+    rows = run_audit(pytester, "key_unused", rows=[ROW, "bedrock.invocation_logging"], setup=drop_secret)
     assert rows[ROW]["status"] == "fail", rows[ROW]["detail"]
     [facts] = [e["data"] for e in rows[ROW]["evidence"] if e["source"] == "cloudtrail:LookupEvents"]
     assert {"us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"} <= set(facts["regions"])
@@ -74,11 +74,11 @@ def test_use_in_a_third_region_is_use_and_an_outside_call_there_fails(pytester):
         scenarios._bearer_call(emu, _key(emu), scenarios.WORKLOAD_SOURCE_IP, region="eu-west-1")
         scenarios._bearer_call(emu, _key(emu), scenarios.FOREIGN_SOURCE_IP, region="me-central-1")
 
-    rows = run_audit(pytester, "key_unused", setup=opt_in_and_call)  # no ranges: the eu-west-1 call is use
+    rows = run_audit(pytester, "key_unused", rows=[ROW], setup=opt_in_and_call)  # no ranges: the eu-west-1 call is use
     assert rows[ROW]["status"] == "pass", rows[ROW]["detail"]
     [facts] = [e["data"] for e in rows[ROW]["evidence"] if e["source"] == "cloudtrail:LookupEvents"]
     assert facts["calls_by_region"] == {"eu-west-1": 1, "me-central-1": 1}
-    rows = run_audit(pytester, "key_unused", f"--audit-config={config}", setup=opt_in_and_call)
+    rows = run_audit(pytester, "key_unused", f"--audit-config={config}", rows=[ROW], setup=opt_in_and_call)
     assert rows[ROW]["status"] == "fail", rows[ROW]["detail"]
     assert f"{scenarios.FOREIGN_SOURCE_IP} ×1" in rows[ROW]["detail"] and "me-central-1 ×1" in rows[ROW]["detail"]
 
@@ -86,7 +86,7 @@ def test_use_in_a_third_region_is_use_and_an_outside_call_there_fails(pytester):
 def test_denied_enabled_regions_read_leaves_an_unused_key_undecided(pytester):
     from bedrock_key_audit.emulator import aws_faults
 
-    rows = run_audit(pytester, "key_unused", setup=lambda emu: aws_faults.deny("ec2:DescribeRegions"))
+    rows = run_audit(pytester, "key_unused", rows=[ROW], setup=lambda emu: aws_faults.deny("ec2:DescribeRegions"))
     assert rows[ROW]["status"] == "error", rows[ROW]["detail"]
     assert "the account's enabled Regions cannot be read" in rows[ROW]["detail"]
     assert "ec2:DescribeRegions" in rows[ROW]["detail"]
@@ -118,9 +118,9 @@ def test_an_earlier_runs_recorded_probes_are_spared_the_source_address_judgement
     now = clock.now()
     record_probe_run(recorded / PROBE_TOKENS_FILE, ProbeRun(token, now - dt.timedelta(minutes=5),
                                                              now + dt.timedelta(minutes=30)))
-    rows = run_audit(pytester, "compliant", f"--audit-config={config}", f"--reports-dir={recorded}",
+    rows = run_audit(pytester, "compliant", f"--audit-config={config}", f"--reports-dir={recorded}", rows=[ROW],
                      setup=earlier_probe)
     assert rows[ROW]["status"] == "pass", rows[ROW]["detail"]
-    rows = run_audit(pytester, "compliant", f"--audit-config={config}", f"--reports-dir={pytester.path / 'none'}",
+    rows = run_audit(pytester, "compliant", f"--audit-config={config}", f"--reports-dir={pytester.path / 'none'}", rows=[ROW],
                      setup=earlier_probe)
     assert rows[ROW]["status"] == "fail" and f"{scenarios.FOREIGN_SOURCE_IP} ×1" in rows[ROW]["detail"]

@@ -45,7 +45,8 @@ def test_org_policies_export_decides_the_rows(pytester):
                 {"id": "p-conf1111", "name": "Confine", "content": confine_scp([user])}]}]},
         gov: {"organization": False}}}
     path = pytester.makefile(".json", org=json.dumps(export))
-    rows = run_audit(pytester, "guide", f"--org-policies={path}")
+    rows = run_audit(pytester, "guide", f"--org-policies={path}",
+                     rows=["org.key_lifetime_capped", "org.long_term_keys_confined[commercial]"])
     got = statuses(rows)
     assert got["org.key_lifetime_capped[commercial]"] == "pass", rows["org.key_lifetime_capped[commercial]"]["detail"]
     assert got["org.long_term_keys_confined[commercial]"] == "pass"

@@ -209,8 +209,10 @@ def test_a_configured_auditor_is_an_allowed_reader_of_the_row(pytester, emulator
         path.write_text(f"[secret]\nauditors = {json.dumps(auditors)}\n")
         return str(path)
 
-    rows = run_audit(pytester, "compliant", f"--audit-config={config([AUDITOR])}", setup=_auditor_role)
+    rows = run_audit(pytester, "compliant", f"--audit-config={config([AUDITOR])}", rows=["secret.readers_restricted"],
+                     setup=_auditor_role)
     assert statuses(rows)["secret.readers_restricted"] == "pass", rows["secret.readers_restricted"]["detail"]
-    rows = run_audit(pytester, "compliant", f"--audit-config={config([])}", setup=_auditor_role)
+    rows = run_audit(pytester, "compliant", f"--audit-config={config([])}", rows=["secret.readers_restricted"],
+                     setup=_auditor_role)
     assert statuses(rows)["secret.readers_restricted"] == "fail"
     assert AUDITOR in rows["secret.readers_restricted"]["detail"]
