@@ -58,7 +58,7 @@ def test_the_shared_loader_reads_with_dicts_unless_someone_chose_another_file_lo
     model = own.load_service_model("cloudtrail", "service-2")
     assert "LookupEvents" in model["operations"]
 
-    class Custom(botocore.loaders.JSONFileLoader):
+    class Custom(botocore.loaders.JSONFileLoader):  # type: ignore[misc]  # botocore ships no types
         pass
 
     monkeypatch.setattr(botocore_loader, "_LOADER", None)
