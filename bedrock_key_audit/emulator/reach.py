@@ -115,6 +115,10 @@ def caller_of(authorization: str) -> Caller | None:
 
     for account, by_partition in list(iam_backends.items()):
         for partition in ("aws", "aws-us-gov"):
+            if partition not in by_partition.keys():
+                # never made, so it holds no access key; indexing would make it (moto builds an IAM
+                # backend lazily, with every AWS managed policy: 0.3-0.5 s inside the first request)
+                continue
             try:
                 ak = by_partition[partition].access_keys.get(key)
             except KeyError:
