@@ -131,6 +131,11 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
     secret = ctx.inv.secret()
     if (restore := _restore_first(ctx)) is not None:
         return restore
+    if accepted(ctx, ("secret.encrypted_with_cmk",), f"secret {ctx.cfg.secret_id} stays on the key it has (or, "
+                "created, on Secrets Manager's default key)"):
+        # only an erroring row gets here (a failing waived row is not planned): its waiver still says which key
+        # the person chose, so neither a re-encryption nor a key of ours is planned for it
+        return []
     meta = ctx.inv.kms_key("govcloud", KMS_ALIAS)
     if not meta.get("missing") and (why := rotation.kms_unusable(meta)):
         return [manual_step("manual:kms-unusable:govcloud", (
