@@ -26,6 +26,7 @@ from bedrock_key_audit.fixtures.reporting import sources
 from bedrock_key_audit.reporting.waivers import parse_waivers
 from tests.remediation.helpers import SECRET, USER, run
 from tests.remediation.test_rotation_recovery import Killed, kill_at_checkpoint, runs, state  # noqa: F401
+from tests.remediation.test_guard import ctx_for  # noqa: F401 -- fixture
 
 BEDROCK = "bedrock.amazonaws.com"
 
@@ -337,3 +338,67 @@ def test_a_step_whose_writes_change_a_waived_rows_property_is_manual_naming_the_
     assert not other.manual  # the waiver names the commercial row only
     apply_plan(ctx, [st], lambda s, e: None)
     assert st.status == "manual" and not ran
+
+
+def test_a_grant_for_the_endpoint_rows_is_manual_while_the_grants_row_is_waived(emu, runs, monkeypatch):  # noqa: F811
+    """The user's policy is detached (Bedrock refuses the key: 403) and iam.policy_grants_required is waived (the
+    missing grant is accepted): the least-privilege policy the endpoint rows' fixer plans would change what the
+    waived row judges, so it is manual naming the waiver, and applying the plan attaches nothing."""
+    emu.apply("compliant")
+    iam = emu.client("iam")
+    for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]:
+        iam.detach_user_policy(UserName=USER, PolicyArn=p["PolicyArn"])
+    recs = [_rec("endpoint.list_models"), _rec("endpoint.invoke"), _rec("iam.policy_grants_required")]
+    plain = build_plan(runs(1), recs)
+    assert any(s.key == "iam.ensure-policy" and not s.manual for s in plain), [(s.key, s.status) for s in plain]
+    _waive(monkeypatch, "iam.policy_grants_required")
+    ctx = runs(2)
+    steps = _plan(ctx, monkeypatch, recs)
+    grant = next(s for s in steps if s.key == "iam.ensure-policy")
+    assert grant.manual and "iam.policy_grants_required" in grant.message and "ciso@example.com" in grant.message
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert grant.status == "manual"
+    assert not iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]
+
+
+def test_moving_the_secret_to_our_key_is_manual_while_the_readers_it_cuts_off_are_waived(emu, ctx_for):  # noqa: F811
+    """secret.encrypted_with_cmk's move to our key would cut off a reader, and secret.readers_restricted (who
+    reads the secret) is under a live waiver: the move changes what that row judges, so it is manual naming the
+    waiver, also with --allow-destructive, and the secret stays under its key."""
+    from tests.remediation.test_guard import _rec_ct, _workload_role
+
+    emu.apply("secret_default_kms")
+    _workload_role(emu)
+    ctx = ctx_for(destructive=True)
+    ctx.waived_rows = {"secret.readers_restricted": "secret.readers_restricted, until 2099-01-01, approved by x"}
+    steps = build_plan(ctx, [_rec_ct("secret.encrypted_with_cmk")])
+    move = next(s for s in steps if s.key == "secret.kms")
+    assert move.manual and "secret.readers_restricted" in move.message, move.message
+    sm = emu.client("secretsmanager", "govcloud")
+    before = sm.describe_secret(SecretId=SECRET).get("KmsKeyId")
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert move.status == "manual" and sm.describe_secret(SecretId=SECRET).get("KmsKeyId") == before
+
+
+def test_end_to_end_the_rotation_under_a_schema_waiver_keeps_the_region_and_the_plan_says_so(pytester, monkeypatch):
+    """--remediate --allow-destructive on an expiring key whose secret holds an invalid region and an extra field,
+    secret.schema waived: the printed plan rotates for credential.unexpired only, says the region is kept, plans
+    no rewrite; the secret keeps both fields, and the endpoint rows' summary names the waiver."""
+    from bedrock_key_audit.emulator import scenarios  # noqa: F401 -- the emulator builds the account
+
+    _waive(monkeypatch, "secret.schema")
+    monkeypatch.setattr(rotation, "EMULATED_DELAY", 0.0)
+    facts: dict[str, Any] = {}
+
+    def build(emu):
+        emu.apply("key_expiring_soon")
+        _region(emu, "eu-central-9", team="ml-platform")
+        facts["emu"] = emu
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="empty", setup=build)
+    text = result.stdout.str()
+    keys = {s.key for s in cap.plan}
+    assert "credential.rotate" in keys and "secret.rewrite" not in keys and "waived:secret.schema" in keys, keys
+    assert "region 'eu-central-9' kept as it is" in text
+    assert "a live waiver accepts" in text and "secret.schema" in text
+    doc = _document(facts["emu"])
+    assert doc["region"] == "eu-central-9" and doc["team"] == "ml-platform"

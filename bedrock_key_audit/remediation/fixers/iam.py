@@ -278,7 +278,9 @@ def _ensure_policy_step(ctx: Context) -> Step | None:
                        + (f" ({state['taken'][0]})" if state["taken"] else ""),
                 calls=calls, target=arn, targets=[arn, ctx.user_arn()], partition="commercial", run=run,
                 before=before, destructive=destructive, requires=["iam.create-user"],
-                grants=sorted(ctx.cfg.required_actions))
+                grants=sorted(ctx.cfg.required_actions),
+                # what the user is granted is what iam.policy_grants_required judges, whichever row asked
+                affects=["iam.policy_grants_required"])
 
 
 def _grants_all(ctx: Context, documents: list[Any], boundary: Any = None) -> bool:

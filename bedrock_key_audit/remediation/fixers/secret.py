@@ -200,7 +200,10 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
                       calls=["kms:DescribeKey (Enabled, not pending deletion)", "secretsmanager:UpdateSecret",
                              "kms:GenerateDataKey", "kms:Decrypt"],
                       target=secret.arn or sid, partition="govcloud", run=run, before=before,
-                      requires=["kms.create:govcloud"]))
+                      requires=["kms.create:govcloud"],
+                      # who can read the secret is what secret.readers_restricted judges: a reader it accepts
+                      # (under a live waiver) must not be cut off by this step
+                      affects=["secret.readers_restricted"] if losers else []))
     return steps + replicas
 
 
