@@ -406,3 +406,18 @@ def test_end_to_end_the_rotation_under_a_schema_waiver_keeps_the_region_and_the_
     assert "a live waiver accepts" in text and "secret.schema" in text
     doc = _document(facts["emu"])
     assert doc["region"] == "eu-central-9" and doc["team"] == "ml-platform"
+
+
+def test_the_user_is_not_created_for_another_row_while_its_absence_is_waived(emu, runs, monkeypatch):  # noqa: F811
+    """The key's user is gone and iam.user_exists is waived: iam.policy_grants_required's fixer would create it
+    (to attach the grant), which changes what the waived row judges; that step is manual naming the waiver, the
+    grant that requires it is blocked, and applying the plan creates no user."""
+    emu.apply("no_user")
+    _waive(monkeypatch, "iam.user_exists")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec("iam.user_exists"), _rec("iam.policy_grants_required")])
+    create = next(s for s in steps if s.key == "iam.create-user")
+    assert create.manual and "iam.user_exists" in create.message and "ciso@example.com" in create.message
+    assert all(s.manual or s.status == "blocked" for s in steps), [(s.key, s.status) for s in steps]
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert USER not in [u["UserName"] for u in emu.client("iam").list_users()["Users"]]

@@ -87,7 +87,8 @@ def _create_user_step(ctx: Context) -> Step:
 
     return Step(key="iam.create-user", order=ORDER_USER, action=f"create IAM user {name}",
                 calls=["iam:GetUser", "iam:ListUsers", "iam:CreateUser"], target=ctx.user_arn(),
-                targets=[ctx.user_arn()], partition="commercial", run=run, before={"UserName": name, "exists": False})
+                targets=[ctx.user_arn()], partition="commercial", run=run, before={"UserName": name, "exists": False},
+                affects=["iam.user_exists"])  # planned also for the grant and the rotation other rows ask for
 
 
 @fixer("iam.user_exists")
