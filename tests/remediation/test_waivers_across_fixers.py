@@ -5,6 +5,9 @@
   endpoint row's fixer.  The plan says which waiver accepted it, and the applied plan is the plan.
 * Every step that deactivates or deletes a Bedrock API key the secret does not hold is destructive.
 * A deleted policy version's document stays in the action log even when the step fails after deleting it.
+* No step's writes change a property a live-waived row judges, whichever row asked for the step: the
+  secret's region (rewrite, rotation), the new secret's KMS key, a created trail's KMS key and other
+  properties; a step that would is manual and names the waiver (docs/remediation.md, "Waivers across fixers").
 """
 from __future__ import annotations
 
@@ -23,12 +26,14 @@ from bedrock_key_audit.fixtures.reporting import sources
 from bedrock_key_audit.reporting.waivers import parse_waivers
 from tests.remediation.helpers import SECRET, USER, run
 from tests.remediation.test_rotation_recovery import Killed, kill_at_checkpoint, runs, state  # noqa: F401
+from tests.remediation.test_guard import ctx_for  # noqa: F401 -- fixture
 
 BEDROCK = "bedrock.amazonaws.com"
 
 
-def _rec(cid: str, status: str = "fail") -> CheckRecord:
-    return CheckRecord(cid, cid, cid.split(".")[0], "high", {}, f"checks/x::{cid}", status=status, detail="x")
+def _rec(cid: str, status: str = "fail", partition: str | None = None) -> CheckRecord:
+    return CheckRecord(cid, cid, cid.split(".")[0], "high", {}, f"checks/x::{cid}", status=status, detail="x",
+                       partition=partition, params={"partition": partition} if partition else {})
 
 
 def _waive(monkeypatch, *checks: str) -> None:
@@ -41,6 +46,7 @@ def _plan(ctx, monkeypatch, recs: list[CheckRecord]):
     """What the plugin's _plan does: waived rows out, their acceptance into the context, one list of steps."""
     kept, waived = plugin._without_waived(None, recs, ctx.now)
     ctx.waived = plugin.waived_reasons(waived)
+    ctx.waived_rows = plugin.live_waivers(None, recs, ctx.now)
     return build_plan(ctx, kept) + waived
 
 
@@ -201,3 +207,217 @@ def test_no_fixer_of_any_row_issues_or_retires_a_key_whose_state_is_waived(emu, 
                 for c in (s.calls or []) if isinstance(c, str)))]
         assert not touching, (scenario, [r.check_id for r in recs], touching)
         assert f"waived:{row}" in {s.key for s in steps}
+
+
+# --------------------------------------------------------------------------- writes that change a waived row's property
+def _region(emu, region: str, **extra: str) -> None:
+    sm = emu.client("secretsmanager", "govcloud")
+    data = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
+    data.update(region=region, **extra)
+    sm.put_secret_value(SecretId=SECRET, SecretString=json.dumps(data))
+
+
+def _document(emu) -> dict[str, Any]:
+    return json.loads(emu.client("secretsmanager", "govcloud").get_secret_value(SecretId=SECRET)["SecretString"])
+
+
+ENDPOINT_ROWS = ["endpoint.list_models", "endpoint.invoke", "endpoint.unused_surfaces_closed"]
+
+
+def test_a_waived_region_is_not_rewritten_for_the_endpoint_rows(emu, runs, monkeypatch):  # noqa: F811
+    """The secret's region (judged by secret.schema, waived) is what the endpoint rows fail on: no rewrite and no
+    rotation; their summary names the waiver; applying the plan leaves the secret as it is."""
+    emu.apply("compliant")
+    _region(emu, "eu-central-9")
+    recs = [_rec("secret.schema")] + [_rec(c) for c in ENDPOINT_ROWS]
+    assert "secret.rewrite" in {s.key for s in build_plan(runs(1), [_rec(c) for c in ENDPOINT_ROWS])}
+    _waive(monkeypatch, "secret.schema")
+    ctx = runs(2)
+    steps = _plan(ctx, monkeypatch, recs)
+    keys = {s.key for s in steps}
+    assert "secret.rewrite" not in keys and "credential.rotate" not in keys, keys
+    assert all(s.manual for s in steps), [(s.key, s.status) for s in steps]
+    for row in ("endpoint.list_models", "endpoint.invoke"):
+        why = ctx.memo["plan:no-step"][row]
+        assert "secret.schema" in why and "ciso@example.com" in why and "region" in why, why
+    before = state(emu)["stages"]
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert _document(emu)["region"] == "eu-central-9" and state(emu)["stages"] == before
+
+
+def test_a_rotation_keeps_the_fields_a_waived_schema_row_judged(emu, runs, monkeypatch):  # noqa: F811
+    """credential.unexpired (not waived) rotates the expiring key; secret.schema is waived on an invalid region and
+    an extra field: the new version keeps both as they were, and the plan says so."""
+    emu.apply("key_expiring_soon")
+    held = next(iter(state(emu)["creds"]))
+    _region(emu, "eu-central-9", team="ml-platform")
+    _waive(monkeypatch, "secret.schema")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec("credential.unexpired"), _rec("secret.schema")]
+                  + [_rec(c) for c in ENDPOINT_ROWS])
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert "secret.schema" not in rot.affects and "kept as it is" in rot.action and "secret.schema" in rot.action
+    assert rot.check_ids == ["credential.unexpired"], rot.check_ids  # the endpoint rows fail on the waived region
+    assert "secret.rewrite" not in {s.key for s in steps}
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert rot.status == "applied", rot.message
+    doc = _document(emu)
+    assert doc["region"] == "eu-central-9" and doc["team"] == "ml-platform"
+    current = next(v for v, st in state(emu)["stages"].items() if "AWSCURRENT" in st)
+    assert rotation.credential_of_version(current, list(state(emu)["creds"])) not in (None, held)  # a new key
+
+
+def test_a_new_secret_stays_on_the_default_key_under_a_waiver_on_its_cmk_row(emu, runs, monkeypatch):  # noqa: F811
+    """secret.exists fails, secret.encrypted_with_cmk ends error (there is no secret to judge) under a live waiver:
+    the rotation that creates the secret creates it on Secrets Manager's default key, and no KMS key is made."""
+    emu.apply("secret_missing")
+    _waive(monkeypatch, "secret.encrypted_with_cmk")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec("secret.exists"), _rec("secret.encrypted_with_cmk", "error")])
+    keys = [s.key for s in steps]
+    assert "credential.rotate" in keys and not any(k.startswith("kms.create") for k in keys), keys
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert "secret.encrypted_with_cmk" not in rot.affects and "default key" in rot.action
+    assert "secret.encrypted_with_cmk" in ctx.memo["plan:no-step"]["secret.encrypted_with_cmk"]
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert rot.status == "applied", rot.message
+    desc = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)
+    assert not desc.get("KmsKeyId") or "aws/secretsmanager" in desc["KmsKeyId"], desc.get("KmsKeyId")
+
+
+TRAIL_ROWS = ["cloudtrail.logging", "cloudtrail.multi_region", "cloudtrail.log_file_validation",
+              "cloudtrail.management_events", "cloudtrail.kms"]
+
+
+def _no_trail(emu) -> None:
+    emu.apply("compliant")
+    ct = emu.client("cloudtrail")
+    for t in ct.describe_trails()["trailList"]:
+        ct.delete_trail(Name=t["Name"])
+    assert not ct.describe_trails()["trailList"]
+
+
+@pytest.mark.parametrize("waived", ["cloudtrail.kms", "cloudtrail.log_file_validation"])
+def test_a_created_trail_leaves_a_waived_property_at_cloudtrails_default(emu, runs, monkeypatch, waived):  # noqa: F811
+    """The commercial trail is gone; every trail row fails and one step creates our trail.  Under a live waiver on
+    one row (of the commercial partition) that property is left at CloudTrail's default (no SSE-KMS and no key
+    made for it; no validation), the other rows' properties are set; the plan names the waiver."""
+    _no_trail(emu)
+    _waive(monkeypatch, f"{waived}[commercial]")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec(c, partition="commercial") for c in TRAIL_ROWS])
+    create = next(s for s in steps if s.key == "trail.create:commercial")
+    assert f"{waived}[commercial]" not in create.affects and "ciso@example.com" in create.action
+    if waived == "cloudtrail.kms":
+        assert not any(s.key == "kms.create:commercial" for s in steps) and not create.requires
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert create.status == "applied", create.message
+    trail = emu.client("cloudtrail").describe_trails()["trailList"][0]
+    assert trail.get("IsMultiRegionTrail")
+    if waived == "cloudtrail.kms":
+        assert not trail.get("KmsKeyId") and trail.get("LogFileValidationEnabled")
+    else:
+        assert trail.get("KmsKeyId") and not trail.get("LogFileValidationEnabled")
+
+
+def test_a_step_whose_writes_change_a_waived_rows_property_is_manual_naming_the_waiver(emu, runs):  # noqa: F811
+    """The plan's last word: a step that still names a live-waived row in ``affects`` (no fixer adapted it) is
+    not run; the plan says which waiver, and apply leaves it manual."""
+    from bedrock_key_audit.remediation.core import Step, _waived_writes
+
+    emu.apply("compliant")
+    ctx = runs(1)
+    ctx.waived_rows = {"cloudtrail.kms[commercial]": "cloudtrail.kms[commercial], until 2099-01-01, approved by x"}
+    ran: list[str] = []
+
+    def run_(c: Any, s: Any) -> tuple[Any, Any]:
+        ran.append("run")
+        return None, None
+    st = Step(key="x", order=70, action="encrypt", calls=[], target="t", partition="commercial",
+              run=run_, affects=["cloudtrail.kms[commercial]"])
+    other = Step(key="y", order=70, action="same, other partition", calls=[], target="t", partition="govcloud",
+                 affects=["cloudtrail.kms"])
+    _waived_writes(ctx, {"x": st, "y": other})
+    assert st.manual and "cloudtrail.kms[commercial]" in st.message and "approved by x" in st.message
+    assert not other.manual  # the waiver names the commercial row only
+    apply_plan(ctx, [st], lambda s, e: None)
+    assert st.status == "manual" and not ran
+
+
+def test_a_grant_for_the_endpoint_rows_is_manual_while_the_grants_row_is_waived(emu, runs, monkeypatch):  # noqa: F811
+    """The user's policy is detached (Bedrock refuses the key: 403) and iam.policy_grants_required is waived (the
+    missing grant is accepted): the least-privilege policy the endpoint rows' fixer plans would change what the
+    waived row judges, so it is manual naming the waiver, and applying the plan attaches nothing."""
+    emu.apply("compliant")
+    iam = emu.client("iam")
+    for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]:
+        iam.detach_user_policy(UserName=USER, PolicyArn=p["PolicyArn"])
+    recs = [_rec("endpoint.list_models"), _rec("endpoint.invoke"), _rec("iam.policy_grants_required")]
+    plain = build_plan(runs(1), recs)
+    assert any(s.key == "iam.ensure-policy" and not s.manual for s in plain), [(s.key, s.status) for s in plain]
+    _waive(monkeypatch, "iam.policy_grants_required")
+    ctx = runs(2)
+    steps = _plan(ctx, monkeypatch, recs)
+    grant = next(s for s in steps if s.key == "iam.ensure-policy")
+    assert grant.manual and "iam.policy_grants_required" in grant.message and "ciso@example.com" in grant.message
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert grant.status == "manual"
+    assert not iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]
+
+
+def test_moving_the_secret_to_our_key_is_manual_while_the_readers_it_cuts_off_are_waived(emu, ctx_for):  # noqa: F811
+    """secret.encrypted_with_cmk's move to our key would cut off a reader, and secret.readers_restricted (who
+    reads the secret) is under a live waiver: the move changes what that row judges, so it is manual naming the
+    waiver, also with --allow-destructive, and the secret stays under its key."""
+    from tests.remediation.test_guard import _rec_ct, _workload_role
+
+    emu.apply("secret_default_kms")
+    _workload_role(emu)
+    ctx = ctx_for(destructive=True)
+    ctx.waived_rows = {"secret.readers_restricted": "secret.readers_restricted, until 2099-01-01, approved by x"}
+    steps = build_plan(ctx, [_rec_ct("secret.encrypted_with_cmk")])
+    move = next(s for s in steps if s.key == "secret.kms")
+    assert move.manual and "secret.readers_restricted" in move.message, move.message
+    sm = emu.client("secretsmanager", "govcloud")
+    before = sm.describe_secret(SecretId=SECRET).get("KmsKeyId")
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert move.status == "manual" and sm.describe_secret(SecretId=SECRET).get("KmsKeyId") == before
+
+
+def test_end_to_end_the_rotation_under_a_schema_waiver_keeps_the_region_and_the_plan_says_so(pytester, monkeypatch):
+    """--remediate --allow-destructive on an expiring key whose secret holds an invalid region and an extra field,
+    secret.schema waived: the printed plan rotates for credential.unexpired only, says the region is kept, plans
+    no rewrite; the secret keeps both fields, and the endpoint rows' summary names the waiver."""
+    from bedrock_key_audit.emulator import scenarios  # noqa: F401 -- the emulator builds the account
+
+    _waive(monkeypatch, "secret.schema")
+    monkeypatch.setattr(rotation, "EMULATED_DELAY", 0.0)
+    facts: dict[str, Any] = {}
+
+    def build(emu):
+        emu.apply("key_expiring_soon")
+        _region(emu, "eu-central-9", team="ml-platform")
+        facts["emu"] = emu
+    result, cap = run(pytester, "--remediate", "--allow-destructive", scenario="empty", setup=build)
+    text = result.stdout.str()
+    keys = {s.key for s in cap.plan}
+    assert "credential.rotate" in keys and "secret.rewrite" not in keys and "waived:secret.schema" in keys, keys
+    assert "region 'eu-central-9' kept as it is" in text
+    assert "a live waiver accepts" in text and "secret.schema" in text
+    doc = _document(facts["emu"])
+    assert doc["region"] == "eu-central-9" and doc["team"] == "ml-platform"
+
+
+def test_the_user_is_not_created_for_another_row_while_its_absence_is_waived(emu, runs, monkeypatch):  # noqa: F811
+    """The key's user is gone and iam.user_exists is waived: iam.policy_grants_required's fixer would create it
+    (to attach the grant), which changes what the waived row judges; that step is manual naming the waiver, the
+    grant that requires it is blocked, and applying the plan creates no user."""
+    emu.apply("no_user")
+    _waive(monkeypatch, "iam.user_exists")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec("iam.user_exists"), _rec("iam.policy_grants_required")])
+    create = next(s for s in steps if s.key == "iam.create-user")
+    assert create.manual and "iam.user_exists" in create.message and "ciso@example.com" in create.message
+    assert all(s.manual or s.status == "blocked" for s in steps), [(s.key, s.status) for s in steps]
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert USER not in [u["UserName"] for u in emu.client("iam").list_users()["Users"]]

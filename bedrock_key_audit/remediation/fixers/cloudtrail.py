@@ -55,8 +55,10 @@ def _trail_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     trails = ctx.inv.trails(partition)
     trail = _target_trail(ctx, trails)
     if trail is None:
-        # no trail records management events: ours, never a change to another team's data trail
-        return _kms_steps(ctx, partition) + [_create_trail_step(ctx, partition)]
+        # no trail records management events: ours, never a change to another team's data trail; no KMS key is
+        # made for it while a live waiver on cloudtrail.kms accepts unencrypted (SSE-S3) log files
+        kms = [] if ctx.waiver("cloudtrail.kms", partition) is not None else _kms_steps(ctx, partition)
+        return kms + [_create_trail_step(ctx, partition)]
     if trail.organization:
         return [manual_step(f"manual:trail:{partition}", f"the security trail of {partition} ({trail.name}) is an "
                             "organization trail: change it from the organization's management account", rec)]
@@ -190,13 +192,30 @@ def trail_bucket_policy(arn_partition: str, account: str, bucket: str, trail_arn
     ]}
 
 
+# what each trail row judges on a trail this tool creates, and the sentence for the property left at CloudTrail's
+# default when a live waiver accepts that row
+TRAIL_PROPERTIES = {
+    "cloudtrail.kms": "no SSE-KMS (CloudTrail's default SSE-S3)",
+    "cloudtrail.log_file_validation": "no log-file validation",
+    "cloudtrail.multi_region": "single-Region",
+    "cloudtrail.management_events": "CloudTrail's default event selectors",
+    "cloudtrail.logging": "not started",
+}
+
+
 @writes(Write("cloudtrail:GetTrail", R_TRAILS), Write("s3:CreateBucket", R_OUR_BUCKETS),
         Write("s3:PutPublicAccessBlock", R_OUR_BUCKETS, actions=("s3:PutBucketPublicAccessBlock",)),
         Write("s3:GetBucketPolicy", R_TRAIL_BUCKETS), Write("s3:PutBucketPolicy", R_OUR_BUCKETS),
         Write("cloudtrail:CreateTrail", R_OWN_TRAILS), Write("cloudtrail:PutEventSelectors", R_OWN_TRAILS),
         Write("cloudtrail:StartLogging", R_OWN_TRAILS))
 def _create_trail_step(ctx: Context, partition: str) -> Step:
+    """Create this tool's trail.  Each property a trail row judges is set as that row passes, except where a live
+    waiver on the row (``Context.waiver``) accepts it as it is: that property is left at CloudTrail's default for
+    a new trail (CloudTrail API Reference, "CreateTrail": no KmsKeyId means SSE-S3, log-file validation off,
+    single-Region; a trail is created stopped until StartLogging; a trail without PutEventSelectors logs all
+    management events), so no waived choice is overwritten by the trail another row asked for."""
     region = ctx.cfg.region(partition)
+    waived = {cid: w for cid in TRAIL_PROPERTIES if (w := ctx.waiver(cid, partition)) is not None}
     acct = ctx.account(partition)
     p = ctx.arn_partition(partition)
     bucket = f"{TRAIL_NAME}-{acct}-{region}"
@@ -207,7 +226,7 @@ def _create_trail_step(ctx: Context, partition: str) -> Step:
         return st
 
     def run(ctx: Context, st: Step) -> tuple[Any, Any]:
-        kms = kms_key_arn(ctx, partition)
+        kms = kms_key_arn(ctx, partition) if "cloudtrail.kms" not in waived else None
         got = ctx.call("cloudtrail", partition, "GetTrail", expected={"TrailNotFoundException"}, Name=TRAIL_NAME)
         if got is not None and got["Trail"].get("S3BucketName") != bucket:
             raise NeedsPerson(f"a trail named {TRAIL_NAME} already exists in {partition} with bucket "
@@ -225,28 +244,44 @@ def _create_trail_step(ctx: Context, partition: str) -> Step:
         now = ctx.call("s3", partition, "GetBucketPolicy", expected={"NoSuchBucketPolicy"}, Bucket=bucket)
         ctx.call("s3", partition, "PutBucketPolicy", Bucket=bucket, Policy=json.dumps(merged_policy(
             (now or {}).get("Policy"), trail_bucket_policy(p, acct, bucket, trail_arn)["Statement"])))
+        multi, validation = "cloudtrail.multi_region" not in waived, "cloudtrail.log_file_validation" not in waived
         if got is None:
             ctx.call("cloudtrail", partition, "CreateTrail", Name=TRAIL_NAME, S3BucketName=bucket,
-                     IsMultiRegionTrail=True, IncludeGlobalServiceEvents=True, EnableLogFileValidation=True,
-                     KmsKeyId=kms)
-        selectors = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
-                      "ExcludeManagementEventSources": []}]
-        ctx.call("cloudtrail", partition, "PutEventSelectors", TrailName=TRAIL_NAME, EventSelectors=selectors)
-        ctx.call("cloudtrail", partition, "StartLogging", Name=TRAIL_NAME)
+                     IsMultiRegionTrail=multi, IncludeGlobalServiceEvents=True, EnableLogFileValidation=validation,
+                     **({"KmsKeyId": kms} if kms else {}))
+        selectors: list[dict[str, Any]] | None = None
+        if "cloudtrail.management_events" not in waived:
+            selectors = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
+                          "ExcludeManagementEventSources": []}]
+            ctx.call("cloudtrail", partition, "PutEventSelectors", TrailName=TRAIL_NAME, EventSelectors=selectors)
+        logging_on = "cloudtrail.logging" not in waived
+        if logging_on:
+            ctx.call("cloudtrail", partition, "StartLogging", Name=TRAIL_NAME)
         return {"trail": None}, {"Name": TRAIL_NAME, "TrailARN": trail_arn, "S3BucketName": bucket,
-                                 "IsMultiRegionTrail": True, "IncludeGlobalServiceEvents": True,
-                                 "LogFileValidationEnabled": True, "KmsKeyId": kms, "EventSelectors": selectors,
-                                 "IsLogging": True}
+                                 "IsMultiRegionTrail": multi, "IncludeGlobalServiceEvents": True,
+                                 "LogFileValidationEnabled": validation, "KmsKeyId": kms, "EventSelectors": selectors,
+                                 "IsLogging": logging_on}
 
+    if not waived:
+        what = f"create multi-region trail {TRAIL_NAME} in {partition} (validated, KMS-encrypted, all management events, logging)"
+    else:
+        done = [w for w, cid in (("multi-region", "cloudtrail.multi_region"), ("validated", "cloudtrail.log_file_validation"),
+                                 ("KMS-encrypted", "cloudtrail.kms"), ("all management events", "cloudtrail.management_events"),
+                                 ("logging", "cloudtrail.logging")) if cid not in waived]
+        what = (f"create trail {TRAIL_NAME} in {partition} ({', '.join(done) or 'nothing else set'}; left at CloudTrail's "
+                "default as a live waiver accepts: " + "; ".join(f"{TRAIL_PROPERTIES[c]} ({w})" for c, w in waived.items())
+                + ")")
+    calls = ["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "cloudtrail:CreateTrail"]
+    calls += (["cloudtrail:PutEventSelectors"] if "cloudtrail.management_events" not in waived else []) + (
+        ["cloudtrail:StartLogging"] if "cloudtrail.logging" not in waived else [])
     return Step(key=f"trail.create:{partition}", order=ORDER_TRAIL_CREATE,
-                action=f"create multi-region trail {TRAIL_NAME} in {partition} (validated, KMS-encrypted, all "
-                       f"management events, logging) with S3 bucket {bucket} and its CloudTrail bucket policy "
+                action=f"{what} with S3 bucket {bucket} and its CloudTrail bucket policy "
                        "(no trail there records management events; other trails are left as they are)",
-                calls=["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "cloudtrail:CreateTrail",
-                       "cloudtrail:PutEventSelectors", "cloudtrail:StartLogging"],
+                calls=calls,
                 target=trail_arn, targets=[trail_arn, f"arn:{p}:s3:::{bucket}"], partition=partition, run=run,
-                before={"trail": None}, requires=[f"kms.create:{partition}"],
-                grants=["Sid:AWSCloudTrailAclCheck", "Sid:AWSCloudTrailWrite"])
+                before={"trail": None}, requires=[f"kms.create:{partition}"] if "cloudtrail.kms" not in waived else [],
+                grants=["Sid:AWSCloudTrailAclCheck", "Sid:AWSCloudTrailWrite"],
+                affects=[f"{cid}[{partition}]" for cid in TRAIL_PROPERTIES if cid not in waived])
 
 
 for _cid in ("cloudtrail.logging", "cloudtrail.multi_region", "cloudtrail.log_file_validation",

@@ -87,7 +87,8 @@ def _create_user_step(ctx: Context) -> Step:
 
     return Step(key="iam.create-user", order=ORDER_USER, action=f"create IAM user {name}",
                 calls=["iam:GetUser", "iam:ListUsers", "iam:CreateUser"], target=ctx.user_arn(),
-                targets=[ctx.user_arn()], partition="commercial", run=run, before={"UserName": name, "exists": False})
+                targets=[ctx.user_arn()], partition="commercial", run=run, before={"UserName": name, "exists": False},
+                affects=["iam.user_exists"])  # planned also for the grant and the rotation other rows ask for
 
 
 @fixer("iam.user_exists")
@@ -278,7 +279,9 @@ def _ensure_policy_step(ctx: Context) -> Step | None:
                        + (f" ({state['taken'][0]})" if state["taken"] else ""),
                 calls=calls, target=arn, targets=[arn, ctx.user_arn()], partition="commercial", run=run,
                 before=before, destructive=destructive, requires=["iam.create-user"],
-                grants=sorted(ctx.cfg.required_actions))
+                grants=sorted(ctx.cfg.required_actions),
+                # what the user is granted is what iam.policy_grants_required judges, whichever row asked
+                affects=["iam.policy_grants_required"])
 
 
 def _grants_all(ctx: Context, documents: list[Any], boundary: Any = None) -> bool:

@@ -4,6 +4,7 @@ the rotation itself is :mod:`bedrock_key_audit.remediation.rotation`.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bedrock_key_audit.checkcore import CheckRecord, CouldNotDecide
@@ -45,12 +46,32 @@ def _rotation_steps(ctx: Context, reason: str, held: Credential | None = None) -
     if _needs_policy(ctx) and (st := _ensure_policy_step(ctx)) is not None:
         steps.append(st)  # the new key must be allowed bedrock:CallWithBearerToken to prove itself
     secret = ctx.inv.secret()
-    if not secret.exists:
+    if not secret.exists and ctx.waiver("secret.encrypted_with_cmk") is None:
+        # a live waiver on secret.encrypted_with_cmk keeps the new secret on Secrets Manager's default key
+        # (rotation.usable_kms): no key is made for it
         steps += _kms_steps(ctx, "govcloud")
         for s in rot:
             if s.key == "credential.rotate":
                 s.requires.append("kms.create:govcloud")  # the new secret is created under our key
     return steps + rot
+
+
+def region_accepted(ctx: Context) -> bool:
+    """The secret's ``region`` is not one Bedrock is offered in and a live waiver on ``secret.schema`` accepts the
+    document as it is: the endpoint rows' "no usable region" is that waived reason, so no step rewrites it (noted
+    for the plan's summary)."""
+    secret = ctx.inv.secret()
+    if not secret.exists or secret.text is None:
+        return False
+    try:
+        data = json.loads(secret.text.reveal())
+    except (ValueError, RecursionError):
+        return False
+    kept = rotation.region_kept(ctx, data)
+    region = data.get("region", "(none)") if isinstance(data, dict) else None
+    del data
+    return kept and accepted(ctx, ("secret.schema",), f"the secret's region {region!r} is not one where Amazon "
+                             "Bedrock is offered (the endpoint rows cannot call Bedrock with it)")
 
 
 def _undecided_step(ctx: Context, diag: dict[str, Any], rec: CheckRecord) -> list[Step]:
@@ -87,10 +108,11 @@ def key_diagnosis(ctx: Context) -> dict[str, Any]:
 
 
 def accepted(ctx: Context, check_ids: tuple[str, ...], reason: str) -> bool:
-    """Whether a live waiver on one of ``check_ids`` accepts ``reason`` (noted for the plan's summary)."""
-    by = [c for c in check_ids if c in ctx.waived]
+    """Whether a live waiver on one of ``check_ids`` (``Context.waiver``: a failing row's, or an erroring row's)
+    accepts ``reason`` (noted for the plan's summary)."""
+    by = [(c, w) for c in check_ids if (w := ctx.waiver(c)) is not None]
     if by:
-        note = f"{reason}: accepted by the live waiver on {by[0]} ({ctx.waived[by[0]]})"
+        note = f"{reason}: accepted by the live waiver on {by[0][0]} ({by[0][1]})"
         if note not in ctx.memo.setdefault("plan:waived-reasons", []):
             ctx.memo["plan:waived-reasons"].append(note)
     return bool(by)

@@ -131,6 +131,11 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
     secret = ctx.inv.secret()
     if (restore := _restore_first(ctx)) is not None:
         return restore
+    if accepted(ctx, ("secret.encrypted_with_cmk",), f"secret {ctx.cfg.secret_id} stays on the key it has (or, "
+                "created, on Secrets Manager's default key)"):
+        # only an erroring row gets here (a failing waived row is not planned): its waiver still says which key
+        # the person chose, so neither a re-encryption nor a key of ours is planned for it
+        return []
     meta = ctx.inv.kms_key("govcloud", KMS_ALIAS)
     if not meta.get("missing") and (why := rotation.kms_unusable(meta)):
         return [manual_step("manual:kms-unusable:govcloud", (
@@ -195,7 +200,10 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
                       calls=["kms:DescribeKey (Enabled, not pending deletion)", "secretsmanager:UpdateSecret",
                              "kms:GenerateDataKey", "kms:Decrypt"],
                       target=secret.arn or sid, partition="govcloud", run=run, before=before,
-                      requires=["kms.create:govcloud"]))
+                      requires=["kms.create:govcloud"],
+                      # who can read the secret is what secret.readers_restricted judges: a reader it accepts
+                      # (under a live waiver) must not be cut off by this step
+                      affects=["secret.readers_restricted"] if losers else []))
     return steps + replicas
 
 
