@@ -28,6 +28,33 @@ def pytest_configure(config):
     gc.set_threshold(50_000, 20, 10)
 
 
+_frozen = False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    """Once the in-process emulator runs, what the process holds then is moved out of the collector's sight.
+
+    By then the process holds its long-lived objects (the modules pytest, moto, botocore and the audit import,
+    botocore's models, the emulator); each later full collection walked all of them again, as did
+    ``unraisableexception``'s collection at the session's end.  ``gc.freeze`` (after one collection, so no
+    garbage is frozen) keeps them alive and unscanned; what later tests allocate is collected as before.  The
+    state of the test just torn down is frozen with them and stays until the process ends: one scenario's
+    worth.  Source: Python docs, "gc -- Garbage Collector interface", gc.freeze.
+    """
+    global _frozen
+    if _frozen:
+        return
+    from bedrock_key_audit.fixtures.emulator import plugin as emulator_plugin
+
+    if emulator_plugin._singleton is not None:
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        _frozen = True
+
+
 @pytest.fixture(autouse=True)
 def _keep_sys_modules(monkeypatch):
     """In-process audit runs share this process with the emulator's server thread.
