@@ -67,10 +67,9 @@ class Gatherer:
         with self._lock:
             cell = self._cells.get(key)
             owner = cell is None
-            if owner:
+            if cell is None:
                 cell = self._cells[key] = _Cell(me)
             elif not cell.event.is_set():
-                assert cell is not None
                 if self._closes_cycle(cell, me):
                     raise _cycle(f"the {describe_key(key)}")
                 self._waiting[me] = cell
