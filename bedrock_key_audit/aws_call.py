@@ -19,9 +19,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import botocore.exceptions
 from botocore import xform_name
-from botocore.parsers import ResponseParserError
 
 from bedrock_key_audit.inventory.errors import KMS_VIA_SECRETS_MANAGER
 
@@ -31,10 +29,36 @@ THROTTLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException
                   "SlowDown", "ProvisionedThroughputExceededException"}
 
 
+#: the modules whose exception classes :func:`call` maps (botocore's own and its response parser's)
+_BOTOCORE_MODULES = ("botocore.exceptions", "botocore.parsers")
+_UNREACHABLE = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"})
+
+
+def botocore_classes(exc: BaseException) -> frozenset[str]:
+    """The names of botocore's exception classes ``exc`` is an instance of (``{"ClientError"}``).
+
+    By name and module, not identity: one process can hold two copies of botocore's modules (a test runner that
+    restores ``sys.modules`` after an in-process run makes the next run import them again, while a module kept
+    from the first run, reached as an attribute of a package that stayed, still names the first copy), and a
+    client of one copy raises classes the other copy's ``except`` clauses do not catch."""
+    return frozenset(c.__name__ for c in type(exc).__mro__ if c.__module__ in _BOTOCORE_MODULES)
+
+
+def is_client_error(exc: BaseException) -> bool:
+    """Is ``exc`` botocore's ``ClientError`` (of any copy of botocore), with its parsed ``response``?"""
+    return "ClientError" in botocore_classes(exc) and isinstance(getattr(exc, "response", None), dict)
+
+
+def client_response(exc: BaseException) -> dict[str, Any]:
+    """The parsed error response of a ``ClientError`` (:func:`is_client_error`), else ``{}``."""
+    response = getattr(exc, "response", None)
+    return response if isinstance(response, dict) else {}
+
+
 def error_code(exc: BaseException) -> str:
     """The AWS error code of a ``ClientError`` (``response["Error"]["Code"]``), else the exception's type name."""
-    if isinstance(exc, botocore.exceptions.ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    if is_client_error(exc):
+        return str(client_response(exc).get("Error", {}).get("Code", "ClientError"))
     return type(exc).__name__
 
 
@@ -187,39 +211,43 @@ def call(client: Any, operation: str, *, partition: str, region: str | None = No
     where = f"{partition} ({region or client.meta.region_name})"
     try:
         resp = via(client) if via is not None else getattr(client, xform_name(operation))(**params)
-    except botocore.exceptions.ClientError as exc:
-        code = error_code(exc)
-        if code in set(expected):
-            return None
-        action = iam_action(client, operation)
-        if code in DENIED_CODES or code == BODYLESS_DENIED:
-            raise denied_error(client.meta.service_model.service_name, operation, action, code,
-                               exc.response.get("Error", {}).get("Message", "") or "", where=where,
-                               partition=partition, who=who, audit_cfg=audit_cfg) from None
-        if code in THROTTLE_CODES:
-            raise AwsCallError(f"{action} in {where} was still throttled after retries; rerun later or lower concurrency",
-                               kind="throttled", action=action, code=code) from None
-        msg = exc.response.get("Error", {}).get("Message", "")
-        raise AwsCallError(f"{action} in {where} failed with {code}: {msg[:200]}",
-                           kind="client_error", action=action, code=code) from None
-    except botocore.exceptions.NoCredentialsError:
-        raise AwsCallError(f"no AWS credentials for {partition}; configure a profile or the standard chain",
-                           kind="no_credentials", action=iam_action(client, operation),
-                           code="NoCredentialsError") from None
-    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
-            botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectionClosedError) as exc:
-        action = iam_action(client, operation)
-        raise AwsCallError(f"{action}: could not reach {client.meta.service_model.service_name} in {partition}: "
-                           f"{type(exc).__name__}", kind="unreachable", action=action, code=type(exc).__name__) from None
-    except botocore.exceptions.BotoCoreError as exc:
-        action = iam_action(client, operation)
-        raise AwsCallError(f"{action} in {partition} failed: {type(exc).__name__}",
-                           kind="botocore", action=action, code=type(exc).__name__) from None
-    except ResponseParserError:
-        action = iam_action(client, operation)
-        raise AwsCallError(f"{action} in {partition}: AWS answered with a response that cannot be parsed; "
-                           "the endpoint may not implement this action",
-                           kind="unparseable", action=action, code="ResponseParserError") from None
+    except Exception as exc:  # botocore's failures mapped by class name (botocore_classes); others re-raised
+        names = botocore_classes(exc)
+        if is_client_error(exc):
+            response = client_response(exc)
+            code = error_code(exc)
+            if code in set(expected):
+                return None
+            action = iam_action(client, operation)
+            if code in DENIED_CODES or code == BODYLESS_DENIED:
+                raise denied_error(client.meta.service_model.service_name, operation, action, code,
+                                   response.get("Error", {}).get("Message", "") or "", where=where,
+                                   partition=partition, who=who, audit_cfg=audit_cfg) from None
+            if code in THROTTLE_CODES:
+                raise AwsCallError(f"{action} in {where} was still throttled after retries; rerun later or lower "
+                                   "concurrency", kind="throttled", action=action, code=code) from None
+            msg = response.get("Error", {}).get("Message", "")
+            raise AwsCallError(f"{action} in {where} failed with {code}: {msg[:200]}",
+                               kind="client_error", action=action, code=code) from None
+        if "NoCredentialsError" in names:
+            raise AwsCallError(f"no AWS credentials for {partition}; configure a profile or the standard chain",
+                               kind="no_credentials", action=iam_action(client, operation),
+                               code="NoCredentialsError") from None
+        if names & _UNREACHABLE:
+            action = iam_action(client, operation)
+            raise AwsCallError(f"{action}: could not reach {client.meta.service_model.service_name} in {partition}: "
+                               f"{type(exc).__name__}", kind="unreachable", action=action,
+                               code=type(exc).__name__) from None
+        if "BotoCoreError" in names:
+            action = iam_action(client, operation)
+            raise AwsCallError(f"{action} in {partition} failed: {type(exc).__name__}",
+                               kind="botocore", action=action, code=type(exc).__name__) from None
+        if "ResponseParserError" in names:
+            action = iam_action(client, operation)
+            raise AwsCallError(f"{action} in {partition}: AWS answered with a response that cannot be parsed; "
+                               "the endpoint may not implement this action",
+                               kind="unparseable", action=action, code="ResponseParserError") from None
+        raise
     resp.pop("ResponseMetadata", None)
     return resp
 

@@ -37,12 +37,11 @@ import importlib
 import re
 import secrets
 import string
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bedrock_key_audit.checkcore import CouldNotDecide
-from bedrock_key_audit.inventory.gather import Gatherer
+from bedrock_key_audit.inventory.gather import Gatherer, describe_key
 from bedrock_key_audit.inventory.models import SecretText
 from bedrock_key_audit.redaction import known
 
@@ -325,24 +324,18 @@ def encode_value(value: Any, pseudo: Pseudonymiser | None = None) -> Any:
 
 
 # --------------------------------------------------------------------------- replay
-def _what(key: Any) -> str:
-    if isinstance(key, tuple) and key:
-        name = str(key[0])
-        rest = [str(k) for k in key[1:] if isinstance(k, (str, int))]
-        return f"{name} read" + (f" for {', '.join(rest)}" if rest else "")
-    return f"{key} read"
-
-
 class FrozenGatherer(Gatherer):
     """A gatherer answering from a recorded snapshot: ``once`` returns the recorded value or re-raises
-    the recorded error and never calls ``fetch``; a key the snapshot lacks is ``CouldNotDecide``."""
+    the recorded error and never calls ``fetch``; a key the snapshot lacks is ``CouldNotDecide``.
+
+    A key the snapshot names as transient is computed again in a memo cell of its own (as in a live run,
+    :meth:`Gatherer.once`), so a transient cell computed from other transient cells waits on nothing it
+    holds; the reads it would make are refused (:class:`NoAws`)."""
 
     def __init__(self, cells: dict[Any, tuple[bool, Any]], transient: frozenset[Any] = frozenset()):
         super().__init__(workers=2)
         self.recorded = cells
         self.transient = transient
-        self._local_lock = threading.Lock()
-        self._local: dict[Any, Any] = {}
 
     def once(self, key: Any, fn: Callable[..., T]) -> T:
         if key in self.recorded:
@@ -351,11 +344,8 @@ class FrozenGatherer(Gatherer):
                 raise value
             return value  # type: ignore[no-any-return]
         if key in self.transient:  # an internal object (a rate limiter): made again, it reads nothing
-            with self._local_lock:
-                if key not in self._local:
-                    self._local[key] = fn()
-                return self._local[key]  # type: ignore[no-any-return]
-        raise CouldNotDecide(f"the snapshot holds no {_what(key)}, so this row cannot be judged from the "
+            return super().once(key, fn)
+        raise CouldNotDecide(f"the snapshot holds no {describe_key(key)}, so this row cannot be judged from the "
                              "evidence; re-run the audit against AWS to settle it")
 
 

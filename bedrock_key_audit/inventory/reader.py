@@ -494,7 +494,7 @@ class Inventory(BulkReads):
             val_future = self.g.background(value)
             desc = self._read("govcloud", "secretsmanager", "DescribeSecret",
                               expected={"ResourceNotFoundException"}, SecretId=sid)
-            kind, val = val_future.result() if not val_future.cancel() else value()
+            kind, val = self.g.wait(val_future) if not val_future.cancel() else value()
             if desc is None:
                 return Secret(secret_id=sid, exists=False, region=self.cfg.region("govcloud"))
             s = Secret(

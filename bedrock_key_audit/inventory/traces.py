@@ -16,7 +16,7 @@ import json
 import urllib.parse
 from typing import Any
 
-import botocore.exceptions
+from bedrock_key_audit.aws_call import client_response, is_client_error
 
 from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.permissions import BUCKET, COMMERCIAL, INVOCATION_LOG_BUCKET, INVOCATION_LOGGING, ROLE, Read, reads
@@ -214,8 +214,10 @@ def bucket_exists(inv: Any, partition: str, bucket: str, region: str) -> bool:
     def via(client: Any) -> dict[str, Any]:
         try:
             got = client.get_bucket_location(Bucket=bucket)
-        except botocore.exceptions.ClientError as exc:
-            code = str((exc.response.get("Error") or {}).get("Code") or "")
+        except Exception as exc:  # a ClientError of any copy of botocore (aws_call.is_client_error); others re-raised
+            if not is_client_error(exc):
+                raise
+            code = str((client_response(exc).get("Error") or {}).get("Code") or "")
             if code in ("NoSuchBucket", "404"):
                 return {"exists": False}
             if code in ("AccessDenied", "403"):

@@ -66,6 +66,40 @@ def test_expected_code_is_none_and_metadata_is_dropped() -> None:
     assert got == {"User": {"UserName": "bob"}}
 
 
+def _second_botocore_exceptions() -> Any:
+    """Another copy of ``botocore.exceptions`` (same names, other classes), as a process holds after a test runner
+    restored ``sys.modules`` between two in-process runs and the second imported botocore again."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("botocore.exceptions")
+    assert spec is not None and spec.loader is not None
+    other = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(other)
+    assert other.ClientError is not botocore.exceptions.ClientError
+    return other
+
+
+def test_another_copy_of_botocores_errors_is_mapped_the_same() -> None:
+    """A ClientError raised by a client of another copy of botocore is still an expected code (None), a throttle
+    (the one sentence) or a denial, never the raw botocore text."""
+    other = _second_botocore_exceptions()
+
+    def error(code: str) -> BaseException:
+        return other.ClientError({"Error": {"Code": code, "Message": "m"}}, "GetUser")
+    assert aws_call.call(iam_client(), "GetUser", partition="commercial", expected={"NoSuchEntity"},
+                         via=raising(error("NoSuchEntity"))) is None
+    for exc, kind, message in [(error("Throttling"), "throttled", CASES[1][2]), (error("AccessDenied"), "denied", CASES[0][2]),
+                               (other.NoCredentialsError(), "no_credentials", CASES[3][2]),
+                               (other.EndpointConnectionError(endpoint_url="https://iam.amazonaws.com"), "unreachable",
+                                CASES[4][2])]:
+        with pytest.raises(aws_call.AwsCallError) as info:
+            aws_call.call(iam_client(), "GetUser", partition="commercial", region="us-east-1", via=raising(exc))
+        assert (info.value.kind, str(info.value)) == (kind, message)
+    assert aws_call.error_code(error("NoSuchEntity")) == "NoSuchEntity"
+    with pytest.raises(KeyError):  # anything else is not botocore's to map
+        aws_call.call(iam_client(), "GetUser", partition="commercial", via=raising(KeyError("k")))
+
+
 def test_remediator_is_named_in_a_denial() -> None:
     with pytest.raises(aws_call.AwsCallError, match=r"denied to the remediator in commercial \(us-east-1\); grant "
                        r"iam:GetUser to the remediating principal \(`bedrock-key-audit policy remediator --partition commercial` "

@@ -130,6 +130,84 @@ def test_internal_objects_are_transient():
     assert doc["cells"] == [] and doc["transient"] == [{"__t": "tuple", "v": ["lookup-limiter", "us-east-1"]}]
 
 
+def _in_thread(fn, timeout=10.0):
+    """``fn()``'s (value, exception), or a failure when it has not finished within ``timeout`` seconds (a hang)."""
+    import threading
+
+    out: dict = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 -- handed back to the test
+            out["error"] = exc
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), "the memo hung"
+    return out.get("value"), out.get("error")
+
+
+def test_transient_cells_computed_from_transient_cells_do_not_hang():
+    """A snapshot naming the secret and the fields read from it as transient: the fields' computation reads the
+    secret's cell, and a replay computes both again (each read refused), ending in the refusal, not a hang."""
+    def refused():
+        raise CouldNotDecide("a replay of recorded evidence makes no AWS call")
+    frozen = snapshot.FrozenGatherer({}, frozenset({("secret", "s"), ("secret-fields", "s")}))
+    for _ in range(2):  # computed once, then answered from the cell
+        value, error = _in_thread(lambda: frozen.once(("secret-fields", "s"),
+                                                      lambda: frozen.once(("secret", "s"), refused)))
+        assert value is None and isinstance(error, CouldNotDecide) and "makes no AWS call" in str(error)
+    frozen.close()
+
+
+def _gatherers():
+    return [Gatherer(workers=2), snapshot.FrozenGatherer({}, frozenset({("a",), ("b", "x")}))]
+
+
+def test_a_cell_that_needs_itself_fails_at_once():
+    """A memo cell whose computation reads the same cell, on its own thread, through a pool job or through
+    another thread's cell, raises one sentence naming the read instead of waiting for ever (live and replayed
+    memos alike)."""
+    import threading
+
+    from bedrock_key_audit.inventory.gather import ReadCycle
+
+    def is_cycle(error):
+        return (isinstance(error, ReadCycle) and "needs its own result" in str(error)
+                and "bug of this tool" in str(error) and "\n" not in str(error))
+
+    for g in _gatherers():
+        value, error = _in_thread(lambda g=g: g.once(("a",), lambda: g.once(("a",), lambda: 1)))
+        assert is_cycle(error) and "the a read needs" in str(error), error
+        g.close()
+    for g in _gatherers():  # ("a",) waits on a pool job that reads ("b", "x"), which reads ("a",)
+        value, error = _in_thread(lambda g=g: g.once(
+            ("a",), lambda: g.wait(g.background(lambda: g.once(("b", "x"), lambda: g.once(("a",), lambda: 1))))))
+        assert is_cycle(error), error
+        g.close()
+    for g in _gatherers():  # the same through fanout's pool jobs
+        value, error = _in_thread(lambda g=g: g.once(
+            ("a",), lambda: g.fanout([lambda: 0, lambda: g.once(("b", "x"), lambda: g.once(("a",), lambda: 1))])))
+        assert is_cycle(error), error
+        g.close()
+    for g in _gatherers():  # two threads: one computes ("a",) and reads ("b", "x"), the other the reverse
+        both = threading.Barrier(2)
+
+        def cross(first, second, g=g, both=both):
+            def fn():
+                both.wait(5)
+                return g.once(second, lambda: 1)
+            return lambda: g.once(first, fn)
+        other = threading.Thread(target=lambda: _in_thread(cross(("b", "x"), ("a",))), daemon=True)
+        other.start()
+        value, error = _in_thread(cross(("a",), ("b", "x")))
+        other.join(10)
+        assert not other.is_alive()
+        assert is_cycle(error), error
+        g.close()
+
+
 def test_replay_aws_makes_no_client():
     aws = snapshot.NoAws(cfg=None, calls=None)
     for make in (lambda: aws.client("iam", "commercial", None), lambda: aws.session("govcloud")):
