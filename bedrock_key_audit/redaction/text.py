@@ -28,7 +28,7 @@ def redact_text(text: str, extra: tuple[str, ...] | list[str] = ()) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, MASK)
     text = known.mask(text)
-    for pat, needs in zip(TEXT_PATTERNS, TEXT_PATTERN_NEEDS):
+    for pat, needs in zip(TEXT_PATTERNS, TEXT_PATTERN_NEEDS, strict=True):
         if not _may_match(text, needs):
             continue
         if pat.groups:
@@ -106,7 +106,7 @@ def redact_terminal(text: str) -> str:
     if not text:
         return text
     text = redact_text(text)
-    for pat, needs in zip(TERMINAL_PATTERNS, TERMINAL_PATTERN_NEEDS):
+    for pat, needs in zip(TERMINAL_PATTERNS, TERMINAL_PATTERN_NEEDS, strict=True):
         if _may_match(text, needs):
             text = pat.sub(MASK, text)
     return text

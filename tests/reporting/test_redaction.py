@@ -434,8 +434,8 @@ def test_each_pattern_names_literals_it_cannot_match_without():
         TEXT_PATTERNS,
     )
     assert len(TEXT_PATTERN_NEEDS) == len(TEXT_PATTERNS) and len(TERMINAL_PATTERN_NEEDS) == len(TERMINAL_PATTERNS)
-    for pat, (ignore_case, literals) in [*zip(TEXT_PATTERNS, TEXT_PATTERN_NEEDS),
-                                         *zip(TERMINAL_PATTERNS, TERMINAL_PATTERN_NEEDS)]:
+    for pat, (ignore_case, literals) in [*zip(TEXT_PATTERNS, TEXT_PATTERN_NEEDS, strict=True),
+                                         *zip(TERMINAL_PATTERNS, TERMINAL_PATTERN_NEEDS, strict=True)]:
         assert bool(pat.flags & re.IGNORECASE) == ignore_case
         assert all(lit == lit.lower() for lit in literals) or not ignore_case
         source = (pat.pattern.lower() if ignore_case else pat.pattern).replace("\\.", ".")
@@ -463,11 +463,12 @@ def test_skipping_patterns_a_text_cannot_match_changes_nothing(text):
 def test_a_large_record_redacts_as_each_of_its_strings_does():
     """``redact_obj`` looks plain strings up in its cache directly: the same result as one ``redact_text`` each."""
     key = "ABSKQmVkcm9ja0FQSUtleS1hdC0xMjM0NTY3ODkwMTI6c2VjcmV0"
-    record = {"extra_actions": [{"action": f"svc{i}:Action{i}", "note": f"Bearer {key}", "n": i,
-                                 "Password": "pw", "tags": (f"t{i}", b"raw", None)} for i in range(30000)],
-              "long": "x" * 300 + key, key: [key]}
+    record: dict[str, object] = {
+        "extra_actions": [{"action": f"svc{i}:Action{i}", "note": f"Bearer {key}", "n": i, "Password": "pw",
+                           "tags": (f"t{i}", b"raw", None)} for i in range(30000)],
+        "long": "x" * 300 + key, key: [key]}
     out = redact_obj(record)
     assert out["extra_actions"][29999] == {"action": "svc29999:Action29999", "note": redact_text(f"Bearer {key}"),
                                            "n": 29999, "Password": "***REDACTED***",
                                            "tags": ["t29999", "***REDACTED***", None]}
-    assert out["long"] == redact_text(record["long"]) and key not in json.dumps(out)
+    assert out["long"] == redact_text(str(record["long"])) and key not in json.dumps(out)
