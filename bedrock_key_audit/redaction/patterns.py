@@ -62,6 +62,16 @@ TEXT_PATTERNS = [
     ),
 ]
 
+# What each of ``TEXT_PATTERNS`` cannot match without, in order: (case-insensitive, literals of which a match holds
+# one).  ``redact_text`` skips a pattern on text holding none of them (a long evidence document: thousands of
+# action names), which changes nothing; tests/reporting/test_redaction.py checks every literal against its pattern.
+TEXT_PATTERN_NEEDS: list[tuple[bool, tuple[str, ...]]] = [
+    (False, ("ABSK",)),
+    (False, ("bedrock-api-key-",)),
+    (True, ("bearer",)),
+    (True, ("servicecredentialsecret", "servicepassword", "secretstring", "secretaccesskey", "bedrock_api_key")),
+]
+
 # pytest's ``saferepr`` shortens long reprs to head + ``...`` + tail, so a key inside a long
 # dict can appear as a bare base64 tail with no ``ABSK`` prefix; terminal text therefore gets
 # these two patterns on top of ``TEXT_PATTERNS``.
@@ -70,4 +80,10 @@ TERMINAL_PATTERNS = [
     re.compile(KEY_HEAD + TOKEN_REST + r"+"),
     # a key tail left after saferepr's elision ("...dGVzdA==", also past a non-ASCII character)
     re.compile(r"(?<=\.\.\.)" + TOKEN_REST + r"{6,}"),
+]
+
+# What each of ``TERMINAL_PATTERNS`` cannot match without, as ``TEXT_PATTERN_NEEDS``.
+TERMINAL_PATTERN_NEEDS: list[tuple[bool, tuple[str, ...]]] = [
+    (False, ("ABSK",)),
+    (False, ("...",)),
 ]

@@ -414,3 +414,61 @@ def test_a_seen_key_percent_encoded_another_way_reaches_no_artifact(pytester):
 def _secret_part(key: str) -> str:
     body = key[4:]
     return base64.b64decode(body + "=" * (-len(body) % 4)).decode().partition(":")[2]
+
+
+def _every_pattern(text: str) -> str:
+    """``redact_text`` without its skip of patterns whose literals the text lacks (the reference)."""
+    from bedrock_key_audit.redaction import known
+    from bedrock_key_audit.redaction.patterns import MASK, TEXT_PATTERNS
+    text = known.mask(text)
+    for pat in TEXT_PATTERNS:
+        text = pat.sub((lambda m: m.group(1) + MASK) if pat.groups else MASK, text)
+    return text
+
+
+def test_each_pattern_names_literals_it_cannot_match_without():
+    from bedrock_key_audit.redaction.patterns import (
+        TERMINAL_PATTERN_NEEDS,
+        TERMINAL_PATTERNS,
+        TEXT_PATTERN_NEEDS,
+        TEXT_PATTERNS,
+    )
+    assert len(TEXT_PATTERN_NEEDS) == len(TEXT_PATTERNS) and len(TERMINAL_PATTERN_NEEDS) == len(TERMINAL_PATTERNS)
+    for pat, (ignore_case, literals) in [*zip(TEXT_PATTERNS, TEXT_PATTERN_NEEDS, strict=True),
+                                         *zip(TERMINAL_PATTERNS, TERMINAL_PATTERN_NEEDS, strict=True)]:
+        assert bool(pat.flags & re.IGNORECASE) == ignore_case
+        assert all(lit == lit.lower() for lit in literals) or not ignore_case
+        source = (pat.pattern.lower() if ignore_case else pat.pattern).replace("\\.", ".")
+        assert all(lit in source for lit in literals)
+
+
+@pytest.mark.parametrize("text", [
+    "Authorization: Bearer abcdefghijklmnopqrstuvwxyz", "BEARER 12345678abc", "bEaReR x/y+z=12345678",
+    "{'SecretString': 'hunter2'}", '"SERVICEPASSWORD": "p4ss"', "bedrock_API_KEY=abc", "ſecretString: 'x'",
+    "SecretAcceſsKey=abc", "\u212aey ServicePassword=x", "ABSKQmVkcm9ja0FQSUtleS1hdC0xMjM0NTY3ODkwMTI6c2VjcmV0",
+    "é ABSKQmVkcm9ja0FQSUtleS1hdC0xMjM0NTY3ODkwMTI6c2VjcmV0", "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t",
+    "s3:GetObject", "iam:PassRole", "arn:aws:iam::123456789012:user/bob", "", "bearer", "<td>bearer</td>",
+])
+def test_skipping_patterns_a_text_cannot_match_changes_nothing(text):
+    from bedrock_key_audit.redaction.patterns import MASK, TERMINAL_PATTERNS
+    big = " ".join([text] * 3 + ["bedrock:InvokeModel"] * 500)
+    for t in (text, big, "xx..." + text[-20:], "ABSKab..." + text):
+        assert redact_text(t) == _every_pattern(t)
+        expected = _every_pattern(t)
+        for pat in TERMINAL_PATTERNS:
+            expected = pat.sub(MASK, expected)
+        assert redact_terminal(t) == expected
+
+
+def test_a_large_record_redacts_as_each_of_its_strings_does():
+    """``redact_obj`` looks plain strings up in its cache directly: the same result as one ``redact_text`` each."""
+    key = "ABSKQmVkcm9ja0FQSUtleS1hdC0xMjM0NTY3ODkwMTI6c2VjcmV0"
+    record: dict[str, object] = {
+        "extra_actions": [{"action": f"svc{i}:Action{i}", "note": f"Bearer {key}", "n": i, "Password": "pw",
+                           "tags": (f"t{i}", b"raw", None)} for i in range(30000)],
+        "long": "x" * 300 + key, key: [key]}
+    out = redact_obj(record)
+    assert out["extra_actions"][29999] == {"action": "svc29999:Action29999", "note": redact_text(f"Bearer {key}"),
+                                           "n": 29999, "Password": "***REDACTED***",
+                                           "tags": ["t29999", "***REDACTED***", None]}
+    assert out["long"] == redact_text(str(record["long"])) and key not in json.dumps(out)
