@@ -381,7 +381,7 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
                 "iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}
         if org.organization_id:
             keys["aws:PrincipalOrgID"] = org.organization_id
-        granted = dict(a.actions) if a.actions else {x: () for x in MINT_ACTIONS}
+        granted: dict[str, tuple[str, ...]] = dict(a.actions) if a.actions else dict.fromkeys(MINT_ACTIONS, ())
         per_action: dict[str, list[list[Request]]] = {
             action: [[(action, res, _ctx({**keys, **overlay}, {}))]
                      for overlay in MINT_REQUESTS[action] for res in dict.fromkeys([user_arn or other_user, other_user])]
