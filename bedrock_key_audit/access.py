@@ -398,6 +398,8 @@ class Access:
     # a direct minter's mint actions, each with the keys its grant depends on (() when certain);
     # empty when not known action by action (an escalation, an assumer, a reader)
     actions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # for a principal that gets there by assuming a role (through a chain): that role's ARN
+    via: str = ""
 
     def describe(self) -> str:
         how = "; ".join(self.grants) or "no statement"
@@ -409,7 +411,7 @@ class Access:
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        del out["account"], out["caller_arn"], out["actions"]
+        del out["account"], out["caller_arn"], out["actions"], out["via"]
         return out
 
 

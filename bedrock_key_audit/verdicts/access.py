@@ -366,13 +366,22 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     policies grant (``Access.actions``; every mint action when not known) that the SCPs do not deny:
     it is stopped when every way to make each of them -- Create with or without an age, Reset, on
     the audited user or any other -- is denied to it.  A minter that gets there by an escalation
-    step may act through another principal, so it stays counted."""
+    step may act through another principal, so it stays counted.  One that mints by assuming a role
+    makes the role's calls: it is stopped when that role is, and counted otherwise."""
     if org is None or org.account_id != account_id:
         return minters, []
     other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"
     kept: list[Access] = []
     said: list[dict[str, Any]] = []
-    for a in minters:
+    stopped: set[str] = set()
+    for a in sorted(minters, key=lambda m: bool(m.via)):  # the roles before those who assume them
+        if a.via:
+            if a.via in stopped:
+                stopped.add(a.principal)
+                said.append({"principal": a.principal, "stopped": f"it mints only as role {a.via}, which the SCPs stop"})
+            else:
+                kept.append(a)
+            continue
         if a.kind not in ("user", "role") or not a.principal.startswith("arn:") or ESCALATION in a.note:
             kept.append(a)
             continue
@@ -388,6 +397,7 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
             for action in MINT_ACTIONS if action in granted}
         denied = {action: f"{action} {why}" for action, alts in per_action.items() if (why := _denial(org, alts))}
         if denied.keys() == per_action.keys():
+            stopped.add(a.principal)
             said.append({"principal": a.principal, "stopped": "; ".join(dict.fromkeys(denied.values()))})
             continue
         b = bound_any([alt for alts in per_action.values() for alt in alts], scp_org=org, rcp_org=None)

@@ -196,6 +196,17 @@ def test_a_minter_denied_create_counts_for_reset_naming_the_denial_once() -> Non
     assert kept[0].note.count("denied by") == 1, kept[0].note
 
 
+def test_who_assumes_a_minting_role_is_stopped_with_it_and_otherwise_counted_as_is() -> None:
+    o = org(scps=(mint_scp(CREATE),), account=COMMERCIAL)
+    assumer = Access(principal=f"arn:aws:iam::{COMMERCIAL}:user/ops", kind="user", certain=True,
+                     grants=("trust policy",), note="can assume role minting-automation", via=MINTER)
+    kept, said = mint_bound([granted(ON_KEY_USER.format("Create"), (CREATE, ())), assumer], o)
+    assert kept == [] and said[1] == {"principal": assumer.principal,
+                                      "stopped": f"it mints only as role {MINTER}, which the SCPs stop"}
+    resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+    assert mint_bound([resetter, assumer], o) == ([resetter, assumer], [])
+
+
 def test_a_minter_no_scp_narrows_keeps_its_note() -> None:
     o = org(scps=(mint_scp("s3:PutObject"),), account=COMMERCIAL)
     assert mint_bound([minter("Create on user x")], o) == ([minter("Create on user x")], [])
