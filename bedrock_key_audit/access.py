@@ -395,6 +395,11 @@ class Access:
     # organization's SCPs and RCPs; empty when the access goes through another principal
     account: str = ""
     caller_arn: str = ""
+    # a direct minter's mint actions, each with the keys its grant depends on (() when certain);
+    # empty when not known action by action (an escalation, an assumer, a reader)
+    actions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # for a principal that gets there by assuming a role (through a chain): that role's ARN
+    via: str = ""
 
     def describe(self) -> str:
         how = "; ".join(self.grants) or "no statement"
@@ -406,7 +411,7 @@ class Access:
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        del out["account"], out["caller_arn"]
+        del out["account"], out["caller_arn"], out["actions"], out["via"]
         return out
 
 
@@ -1049,8 +1054,15 @@ def key_minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, M
         note = short(certain_on) if certain_on else short(sorted(possible))
         if on_audited:
             note = "the audited user included: " + note
+        sure = dict.fromkeys(a for a, _ in certain_on)
+        maybe: dict[str, set[str]] = {}
+        for (a, _), keys in possible.items():
+            if a not in sure:
+                maybe.setdefault(a, set()).update(keys)
+        actions = tuple((a, ()) for a in sure) + tuple((a, tuple(sorted(k))) for a, k in maybe.items())
         out.append(Access(principal=p.arn, kind=p.kind, certain=bool(certain_on), grants=tuple(grants),
-                          unknown=() if certain_on else tuple(sorted(set().union(*possible.values()))), note=note))
+                          unknown=() if certain_on else tuple(sorted(set().union(*possible.values()))), note=note,
+                          actions=actions))
     return out
 
 

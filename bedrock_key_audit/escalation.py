@@ -347,7 +347,8 @@ class _Judge:
             acc = Access(principal=p.arn, kind=p.kind, certain=value is True,
                          grants=tuple(dict.fromkeys(create.grants + mint.grants)),
                          unknown=() if value else tuple(sorted(create.unknown | mint.unknown)),
-                         note=f"creates user {name} (no such user yet), then Create on it")
+                         note=f"creates user {name} (no such user yet), then Create on it",
+                         actions=((CREATE, () if value else tuple(sorted(create.unknown | mint.unknown))),))
             if value is True:
                 return acc
             possible = possible or acc

@@ -222,11 +222,11 @@ def assumer_accesses(direct: Sequence[Access], principals: Sequence[Principal], 
         if a.principal not in region_of or not a.region:
             region_of[a.principal] = a.region
         certain_of[a.principal] = certain_of.get(a.principal, False) or a.certain
-    frontier: list[tuple[str, int, bool, str]] = [(arn, 0, sure, "") for arn, sure in certain_of.items()
-                                                  if arn in by_arn and by_arn[arn].kind == "role"]
+    frontier: list[tuple[str, int, bool, str, str]] = [(arn, 0, sure, "", arn) for arn, sure in certain_of.items()
+                                                       if arn in by_arn and by_arn[arn].kind == "role"]
     out: list[Access] = []
     while frontier:
-        arn, level, certain, chain = frontier.pop(0)
+        arn, level, certain, chain, origin = frontier.pop(0)
         role = by_arn[arn]
         path = f"role {role.name}" + (f" ({chain})" if chain else "")
         assumers = [a for a in role_assumers(role, principals, now=now) if a.who not in seen]
@@ -245,8 +245,8 @@ def assumer_accesses(direct: Sequence[Access], principals: Sequence[Principal], 
             note = f"can assume {path}, which can {what}" + (f"; {asm.note}" if asm.note else "")
             out.append(Access(principal=asm.who, kind=asm.kind, certain=sure, grants=asm.via,
                               unknown=unknown or (() if sure else ("the assumed role's own access",)),
-                              note=note, region=region_of.get(arn, "")))
+                              note=note, region=region_of.get(arn, ""), via=origin))
             if asm.kind == "role" and asm.who in by_arn:
-                frontier.append((asm.who, level + 1, sure, f"assumed from {path}"))
+                frontier.append((asm.who, level + 1, sure, f"assumed from {path}", origin))
                 region_of[asm.who] = region_of.get(arn, "")
     return out

@@ -39,14 +39,14 @@ from bedrock_key_audit.access import (
 )
 from bedrock_key_audit.escalation import ESCALATION, escalations_to, not_evaluated_sentence
 from bedrock_key_audit.escalation import minters as escalation_minters
-from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, bound_any
+from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, bound_any, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext
 from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
 _SYNTHETIC = ":role/any-principal-of-the-account"
 TRUST_SCOPE = (f"roles are followed through their trust policies to a chain depth of {CHAIN_DEPTH}; who can pass a "
-               "role to a service (iam:PassRole) is not followed")
+               "role to a service (iam:PassRole) is not followed beyond the catalogued paths")
 
 
 def _allowed(configured: list[str], auth: AccountAuthorization) -> dict[str, str]:
@@ -333,8 +333,12 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     check.evidence("minters", evidence)
     also = (f"; other users holding a Bedrock key: {', '.join(others) or 'none'}" if all_keys else "")
     certain = [a for a in extra if a.certain]
+    maybe = [a for a in extra if not a.certain]
+    more = (f"; and {len(maybe)} more that may mint, depending on "
+            f"{', '.join(dict.fromkeys(k for a in maybe for k in a.unknown)) or 'an unknown'} (see the evidence)"
+            if maybe else "")
     check.require(not certain, f"{len(certain)} principal(s) outside credential.allowed_minters can mint or reset a "
-                               f"Bedrock API key: {_listing(certain)}{also}"
+                               f"Bedrock API key: {_listing(certain)}{more}{also}"
                                + ("" if org is not None else f" ({org_note.split(' -- ')[0]})"))
     if extra:
         how = f" ({extra[0].note})" if extra[0].note else ""
@@ -358,15 +362,26 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     """The minters the SCPs of the commercial account do not certainly stop ("SCP evaluation" --
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html:
     an SCP bounds what a member account's principals may do, whatever their identity policies grant;
-    IAM is not a service RCPs cover).  A minter is stopped only when every way to mint -- Create
-    with or without an age, Reset, on the audited user or any other -- is denied to it.  A minter
-    that gets there by an escalation step may act through another principal, so it stays counted."""
+    IAM is not a service RCPs cover).  A direct minter counts only for the mint actions its own
+    policies grant (``Access.actions``; every mint action when not known) that the SCPs do not deny:
+    it is stopped when every way to make each of them -- Create with or without an age, Reset, on
+    the audited user or any other -- is denied to it.  A minter that gets there by an escalation
+    step may act through another principal, so it stays counted.  One that mints by assuming a role
+    makes the role's calls: it is stopped when that role is, and counted otherwise."""
     if org is None or org.account_id != account_id:
         return minters, []
     other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"
     kept: list[Access] = []
     said: list[dict[str, Any]] = []
-    for a in minters:
+    stopped: set[str] = set()
+    for a in sorted(minters, key=lambda m: bool(m.via)):  # the roles before those who assume them
+        if a.via:
+            if a.via in stopped:
+                stopped.add(a.principal)
+                said.append({"principal": a.principal, "stopped": f"it mints only as role {a.via}, which the SCPs stop"})
+            else:
+                kept.append(a)
+            continue
         if a.kind not in ("user", "role") or not a.principal.startswith("arn:") or ESCALATION in a.note:
             kept.append(a)
             continue
@@ -375,40 +390,57 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
                 "iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}
         if org.organization_id:
             keys["aws:PrincipalOrgID"] = org.organization_id
-        alternatives: list[list[Request]] = [
-            [(action, res, _ctx({**keys, **overlay}, {}))]
-            for action in MINT_ACTIONS for overlay in MINT_REQUESTS[action]
-            for res in dict.fromkeys([user_arn or other_user, other_user])]
-        b = bound_any(alternatives, scp_org=org, rcp_org=None)
-        if b.stopped:
-            said.append({"principal": a.principal, "stopped": b.stopped})
+        granted: dict[str, tuple[str, ...]] = dict(a.actions) if a.actions else dict.fromkeys(MINT_ACTIONS, ())
+        per_action: dict[str, list[list[Request]]] = {
+            action: [[(action, res, _ctx({**keys, **overlay}, {}))]
+                     for overlay in MINT_REQUESTS[action] for res in dict.fromkeys([user_arn or other_user, other_user])]
+            for action in MINT_ACTIONS if action in granted}
+        denied = {action: f"{action} {why}" for action, alts in per_action.items() if (why := _denial(org, alts))}
+        if denied.keys() == per_action.keys():
+            stopped.add(a.principal)
+            said.append({"principal": a.principal, "stopped": "; ".join(dict.fromkeys(denied.values()))})
             continue
+        b = bound_any([alt for alts in per_action.values() for alt in alts], scp_org=org, rcp_org=None)
         if b.open:
             said.append({"principal": a.principal, "undecided (counted)": list(b.open)})
-        kept.append(_narrowed(a, alternatives, org, said, user_arn.rsplit("/", 1)[-1] if user_arn else None))
+        if denied:
+            said.append({"principal": a.principal, "stopped for": sorted(denied), "by": list(denied.values())})
+            a = _narrowed(a, granted, denied, user_arn.rsplit("/", 1)[-1] if user_arn else None)
+        kept.append(a)
     return kept, said
 
 
-def _narrowed(a: Access, alternatives: list[list[Request]], org: OrgPolicies, said: list[dict[str, Any]],
-              audited: str | None) -> Access:
-    """``a`` with the mint actions the SCPs certainly deny it taken out of its note and named with
-    the SCP that denies them (a minter kept for Reset is not also said to Create when an SCP
-    denies Create: exact per action)."""
-    denied: dict[str, str] = {}
-    for action in MINT_ACTIONS:
-        alts = [alt for alt in alternatives if alt[0][0] == action]
-        b = bound_any(alts, scp_org=org, rcp_org=None)
-        if alts and b.stopped:
-            denied[action] = b.stopped
-    if not denied:
-        return a
-    shorts = {x.split(":")[1].replace("ServiceSpecificCredential", "") for x in denied}
+def _denial(org: OrgPolicies, alternatives: list[list[Request]]) -> str:
+    """Why the SCPs deny every one of ``alternatives`` (the ways to make one action), in one clause
+    naming each denying statement once -- the statements that deny them all when there are such --;
+    "" when some alternative is not certainly denied."""
+    gates = [scp_gate(org, action, ctx, resource) for alt in alternatives for action, resource, ctx in alt]
+    if not gates or any(g.permits is not False for g in gates):
+        return ""
+    clauses = [g.deny if g.outcome == "denied" else (g.sentence("SCP"),) for g in gates]
+    common = [c for c in clauses[0] if all(c in other for other in clauses[1:])]
+    return "denied by " + ", ".join(common or dict.fromkeys(c for cs in clauses for c in cs))
+
+
+def _short(action: str) -> str:
+    return action.split(":")[1].replace("ServiceSpecificCredential", "")
+
+
+def _narrowed(a: Access, granted: dict[str, tuple[str, ...]], denied: dict[str, str], audited: str | None) -> Access:
+    """``a`` counted only for the granted mint actions the SCPs do not deny, with each denied one
+    named once with the SCP statements that deny it (a minter kept for Reset is not also said to
+    Create).  When only actions its policies grant depending on a key are left, it may mint."""
+    shorts = {_short(x) for x in denied}
     prefix = "the audited user included: "
     parts = [part for part in a.note.removeprefix(prefix).split(", ") if part.split(" ", 1)[0] not in shorts]
-    kept_note = ", ".join(parts) if parts else a.note.removeprefix(prefix)
+    left = {x: k for x, k in granted.items() if x not in denied}
+    certain = a.certain and any(not k for k in left.values())
+    if not parts:
+        parts = [f"{_short(x)} on a user" for x in left]
+    kept_note = ", ".join(parts)
     if audited and any(part.endswith(f" on user {audited}") for part in parts):
         kept_note = prefix + kept_note
-    why = "; ".join(f"{x.split(':')[1].replace('ServiceSpecificCredential', '')} not counted: {denied[x]}"
-                    for x in denied)
-    said.append({"principal": a.principal, "stopped for": sorted(denied), "by": list(denied.values())})
-    return dataclasses.replace(a, note=f"{kept_note} ({why})")
+    why = "; ".join(f"{_short(x)} not counted: {denied[x]}" for x in denied)
+    unknown = a.unknown if certain or not a.certain else tuple(sorted({k for ks in left.values() for k in ks}))
+    return dataclasses.replace(a, note=f"{kept_note} ({why})", certain=certain, unknown=unknown,
+                               actions=tuple(left.items()))

@@ -108,6 +108,22 @@ def test_a_deny_of_new_users_holds():
     assert run(users=[user("ops", pol)]) == {}
 
 
+def test_a_direct_minter_carries_the_mint_actions_it_is_granted():
+    """Only the actions a principal's own policies grant (each certain, or with the keys it depends
+    on) are what an SCP must deny to stop it (iam.key_minting_restricted)."""
+    create = allow("iam:CreateServiceSpecificCredential", Condition=BR)
+    vpce = allow("iam:ResetServiceSpecificCredential", Condition={**BR, "StringEquals": {
+        **BR["StringEquals"], "aws:SourceVpce": "vpce-1"}})
+    got = run(roles=[role("creator", doc(create)), role("both", doc(create, vpce)), role("vpce", doc(vpce))])
+    assert got["creator"].actions == (("iam:CreateServiceSpecificCredential", ()),)
+    assert got["both"].certain and got["both"].actions == (
+        ("iam:CreateServiceSpecificCredential", ()), ("iam:ResetServiceSpecificCredential", ("aws:SourceVpce",)))
+    assert not got["vpce"].certain and got["vpce"].actions == (("iam:ResetServiceSpecificCredential", ("aws:SourceVpce",)),)
+    new_user = doc(allow("iam:CreateServiceSpecificCredential", f"{C}:iam::{A}:user/temp-*", Condition=BR),
+                   allow("iam:CreateUser", f"{C}:iam::{A}:user/temp-*"))
+    assert run(users=[user("ops", new_user)])["ops"].actions == (("iam:CreateServiceSpecificCredential", ()),)
+
+
 # --------------------------------------------------------------------------- policy writes on itself
 @pytest.mark.parametrize("action, kind", [("iam:PutUserPolicy", "user"), ("iam:AttachUserPolicy", "user"),
                                           ("iam:PutRolePolicy", "role"), ("iam:AttachRolePolicy", "role")])

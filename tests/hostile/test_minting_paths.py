@@ -17,12 +17,21 @@ def _doc(*statements):
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def _new_users(emu):
+def _onboarder(emu):
     iam = emu.client("iam")
     iam.create_user(UserName="onboarder")
     iam.put_user_policy(UserName="onboarder", PolicyName="onboarding", PolicyDocument=_doc(
         {"Effect": "Allow", "Action": ["iam:CreateUser", "iam:CreateServiceSpecificCredential"],
          "Resource": "arn:aws:iam::*:user/contractors/*"}))
+
+
+def _new_users(emu):
+    """The onboarder may create a user and a key on it; the organization's confinement SCP spares
+    it (it denies Create to everyone else: see test_an_scp_denying_every_granted_mint_action_keeps_out)."""
+    from bedrock_key_audit.emulator.scenarios_org import sanction_key_users
+
+    _onboarder(emu)
+    sanction_key_users("onboarder")
 
 
 def _self_attach(emu):
@@ -46,14 +55,18 @@ def _pass_role(emu):
         {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/key-rotator-fn"}))
 
 
-@pytest.mark.parametrize("setup, who, path", [
-    (_new_users, "user/onboarder", "creates user contractors/x (no such user yet), then Create on it"),
-    (_self_attach, "role/ci-deployer", "escalation followed one step: iam:AttachRolePolicy of AdministratorAccess to itself"),
-    (_pass_role, "user/developer", "iam:PassRole of role key-rotator-fn to lambda.amazonaws.com"),
+# sparing the onboarder from the confinement SCP also fails the row that checks that confinement
+SPARED = {"org.long_term_keys_confined[commercial]": ("fail", "user/onboarder")}
+
+
+@pytest.mark.parametrize("setup, who, path, also", [
+    (_new_users, "user/onboarder", "creates user contractors/x (no such user yet), then Create on it", SPARED),
+    (_self_attach, "role/ci-deployer", "escalation followed one step: iam:AttachRolePolicy of AdministratorAccess to itself", {}),
+    (_pass_role, "user/developer", "iam:PassRole of role key-rotator-fn to lambda.amazonaws.com", {}),
 ], ids=["user-not-yet-created", "policy-write-on-itself", "pass-role-to-lambda"])
-def test_minting_path_fails_the_row_naming_it(pytester, setup, who, path):
+def test_minting_path_fails_the_row_naming_it(pytester, setup, who, path, also):
     rows = audit(pytester, setup)
-    expect(rows, {ROW: ("fail", path)})
+    expect(rows, {ROW: ("fail", path), **also})
     assert who in rows[ROW]["detail"]
     evidence = json.dumps(rows[ROW].get("evidence") or rows[ROW])
     assert "escalation followed one step" in evidence and "EditExistingLambdaFunctionWithRole" in evidence
@@ -124,3 +137,49 @@ def test_taking_over_a_minting_user_is_decided_from_what_it_holds(pytester, acti
     except Exception:  # noqa: BLE001 - any refusal means the step does not work
         took_over = False
     assert took_over is (status == "fail")
+
+
+def _creator(emu):
+    iam = emu.client("iam")
+    iam.create_role(RoleName="creator", AssumeRolePolicyDocument=_doc(
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}))
+    iam.put_role_policy(RoleName="creator", PolicyName="m", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": "iam:CreateServiceSpecificCredential", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}}}))
+
+
+@pytest.mark.parametrize("setup, who", [(_creator, "role/creator"), (_onboarder, "user/onboarder")],
+                         ids=["create-only-role", "create-on-a-new-user"])
+def test_an_scp_denying_every_granted_mint_action_keeps_out(pytester, setup, who):
+    """A principal granted Create only (on any user, or on a user it creates) is not a minter when
+    the organization's SCP ConfineBedrockApiKeys denies Create to all but the key user and root:
+    that Reset is not denied too does not matter, the principal is not granted it."""
+    from tests.audit.helpers import run_audit
+
+    rows = run_audit(pytester, "compliant", rows=[ROW], setup=setup)
+    assert rows[ROW]["status"] == "pass", rows[ROW]["detail"]
+    assert f"kept out by the account's SCPs: arn:aws:iam::123456789012:{who}" in rows[ROW]["detail"]
+    [orgs] = [e["data"] for e in rows[ROW]["evidence"] if e["source"] == "organization-policies"]
+    [said] = [d for d in orgs["per principal"] if d["principal"].endswith(who)]
+    assert said["stopped"].count("DenyBedrockKeyCreation") == 1 and "Reset" not in said["stopped"]
+
+
+def test_a_fail_names_how_many_more_may_mint_and_on_what(pytester):
+    """One role certainly resets keys; another only from a VPC endpoint the audit cannot know is
+    used: the fail counts the first and says one more may, depending on aws:SourceVpce."""
+    def setup(emu):
+        iam = emu.client("iam")
+        for name, extra in (("resetter", {}), ("vpce", {"aws:SourceVpce": "vpce-1"})):
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=_doc(
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}))
+            iam.put_role_policy(RoleName=name, PolicyName="m", PolicyDocument=_doc(
+                {"Effect": "Allow", "Action": "iam:ResetServiceSpecificCredential", "Resource": "*",
+                 "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK, **extra}}}))
+
+    from tests.audit.helpers import run_audit
+
+    rows = run_audit(pytester, "compliant", rows=[ROW], setup=setup)
+    detail = rows[ROW]["detail"]
+    assert rows[ROW]["status"] == "fail" and detail.startswith("1 principal(s)") and "role/resetter" in detail, detail
+    assert "; and 1 more that may mint, depending on aws:SourceVpce" in detail, detail
+    assert "Create not counted" not in detail, detail

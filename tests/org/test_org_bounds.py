@@ -149,6 +149,64 @@ def test_a_minter_that_can_still_reset_counts_for_reset_only_naming_the_scp_for_
                      "by": [said[0]["by"][0]]}] and "OnlyTheKeyUser" in said[0]["by"][0]
 
 
+CREATE, RESET = "iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential"
+ON_KEY_USER = "the audited user included: {} on user bedrock-cross-partition-user"
+
+
+def granted(note: str, *actions: tuple[str, tuple[str, ...]], certain: bool = True,
+            unknown: tuple[str, ...] = ()) -> Access:
+    return Access(principal=MINTER, kind="role", certain=certain, grants=("inline policy",), note=note,
+                  actions=actions, unknown=unknown)
+
+
+def test_a_create_only_minter_an_scp_denies_create_is_not_counted() -> None:
+    o = org(scps=(mint_scp(CREATE),), account=COMMERCIAL)
+    kept, said = mint_bound([granted(ON_KEY_USER.format("Create"), (CREATE, ()))], o)
+    assert kept == [] and said[0]["principal"] == MINTER and "OnlyTheKeyUser" in said[0]["stopped"]
+
+
+def test_a_create_only_minter_denied_by_two_scps_names_the_statement_denying_every_age_once() -> None:
+    cap = pol("CapAge", doc(deny(CREATE, Sid="DenyLongLived", Condition={
+        "NumericGreaterThan": {"iam:ServiceSpecificCredentialAgeDays": "90"}})), SCP)
+    o = org(scps=(mint_scp(CREATE), cap), account=COMMERCIAL)
+    kept, said = mint_bound([granted(ON_KEY_USER.format("Create"), (CREATE, ()))], o)
+    assert kept == [] and said[0]["stopped"].count("OnlyTheKeyUser") == 1 and "DenyLongLived" not in said[0]["stopped"]
+
+
+def test_a_reset_only_minter_carries_no_note_on_create() -> None:
+    o = org(scps=(mint_scp(CREATE),), account=COMMERCIAL)
+    m = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+    assert mint_bound([m], o) == ([m], [])
+
+
+def test_a_certain_create_the_scp_denies_leaves_a_possible_reset_undecided() -> None:
+    o = org(scps=(mint_scp(CREATE),), account=COMMERCIAL)
+    m = granted(ON_KEY_USER.format("Create"), (CREATE, ()), (RESET, ("aws:SourceVpce",)))
+    kept, _ = mint_bound([m], o)
+    assert len(kept) == 1 and not kept[0].certain and kept[0].unknown == ("aws:SourceVpce",)
+    assert kept[0].note.startswith("Reset on a user (Create not counted: ") and kept[0].note.count("OnlyTheKeyUser") == 1
+    assert kept[0].actions == ((RESET, ("aws:SourceVpce",)),)
+
+
+def test_a_minter_denied_create_counts_for_reset_naming_the_denial_once() -> None:
+    o = org(scps=(mint_scp(CREATE),), account=COMMERCIAL)
+    note = ON_KEY_USER.format("Create") + ", Reset on user bedrock-cross-partition-user"
+    kept, _ = mint_bound([granted(note, (CREATE, ()), (RESET, ()))], o)
+    assert kept[0].certain and kept[0].note.startswith(ON_KEY_USER.format("Reset") + " (Create not counted: ")
+    assert kept[0].note.count("denied by") == 1, kept[0].note
+
+
+def test_who_assumes_a_minting_role_is_stopped_with_it_and_otherwise_counted_as_is() -> None:
+    o = org(scps=(mint_scp(CREATE),), account=COMMERCIAL)
+    assumer = Access(principal=f"arn:aws:iam::{COMMERCIAL}:user/ops", kind="user", certain=True,
+                     grants=("trust policy",), note="can assume role minting-automation", via=MINTER)
+    kept, said = mint_bound([granted(ON_KEY_USER.format("Create"), (CREATE, ())), assumer], o)
+    assert kept == [] and said[1] == {"principal": assumer.principal,
+                                      "stopped": f"it mints only as role {MINTER}, which the SCPs stop"}
+    resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+    assert mint_bound([resetter, assumer], o) == ([resetter, assumer], [])
+
+
 def test_a_minter_no_scp_narrows_keeps_its_note() -> None:
     o = org(scps=(mint_scp("s3:PutObject"),), account=COMMERCIAL)
     assert mint_bound([minter("Create on user x")], o) == ([minter("Create on user x")], [])
