@@ -47,6 +47,7 @@ def _plan(ctx, monkeypatch, recs: list[CheckRecord]):
     kept, waived = plugin._without_waived(None, recs, ctx.now)
     ctx.waived = plugin.waived_reasons(waived)
     ctx.waived_rows = plugin.live_waivers(None, recs, ctx.now)
+    ctx.waived_scopes = plugin.waiver_scopes(None, recs, ctx.now)
     return build_plan(ctx, kept) + waived
 
 
@@ -421,3 +422,129 @@ def test_the_user_is_not_created_for_another_row_while_its_absence_is_waived(emu
     assert all(s.manual or s.status == "blocked" for s in steps), [(s.key, s.status) for s in steps]
     apply_plan(ctx, steps, lambda s, e: None)
     assert USER not in [u["UserName"] for u in emu.client("iam").list_users()["Users"]]
+
+
+# --------------------------------------------------------------------------- the re-review's narrowing, detach, create
+def _policy_of(emu, arn: str) -> dict[str, Any]:
+    iam = emu.client("iam")
+    doc = iam.get_policy_version(PolicyArn=arn, VersionId=iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"])
+    return doc["PolicyVersion"]["Document"]
+
+
+def _our_policy_with_extras(emu) -> str:
+    """The user's grant is a policy under our name holding required_actions minus CallWithBearerToken plus S3 reads."""
+    iam = emu.client("iam")
+    old = [p["PolicyArn"] for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
+    acts = [a for a in _policy_of(emu, old[0])["Statement"][0]["Action"] if a != "bedrock:CallWithBearerToken"]
+    for a in old:
+        iam.detach_user_policy(UserName=USER, PolicyArn=a)
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": acts, "Resource": "*"},
+           {"Sid": "DataAccess", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}
+    arn: str = iam.create_policy(PolicyName="BedrockApiKeyLeastPrivilege", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=USER, PolicyArn=arn)
+    return arn
+
+
+def test_our_policy_is_not_narrowed_while_its_extra_actions_are_waived(emu, runs, monkeypatch):  # noqa: F811
+    """Our policy lacks CallWithBearerToken and holds S3 reads a live waiver on iam.policy_least_privilege accepts:
+    the update to required_actions only would drop them, so it names that row in ``affects`` and is manual naming
+    the waiver; applying the plan leaves the policy as it is."""
+    emu.apply("compliant")
+    arn = _our_policy_with_extras(emu)
+    plain = next(s for s in build_plan(runs(1), [_rec("iam.policy_grants_required")]) if s.key == "iam.ensure-policy")
+    assert "iam.policy_least_privilege" in plain.affects and not plain.manual
+    _waive(monkeypatch, "iam.policy_least_privilege")
+    ctx = runs(2)
+    steps = _plan(ctx, monkeypatch, [_rec("iam.policy_grants_required"), _rec("iam.policy_least_privilege")])
+    grant = next(s for s in steps if s.key == "iam.ensure-policy")
+    assert grant.manual and "iam.policy_least_privilege" in grant.message and "ciso@example.com" in grant.message
+    before = _policy_of(emu, arn)
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert grant.status == "manual" and _policy_of(emu, arn) == before
+
+
+def test_a_detach_that_closes_a_surface_waived_open_is_manual_naming_the_waiver(emu, runs, monkeypatch):  # noqa: F811
+    """MantleAccess (bedrock-mantle:*) opens Mantle to a runtime workload's key; endpoint.unused_surfaces_closed is
+    waived (Mantle open on purpose): least privilege's detach of it would close Mantle, so it is manual."""
+    emu.apply("compliant")
+    iam = emu.client("iam")
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["bedrock-mantle:*"], "Resource": "*"}]}
+    arn = iam.create_policy(PolicyName="MantleAccess", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=USER, PolicyArn=arn)
+    plain = build_plan(runs(1), [_rec("iam.policy_least_privilege")])
+    detach = next(s for s in plain if s.key == f"iam.detach:{arn}")
+    assert detach.affects == ["endpoint.unused_surfaces_closed"] and not detach.manual
+    _waive(monkeypatch, "endpoint.unused_surfaces_closed")
+    ctx = runs(2)
+    steps = _plan(ctx, monkeypatch, [_rec("iam.policy_least_privilege"), _rec("endpoint.unused_surfaces_closed")])
+    detach = next(s for s in steps if s.key == f"iam.detach:{arn}")
+    assert detach.manual and "endpoint.unused_surfaces_closed" in detach.message and "ciso@example.com" in detach.message
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert arn in [p["PolicyArn"] for p in iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"]]
+
+
+def _data_only_trail(emu, validation: bool = True) -> str:
+    emu.apply("compliant")
+    ct = emu.client("cloudtrail")
+    trail = ct.describe_trails()["trailList"][0]
+    if not validation:
+        ct.update_trail(Name=trail["TrailARN"], EnableLogFileValidation=False)
+    ct.put_event_selectors(TrailName=trail["TrailARN"], EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": False,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::somebucket/"]}]}])
+    arn: str = trail["TrailARN"]
+    return arn
+
+
+def test_no_trail_is_created_while_management_events_are_waived(emu, runs, monkeypatch):  # noqa: F811
+    """The only trail records data events only and cloudtrail.management_events is waived (another trail records
+    them): a new trail records management events whatever its selectors, so the create every trail row asks for
+    is manual naming the waiver, no KMS key is made for it, and applying the plan creates no trail."""
+    _data_only_trail(emu)
+    _waive(monkeypatch, "cloudtrail.management_events[commercial]")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec(c, partition="commercial") for c in TRAIL_ROWS])
+    create = next(s for s in steps if s.key == "trail.create:commercial")
+    assert create.manual and "cloudtrail.management_events" in create.message and "ciso@example.com" in create.message
+    assert not any(s.key.startswith("kms.create") for s in steps), [s.key for s in steps]
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert len(emu.client("cloudtrail").describe_trails()["trailList"]) == 1
+
+
+def test_a_waiver_scoped_to_one_trail_does_not_reach_the_trail_the_tool_creates(emu, runs, monkeypatch):  # noqa: F811
+    """cloudtrail.log_file_validation[commercial]@<the existing trail>: the new trail is another resource, so it is
+    created validated (every property set) and the waived trail is left as it is."""
+    old = _data_only_trail(emu, validation=False)
+    _waive(monkeypatch, f"cloudtrail.log_file_validation[commercial]@{old}")
+    ctx = runs(1)
+    recs = [_rec(c, partition="commercial") for c in TRAIL_ROWS]
+    for r in recs:
+        r.resource = old
+    steps = _plan(ctx, monkeypatch, recs)
+    create = next(s for s in steps if s.key == "trail.create:commercial")
+    assert not create.manual and "cloudtrail.log_file_validation[commercial]" in create.affects
+    assert "validated" in create.action and "live waiver" not in create.action
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert create.status == "applied", create.message
+    trails = {t["TrailARN"]: t for t in emu.client("cloudtrail").describe_trails()["trailList"]}
+    new = next(t for a, t in trails.items() if a != old)
+    assert new.get("LogFileValidationEnabled") and not trails[old].get("LogFileValidationEnabled")
+
+
+def test_a_grant_of_an_action_a_waived_endpoint_row_judges_is_manual(emu, runs, monkeypatch):  # noqa: F811
+    """endpoint.list_models is waived (ListFoundationModels deliberately not granted) and iam.policy_grants_required
+    fails for the same action: "a reason several rows judge is accepted when any of them is waived", so the grant
+    is manual naming the waiver."""
+    emu.apply("compliant")
+    iam = emu.client("iam")
+    arn = iam.list_attached_user_policies(UserName=USER)["AttachedPolicies"][0]["PolicyArn"]
+    doc = _policy_of(emu, arn)
+    doc["Statement"][0]["Action"] = [a for a in doc["Statement"][0]["Action"] if a != "bedrock:ListFoundationModels"]
+    iam.detach_user_policy(UserName=USER, PolicyArn=arn)
+    narrow = iam.create_policy(PolicyName="NoListing", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=USER, PolicyArn=narrow)
+    _waive(monkeypatch, "endpoint.list_models")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec("iam.policy_grants_required"), _rec("endpoint.list_models")])
+    grant = next(s for s in steps if s.key == "iam.ensure-policy")
+    assert grant.manual and "endpoint.list_models" in grant.message and "ciso@example.com" in grant.message

@@ -56,8 +56,12 @@ def _trail_fixer(ctx: Context, rec: CheckRecord) -> list[Step]:
     trail = _target_trail(ctx, trails)
     if trail is None:
         # no trail records management events: ours, never a change to another team's data trail; no KMS key is
-        # made for it while a live waiver on cloudtrail.kms accepts unencrypted (SSE-S3) log files
-        kms = [] if ctx.waiver("cloudtrail.kms", partition) is not None else _kms_steps(ctx, partition)
+        # made for it while a live waiver on cloudtrail.kms accepts unencrypted (SSE-S3) log files, nor while one on
+        # cloudtrail.management_events accepts that no trail records them (the trail is then not created)
+        ours = [our_trail_arn(ctx, partition)]
+        kms = [] if (ctx.waiver("cloudtrail.kms", partition, ours) or ctx.waiver("cloudtrail.management_events",
+                                                                                  partition, ours)) is not None \
+            else _kms_steps(ctx, partition)
         return kms + [_create_trail_step(ctx, partition)]
     if trail.organization:
         return [manual_step(f"manual:trail:{partition}", f"the security trail of {partition} ({trail.name}) is an "
@@ -198,9 +202,18 @@ TRAIL_PROPERTIES = {
     "cloudtrail.kms": "no SSE-KMS (CloudTrail's default SSE-S3)",
     "cloudtrail.log_file_validation": "no log-file validation",
     "cloudtrail.multi_region": "single-Region",
-    "cloudtrail.management_events": "CloudTrail's default event selectors",
     "cloudtrail.logging": "not started",
 }
+# the trail is created because no trail records management events, which is what this row judges: a new trail
+# records them whatever its selectors (CreateTrail's default is all management events), so a live waiver on it
+# cannot be adapted to: the create is then manual naming the waiver (core._waived_writes)
+MANAGEMENT_EVENTS = "cloudtrail.management_events"
+
+
+def our_trail_arn(ctx: Context, partition: str) -> str:
+    """The ARN of the trail this tool creates in ``partition``."""
+    return (f"arn:{ctx.arn_partition(partition)}:cloudtrail:{ctx.cfg.region(partition)}:{ctx.account(partition)}:"
+            f"trail/{TRAIL_NAME}")
 
 
 @writes(Write("cloudtrail:GetTrail", R_TRAILS), Write("s3:CreateBucket", R_OUR_BUCKETS),
@@ -213,13 +226,15 @@ def _create_trail_step(ctx: Context, partition: str) -> Step:
     waiver on the row (``Context.waiver``) accepts it as it is: that property is left at CloudTrail's default for
     a new trail (CloudTrail API Reference, "CreateTrail": no KmsKeyId means SSE-S3, log-file validation off,
     single-Region; a trail is created stopped until StartLogging; a trail without PutEventSelectors logs all
-    management events), so no waived choice is overwritten by the trail another row asked for."""
+    management events), so no waived choice is overwritten by the trail another row asked for.  A waiver scoped to
+    another trail (``@<trail arn>``) accepts that trail's property, not this new one's: the new trail gets it.
+    ``cloudtrail.management_events`` is always in ``affects`` (:data:`MANAGEMENT_EVENTS`)."""
     region = ctx.cfg.region(partition)
-    waived = {cid: w for cid in TRAIL_PROPERTIES if (w := ctx.waiver(cid, partition)) is not None}
     acct = ctx.account(partition)
     p = ctx.arn_partition(partition)
     bucket = f"{TRAIL_NAME}-{acct}-{region}"
-    trail_arn = f"arn:{p}:cloudtrail:{region}:{acct}:trail/{TRAIL_NAME}"
+    trail_arn = our_trail_arn(ctx, partition)
+    waived = {cid: w for cid in TRAIL_PROPERTIES if (w := ctx.waiver(cid, partition, [trail_arn])) is not None}
     if (why := taken_bucket(ctx, partition, bucket, region)) is not None:
         st = manual_step(f"trail.create:{partition}", f"trail {TRAIL_NAME} is not created: {why}")
         st.partition, st.targets, st.order = partition, [trail_arn, f"arn:{p}:s3:::{bucket}"], ORDER_TRAIL_CREATE
@@ -249,11 +264,9 @@ def _create_trail_step(ctx: Context, partition: str) -> Step:
             ctx.call("cloudtrail", partition, "CreateTrail", Name=TRAIL_NAME, S3BucketName=bucket,
                      IsMultiRegionTrail=multi, IncludeGlobalServiceEvents=True, EnableLogFileValidation=validation,
                      **({"KmsKeyId": kms} if kms else {}))
-        selectors: list[dict[str, Any]] | None = None
-        if "cloudtrail.management_events" not in waived:
-            selectors = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
-                          "ExcludeManagementEventSources": []}]
-            ctx.call("cloudtrail", partition, "PutEventSelectors", TrailName=TRAIL_NAME, EventSelectors=selectors)
+        selectors = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
+                      "ExcludeManagementEventSources": []}]
+        ctx.call("cloudtrail", partition, "PutEventSelectors", TrailName=TRAIL_NAME, EventSelectors=selectors)
         logging_on = "cloudtrail.logging" not in waived
         if logging_on:
             ctx.call("cloudtrail", partition, "StartLogging", Name=TRAIL_NAME)
@@ -266,14 +279,13 @@ def _create_trail_step(ctx: Context, partition: str) -> Step:
         what = f"create multi-region trail {TRAIL_NAME} in {partition} (validated, KMS-encrypted, all management events, logging)"
     else:
         done = [w for w, cid in (("multi-region", "cloudtrail.multi_region"), ("validated", "cloudtrail.log_file_validation"),
-                                 ("KMS-encrypted", "cloudtrail.kms"), ("all management events", "cloudtrail.management_events"),
+                                 ("KMS-encrypted", "cloudtrail.kms"), ("all management events", ""),
                                  ("logging", "cloudtrail.logging")) if cid not in waived]
         what = (f"create trail {TRAIL_NAME} in {partition} ({', '.join(done) or 'nothing else set'}; left at CloudTrail's "
                 "default as a live waiver accepts: " + "; ".join(f"{TRAIL_PROPERTIES[c]} ({w})" for c, w in waived.items())
                 + ")")
     calls = ["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "cloudtrail:CreateTrail"]
-    calls += (["cloudtrail:PutEventSelectors"] if "cloudtrail.management_events" not in waived else []) + (
-        ["cloudtrail:StartLogging"] if "cloudtrail.logging" not in waived else [])
+    calls += ["cloudtrail:PutEventSelectors"] + (["cloudtrail:StartLogging"] if "cloudtrail.logging" not in waived else [])
     return Step(key=f"trail.create:{partition}", order=ORDER_TRAIL_CREATE,
                 action=f"{what} with S3 bucket {bucket} and its CloudTrail bucket policy "
                        "(no trail there records management events; other trails are left as they are)",
@@ -281,7 +293,8 @@ def _create_trail_step(ctx: Context, partition: str) -> Step:
                 target=trail_arn, targets=[trail_arn, f"arn:{p}:s3:::{bucket}"], partition=partition, run=run,
                 before={"trail": None}, requires=[f"kms.create:{partition}"] if "cloudtrail.kms" not in waived else [],
                 grants=["Sid:AWSCloudTrailAclCheck", "Sid:AWSCloudTrailWrite"],
-                affects=[f"{cid}[{partition}]" for cid in TRAIL_PROPERTIES if cid not in waived])
+                affects=[f"{cid}[{partition}]" for cid in [*TRAIL_PROPERTIES, MANAGEMENT_EVENTS] if cid not in waived],
+                creates=[trail_arn, f"arn:{p}:s3:::{bucket}"])
 
 
 for _cid in ("cloudtrail.logging", "cloudtrail.multi_region", "cloudtrail.log_file_validation",

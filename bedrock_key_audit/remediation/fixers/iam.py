@@ -216,7 +216,7 @@ def _ensure_policy_step(ctx: Context) -> Step | None:
         return None
     name, arn = state["PolicyName"], state["PolicyArn"]
     calls = ["iam:ListPolicies", "iam:ListEntitiesForPolicy"]
-    destructive = False
+    destructive = narrows = False
     if not state["exists"]:
         calls.append("iam:CreatePolicy")
     elif not state["up_to_date"]:
@@ -280,8 +280,19 @@ def _ensure_policy_step(ctx: Context) -> Step | None:
                 calls=calls, target=arn, targets=[arn, ctx.user_arn()], partition="commercial", run=run,
                 before=before, destructive=destructive, requires=["iam.create-user"],
                 grants=sorted(ctx.cfg.required_actions),
-                # what the user is granted is what iam.policy_grants_required judges, whichever row asked
-                affects=["iam.policy_grants_required"])
+                affects=_ensure_policy_affects(ctx, narrows))
+
+
+def _ensure_policy_affects(ctx: Context, narrows: bool) -> list[str]:
+    """The rows whose judged property the least-privilege policy write changes, whichever row asked for it: what
+    the user is granted (``iam.policy_grants_required``); the actions beyond required_actions it drops when it
+    narrows our policy's default version (``iam.policy_least_privilege``: a waiver there accepts them); and, when
+    the user lacks a required action now, whether the key's calls are answered (the endpoint rows: a reason
+    several rows judge is accepted when any of them is waived, docs/remediation.md "Waivers across fixers")."""
+    out = ["iam.policy_grants_required"] + (["iam.policy_least_privilege"] if narrows else [])
+    if _needs_policy(ctx):
+        out += ["endpoint.list_models", "endpoint.invoke"]
+    return out
 
 
 def _grants_all(ctx: Context, documents: list[Any], boundary: Any = None) -> bool:
@@ -444,7 +455,7 @@ def fix_policy_least_privilege(ctx: Context, rec: CheckRecord) -> list[Step]:
                              rec))
             else:
                 assert d.arn is not None  # a managed policy is named by its ARN
-                steps.append(_detach_step(ctx, d.arn, d.name, reason))
+                steps.append(_detach_step(ctx, d.arn, d.name, reason, _unused_surface_affects(ctx, [d.document])))
         elif d.kind == "inline":
             if deny is None:
                 kept.append(d)
@@ -454,8 +465,9 @@ def fix_policy_least_privilege(ctx: Context, rec: CheckRecord) -> list[Step]:
             new = narrowed(d.document, required)
             if new is not None:
                 kept.append(dataclasses.replace(d, document=new))
-            steps.append(_narrow_inline_step(ctx, d.name, d.document, new, reason) if new is not None
-                         else _delete_inline_step(ctx, d.name, d.document, reason))
+            surfaces = _unused_surface_affects(ctx, [d.document])
+            steps.append(_narrow_inline_step(ctx, d.name, d.document, new, reason, surfaces) if new is not None
+                         else _delete_inline_step(ctx, d.name, d.document, reason, surfaces))
         elif d.via_group and d.via_group not in groups_done:
             groups_done.add(d.via_group)
             guard = [g.label for g in by_group[d.via_group] if has_deny(g.document) is not False]
@@ -467,15 +479,37 @@ def fix_policy_least_privilege(ctx: Context, rec: CheckRecord) -> list[Step]:
                              rec))
             else:
                 steps.append(_leave_group_step(ctx, d.via_group, f"{d.label}: {reason}",
-                                               [(g.label, g.document) for g in by_group[d.via_group]]))
+                                               [(g.label, g.document) for g in by_group[d.via_group]],
+                                               _unused_surface_affects(ctx, [g.document for g in by_group[d.via_group]])))
     # what stays must still grant required_actions: else our least-privilege policy replaces it
     if not _grants_all(ctx, kept, up.boundary) and (st := _ensure_policy_step(ctx)) is not None:
         steps.insert(0, st)
     return steps
 
 
+def _unused_surface_affects(ctx: Context, documents: Sequence[Any]) -> list[str]:
+    """``["endpoint.unused_surfaces_closed"]`` when one of ``documents`` (what a strip step removes or narrows)
+    allows the ``CallWithBearerToken`` action of a surface the workload does not use (the groups that row judges,
+    verdicts/endpoint.py ``SURFACES``): removing it closes that surface, which a live waiver there accepts open."""
+    from bedrock_key_audit.verdicts.endpoint import SURFACES
+
+    members: dict[str, list[str]] = {}
+    for surface in SURFACES.values():
+        members.setdefault(surface.action, []).append(surface.name)
+    required = {a.lower() for a in expand(ctx.cfg.required_actions)}
+    unused = [a for a, names in members.items() if not set(names) & set(ctx.cfg.surfaces) and a.lower() not in required]
+    for document in documents:
+        try:
+            ev = Evaluator([("doc", document)])
+        except PolicyError:
+            return ["endpoint.unused_surfaces_closed"]  # unreadable: it may allow one
+        if any(ev.decide(a).allowed for a in unused):
+            return ["endpoint.unused_surfaces_closed"]
+    return []
+
+
 @writes(Write("iam:DetachUserPolicy", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
-def _detach_step(ctx: Context, arn: str, name: str, reason: str) -> Step:
+def _detach_step(ctx: Context, arn: str, name: str, reason: str, affects: Sequence[str] = ()) -> Step:
     user = ctx.cfg.user_name
 
     def run(ctx: Context, st: Step) -> tuple[Any, Any]:
@@ -486,11 +520,11 @@ def _detach_step(ctx: Context, arn: str, name: str, reason: str) -> Step:
     return Step(key=f"iam.detach:{arn}", order=ORDER_STRIP, action=f"detach managed policy {name} from {user} ({reason})",
                 calls=["iam:DetachUserPolicy"], target=ctx.user_arn(), targets=[ctx.user_arn()],
                 partition="commercial", destructive=True, run=run, before={"UserName": user, "PolicyArn": arn},
-                requires=["iam.ensure-policy"])
+                requires=["iam.ensure-policy"], affects=list(affects))
 
 
 @writes(Write("iam:DeleteUserPolicy", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
-def _delete_inline_step(ctx: Context, name: str, document: Any, reason: str) -> Step:
+def _delete_inline_step(ctx: Context, name: str, document: Any, reason: str, affects: Sequence[str] = ()) -> Step:
     user = ctx.cfg.user_name
     before = {"UserName": user, "PolicyName": name, "PolicyDocument": _doc(document)}
 
@@ -501,12 +535,14 @@ def _delete_inline_step(ctx: Context, name: str, document: Any, reason: str) -> 
     return Step(key=f"iam.delete-inline:{name}", order=ORDER_STRIP,
                 action=f"delete inline policy {name} of {user} ({reason}; it holds no Deny)",
                 calls=["iam:DeleteUserPolicy"], target=ctx.user_arn(), targets=[ctx.user_arn()],
-                partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"])
+                partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"],
+                affects=list(affects))
 
 
 @writes(Write("iam:GetUserPolicy", R_KEY_USER_READS, partitions=COMMERCIAL),
         Write("iam:PutUserPolicy", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
-def _narrow_inline_step(ctx: Context, name: str, document: Any, new: dict[str, Any], reason: str) -> Step:
+def _narrow_inline_step(ctx: Context, name: str, document: Any, new: dict[str, Any], reason: str,
+                        affects: Sequence[str] = ()) -> Step:
     """Rewrite an inline policy: Deny statements kept verbatim, Allow statements cut to required_actions."""
     user = ctx.cfg.user_name
     before = {"UserName": user, "PolicyName": name, "PolicyDocument": _doc(document)}
@@ -522,11 +558,13 @@ def _narrow_inline_step(ctx: Context, name: str, document: Any, new: dict[str, A
                 action=f"narrow inline policy {name} of {user} to required_actions ({reason}); its Deny "
                        "statements are kept as they are",
                 calls=["iam:GetUserPolicy", "iam:PutUserPolicy"], target=ctx.user_arn(), targets=[ctx.user_arn()],
-                partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"])
+                partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"],
+                affects=list(affects))
 
 
 @writes(Write("iam:RemoveUserFromGroup", R_KEY_USER_CHANGES, partitions=COMMERCIAL))
-def _leave_group_step(ctx: Context, group: str, reason: str, documents: Sequence[tuple[str, Any]] = ()) -> Step:
+def _leave_group_step(ctx: Context, group: str, reason: str, documents: Sequence[tuple[str, Any]] = (),
+                      affects: Sequence[str] = ()) -> Step:
     user = ctx.cfg.user_name
     before = {"UserName": user, "GroupName": group, "member": True,
               "group_policies": [{"policy": label, "document": _doc(doc)} for label, doc in documents]}
@@ -538,7 +576,8 @@ def _leave_group_step(ctx: Context, group: str, reason: str, documents: Sequence
     return Step(key=f"iam.leave-group:{group}", order=ORDER_STRIP,
                 action=f"remove {user} from group {group} ({reason}; the group holds no Deny)",
                 calls=["iam:RemoveUserFromGroup"], target=ctx.user_arn(), targets=[ctx.user_arn()],
-                partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"])
+                partition="commercial", destructive=True, run=run, before=before, requires=["iam.ensure-policy"],
+                affects=list(affects))
 
 
 @writes(Write("iam:DeleteLoginProfile", R_KEY_USER_CHANGES, partitions=COMMERCIAL),
