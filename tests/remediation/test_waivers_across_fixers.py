@@ -46,8 +46,7 @@ def _plan(ctx, monkeypatch, recs: list[CheckRecord]):
     """What the plugin's _plan does: waived rows out, their acceptance into the context, one list of steps."""
     kept, waived = plugin._without_waived(None, recs, ctx.now)
     ctx.waived = plugin.waived_reasons(waived)
-    ctx.waived_rows = plugin.live_waivers(None, recs, ctx.now)
-    ctx.waived_scopes = plugin.waiver_scopes(None, recs, ctx.now)
+    ctx.waived_rows, ctx.waived_scopes = plugin.live_waivers(None, recs, ctx.now)
     return build_plan(ctx, kept) + waived
 
 
