@@ -228,7 +228,7 @@ def assumer_accesses(direct: Sequence[Access], principals: Sequence[Principal], 
     while frontier:
         arn, level, certain, chain, origin = frontier.pop(0)
         role = by_arn[arn]
-        path = f"role {role.name}" + (f" ({chain})" if chain else "")
+        path = f"role {role.name}" + (f", which can assume {chain}" if chain else "")
         assumers = [a for a in role_assumers(role, principals, now=now) if a.who not in seen]
         if level >= depth:
             if assumers:
@@ -247,6 +247,6 @@ def assumer_accesses(direct: Sequence[Access], principals: Sequence[Principal], 
                               unknown=unknown or (() if sure else ("the assumed role's own access",)),
                               note=note, region=region_of.get(arn, ""), via=origin))
             if asm.kind == "role" and asm.who in by_arn:
-                frontier.append((asm.who, level + 1, sure, f"assumed from {path}", origin))
+                frontier.append((asm.who, level + 1, sure, path, origin))
                 region_of[asm.who] = region_of.get(arn, "")
     return out

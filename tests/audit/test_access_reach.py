@@ -214,6 +214,9 @@ def test_role_chain_followed_and_cut_at_the_stated_depth():
     for n in ("r1", "r2", "r3"):
         assert got[f"arn:{P}:iam::{ACCT}:role/{n}"].certain
     assert f"arn:{P}:iam::{ACCT}:role/r4" not in got
+    # the note reads along the chain, from the principal to the reader
+    assert got[f"arn:{P}:iam::{ACCT}:role/r2"].note == \
+        "can assume role r1, which can assume role app, which can read"
     cut = got[f"assumers of role arn:{P}:iam::{ACCT}:role/r3"]
     assert not cut.certain and cut.unknown == ("role chain not followed beyond depth 3",)
 
