@@ -220,6 +220,29 @@ def test_two_active_keys_stop_the_rotation_clearly(emu, make_ctx):
     _assert_untouched(emu, before)
 
 
+def test_a_second_active_key_in_awsprevious_is_named_as_the_secrets_previous_value(emu, make_ctx):
+    """No free slot because the secret's AWSPREVIOUS value is a second Active key: the manual step says the
+    secret's previous version holds it (a reader not yet on AWSCURRENT), not that the secret does not hold it."""
+    emu.apply("key_expiring_soon")
+    iam, sm = emu.client("iam"), emu.client("secretsmanager", "govcloud")
+    made = iam.create_service_specific_credential(UserName=USER, ServiceName="bedrock.amazonaws.com",
+                                                  CredentialAgeDays=90)["ServiceSpecificCredential"]
+    stages = sm.describe_secret(SecretId=SECRET)["VersionIdsToStages"]
+    current = next(v for v, st in stages.items() if "AWSCURRENT" in st)
+    doc = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
+    doc["bedrock_api_key"] = made.pop("ServiceCredentialSecret", None) or made.pop("ServicePassword")
+    second = sm.put_secret_value(SecretId=SECRET, SecretString=json.dumps(doc))["VersionId"]
+    del doc
+    sm.update_secret_version_stage(SecretId=SECRET, VersionStage="AWSCURRENT", MoveToVersionId=current,
+                                   RemoveFromVersionId=second)
+    before = _state(emu)
+    st, _ = _rotate(make_ctx())
+    assert st.status == "manual" and st.key == "manual:key-slot", (st.key, st.action)
+    assert made["ServiceSpecificCredentialId"] in st.action
+    assert "AWSPREVIOUS version holds it" in st.action and "the secret does not hold it" not in st.action
+    _assert_untouched(emu, before)
+
+
 def test_rotation_is_idempotent_in_its_secret_write(emu, make_ctx, monkeypatch):
     """A retried PutSecretValue with the same ClientRequestToken makes no second version."""
     emu.apply("key_expiring_soon")
