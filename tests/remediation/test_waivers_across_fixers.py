@@ -308,6 +308,8 @@ def test_a_created_trail_leaves_a_waived_property_at_cloudtrails_default(emu, ru
     steps = _plan(ctx, monkeypatch, [_rec(c, partition="commercial") for c in TRAIL_ROWS])
     create = next(s for s in steps if s.key == "trail.create:commercial")
     assert f"{waived}[commercial]" not in create.affects and "ciso@example.com" in create.action
+    # the planned entry names the trail the step makes (a waiver scoped to another trail does not reach it)
+    assert create.creates and create.describe()["creates"] == create.creates
     if waived == "cloudtrail.kms":
         assert not any(s.key == "kms.create:commercial" for s in steps) and not create.requires
     apply_plan(ctx, steps, lambda s, e: None)
