@@ -310,8 +310,13 @@ def test_a_half_done_rotation_is_finished_even_when_no_row_asks(emu, runs, monke
         with pytest.raises(Killed):
             run(runs(1))
     ctx = _fresh(runs, 2)
-    keys = [s.key for s in core.build_plan(ctx, [])]
+    steps = core.build_plan(ctx, [])
+    keys = [s.key for s in steps]
     assert "credential.rotate" in keys and rotation.CLEAR_INTENT in keys, keys
+    # the marker's step does not call the rotation the plan is completing one that "never finished"
+    clear = steps[keys.index(rotation.CLEAR_INTENT)]
+    assert "never finished" not in clear.action and "completes it" in clear.action, clear.action
+    assert keys.index("credential.rotate") < keys.index(rotation.CLEAR_INTENT)
 
 
 def test_the_slot_step_does_not_call_a_key_active_that_the_same_plan_deactivates(emu, runs):
