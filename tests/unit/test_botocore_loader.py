@@ -69,6 +69,17 @@ def test_the_shared_loader_reads_with_dicts_unless_someone_chose_another_file_lo
     assert isinstance(custom.file_loader, Custom)
 
 
+def test_the_shared_loader_lists_the_services_of_each_type_as_botocore_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(botocore_loader, "_LOADER", None)
+    ours = botocore_loader.adopt(botocore.loaders.create_loader())
+    theirs = botocore.loaders.create_loader()
+    types = {f.removesuffix(".gz").removesuffix(".json") for f in os.listdir(f"{sorted(glob.glob(f'{DATA}/s3/*/'))[-1]}")}
+    assert {"service-2", "endpoint-rule-set-1", "paginators-1", "waiters-2"} <= types
+    for type_name in sorted(types | {"no-such-type"}):
+        assert ours.list_available_services(type_name) == theirs.list_available_services(type_name), type_name
+    assert "cloudtrail" in ours.list_available_services("service-2")
+
+
 def test_a_decoded_file_is_kept_and_read_back_the_same(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     base = f"{sorted(glob.glob(f'{DATA}/cloudtrail/*/'))[-1]}service-2"
