@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import boto3
 import botocore.config
 
-from bedrock_key_audit import botocore_loader
+from bedrock_key_audit import botocore_clients, botocore_loader
 from bedrock_key_audit.config import AuditConfig
 from bedrock_key_audit.envrace import made_despite_env_changes
 
@@ -143,6 +143,8 @@ class Aws:
                 shared = botocore_loader.adopt(own)
                 if shared is not own:
                     sess._session.register_component("data_loader", shared)
+                # its clients reuse each service's model and client class (botocore_clients.share_client_parts)
+                botocore_clients.share_client_parts()
                 if self.assumed is not None:
                     self.assumed.apply(partition, sess)
                 self._sessions[partition] = sess
