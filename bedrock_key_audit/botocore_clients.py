@@ -40,7 +40,15 @@ def share_client_parts() -> None:
     once on botocore's ``ClientCreator``; idempotent."""
     import botocore.client
 
+    import botocore.hooks
+
     creator = botocore.client.ClientCreator
+    # private names of botocore (1.44, as locked): a botocore without them keeps its own client creation
+    if not all(callable(getattr(creator, n, None)) for n in ("_load_service_model", "_create_client_class",
+                                                              "_get_client_args")) \
+            or not isinstance(getattr(botocore.hooks, "EVENT_ALIASES", None), dict) \
+            or not hasattr(botocore.hooks, "EventAliaser"):
+        return
     with _PARTS_LOCK:
         if getattr(creator, "_bka_shared_parts", False):
             return
@@ -48,8 +56,6 @@ def share_client_parts() -> None:
     own_model = creator._load_service_model
     own_class = creator._create_client_class
     own_args = creator._get_client_args
-    import botocore.hooks
-
     aliaser, default_aliases = botocore.hooks.EventAliaser, botocore.hooks.EVENT_ALIASES
 
     def _load_service_model(self: Any, service_name: str, api_version: str | None = None) -> Any:
@@ -80,7 +86,7 @@ def share_client_parts() -> None:
         client_args = own_args(self, *args, **kwargs)
         events: Any = client_args.get("event_emitter") if isinstance(client_args, dict) else None
         if self._loader is botocore_loader.current() and type(events) is aliaser \
-                and events._event_aliases == default_aliases:
+                and getattr(events, "_event_aliases", None) == default_aliases:
             events._alias_name_cache = _ALIASED
         return client_args
 
