@@ -549,3 +549,82 @@ def test_a_grant_of_an_action_a_waived_endpoint_row_judges_is_manual(emu, runs, 
     steps = _plan(ctx, monkeypatch, [_rec("iam.policy_grants_required"), _rec("endpoint.list_models")])
     grant = next(s for s in steps if s.key == "iam.ensure-policy")
     assert grant.manual and "endpoint.list_models" in grant.message and "ciso@example.com" in grant.message
+
+
+# --------------------------------------------------------------------------- the key's state under a waiver
+def _secret_holds_a_deleted_key(emu) -> None:
+    """A second key is made, put into the secret as AWSCURRENT, then deleted: the secret holds a key of no
+    credential (secret.key_matches_credential fails), and the key it held before is in AWSPREVIOUS."""
+    iam = emu.client("iam")
+    made = iam.create_service_specific_credential(UserName=USER, ServiceName=BEDROCK,
+                                                  CredentialAgeDays=90)["ServiceSpecificCredential"]
+    sm = emu.client("secretsmanager", "govcloud")
+    data = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
+    data["bedrock_api_key"] = made.get("ServiceCredentialSecret") or made.get("ServicePassword")
+    sm.put_secret_value(SecretId=SECRET, SecretString=json.dumps(data))
+    del data
+    iam.delete_service_specific_credential(UserName=USER, ServiceSpecificCredentialId=made["ServiceSpecificCredentialId"])
+
+
+KEY_MATCH_ROWS = ["secret.key_matches_credential", "endpoint.list_models", "endpoint.invoke"]
+
+
+def test_the_rotation_another_row_needs_leaves_a_waived_expiring_key_active(emu, runs, monkeypatch):  # noqa: F811
+    """credential.unexpired is waived; the secret holds a deleted credential's key and the user's only key (the
+    expiring one) is in AWSPREVIOUS.  The rotation secret.key_matches_credential needs runs (the expiring key keeps
+    its expiry: a new key does not change it), but retiring the expiring key would change what the waived row
+    judges: that step is manual naming the waiver, and applying the plan leaves the key Active."""
+    emu.apply("key_expiring_soon")
+    old = next(iter(state(emu)["creds"]))
+    _secret_holds_a_deleted_key(emu)
+    _waive(monkeypatch, "credential.unexpired")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec(c) for c in KEY_MATCH_ROWS] + [_rec("credential.unexpired")])
+    by = {s.key: s for s in steps}
+    assert not by["credential.rotate"].manual
+    retire = by[f"credential.retire:{old}"]
+    assert retire.manual and "credential.unexpired" in retire.affects
+    assert "credential.unexpired" in retire.message and "ciso@example.com" in retire.message
+    ctx.allow_destructive = True
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert by["credential.rotate"].status == "applied", by["credential.rotate"].message
+    assert state(emu)["creds"][old] == "Active"
+
+
+def test_no_active_key_is_minted_while_an_inactive_key_is_waived(emu, runs, monkeypatch):  # noqa: F811
+    """credential.active is waived (the user's key is Inactive on purpose) and the secret holds a deleted
+    credential's key: a new key would give the user an Active key against that decision, so the rotation is
+    manual naming the waiver; applying the plan mints nothing."""
+    emu.apply("inactive_key")
+    before = dict(state(emu)["creds"])
+    _secret_holds_a_deleted_key(emu)
+    _waive(monkeypatch, "credential.active")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec(c) for c in KEY_MATCH_ROWS] + [_rec("credential.active")])
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert rot.manual and "credential.active" in rot.affects and "ciso@example.com" in rot.message
+    ctx.allow_destructive = True
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert state(emu)["creds"] == before
+
+
+def test_a_refused_key_whose_expiry_is_waived_is_a_manual_step_naming_both(emu, runs, monkeypatch):  # noqa: F811
+    """credential.unexpired is waived and Bedrock refuses the stored key (a wrong value with the expiring key's
+    alias): the refusal is a reason no waiver accepts, and the rotation that fixes it would replace the key whose
+    expiry the waiver accepts.  One manual step names both; the rows are not told their reason is waived."""
+    emu.apply("key_expiring_soon")
+    sm = emu.client("secretsmanager", "govcloud")
+    data = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
+    key = data["bedrock_api_key"]
+    data["bedrock_api_key"] = key[:-6] + ("AAAAAA" if not key.endswith("AAAAAA") else "BBBBBB")
+    sm.put_secret_value(SecretId=SECRET, SecretString=json.dumps(data))
+    del data, key
+    _waive(monkeypatch, "credential.unexpired")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec(c) for c in KEY_MATCH_ROWS] + [_rec("credential.unexpired")])
+    keys = [s.key for s in steps]
+    assert not any(k.startswith(("credential.rotate", "credential.retire")) for k in keys), keys
+    st = next(s for s in steps if s.key == "manual:key-state-waived")
+    assert "Bedrock refuses the key" in st.action and "credential.unexpired" in st.action
+    assert "ciso@example.com" in st.action
+    assert not ctx.memo.get("plan:no-step"), ctx.memo.get("plan:no-step")
