@@ -214,6 +214,20 @@ def waiver_states(waivers: Iterable[Waiver], rows: Sequence[Mapping[str, Any]], 
     return out
 
 
+def weighed_by_plan(states: list[dict[str, Any]], shaped: Mapping[str, str]) -> None:
+    """A waiver scoped to a resource that does not exist yet matches no row (the row fails for its absence, under
+    another resource name), yet remediation weighed it against what a step creates (``shaped``: the waiver's
+    sentence, ``<selector>, until <date>, approved by <who>``, -> the resource pattern it names): it stopped or
+    adapted that step, so it is not stale.  Such an entry is ``undecided`` (it waived no row) with a reason
+    that says what it did; in place."""
+    for entry in states:
+        scope = next((sc for sentence, sc in shaped.items() if sentence.startswith(f"{entry['check']}, until ")), None)
+        if entry["state"] == STALE and scope is not None and not entry["rows"]:
+            entry["state"], entry["reason"] = UNDECIDED, (
+                f"matches no row of {entry['check_id']} yet: it names {scope}, which a remediation step creates, "
+                "and the plan left the property it judges as the waiver accepts (or made the step manual)")
+
+
 def _label(row: Mapping[str, Any]) -> str:
     params = row.get("params") or {}
     cid = str(row.get("id") or row.get("check_id"))
