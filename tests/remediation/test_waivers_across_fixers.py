@@ -47,6 +47,7 @@ def _plan(ctx, monkeypatch, recs: list[CheckRecord]):
     kept, waived = plugin._without_waived(None, recs, ctx.now)
     ctx.waived = plugin.waived_reasons(waived)
     ctx.waived_rows, ctx.waived_scopes = plugin.live_waivers(None, recs, ctx.now)
+    ctx.waived_created = plugin.created_scopes(None, recs, ctx.now)
     return build_plan(ctx, kept) + waived
 
 
@@ -628,3 +629,82 @@ def test_a_refused_key_whose_expiry_is_waived_is_a_manual_step_naming_both(emu, 
     assert "Bedrock refuses the key" in st.action and "credential.unexpired" in st.action
     assert "ciso@example.com" in st.action
     assert not ctx.memo.get("plan:no-step"), ctx.memo.get("plan:no-step")
+
+
+# --------------------------------------------------------------------------- a missing secret re-created under waivers
+def test_a_new_secret_stays_on_the_default_key_while_its_readers_are_waived(emu, runs, monkeypatch):  # noqa: F811
+    """secret.readers_restricted is waived (an accepted reader reads through the default key's account-wide grant)
+    and the secret is gone: under a key of ours that reader would also need kms:Decrypt on it, so the rotation
+    creates the secret on Secrets Manager's default key, makes no key for it, and its action names the waiver."""
+    emu.apply("secret_missing")
+    _waive(monkeypatch, "secret.readers_restricted")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec("secret.exists"), _rec("secret.readers_restricted", "error"),
+                                     _rec("secret.encrypted_with_cmk", "error")])
+    keys = [s.key for s in steps]
+    assert "credential.rotate" in keys and not any(k.startswith("kms.create") for k in keys), keys
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert "default key" in rot.action and "secret.readers_restricted" in rot.action and "ciso@example.com" in rot.action
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert rot.status == "applied", rot.message
+    desc = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)
+    assert not desc.get("KmsKeyId") or "aws/secretsmanager" in desc["KmsKeyId"], desc.get("KmsKeyId")
+
+
+def test_a_secret_created_under_a_schema_waiver_says_so(emu, runs, monkeypatch):  # noqa: F811
+    """secret.schema is waived while the secret is missing: the rotation writes this tool's document, and its
+    action names the waiver (the accepted document went with the secret)."""
+    emu.apply("secret_missing")
+    _waive(monkeypatch, "secret.schema")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec("secret.exists"), _rec("secret.schema", "error")])
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert "secret.schema" in rot.action and "ciso@example.com" in rot.action
+
+
+# --------------------------------------------------------------------------- a waiver scoped to what a step creates
+def test_a_waiver_scoped_to_the_trail_the_tool_creates_keeps_its_property(emu, runs, monkeypatch):  # noqa: F811
+    """cloudtrail.kms[commercial]@<this tool's trail ARN> with no trail: the failing row's resource is the
+    partition ("cloudtrail commercial"), not the trail, which does not exist yet; the waiver names what trail.create
+    makes, so the trail is created without SSE-KMS and no key is made for it."""
+    from bedrock_key_audit.remediation.fixers.cloudtrail import our_trail_arn
+
+    _no_trail(emu)
+    ctx = runs(1)
+    _waive(monkeypatch, f"cloudtrail.kms[commercial]@{our_trail_arn(ctx, 'commercial')}")
+    recs = [_rec(c, partition="commercial") for c in TRAIL_ROWS]
+    for r in recs:
+        r.resource = "cloudtrail commercial"
+    steps = _plan(ctx, monkeypatch, recs)
+    keys = [s.key for s in steps]
+    create = next(s for s in steps if s.key == "trail.create:commercial")
+    assert not any(k.startswith("kms.create") for k in keys) and not create.requires, keys
+    assert "cloudtrail.kms[commercial]" not in create.affects and "ciso@example.com" in create.action
+    assert ctx.memo["plan:created-scope-waivers"]
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert create.status == "applied", create.message
+    trail = emu.client("cloudtrail").describe_trails()["trailList"][0]
+    assert not trail.get("KmsKeyId") and trail.get("LogFileValidationEnabled")
+
+
+def test_a_waiver_scoped_to_the_secret_the_tool_creates_keeps_it_on_the_default_key(emu, runs, monkeypatch):  # noqa: F811
+    """secret.encrypted_with_cmk@<the secret's ARN pattern> with the secret missing: the erroring row names the
+    secret by name, so the waiver matches no row; it names what the rotation creates, so the new secret is on
+    Secrets Manager's default key and no key is made for it."""
+    emu.apply("secret_missing")
+    ctx = runs(1)
+    acct = ctx.account("govcloud")
+    _waive(monkeypatch, f"secret.encrypted_with_cmk@arn:aws-us-gov:secretsmanager:{ctx.cfg.region('govcloud')}:"
+                        f"{acct}:secret:{SECRET}-*")
+    recs = [_rec("secret.exists"), _rec("secret.encrypted_with_cmk", "error")]
+    for r in recs:
+        r.resource = SECRET
+    steps = _plan(ctx, monkeypatch, recs)
+    keys = [s.key for s in steps]
+    assert "credential.rotate" in keys and not any(k.startswith("kms.create") for k in keys), keys
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert "default key" in rot.action and "ciso@example.com" in rot.action
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert rot.status == "applied", rot.message
+    desc = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)
+    assert not desc.get("KmsKeyId") or "aws/secretsmanager" in desc["KmsKeyId"], desc.get("KmsKeyId")

@@ -47,9 +47,9 @@ def _rotation_steps(ctx: Context, reason: str, held: Credential | None = None) -
     if _needs_policy(ctx) and (st := _ensure_policy_step(ctx)) is not None:
         steps.append(st)  # the new key must be allowed bedrock:CallWithBearerToken to prove itself
     secret = ctx.inv.secret()
-    if not secret.exists and ctx.waiver("secret.encrypted_with_cmk") is None:
-        # a live waiver on secret.encrypted_with_cmk keeps the new secret on Secrets Manager's default key
-        # (rotation.usable_kms): no key is made for it
+    if not secret.exists and rotation.new_secret_default_key(ctx) is None:
+        # a live waiver on secret.encrypted_with_cmk or secret.readers_restricted keeps the new secret on Secrets
+        # Manager's default key (rotation.usable_kms): no key is made for it
         steps += _kms_steps(ctx, "govcloud")
         for s in rot:
             if s.key == "credential.rotate":
