@@ -708,3 +708,19 @@ def test_a_waiver_scoped_to_the_secret_the_tool_creates_keeps_it_on_the_default_
     assert rot.status == "applied", rot.message
     desc = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)
     assert not desc.get("KmsKeyId") or "aws/secretsmanager" in desc["KmsKeyId"], desc.get("KmsKeyId")
+
+
+def test_end_to_end_a_waiver_on_the_trail_the_tool_creates_is_weighed_and_not_stale(pytester, monkeypatch):
+    """--remediate=plan with the commercial trail gone and cloudtrail.kms[commercial] waived for this tool's trail
+    ARN: the printed plan creates the trail without SSE-KMS naming the waiver, and the waiver is reported as
+    weighed by the plan, not stale."""
+    from bedrock_key_audit.emulator import scenarios  # noqa: F401 -- the emulator builds the account
+
+    arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/bedrock-key-audit-trail"
+    _waive(monkeypatch, f"cloudtrail.kms[commercial]@{arn}")
+    result, cap = run(pytester, "--remediate=plan", scenario="empty", setup=_no_trail)
+    text = result.stdout.str()
+    keys = {s.key for s in cap.plan}
+    assert "trail.create:commercial" in keys and "kms.create:commercial" not in keys, keys
+    assert "no SSE-KMS" in text and arn in text
+    assert "which a remediation step creates" in text and f"matches no row of cloudtrail.kms\n" not in text
