@@ -32,7 +32,7 @@ What a waiver does to a row (:func:`apply_to_record`):
 Each waiver's own state for the run (:func:`waiver_states`): ``live`` (it waived a row),
 ``lapsed`` (expired), ``stale`` (unknown check id, or every row it matches passes, or it
 matches no row of a check that ran), ``undecided`` (its rows could not decide or were
-skipped), ``not_run`` (its check did not run, e.g. deselected with ``-k``).
+skipped; or it names a resource a remediation step creates and the plan weighed it: :func:`weighed_by_plan`), ``not_run`` (its check did not run, e.g. deselected with ``-k``).
 """
 from __future__ import annotations
 
