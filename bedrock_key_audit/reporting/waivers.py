@@ -32,7 +32,7 @@ What a waiver does to a row (:func:`apply_to_record`):
 Each waiver's own state for the run (:func:`waiver_states`): ``live`` (it waived a row),
 ``lapsed`` (expired), ``stale`` (unknown check id, or every row it matches passes, or it
 matches no row of a check that ran), ``undecided`` (its rows could not decide or were
-skipped), ``not_run`` (its check did not run, e.g. deselected with ``-k``).
+skipped; or it names a resource a remediation step creates and the plan weighed it: :func:`weighed_by_plan`), ``not_run`` (its check did not run, e.g. deselected with ``-k``).
 """
 from __future__ import annotations
 
@@ -212,6 +212,20 @@ def waiver_states(waivers: Iterable[Waiver], rows: Sequence[Mapping[str, Any]], 
             state, reason = UNDECIDED, f"{', '.join(labels)} ended {', '.join(sorted(statuses))}: nothing waived"
         out.append(dict(w.as_dict(), state=state, reason=reason, rows=labels))
     return out
+
+
+def weighed_by_plan(states: list[dict[str, Any]], shaped: Mapping[str, str]) -> None:
+    """A waiver scoped to a resource that does not exist yet matches no row (the row fails for its absence, under
+    another resource name), yet remediation weighed it against what a step creates (``shaped``: the waiver's
+    sentence, ``<selector>, until <date>, approved by <who>``, -> the resource pattern it names): it stopped or
+    adapted that step, so it is not stale.  Such an entry is ``undecided`` (it waived no row) with a reason
+    that says what it did; in place."""
+    for entry in states:
+        scope = next((sc for sentence, sc in shaped.items() if sentence.startswith(f"{entry['check']}, until ")), None)
+        if entry["state"] == STALE and scope is not None and not entry["rows"]:
+            entry["state"], entry["reason"] = UNDECIDED, (
+                f"matches no row of {entry['check_id']} yet: it names {scope}, which a remediation step creates, "
+                "and the plan left the property it judges as the waiver accepts (or made the step manual)")
 
 
 def _label(row: Mapping[str, Any]) -> str:

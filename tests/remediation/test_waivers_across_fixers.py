@@ -47,6 +47,7 @@ def _plan(ctx, monkeypatch, recs: list[CheckRecord]):
     kept, waived = plugin._without_waived(None, recs, ctx.now)
     ctx.waived = plugin.waived_reasons(waived)
     ctx.waived_rows, ctx.waived_scopes = plugin.live_waivers(None, recs, ctx.now)
+    ctx.waived_created = plugin.created_scopes(None, recs, ctx.now)
     return build_plan(ctx, kept) + waived
 
 
@@ -549,3 +550,177 @@ def test_a_grant_of_an_action_a_waived_endpoint_row_judges_is_manual(emu, runs, 
     steps = _plan(ctx, monkeypatch, [_rec("iam.policy_grants_required"), _rec("endpoint.list_models")])
     grant = next(s for s in steps if s.key == "iam.ensure-policy")
     assert grant.manual and "endpoint.list_models" in grant.message and "ciso@example.com" in grant.message
+
+
+# --------------------------------------------------------------------------- the key's state under a waiver
+def _secret_holds_a_deleted_key(emu) -> None:
+    """A second key is made, put into the secret as AWSCURRENT, then deleted: the secret holds a key of no
+    credential (secret.key_matches_credential fails), and the key it held before is in AWSPREVIOUS."""
+    iam = emu.client("iam")
+    made = iam.create_service_specific_credential(UserName=USER, ServiceName=BEDROCK,
+                                                  CredentialAgeDays=90)["ServiceSpecificCredential"]
+    sm = emu.client("secretsmanager", "govcloud")
+    data = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
+    data["bedrock_api_key"] = made.get("ServiceCredentialSecret") or made.get("ServicePassword")
+    sm.put_secret_value(SecretId=SECRET, SecretString=json.dumps(data))
+    del data
+    iam.delete_service_specific_credential(UserName=USER, ServiceSpecificCredentialId=made["ServiceSpecificCredentialId"])
+
+
+KEY_MATCH_ROWS = ["secret.key_matches_credential", "endpoint.list_models", "endpoint.invoke"]
+
+
+def test_the_rotation_another_row_needs_leaves_a_waived_expiring_key_active(emu, runs, monkeypatch):  # noqa: F811
+    """credential.unexpired is waived; the secret holds a deleted credential's key and the user's only key (the
+    expiring one) is in AWSPREVIOUS.  The rotation secret.key_matches_credential needs runs (the expiring key keeps
+    its expiry: a new key does not change it), but retiring the expiring key would change what the waived row
+    judges: that step is manual naming the waiver, and applying the plan leaves the key Active."""
+    emu.apply("key_expiring_soon")
+    old = next(iter(state(emu)["creds"]))
+    _secret_holds_a_deleted_key(emu)
+    _waive(monkeypatch, "credential.unexpired")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec(c) for c in KEY_MATCH_ROWS] + [_rec("credential.unexpired")])
+    by = {s.key: s for s in steps}
+    assert not by["credential.rotate"].manual
+    retire = by[f"credential.retire:{old}"]
+    assert retire.manual and "credential.unexpired" in retire.affects
+    assert "credential.unexpired" in retire.message and "ciso@example.com" in retire.message
+    ctx.allow_destructive = True
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert by["credential.rotate"].status == "applied", by["credential.rotate"].message
+    assert state(emu)["creds"][old] == "Active"
+
+
+def test_no_active_key_is_minted_while_an_inactive_key_is_waived(emu, runs, monkeypatch):  # noqa: F811
+    """credential.active is waived (the user's key is Inactive on purpose) and the secret holds a deleted
+    credential's key: a new key would give the user an Active key against that decision, so the rotation is
+    manual naming the waiver; applying the plan mints nothing."""
+    emu.apply("inactive_key")
+    before = dict(state(emu)["creds"])
+    _secret_holds_a_deleted_key(emu)
+    _waive(monkeypatch, "credential.active")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec(c) for c in KEY_MATCH_ROWS] + [_rec("credential.active")])
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert rot.manual and "credential.active" in rot.affects and "ciso@example.com" in rot.message
+    ctx.allow_destructive = True
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert state(emu)["creds"] == before
+
+
+def test_a_refused_key_whose_expiry_is_waived_is_a_manual_step_naming_both(emu, runs, monkeypatch):  # noqa: F811
+    """credential.unexpired is waived and Bedrock refuses the stored key (a wrong value with the expiring key's
+    alias): the refusal is a reason no waiver accepts, and the rotation that fixes it would replace the key whose
+    expiry the waiver accepts.  One manual step names both; the rows are not told their reason is waived."""
+    emu.apply("key_expiring_soon")
+    sm = emu.client("secretsmanager", "govcloud")
+    data = json.loads(sm.get_secret_value(SecretId=SECRET)["SecretString"])
+    key = data["bedrock_api_key"]
+    data["bedrock_api_key"] = key[:-6] + ("AAAAAA" if not key.endswith("AAAAAA") else "BBBBBB")
+    sm.put_secret_value(SecretId=SECRET, SecretString=json.dumps(data))
+    del data, key
+    _waive(monkeypatch, "credential.unexpired")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec(c) for c in KEY_MATCH_ROWS] + [_rec("credential.unexpired")])
+    keys = [s.key for s in steps]
+    assert not any(k.startswith(("credential.rotate", "credential.retire")) for k in keys), keys
+    st = next(s for s in steps if s.key == "manual:key-state-waived")
+    assert "Bedrock refuses the key" in st.action and "credential.unexpired" in st.action
+    assert "ciso@example.com" in st.action
+    assert not ctx.memo.get("plan:no-step"), ctx.memo.get("plan:no-step")
+
+
+# --------------------------------------------------------------------------- a missing secret re-created under waivers
+def test_a_new_secret_stays_on_the_default_key_while_its_readers_are_waived(emu, runs, monkeypatch):  # noqa: F811
+    """secret.readers_restricted is waived (an accepted reader reads through the default key's account-wide grant)
+    and the secret is gone: under a key of ours that reader would also need kms:Decrypt on it, so the rotation
+    creates the secret on Secrets Manager's default key, makes no key for it, and its action names the waiver."""
+    emu.apply("secret_missing")
+    _waive(monkeypatch, "secret.readers_restricted")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec("secret.exists"), _rec("secret.readers_restricted", "error"),
+                                     _rec("secret.encrypted_with_cmk", "error")])
+    keys = [s.key for s in steps]
+    assert "credential.rotate" in keys and not any(k.startswith("kms.create") for k in keys), keys
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert "default key" in rot.action and "secret.readers_restricted" in rot.action and "ciso@example.com" in rot.action
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert rot.status == "applied", rot.message
+    desc = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)
+    assert not desc.get("KmsKeyId") or "aws/secretsmanager" in desc["KmsKeyId"], desc.get("KmsKeyId")
+
+
+def test_a_secret_created_under_a_schema_waiver_says_so(emu, runs, monkeypatch):  # noqa: F811
+    """secret.schema is waived while the secret is missing: the rotation writes this tool's document, and its
+    action names the waiver (the accepted document went with the secret)."""
+    emu.apply("secret_missing")
+    _waive(monkeypatch, "secret.schema")
+    ctx = runs(1)
+    steps = _plan(ctx, monkeypatch, [_rec("secret.exists"), _rec("secret.schema", "error")])
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert "secret.schema" in rot.action and "ciso@example.com" in rot.action
+
+
+# --------------------------------------------------------------------------- a waiver scoped to what a step creates
+def test_a_waiver_scoped_to_the_trail_the_tool_creates_keeps_its_property(emu, runs, monkeypatch):  # noqa: F811
+    """cloudtrail.kms[commercial]@<this tool's trail ARN> with no trail: the failing row's resource is the
+    partition ("cloudtrail commercial"), not the trail, which does not exist yet; the waiver names what trail.create
+    makes, so the trail is created without SSE-KMS and no key is made for it."""
+    from bedrock_key_audit.remediation.fixers.cloudtrail import our_trail_arn
+
+    _no_trail(emu)
+    ctx = runs(1)
+    _waive(monkeypatch, f"cloudtrail.kms[commercial]@{our_trail_arn(ctx, 'commercial')}")
+    recs = [_rec(c, partition="commercial") for c in TRAIL_ROWS]
+    for r in recs:
+        r.resource = "cloudtrail commercial"
+    steps = _plan(ctx, monkeypatch, recs)
+    keys = [s.key for s in steps]
+    create = next(s for s in steps if s.key == "trail.create:commercial")
+    assert not any(k.startswith("kms.create") for k in keys) and not create.requires, keys
+    assert "cloudtrail.kms[commercial]" not in create.affects and "ciso@example.com" in create.action
+    assert ctx.memo["plan:created-scope-waivers"]
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert create.status == "applied", create.message
+    trail = emu.client("cloudtrail").describe_trails()["trailList"][0]
+    assert not trail.get("KmsKeyId") and trail.get("LogFileValidationEnabled")
+
+
+def test_a_waiver_scoped_to_the_secret_the_tool_creates_keeps_it_on_the_default_key(emu, runs, monkeypatch):  # noqa: F811
+    """secret.encrypted_with_cmk@<the secret's ARN pattern> with the secret missing: the erroring row names the
+    secret by name, so the waiver matches no row; it names what the rotation creates, so the new secret is on
+    Secrets Manager's default key and no key is made for it."""
+    emu.apply("secret_missing")
+    ctx = runs(1)
+    acct = ctx.account("govcloud")
+    _waive(monkeypatch, f"secret.encrypted_with_cmk@arn:aws-us-gov:secretsmanager:{ctx.cfg.region('govcloud')}:"
+                        f"{acct}:secret:{SECRET}-*")
+    recs = [_rec("secret.exists"), _rec("secret.encrypted_with_cmk", "error")]
+    for r in recs:
+        r.resource = SECRET
+    steps = _plan(ctx, monkeypatch, recs)
+    keys = [s.key for s in steps]
+    assert "credential.rotate" in keys and not any(k.startswith("kms.create") for k in keys), keys
+    rot = next(s for s in steps if s.key == "credential.rotate")
+    assert "default key" in rot.action and "ciso@example.com" in rot.action
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert rot.status == "applied", rot.message
+    desc = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)
+    assert not desc.get("KmsKeyId") or "aws/secretsmanager" in desc["KmsKeyId"], desc.get("KmsKeyId")
+
+
+def test_end_to_end_a_waiver_on_the_trail_the_tool_creates_is_weighed_and_not_stale(pytester, monkeypatch):
+    """--remediate=plan with the commercial trail gone and cloudtrail.kms[commercial] waived for this tool's trail
+    ARN: the printed plan creates the trail without SSE-KMS naming the waiver, and the waiver is reported as
+    weighed by the plan, not stale."""
+    from bedrock_key_audit.emulator import scenarios  # noqa: F401 -- the emulator builds the account
+
+    arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/bedrock-key-audit-trail"
+    _waive(monkeypatch, f"cloudtrail.kms[commercial]@{arn}")
+    result, cap = run(pytester, "--remediate=plan", scenario="empty", setup=_no_trail)
+    text = result.stdout.str()
+    keys = {s.key for s in cap.plan}
+    assert "trail.create:commercial" in keys and "kms.create:commercial" not in keys, keys
+    assert "no SSE-KMS" in text and arn in text
+    assert "which a remediation step creates" in text and f"matches no row of cloudtrail.kms\n" not in text

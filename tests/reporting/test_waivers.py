@@ -26,6 +26,7 @@ from bedrock_key_audit.reporting.waivers import (
     parse_waivers,
     waiver_for,
     waiver_states,
+    weighed_by_plan,
 )
 
 TODAY = dt.date(2026, 11, 30)
@@ -170,6 +171,23 @@ def test_waiver_states_live_lapsed_stale_undecided_not_run():
     # the same expired waiver, with no row it waived, has lapsed
     expired = waiver_states([waiver("secret.exists", "2026-11-01")], rows, KNOWN, NOW)
     assert expired[0]["state"] == LAPSED and "2026-11-01" in expired[0]["reason"]
+
+
+def test_a_waiver_on_what_remediation_creates_is_not_stale_when_the_plan_weighed_it():
+    """cloudtrail.kms[commercial]@<the trail this tool creates>: the row fails for the missing trail under the
+    partition's name, so the waiver matches no row; when the plan weighed it against trail.create it is not stale."""
+    arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/bedrock-key-audit-trail"
+    w = waiver(f"cloudtrail.kms[commercial]@{arn}")
+    rows = [dict(row("cloudtrail.kms", "fail", partition="commercial"), resource="cloudtrail commercial")]
+    alone = waiver_states([w], rows, KNOWN, NOW)
+    assert alone[0]["state"] == STALE
+    weighed = waiver_states([w], rows, KNOWN, NOW)
+    weighed_by_plan(weighed, {f"{w.check}, until {w.expires.isoformat()}, approved by ciso@example.com": arn})
+    assert weighed[0]["state"] == UNDECIDED and arn in weighed[0]["reason"] and "remediation step" in weighed[0]["reason"]
+    # another waiver's weighing leaves this one stale
+    other = waiver_states([w], rows, KNOWN, NOW)
+    weighed_by_plan(other, {"secret.exists, until 2026-12-31, approved by x": "y"})
+    assert other[0]["state"] == STALE
 
 
 # --------------------------------------------------------------------------- counts, exit status

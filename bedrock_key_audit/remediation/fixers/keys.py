@@ -35,8 +35,9 @@ def _rotation_steps(ctx: Context, reason: str, held: Credential | None = None) -
     scheduled) no fixer rotates, whichever row asked: the waiver is judged here, once, and not per row
     (an Inactive key is also what makes Bedrock refuse it, so the endpoint rows ask for the same
     rotation).  Nothing is planned; the summary names the waiver."""
-    if key_diagnosis(ctx).get("waived"):
-        return []
+    diag = key_diagnosis(ctx)
+    if diag.get("waived"):
+        return [_waived_state_step(ctx, diag)] if diag["reasons"] else []
     rot = rotation.plan_rotation(ctx, reason, held)
     if any(s.manual for s in rot):
         return rot  # another party holds AWSPENDING or the key slot: a person decides first
@@ -46,14 +47,26 @@ def _rotation_steps(ctx: Context, reason: str, held: Credential | None = None) -
     if _needs_policy(ctx) and (st := _ensure_policy_step(ctx)) is not None:
         steps.append(st)  # the new key must be allowed bedrock:CallWithBearerToken to prove itself
     secret = ctx.inv.secret()
-    if not secret.exists and ctx.waiver("secret.encrypted_with_cmk") is None:
-        # a live waiver on secret.encrypted_with_cmk keeps the new secret on Secrets Manager's default key
-        # (rotation.usable_kms): no key is made for it
+    if not secret.exists and rotation.new_secret_default_key(ctx) is None:
+        # a live waiver on secret.encrypted_with_cmk or secret.readers_restricted keeps the new secret on Secrets
+        # Manager's default key (rotation.usable_kms): no key is made for it
         steps += _kms_steps(ctx, "govcloud")
         for s in rot:
             if s.key == "credential.rotate":
                 s.requires.append("kms.create:govcloud")  # the new secret is created under our key
     return steps + rot
+
+
+def _waived_state_step(ctx: Context, diag: dict[str, Any]) -> Step:
+    """The key needs a new key for a reason no waiver accepts (Bedrock refuses it, the secret holds another key)
+    while a live waiver accepts its state (an expiry, a lifetime, Inactive on purpose): the rotation that would fix
+    the first reason replaces the key whose state the person decided about, so a person decides."""
+    st = manual_step("manual:key-state-waived", (
+        f"the key needs replacing because {'; '.join(diag['reasons'])}, but a new key would also change the key's "
+        f"state that a live waiver accepts ({'; '.join(diag['waived'])}): nothing issues, retires or creates a key; "
+        "a person decides (lift the waiver, or replace the key by hand)"))
+    st.partition, st.target = "commercial", ctx.user_arn()
+    return st
 
 
 def region_accepted(ctx: Context) -> bool:
@@ -100,6 +113,19 @@ def key_diagnosis(ctx: Context) -> dict[str, Any]:
         if by:
             out["reasons"].remove(reason)
             waived.append(f"{reason}: accepted by the live waiver on {by[0]} ({ctx.waived[by[0]]})")
+    held = out.get("held")
+    if waived and not out["reasons"] and held is not None and held.effective_status(ctx.now) == "Active":
+        # an Active key whose expiry or lifetime is waived can still be refused by Bedrock (a wrong value pasted
+        # into the secret): that is a reason of its own, which no waiver on the key's state accepts
+        probe = ctx.inv.key_probe()
+        if probe.classification == "bad_key":
+            refused = "Bedrock refuses the key in the secret"
+            by = [c for c in REFUSED if c in ctx.waived]
+            if by:
+                waived.append(f"{refused}: accepted by the live waiver on {by[0]} ({ctx.waived[by[0]]})")
+            else:
+                out["reasons"].append(refused)
+                out["judged_by"][refused] = REFUSED
     out["waived"] = waived
     if waived:
         ctx.memo.setdefault("plan:waived-reasons", [])

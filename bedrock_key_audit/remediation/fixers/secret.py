@@ -136,6 +136,11 @@ def fix_secret_cmk(ctx: Context, rec: CheckRecord) -> list[Step]:
         # only an erroring row gets here (a failing waived row is not planned): its waiver still says which key
         # the person chose, so neither a re-encryption nor a key of ours is planned for it
         return []
+    if not secret.exists and (why := rotation.new_secret_default_key(ctx)) is not None:
+        # the secret the rotation creates stays on Secrets Manager's default key: no key of ours is made for it
+        if accepted(ctx, ("secret.exists",), f"secret {ctx.cfg.secret_id} is missing"):
+            return []
+        return _rotation_steps(ctx, f"secret {ctx.cfg.secret_id} is missing")
     meta = ctx.inv.kms_key("govcloud", KMS_ALIAS)
     if not meta.get("missing") and (why := rotation.kms_unusable(meta)):
         return [manual_step("manual:kms-unusable:govcloud", (
