@@ -723,4 +723,4 @@ def test_end_to_end_a_waiver_on_the_trail_the_tool_creates_is_weighed_and_not_st
     keys = {s.key for s in cap.plan}
     assert "trail.create:commercial" in keys and "kms.create:commercial" not in keys, keys
     assert "no SSE-KMS" in text and arn in text
-    assert "which a remediation step creates" in text and f"matches no row of cloudtrail.kms\n" not in text
+    assert "which a remediation step creates" in text and "matches no row of cloudtrail.kms\n" not in text
