@@ -54,6 +54,7 @@ from bedrock_key_audit.access import (
     _evaluate,
     _picked,
     parse_resource_policy,
+    principal_match,
     read_contexts,
     secret_readers,
 )
@@ -85,13 +86,20 @@ def _one_of(evaluate: Evaluate, requests: Sequence[Mapping[str, Any]], chosen: S
     undecided one); when every one is refused, the evaluation with the ``chosen`` keys unknown: a
     condition on them that the requests tried do not satisfy leaves the path undecided (naming them),
     never closed."""
-    tried = [_picked(lambda o: evaluate(o, ()), r) for r in requests]
-    hit = next((t for t in tried if t.value is True), None) or next((t for t in tried if t.value is None), None)
+    first: _Eval | None = None
+    hit: _Eval | None = None
+    for r in requests:
+        t = _picked(lambda o: evaluate(o, ()), r)
+        if t.value is True:
+            return t
+        first = first or t
+        hit = hit or (t if t.value is None else None)
+    assert first is not None
     if hit is not None or not chosen:
-        return hit or tried[0]
+        return hit or first
     open_ = _picked(lambda o: evaluate(o, chosen), requests[0])
-    if open_.value is not True and open_.value is not None:
-        return tried[0]
+    if open_.value is False:
+        return first
     return _Eval(None, open_.grants, open_.unknown | set(chosen))
 
 
@@ -153,9 +161,11 @@ def _paths(p: Principal, t: Target, *, resource_policy: Any, secret_tags: Mappin
     kp = parse_resource_policy(t.key.policy, f"key policy of {t.key.arn}") if t.key is not None else []
 
     def may(action: str, resource_side: Sequence[Any]) -> bool:
-        """Cheap screen: some Allow of the identity policies or of the resource's policy names ``action``."""
-        return any(s.effect == "Allow" and s.matches(action) for s in (*p.statements, *(r.statement for r in
-                                                                                          resource_side)))
+        """Cheap screen: an Allow of ``action`` in the identity policies, or in the resource's policy
+        for ``p`` itself (a grant to the account alone needs the identity policies' Allow too)."""
+        return any(s.effect == "Allow" and s.matches(action) for s in p.statements) or any(
+            r.statement.effect == "Allow" and r.statement.matches(action) and principal_match(r, p) not in (
+                None, "account") for r in resource_side)
     name = t.secret_arn.split(":", 6)[-1]
     secret_ids = (t.secret_arn, name.rsplit("-", 1)[0] if "-" in name else name)
     if t.key is not None and may("kms:CreateGrant", kp):
