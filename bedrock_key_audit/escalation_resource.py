@@ -150,12 +150,16 @@ def _step_on_secret(p: Principal, action: str, t: Target, base: Mapping[str, Any
 DELETED = object()  # the resource policy after DeleteResourcePolicy
 
 
-def _paths(p: Principal, t: Target, *, resource_policy: Any, secret_tags: Mapping[str, str] | None,
-           now: dt.datetime, account: str) -> list[tuple[_Eval, str, Any, KeyAccess | None]]:
+def _paths(p: Principal, t: Target, primary: Target, *, resource_policy: Any,
+           secret_tags: Mapping[str, str] | None, now: dt.datetime,
+           account: str) -> list[tuple[_Eval, str, Any, KeyAccess | None]]:
     """Each one-call path of ``p`` on target ``t``: (may it make the call, what the call is, the
-    resource policy after it, the key after it)."""
+    resource policy after it, the key after it).  The resource policy is written on the primary
+    secret (Secrets Manager replicates it; a replica cannot be changed: "Replicate an AWS Secrets
+    Manager secret to other AWS Regions"), so that call is judged there."""
     # a principal's own call: the caller's GetSecretValue context without the read's own keys
     direct, _ = read_contexts(now, t.region, account, t.secret_arn)
+    on_primary, _ = read_contexts(now, primary.region, account, primary.secret_arn)
     out: list[tuple[_Eval, str, Any, KeyAccess | None]] = []
     rp = parse_resource_policy(resource_policy, "secret resource policy") if resource_policy else []
     kp = parse_resource_policy(t.key.policy, f"key policy of {t.key.arn}") if t.key is not None else []
@@ -166,8 +170,8 @@ def _paths(p: Principal, t: Target, *, resource_policy: Any, secret_tags: Mappin
         return any(s.effect == "Allow" and s.matches(action) for s in p.statements) or any(
             r.statement.effect == "Allow" and r.statement.matches(action) and principal_match(r, p) not in (
                 None, "account") for r in resource_side)
-    name = t.secret_arn.split(":", 6)[-1]
-    secret_ids = (t.secret_arn, name.rsplit("-", 1)[0] if "-" in name else name)
+    name = primary.secret_arn.split(":", 6)[-1]
+    secret_ids = (primary.secret_arn, name.rsplit("-", 1)[0] if "-" in name else name)
     if t.key is not None and may("kms:CreateGrant", kp):
         key = t.key
         grant = {"GrantId": NEW_GRANT_ID, "GranteePrincipal": p.arn, "Operations": ["Decrypt"]}
@@ -193,14 +197,14 @@ def _paths(p: Principal, t: Target, *, resource_policy: Any, secret_tags: Mappin
     if may("secretsmanager:PutResourcePolicy", rp):
         requests = [{"secretsmanager:SecretId": sid, "secretsmanager:BlockPublicPolicy": block}
                     for sid in secret_ids for block in (None, "true", "false")]
-        step = _step_on_secret(p, "secretsmanager:PutResourcePolicy", t, direct, resource_policy, secret_tags, requests)
+        step = _step_on_secret(p, "secretsmanager:PutResourcePolicy", primary, on_primary, resource_policy, secret_tags, requests)
         written = {"Version": "2012-10-17", "Statement": [
             {"Sid": "written by the principal", "Effect": "Allow", "Principal": {"AWS": p.arn},
              "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
         out.append((step, "secretsmanager:PutResourcePolicy on the secret allowing itself GetSecretValue", written,
                     t.key))
     if resource_policy and may("secretsmanager:DeleteResourcePolicy", rp):
-        step = _step_on_secret(p, "secretsmanager:DeleteResourcePolicy", t, direct, resource_policy, secret_tags,
+        step = _step_on_secret(p, "secretsmanager:DeleteResourcePolicy", primary, on_primary, resource_policy, secret_tags,
                                [{"secretsmanager:SecretId": sid} for sid in secret_ids])
         out.append((step, "secretsmanager:DeleteResourcePolicy on the secret", DELETED, t.key))
     return out
@@ -218,7 +222,7 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
             continue
         best: Access | None = None
         for t in targets:
-            for step, text, policy_after, key_after in _paths(p, t, resource_policy=resource_policy,
+            for step, text, policy_after, key_after in _paths(p, t, targets[0], resource_policy=resource_policy,
                                                               secret_tags=secret_tags, now=now, account=account):
                 if step.value is False:
                     continue

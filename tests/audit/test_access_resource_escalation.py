@@ -139,3 +139,19 @@ def test_principal_org_id_of_the_audited_organization_decides():
     assert INTERN not in _org_readers("")  # in no organization: the key is absent
     got = _org_readers(None)[INTERN]
     assert not got.certain and any("principalorgid" in k.lower() for k in got.unknown)
+
+
+def test_the_resource_policy_is_written_on_the_primary_not_on_a_replica():
+    replica = SECRET.replace("us-gov-west-1", "us-gov-east-1")
+    rkey = KEY.replace("us-gov-west-1", "us-gov-east-1")
+
+    def run(where: str) -> dict[str, Any]:
+        principals = principals_from_gaad(gaad(users=[user("intern", doc(
+            allow("kms:Decrypt", rkey), allow("secretsmanager:PutResourcePolicy", where)))]))
+        targets = [Target(SECRET, "us-gov-west-1", KeyAccess(KEY, ROOT_DELEGATION)),
+                   Target(replica, "us-gov-east-1", KeyAccess(rkey, ROOT_DELEGATION))]
+        got = resource_escalations(principals, [], targets=targets, account=ACCT, resource_policy=None, now=NOW)
+        return {a.principal: a for a in got}
+    assert INTERN not in run(replica)
+    got = run(SECRET)[INTERN]
+    assert got.certain and got.region == "us-gov-east-1"
