@@ -31,12 +31,14 @@ the resource's policy; for KMS the key policy must allow it or delegate to IAM):
   stops it.
 
 Not followed (and why): ``secretsmanager:UpdateSecret`` or ``ReplicateSecretToRegions`` with a KMS
-key the principal controls -- re-encrypting the existing versions (or replicating them) decrypts
-them under the current key with the caller's own credentials ("Secret encryption and decryption in
-AWS Secrets Manager", https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html:
-changing the key or replicating needs ``kms:Decrypt`` on the current key), so a principal without
-that half gains nothing by them, and one with it reads already if it may GetSecretValue.  Grants
-that give their grantee ``CreateGrant`` are not followed (the key policy and IAM are).
+key the principal controls.  Re-encrypting or replicating decrypts the versions under the current
+key with the caller's own permission: "Change the encryption key for an AWS Secrets Manager secret"
+(https://docs.aws.amazon.com/secretsmanager/latest/userguide/manage_update-encryption-key.html:
+without ``kms:Decrypt`` on the previous key Secrets Manager cannot decrypt the versions to
+re-encrypt them, and leaves them as they are) and the API Reference "ReplicateSecretToRegions"
+(the primary's customer managed key needs ``kms:Decrypt``).  A principal without that half gains
+nothing by them, and one with it reads already if it may GetSecretValue.  Cross-account replication
+through a replication role, and grants that give their grantee ``CreateGrant``, are not followed.
 """
 from __future__ import annotations
 
