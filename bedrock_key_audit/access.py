@@ -100,6 +100,9 @@ class Principal:
     boundary: tuple[Statement, ...] | None = None
     tags: Mapping[str, str] | None = None  # known tags (users); None: not known
     trust: Any = None  # a role's trust policy (AssumeRolePolicyDocument), as GAAD returns it
+    # the aws:PrincipalOrgID its requests carry: the organization's id (o-...), "" when the account is
+    # in no organization (the key is then absent), None when not known
+    org_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -298,6 +301,13 @@ def principal_keys(p: Principal) -> tuple[dict[str, Any], set[str]]:
     else:
         values["aws:PrincipalType"] = "AssumedRole"
         absent.add("aws:username")
+    # "AWS global condition context keys" (aws:PrincipalOrgID): "the identifier of the organization in
+    # AWS Organizations to which the requesting principal belongs"; included only when the principal
+    # is a member of an organization
+    if p.org_id:
+        values["aws:PrincipalOrgID"] = p.org_id
+    elif p.org_id == "":
+        absent |= {"aws:PrincipalOrgID", "aws:PrincipalOrgPaths"}
     return values, absent
 
 

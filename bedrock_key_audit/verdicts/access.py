@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bedrock_key_audit.configured_principals import ARN, resolve_against
@@ -38,6 +39,7 @@ from bedrock_key_audit.access import (
     secret_readers,
 )
 from bedrock_key_audit.escalation import ESCALATION, escalations_to, not_evaluated_sentence
+from bedrock_key_audit.escalation_resource import Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, bound_any, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext
@@ -95,14 +97,31 @@ def _org_of(inventory: Any, partition: str) -> tuple[OrgPolicies | None, str]:
     return org, f"read ({org.source}): applied as shown per principal"
 
 
+def _with_org_id(principals: Sequence[Principal], org: OrgPolicies | None, account: str) -> list[Principal]:
+    """The account's principals with the ``aws:PrincipalOrgID`` their requests carry, when the
+    organization read (or the ``--org-policies`` export) says it: the organization's id, or none for
+    an account in no organization ("AWS global condition context keys", aws:PrincipalOrgID: the
+    organization "to which the requesting principal belongs", present only for a member)."""
+    if org is None or org.account_id != account:
+        return list(principals)
+    org_id = org.organization_id if org.in_organization else ""
+    if org_id is None:
+        return list(principals)
+    return [dataclasses.replace(p, org_id=org_id) for p in principals]
+
+
 def _mentioned_accounts(org: OrgPolicies) -> list[str]:
     docs = [p.document for lv in org.levels for p in (*lv.scps, *lv.rcps)]
     return sorted(set(re.findall(r"(?<!\d)\d{12}(?!\d)", json.dumps(docs))))
 
 
-def _callers(a: Access, org: OrgPolicies, owner_account: str) -> list[dict[str, Any]]:
+def _callers(a: Access, org: OrgPolicies, owner_account: str,
+             scp_of: Mapping[str, OrgPolicies] | None = None) -> list[dict[str, Any]]:
     """The caller-describing keys of the principal (or principals) an access stands for.  An
-    outsider's organization and tags are unknown (left out, so a condition on them stays undecided);
+    outsider's organization is the one an ``--org-policies`` export states for its account
+    (``organization_id``, "the aws:PrincipalOrgID of the organization's principals"; none for an
+    account in no organization), else unknown; its tags are unknown (left out, so a condition on
+    them stays undecided);
     the synthetic principal standing for a whole account has no known ARN; the one standing for
     every account no resource policy mentions is asked about each account the organization's
     policies mention as well (it must be stopped for all of them)."""
@@ -117,6 +136,11 @@ def _callers(a: Access, org: OrgPolicies, owner_account: str) -> list[dict[str, 
             keys["aws:PrincipalArn"] = a.caller_arn
         if acct in (owner_account, org.management_account_id) and org.organization_id:
             keys["aws:PrincipalOrgID"] = org.organization_id
+        elif (theirs := (scp_of or {}).get(acct)) is not None and theirs.account_id == acct:
+            if not theirs.in_organization:
+                keys["aws:PrincipalOrgID"] = keys["aws:PrincipalOrgPaths"] = None
+            elif theirs.organization_id:
+                keys["aws:PrincipalOrgID"] = theirs.organization_id
         out.append(keys)
     return out
 
@@ -154,7 +178,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
         base, kms_base = read_contexts(now, a.region or region, owner_account, arn)
         key_arn = key_arn_of.get(a.region or region)
         bounds = []
-        for keys in _callers(a, org, owner_account):
+        for keys in _callers(a, org, owner_account, scp_of):
             reqs: list[Request] = [(GET_SECRET_VALUE, arn, _ctx(base, keys))]
             if key_arn:
                 reqs.append((DECRYPT, key_arn, _ctx(kms_base, keys)))
@@ -203,15 +227,17 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         lambda: key_access(secret.kms_key_id, region), lambda: inventory.secret_replicas(secret.arn, secret.describe or {})])
     replica_keys = inventory.g.fanout([(lambda r=r: key_access(r.kms_key_id, r.region)) for r in replicas])
     tags = {str(t.get("Key")): str(t.get("Value")) for t in (secret.describe or {}).get("Tags") or []}
+    org, org_note = _org_of(inventory, "govcloud")
+    principals = _with_org_id(auth.principals, org, account)
     try:
-        readers = secret_readers(auth.principals, secret_arn=secret.arn, region=region, account=account,
+        readers = secret_readers(principals, secret_arn=secret.arn, region=region, account=account,
                                  resource_policy=policy, key=key, now=now, secret_tags=tags)
         for r, rkey in zip(replicas, replica_keys, strict=True):
             # the resource policy is replicated with the secret; the key is the replica's own
             readers += [dataclasses.replace(a, region=r.region) for a in secret_readers(
-                auth.principals, secret_arn=r.arn, region=r.region, account=account, resource_policy=policy,
+                principals, secret_arn=r.arn, region=r.region, account=account, resource_policy=policy,
                 key=rkey, now=now, secret_tags=tags)]
-        readers += assumer_accesses(readers, auth.principals, now=now, what="read the secret")
+        readers += assumer_accesses(readers, principals, now=now, what="read the secret")
 
         def own(p: Principal) -> Access | None:
             """``p`` (as it stands, or with a policy written on it) reads the secret or a replica."""
@@ -224,7 +250,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
             return next((a for a in got if a.certain), got[0] if got else None)
 
         def escalated(facts: Any = None, wanted: set[str] | None = None) -> list[Access]:
-            return escalations_to(auth.principals, readers, actions=(GET_SECRET_VALUE,), own=own,
+            return escalations_to(principals, readers, actions=(GET_SECRET_VALUE,), own=own,
                                   verb="reads the secret", partition=secret.arn.split(":")[1], account_id=account,
                                   now=now, gaad=auth.gaad, managed=auth.managed, user_facts=facts, wanted=wanted)
         wanted: set[str] = set()
@@ -237,12 +263,17 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
             esc = escalated(facts)
         surer = {a.principal for a in esc if a.certain}
         readers = [a for a in readers if a.certain or a.principal not in surer] + esc
+        targets = [Target(secret.arn, region, key), *(Target(r.arn, r.region, k)
+                                                      for r, k in zip(replicas, replica_keys, strict=True))]
+        by_call = resource_escalations(principals, readers, targets=targets, account=account, resource_policy=policy,
+                                       now=now, secret_tags=tags)
+        surer = {a.principal for a in by_call if a.certain}
+        readers = [a for a in readers if a.certain or a.principal not in surer] + by_call
         seen = {a.principal for a in readers}
-        readers += [a for a in assumer_accesses(esc, auth.principals, now=now, what="read the secret")
+        readers += [a for a in assumer_accesses(esc + by_call, principals, now=now, what="read the secret")
                     if a.principal not in seen]
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the policies of secret {secret.secret_id}: {exc}") from None
-    org, org_note = _org_of(inventory, "govcloud")
     key_arn_of = {region: key.arn if key else None,
                   **{r.region: (k.arn if k else None) for r, k in zip(replicas, replica_keys, strict=True)}}
     readers, org_said = _org_bound_readers(readers, org, secret_arn=secret.arn, region=region, owner_account=account,

@@ -196,3 +196,28 @@ def test_a_user_that_can_write_itself_a_read_grant_fails_the_row(pytester, emu):
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue",
                                                                             "kms:Decrypt"], "Resource": "*"}]}))
     assert can_read(emu, made["intern"], arn)
+
+
+def test_a_user_that_can_grant_itself_decrypt_fails_the_row(pytester, emu):
+    """One call on the key: a GovCloud user with GetSecretValue and kms:CreateGrant (no kms:Decrypt)
+    is named with the call; the emulator refuses its read before the grant and allows it after."""
+    made: dict[str, Any] = {}
+
+    def setup(e: Any) -> None:
+        arn, key_id = secret_and_key(e)
+        key = e.client("kms", "govcloud").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+        iam = e.client("iam", "govcloud")
+        iam.create_user(UserName="intern")
+        iam.put_user_policy(UserName="intern", PolicyName="half", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn},
+                {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key}]}))
+        made["intern"] = session(e, iam.create_access_key(UserName="intern")["AccessKey"])
+    rows = run_audit(pytester, "compliant", rows=[ROW], setup=setup)
+    assert statuses(rows)[ROW] == "fail", rows[ROW]["detail"]
+    assert "user/intern, escalation followed one step: kms:CreateGrant on key" in rows[ROW]["detail"]
+    arn, key = secret_and_key(emu)
+    assert not can_read(emu, made["intern"], arn)
+    client(emu, made["intern"], "kms").create_grant(KeyId=key, GranteePrincipal=f"arn:{P}:iam::{GOV}:user/intern",
+                                                    Operations=["Decrypt"])
+    assert can_read(emu, made["intern"], arn)

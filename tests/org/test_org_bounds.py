@@ -2,6 +2,7 @@
 data: a reader or minter they certainly stop is not counted; one they leave undecided stays counted."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -258,3 +259,22 @@ def test_the_export_carries_the_organization_id() -> None:
 def test_an_account_principal_carries_the_organization_id_so_an_org_perimeter_lets_it_in() -> None:
     kept, said = bound([WORKLOAD_READS], org(rcps=(perimeter("aws:PrincipalOrgID", "o-abc"),)))
     assert kept == [WORKLOAD_READS] and said == []
+
+
+def test_an_rcp_org_perimeter_stops_an_outsider_whose_export_names_another_organization() -> None:
+    rcp = perimeter("aws:PrincipalOrgID", "o-abc")
+    theirs = dataclasses.replace(org(account=PARTNER_ACCT), organization_id="o-other")
+    kept, said = _org_bound_readers([PARTNER_READS], org(rcps=(rcp,)), secret_arn=SECRET, region=REGION,
+                                    owner_account=GOV, key_arn_of={REGION: KEY}, now=NOW,
+                                    scp_of={PARTNER_ACCT: theirs})
+    assert kept == [] and "RCP Perimeter" in said[0]["stopped"]
+    # an exported account in no organization carries no aws:PrincipalOrgID: the IfExists Deny applies
+    alone = OrgPolicies(PARTNER_ACCT, False)
+    kept, _ = _org_bound_readers([PARTNER_READS], org(rcps=(rcp,)), secret_arn=SECRET, region=REGION,
+                                 owner_account=GOV, key_arn_of={REGION: KEY}, now=NOW, scp_of={PARTNER_ACCT: alone})
+    assert kept == []
+    # the same organization: not stopped
+    same = dataclasses.replace(org(account=PARTNER_ACCT), organization_id="o-abc")
+    kept, _ = _org_bound_readers([PARTNER_READS], org(rcps=(rcp,)), secret_arn=SECRET, region=REGION,
+                                 owner_account=GOV, key_arn_of={REGION: KEY}, now=NOW, scp_of={PARTNER_ACCT: same})
+    assert kept == [PARTNER_READS]

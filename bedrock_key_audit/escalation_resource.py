@@ -1,0 +1,257 @@
+"""Readers that give themselves the read with one call on the secret or its KMS key.
+
+A secret read needs both halves: ``secretsmanager:GetSecretValue`` on the secret and the
+``kms:Decrypt`` Secrets Manager makes with the caller's credentials.  A principal that holds one
+half, and may change the resource side of the other with one call, reads after that call.  The
+calls followed (each the principal's own request, judged by its identity policies, boundary and
+the resource's policy; for KMS the key policy must allow it or delegate to IAM):
+
+* ``kms:CreateGrant`` on the key, naming itself grantee for ``Decrypt`` -- AWS KMS Developer Guide,
+  "Grants in AWS KMS" (https://docs.aws.amazon.com/kms/latest/developerguide/grants.html): a grant
+  allows its grantee the operations it lists, besides the key policy; API Reference "CreateGrant"
+  (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html).  The request carries
+  ``kms:GrantOperations``, ``kms:GranteePrincipal``, ``kms:GrantIsForAWSResource`` (false for a
+  principal's own call), ``kms:RetiringPrincipal`` and ``kms:GrantConstraintType`` only when given
+  ("AWS KMS condition keys", https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
+  The requests tried: operations ``[Decrypt]``, ``Decrypt`` with each other operation, and every
+  operation, without constraint or constrained to the secret (``EncryptionContextSubset``
+  SecretARN); where none is allowed and an Allow's condition on ``kms:GrantOperations`` may want
+  another set (any operator but a positive ``ForAllValues:String*``), the path stays undecided,
+  naming that key.
+* ``kms:PutKeyPolicy`` on the key, writing a policy that allows itself -- "Key policies in AWS KMS"
+  (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html) and API Reference
+  "PutKeyPolicy" (``kms:BypassPolicyLockoutSafetyCheck`` is the caller's choice).  The new policy
+  replaces the old one, its Denies included.
+* ``secretsmanager:PutResourcePolicy`` on the secret, writing a policy that allows itself
+  ``GetSecretValue`` -- Secrets Manager User Guide, "Authentication and access control for AWS
+  Secrets Manager" (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access.html):
+  within one account an Allow in the identity policy or in the resource policy suffices.  A policy
+  naming one principal of the account is not public, so ``BlockPublicPolicy`` does not refuse it.
+* ``secretsmanager:DeleteResourcePolicy`` on the secret, removing a resource-policy Deny that
+  stops it.
+
+Not followed (and why): ``secretsmanager:UpdateSecret`` or ``ReplicateSecretToRegions`` with a KMS
+key the principal controls.  Re-encrypting or replicating decrypts the versions under the current
+key with the caller's own permission: "Change the encryption key for an AWS Secrets Manager secret"
+(https://docs.aws.amazon.com/secretsmanager/latest/userguide/manage_update-encryption-key.html:
+without ``kms:Decrypt`` on the previous key Secrets Manager cannot decrypt the versions to
+re-encrypt them, and leaves them as they are) and the API Reference "ReplicateSecretToRegions"
+(the primary's customer managed key needs ``kms:Decrypt``).  A principal without that half gains
+nothing by them, and one with it reads already if it may GetSecretValue.  Cross-account replication
+through a replication role, and grants that give their grantee ``CreateGrant``, are not followed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from bedrock_key_audit.access import (
+    Access,
+    KeyAccess,
+    Principal,
+    _context,
+    _Eval,
+    _evaluate,
+    _picked,
+    parse_resource_policy,
+    principal_match,
+    read_contexts,
+    secret_readers,
+)
+from bedrock_key_audit.escalation import ESCALATION
+from bedrock_key_audit.policy import _and
+
+# the operations CreateGrant accepts ("GrantOperation", AWS KMS API Reference)
+GRANT_OPERATIONS = ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
+                    "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey",
+                    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac",
+                    "DeriveSharedSecret")
+NEW_GRANT_ID = "(the one it creates)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """The secret (or a replica) in one Region and its KMS key (None: the AWS managed key)."""
+
+    secret_arn: str
+    region: str
+    key: KeyAccess | None
+
+
+Evaluate = Callable[[Mapping[str, Any], Sequence[str]], _Eval]
+
+
+def _one_of(evaluate: Evaluate, requests: Sequence[Mapping[str, Any]], chosen: Sequence[str]) -> _Eval:
+    """Is *some* request allowed?  Each concrete request in turn (the first certain one wins, else an
+    undecided one); when every one is refused, the evaluation with the ``chosen`` keys unknown: a
+    condition on them that the requests tried do not satisfy leaves the path undecided (naming them),
+    never closed."""
+    first: _Eval | None = None
+    hit: _Eval | None = None
+    for r in requests:
+        t = _picked(lambda o: evaluate(o, ()), r)
+        if t.value is True:
+            return t
+        first = first or t
+        hit = hit or (t if t.value is None else None)
+    assert first is not None
+    if hit is not None or not chosen:
+        return hit or first
+    open_ = _picked(lambda o: evaluate(o, chosen), requests[0])
+    if open_.value is False:
+        return first
+    return _Eval(None, open_.grants, open_.unknown | set(chosen))
+
+
+def _ctx_base(base: Mapping[str, Any], overlay: Mapping[str, Any], unknown: Sequence[str]) -> dict[str, Any]:
+    lowered = {k.lower() for k in unknown}
+    return {k: v for k, v in {**base, **overlay}.items() if k.lower() not in lowered}
+
+
+def _step_on_key(p: Principal, action: str, key: KeyAccess, base: Mapping[str, Any],
+                 requests: Sequence[Mapping[str, Any]], chosen: Sequence[str] = ()) -> _Eval:
+    kp = parse_resource_policy(key.policy, f"key policy of {key.arn}")
+    stmts = [*p.statements, *(p.boundary or ()), *(r.statement for r in kp)]
+
+    def evaluate(overlay: Mapping[str, Any], unknown: Sequence[str]) -> _Eval:
+        ctx = _context(p, _ctx_base({**base, "kms:CallerAccount": p.account}, overlay, unknown), stmts, None, ())
+        return _evaluate(p, action, key.arn, ctx, kp, delegation_needed=True)
+    return _one_of(evaluate, requests, [k for k in chosen if _open_set_condition(stmts, action, k)])
+
+
+def _open_set_condition(stmts: Sequence[Any], action: str, key: str) -> bool:
+    """Does an Allow for ``action`` hold a condition on the multivalued ``key`` other than a positive
+    ``ForAllValues:String*``?  For those, the smallest request (here ``[Decrypt]``) is the one most
+    often allowed and a larger one never helps; any other operator may want a set the requests
+    tried do not hold ("Multivalued context keys", IAM User Guide)."""
+    for s in stmts:
+        if s.effect != "Allow" or not s.matches(action) or not isinstance(s.conditions, dict):
+            continue
+        for op, pairs in s.conditions.items():
+            if isinstance(pairs, dict) and any(k.lower() == key.lower() for k in pairs):
+                o = op.lower().removesuffix("ifexists")
+                if not (o.startswith("forallvalues:string") and "not" not in o):
+                    return True
+    return False
+
+
+def _step_on_secret(p: Principal, action: str, t: Target, base: Mapping[str, Any], resource_policy: Any,
+                    secret_tags: Mapping[str, str] | None, requests: Sequence[Mapping[str, Any]]) -> _Eval:
+    rp = parse_resource_policy(resource_policy, "secret resource policy") if resource_policy else []
+    stmts = [*p.statements, *(p.boundary or ()), *(r.statement for r in rp)]
+
+    def evaluate(overlay: Mapping[str, Any], unknown: Sequence[str]) -> _Eval:
+        ctx = _context(p, _ctx_base(base, overlay, unknown), stmts, secret_tags,
+                       ("aws:resourcetag/", "secretsmanager:resourcetag/"))
+        return _evaluate(p, action, t.secret_arn, ctx, rp)
+    return _one_of(evaluate, requests, ())
+
+
+DELETED = object()  # the resource policy after DeleteResourcePolicy
+
+
+def _paths(p: Principal, t: Target, primary: Target, *, resource_policy: Any,
+           secret_tags: Mapping[str, str] | None, now: dt.datetime,
+           account: str) -> list[tuple[_Eval, str, Any, KeyAccess | None]]:
+    """Each one-call path of ``p`` on target ``t``: (may it make the call, what the call is, the
+    resource policy after it, the key after it).  The resource policy is written on the primary
+    secret (Secrets Manager replicates it; a replica cannot be changed: "Replicate an AWS Secrets
+    Manager secret to other AWS Regions"), so that call is judged there."""
+    # a principal's own call: the caller's GetSecretValue context without the read's own keys
+    direct, _ = read_contexts(now, t.region, account, t.secret_arn)
+    on_primary, _ = read_contexts(now, primary.region, account, primary.secret_arn)
+    out: list[tuple[_Eval, str, Any, KeyAccess | None]] = []
+    rp = parse_resource_policy(resource_policy, "secret resource policy") if resource_policy else []
+    kp = parse_resource_policy(t.key.policy, f"key policy of {t.key.arn}") if t.key is not None else []
+
+    def may(action: str, resource_side: Sequence[Any]) -> bool:
+        """Cheap screen: an Allow of ``action`` in the identity policies, or in the resource's policy
+        for ``p`` itself (a grant to the account alone needs the identity policies' Allow too)."""
+        return any(s.effect == "Allow" and s.matches(action) for s in p.statements) or any(
+            r.statement.effect == "Allow" and r.statement.matches(action) and principal_match(r, p) not in (
+                None, "account") for r in resource_side)
+    name = primary.secret_arn.split(":", 6)[-1]
+    secret_ids = (primary.secret_arn, name.rsplit("-", 1)[0] if "-" in name else name)
+    if t.key is not None and may("kms:CreateGrant", kp):
+        key = t.key
+        grant = {"GrantId": NEW_GRANT_ID, "GranteePrincipal": p.arn, "Operations": ["Decrypt"]}
+        common = {"kms:GranteePrincipal": p.arn, "kms:GrantIsForAWSResource": "false"}
+        requests = [{**common, "kms:GrantOperations": ops, "kms:RetiringPrincipal": retiring,
+                     "kms:GrantConstraintType": constraint}
+                    for ops in (["Decrypt"], *(["Decrypt", o] for o in GRANT_OPERATIONS[1:]),
+                                list(GRANT_OPERATIONS))
+                    for constraint in (None, "EncryptionContextSubset")
+                    for retiring in (None, p.arn)]
+        step = _step_on_key(p, "kms:CreateGrant", key, direct, requests, ("kms:GrantOperations",))
+        out.append((step, f"kms:CreateGrant on key {key.arn} naming itself grantee for Decrypt", None,
+                    dataclasses.replace(key, grants=(*key.grants, grant))))
+    if t.key is not None and may("kms:PutKeyPolicy", kp):
+        key = t.key
+        step = _step_on_key(p, "kms:PutKeyPolicy", key, direct, [
+            {"kms:BypassPolicyLockoutSafetyCheck": v} for v in (None, "false", "true")])
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Sid": "written by the principal", "Effect": "Allow", "Principal": {"AWS": p.arn}, "Action": "kms:*",
+             "Resource": "*"}]}
+        out.append((step, f"kms:PutKeyPolicy on key {key.arn} allowing itself", None,
+                    dataclasses.replace(key, policy=policy)))
+    if may("secretsmanager:PutResourcePolicy", rp):
+        requests = [{"secretsmanager:SecretId": sid, "secretsmanager:BlockPublicPolicy": block}
+                    for sid in secret_ids for block in (None, "true", "false")]
+        step = _step_on_secret(p, "secretsmanager:PutResourcePolicy", primary, on_primary, resource_policy, secret_tags, requests)
+        written = {"Version": "2012-10-17", "Statement": [
+            {"Sid": "written by the principal", "Effect": "Allow", "Principal": {"AWS": p.arn},
+             "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+        out.append((step, "secretsmanager:PutResourcePolicy on the secret allowing itself GetSecretValue", written,
+                    t.key))
+    if resource_policy and may("secretsmanager:DeleteResourcePolicy", rp):
+        step = _step_on_secret(p, "secretsmanager:DeleteResourcePolicy", primary, on_primary, resource_policy, secret_tags,
+                               [{"secretsmanager:SecretId": sid} for sid in secret_ids])
+        out.append((step, "secretsmanager:DeleteResourcePolicy on the secret", DELETED, t.key))
+    return out
+
+
+def resource_escalations(principals: Sequence[Principal], readers: Sequence[Access], *, targets: Sequence[Target],
+                         account: str, resource_policy: Any, now: dt.datetime,
+                         secret_tags: Mapping[str, str] | None = None) -> list[Access]:
+    """The principals, not already certain readers, that read the secret (or a replica) after one
+    call of this module's list; each with the best path (a certain one first)."""
+    held = {a.principal for a in readers if a.certain}
+    out: list[Access] = []
+    for p in principals:
+        if p.arn in held:
+            continue
+        best: Access | None = None
+        for t in targets:
+            for step, text, policy_after, key_after in _paths(p, t, targets[0], resource_policy=resource_policy,
+                                                              secret_tags=secret_tags, now=now, account=account):
+                if step.value is False:
+                    continue
+                got = secret_readers([p], secret_arn=t.secret_arn, region=t.region, account=account,
+                                     resource_policy=(None if policy_after is DELETED else policy_after
+                                                      if policy_after is not None else resource_policy),
+                                     key=key_after, now=now, secret_tags=secret_tags)
+                after = next((a for a in got if a.principal == p.arn and a.certain),
+                             next((a for a in got if a.principal == p.arn), None))
+                if after is None:
+                    continue
+                value = _and([step.value, True if after.certain else None])
+                if value is False:
+                    continue
+                primary = t is targets[0]
+                access = Access(
+                    principal=p.arn, kind=p.kind, certain=value is True,
+                    grants=tuple(dict.fromkeys([*step.grants, *after.grants])),
+                    unknown=() if value else tuple(sorted(step.unknown | set(after.unknown))),
+                    note=f"{ESCALATION}: {text}, after which it reads the secret",
+                    region="" if primary else t.region, account=p.account, caller_arn=p.arn)
+                if best is None or (access.certain and not best.certain):
+                    best = access
+                if best.certain:
+                    break
+            if best is not None and best.certain:
+                break
+        if best is not None:
+            out.append(best)
+    return out
