@@ -12,7 +12,7 @@ from bedrock_key_audit.remediation.core import Step, _block_dependents, manual_s
 from tests.remediation.helpers import run
 
 # the state apply gives a step the plan shows in each state
-APPLIED_AS = {"planned": "applied", "manual": "manual", "blocked": "blocked"}
+APPLIED_AS = {"planned": "applied", "manual": "manual", "blocked": "blocked", "skipped": "skipped"}
 
 
 def _config(tmp_path: Any) -> str:
@@ -48,3 +48,31 @@ def test_a_step_whose_required_step_is_manual_is_blocked_in_the_plan():
     assert (second.status, third.status, free.status) == ("blocked", "blocked", "planned")
     assert second.message == "not run: step iam.ensure-policy is manual"
     assert third.message == "not run: step iam.detach:x is blocked"
+
+
+def test_a_step_only_for_dependents_that_will_not_run_is_skipped_in_the_plan_as_in_apply():
+    """Our KMS key is made only for the steps that need it: when each of them is manual (a waiver, a refusal)
+    or destructive without consent, the plan shows it ``skipped`` with the sentence apply gives it."""
+    from types import SimpleNamespace
+
+    from bedrock_key_audit.remediation.core import apply_plan
+
+    def steps(users_manual: bool, destructive: bool) -> list[Step]:
+        key = Step(key="kms.create:govcloud", order=10, action="create our key", calls=[], target="t",
+                   run=lambda c, s: (None, None), for_dependents=True)
+        user = (manual_step("secret.kms", "waived") if users_manual else
+                Step(key="secret.kms", order=20, action="move", calls=[], target="t", requires=[key.key],
+                     run=lambda c, s: (None, None), destructive=destructive))
+        user.requires = [key.key]
+        return [key, user]
+
+    for manual, destructive, allow, want in [(True, False, False, "skipped"), (False, True, False, "skipped"),
+                                             (False, True, True, "planned"), (False, False, False, "planned")]:
+        ctx = SimpleNamespace(allow_destructive=allow, opt_ins=set())
+        planned = steps(manual, destructive)
+        _block_dependents(planned, ctx)  # type: ignore[arg-type]
+        assert planned[0].status == want, (manual, destructive, allow, planned[0].message)
+        if want == "skipped":  # apply leaves it as the plan said, with the same sentence
+            applied = steps(manual, destructive)
+            apply_plan(ctx, applied, lambda s, e: None)  # type: ignore[arg-type]
+            assert applied[0].status == "skipped" and applied[0].message == planned[0].message
