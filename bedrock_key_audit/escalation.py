@@ -28,6 +28,9 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
      the new version the operative one) and ``SetDefaultPolicyVersion`` on a customer managed
      policy attached to the principal (or its permissions boundary);
    * ``AddUserToGroup`` into a group whose policies mint;
+   * lifting an explicit Deny in one call: deleting or detaching the policy that holds it (from
+     the principal, its group, or a role it can assume), or ``RemoveUserFromGroup`` of the group
+     that holds it (:meth:`_Judge._lifted`);
    * beyond the catalogue, removing the principal's permissions boundary
      (``Delete{User,Role}PermissionsBoundary``) or replacing it with ``AdministratorAccess``
      (``Put{User,Role}PermissionsBoundary``, ``iam:PermissionsBoundary`` tried with it);
@@ -54,9 +57,9 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
 
    What a written policy grants is limited by the target's permissions boundary, and the
    target's explicit Denies still hold ("Policy evaluation logic"): the target is evaluated
-   with the written grant added.  Whoever a minting role's trust already admits is added by
-   :func:`bedrock_key_audit.trust.assumer_accesses`.  Removing a Deny first, chains of two
-   escalations, and the catalogue's paths through existing compute resources are not evaluated (:data:`NOT_EVALUATED` says why); the row lists them.
+   with the written grant added (or the removed policy taken away).  Whoever a minting role's trust already admits is added by
+   :func:`bedrock_key_audit.trust.assumer_accesses`.  Chains of two
+   escalations (e.g. lifting a Deny, then writing a grant), and the catalogue's paths through existing compute resources are not evaluated (:data:`NOT_EVALUATED` says why); the row lists them.
 
 Each minter is reported with its path, e.g. ``role X, escalation followed one step:
 iam:AttachRolePolicy of AdministratorAccess to itself, after which it mints (Create on user Y)``.
@@ -125,7 +128,7 @@ NOT_EVALUATED: dict[str, str] = {
 
 def not_evaluated_sentence() -> str:
     """One sentence for the row: what this evaluation leaves out."""
-    return (f"{ESCALATION} (removing a Deny first, or two escalations in a row, not followed); catalogued paths not evaluated: {', '.join(sorted(NOT_EVALUATED))}")
+    return (f"{ESCALATION} (two escalations in a row not followed; an explicit Deny is followed as lifted only by one call that deletes or detaches the policy holding it, or removes the user from the group that holds it); catalogued paths not evaluated: {', '.join(sorted(NOT_EVALUATED))}")
 
 
 # --------------------------------------------------------------------------- the account as a graph
@@ -231,6 +234,11 @@ def _with(p: Principal, statements: Iterable[Statement] = (), *, drop_source: st
         s.source == f"managed policy {drop_source}" or s.source.startswith(f"managed policy {drop_source} ("))]
     return dataclasses.replace(p, statements=tuple(kept) + tuple(statements),
                                boundary=p.boundary if boundary == "keep" else boundary)
+
+
+def _without(p: Principal, sources: set[str]) -> Principal:
+    """``p`` without the statements of the policies named by ``sources`` (a removed policy or group)."""
+    return dataclasses.replace(p, statements=tuple(s for s in p.statements if s.source not in sources))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -441,6 +449,7 @@ class _Judge:
             if cv.value is not False:
                 yield _step(cv, f"iam:CreatePolicyVersion of {b.rsplit('/', 1)[-1]} (the permissions boundary of "
                                 f"{who})"), _with(t, boundary=None)
+        yield from self._lifted(p, t, who, kind, tags)
         if t.kind == "user":
             for gname, g in sorted(self.acct.groups.items()):
                 if gname in self.acct.member_of.get(t.arn, ()):
@@ -449,6 +458,57 @@ class _Judge:
                 if add.value is not False and any(s.effect == "Allow" and s.matches(a) for s in g.statements
                                                   for a in self.actions):
                     yield _step(add, f"iam:AddUserToGroup of {who} to group {gname}"), _with(t, g.statements)
+
+    def _lifted(self, p: Principal, t: Principal, who: str, kind: str,
+                tags: Mapping[str, str] | None) -> Iterable[tuple[_Step, Principal]]:
+        """An explicit Deny of ``t`` that ``p`` removes with one call: ``Delete{User,Role}Policy`` of the
+        inline policy holding it, ``Detach{User,Role}Policy`` of the managed policy (``iam:PolicyARN``
+        that policy), ``DeleteGroupPolicy`` / ``DetachGroupPolicy`` on a group of ``t``, or
+        ``RemoveUserFromGroup`` of ``t`` from that group (Service Authorization Reference, "Actions,
+        resources, and condition keys for AWS Identity and Access Management": the Delete/Detach
+        actions act on the user, role or group holding the policy, RemoveUserFromGroup on the group).
+        ``t`` is then evaluated without that policy (or group): a Deny the same call does not remove
+        still holds.  ``DeletePolicy`` of a managed policy is not such a call: IAM refuses it while the
+        policy is attached (IAM API Reference, "DeletePolicy": DeleteConflict)."""
+        denying = {s.source for s in t.statements
+                   if s.effect == "Deny" and any(s.matches(a) for a in self.actions)}
+        if not denying:
+            return
+        own = f" of {t.kind} {t.name}"
+        for source in sorted(denying):
+            if source.startswith("inline policy ") and source.endswith(own):
+                name = source[len("inline policy "):-len(own)]
+                ev = self.may(p, f"iam:Delete{kind}Policy", t.arn, tags=tags)
+                if ev.value is not False:
+                    yield _step(ev, f"iam:Delete{kind}Policy of {name} (denying it) of {who}"), _without(t, {source})
+            elif source.startswith("managed policy ") and " (attached to " not in source:
+                arn = source[len("managed policy "):]
+                ev = self.may(p, f"iam:Detach{kind}Policy", t.arn, {"iam:PolicyARN": arn}, tags=tags)
+                if ev.value is not False:
+                    yield (_step(ev, f"iam:Detach{kind}Policy of {arn.rsplit('/', 1)[-1]} (denying it) from {who}"),
+                           _without(t, {source}))
+        for gname in self.acct.member_of.get(t.arn, ()) if t.kind == "user" else ():
+            g = self.acct.groups.get(gname)
+            if g is None:
+                continue
+            held = {s.source for s in g.statements}
+            if not held & denying:
+                continue
+            leave = self.may(p, "iam:RemoveUserFromGroup", g.arn)
+            if leave.value is not False:
+                yield _step(leave, f"iam:RemoveUserFromGroup of {who} from group {gname} (its policy denies it)"), \
+                    _without(t, held)
+            for source in sorted(held & denying):
+                if source.startswith("inline policy "):
+                    ev = self.may(p, "iam:DeleteGroupPolicy", g.arn)
+                    name = source[len("inline policy "):].rsplit(f" of group {gname}", 1)[0]
+                    text = f"iam:DeleteGroupPolicy of {name} (denying it) on group {gname} of {who}"
+                else:
+                    arn = source[len("managed policy "):].split(" (attached to ", 1)[0]
+                    ev = self.may(p, "iam:DetachGroupPolicy", g.arn, {"iam:PolicyARN": arn})
+                    text = f"iam:DetachGroupPolicy of {arn.rsplit('/', 1)[-1]} (denying it) from group {gname} of {who}"
+                if ev.value is not False:
+                    yield _step(ev, text), _without(t, {source})
 
     def _policies_of(self, t: Principal) -> list[str]:
         arns = list(self.acct.attached.get(t.arn, ()))
@@ -634,10 +694,13 @@ class _Judge:
         return _best(found)
 
 
+# calls that remove a policy (or a group membership) holding an explicit Deny
+_LIFT_ACTIONS = ("iam:deleteuserpolicy", "iam:detachuserpolicy", "iam:deleterolepolicy", "iam:detachrolepolicy",
+                 "iam:deletegrouppolicy", "iam:detachgrouppolicy", "iam:removeuserfromgroup")
 _ESCALATION_ACTIONS = tuple(sorted({a for n in EVALUATED for a in PATHS[n] if a.startswith("iam:")} | {
     "iam:createpolicyversion", "iam:setdefaultpolicyversion", "iam:addusertogroup", "iam:updateassumerolepolicy",
     "iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary", "iam:putuserpermissionsboundary",
-    "iam:putrolepermissionsboundary"}))
+    "iam:putrolepermissionsboundary", *_LIFT_ACTIONS}))
 
 
 def _may_escalate(p: Principal) -> bool:
@@ -655,7 +718,7 @@ def _loose(pattern: str) -> re.Pattern[str]:
 _WRITE_ACTIONS = ("iam:putuserpolicy", "iam:attachuserpolicy", "iam:putrolepolicy", "iam:attachrolepolicy",
                   "iam:putgrouppolicy", "iam:attachgrouppolicy", "iam:createpolicyversion", "iam:setdefaultpolicyversion",
                   "iam:addusertogroup", "iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary",
-                  "iam:putuserpermissionsboundary", "iam:putrolepermissionsboundary")
+                  "iam:putuserpermissionsboundary", "iam:putrolepermissionsboundary", *_LIFT_ACTIONS)
 
 
 def _may_write(p: Principal) -> bool:
