@@ -480,12 +480,12 @@ class _Judge:
                 name = source[len("inline policy "):-len(own)]
                 ev = self.may(p, f"iam:Delete{kind}Policy", t.arn, tags=tags)
                 if ev.value is not False:
-                    yield _step(ev, f"iam:Delete{kind}Policy of {name} (denying it) of {who}"), _without(t, {source})
+                    yield _step(ev, f"iam:Delete{kind}Policy of inline policy {name} of {who} (the policy holding the Deny)"), _without(t, {source})
             elif source.startswith("managed policy ") and " (attached to " not in source:
                 arn = source[len("managed policy "):]
                 ev = self.may(p, f"iam:Detach{kind}Policy", t.arn, {"iam:PolicyARN": arn}, tags=tags)
                 if ev.value is not False:
-                    yield (_step(ev, f"iam:Detach{kind}Policy of {arn.rsplit('/', 1)[-1]} (denying it) from {who}"),
+                    yield (_step(ev, f"iam:Detach{kind}Policy of {arn.rsplit('/', 1)[-1]} from {who} (the policy holding the Deny)"),
                            _without(t, {source}))
         for gname in self.acct.member_of.get(t.arn, ()) if t.kind == "user" else ():
             g = self.acct.groups.get(gname)
@@ -496,17 +496,17 @@ class _Judge:
                 continue
             leave = self.may(p, "iam:RemoveUserFromGroup", g.arn)
             if leave.value is not False:
-                yield _step(leave, f"iam:RemoveUserFromGroup of {who} from group {gname} (its policy denies it)"), \
+                yield _step(leave, f"iam:RemoveUserFromGroup of {who} from group {gname} (whose policy holds the Deny)"), \
                     _without(t, held)
             for source in sorted(held & denying):
                 if source.startswith("inline policy "):
                     ev = self.may(p, "iam:DeleteGroupPolicy", g.arn)
                     name = source[len("inline policy "):].rsplit(f" of group {gname}", 1)[0]
-                    text = f"iam:DeleteGroupPolicy of {name} (denying it) on group {gname} of {who}"
+                    text = f"iam:DeleteGroupPolicy of inline policy {name} of group {gname} of {who} (the policy holding the Deny)"
                 else:
                     arn = source[len("managed policy "):].split(" (attached to ", 1)[0]
                     ev = self.may(p, "iam:DetachGroupPolicy", g.arn, {"iam:PolicyARN": arn})
-                    text = f"iam:DetachGroupPolicy of {arn.rsplit('/', 1)[-1]} (denying it) from group {gname} of {who}"
+                    text = f"iam:DetachGroupPolicy of {arn.rsplit('/', 1)[-1]} from group {gname} of {who} (the policy holding the Deny)"
                 if ev.value is not False:
                     yield _step(ev, text), _without(t, {source})
 

@@ -508,10 +508,10 @@ def test_detaching_or_deleting_its_own_denying_policy():
     pol = policy("deny-mint", doc(DENY_MINT))
     detach = doc(RESET_ANY, allow("iam:DetachUserPolicy", f"{C}:iam::{A}:user/dd1"))
     a = run(users=[user("dd1", detach, managed=(pa,))], policies=[pol])["dd1"]
-    assert a.certain and "iam:DetachUserPolicy of deny-mint (denying it) from itself" in a.note
+    assert a.certain and "iam:DetachUserPolicy of deny-mint from itself (the policy holding the Deny)" in a.note
     delete = doc(RESET_ANY, allow("iam:DeleteUserPolicy", f"{C}:iam::{A}:user/dd2"))
     a = run(users=[user("dd2", delete, doc(DENY_MINT))])["dd2"]
-    assert a.certain and "iam:DeleteUserPolicy of p1 (denying it) of itself" in a.note
+    assert a.certain and "iam:DeleteUserPolicy of inline policy p1 of itself" in a.note
     # the Detach restricted by iam:PolicyARN to another policy, or no removal grant at all: the Deny holds
     other = doc(RESET_ANY, allow("iam:DetachUserPolicy", f"{C}:iam::{A}:user/dd1",
                                  Condition={"ArnEquals": {"iam:PolicyARN": f"{C}:iam::{A}:policy/other"}}))
@@ -535,7 +535,7 @@ def test_leaving_or_emptying_its_denying_group():
     assert a.certain and "iam:RemoveUserFromGroup of itself from group nomint" in a.note
     empty = doc(RESET_ANY, allow("iam:DeleteGroupPolicy", f"{C}:iam::{A}:group/nomint"))
     a = run(users=[user("dd3", empty, groups=("nomint",))], groups=[nomint])["dd3"]
-    assert a.certain and "iam:DeleteGroupPolicy of p0 (denying it) on group nomint of itself" in a.note
+    assert a.certain and "iam:DeleteGroupPolicy of inline policy p0 of group nomint of itself" in a.note
     # RemoveUserFromGroup acts on the group: a grant on the user ARN does not reach it
     wrong = doc(RESET_ANY, allow("iam:RemoveUserFromGroup", f"{C}:iam::{A}:user/dd3"))
     assert run(users=[user("dd3", wrong, groups=("nomint",))], groups=[nomint]) == {}
@@ -545,6 +545,6 @@ def test_lifting_the_deny_of_a_role_it_can_assume():
     helper = role("helper", doc(RESET_ANY), doc(DENY_MINT), assume=_trusting("ops"))
     ops = user("ops", doc(allow("iam:DeleteRolePolicy", f"{C}:iam::{A}:role/helper")))
     a = run(users=[ops], roles=[helper])["ops"]
-    assert a.certain and "iam:DeleteRolePolicy of p1 (denying it) of role helper" in a.note
+    assert a.certain and "iam:DeleteRolePolicy of inline policy p1 of role helper" in a.note
     assert "sts:AssumeRole of role helper" in a.note
     assert "helper" not in run(users=[ops], roles=[helper])
