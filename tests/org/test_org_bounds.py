@@ -258,3 +258,65 @@ def test_the_export_carries_the_organization_id() -> None:
 def test_an_account_principal_carries_the_organization_id_so_an_org_perimeter_lets_it_in() -> None:
     kept, said = bound([WORKLOAD_READS], org(rcps=(perimeter("aws:PrincipalOrgID", "o-abc"),)))
     assert kept == [WORKLOAD_READS] and said == []
+
+
+# --------------------------------------------------------------------------- SCP conditions on the request and the caller
+BOB = f"arn:aws:iam::{COMMERCIAL}:user/bob"
+BOTH = ON_KEY_USER.format("Create") + ", Create on user bob, Reset on user bedrock-cross-partition-user, Reset on user bob"
+
+
+def both() -> Access:
+    return granted(BOTH, (CREATE, ()), (RESET, ()))
+
+
+def scp(name: str, statement: dict[str, Any]) -> OrgPolicies:
+    return org(scps=(pol(name, doc(statement), SCP),), account=COMMERCIAL)
+
+
+def test_iam_requests_are_in_us_east_1_for_an_scp_region_lock() -> None:
+    lock = scp("RegionLock", deny("*", Sid="OnlyEu", Condition={"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}))
+    kept, said = mint_bound([both()], lock)
+    assert kept == [] and "OnlyEu" in said[0]["stopped"]
+    elsewhere = scp("NoIamInEu", deny("iam:*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}))
+    assert mint_bound([both()], elsewhere) == ([both()], [])
+
+
+def _tagged(tags: dict[str, str] | None) -> tuple[list[Access], list[dict[str, Any]]]:
+    gate = scp("TagGate", deny([CREATE, RESET], Sid="OnlyKeyops",
+                               Condition={"StringNotEquals": {"aws:PrincipalTag/keyops": "true"}}))
+    return _org_bound_minters([both()], gate, user_arn=KEY_USER, arn_partition="aws", account_id=COMMERCIAL,
+                              principal_tags={MINTER: tags})
+
+
+def test_an_scp_on_a_principal_tag_is_decided_by_the_principals_tags() -> None:
+    assert _tagged({})[0] == []  # untagged: StringNotEquals on an absent key matches, so the Deny applies
+    assert _tagged({"keyops": "false"})[0] == []
+    kept, _ = _tagged({"keyops": "true"})
+    assert kept == [both()]
+    # tags not known (a session may carry others): the minter may mint, naming the key
+    kept, said = _tagged(None)
+    assert len(kept) == 1 and not kept[0].certain and kept[0].unknown
+    assert all(k.startswith("aws:PrincipalTag/keyops (a condition of SCP TagGate") for k in kept[0].unknown)
+    assert "undecided (may mint)" in said[0]
+
+
+def test_an_undecidable_scp_condition_makes_the_minter_possible_not_certain() -> None:
+    ip = scp("OfficeOnly", deny([CREATE, RESET], Sid="FromTheOffice",
+                                Condition={"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}))
+    kept, _ = mint_bound([both()], ip)
+    assert len(kept) == 1 and not kept[0].certain
+    assert kept[0].unknown == ("aws:SourceIp (a condition of SCP OfficeOnly (p-officeonly) attached to account "
+                               f"{COMMERCIAL} statement 'FromTheOffice')",), kept[0].unknown
+    # an action the SCP leaves certain keeps the minter certain
+    create_only = scp("OfficeOnly", deny(CREATE, Condition={"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}))
+    assert mint_bound([both()], create_only)[0][0].certain
+
+
+def test_a_user_the_scp_protects_is_not_named_as_mintable() -> None:
+    protect = scp("ProtectKeyUser", deny([CREATE, RESET], KEY_USER, Sid="KeyUser"))
+    kept, said = _org_bound_minters([both()], protect, user_arn=KEY_USER, arn_partition="aws", account_id=COMMERCIAL,
+                                    user_arns=[KEY_USER, BOB])
+    assert len(kept) == 1 and kept[0].certain
+    assert kept[0].note.startswith("Create on user bob, Reset on user bob (not on user bedrock-cross-partition-user"), \
+        kept[0].note
+    assert "the audited user included" not in kept[0].note
