@@ -251,13 +251,20 @@ class UserFacts:
     login_profile: bool | None
 
 
+# Does the organization let a principal (ARN) make a request (action, resource, request keys)?
+# (True, ()) / (False, ()) / (None, keys it depends on).  Built by the verdict from the SCPs.
+ScpGate = Callable[[str, str, str, Mapping[str, Any]], tuple[bool | None, tuple[str, ...]]]
+
+
 class _Judge:
     """Evaluates one account's principals; memoises each principal's direct minting."""
 
     def __init__(self, acct: Account, users: Sequence[tuple[str, Mapping[str, str] | None]], audited: str | None,
                  partition: str, account_id: str, now: dt.datetime,
                  facts: Mapping[str, UserFacts] | None = None, actions: Sequence[str] = MINT_ACTIONS,
-                 own: Callable[[Principal], Access | None] | None = None, verb: str = "mints") -> None:
+                 own: Callable[[Principal], Access | None] | None = None, verb: str = "mints",
+                 scp: ScpGate | None = None) -> None:
+        self.scp = scp
         # what is being escalated to: the actions a written policy must grant, how a principal holds
         # them (``own``: None for minting, evaluated here), and the word the path ends with
         self.actions, self.own, self.verb = tuple(actions), own, verb
@@ -300,7 +307,25 @@ class _Judge:
         def one(o: Mapping[str, Any]) -> _Eval:
             return _evaluate(p, action, resource, _context(p, {**b, **o}, [*p.statements, *(p.boundary or ())], tags,
                                                           ("aws:resourcetag/", "iam:resourcetag/")))
-        return _existential(one, requests)
+        got = _existential(one, requests)
+        if self.scp is None or got.value is False or not isinstance(resource, str) or action in MINT_ACTIONS:
+            return got
+        permits, keys = self.scp(p.arn, action, resource, overlay or {})
+        if permits is False:
+            return _Eval(False, [], set())
+        return got if permits else _Eval(_and([got.value, None]), got.grants, got.unknown | set(keys))
+
+    def final_mint(self, arn: str) -> tuple[bool | None, tuple[str, ...]]:
+        """May the SCPs let principal ``arn`` make the mint itself (any mint action, on any user)?"""
+        if self.scp is None or self.own is not None:
+            return True, ()
+        other = f"arn:{self.partition}:iam::{self.account_id}:user/any-other-user"
+        outs = [self.scp(arn, action, res, {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com",
+                                            **overlay})
+                for action in self.actions for overlay in MINT_REQUESTS.get(action, ({},))
+                for res in dict.fromkeys([self.audited or other, other])]
+        value = _or([v for v, _ in outs])
+        return value, () if value else tuple(dict.fromkeys(k for v, ks in outs if v is None for k in ks))
 
     def _chosen_requests(self, p: Principal, prefixes: Sequence[str]) -> list[dict[str, Any]]:
         """Requests trying each value ``p``'s policies name for a caller-chosen key (and none)."""
@@ -587,7 +612,10 @@ class _Judge:
         a = principal_assumes(t, trust, p, now=self.now)
         if a is None:
             return None
-        return _Step(True if a.certain else None, a.via, frozenset(a.unknown),
+        permits, keys = self.scp(p.arn, "sts:AssumeRole", t.arn, {}) if self.scp is not None else (True, ())
+        if permits is False:
+            return None
+        return _Step(_and([True if a.certain else None, permits]), a.via, frozenset(a.unknown) | frozenset(keys),
                      f"sts:AssumeRole of role {t.name} (its trust policy admits it)")
 
     def _trust_rewrite(self, p: Principal, t: Principal) -> _Step | None:
@@ -659,13 +687,15 @@ class _Judge:
             ability = self.ability(target) if target.arn != p.arn else self.direct(target)
             if ability is None:
                 return False
-            value = _and([step.value, True if ability.certain else None])
+            # the mint is made by the target (or the role it assumes): the SCPs bound that principal
+            scp_value, scp_keys = self.final_mint(ability.via or target.arn)
+            value = _and([step.value, True if ability.certain else None, scp_value])
             if value is False:
                 return False
             found.insert(0 if value else len(found), Access(
                 principal=p.arn, kind=p.kind, certain=value is True,
                 grants=tuple(dict.fromkeys(step.grants + ability.grants)),
-                unknown=() if value else tuple(sorted(step.unknown | set(ability.unknown))),
+                unknown=() if value else tuple(sorted(step.unknown | set(ability.unknown) | set(scp_keys))),
                 note=f"{ESCALATION}: {step.text}{then}, after which it {self.verb}"
                      + (f" ({ability.note})" if ability.note else "")))
             return value is True
@@ -769,16 +799,21 @@ def _trusts(doc: Any, service: str) -> bool | None:
 def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mapping[str, str] | None]],
             audited_user_arn: str | None, arn_partition: str, account_id: str, now: dt.datetime,
             gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
-            user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None) -> list[Access]:
+            user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None,
+            scp: ScpGate | None = None) -> list[Access]:
     """Every principal that can or may mint (or reset) a Bedrock API key: directly on any user,
     existing or one it creates, or after one escalation step (see the module docstring).  ``gaad``
     (the merged GetAccountAuthorizationDetails answer the principals came from) supplies groups,
     policy versions, trust policies, instance profiles and user tags; without it the paths that
     need them are not found.  ``user_facts`` (user ARN -> :class:`UserFacts`) decides the takeover
     of a user by a new access key or console password; the ARNs of users whose facts would decide
-    one are added to ``wanted``, so the caller can read them and evaluate again."""
+    one are added to ``wanted``, so the caller can read them and evaluate again.  ``scp`` (the
+    organization's SCPs of the account, as a gate) bounds each escalation: a step's own calls
+    (``iam:CreateUser``, a policy write, ``sts:AssumeRole``, ...) by the principal taking it, and the
+    final mint by the principal that makes it (itself, the one it takes over, the role it assumes or
+    passes); direct minters' mints are left to the caller, which names whom the SCPs stop."""
     acct = account_of(gaad or {}, principals, managed)
-    judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now, user_facts)
+    judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now, user_facts, scp=scp)
     found: dict[str, Access] = {}
     pending = list(principals)
     # A takeover target is any minter the audit finds, by any path: one that mints only by assuming a

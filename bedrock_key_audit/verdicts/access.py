@@ -38,7 +38,7 @@ from bedrock_key_audit.access import (
     read_contexts,
     secret_readers,
 )
-from bedrock_key_audit.escalation import ESCALATION, escalations_to, not_evaluated_sentence
+from bedrock_key_audit.escalation import ESCALATION, ScpGate, escalations_to, not_evaluated_sentence
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, bound_any, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, parse_document
@@ -294,11 +294,14 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     arn_partition = caller_arn.split(":")[1] if caller_arn.count(":") >= 2 else "aws"
     account_id = next((arn.split(":")[4] for arn, _ in auth.users), "") or (
         caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
+    org, org_note = _org_of(inventory, "commercial")
+    tags = _principal_tags(auth.gaad)
+    scp = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
     try:
         wanted: set[str] = set()
         minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
                                      arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                                     managed=auth.managed, wanted=wanted)
+                                     managed=auth.managed, wanted=wanted, scp=scp)
         if wanted and any(not a.certain for a in minters):
             # a takeover of a user by a new access key or console password depends on what the user holds
             facts = inventory.user_facts("commercial", wanted)
@@ -306,16 +309,18 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
                 arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
             minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
                                          arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                                         managed=auth.managed, user_facts=facts)
+                                         managed=auth.managed, user_facts=facts, scp=scp)
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the commercial account's policies: {exc}") from None
     try:  # whoever can assume a role that mints (or escalates to minting) can mint too
         minters += assumer_accesses(minters, auth.principals, now=now, what="mint or reset a Bedrock API key")
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the trust policies of the commercial account's roles: {exc}") from None
-    org, org_note = _org_of(inventory, "commercial")
+    if org is not None and org.account_id == account_id and org.is_management:
+        org_note += (f"; account {account_id} is the organization's management account, which SCPs do not affect: "
+                     "they stop none of its principals")
     minters, org_said = _org_bound_minters(minters, org, user_arn=user_arn, arn_partition=arn_partition,
-                                           account_id=account_id, principal_tags=_principal_tags(auth.gaad),
+                                           account_id=account_id, principal_tags=tags,
                                            user_arns=[arn for arn, _ in auth.users])
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
@@ -397,21 +402,23 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
             if a.via in stopped:
                 stopped.add(a.principal)
                 said.append({"principal": a.principal, "stopped": f"it mints only as role {a.via}, which the SCPs stop"})
-            else:
-                kept.append(a)
+                continue
+            if a.kind in ("user", "role") and a.principal.startswith("arn:"):
+                # its own sts:AssumeRole: of that role, and of any other (the first hop of a chain)
+                ctx = _ctx(_caller_keys(org, a.principal, account_id, region, principal_tags, tag_keys), {})
+                any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
+                why = _denial(org, [[("sts:AssumeRole", res, ctx)] for res in dict.fromkeys([a.via, any_role])])
+                if why:
+                    stopped.add(a.principal)
+                    said.append({"principal": a.principal, "stopped": f"sts:AssumeRole {why}"})
+                    continue
+            kept.append(a)
             continue
         if a.kind not in ("user", "role") or not a.principal.startswith("arn:") or ESCALATION in a.note:
             kept.append(a)
             continue
-        keys: dict[str, Any] = {"aws:PrincipalArn": a.principal, "aws:PrincipalAccount": account_id,
-                                "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false",
-                                "aws:RequestedRegion": region,
-                                "iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}
-        if org.organization_id:
-            keys["aws:PrincipalOrgID"] = org.organization_id
-        tags = (principal_tags or {}).get(a.principal)
-        if tags is not None:
-            keys.update({k: tags.get(k.split("/", 1)[1]) for k in tag_keys})  # None: known absent
+        keys = {**_caller_keys(org, a.principal, account_id, region, principal_tags, tag_keys),
+                "iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}
         granted: dict[str, tuple[str, ...]] = dict(a.actions) if a.actions else dict.fromkeys(MINT_ACTIONS, ())
 
         def alts(action: str, resources: Sequence[str], keys: dict[str, Any] = keys) -> list[list[Request]]:
@@ -472,6 +479,41 @@ def _allows_tag_session(trust: Any) -> bool:
     except PolicyError:
         return True
     return any(st.effect == "Allow" and st.matches("sts:TagSession") for st in stmts)
+
+
+def _caller_keys(org: OrgPolicies, arn: str, account_id: str, region: str,
+                 principal_tags: Mapping[str, Mapping[str, str] | None] | None, tag_keys: Sequence[str]) -> dict[str, Any]:
+    """What a request of principal ``arn`` of the account carries for the SCPs (see :func:`_org_bound_minters`)."""
+    keys: dict[str, Any] = {"aws:PrincipalArn": arn, "aws:PrincipalAccount": account_id,
+                            "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false",
+                            "aws:RequestedRegion": region}
+    if org.organization_id:
+        keys["aws:PrincipalOrgID"] = org.organization_id
+    tags = (principal_tags or {}).get(arn)
+    if tags is not None:
+        keys.update({k: tags.get(k.split("/", 1)[1]) for k in tag_keys})  # None: known absent
+    return keys
+
+
+def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str,
+                 principal_tags: Mapping[str, Mapping[str, str] | None] | None = None) -> ScpGate | None:
+    """The account's SCPs as a gate for the escalation search (:data:`bedrock_key_audit.escalation.ScpGate`):
+    each request evaluated with the caller's keys (:func:`_caller_keys`) and the request's own."""
+    if org is None or org.account_id != account_id:
+        return None
+    region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
+    tag_keys = _scp_principal_tag_keys(org)
+    memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
+
+    def gate(arn: str, action: str, resource: str, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
+        key = (arn, action, resource, tuple(sorted((k, str(v)) for k, v in overlay.items())))
+        if key not in memo:
+            g = scp_gate(org, action, _ctx({**_caller_keys(org, arn, account_id, region, principal_tags, tag_keys),
+                                            **overlay}, {}), resource)
+            memo[key] = (g.permits, () if g.permits is not None else tuple(
+                f"{k} (a condition of {', '.join(g.open)})" for k in g.unknown))
+        return memo[key]
+    return gate
 
 
 def _scp_principal_tag_keys(org: OrgPolicies) -> list[str]:

@@ -320,3 +320,66 @@ def test_a_user_the_scp_protects_is_not_named_as_mintable() -> None:
     assert kept[0].note.startswith("Create on user bob, Reset on user bob (not on user bedrock-cross-partition-user"), \
         kept[0].note
     assert "the audited user included" not in kept[0].note
+
+
+# --------------------------------------------------------------------------- SCPs on the escalation paths
+def _escalators(scps: tuple[OrgPolicy, ...], *, users: list[dict[str, Any]] = (), roles: list[dict[str, Any]] = (),
+                management: bool = False) -> dict[str, Access]:
+    from bedrock_key_audit.access import principals_from_gaad
+    from bedrock_key_audit.escalation import minters
+    from bedrock_key_audit.verdicts.access import _scp_gate_of
+    from tests.audit.test_escalation import AUDITED, user as gaad_user
+
+    g = {"UserDetailList": [gaad_user("bedrock-cross-partition-user"), *users], "RoleDetailList": list(roles),
+         "GroupDetailList": [], "Policies": []}
+    ps = principals_from_gaad(g)
+    account = g["UserDetailList"][0]["Arn"].split(":")[4]
+    o = org(scps=scps, account=account)
+    if management:
+        o = OrgPolicies(account, True, account, o.levels, organization_id="o-abc")
+    gate = _scp_gate_of(o, account_id=account, arn_partition="aws")
+    got = minters(ps, users=[(u["Arn"], {}) for u in g["UserDetailList"]], audited_user_arn=AUDITED,
+                  arn_partition="aws", account_id=account, now=NOW, gaad=g, scp=gate)
+    return {a.principal.rsplit("/", 1)[-1]: a for a in got}
+
+
+def _esc_user(name: str, *actions: str, resource: str = "*") -> dict[str, Any]:
+    from tests.audit.test_escalation import user as gaad_user
+    return gaad_user(name, doc(allow(list(actions), resource)))
+
+
+def test_an_scp_denying_the_escalators_mint_stops_its_self_escalation() -> None:
+    esc = _esc_user("esc", "iam:PutUserPolicy")
+    assert "esc" in _escalators((), users=[esc])
+    deny_mint = pol("NoMint", doc(deny([CREATE, RESET], Sid="NoMint")), SCP)
+    assert _escalators((deny_mint,), users=[esc]) == {}
+    # SCPs do not affect the management account
+    assert "esc" in _escalators((deny_mint,), users=[esc], management=True)
+
+
+def test_an_scp_denying_a_step_of_the_path_stops_it() -> None:
+    esc = _esc_user("esc", "iam:PutUserPolicy")
+    no_write = pol("NoWrite", doc(deny("iam:PutUserPolicy", Sid="NoPolicyWrites")), SCP)
+    assert _escalators((no_write,), users=[esc]) == {}
+    creator = _esc_user("creator", "iam:CreateUser", CREATE, resource="arn:aws:iam::123456789012:user/tmp-*")
+    assert "creator" in _escalators((), users=[creator])
+    no_users = pol("NoUsers", doc(deny("iam:CreateUser")), SCP)
+    assert _escalators((no_users,), users=[creator]) == {}
+
+
+def test_an_scp_undecided_on_the_step_makes_the_escalator_possible() -> None:
+    esc = _esc_user("esc", "iam:PutUserPolicy")
+    office = pol("Office", doc(deny("iam:Put*", Condition={"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}})), SCP)
+    a = _escalators((office,), users=[esc])["esc"]
+    assert not a.certain and any(k.startswith("aws:SourceIp") for k in a.unknown)
+
+
+def test_an_assumer_the_scps_deny_sts_assume_role_is_stopped() -> None:
+    ops = f"arn:aws:iam::{COMMERCIAL}:user/ops"
+    no_assume = pol("NoAssume", doc(deny("sts:AssumeRole", Sid="NoAssumeForOps",
+                                         Condition={"ArnLike": {"aws:PrincipalArn": ops}})), SCP)
+    assumer = Access(principal=ops, kind="user", certain=True, grants=("trust policy",),
+                     note="can assume role minting-automation", via=MINTER)
+    resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+    kept, said = mint_bound([resetter, assumer], org(scps=(no_assume,), account=COMMERCIAL))
+    assert kept == [resetter] and "NoAssumeForOps" in said[0]["stopped"]
