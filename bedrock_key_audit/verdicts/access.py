@@ -40,7 +40,7 @@ from bedrock_key_audit.access import (
 )
 from bedrock_key_audit.escalation import ESCALATION, ScpGate, escalations_to, not_evaluated_sentence
 from bedrock_key_audit.escalation import minters as escalation_minters
-from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, bound_any, scp_gate
+from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, parse_document
 from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses
 
@@ -385,9 +385,11 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     other tags, so the key stays unknown -- IAM User Guide, "Passing session tags in AWS STS":
     session tags override the role's tags of the same key).
 
-    A minter that gets there by an escalation step may act through another principal, so it stays
-    counted.  One that mints by assuming a role makes the role's calls: it is stopped when that role
-    is, and counted otherwise."""
+    A minter that gets there by an escalation step was bounded by the SCPs within the escalation search
+    (:func:`_scp_gate_of`: each call of the step, and the final mint by whoever makes it), so it is
+    left as it is here.  One that mints by assuming a role makes the role's calls: it is stopped when
+    that role is, or when the SCPs deny it ``sts:AssumeRole`` (of that role and of any other, the
+    first hop of a chain), and counted otherwise."""
     if org is None or org.account_id != account_id:
         return minters, []
     other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"

@@ -3,6 +3,7 @@ data: a reader or minter they certainly stop is not counted; one they leave unde
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from bedrock_key_audit.access import ANY_OTHER_ACCOUNT, Access
@@ -323,7 +324,7 @@ def test_a_user_the_scp_protects_is_not_named_as_mintable() -> None:
 
 
 # --------------------------------------------------------------------------- SCPs on the escalation paths
-def _escalators(scps: tuple[OrgPolicy, ...], *, users: list[dict[str, Any]] = (), roles: list[dict[str, Any]] = (),
+def _escalators(scps: tuple[OrgPolicy, ...], *, users: Sequence[dict[str, Any]] = (), roles: Sequence[dict[str, Any]] = (),
                 management: bool = False) -> dict[str, Access]:
     from bedrock_key_audit.access import principals_from_gaad
     from bedrock_key_audit.escalation import minters
