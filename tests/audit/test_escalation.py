@@ -548,3 +548,12 @@ def test_lifting_the_deny_of_a_role_it_can_assume():
     assert a.certain and "iam:DeleteRolePolicy of inline policy p1 of role helper" in a.note
     assert "sts:AssumeRole of role helper" in a.note
     assert "helper" not in run(users=[ops], roles=[helper])
+
+
+def test_detaching_the_denying_managed_policy_of_its_group():
+    pa = f"{C}:iam::{A}:policy/deny-mint"
+    nomint = {**group("nomint"), "AttachedManagedPolicies": [{"PolicyName": "deny-mint", "PolicyArn": pa}]}
+    detach = doc(RESET_ANY, allow("iam:DetachGroupPolicy", f"{C}:iam::{A}:group/nomint"))
+    a = run(users=[user("dd3", detach, groups=("nomint",))], groups=[nomint],
+            policies=[policy("deny-mint", doc(DENY_MINT))])["dd3"]
+    assert a.certain and "iam:DetachGroupPolicy of deny-mint from group nomint of itself" in a.note
