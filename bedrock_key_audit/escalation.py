@@ -28,6 +28,9 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
      the new version the operative one) and ``SetDefaultPolicyVersion`` on a customer managed
      policy attached to the principal (or its permissions boundary);
    * ``AddUserToGroup`` into a group whose policies mint;
+   * lifting an explicit Deny in one call: deleting or detaching the policy that holds it (from
+     the principal, its group, or a role it can assume), or ``RemoveUserFromGroup`` of the group
+     that holds it (:meth:`_Judge._lifted`);
    * beyond the catalogue, removing the principal's permissions boundary
      (``Delete{User,Role}PermissionsBoundary``) or replacing it with ``AdministratorAccess``
      (``Put{User,Role}PermissionsBoundary``, ``iam:PermissionsBoundary`` tried with it);
@@ -54,9 +57,9 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
 
    What a written policy grants is limited by the target's permissions boundary, and the
    target's explicit Denies still hold ("Policy evaluation logic"): the target is evaluated
-   with the written grant added.  Whoever a minting role's trust already admits is added by
-   :func:`bedrock_key_audit.trust.assumer_accesses`.  Removing a Deny first, chains of two
-   escalations, and the catalogue's paths through existing compute resources are not evaluated (:data:`NOT_EVALUATED` says why); the row lists them.
+   with the written grant added (or the removed policy taken away).  Whoever a minting role's trust already admits is added by
+   :func:`bedrock_key_audit.trust.assumer_accesses`.  Chains of two
+   escalations (e.g. lifting a Deny, then writing a grant), and the catalogue's paths through existing compute resources are not evaluated (:data:`NOT_EVALUATED` says why); the row lists them.
 
 Each minter is reported with its path, e.g. ``role X, escalation followed one step:
 iam:AttachRolePolicy of AdministratorAccess to itself, after which it mints (Create on user Y)``.
@@ -125,7 +128,7 @@ NOT_EVALUATED: dict[str, str] = {
 
 def not_evaluated_sentence() -> str:
     """One sentence for the row: what this evaluation leaves out."""
-    return (f"{ESCALATION} (removing a Deny first, or two escalations in a row, not followed); catalogued paths not evaluated: {', '.join(sorted(NOT_EVALUATED))}")
+    return (f"{ESCALATION} (two escalations in a row not followed; an explicit Deny is followed as lifted only by one call that deletes or detaches the policy holding it, or removes the user from the group that holds it); catalogued paths not evaluated: {', '.join(sorted(NOT_EVALUATED))}")
 
 
 # --------------------------------------------------------------------------- the account as a graph
@@ -233,6 +236,11 @@ def _with(p: Principal, statements: Iterable[Statement] = (), *, drop_source: st
                                boundary=p.boundary if boundary == "keep" else boundary)
 
 
+def _without(p: Principal, sources: set[str]) -> Principal:
+    """``p`` without the statements of the policies named by ``sources`` (a removed policy or group)."""
+    return dataclasses.replace(p, statements=tuple(s for s in p.statements if s.source not in sources))
+
+
 @dataclasses.dataclass(frozen=True)
 class UserFacts:
     """What the takeover of a user depends on, as read (None: not read, e.g. the read was denied):
@@ -243,13 +251,20 @@ class UserFacts:
     login_profile: bool | None
 
 
+# Does the organization let a principal (ARN) make a request (action, resource, request keys)?
+# (True, ()) / (False, ()) / (None, keys it depends on).  Built by the verdict from the SCPs.
+ScpGate = Callable[[str, str, str, Mapping[str, Any]], tuple[bool | None, tuple[str, ...]]]
+
+
 class _Judge:
     """Evaluates one account's principals; memoises each principal's direct minting."""
 
     def __init__(self, acct: Account, users: Sequence[tuple[str, Mapping[str, str] | None]], audited: str | None,
                  partition: str, account_id: str, now: dt.datetime,
                  facts: Mapping[str, UserFacts] | None = None, actions: Sequence[str] = MINT_ACTIONS,
-                 own: Callable[[Principal], Access | None] | None = None, verb: str = "mints") -> None:
+                 own: Callable[[Principal], Access | None] | None = None, verb: str = "mints",
+                 scp: ScpGate | None = None) -> None:
+        self.scp = scp
         # what is being escalated to: the actions a written policy must grant, how a principal holds
         # them (``own``: None for minting, evaluated here), and the word the path ends with
         self.actions, self.own, self.verb = tuple(actions), own, verb
@@ -292,7 +307,25 @@ class _Judge:
         def one(o: Mapping[str, Any]) -> _Eval:
             return _evaluate(p, action, resource, _context(p, {**b, **o}, [*p.statements, *(p.boundary or ())], tags,
                                                           ("aws:resourcetag/", "iam:resourcetag/")))
-        return _existential(one, requests)
+        got = _existential(one, requests)
+        if self.scp is None or got.value is False or not isinstance(resource, str) or action in MINT_ACTIONS:
+            return got
+        permits, keys = self.scp(p.arn, action, resource, overlay or {})
+        if permits is False:
+            return _Eval(False, [], set())
+        return got if permits else _Eval(_and([got.value, None]), got.grants, got.unknown | set(keys))
+
+    def final_mint(self, arn: str) -> tuple[bool | None, tuple[str, ...]]:
+        """May the SCPs let principal ``arn`` make the mint itself (any mint action, on any user)?"""
+        if self.scp is None or self.own is not None:
+            return True, ()
+        other = f"arn:{self.partition}:iam::{self.account_id}:user/any-other-user"
+        outs = [self.scp(arn, action, res, {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com",
+                                            **overlay})
+                for action in self.actions for overlay in MINT_REQUESTS.get(action, ({},))
+                for res in dict.fromkeys([self.audited or other, other])]
+        value = _or([v for v, _ in outs])
+        return value, () if value else tuple(dict.fromkeys(k for v, ks in outs if v is None for k in ks))
 
     def _chosen_requests(self, p: Principal, prefixes: Sequence[str]) -> list[dict[str, Any]]:
         """Requests trying each value ``p``'s policies name for a caller-chosen key (and none)."""
@@ -441,6 +474,7 @@ class _Judge:
             if cv.value is not False:
                 yield _step(cv, f"iam:CreatePolicyVersion of {b.rsplit('/', 1)[-1]} (the permissions boundary of "
                                 f"{who})"), _with(t, boundary=None)
+        yield from self._lifted(p, t, who, kind, tags)
         if t.kind == "user":
             for gname, g in sorted(self.acct.groups.items()):
                 if gname in self.acct.member_of.get(t.arn, ()):
@@ -449,6 +483,57 @@ class _Judge:
                 if add.value is not False and any(s.effect == "Allow" and s.matches(a) for s in g.statements
                                                   for a in self.actions):
                     yield _step(add, f"iam:AddUserToGroup of {who} to group {gname}"), _with(t, g.statements)
+
+    def _lifted(self, p: Principal, t: Principal, who: str, kind: str,
+                tags: Mapping[str, str] | None) -> Iterable[tuple[_Step, Principal]]:
+        """An explicit Deny of ``t`` that ``p`` removes with one call: ``Delete{User,Role}Policy`` of the
+        inline policy holding it, ``Detach{User,Role}Policy`` of the managed policy (``iam:PolicyARN``
+        that policy), ``DeleteGroupPolicy`` / ``DetachGroupPolicy`` on a group of ``t``, or
+        ``RemoveUserFromGroup`` of ``t`` from that group (Service Authorization Reference, "Actions,
+        resources, and condition keys for AWS Identity and Access Management": the Delete/Detach
+        actions act on the user, role or group holding the policy, RemoveUserFromGroup on the group).
+        ``t`` is then evaluated without that policy (or group): a Deny the same call does not remove
+        still holds.  ``DeletePolicy`` of a managed policy is not such a call: IAM refuses it while the
+        policy is attached (IAM API Reference, "DeletePolicy": DeleteConflict)."""
+        denying = {s.source for s in t.statements
+                   if s.effect == "Deny" and any(s.matches(a) for a in self.actions)}
+        if not denying:
+            return
+        own = f" of {t.kind} {t.name}"
+        for source in sorted(denying):
+            if source.startswith("inline policy ") and source.endswith(own):
+                name = source[len("inline policy "):-len(own)]
+                ev = self.may(p, f"iam:Delete{kind}Policy", t.arn, tags=tags)
+                if ev.value is not False:
+                    yield _step(ev, f"iam:Delete{kind}Policy of inline policy {name} of {who} (the policy holding the Deny)"), _without(t, {source})
+            elif source.startswith("managed policy ") and " (attached to " not in source:
+                arn = source[len("managed policy "):]
+                ev = self.may(p, f"iam:Detach{kind}Policy", t.arn, {"iam:PolicyARN": arn}, tags=tags)
+                if ev.value is not False:
+                    yield (_step(ev, f"iam:Detach{kind}Policy of {arn.rsplit('/', 1)[-1]} from {who} (the policy holding the Deny)"),
+                           _without(t, {source}))
+        for gname in self.acct.member_of.get(t.arn, ()) if t.kind == "user" else ():
+            g = self.acct.groups.get(gname)
+            if g is None:
+                continue
+            held = {s.source for s in g.statements}
+            if not held & denying:
+                continue
+            leave = self.may(p, "iam:RemoveUserFromGroup", g.arn)
+            if leave.value is not False:
+                yield _step(leave, f"iam:RemoveUserFromGroup of {who} from group {gname} (whose policy holds the Deny)"), \
+                    _without(t, held)
+            for source in sorted(held & denying):
+                if source.startswith("inline policy "):
+                    ev = self.may(p, "iam:DeleteGroupPolicy", g.arn)
+                    name = source[len("inline policy "):].rsplit(f" of group {gname}", 1)[0]
+                    text = f"iam:DeleteGroupPolicy of inline policy {name} of group {gname} of {who} (the policy holding the Deny)"
+                else:
+                    arn = source[len("managed policy "):].split(" (attached to ", 1)[0]
+                    ev = self.may(p, "iam:DetachGroupPolicy", g.arn, {"iam:PolicyARN": arn})
+                    text = f"iam:DetachGroupPolicy of {arn.rsplit('/', 1)[-1]} from group {gname} of {who} (the policy holding the Deny)"
+                if ev.value is not False:
+                    yield _step(ev, text), _without(t, {source})
 
     def _policies_of(self, t: Principal) -> list[str]:
         arns = list(self.acct.attached.get(t.arn, ()))
@@ -527,7 +612,10 @@ class _Judge:
         a = principal_assumes(t, trust, p, now=self.now)
         if a is None:
             return None
-        return _Step(True if a.certain else None, a.via, frozenset(a.unknown),
+        permits, keys = self.scp(p.arn, "sts:AssumeRole", t.arn, {}) if self.scp is not None else (True, ())
+        if permits is False:
+            return None
+        return _Step(_and([True if a.certain else None, permits]), a.via, frozenset(a.unknown) | frozenset(keys),
                      f"sts:AssumeRole of role {t.name} (its trust policy admits it)")
 
     def _trust_rewrite(self, p: Principal, t: Principal) -> _Step | None:
@@ -599,13 +687,15 @@ class _Judge:
             ability = self.ability(target) if target.arn != p.arn else self.direct(target)
             if ability is None:
                 return False
-            value = _and([step.value, True if ability.certain else None])
+            # the mint is made by the target (or the role it assumes): the SCPs bound that principal
+            scp_value, scp_keys = self.final_mint(ability.via or target.arn)
+            value = _and([step.value, True if ability.certain else None, scp_value])
             if value is False:
                 return False
             found.insert(0 if value else len(found), Access(
                 principal=p.arn, kind=p.kind, certain=value is True,
                 grants=tuple(dict.fromkeys(step.grants + ability.grants)),
-                unknown=() if value else tuple(sorted(step.unknown | set(ability.unknown))),
+                unknown=() if value else tuple(sorted(step.unknown | set(ability.unknown) | set(scp_keys))),
                 note=f"{ESCALATION}: {step.text}{then}, after which it {self.verb}"
                      + (f" ({ability.note})" if ability.note else "")))
             return value is True
@@ -634,10 +724,13 @@ class _Judge:
         return _best(found)
 
 
+# calls that remove a policy (or a group membership) holding an explicit Deny
+_LIFT_ACTIONS = ("iam:deleteuserpolicy", "iam:detachuserpolicy", "iam:deleterolepolicy", "iam:detachrolepolicy",
+                 "iam:deletegrouppolicy", "iam:detachgrouppolicy", "iam:removeuserfromgroup")
 _ESCALATION_ACTIONS = tuple(sorted({a for n in EVALUATED for a in PATHS[n] if a.startswith("iam:")} | {
     "iam:createpolicyversion", "iam:setdefaultpolicyversion", "iam:addusertogroup", "iam:updateassumerolepolicy",
     "iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary", "iam:putuserpermissionsboundary",
-    "iam:putrolepermissionsboundary"}))
+    "iam:putrolepermissionsboundary", *_LIFT_ACTIONS}))
 
 
 def _may_escalate(p: Principal) -> bool:
@@ -655,7 +748,7 @@ def _loose(pattern: str) -> re.Pattern[str]:
 _WRITE_ACTIONS = ("iam:putuserpolicy", "iam:attachuserpolicy", "iam:putrolepolicy", "iam:attachrolepolicy",
                   "iam:putgrouppolicy", "iam:attachgrouppolicy", "iam:createpolicyversion", "iam:setdefaultpolicyversion",
                   "iam:addusertogroup", "iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary",
-                  "iam:putuserpermissionsboundary", "iam:putrolepermissionsboundary")
+                  "iam:putuserpermissionsboundary", "iam:putrolepermissionsboundary", *_LIFT_ACTIONS)
 
 
 def _may_write(p: Principal) -> bool:
@@ -706,16 +799,21 @@ def _trusts(doc: Any, service: str) -> bool | None:
 def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mapping[str, str] | None]],
             audited_user_arn: str | None, arn_partition: str, account_id: str, now: dt.datetime,
             gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
-            user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None) -> list[Access]:
+            user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None,
+            scp: ScpGate | None = None) -> list[Access]:
     """Every principal that can or may mint (or reset) a Bedrock API key: directly on any user,
     existing or one it creates, or after one escalation step (see the module docstring).  ``gaad``
     (the merged GetAccountAuthorizationDetails answer the principals came from) supplies groups,
     policy versions, trust policies, instance profiles and user tags; without it the paths that
     need them are not found.  ``user_facts`` (user ARN -> :class:`UserFacts`) decides the takeover
     of a user by a new access key or console password; the ARNs of users whose facts would decide
-    one are added to ``wanted``, so the caller can read them and evaluate again."""
+    one are added to ``wanted``, so the caller can read them and evaluate again.  ``scp`` (the
+    organization's SCPs of the account, as a gate) bounds each escalation: a step's own calls
+    (``iam:CreateUser``, a policy write, ``sts:AssumeRole``, ...) by the principal taking it, and the
+    final mint by the principal that makes it (itself, the one it takes over, the role it assumes or
+    passes); direct minters' mints are left to the caller, which names whom the SCPs stop."""
     acct = account_of(gaad or {}, principals, managed)
-    judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now, user_facts)
+    judge = _Judge(acct, users, audited_user_arn, arn_partition, account_id, now, user_facts, scp=scp)
     found: dict[str, Access] = {}
     pending = list(principals)
     # A takeover target is any minter the audit finds, by any path: one that mints only by assuming a

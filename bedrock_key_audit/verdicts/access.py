@@ -38,11 +38,11 @@ from bedrock_key_audit.access import (
     read_contexts,
     secret_readers,
 )
-from bedrock_key_audit.escalation import ESCALATION, escalations_to, not_evaluated_sentence
+from bedrock_key_audit.escalation import ESCALATION, ScpGate, escalations_to, not_evaluated_sentence
 from bedrock_key_audit.escalation_resource import Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
-from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, bound_any, scp_gate
-from bedrock_key_audit.policy import PolicyError, RequestContext
+from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, scp_gate
+from bedrock_key_audit.policy import PolicyError, RequestContext, parse_document
 from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
@@ -324,11 +324,14 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     arn_partition = caller_arn.split(":")[1] if caller_arn.count(":") >= 2 else "aws"
     account_id = next((arn.split(":")[4] for arn, _ in auth.users), "") or (
         caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
+    org, org_note = _org_of(inventory, "commercial")
+    tags = _principal_tags(auth.gaad)
+    scp = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
     try:
         wanted: set[str] = set()
         minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
                                      arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                                     managed=auth.managed, wanted=wanted)
+                                     managed=auth.managed, wanted=wanted, scp=scp)
         if wanted and any(not a.certain for a in minters):
             # a takeover of a user by a new access key or console password depends on what the user holds
             facts = inventory.user_facts("commercial", wanted)
@@ -336,16 +339,19 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
                 arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
             minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
                                          arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                                         managed=auth.managed, user_facts=facts)
+                                         managed=auth.managed, user_facts=facts, scp=scp)
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the commercial account's policies: {exc}") from None
     try:  # whoever can assume a role that mints (or escalates to minting) can mint too
         minters += assumer_accesses(minters, auth.principals, now=now, what="mint or reset a Bedrock API key")
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the trust policies of the commercial account's roles: {exc}") from None
-    org, org_note = _org_of(inventory, "commercial")
+    if org is not None and org.account_id == account_id and org.is_management:
+        org_note += (f"; account {account_id} is the organization's management account, which SCPs do not affect: "
+                     "they stop none of its principals")
     minters, org_said = _org_bound_minters(minters, org, user_arn=user_arn, arn_partition=arn_partition,
-                                           account_id=account_id)
+                                           account_id=account_id, principal_tags=tags,
+                                           user_arns=[arn for arn, _ in auth.users])
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
     others: list[str] = []
@@ -389,19 +395,37 @@ def _org_part(org: OrgPolicies | None, org_note: str, org_said: list[dict[str, A
         "" if org is not None else f"; {org_note.split(' -- ')[0]}")
 
 def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_arn: str | None, arn_partition: str,
-                       account_id: str) -> tuple[list[Access], list[dict[str, Any]]]:
+                       account_id: str, principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
+                       user_arns: Sequence[str] = ()) -> tuple[list[Access], list[dict[str, Any]]]:
     """The minters the SCPs of the commercial account do not certainly stop ("SCP evaluation" --
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html:
     an SCP bounds what a member account's principals may do, whatever their identity policies grant;
     IAM is not a service RCPs cover).  A direct minter counts only for the mint actions its own
     policies grant (``Access.actions``; every mint action when not known) that the SCPs do not deny:
     it is stopped when every way to make each of them -- Create with or without an age, Reset, on
-    the audited user or any other -- is denied to it.  A minter that gets there by an escalation
-    step may act through another principal, so it stays counted.  One that mints by assuming a role
-    makes the role's calls: it is stopped when that role is, and counted otherwise."""
+    the audited user or any other -- is denied to it.  An action the SCPs leave undecided (a
+    condition on a key the audit cannot know) makes the minter one that *may* mint, naming the key;
+    it stays certain only through an action its grant and the SCPs both certainly allow.  A user
+    the SCPs protect (every way to mint on it denied) is not named as mintable.
+
+    The request's known keys: ``aws:RequestedRegion`` is us-east-1 (us-gov-west-1 in GovCloud) --
+    IAM User Guide, "AWS global condition context keys" (aws:RequestedRegion: "for global services
+    such as IAM, the Region is us-east-1"; "AWS GovCloud (US)": us-gov-west-1); ``aws:PrincipalTag/*``
+    are the user's or role's tags (``principal_tags``: ARN -> tags; None when a session may carry
+    other tags, so the key stays unknown -- IAM User Guide, "Passing session tags in AWS STS":
+    session tags override the role's tags of the same key).
+
+    A minter that gets there by an escalation step was bounded by the SCPs within the escalation search
+    (:func:`_scp_gate_of`: each call of the step, and the final mint by whoever makes it), so it is
+    left as it is here.  One that mints by assuming a role makes the role's calls: it is stopped when
+    that role is, or when the SCPs deny it ``sts:AssumeRole`` (of that role and of any other, the
+    first hop of a chain), and counted otherwise."""
     if org is None or org.account_id != account_id:
         return minters, []
     other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"
+    region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
+    tag_keys = _scp_principal_tag_keys(org)
+    named_users = {arn.rsplit("/", 1)[-1]: arn for arn in (*user_arns, *([user_arn] if user_arn else []))}
     kept: list[Access] = []
     said: list[dict[str, Any]] = []
     stopped: set[str] = set()
@@ -410,35 +434,130 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
             if a.via in stopped:
                 stopped.add(a.principal)
                 said.append({"principal": a.principal, "stopped": f"it mints only as role {a.via}, which the SCPs stop"})
-            else:
-                kept.append(a)
+                continue
+            if a.kind in ("user", "role") and a.principal.startswith("arn:"):
+                # its own sts:AssumeRole: of that role, and of any other (the first hop of a chain)
+                ctx = _ctx(_caller_keys(org, a.principal, account_id, region, principal_tags, tag_keys), {})
+                any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
+                why = _denial(org, [[("sts:AssumeRole", res, ctx)] for res in dict.fromkeys([a.via, any_role])])
+                if why:
+                    stopped.add(a.principal)
+                    said.append({"principal": a.principal, "stopped": f"sts:AssumeRole {why}"})
+                    continue
+            kept.append(a)
             continue
         if a.kind not in ("user", "role") or not a.principal.startswith("arn:") or ESCALATION in a.note:
             kept.append(a)
             continue
-        keys = {"aws:PrincipalArn": a.principal, "aws:PrincipalAccount": account_id,
-                "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false",
+        keys = {**_caller_keys(org, a.principal, account_id, region, principal_tags, tag_keys),
                 "iam:ServiceSpecificCredentialServiceName": BEDROCK_SERVICE}
-        if org.organization_id:
-            keys["aws:PrincipalOrgID"] = org.organization_id
         granted: dict[str, tuple[str, ...]] = dict(a.actions) if a.actions else dict.fromkeys(MINT_ACTIONS, ())
-        per_action: dict[str, list[list[Request]]] = {
-            action: [[(action, res, _ctx({**keys, **overlay}, {}))]
-                     for overlay in MINT_REQUESTS[action] for res in dict.fromkeys([user_arn or other_user, other_user])]
-            for action in MINT_ACTIONS if action in granted}
-        denied = {action: f"{action} {why}" for action, alts in per_action.items() if (why := _denial(org, alts))}
+
+        def alts(action: str, resources: Sequence[str], keys: dict[str, Any] = keys) -> list[list[Request]]:
+            return [[(action, res, _ctx({**keys, **overlay}, {}))]
+                    for overlay in MINT_REQUESTS[action] for res in dict.fromkeys(resources)]
+
+        per_action = {action: alts(action, [user_arn or other_user, other_user])
+                      for action in MINT_ACTIONS if action in granted}
+        denied = {action: f"{action} {why}" for action, alts_ in per_action.items() if (why := _denial(org, alts_))}
         if denied.keys() == per_action.keys():
             stopped.add(a.principal)
             said.append({"principal": a.principal, "stopped": "; ".join(dict.fromkeys(denied.values()))})
             continue
-        b = bound_any([alt for alts in per_action.values() for alt in alts], scp_org=org, rcp_org=None)
-        if b.open:
-            said.append({"principal": a.principal, "undecided (counted)": list(b.open)})
+        opened: dict[str, tuple[str, ...]] = {}
+        for action, alts_ in per_action.items():
+            if action in denied:
+                continue
+            gates = [scp_gate(org, x, ctx, res) for alt in alts_ for x, res, ctx in alt]
+            if not any(g.permits is True for g in gates):
+                opened[action] = tuple(dict.fromkeys(
+                    f"{k} (a condition of {', '.join(g.open)})" for g in gates if g.permits is None for k in g.unknown))
+        if opened:
+            said.append({"principal": a.principal, "undecided (may mint)": [
+                f"{x}: {k}" for x, ks in opened.items() for k in ks]})
+        gone = {f"{_short(x)} on user {name}" for name, arn in named_users.items() for x in per_action
+                if x not in denied and f"{_short(x)} on user {name}" in a.note and _denial(org, alts(x, [arn]))}
         if denied:
             said.append({"principal": a.principal, "stopped for": sorted(denied), "by": list(denied.values())})
-            a = _narrowed(a, granted, denied, user_arn.rsplit("/", 1)[-1] if user_arn else None)
+        if gone:
+            said.append({"principal": a.principal, "not on": sorted(gone)})
+        if denied or opened or gone:
+            a = _narrowed(a, granted, denied, user_arn.rsplit("/", 1)[-1] if user_arn else None, opened, gone)
         kept.append(a)
     return kept, said
+
+
+def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] | None]:
+    """Each user's and role's tags (``GetAccountAuthorizationDetails``), the ``aws:PrincipalTag``
+    values of its requests; None for a role whose trust policy allows ``sts:TagSession``: a session
+    may then carry tags the role does not ("Passing session tags in AWS STS" -- tagging a session
+    needs sts:TagSession in the role's trust policy)."""
+    out: dict[str, dict[str, str] | None] = {}
+    for key in ("UserDetailList", "RoleDetailList"):
+        for e in (gaad or {}).get(key) or []:
+            if not isinstance(e, dict) or not e.get("Arn"):
+                continue
+            tags = {str(t.get("Key")): str(t.get("Value")) for t in e.get("Tags") or [] if isinstance(t, dict)}
+            out[str(e["Arn"])] = None if key == "RoleDetailList" and _allows_tag_session(e.get("AssumeRolePolicyDocument")) \
+                else tags
+    return out
+
+
+def _allows_tag_session(trust: Any) -> bool:
+    """Might the trust policy let a caller tag its session (an Allow naming ``sts:TagSession``)?  True
+    when it cannot be read."""
+    try:
+        stmts = parse_document(trust, "trust policy") if trust is not None else []
+    except PolicyError:
+        return True
+    return any(st.effect == "Allow" and st.matches("sts:TagSession") for st in stmts)
+
+
+def _caller_keys(org: OrgPolicies, arn: str, account_id: str, region: str,
+                 principal_tags: Mapping[str, Mapping[str, str] | None] | None, tag_keys: Sequence[str]) -> dict[str, Any]:
+    """What a request of principal ``arn`` of the account carries for the SCPs (see :func:`_org_bound_minters`)."""
+    keys: dict[str, Any] = {"aws:PrincipalArn": arn, "aws:PrincipalAccount": account_id,
+                            "aws:PrincipalIsAWSService": "false", "aws:ViaAWSService": "false",
+                            "aws:RequestedRegion": region}
+    if org.organization_id:
+        keys["aws:PrincipalOrgID"] = org.organization_id
+    tags = (principal_tags or {}).get(arn)
+    if tags is not None:
+        keys.update({k: tags.get(k.split("/", 1)[1]) for k in tag_keys})  # None: known absent
+    return keys
+
+
+def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str,
+                 principal_tags: Mapping[str, Mapping[str, str] | None] | None = None) -> ScpGate | None:
+    """The account's SCPs as a gate for the escalation search (:data:`bedrock_key_audit.escalation.ScpGate`):
+    each request evaluated with the caller's keys (:func:`_caller_keys`) and the request's own."""
+    if org is None or org.account_id != account_id:
+        return None
+    region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
+    tag_keys = _scp_principal_tag_keys(org)
+    memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
+
+    def gate(arn: str, action: str, resource: str, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
+        key = (arn, action, resource, tuple(sorted((k, str(v)) for k, v in overlay.items())))
+        if key not in memo:
+            g = scp_gate(org, action, _ctx({**_caller_keys(org, arn, account_id, region, principal_tags, tag_keys),
+                                            **overlay}, {}), resource)
+            memo[key] = (g.permits, () if g.permits is not None else tuple(
+                f"{k} (a condition of {', '.join(g.open)})" for k in g.unknown))
+        return memo[key]
+    return gate
+
+
+def _scp_principal_tag_keys(org: OrgPolicies) -> list[str]:
+    """The ``aws:PrincipalTag/...`` keys the SCPs' conditions read."""
+    out: dict[str, None] = {}
+    for lv in org.levels:
+        for pol in lv.scps:
+            for stmt in parse_document(pol.document, pol.name):
+                for pairs in (stmt.conditions or {}).values() if isinstance(stmt.conditions, dict) else ():
+                    if isinstance(pairs, dict):
+                        out.update((k, None) for k in pairs if k.lower().startswith("aws:principaltag/"))
+    return list(out)
 
 
 def _denial(org: OrgPolicies, alternatives: list[list[Request]]) -> str:
@@ -457,21 +576,31 @@ def _short(action: str) -> str:
     return action.split(":")[1].replace("ServiceSpecificCredential", "")
 
 
-def _narrowed(a: Access, granted: dict[str, tuple[str, ...]], denied: dict[str, str], audited: str | None) -> Access:
+def _narrowed(a: Access, granted: dict[str, tuple[str, ...]], denied: dict[str, str], audited: str | None,
+              opened: Mapping[str, tuple[str, ...]] | None = None, gone: set[str] | None = None) -> Access:
     """``a`` counted only for the granted mint actions the SCPs do not deny, with each denied one
     named once with the SCP statements that deny it (a minter kept for Reset is not also said to
-    Create).  When only actions its policies grant depending on a key are left, it may mint."""
+    Create), and not on the users the SCPs protect (``gone``: "Create on user x").  When only
+    actions its policies grant depending on a key, or the SCPs leave open (``opened``: the keys),
+    are left, it may mint."""
     shorts = {_short(x) for x in denied}
     prefix = "the audited user included: "
-    parts = [part for part in a.note.removeprefix(prefix).split(", ") if part.split(" ", 1)[0] not in shorts]
-    left = {x: k for x, k in granted.items() if x not in denied}
+    parts = [part for part in a.note.removeprefix(prefix).split(", ")
+             if part.split(" ", 1)[0] not in shorts and part not in (gone or set())]
+    left = {x: tuple(dict.fromkeys((*k, *(opened or {}).get(x, ())))) for x, k in granted.items() if x not in denied}
     certain = a.certain and any(not k for k in left.values())
     if not parts:
         parts = [f"{_short(x)} on a user" for x in left]
     kept_note = ", ".join(parts)
     if audited and any(part.endswith(f" on user {audited}") for part in parts):
         kept_note = prefix + kept_note
-    why = "; ".join(f"{_short(x)} not counted: {denied[x]}" for x in denied)
-    unknown = a.unknown if certain or not a.certain else tuple(sorted({k for ks in left.values() for k in ks}))
-    return dataclasses.replace(a, note=f"{kept_note} ({why})", certain=certain, unknown=unknown,
+    notes = [f"{_short(x)} not counted: {denied[x]}" for x in denied]
+    barred: dict[str, list[str]] = {}
+    for part in sorted(gone or ()):
+        barred.setdefault(part.rsplit(" on user ", 1)[1], []).append(part.split(" ", 1)[0])
+    notes += [f"not on user {name}: the SCPs deny {' and '.join(what)} there" for name, what in barred.items()]
+    why = "; ".join(dict.fromkeys(notes))
+    unknown = () if certain else tuple(dict.fromkeys(
+        [*(a.unknown if not a.certain else ()), *(k for ks in left.values() for k in ks)]))
+    return dataclasses.replace(a, note=kept_note + (f" ({why})" if why else ""), certain=certain, unknown=unknown,
                                actions=tuple(left.items()))

@@ -496,3 +496,64 @@ def test_taking_over_a_reader_is_reading():
     assert esc["helpdesk"].certain and "iam:CreateAccessKey for user reader-bot" in esc["helpdesk"].note
     # the same grant on a user that reads nothing gains nothing
     assert readers_after_one_step(users=[user("reader-bot"), helpdesk], facts={"reader-bot": UserFacts(0, False)})[1] == {}
+
+
+# --------------------------------------------------------------------------- lifting its own explicit Deny
+DENY_MINT = deny(["iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential"])
+RESET_ANY = allow("iam:ResetServiceSpecificCredential", Condition=BR)
+
+
+def test_detaching_or_deleting_its_own_denying_policy():
+    pa = f"{C}:iam::{A}:policy/deny-mint"
+    pol = policy("deny-mint", doc(DENY_MINT))
+    detach = doc(RESET_ANY, allow("iam:DetachUserPolicy", f"{C}:iam::{A}:user/dd1"))
+    a = run(users=[user("dd1", detach, managed=(pa,))], policies=[pol])["dd1"]
+    assert a.certain and "iam:DetachUserPolicy of deny-mint from itself (the policy holding the Deny)" in a.note
+    delete = doc(RESET_ANY, allow("iam:DeleteUserPolicy", f"{C}:iam::{A}:user/dd2"))
+    a = run(users=[user("dd2", delete, doc(DENY_MINT))])["dd2"]
+    assert a.certain and "iam:DeleteUserPolicy of inline policy p1 of itself" in a.note
+    # the Detach restricted by iam:PolicyARN to another policy, or no removal grant at all: the Deny holds
+    other = doc(RESET_ANY, allow("iam:DetachUserPolicy", f"{C}:iam::{A}:user/dd1",
+                                 Condition={"ArnEquals": {"iam:PolicyARN": f"{C}:iam::{A}:policy/other"}}))
+    assert run(users=[user("dd1", other, managed=(pa,))], policies=[pol]) == {}
+    assert run(users=[user("dd2", doc(RESET_ANY), doc(DENY_MINT))]) == {}
+
+
+def test_a_deny_the_removal_does_not_reach_still_holds():
+    # two denying inline policies: deleting one leaves the other
+    delete = doc(RESET_ANY, allow("iam:DeleteUserPolicy", f"{C}:iam::{A}:user/dd2"))
+    assert run(users=[user("dd2", delete, doc(DENY_MINT), doc(DENY_MINT))]) == {}
+    # the denying policy also denies the removal
+    both = doc(DENY_MINT, deny("iam:DeleteUserPolicy"))
+    assert run(users=[user("dd2", delete, both)]) == {}
+
+
+def test_leaving_or_emptying_its_denying_group():
+    nomint = group("nomint", doc(DENY_MINT))
+    leave = doc(RESET_ANY, allow("iam:RemoveUserFromGroup", f"{C}:iam::{A}:group/nomint"))
+    a = run(users=[user("dd3", leave, groups=("nomint",))], groups=[nomint])["dd3"]
+    assert a.certain and "iam:RemoveUserFromGroup of itself from group nomint" in a.note
+    empty = doc(RESET_ANY, allow("iam:DeleteGroupPolicy", f"{C}:iam::{A}:group/nomint"))
+    a = run(users=[user("dd3", empty, groups=("nomint",))], groups=[nomint])["dd3"]
+    assert a.certain and "iam:DeleteGroupPolicy of inline policy p0 of group nomint of itself" in a.note
+    # RemoveUserFromGroup acts on the group: a grant on the user ARN does not reach it
+    wrong = doc(RESET_ANY, allow("iam:RemoveUserFromGroup", f"{C}:iam::{A}:user/dd3"))
+    assert run(users=[user("dd3", wrong, groups=("nomint",))], groups=[nomint]) == {}
+
+
+def test_lifting_the_deny_of_a_role_it_can_assume():
+    helper = role("helper", doc(RESET_ANY), doc(DENY_MINT), assume=_trusting("ops"))
+    ops = user("ops", doc(allow("iam:DeleteRolePolicy", f"{C}:iam::{A}:role/helper")))
+    a = run(users=[ops], roles=[helper])["ops"]
+    assert a.certain and "iam:DeleteRolePolicy of inline policy p1 of role helper" in a.note
+    assert "sts:AssumeRole of role helper" in a.note
+    assert "helper" not in run(users=[ops], roles=[helper])
+
+
+def test_detaching_the_denying_managed_policy_of_its_group():
+    pa = f"{C}:iam::{A}:policy/deny-mint"
+    nomint = {**group("nomint"), "AttachedManagedPolicies": [{"PolicyName": "deny-mint", "PolicyArn": pa}]}
+    detach = doc(RESET_ANY, allow("iam:DetachGroupPolicy", f"{C}:iam::{A}:group/nomint"))
+    a = run(users=[user("dd3", detach, groups=("nomint",))], groups=[nomint],
+            policies=[policy("deny-mint", doc(DENY_MINT))])["dd3"]
+    assert a.certain and "iam:DetachGroupPolicy of deny-mint from group nomint of itself" in a.note

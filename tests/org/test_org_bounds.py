@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from bedrock_key_audit.access import ANY_OTHER_ACCOUNT, Access
@@ -278,3 +279,128 @@ def test_an_rcp_org_perimeter_stops_an_outsider_whose_export_names_another_organ
     kept, _ = _org_bound_readers([PARTNER_READS], org(rcps=(rcp,)), secret_arn=SECRET, region=REGION,
                                  owner_account=GOV, key_arn_of={REGION: KEY}, now=NOW, scp_of={PARTNER_ACCT: same})
     assert kept == [PARTNER_READS]
+
+
+# --------------------------------------------------------------------------- SCP conditions on the request and the caller
+BOB = f"arn:aws:iam::{COMMERCIAL}:user/bob"
+BOTH = ON_KEY_USER.format("Create") + ", Create on user bob, Reset on user bedrock-cross-partition-user, Reset on user bob"
+
+
+def both() -> Access:
+    return granted(BOTH, (CREATE, ()), (RESET, ()))
+
+
+def scp(name: str, statement: dict[str, Any]) -> OrgPolicies:
+    return org(scps=(pol(name, doc(statement), SCP),), account=COMMERCIAL)
+
+
+def test_iam_requests_are_in_us_east_1_for_an_scp_region_lock() -> None:
+    lock = scp("RegionLock", deny("*", Sid="OnlyEu", Condition={"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}))
+    kept, said = mint_bound([both()], lock)
+    assert kept == [] and "OnlyEu" in said[0]["stopped"]
+    elsewhere = scp("NoIamInEu", deny("iam:*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}))
+    assert mint_bound([both()], elsewhere) == ([both()], [])
+
+
+def _tagged(tags: dict[str, str] | None) -> tuple[list[Access], list[dict[str, Any]]]:
+    gate = scp("TagGate", deny([CREATE, RESET], Sid="OnlyKeyops",
+                               Condition={"StringNotEquals": {"aws:PrincipalTag/keyops": "true"}}))
+    return _org_bound_minters([both()], gate, user_arn=KEY_USER, arn_partition="aws", account_id=COMMERCIAL,
+                              principal_tags={MINTER: tags})
+
+
+def test_an_scp_on_a_principal_tag_is_decided_by_the_principals_tags() -> None:
+    assert _tagged({})[0] == []  # untagged: StringNotEquals on an absent key matches, so the Deny applies
+    assert _tagged({"keyops": "false"})[0] == []
+    kept, _ = _tagged({"keyops": "true"})
+    assert kept == [both()]
+    # tags not known (a session may carry others): the minter may mint, naming the key
+    kept, said = _tagged(None)
+    assert len(kept) == 1 and not kept[0].certain and kept[0].unknown
+    assert all(k.startswith("aws:PrincipalTag/keyops (a condition of SCP TagGate") for k in kept[0].unknown)
+    assert "undecided (may mint)" in said[0]
+
+
+def test_an_undecidable_scp_condition_makes_the_minter_possible_not_certain() -> None:
+    ip = scp("OfficeOnly", deny([CREATE, RESET], Sid="FromTheOffice",
+                                Condition={"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}))
+    kept, _ = mint_bound([both()], ip)
+    assert len(kept) == 1 and not kept[0].certain
+    assert kept[0].unknown == ("aws:SourceIp (a condition of SCP OfficeOnly (p-officeonly) attached to account "
+                               f"{COMMERCIAL} statement 'FromTheOffice')",), kept[0].unknown
+    # an action the SCP leaves certain keeps the minter certain
+    create_only = scp("OfficeOnly", deny(CREATE, Condition={"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}))
+    assert mint_bound([both()], create_only)[0][0].certain
+
+
+def test_a_user_the_scp_protects_is_not_named_as_mintable() -> None:
+    protect = scp("ProtectKeyUser", deny([CREATE, RESET], KEY_USER, Sid="KeyUser"))
+    kept, said = _org_bound_minters([both()], protect, user_arn=KEY_USER, arn_partition="aws", account_id=COMMERCIAL,
+                                    user_arns=[KEY_USER, BOB])
+    assert len(kept) == 1 and kept[0].certain
+    assert kept[0].note.startswith("Create on user bob, Reset on user bob (not on user bedrock-cross-partition-user"), \
+        kept[0].note
+    assert "the audited user included" not in kept[0].note
+
+
+# --------------------------------------------------------------------------- SCPs on the escalation paths
+def _escalators(scps: tuple[OrgPolicy, ...], *, users: Sequence[dict[str, Any]] = (), roles: Sequence[dict[str, Any]] = (),
+                management: bool = False) -> dict[str, Access]:
+    from bedrock_key_audit.access import principals_from_gaad
+    from bedrock_key_audit.escalation import minters
+    from bedrock_key_audit.verdicts.access import _scp_gate_of
+    from tests.audit.test_escalation import AUDITED, user as gaad_user
+
+    g = {"UserDetailList": [gaad_user("bedrock-cross-partition-user"), *users], "RoleDetailList": list(roles),
+         "GroupDetailList": [], "Policies": []}
+    ps = principals_from_gaad(g)
+    account = g["UserDetailList"][0]["Arn"].split(":")[4]
+    o = org(scps=scps, account=account)
+    if management:
+        o = OrgPolicies(account, True, account, o.levels, organization_id="o-abc")
+    gate = _scp_gate_of(o, account_id=account, arn_partition="aws")
+    got = minters(ps, users=[(u["Arn"], {}) for u in g["UserDetailList"]], audited_user_arn=AUDITED,
+                  arn_partition="aws", account_id=account, now=NOW, gaad=g, scp=gate)
+    return {a.principal.rsplit("/", 1)[-1]: a for a in got}
+
+
+def _esc_user(name: str, *actions: str, resource: str = "*") -> dict[str, Any]:
+    from tests.audit.test_escalation import user as gaad_user
+    return gaad_user(name, doc(allow(list(actions), resource)))
+
+
+def test_an_scp_denying_the_escalators_mint_stops_its_self_escalation() -> None:
+    esc = _esc_user("esc", "iam:PutUserPolicy")
+    assert "esc" in _escalators((), users=[esc])
+    deny_mint = pol("NoMint", doc(deny([CREATE, RESET], Sid="NoMint")), SCP)
+    assert _escalators((deny_mint,), users=[esc]) == {}
+    # SCPs do not affect the management account
+    assert "esc" in _escalators((deny_mint,), users=[esc], management=True)
+
+
+def test_an_scp_denying_a_step_of_the_path_stops_it() -> None:
+    esc = _esc_user("esc", "iam:PutUserPolicy")
+    no_write = pol("NoWrite", doc(deny("iam:PutUserPolicy", Sid="NoPolicyWrites")), SCP)
+    assert _escalators((no_write,), users=[esc]) == {}
+    creator = _esc_user("creator", "iam:CreateUser", CREATE, resource="arn:aws:iam::123456789012:user/tmp-*")
+    assert "creator" in _escalators((), users=[creator])
+    no_users = pol("NoUsers", doc(deny("iam:CreateUser")), SCP)
+    assert _escalators((no_users,), users=[creator]) == {}
+
+
+def test_an_scp_undecided_on_the_step_makes_the_escalator_possible() -> None:
+    esc = _esc_user("esc", "iam:PutUserPolicy")
+    office = pol("Office", doc(deny("iam:Put*", Condition={"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}})), SCP)
+    a = _escalators((office,), users=[esc])["esc"]
+    assert not a.certain and any(k.startswith("aws:SourceIp") for k in a.unknown)
+
+
+def test_an_assumer_the_scps_deny_sts_assume_role_is_stopped() -> None:
+    ops = f"arn:aws:iam::{COMMERCIAL}:user/ops"
+    no_assume = pol("NoAssume", doc(deny("sts:AssumeRole", Sid="NoAssumeForOps",
+                                         Condition={"ArnLike": {"aws:PrincipalArn": ops}})), SCP)
+    assumer = Access(principal=ops, kind="user", certain=True, grants=("trust policy",),
+                     note="can assume role minting-automation", via=MINTER)
+    resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+    kept, said = mint_bound([resetter, assumer], org(scps=(no_assume,), account=COMMERCIAL))
+    assert kept == [resetter] and "NoAssumeForOps" in said[0]["stopped"]
