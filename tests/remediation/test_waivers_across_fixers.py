@@ -687,6 +687,29 @@ def test_a_waiver_scoped_to_the_trail_the_tool_creates_keeps_its_property(emu, r
     assert not trail.get("KmsKeyId") and trail.get("LogFileValidationEnabled")
 
 
+def test_a_waiver_scoped_to_the_trail_bucket_the_tool_creates_leaves_its_logging_off(emu, runs, monkeypatch):  # noqa: F811
+    """cloudtrail.bucket_protected[commercial]@<the bucket trail.create makes> with no trail: the trail and its
+    bucket are still made (other rows ask for them), but the bucket's server access logging is not turned on and no
+    access-log bucket is made; the plan names the waiver, which counts as weighed (not stale)."""
+    _no_trail(emu)
+    ctx = runs(1)
+    region = ctx.cfg.region("commercial")
+    bucket = f"bedrock-key-audit-trail-{ctx.account('commercial')}-{region}"
+    _waive(monkeypatch, f"cloudtrail.bucket_protected[commercial]@arn:aws:s3:::{bucket}")
+    recs = [_rec(c, partition="commercial") for c in [*TRAIL_ROWS, "cloudtrail.bucket_protected"]]
+    for r in recs:
+        r.resource = "cloudtrail commercial"
+    steps = _plan(ctx, monkeypatch, recs)
+    keys = [s.key for s in steps]
+    assert "trail.create:commercial" in keys
+    assert not any(k.startswith(("s3.access-logging:", "s3.access-log-bucket:")) for k in keys), keys
+    waived = next(s for s in steps if s.key.startswith("waived:cloudtrail.bucket_protected[commercial]"))
+    assert waived.manual and bucket in waived.action and "ciso@example.com" in waived.action
+    assert ctx.memo["plan:created-scope-waivers"]
+    apply_plan(ctx, steps, lambda s, e: None)
+    assert emu.client("s3").get_bucket_logging(Bucket=bucket).get("LoggingEnabled") is None
+
+
 def test_a_waiver_scoped_to_the_secret_the_tool_creates_keeps_it_on_the_default_key(emu, runs, monkeypatch):  # noqa: F811
     """secret.encrypted_with_cmk@<the secret's ARN pattern> with the secret missing: the erroring row names the
     secret by name, so the waiver matches no row; it names what the rotation creates, so the new secret is on
