@@ -279,7 +279,7 @@ def test_a_new_secret_stays_on_the_default_key_under_a_waiver_on_its_cmk_row(emu
     assert "credential.rotate" in keys and not any(k.startswith("kms.create") for k in keys), keys
     rot = next(s for s in steps if s.key == "credential.rotate")
     assert "secret.encrypted_with_cmk" not in rot.affects and "default key" in rot.action
-    assert "secret.encrypted_with_cmk" in ctx.memo["plan:no-step"]["secret.encrypted_with_cmk"]
+    assert "waived:secret.encrypted_with_cmk" in keys  # the erroring row's own fixer is not planned: the waiver says why
     apply_plan(ctx, steps, lambda s, e: None)
     assert rot.status == "applied", rot.message
     desc = emu.client("secretsmanager", "govcloud").describe_secret(SecretId=SECRET)
@@ -747,3 +747,15 @@ def test_end_to_end_a_waiver_on_the_trail_the_tool_creates_is_weighed_and_not_st
     assert "trail.create:commercial" in keys and "kms.create:commercial" not in keys, keys
     assert "no SSE-KMS" in text and arn in text
     assert "which a remediation step creates" in text and "matches no row of cloudtrail.kms\n" not in text
+
+
+def test_an_erroring_row_under_a_live_waiver_gets_no_step_of_its_own_fixer(emu, runs, monkeypatch):  # noqa: F811
+    """The readers row ended error (a reader's grant depends on a key the audit cannot know) and a live waiver
+    accepts who reads: its own fixer neither narrows the readers nor advises removing their grants; the plan has
+    one manual step naming the waiver, as for a failing waived row."""
+    emu.apply("compliant")
+    ctx = runs(1)
+    _waive(monkeypatch, "secret.readers_restricted")
+    steps = _plan(ctx, monkeypatch, [_rec("secret.readers_restricted", "error")])
+    assert [s.key for s in steps] == ["waived:secret.readers_restricted"], [(s.key, s.action) for s in steps]
+    assert steps[0].manual and "ciso@example.com" in steps[0].action and "error" in steps[0].why[0]
