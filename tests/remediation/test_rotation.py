@@ -220,6 +220,17 @@ def test_two_active_keys_stop_the_rotation_clearly(emu, make_ctx):
     _assert_untouched(emu, before)
 
 
+def test_the_key_slot_step_names_a_waiver_that_accepts_the_second_key(emu, make_ctx):
+    """Two Active keys under a live credential.single_active waiver, and the rotation needs a slot: the manual
+    step says the waiver accepts the second key, so the person deciding sees that decision too."""
+    emu.apply("two_active_keys")
+    ctx = make_ctx()
+    ctx.waived = {"credential.single_active": "credential.single_active, until 2099-01-01, approved by ciso@x"}
+    st, _ = _rotate(ctx)
+    assert st.key == "manual:key-slot" and "a live waiver accepts the second Active key" in st.action, st.action
+    assert "approved by ciso@x" in st.action
+
+
 def test_a_second_active_key_in_awsprevious_is_named_as_the_secrets_previous_value(emu, make_ctx):
     """No free slot because the secret's AWSPREVIOUS value is a second Active key: the manual step says the
     secret's previous version holds it (a reader not yet on AWSCURRENT), not that the secret does not hold it."""
