@@ -759,3 +759,15 @@ def test_an_erroring_row_under_a_live_waiver_gets_no_step_of_its_own_fixer(emu, 
     steps = _plan(ctx, monkeypatch, [_rec("secret.readers_restricted", "error")])
     assert [s.key for s in steps] == ["waived:secret.readers_restricted"], [(s.key, s.action) for s in steps]
     assert steps[0].manual and "ciso@example.com" in steps[0].action and "error" in steps[0].why[0]
+
+
+def test_end_to_end_the_footer_says_waived_for_a_row_the_reaudit_reports_waived(pytester, monkeypatch):
+    """Applied: the trail is created without SSE-KMS under the waiver scoped to it, so the re-audit's
+    cloudtrail.kms[commercial] fails and is reported waived; the footer's "found → after" says waived too."""
+    from bedrock_key_audit.emulator import scenarios  # noqa: F401 -- the emulator builds the account
+
+    arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/bedrock-key-audit-trail"
+    _waive(monkeypatch, f"cloudtrail.kms[commercial]@{arn}")
+    result, _ = run(pytester, "--remediate", scenario="empty", setup=_no_trail)
+    text = result.stdout.str()
+    assert "cloudtrail.kms[commercial] (fail → waived)" in text, text[-3000:]
