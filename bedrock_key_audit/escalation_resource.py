@@ -15,7 +15,8 @@ the resource's policy; for KMS the key policy must allow it or delegate to IAM):
   ("AWS KMS condition keys", https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
   The requests tried: operations ``[Decrypt]``, ``Decrypt`` with each other operation, and every
   operation, without constraint or constrained to the secret (``EncryptionContextSubset``
-  SecretARN); where none is allowed and an Allow's condition on ``kms:GrantOperations`` may want
+  SecretARN), then constrained with ``EncryptionContextEquals`` to one version's context (certain
+  when the principal may learn the version id, else possible); where none is allowed and an Allow's condition on ``kms:GrantOperations`` may want
   another set (any operator but a positive ``ForAllValues:String*``), the path stays undecided,
   naming that key.
 * ``kms:PutKeyPolicy`` on the key, writing a policy that allows itself -- "Key policies in AWS KMS"
@@ -149,6 +150,32 @@ def _step_on_secret(p: Principal, action: str, t: Target, base: Mapping[str, Any
     return _one_of(evaluate, requests, ())
 
 
+VERSION_UNKNOWN = "the SecretVersionId an EncryptionContextEquals grant must name"
+
+
+def _equals_grant(p: Principal, t: Target, key: KeyAccess, direct: Mapping[str, Any],
+                  requests: Sequence[Mapping[str, Any]], resource_policy: Any,
+                  secret_tags: Mapping[str, str] | None, secret_ids: Sequence[str]) -> _Eval | None:
+    """CreateGrant allowed with ``EncryptionContextEquals`` only.  Secrets Manager decrypts a version
+    with the encryption context ``{SecretARN, SecretVersionId}`` ("Secret encryption and decryption in
+    AWS Secrets Manager", https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html),
+    so a grant constrained to exactly that context lets its grantee read that version.  The path is
+    certain when the principal may learn the current version id (``DescribeSecret`` returns
+    ``VersionIdsToStages``, ``ListSecretVersionIds`` the ids), possible otherwise (the id may be known
+    from elsewhere).  None when no such request is allowed either."""
+    equals = [{**r, "kms:GrantConstraintType": "EncryptionContextEquals"} for r in requests
+              if r.get("kms:GrantConstraintType") is None]
+    step = _step_on_key(p, "kms:CreateGrant", key, direct, equals, ("kms:GrantOperations",))
+    if step.value is False:
+        return None
+    learn = [_step_on_secret(p, action, t, direct, resource_policy, secret_tags,
+                             [{"secretsmanager:SecretId": sid} for sid in secret_ids])
+             for action in ("secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds")]
+    if any(e.value is True for e in learn):
+        return step
+    return _Eval(None, step.grants, step.unknown | {VERSION_UNKNOWN})
+
+
 DELETED = object()  # the resource policy after DeleteResourcePolicy
 
 
@@ -185,7 +212,12 @@ def _paths(p: Principal, t: Target, primary: Target, *, resource_policy: Any,
                     for constraint in (None, "EncryptionContextSubset")
                     for retiring in (None, p.arn)]
         step = _step_on_key(p, "kms:CreateGrant", key, direct, requests, ("kms:GrantOperations",))
-        out.append((step, f"kms:CreateGrant on key {key.arn} naming itself grantee for Decrypt", None,
+        how = ""
+        if step.value is not True:
+            equals = _equals_grant(p, t, key, direct, requests, resource_policy, secret_tags, secret_ids)
+            if equals is not None:
+                step, how = equals, " constrained by EncryptionContextEquals to the current version's context"
+        out.append((step, f"kms:CreateGrant on key {key.arn} naming itself grantee for Decrypt{how}", None,
                     dataclasses.replace(key, grants=(*key.grants, grant))))
     if t.key is not None and may("kms:PutKeyPolicy", kp):
         key = t.key

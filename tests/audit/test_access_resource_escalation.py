@@ -155,3 +155,17 @@ def test_the_resource_policy_is_written_on_the_primary_not_on_a_replica():
     assert INTERN not in run(replica)
     got = run(SECRET)[INTERN]
     assert got.certain and got.region == "us-gov-east-1"
+
+
+EQUALS_ONLY = {"StringEquals": {"kms:GrantConstraintType": "EncryptionContextEquals"}}
+
+
+def test_create_grant_with_equals_constraint_and_the_version_id_known():
+    describe = allow("secretsmanager:DescribeSecret", SECRET)
+    got = escalations(doc(READ, describe, allow("kms:CreateGrant", KEY, Condition=EQUALS_ONLY)))[INTERN]
+    assert got.certain and "kms:CreateGrant" in got.note
+
+
+def test_create_grant_with_equals_constraint_without_the_version_id_is_possible():
+    got = escalations(doc(READ, allow("kms:CreateGrant", KEY, Condition=EQUALS_ONLY)))[INTERN]
+    assert not got.certain and any("SecretVersionId" in u for u in got.unknown)
