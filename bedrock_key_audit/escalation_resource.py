@@ -63,6 +63,7 @@ from bedrock_key_audit.access import (
 )
 from bedrock_key_audit.escalation import ESCALATION
 from bedrock_key_audit.policy import _and
+from bedrock_key_audit.trust import principal_assumes, role_trust
 
 # the operations CreateGrant accepts ("GrantOperation", AWS KMS API Reference)
 GRANT_OPERATIONS = ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
@@ -284,6 +285,79 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
                     break
             if best is not None and best.certain:
                 break
+        if best is None or not best.certain:
+            via_role = _grant_to_assumable_role(p, principals, targets, account=account,
+                                                resource_policy=resource_policy, now=now, secret_tags=secret_tags)
+            if via_role is not None and (best is None or via_role.certain):
+                best = via_role
         if best is not None:
             out.append(best)
     return out
+
+
+def _grant_to_assumable_role(p: Principal, principals: Sequence[Principal], targets: Sequence[Target], *,
+                             account: str, resource_policy: Any, now: dt.datetime,
+                             secret_tags: Mapping[str, str] | None) -> Access | None:
+    """``kms:CreateGrant`` naming as grantee a role of the account that ``p`` can assume and that holds
+    the ``GetSecretValue`` half: ``p`` grants the role ``Decrypt``, assumes it and reads ("Grants in
+    AWS KMS": the grantee may be any principal; IAM User Guide, "Methods to assume a role").  The
+    grant request is the one of :func:`_paths` with ``kms:GranteePrincipal`` the role's ARN."""
+    def named(t: Target) -> bool:
+        return t.key is not None and any(
+            r.statement.effect == "Allow" and r.statement.matches("kms:CreateGrant")
+            and principal_match(r, p) not in (None, "account")
+            for r in parse_resource_policy(t.key.policy, f"key policy of {t.key.arn}"))
+    if not any(s.effect == "Allow" and s.matches("kms:CreateGrant") for s in p.statements) and not any(
+            named(t) for t in targets):
+        return None
+    best: Access | None = None
+    for role in principals:
+        if role.kind != "role" or role.arn == p.arn or role.account != p.account or not (
+                resource_policy or any(s.effect == "Allow" and s.matches("secretsmanager:GetSecretValue")
+                                       for s in role.statements)):
+            continue
+        trust = role_trust(role)
+        if not trust:
+            continue
+        assume = principal_assumes(role, trust, p, now=now)
+        if assume is None:
+            continue
+        for t in targets:
+            if t.key is None:
+                continue
+            direct, _ = read_contexts(now, t.region, account, t.secret_arn)
+            grant = {"GrantId": NEW_GRANT_ID, "GranteePrincipal": role.arn, "Operations": ["Decrypt"]}
+            common = {"kms:GranteePrincipal": role.arn, "kms:GrantIsForAWSResource": "false"}
+            requests = [{**common, "kms:GrantOperations": ops, "kms:RetiringPrincipal": retiring,
+                         "kms:GrantConstraintType": constraint}
+                        for ops in (["Decrypt"], *(["Decrypt", o] for o in GRANT_OPERATIONS[1:]),
+                                    list(GRANT_OPERATIONS))
+                        for constraint in (None, "EncryptionContextSubset")
+                        for retiring in (None, p.arn)]
+            step = _step_on_key(p, "kms:CreateGrant", t.key, direct, requests, ("kms:GrantOperations",))
+            if step.value is False:
+                continue
+            got = secret_readers([role], secret_arn=t.secret_arn, region=t.region, account=account,
+                                 resource_policy=resource_policy,
+                                 key=dataclasses.replace(t.key, grants=(*t.key.grants, grant)), now=now,
+                                 secret_tags=secret_tags)
+            after = next((a for a in got if a.principal == role.arn and a.certain),
+                         next((a for a in got if a.principal == role.arn), None))
+            if after is None:
+                continue
+            value = _and([step.value, assume.certain or None, after.certain or None])
+            if value is False:
+                continue
+            access = Access(
+                principal=p.arn, kind=p.kind, certain=value is True,
+                grants=tuple(dict.fromkeys([*step.grants, *assume.via, *after.grants])),
+                unknown=() if value else tuple(sorted(step.unknown | set(assume.unknown) | set(after.unknown)))
+                or ("the assumed role's own access",),
+                note=f"{ESCALATION}: kms:CreateGrant on key {t.key.arn} naming role {role.name} grantee for Decrypt, "
+                     f"then assumes role {role.name}, which reads the secret",
+                region="" if t is targets[0] else t.region, account=p.account, caller_arn=p.arn)
+            if best is None or (access.certain and not best.certain):
+                best = access
+            if best.certain:
+                return best
+    return best

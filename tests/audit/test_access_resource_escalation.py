@@ -169,3 +169,39 @@ def test_create_grant_with_equals_constraint_and_the_version_id_known():
 def test_create_grant_with_equals_constraint_without_the_version_id_is_possible():
     got = escalations(doc(READ, allow("kms:CreateGrant", KEY, Condition=EQUALS_ONLY)))[INTERN]
     assert not got.certain and any("SecretVersionId" in u for u in got.unknown)
+
+
+def _with_reader_role(intern_policy: dict[str, Any], trusted: str = INTERN) -> dict[str, Any]:
+    import json
+
+    from tests.audit.test_access import gaad as _gaad
+    from tests.audit.test_access import role
+    x = role("x-reader", doc(READ))
+    x["AssumeRolePolicyDocument"] = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}]})
+    principals = principals_from_gaad(_gaad(users=[user("intern", intern_policy)], roles=[x]))
+    key = KeyAccess(KEY, ROOT_DELEGATION, ())
+    readers = secret_readers(principals, secret_arn=SECRET, region="us-gov-west-1", account=ACCT,
+                             resource_policy=None, key=key, now=NOW)
+    got = resource_escalations(principals, readers, targets=[Target(SECRET, "us-gov-west-1", key)], account=ACCT,
+                               resource_policy=None, now=NOW)
+    return {a.principal: a for a in got}
+
+
+X_READER = f"arn:{P}:iam::{ACCT}:role/x-reader"
+ASSUME_X = allow("sts:AssumeRole", X_READER)
+
+
+def test_create_grant_to_an_assumable_role_holding_the_read():
+    grantee = {"StringEquals": {"kms:GranteePrincipal": X_READER}}
+    got = _with_reader_role(doc(ASSUME_X, allow("kms:CreateGrant", KEY, Condition=grantee)))[INTERN]
+    assert got.certain and "naming role x-reader grantee" in got.note and "assumes role x-reader" in got.note
+
+
+def test_create_grant_unconditioned_to_an_assumable_role():
+    assert _with_reader_role(doc(ASSUME_X, allow("kms:CreateGrant", KEY)))[INTERN].certain
+
+
+def test_create_grant_to_a_role_it_cannot_assume_is_no_path():
+    other = f"arn:{P}:iam::{ACCT}:user/someone-else"
+    assert INTERN not in _with_reader_role(doc(ASSUME_X, allow("kms:CreateGrant", KEY)), trusted=other)
