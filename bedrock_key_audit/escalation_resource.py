@@ -51,7 +51,10 @@ from typing import Any
 from bedrock_key_audit.access import (
     Access,
     KeyAccess,
+    Outsider,
     Principal,
+    _resource_side,
+    outsiders,
     _context,
     _Eval,
     _evaluate,
@@ -62,7 +65,7 @@ from bedrock_key_audit.access import (
     secret_readers,
 )
 from bedrock_key_audit.escalation import ESCALATION
-from bedrock_key_audit.policy import _and
+from bedrock_key_audit.policy import RequestContext, _and
 from bedrock_key_audit.trust import principal_assumes, role_trust
 
 # the operations CreateGrant accepts ("GrantOperation", AWS KMS API Reference)
@@ -292,7 +295,78 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
                 best = via_role
         if best is not None:
             out.append(best)
+    out += _outsider_grants(readers, targets, account=account, resource_policy=resource_policy, now=now,
+                            secret_tags=secret_tags)
     return out
+
+
+def _outsider_grants(readers: Sequence[Access], targets: Sequence[Target], *, account: str, resource_policy: Any,
+                     now: dt.datetime, secret_tags: Mapping[str, str] | None) -> list[Access]:
+    """Principals of other accounts that the key policy lets ``kms:CreateGrant`` ("Cross-account use:
+    Yes", API Reference "CreateGrant") and that the resource policy admits for ``GetSecretValue``:
+    each may grant itself ``Decrypt`` and read.  Their own identity policies are not visible and are
+    assumed to allow, as for the readers of other accounts (``*``: any principal of any other account)."""
+    held = {a.principal for a in readers if a.certain}
+    out: dict[str, Access] = {}
+    if not resource_policy:
+        return []
+    for t in targets:
+        if t.key is None:
+            continue
+        kp = parse_resource_policy(t.key.policy, f"key policy of {t.key.arn}")
+        if not any(r.statement.effect == "Allow" and r.statement.matches("kms:CreateGrant") for r in kp):
+            continue
+        rp = parse_resource_policy(resource_policy, "secret resource policy")
+        direct, _ = read_contexts(now, t.region, account, t.secret_arn)
+        for o in outsiders([rp, kp], t.key.grants, account, t.secret_arn.split(":")[1]):
+            if o.kind == "service" or o.label in held or (o.label in out and out[o.label].certain):
+                continue
+            step = _outsider_create_grant(o, t.key, kp, direct)
+            if step.value is False:
+                continue
+            grantee = o.arn or ""
+            grant = {"GrantId": NEW_GRANT_ID, "GranteePrincipal": grantee, "Operations": ["Decrypt"]}
+            got = secret_readers([], secret_arn=t.secret_arn, region=t.region, account=account,
+                                 resource_policy=resource_policy,
+                                 key=dataclasses.replace(t.key, grants=(*t.key.grants, grant)), now=now,
+                                 secret_tags=secret_tags)
+            after = next((a for a in got if a.principal == o.label or (grantee and a.caller_arn == grantee)), None)
+            if after is None:
+                continue
+            value = _and([step.value, after.certain or None])
+            if value is False:
+                continue
+            unknown = tuple(sorted(step.unknown | set(after.unknown)))
+            out[o.label] = Access(
+                principal=o.label, kind="external", certain=value is True,
+                grants=tuple(dict.fromkeys([*step.grants, *after.grants])), unknown=() if value else unknown,
+                note=f"{ESCALATION}: kms:CreateGrant on key {t.key.arn} naming itself grantee for Decrypt "
+                     f"(a principal of {o.account_text()}), after which it reads the secret; counted as a reader: "
+                     "its own account's identity policies are not visible here",
+                region="" if t is targets[0] else t.region, account=o.account or "", caller_arn=o.arn or "")
+    return list(out.values())
+
+
+def _outsider_create_grant(o: Outsider, key: KeyAccess, kp: Sequence[Any], direct: Mapping[str, Any]) -> _Eval:
+    """The key policy alone on the outsider's own ``CreateGrant`` naming itself for ``Decrypt``."""
+    values, absent = o.context()
+    undecided: _Eval | None = None
+    refused: _Eval | None = None
+    for constraint in (None, "EncryptionContextSubset", "EncryptionContextEquals"):
+        request = {"kms:GranteePrincipal": o.arn, "kms:GrantIsForAWSResource": "false",
+                   "kms:GrantOperations": ["Decrypt"], "kms:GrantConstraintType": constraint}
+        ctx_values = {k: v for k, v in {**direct, **values, **request}.items() if v is not None and k not in absent}
+        gone = set(absent) | {k for k, v in request.items() if v is None}
+        ev = _resource_side(kp, "kms:CreateGrant", key.arn, RequestContext(ctx_values, absent=gone), o)
+        if ev.value is not False and constraint == "EncryptionContextEquals":
+            ev = _Eval(None, ev.grants, ev.unknown | {VERSION_UNKNOWN})
+        if ev.value is True:
+            return ev
+        if ev.value is None:
+            undecided = undecided or ev
+        refused = refused or ev
+    assert refused is not None
+    return undecided or refused
 
 
 def _grant_to_assumable_role(p: Principal, principals: Sequence[Principal], targets: Sequence[Target], *,

@@ -205,3 +205,47 @@ def test_create_grant_unconditioned_to_an_assumable_role():
 def test_create_grant_to_a_role_it_cannot_assume_is_no_path():
     other = f"arn:{P}:iam::{ACCT}:user/someone-else"
     assert INTERN not in _with_reader_role(doc(ASSUME_X, allow("kms:CreateGrant", KEY)), trusted=other)
+
+
+OUTSIDE_ROLE = f"arn:{P}:iam::999988887777:role/partner"
+
+
+def _outsider(key_policy: dict[str, Any], resource_policy: dict[str, Any]) -> dict[str, Any]:
+    principals = principals_from_gaad(gaad(users=[user("intern")]))
+    key = KeyAccess(KEY, key_policy, ())
+    readers = secret_readers(principals, secret_arn=SECRET, region="us-gov-west-1", account=ACCT,
+                             resource_policy=resource_policy, key=key, now=NOW)
+    assert not any(a.certain for a in readers)
+    got = resource_escalations(principals, readers, targets=[Target(SECRET, "us-gov-west-1", key)], account=ACCT,
+                               resource_policy=resource_policy, now=NOW)
+    return {a.principal: a for a in got}
+
+
+def _rp(principal: Any) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal,
+                                                    "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+
+
+def _kp(principal: Any, **extra: Any) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [
+        ROOT_DELEGATION["Statement"][0],
+        {"Effect": "Allow", "Principal": principal, "Action": "kms:CreateGrant", "Resource": "*", **extra}]}
+
+
+def test_another_accounts_role_with_create_grant_in_the_key_policy_reads():
+    got = _outsider(_kp({"AWS": OUTSIDE_ROLE}), _rp({"AWS": OUTSIDE_ROLE}))
+    assert got[OUTSIDE_ROLE].certain and "kms:CreateGrant" in got[OUTSIDE_ROLE].note
+
+
+def test_another_accounts_create_grant_without_the_secret_is_no_path():
+    assert OUTSIDE_ROLE not in _outsider(_kp({"AWS": OUTSIDE_ROLE}), _rp({"AWS": f"arn:{P}:iam::{ACCT}:user/intern"}))
+
+
+def test_another_accounts_create_grant_for_another_grantee_is_no_path():
+    cond = {"Condition": {"StringEquals": {"kms:GranteePrincipal": f"arn:{P}:iam::{ACCT}:user/intern"}}}
+    assert OUTSIDE_ROLE not in _outsider(_kp({"AWS": OUTSIDE_ROLE}, **cond), _rp({"AWS": OUTSIDE_ROLE}))
+
+
+def test_any_other_account_with_create_grant_and_the_secret_reads():
+    got = _outsider(_kp("*"), _rp("*"))
+    assert any(a.principal == "*" and a.certain for a in got.values()), got
