@@ -281,7 +281,8 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
                     grants=tuple(dict.fromkeys([*step.grants, *after.grants])),
                     unknown=() if value else tuple(sorted(step.unknown | set(after.unknown))),
                     note=f"{ESCALATION}: {text}, after which it reads the secret",
-                    region="" if primary else t.region, account=p.account, caller_arn=p.arn)
+                    region="" if primary else t.region, account=p.account, caller_arn=p.arn,
+                    calls=(_call_of(text, t, targets[0]),))
                 if best is None or (access.certain and not best.certain):
                     best = access
                 if best.certain:
@@ -343,7 +344,8 @@ def _outsider_grants(readers: Sequence[Access], targets: Sequence[Target], *, ac
                 note=f"{ESCALATION}: kms:CreateGrant on key {t.key.arn} naming itself grantee for Decrypt "
                      f"(a principal of {o.account_text()}), after which it reads the secret; counted as a reader: "
                      "its own account's identity policies are not visible here",
-                region="" if t is targets[0] else t.region, account=o.account or "", caller_arn=o.arn or "")
+                region="" if t is targets[0] else t.region, account=o.account or "", caller_arn=o.arn or "",
+                calls=(("kms:CreateGrant", t.key.arn),))
     return list(out.values())
 
 
@@ -367,6 +369,14 @@ def _outsider_create_grant(o: Outsider, key: KeyAccess, kp: Sequence[Any], direc
         refused = refused or ev
     assert refused is not None
     return undecided or refused
+
+
+def _call_of(text: str, t: Target, primary: Target) -> tuple[str, str]:
+    """The call a path of :func:`_paths` makes: its action and the resource it is made on."""
+    action = text.split(" ", 1)[0]
+    if action.startswith("kms:") and t.key is not None:
+        return action, t.key.arn
+    return action, primary.secret_arn
 
 
 def _grant_to_assumable_role(p: Principal, principals: Sequence[Principal], targets: Sequence[Target], *,
@@ -429,7 +439,8 @@ def _grant_to_assumable_role(p: Principal, principals: Sequence[Principal], targ
                 or ("the assumed role's own access",),
                 note=f"{ESCALATION}: kms:CreateGrant on key {t.key.arn} naming role {role.name} grantee for Decrypt, "
                      f"then assumes role {role.name}, which reads the secret",
-                region="" if t is targets[0] else t.region, account=p.account, caller_arn=p.arn)
+                region="" if t is targets[0] else t.region, account=p.account, caller_arn=p.arn,
+                calls=(("kms:CreateGrant", t.key.arn),))
             if best is None or (access.certain and not best.certain):
                 best = access
             if best.certain:
