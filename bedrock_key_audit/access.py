@@ -410,6 +410,9 @@ class Access:
     actions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # for a principal that gets there by assuming a role (through a chain): that role's ARN
     via: str = ""
+    # the calls (action, resource ARN) the caller makes on the way to the access (an escalation
+    # by one call), bounded by the organization's SCPs and RCPs like the read itself
+    calls: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> str:
         how = "; ".join(self.grants) or "no statement"
@@ -421,7 +424,7 @@ class Access:
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        del out["account"], out["caller_arn"], out["actions"], out["via"]
+        del out["account"], out["caller_arn"], out["actions"], out["via"], out["calls"]
         return out
 
 

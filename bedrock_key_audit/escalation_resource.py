@@ -15,7 +15,8 @@ the resource's policy; for KMS the key policy must allow it or delegate to IAM):
   ("AWS KMS condition keys", https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
   The requests tried: operations ``[Decrypt]``, ``Decrypt`` with each other operation, and every
   operation, without constraint or constrained to the secret (``EncryptionContextSubset``
-  SecretARN); where none is allowed and an Allow's condition on ``kms:GrantOperations`` may want
+  SecretARN), then constrained with ``EncryptionContextEquals`` to one version's context (certain
+  when the principal may learn the version id, else possible); where none is allowed and an Allow's condition on ``kms:GrantOperations`` may want
   another set (any operator but a positive ``ForAllValues:String*``), the path stays undecided,
   naming that key.
 * ``kms:PutKeyPolicy`` on the key, writing a policy that allows itself -- "Key policies in AWS KMS"
@@ -50,7 +51,10 @@ from typing import Any
 from bedrock_key_audit.access import (
     Access,
     KeyAccess,
+    Outsider,
     Principal,
+    _resource_side,
+    outsiders,
     _context,
     _Eval,
     _evaluate,
@@ -61,7 +65,8 @@ from bedrock_key_audit.access import (
     secret_readers,
 )
 from bedrock_key_audit.escalation import ESCALATION
-from bedrock_key_audit.policy import _and
+from bedrock_key_audit.policy import RequestContext, _and
+from bedrock_key_audit.trust import principal_assumes, role_trust
 
 # the operations CreateGrant accepts ("GrantOperation", AWS KMS API Reference)
 GRANT_OPERATIONS = ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
@@ -149,6 +154,32 @@ def _step_on_secret(p: Principal, action: str, t: Target, base: Mapping[str, Any
     return _one_of(evaluate, requests, ())
 
 
+VERSION_UNKNOWN = "the SecretVersionId an EncryptionContextEquals grant must name"
+
+
+def _equals_grant(p: Principal, t: Target, key: KeyAccess, direct: Mapping[str, Any],
+                  requests: Sequence[Mapping[str, Any]], resource_policy: Any,
+                  secret_tags: Mapping[str, str] | None, secret_ids: Sequence[str]) -> _Eval | None:
+    """CreateGrant allowed with ``EncryptionContextEquals`` only.  Secrets Manager decrypts a version
+    with the encryption context ``{SecretARN, SecretVersionId}`` ("Secret encryption and decryption in
+    AWS Secrets Manager", https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html),
+    so a grant constrained to exactly that context lets its grantee read that version.  The path is
+    certain when the principal may learn the current version id (``DescribeSecret`` returns
+    ``VersionIdsToStages``, ``ListSecretVersionIds`` the ids), possible otherwise (the id may be known
+    from elsewhere).  None when no such request is allowed either."""
+    equals = [{**r, "kms:GrantConstraintType": "EncryptionContextEquals"} for r in requests
+              if r.get("kms:GrantConstraintType") is None]
+    step = _step_on_key(p, "kms:CreateGrant", key, direct, equals, ("kms:GrantOperations",))
+    if step.value is False:
+        return None
+    learn = [_step_on_secret(p, action, t, direct, resource_policy, secret_tags,
+                             [{"secretsmanager:SecretId": sid} for sid in secret_ids])
+             for action in ("secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds")]
+    if any(e.value is True for e in learn):
+        return step
+    return _Eval(None, step.grants, step.unknown | {VERSION_UNKNOWN})
+
+
 DELETED = object()  # the resource policy after DeleteResourcePolicy
 
 
@@ -185,7 +216,12 @@ def _paths(p: Principal, t: Target, primary: Target, *, resource_policy: Any,
                     for constraint in (None, "EncryptionContextSubset")
                     for retiring in (None, p.arn)]
         step = _step_on_key(p, "kms:CreateGrant", key, direct, requests, ("kms:GrantOperations",))
-        out.append((step, f"kms:CreateGrant on key {key.arn} naming itself grantee for Decrypt", None,
+        how = ""
+        if step.value is not True:
+            equals = _equals_grant(p, t, key, direct, requests, resource_policy, secret_tags, secret_ids)
+            if equals is not None:
+                step, how = equals, " constrained by EncryptionContextEquals to the current version's context"
+        out.append((step, f"kms:CreateGrant on key {key.arn} naming itself grantee for Decrypt{how}", None,
                     dataclasses.replace(key, grants=(*key.grants, grant))))
     if t.key is not None and may("kms:PutKeyPolicy", kp):
         key = t.key
@@ -245,13 +281,168 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
                     grants=tuple(dict.fromkeys([*step.grants, *after.grants])),
                     unknown=() if value else tuple(sorted(step.unknown | set(after.unknown))),
                     note=f"{ESCALATION}: {text}, after which it reads the secret",
-                    region="" if primary else t.region, account=p.account, caller_arn=p.arn)
+                    region="" if primary else t.region, account=p.account, caller_arn=p.arn,
+                    calls=(_call_of(text, t, targets[0]),))
                 if best is None or (access.certain and not best.certain):
                     best = access
                 if best.certain:
                     break
             if best is not None and best.certain:
                 break
+        if best is None or not best.certain:
+            via_role = _grant_to_assumable_role(p, principals, targets, account=account,
+                                                resource_policy=resource_policy, now=now, secret_tags=secret_tags)
+            if via_role is not None and (best is None or via_role.certain):
+                best = via_role
         if best is not None:
             out.append(best)
+    out += _outsider_grants(readers, targets, account=account, resource_policy=resource_policy, now=now,
+                            secret_tags=secret_tags)
     return out
+
+
+def _outsider_grants(readers: Sequence[Access], targets: Sequence[Target], *, account: str, resource_policy: Any,
+                     now: dt.datetime, secret_tags: Mapping[str, str] | None) -> list[Access]:
+    """Principals of other accounts that the key policy lets ``kms:CreateGrant`` ("Cross-account use:
+    Yes", API Reference "CreateGrant") and that the resource policy admits for ``GetSecretValue``:
+    each may grant itself ``Decrypt`` and read.  Their own identity policies are not visible and are
+    assumed to allow, as for the readers of other accounts (``*``: any principal of any other account)."""
+    held = {a.principal for a in readers if a.certain}
+    out: dict[str, Access] = {}
+    if not resource_policy:
+        return []
+    for t in targets:
+        if t.key is None:
+            continue
+        kp = parse_resource_policy(t.key.policy, f"key policy of {t.key.arn}")
+        if not any(r.statement.effect == "Allow" and r.statement.matches("kms:CreateGrant") for r in kp):
+            continue
+        rp = parse_resource_policy(resource_policy, "secret resource policy")
+        direct, _ = read_contexts(now, t.region, account, t.secret_arn)
+        for o in outsiders([rp, kp], t.key.grants, account, t.secret_arn.split(":")[1]):
+            if o.kind == "service" or o.label in held or (o.label in out and out[o.label].certain):
+                continue
+            step = _outsider_create_grant(o, t.key, kp, direct)
+            if step.value is False:
+                continue
+            grantee = o.arn or ""
+            grant = {"GrantId": NEW_GRANT_ID, "GranteePrincipal": grantee, "Operations": ["Decrypt"]}
+            got = secret_readers([], secret_arn=t.secret_arn, region=t.region, account=account,
+                                 resource_policy=resource_policy,
+                                 key=dataclasses.replace(t.key, grants=(*t.key.grants, grant)), now=now,
+                                 secret_tags=secret_tags)
+            after = next((a for a in got if a.principal == o.label or (grantee and a.caller_arn == grantee)), None)
+            if after is None:
+                continue
+            value = _and([step.value, after.certain or None])
+            if value is False:
+                continue
+            unknown = tuple(sorted(step.unknown | set(after.unknown)))
+            out[o.label] = Access(
+                principal=o.label, kind="external", certain=value is True,
+                grants=tuple(dict.fromkeys([*step.grants, *after.grants])), unknown=() if value else unknown,
+                note=f"{ESCALATION}: kms:CreateGrant on key {t.key.arn} naming itself grantee for Decrypt "
+                     f"(a principal of {o.account_text()}), after which it reads the secret; counted as a reader: "
+                     "its own account's identity policies are not visible here",
+                region="" if t is targets[0] else t.region, account=o.account or "", caller_arn=o.arn or "",
+                calls=(("kms:CreateGrant", t.key.arn),))
+    return list(out.values())
+
+
+def _outsider_create_grant(o: Outsider, key: KeyAccess, kp: Sequence[Any], direct: Mapping[str, Any]) -> _Eval:
+    """The key policy alone on the outsider's own ``CreateGrant`` naming itself for ``Decrypt``."""
+    values, absent = o.context()
+    undecided: _Eval | None = None
+    refused: _Eval | None = None
+    for constraint in (None, "EncryptionContextSubset", "EncryptionContextEquals"):
+        request = {"kms:GranteePrincipal": o.arn, "kms:GrantIsForAWSResource": "false",
+                   "kms:GrantOperations": ["Decrypt"], "kms:GrantConstraintType": constraint}
+        ctx_values = {k: v for k, v in {**direct, **values, **request}.items() if v is not None and k not in absent}
+        gone = set(absent) | {k for k, v in request.items() if v is None}
+        ev = _resource_side(kp, "kms:CreateGrant", key.arn, RequestContext(ctx_values, absent=gone), o)
+        if ev.value is not False and constraint == "EncryptionContextEquals":
+            ev = _Eval(None, ev.grants, ev.unknown | {VERSION_UNKNOWN})
+        if ev.value is True:
+            return ev
+        if ev.value is None:
+            undecided = undecided or ev
+        refused = refused or ev
+    assert refused is not None
+    return undecided or refused
+
+
+def _call_of(text: str, t: Target, primary: Target) -> tuple[str, str]:
+    """The call a path of :func:`_paths` makes: its action and the resource it is made on."""
+    action = text.split(" ", 1)[0]
+    if action.startswith("kms:") and t.key is not None:
+        return action, t.key.arn
+    return action, primary.secret_arn
+
+
+def _grant_to_assumable_role(p: Principal, principals: Sequence[Principal], targets: Sequence[Target], *,
+                             account: str, resource_policy: Any, now: dt.datetime,
+                             secret_tags: Mapping[str, str] | None) -> Access | None:
+    """``kms:CreateGrant`` naming as grantee a role of the account that ``p`` can assume and that holds
+    the ``GetSecretValue`` half: ``p`` grants the role ``Decrypt``, assumes it and reads ("Grants in
+    AWS KMS": the grantee may be any principal; IAM User Guide, "Methods to assume a role").  The
+    grant request is the one of :func:`_paths` with ``kms:GranteePrincipal`` the role's ARN."""
+    def named(t: Target) -> bool:
+        return t.key is not None and any(
+            r.statement.effect == "Allow" and r.statement.matches("kms:CreateGrant")
+            and principal_match(r, p) not in (None, "account")
+            for r in parse_resource_policy(t.key.policy, f"key policy of {t.key.arn}"))
+    if not any(s.effect == "Allow" and s.matches("kms:CreateGrant") for s in p.statements) and not any(
+            named(t) for t in targets):
+        return None
+    best: Access | None = None
+    for role in principals:
+        if role.kind != "role" or role.arn == p.arn or role.account != p.account or not (
+                resource_policy or any(s.effect == "Allow" and s.matches("secretsmanager:GetSecretValue")
+                                       for s in role.statements)):
+            continue
+        trust = role_trust(role)
+        if not trust:
+            continue
+        assume = principal_assumes(role, trust, p, now=now)
+        if assume is None:
+            continue
+        for t in targets:
+            if t.key is None:
+                continue
+            direct, _ = read_contexts(now, t.region, account, t.secret_arn)
+            grant = {"GrantId": NEW_GRANT_ID, "GranteePrincipal": role.arn, "Operations": ["Decrypt"]}
+            common = {"kms:GranteePrincipal": role.arn, "kms:GrantIsForAWSResource": "false"}
+            requests = [{**common, "kms:GrantOperations": ops, "kms:RetiringPrincipal": retiring,
+                         "kms:GrantConstraintType": constraint}
+                        for ops in (["Decrypt"], *(["Decrypt", o] for o in GRANT_OPERATIONS[1:]),
+                                    list(GRANT_OPERATIONS))
+                        for constraint in (None, "EncryptionContextSubset")
+                        for retiring in (None, p.arn)]
+            step = _step_on_key(p, "kms:CreateGrant", t.key, direct, requests, ("kms:GrantOperations",))
+            if step.value is False:
+                continue
+            got = secret_readers([role], secret_arn=t.secret_arn, region=t.region, account=account,
+                                 resource_policy=resource_policy,
+                                 key=dataclasses.replace(t.key, grants=(*t.key.grants, grant)), now=now,
+                                 secret_tags=secret_tags)
+            after = next((a for a in got if a.principal == role.arn and a.certain),
+                         next((a for a in got if a.principal == role.arn), None))
+            if after is None:
+                continue
+            value = _and([step.value, assume.certain or None, after.certain or None])
+            if value is False:
+                continue
+            access = Access(
+                principal=p.arn, kind=p.kind, certain=value is True,
+                grants=tuple(dict.fromkeys([*step.grants, *assume.via, *after.grants])),
+                unknown=() if value else tuple(sorted(step.unknown | set(assume.unknown) | set(after.unknown)))
+                or ("the assumed role's own access",),
+                note=f"{ESCALATION}: kms:CreateGrant on key {t.key.arn} naming role {role.name} grantee for Decrypt, "
+                     f"then assumes role {role.name}, which reads the secret",
+                region="" if t is targets[0] else t.region, account=p.account, caller_arn=p.arn,
+                calls=(("kms:CreateGrant", t.key.arn),))
+            if best is None or (access.certain and not best.certain):
+                best = access
+            if best.certain:
+                return best
+    return best

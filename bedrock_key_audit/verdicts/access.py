@@ -182,6 +182,8 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
             reqs: list[Request] = [(GET_SECRET_VALUE, arn, _ctx(base, keys))]
             if key_arn:
                 reqs.append((DECRYPT, key_arn, _ctx(kms_base, keys)))
+            # the call an escalation makes first: the caller's own request, the read's time and Region
+            reqs += [(action, resource, _ctx(base, keys)) for action, resource in a.calls]
             scp_org = org if a.account == owner_account else scp_of.get(a.account)
             bounds.append(bound_all(reqs, scp_org=scp_org, rcp_org=org))
         if bounds and all(b.stopped for b in bounds):

@@ -155,3 +155,97 @@ def test_the_resource_policy_is_written_on_the_primary_not_on_a_replica():
     assert INTERN not in run(replica)
     got = run(SECRET)[INTERN]
     assert got.certain and got.region == "us-gov-east-1"
+
+
+EQUALS_ONLY = {"StringEquals": {"kms:GrantConstraintType": "EncryptionContextEquals"}}
+
+
+def test_create_grant_with_equals_constraint_and_the_version_id_known():
+    describe = allow("secretsmanager:DescribeSecret", SECRET)
+    got = escalations(doc(READ, describe, allow("kms:CreateGrant", KEY, Condition=EQUALS_ONLY)))[INTERN]
+    assert got.certain and "kms:CreateGrant" in got.note
+
+
+def test_create_grant_with_equals_constraint_without_the_version_id_is_possible():
+    got = escalations(doc(READ, allow("kms:CreateGrant", KEY, Condition=EQUALS_ONLY)))[INTERN]
+    assert not got.certain and any("SecretVersionId" in u for u in got.unknown)
+
+
+def _with_reader_role(intern_policy: dict[str, Any], trusted: str = INTERN) -> dict[str, Any]:
+    import json
+
+    from tests.audit.test_access import gaad as _gaad
+    from tests.audit.test_access import role
+    x = role("x-reader", doc(READ))
+    x["AssumeRolePolicyDocument"] = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}]})
+    principals = principals_from_gaad(_gaad(users=[user("intern", intern_policy)], roles=[x]))
+    key = KeyAccess(KEY, ROOT_DELEGATION, ())
+    readers = secret_readers(principals, secret_arn=SECRET, region="us-gov-west-1", account=ACCT,
+                             resource_policy=None, key=key, now=NOW)
+    got = resource_escalations(principals, readers, targets=[Target(SECRET, "us-gov-west-1", key)], account=ACCT,
+                               resource_policy=None, now=NOW)
+    return {a.principal: a for a in got}
+
+
+X_READER = f"arn:{P}:iam::{ACCT}:role/x-reader"
+ASSUME_X = allow("sts:AssumeRole", X_READER)
+
+
+def test_create_grant_to_an_assumable_role_holding_the_read():
+    grantee = {"StringEquals": {"kms:GranteePrincipal": X_READER}}
+    got = _with_reader_role(doc(ASSUME_X, allow("kms:CreateGrant", KEY, Condition=grantee)))[INTERN]
+    assert got.certain and "naming role x-reader grantee" in got.note and "assumes role x-reader" in got.note
+
+
+def test_create_grant_unconditioned_to_an_assumable_role():
+    assert _with_reader_role(doc(ASSUME_X, allow("kms:CreateGrant", KEY)))[INTERN].certain
+
+
+def test_create_grant_to_a_role_it_cannot_assume_is_no_path():
+    other = f"arn:{P}:iam::{ACCT}:user/someone-else"
+    assert INTERN not in _with_reader_role(doc(ASSUME_X, allow("kms:CreateGrant", KEY)), trusted=other)
+
+
+OUTSIDE_ROLE = f"arn:{P}:iam::999988887777:role/partner"
+
+
+def _outsider(key_policy: dict[str, Any], resource_policy: dict[str, Any]) -> dict[str, Any]:
+    principals = principals_from_gaad(gaad(users=[user("intern")]))
+    key = KeyAccess(KEY, key_policy, ())
+    readers = secret_readers(principals, secret_arn=SECRET, region="us-gov-west-1", account=ACCT,
+                             resource_policy=resource_policy, key=key, now=NOW)
+    assert not any(a.certain for a in readers)
+    got = resource_escalations(principals, readers, targets=[Target(SECRET, "us-gov-west-1", key)], account=ACCT,
+                               resource_policy=resource_policy, now=NOW)
+    return {a.principal: a for a in got}
+
+
+def _rp(principal: Any) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal,
+                                                    "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+
+
+def _kp(principal: Any, **extra: Any) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [
+        ROOT_DELEGATION["Statement"][0],
+        {"Effect": "Allow", "Principal": principal, "Action": "kms:CreateGrant", "Resource": "*", **extra}]}
+
+
+def test_another_accounts_role_with_create_grant_in_the_key_policy_reads():
+    got = _outsider(_kp({"AWS": OUTSIDE_ROLE}), _rp({"AWS": OUTSIDE_ROLE}))
+    assert got[OUTSIDE_ROLE].certain and "kms:CreateGrant" in got[OUTSIDE_ROLE].note
+
+
+def test_another_accounts_create_grant_without_the_secret_is_no_path():
+    assert OUTSIDE_ROLE not in _outsider(_kp({"AWS": OUTSIDE_ROLE}), _rp({"AWS": f"arn:{P}:iam::{ACCT}:user/intern"}))
+
+
+def test_another_accounts_create_grant_for_another_grantee_is_no_path():
+    cond = {"Condition": {"StringEquals": {"kms:GranteePrincipal": f"arn:{P}:iam::{ACCT}:user/intern"}}}
+    assert OUTSIDE_ROLE not in _outsider(_kp({"AWS": OUTSIDE_ROLE}, **cond), _rp({"AWS": OUTSIDE_ROLE}))
+
+
+def test_any_other_account_with_create_grant_and_the_secret_reads():
+    got = _outsider(_kp("*"), _rp("*"))
+    assert any(a.principal == "*" and a.certain for a in got.values()), got

@@ -404,3 +404,12 @@ def test_an_assumer_the_scps_deny_sts_assume_role_is_stopped() -> None:
     resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
     kept, said = mint_bound([resetter, assumer], org(scps=(no_assume,), account=COMMERCIAL))
     assert kept == [resetter] and "NoAssumeForOps" in said[0]["stopped"]
+
+
+def test_the_call_an_escalation_makes_is_bounded_by_scps_and_rcps() -> None:
+    grants_itself = dataclasses.replace(WORKLOAD_READS, calls=(("kms:CreateGrant", KEY),))
+    scp = pol("NoGrants", doc(deny("kms:CreateGrant", Sid="NoGrants")), SCP)
+    assert bound([grants_itself], org(scps=(scp,)))[0] == []
+    rcp = pol("NoGrantsRcp", doc(deny("kms:CreateGrant", Sid="NoGrants", Principal="*")), RCP)
+    assert bound([grants_itself], org(rcps=(rcp,)))[0] == []
+    assert bound([grants_itself], org())[0] == [grants_itself]
