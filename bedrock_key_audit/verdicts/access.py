@@ -263,14 +263,12 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
             check.evidence("iam:ListAccessKeys+GetLoginProfile", {
                 arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
             esc = escalated(facts)
-        surer = {a.principal for a in esc if a.certain}
-        readers = [a for a in readers if a.certain or a.principal not in surer] + esc
+        readers = readers + esc
         targets = [Target(secret.arn, region, key), *(Target(r.arn, r.region, k)
                                                       for r, k in zip(replicas, replica_keys, strict=True))]
         by_call = resource_escalations(principals, readers, targets=targets, account=account, resource_policy=policy,
                                        now=now, secret_tags=tags)
-        surer = {a.principal for a in by_call if a.certain}
-        readers = [a for a in readers if a.certain or a.principal not in surer] + by_call
+        readers = readers + by_call
         seen = {a.principal for a in readers}
         readers += [a for a in assumer_accesses(esc + by_call, principals, now=now, what="read the secret")
                     if a.principal not in seen]
@@ -281,6 +279,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     readers, org_said = _org_bound_readers(readers, org, secret_arn=secret.arn, region=region, owner_account=account,
                                            key_arn_of=key_arn_of, now=now,
                                            scp_of=getattr(inventory, "org_export", None) or {})
+    readers = certain_first(readers)
     # the principals configured to run the audit read the secret by design, as the caller does
     allowed = _allowed(audit_config.allowed_readers + audit_config.auditors, auth)
     extra = outside(readers, allowed)
@@ -307,6 +306,15 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     check.passed(f"only allowed principals can read secret {secret.secret_id}, directly or by one privilege-escalation "
                  f"step: {who}{org_part} (root user, session policies, escalation chains and paths through existing "
                  f"compute resources not evaluated: see the evidence; role chains followed to depth {CHAIN_DEPTH})")
+
+
+def certain_first(accesses: list[Access]) -> list[Access]:
+    """A principal that certainly reaches the key (directly, or by a path the organization's policies leave it)
+    is listed by its certain accesses alone.  Applied after the SCPs/RCPs bound them
+    (:func:`_org_bound_readers`), so a certain path they stop leaves the principal's possible accesses standing:
+    the row then ends ``error``, never ``pass``."""
+    surer = {a.principal for a in accesses if a.certain}
+    return [a for a in accesses if a.certain or a.principal not in surer]
 
 
 @verdict("iam.key_minting_restricted", reads=("account_authorization", "fleet_users", "org_policies", "user_facts"),

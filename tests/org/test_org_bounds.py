@@ -413,3 +413,15 @@ def test_the_call_an_escalation_makes_is_bounded_by_scps_and_rcps() -> None:
     rcp = pol("NoGrantsRcp", doc(deny("kms:CreateGrant", Sid="NoGrants", Principal="*")), RCP)
     assert bound([grants_itself], org(rcps=(rcp,)))[0] == []
     assert bound([grants_itself], org())[0] == [grants_itself]
+
+
+def test_a_stopped_certain_path_leaves_the_principals_possible_read_standing() -> None:
+    """The workload may read directly under a condition the audit cannot know, and certainly by granting itself
+    Decrypt; an SCP denies CreateGrant: the possible direct read stays, so the row errors instead of passing."""
+    from bedrock_key_audit.verdicts.access import certain_first
+
+    possible = dataclasses.replace(WORKLOAD_READS, certain=False, unknown=("aws:SourceIp",))
+    grants_itself = dataclasses.replace(WORKLOAD_READS, calls=(("kms:CreateGrant", KEY),))
+    scp = pol("NoGrants", doc(deny("kms:CreateGrant", Sid="NoGrants")), SCP)
+    assert certain_first(bound([possible, grants_itself], org(scps=(scp,)))[0]) == [possible]
+    assert certain_first(bound([possible, grants_itself], org())[0]) == [grants_itself]
