@@ -88,6 +88,21 @@ class Target:
 Evaluate = Callable[[Mapping[str, Any], Sequence[str]], _Eval]
 
 
+def decrypt_grant_requests(grantee: str, caller: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The grant a caller makes to give ``grantee`` ``Decrypt``, and the ``kms:CreateGrant`` requests it may send
+    for it (the condition keys each carries, "AWS KMS condition keys"): operations ``[Decrypt]``, ``Decrypt`` with
+    each other operation, or every operation; no constraint or ``EncryptionContextSubset``; no retiring principal
+    or the caller itself."""
+    grant = {"GrantId": NEW_GRANT_ID, "GranteePrincipal": grantee, "Operations": ["Decrypt"]}
+    common = {"kms:GranteePrincipal": grantee, "kms:GrantIsForAWSResource": "false"}
+    requests = [{**common, "kms:GrantOperations": ops, "kms:RetiringPrincipal": retiring,
+                 "kms:GrantConstraintType": constraint}
+                for ops in (["Decrypt"], *(["Decrypt", o] for o in GRANT_OPERATIONS[1:]), list(GRANT_OPERATIONS))
+                for constraint in (None, "EncryptionContextSubset")
+                for retiring in (None, caller)]
+    return grant, requests
+
+
 def _one_of(evaluate: Evaluate, requests: Sequence[Mapping[str, Any]], chosen: Sequence[str]) -> _Eval:
     """Is *some* request allowed?  Each concrete request in turn (the first certain one wins, else an
     undecided one); when every one is refused, the evaluation with the ``chosen`` keys unknown: a
@@ -207,14 +222,7 @@ def _paths(p: Principal, t: Target, primary: Target, *, resource_policy: Any,
     secret_ids = (primary.secret_arn, name.rsplit("-", 1)[0] if "-" in name else name)
     if t.key is not None and may("kms:CreateGrant", kp):
         key = t.key
-        grant = {"GrantId": NEW_GRANT_ID, "GranteePrincipal": p.arn, "Operations": ["Decrypt"]}
-        common = {"kms:GranteePrincipal": p.arn, "kms:GrantIsForAWSResource": "false"}
-        requests = [{**common, "kms:GrantOperations": ops, "kms:RetiringPrincipal": retiring,
-                     "kms:GrantConstraintType": constraint}
-                    for ops in (["Decrypt"], *(["Decrypt", o] for o in GRANT_OPERATIONS[1:]),
-                                list(GRANT_OPERATIONS))
-                    for constraint in (None, "EncryptionContextSubset")
-                    for retiring in (None, p.arn)]
+        grant, requests = decrypt_grant_requests(p.arn, p.arn)
         step = _step_on_key(p, "kms:CreateGrant", key, direct, requests, ("kms:GrantOperations",))
         how = ""
         if step.value is not True:
@@ -410,14 +418,7 @@ def _grant_to_assumable_role(p: Principal, principals: Sequence[Principal], targ
             if t.key is None:
                 continue
             direct, _ = read_contexts(now, t.region, account, t.secret_arn)
-            grant = {"GrantId": NEW_GRANT_ID, "GranteePrincipal": role.arn, "Operations": ["Decrypt"]}
-            common = {"kms:GranteePrincipal": role.arn, "kms:GrantIsForAWSResource": "false"}
-            requests = [{**common, "kms:GrantOperations": ops, "kms:RetiringPrincipal": retiring,
-                         "kms:GrantConstraintType": constraint}
-                        for ops in (["Decrypt"], *(["Decrypt", o] for o in GRANT_OPERATIONS[1:]),
-                                    list(GRANT_OPERATIONS))
-                        for constraint in (None, "EncryptionContextSubset")
-                        for retiring in (None, p.arn)]
+            grant, requests = decrypt_grant_requests(role.arn, p.arn)
             step = _step_on_key(p, "kms:CreateGrant", t.key, direct, requests, ("kms:GrantOperations",))
             if step.value is False:
                 continue
