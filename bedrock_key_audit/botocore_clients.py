@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from bedrock_key_audit import botocore_loader
@@ -13,6 +14,18 @@ _CLASSES: "weakref.WeakKeyDictionary[Any, dict[tuple[str, int], type]]" = weakre
 _PARTS_LOCK = threading.Lock()
 #: event name -> its name after botocore's aliases (``botocore.hooks.EVENT_ALIASES``), shared by the clients
 _ALIASED: dict[str, str] = {}
+
+
+def _shared(cache: Any, owner: Any, key: Any, build: Callable[[], Any]) -> Any:
+    """``cache[owner][key]``, built by ``build()`` outside the lock the first time; when two threads build it at
+    once, the first stored wins and both return it."""
+    with _PARTS_LOCK:
+        got = cache.get(owner, {}).get(key)
+    if got is None:
+        got = build()
+        with _PARTS_LOCK:
+            got = cache.setdefault(owner, {}).setdefault(key, got)
+    return got
 
 
 def share_client_parts() -> None:
@@ -61,26 +74,14 @@ def share_client_parts() -> None:
     def _load_service_model(self: Any, service_name: str, api_version: str | None = None) -> Any:
         if self._loader is not botocore_loader.current():
             return own_model(self, service_name, api_version)
-        key = (service_name, api_version)
-        with _PARTS_LOCK:
-            model = _MODELS.get(self._loader, {}).get(key)
-        if model is None:
-            model = own_model(self, service_name, api_version)
-            with _PARTS_LOCK:
-                model = _MODELS.setdefault(self._loader, {}).setdefault(key, model)
-        return model
+        return _shared(_MODELS, self._loader, (service_name, api_version),
+                       lambda: own_model(self, service_name, api_version))
 
     def _create_client_class(self: Any, service_name: str, service_model: Any) -> Any:
         if self._loader is not botocore_loader.current():
             return own_class(self, service_name, service_model)
-        key = (service_name, id(service_model))
-        with _PARTS_LOCK:
-            cls = _CLASSES.get(self._event_emitter, {}).get(key)
-        if cls is None:
-            cls = own_class(self, service_name, service_model)
-            with _PARTS_LOCK:
-                cls = _CLASSES.setdefault(self._event_emitter, {}).setdefault(key, cls)
-        return cls
+        return _shared(_CLASSES, self._event_emitter, (service_name, id(service_model)),
+                       lambda: own_class(self, service_name, service_model))
 
     def _get_client_args(self: Any, *args: Any, **kwargs: Any) -> Any:
         client_args = own_args(self, *args, **kwargs)
