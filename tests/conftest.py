@@ -73,6 +73,20 @@ def _keep_sys_modules(monkeypatch):
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_keys_remembered_from_earlier_tests():
+    """Each test starts with no remembered key pieces, as the first test of a process (and every audit process) does.
+
+    The redaction memory (bedrock_key_audit/redaction/known.py) lives for the process: a key an earlier test's
+    audit read (a hostile one holding an ARN after its colon, say) stayed remembered, so a later test's
+    snapshot masked pieces its results.json did not, and its rejudge differed -- only when xdist happened to
+    run the two in one worker.
+    """
+    from bedrock_key_audit.redaction import known
+
+    known.forget_all()
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Emulator:
     """One emulator for the whole test session (the network guard is installed first)."""
