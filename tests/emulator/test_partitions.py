@@ -311,3 +311,24 @@ def test_describe_trails_by_name_list(emu):
     # from another region a shadow trail is found by ARN, not by name
     assert west.describe_trails(trailNameList=["home-trail"])["trailList"] == []
     assert [t["Name"] for t in west.describe_trails(trailNameList=[arn])["trailList"]] == ["home-trail"]
+
+
+def test_delete_trail_by_name_or_arn_and_refuses_unknown_or_foreign_region_trails(emu):
+    """CloudTrail API Reference, DeleteTrail: ``Name`` is "the name or the CloudTrail ARN of the trail"; errors
+    TrailNotFoundException and InvalidHomeRegionException (called "from a Region other than the Region in which the
+    trail was created")."""
+    ct = emu.client("cloudtrail")
+    _trail(emu, name="by-arn", IsMultiRegionTrail=True)
+    _trail(emu, name="by-name")
+    arn = next(t["TrailARN"] for t in ct.describe_trails()["trailList"] if t["Name"] == "by-arn")
+    west = emu.client("cloudtrail", region_name="us-west-2")
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        west.delete_trail(Name=arn)  # its shadow is seen there, but it lives in us-east-1
+    assert exc.value.response["Error"]["Code"] == "InvalidHomeRegionException"
+    ct.delete_trail(Name=arn)
+    ct.delete_trail(Name="by-name")
+    assert ct.describe_trails()["trailList"] == []
+    for gone in (arn, "by-name"):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            ct.delete_trail(Name=gone)
+        assert exc.value.response["Error"]["Code"] == "TrailNotFoundException"
