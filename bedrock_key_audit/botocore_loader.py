@@ -12,6 +12,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 from typing import Any
 
 _LOADER: Any = None
@@ -86,9 +87,46 @@ def _cached_decode(path: str, st: os.stat_result) -> Any:
     try:
         with open(_cache_path(path, st), "rb") as fp:
             got = marshal.loads(fp.read())
+            used = os.fstat(fp.fileno()).st_mtime
     except (OSError, ValueError, EOFError, TypeError):
         return None
-    return got if isinstance(got, (dict, list)) else None
+    if not isinstance(got, (dict, list)):
+        return None
+    if time.time() - used > _TOUCH_AFTER_S:  # in use: kept by :func:`_prune` (at most one write a file a day)
+        try:
+            os.utime(_cache_path(path, st))
+        except OSError:
+            pass
+    return got
+
+
+#: a kept file not read for this long is deleted when the next one is written (:func:`_prune`): files of an
+#: older botocore or Python are never read again, ~8 MB a version
+_UNUSED_FOR_S = 30 * 86400
+_TOUCH_AFTER_S = 86400
+_pruned = False  # once a process
+
+
+def _prune(directory: str) -> None:
+    """Delete the kept files of ``directory`` no run has read for :data:`_UNUSED_FOR_S` (a read refreshes a file's
+    modification time, :func:`_cached_decode`).  Runs once a process, when a file is written, that is after botocore or
+    Python changed, not at every run."""
+    global _pruned
+    if _pruned:
+        return
+    _pruned = True
+    cutoff = time.time() - _UNUSED_FOR_S
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.name.endswith(".marshal") and entry.is_file(follow_symlinks=False) \
+                    and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 def _keep_decoded(path: str, st: os.stat_result, data: Any) -> None:
@@ -103,6 +141,7 @@ def _keep_decoded(path: str, st: os.stat_result, data: Any) -> None:
             fp.write(marshal.dumps(data))
         os.replace(tmp, target)
         tmp = None
+        _prune(os.path.dirname(target))
     except (OSError, ValueError):
         pass
     finally:

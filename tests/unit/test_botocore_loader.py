@@ -93,6 +93,32 @@ def test_a_decoded_file_is_kept_and_read_back_the_same(monkeypatch: pytest.Monke
     assert _same(first, DictFileLoader().load_file(base))
 
 
+def test_kept_files_no_run_read_for_a_month_are_deleted_when_one_is_written(monkeypatch: pytest.MonkeyPatch,
+                                                                            tmp_path: Any) -> None:
+    """Files of an older botocore are never read again: the next write deletes them; a file read now is refreshed
+    and stays."""
+    import time
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(botocore_loader, "_pruned", False)
+    kept_dir = tmp_path / "bedrock-key-audit" / "botocore-data"
+    used = f"{sorted(glob.glob(f'{DATA}/sts/*/'))[-1]}service-2"
+    DictFileLoader().load_file(used)
+    [used_file] = list(kept_dir.iterdir())
+    stale, other = kept_dir / ("0" * 32 + ".marshal"), kept_dir / "notes.txt"
+    stale.write_bytes(b"old botocore")
+    other.write_text("not ours")
+    month_ago = time.time() - 31 * 86400
+    for p in (used_file, stale, other):
+        os.utime(p, (month_ago, month_ago))
+    DictFileLoader().load_file(used)  # read: refreshed
+    assert used_file.stat().st_mtime > month_ago + 86400
+    monkeypatch.setattr(botocore_loader, "_pruned", False)  # a new process
+    DictFileLoader().load_file(f"{sorted(glob.glob(f'{DATA}/iam/*/'))[-1]}service-2")  # written: prunes
+    names = {p.name for p in kept_dir.iterdir()}
+    assert stale.name not in names and {used_file.name, other.name} <= names and len(names) == 3
+
+
 def test_a_cache_directory_that_cannot_be_made_is_skipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
