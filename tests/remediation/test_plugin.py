@@ -85,7 +85,10 @@ def test_plan_changes_nothing_and_prints_the_ordered_plan(pytester):
     assert "destructive: yes" in out and "calls:       iam:DetachUserPolicy" in out
     assert "iam.policy_least_privilege (fail): 1, 2" in out  # the per-check index of the plan
     # failing records carry their planned steps
-    assert cap.records["iam.policy_least_privilege"].remediation[0]["status"] == "planned"
+    planned = cap.records["iam.policy_least_privilege"].remediation[0]
+    assert planned["status"] == "planned"
+    # the step's key under the action log's name too ("step"), and under the name planned entries always had
+    assert planned["step"] == planned["key"] and planned["key"] in keys
 
 
 @pytest.mark.parametrize("scenario", ["empty", "expired_key", "two_active_keys"])
