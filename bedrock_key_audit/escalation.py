@@ -53,7 +53,8 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
    assume), or by its own escalation step; allowed minters are in that set, so taking one over
    makes the taker a minter.  :func:`minters` repeats the search with the set found so far until
    it stops growing.  :func:`escalations_to` applies the same search to another permission
-   (reading the secret, for ``secret.readers_restricted``).
+   (reading the secret, for ``secret.readers_restricted``), bounded by the organization's policies
+   the same way (each call of a step, and the final action by whoever makes it).
 
    What a written policy grants is limited by the target's permissions boundary, and the
    target's explicit Denies still hold ("Policy evaluation logic"): the target is evaluated

@@ -267,7 +267,15 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     """Every principal that can ``secretsmanager:GetSecretValue`` the secret and ``kms:Decrypt``
     its key, from the secret's resource policy, every identity policy of the GovCloud account
     (users, groups, roles) and the key policy (and grants) of its KMS key; fails when one is
-    outside ``secret.allowed_readers``."""
+    outside ``secret.allowed_readers``.
+
+    The GovCloud account's SCPs (and RCPs, on the read) bound every way in, as for the minters: a direct
+    read and one by a single call (:func:`_org_bound_readers`), a role chain (stopped with its role, or by
+    a denied ``sts:AssumeRole``), and each escalation step and its final read (:func:`_scp_gate_of`,
+    :func:`_final_read_gate`), ``aws:PrincipalTag/*`` decided from the IAM tags (:func:`_principal_tags`).
+    IAM User Guide, "Policy evaluation logic": SCPs bound every request of a member account's principals
+    (not the management account's); "AWS global condition context keys": aws:PrincipalTag.  The detail
+    names the principals they keep out."""
     check.resource = secret.arn or f"secret {secret.secret_id}"
     if not secret.exists or secret.pending_deletion:
         raise CouldNotDecide(f"secret {secret.secret_id} is missing or pending deletion (see secret.exists)")
@@ -373,13 +381,13 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                                                                   f"{not_evaluated_sentence()}",
                                "readers": [{**a.as_dict(), "allowed": a.principal in allowed} for a in readers]})
     certain = [a for a in extra if a.certain]
+    org_part = _org_part(org, org_note, org_said, "the organization's SCPs/RCPs")
     check.require(not certain, f"secret {secret.secret_id} can be read by {len(certain)} principal(s) outside "
                                f"secret.allowed_readers: {_listing(certain)}"
-                               + ("" if org is not None else f" ({org_note.split(' -- ')[0]})"))
+                               + (org_part if org is not None else f" ({org_note.split(' -- ')[0]})"))
     if extra:
         raise CouldNotDecide(f"secret {secret.secret_id}: {_undecided(extra, 'read it')}")
     who = _listing(readers) if readers else "no principal of the account"
-    org_part = _org_part(org, org_note, org_said, "the organization's SCPs/RCPs")
     check.passed(f"only allowed principals can read secret {secret.secret_id}, directly or by one privilege-escalation "
                  f"step: {who}{org_part} (root user, session policies, escalation chains and paths through existing "
                  f"compute resources not evaluated: see the evidence; role chains followed to depth {CHAIN_DEPTH})")

@@ -259,3 +259,12 @@ def test_who_reads_only_as_a_role_is_stopped_with_it_or_by_its_sts_assume_role(t
     elsewhere = pol("NoAssume", deny("sts:AssumeRole", arn("role", "admin"), Condition={"ArnLike": {"aws:PrincipalArn": ci}}))
     status, text, _ = readers(users, roles, elsewhere, allowed=[reader], tmp_path=tmp_path)
     assert status == "fail" and ci in text, text
+
+
+def test_the_fail_detail_names_who_the_scps_keep_out_too() -> None:
+    bystander, intern = arn("user", "bystander"), INTERN
+    no_write = pol("NoWrites", deny("iam:PutUserPolicy", Condition={"ArnLike": {"aws:PrincipalArn": intern}}))
+    users = [user("intern", doc(allow("iam:PutUserPolicy", intern))), user("bystander", doc(READ))]
+    status, text, _ = readers(users, (), no_write)
+    assert status == "fail" and bystander in text.split("; kept out by")[0], text
+    assert kept_out(text) == [intern], text
