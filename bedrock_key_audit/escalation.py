@@ -868,8 +868,8 @@ def escalations_to(principals: Sequence[Principal], holders: Sequence[Access], *
     ``scp`` bounds each call of a step by the principal making it, as for :func:`minters`; ``final``
     bounds the final action by the principal that makes it (the one gaining it, the one it takes over,
     or the role that one assumes).  ``kept_out`` receives, for each principal these bounds remove, the
-    path it has without them: the search is first made without them (they can only narrow it), then
-    with them for the principals it found."""
+    path it has without them: the search is made again without them for the principals it did not find
+    (they can only narrow it)."""
     acct = account_of(gaad or {}, principals, managed)
     held = {a.principal for a in holders if a.certain}
 
@@ -886,7 +886,7 @@ def escalations_to(principals: Sequence[Principal], holders: Sequence[Access], *
     if not bounded or kept_out is None:
         found = search(principals, scp, final)
         return [found[p.arn] for p in principals if p.arn in found]
-    free = search(principals, None, None)
-    found = search([p for p in principals if p.arn in free], scp, final)
-    kept_out.update({arn: a for arn, a in free.items() if arn not in found})
+    found = search(principals, scp, final)
+    free = search([p for p in principals if p.arn not in found], None, None)
+    kept_out.update(free)
     return [found[p.arn] for p in principals if p.arn in found]
