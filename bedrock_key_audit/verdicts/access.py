@@ -243,21 +243,30 @@ def _final_read_gate(org: OrgPolicies | None, *, secret_arn: str, region: str, o
                      principal_tags: Mapping[str, Mapping[str, str] | None] | None) -> FinalGate | None:
     """The organization's bound on the read that ends an escalation path (:data:`FinalGate`): the
     principal making it (one of the account's users or roles) is bounded as a direct reader is
-    (:func:`_read_bounds`: the account's SCPs and RCPs on ``GetSecretValue`` and ``kms:Decrypt``, in the
-    Region the path reads)."""
+    (:func:`_read_bounds`: the account's SCPs and RCPs on ``GetSecretValue`` and ``kms:Decrypt``).  The
+    path reads in one Region (``Access.region``); when they stop it there, the secret's other Regions
+    (its replicas) are asked too, and the read counts when one lets it through: the principal might
+    read a replica its policies allow as well -- never a reader missed."""
     if org is None or org.account_id != owner_account:
         return None
     memo: dict[tuple[str, str], tuple[bool | None, tuple[str, ...]]] = {}
+    regions = ["" if r == region else r for r in key_arn_of]
 
-    def gate(arn: str, ability: Access) -> tuple[bool | None, tuple[str, ...]]:
-        key = (arn, ability.region)
-        if key not in memo:
-            probe = Access(principal=arn, kind="", certain=True, grants=(), region=ability.region,
-                           account=owner_account, caller_arn=arn)
+    def one(arn: str, where: str) -> tuple[bool | None, tuple[str, ...]]:
+        if (arn, where) not in memo:
+            probe = Access(principal=arn, kind="", certain=True, grants=(), region=where, account=owner_account,
+                           caller_arn=arn)
             [b] = _read_bounds(probe, org, secret_arn=secret_arn, region=region, owner_account=owner_account,
                                key_arn_of=key_arn_of, now=now, scp_of={}, principal_tags=principal_tags)
-            memo[key] = (False, ()) if b.stopped else (None, b.open) if b.open else (True, ())
-        return memo[key]
+            memo[arn, where] = (False, ()) if b.stopped else (None, b.open) if b.open else (True, ())
+        return memo[arn, where]
+
+    def gate(arn: str, ability: Access) -> tuple[bool | None, tuple[str, ...]]:
+        first = one(arn, ability.region)
+        if first[0] is not False:
+            return first
+        others = [one(arn, r) for r in regions if r != ability.region]
+        return next((o for o in others if o[0] is True), next((o for o in others if o[0] is None), first))
     return gate
 
 

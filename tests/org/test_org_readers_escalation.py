@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.escalation import UserFacts
-from bedrock_key_audit.inventory.models import AccountAuthorization
+from bedrock_key_audit.inventory.models import AccountAuthorization, Replica
 from bedrock_key_audit.org_policies import SCP, Level, OrgPolicies, OrgPolicy
 from bedrock_key_audit.access import principals_from_gaad
 from bedrock_key_audit.verdicts.access import readers_restricted
@@ -74,6 +74,7 @@ class Inv:
     gaad: dict[str, Any]
     org: OrgPolicies
     facts: dict[str, UserFacts] = dataclasses.field(default_factory=dict)
+    replicas: list[Replica] = dataclasses.field(default_factory=list)
     g: Gather = dataclasses.field(default_factory=Gather)
 
     def account_authorization(self, partition: str) -> AccountAuthorization:
@@ -84,8 +85,8 @@ class Inv:
     def secret_resource_policy(self) -> None:
         return None
 
-    def secret_replicas(self, arn: str, describe: Any) -> list[Any]:
-        return []
+    def secret_replicas(self, arn: str, describe: Any) -> list[Replica]:
+        return self.replicas
 
     def org_policies(self, partition: str) -> OrgPolicies:
         return self.org
@@ -96,7 +97,7 @@ class Inv:
 
 def readers(users: Iterable[dict[str, Any]] = (), roles: Iterable[dict[str, Any]] = (), *scps: OrgPolicy,
             allowed: Iterable[str] = (), tmp_path: Path | None = None, management: bool = False,
-            facts: dict[str, UserFacts] | None = None) -> tuple[str, str, Any]:
+            facts: dict[str, UserFacts] | None = None, replicas: Iterable[str] = ()) -> tuple[str, str, Any]:
     gaad = {"UserDetailList": list(users), "RoleDetailList": [
         role("auditor", doc(allow("secretsmanager:GetSecretValue")), trust=trusts(f"{G}:iam::{GOV}:root")), *roles],
         "GroupDetailList": [], "Policies": []}
@@ -104,7 +105,8 @@ def readers(users: Iterable[dict[str, Any]] = (), roles: Iterable[dict[str, Any]
     cfg = config(tmp_path, "[secret]\nallowed_readers = [" + ", ".join(f'"{a}"' for a in allowed) + "]\n") \
         if allowed else config()
     s = secret(kms_key_id=None, arn=SECRET)
-    return run(readers_restricted, s, Inv(gaad, org(*scps, management=management), facts or {}), cfg, NOW)
+    copies = [Replica(r, SECRET.replace(":us-gov-west-1:", f":{r}:"), None, "InSync") for r in replicas]
+    return run(readers_restricted, s, Inv(gaad, org(*scps, management=management), facts or {}, copies), cfg, NOW)
 
 
 def kept_out(text: str) -> list[str]:
@@ -182,6 +184,15 @@ def test_an_scp_denying_the_read_itself_keeps_the_escalator_out() -> None:
     east = pol("NoRead", deny("secretsmanager:GetSecretValue", Condition={
         "ArnLike": {"aws:PrincipalArn": INTERN}, "StringEquals": {"aws:RequestedRegion": "us-gov-east-1"}}))
     status, text, _ = readers([intern], (), east)
+    assert status == "fail" and INTERN in text, text
+
+
+def test_a_read_the_scps_deny_in_one_region_counts_when_a_replica_is_open() -> None:
+    intern = user("intern", doc(allow("iam:PutUserPolicy", INTERN)))
+    west = pol("NoWestRead", deny("secretsmanager:GetSecretValue", Condition={
+        "ArnLike": {"aws:PrincipalArn": INTERN}, "StringEquals": {"aws:RequestedRegion": "us-gov-west-1"}}))
+    assert readers([intern], (), west)[0] == "pass"
+    status, text, _ = readers([intern], (), west, replicas=["us-gov-east-1"])
     assert status == "fail" and INTERN in text, text
 
 
