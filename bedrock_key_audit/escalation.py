@@ -882,11 +882,7 @@ def escalations_to(principals: Sequence[Principal], holders: Sequence[Access], *
             wanted.update(judge.wanted)
         return found
 
-    bounded = scp is not None or final is not None
-    if not bounded or kept_out is None:
-        found = search(principals, scp, final)
-        return [found[p.arn] for p in principals if p.arn in found]
     found = search(principals, scp, final)
-    free = search([p for p in principals if p.arn not in found], None, None)
-    kept_out.update(free)
+    if kept_out is not None and (scp is not None or final is not None):
+        kept_out.update(search([p for p in principals if p.arn not in found], None, None))
     return [found[p.arn] for p in principals if p.arn in found]
