@@ -53,7 +53,8 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
    assume), or by its own escalation step; allowed minters are in that set, so taking one over
    makes the taker a minter.  :func:`minters` repeats the search with the set found so far until
    it stops growing.  :func:`escalations_to` applies the same search to another permission
-   (reading the secret, for ``secret.readers_restricted``).
+   (reading the secret, for ``secret.readers_restricted``), bounded by the organization's policies
+   the same way (each call of a step, and the final action by whoever makes it).
 
    What a written policy grants is limited by the target's permissions boundary, and the
    target's explicit Denies still hold ("Policy evaluation logic"): the target is evaluated
@@ -254,6 +255,9 @@ class UserFacts:
 # Does the organization let a principal (ARN) make a request (action, resource, request keys)?
 # (True, ()) / (False, ()) / (None, keys it depends on).  Built by the verdict from the SCPs.
 ScpGate = Callable[[str, str, str, Mapping[str, Any]], tuple[bool | None, tuple[str, ...]]]
+# Does the organization let a principal (ARN) make the final action of a path, the way ``own`` found it
+# (the :class:`Access` it returned: its Region, for a replica of the secret)?  Same answers as ScpGate.
+FinalGate = Callable[[str, Access], tuple[bool | None, tuple[str, ...]]]
 
 
 class _Judge:
@@ -263,8 +267,8 @@ class _Judge:
                  partition: str, account_id: str, now: dt.datetime,
                  facts: Mapping[str, UserFacts] | None = None, actions: Sequence[str] = MINT_ACTIONS,
                  own: Callable[[Principal], Access | None] | None = None, verb: str = "mints",
-                 scp: ScpGate | None = None) -> None:
-        self.scp = scp
+                 scp: ScpGate | None = None, final: FinalGate | None = None) -> None:
+        self.scp, self.final = scp, final
         # what is being escalated to: the actions a written policy must grant, how a principal holds
         # them (``own``: None for minting, evaluated here), and the word the path ends with
         self.actions, self.own, self.verb = tuple(actions), own, verb
@@ -315,9 +319,12 @@ class _Judge:
             return _Eval(False, [], set())
         return got if permits else _Eval(_and([got.value, None]), got.grants, got.unknown | set(keys))
 
-    def final_mint(self, arn: str) -> tuple[bool | None, tuple[str, ...]]:
-        """May the SCPs let principal ``arn`` make the mint itself (any mint action, on any user)?"""
-        if self.scp is None or self.own is not None:
+    def final_act(self, arn: str, ability: Access) -> tuple[bool | None, tuple[str, ...]]:
+        """May the organization let principal ``arn`` make the final action itself: the mint (any
+        mint action, on any user; the SCPs), or what ``own`` found (``final``, e.g. the secret read)?"""
+        if self.own is not None:
+            return self.final(arn, ability) if self.final is not None else (True, ())
+        if self.scp is None:
             return True, ()
         other = f"arn:{self.partition}:iam::{self.account_id}:user/any-other-user"
         outs = [self.scp(arn, action, res, {"iam:ServiceSpecificCredentialServiceName": "bedrock.amazonaws.com",
@@ -687,8 +694,8 @@ class _Judge:
             ability = self.ability(target) if target.arn != p.arn else self.direct(target)
             if ability is None:
                 return False
-            # the mint is made by the target (or the role it assumes): the SCPs bound that principal
-            scp_value, scp_keys = self.final_mint(ability.via or target.arn)
+            # the mint (or read) is made by the target (or the role it assumes): the SCPs bound that principal
+            scp_value, scp_keys = self.final_act(ability.via or target.arn, ability)
             value = _and([step.value, True if ability.certain else None, scp_value])
             if value is False:
                 return False
@@ -848,24 +855,34 @@ def minters(principals: Sequence[Principal], *, users: Sequence[tuple[str, Mappi
 def escalations_to(principals: Sequence[Principal], holders: Sequence[Access], *, actions: Sequence[str],
                    own: Callable[[Principal], Access | None], verb: str, partition: str, account_id: str,
                    now: dt.datetime, gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
-                   user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None) -> list[Access]:
+                   user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None,
+                   scp: ScpGate | None = None, final: FinalGate | None = None,
+                   kept_out: dict[str, Access] | None = None) -> list[Access]:
     """The same one-step escalation as :func:`minters`, towards another permission: ``own(p)`` says
     whether principal ``p`` (as it stands, or with a policy written on it) holds it -- e.g. reading
     the secret, its key policy and resource policy evaluated with ``p``'s identity policies --,
     ``actions`` are what a written or attached policy must allow, and ``holders`` those who hold it
     already (targets of a takeover, with whoever can assume them).  Returns the principals not in
-    ``holders`` that gain it in one step, each with its path."""
+    ``holders`` that gain it in one step, each with its path.
+
+    ``scp`` bounds each call of a step by the principal making it, as for :func:`minters`; ``final``
+    bounds the final action by the principal that makes it (the one gaining it, the one it takes over,
+    or the role that one assumes).  ``kept_out`` receives, for each principal these bounds remove, the
+    path it has without them: the search is made again without them for the principals it did not find
+    (they can only narrow it)."""
     acct = account_of(gaad or {}, principals, managed)
-    judge = _Judge(acct, [], None, partition, account_id, now, user_facts, actions=actions, own=own, verb=verb)
-    judge.known = {a.principal: a for a in holders}
     held = {a.principal for a in holders if a.certain}
-    out: list[Access] = []
-    for p in principals:
-        if p.arn in held:
-            continue
-        esc = judge.escalation(p)
-        if esc is not None:
-            out.append(esc)
-    if wanted is not None:
-        wanted |= judge.wanted
-    return out
+
+    def search(among: Sequence[Principal], scp: ScpGate | None, final: FinalGate | None) -> dict[str, Access]:
+        judge = _Judge(acct, [], None, partition, account_id, now, user_facts, actions=actions, own=own, verb=verb,
+                       scp=scp, final=final)
+        judge.known = {a.principal: a for a in holders}
+        found = {p.arn: esc for p in among if p.arn not in held and (esc := judge.escalation(p)) is not None}
+        if wanted is not None:
+            wanted.update(judge.wanted)
+        return found
+
+    found = search(principals, scp, final)
+    if kept_out is not None and (scp is not None or final is not None):
+        kept_out.update(search([p for p in principals if p.arn not in found], None, None))
+    return [found[p.arn] for p in principals if p.arn in found]

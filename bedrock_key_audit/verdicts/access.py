@@ -38,10 +38,10 @@ from bedrock_key_audit.access import (
     read_contexts,
     secret_readers,
 )
-from bedrock_key_audit.escalation import ESCALATION, ScpGate, escalations_to, not_evaluated_sentence
+from bedrock_key_audit.escalation import ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence
 from bedrock_key_audit.escalation_resource import Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
-from bedrock_key_audit.org_policies import OrgPolicies, Request, bound_all, scp_gate
+from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, parse_document
 from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses
 
@@ -115,8 +115,8 @@ def _mentioned_accounts(org: OrgPolicies) -> list[str]:
     return sorted(set(re.findall(r"(?<!\d)\d{12}(?!\d)", json.dumps(docs))))
 
 
-def _callers(a: Access, org: OrgPolicies, owner_account: str,
-             scp_of: Mapping[str, OrgPolicies] | None = None) -> list[dict[str, Any]]:
+def _callers(a: Access, org: OrgPolicies, owner_account: str, scp_of: Mapping[str, OrgPolicies] | None = None,
+             principal_tags: Mapping[str, Mapping[str, str] | None] | None = None) -> list[dict[str, Any]]:
     """The caller-describing keys of the principal (or principals) an access stands for.  An
     outsider's organization is the one an ``--org-policies`` export states for its account
     (``organization_id``, "the aws:PrincipalOrgID of the organization's principals"; none for an
@@ -124,7 +124,8 @@ def _callers(a: Access, org: OrgPolicies, owner_account: str,
     them stays undecided);
     the synthetic principal standing for a whole account has no known ARN; the one standing for
     every account no resource policy mentions is asked about each account the organization's
-    policies mention as well (it must be stopped for all of them)."""
+    policies mention as well (it must be stopped for all of them).  A user or role of the owner
+    account carries its IAM tags as ``aws:PrincipalTag/*`` (``principal_tags``, :func:`_tag_values`)."""
     accounts = [a.account]
     if a.account == ANY_OTHER_ACCOUNT:
         accounts += [x for x in _mentioned_accounts(org) if x != owner_account]
@@ -134,6 +135,8 @@ def _callers(a: Access, org: OrgPolicies, owner_account: str,
                                 "aws:PrincipalIsAWSService": "false"}
         if not a.caller_arn.endswith(_SYNTHETIC):
             keys["aws:PrincipalArn"] = a.caller_arn
+            if acct == owner_account and (principal_tags or {}).get(a.caller_arn) is not None:
+                keys.update(_tag_values(a.caller_arn, principal_tags, _principal_tag_keys(org)))
         if acct in (owner_account, org.management_account_id) and org.organization_id:
             keys["aws:PrincipalOrgID"] = org.organization_id
         elif (theirs := (scp_of or {}).get(acct)) is not None and theirs.account_id == acct:
@@ -153,7 +156,9 @@ def _ctx(base: dict[str, Any], keys: dict[str, Any]) -> RequestContext:
 
 def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret_arn: str, region: str,
                        owner_account: str, key_arn_of: dict[str, str | None], now: Any,
-                       scp_of: dict[str, OrgPolicies] | None = None) -> tuple[list[Access], list[dict[str, Any]]]:
+                       scp_of: dict[str, OrgPolicies] | None = None,
+                       principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
+                       ) -> tuple[list[Access], list[dict[str, Any]]]:
     """The readers the organization does not certainly stop, and what it said of each reader.
 
     RCPs on the secret's (member) account bound every caller, inside or outside the organization,
@@ -162,38 +167,107 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html;
     "SCP evaluation" -- https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html;
     "Policy evaluation logic" -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html.
-    An access through another principal (a role chain), or by an AWS service, is left as it is.
+    An access through a role the principal assumes (``Access.via``, a role chain) is stopped with that
+    role, or when the SCPs deny the principal that ``sts:AssumeRole`` (:func:`_assume_denied`, as for the
+    minters); one through an escalation step was bounded in the escalation search (:func:`_scp_gate_of`,
+    :func:`_final_read_gate`) and is left as it is here, as is one by an AWS service.
     ``scp_of``: the SCPs of other accounts, when known (an ``--org-policies`` export that lists them):
-    an outsider of such an account is bounded by them too."""
+    an outsider of such an account is bounded by them too.  ``principal_tags``: the ``aws:PrincipalTag/*``
+    of the account's users and roles (:func:`_principal_tags`)."""
     if org is None or org.account_id != owner_account:
         return readers, []
     scp_of = {k: o for k, o in (scp_of or {}).items() if k != ANY_OTHER_ACCOUNT}
-    kept: list[Access] = []
-    said: list[dict[str, Any]] = []
-    for a in readers:
+    verdicts: dict[int, dict[str, Any] | None] = {}  # reader index -> what was said of it (None: counted as it is)
+    for i, a in enumerate(readers):
         if not a.caller_arn:
-            kept.append(a)
+            verdicts[i] = None
             continue
-        arn = secret_arn if not a.region else secret_arn.replace(f":{region}:", f":{a.region}:", 1)
-        base, kms_base = read_contexts(now, a.region or region, owner_account, arn)
-        key_arn = key_arn_of.get(a.region or region)
-        bounds = []
-        for keys in _callers(a, org, owner_account, scp_of):
-            reqs: list[Request] = [(GET_SECRET_VALUE, arn, _ctx(base, keys))]
-            if key_arn:
-                reqs.append((DECRYPT, key_arn, _ctx(kms_base, keys)))
-            # the call an escalation makes first: the caller's own request, the read's time and Region
-            reqs += [(action, resource, _ctx(base, keys)) for action, resource in a.calls]
-            scp_org = org if a.account == owner_account else scp_of.get(a.account)
-            bounds.append(bound_all(reqs, scp_org=scp_org, rcp_org=org))
+        bounds = _read_bounds(a, org, secret_arn=secret_arn, region=region, owner_account=owner_account,
+                              key_arn_of=key_arn_of, now=now, scp_of=scp_of, principal_tags=principal_tags)
         if bounds and all(b.stopped for b in bounds):
-            said.append({"principal": a.principal, "stopped": "; ".join(dict.fromkeys(str(b.stopped) for b in bounds))})
+            verdicts[i] = {"principal": a.principal, "stopped": "; ".join(dict.fromkeys(str(b.stopped) for b in bounds))}
             continue
         opened = [o for b in bounds for o in b.open]
-        if opened:
-            said.append({"principal": a.principal, "undecided (counted)": opened})
-        kept.append(a)
-    return kept, said
+        verdicts[i] = {"principal": a.principal, "undecided (counted)": opened} if opened else None
+    # who reads as a role it assumes: stopped with that role, or when the SCPs deny it the sts:AssumeRole
+    counted = {a.principal for i, a in enumerate(readers) if not a.via and "stopped" not in (verdicts[i] or {})}
+    stopped = {a.principal for i, a in enumerate(readers) if "stopped" in (verdicts[i] or {})} - counted
+    arn_partition = secret_arn.split(":")[1]
+    for i, a in enumerate(readers):
+        if not a.via:
+            continue
+        if a.via in stopped:
+            verdicts[i] = {"principal": a.principal, "stopped": f"it reads only as role {a.via}, which the organization's "
+                                                                "policies stop"}
+        elif a.kind in ("user", "role") and a.principal.startswith("arn:") and (why := _assume_denied(
+                org, a, account_id=owner_account, arn_partition=arn_partition, principal_tags=principal_tags)):
+            verdicts[i] = {"principal": a.principal, "stopped": why}
+        else:
+            verdicts[i] = None
+    kept = [a for i, a in enumerate(readers) if "stopped" not in (verdicts[i] or {})]
+    return kept, [d for d in verdicts.values() if d is not None]
+
+
+def _escalations_kept_out(kept_out: Mapping[str, Access], counted: set[str]) -> list[dict[str, Any]]:
+    """What the organization said of the principals whose every escalation path it stops (a call of a step,
+    or the final action, certainly denied): each with the path it would have had.  One still counted by
+    another way (directly, by a role chain, by one call on the secret or key) is not named."""
+    return [{"principal": arn, "stopped": "the SCPs/RCPs deny a call of each escalation path it has, or its final "
+                                          f"read (without them: {a.note})"}
+            for arn, a in kept_out.items() if arn not in counted]
+
+
+def _read_bounds(a: Access, org: OrgPolicies, *, secret_arn: str, region: str, owner_account: str,
+                 key_arn_of: Mapping[str, str | None], now: Any, scp_of: Mapping[str, OrgPolicies],
+                 principal_tags: Mapping[str, Mapping[str, str] | None] | None) -> list[Bound]:
+    """What the SCPs (of the caller's account) and RCPs (of the secret's) say of the read ``a`` stands for
+    (its caller: ``a.caller_arn``; in ``a.region``): ``GetSecretValue``, the ``kms:Decrypt`` it implies and
+    ``a.calls``, once per account the caller stands for (:func:`_callers`)."""
+    arn = secret_arn if not a.region else secret_arn.replace(f":{region}:", f":{a.region}:", 1)
+    base, kms_base = read_contexts(now, a.region or region, owner_account, arn)
+    key_arn = key_arn_of.get(a.region or region)
+    bounds = []
+    for keys in _callers(a, org, owner_account, scp_of, principal_tags):
+        reqs: list[Request] = [(GET_SECRET_VALUE, arn, _ctx(base, keys))]
+        if key_arn:
+            reqs.append((DECRYPT, key_arn, _ctx(kms_base, keys)))
+        # the call an escalation makes first: the caller's own request, the read's time and Region
+        reqs += [(action, resource, _ctx(base, keys)) for action, resource in a.calls]
+        scp_org = org if a.account == owner_account else scp_of.get(a.account)
+        bounds.append(bound_all(reqs, scp_org=scp_org, rcp_org=org))
+    return bounds
+
+
+def _final_read_gate(org: OrgPolicies | None, *, secret_arn: str, region: str, owner_account: str,
+                     key_arn_of: Mapping[str, str | None], now: Any,
+                     principal_tags: Mapping[str, Mapping[str, str] | None] | None) -> FinalGate | None:
+    """The organization's bound on the read that ends an escalation path (:data:`FinalGate`): the
+    principal making it (one of the account's users or roles) is bounded as a direct reader is
+    (:func:`_read_bounds`: the account's SCPs and RCPs on ``GetSecretValue`` and ``kms:Decrypt``).  The
+    path reads in one Region (``Access.region``); when they stop it there, the secret's other Regions
+    (its replicas) are asked too, and the read counts when one lets it through: the principal might
+    read a replica its policies allow as well -- never a reader missed."""
+    if org is None or org.account_id != owner_account:
+        return None
+    memo: dict[tuple[str, str], tuple[bool | None, tuple[str, ...]]] = {}
+    regions = ["" if r == region else r for r in key_arn_of]
+
+    def one(arn: str, where: str) -> tuple[bool | None, tuple[str, ...]]:
+        if (arn, where) not in memo:
+            probe = Access(principal=arn, kind="", certain=True, grants=(), region=where, account=owner_account,
+                           caller_arn=arn)
+            [b] = _read_bounds(probe, org, secret_arn=secret_arn, region=region, owner_account=owner_account,
+                               key_arn_of=key_arn_of, now=now, scp_of={}, principal_tags=principal_tags)
+            memo[arn, where] = (False, ()) if b.stopped else (None, b.open) if b.open else (True, ())
+        return memo[arn, where]
+
+    def gate(arn: str, ability: Access) -> tuple[bool | None, tuple[str, ...]]:
+        first = one(arn, ability.region)
+        if first[0] is not False:
+            return first
+        others = [one(arn, r) for r in regions if r != ability.region]
+        return next((o for o in others if o[0] is True), next((o for o in others if o[0] is None), first))
+    return gate
 
 
 @verdict("secret.readers_restricted", reads=("account_authorization", "key_grants", "key_policy", "kms_key", "org_export",
@@ -202,7 +276,15 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     """Every principal that can ``secretsmanager:GetSecretValue`` the secret and ``kms:Decrypt``
     its key, from the secret's resource policy, every identity policy of the GovCloud account
     (users, groups, roles) and the key policy (and grants) of its KMS key; fails when one is
-    outside ``secret.allowed_readers``."""
+    outside ``secret.allowed_readers``.
+
+    The GovCloud account's SCPs (and RCPs, on the read) bound every way in, as for the minters: a direct
+    read and one by a single call (:func:`_org_bound_readers`), a role chain (stopped with its role, or by
+    a denied ``sts:AssumeRole``), and each escalation step and its final read (:func:`_scp_gate_of`,
+    :func:`_final_read_gate`), ``aws:PrincipalTag/*`` decided from the IAM tags (:func:`_principal_tags`).
+    IAM User Guide, "Policy evaluation logic": SCPs bound every request of a member account's principals
+    (not the management account's); "AWS global condition context keys": aws:PrincipalTag.  The detail
+    names the principals they keep out."""
     check.resource = secret.arn or f"secret {secret.secret_id}"
     if not secret.exists or secret.pending_deletion:
         raise CouldNotDecide(f"secret {secret.secret_id} is missing or pending deletion (see secret.exists)")
@@ -231,6 +313,16 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     tags = {str(t.get("Key")): str(t.get("Value")) for t in (secret.describe or {}).get("Tags") or []}
     org, org_note = _org_of(inventory, "govcloud")
     principals = _with_org_id(auth.principals, org, account)
+    key_arn_of = {region: key.arn if key else None,
+                  **{r.region: (k.arn if k else None) for r, k in zip(replicas, replica_keys, strict=True)}}
+    # the organization bounds an escalation as it bounds the minters' (each call of a step; here the
+    # final read too), with the aws:PrincipalTag/* of the account's users and roles
+    principal_tags = _principal_tags(auth.gaad)
+    arn_partition = secret.arn.split(":")[1]
+    scp = _scp_gate_of(org, account_id=account, arn_partition=arn_partition, principal_tags=principal_tags)
+    final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
+                             now=now, principal_tags=principal_tags)
+    kept_out: dict[str, Access] = {}
     try:
         readers = secret_readers(principals, secret_arn=secret.arn, region=region, account=account,
                                  resource_policy=policy, key=key, now=now, secret_tags=tags)
@@ -252,9 +344,11 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
             return next((a for a in got if a.certain), got[0] if got else None)
 
         def escalated(facts: Any = None, wanted: set[str] | None = None) -> list[Access]:
+            kept_out.clear()
             return escalations_to(principals, readers, actions=(GET_SECRET_VALUE,), own=own,
-                                  verb="reads the secret", partition=secret.arn.split(":")[1], account_id=account,
-                                  now=now, gaad=auth.gaad, managed=auth.managed, user_facts=facts, wanted=wanted)
+                                  verb="reads the secret", partition=arn_partition, account_id=account,
+                                  now=now, gaad=auth.gaad, managed=auth.managed, user_facts=facts, wanted=wanted,
+                                  scp=scp, final=final, kept_out=kept_out)
         wanted: set[str] = set()
         esc = escalated(wanted=wanted)
         if wanted and any(not a.certain for a in esc):
@@ -274,11 +368,11 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                     if a.principal not in seen]
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the policies of secret {secret.secret_id}: {exc}") from None
-    key_arn_of = {region: key.arn if key else None,
-                  **{r.region: (k.arn if k else None) for r, k in zip(replicas, replica_keys, strict=True)}}
     readers, org_said = _org_bound_readers(readers, org, secret_arn=secret.arn, region=region, owner_account=account,
                                            key_arn_of=key_arn_of, now=now,
-                                           scp_of=getattr(inventory, "org_export", None) or {})
+                                           scp_of=getattr(inventory, "org_export", None) or {},
+                                           principal_tags=principal_tags)
+    org_said += _escalations_kept_out(kept_out, {a.principal for a in readers})
     readers = certain_first(readers)
     # the principals configured to run the audit read the secret by design, as the caller does
     allowed = _allowed(audit_config.allowed_readers + audit_config.auditors, auth)
@@ -296,13 +390,13 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                                                                   f"{not_evaluated_sentence()}",
                                "readers": [{**a.as_dict(), "allowed": a.principal in allowed} for a in readers]})
     certain = [a for a in extra if a.certain]
+    org_part = _org_part(org, org_note, org_said, "the organization's SCPs/RCPs")
     check.require(not certain, f"secret {secret.secret_id} can be read by {len(certain)} principal(s) outside "
                                f"secret.allowed_readers: {_listing(certain)}"
-                               + ("" if org is not None else f" ({org_note.split(' -- ')[0]})"))
+                               + (org_part if org is not None else f" ({org_note.split(' -- ')[0]})"))
     if extra:
         raise CouldNotDecide(f"secret {secret.secret_id}: {_undecided(extra, 'read it')}")
     who = _listing(readers) if readers else "no principal of the account"
-    org_part = _org_part(org, org_note, org_said, "the organization's SCPs/RCPs")
     check.passed(f"only allowed principals can read secret {secret.secret_id}, directly or by one privilege-escalation "
                  f"step: {who}{org_part} (root user, session policies, escalation chains and paths through existing "
                  f"compute resources not evaluated: see the evidence; role chains followed to depth {CHAIN_DEPTH})")
@@ -434,7 +528,7 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
         return minters, []
     other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"
     region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
-    tag_keys = _scp_principal_tag_keys(org)
+    tag_keys = _principal_tag_keys(org)
     named_users = {arn.rsplit("/", 1)[-1]: arn for arn in (*user_arns, *([user_arn] if user_arn else []))}
     kept: list[Access] = []
     said: list[dict[str, Any]] = []
@@ -445,15 +539,11 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
                 stopped.add(a.principal)
                 said.append({"principal": a.principal, "stopped": f"it mints only as role {a.via}, which the SCPs stop"})
                 continue
-            if a.kind in ("user", "role") and a.principal.startswith("arn:"):
-                # its own sts:AssumeRole: of that role, and of any other (the first hop of a chain)
-                ctx = _ctx(_caller_keys(org, a.principal, account_id, region, principal_tags, tag_keys), {})
-                any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
-                why = _denial(org, [[("sts:AssumeRole", res, ctx)] for res in dict.fromkeys([a.via, any_role])])
-                if why:
-                    stopped.add(a.principal)
-                    said.append({"principal": a.principal, "stopped": f"sts:AssumeRole {why}"})
-                    continue
+            if a.kind in ("user", "role") and a.principal.startswith("arn:") and (why := _assume_denied(
+                    org, a, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags)):
+                stopped.add(a.principal)
+                said.append({"principal": a.principal, "stopped": why})
+                continue
             kept.append(a)
             continue
         if a.kind not in ("user", "role") or not a.principal.startswith("arn:") or ESCALATION in a.note:
@@ -497,6 +587,18 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     return kept, said
 
 
+def _assume_denied(org: OrgPolicies, a: Access, *, account_id: str, arn_partition: str,
+                   principal_tags: Mapping[str, Mapping[str, str] | None] | None) -> str:
+    """Why the SCPs deny principal ``a.principal`` (of the account) the ``sts:AssumeRole`` an access through
+    role ``a.via`` starts with -- of that role, and of any other (the first hop of a chain) --; "" when
+    they may not.  Its request carries what :func:`_caller_keys` says."""
+    region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
+    ctx = _ctx(_caller_keys(org, a.principal, account_id, region, principal_tags, _principal_tag_keys(org)), {})
+    any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
+    why = _denial(org, [[("sts:AssumeRole", res, ctx)] for res in dict.fromkeys([a.via, any_role])])
+    return f"sts:AssumeRole {why}" if why else ""
+
+
 def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] | None]:
     """Each user's and role's tags (``GetAccountAuthorizationDetails``), the ``aws:PrincipalTag``
     values of its requests; None for a role whose trust policy allows ``sts:TagSession``: a session
@@ -531,10 +633,19 @@ def _caller_keys(org: OrgPolicies, arn: str, account_id: str, region: str,
                             "aws:RequestedRegion": region}
     if org.organization_id:
         keys["aws:PrincipalOrgID"] = org.organization_id
-    tags = (principal_tags or {}).get(arn)
-    if tags is not None:
-        keys.update({k: tags.get(k.split("/", 1)[1]) for k in tag_keys})  # None: known absent
+    keys.update(_tag_values(arn, principal_tags, tag_keys))
     return keys
+
+
+def _tag_values(arn: str, principal_tags: Mapping[str, Mapping[str, str] | None] | None,
+                tag_keys: Sequence[str]) -> dict[str, Any]:
+    """The ``aws:PrincipalTag/*`` keys ``tag_keys`` as principal ``arn``'s requests carry them: its IAM
+    tags (None: the tag is known absent); nothing (the keys stay unknown) when its tags are not known
+    or a session may carry others (:func:`_principal_tags`)."""
+    tags = (principal_tags or {}).get(arn)
+    if tags is None:
+        return {}
+    return {k: tags.get(k.split("/", 1)[1]) for k in tag_keys}
 
 
 def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str,
@@ -544,7 +655,7 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
     if org is None or org.account_id != account_id:
         return None
     region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
-    tag_keys = _scp_principal_tag_keys(org)
+    tag_keys = _principal_tag_keys(org)
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
     def gate(arn: str, action: str, resource: str, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
@@ -558,11 +669,11 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
     return gate
 
 
-def _scp_principal_tag_keys(org: OrgPolicies) -> list[str]:
-    """The ``aws:PrincipalTag/...`` keys the SCPs' conditions read."""
+def _principal_tag_keys(org: OrgPolicies) -> list[str]:
+    """The ``aws:PrincipalTag/...`` keys the SCPs' and RCPs' conditions read."""
     out: dict[str, None] = {}
     for lv in org.levels:
-        for pol in lv.scps:
+        for pol in (*lv.scps, *lv.rcps):
             for stmt in parse_document(pol.document, pol.name):
                 for pairs in (stmt.conditions or {}).values() if isinstance(stmt.conditions, dict) else ():
                     if isinstance(pairs, dict):

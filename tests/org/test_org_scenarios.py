@@ -80,3 +80,59 @@ def test_rcp_blocks_outsiders(pytester, emu):
     assert rows["secret.readers_restricted"]["status"] == "fail"
     assert "user/partner" in rows["secret.readers_restricted"]["detail"]
     assert can_read(emu, made["partner"], secret_and_key(emu)[0])
+
+
+def test_scp_keeps_a_self_escalating_reader_out(pytester, emu):
+    """GovCloud user ``intern`` may iam:PutUserPolicy on itself: one step from reading the key.  With the
+    SCP ``NoWritesForIntern`` denying it that call, readers pass naming intern as kept out, and the emulator
+    (enforcing IAM and the SCPs) refuses intern's PutUserPolicy, so it never reads -- while without the SCP
+    the row fails naming intern, and intern writes itself the grant and reads the secret."""
+
+    from bedrock_key_audit.emulator import enforce_iam, org_guard, partitions
+    from bedrock_key_audit.emulator.scenario_base import ARN_PARTITION, MANAGEMENT
+    from tests.emulator.test_reach import can_read, read_all, secret_and_key, session
+
+    gov = partitions.ACCOUNTS["govcloud"]
+    intern = f"arn:aws-us-gov:iam::{gov}:user/intern"
+    made = {}
+
+    def setup(e, scp=True):
+        iam = e.client("iam", "govcloud")
+        iam.create_user(UserName="intern")
+        iam.put_user_policy(UserName="intern", PolicyName="self", PolicyDocument=read_all([("iam:PutUserPolicy", intern)]))
+        made["intern"] = session(e, iam.create_access_key(UserName="intern")["AccessKey"])
+        if scp:
+            org_guard.attach(MANAGEMENT["govcloud"], gov, org_guard.SCP, "NoWritesForIntern", {
+                "Version": "2012-10-17", "Statement": [{
+                    "Sid": "NoWritesForIntern", "Effect": "Deny", "Action": "iam:PutUserPolicy", "Resource": "*",
+                    "Condition": {"ArnLike": {"aws:PrincipalArn": intern}}}]}, partition=ARN_PARTITION["govcloud"])
+
+    def escalate_and_read():
+        """intern's own calls, as AWS would authorize them: the write of a read grant on itself, then the read."""
+        emu.enforce_iam = True
+        enforce_iam.clear()
+        try:
+            iam = made["intern"].client("iam", endpoint_url=emu.url, region_name="us-gov-west-1")
+            arn, key = secret_and_key(emu)
+            try:
+                iam.put_user_policy(UserName="intern", PolicyName="grant", PolicyDocument=read_all(
+                    [("secretsmanager:GetSecretValue", arn), ("kms:Decrypt", key)]))
+            except iam.exceptions.ClientError as exc:
+                assert exc.response["Error"]["Code"] == "AccessDenied", exc.response["Error"]
+                return False
+            return can_read(emu, made["intern"], arn)
+        finally:
+            emu.enforce_iam = False
+            enforce_iam.clear()
+
+    rows = run_audit(pytester, "compliant", rows=["secret.readers_restricted"], setup=setup)
+    row = rows["secret.readers_restricted"]
+    assert row["status"] == "pass", row["detail"]
+    assert "kept out by the organization's SCPs/RCPs" in row["detail"] and intern in row["detail"], row["detail"]
+    assert not escalate_and_read()
+
+    rows = run_audit(pytester, "compliant", rows=["secret.readers_restricted"], setup=lambda e: setup(e, scp=False))
+    row = rows["secret.readers_restricted"]
+    assert row["status"] == "fail" and intern in row["detail"], row["detail"]
+    assert "iam:PutUserPolicy on itself" in row["detail"]
+    assert escalate_and_read()

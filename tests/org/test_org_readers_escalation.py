@@ -1,0 +1,281 @@
+"""secret.readers_restricted under the GovCloud account's SCPs, on hand-built snapshots: a principal that could
+give itself the read by one escalation step is no reader when an SCP denies a call of that step (PutUserPolicy,
+AttachUserPolicy, PassRole, sts:AssumeRole, ...) or the final read (GetSecretValue, by itself or by the principal it
+takes over); ``aws:PrincipalTag/*`` in an SCP is decided from the user's or role's IAM tags, as for the minters.
+
+Each case also runs with an SCP that does not stop the path, which must leave the principal a reader (the row
+fails), so no test here passes whatever the verdict does."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bedrock_key_audit.escalation import UserFacts
+from bedrock_key_audit.inventory.models import AccountAuthorization, Replica
+from bedrock_key_audit.org_policies import SCP, Level, OrgPolicies, OrgPolicy
+from bedrock_key_audit.access import principals_from_gaad
+from bedrock_key_audit.verdicts.access import readers_restricted
+from tests.policy_docs import allow, deny, doc
+from tests.unit.helpers import NOW, config, run, secret
+
+GOV = "210987654321"
+G = "arn:aws-us-gov"
+MGMT = "999988887777"
+SECRET = f"{G}:secretsmanager:us-gov-west-1:{GOV}:secret:bedrock/api-key"
+AUDITOR = f"{G}:iam::{GOV}:role/auditor"
+
+
+def arn(kind: str, name: str) -> str:
+    return f"{G}:iam::{GOV}:{kind}/{name}"
+
+
+def user(name: str, *policies: dict[str, Any], tags: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"UserName": name, "UserId": f"AIDA{name.upper()}", "Arn": arn("user", name), "GroupList": [],
+            "UserPolicyList": [{"PolicyName": f"p{i}", "PolicyDocument": d} for i, d in enumerate(policies)],
+            "AttachedManagedPolicies": [], "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()]}
+
+
+def role(name: str, *policies: dict[str, Any], trust: dict[str, Any], tags: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"RoleName": name, "RoleId": f"AROA{name.upper()}", "Arn": arn("role", name),
+            "RolePolicyList": [{"PolicyName": f"p{i}", "PolicyDocument": d} for i, d in enumerate(policies)],
+            "AttachedManagedPolicies": [], "AssumeRolePolicyDocument": trust, "InstanceProfileList": [],
+            "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()]}
+
+
+def trusts(who: str | None = None, *, service: str | None = None, actions: Iterable[str] = ("sts:AssumeRole",)) -> dict[str, Any]:
+    return doc({"Effect": "Allow", "Principal": {"Service": service} if service else {"AWS": who},
+                "Action": list(actions)})
+
+
+def pol(name: str, *statements: dict[str, Any]) -> OrgPolicy:
+    return OrgPolicy(f"p-{name.lower()}", name, SCP, doc(*statements))
+
+
+def org(*scps: OrgPolicy, management: bool = False) -> OrgPolicies:
+    full = (OrgPolicy("p-full", "FullAWSAccess", SCP, doc(allow("*"))),)
+    return OrgPolicies(GOV, True, GOV if management else MGMT, (
+        Level("r-root", "ROOT", full, ()), Level(GOV, "ACCOUNT", (*full, *scps), ())), organization_id="o-abc")
+
+
+class Gather:
+    def fanout(self, fns: Iterable[Callable[[], Any]]) -> list[Any]:
+        return [f() for f in fns]
+
+
+@dataclasses.dataclass
+class Inv:
+    """The reads secret.readers_restricted makes: the GovCloud account's GAAD, no resource policy, the
+    secret under the AWS managed key, no replica, the organization's SCPs."""
+
+    gaad: dict[str, Any]
+    org: OrgPolicies
+    facts: dict[str, UserFacts] = dataclasses.field(default_factory=dict)
+    replicas: list[Replica] = dataclasses.field(default_factory=list)
+    g: Gather = dataclasses.field(default_factory=Gather)
+
+    def account_authorization(self, partition: str) -> AccountAuthorization:
+        ps = principals_from_gaad(self.gaad)
+        users: list[tuple[str, dict[str, str]]] = [(u["Arn"], {}) for u in self.gaad["UserDetailList"]]
+        return AccountAuthorization("govcloud", ps, users, {"users": len(users)}, {"Arn": AUDITOR}, self.gaad, {})
+
+    def secret_resource_policy(self) -> None:
+        return None
+
+    def secret_replicas(self, arn: str, describe: Any) -> list[Replica]:
+        return self.replicas
+
+    def org_policies(self, partition: str) -> OrgPolicies:
+        return self.org
+
+    def user_facts(self, partition: str, wanted: Iterable[str]) -> dict[str, UserFacts]:
+        return {a: f for a, f in self.facts.items() if a in set(wanted)}
+
+
+def readers(users: Iterable[dict[str, Any]] = (), roles: Iterable[dict[str, Any]] = (), *scps: OrgPolicy,
+            allowed: Iterable[str] = (), tmp_path: Path | None = None, management: bool = False,
+            facts: dict[str, UserFacts] | None = None, replicas: Iterable[str] = ()) -> tuple[str, str, Any]:
+    gaad = {"UserDetailList": list(users), "RoleDetailList": [
+        role("auditor", doc(allow("secretsmanager:GetSecretValue")), trust=trusts(f"{G}:iam::{GOV}:root")), *roles],
+        "GroupDetailList": [], "Policies": []}
+    allowed = list(allowed)
+    cfg = config(tmp_path, "[secret]\nallowed_readers = [" + ", ".join(f'"{a}"' for a in allowed) + "]\n") \
+        if allowed else config()
+    s = secret(kms_key_id=None, arn=SECRET)
+    copies = [Replica(r, SECRET.replace(":us-gov-west-1:", f":{r}:"), None, "InSync") for r in replicas]
+    return run(readers_restricted, s, Inv(gaad, org(*scps, management=management), facts or {}, copies), cfg, NOW)
+
+
+def kept_out(text: str) -> list[str]:
+    """The principals the pass sentence names as kept out by the organization's policies."""
+    clause = text.split("kept out by the organization's SCPs/RCPs: ", 1)[1] if "kept out by" in text else ""
+    return clause.split(" (root user")[0].split(", ")
+
+
+def said(rec: Any) -> list[dict[str, Any]]:
+    return next(e["data"] for e in rec.evidence if e["source"] == "organization-policies")["per principal"]
+
+
+INTERN = arn("user", "intern")
+READ = allow("secretsmanager:GetSecretValue")
+
+
+# --------------------------------------------------------------------------- a denied step (s02, s05, s03b)
+@pytest.mark.parametrize("action", ["iam:PutUserPolicy", "iam:AttachUserPolicy"])
+def test_an_scp_denying_the_policy_write_keeps_the_self_escalator_out(action: str) -> None:
+    intern = user("intern", doc(allow(action, INTERN)))
+    status, text, _ = readers([intern])
+    assert status == "fail" and INTERN in text and f"{action} " in text, text
+    # an SCP denying that write to someone else leaves the path standing
+    elsewhere = pol("NoWrites", deny(action, Sid="NoWrites",
+                                     Condition={"ArnLike": {"aws:PrincipalArn": arn("user", "other-*")}}))
+    status, text, _ = readers([intern], (), elsewhere)
+    assert status == "fail" and INTERN in text, text
+    no_write = pol("NoWrites", deny(action, Sid="NoWrites"))
+    status, text, rec = readers([intern], (), no_write)
+    assert status == "pass", text
+    assert INTERN in kept_out(text)
+    [entry] = [d for d in said(rec) if d["principal"] == INTERN]
+    assert action in entry["stopped"] and "without them" in entry["stopped"]
+    # SCPs do not affect the management account's principals
+    status, text, _ = readers([intern], (), no_write, management=True)
+    assert status == "fail" and INTERN in text, text
+
+
+def test_an_scp_denying_pass_role_keeps_the_passer_out(tmp_path: Path) -> None:
+    fn = role("reader-fn", doc(READ), trust=trusts(service="lambda.amazonaws.com"))
+    dev = user("dev", doc(allow("iam:PassRole", arn("role", "reader-fn")),
+                          allow(["lambda:CreateFunction", "lambda:InvokeFunction"])))
+    allowed = [arn("role", "reader-fn")]
+    status, text, _ = readers([dev], [fn], allowed=allowed, tmp_path=tmp_path)
+    assert status == "fail" and arn("user", "dev") in text and "iam:PassRole of role reader-fn" in text, text
+    other = pol("NoPassToEc2", deny("iam:PassRole", Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}))
+    status, text, _ = readers([dev], [fn], other, allowed=allowed, tmp_path=tmp_path)
+    assert status == "fail" and arn("user", "dev") in text, text
+    status, text, _ = readers([dev], [fn], pol("NoPass", deny("iam:PassRole")), allowed=allowed, tmp_path=tmp_path)
+    assert status == "pass" and arn('user', 'dev') in kept_out(text), text
+
+
+def test_an_scp_denying_sts_assume_role_keeps_out_who_writes_a_role_it_would_assume() -> None:
+    """dev may write a policy on role ops, whose trust admits it: a read granted to ops is dev's after
+    sts:AssumeRole -- unless an SCP denies dev that AssumeRole."""
+    ops = role("ops", trust=trusts(arn("user", "dev")))
+    dev = user("dev", doc(allow("iam:PutRolePolicy", arn("role", "ops")), allow("sts:AssumeRole", arn("role", "ops"))))
+    status, text, _ = readers([dev], [ops])
+    assert status == "fail" and arn("user", "dev") in text and "sts:AssumeRole of role ops" in text, text
+    others = pol("NoAssume", deny("sts:AssumeRole", Condition={"ArnLike": {"aws:PrincipalArn": arn("user", "ci-*")}}))
+    assert readers([dev], [ops], others)[0] == "fail"
+    no_assume = pol("NoAssume", deny("sts:AssumeRole", Condition={"ArnLike": {"aws:PrincipalArn": arn("user", "dev")}}))
+    status, text, _ = readers([dev], [ops], no_assume)
+    assert status == "pass" and arn('user', 'dev') in kept_out(text), text
+
+
+# --------------------------------------------------------------------------- the final read (s04)
+def test_an_scp_denying_the_read_itself_keeps_the_escalator_out() -> None:
+    intern = user("intern", doc(allow("iam:PutUserPolicy", INTERN)))
+    no_read = pol("NoRead", deny("secretsmanager:GetSecretValue", Sid="OnlyTheWorkload",
+                                 Condition={"ArnLike": {"aws:PrincipalArn": INTERN}}))
+    status, text, rec = readers([intern], (), no_read)
+    assert status == "pass" and INTERN in kept_out(text), text
+    # the same Deny in another Region (the read is in us-gov-west-1) does not stop it
+    east = pol("NoRead", deny("secretsmanager:GetSecretValue", Condition={
+        "ArnLike": {"aws:PrincipalArn": INTERN}, "StringEquals": {"aws:RequestedRegion": "us-gov-east-1"}}))
+    status, text, _ = readers([intern], (), east)
+    assert status == "fail" and INTERN in text, text
+
+
+def test_a_read_the_scps_deny_in_one_region_counts_when_a_replica_is_open() -> None:
+    intern = user("intern", doc(allow("iam:PutUserPolicy", INTERN)))
+    west = pol("NoWestRead", deny("secretsmanager:GetSecretValue", Condition={
+        "ArnLike": {"aws:PrincipalArn": INTERN}, "StringEquals": {"aws:RequestedRegion": "us-gov-west-1"}}))
+    assert readers([intern], (), west)[0] == "pass"
+    status, text, _ = readers([intern], (), west, replicas=["us-gov-east-1"])
+    assert status == "fail" and INTERN in text, text
+
+
+def test_taking_over_a_reader_the_scps_stop_reads_nothing(tmp_path: Path) -> None:
+    bot = arn("user", "reader-bot")
+    helpdesk = user("helpdesk", doc(allow(["iam:CreateAccessKey", "iam:DeleteAccessKey"], bot)))
+    users = [user("reader-bot", doc(READ)), helpdesk]
+    status, text, _ = readers(users, allowed=[bot], tmp_path=tmp_path)
+    assert status == "fail" and arn("user", "helpdesk") in text and "iam:CreateAccessKey for user reader-bot" in text
+    # the SCPs deny reader-bot the read: taking it over reads nothing (and reader-bot itself is kept out)
+    bot_out = pol("NoBot", deny("secretsmanager:GetSecretValue", Condition={"ArnLike": {"aws:PrincipalArn": bot}}))
+    status, text, rec = readers(users, (), bot_out, allowed=[bot], tmp_path=tmp_path)
+    assert status == "pass", text
+    stopped = {d["principal"] for d in said(rec) if "stopped" in d}
+    assert stopped == {bot, arn("user", "helpdesk")}, said(rec)
+
+
+# --------------------------------------------------------------------------- aws:PrincipalTag from IAM tags (s07)
+TEAM_ONLY = pol("TeamOnly", deny("secretsmanager:GetSecretValue", Sid="TeamOnly",
+                                 Condition={"StringNotEquals": {"aws:PrincipalTag/team": "bedrock"}}))
+
+
+def test_principal_tag_in_the_scp_is_decided_from_the_escalators_iam_tags() -> None:
+    write = doc(allow("iam:PutUserPolicy", INTERN))
+    status, text, _ = readers([user("intern", write, tags={"team": "bedrock"})], (), TEAM_ONLY)
+    assert status == "fail" and INTERN in text, text
+    status, text, _ = readers([user("intern", write, tags={"team": "web"})], (), TEAM_ONLY)
+    assert status == "pass" and INTERN in kept_out(text), text
+    status, text, _ = readers([user("intern", write)], (), TEAM_ONLY)
+    assert status == "pass" and INTERN in text, text
+
+
+def test_principal_tag_in_the_scp_is_decided_for_a_direct_reader() -> None:
+    status, text, _ = readers([user("intern", doc(READ), tags={"team": "bedrock"})], (), TEAM_ONLY)
+    assert status == "fail" and INTERN in text, text
+    status, text, _ = readers([user("intern", doc(READ))], (), TEAM_ONLY)
+    assert status == "pass" and INTERN in kept_out(text), text
+
+
+def test_principal_tag_of_a_role_whose_trust_allows_tag_session_stays_undecided() -> None:
+    """A session of the role may carry its own team tag (sts:TagSession in its trust): the read may or may
+    not pass the SCP, so the row errors naming the key -- while without TagSession the role's tag decides."""
+    ops = arn("role", "ops")
+    writes = doc(allow("iam:PutRolePolicy", ops))
+    ci = user("ci", doc(allow("sts:AssumeRole", ops)))
+    tagged = role("ops", writes, trust=trusts(arn("user", "ci"), actions=("sts:AssumeRole", "sts:TagSession")),
+                  tags={"team": "web"})
+    status, text, _ = readers([ci], [tagged], TEAM_ONLY)
+    assert status == "error" and ops in text and "aws:PrincipalTag/team" in text, text
+    plain = role("ops", writes, trust=trusts(arn("user", "ci")), tags={"team": "web"})
+    status, text, _ = readers([ci], [plain], TEAM_ONLY)
+    assert status == "pass" and ops in text, text
+    status, text, _ = readers([ci], [role("ops", writes, trust=trusts(arn("user", "ci")), tags={"team": "bedrock"})],
+                              TEAM_ONLY)
+    assert status == "fail" and ops in text, text
+
+
+# --------------------------------------------------------------------------- role chains
+def test_who_reads_only_as_a_role_is_stopped_with_it_or_by_its_sts_assume_role(tmp_path: Path) -> None:
+    reader, ci = arn("role", "reader"), arn("user", "ci")
+    roles = [role("reader", doc(READ), trust=trusts(ci))]
+    users = [user("ci", doc(allow("sts:AssumeRole", reader)))]
+    status, text, _ = readers(users, roles, allowed=[reader], tmp_path=tmp_path)
+    assert status == "fail" and ci in text and "can assume role reader" in text, text
+    # the SCPs stop the role's read: whoever assumes it reads nothing through it
+    no_role = pol("NoRole", deny("secretsmanager:GetSecretValue", Condition={"ArnLike": {"aws:PrincipalArn": reader}}))
+    status, text, rec = readers(users, roles, no_role, allowed=[reader], tmp_path=tmp_path)
+    assert status == "pass" and {reader, ci} <= set(kept_out(text)), text
+    assert any(d["principal"] == ci and "only as role" in d["stopped"] for d in said(rec))
+    # the SCPs deny ci the AssumeRole (of that role and of any other): ci is out, the role still reads
+    no_assume = pol("NoAssume", deny("sts:AssumeRole", Sid="NoAssumeForCi", Condition={"ArnLike": {"aws:PrincipalArn": ci}}))
+    status, text, rec = readers(users, roles, no_assume, allowed=[reader], tmp_path=tmp_path)
+    assert status == "pass" and kept_out(text) == [ci], text
+    # denied the AssumeRole of another role only: ci may still assume this one
+    elsewhere = pol("NoAssume", deny("sts:AssumeRole", arn("role", "admin"), Condition={"ArnLike": {"aws:PrincipalArn": ci}}))
+    status, text, _ = readers(users, roles, elsewhere, allowed=[reader], tmp_path=tmp_path)
+    assert status == "fail" and ci in text, text
+
+
+def test_the_fail_detail_names_who_the_scps_keep_out_too() -> None:
+    bystander, intern = arn("user", "bystander"), INTERN
+    no_write = pol("NoWrites", deny("iam:PutUserPolicy", Condition={"ArnLike": {"aws:PrincipalArn": intern}}))
+    users = [user("intern", doc(allow("iam:PutUserPolicy", intern))), user("bystander", doc(READ))]
+    status, text, _ = readers(users, (), no_write)
+    assert status == "fail" and bystander in text.split("; kept out by")[0], text
+    assert kept_out(text) == [intern], text
