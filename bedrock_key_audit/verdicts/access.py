@@ -14,6 +14,7 @@ uses the key in GovCloud is not known to the audit: list its role in ``secret.al
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -42,7 +43,7 @@ from bedrock_key_audit.escalation import ESCALATION, FinalGate, ScpGate, escalat
 from bedrock_key_audit.escalation_resource import Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
-from bedrock_key_audit.policy import PolicyError, RequestContext, parse_document
+from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
 from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
@@ -231,11 +232,19 @@ def _read_bounds(a: Access, org: OrgPolicies, *, secret_arn: str, region: str, o
         reqs: list[Request] = [(GET_SECRET_VALUE, arn, _ctx(base, keys))]
         if key_arn:
             reqs.append((DECRYPT, key_arn, _ctx(kms_base, keys)))
-        # the call an escalation makes first: the caller's own request, the read's time and Region
-        reqs += [(action, resource, _ctx(base, keys)) for action, resource in a.calls]
+        # the call an escalation makes first: the caller's own request at the read's time, sent to the Region of
+        # what it acts on (a replica's read may follow a resource policy written on the primary, in its Region)
+        reqs += [(action, resource, _ctx({**base, "aws:RequestedRegion": _arn_region(resource) or base[
+            "aws:RequestedRegion"]}, keys)) for action, resource in a.calls]
         scp_org = org if a.account == owner_account else scp_of.get(a.account)
         bounds.append(bound_all(reqs, scp_org=scp_org, rcp_org=org))
     return bounds
+
+
+def _arn_region(arn: str) -> str:
+    """The Region field of an ARN ("" when it has none)."""
+    parts = arn.split(":", 5)
+    return parts[3] if len(parts) == 6 and parts[0] == "arn" else ""
 
 
 def _final_read_gate(org: OrgPolicies | None, *, secret_arn: str, region: str, owner_account: str,
@@ -514,7 +523,9 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
 
     The request's known keys: ``aws:RequestedRegion`` is us-east-1 (us-gov-west-1 in GovCloud) --
     IAM User Guide, "AWS global condition context keys" (aws:RequestedRegion: "for global services
-    such as IAM, the Region is us-east-1"; "AWS GovCloud (US)": us-gov-west-1); ``aws:PrincipalTag/*``
+    such as IAM, the Region is us-east-1"; "AWS GovCloud (US)": us-gov-west-1) -- except for an
+    ``sts:AssumeRole``, which may be sent to any Region's STS endpoint (:func:`_requested_regions`:
+    permitted when permitted in one); ``aws:PrincipalTag/*``
     are the user's or role's tags (``principal_tags``: ARN -> tags; None when a session may carry
     other tags, so the key stays unknown -- IAM User Guide, "Passing session tags in AWS STS":
     session tags override the role's tags of the same key).
@@ -527,7 +538,7 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     if org is None or org.account_id != account_id:
         return minters, []
     other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"
-    region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
+    region = _home_region(arn_partition)
     tag_keys = _principal_tag_keys(org)
     named_users = {arn.rsplit("/", 1)[-1]: arn for arn in (*user_arns, *([user_arn] if user_arn else []))}
     kept: list[Access] = []
@@ -592,11 +603,57 @@ def _assume_denied(org: OrgPolicies, a: Access, *, account_id: str, arn_partitio
     """Why the SCPs deny principal ``a.principal`` (of the account) the ``sts:AssumeRole`` an access through
     role ``a.via`` starts with -- of that role, and of any other (the first hop of a chain) --; "" when
     they may not.  Its request carries what :func:`_caller_keys` says."""
-    region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
-    ctx = _ctx(_caller_keys(org, a.principal, account_id, region, principal_tags, _principal_tag_keys(org)), {})
+    keys = _caller_keys(org, a.principal, account_id, _home_region(arn_partition), principal_tags,
+                        _principal_tag_keys(org))
     any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
-    why = _denial(org, [[("sts:AssumeRole", res, ctx)] for res in dict.fromkeys([a.via, any_role])])
+    # one alternative per Region the request may be sent to (_requested_regions): stopped only when denied in each
+    why = _denial(org, [[("sts:AssumeRole", res, _ctx({**keys, "aws:RequestedRegion": where}, {}))]
+                        for res in dict.fromkeys([a.via, any_role])
+                        for where in _requested_regions(org, "sts:AssumeRole", arn_partition)])
     return f"sts:AssumeRole {why}" if why else ""
+
+
+def _home_region(arn_partition: str) -> str:
+    """The ``aws:RequestedRegion`` of a request to a global service's endpoint (IAM): us-east-1, us-gov-west-1
+    in GovCloud -- IAM User Guide, "AWS global condition context keys" (aws:RequestedRegion)."""
+    return "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
+
+
+@functools.cache
+def sts_regions(arn_partition: str) -> tuple[str, ...]:
+    """The Regions of ``arn_partition`` where AWS STS has an endpoint, from botocore's endpoint data (never
+    empty: the partition's home Region at least)."""
+    import botocore.session  # deferred: only an SCP that reads aws:RequestedRegion needs the endpoint data
+
+    got = botocore.session.get_session().get_available_regions("sts", partition_name=arn_partition)
+    return tuple(sorted(set(got) | {_home_region(arn_partition)}))
+
+
+def _reads_requested_region(org: OrgPolicies) -> bool:
+    """Does any SCP mention ``aws:RequestedRegion`` (in a condition, or as a policy variable)?  A textual
+    test: it may only ask for more evaluations than needed, never fewer."""
+    return any("aws:requestedregion" in (p.document if isinstance(p.document, str) else json.dumps(p.document)).lower()
+               for lv in org.levels for p in lv.scps)
+
+
+def _requested_regions(org: OrgPolicies, action: str, arn_partition: str) -> tuple[str, ...]:
+    """The ``aws:RequestedRegion`` values a principal's request for ``action`` may carry, as the SCPs see it.
+
+    IAM (and the other global services on a path) is called at us-east-1 (us-gov-west-1 in GovCloud):
+    IAM User Guide, "AWS global condition context keys", aws:RequestedRegion.  AWS STS is not: it has
+    Regional endpoints, the caller picks one, and ``aws:RequestedRegion`` is that endpoint's Region
+    (IAM User Guide, "Manage AWS STS in an AWS Region"; the global endpoint sts.amazonaws.com is
+    us-east-1).  So an STS request is permitted by the SCPs when it is permitted in ANY Region of the
+    partition where STS is offered (:func:`sts_regions`, botocore's endpoint data), undecided when
+    undecided in one and denied in the rest.  Opt-in Regions are counted whether or not the account
+    has enabled them: these rows do not read the account's enabled Regions, and enabling one
+    (account:EnableRegion) is itself within reach of a principal that may, so counting every Region
+    never misses a reader or minter (at worst an SCP that leaves only a Region the account has not
+    enabled open counts the principal).  Only when some SCP reads aws:RequestedRegion are the
+    Regions evaluated one by one; otherwise one evaluation (the home Region) decides."""
+    if action.split(":", 1)[0].lower() != "sts" or not _reads_requested_region(org):
+        return (_home_region(arn_partition),)
+    return sts_regions(arn_partition)
 
 
 def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] | None]:
@@ -651,20 +708,26 @@ def _tag_values(arn: str, principal_tags: Mapping[str, Mapping[str, str] | None]
 def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str,
                  principal_tags: Mapping[str, Mapping[str, str] | None] | None = None) -> ScpGate | None:
     """The account's SCPs as a gate for the escalation search (:data:`bedrock_key_audit.escalation.ScpGate`):
-    each request evaluated with the caller's keys (:func:`_caller_keys`) and the request's own."""
+    each request evaluated with the caller's keys (:func:`_caller_keys`) and the request's own; an STS
+    request in each Region it may be sent to (:func:`_requested_regions`), permitted when one permits it."""
     if org is None or org.account_id != account_id:
         return None
-    region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
+    region = _home_region(arn_partition)
     tag_keys = _principal_tag_keys(org)
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
     def gate(arn: str, action: str, resource: str, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
         key = (arn, action, resource, tuple(sorted((k, str(v)) for k, v in overlay.items())))
         if key not in memo:
-            g = scp_gate(org, action, _ctx({**_caller_keys(org, arn, account_id, region, principal_tags, tag_keys),
-                                            **overlay}, {}), resource)
-            memo[key] = (g.permits, () if g.permits is not None else tuple(
-                f"{k} (a condition of {', '.join(g.open)})" for k in g.unknown))
+            keys = _caller_keys(org, arn, account_id, region, principal_tags, tag_keys)
+            # an STS call may go to any Region's endpoint: permitted when permitted in one (_requested_regions)
+            wheres = (overlay["aws:RequestedRegion"],) if "aws:RequestedRegion" in overlay else \
+                _requested_regions(org, action, arn_partition)
+            gates = [scp_gate(org, action, _ctx({**keys, "aws:RequestedRegion": where, **overlay}, {}), resource)
+                     for where in wheres]
+            permits = _or([g.permits for g in gates])
+            memo[key] = (permits, () if permits is not None else tuple(dict.fromkeys(
+                f"{k} (a condition of {', '.join(g.open)})" for g in gates if g.permits is None for k in g.unknown)))
         return memo[key]
     return gate
 

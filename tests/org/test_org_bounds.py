@@ -11,7 +11,7 @@ from bedrock_key_audit.access import ANY_OTHER_ACCOUNT, Access
 from bedrock_key_audit.escalation import ESCALATION
 from bedrock_key_audit.org_policies import RCP, SCP, Level, OrgPolicies, OrgPolicy, bound_any, rcp_gate
 from bedrock_key_audit.policy import RequestContext
-from bedrock_key_audit.verdicts.access import _org_bound_minters, _org_bound_readers
+from bedrock_key_audit.verdicts.access import _org_bound_minters, _org_bound_readers, sts_regions
 from tests.policy_docs import allow, deny, doc
 
 GOV, MGMT, PARTNER_ACCT, FRIEND_ACCT = "222233334444", "999988887777", "111122223333", "444455556666"
@@ -425,3 +425,115 @@ def test_a_stopped_certain_path_leaves_the_principals_possible_read_standing() -
     scp = pol("NoGrants", doc(deny("kms:CreateGrant", Sid="NoGrants")), SCP)
     assert certain_first(bound([possible, grants_itself], org(scps=(scp,)))[0]) == [possible]
     assert certain_first(bound([possible, grants_itself], org())[0]) == [grants_itself]
+
+
+# --------------------------------------------------------------------------- STS: any Region's endpoint
+OPS = f"arn:aws:iam::{COMMERCIAL}:user/ops"
+
+
+def _sts_scp(condition: dict[str, Any] | None, *, account: str = COMMERCIAL, principal: str = OPS) -> OrgPolicies:
+    """An SCP denying ``principal`` sts:AssumeRole, further conditioned by ``condition``."""
+    cond: dict[str, Any] = {"ArnLike": {"aws:PrincipalArn": principal}, **(condition or {})}
+    return org(scps=(pol("NoAssume", doc(deny("sts:AssumeRole", Sid="NoAssumeForOps", Condition=cond)), SCP),),
+               account=account)
+
+
+def _assumer_bound(o: OrgPolicies) -> tuple[list[Access], list[dict[str, Any]]]:
+    assumer = Access(principal=OPS, kind="user", certain=True, grants=("trust policy",),
+                     note="can assume role minting-automation", via=MINTER)
+    return mint_bound([granted(ON_KEY_USER.format("Reset"), (RESET, ())), assumer], o)
+
+
+def test_an_assume_role_the_scps_deny_in_us_east_1_only_still_counts() -> None:
+    """STS has Regional endpoints and the caller picks one; aws:RequestedRegion is that Region (IAM User Guide,
+    "Manage AWS STS in an AWS Region"), so a Deny in us-east-1 (the global endpoint's Region) leaves the others."""
+    kept, said = _assumer_bound(_sts_scp({"StringEquals": {"aws:RequestedRegion": "us-east-1"}}))
+    assert [a.principal for a in kept] == [MINTER, OPS] and said == []
+    # denied in every Region the condition can name: stopped, the statement named once
+    kept, said = _assumer_bound(_sts_scp({"StringLike": {"aws:RequestedRegion": "*"}}))
+    assert [a.principal for a in kept] == [MINTER] and said[0]["stopped"].count("NoAssumeForOps") == 1, said
+    # a Region list: stopped only when it names every Region where STS is offered (botocore's endpoint data)
+    every = list(sts_regions("aws"))
+    assert len(every) > 10 and "us-east-1" in every and "eu-west-1" in every
+    kept, _ = _assumer_bound(_sts_scp({"StringEquals": {"aws:RequestedRegion": every}}))
+    assert [a.principal for a in kept] == [MINTER]
+    kept, _ = _assumer_bound(_sts_scp({"StringEquals": {"aws:RequestedRegion": [r for r in every if r != "eu-west-1"]}}))
+    assert [a.principal for a in kept] == [MINTER, OPS]
+
+
+def test_an_iam_call_stays_in_us_east_1_whatever_sts_does() -> None:
+    # the mint itself is an IAM call: a Deny in us-east-1 stops it (no other Region to try)
+    o = scp("NoMintInUsEast1", deny([CREATE, RESET], Sid="East", Condition={"StringEquals": {"aws:RequestedRegion": "us-east-1"}}))
+    kept, said = mint_bound([both()], o)
+    assert kept == [] and "East" in said[0]["stopped"]
+
+
+def _gate_says(o: OrgPolicies, partition: str = "aws", principal: str = OPS) -> tuple[bool | None, tuple[str, ...]]:
+    from bedrock_key_audit.verdicts.access import _scp_gate_of
+    gate = _scp_gate_of(o, account_id=o.account_id, arn_partition=partition)
+    assert gate is not None
+    role = principal.replace(":user/ops", ":role/target")
+    return gate(principal, "sts:AssumeRole", role, {})
+
+
+def test_the_escalation_gate_permits_sts_when_one_region_permits_it() -> None:
+    assert _gate_says(_sts_scp({"StringEquals": {"aws:RequestedRegion": "us-east-1"}})) == (True, ())
+    assert _gate_says(_sts_scp({"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}})) == (True, ())
+    assert _gate_says(_sts_scp(None)) == (False, ())
+    assert _gate_says(_sts_scp({"StringLike": {"aws:RequestedRegion": "*"}})) == (False, ())
+    # undecided in some Region, denied in the rest: undecided, naming the key
+    east = pol("East", doc(deny("sts:AssumeRole", Condition={"StringEquals": {"aws:RequestedRegion": "us-east-1"}})), SCP)
+    rest = pol("Rest", doc(deny("sts:AssumeRole", Sid="FromTheOffice", Condition={
+        "StringNotEquals": {"aws:RequestedRegion": "us-east-1"}, "NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}})), SCP)
+    permits, keys = _gate_says(org(scps=(east, rest), account=COMMERCIAL))
+    assert permits is None and keys and all(k.startswith("aws:SourceIp (a condition of SCP Rest") for k in keys), keys
+    # a non-STS call is still made in the home Region only
+    from bedrock_key_audit.verdicts.access import _scp_gate_of
+    o = scp("East", deny("iam:PutUserPolicy", Condition={"StringEquals": {"aws:RequestedRegion": "us-east-1"}}))
+    gate = _scp_gate_of(o, account_id=COMMERCIAL, arn_partition="aws")
+    assert gate is not None and gate(OPS, "iam:PutUserPolicy", OPS, {})[0] is False
+
+
+def test_in_govcloud_sts_may_go_to_either_region() -> None:
+    gov_ops = f"arn:aws-us-gov:iam::{GOV}:user/ops"
+    assert set(sts_regions("aws-us-gov")) == {"us-gov-west-1", "us-gov-east-1"}
+
+    def gov(condition: dict[str, Any]) -> OrgPolicies:
+        return _sts_scp(condition, account=GOV, principal=gov_ops)
+    # a Region lock allowing only us-gov-west-1: permitted there
+    assert _gate_says(gov({"StringNotEquals": {"aws:RequestedRegion": ["us-gov-west-1"]}}), "aws-us-gov", gov_ops) == (True, ())
+    # a Deny in us-gov-west-1 only leaves us-gov-east-1's endpoint
+    assert _gate_says(gov({"StringEquals": {"aws:RequestedRegion": "us-gov-west-1"}}), "aws-us-gov", gov_ops) == (True, ())
+    # a lock allowing only a commercial Region denies every GovCloud Region
+    assert _gate_says(gov({"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}}), "aws-us-gov", gov_ops) == (False, ())
+
+
+def test_an_escalation_through_a_role_it_assumes_survives_an_sts_deny_in_one_region() -> None:
+    from tests.audit.test_escalation import role as gaad_role
+
+    ops_role = gaad_role("ops", assume=doc({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/dev"},
+                                           "Action": "sts:AssumeRole"}))
+    dev = _esc_user("dev", "iam:PutRolePolicy", "sts:AssumeRole", resource="arn:aws:iam::123456789012:role/ops")
+    dev_arn = "arn:aws:iam::123456789012:user/dev"
+    assert "dev" in _escalators((), users=[dev], roles=[ops_role])
+
+    def no_assume(condition: dict[str, Any] | None) -> OrgPolicy:
+        cond: dict[str, Any] = {"ArnLike": {"aws:PrincipalArn": dev_arn}, **(condition or {})}
+        return pol("NoAssume", doc(deny("sts:AssumeRole", Condition=cond)), SCP)
+    assert "dev" not in _escalators((no_assume(None),), users=[dev], roles=[ops_role])
+    got = _escalators((no_assume({"StringEquals": {"aws:RequestedRegion": "us-east-1"}}),), users=[dev], roles=[ops_role])
+    assert "dev" in got and got["dev"].certain, got
+
+
+def test_the_call_of_a_replica_read_is_made_in_the_region_of_what_it_acts_on() -> None:
+    """A replica's read after a resource policy written on the primary: the PutResourcePolicy is a call to the
+    primary's Region (us-gov-west-1), not the replica's, whatever Region the read is in."""
+    writes = dataclasses.replace(WORKLOAD_READS, region="us-gov-east-1",
+                                 calls=(("secretsmanager:PutResourcePolicy", SECRET),))
+
+    def only_in(region: str) -> OrgPolicies:
+        return org(scps=(pol("NoWrites", doc(deny("secretsmanager:PutResourcePolicy", Sid="NoWrites", Condition={
+            "StringEquals": {"aws:RequestedRegion": region}})), SCP),))
+    assert bound([writes], only_in("us-gov-east-1"))[0] == [writes]
+    kept, said = bound([writes], only_in("us-gov-west-1"))
+    assert kept == [] and "NoWrites" in said[0]["stopped"], said

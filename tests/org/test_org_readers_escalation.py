@@ -279,3 +279,38 @@ def test_the_fail_detail_names_who_the_scps_keep_out_too() -> None:
     status, text, _ = readers(users, (), no_write)
     assert status == "fail" and bystander in text.split("; kept out by")[0], text
     assert kept_out(text) == [intern], text
+
+
+# --------------------------------------------------------------------------- STS: any Region's endpoint
+def test_an_sts_deny_in_one_govcloud_region_leaves_the_other_endpoint() -> None:
+    """sts:AssumeRole may be sent to us-gov-east-1's endpoint as well as us-gov-west-1's (IAM User Guide, "Manage
+    AWS STS in an AWS Region": aws:RequestedRegion is the endpoint's Region): a Deny in one keeps no one out."""
+    ops = role("ops", trust=trusts(arn("user", "dev")))
+    dev = user("dev", doc(allow("iam:PutRolePolicy", arn("role", "ops")), allow("sts:AssumeRole", arn("role", "ops"))))
+
+    def no_assume(condition: dict[str, Any]) -> OrgPolicy:
+        return pol("NoAssume", deny("sts:AssumeRole", Condition={"ArnLike": {"aws:PrincipalArn": arn("user", "dev")},
+                                                                 **condition}))
+    status, text, _ = readers([dev], [ops], no_assume({"StringEquals": {"aws:RequestedRegion": "us-gov-west-1"}}))
+    assert status == "fail" and arn("user", "dev") in text, text
+    # a Region lock allowing only us-gov-west-1: the AssumeRole is permitted there
+    status, text, _ = readers([dev], [ops], no_assume({"StringNotEquals": {"aws:RequestedRegion": ["us-gov-west-1"]}}))
+    assert status == "fail" and arn("user", "dev") in text, text
+    # denied in both GovCloud Regions: kept out
+    status, text, _ = readers([dev], [ops], no_assume({"StringEquals": {"aws:RequestedRegion": ["us-gov-west-1",
+                                                                                                "us-gov-east-1"]}}))
+    assert status == "pass" and arn("user", "dev") in kept_out(text), text
+
+
+def test_a_role_chain_survives_an_sts_deny_in_us_gov_west_1_only(tmp_path: Path) -> None:
+    reader, ci = arn("role", "reader"), arn("user", "ci")
+    roles = [role("reader", doc(READ), trust=trusts(ci))]
+    users = [user("ci", doc(allow("sts:AssumeRole", reader)))]
+    west = pol("NoAssume", deny("sts:AssumeRole", Condition={"ArnLike": {"aws:PrincipalArn": ci},
+                                                             "StringEquals": {"aws:RequestedRegion": "us-gov-west-1"}}))
+    status, text, _ = readers(users, roles, west, allowed=[reader], tmp_path=tmp_path)
+    assert status == "fail" and ci in text, text
+    everywhere = pol("NoAssume", deny("sts:AssumeRole", Condition={"ArnLike": {"aws:PrincipalArn": ci},
+                                                                   "StringLike": {"aws:RequestedRegion": "us-gov-*"}}))
+    status, text, _ = readers(users, roles, everywhere, allowed=[reader], tmp_path=tmp_path)
+    assert status == "pass" and kept_out(text) == [ci], text
