@@ -183,3 +183,55 @@ def test_a_fail_names_how_many_more_may_mint_and_on_what(pytester):
     assert rows[ROW]["status"] == "fail" and detail.startswith("1 principal(s)") and "role/resetter" in detail, detail
     assert "; and 1 more that may mint, depending on aws:SourceVpce" in detail, detail
     assert "Create not counted" not in detail, detail
+
+
+def test_an_sts_deny_in_us_east_1_leaves_another_regions_endpoint(pytester):
+    """An SCP denies user ops ``sts:AssumeRole`` where ``aws:RequestedRegion`` is us-east-1 (the global
+    endpoint's Region); ops may assume role rotator, which resets keys (and is allowed to).  STS has
+    Regional endpoints and the caller picks one (IAM User Guide, "Manage AWS STS in an AWS Region"): with
+    IAM enforced the emulator refuses ops' AssumeRole signed for us-east-1 and lets it through for
+    us-west-2, so the audit must count ops as a minter."""
+    import boto3
+    import botocore.exceptions
+
+    from bedrock_key_audit.emulator import enforce_iam, partitions
+    from bedrock_key_audit.emulator.scenario_base import attach_scp
+    from tests.audit.helpers import run_audit
+
+    account = partitions.ACCOUNTS["commercial"]
+    ops, rotator = f"arn:aws:iam::{account}:user/ops", f"arn:aws:iam::{account}:role/rotator"
+    proof: dict[str, str] = {}
+
+    def setup(emu):
+        iam = emu.client("iam")
+        iam.create_user(UserName="ops")
+        iam.put_user_policy(UserName="ops", PolicyName="assume", PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": rotator}))
+        iam.create_role(RoleName="rotator", AssumeRolePolicyDocument=_doc(
+            {"Effect": "Allow", "Principal": {"AWS": ops}, "Action": "sts:AssumeRole"}))
+        iam.put_role_policy(RoleName="rotator", PolicyName="m", PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": "iam:ResetServiceSpecificCredential", "Resource": "*",
+             "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}}}))
+        key = iam.create_access_key(UserName="ops")["AccessKey"]
+        attach_scp("commercial", account, "NoAssumeInUsEast1", {"Version": "2012-10-17", "Statement": [
+            {"Sid": "NoAssumeAtTheGlobalEndpoint", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}, "ArnLike": {"aws:PrincipalArn": ops}}}]})
+        emu.enforce_iam = True
+        try:
+            for region in ("us-east-1", "us-west-2"):
+                sts = boto3.client("sts", endpoint_url=emu.url, region_name=region, aws_access_key_id=key["AccessKeyId"],
+                                   aws_secret_access_key=key["SecretAccessKey"])
+                try:
+                    sts.assume_role(RoleArn=rotator, RoleSessionName="probe")
+                    proof[region] = "ok"
+                except botocore.exceptions.ClientError as exc:
+                    proof[region] = exc.response["Error"]["Code"]
+        finally:
+            emu.enforce_iam = False
+            enforce_iam.clear()
+
+    allowed = write_config(pytester, f'[credential]\nallowed_minters = ["{rotator}"]\n')
+    rows = run_audit(pytester, "compliant", allowed, rows=[ROW], setup=setup)
+    assert proof == {"us-east-1": "AccessDenied", "us-west-2": "ok"}, proof
+    detail = rows[ROW]["detail"]
+    assert rows[ROW]["status"] == "fail" and ops in detail and "can assume role rotator" in detail, detail
