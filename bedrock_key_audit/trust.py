@@ -31,6 +31,10 @@ Decisions:
   claim of the federated token (``<provider>:sub``, ``:aud``, ``SAML:*``) is taken as met: some
   request meets it.  A Deny with such a condition is taken as avoidable.  The claims a trust
   requires are reported with the federated principal.
+* An ``sts:AssumeRole*`` may be sent to any Region's STS endpoint, and its ``aws:RequestedRegion`` is
+  that endpoint's Region (IAM User Guide, "Manage AWS STS in an AWS Region"): when the caller's
+  policies or the trust policy read that key, each Region with an STS endpoint (botocore's endpoint
+  data, opt-in Regions included) is tried and the best answer counts (:func:`assume_regions`).
 * A service principal (``ec2.amazonaws.com``) in a trust policy is not an assumer here: who can
   pass the role to that service (``iam:PassRole``) is not followed.
 * Chains: the roles holding the permission are depth 0; principals that can assume one are depth
@@ -41,7 +45,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bedrock_key_audit.access import (
@@ -54,7 +59,7 @@ from bedrock_key_audit.access import (
     outsiders,
     parse_resource_policy,
 )
-from bedrock_key_audit.policy import PolicyError, RequestContext, decode_document
+from bedrock_key_audit.policy import PolicyError, RequestContext, Statement, decode_document
 
 ASSUME = "sts:AssumeRole"
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
@@ -141,20 +146,67 @@ def role_trust(role: Principal) -> list[ResourceStatement] | None:
     return parse_resource_policy(doc, f"trust policy of role {role.name}")
 
 
+def home_region(arn_partition: str) -> str:
+    """The ``aws:RequestedRegion`` of a request to a global service's endpoint (IAM, and STS's global
+    endpoint sts.amazonaws.com): us-east-1, us-gov-west-1 in GovCloud -- IAM User Guide, "AWS global
+    condition context keys" (aws:RequestedRegion)."""
+    return "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
+
+
+@functools.cache
+def sts_regions(arn_partition: str) -> tuple[str, ...]:
+    """The Regions of ``arn_partition`` where AWS STS has an endpoint, from botocore's endpoint data (never
+    empty: the partition's home Region at least).  STS has Regional endpoints and the caller picks one;
+    a request's ``aws:RequestedRegion`` is that endpoint's Region (IAM User Guide, "Manage AWS STS in an
+    AWS Region"; the global endpoint is us-east-1).  Opt-in Regions are included whether or not the
+    account has enabled them (the rows using this do not read the enabled Regions): counting a Region
+    the caller cannot use yet never misses a principal."""
+    import botocore.session  # deferred: only a policy that reads aws:RequestedRegion needs the endpoint data
+
+    got = botocore.session.get_session().get_available_regions("sts", partition_name=arn_partition)
+    return tuple(sorted(set(got) | {home_region(arn_partition)}))
+
+
+def reads_requested_region(statements: Iterable[Statement]) -> bool:
+    """Does any of ``statements`` read ``aws:RequestedRegion`` (a condition key, or a policy variable in a
+    resource)?  May only ask for more evaluations than needed, never fewer."""
+    for st in statements:
+        conds = st.conditions if isinstance(st.conditions, dict) else {}
+        if any(isinstance(pairs, dict) and any(str(k).lower() == "aws:requestedregion" for k in pairs)
+               for pairs in conds.values()):
+            return True
+        if "aws:requestedregion" in " ".join((*st.resources, *st.not_resources)).lower():
+            return True
+    return False
+
+
+def assume_regions(statements: Iterable[Statement], arn_partition: str) -> tuple[str, ...]:
+    """The ``aws:RequestedRegion`` values an ``sts:AssumeRole`` may carry, as ``statements`` see it: every
+    Region with an STS endpoint (:func:`sts_regions`) when one of them reads the key, else the home
+    Region alone (one evaluation decides)."""
+    return sts_regions(arn_partition) if reads_requested_region(statements) else (home_region(arn_partition),)
+
+
 def principal_assumes(role: Principal, trust: Sequence[ResourceStatement], p: Principal, *,
                       now: dt.datetime) -> Assumer | None:
     """Can principal ``p`` of the role's own account assume ``role`` under its (parsed) ``trust``?
     Its identity policy, boundary and the trust policy are evaluated as :func:`role_assumers` does;
-    None when it certainly cannot."""
+    None when it certainly cannot.  The AssumeRole may be sent to any Region's STS endpoint: it is
+    evaluated in each (:func:`assume_regions`) and the best answer counts (certain in one Region: certain)."""
     partition = role.arn.split(":")[1]
-    base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())),
-            "aws:RequestedRegion": "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"}
-    ctx = _context(p, base, [*p.statements, *(rs.statement for rs in trust)], None, ())
-    ev = _evaluate(p, ASSUME, role.arn, ctx, trust, delegation_needed=True)
-    if ev.value is False:
+    stmts = [*p.statements, *(rs.statement for rs in trust)]
+    best = None
+    for region in assume_regions([*stmts, *(p.boundary or ())], partition):
+        base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())), "aws:RequestedRegion": region}
+        ev = _evaluate(p, ASSUME, role.arn, _context(p, base, stmts, None, ()), trust, delegation_needed=True)
+        if ev.value is not False and (best is None or ev.value is True):
+            best = ev
+        if ev.value is True:
+            break
+    if best is None:
         return None
-    return Assumer(p.arn, p.kind, ev.value is True, tuple(ev.grants),
-                   tuple(sorted(ev.unknown)) if ev.value is None else ())
+    return Assumer(p.arn, p.kind, best.value is True, tuple(best.grants),
+                   tuple(sorted(best.unknown)) if best.value is None else ())
 
 
 def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.datetime) -> list[Assumer]:
@@ -165,15 +217,19 @@ def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.d
     trust = parse_resource_policy(doc, f"trust policy of role {role.name}")
     partition = role.arn.split(":")[1]
     base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())),
-            "aws:RequestedRegion": "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"}
+            "aws:RequestedRegion": home_region(partition)}
     out: list[Assumer] = [a for p in principals if p.arn != role.arn
                           and (a := principal_assumes(role, trust, p, now=now)) is not None]
+    trust_regions = assume_regions([rs.statement for rs in trust], partition)
     for o in outsiders([trust], (), role.account, partition):
         if o.kind == "service":
             continue
         ov, oa = o.context()
-        ctx = RequestContext({**base, **{k: v for k, v in ov.items() if v is not None}}, absent=oa)
-        ev = _resource_side(trust, ASSUME, role.arn, ctx, o)
+        # the outsider's AssumeRole may go to any Region's STS endpoint: the best Region's answer counts
+        evs = [_resource_side(trust, ASSUME, role.arn, RequestContext(
+            {**base, "aws:RequestedRegion": region, **{k: v for k, v in ov.items() if v is not None}}, absent=oa), o)
+            for region in trust_regions]
+        ev = next((e for e in evs if e.value is True), next((e for e in evs if e.value is None), evs[0]))
         if ev.value is False:
             continue
         out.append(Assumer(o.label, "external", ev.value is True, tuple(ev.grants),
@@ -185,13 +241,17 @@ def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.d
             action = SAML if ":saml-provider/" in str(provider) else WEB_IDENTITY
             if rs.statement.effect != "Allow" or not rs.statement.matches(action):
                 continue
-            ctx = RequestContext(base)
-            oc = rs.statement.applies(action, role.arn, ctx)
-            deny = [d for d in trust if d.statement.effect == "Deny" and d.statement.matches(action)
-                    and (d.principal == "*" or (isinstance(d.principal, dict) and provider in _as_list(
-                        d.principal.get("Federated"))))
-                    and d.statement.applies(action, role.arn, ctx).value is True]
-            if oc.value is False or deny:
+            denies = [d for d in trust if d.statement.effect == "Deny" and d.statement.matches(action)
+                      and (d.principal == "*" or (isinstance(d.principal, dict) and provider in _as_list(
+                          d.principal.get("Federated"))))]
+            # in the best Region of the STS endpoints the token may be sent to
+            outcomes = []
+            for region in trust_regions:
+                ctx = RequestContext({**base, "aws:RequestedRegion": region})
+                if not any(d.statement.applies(action, role.arn, ctx).value is True for d in denies):
+                    outcomes.append(rs.statement.applies(action, role.arn, ctx))
+            oc = next((o for o in outcomes if o.value is True), next((o for o in outcomes if o.value is None), None))
+            if oc is None:
                 continue
             host = str(provider).rsplit("/", 1)[-1]
             required = claims.get(rs.statement.index, [])

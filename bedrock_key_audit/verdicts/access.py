@@ -14,7 +14,6 @@ uses the key in GovCloud is not known to the audit: list its role in ``secret.al
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -44,7 +43,7 @@ from bedrock_key_audit.escalation_resource import Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
-from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses
+from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses, home_region, sts_regions
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
 _SYNTHETIC = ":role/any-principal-of-the-account"
@@ -538,7 +537,7 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     if org is None or org.account_id != account_id:
         return minters, []
     other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"
-    region = _home_region(arn_partition)
+    region = home_region(arn_partition)
     tag_keys = _principal_tag_keys(org)
     named_users = {arn.rsplit("/", 1)[-1]: arn for arn in (*user_arns, *([user_arn] if user_arn else []))}
     kept: list[Access] = []
@@ -603,7 +602,7 @@ def _assume_denied(org: OrgPolicies, a: Access, *, account_id: str, arn_partitio
     """Why the SCPs deny principal ``a.principal`` (of the account) the ``sts:AssumeRole`` an access through
     role ``a.via`` starts with -- of that role, and of any other (the first hop of a chain) --; "" when
     they may not.  Its request carries what :func:`_caller_keys` says."""
-    keys = _caller_keys(org, a.principal, account_id, _home_region(arn_partition), principal_tags,
+    keys = _caller_keys(org, a.principal, account_id, home_region(arn_partition), principal_tags,
                         _principal_tag_keys(org))
     any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
     # one alternative per Region the request may be sent to (_requested_regions): stopped only when denied in each
@@ -611,22 +610,6 @@ def _assume_denied(org: OrgPolicies, a: Access, *, account_id: str, arn_partitio
                         for res in dict.fromkeys([a.via, any_role])
                         for where in _requested_regions(org, "sts:AssumeRole", arn_partition)])
     return f"sts:AssumeRole {why}" if why else ""
-
-
-def _home_region(arn_partition: str) -> str:
-    """The ``aws:RequestedRegion`` of a request to a global service's endpoint (IAM): us-east-1, us-gov-west-1
-    in GovCloud -- IAM User Guide, "AWS global condition context keys" (aws:RequestedRegion)."""
-    return "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
-
-
-@functools.cache
-def sts_regions(arn_partition: str) -> tuple[str, ...]:
-    """The Regions of ``arn_partition`` where AWS STS has an endpoint, from botocore's endpoint data (never
-    empty: the partition's home Region at least)."""
-    import botocore.session  # deferred: only an SCP that reads aws:RequestedRegion needs the endpoint data
-
-    got = botocore.session.get_session().get_available_regions("sts", partition_name=arn_partition)
-    return tuple(sorted(set(got) | {_home_region(arn_partition)}))
 
 
 def _reads_requested_region(org: OrgPolicies) -> bool:
@@ -652,7 +635,7 @@ def _requested_regions(org: OrgPolicies, action: str, arn_partition: str) -> tup
     enabled open counts the principal).  Only when some SCP reads aws:RequestedRegion are the
     Regions evaluated one by one; otherwise one evaluation (the home Region) decides."""
     if action.split(":", 1)[0].lower() != "sts" or not _reads_requested_region(org):
-        return (_home_region(arn_partition),)
+        return (home_region(arn_partition),)
     return sts_regions(arn_partition)
 
 
@@ -712,7 +695,7 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
     request in each Region it may be sent to (:func:`_requested_regions`), permitted when one permits it."""
     if org is None or org.account_id != account_id:
         return None
-    region = _home_region(arn_partition)
+    region = home_region(arn_partition)
     tag_keys = _principal_tag_keys(org)
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 

@@ -293,3 +293,29 @@ def test_a_principal_of_another_partition_is_not_an_outsider():
     got = external(readers(gaad(), resource_policy=rp_allow({"AWS": commercial_root}),
                            key_policy=kp_with({"AWS": commercial_root})))
     assert got == {}
+
+
+def test_an_assume_role_allowed_in_another_region_only_still_assumes():
+    """STS has Regional endpoints and the caller picks one: ``aws:RequestedRegion`` of an AssumeRole is that
+    endpoint's Region (IAM User Guide, "Manage AWS STS in an AWS Region"), so an identity policy allowing
+    it in eu-west-1 only, or a trust policy admitting only there, still lets the principal in."""
+    app = f"arn:{P}:iam::{ACCT}:role/app"
+    region = "us-gov-east-1" if P == "aws-us-gov" else "eu-west-1"
+    in_one = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": app,
+              "Condition": {"StringEquals": {"aws:RequestedRegion": region}}}
+    alice, bob = f"arn:{P}:iam::{ACCT}:user/alice", f"arn:{P}:iam::{ACCT}:user/bob"
+    nowhere = {**in_one, "Condition": {"StringEquals": {"aws:RequestedRegion": "xx-nowhere-1"}}}
+    got = reach(gaad(users=[user("alice", doc(in_one)), user("bob", doc(nowhere))],
+                     roles=[reader_role("app", trust(trusts({"AWS": f"arn:{P}:iam::{ACCT}:root"})))]))
+    assert got[alice].certain and bob not in got
+    # the trust policy admits the other account in that Region only: an outsider still assumes
+    got = reach(gaad(roles=[reader_role("app", trust(trusts({"AWS": OTHER}, StringEquals={"aws:RequestedRegion": region})))]))
+    assert got[OTHER_ROOT].certain
+    got = reach(gaad(roles=[reader_role("app", trust(trusts({"AWS": OTHER},
+                                                            StringEquals={"aws:RequestedRegion": "xx-nowhere-1"})))]))
+    assert OTHER_ROOT not in got
+    # a federated principal too
+    provider = f"arn:{P}:iam::{ACCT}:saml-provider/corp-idp"
+    got = reach(gaad(roles=[reader_role("sso", trust(trusts({"Federated": provider}, "sts:AssumeRoleWithSAML",
+                                                              StringEquals={"aws:RequestedRegion": region})))]))
+    assert got[provider].certain

@@ -11,7 +11,8 @@ from bedrock_key_audit.access import ANY_OTHER_ACCOUNT, Access
 from bedrock_key_audit.escalation import ESCALATION
 from bedrock_key_audit.org_policies import RCP, SCP, Level, OrgPolicies, OrgPolicy, bound_any, rcp_gate
 from bedrock_key_audit.policy import RequestContext
-from bedrock_key_audit.verdicts.access import _org_bound_minters, _org_bound_readers, sts_regions
+from bedrock_key_audit.trust import sts_regions
+from bedrock_key_audit.verdicts.access import _org_bound_minters, _org_bound_readers
 from tests.policy_docs import allow, deny, doc
 
 GOV, MGMT, PARTNER_ACCT, FRIEND_ACCT = "222233334444", "999988887777", "111122223333", "444455556666"
