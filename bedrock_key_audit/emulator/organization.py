@@ -121,7 +121,8 @@ def _fix_assume_role() -> None:
             denied = AccessDenied(f"User: {principal.identity_arn} is not authorized to perform: sts:AssumeRole on "
                                   f"resource: {role_arn}")
             if role is None or not reach.may_assume(role, account, principal, caller, arn_partition, "sts:AssumeRole",
-                                                    {"sts:ExternalId": external_id} if external_id else {}):
+                                                    {"sts:ExternalId": external_id} if external_id else {},
+                                                    region=self.region):
                 raise denied
         elif role is None or not trust_allows(role.assume_role_policy_document, caller, arn_partition, external_id):
             raise denied

@@ -359,11 +359,13 @@ def may_read(c: Caller, owner: str, secret: Any, version_id: str | None, stage: 
 
 
 def may_assume(role: Any, role_account: str, c: Caller | None, caller_account: str, arn_partition: str,
-               action: str, extra: dict[str, Any]) -> bool:
+               action: str, extra: dict[str, Any], region: str | None = None) -> bool:
     """Does the trust policy (and, where needed, the caller's identity policy) let the caller
     assume ``role``?  ``c`` None: the account root of ``caller_account`` (every identity policy
-    allows it)."""
-    region = "us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1"
+    allows it).  ``region``: the Region of the STS endpoint the request was sent to, its
+    ``aws:RequestedRegion`` (IAM User Guide, "Manage AWS STS in an AWS Region"); the global
+    endpoint's (us-east-1, us-gov-west-1 in GovCloud) when not given."""
+    region = region or ("us-gov-west-1" if arn_partition == "aws-us-gov" else "us-east-1")
     ctx = {**(caller_context(c, region) if c else {"aws:PrincipalAccount": caller_account,
                                                      "aws:PrincipalArn": f"arn:{arn_partition}:iam::{caller_account}:root"}),
            **extra}

@@ -185,12 +185,13 @@ def test_a_fail_names_how_many_more_may_mint_and_on_what(pytester):
     assert "Create not counted" not in detail, detail
 
 
-def test_an_sts_deny_in_us_east_1_leaves_another_regions_endpoint(pytester):
-    """An SCP denies user ops ``sts:AssumeRole`` where ``aws:RequestedRegion`` is us-east-1 (the global
-    endpoint's Region); ops may assume role rotator, which resets keys (and is allowed to).  STS has
-    Regional endpoints and the caller picks one (IAM User Guide, "Manage AWS STS in an AWS Region"): with
-    IAM enforced the emulator refuses ops' AssumeRole signed for us-east-1 and lets it through for
-    us-west-2, so the audit must count ops as a minter."""
+@pytest.mark.parametrize("by", ["scp", "identity"])
+def test_an_sts_deny_in_us_east_1_leaves_another_regions_endpoint(pytester, by):
+    """Ops may assume role rotator, which resets keys (and is allowed to), but not in us-east-1 (the
+    global endpoint's Region): an SCP denies it there (``scp``), or ops' own policy allows it in us-west-2
+    only (``identity``).  STS has Regional endpoints and the caller picks one (IAM User Guide, "Manage AWS
+    STS in an AWS Region"): with IAM enforced the emulator refuses ops' AssumeRole signed for us-east-1
+    and lets it through for us-west-2, so the audit must count ops as a minter."""
     import boto3
     import botocore.exceptions
 
@@ -205,17 +206,22 @@ def test_an_sts_deny_in_us_east_1_leaves_another_regions_endpoint(pytester):
     def setup(emu):
         iam = emu.client("iam")
         iam.create_user(UserName="ops")
+        where = {} if by == "scp" else {"Condition": {"StringEquals": {"aws:RequestedRegion": "us-west-2"}}}
         iam.put_user_policy(UserName="ops", PolicyName="assume", PolicyDocument=_doc(
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": rotator}))
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{account}:role/*", **where}))
+        # a trust naming the account (not ops itself) needs ops' identity policy to allow the AssumeRole
+        trusted = ops if by == "scp" else f"arn:aws:iam::{account}:root"
         iam.create_role(RoleName="rotator", AssumeRolePolicyDocument=_doc(
-            {"Effect": "Allow", "Principal": {"AWS": ops}, "Action": "sts:AssumeRole"}))
+            {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}))
         iam.put_role_policy(RoleName="rotator", PolicyName="m", PolicyDocument=_doc(
             {"Effect": "Allow", "Action": "iam:ResetServiceSpecificCredential", "Resource": "*",
              "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}}}))
         key = iam.create_access_key(UserName="ops")["AccessKey"]
-        attach_scp("commercial", account, "NoAssumeInUsEast1", {"Version": "2012-10-17", "Statement": [
-            {"Sid": "NoAssumeAtTheGlobalEndpoint", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*",
-             "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}, "ArnLike": {"aws:PrincipalArn": ops}}}]})
+        if by == "scp":
+            attach_scp("commercial", account, "NoAssumeInUsEast1", {"Version": "2012-10-17", "Statement": [
+                {"Sid": "NoAssumeAtTheGlobalEndpoint", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"},
+                               "ArnLike": {"aws:PrincipalArn": ops}}}]})
         emu.enforce_iam = True
         try:
             for region in ("us-east-1", "us-west-2"):
