@@ -88,7 +88,7 @@ from bedrock_key_audit.access import (
     key_minters,
 )
 from bedrock_key_audit.escalation_catalogue import PATHS
-from bedrock_key_audit.trust import assumer_accesses, principal_assumes, role_trust
+from bedrock_key_audit.trust import assume_regions, assumer_accesses, principal_assumes, role_trust
 from bedrock_key_audit.policy import PolicyError, Statement, Unknown, _and, _or, decode_document, parse_document
 
 CREATE = "iam:CreateServiceSpecificCredential"
@@ -632,7 +632,10 @@ class _Judge:
         # the rewritten trust names p: no identity grant is needed, but p's boundary and Denies still apply
         trusted = _policy({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": t.arn}]}, "the rewritten trust policy")
-        assume = self.may(_with(p, trusted), "sts:AssumeRole", t.arn)
+        # the AssumeRole may go to any Region's STS endpoint (trust.assume_regions): p's policies decide in each
+        regions = assume_regions([*p.statements, *(p.boundary or ())], self.partition)
+        assume = self.may(_with(p, trusted), "sts:AssumeRole", t.arn,
+                          requests=[{"aws:RequestedRegion": r} for r in regions])
         return _Step(_and([trust.value, assume.value]), tuple(trust.grants), frozenset(trust.unknown | assume.unknown),
                      f"iam:UpdateAssumeRolePolicy of role {t.name} to trust itself, then sts:AssumeRole")
 

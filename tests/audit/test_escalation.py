@@ -243,6 +243,21 @@ def test_update_assume_role_policy_of_a_role_that_mints():
     assert "ops" not in run(users=[user("ops", pol, boundary=b_arn)], roles=[minter], policies=[fence])
 
 
+def test_a_boundary_allowing_sts_in_another_region_only_still_lets_the_rewriter_assume():
+    """The AssumeRole after the trust rewrite may go to any Region's STS endpoint (IAM User Guide, "Manage AWS STS
+    in an AWS Region"): a boundary allowing it in eu-west-1 only does not stop it; one allowing it nowhere does."""
+    minter = role("key-rotator", doc(allow("iam:*ServiceSpecificCredential")))
+    pol = doc(allow("iam:UpdateAssumeRolePolicy", f"{C}:iam::{A}:role/key-rotator"))
+    b_arn = f"{C}:iam::{A}:policy/StsInEu"
+
+    def fence(region: str) -> dict[str, Any]:
+        return policy("StsInEu", doc(allow("iam:UpdateAssumeRolePolicy"), allow(
+            "sts:AssumeRole", Condition={"StringEquals": {"aws:RequestedRegion": region}})))
+    got = run(users=[user("ops", pol, boundary=b_arn)], roles=[minter], policies=[fence("eu-west-1")])
+    assert "ops" in got and got["ops"].certain, got
+    assert "ops" not in run(users=[user("ops", pol, boundary=b_arn)], roles=[minter], policies=[fence("xx-nowhere-1")])
+
+
 def test_service_linked_roles_cannot_be_rewritten():
     slr = role("AWSServiceRoleForX", doc(allow("iam:*ServiceSpecificCredential")))
     slr["Arn"] = f"{C}:iam::{A}:role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX"
