@@ -93,7 +93,7 @@ def plan_point(at: Any = None) -> Iterator[PlanPoint]:
     from bedrock_key_audit.fixtures.remediation import plugin
 
     point = PlanPoint(at)
-    orig_plan, orig_apply = plugin._plan, plugin.apply_plan
+    orig_plan, orig_apply = plugin._plan, vars(plugin)["apply_plan"]  # as the plugin calls it (a test may wrap it)
 
     def _plan(config: Any, records: list[Any], apply: bool) -> Any:
         if apply:
