@@ -21,10 +21,16 @@ def _throttle_secret_value(emu):
     aws_faults.throttle("secretsmanager:GetSecretValue")  # every call, for the whole run
 
 
-def test_audits_in_one_process_judge_as_each_alone(pytester, emu):
+def test_audits_in_one_process_judge_as_each_alone(pytester, emu, monkeypatch):
     """A whole audit, a ``-m secret`` audit with GetSecretValue throttled, and a whole audit again, each on a fresh
     scenario: the selection judges its rows as a whole run does (the throttle is the one "rerun later" sentence on the
     rows needing the value, the others pass), and the third run's rows are the first's."""
+    from botocore.retries import standard
+
+    # botocore's standard retry mode waits rand(0, 1) x 2**i s before throttled attempt i+1: the retries are what the
+    # throttled run exercises, not the waits, so they are zero (as tests/audit/test_read_errors.py no_backoff); every
+    # attempt still happens and is throttled
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
     first = _verdicts(run_audit(pytester, "compliant"))
     emu.reset()
     selection = _verdicts(run_audit(pytester, "compliant", "-m", "secret", setup=_throttle_secret_value))

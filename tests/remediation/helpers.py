@@ -1,11 +1,13 @@
 """Run the audit with --remediate in-process; snapshot the emulator's state; build fixer contexts."""
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import pytest
@@ -61,6 +63,54 @@ def run(pytester, *args: str, scenario: str | None = None, setup=None, plugins_e
         str(CHECKS), *extra, "--no-reports", "-p", "no:cacheprovider", f"--rootdir={ROOT}",
         "-c", str(ROOT / "pyproject.toml"), *args, plugins=[cap, SkipDiscardedTracebacks(), *plugins_extra])
     return result, cap
+
+
+class PlanPoint:
+    """What an apply run (``--remediate``) held at the moment its plan was complete, before its first write:
+    the plan's steps (copies: apply_plan then sets their status), the audit's records the plan was built
+    from, and ``state``, what ``at()`` returned then (a snapshot of the account).
+
+    Apply builds its plan with the very code plan mode runs (fixtures/remediation/plugin.py ``_plan``: the
+    same ``build_plan(ctx, records)``, dry runs included, on the records of the same audit; only
+    ``apply=True`` adds ``apply_plan`` after it), so the account at this point is the account after a
+    ``--remediate=plan`` run of the same arguments, and these steps are that run's plan."""
+
+    def __init__(self, at: Any = None):
+        self.at = at
+        self.plan: list[Any] = []
+        self.records: dict[str, Any] = {}
+        self.state: Any = None
+        self.seen = False
+
+    def statuses(self) -> dict[str, str]:
+        return {k: r.status for k, r in self.records.items()}
+
+
+@contextlib.contextmanager
+def plan_point(at: Any = None) -> Iterator[PlanPoint]:
+    """Within the block, every apply run records a :class:`PlanPoint` (a test-only wrapper on the plugin's
+    ``_plan`` and ``apply_plan`` seam; nothing of the run changes)."""
+    from bedrock_key_audit.fixtures.remediation import plugin
+
+    point = PlanPoint(at)
+    orig_plan, orig_apply = plugin._plan, vars(plugin)["apply_plan"]  # as the plugin calls it (a test may wrap it)
+
+    def _plan(config: Any, records: list[Any], apply: bool) -> Any:
+        if apply:
+            point.records = {r.check_id + (f"[{r.partition}]" if r.partition else ""): r for r in records}
+        return orig_plan(config, records, apply)
+
+    def apply_plan(ctx: Any, steps: list[Any], on_action: Any) -> Any:
+        point.plan = [dataclasses.replace(s, **{f.name: list(getattr(s, f.name)) for f in dataclasses.fields(s)
+                                                if isinstance(getattr(s, f.name), list)}) for s in steps]
+        point.state = point.at() if point.at else None
+        point.seen = True
+        return orig_apply(ctx, steps, on_action)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plugin, "_plan", _plan)
+        mp.setattr(plugin, "apply_plan", apply_plan)
+        yield point
 
 
 def point_env_at(monkeypatch, emu) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from bedrock_key_audit.remediation.fixers import cloudtrail as cloudtrail_fixers, iam as iam_fixers
 from bedrock_key_audit.remediation.names import SURFACE_DENY_POLICY
-from tests.remediation.helpers import SECRET, USER, run
+from tests.remediation.helpers import SECRET, USER, plan_point, run
 from tests.remediation.snapshot import account_snapshot
 
 ALT = f"BedrockApiKeyLeastPrivilege-{USER}"
@@ -24,8 +24,14 @@ def _doc(*statements: dict) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def plan_and_apply(pytester, scenario: str, setup, *apply_args: str, config: str | None = None):
-    """``--remediate=plan`` (must change nothing), then ``--remediate *apply_args`` on a fresh build."""
+def plan_and_apply(pytester, scenario: str, setup, *apply_args: str, config: str | None = None,
+                   real_plan: bool = False):
+    """``--remediate *apply_args`` on a fresh build; ``pcap``, the plan, is the one that run built, taken at its
+    plan point (complete, before the first write: tests/remediation/helpers.py ``plan_point``), where the account
+    must equal the build -- the audit and the plan's dry runs changed nothing.  Apply builds its plan by plan mode's
+    own code (fixtures/remediation/plugin.py ``_plan``: ``build_plan``; ``--allow-destructive`` changes only the
+    status of a step made for its dependents, never a step's key, action, calls or targets).  ``real_plan``: a
+    separate ``--remediate=plan`` run (without ``apply_args``) first, which must change nothing, gives ``pcap``."""
     seen: dict = {}
     extra = [f"--audit-config={config}"] if config else []
 
@@ -35,10 +41,15 @@ def plan_and_apply(pytester, scenario: str, setup, *apply_args: str, config: str
             seen[tag] = account_snapshot(emu)
             seen["emu"] = emu
         return _b
-    presult, pcap = run(pytester, "--remediate=plan", *extra, scenario=scenario, setup=build("plan_before"))
-    assert account_snapshot(seen["emu"]) == seen["plan_before"], "--remediate=plan changed the account"
-    result, cap = run(pytester, "--remediate", *apply_args, *extra, scenario=scenario, setup=build("before"))
-    return pcap, cap, result, seen["before"], account_snapshot(seen["emu"]), presult
+    presult = None
+    if real_plan:
+        presult, pcap = run(pytester, "--remediate=plan", *extra, scenario=scenario, setup=build("plan_before"))
+        assert account_snapshot(seen["emu"]) == seen["plan_before"], "--remediate=plan changed the account"
+    with plan_point(lambda: account_snapshot(seen["emu"])) as point:
+        result, cap = run(pytester, "--remediate", *apply_args, *extra, scenario=scenario, setup=build("before"))
+    assert point.seen, result.stdout.str()[-2000:]
+    assert point.state == seen["before"], "planning (the audit and the plan's dry runs) changed the account"
+    return (pcap if real_plan else point), cap, result, seen["before"], account_snapshot(seen["emu"]), presult
 
 
 def _statuses(cap) -> dict[str, str]:
@@ -417,7 +428,7 @@ def test_every_other_credential_type_is_deleted_only_by_named_destructive_steps(
                 "ServiceSpecificCredentialId"],
         })
 
-    pcap, cap, result, before, after, _ = plan_and_apply(pytester, "compliant", setup)
+    pcap, cap, result, before, after, _ = plan_and_apply(pytester, "compliant", setup, real_plan=True)
     for plan, ids in ((pcap.plan, builds[0]), (cap.plan, builds[1])):
         steps = {s.key: s for s in plan}
         for slug, cid in ids.items():

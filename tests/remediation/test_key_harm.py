@@ -1,8 +1,8 @@
 """Keys / secret / rotation: remediation harms nothing it does not own.
 
-Each test builds an account on the emulator, runs ``--remediate=plan`` (nothing may change), then
-``--remediate`` and ``--remediate --allow-destructive`` on a fresh copy of the same account, and
-compares the account before and after each.  Credential ids differ between the three builds, so
+Each test builds an account on the emulator, plans (nothing may change: a ``--remediate=plan`` run, or the
+``--remediate`` run at its plan point, see ``three_runs``), then runs ``--remediate`` and ``--remediate
+--allow-destructive`` on a fresh copy of the same account, and compares the account before and after each.  Credential ids differ between the three builds, so
 every comparison is within one run.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from bedrock_key_audit.emulator import faults
 from bedrock_key_audit.fixtures.remediation import plugin
 from bedrock_key_audit.remediation import core, rotation
-from tests.remediation.helpers import SECRET, USER, run, snapshot
+from tests.remediation.helpers import SECRET, USER, plan_point, run, snapshot
 from tests.keyscan import holds_key_head
 
 BEDROCK = "bedrock.amazonaws.com"
@@ -73,16 +73,30 @@ def _new_key(emu, *, status="Active", days_later=0.0, age=180) -> dict:
 
 def three_runs(pytester, build, extra_plugins=(), modes=tuple(MODES)) -> dict[str, dict]:
     """``build(emu) -> dict`` makes the account (on an empty emulator); for each mode: the build's
-    facts, snapshots before/after, keys and secret before/after, the plan and the action log."""
+    facts, snapshots before/after, keys and secret before/after, the plan and the action log.
+
+    With "apply" among the modes, "plan" is not a run of its own: it is the apply run at its plan point
+    (complete, before the first write: tests/remediation/helpers.py ``plan_point``) -- apply without
+    --allow-destructive builds its plan by plan mode's own code with the same flags (fixtures/remediation/
+    plugin.py ``_plan``), so that plan is plan mode's, and the account then ("after") is the account a plan run
+    leaves.  Without "apply", "plan" is a real ``--remediate=plan`` run."""
     out: dict[str, dict] = {}
+    at_point = "plan" in modes and "apply" in modes
     for mode in modes:
+        if mode == "plan" and at_point:
+            continue
         args = MODES[mode]
         seen: dict = {}
 
         def setup(emu, seen=seen):
             seen["facts"] = build(emu)
             seen.update(emu=emu, before=snapshot(emu), keys_before=_keys(emu), secret_before=_secret(emu))
-        result, cap = run(pytester, *args, scenario="empty", setup=setup, plugins_extra=extra_plugins)
+
+        def at(seen=seen):
+            emu = seen["emu"]
+            return {"after": snapshot(emu), "keys_after": _keys(emu), "secret_after": _secret(emu)}
+        with plan_point(at) as point:
+            result, cap = run(pytester, *args, scenario="empty", setup=setup, plugins_extra=extra_plugins)
         emu = seen["emu"]
         faults.reset()
         seen.update(result=result, cap=cap, plan={s.key: s for s in cap.plan}, after=snapshot(emu),
@@ -90,9 +104,14 @@ def three_runs(pytester, build, extra_plugins=(), modes=tuple(MODES)) -> dict[st
         blob = json.dumps(cap.actions, default=str) + result.stdout.str()
         assert not holds_key_head(blob) and "bedrock-api-key-" not in blob
         out[mode] = seen
-    assert out["plan"]["after"] == out["plan"]["before"], "--remediate=plan changed the account"
-    assert out["plan"]["cap"].actions == []
-    return out
+        if mode == "apply" and at_point:
+            assert point.seen, result.stdout.str()[-2000:]
+            out["plan"] = {**seen, **point.state, "plan": {s.key: s for s in point.plan}, "actions": []}
+            assert point.state["after"] == seen["before"], "planning (the audit and its dry runs) changed the account"
+    if not at_point and "plan" in out:
+        assert out["plan"]["after"] == out["plan"]["before"], "--remediate=plan changed the account"
+        assert out["plan"]["cap"].actions == []
+    return {m: out[m] for m in modes}
 
 
 def _named(step, cred_id: str, alias: str) -> bool:

@@ -176,15 +176,39 @@ def _remediate_as(pytester, monkeypatch, emu, tmp_path, drop: str | None = None)
                "-k", "least_privilege or encrypted_with_cmk", plugins_extra=[PrincipalAws(keys)])
 
 
+_REMEDIATED: dict[str, Any] = {}
+
+
+def _remediated(pytester, monkeypatch, emu, tmp_path) -> dict[str, Any]:
+    """The one ``_remediate_as`` run (no action dropped) of ``_path_user_and_role_reader``'s account that the two
+    tests below judge -- the same account, configuration, principal and arguments, and neither test changes the
+    result or the account -- made by whichever of them runs first in this process, with what each reads once it
+    is over: the run, enforce_iam's decisions, and the key policy of the KMS key it created (or why it cannot be
+    read)."""
+    if not _REMEDIATED:
+        _path_user_and_role_reader(emu)
+        result, cap = _remediate_as(pytester, monkeypatch, emu, tmp_path)
+        refused, allowed = list(enforce_iam.refused()), list(enforce_iam.allowed())  # before any read of ours
+        key_policy: Any
+        try:
+            kms = emu.client("kms", "govcloud")
+            key = kms.describe_key(KeyId="alias/bedrock-key-audit")["KeyMetadata"]["Arn"]
+            key_policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+        except Exception as exc:  # noqa: BLE001 -- re-raised by the test that reads it, after its assertions before
+            key_policy = exc
+        _REMEDIATED.update(result=result, cap=cap, refused=refused, allowed=allowed, key_policy=key_policy)
+    return _REMEDIATED
+
+
 def test_generated_remediator_policy_covers_a_path_user_a_role_reader_and_a_new_key(pytester, enforced, monkeypatch,
                                                                                    tmp_path):
     """A key user under an IAM path (its ARN is ``user/svc/NAME``), a role among the secret's readers (resolved with
     ``iam:GetRole`` in GovCloud), and the KMS key the remediator creates (its key policy names the creator for
     CreateKey's lockout safety check): nothing refused, the steps applied."""
-    _path_user_and_role_reader(enforced)
-    result, cap = _remediate_as(pytester, monkeypatch, enforced, tmp_path)
-    assert enforce_iam.refused() == []
-    decided = enforce_iam.allowed()
+    done = _remediated(pytester, monkeypatch, enforced, tmp_path)
+    cap = done["cap"]
+    assert done["refused"] == []
+    decided = done["allowed"]
     assert ("iam:AttachUserPolicy", f"arn:aws:iam::{ACCOUNTS['commercial']}:user/svc/{PATH_USER}") in decided
     assert ("iam:GetRole", WORKLOAD_ROLE) in decided
     steps = {s.key: (s.status, s.message) for s in cap.plan}
@@ -204,12 +228,12 @@ def test_generated_remediator_policy_without_get_role_fails(pytester, enforced, 
 def test_the_new_keys_policy_names_its_creator_for_put_key_policy(pytester, enforced, monkeypatch, tmp_path):
     """The remediator holds no ``kms:PutKeyPolicy``; CreateKey's lockout safety check passes because the key policy
     it writes names the creating principal (IAM's ARN) for ``kms:PutKeyPolicy``."""
-    _path_user_and_role_reader(enforced)
-    result, cap = _remediate_as(pytester, monkeypatch, enforced, tmp_path)
+    done = _remediated(pytester, monkeypatch, enforced, tmp_path)
+    cap = done["cap"]
     assert cap.records["secret.encrypted_with_cmk"].status == "pass", cap.records["secret.encrypted_with_cmk"].detail
-    kms = enforced.client("kms", "govcloud")
-    key = kms.describe_key(KeyId="alias/bedrock-key-audit")["KeyMetadata"]["Arn"]
-    doc = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    doc = done["key_policy"]
+    if isinstance(doc, Exception):
+        raise doc
     me = f"arn:aws-us-gov:iam::{ACCOUNTS['govcloud']}:user/bedrock-key-remediator"
     named = [st for st in doc["Statement"] if st.get("Principal", {}).get("AWS") == me]
     assert [(st["Effect"], st["Action"]) for st in named] == [("Allow", "kms:PutKeyPolicy")], doc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import io
 import json
 import shutil
@@ -17,6 +18,31 @@ from bedrock_key_audit.rejudge import row_key
 from bedrock_key_audit.reporting.evidence import MANIFEST_NAME, _dump, build_manifest
 from bedrock_key_audit.reporting.results import summarize
 from tests.audit.helpers import CHECKS, ROOT
+
+
+
+@pytest.fixture(autouse=True)
+def _each_snapshot_replayed_once(monkeypatch):
+    """Within one test, rejudge's replay (bedrock_key_audit/rejudge.py ``replay``: a subprocess that judges one
+    snapshot file offline and returns its results.json) runs once per distinct input -- the snapshot file's bytes,
+    fleet mode and the selection -- and a later call with the same input gets a copy of what that run returned.
+
+    A replay is a function of that input alone (rows judge the snapshot's reads at the snapshot's own clock, with no
+    AWS and no profile: the subprocess gets AWS_CONFIG_FILE=/dev/null), and rejudge reads only its ``checks``.
+    These tests replay one recorded snapshot many times to prove how rejudge compares it with edited results,
+    manifests and run ids; rejudge still reads, verifies and compares every bundle itself, and every distinct
+    snapshot (each edited one too) is still judged by a real replay subprocess."""
+    import bedrock_key_audit.rejudge as rejudge_mod
+
+    real = rejudge_mod.replay
+    done: dict[tuple[str, bool, tuple[str, ...]], str] = {}
+
+    def replay(snapshot_path, workdir, fleet, select=None):
+        key = (hashlib.sha256(Path(snapshot_path).read_bytes()).hexdigest(), bool(fleet), tuple(select or ()))
+        if key not in done:
+            done[key] = json.dumps(real(snapshot_path, workdir, fleet, select))
+        return json.loads(done[key])
+    monkeypatch.setattr(rejudge_mod, "replay", replay)
 
 
 def _record(pytester, scenario: str, *args: str) -> tuple[Path, str]:
