@@ -889,3 +889,45 @@ def escalations_to(principals: Sequence[Principal], holders: Sequence[Access], *
     if kept_out is not None and (scp is not None or final is not None):
         kept_out.update(search([p for p in principals if p.arn not in found], None, None))
     return [found[p.arn] for p in principals if p.arn in found]
+
+
+_TAG_ACTIONS = {"user": ("iam:TagUser", "iam:UntagUser"), "role": ("iam:TagRole", "iam:UntagRole")}
+
+
+def tag_changers(principals: Sequence[Principal], *, partition: str, account_id: str, now: dt.datetime,
+                 gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
+                 scp: ScpGate | None = None) -> dict[str, str]:
+    """The users and roles whose IAM tags a principal on their own path may change, each with the
+    sentence why: a user that may ``iam:TagUser`` or ``iam:UntagUser`` itself; a role that may
+    ``iam:TagRole``/``iam:UntagRole`` itself, or that a principal which can assume it (its trust
+    policy admits it) may tag.  Their tags are then chosen by whoever acts as them, so they are no
+    fact about their requests' ``aws:PrincipalTag/*`` (IAM User Guide, "Tags for AWS Identity and
+    Access Management resources": TagUser/TagRole add or overwrite, UntagUser/UntagRole remove;
+    "Controlling access to IAM principals" / "Define permissions based on attributes with ABAC
+    authorization": principals must not be allowed to change their own tags).  "May" is judged
+    with the principal's identity policies and boundary (explicit Deny wins), each call bounded by
+    ``scp`` as an escalation step is; certainly or possibly alike."""
+    acct = account_of(gaad or {}, principals, managed)
+    judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
+    out: dict[str, str] = {}
+    for t in principals:
+        if t.kind not in _TAG_ACTIONS or not t.arn.startswith("arn:"):
+            continue
+        by = [t]
+        if t.kind == "role":
+            by += [p for p in principals if p is not t and (s := judge._assumed_by(p, t)) is not None
+                   and s.value is not False]
+        for p in by:
+            evs = [(action, judge.may(p, action, t.arn, tags=acct.user_tags.get(t.arn)))
+                   for action in _TAG_ACTIONS[t.kind]]
+            got = next(((a, ev) for a, ev in evs if ev.value is True), next(
+                ((a, ev) for a, ev in evs if ev.value is None), None))
+            if got is None:
+                continue
+            action, ev = got
+            verb = "can" if ev.value else f"may (depending on {', '.join(sorted(ev.unknown)) or 'an unknown'})"
+            out[t.arn] = (f"{t.kind} {t.name} {verb} change its own tags ({action} on itself)" if p is t else
+                          f"{p.kind} {p.name}, which can assume role {t.name}, {verb} change its tags "
+                          f"({action} on it)")
+            break
+    return out

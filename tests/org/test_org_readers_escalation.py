@@ -250,6 +250,56 @@ def test_principal_tag_of_a_role_whose_trust_allows_tag_session_stays_undecided(
     assert status == "fail" and ops in text, text
 
 
+def test_a_user_that_may_tag_itself_is_counted_whatever_its_iam_tags() -> None:
+    """Tags the principal can change itself (iam:TagUser / iam:UntagUser on its own ARN) are chosen by it: the
+    SCP's condition on them stops nothing (RR5 B6, B8), and the detail says why."""
+    may_tag = user("intern", doc(READ, allow("iam:TagUser", INTERN)), tags={"team": "web"})
+    status, text, _ = readers([may_tag], (), TEAM_ONLY)
+    assert status == "fail" and INTERN in text and "user intern can change its own tags (iam:TagUser on itself)" in text, text
+    quarantine = pol("Quarantine", deny("secretsmanager:GetSecretValue",
+                                        Condition={"StringEquals": {"aws:PrincipalTag/quarantine": "true"}}))
+    untag = user("intern", doc(READ, allow("iam:UntagUser", INTERN)), tags={"quarantine": "true"})
+    status, text, _ = readers([untag], (), quarantine)
+    assert status == "fail" and "iam:UntagUser on itself" in text, text
+    # controls: no tag permission, tag permission on another user only, or an explicit Deny of it
+    for intern in (user("intern", doc(READ), tags={"team": "web"}),
+                   user("intern", doc(READ, allow("iam:TagUser", arn("user", "other"))), tags={"team": "web"}),
+                   user("intern", doc(READ, allow("iam:TagUser", INTERN), deny("iam:TagUser")), tags={"team": "web"})):
+        status, text, _ = readers([intern], (), TEAM_ONLY)
+        assert status == "pass" and INTERN in kept_out(text), text
+    # the SCPs deny it the TagUser: its tags are facts again
+    no_tagging = pol("NoTagging", deny(["iam:TagUser", "iam:UntagUser"]))
+    status, text, _ = readers([may_tag], (), TEAM_ONLY, no_tagging)
+    assert status == "pass" and INTERN in kept_out(text), text
+
+
+def test_a_role_its_assumer_may_tag_is_counted_whatever_its_iam_tags() -> None:
+    """ci can assume ops and iam:TagRole it: ops's team tag is ci's choice (RR5 B7)."""
+    ops, ci = arn("role", "ops"), arn("user", "ci")
+    reads = role("ops", doc(READ), trust=trusts(ci), tags={"team": "web"})
+    status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops), allow("iam:TagRole", ops)))], [reads],
+                              TEAM_ONLY)
+    assert status == "fail" and ops in text and ci in text, text
+    assert "user ci, which can assume role ops, can change its tags (iam:TagRole on it)" in text, text
+    # the role tagging itself
+    self_tag = role("ops", doc(READ, allow("iam:TagRole", ops)), trust=trusts(ci), tags={"team": "web"})
+    status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops)))], [self_tag], TEAM_ONLY)
+    assert status == "fail" and "role ops can change its own tags (iam:TagRole on itself)" in text, text
+    # controls: ci cannot tag ops; a user that may tag ops but cannot assume it
+    status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops)))], [reads], TEAM_ONLY)
+    assert status == "pass" and ops in kept_out(text), text
+    status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops))),
+                               user("tagger", doc(allow("iam:TagRole", ops)))], [reads], TEAM_ONLY)
+    assert status == "pass" and ops in kept_out(text), text
+
+
+def test_an_escalator_that_may_tag_itself_is_not_kept_out_by_a_tag_condition() -> None:
+    """The SCP bounds the escalation's final read by the escalator's tags: one it may change decides nothing."""
+    write = doc(allow("iam:PutUserPolicy", INTERN), allow("iam:TagUser", INTERN))
+    status, text, _ = readers([user("intern", write, tags={"team": "web"})], (), TEAM_ONLY)
+    assert status != "pass" and INTERN in text and "can change its own tags" in text, text
+
+
 # --------------------------------------------------------------------------- role chains
 def test_who_reads_only_as_a_role_is_stopped_with_it_or_by_its_sts_assume_role(tmp_path: Path) -> None:
     reader, ci = arn("role", "reader"), arn("user", "ci")
