@@ -39,7 +39,7 @@ from bedrock_key_audit.access import (
     secret_readers,
 )
 from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence,
-                                          tag_changers)
+                                          tag_changers, tag_writers)
 from bedrock_key_audit.escalation_resource import Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
@@ -334,9 +334,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     # the organization bounds an escalation as it bounds the minters' (each call of a step; here the
     # final read too), with the aws:PrincipalTag/* of the account's users and roles
     arn_partition = secret.arn.split(":")[1]
-    principal_tags, retag = _facts_of_tags(auth, org, account_id=account, arn_partition=arn_partition, now=now,
-                                           principals=principals)
-    scp = _scp_gate_of(org, account_id=account, arn_partition=arn_partition, principal_tags=principal_tags, retag=retag)
+    principal_tags, retag, scp = _facts_of_tags(auth, org, account_id=account, arn_partition=arn_partition, now=now,
+                                                principals=principals)
     final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
                              now=now, principal_tags=principal_tags, retag=retag)
     kept_out: dict[str, Access] = {}
@@ -446,8 +445,7 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     account_id = next((arn.split(":")[4] for arn, _ in auth.users), "") or (
         caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
     org, org_note = _org_of(inventory, "commercial")
-    tags, retag = _facts_of_tags(auth, org, account_id=account_id, arn_partition=arn_partition, now=now)
-    scp = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags, retag=retag)
+    tags, retag, scp = _facts_of_tags(auth, org, account_id=account_id, arn_partition=arn_partition, now=now)
     try:
         wanted: set[str] = set()
         minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
@@ -668,7 +666,7 @@ def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] 
 
 def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, account_id: str, arn_partition: str,
                    now: Any, principals: Sequence[Principal] | None = None,
-                   ) -> tuple[dict[str, dict[str, str] | None], dict[str, str]]:
+                   ) -> tuple[dict[str, dict[str, str] | None], dict[str, str], ScpGate | None]:
     """The ``aws:PrincipalTag/*`` values the account's users' and roles' requests carry for the SCPs/RCPs
     (:func:`_principal_tags`), and the principals whose tags are no fact, each with why: a user or role
     whose tags a principal on its own path may change (itself, or one that can assume the role:
@@ -676,18 +674,38 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     stay unknown (None) and an organization condition on them is undecided.  IAM User Guide, "Tags for
     AWS Identity and Access Management resources" (TagUser/TagRole, UntagUser/UntagRole) and
     "Define permissions based on attributes with ABAC authorization" (principals must not be able to
-    change their own tags).  Asked only when the organization's policies read a principal tag."""
+    change their own tags).  Asked only when the organization's policies read a principal or resource tag.
+
+    Also the SCP gate (:func:`_scp_gate_of`) the rows use, with these tags and the IAM tags of the account's
+    users and roles as the ``aws:ResourceTag/*`` of a request on one of them -- unless the caller may change
+    that user's or role's tags itself (:func:`bedrock_key_audit.escalation.tag_writers`): "Controlling access
+    to AWS resources using tags" (aws:ResourceTag) and "Controlling access to IAM principals" (an IAM user's
+    or role's tags are its resource tags)."""
     tags = _principal_tags(auth.gaad)
-    if org is None or org.account_id != account_id or not _principal_tag_keys(org):
-        return tags, {}
+    if org is None or org.account_id != account_id or not _tag_keys(org, ("aws:principaltag/", "aws:resourcetag/",
+                                                                         "iam:resourcetag/")):
+        return tags, {}, _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
     scp = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
+    ps = auth.principals if principals is None else principals
     try:
-        retag = tag_changers(auth.principals if principals is None else principals, partition=arn_partition,
-                             account_id=account_id, now=now, gaad=auth.gaad, managed=auth.managed, scp=scp)
+        writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                              managed=auth.managed, scp=scp)
+        retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                             managed=auth.managed, scp=scp)
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate who may change the tags of account {account_id}'s users and roles: "
                              f"{exc}") from None
-    return {arn: None if arn in retag else t for arn, t in tags.items()}, retag
+    principal_tags = {arn: None if arn in retag else t for arn, t in tags.items()}
+    gate = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags,
+                        retag=retag, resource_tags=(_iam_tags(auth.gaad), writers))
+    return principal_tags, retag, gate
+
+
+def _iam_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
+    """Each user's and role's IAM tags (``GetAccountAuthorizationDetails``): its ``aws:ResourceTag/*``."""
+    return {str(e["Arn"]): {str(t.get("Key")): str(t.get("Value")) for t in e.get("Tags") or [] if isinstance(t, dict)}
+            for key in ("UserDetailList", "RoleDetailList") for e in (gaad or {}).get(key) or []
+            if isinstance(e, dict) and e.get("Arn")}
 
 
 def _why_unknown(key: str, arn: str, retag: Mapping[str, str] | None) -> str:
@@ -738,28 +756,38 @@ def _tag_values(arn: str, principal_tags: Mapping[str, Mapping[str, str] | None]
 
 def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str,
                  principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
-                 retag: Mapping[str, str] | None = None) -> ScpGate | None:
+                 retag: Mapping[str, str] | None = None,
+                 resource_tags: tuple[Mapping[str, Mapping[str, str]], Mapping[str, Mapping[str, str]]] | None = None,
+                 ) -> ScpGate | None:
     """The account's SCPs as a gate for the escalation search (:data:`bedrock_key_audit.escalation.ScpGate`):
     each request evaluated with the caller's keys (:func:`_caller_keys`) and the request's own; an STS
-    request in each Region it may be sent to (:func:`_requested_regions`), permitted when one permits it."""
+    request in each Region it may be sent to (:func:`_requested_regions`), permitted when one permits it.
+    ``resource_tags`` (IAM tags by ARN, and who may change them): a request on a user or role of the account
+    carries its tags as ``aws:ResourceTag/*`` / ``iam:ResourceTag/*`` unless the caller may change them."""
     if org is None or org.account_id != account_id:
         return None
     region = home_region(arn_partition)
     tag_keys = _principal_tag_keys(org)
+    res_keys = _tag_keys(org, ("aws:resourcetag/", "iam:resourcetag/")) if resource_tags else []
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
     def gate(arn: str, action: str, resource: str, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
         key = (arn, action, resource, tuple(sorted((k, str(v)) for k, v in overlay.items())))
         if key not in memo:
             keys = _caller_keys(org, arn, account_id, region, principal_tags, tag_keys)
+            if resource_tags and (on := resource_tags[0].get(resource)) is not None and \
+                    arn not in resource_tags[1].get(resource, {}):
+                keys.update({k: on.get(k.split("/", 1)[1]) for k in res_keys})
             # an STS call may go to any Region's endpoint: permitted when permitted in one (_requested_regions)
             wheres = (overlay["aws:RequestedRegion"],) if "aws:RequestedRegion" in overlay else \
                 _requested_regions(org, action, arn_partition)
             gates = [scp_gate(org, action, _ctx({**keys, "aws:RequestedRegion": where, **overlay}, {}), resource)
                      for where in wheres]
             permits = _or([g.permits for g in gates])
+            changes = (resource_tags[1].get(resource) or {}).get(arn) if resource_tags else None
             memo[key] = (permits, () if permits is not None else tuple(dict.fromkeys(
-                _why_unknown(k, arn, retag) + f" (a condition of {', '.join(g.open)})"
+                (f"{k} (the caller {changes})" if changes and k.lower().startswith(("aws:resourcetag/", "iam:resourcetag/"))
+                 else _why_unknown(k, arn, retag)) + f" (a condition of {', '.join(g.open)})"
                 for g in gates if g.permits is None for k in g.unknown)))
         return memo[key]
     return gate
@@ -767,13 +795,18 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
 
 def _principal_tag_keys(org: OrgPolicies) -> list[str]:
     """The ``aws:PrincipalTag/...`` keys the SCPs' and RCPs' conditions read."""
+    return _tag_keys(org, ("aws:principaltag/",))
+
+
+def _tag_keys(org: OrgPolicies, prefixes: tuple[str, ...]) -> list[str]:
+    """The condition keys starting with one of ``prefixes`` (lower case) the SCPs' and RCPs' conditions read."""
     out: dict[str, None] = {}
     for lv in org.levels:
         for pol in (*lv.scps, *lv.rcps):
             for stmt in parse_document(pol.document, pol.name):
                 for pairs in (stmt.conditions or {}).values() if isinstance(stmt.conditions, dict) else ():
                     if isinstance(pairs, dict):
-                        out.update((k, None) for k in pairs if k.lower().startswith("aws:principaltag/"))
+                        out.update((k, None) for k in pairs if k.lower().startswith(prefixes))
     return list(out)
 
 

@@ -210,6 +210,25 @@ def test_taking_over_a_reader_the_scps_stop_reads_nothing(tmp_path: Path) -> Non
     assert stopped == {bot, arn("user", "helpdesk")}, said(rec)
 
 
+def test_an_scp_on_the_target_users_resource_tag_is_decided_from_its_iam_tags(tmp_path: Path) -> None:
+    """RR5 A4: the SCP denies iam:CreateAccessKey on users tagged protected=true; reader-bot's IAM tags decide it --
+    unless helpdesk may change them itself (untag, then create the key)."""
+    bot, helpdesk = arn("user", "reader-bot"), arn("user", "helpdesk")
+    protect = pol("ProtectTagged", deny("iam:CreateAccessKey", Condition={"StringEquals": {"aws:ResourceTag/protected": "true"}}))
+    takeover = allow(["iam:CreateAccessKey", "iam:DeleteAccessKey"], bot)
+    status, text, _ = readers([user("reader-bot", doc(READ), tags={"protected": "true"}), user("helpdesk", doc(takeover))],
+                              (), protect, allowed=[bot], tmp_path=tmp_path)
+    assert status == "pass" and helpdesk in kept_out(text), text
+    status, text, _ = readers([user("reader-bot", doc(READ)), user("helpdesk", doc(takeover))], (), protect, allowed=[bot],
+                              tmp_path=tmp_path)
+    assert status == "fail" and helpdesk in text, text
+    may_untag = doc(takeover, allow("iam:UntagUser", bot))
+    status, text, _ = readers([user("reader-bot", doc(READ), tags={"protected": "true"}), user("helpdesk", may_untag)],
+                              (), protect, allowed=[bot], tmp_path=tmp_path)
+    assert status != "pass" and helpdesk in text and "the caller can change its tags (iam:UntagUser on user reader-bot)" \
+        in text, text
+
+
 # --------------------------------------------------------------------------- aws:PrincipalTag from IAM tags (s07)
 TEAM_ONLY = pol("TeamOnly", deny("secretsmanager:GetSecretValue", Sid="TeamOnly",
                                  Condition={"StringNotEquals": {"aws:PrincipalTag/team": "bedrock"}}))
@@ -280,7 +299,7 @@ def test_a_role_its_assumer_may_tag_is_counted_whatever_its_iam_tags() -> None:
     status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops), allow("iam:TagRole", ops)))], [reads],
                               TEAM_ONLY)
     assert status == "fail" and ops in text and ci in text, text
-    assert "user ci, which can assume role ops, can change its tags (iam:TagRole on it)" in text, text
+    assert "user ci, which can assume role ops, can change its tags (iam:TagRole on role ops)" in text, text
     # the role tagging itself
     self_tag = role("ops", doc(READ, allow("iam:TagRole", ops)), trust=trusts(ci), tags={"team": "web"})
     status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops)))], [self_tag], TEAM_ONLY)
