@@ -44,7 +44,7 @@ from bedrock_key_audit.escalation_resource import Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
-from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses, home_region, sts_regions
+from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses, home_region, session_tagger, sts_regions
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
 _SYNTHETIC = ":role/any-principal-of-the-account"
@@ -674,7 +674,9 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     stay unknown (None) and an organization condition on them is undecided.  IAM User Guide, "Tags for
     AWS Identity and Access Management resources" (TagUser/TagRole, UntagUser/UntagRole) and
     "Define permissions based on attributes with ABAC authorization" (principals must not be able to
-    change their own tags).  Asked only when the organization's policies read a principal or resource tag.
+    change their own tags).  A role whose trust allows ``sts:TagSession`` keeps its IAM tags unless a session
+    may carry another value of a key the policies read (:func:`bedrock_key_audit.trust.session_tagger`).
+    Asked only when the organization's policies read a principal or resource tag.
 
     Also the SCP gate (:func:`_scp_gate_of`) the rows use, with these tags and the IAM tags of the account's
     users and roles as the ``aws:ResourceTag/*`` of a request on one of them -- unless the caller may change
@@ -695,9 +697,23 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate who may change the tags of account {account_id}'s users and roles: "
                              f"{exc}") from None
+    # a role whose trust allows sts:TagSession: its tags stand unless a session may override one the policies read
+    keys = _principal_tag_keys(org)
+    iam_tags = _iam_tags(auth.gaad)
+    for p in ps:
+        if p.kind == "role" and tags.get(p.arn, {}) is None and p.arn not in retag:
+            candidates = {k: _named_values(org, k) for k in keys}
+            try:
+                why = session_tagger(p, iam_tags.get(p.arn, {}), ps, candidates=candidates, now=now)
+            except PolicyError:
+                continue  # unreadable: the tags stay unknown
+            if why is None:
+                tags[p.arn] = iam_tags.get(p.arn, {})
+            else:
+                retag[p.arn] = why
     principal_tags = {arn: None if arn in retag else t for arn, t in tags.items()}
     gate = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags,
-                        retag=retag, resource_tags=(_iam_tags(auth.gaad), writers))
+                        retag=retag, resource_tags=(iam_tags, writers))
     return principal_tags, retag, gate
 
 
@@ -796,6 +812,20 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
 def _principal_tag_keys(org: OrgPolicies) -> list[str]:
     """The ``aws:PrincipalTag/...`` keys the SCPs' and RCPs' conditions read."""
     return _tag_keys(org, ("aws:principaltag/",))
+
+
+def _named_values(org: OrgPolicies, key: str) -> list[str]:
+    """The values the SCPs' and RCPs' conditions name for condition key ``key`` (a pattern's wildcards filled)."""
+    out: dict[str, None] = {}
+    for lv in org.levels:
+        for pol in (*lv.scps, *lv.rcps):
+            for stmt in parse_document(pol.document, pol.name):
+                for pairs in (stmt.conditions or {}).values() if isinstance(stmt.conditions, dict) else ():
+                    for k, vs in pairs.items() if isinstance(pairs, dict) else ():
+                        if k.lower() == key.lower():
+                            out.update((v.replace("*", "x").replace("?", "x"), None)
+                                       for v in (vs if isinstance(vs, list) else [vs]) if isinstance(v, str))
+    return list(out)
 
 
 def _tag_keys(org: OrgPolicies, prefixes: tuple[str, ...]) -> list[str]:

@@ -319,6 +319,33 @@ def test_an_escalator_that_may_tag_itself_is_not_kept_out_by_a_tag_condition() -
     assert status != "pass" and INTERN in text and "can change its own tags" in text, text
 
 
+def test_a_role_whose_sessions_cannot_override_the_tag_keeps_it() -> None:
+    """sts:TagSession in the trust is no unknown when no session can carry another value of the key the SCP reads:
+    the trust allows it only with aws:RequestTag/team = web (RR5 B1d), or the one caller (trusted through the
+    account) lacks sts:TagSession in its own policies (RR5 B1e); an outside account in the trust may tag."""
+    ops, ci = arn("role", "ops"), arn("user", "ci")
+    writes = doc(allow("iam:PutRolePolicy", ops))
+    only_web = doc({"Effect": "Allow", "Principal": {"AWS": ci}, "Action": ["sts:AssumeRole"]},
+                   {"Effect": "Allow", "Principal": {"AWS": ci}, "Action": ["sts:TagSession"],
+                    "Condition": {"StringEquals": {"aws:RequestTag/team": "web"}}})
+    ci_user = user("ci", doc(allow(["sts:AssumeRole", "sts:TagSession"], ops)))
+    status, text, _ = readers([ci_user], [role("ops", writes, trust=only_web, tags={"team": "web"})], TEAM_ONLY)
+    assert status == "pass" and ops in kept_out(text), text
+    any_tag = doc({"Effect": "Allow", "Principal": {"AWS": ci}, "Action": ["sts:AssumeRole", "sts:TagSession"]})
+    status, text, _ = readers([ci_user], [role("ops", writes, trust=any_tag, tags={"team": "web"})], TEAM_ONLY)
+    assert status == "error" and "user ci can assume role ops with the session tag team=bedrock" in text, text
+    # trusted through the account: ci's own policies must allow sts:TagSession too
+    root = trusts(f"{G}:iam::{GOV}:root", actions=("sts:AssumeRole", "sts:TagSession"))
+    no_tag = user("ci", doc(allow("sts:AssumeRole", ops)))
+    status, text, _ = readers([no_tag], [role("ops", writes, trust=root, tags={"team": "web"})], TEAM_ONLY)
+    assert status == "pass" and ops in kept_out(text), text
+    status, text, _ = readers([ci_user], [role("ops", writes, trust=root, tags={"team": "web"})], TEAM_ONLY)
+    assert status == "error" and "aws:PrincipalTag/team" in text, text
+    outside = trusts("arn:aws-us-gov:iam::111122223333:root", actions=("sts:AssumeRole", "sts:TagSession"))
+    status, text, _ = readers([no_tag], [role("ops", writes, trust=outside, tags={"team": "web"})], TEAM_ONLY)
+    assert status != "pass" and "outside account" in text, text
+
+
 # --------------------------------------------------------------------------- role chains
 def test_who_reads_only_as_a_role_is_stopped_with_it_or_by_its_sts_assume_role(tmp_path: Path) -> None:
     reader, ci = arn("role", "reader"), arn("user", "ci")
