@@ -889,3 +889,60 @@ def escalations_to(principals: Sequence[Principal], holders: Sequence[Access], *
     if kept_out is not None and (scp is not None or final is not None):
         kept_out.update(search([p for p in principals if p.arn not in found], None, None))
     return [found[p.arn] for p in principals if p.arn in found]
+
+
+_TAG_ACTIONS = {"user": ("iam:TagUser", "iam:UntagUser"), "role": ("iam:TagRole", "iam:UntagRole")}
+
+
+def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: str, now: dt.datetime,
+                gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
+                scp: ScpGate | None = None) -> dict[str, dict[str, str]]:
+    """Who may change whose IAM tags: user or role ARN -> {ARN of a principal that may ``iam:TagUser`` /
+    ``iam:UntagUser`` (``iam:TagRole`` / ``iam:UntagRole``) it -> the clause saying so}.  "May" is judged
+    with that principal's identity policies and boundary (explicit Deny wins), the call bounded by
+    ``scp`` as an escalation step is; certainly or possibly alike (IAM User Guide, "Tags for AWS
+    Identity and Access Management resources": TagUser/TagRole add or overwrite a tag,
+    UntagUser/UntagRole remove it)."""
+    acct = account_of(gaad or {}, principals, managed)
+    judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
+    out: dict[str, dict[str, str]] = {}
+    for t in principals:
+        if t.kind not in _TAG_ACTIONS or not t.arn.startswith("arn:"):
+            continue
+        for p in principals:
+            evs = [(action, judge.may(p, action, t.arn, tags=acct.user_tags.get(t.arn)))
+                   for action in _TAG_ACTIONS[t.kind]]
+            got = next(((a, ev) for a, ev in evs if ev.value is True), next(
+                ((a, ev) for a, ev in evs if ev.value is None), None))
+            if got is None:
+                continue
+            action, ev = got
+            verb = "can" if ev.value else f"may (depending on {', '.join(sorted(ev.unknown)) or 'an unknown'})"
+            out.setdefault(t.arn, {})[p.arn] = f"{verb} change its tags ({action} on {t.kind} {t.name})"
+    return out
+
+
+def tag_changers(principals: Sequence[Principal], writers: Mapping[str, Mapping[str, str]], *, partition: str,
+                 account_id: str, now: dt.datetime, gaad: Mapping[str, Any] | None = None,
+                 managed: Mapping[str, Any] | None = None, scp: ScpGate | None = None) -> dict[str, str]:
+    """The users and roles whose IAM tags a principal on their own path may change (``writers``:
+    :func:`tag_writers`), each with the sentence why: a user that may tag or untag itself; a role
+    that may, or that a principal which can assume it (its trust policy admits it) may tag.  Their
+    tags are then chosen by whoever acts as them, so they are no fact about their requests'
+    ``aws:PrincipalTag/*`` (IAM User Guide, "Define permissions based on attributes with ABAC
+    authorization": principals must not be allowed to change their own tags)."""
+    acct = account_of(gaad or {}, principals, managed)
+    judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
+    out: dict[str, str] = {}
+    for t in principals:
+        by = writers.get(t.arn) or {}
+        if t.arn in by:
+            out[t.arn] = f"{t.kind} {t.name} " + by[t.arn].replace("change its tags", "change its own tags").replace(
+                f" on {t.kind} {t.name})", " on itself)")
+            continue
+        for p in principals:
+            if p.arn in by and t.kind == "role" and (s := judge._assumed_by(p, t)) is not None \
+                    and s.value is not False:
+                out[t.arn] = f"{p.kind} {p.name}, which can assume role {t.name}, {by[p.arn]}"
+                break
+    return out

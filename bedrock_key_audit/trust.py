@@ -310,3 +310,62 @@ def assumer_accesses(direct: Sequence[Access], principals: Sequence[Principal], 
                 frontier.append((asm.who, level + 1, sure, path, origin))
                 region_of[asm.who] = region_of.get(arn, "")
     return out
+
+
+TAG_SESSION = "sts:TagSession"
+
+
+def _only_from(rs: ResourceStatement, account: str, partition: str) -> bool:
+    """Does the trust statement admit only principals of ``account`` (its root, users and roles)?"""
+    if rs.principal is None or not isinstance(rs.principal, dict) or set(rs.principal) != {"AWS"}:
+        return False
+    names = rs.principal["AWS"] if isinstance(rs.principal["AWS"], list) else [rs.principal["AWS"]]
+    return all(isinstance(n, str) and (n == account or n.startswith(f"arn:{partition}:iam::{account}:")) for n in names)
+
+
+def session_tagger(role: Principal, role_tags: dict[str, str], principals: Sequence[Principal], *,
+                   candidates: dict[str, list[str]], now: dt.datetime) -> str | None:
+    """Why a session of ``role`` may carry a principal tag (a key of ``candidates``, ``aws:PrincipalTag/<k>``)
+    with a value other than the role's own tag (``role_tags``); None when none can.
+
+    A session tag overrides the role's tag of the same key, and passing one needs ``sts:TagSession``
+    allowed by the role's trust policy and, for a caller of the account, by its identity policies (IAM
+    User Guide, "Passing session tags in AWS STS": "Permissions required to add session tags"; the trust
+    policy may constrain them with ``aws:RequestTag`` / ``aws:TagKeys``).  Each principal of the account
+    that can assume the role is evaluated tagging each key with each value in ``candidates[k]`` (the
+    values the policies name, and one they do not); a trust statement allowing ``sts:TagSession`` to a
+    principal outside the account (another account, a service, a federated identity, ``*``) counts as
+    one that may (its policies are not read)."""
+    if role.trust is None:
+        return None
+    try:
+        trust = parse_resource_policy(decode_document(role.trust), f"trust policy of role {role.name}")
+    except ValueError:
+        raise PolicyError(f"trust policy of role {role.name}: not JSON") from None
+    allows = [rs for rs in trust if rs.statement.effect == "Allow" and rs.statement.matches(TAG_SESSION)]
+    if not allows:
+        return None
+    _, partition, _, _, account, _ = role.arn.split(":", 5)
+    for rs in allows:
+        if not _only_from(rs, account, partition):
+            return f"the trust policy of role {role.name} allows {TAG_SESSION} to principals outside account {account} ({rs.label})"
+    base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp())), "aws:RequestedRegion": home_region(partition)}
+    assumable = role_trust(role) or []
+    for p in principals:
+        if principal_assumes(role, assumable, p, now=now) is None:
+            continue
+        stmts = [*p.statements, *(rs.statement for rs in trust)]
+        for key, values in candidates.items():
+            tag = key.split("/", 1)[1]
+            named = [v for rs in allows for op, pairs in (rs.statement.conditions or {}).items()
+                     if isinstance(pairs, dict) for k, vs in pairs.items() if k.lower() == f"aws:requesttag/{tag}".lower()
+                     for v in (vs if isinstance(vs, list) else [vs]) if isinstance(v, str)]
+            for v in dict.fromkeys([*values, *(n.replace("*", "x").replace("?", "x") for n in named), "x-other-value"]):
+                if v == role_tags.get(tag):
+                    continue
+                ctx = _context(p, {**base, f"aws:RequestTag/{tag}": v, "aws:TagKeys": [tag]}, stmts, None, ())
+                ev = _evaluate(p, TAG_SESSION, role.arn, ctx, trust, delegation_needed=True)
+                if ev.value is not False:
+                    return (f"{p.kind} {p.name} {'can' if ev.value else 'may'} assume role {role.name} with the session "
+                            f"tag {tag}={v} ({TAG_SESSION})")
+    return None

@@ -38,12 +38,13 @@ from bedrock_key_audit.access import (
     read_contexts,
     secret_readers,
 )
-from bedrock_key_audit.escalation import ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence
+from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence,
+                                          tag_changers, tag_writers)
 from bedrock_key_audit.escalation_resource import Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
-from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses, home_region, sts_regions
+from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses, home_region, session_tagger, sts_regions
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
 _SYNTHETIC = ":role/any-principal-of-the-account"
@@ -158,7 +159,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
                        owner_account: str, key_arn_of: dict[str, str | None], now: Any,
                        scp_of: dict[str, OrgPolicies] | None = None,
                        principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
-                       ) -> tuple[list[Access], list[dict[str, Any]]]:
+                       retag: Mapping[str, str] | None = None) -> tuple[list[Access], list[dict[str, Any]]]:
     """The readers the organization does not certainly stop, and what it said of each reader.
 
     RCPs on the secret's (member) account bound every caller, inside or outside the organization,
@@ -176,6 +177,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
     of the account's users and roles (:func:`_principal_tags`)."""
     if org is None or org.account_id != owner_account:
         return readers, []
+    readers = list(readers)
     scp_of = {k: o for k, o in (scp_of or {}).items() if k != ANY_OTHER_ACCOUNT}
     verdicts: dict[int, dict[str, Any] | None] = {}  # reader index -> what was said of it (None: counted as it is)
     for i, a in enumerate(readers):
@@ -187,8 +189,11 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
         if bounds and all(b.stopped for b in bounds):
             verdicts[i] = {"principal": a.principal, "stopped": "; ".join(dict.fromkeys(str(b.stopped) for b in bounds))}
             continue
-        opened = [o for b in bounds for o in b.open]
+        opened = list(_tag_reason([o for b in bounds for o in b.open], a.caller_arn, retag))
         verdicts[i] = {"principal": a.principal, "undecided (counted)": opened} if opened else None
+        if (why := (retag or {}).get(a.caller_arn)) and any(why in o for o in opened):
+            readers[i] = a = dataclasses.replace(a, note="; ".join(x for x in (
+                a.note, f"its tags, which the organization's policies read, are not facts: {why}") if x))
     # who reads as a role it assumes: stopped with that role, or when the SCPs deny it the sts:AssumeRole
     counted = {a.principal for i, a in enumerate(readers) if not a.via and "stopped" not in (verdicts[i] or {})}
     stopped = {a.principal for i, a in enumerate(readers) if "stopped" in (verdicts[i] or {})} - counted
@@ -248,7 +253,8 @@ def _arn_region(arn: str) -> str:
 
 def _final_read_gate(org: OrgPolicies | None, *, secret_arn: str, region: str, owner_account: str,
                      key_arn_of: Mapping[str, str | None], now: Any,
-                     principal_tags: Mapping[str, Mapping[str, str] | None] | None) -> FinalGate | None:
+                     principal_tags: Mapping[str, Mapping[str, str] | None] | None,
+                     retag: Mapping[str, str] | None = None) -> FinalGate | None:
     """The organization's bound on the read that ends an escalation path (:data:`FinalGate`): the
     principal making it (one of the account's users or roles) is bounded as a direct reader is
     (:func:`_read_bounds`: the account's SCPs and RCPs on ``GetSecretValue`` and ``kms:Decrypt``).  The
@@ -266,7 +272,8 @@ def _final_read_gate(org: OrgPolicies | None, *, secret_arn: str, region: str, o
                            caller_arn=arn)
             [b] = _read_bounds(probe, org, secret_arn=secret_arn, region=region, owner_account=owner_account,
                                key_arn_of=key_arn_of, now=now, scp_of={}, principal_tags=principal_tags)
-            memo[arn, where] = (False, ()) if b.stopped else (None, b.open) if b.open else (True, ())
+            memo[arn, where] = (False, ()) if b.stopped else (None, _tag_reason(b.open, arn, retag)) if b.open \
+                else (True, ())
         return memo[arn, where]
 
     def gate(arn: str, ability: Access) -> tuple[bool | None, tuple[str, ...]]:
@@ -289,7 +296,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     The GovCloud account's SCPs (and RCPs, on the read) bound every way in, as for the minters: a direct
     read and one by a single call (:func:`_org_bound_readers`), a role chain (stopped with its role, or by
     a denied ``sts:AssumeRole``), and each escalation step and its final read (:func:`_scp_gate_of`,
-    :func:`_final_read_gate`), ``aws:PrincipalTag/*`` decided from the IAM tags (:func:`_principal_tags`).
+    :func:`_final_read_gate`), ``aws:PrincipalTag/*`` decided from the IAM tags (:func:`_principal_tags`) unless a
+    principal on the path may change them (:func:`_facts_of_tags`: then unknown, and the detail says who may).
     IAM User Guide, "Policy evaluation logic": SCPs bound every request of a member account's principals
     (not the management account's); "AWS global condition context keys": aws:PrincipalTag.  The detail
     names the principals they keep out."""
@@ -325,11 +333,11 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                   **{r.region: (k.arn if k else None) for r, k in zip(replicas, replica_keys, strict=True)}}
     # the organization bounds an escalation as it bounds the minters' (each call of a step; here the
     # final read too), with the aws:PrincipalTag/* of the account's users and roles
-    principal_tags = _principal_tags(auth.gaad)
     arn_partition = secret.arn.split(":")[1]
-    scp = _scp_gate_of(org, account_id=account, arn_partition=arn_partition, principal_tags=principal_tags)
+    principal_tags, retag, scp = _facts_of_tags(auth, org, account_id=account, arn_partition=arn_partition, now=now,
+                                                principals=principals)
     final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
-                             now=now, principal_tags=principal_tags)
+                             now=now, principal_tags=principal_tags, retag=retag)
     kept_out: dict[str, Access] = {}
     try:
         readers = secret_readers(principals, secret_arn=secret.arn, region=region, account=account,
@@ -379,7 +387,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     readers, org_said = _org_bound_readers(readers, org, secret_arn=secret.arn, region=region, owner_account=account,
                                            key_arn_of=key_arn_of, now=now,
                                            scp_of=getattr(inventory, "org_export", None) or {},
-                                           principal_tags=principal_tags)
+                                           principal_tags=principal_tags, retag=retag)
     org_said += _escalations_kept_out(kept_out, {a.principal for a in readers})
     readers = certain_first(readers)
     # the principals configured to run the audit read the secret by design, as the caller does
@@ -437,8 +445,7 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     account_id = next((arn.split(":")[4] for arn, _ in auth.users), "") or (
         caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
     org, org_note = _org_of(inventory, "commercial")
-    tags = _principal_tags(auth.gaad)
-    scp = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
+    tags, retag, scp = _facts_of_tags(auth, org, account_id=account_id, arn_partition=arn_partition, now=now)
     try:
         wanted: set[str] = set()
         minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
@@ -463,7 +470,7 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
                      "they stop none of its principals")
     minters, org_said = _org_bound_minters(minters, org, user_arn=user_arn, arn_partition=arn_partition,
                                            account_id=account_id, principal_tags=tags,
-                                           user_arns=[arn for arn, _ in auth.users])
+                                           user_arns=[arn for arn, _ in auth.users], retag=retag)
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
     others: list[str] = []
@@ -508,7 +515,8 @@ def _org_part(org: OrgPolicies | None, org_note: str, org_said: list[dict[str, A
 
 def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_arn: str | None, arn_partition: str,
                        account_id: str, principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
-                       user_arns: Sequence[str] = ()) -> tuple[list[Access], list[dict[str, Any]]]:
+                       user_arns: Sequence[str] = (), retag: Mapping[str, str] | None = None,
+                       ) -> tuple[list[Access], list[dict[str, Any]]]:
     """The minters the SCPs of the commercial account do not certainly stop ("SCP evaluation" --
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html:
     an SCP bounds what a member account's principals may do, whatever their identity policies grant;
@@ -581,7 +589,8 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
             gates = [scp_gate(org, x, ctx, res) for alt in alts_ for x, res, ctx in alt]
             if not any(g.permits is True for g in gates):
                 opened[action] = tuple(dict.fromkeys(
-                    f"{k} (a condition of {', '.join(g.open)})" for g in gates if g.permits is None for k in g.unknown))
+                    _why_unknown(k, a.principal, retag) + f" (a condition of {', '.join(g.open)})"
+                    for g in gates if g.permits is None for k in g.unknown))
         if opened:
             said.append({"principal": a.principal, "undecided (may mint)": [
                 f"{x}: {k}" for x, ks in opened.items() for k in ks]})
@@ -655,6 +664,79 @@ def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] 
     return out
 
 
+def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, account_id: str, arn_partition: str,
+                   now: Any, principals: Sequence[Principal] | None = None,
+                   ) -> tuple[dict[str, dict[str, str] | None], dict[str, str], ScpGate | None]:
+    """The ``aws:PrincipalTag/*`` values the account's users' and roles' requests carry for the SCPs/RCPs
+    (:func:`_principal_tags`), and the principals whose tags are no fact, each with why: a user or role
+    whose tags a principal on its own path may change (itself, or one that can assume the role:
+    :func:`bedrock_key_audit.escalation.tag_changers`) carries the tags that principal picks, so the keys
+    stay unknown (None) and an organization condition on them is undecided.  IAM User Guide, "Tags for
+    AWS Identity and Access Management resources" (TagUser/TagRole, UntagUser/UntagRole) and
+    "Define permissions based on attributes with ABAC authorization" (principals must not be able to
+    change their own tags).  A role whose trust allows ``sts:TagSession`` keeps its IAM tags unless a session
+    may carry another value of a key the policies read (:func:`bedrock_key_audit.trust.session_tagger`).
+    Asked only when the organization's policies read a principal or resource tag.
+
+    Also the SCP gate (:func:`_scp_gate_of`) the rows use, with these tags and the IAM tags of the account's
+    users and roles as the ``aws:ResourceTag/*`` of a request on one of them -- unless the caller may change
+    that user's or role's tags itself (:func:`bedrock_key_audit.escalation.tag_writers`): "Controlling access
+    to AWS resources using tags" (aws:ResourceTag) and "Controlling access to IAM principals" (an IAM user's
+    or role's tags are its resource tags)."""
+    tags = _principal_tags(auth.gaad)
+    if org is None or org.account_id != account_id or not _tag_keys(org, ("aws:principaltag/", "aws:resourcetag/",
+                                                                         "iam:resourcetag/")):
+        return tags, {}, _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
+    scp = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
+    ps = auth.principals if principals is None else principals
+    try:
+        writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                              managed=auth.managed, scp=scp)
+        retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                             managed=auth.managed, scp=scp)
+    except PolicyError as exc:
+        raise CouldNotDecide(f"cannot evaluate who may change the tags of account {account_id}'s users and roles: "
+                             f"{exc}") from None
+    # a role whose trust allows sts:TagSession: its tags stand unless a session may override one the policies read
+    keys = _principal_tag_keys(org)
+    iam_tags = _iam_tags(auth.gaad)
+    for p in ps:
+        if p.kind == "role" and tags.get(p.arn, {}) is None and p.arn not in retag:
+            candidates = {k: _named_values(org, k) for k in keys}
+            try:
+                why = session_tagger(p, iam_tags.get(p.arn, {}), ps, candidates=candidates, now=now)
+            except PolicyError:
+                continue  # unreadable: the tags stay unknown
+            if why is None:
+                tags[p.arn] = iam_tags.get(p.arn, {})
+            else:
+                retag[p.arn] = why
+    principal_tags = {arn: None if arn in retag else t for arn, t in tags.items()}
+    gate = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags,
+                        retag=retag, resource_tags=(iam_tags, writers))
+    return principal_tags, retag, gate
+
+
+def _iam_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
+    """Each user's and role's IAM tags (``GetAccountAuthorizationDetails``): its ``aws:ResourceTag/*``."""
+    return {str(e["Arn"]): {str(t.get("Key")): str(t.get("Value")) for t in e.get("Tags") or [] if isinstance(t, dict)}
+            for key in ("UserDetailList", "RoleDetailList") for e in (gaad or {}).get(key) or []
+            if isinstance(e, dict) and e.get("Arn")}
+
+
+def _why_unknown(key: str, arn: str, retag: Mapping[str, str] | None) -> str:
+    """An unknown condition key, with why when it is a principal tag ``arn`` may change (:func:`_facts_of_tags`)."""
+    why = (retag or {}).get(arn)
+    return f"{key} ({why})" if why and key.lower().startswith("aws:principaltag/") else key
+
+
+def _tag_reason(opened: Sequence[str], arn: str, retag: Mapping[str, str] | None) -> tuple[str, ...]:
+    """What left an organization policy undecided (:class:`Bound.open`), with why where it read a principal
+    tag ``arn`` may change."""
+    why = (retag or {}).get(arn)
+    return tuple(f"{o} ({why})" if why and "aws:principaltag/" in o.lower() else o for o in opened)
+
+
 def _allows_tag_session(trust: Any) -> bool:
     """Might the trust policy let a caller tag its session (an Allow naming ``sts:TagSession``)?  True
     when it cannot be read."""
@@ -689,41 +771,72 @@ def _tag_values(arn: str, principal_tags: Mapping[str, Mapping[str, str] | None]
 
 
 def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str,
-                 principal_tags: Mapping[str, Mapping[str, str] | None] | None = None) -> ScpGate | None:
+                 principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
+                 retag: Mapping[str, str] | None = None,
+                 resource_tags: tuple[Mapping[str, Mapping[str, str]], Mapping[str, Mapping[str, str]]] | None = None,
+                 ) -> ScpGate | None:
     """The account's SCPs as a gate for the escalation search (:data:`bedrock_key_audit.escalation.ScpGate`):
     each request evaluated with the caller's keys (:func:`_caller_keys`) and the request's own; an STS
-    request in each Region it may be sent to (:func:`_requested_regions`), permitted when one permits it."""
+    request in each Region it may be sent to (:func:`_requested_regions`), permitted when one permits it.
+    ``resource_tags`` (IAM tags by ARN, and who may change them): a request on a user or role of the account
+    carries its tags as ``aws:ResourceTag/*`` / ``iam:ResourceTag/*`` unless the caller may change them."""
     if org is None or org.account_id != account_id:
         return None
     region = home_region(arn_partition)
     tag_keys = _principal_tag_keys(org)
+    res_keys = _tag_keys(org, ("aws:resourcetag/", "iam:resourcetag/")) if resource_tags else []
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
     def gate(arn: str, action: str, resource: str, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
         key = (arn, action, resource, tuple(sorted((k, str(v)) for k, v in overlay.items())))
         if key not in memo:
             keys = _caller_keys(org, arn, account_id, region, principal_tags, tag_keys)
+            if resource_tags and (on := resource_tags[0].get(resource)) is not None and \
+                    arn not in resource_tags[1].get(resource, {}):
+                keys.update({k: on.get(k.split("/", 1)[1]) for k in res_keys})
             # an STS call may go to any Region's endpoint: permitted when permitted in one (_requested_regions)
             wheres = (overlay["aws:RequestedRegion"],) if "aws:RequestedRegion" in overlay else \
                 _requested_regions(org, action, arn_partition)
             gates = [scp_gate(org, action, _ctx({**keys, "aws:RequestedRegion": where, **overlay}, {}), resource)
                      for where in wheres]
             permits = _or([g.permits for g in gates])
+            changes = (resource_tags[1].get(resource) or {}).get(arn) if resource_tags else None
             memo[key] = (permits, () if permits is not None else tuple(dict.fromkeys(
-                f"{k} (a condition of {', '.join(g.open)})" for g in gates if g.permits is None for k in g.unknown)))
+                (f"{k} (the caller {changes})" if changes and k.lower().startswith(("aws:resourcetag/", "iam:resourcetag/"))
+                 else _why_unknown(k, arn, retag)) + f" (a condition of {', '.join(g.open)})"
+                for g in gates if g.permits is None for k in g.unknown)))
         return memo[key]
     return gate
 
 
 def _principal_tag_keys(org: OrgPolicies) -> list[str]:
     """The ``aws:PrincipalTag/...`` keys the SCPs' and RCPs' conditions read."""
+    return _tag_keys(org, ("aws:principaltag/",))
+
+
+def _named_values(org: OrgPolicies, key: str) -> list[str]:
+    """The values the SCPs' and RCPs' conditions name for condition key ``key`` (a pattern's wildcards filled)."""
+    out: dict[str, None] = {}
+    for lv in org.levels:
+        for pol in (*lv.scps, *lv.rcps):
+            for stmt in parse_document(pol.document, pol.name):
+                for pairs in (stmt.conditions or {}).values() if isinstance(stmt.conditions, dict) else ():
+                    for k, vs in pairs.items() if isinstance(pairs, dict) else ():
+                        if k.lower() == key.lower():
+                            out.update((v.replace("*", "x").replace("?", "x"), None)
+                                       for v in (vs if isinstance(vs, list) else [vs]) if isinstance(v, str))
+    return list(out)
+
+
+def _tag_keys(org: OrgPolicies, prefixes: tuple[str, ...]) -> list[str]:
+    """The condition keys starting with one of ``prefixes`` (lower case) the SCPs' and RCPs' conditions read."""
     out: dict[str, None] = {}
     for lv in org.levels:
         for pol in (*lv.scps, *lv.rcps):
             for stmt in parse_document(pol.document, pol.name):
                 for pairs in (stmt.conditions or {}).values() if isinstance(stmt.conditions, dict) else ():
                     if isinstance(pairs, dict):
-                        out.update((k, None) for k in pairs if k.lower().startswith("aws:principaltag/"))
+                        out.update((k, None) for k in pairs if k.lower().startswith(prefixes))
     return list(out)
 
 

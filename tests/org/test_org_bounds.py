@@ -12,7 +12,10 @@ from bedrock_key_audit.escalation import ESCALATION
 from bedrock_key_audit.org_policies import RCP, SCP, Level, OrgPolicies, OrgPolicy, bound_any, rcp_gate
 from bedrock_key_audit.policy import RequestContext
 from bedrock_key_audit.trust import sts_regions
-from bedrock_key_audit.verdicts.access import _org_bound_minters, _org_bound_readers
+from bedrock_key_audit.verdicts.access import _org_bound_minters, _org_bound_readers, key_minting_restricted
+from bedrock_key_audit.access import principals_from_gaad
+from bedrock_key_audit.inventory.models import AccountAuthorization
+from tests.unit.helpers import config, run
 from tests.policy_docs import allow, deny, doc
 
 GOV, MGMT, PARTNER_ACCT, FRIEND_ACCT = "222233334444", "999988887777", "111122223333", "444455556666"
@@ -538,3 +541,53 @@ def test_the_call_of_a_replica_read_is_made_in_the_region_of_what_it_acts_on() -
     assert bound([writes], only_in("us-gov-east-1"))[0] == [writes]
     kept, said = bound([writes], only_in("us-gov-west-1"))
     assert kept == [] and "NoWrites" in said[0]["stopped"], said
+
+
+# --------------------------------------------------------------------------- tags the minter can change (RR5 B6 on minters)
+class _MintInv:
+    """The reads iam.key_minting_restricted makes: the commercial account's GAAD and its SCPs."""
+
+    def __init__(self, gaad: dict[str, Any], o: OrgPolicies) -> None:
+        self.gaad, self.o = gaad, o
+
+    def account_authorization(self, partition: str) -> AccountAuthorization:
+        ps = principals_from_gaad(self.gaad)
+        users: list[tuple[str, dict[str, str]]] = [(u["Arn"], {}) for u in self.gaad["UserDetailList"]]
+        caller = {"Arn": f"arn:aws:iam::{COMMERCIAL}:role/auditor"}
+        return AccountAuthorization("commercial", ps, users, {"users": len(users)}, caller, self.gaad, {})
+
+    def org_policies(self, partition: str) -> OrgPolicies:
+        return self.o
+
+    def user_facts(self, partition: str, wanted: Any) -> dict[str, Any]:
+        return {}
+
+
+def _mint_user(name: str, *statements: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+    return {"UserName": name, "UserId": f"AIDA{name.upper()}", "Arn": f"arn:aws:iam::{COMMERCIAL}:user/{name}",
+            "GroupList": [], "AttachedManagedPolicies": [], "UserPolicyList": [{"PolicyName": "p", "PolicyDocument":
+                                                                               doc(*statements)}],
+            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+
+
+def _mint_row(*extra: dict[str, Any]) -> tuple[str, str]:
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    key_user = {**_mint_user("bedrock-cross-partition-user", tags={}), "UserPolicyList": []}
+    gaad = {"UserDetailList": [key_user, _mint_user("dev", allow([CREATE, RESET], KEY_USER), *[
+        {**e, "Resource": dev} for e in extra], tags={"keyops": "false"})], "RoleDetailList": [], "GroupDetailList": [],
+        "Policies": []}
+    gate = scp("TagGate", deny([CREATE, RESET], Sid="OnlyKeyops",
+                               Condition={"StringNotEquals": {"aws:PrincipalTag/keyops": "true"}}))
+    status, text, _ = run(key_minting_restricted, _MintInv(gaad, gate), config(), NOW, False)
+    return status, text
+
+
+def test_a_minter_that_may_tag_itself_is_not_kept_out_by_a_tag_condition() -> None:
+    """dev is tagged keyops=false and the SCP lets only keyops=true mint; dev may iam:TagUser itself, so its tag is
+    its own choice: it may mint (the row cannot pass), and the detail says why.  Without TagUser it is kept out."""
+    status, text = _mint_row()
+    assert status == "pass" and "kept out by the account's SCPs: arn:aws:iam::333344445555:user/dev" in text, text
+    status, text = _mint_row(allow("iam:TagUser"))
+    assert status == "error" and "user dev can change its own tags (iam:TagUser on itself)" in text, text
+    status, text = _mint_row(allow("iam:TagUser"), deny("iam:TagUser"))  # an explicit Deny wins
+    assert status == "pass", text

@@ -210,6 +210,25 @@ def test_taking_over_a_reader_the_scps_stop_reads_nothing(tmp_path: Path) -> Non
     assert stopped == {bot, arn("user", "helpdesk")}, said(rec)
 
 
+def test_an_scp_on_the_target_users_resource_tag_is_decided_from_its_iam_tags(tmp_path: Path) -> None:
+    """RR5 A4: the SCP denies iam:CreateAccessKey on users tagged protected=true; reader-bot's IAM tags decide it --
+    unless helpdesk may change them itself (untag, then create the key)."""
+    bot, helpdesk = arn("user", "reader-bot"), arn("user", "helpdesk")
+    protect = pol("ProtectTagged", deny("iam:CreateAccessKey", Condition={"StringEquals": {"aws:ResourceTag/protected": "true"}}))
+    takeover = allow(["iam:CreateAccessKey", "iam:DeleteAccessKey"], bot)
+    status, text, _ = readers([user("reader-bot", doc(READ), tags={"protected": "true"}), user("helpdesk", doc(takeover))],
+                              (), protect, allowed=[bot], tmp_path=tmp_path)
+    assert status == "pass" and helpdesk in kept_out(text), text
+    status, text, _ = readers([user("reader-bot", doc(READ)), user("helpdesk", doc(takeover))], (), protect, allowed=[bot],
+                              tmp_path=tmp_path)
+    assert status == "fail" and helpdesk in text, text
+    may_untag = doc(takeover, allow("iam:UntagUser", bot))
+    status, text, _ = readers([user("reader-bot", doc(READ), tags={"protected": "true"}), user("helpdesk", may_untag)],
+                              (), protect, allowed=[bot], tmp_path=tmp_path)
+    assert status != "pass" and helpdesk in text and "the caller can change its tags (iam:UntagUser on user reader-bot)" \
+        in text, text
+
+
 # --------------------------------------------------------------------------- aws:PrincipalTag from IAM tags (s07)
 TEAM_ONLY = pol("TeamOnly", deny("secretsmanager:GetSecretValue", Sid="TeamOnly",
                                  Condition={"StringNotEquals": {"aws:PrincipalTag/team": "bedrock"}}))
@@ -248,6 +267,83 @@ def test_principal_tag_of_a_role_whose_trust_allows_tag_session_stays_undecided(
     status, text, _ = readers([ci], [role("ops", writes, trust=trusts(arn("user", "ci")), tags={"team": "bedrock"})],
                               TEAM_ONLY)
     assert status == "fail" and ops in text, text
+
+
+def test_a_user_that_may_tag_itself_is_counted_whatever_its_iam_tags() -> None:
+    """Tags the principal can change itself (iam:TagUser / iam:UntagUser on its own ARN) are chosen by it: the
+    SCP's condition on them stops nothing (RR5 B6, B8), and the detail says why."""
+    may_tag = user("intern", doc(READ, allow("iam:TagUser", INTERN)), tags={"team": "web"})
+    status, text, _ = readers([may_tag], (), TEAM_ONLY)
+    assert status == "fail" and INTERN in text and "user intern can change its own tags (iam:TagUser on itself)" in text, text
+    quarantine = pol("Quarantine", deny("secretsmanager:GetSecretValue",
+                                        Condition={"StringEquals": {"aws:PrincipalTag/quarantine": "true"}}))
+    untag = user("intern", doc(READ, allow("iam:UntagUser", INTERN)), tags={"quarantine": "true"})
+    status, text, _ = readers([untag], (), quarantine)
+    assert status == "fail" and "iam:UntagUser on itself" in text, text
+    # controls: no tag permission, tag permission on another user only, or an explicit Deny of it
+    for intern in (user("intern", doc(READ), tags={"team": "web"}),
+                   user("intern", doc(READ, allow("iam:TagUser", arn("user", "other"))), tags={"team": "web"}),
+                   user("intern", doc(READ, allow("iam:TagUser", INTERN), deny("iam:TagUser")), tags={"team": "web"})):
+        status, text, _ = readers([intern], (), TEAM_ONLY)
+        assert status == "pass" and INTERN in kept_out(text), text
+    # the SCPs deny it the TagUser: its tags are facts again
+    no_tagging = pol("NoTagging", deny(["iam:TagUser", "iam:UntagUser"]))
+    status, text, _ = readers([may_tag], (), TEAM_ONLY, no_tagging)
+    assert status == "pass" and INTERN in kept_out(text), text
+
+
+def test_a_role_its_assumer_may_tag_is_counted_whatever_its_iam_tags() -> None:
+    """ci can assume ops and iam:TagRole it: ops's team tag is ci's choice (RR5 B7)."""
+    ops, ci = arn("role", "ops"), arn("user", "ci")
+    reads = role("ops", doc(READ), trust=trusts(ci), tags={"team": "web"})
+    status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops), allow("iam:TagRole", ops)))], [reads],
+                              TEAM_ONLY)
+    assert status == "fail" and ops in text and ci in text, text
+    assert "user ci, which can assume role ops, can change its tags (iam:TagRole on role ops)" in text, text
+    # the role tagging itself
+    self_tag = role("ops", doc(READ, allow("iam:TagRole", ops)), trust=trusts(ci), tags={"team": "web"})
+    status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops)))], [self_tag], TEAM_ONLY)
+    assert status == "fail" and "role ops can change its own tags (iam:TagRole on itself)" in text, text
+    # controls: ci cannot tag ops; a user that may tag ops but cannot assume it
+    status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops)))], [reads], TEAM_ONLY)
+    assert status == "pass" and ops in kept_out(text), text
+    status, text, _ = readers([user("ci", doc(allow("sts:AssumeRole", ops))),
+                               user("tagger", doc(allow("iam:TagRole", ops)))], [reads], TEAM_ONLY)
+    assert status == "pass" and ops in kept_out(text), text
+
+
+def test_an_escalator_that_may_tag_itself_is_not_kept_out_by_a_tag_condition() -> None:
+    """The SCP bounds the escalation's final read by the escalator's tags: one it may change decides nothing."""
+    write = doc(allow("iam:PutUserPolicy", INTERN), allow("iam:TagUser", INTERN))
+    status, text, _ = readers([user("intern", write, tags={"team": "web"})], (), TEAM_ONLY)
+    assert status != "pass" and INTERN in text and "can change its own tags" in text, text
+
+
+def test_a_role_whose_sessions_cannot_override_the_tag_keeps_it() -> None:
+    """sts:TagSession in the trust is no unknown when no session can carry another value of the key the SCP reads:
+    the trust allows it only with aws:RequestTag/team = web (RR5 B1d), or the one caller (trusted through the
+    account) lacks sts:TagSession in its own policies (RR5 B1e); an outside account in the trust may tag."""
+    ops, ci = arn("role", "ops"), arn("user", "ci")
+    writes = doc(allow("iam:PutRolePolicy", ops))
+    only_web = doc({"Effect": "Allow", "Principal": {"AWS": ci}, "Action": ["sts:AssumeRole"]},
+                   {"Effect": "Allow", "Principal": {"AWS": ci}, "Action": ["sts:TagSession"],
+                    "Condition": {"StringEquals": {"aws:RequestTag/team": "web"}}})
+    ci_user = user("ci", doc(allow(["sts:AssumeRole", "sts:TagSession"], ops)))
+    status, text, _ = readers([ci_user], [role("ops", writes, trust=only_web, tags={"team": "web"})], TEAM_ONLY)
+    assert status == "pass" and ops in kept_out(text), text
+    any_tag = doc({"Effect": "Allow", "Principal": {"AWS": ci}, "Action": ["sts:AssumeRole", "sts:TagSession"]})
+    status, text, _ = readers([ci_user], [role("ops", writes, trust=any_tag, tags={"team": "web"})], TEAM_ONLY)
+    assert status == "error" and "user ci can assume role ops with the session tag team=bedrock" in text, text
+    # trusted through the account: ci's own policies must allow sts:TagSession too
+    root = trusts(f"{G}:iam::{GOV}:root", actions=("sts:AssumeRole", "sts:TagSession"))
+    no_tag = user("ci", doc(allow("sts:AssumeRole", ops)))
+    status, text, _ = readers([no_tag], [role("ops", writes, trust=root, tags={"team": "web"})], TEAM_ONLY)
+    assert status == "pass" and ops in kept_out(text), text
+    status, text, _ = readers([ci_user], [role("ops", writes, trust=root, tags={"team": "web"})], TEAM_ONLY)
+    assert status == "error" and "aws:PrincipalTag/team" in text, text
+    outside = trusts("arn:aws-us-gov:iam::111122223333:root", actions=("sts:AssumeRole", "sts:TagSession"))
+    status, text, _ = readers([no_tag], [role("ops", writes, trust=outside, tags={"team": "web"})], TEAM_ONLY)
+    assert status != "pass" and "outside account" in text, text
 
 
 # --------------------------------------------------------------------------- role chains
