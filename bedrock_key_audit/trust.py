@@ -161,9 +161,16 @@ def sts_regions(arn_partition: str) -> tuple[str, ...]:
     AWS Region"; the global endpoint is us-east-1).  Opt-in Regions are included whether or not the
     account has enabled them (the rows using this do not read the enabled Regions): counting a Region
     the caller cannot use yet never misses a principal."""
-    import botocore.session  # deferred: only a policy that reads aws:RequestedRegion needs the endpoint data
+    # deferred: only a policy that reads aws:RequestedRegion needs the endpoint data; read offline, as
+    # botocore's Session.get_available_regions reads it (no session or client: verdicts make no call)
+    import botocore.loaders
+    import botocore.regions
 
-    got = botocore.session.get_session().get_available_regions("sts", partition_name=arn_partition)
+    from bedrock_key_audit import botocore_loader
+
+    loader = botocore_loader.current() or botocore.loaders.create_loader()
+    got = botocore.regions.EndpointResolver(loader.load_data("endpoints")).get_available_endpoints(
+        "sts", arn_partition)
     return tuple(sorted(set(got) | {home_region(arn_partition)}))
 
 
