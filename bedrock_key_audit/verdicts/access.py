@@ -39,7 +39,7 @@ from bedrock_key_audit.access import (
     secret_readers,
 )
 from bedrock_key_audit.escalation import ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence
-from bedrock_key_audit.escalation_resource import Target, resource_escalations
+from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
@@ -240,6 +240,23 @@ def _read_bounds(a: Access, org: OrgPolicies, *, secret_arn: str, region: str, o
     return bounds
 
 
+def _org_stops(org: OrgPolicies | None, *, secret_arn: str, region: str, owner_account: str,
+               key_arn_of: Mapping[str, str | None], now: Any,
+               principal_tags: Mapping[str, Mapping[str, str] | None] | None) -> OrgStops | None:
+    """Do the account's SCPs and the RCPs certainly stop a one-call path (its call and the read after it, the
+    principal's own; :func:`_read_bounds`, as :func:`_org_bound_readers` judges it afterwards)?  So the path
+    search (:func:`~bedrock_key_audit.escalation_resource.resource_escalations`) can prefer one they leave open,
+    e.g. on a replica's key in a Region where the SCPs do not deny the call."""
+    if org is None or org.account_id != owner_account:
+        return None
+
+    def stops(a: Access) -> bool:
+        bounds = _read_bounds(a, org, secret_arn=secret_arn, region=region, owner_account=owner_account,
+                              key_arn_of=key_arn_of, now=now, scp_of={}, principal_tags=principal_tags)
+        return bool(bounds) and all(b.stopped for b in bounds)
+    return stops
+
+
 def _arn_region(arn: str) -> str:
     """The Region field of an ARN ("" when it has none)."""
     parts = arn.split(":", 5)
@@ -331,6 +348,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
                              now=now, principal_tags=principal_tags)
     kept_out: dict[str, Access] = {}
+    kept_by_call: dict[str, Access] = {}
     try:
         readers = secret_readers(principals, secret_arn=secret.arn, region=region, account=account,
                                  resource_policy=policy, key=key, now=now, secret_tags=tags)
@@ -368,8 +386,12 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         readers = readers + esc
         targets = [Target(secret.arn, region, key), *(Target(r.arn, r.region, k)
                                                       for r, k in zip(replicas, replica_keys, strict=True))]
+        # the organization bounds these paths too: a stopped one gives way to another Region's, each learning
+        # call and each step of a grant to a role it assumes is gated as an escalation step is
         by_call = resource_escalations(principals, readers, targets=targets, account=account, resource_policy=policy,
-                                       now=now, secret_tags=tags)
+                                       now=now, secret_tags=tags, scp=scp, final=final, kept_out=kept_by_call,
+                                       stops=_org_stops(org, secret_arn=secret.arn, region=region, owner_account=account,
+                                                        key_arn_of=key_arn_of, now=now, principal_tags=principal_tags))
         readers = readers + by_call
         seen = {a.principal for a in readers}
         readers += [a for a in assumer_accesses(esc + by_call, principals, now=now, what="read the secret")
@@ -380,7 +402,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                                            key_arn_of=key_arn_of, now=now,
                                            scp_of=getattr(inventory, "org_export", None) or {},
                                            principal_tags=principal_tags)
-    org_said += _escalations_kept_out(kept_out, {a.principal for a in readers})
+    org_said += _escalations_kept_out({**kept_by_call, **kept_out}, {a.principal for a in readers})
     readers = certain_first(readers)
     # the principals configured to run the audit read the secret by design, as the caller does
     allowed = _allowed(audit_config.allowed_readers + audit_config.auditors, auth)
