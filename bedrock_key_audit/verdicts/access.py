@@ -14,6 +14,7 @@ uses the key in GovCloud is not known to the audit: list its role in ``secret.al
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -655,10 +656,32 @@ def _requested_regions(org: OrgPolicies, action: str, arn_partition: str) -> tup
     (account:EnableRegion) is itself within reach of a principal that may, so counting every Region
     never misses a reader or minter (at worst an SCP that leaves only a Region the account has not
     enabled open counts the principal).  Only when some SCP reads aws:RequestedRegion are the
-    Regions evaluated one by one; otherwise one evaluation (the home Region) decides."""
-    if action.split(":", 1)[0].lower() != "sts" or not _reads_requested_region(org):
+    Regions evaluated one by one; otherwise one evaluation (the home Region) decides.
+
+    A Regional service's call that creates what a path passes a role to (``lambda:CreateFunction``,
+    ``lambda:InvokeFunction``, ...: the ``iam:PassRole`` paths of :mod:`bedrock_key_audit.escalation`) goes
+    to the Region the caller chooses as well: each Region where botocore's endpoint data offers the
+    service (:func:`_service_regions`), counted the same way."""
+    service = action.split(":", 1)[0].lower()
+    if service in _GLOBAL_SERVICES or not _reads_requested_region(org):
         return (home_region(arn_partition),)
-    return sts_regions(arn_partition)
+    if service == "sts":
+        return sts_regions(arn_partition)
+    return _service_regions(service, arn_partition)
+
+
+# services with one endpoint, whose requests carry the home Region (IAM User Guide, aws:RequestedRegion)
+_GLOBAL_SERVICES = frozenset({"iam", "organizations", "account", "cloudfront", "route53", "globalaccelerator"})
+
+
+@functools.cache
+def _service_regions(service: str, arn_partition: str) -> tuple[str, ...]:
+    """The Regions of ``arn_partition`` where botocore's endpoint data offers ``service``, its home Region at
+    least (a service botocore does not list there); opt-in Regions included, as for :func:`sts_regions`."""
+    import botocore.session  # deferred: only an SCP that reads aws:RequestedRegion needs the endpoint data
+
+    got = botocore.session.get_session().get_available_regions(service, partition_name=arn_partition)
+    return tuple(sorted(set(got) | {home_region(arn_partition)}))
 
 
 def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] | None]:
@@ -721,7 +744,7 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
     tag_keys = _principal_tag_keys(org)
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
-    def gate(arn: str, action: str, resource: str, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
+    def gate(arn: str, action: str, resource: Any, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
         key = (arn, action, resource, tuple(sorted((k, str(v)) for k, v in overlay.items())))
         if key not in memo:
             keys = _caller_keys(org, arn, account_id, region, principal_tags, tag_keys)
