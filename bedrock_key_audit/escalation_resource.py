@@ -281,9 +281,12 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
     The organization's policies bound each path as every other way in: a path on the secret or on one
     Region's key that ``stops`` says they stop gives way to one on another Region's (a replica and its
     own key: the SCPs may read ``aws:RequestedRegion``); when each is stopped, the best is returned all the
-    same, and the verdict says so.  ``scp`` bounds the calls that learn a version id (an
+    same, and the verdict says so.  ``scp`` bounds a self-grant with its request's own keys
+    (``kms:GranteePrincipal`` itself, ``kms:GrantIsForAWSResource`` false: "AWS KMS condition keys"), the calls
+    that learn a version id (an
     ``EncryptionContextEquals`` grant) and, with ``final``, the grant-to-a-role path
-    (:func:`_grant_to_assumable_role`); that path stopped is put in ``kept_out`` (what it is without them)."""
+    (:func:`_grant_to_assumable_role`); a principal whose paths only these stop is put in ``kept_out`` (with
+    what it has without them)."""
     held = {a.principal for a in readers if a.certain}
     out: list[Access] = []
     for p in principals:
@@ -291,6 +294,7 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
             continue
         best: Access | None = None
         stopped: Access | None = None  # the best path the organization stops
+        denied: Access | None = None  # a self-grant the SCPs deny for its request's own keys
         for t in targets:
             for step, text, policy_after, key_after in _paths(p, t, targets[0], resource_policy=resource_policy,
                                                               secret_tags=secret_tags, now=now, account=account,
@@ -320,6 +324,13 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
                     if stopped is None or (access.certain and not stopped.certain):
                         stopped = access
                     continue
+                if scp is not None and text.startswith("kms:CreateGrant") and scp(
+                        p.arn, "kms:CreateGrant", access.calls[0][1], {
+                            "aws:RequestedRegion": t.region, "kms:GranteePrincipal": p.arn,
+                            "kms:GrantIsForAWSResource": "false"})[0] is False:
+                    # the SCPs deny the grant as requested: naming itself grantee, not for an AWS resource
+                    denied = denied or access
+                    continue
                 if best is None or (access.certain and not best.certain):
                     best = access
                 if best.certain:
@@ -332,6 +343,8 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
                                                 scp=scp, final=final, kept_out=kept_out)
             if via_role is not None and (best is None or via_role.certain):
                 best = via_role
+        if best is None and stopped is None and denied is not None and kept_out is not None:
+            kept_out.setdefault(p.arn, denied)
         best = best or stopped
         if best is not None:
             out.append(best)

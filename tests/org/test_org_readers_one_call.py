@@ -140,3 +140,24 @@ def test_the_scps_bound_the_calls_that_learn_the_version_id() -> None:
     status, text, _ = readers([intern], (), pol("NoLearn", deny(LEARN)))
     assert status == "error" and INTERN in text and "SecretVersionId" in text, text
     assert AUDITOR not in text
+
+
+# --------------------------------------------------------------------------- the grant request's own keys
+def test_an_scp_on_the_self_grants_own_request_keys_keeps_the_grantor_out() -> None:
+    """A principal's own CreateGrant carries kms:GranteePrincipal (itself, here) and kms:GrantIsForAWSResource
+    false ("AWS KMS condition keys"): an SCP denying those requests stops the self-grant."""
+    intern = user("intern", doc(allow("secretsmanager:GetSecretValue", SECRET), allow("kms:CreateGrant", KEY)))
+    status, text, _ = readers([intern])
+    assert status == "fail" and INTERN in text and "naming itself grantee" in text, text
+    for_aws = pol("OnlyForAws", deny("kms:CreateGrant", Condition={"Bool": {"kms:GrantIsForAWSResource": "false"}}))
+    status, text, rec = readers([intern], (), for_aws)
+    assert status == "pass" and INTERN in kept_out(text), text
+    no_self = pol("NoSelf", deny("kms:CreateGrant", Condition={
+        "StringEquals": {"kms:GranteePrincipal": "${aws:PrincipalArn}"}}))
+    status, text, _ = readers([intern], (), no_self)
+    assert status == "pass" and INTERN in kept_out(text), text
+    # a Deny of grants to someone else leaves the self-grant
+    others = pol("NoOthers", deny("kms:CreateGrant", Condition={
+        "StringNotEquals": {"kms:GranteePrincipal": "${aws:PrincipalArn}"}}))
+    status, text, _ = readers([intern], (), others)
+    assert status == "fail" and INTERN in text, text
