@@ -254,7 +254,8 @@ class UserFacts:
 
 # Does the organization let a principal (ARN) make a request (action, resource, request keys)?
 # (True, ()) / (False, ()) / (None, keys it depends on).  Built by the verdict from the SCPs.
-ScpGate = Callable[[str, str, str, Mapping[str, Any]], tuple[bool | None, tuple[str, ...]]]
+# The resource: an ARN, or one with segments the audit does not know (a new resource's name and Region).
+ScpGate = Callable[[str, str, Any, Mapping[str, Any]], tuple[bool | None, tuple[str, ...]]]
 # Does the organization let a principal (ARN) make the final action of a path, the way ``own`` found it
 # (the :class:`Access` it returned: its Region, for a replica of the secret)?  Same answers as ScpGate.
 FinalGate = Callable[[str, Access], tuple[bool | None, tuple[str, ...]]]
@@ -312,7 +313,7 @@ class _Judge:
             return _evaluate(p, action, resource, _context(p, {**b, **o}, [*p.statements, *(p.boundary or ())], tags,
                                                           ("aws:resourcetag/", "iam:resourcetag/")))
         got = _existential(one, requests)
-        if self.scp is None or got.value is False or not isinstance(resource, str) or action in MINT_ACTIONS:
+        if self.scp is None or got.value is False or action in MINT_ACTIONS:
             return got
         permits, keys = self.scp(p.arn, action, resource, overlay or {})
         if permits is False:
@@ -646,6 +647,9 @@ class _Judge:
         service_actions: dict[str, _Eval] = {}  # what p may do in the services, whatever role it passes
 
         def service_action(a: str) -> _Eval:
+            """``a`` by ``p`` on what it creates (any name, in the Region it chooses), bounded by the SCPs as a
+            step's IAM call is (:meth:`may`): permitted when permitted in one Region where the service is
+            offered (each action judged on its own: a Region open to one and another open to the next counts)."""
             if a not in service_actions:
                 resource = ("arn", self.partition, a.split(":")[0], Unknown("the Region it chooses"), self.account_id,
                             Unknown(f"the name of what {a} creates"))

@@ -16,7 +16,8 @@ the resource's policy; for KMS the key policy must allow it or delegate to IAM):
   The requests tried: operations ``[Decrypt]``, ``Decrypt`` with each other operation, and every
   operation, without constraint or constrained to the secret (``EncryptionContextSubset``
   SecretARN), then constrained with ``EncryptionContextEquals`` to one version's context (certain
-  when the principal may learn the version id, else possible); where none is allowed and an Allow's condition on ``kms:GrantOperations`` may want
+  when the principal may learn the version id -- DescribeSecret, ListSecretVersionIds or ListSecrets,
+  a call the SCPs let through --, else possible); where none is allowed and an Allow's condition on ``kms:GrantOperations`` may want
   another set (any operator but a positive ``ForAllValues:String*``), the path stays undecided,
   naming that key.
 * ``kms:PutKeyPolicy`` on the key, writing a policy that allows itself -- "Key policies in AWS KMS"
@@ -64,7 +65,7 @@ from bedrock_key_audit.access import (
     read_contexts,
     secret_readers,
 )
-from bedrock_key_audit.escalation import ESCALATION
+from bedrock_key_audit.escalation import ESCALATION, FinalGate, ScpGate
 from bedrock_key_audit.policy import RequestContext, _and
 from bedrock_key_audit.trust import principal_assumes, role_trust
 
@@ -86,6 +87,9 @@ class Target:
 
 
 Evaluate = Callable[[Mapping[str, Any], Sequence[str]], _Eval]
+# Does the organization (SCPs of the caller's account, RCPs of the secret's) certainly stop an access found here
+# -- its call and the read after it, as the verdict bounds every reader?  Built by the verdict.
+OrgStops = Callable[[Access], bool]
 
 
 def decrypt_grant_requests(grantee: str, caller: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -174,24 +178,34 @@ VERSION_UNKNOWN = "the SecretVersionId an EncryptionContextEquals grant must nam
 
 def _equals_grant(p: Principal, t: Target, key: KeyAccess, direct: Mapping[str, Any],
                   requests: Sequence[Mapping[str, Any]], resource_policy: Any,
-                  secret_tags: Mapping[str, str] | None, secret_ids: Sequence[str]) -> _Eval | None:
+                  secret_tags: Mapping[str, str] | None, secret_ids: Sequence[str],
+                  scp: ScpGate | None = None) -> _Eval | None:
     """CreateGrant allowed with ``EncryptionContextEquals`` only.  Secrets Manager decrypts a version
     with the encryption context ``{SecretARN, SecretVersionId}`` ("Secret encryption and decryption in
     AWS Secrets Manager", https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html),
     so a grant constrained to exactly that context lets its grantee read that version.  The path is
     certain when the principal may learn the current version id (``DescribeSecret`` returns
-    ``VersionIdsToStages``, ``ListSecretVersionIds`` the ids), possible otherwise (the id may be known
-    from elsewhere).  None when no such request is allowed either."""
+    ``VersionIdsToStages``, ``ListSecretVersionIds`` the ids, ``ListSecrets`` -- Resource ``*``, no
+    resource-level permission -- ``SecretVersionsToStages`` in each ``SecretListEntry``: Secrets Manager
+    API Reference, "DescribeSecret", "ListSecretVersionIds", "ListSecrets") and the organization's SCPs
+    (``scp``) let that call through, in the target's Region; possible otherwise (the id may be known from
+    elsewhere).  None when no such request is allowed either."""
     equals = [{**r, "kms:GrantConstraintType": "EncryptionContextEquals"} for r in requests
               if r.get("kms:GrantConstraintType") is None]
     step = _step_on_key(p, "kms:CreateGrant", key, direct, equals, ("kms:GrantOperations",))
     if step.value is False:
         return None
-    learn = [_step_on_secret(p, action, t, direct, resource_policy, secret_tags,
-                             [{"secretsmanager:SecretId": sid} for sid in secret_ids])
+    learn = [(action, t.secret_arn, _step_on_secret(p, action, t, direct, resource_policy, secret_tags,
+                                                    [{"secretsmanager:SecretId": sid} for sid in secret_ids]))
              for action in ("secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds")]
-    if any(e.value is True for e in learn):
-        return step
+    stmts = [*p.statements, *(p.boundary or ())]
+    learn.append(("secretsmanager:ListSecrets", "*", _picked(lambda o: _evaluate(
+        p, "secretsmanager:ListSecrets", "*", _context(p, {**direct, **o}, stmts, None, ())), {})))
+    for action, resource, e in learn:
+        if e.value is not True:
+            continue
+        if scp is None or scp(p.arn, action, resource, {"aws:RequestedRegion": t.region})[0] is True:
+            return step
     return _Eval(None, step.grants, step.unknown | {VERSION_UNKNOWN})
 
 
@@ -200,7 +214,7 @@ DELETED = object()  # the resource policy after DeleteResourcePolicy
 
 def _paths(p: Principal, t: Target, primary: Target, *, resource_policy: Any,
            secret_tags: Mapping[str, str] | None, now: dt.datetime,
-           account: str) -> list[tuple[_Eval, str, Any, KeyAccess | None]]:
+           account: str, scp: ScpGate | None = None) -> list[tuple[_Eval, str, Any, KeyAccess | None]]:
     """Each one-call path of ``p`` on target ``t``: (may it make the call, what the call is, the
     resource policy after it, the key after it).  The resource policy is written on the primary
     secret (Secrets Manager replicates it; a replica cannot be changed: "Replicate an AWS Secrets
@@ -226,7 +240,7 @@ def _paths(p: Principal, t: Target, primary: Target, *, resource_policy: Any,
         step = _step_on_key(p, "kms:CreateGrant", key, direct, requests, ("kms:GrantOperations",))
         how = ""
         if step.value is not True:
-            equals = _equals_grant(p, t, key, direct, requests, resource_policy, secret_tags, secret_ids)
+            equals = _equals_grant(p, t, key, direct, requests, resource_policy, secret_tags, secret_ids, scp)
             if equals is not None:
                 step, how = equals, " constrained by EncryptionContextEquals to the current version's context"
         out.append((step, f"kms:CreateGrant on key {key.arn} naming itself grantee for Decrypt{how}", None,
@@ -258,18 +272,33 @@ def _paths(p: Principal, t: Target, primary: Target, *, resource_policy: Any,
 
 def resource_escalations(principals: Sequence[Principal], readers: Sequence[Access], *, targets: Sequence[Target],
                          account: str, resource_policy: Any, now: dt.datetime,
-                         secret_tags: Mapping[str, str] | None = None) -> list[Access]:
+                         secret_tags: Mapping[str, str] | None = None, stops: OrgStops | None = None,
+                         scp: ScpGate | None = None, final: FinalGate | None = None,
+                         kept_out: dict[str, Access] | None = None) -> list[Access]:
     """The principals, not already certain readers, that read the secret (or a replica) after one
-    call of this module's list; each with the best path (a certain one first)."""
+    call of this module's list; each with the best path (a certain one first).
+
+    The organization's policies bound each path as every other way in: a path on the secret or on one
+    Region's key that ``stops`` says they stop gives way to one on another Region's (a replica and its
+    own key: the SCPs may read ``aws:RequestedRegion``); when each is stopped, the best is returned all the
+    same, and the verdict says so.  ``scp`` bounds a self-grant with its request's own keys
+    (``kms:GranteePrincipal`` itself, ``kms:GrantIsForAWSResource`` false: "AWS KMS condition keys"), the calls
+    that learn a version id (an
+    ``EncryptionContextEquals`` grant) and, with ``final``, the grant-to-a-role path
+    (:func:`_grant_to_assumable_role`); a principal whose paths only these stop is put in ``kept_out`` (with
+    what it has without them)."""
     held = {a.principal for a in readers if a.certain}
     out: list[Access] = []
     for p in principals:
         if p.arn in held:
             continue
         best: Access | None = None
+        stopped: Access | None = None  # the best path the organization stops
+        denied: Access | None = None  # a self-grant the SCPs deny for its request's own keys
         for t in targets:
             for step, text, policy_after, key_after in _paths(p, t, targets[0], resource_policy=resource_policy,
-                                                              secret_tags=secret_tags, now=now, account=account):
+                                                              secret_tags=secret_tags, now=now, account=account,
+                                                              scp=scp):
                 if step.value is False:
                     continue
                 got = secret_readers([p], secret_arn=t.secret_arn, region=t.region, account=account,
@@ -291,6 +320,17 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
                     note=f"{ESCALATION}: {text}, after which it reads the secret",
                     region="" if primary else t.region, account=p.account, caller_arn=p.arn,
                     calls=(_call_of(text, t, targets[0]),))
+                if stops is not None and stops(access):
+                    if stopped is None or (access.certain and not stopped.certain):
+                        stopped = access
+                    continue
+                if scp is not None and text.startswith("kms:CreateGrant") and scp(
+                        p.arn, "kms:CreateGrant", access.calls[0][1], {
+                            "aws:RequestedRegion": t.region, "kms:GranteePrincipal": p.arn,
+                            "kms:GrantIsForAWSResource": "false"})[0] is False:
+                    # the SCPs deny the grant as requested: naming itself grantee, not for an AWS resource
+                    denied = denied or access
+                    continue
                 if best is None or (access.certain and not best.certain):
                     best = access
                 if best.certain:
@@ -299,9 +339,13 @@ def resource_escalations(principals: Sequence[Principal], readers: Sequence[Acce
                 break
         if best is None or not best.certain:
             via_role = _grant_to_assumable_role(p, principals, targets, account=account,
-                                                resource_policy=resource_policy, now=now, secret_tags=secret_tags)
+                                                resource_policy=resource_policy, now=now, secret_tags=secret_tags,
+                                                scp=scp, final=final, kept_out=kept_out)
             if via_role is not None and (best is None or via_role.certain):
                 best = via_role
+        if best is None and stopped is None and denied is not None and kept_out is not None:
+            kept_out.setdefault(p.arn, denied)
+        best = best or stopped
         if best is not None:
             out.append(best)
     out += _outsider_grants(readers, targets, account=account, resource_policy=resource_policy, now=now,
@@ -389,11 +433,19 @@ def _call_of(text: str, t: Target, primary: Target) -> tuple[str, str]:
 
 def _grant_to_assumable_role(p: Principal, principals: Sequence[Principal], targets: Sequence[Target], *,
                              account: str, resource_policy: Any, now: dt.datetime,
-                             secret_tags: Mapping[str, str] | None) -> Access | None:
+                             secret_tags: Mapping[str, str] | None, scp: ScpGate | None = None,
+                             final: FinalGate | None = None, kept_out: dict[str, Access] | None = None,
+                             ) -> Access | None:
     """``kms:CreateGrant`` naming as grantee a role of the account that ``p`` can assume and that holds
     the ``GetSecretValue`` half: ``p`` grants the role ``Decrypt``, assumes it and reads ("Grants in
     AWS KMS": the grantee may be any principal; IAM User Guide, "Methods to assume a role").  The
-    grant request is the one of :func:`_paths` with ``kms:GranteePrincipal`` the role's ARN."""
+    grant request is the one of :func:`_paths` with ``kms:GranteePrincipal`` the role's ARN.
+
+    Each step is bounded by the organization as the escalation search bounds its steps
+    (:mod:`bedrock_key_audit.escalation`): ``scp`` on ``p``'s ``CreateGrant`` (sent to the key's Region)
+    and ``sts:AssumeRole`` (any Region with an STS endpoint, when the SCPs read ``aws:RequestedRegion``),
+    ``final`` on the role's read.  The access is returned with no caller (the verdict leaves it as it is:
+    its read is the role's); a path they stop is put in ``kept_out`` as it would be without them."""
     def named(t: Target) -> bool:
         return t.key is not None and any(
             r.statement.effect == "Allow" and r.statement.matches("kms:CreateGrant")
@@ -403,6 +455,7 @@ def _grant_to_assumable_role(p: Principal, principals: Sequence[Principal], targ
             named(t) for t in targets):
         return None
     best: Access | None = None
+    stopped: Access | None = None
     for role in principals:
         if role.kind != "role" or role.arn == p.arn or role.account != p.account or not (
                 resource_policy or any(s.effect == "Allow" and s.matches("secretsmanager:GetSecretValue")
@@ -433,17 +486,36 @@ def _grant_to_assumable_role(p: Principal, principals: Sequence[Principal], targ
             value = _and([step.value, assume.certain or None, after.certain or None])
             if value is False:
                 continue
+            unknown = set(step.unknown) | set(assume.unknown) | set(after.unknown)
             access = Access(
                 principal=p.arn, kind=p.kind, certain=value is True,
                 grants=tuple(dict.fromkeys([*step.grants, *assume.via, *after.grants])),
-                unknown=() if value else tuple(sorted(step.unknown | set(assume.unknown) | set(after.unknown)))
-                or ("the assumed role's own access",),
+                unknown=() if value else tuple(sorted(unknown)) or ("the assumed role's own access",),
                 note=f"{ESCALATION}: kms:CreateGrant on key {t.key.arn} naming role {role.name} grantee for Decrypt, "
                      f"then assumes role {role.name}, which reads the secret",
                 region="" if t is targets[0] else t.region, account=p.account, caller_arn=p.arn,
                 calls=(("kms:CreateGrant", t.key.arn),))
+            if scp is not None or final is not None:
+                bounds = [scp(p.arn, "kms:CreateGrant", t.key.arn, {
+                    "aws:RequestedRegion": t.region, "kms:GranteePrincipal": role.arn,
+                    "kms:GrantIsForAWSResource": "false"}) if scp is not None else (True, ()),
+                    scp(p.arn, "sts:AssumeRole", role.arn, {}) if scp is not None else (True, ()),
+                    final(role.arn, dataclasses.replace(after, region="" if t is targets[0] else t.region))
+                    if final is not None else (True, ())]
+                if any(v is False for v, _ in bounds):
+                    if stopped is None or (access.certain and not stopped.certain):
+                        stopped = access
+                    continue
+                value = _and([value, *(v for v, _ in bounds)])
+                unknown |= {k for v, ks in bounds if v is None for k in ks}
+                # the read is the role's, bounded here: the verdict leaves an access without a caller as it is
+                access = dataclasses.replace(access, certain=value is True, caller_arn="", calls=(),
+                                             unknown=() if value else tuple(sorted(unknown))
+                                             or ("the assumed role's own access",))
             if best is None or (access.certain and not best.certain):
                 best = access
             if best.certain:
                 return best
+    if best is None and stopped is not None and kept_out is not None:
+        kept_out.setdefault(p.arn, stopped)
     return best

@@ -14,6 +14,7 @@ uses the key in GovCloud is not known to the audit: list its role in ``secret.al
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -40,7 +41,7 @@ from bedrock_key_audit.access import (
 )
 from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence,
                                           tag_changers, tag_writers)
-from bedrock_key_audit.escalation_resource import Target, resource_escalations
+from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
@@ -245,6 +246,23 @@ def _read_bounds(a: Access, org: OrgPolicies, *, secret_arn: str, region: str, o
     return bounds
 
 
+def _org_stops(org: OrgPolicies | None, *, secret_arn: str, region: str, owner_account: str,
+               key_arn_of: Mapping[str, str | None], now: Any,
+               principal_tags: Mapping[str, Mapping[str, str] | None] | None) -> OrgStops | None:
+    """Do the account's SCPs and the RCPs certainly stop a one-call path (its call and the read after it, the
+    principal's own; :func:`_read_bounds`, as :func:`_org_bound_readers` judges it afterwards)?  So the path
+    search (:func:`~bedrock_key_audit.escalation_resource.resource_escalations`) can prefer one they leave open,
+    e.g. on a replica's key in a Region where the SCPs do not deny the call."""
+    if org is None or org.account_id != owner_account:
+        return None
+
+    def stops(a: Access) -> bool:
+        bounds = _read_bounds(a, org, secret_arn=secret_arn, region=region, owner_account=owner_account,
+                              key_arn_of=key_arn_of, now=now, scp_of={}, principal_tags=principal_tags)
+        return bool(bounds) and all(b.stopped for b in bounds)
+    return stops
+
+
 def _arn_region(arn: str) -> str:
     """The Region field of an ARN ("" when it has none)."""
     parts = arn.split(":", 5)
@@ -339,6 +357,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
                              now=now, principal_tags=principal_tags, retag=retag)
     kept_out: dict[str, Access] = {}
+    kept_by_call: dict[str, Access] = {}
     try:
         readers = secret_readers(principals, secret_arn=secret.arn, region=region, account=account,
                                  resource_policy=policy, key=key, now=now, secret_tags=tags)
@@ -376,8 +395,12 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
         readers = readers + esc
         targets = [Target(secret.arn, region, key), *(Target(r.arn, r.region, k)
                                                       for r, k in zip(replicas, replica_keys, strict=True))]
+        # the organization bounds these paths too: a stopped one gives way to another Region's, each learning
+        # call and each step of a grant to a role it assumes is gated as an escalation step is
         by_call = resource_escalations(principals, readers, targets=targets, account=account, resource_policy=policy,
-                                       now=now, secret_tags=tags)
+                                       now=now, secret_tags=tags, scp=scp, final=final, kept_out=kept_by_call,
+                                       stops=_org_stops(org, secret_arn=secret.arn, region=region, owner_account=account,
+                                                        key_arn_of=key_arn_of, now=now, principal_tags=principal_tags))
         readers = readers + by_call
         seen = {a.principal for a in readers}
         readers += [a for a in assumer_accesses(esc + by_call, principals, now=now, what="read the secret")
@@ -388,7 +411,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                                            key_arn_of=key_arn_of, now=now,
                                            scp_of=getattr(inventory, "org_export", None) or {},
                                            principal_tags=principal_tags, retag=retag)
-    org_said += _escalations_kept_out(kept_out, {a.principal for a in readers})
+    org_said += _escalations_kept_out({**kept_by_call, **kept_out}, {a.principal for a in readers})
     readers = certain_first(readers)
     # the principals configured to run the audit read the secret by design, as the caller does
     allowed = _allowed(audit_config.allowed_readers + audit_config.auditors, auth)
@@ -642,10 +665,32 @@ def _requested_regions(org: OrgPolicies, action: str, arn_partition: str) -> tup
     (account:EnableRegion) is itself within reach of a principal that may, so counting every Region
     never misses a reader or minter (at worst an SCP that leaves only a Region the account has not
     enabled open counts the principal).  Only when some SCP reads aws:RequestedRegion are the
-    Regions evaluated one by one; otherwise one evaluation (the home Region) decides."""
-    if action.split(":", 1)[0].lower() != "sts" or not _reads_requested_region(org):
+    Regions evaluated one by one; otherwise one evaluation (the home Region) decides.
+
+    A Regional service's call that creates what a path passes a role to (``lambda:CreateFunction``,
+    ``lambda:InvokeFunction``, ...: the ``iam:PassRole`` paths of :mod:`bedrock_key_audit.escalation`) goes
+    to the Region the caller chooses as well: each Region where botocore's endpoint data offers the
+    service (:func:`_service_regions`), counted the same way."""
+    service = action.split(":", 1)[0].lower()
+    if service in _GLOBAL_SERVICES or not _reads_requested_region(org):
         return (home_region(arn_partition),)
-    return sts_regions(arn_partition)
+    if service == "sts":
+        return sts_regions(arn_partition)
+    return _service_regions(service, arn_partition)
+
+
+# services with one endpoint, whose requests carry the home Region (IAM User Guide, aws:RequestedRegion)
+_GLOBAL_SERVICES = frozenset({"iam", "organizations", "account", "cloudfront", "route53", "globalaccelerator"})
+
+
+@functools.cache
+def _service_regions(service: str, arn_partition: str) -> tuple[str, ...]:
+    """The Regions of ``arn_partition`` where botocore's endpoint data offers ``service``, its home Region at
+    least (a service botocore does not list there); opt-in Regions included, as for :func:`sts_regions`."""
+    import botocore.session  # deferred: only an SCP that reads aws:RequestedRegion needs the endpoint data
+
+    got = botocore.session.get_session().get_available_regions(service, partition_name=arn_partition)
+    return tuple(sorted(set(got) | {home_region(arn_partition)}))
 
 
 def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] | None]:
@@ -787,7 +832,7 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
     res_keys = _tag_keys(org, ("aws:resourcetag/", "iam:resourcetag/")) if resource_tags else []
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
-    def gate(arn: str, action: str, resource: str, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
+    def gate(arn: str, action: str, resource: Any, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
         key = (arn, action, resource, tuple(sorted((k, str(v)) for k, v in overlay.items())))
         if key not in memo:
             keys = _caller_keys(org, arn, account_id, region, principal_tags, tag_keys)

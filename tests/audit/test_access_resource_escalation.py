@@ -171,6 +171,16 @@ def test_create_grant_with_equals_constraint_without_the_version_id_is_possible(
     assert not got.certain and any("SecretVersionId" in u for u in got.unknown)
 
 
+def test_create_grant_with_equals_constraint_and_the_version_id_from_list_secrets():
+    """ListSecrets returns SecretVersionsToStages in each SecretListEntry (Secrets Manager API Reference): its
+    Resource is "*"; one limited to another secret's ARN does not allow it."""
+    got = escalations(doc(READ, allow("secretsmanager:ListSecrets"), allow("kms:CreateGrant", KEY, Condition=EQUALS_ONLY)))
+    assert got[INTERN].certain
+    got = escalations(doc(READ, allow("secretsmanager:ListSecrets", SECRET + "-other"),
+                          allow("kms:CreateGrant", KEY, Condition=EQUALS_ONLY)))
+    assert not got[INTERN].certain
+
+
 def _with_reader_role(intern_policy: dict[str, Any], trusted: str = INTERN) -> dict[str, Any]:
     import json
 

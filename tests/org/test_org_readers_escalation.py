@@ -159,6 +159,23 @@ def test_an_scp_denying_pass_role_keeps_the_passer_out(tmp_path: Path) -> None:
     assert status == "pass" and arn('user', 'dev') in kept_out(text), text
 
 
+def test_an_scp_denying_the_lambda_calls_of_the_pass_role_path_keeps_the_passer_out(tmp_path: Path) -> None:
+    """dev may pass role reader-fn to a new Lambda function and invoke it (PassExistingRoleToNewLambdaThenInvoke):
+    the SCPs bound lambda:CreateFunction and lambda:InvokeFunction as they bound the IAM calls.  Lambda has
+    Regional endpoints: a Deny in us-gov-west-1 only leaves the function to be made in us-gov-east-1."""
+    fn = role("reader-fn", doc(READ), trust=trusts(service="lambda.amazonaws.com"))
+    dev = user("dev", doc(allow("iam:PassRole", arn("role", "reader-fn")),
+                          allow(["lambda:CreateFunction", "lambda:InvokeFunction"])))
+    allowed, dev_arn = [arn("role", "reader-fn")], arn("user", "dev")
+    west = pol("NoLambdaWest", deny("lambda:CreateFunction",
+                                    Condition={"StringEquals": {"aws:RequestedRegion": "us-gov-west-1"}}))
+    status, text, _ = readers([dev], [fn], west, allowed=allowed, tmp_path=tmp_path)
+    assert status == "fail" and dev_arn in text and "PassExistingRoleToNewLambdaThenInvoke" in text, text
+    for action in ("lambda:CreateFunction", "lambda:InvokeFunction"):
+        status, text, _ = readers([dev], [fn], pol("NoLambda", deny(action)), allowed=allowed, tmp_path=tmp_path)
+        assert status == "pass" and dev_arn in kept_out(text), (action, text)
+
+
 def test_an_scp_denying_sts_assume_role_keeps_out_who_writes_a_role_it_would_assume() -> None:
     """dev may write a policy on role ops, whose trust admits it: a read granted to ops is dev's after
     sts:AssumeRole -- unless an SCP denies dev that AssumeRole."""
