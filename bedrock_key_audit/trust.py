@@ -154,15 +154,13 @@ def home_region(arn_partition: str) -> str:
 
 
 @functools.cache
-def sts_regions(arn_partition: str) -> tuple[str, ...]:
-    """The Regions of ``arn_partition`` where AWS STS has an endpoint, from botocore's endpoint data (never
-    empty: the partition's home Region at least).  STS has Regional endpoints and the caller picks one;
-    a request's ``aws:RequestedRegion`` is that endpoint's Region (IAM User Guide, "Manage AWS STS in an
-    AWS Region"; the global endpoint is us-east-1).  Opt-in Regions are included whether or not the
-    account has enabled them (the rows using this do not read the enabled Regions): counting a Region
-    the caller cannot use yet never misses a principal."""
-    # deferred: only a policy that reads aws:RequestedRegion needs the endpoint data; read offline, as
-    # botocore's Session.get_available_regions reads it (no session or client: verdicts make no call)
+def offered_regions(service: str, arn_partition: str) -> tuple[str, ...]:
+    """The Regions of ``arn_partition`` where botocore's endpoint data offers ``service`` (its endpoint prefix),
+    the partition's home Region at least; read offline, as botocore's ``Session.get_available_regions`` reads
+    it, with no session or client (verdicts make no call).  Opt-in Regions are included whether or not the
+    account has enabled them (the rows using this do not read the enabled Regions): counting a Region the caller
+    cannot use yet never misses a principal."""
+    # deferred: only a policy that reads aws:RequestedRegion needs the endpoint data
     import botocore.loaders
     import botocore.regions
 
@@ -170,8 +168,15 @@ def sts_regions(arn_partition: str) -> tuple[str, ...]:
 
     loader = botocore_loader.current() or botocore.loaders.create_loader()
     got = botocore.regions.EndpointResolver(loader.load_data("endpoints")).get_available_endpoints(
-        "sts", arn_partition)
+        service, arn_partition)
     return tuple(sorted(set(got) | {home_region(arn_partition)}))
+
+
+def sts_regions(arn_partition: str) -> tuple[str, ...]:
+    """The Regions of ``arn_partition`` where AWS STS has an endpoint (:func:`offered_regions`).  STS has
+    Regional endpoints and the caller picks one; a request's ``aws:RequestedRegion`` is that endpoint's Region
+    (IAM User Guide, "Manage AWS STS in an AWS Region"; the global endpoint is us-east-1)."""
+    return offered_regions("sts", arn_partition)
 
 
 def reads_requested_region(statements: Iterable[Statement]) -> bool:

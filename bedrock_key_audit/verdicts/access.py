@@ -45,7 +45,8 @@ from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_esc
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
-from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses, home_region, session_tagger, sts_regions
+from bedrock_key_audit.trust import (CHAIN_DEPTH, assumer_accesses, home_region, offered_regions, session_tagger,
+                                     sts_regions)
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
 _SYNTHETIC = ":role/any-principal-of-the-account"
@@ -686,11 +687,8 @@ _GLOBAL_SERVICES = frozenset({"iam", "organizations", "account", "cloudfront", "
 @functools.cache
 def _service_regions(service: str, arn_partition: str) -> tuple[str, ...]:
     """The Regions of ``arn_partition`` where botocore's endpoint data offers ``service``, its home Region at
-    least (a service botocore does not list there); opt-in Regions included, as for :func:`sts_regions`."""
-    import botocore.session  # deferred: only an SCP that reads aws:RequestedRegion needs the endpoint data
-
-    got = botocore.session.get_session().get_available_regions(service, partition_name=arn_partition)
-    return tuple(sorted(set(got) | {home_region(arn_partition)}))
+    least (a service botocore does not list there); opt-in Regions included (:func:`trust.offered_regions`)."""
+    return offered_regions(service, arn_partition)
 
 
 def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] | None]:
