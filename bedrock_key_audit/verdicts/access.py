@@ -168,8 +168,9 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
     "SCP evaluation" -- https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html;
     "Policy evaluation logic" -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html.
     An access through a role the principal assumes (``Access.via``, a role chain) is stopped with that
-    role, or when the SCPs deny the principal that ``sts:AssumeRole`` (:func:`_assume_denied`, as for the
-    minters); one through an escalation step was bounded in the escalation search (:func:`_scp_gate_of`,
+    role, or when the SCPs deny the principal that ``sts:AssumeRole`` (:func:`_assume_bound`, as for the
+    minters; an outsider by its own account's SCPs in ``scp_of``), and *may* read when they leave that
+    AssumeRole undecided; one through an escalation step was bounded in the escalation search (:func:`_scp_gate_of`,
     :func:`_final_read_gate`) and is left as it is here, as is one by an AWS service.
     ``scp_of``: the SCPs of other accounts, when known (an ``--org-policies`` export that lists them):
     an outsider of such an account is bounded by them too.  ``principal_tags``: the ``aws:PrincipalTag/*``
@@ -177,6 +178,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
     if org is None or org.account_id != owner_account:
         return readers, []
     scp_of = {k: o for k, o in (scp_of or {}).items() if k != ANY_OTHER_ACCOUNT}
+    readers = list(readers)
     verdicts: dict[int, dict[str, Any] | None] = {}  # reader index -> what was said of it (None: counted as it is)
     for i, a in enumerate(readers):
         if not a.caller_arn:
@@ -199,9 +201,14 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
         if a.via in stopped:
             verdicts[i] = {"principal": a.principal, "stopped": f"it reads only as role {a.via}, which the organization's "
                                                                 "policies stop"}
-        elif a.kind in ("user", "role") and a.principal.startswith("arn:") and (why := _assume_denied(
-                org, a, account_id=owner_account, arn_partition=arn_partition, principal_tags=principal_tags)):
-            verdicts[i] = {"principal": a.principal, "stopped": why}
+            continue
+        why, keys = _assume_bound(org, a, account_id=owner_account, arn_partition=arn_partition,
+                                  principal_tags=principal_tags, scp_of=scp_of)
+        if why:
+            verdicts[i] = {"principal": a.principal, "stopped": why, **_own_scps(a)}
+        elif keys:
+            readers[i] = _undecided_assume(a, keys)
+            verdicts[i] = {"principal": a.principal, "undecided (may read)": list(keys)}
         else:
             verdicts[i] = None
     kept = [a for i, a in enumerate(readers) if "stopped" not in (verdicts[i] or {})]
@@ -419,7 +426,8 @@ def certain_first(accesses: list[Access]) -> list[Access]:
     return [a for a in accesses if a.certain or a.principal not in surer]
 
 
-@verdict("iam.key_minting_restricted", reads=("account_authorization", "fleet_users", "org_policies", "user_facts"),
+@verdict("iam.key_minting_restricted", reads=("account_authorization", "fleet_users", "org_export", "org_policies",
+                                               "user_facts"),
          test="test_key_minting_restricted",
          all_keys=lambda pytestconfig: bool(pytestconfig.getoption("all_keys", False)))
 def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: Any, all_keys: bool) -> None:
@@ -463,7 +471,8 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
                      "they stop none of its principals")
     minters, org_said = _org_bound_minters(minters, org, user_arn=user_arn, arn_partition=arn_partition,
                                            account_id=account_id, principal_tags=tags,
-                                           user_arns=[arn for arn, _ in auth.users])
+                                           user_arns=[arn for arn, _ in auth.users],
+                                           scp_of=getattr(inventory, "org_export", None) or {})
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
     others: list[str] = []
@@ -502,13 +511,15 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
 
 def _org_part(org: OrgPolicies | None, org_note: str, org_said: list[dict[str, Any]], by: str) -> str:
     """The pass sentence's clause on the organization: who ``by`` keeps out, or that its policies were not read."""
-    stopped = [d["principal"] for d in org_said if "stopped" in d]
+    stopped = [d["principal"] + (f" (by {d['by its own SCPs']})" if "by its own SCPs" in d else "")
+               for d in org_said if "stopped" in d]
     return (f"; kept out by {by}: {', '.join(stopped)}" if stopped else "") + (
         "" if org is not None else f"; {org_note.split(' -- ')[0]}")
 
 def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_arn: str | None, arn_partition: str,
                        account_id: str, principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
-                       user_arns: Sequence[str] = ()) -> tuple[list[Access], list[dict[str, Any]]]:
+                       user_arns: Sequence[str] = (), scp_of: Mapping[str, OrgPolicies] | None = None,
+                       ) -> tuple[list[Access], list[dict[str, Any]]]:
     """The minters the SCPs of the commercial account do not certainly stop ("SCP evaluation" --
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html:
     an SCP bounds what a member account's principals may do, whatever their identity policies grant;
@@ -533,7 +544,10 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     (:func:`_scp_gate_of`: each call of the step, and the final mint by whoever makes it), so it is
     left as it is here.  One that mints by assuming a role makes the role's calls: it is stopped when
     that role is, or when the SCPs deny it ``sts:AssumeRole`` (of that role and of any other, the
-    first hop of a chain), and counted otherwise."""
+    first hop of a chain; an outsider's own account's SCPs, when ``scp_of`` -- an ``--org-policies``
+    export -- lists them: :func:`_assume_bound`); it *may* mint when they leave that AssumeRole
+    undecided (a condition on a key the audit cannot know: the row ends ``error`` naming it and its
+    SCP, unless a certain minter fails it), and is counted otherwise."""
     if org is None or org.account_id != account_id:
         return minters, []
     other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"
@@ -549,11 +563,15 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
                 stopped.add(a.principal)
                 said.append({"principal": a.principal, "stopped": f"it mints only as role {a.via}, which the SCPs stop"})
                 continue
-            if a.kind in ("user", "role") and a.principal.startswith("arn:") and (why := _assume_denied(
-                    org, a, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags)):
+            why, open_keys = _assume_bound(org, a, account_id=account_id, arn_partition=arn_partition,
+                                           principal_tags=principal_tags, scp_of=scp_of)
+            if why:
                 stopped.add(a.principal)
-                said.append({"principal": a.principal, "stopped": why})
+                said.append({"principal": a.principal, "stopped": why, **_own_scps(a)})
                 continue
+            if open_keys:
+                a = _undecided_assume(a, open_keys)
+                said.append({"principal": a.principal, "undecided (may mint)": list(open_keys)})
             kept.append(a)
             continue
         if a.kind not in ("user", "role") or not a.principal.startswith("arn:") or ESCALATION in a.note:
@@ -597,19 +615,59 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     return kept, said
 
 
-def _assume_denied(org: OrgPolicies, a: Access, *, account_id: str, arn_partition: str,
-                   principal_tags: Mapping[str, Mapping[str, str] | None] | None) -> str:
-    """Why the SCPs deny principal ``a.principal`` (of the account) the ``sts:AssumeRole`` an access through
-    role ``a.via`` starts with -- of that role, and of any other (the first hop of a chain) --; "" when
-    they may not.  Its request carries what :func:`_caller_keys` says."""
-    keys = _caller_keys(org, a.principal, account_id, home_region(arn_partition), principal_tags,
-                        _principal_tag_keys(org))
+def _assume_bound(org: OrgPolicies, a: Access, *, account_id: str, arn_partition: str,
+                  principal_tags: Mapping[str, Mapping[str, str] | None] | None,
+                  scp_of: Mapping[str, OrgPolicies] | None = None) -> tuple[str, tuple[str, ...]]:
+    """What the SCPs say of the ``sts:AssumeRole`` an access through role ``a.via`` starts with -- of that
+    role, and of any other (the first hop of a chain) --: why they deny it (first), or the keys that leave
+    it undecided (second: a condition the audit cannot know, such as aws:MultiFactorAuthPresent,
+    aws:SourceIp or aws:SourceVpc, each named with its SCP); ("", ()) when they permit it in some Region.
+
+    A principal of the account (user or role) is bounded by the account's SCPs, its request carrying what
+    :func:`_caller_keys` says.  An outsider (``kind`` external: an account, or a user or role of one) is
+    bounded by its own account's SCPs when ``scp_of`` (an ``--org-policies`` export) lists them, its request
+    carrying what :func:`_callers` knows of it; else nothing is said of it.  IAM User Guide, "Policy
+    evaluation logic" (an SCP bounds every request of a member account's principals) and "Cross-account
+    policy evaluation logic" (the caller's account's policies bound its request to another account)."""
+    if a.kind == "external":
+        m = re.fullmatch(r"arn:[^:]+:iam::(\d{12}):(.+)", a.principal)
+        theirs = (scp_of or {}).get(m[1]) if m else None
+        if m is None or theirs is None or theirs.account_id != m[1] or m[1] == account_id:
+            return "", ()
+        caller = a.principal if m[2] != "root" else f"arn:{arn_partition}:iam::{m[1]}{_SYNTHETIC}"
+        key_sets = _callers(dataclasses.replace(a, account=m[1], caller_arn=caller), org, account_id, scp_of)
+        bound = theirs
+    elif a.kind in ("user", "role") and a.principal.startswith("arn:"):
+        key_sets = [_caller_keys(org, a.principal, account_id, home_region(arn_partition), principal_tags,
+                                 _principal_tag_keys(org))]
+        bound = org
+    else:
+        return "", ()
     any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
     # one alternative per Region the request may be sent to (_requested_regions): stopped only when denied in each
-    why = _denial(org, [[("sts:AssumeRole", res, _ctx({**keys, "aws:RequestedRegion": where}, {}))]
-                        for res in dict.fromkeys([a.via, any_role])
-                        for where in _requested_regions(org, "sts:AssumeRole", arn_partition)])
-    return f"sts:AssumeRole {why}" if why else ""
+    alts: list[list[Request]] = [[("sts:AssumeRole", res, _ctx({**keys, "aws:RequestedRegion": where}, {}))]
+                                 for keys in key_sets for res in dict.fromkeys([a.via, any_role])
+                                 for where in _requested_regions(bound, "sts:AssumeRole", arn_partition)]
+    why = _denial(bound, alts)
+    if why:
+        return f"sts:AssumeRole {why}", ()
+    gates = [scp_gate(bound, x, ctx, res) for alt in alts for x, res, ctx in alt]
+    if any(g.permits is True for g in gates):
+        return "", ()
+    return "", tuple(dict.fromkeys(f"{k} (a condition of {', '.join(g.open)})" for g in gates
+                                   if g.permits is None for k in g.unknown)) or ("a condition of the SCPs",)
+
+
+def _own_scps(a: Access) -> dict[str, str]:
+    """For an outsider kept out by its own account's SCPs (:func:`_assume_bound`): which they are."""
+    return {"by its own SCPs": f"the SCPs of its account {a.principal.split(':')[4]} (--org-policies export)"} \
+        if a.kind == "external" else {}
+
+
+def _undecided_assume(a: Access, keys: tuple[str, ...]) -> Access:
+    """``a``, whose ``sts:AssumeRole`` the SCPs leave undecided (``keys``): it *may* get there, naming the keys."""
+    return dataclasses.replace(a, certain=False, unknown=tuple(dict.fromkeys(
+        [*(a.unknown if not a.certain else ()), *(f"sts:AssumeRole: {k}" for k in keys)])))
 
 
 def _reads_requested_region(org: OrgPolicies) -> bool:

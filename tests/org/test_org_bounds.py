@@ -538,3 +538,75 @@ def test_the_call_of_a_replica_read_is_made_in_the_region_of_what_it_acts_on() -
     assert bound([writes], only_in("us-gov-east-1"))[0] == [writes]
     kept, said = bound([writes], only_in("us-gov-west-1"))
     assert kept == [] and "NoWrites" in said[0]["stopped"], said
+
+
+# --------------------------------------------------------------------------- the AssumeRole step: undecided, outsiders
+def test_an_assume_role_the_scps_leave_undecided_makes_the_assumer_possible() -> None:
+    """A Deny on sts:AssumeRole conditioned on a key the audit cannot know (MFA, source IP or VPC) may or may not
+    apply to the request: the assumer *may* mint, naming the key and the SCP (the row ends error), as the same
+    condition on the mint itself does (IAM User Guide, "Policy evaluation logic": an SCP bounds the request)."""
+    for cond, key in (({"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}, "aws:MultiFactorAuthPresent"),
+                      ({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, "aws:SourceIp"),
+                      ({"StringNotEquals": {"aws:SourceVpc": "vpc-1"}}, "aws:SourceVpc")):
+        kept, said = _assumer_bound(_sts_scp(cond))
+        assert [a.principal for a in kept] == [MINTER, OPS] and kept[0].certain, kept
+        assert not kept[1].certain and kept[1].unknown == (
+            f"sts:AssumeRole: {key} (a condition of SCP NoAssume (p-noassume) attached to account {COMMERCIAL} "
+            "statement 'NoAssumeForOps')",), kept[1].unknown
+        assert said == [{"principal": OPS, "undecided (may mint)": [kept[1].unknown[0].split(": ", 1)[1]]}], said
+    # the same condition only in us-east-1: every other Region's endpoint permits it, so the assumer stays certain
+    kept, said = _assumer_bound(_sts_scp({"StringNotEquals": {"aws:SourceVpc": "vpc-1"},
+                                          "StringEquals": {"aws:RequestedRegion": "us-east-1"}}))
+    assert [a.certain for a in kept] == [True, True] and said == []
+
+
+def test_a_reader_by_an_assume_role_the_scps_leave_undecided_may_read() -> None:
+    ops = f"arn:aws-us-gov:iam::{GOV}:user/ops"
+    assumer = Access(principal=ops, kind="user", certain=True, grants=("trust policy",),
+                     note="can assume role workload, which can read the secret", via=WORKLOAD)
+    mfa = org(scps=(pol("NoAssume", doc(deny("sts:AssumeRole", Sid="Mfa", Condition={
+        "BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}, "ArnLike": {"aws:PrincipalArn": ops}})), SCP),))
+    kept, said = bound([WORKLOAD_READS, assumer], mfa)
+    assert kept[0] == WORKLOAD_READS and kept[1].principal == ops and not kept[1].certain, kept
+    assert kept[1].unknown and all(k.startswith("sts:AssumeRole: aws:MultiFactorAuthPresent (a condition of SCP "
+                                                "NoAssume") for k in kept[1].unknown), kept[1].unknown
+    assert said[-1]["principal"] == ops and "undecided (may read)" in said[-1]
+    assert bound([WORKLOAD_READS, assumer], org()) == ([WORKLOAD_READS, assumer], [])
+
+
+def test_an_outsider_assumer_is_bounded_by_its_own_accounts_exported_scps() -> None:
+    """An account the trust policy admits: its own SCPs (an --org-policies export listing it) bound its
+    principals' sts:AssumeRole into the account ("SCP evaluation"; "Cross-account policy evaluation logic");
+    the audited account's SCPs do not."""
+    from bedrock_key_audit.verdicts.access import _org_part
+
+    outsider = Access(principal=f"arn:aws:iam::{PARTNER_ACCT}:root", kind="external", certain=True,
+                      grants=("trust policy",), note="can assume role minting-automation; outside the account",
+                      via=MINTER)
+    resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+
+    def theirs(condition: dict[str, Any] | None) -> dict[str, OrgPolicies]:
+        st = deny("sts:AssumeRole", Sid="NoAssumeOut", **({"Condition": condition} if condition else {}))
+        return {PARTNER_ACCT: org(scps=(pol("NoAssumeOut", doc(st), SCP),), account=PARTNER_ACCT)}
+    ours = org(account=COMMERCIAL)
+    kept, said = _org_bound_minters([resetter, outsider], ours, user_arn=KEY_USER, arn_partition="aws",
+                                    account_id=COMMERCIAL, scp_of=theirs(None))
+    assert kept == [resetter] and "NoAssumeOut" in said[0]["stopped"] and PARTNER_ACCT in said[0]["stopped"], said
+    assert f"{outsider.principal} (by the SCPs of its account {PARTNER_ACCT}" in _org_part(
+        ours, "", said, "the account's SCPs")
+    # denied in us-east-1 only (another Region's STS endpoint is open), or its SCPs not exported: counted
+    for scp_of in (theirs({"StringEquals": {"aws:RequestedRegion": "us-east-1"}}), {}):
+        assert _org_bound_minters([resetter, outsider], ours, user_arn=KEY_USER, arn_partition="aws",
+                                  account_id=COMMERCIAL, scp_of=scp_of) == ([resetter, outsider], [])
+    # the audited account's own SCP denying every AssumeRole does not bound the outsider
+    no_assume = org(scps=(pol("NoAssume", doc(deny("sts:AssumeRole")), SCP),), account=COMMERCIAL)
+    assert _org_bound_minters([resetter, outsider], no_assume, user_arn=KEY_USER, arn_partition="aws",
+                              account_id=COMMERCIAL)[0] == [resetter, outsider]
+    # readers: the same outsider of GovCloud reading as the workload role
+    gov_out = dataclasses.replace(outsider, principal=f"arn:aws-us-gov:iam::{PARTNER_ACCT}:root", via=WORKLOAD)
+    deny_all = {PARTNER_ACCT: org(scps=(pol("NoAssumeOut", doc(deny("sts:AssumeRole", Sid="NoAssumeOut")), SCP),),
+                                  account=PARTNER_ACCT)}
+    kept, said = _org_bound_readers([WORKLOAD_READS, gov_out], org(), secret_arn=SECRET, region=REGION,
+                                    owner_account=GOV, key_arn_of={REGION: KEY}, now=NOW, scp_of=deny_all)
+    assert kept == [WORKLOAD_READS] and "NoAssumeOut" in said[-1]["stopped"], said
+    assert bound([WORKLOAD_READS, gov_out], org())[0] == [WORKLOAD_READS, gov_out]
