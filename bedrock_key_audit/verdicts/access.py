@@ -43,7 +43,8 @@ from bedrock_key_audit.escalation_resource import Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
-from bedrock_key_audit.trust import CHAIN_DEPTH, assumer_accesses, home_region, sts_regions
+from bedrock_key_audit.trust import (CHAIN_DEPTH, assume_region_outcomes, assumer_accesses, assumes_another_role,
+                                     home_region, sts_regions)
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
 _SYNTHETIC = ":role/any-principal-of-the-account"
@@ -158,7 +159,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
                        owner_account: str, key_arn_of: dict[str, str | None], now: Any,
                        scp_of: dict[str, OrgPolicies] | None = None,
                        principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
-                       ) -> tuple[list[Access], list[dict[str, Any]]]:
+                       principals: Sequence[Principal] = ()) -> tuple[list[Access], list[dict[str, Any]]]:
     """The readers the organization does not certainly stop, and what it said of each reader.
 
     RCPs on the secret's (member) account bound every caller, inside or outside the organization,
@@ -203,7 +204,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
                                                                 "policies stop"}
             continue
         why, keys = _assume_bound(org, a, account_id=owner_account, arn_partition=arn_partition,
-                                  principal_tags=principal_tags, scp_of=scp_of)
+                                  principal_tags=principal_tags, scp_of=scp_of, principals=principals, now=now)
         if why:
             verdicts[i] = {"principal": a.principal, "stopped": why, **_own_scps(a)}
         elif keys:
@@ -386,7 +387,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     readers, org_said = _org_bound_readers(readers, org, secret_arn=secret.arn, region=region, owner_account=account,
                                            key_arn_of=key_arn_of, now=now,
                                            scp_of=getattr(inventory, "org_export", None) or {},
-                                           principal_tags=principal_tags)
+                                           principal_tags=principal_tags, principals=principals)
     org_said += _escalations_kept_out(kept_out, {a.principal for a in readers})
     readers = certain_first(readers)
     # the principals configured to run the audit read the secret by design, as the caller does
@@ -472,7 +473,8 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     minters, org_said = _org_bound_minters(minters, org, user_arn=user_arn, arn_partition=arn_partition,
                                            account_id=account_id, principal_tags=tags,
                                            user_arns=[arn for arn, _ in auth.users],
-                                           scp_of=getattr(inventory, "org_export", None) or {})
+                                           scp_of=getattr(inventory, "org_export", None) or {},
+                                           principals=auth.principals, now=now)
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
     others: list[str] = []
@@ -519,7 +521,7 @@ def _org_part(org: OrgPolicies | None, org_note: str, org_said: list[dict[str, A
 def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_arn: str | None, arn_partition: str,
                        account_id: str, principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
                        user_arns: Sequence[str] = (), scp_of: Mapping[str, OrgPolicies] | None = None,
-                       ) -> tuple[list[Access], list[dict[str, Any]]]:
+                       principals: Sequence[Principal] = (), now: Any = None) -> tuple[list[Access], list[dict[str, Any]]]:
     """The minters the SCPs of the commercial account do not certainly stop ("SCP evaluation" --
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html:
     an SCP bounds what a member account's principals may do, whatever their identity policies grant;
@@ -564,7 +566,8 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
                 said.append({"principal": a.principal, "stopped": f"it mints only as role {a.via}, which the SCPs stop"})
                 continue
             why, open_keys = _assume_bound(org, a, account_id=account_id, arn_partition=arn_partition,
-                                           principal_tags=principal_tags, scp_of=scp_of)
+                                           principal_tags=principal_tags, scp_of=scp_of, principals=principals,
+                                           now=now)
             if why:
                 stopped.add(a.principal)
                 said.append({"principal": a.principal, "stopped": why, **_own_scps(a)})
@@ -617,7 +620,8 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
 
 def _assume_bound(org: OrgPolicies, a: Access, *, account_id: str, arn_partition: str,
                   principal_tags: Mapping[str, Mapping[str, str] | None] | None,
-                  scp_of: Mapping[str, OrgPolicies] | None = None) -> tuple[str, tuple[str, ...]]:
+                  scp_of: Mapping[str, OrgPolicies] | None = None, principals: Sequence[Principal] = (),
+                  now: Any = None) -> tuple[str, tuple[str, ...]]:
     """What the SCPs say of the ``sts:AssumeRole`` an access through role ``a.via`` starts with -- of that
     role, and of any other (the first hop of a chain) --: why they deny it (first), or the keys that leave
     it undecided (second: a condition the audit cannot know, such as aws:MultiFactorAuthPresent,
@@ -628,7 +632,13 @@ def _assume_bound(org: OrgPolicies, a: Access, *, account_id: str, arn_partition
     bounded by its own account's SCPs when ``scp_of`` (an ``--org-policies`` export) lists them, its request
     carrying what :func:`_callers` knows of it; else nothing is said of it.  IAM User Guide, "Policy
     evaluation logic" (an SCP bounds every request of a member account's principals) and "Cross-account
-    policy evaluation logic" (the caller's account's policies bound its request to another account)."""
+    policy evaluation logic" (the caller's account's policies bound its request to another account).
+
+    AWS evaluates the SCPs, the trust policy and the caller's own policies in the one Region whose endpoint
+    the caller picks: with ``principals`` (and ``now``) given, the AssumeRole of ``a.via`` is asked of the
+    SCPs only in the Regions where the trust policy and the caller's policies do not deny it
+    (:func:`bedrock_key_audit.trust.assume_region_outcomes`), and the one of any other role (the first hop
+    of a chain) only when the caller may assume another role (:func:`bedrock_key_audit.trust.assumes_another_role`)."""
     if a.kind == "external":
         m = re.fullmatch(r"arn:[^:]+:iam::(\d{12}):(.+)", a.principal)
         theirs = (scp_of or {}).get(m[1]) if m else None
@@ -644,13 +654,25 @@ def _assume_bound(org: OrgPolicies, a: Access, *, account_id: str, arn_partition
     else:
         return "", ()
     any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
-    # one alternative per Region the request may be sent to (_requested_regions): stopped only when denied in each
+    everywhere = _requested_regions(bound, "sts:AssumeRole", arn_partition)
+    # one alternative per Region the request may be sent to (_requested_regions): stopped only when denied in each;
+    # the role's own AssumeRole only where its trust and the caller's policies let it be made
+    role = next((p for p in principals if p.arn == a.via and p.kind == "role"), None)
+    try:
+        own = assume_region_outcomes(role, a.principal, principals, now=now) if role is not None and now else None
+        chain = own is None or role is None or assumes_another_role(role, a.principal, principals, now=now)
+    except PolicyError:  # a trust policy that cannot be read: every Region, and any role, as without them
+        own, chain = None, True
+    wheres = {a.via: tuple(own) if own else everywhere}
+    if chain:
+        wheres.setdefault(any_role, everywhere)
     alts: list[list[Request]] = [[("sts:AssumeRole", res, _ctx({**keys, "aws:RequestedRegion": where}, {}))]
-                                 for keys in key_sets for res in dict.fromkeys([a.via, any_role])
-                                 for where in _requested_regions(bound, "sts:AssumeRole", arn_partition)]
+                                 for keys in key_sets for res, regions in wheres.items() for where in regions]
     why = _denial(bound, alts)
     if why:
-        return f"sts:AssumeRole {why}", ()
+        limited = f" (in each Region where its own policies and the trust policy allow it: {', '.join(own)})" \
+            if own and any_role not in wheres else ""
+        return f"sts:AssumeRole {why}{limited}", ()
     gates = [scp_gate(bound, x, ctx, res) for alt in alts for x, res, ctx in alt]
     if any(g.permits is True for g in gates):
         return "", ()

@@ -610,3 +610,62 @@ def test_an_outsider_assumer_is_bounded_by_its_own_accounts_exported_scps() -> N
                                     owner_account=GOV, key_arn_of={REGION: KEY}, now=NOW, scp_of=deny_all)
     assert kept == [WORKLOAD_READS] and "NoAssumeOut" in said[-1]["stopped"], said
     assert bound([WORKLOAD_READS, gov_out], org())[0] == [WORKLOAD_READS, gov_out]
+
+
+# --------------------------------------------------------------------------- the AssumeRole step: one Region for all
+def _gaad_principals(ops_statements: list[dict[str, Any]], trust_principal: str, trust_condition: dict[str, Any] | None,
+                     extra_roles: Sequence[str] = ()) -> list[Any]:
+    from bedrock_key_audit.access import principals_from_gaad
+
+    def role(arn: str, cond: dict[str, Any] | None) -> dict[str, Any]:
+        st: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": trust_principal}, "Action": "sts:AssumeRole"}
+        if cond:
+            st["Condition"] = cond
+        name = arn.rsplit("/", 1)[1]
+        return {"RoleName": name, "RoleId": f"AROA{name.upper()}", "Arn": arn, "RolePolicyList": [],
+                "AttachedManagedPolicies": [], "AssumeRolePolicyDocument": doc(st), "InstanceProfileList": [], "Tags": []}
+    gaad = {"UserDetailList": [{"UserName": "ops", "UserId": "AIDAOPS", "Arn": OPS, "GroupList": [],
+                                "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc(*ops_statements)}],
+                                "AttachedManagedPolicies": [], "Tags": []}],
+            "RoleDetailList": [role(MINTER, trust_condition), *(role(r, None) for r in extra_roles)],
+            "GroupDetailList": [], "Policies": []}
+    return principals_from_gaad(gaad)
+
+
+def test_the_scps_and_the_callers_own_policies_are_asked_in_the_same_region() -> None:
+    """ops may assume the minting role only in us-west-2 (its identity policy); the SCPs permit its AssumeRole only
+    in eu-west-1.  AWS evaluates every policy in the one Region the caller picks (IAM User Guide, "Policy evaluation
+    logic"; "Manage AWS STS in an AWS Region"): no Region lets it through, so ops is kept out."""
+    def in_region(region: str) -> dict[str, Any]:
+        return allow("sts:AssumeRole", MINTER, Condition={"StringEquals": {"aws:RequestedRegion": region}})
+    lock = _sts_scp({"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}})
+    resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+    assumer = Access(principal=OPS, kind="user", certain=True, grants=("trust policy",),
+                     note="can assume role minting-automation", via=MINTER)
+
+    def bounded(principals: list[Any]) -> tuple[list[Access], list[dict[str, Any]]]:
+        return _org_bound_minters([resetter, assumer], lock, user_arn=KEY_USER, arn_partition="aws",
+                                  account_id=COMMERCIAL, principals=principals, now=NOW)
+    root = f"arn:aws:iam::{COMMERCIAL}:root"  # the trust names the account: ops' identity policy is needed
+    kept, said = bounded(_gaad_principals([in_region("us-west-2")], root, None))
+    assert kept == [resetter] and "NoAssumeForOps" in said[0]["stopped"] and "us-west-2" in said[0]["stopped"], said
+    # the same with the Region in the trust policy
+    kept, _ = bounded(_gaad_principals([allow("sts:AssumeRole", MINTER)], OPS,
+                                       {"StringEquals": {"aws:RequestedRegion": "us-west-2"}}))
+    assert kept == [resetter]
+    # controls: its policies allow eu-west-1 too, or it may assume another role first (a chain): counted
+    assert bounded(_gaad_principals([in_region("eu-west-1")], root, None))[0] == [resetter, assumer]
+    other = f"arn:aws:iam::{COMMERCIAL}:role/mid"
+    assert bounded(_gaad_principals([in_region("us-west-2"), allow("sts:AssumeRole", other)], root, None,
+                                    [other]))[0] == [resetter, assumer]
+    # an outsider the trust admits in us-west-2 only, whose own SCPs permit eu-west-1 only
+    outsider = Access(principal=f"arn:aws:iam::{PARTNER_ACCT}:root", kind="external", certain=True,
+                      grants=("trust policy",), note="can assume role minting-automation", via=MINTER)
+    theirs = org(scps=(pol("Lock", doc(deny("sts:AssumeRole", Sid="OnlyEu", Condition={
+        "StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}})), SCP),), account=PARTNER_ACCT)
+    for region, kept_out in (("us-west-2", True), ("eu-west-1", False)):
+        got, _ = _org_bound_minters(
+            [resetter, outsider], org(account=COMMERCIAL), user_arn=KEY_USER, arn_partition="aws",
+            account_id=COMMERCIAL, scp_of={PARTNER_ACCT: theirs}, now=NOW, principals=_gaad_principals(
+                [], f"arn:aws:iam::{PARTNER_ACCT}:root", {"StringEquals": {"aws:RequestedRegion": region}}))
+        assert got == ([resetter] if kept_out else [resetter, outsider]), (region, got)

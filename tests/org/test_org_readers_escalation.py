@@ -335,3 +335,21 @@ def test_an_sts_deny_on_a_key_the_audit_cannot_know_leaves_the_assumer_a_possibl
     # a certain reader outside the allowed list still fails the row
     status, text, _ = readers([*users, user("bystander", doc(READ))], roles, gate, allowed=[reader], tmp_path=tmp_path)
     assert status == "fail" and arn("user", "bystander") in text, text
+
+
+def test_the_scps_and_the_assumers_policies_are_asked_in_the_same_govcloud_region(tmp_path: Path) -> None:
+    """ci may assume the reader role only at us-gov-west-1's endpoint (its identity policy; the trust names the
+    account); the SCPs permit its AssumeRole only at us-gov-east-1's.  AWS evaluates both in the one Region the
+    caller picks: no Region lets it through (IAM User Guide, "Policy evaluation logic")."""
+    reader, ci = arn("role", "reader"), arn("user", "ci")
+    roles = [role("reader", doc(READ), trust=trusts(f"{G}:iam::{GOV}:root"))]
+
+    def ci_in(regions: list[str]) -> list[dict[str, Any]]:
+        return [user("ci", doc(allow("sts:AssumeRole", reader, Condition={"StringEquals": {"aws:RequestedRegion": regions}})))]
+    east_only = pol("EastOnly", deny("sts:AssumeRole", Sid="EastOnly", Condition={
+        "ArnLike": {"aws:PrincipalArn": ci}, "StringNotEquals": {"aws:RequestedRegion": ["us-gov-east-1"]}}))
+    status, text, _ = readers(ci_in(["us-gov-west-1"]), roles, east_only, allowed=[reader], tmp_path=tmp_path)
+    assert status == "pass" and ci in kept_out(text), text
+    status, text, _ = readers(ci_in(["us-gov-west-1", "us-gov-east-1"]), roles, east_only, allowed=[reader],
+                              tmp_path=tmp_path)
+    assert status == "fail" and ci in text, text
