@@ -473,7 +473,8 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     minters, org_said = _org_bound_minters(minters, org, user_arn=user_arn, arn_partition=arn_partition,
                                            account_id=account_id, principal_tags=tags,
                                            user_arns=[arn for arn, _ in auth.users],
-                                           scp_of=getattr(inventory, "org_export", None) or {},
+                                           scp_of={k: o for k, o in (getattr(inventory, "org_export", None) or {}).items()
+                                                   if k != ANY_OTHER_ACCOUNT},
                                            principals=auth.principals, now=now)
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
