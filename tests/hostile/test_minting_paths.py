@@ -5,6 +5,7 @@ works with the principal's own keys: tests/emulator/test_iam_authz.py.)"""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -297,7 +298,7 @@ def test_an_outsiders_exported_scps_bound_its_assume_role_into_the_account(pytes
                            {"target": acct, "type": "ACCOUNT", "scps": [*scps, *extra]}]}
     accounts = {account: entry(account, [], "o-exampleorgid"), partitions.ACCOUNTS["govcloud"]: {"organization": False}}
     if outsider_denies is not None:
-        st = {"Sid": "NoAssumeOut", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}
+        st: dict[str, Any] = {"Sid": "NoAssumeOut", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}
         if outsider_denies != "everywhere":
             st["Condition"] = {"StringEquals": {"aws:RequestedRegion": outsider_denies}}
         accounts[outsider] = entry(outsider, [{"id": "p-noassume", "name": "NoAssumeOut",
