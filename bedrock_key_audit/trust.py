@@ -277,6 +277,52 @@ def role_assumers(role: Principal, principals: Sequence[Principal], *, now: dt.d
     return out
 
 
+def assume_region_outcomes(role: Principal, who: str, principals: Sequence[Principal], *,
+                           now: dt.datetime) -> dict[str, bool | None] | None:
+    """The Regions whose STS endpoint ``who`` may send its ``sts:AssumeRole`` of ``role`` to, as the trust
+    policy, ``who``'s identity policies and its permissions boundary see it (``who``: the ARN of a principal of
+    ``principals``, or an outsider's label, as :func:`role_assumers` names them): Region -> True (allowed) or
+    None (undecided); a Region where they deny it is left out.  None when none of them reads
+    ``aws:RequestedRegion`` (every Region answers alike) or ``who`` is neither.  AWS evaluates every policy
+    of the request in the one Region the caller picks (IAM User Guide, "Policy evaluation logic";
+    "Manage AWS STS in an AWS Region"), so another bound (the SCPs) is to be asked in these Regions only."""
+    trust = role_trust(role)
+    if trust is None:
+        return None
+    partition = role.arn.split(":")[1]
+    base = {"aws:CurrentTime": now, "aws:EpochTime": str(int(now.timestamp()))}
+    p = next((x for x in principals if x.arn == who), None)
+    out: dict[str, bool | None] = {}
+    if p is not None:
+        stmts = [*p.statements, *(rs.statement for rs in trust)]
+        if not reads_requested_region([*stmts, *(p.boundary or ())]):
+            return None
+        for region in sts_regions(partition):
+            ev = _evaluate(p, ASSUME, role.arn, _context(p, {**base, "aws:RequestedRegion": region}, stmts, None, ()),
+                           trust, delegation_needed=True)
+            if ev.value is not False:
+                out[region] = ev.value
+        return out
+    o = next((x for x in outsiders([trust], (), role.account, partition) if x.label == who and x.kind != "service"), None)
+    if o is None or not reads_requested_region([rs.statement for rs in trust]):
+        return None
+    ov, oa = o.context()
+    for region in sts_regions(partition):
+        ev = _resource_side(trust, ASSUME, role.arn, RequestContext(
+            {**base, "aws:RequestedRegion": region, **{k: v for k, v in ov.items() if v is not None}}, absent=oa), o)
+        if ev.value is not False:
+            out[region] = ev.value
+    return out
+
+
+def assumes_another_role(role: Principal, who: str, principals: Sequence[Principal], *, now: dt.datetime) -> bool:
+    """May ``who`` (as :func:`assume_region_outcomes` names it) assume a role of ``principals`` other than
+    ``role`` -- the first hop of a chain that might lead to ``role`` another way?"""
+    return any(r.kind == "role" and r.arn not in (role.arn, who)
+               and any(a.who == who for a in role_assumers(r, [x for x in principals if x.arn == who], now=now))
+               for r in principals)
+
+
 def _as_list(v: Any) -> list[Any]:
     return [v] if isinstance(v, str) else list(v or [])
 

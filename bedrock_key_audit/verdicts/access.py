@@ -45,8 +45,8 @@ from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_esc
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
-from bedrock_key_audit.trust import (CHAIN_DEPTH, assumer_accesses, home_region, offered_regions, session_tagger,
-                                     sts_regions)
+from bedrock_key_audit.trust import (CHAIN_DEPTH, assume_region_outcomes, assumer_accesses, assumes_another_role,
+                                     home_region, offered_regions, session_tagger, sts_regions)
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
 _SYNTHETIC = ":role/any-principal-of-the-account"
@@ -161,7 +161,8 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
                        owner_account: str, key_arn_of: dict[str, str | None], now: Any,
                        scp_of: dict[str, OrgPolicies] | None = None,
                        principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
-                       retag: Mapping[str, str] | None = None) -> tuple[list[Access], list[dict[str, Any]]]:
+                       retag: Mapping[str, str] | None = None,
+                       principals: Sequence[Principal] = ()) -> tuple[list[Access], list[dict[str, Any]]]:
     """The readers the organization does not certainly stop, and what it said of each reader.
 
     RCPs on the secret's (member) account bound every caller, inside or outside the organization,
@@ -171,8 +172,9 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
     "SCP evaluation" -- https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html;
     "Policy evaluation logic" -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html.
     An access through a role the principal assumes (``Access.via``, a role chain) is stopped with that
-    role, or when the SCPs deny the principal that ``sts:AssumeRole`` (:func:`_assume_denied`, as for the
-    minters); one through an escalation step was bounded in the escalation search (:func:`_scp_gate_of`,
+    role, or when the SCPs deny the principal that ``sts:AssumeRole`` (:func:`_assume_bound`, as for the
+    minters; an outsider by its own account's SCPs in ``scp_of``), and *may* read when they leave that
+    AssumeRole undecided; one through an escalation step was bounded in the escalation search (:func:`_scp_gate_of`,
     :func:`_final_read_gate`) and is left as it is here, as is one by an AWS service.
     ``scp_of``: the SCPs of other accounts, when known (an ``--org-policies`` export that lists them):
     an outsider of such an account is bounded by them too.  ``principal_tags``: the ``aws:PrincipalTag/*``
@@ -181,6 +183,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
         return readers, []
     readers = list(readers)
     scp_of = {k: o for k, o in (scp_of or {}).items() if k != ANY_OTHER_ACCOUNT}
+    readers = list(readers)
     verdicts: dict[int, dict[str, Any] | None] = {}  # reader index -> what was said of it (None: counted as it is)
     for i, a in enumerate(readers):
         if not a.caller_arn:
@@ -206,9 +209,14 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
         if a.via in stopped:
             verdicts[i] = {"principal": a.principal, "stopped": f"it reads only as role {a.via}, which the organization's "
                                                                 "policies stop"}
-        elif a.kind in ("user", "role") and a.principal.startswith("arn:") and (why := _assume_denied(
-                org, a, account_id=owner_account, arn_partition=arn_partition, principal_tags=principal_tags)):
-            verdicts[i] = {"principal": a.principal, "stopped": why}
+            continue
+        why, keys = _assume_bound(org, a, account_id=owner_account, arn_partition=arn_partition,
+                                  principal_tags=principal_tags, scp_of=scp_of, principals=principals, now=now)
+        if why:
+            verdicts[i] = {"principal": a.principal, "stopped": why, **_own_scps(a)}
+        elif keys:
+            readers[i] = _undecided_assume(a, keys)
+            verdicts[i] = {"principal": a.principal, "undecided (may read)": list(keys)}
         else:
             verdicts[i] = None
     kept = [a for i, a in enumerate(readers) if "stopped" not in (verdicts[i] or {})]
@@ -411,7 +419,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     readers, org_said = _org_bound_readers(readers, org, secret_arn=secret.arn, region=region, owner_account=account,
                                            key_arn_of=key_arn_of, now=now,
                                            scp_of=getattr(inventory, "org_export", None) or {},
-                                           principal_tags=principal_tags, retag=retag)
+                                           principal_tags=principal_tags, retag=retag, principals=principals)
     org_said += _escalations_kept_out({**kept_by_call, **kept_out}, {a.principal for a in readers})
     readers = certain_first(readers)
     # the principals configured to run the audit read the secret by design, as the caller does
@@ -451,7 +459,8 @@ def certain_first(accesses: list[Access]) -> list[Access]:
     return [a for a in accesses if a.certain or a.principal not in surer]
 
 
-@verdict("iam.key_minting_restricted", reads=("account_authorization", "fleet_users", "org_policies", "user_facts"),
+@verdict("iam.key_minting_restricted", reads=("account_authorization", "fleet_users", "org_export", "org_policies",
+                                               "user_facts"),
          test="test_key_minting_restricted",
          all_keys=lambda pytestconfig: bool(pytestconfig.getoption("all_keys", False)))
 def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: Any, all_keys: bool) -> None:
@@ -494,7 +503,10 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
                      "they stop none of its principals")
     minters, org_said = _org_bound_minters(minters, org, user_arn=user_arn, arn_partition=arn_partition,
                                            account_id=account_id, principal_tags=tags,
-                                           user_arns=[arn for arn, _ in auth.users], retag=retag)
+                                           user_arns=[arn for arn, _ in auth.users], retag=retag,
+                                           scp_of={k: o for k, o in (getattr(inventory, "org_export", None) or {}).items()
+                                                   if k != ANY_OTHER_ACCOUNT},
+                                           principals=auth.principals, now=now)
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
     others: list[str] = []
@@ -533,14 +545,16 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
 
 def _org_part(org: OrgPolicies | None, org_note: str, org_said: list[dict[str, Any]], by: str) -> str:
     """The pass sentence's clause on the organization: who ``by`` keeps out, or that its policies were not read."""
-    stopped = [d["principal"] for d in org_said if "stopped" in d]
+    stopped = [d["principal"] + (f" (by {d['by its own SCPs']})" if "by its own SCPs" in d else "")
+               for d in org_said if "stopped" in d]
     return (f"; kept out by {by}: {', '.join(stopped)}" if stopped else "") + (
         "" if org is not None else f"; {org_note.split(' -- ')[0]}")
 
 def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_arn: str | None, arn_partition: str,
                        account_id: str, principal_tags: Mapping[str, Mapping[str, str] | None] | None = None,
                        user_arns: Sequence[str] = (), retag: Mapping[str, str] | None = None,
-                       ) -> tuple[list[Access], list[dict[str, Any]]]:
+                       scp_of: Mapping[str, OrgPolicies] | None = None, principals: Sequence[Principal] = (),
+                       now: Any = None) -> tuple[list[Access], list[dict[str, Any]]]:
     """The minters the SCPs of the commercial account do not certainly stop ("SCP evaluation" --
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html:
     an SCP bounds what a member account's principals may do, whatever their identity policies grant;
@@ -565,7 +579,10 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     (:func:`_scp_gate_of`: each call of the step, and the final mint by whoever makes it), so it is
     left as it is here.  One that mints by assuming a role makes the role's calls: it is stopped when
     that role is, or when the SCPs deny it ``sts:AssumeRole`` (of that role and of any other, the
-    first hop of a chain), and counted otherwise."""
+    first hop of a chain; an outsider's own account's SCPs, when ``scp_of`` -- an ``--org-policies``
+    export -- lists them: :func:`_assume_bound`); it *may* mint when they leave that AssumeRole
+    undecided (a condition on a key the audit cannot know: the row ends ``error`` naming it and its
+    SCP, unless a certain minter fails it), and is counted otherwise."""
     if org is None or org.account_id != account_id:
         return minters, []
     other_user = f"arn:{arn_partition}:iam::{account_id}:user/any-other-user"
@@ -581,11 +598,16 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
                 stopped.add(a.principal)
                 said.append({"principal": a.principal, "stopped": f"it mints only as role {a.via}, which the SCPs stop"})
                 continue
-            if a.kind in ("user", "role") and a.principal.startswith("arn:") and (why := _assume_denied(
-                    org, a, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags)):
+            why, open_keys = _assume_bound(org, a, account_id=account_id, arn_partition=arn_partition,
+                                           principal_tags=principal_tags, scp_of=scp_of, principals=principals,
+                                           now=now)
+            if why:
                 stopped.add(a.principal)
-                said.append({"principal": a.principal, "stopped": why})
+                said.append({"principal": a.principal, "stopped": why, **_own_scps(a)})
                 continue
+            if open_keys:
+                a = _undecided_assume(a, open_keys)
+                said.append({"principal": a.principal, "undecided (may mint)": list(open_keys)})
             kept.append(a)
             continue
         if a.kind not in ("user", "role") or not a.principal.startswith("arn:") or ESCALATION in a.note:
@@ -630,19 +652,78 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
     return kept, said
 
 
-def _assume_denied(org: OrgPolicies, a: Access, *, account_id: str, arn_partition: str,
-                   principal_tags: Mapping[str, Mapping[str, str] | None] | None) -> str:
-    """Why the SCPs deny principal ``a.principal`` (of the account) the ``sts:AssumeRole`` an access through
-    role ``a.via`` starts with -- of that role, and of any other (the first hop of a chain) --; "" when
-    they may not.  Its request carries what :func:`_caller_keys` says."""
-    keys = _caller_keys(org, a.principal, account_id, home_region(arn_partition), principal_tags,
-                        _principal_tag_keys(org))
+def _assume_bound(org: OrgPolicies, a: Access, *, account_id: str, arn_partition: str,
+                  principal_tags: Mapping[str, Mapping[str, str] | None] | None,
+                  scp_of: Mapping[str, OrgPolicies] | None = None, principals: Sequence[Principal] = (),
+                  now: Any = None) -> tuple[str, tuple[str, ...]]:
+    """What the SCPs say of the ``sts:AssumeRole`` an access through role ``a.via`` starts with -- of that
+    role, and of any other (the first hop of a chain) --: why they deny it (first), or the keys that leave
+    it undecided (second: a condition the audit cannot know, such as aws:MultiFactorAuthPresent,
+    aws:SourceIp or aws:SourceVpc, each named with its SCP); ("", ()) when they permit it in some Region.
+
+    A principal of the account (user or role) is bounded by the account's SCPs, its request carrying what
+    :func:`_caller_keys` says.  An outsider (``kind`` external: an account, or a user or role of one) is
+    bounded by its own account's SCPs when ``scp_of`` (an ``--org-policies`` export) lists them, its request
+    carrying what :func:`_callers` knows of it; else nothing is said of it.  IAM User Guide, "Policy
+    evaluation logic" (an SCP bounds every request of a member account's principals) and "Cross-account
+    policy evaluation logic" (the caller's account's policies bound its request to another account).
+
+    AWS evaluates the SCPs, the trust policy and the caller's own policies in the one Region whose endpoint
+    the caller picks: with ``principals`` (and ``now``) given, the AssumeRole of ``a.via`` is asked of the
+    SCPs only in the Regions where the trust policy and the caller's policies do not deny it
+    (:func:`bedrock_key_audit.trust.assume_region_outcomes`), and the one of any other role (the first hop
+    of a chain) only when the caller may assume another role (:func:`bedrock_key_audit.trust.assumes_another_role`)."""
+    if a.kind == "external":
+        m = re.fullmatch(r"arn:[^:]+:iam::(\d{12}):(.+)", a.principal)
+        theirs = (scp_of or {}).get(m[1]) if m else None
+        if m is None or theirs is None or theirs.account_id != m[1] or m[1] == account_id:
+            return "", ()
+        caller = a.principal if m[2] != "root" else f"arn:{arn_partition}:iam::{m[1]}{_SYNTHETIC}"
+        key_sets = _callers(dataclasses.replace(a, account=m[1], caller_arn=caller), org, account_id, scp_of)
+        bound = theirs
+    elif a.kind in ("user", "role") and a.principal.startswith("arn:"):
+        key_sets = [_caller_keys(org, a.principal, account_id, home_region(arn_partition), principal_tags,
+                                 _principal_tag_keys(org))]
+        bound = org
+    else:
+        return "", ()
     any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
-    # one alternative per Region the request may be sent to (_requested_regions): stopped only when denied in each
-    why = _denial(org, [[("sts:AssumeRole", res, _ctx({**keys, "aws:RequestedRegion": where}, {}))]
-                        for res in dict.fromkeys([a.via, any_role])
-                        for where in _requested_regions(org, "sts:AssumeRole", arn_partition)])
-    return f"sts:AssumeRole {why}" if why else ""
+    everywhere = _requested_regions(bound, "sts:AssumeRole", arn_partition)
+    # one alternative per Region the request may be sent to (_requested_regions): stopped only when denied in each;
+    # the role's own AssumeRole only where its trust and the caller's policies let it be made
+    role = next((p for p in principals if p.arn == a.via and p.kind == "role"), None)
+    try:
+        own = assume_region_outcomes(role, a.principal, principals, now=now) if role is not None and now else None
+        chain = own is None or role is None or assumes_another_role(role, a.principal, principals, now=now)
+    except PolicyError:  # a trust policy that cannot be read: every Region, and any role, as without them
+        own, chain = None, True
+    wheres = {a.via: tuple(own) if own else everywhere}
+    if chain:
+        wheres.setdefault(any_role, everywhere)
+    alts: list[list[Request]] = [[("sts:AssumeRole", res, _ctx({**keys, "aws:RequestedRegion": where}, {}))]
+                                 for keys in key_sets for res, regions in wheres.items() for where in regions]
+    why = _denial(bound, alts)
+    if why:
+        limited = f" (in each Region where its own policies and the trust policy allow it: {', '.join(own)})" \
+            if own and any_role not in wheres else ""
+        return f"sts:AssumeRole {why}{limited}", ()
+    gates = [scp_gate(bound, x, ctx, res) for alt in alts for x, res, ctx in alt]
+    if any(g.permits is True for g in gates):
+        return "", ()
+    return "", tuple(dict.fromkeys(f"{k} (a condition of {', '.join(g.open)})" for g in gates
+                                   if g.permits is None for k in g.unknown)) or ("a condition of the SCPs",)
+
+
+def _own_scps(a: Access) -> dict[str, str]:
+    """For an outsider kept out by its own account's SCPs (:func:`_assume_bound`): which they are."""
+    return {"by its own SCPs": f"the SCPs of its account {a.principal.split(':')[4]} (--org-policies export)"} \
+        if a.kind == "external" else {}
+
+
+def _undecided_assume(a: Access, keys: tuple[str, ...]) -> Access:
+    """``a``, whose ``sts:AssumeRole`` the SCPs leave undecided (``keys``): it *may* get there, naming the keys."""
+    return dataclasses.replace(a, certain=False, unknown=tuple(dict.fromkeys(
+        [*(a.unknown if not a.certain else ()), *(f"sts:AssumeRole: {k}" for k in keys)])))
 
 
 def _reads_requested_region(org: OrgPolicies) -> bool:

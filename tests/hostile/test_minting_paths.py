@@ -5,6 +5,7 @@ works with the principal's own keys: tests/emulator/test_iam_authz.py.)"""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -241,3 +242,74 @@ def test_an_sts_deny_in_us_east_1_leaves_another_regions_endpoint(pytester, by):
     assert proof == {"us-east-1": "AccessDenied", "us-west-2": "ok"}, proof
     detail = rows[ROW]["detail"]
     assert rows[ROW]["status"] == "fail" and ops in detail and "can assume role rotator" in detail, detail
+
+
+def _rotator(emu, trusted):
+    iam = emu.client("iam")
+    iam.create_role(RoleName="rotator", AssumeRolePolicyDocument=_doc(
+        {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}))
+    iam.put_role_policy(RoleName="rotator", PolicyName="m", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": "iam:ResetServiceSpecificCredential", "Resource": "*",
+         "Condition": {"StringEquals": {"iam:ServiceSpecificCredentialServiceName": BEDROCK}}}))
+
+
+@pytest.mark.parametrize("condition", [{"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+                                       {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}], ids=["mfa", "source-ip"])
+def test_an_sts_deny_on_a_key_the_audit_cannot_know_makes_the_assumer_possible(pytester, condition):
+    """An SCP denies ops sts:AssumeRole without MFA (or from outside a network): whether ops' request carries
+    that is unknown, so ops *may* mint through role rotator -- the row errors naming the key and the SCP, as the
+    same condition on the mint itself does -- neither fails (certain) nor passes."""
+    from bedrock_key_audit.emulator import partitions
+    from bedrock_key_audit.emulator.scenario_base import attach_scp
+    from tests.audit.helpers import run_audit
+
+    account = partitions.ACCOUNTS["commercial"]
+    ops, rotator = f"arn:aws:iam::{account}:user/ops", f"arn:aws:iam::{account}:role/rotator"
+
+    def setup(emu):
+        emu.client("iam").create_user(UserName="ops")
+        _rotator(emu, ops)
+        attach_scp("commercial", account, "AssumeOnlyWith", {"Version": "2012-10-17", "Statement": [
+            {"Sid": "OnlyWith", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*",
+             "Condition": {**condition, "ArnLike": {"aws:PrincipalArn": ops}}}]})
+    cfg = write_config(pytester, f'[credential]\nallowed_minters = ["{rotator}"]\n')
+    row = run_audit(pytester, "compliant", cfg, rows=[ROW], setup=setup)[ROW]
+    key = next(iter(next(iter(condition.values()))))
+    assert row["status"] == "error" and f"user {ops} may mint" in row["detail"], row["detail"]
+    assert key in row["detail"] and "SCP AssumeOnlyWith" in row["detail"], row["detail"]
+
+
+@pytest.mark.parametrize("outsider_denies, status", [("everywhere", "pass"), ("us-east-1", "fail"), (None, "fail")])
+def test_an_outsiders_exported_scps_bound_its_assume_role_into_the_account(pytester, outsider_denies, status):
+    """Role rotator trusts account 111122223333.  The --org-policies export lists that account with an SCP denying
+    sts:AssumeRole (everywhere: its principals cannot assume rotator; at us-east-1 only: another Region's endpoint
+    is open), or does not list it (counted, its SCPs unknown).  IAM User Guide, "Policy evaluation logic"."""
+    from bedrock_key_audit.emulator import partitions
+    from tests.audit.helpers import run_audit
+
+    account, outsider = partitions.ACCOUNTS["commercial"], "111122223333"
+    rotator = f"arn:aws:iam::{account}:role/rotator"
+    full = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+    def entry(acct, extra, org_id):
+        scps = [{"id": "p-FullAWSAccess", "name": "FullAWSAccess", "content": full}]
+        return {"organization": True, "management_account": "777777777777", "organization_id": org_id,
+                "levels": [{"target": "r-abcd", "type": "ROOT", "scps": scps},
+                           {"target": acct, "type": "ACCOUNT", "scps": [*scps, *extra]}]}
+    accounts = {account: entry(account, [], "o-exampleorgid"), partitions.ACCOUNTS["govcloud"]: {"organization": False}}
+    if outsider_denies is not None:
+        st: dict[str, Any] = {"Sid": "NoAssumeOut", "Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}
+        if outsider_denies != "everywhere":
+            st["Condition"] = {"StringEquals": {"aws:RequestedRegion": outsider_denies}}
+        accounts[outsider] = entry(outsider, [{"id": "p-noassume", "name": "NoAssumeOut",
+                                               "content": {"Version": "2012-10-17", "Statement": [st]}}], "o-other")
+    path = pytester.path / "org.json"
+    path.write_text(json.dumps({"accounts": accounts}))
+    cfg = write_config(pytester, f'[credential]\nallowed_minters = ["{rotator}"]\n')
+    row = run_audit(pytester, "compliant", cfg, f"--org-policies={path}", rows=[ROW],
+                    setup=lambda emu: _rotator(emu, f"arn:aws:iam::{outsider}:root"))[ROW]
+    assert row["status"] == status, row["detail"]
+    if status == "pass":
+        assert f"arn:aws:iam::{outsider}:root (by the SCPs of its account {outsider}" in row["detail"], row["detail"]
+    else:
+        assert f"external arn:aws:iam::{outsider}:root, can assume role rotator" in row["detail"], row["detail"]

@@ -591,3 +591,134 @@ def test_a_minter_that_may_tag_itself_is_not_kept_out_by_a_tag_condition() -> No
     assert status == "error" and "user dev can change its own tags (iam:TagUser on itself)" in text, text
     status, text = _mint_row(allow("iam:TagUser"), deny("iam:TagUser"))  # an explicit Deny wins
     assert status == "pass", text
+
+
+# --------------------------------------------------------------------------- the AssumeRole step: undecided, outsiders
+def test_an_assume_role_the_scps_leave_undecided_makes_the_assumer_possible() -> None:
+    """A Deny on sts:AssumeRole conditioned on a key the audit cannot know (MFA, source IP or VPC) may or may not
+    apply to the request: the assumer *may* mint, naming the key and the SCP (the row ends error), as the same
+    condition on the mint itself does (IAM User Guide, "Policy evaluation logic": an SCP bounds the request)."""
+    for cond, key in (({"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}, "aws:MultiFactorAuthPresent"),
+                      ({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, "aws:SourceIp"),
+                      ({"StringNotEquals": {"aws:SourceVpc": "vpc-1"}}, "aws:SourceVpc")):
+        kept, said = _assumer_bound(_sts_scp(cond))
+        assert [a.principal for a in kept] == [MINTER, OPS] and kept[0].certain, kept
+        assert not kept[1].certain and kept[1].unknown == (
+            f"sts:AssumeRole: {key} (a condition of SCP NoAssume (p-noassume) attached to account {COMMERCIAL} "
+            "statement 'NoAssumeForOps')",), kept[1].unknown
+        assert said == [{"principal": OPS, "undecided (may mint)": [kept[1].unknown[0].split(": ", 1)[1]]}], said
+    # the same condition only in us-east-1: every other Region's endpoint permits it, so the assumer stays certain
+    kept, said = _assumer_bound(_sts_scp({"StringNotEquals": {"aws:SourceVpc": "vpc-1"},
+                                          "StringEquals": {"aws:RequestedRegion": "us-east-1"}}))
+    assert [a.certain for a in kept] == [True, True] and said == []
+
+
+def test_a_reader_by_an_assume_role_the_scps_leave_undecided_may_read() -> None:
+    ops = f"arn:aws-us-gov:iam::{GOV}:user/ops"
+    assumer = Access(principal=ops, kind="user", certain=True, grants=("trust policy",),
+                     note="can assume role workload, which can read the secret", via=WORKLOAD)
+    mfa = org(scps=(pol("NoAssume", doc(deny("sts:AssumeRole", Sid="Mfa", Condition={
+        "BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}, "ArnLike": {"aws:PrincipalArn": ops}})), SCP),))
+    kept, said = bound([WORKLOAD_READS, assumer], mfa)
+    assert kept[0] == WORKLOAD_READS and kept[1].principal == ops and not kept[1].certain, kept
+    assert kept[1].unknown and all(k.startswith("sts:AssumeRole: aws:MultiFactorAuthPresent (a condition of SCP "
+                                                "NoAssume") for k in kept[1].unknown), kept[1].unknown
+    assert said[-1]["principal"] == ops and "undecided (may read)" in said[-1]
+    assert bound([WORKLOAD_READS, assumer], org()) == ([WORKLOAD_READS, assumer], [])
+
+
+def test_an_outsider_assumer_is_bounded_by_its_own_accounts_exported_scps() -> None:
+    """An account the trust policy admits: its own SCPs (an --org-policies export listing it) bound its
+    principals' sts:AssumeRole into the account ("SCP evaluation"; "Cross-account policy evaluation logic");
+    the audited account's SCPs do not."""
+    from bedrock_key_audit.verdicts.access import _org_part
+
+    outsider = Access(principal=f"arn:aws:iam::{PARTNER_ACCT}:root", kind="external", certain=True,
+                      grants=("trust policy",), note="can assume role minting-automation; outside the account",
+                      via=MINTER)
+    resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+
+    def theirs(condition: dict[str, Any] | None) -> dict[str, OrgPolicies]:
+        st = deny("sts:AssumeRole", Sid="NoAssumeOut", **({"Condition": condition} if condition else {}))
+        return {PARTNER_ACCT: org(scps=(pol("NoAssumeOut", doc(st), SCP),), account=PARTNER_ACCT)}
+    ours = org(account=COMMERCIAL)
+    kept, said = _org_bound_minters([resetter, outsider], ours, user_arn=KEY_USER, arn_partition="aws",
+                                    account_id=COMMERCIAL, scp_of=theirs(None))
+    assert kept == [resetter] and "NoAssumeOut" in said[0]["stopped"] and PARTNER_ACCT in said[0]["stopped"], said
+    assert f"{outsider.principal} (by the SCPs of its account {PARTNER_ACCT}" in _org_part(
+        ours, "", said, "the account's SCPs")
+    # denied in us-east-1 only (another Region's STS endpoint is open), or its SCPs not exported: counted
+    for scp_of in (theirs({"StringEquals": {"aws:RequestedRegion": "us-east-1"}}), {}):
+        assert _org_bound_minters([resetter, outsider], ours, user_arn=KEY_USER, arn_partition="aws",
+                                  account_id=COMMERCIAL, scp_of=scp_of) == ([resetter, outsider], [])
+    # the audited account's own SCP denying every AssumeRole does not bound the outsider
+    no_assume = org(scps=(pol("NoAssume", doc(deny("sts:AssumeRole")), SCP),), account=COMMERCIAL)
+    assert _org_bound_minters([resetter, outsider], no_assume, user_arn=KEY_USER, arn_partition="aws",
+                              account_id=COMMERCIAL)[0] == [resetter, outsider]
+    # readers: the same outsider of GovCloud reading as the workload role
+    gov_out = dataclasses.replace(outsider, principal=f"arn:aws-us-gov:iam::{PARTNER_ACCT}:root", via=WORKLOAD)
+    deny_all = {PARTNER_ACCT: org(scps=(pol("NoAssumeOut", doc(deny("sts:AssumeRole", Sid="NoAssumeOut")), SCP),),
+                                  account=PARTNER_ACCT)}
+    kept, said = _org_bound_readers([WORKLOAD_READS, gov_out], org(), secret_arn=SECRET, region=REGION,
+                                    owner_account=GOV, key_arn_of={REGION: KEY}, now=NOW, scp_of=deny_all)
+    assert kept == [WORKLOAD_READS] and "NoAssumeOut" in said[-1]["stopped"], said
+    assert bound([WORKLOAD_READS, gov_out], org())[0] == [WORKLOAD_READS, gov_out]
+
+
+# --------------------------------------------------------------------------- the AssumeRole step: one Region for all
+def _gaad_principals(ops_statements: list[dict[str, Any]], trust_principal: str, trust_condition: dict[str, Any] | None,
+                     extra_roles: Sequence[str] = ()) -> list[Any]:
+    from bedrock_key_audit.access import principals_from_gaad
+
+    def role(arn: str, cond: dict[str, Any] | None) -> dict[str, Any]:
+        st: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": trust_principal}, "Action": "sts:AssumeRole"}
+        if cond:
+            st["Condition"] = cond
+        name = arn.rsplit("/", 1)[1]
+        return {"RoleName": name, "RoleId": f"AROA{name.upper()}", "Arn": arn, "RolePolicyList": [],
+                "AttachedManagedPolicies": [], "AssumeRolePolicyDocument": doc(st), "InstanceProfileList": [], "Tags": []}
+    gaad = {"UserDetailList": [{"UserName": "ops", "UserId": "AIDAOPS", "Arn": OPS, "GroupList": [],
+                                "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc(*ops_statements)}],
+                                "AttachedManagedPolicies": [], "Tags": []}],
+            "RoleDetailList": [role(MINTER, trust_condition), *(role(r, None) for r in extra_roles)],
+            "GroupDetailList": [], "Policies": []}
+    return principals_from_gaad(gaad)
+
+
+def test_the_scps_and_the_callers_own_policies_are_asked_in_the_same_region() -> None:
+    """ops may assume the minting role only in us-west-2 (its identity policy); the SCPs permit its AssumeRole only
+    in eu-west-1.  AWS evaluates every policy in the one Region the caller picks (IAM User Guide, "Policy evaluation
+    logic"; "Manage AWS STS in an AWS Region"): no Region lets it through, so ops is kept out."""
+    def in_region(region: str) -> dict[str, Any]:
+        return allow("sts:AssumeRole", MINTER, Condition={"StringEquals": {"aws:RequestedRegion": region}})
+    lock = _sts_scp({"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}})
+    resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+    assumer = Access(principal=OPS, kind="user", certain=True, grants=("trust policy",),
+                     note="can assume role minting-automation", via=MINTER)
+
+    def bounded(principals: list[Any]) -> tuple[list[Access], list[dict[str, Any]]]:
+        return _org_bound_minters([resetter, assumer], lock, user_arn=KEY_USER, arn_partition="aws",
+                                  account_id=COMMERCIAL, principals=principals, now=NOW)
+    root = f"arn:aws:iam::{COMMERCIAL}:root"  # the trust names the account: ops' identity policy is needed
+    kept, said = bounded(_gaad_principals([in_region("us-west-2")], root, None))
+    assert kept == [resetter] and "NoAssumeForOps" in said[0]["stopped"] and "us-west-2" in said[0]["stopped"], said
+    # the same with the Region in the trust policy
+    kept, _ = bounded(_gaad_principals([allow("sts:AssumeRole", MINTER)], OPS,
+                                       {"StringEquals": {"aws:RequestedRegion": "us-west-2"}}))
+    assert kept == [resetter]
+    # controls: its policies allow eu-west-1 too, or it may assume another role first (a chain): counted
+    assert bounded(_gaad_principals([in_region("eu-west-1")], root, None))[0] == [resetter, assumer]
+    other = f"arn:aws:iam::{COMMERCIAL}:role/mid"
+    assert bounded(_gaad_principals([in_region("us-west-2"), allow("sts:AssumeRole", other)], root, None,
+                                    [other]))[0] == [resetter, assumer]
+    # an outsider the trust admits in us-west-2 only, whose own SCPs permit eu-west-1 only
+    outsider = Access(principal=f"arn:aws:iam::{PARTNER_ACCT}:root", kind="external", certain=True,
+                      grants=("trust policy",), note="can assume role minting-automation", via=MINTER)
+    theirs = org(scps=(pol("Lock", doc(deny("sts:AssumeRole", Sid="OnlyEu", Condition={
+        "StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}})), SCP),), account=PARTNER_ACCT)
+    for region, kept_out in (("us-west-2", True), ("eu-west-1", False)):
+        got, _ = _org_bound_minters(
+            [resetter, outsider], org(account=COMMERCIAL), user_arn=KEY_USER, arn_partition="aws",
+            account_id=COMMERCIAL, scp_of={PARTNER_ACCT: theirs}, now=NOW, principals=_gaad_principals(
+                [], f"arn:aws:iam::{PARTNER_ACCT}:root", {"StringEquals": {"aws:RequestedRegion": region}}))
+        assert got == ([resetter] if kept_out else [resetter, outsider]), (region, got)

@@ -427,3 +427,42 @@ def test_a_role_chain_survives_an_sts_deny_in_us_gov_west_1_only(tmp_path: Path)
                                                                    "StringLike": {"aws:RequestedRegion": "us-gov-*"}}))
     status, text, _ = readers(users, roles, everywhere, allowed=[reader], tmp_path=tmp_path)
     assert status == "pass" and kept_out(text) == [ci], text
+
+
+@pytest.mark.parametrize("condition, key", [({"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+                                              "aws:MultiFactorAuthPresent"),
+                                             ({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, "aws:SourceIp"),
+                                             ({"StringNotEquals": {"aws:SourceVpc": "vpc-1"}}, "aws:SourceVpc")])
+def test_an_sts_deny_on_a_key_the_audit_cannot_know_leaves_the_assumer_a_possible_reader(
+        tmp_path: Path, condition: dict[str, Any], key: str) -> None:
+    """The SCP denies ci the AssumeRole unless MFA / the office network / the VPC: whether its request carries that
+    is unknown, so ci *may* read (error naming the key and the SCP), neither certainly (fail) nor kept out (pass)."""
+    reader, ci = arn("role", "reader"), arn("user", "ci")
+    roles = [role("reader", doc(READ), trust=trusts(ci))]
+    users = [user("ci", doc(allow("sts:AssumeRole", reader)))]
+    gate = pol("Gate", deny("sts:AssumeRole", Sid="OnlyWith", Condition={"ArnLike": {"aws:PrincipalArn": ci},
+                                                                       **condition}))
+    status, text, rec = readers(users, roles, gate, allowed=[reader], tmp_path=tmp_path)
+    assert status == "error" and f"user {ci} may read it" in text and key in text and "SCP Gate" in text, text
+    assert any(d["principal"] == ci and "undecided (may read)" in d for d in said(rec)), said(rec)
+    # a certain reader outside the allowed list still fails the row
+    status, text, _ = readers([*users, user("bystander", doc(READ))], roles, gate, allowed=[reader], tmp_path=tmp_path)
+    assert status == "fail" and arn("user", "bystander") in text, text
+
+
+def test_the_scps_and_the_assumers_policies_are_asked_in_the_same_govcloud_region(tmp_path: Path) -> None:
+    """ci may assume the reader role only at us-gov-west-1's endpoint (its identity policy; the trust names the
+    account); the SCPs permit its AssumeRole only at us-gov-east-1's.  AWS evaluates both in the one Region the
+    caller picks: no Region lets it through (IAM User Guide, "Policy evaluation logic")."""
+    reader, ci = arn("role", "reader"), arn("user", "ci")
+    roles = [role("reader", doc(READ), trust=trusts(f"{G}:iam::{GOV}:root"))]
+
+    def ci_in(regions: list[str]) -> list[dict[str, Any]]:
+        return [user("ci", doc(allow("sts:AssumeRole", reader, Condition={"StringEquals": {"aws:RequestedRegion": regions}})))]
+    east_only = pol("EastOnly", deny("sts:AssumeRole", Sid="EastOnly", Condition={
+        "ArnLike": {"aws:PrincipalArn": ci}, "StringNotEquals": {"aws:RequestedRegion": ["us-gov-east-1"]}}))
+    status, text, _ = readers(ci_in(["us-gov-west-1"]), roles, east_only, allowed=[reader], tmp_path=tmp_path)
+    assert status == "pass" and ci in kept_out(text), text
+    status, text, _ = readers(ci_in(["us-gov-west-1", "us-gov-east-1"]), roles, east_only, allowed=[reader],
+                              tmp_path=tmp_path)
+    assert status == "fail" and ci in text, text
