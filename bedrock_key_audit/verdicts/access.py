@@ -324,7 +324,9 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     read and one by a single call (:func:`_org_bound_readers`), a role chain (stopped with its role, or by
     a denied ``sts:AssumeRole``), and each escalation step and its final read (:func:`_scp_gate_of`,
     :func:`_final_read_gate`), ``aws:PrincipalTag/*`` decided from the IAM tags (:func:`_principal_tags`) unless a
-    principal on the path may change them (:func:`_facts_of_tags`: then unknown, and the detail says who may).
+    principal on the path may change them (:func:`_facts_of_tags`: then unknown, and the detail says who may);
+    so too in the principal's own policies (identity, boundary, the secret's resource and key policies) when one
+    reads ``aws:PrincipalTag/*`` (:func:`_tags_not_facts`): an ABAC grant on a tag it may set is no fact.
     IAM User Guide, "Policy evaluation logic": SCPs bound every request of a member account's principals
     (not the management account's); "AWS global condition context keys": aws:PrincipalTag.  The detail
     names the principals they keep out."""
@@ -361,8 +363,11 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     # the organization bounds an escalation as it bounds the minters' (each call of a step; here the
     # final read too), with the aws:PrincipalTag/* of the account's users and roles
     arn_partition = secret.arn.split(":")[1]
+    own_reads = _reads_principal_tag(principals, policy, *(k.policy for k in (key, *replica_keys) if k))
     principal_tags, retag, scp = _facts_of_tags(auth, org, account_id=account, arn_partition=arn_partition, now=now,
-                                                principals=principals)
+                                                principals=principals, own=own_reads)
+    # a principal that may rewrite its own tags is not judged by them in its own policies either
+    principals = _tags_not_facts(principals, retag)
     final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
                              now=now, principal_tags=principal_tags, retag=retag)
     kept_out: dict[str, Access] = {}
@@ -421,7 +426,7 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
                                            scp_of=getattr(inventory, "org_export", None) or {},
                                            principal_tags=principal_tags, retag=retag, principals=principals)
     org_said += _escalations_kept_out({**kept_by_call, **kept_out}, {a.principal for a in readers})
-    readers = certain_first(readers)
+    readers = _name_retaggers(certain_first(readers), retag)
     # the principals configured to run the audit read the secret by design, as the caller does
     allowed = _allowed(audit_config.allowed_readers + audit_config.auditors, auth)
     extra = outside(readers, allowed)
@@ -469,7 +474,10 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     any user, or on a user it may create, or that can give itself that permission in one step of
     the documented IAM privilege-escalation paths (bedrock_key_audit/escalation.py, which cites
     them); fails when one is outside ``credential.allowed_minters``.  With ``--all-keys`` the
-    row also lists every other user holding a Bedrock key."""
+    row also lists every other user holding a Bedrock key.  A principal whose tags a principal on its
+    path may change (``iam:TagUser``/``UntagUser`` on itself, :func:`_facts_of_tags`) has its
+    ``aws:PrincipalTag/*`` unknown in its own policies too (:func:`_tags_not_facts`; IAM User Guide, "Define
+    permissions based on attributes with ABAC authorization"): it *may* mint, the detail naming who may tag it."""
     auth = inventory.account_authorization("commercial")
     user_arn = auth.user_arn(audit_config.user_name)  # from the same answer: no iam:GetUser dependency
     check.resource = user_arn or f"iam user {audit_config.user_name}"
@@ -478,10 +486,13 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     account_id = next((arn.split(":")[4] for arn, _ in auth.users), "") or (
         caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
     org, org_note = _org_of(inventory, "commercial")
-    tags, retag, scp = _facts_of_tags(auth, org, account_id=account_id, arn_partition=arn_partition, now=now)
+    tags, retag, scp = _facts_of_tags(auth, org, account_id=account_id, arn_partition=arn_partition, now=now,
+                                      own=_reads_principal_tag(auth.principals))
+    # a principal that may rewrite its own tags is not judged by them in its own policies either
+    principals = _tags_not_facts(auth.principals, retag)
     try:
         wanted: set[str] = set()
-        minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
+        minters = escalation_minters(principals, users=auth.users, audited_user_arn=user_arn,
                                      arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                                      managed=auth.managed, wanted=wanted, scp=scp)
         if wanted and any(not a.certain for a in minters):
@@ -489,13 +500,13 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
             facts = inventory.user_facts("commercial", wanted)
             check.evidence("iam:ListAccessKeys+GetLoginProfile", {
                 arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
-            minters = escalation_minters(auth.principals, users=auth.users, audited_user_arn=user_arn,
+            minters = escalation_minters(principals, users=auth.users, audited_user_arn=user_arn,
                                          arn_partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                                          managed=auth.managed, user_facts=facts, scp=scp)
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the commercial account's policies: {exc}") from None
     try:  # whoever can assume a role that mints (or escalates to minting) can mint too
-        minters += assumer_accesses(minters, auth.principals, now=now, what="mint or reset a Bedrock API key")
+        minters += assumer_accesses(minters, principals, now=now, what="mint or reset a Bedrock API key")
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate the trust policies of the commercial account's roles: {exc}") from None
     if org is not None and org.account_id == account_id and org.is_management:
@@ -506,7 +517,8 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
                                            user_arns=[arn for arn, _ in auth.users], retag=retag,
                                            scp_of={k: o for k, o in (getattr(inventory, "org_export", None) or {}).items()
                                                    if k != ANY_OTHER_ACCOUNT},
-                                           principals=auth.principals, now=now)
+                                           principals=principals, now=now)
+    minters = _name_retaggers(minters, retag)
     allowed = _allowed(audit_config.allowed_minters, auth)
     extra = outside(minters, allowed)
     others: list[str] = []
@@ -789,7 +801,7 @@ def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] 
 
 
 def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, account_id: str, arn_partition: str,
-                   now: Any, principals: Sequence[Principal] | None = None,
+                   now: Any, principals: Sequence[Principal] | None = None, own: bool = False,
                    ) -> tuple[dict[str, dict[str, str] | None], dict[str, str], ScpGate | None]:
     """The ``aws:PrincipalTag/*`` values the account's users' and roles' requests carry for the SCPs/RCPs
     (:func:`_principal_tags`), and the principals whose tags are no fact, each with why: a user or role
@@ -800,7 +812,8 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     "Define permissions based on attributes with ABAC authorization" (principals must not be able to
     change their own tags).  A role whose trust allows ``sts:TagSession`` keeps its IAM tags unless a session
     may carry another value of a key the policies read (:func:`bedrock_key_audit.trust.session_tagger`).
-    Asked only when the organization's policies read a principal or resource tag.
+    Asked only when the organization's policies read a principal or resource tag, or ``own``: when a policy the
+    row evaluates for the principals themselves reads ``aws:PrincipalTag/*`` (:func:`_reads_principal_tag`).
 
     Also the SCP gate (:func:`_scp_gate_of`) the rows use, with these tags and the IAM tags of the account's
     users and roles as the ``aws:ResourceTag/*`` of a request on one of them -- unless the caller may change
@@ -808,8 +821,9 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     to AWS resources using tags" (aws:ResourceTag) and "Controlling access to IAM principals" (an IAM user's
     or role's tags are its resource tags)."""
     tags = _principal_tags(auth.gaad)
-    if org is None or org.account_id != account_id or not _tag_keys(org, ("aws:principaltag/", "aws:resourcetag/",
-                                                                         "iam:resourcetag/")):
+    org_reads = org is not None and org.account_id == account_id and bool(_tag_keys(
+        org, ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag/")))
+    if not org_reads and not own:
         return tags, {}, _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
     scp = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
     ps = auth.principals if principals is None else principals
@@ -821,6 +835,9 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate who may change the tags of account {account_id}'s users and roles: "
                              f"{exc}") from None
+    if org is None or not org_reads:
+        # only the principals' own policies read their tags: the SCPs (which read none) gate as before
+        return {arn: None if arn in retag else t for arn, t in tags.items()}, retag, scp
     # a role whose trust allows sts:TagSession: its tags stand unless a session may override one the policies read
     keys = _principal_tag_keys(org)
     iam_tags = _iam_tags(auth.gaad)
@@ -839,6 +856,39 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     gate = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags,
                         retag=retag, resource_tags=(iam_tags, writers))
     return principal_tags, retag, gate
+
+
+def _reads_principal_tag(principals: Sequence[Principal], *docs: Any) -> bool:
+    """Does a policy the row evaluates for the principals themselves -- an identity policy or boundary of one
+    of ``principals``, or one of ``docs`` (a resource or key policy, as text or parsed) -- read
+    ``aws:PrincipalTag/*``, in a condition or as a ``${aws:PrincipalTag/...}`` variable?  A textual test:
+    it may only ask for more than needed, never less."""
+    needle = "aws:principaltag/"
+    for p in principals:
+        for st in (*p.statements, *(p.boundary or ())):
+            if st.has_condition and needle in json.dumps(st.conditions, default=str).lower():
+                return True
+            if any("${" in r and needle in r.lower() for r in (*st.resources, *st.not_resources)):
+                return True
+    return any(needle in (d if isinstance(d, str) else json.dumps(d, default=str)).lower() for d in docs if d)
+
+
+def _tags_not_facts(principals: Sequence[Principal], retag: Mapping[str, str]) -> list[Principal]:
+    """``principals``, those whose tags a principal on their own path may change (``retag``,
+    :func:`_facts_of_tags`) with their tags unknown: their own policies' conditions on ``aws:PrincipalTag/*``
+    are then undecided, not judged from tags they may rewrite.  IAM User Guide, "Define permissions based on
+    attributes with ABAC authorization" (principals must not be allowed to change their own tags) and "Tags
+    for AWS Identity and Access Management resources" (TagUser adds or overwrites a tag, UntagUser removes it)."""
+    return [dataclasses.replace(p, tags=None) if p.arn in retag and p.tags is not None else p for p in principals]
+
+
+def _name_retaggers(accesses: Sequence[Access], retag: Mapping[str, str]) -> list[Access]:
+    """``accesses``, each unknown ``aws:PrincipalTag/*`` of a principal whose tags may be changed naming who
+    may change them (:func:`_why_unknown`)."""
+    if not retag:
+        return list(accesses)
+    return [dataclasses.replace(a, unknown=_tag_reason(a.unknown, a.caller_arn or a.principal, retag))
+            if a.unknown else a for a in accesses]
 
 
 def _iam_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:

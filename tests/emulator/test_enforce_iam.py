@@ -361,3 +361,23 @@ def test_the_refused_list_names_the_minting_and_escalation_handlers_denials(enfo
     with urllib.request.urlopen(f"{emu.url}/_emulator/enforce-iam") as resp:
         listed = json.load(resp)["refused"]
     assert {"action": "iam:PutUserPolicy", "resource": f"arn:aws:iam::{COMMERCIAL}:user/target"} in listed
+
+
+def test_a_user_refused_by_an_abac_grant_tags_itself_and_reads(enforced):
+    """The false PASS the minters' and readers' rows guard against (their own policies' aws:PrincipalTag/* is no
+    fact when the principal may iam:TagUser itself: verdicts/access.py ``_tags_not_facts``), end to end: the
+    user's own ABAC grant refuses it while tagged team=web; it tags itself team=bedrock and reads.  IAM User Guide,
+    "Define permissions based on attributes with ABAC authorization"; "Tags for IAM resources" (TagUser)."""
+    emu = enforced
+    emu.client("secretsmanager").create_secret(Name="abac", SecretString="x")
+    me = f"arn:aws:iam::{COMMERCIAL}:user/abac-intern"
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}}},
+        {"Effect": "Allow", "Action": "iam:TagUser", "Resource": me}]}
+    keys = _keys(emu, "abac-intern", policy)
+    emu.client("iam").tag_user(UserName="abac-intern", Tags=[{"Key": "team", "Value": "web"}])
+    sm = _client(emu, keys, "secretsmanager")
+    assert _code(lambda: sm.get_secret_value(SecretId="abac"))[0] == "AccessDeniedException"
+    _client(emu, keys, "iam").tag_user(UserName="abac-intern", Tags=[{"Key": "team", "Value": "bedrock"}])
+    assert sm.get_secret_value(SecretId="abac")["SecretString"] == "x"

@@ -593,6 +593,35 @@ def test_a_minter_that_may_tag_itself_is_not_kept_out_by_a_tag_condition() -> No
     assert status == "pass", text
 
 
+def _abac_mint_row(*statements: dict[str, Any], tags: dict[str, str]) -> tuple[str, str]:
+    """The minting row for dev, whose own policy holds ``statements``; no SCP reads a tag."""
+    key_user = {**_mint_user("bedrock-cross-partition-user", tags={}), "UserPolicyList": []}
+    gaad = {"UserDetailList": [key_user, _mint_user("dev", *statements, tags=tags)], "RoleDetailList": [],
+            "GroupDetailList": [], "Policies": []}
+    status, text, _ = run(key_minting_restricted, _MintInv(gaad, scp("Other", deny("s3:DeleteBucket"))), config(),
+                          NOW, False)
+    return status, text
+
+
+def test_an_abac_mint_grant_on_a_tag_the_minter_may_set_itself_is_no_fact() -> None:
+    """dev's own policy lets it mint only while tagged keyops=true; it is tagged keyops=false but may iam:TagUser
+    itself: it may mint (error, naming why).  Without TagUser, or with it explicitly denied, it mints nothing.
+    The mirror: its own Deny while tagged frozen=true, which it may iam:UntagUser."""
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    abac = allow([CREATE, RESET], KEY_USER, Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+    status, text = _abac_mint_row(abac, allow("iam:TagUser", dev), tags={"keyops": "false"})
+    assert status == "error" and dev in text and "user dev can change its own tags (iam:TagUser on itself)" in text, text
+    for extra in ((), (allow("iam:TagUser", dev), deny("iam:TagUser"))):
+        status, text = _abac_mint_row(abac, *extra, tags={"keyops": "false"})
+        assert status == "pass" and dev not in text, text
+    frozen = deny([CREATE, RESET], Condition={"StringEquals": {"aws:PrincipalTag/frozen": "true"}})
+    status, text = _abac_mint_row(allow([CREATE, RESET], KEY_USER), frozen, allow("iam:UntagUser", dev),
+                                  tags={"frozen": "true"})
+    assert status == "error" and "user dev can change its own tags (iam:UntagUser on itself)" in text, text
+    status, text = _abac_mint_row(allow([CREATE, RESET], KEY_USER), frozen, tags={"frozen": "true"})
+    assert status == "pass" and dev not in text, text
+
+
 # --------------------------------------------------------------------------- the AssumeRole step: undecided, outsiders
 def test_an_assume_role_the_scps_leave_undecided_makes_the_assumer_possible() -> None:
     """A Deny on sts:AssumeRole conditioned on a key the audit cannot know (MFA, source IP or VPC) may or may not

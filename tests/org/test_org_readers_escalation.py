@@ -309,6 +309,64 @@ def test_a_user_that_may_tag_itself_is_counted_whatever_its_iam_tags() -> None:
     assert status == "pass" and INTERN in kept_out(text), text
 
 
+TEAM_BEDROCK = {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}}
+
+
+def test_an_abac_grant_on_a_tag_the_user_may_set_itself_is_no_fact() -> None:
+    """intern's own policy lets it read only while tagged team=bedrock (ABAC); it is tagged team=web but may
+    iam:TagUser itself, so it may tag itself and read ("Define permissions based on attributes with ABAC
+    authorization": principals must not be allowed to change their own tags).  The row cannot pass, and the
+    detail says who may change the tag.  No tag condition in any SCP: the principal's own policy reads it."""
+    abac = allow("secretsmanager:GetSecretValue", Condition=TEAM_BEDROCK)
+    status, text, _ = readers([user("intern", doc(abac, allow("iam:TagUser", INTERN)), tags={"team": "web"})])
+    assert status == "error" and INTERN in text and "aws:PrincipalTag/team" in text, text
+    assert "user intern can change its own tags (iam:TagUser on itself)" in text, text
+    # controls: no TagUser, TagUser on another user, an explicit Deny of it, or the SCPs denying it: team=web holds
+    for intern, scps in ((user("intern", doc(abac), tags={"team": "web"}), ()),
+                         (user("intern", doc(abac, allow("iam:TagUser", arn("user", "other"))), tags={"team": "web"}), ()),
+                         (user("intern", doc(abac, allow("iam:TagUser", INTERN), deny("iam:TagUser")),
+                               tags={"team": "web"}), ()),
+                         (user("intern", doc(abac, allow("iam:TagUser", INTERN)), tags={"team": "web"}),
+                          (pol("NoTagging", deny(["iam:TagUser", "iam:UntagUser"])),))):
+        status, text, _ = readers([intern], (), *scps)
+        assert status == "pass" and INTERN not in text.split(" (root user")[0], text
+    # tagged team=bedrock, it reads whatever it may change
+    status, text, _ = readers([user("intern", doc(abac), tags={"team": "bedrock"})])
+    assert status == "fail" and INTERN in text, text
+
+
+def test_an_abac_resource_policy_on_a_tag_the_user_may_set_itself_is_no_fact() -> None:
+    """The secret's resource policy (not the user's identity policy) grants intern the read while tagged
+    team=bedrock: the same, since the resource policy is evaluated with intern's tags too."""
+    import json
+
+    class WithPolicy(Inv):
+        def secret_resource_policy(self) -> Any:
+            return json.dumps(doc({"Effect": "Allow", "Principal": {"AWS": INTERN},
+                                   "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+                                   "Condition": TEAM_BEDROCK}))
+
+    def run_with(*policies: dict[str, Any]) -> tuple[str, str, Any]:
+        gaad = {"UserDetailList": [user("intern", *policies, tags={"team": "web"})], "RoleDetailList": [
+            role("auditor", doc(allow("secretsmanager:GetSecretValue")), trust=trusts(f"{G}:iam::{GOV}:root"))],
+            "GroupDetailList": [], "Policies": []}
+        return run(readers_restricted, secret(kms_key_id=None, arn=SECRET), WithPolicy(gaad, org()), config(), NOW)
+    status, text, _ = run_with(doc(allow("iam:TagUser", INTERN)))
+    assert status == "error" and "user intern can change its own tags (iam:TagUser on itself)" in text, text
+    status, text, _ = run_with(doc(allow("iam:ListUsers")))
+    assert status == "pass" and INTERN not in text.split(" (root user")[0], text
+
+
+def test_a_deny_on_a_tag_the_user_may_remove_itself_is_no_fact() -> None:
+    """The mirror: intern's own Deny stops it while tagged quarantine=true, but it may iam:UntagUser itself."""
+    quarantined = deny("secretsmanager:GetSecretValue", Condition={"StringEquals": {"aws:PrincipalTag/quarantine": "true"}})
+    status, text, _ = readers([user("intern", doc(READ, quarantined, allow("iam:UntagUser", INTERN)),
+                                    tags={"quarantine": "true"})])
+    assert status == "error" and "user intern can change its own tags (iam:UntagUser on itself)" in text, text
+    status, text, _ = readers([user("intern", doc(READ, quarantined), tags={"quarantine": "true"})])
+    assert status == "pass" and INTERN not in text.split(" (root user")[0], text
+
+
 def test_a_role_its_assumer_may_tag_is_counted_whatever_its_iam_tags() -> None:
     """ci can assume ops and iam:TagRole it: ops's team tag is ci's choice (RR5 B7)."""
     ops, ci = arn("role", "ops"), arn("user", "ci")
