@@ -622,6 +622,25 @@ def test_an_abac_mint_grant_on_a_tag_the_minter_may_set_itself_is_no_fact() -> N
     assert status == "pass" and dev not in text, text
 
 
+def test_an_abac_mint_grant_on_a_tag_the_minter_may_set_is_no_fact_when_the_scps_are_unread() -> None:
+    """The organization's policies could not be read (never assumed absent): dev may still tag itself and mint."""
+    from bedrock_key_audit.checkcore import CouldNotDecide
+
+    class Unread(_MintInv):
+        def org_policies(self, partition: str) -> OrgPolicies:
+            raise CouldNotDecide("organizations:ListPolicies denied")
+
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    abac = allow([CREATE, RESET], KEY_USER, Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+    key_user = {**_mint_user("bedrock-cross-partition-user", tags={}), "UserPolicyList": []}
+    for extra, want in (((allow("iam:TagUser", dev),), "error"), ((), "pass")):
+        gaad = {"UserDetailList": [key_user, _mint_user("dev", abac, *extra, tags={"keyops": "false"})],
+                "RoleDetailList": [], "GroupDetailList": [], "Policies": []}
+        status, text, _ = run(key_minting_restricted, Unread(gaad, org()), config(), NOW, False)
+        assert status == want, text
+        assert want == "pass" or "user dev can change its own tags (iam:TagUser on itself)" in text, text
+
+
 # --------------------------------------------------------------------------- the AssumeRole step: undecided, outsiders
 def test_an_assume_role_the_scps_leave_undecided_makes_the_assumer_possible() -> None:
     """A Deny on sts:AssumeRole conditioned on a key the audit cannot know (MFA, source IP or VPC) may or may not
