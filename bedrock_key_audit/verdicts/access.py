@@ -23,6 +23,7 @@ from typing import Any
 from bedrock_key_audit.configured_principals import ARN, resolve_against
 from bedrock_key_audit.inventory.models import AccountAuthorization
 from bedrock_key_audit.checkcore import CouldNotDecide
+from bedrock_key_audit.jsonable import json_default
 from bedrock_key_audit.checkcore import verdict
 
 from bedrock_key_audit.access import (
@@ -866,11 +867,11 @@ def _reads_principal_tag(principals: Sequence[Principal], *docs: Any) -> bool:
     needle = "aws:principaltag/"
     for p in principals:
         for st in (*p.statements, *(p.boundary or ())):
-            if st.has_condition and needle in json.dumps(st.conditions, default=str).lower():
+            if st.has_condition and needle in json.dumps(st.conditions, default=json_default).lower():
                 return True
             if any("${" in r and needle in r.lower() for r in (*st.resources, *st.not_resources)):
                 return True
-    return any(needle in (d if isinstance(d, str) else json.dumps(d, default=str)).lower() for d in docs if d)
+    return any(needle in (d if isinstance(d, str) else json.dumps(d, default=json_default)).lower() for d in docs if d)
 
 
 def _tags_not_facts(principals: Sequence[Principal], retag: Mapping[str, str]) -> list[Principal]:
