@@ -14,7 +14,6 @@ uses the key in GovCloud is not known to the audit: list its role in ``secret.al
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -47,7 +46,7 @@ from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
 from bedrock_key_audit.trust import (CHAIN_DEPTH, assume_region_outcomes, assumer_accesses, assumes_another_role,
-                                     home_region, offered_regions, session_tagger, sts_regions)
+                                     home_region, offered_regions, session_tagger)
 
 UNSEEN = "session policies are not readable from the account and can only narrow this"
 _SYNTHETIC = ":role/any-principal-of-the-account"
@@ -701,7 +700,7 @@ def _assume_bound(org: OrgPolicies, a: Access, *, account_id: str, arn_partition
     else:
         return "", ()
     any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
-    everywhere = _requested_regions(bound, "sts:AssumeRole", arn_partition)
+    everywhere = _requested_regions(_reads_requested_region(bound), "sts:AssumeRole", arn_partition)
     # one alternative per Region the request may be sent to (_requested_regions): stopped only when denied in each;
     # the role's own AssumeRole only where its trust and the caller's policies let it be made
     role = next((p for p in principals if p.arn == a.via and p.kind == "role"), None)
@@ -746,15 +745,16 @@ def _reads_requested_region(org: OrgPolicies) -> bool:
                for lv in org.levels for p in lv.scps)
 
 
-def _requested_regions(org: OrgPolicies, action: str, arn_partition: str) -> tuple[str, ...]:
-    """The ``aws:RequestedRegion`` values a principal's request for ``action`` may carry, as the SCPs see it.
+def _requested_regions(reads_region: bool, action: str, arn_partition: str) -> tuple[str, ...]:
+    """The ``aws:RequestedRegion`` values a principal's request for ``action`` may carry, as SCPs that read that key
+    (``reads_region``: :func:`_reads_requested_region`) see it.
 
     IAM (and the other global services on a path) is called at us-east-1 (us-gov-west-1 in GovCloud):
     IAM User Guide, "AWS global condition context keys", aws:RequestedRegion.  AWS STS is not: it has
     Regional endpoints, the caller picks one, and ``aws:RequestedRegion`` is that endpoint's Region
     (IAM User Guide, "Manage AWS STS in an AWS Region"; the global endpoint sts.amazonaws.com is
     us-east-1).  So an STS request is permitted by the SCPs when it is permitted in ANY Region of the
-    partition where STS is offered (:func:`sts_regions`, botocore's endpoint data), undecided when
+    partition where STS is offered (botocore's endpoint data: :func:`trust.offered_regions`), undecided when
     undecided in one and denied in the rest.  Opt-in Regions are counted whether or not the account
     has enabled them: these rows do not read the account's enabled Regions, and enabling one
     (account:EnableRegion) is itself within reach of a principal that may, so counting every Region
@@ -765,24 +765,15 @@ def _requested_regions(org: OrgPolicies, action: str, arn_partition: str) -> tup
     A Regional service's call that creates what a path passes a role to (``lambda:CreateFunction``,
     ``lambda:InvokeFunction``, ...: the ``iam:PassRole`` paths of :mod:`bedrock_key_audit.escalation`) goes
     to the Region the caller chooses as well: each Region where botocore's endpoint data offers the
-    service (:func:`_service_regions`), counted the same way."""
+    service, counted the same way."""
     service = action.split(":", 1)[0].lower()
-    if service in _GLOBAL_SERVICES or not _reads_requested_region(org):
+    if service in _GLOBAL_SERVICES or not reads_region:
         return (home_region(arn_partition),)
-    if service == "sts":
-        return sts_regions(arn_partition)
-    return _service_regions(service, arn_partition)
+    return offered_regions(service, arn_partition)
 
 
 # services with one endpoint, whose requests carry the home Region (IAM User Guide, aws:RequestedRegion)
 _GLOBAL_SERVICES = frozenset({"iam", "organizations", "account", "cloudfront", "route53", "globalaccelerator"})
-
-
-@functools.cache
-def _service_regions(service: str, arn_partition: str) -> tuple[str, ...]:
-    """The Regions of ``arn_partition`` where botocore's endpoint data offers ``service``, its home Region at
-    least (a service botocore does not list there); opt-in Regions included (:func:`trust.offered_regions`)."""
-    return offered_regions(service, arn_partition)
 
 
 def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] | None]:
@@ -960,6 +951,7 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
     region = home_region(arn_partition)
     tag_keys = _principal_tag_keys(org)
     res_keys = _tag_keys(org, ("aws:resourcetag/", "iam:resourcetag/")) if resource_tags else []
+    reads_region = _reads_requested_region(org)  # once: the SCPs do not change between requests
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
     def gate(arn: str, action: str, resource: Any, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
@@ -971,7 +963,7 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
                 keys.update({k: on.get(k.split("/", 1)[1]) for k in res_keys})
             # an STS call may go to any Region's endpoint: permitted when permitted in one (_requested_regions)
             wheres = (overlay["aws:RequestedRegion"],) if "aws:RequestedRegion" in overlay else \
-                _requested_regions(org, action, arn_partition)
+                _requested_regions(reads_region, action, arn_partition)
             gates = [scp_gate(org, action, _ctx({**keys, "aws:RequestedRegion": where, **overlay}, {}), resource)
                      for where in wheres]
             permits = _or([g.permits for g in gates])
