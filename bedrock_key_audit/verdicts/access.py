@@ -815,9 +815,9 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     tags = _principal_tags(auth.gaad)
     org_reads = org is not None and org.account_id == account_id and bool(_tag_keys(
         org, ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag/")))
-    if not org_reads and not own:
-        return tags, {}, _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
     scp = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=tags)
+    if not org_reads and not own:
+        return tags, {}, scp
     ps = auth.principals if principals is None else principals
     try:
         writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
