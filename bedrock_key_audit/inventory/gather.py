@@ -36,7 +36,7 @@ class _Cell:
 class Gatherer:
     """Once-only memo cells plus a thread pool whose waiters help instead of blocking."""
 
-    def __init__(self, workers: int = 16):
+    def __init__(self, workers: int = 32):
         self.pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inventory")
         self._cells: dict[Any, _Cell] = {}
         self._lock = threading.Lock()
@@ -113,6 +113,27 @@ class Gatherer:
         if first_error is not None:
             raise first_error
         return results
+
+    def start(self, fn: Callable[[], T]) -> Callable[[], T]:
+        """``fn`` started on the pool now; the returned getter gives its result (or raises its error) when
+        asked.  A getter asked before any thread took the job runs it itself, as :meth:`fanout`'s waiters do,
+        so a pool of waiting jobs cannot starve the jobs they wait on.  Asked again (by one thread), a getter
+        gives the same answer without running ``fn`` again."""
+        run, cell = self._tracked(fn)
+        fut = self.pool.submit(run)
+        done: list[tuple[bool, Any]] = []
+
+        def result() -> T:
+            if not done:
+                try:
+                    done.append((True, fn() if fut.cancel() else self._await(fut, cell)))
+                except BaseException as exc:  # noqa: BLE001 -- kept, raised to every ask
+                    done.append((False, exc))
+            ok, got = done[0]
+            if not ok:
+                raise got
+            return cast(T, got)
+        return result
 
     def background(self, fn: Callable[..., Any]) -> cf.Future[Any]:
         """``fn`` started on the pool; :meth:`wait` is how a memo cell's computation waits for its result."""

@@ -465,7 +465,7 @@ class Inventory(BulkReads):
                 return call
             admin = (self.org_admins or {}).get(partition) or (
                 self.org_admin if self.org_admin is not None and partition == "commercial" else self.aws)
-            return org_reads.read(caller(self.aws), caller(admin), account, fanout=self.g.fanout)
+            return org_reads.read(caller(self.aws), caller(admin), account, start=self.g.start)
         return self.g.once(("org-policies", partition), fetch)
 
     # ---- govcloud secret
@@ -925,8 +925,14 @@ class Inventory(BulkReads):
                 trace_reads.bucket_protection(self, partition, bucket, cand.trail.home_region)
 
         def invocation_logging() -> None:
-            self.g.fanout([quiet(lambda r=r: trace_reads.invocation_logging(self, r))
-                           for r in self.key_regions().regions()])
+            # the configured Region's at once (it is always one of key_regions'); the secret's, when it names
+            # another, once the secret's value is read
+            configured = self.cfg.region("commercial")
+
+            def others() -> None:
+                self.g.fanout([quiet(lambda r=r: trace_reads.invocation_logging(self, r))
+                               for r in self.key_regions().regions() if r != configured])
+            self.g.fanout([quiet(lambda: trace_reads.invocation_logging(self, configured)), quiet(others)])
 
         def usage(name: str) -> None:
             assert now is not None

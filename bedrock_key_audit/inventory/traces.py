@@ -63,7 +63,7 @@ def account_pab(inv: Any, partition: str, account_id: str, region: str) -> dict[
 def _invocation_bucket(inv: Any, log: InvocationLogging, bucket: str, region: str,
                        into: BucketFacts | InvocationLogging | None = None) -> None:
     """Default encryption, bucket policy and Block Public Access of the account's invocation-log bucket
-    (written into ``into``; ``log`` itself by default)."""
+    (written into ``into``; ``log`` itself by default), and its Region (into ``log.bucket_regions``)."""
     log_account = log.account_id
     out: Any = log if into is None else into
 
@@ -102,7 +102,13 @@ def _invocation_bucket(inv: Any, log: InvocationLogging, bucket: str, region: st
         except CouldNotDecide as exc:
             out.account_pab_error = str(exc)
 
-    inv.g.fanout([encryption, policy, bucket_pab, acct_pab])
+    def location() -> None:  # beside the others: it needs only the bucket's name
+        try:
+            log.bucket_regions[bucket] = bucket_region(inv, "commercial", bucket, region)
+        except CouldNotDecide as exc:
+            log.bucket_region_errors[bucket] = str(exc)
+
+    inv.g.fanout([encryption, policy, bucket_pab, acct_pab, location])
 
 
 def _kms_keys(inv: Any, log: InvocationLogging, region: str) -> None:
@@ -252,20 +258,24 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
     """Bucket- and account-level Block Public Access and access logging of ``bucket``, judged by the
     settings of the account that owns it (the audited account's only when its ListBuckets lists it).
 
-    Reads in three rounds, each round's reads side by side: whether the bucket exists
-    (``GetBucketLocation``); then ListBuckets, the bucket's Block Public Access and its logging; then what
-    those name (the account's Block Public Access when the bucket is the account's, whether the log target
-    exists and the Regions of both)."""
+    Reads in two rounds, each round's reads side by side: whether the bucket exists (``GetBucketLocation``),
+    ListBuckets, the bucket's Block Public Access and its logging (none needs another's answer; for a bucket
+    that does not exist the last two answer NoSuchBucket and are dropped); then what those name (the
+    account's Block Public Access when the bucket is the account's, whether the log target exists and the
+    Regions of both)."""
     def fetch() -> BucketProtection:
         prot = BucketProtection(partition=partition, bucket=bucket, account_id=_account(inv, partition))
-        try:
-            got = inv._read(partition, "s3", "GetBucketLocation", region=region, expected={"NoSuchBucket"}, Bucket=bucket)
+
+        def exists_read() -> bool:  # False: no such bucket; True: it exists, or whether it does is unknown
+            try:
+                got = inv._read(partition, "s3", "GetBucketLocation", region=region, expected={"NoSuchBucket"},
+                                Bucket=bucket)
+            except CouldNotDecide:
+                return True  # existence unknown: the other reads say what they can
             if got is None:
-                prot.missing = True
-                return prot
+                return False
             _seed_bucket_region(inv, partition, bucket, got)
-        except CouldNotDecide:
-            pass  # existence unknown: the reads below say what they can
+            return True
 
         def owned_read() -> frozenset[str] | None:
             try:
@@ -288,7 +298,9 @@ def bucket_protection(inv: Any, partition: str, bucket: str, region: str) -> Buc
             except CouldNotDecide as exc:
                 prot.logging_error = str(exc)
 
-        owned, _, _ = inv.g.fanout([owned_read, pab_read, logging_read])
+        exists, owned, _, _ = inv.g.fanout([exists_read, owned_read, pab_read, logging_read])
+        if not exists:
+            return BucketProtection(partition=partition, bucket=bucket, account_id=prot.account_id, missing=True)
         if owned is not None:
             prot.foreign = bucket not in owned
 

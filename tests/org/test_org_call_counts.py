@@ -93,12 +93,19 @@ def test_org_audit_reads_each_account_once(pytester):
     # account, a member of the compliant scenario's GovCloud organization (root, OU, account)
     # ListPoliciesForTarget per level and type, DescribePolicy once per policy and account read, however
     # many levels it is attached at (FullAWSAccess and RCPFullAWSAccess in each of the four accounts, plus
-    # the GovCloud OU's two guardrail SCPs)
-    expected |= {"organizations:DescribeOrganization": 2 * ACCOUNTS, "organizations:ListParents": 4 + 2,
+    # the GovCloud OU's two guardrail SCPs).  The first ListParents of each account runs beside its
+    # DescribeOrganization (it needs only the account id), so the two GovCloud accounts in no organization
+    # make one too, which the administrator's organization answers AccountNotFoundException; it is dropped
+    # once DescribeOrganization says the account is in no organization: + 2.
+    expected |= {"organizations:DescribeOrganization": 2 * ACCOUNTS, "organizations:ListParents": 4 + 2 + 2,
                  "organizations:ListPoliciesForTarget": 2 * (7 + 3), "organizations:DescribePolicy": 3 * 2 + (2 + 2)}
     assert dict(ops) == expected
     # the endpoint probes (ListFoundationModels, Converse, Mantle's GET /v1/models) once per account's secret
     assert sum(1 for c in calls if c["kind"] == "http") == 3 * ACCOUNTS
     # every call answered (an account without account-level Block Public Access answers with its error code)
     assert {c["outcome"] for c in calls if c["kind"] == "aws"} <= {
-        "ok", "NoSuchPublicAccessBlockConfiguration", "AWSOrganizationsNotInUseException"}
+        "ok", "NoSuchPublicAccessBlockConfiguration", "AWSOrganizationsNotInUseException", "AccountNotFoundException"}
+    # ... and only the dropped ListParents of an account in no organization answers AccountNotFoundException
+    assert [c["partition"] for c in calls if c["outcome"] == "AccountNotFoundException"
+            and c["operation"] == "ListParents"] == ["govcloud"] * 2
+    assert sum(1 for c in calls if c["outcome"] == "AccountNotFoundException") == 2

@@ -25,7 +25,7 @@ def _reads_through(inv: Inventory, partition: str, monkeypatch: pytest.MonkeyPat
     seen: dict[str, Any] = {}
     monkeypatch.setattr(Inventory, "identity", lambda self, p: {"Account": "111122223333"})
 
-    def read(member: Any, admin: Any, account: str, fanout: Any) -> OrgPolicies:
+    def read(member: Any, admin: Any, account: str, start: Any) -> OrgPolicies:
         seen["admin"] = admin
         return OrgPolicies(account, False)
 

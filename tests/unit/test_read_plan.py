@@ -7,6 +7,9 @@ import time
 from collections import Counter
 from typing import Any
 
+import pytest
+
+from bedrock_key_audit.checkcore import CouldNotDecide
 from bedrock_key_audit.inventory import org as org_reads
 from bedrock_key_audit.inventory import traces as trace_reads
 from bedrock_key_audit.inventory.gather import Gatherer
@@ -45,13 +48,93 @@ def test_a_policy_attached_at_several_levels_is_described_once_and_still_applies
     calls: Counter[str] = Counter()
     call = _organizations(calls)
     g = Gatherer(workers=4)
-    got = org_reads.read(call, call, ACCOUNT, fanout=g.fanout)
+    got = org_reads.read(call, call, ACCOUNT, start=g.start)
     assert [(lv.target, lv.type) for lv in got.levels] == [("r-1", "ROOT"), ("ou-1", "ORGANIZATIONAL_UNIT"),
                                                           (ACCOUNT, "ACCOUNT")]
     assert [[p.name for p in lv.scps] for lv in got.levels] == [["P-FULL"], ["P-FULL", "P-GUARD"], ["P-FULL"]]
     assert [[p.name for p in lv.rcps] for lv in got.levels] == [["P-RFULL"]] * 3
     assert calls == Counter({"DescribeOrganization": 1, "ListParents": 2, "ListPoliciesForTarget": 6,
                              "DescribePolicy": 3})
+
+
+class _Timed:
+    """Calls that sleep ``delay`` and record when each ran, to count the rounds of a read."""
+
+    def __init__(self, call: Any, delay: float = 0.1) -> None:
+        self.call, self.delay, self._lock = call, delay, threading.Lock()
+        self.spans: list[tuple[float, float]] = []
+
+    def __call__(self, operation: str, **params: Any) -> dict[str, Any]:
+        start = time.perf_counter()
+        time.sleep(self.delay)
+        try:
+            got: dict[str, Any] = self.call(operation, **params)
+            return got
+        finally:
+            with self._lock:
+                self.spans.append((start, time.perf_counter()))
+
+    def rounds(self) -> int:
+        depth: dict[tuple[float, float], int] = {}
+        for span in sorted(self.spans):
+            depth[span] = 1 + max((d for other, d in depth.items() if other[1] <= span[0]), default=0)
+        return max(depth.values(), default=0)
+
+
+def test_the_organization_read_follows_the_data_each_call_needs() -> None:
+    """DescribeOrganization and the first ListParents side by side (both need only the account id); a level's
+    listings once the level is known; a policy described once a listing names it: 3 rounds for an account in
+    an OU under the root, where one after another they took 5."""
+    calls: Counter[str] = Counter()
+    timed = _Timed(_organizations(calls))
+    got = org_reads.read(timed, timed, ACCOUNT, start=Gatherer(workers=16).start)
+    assert [[p.name for p in lv.scps] for lv in got.levels] == [["P-FULL"], ["P-FULL", "P-GUARD"], ["P-FULL"]]
+    assert calls == Counter({"DescribeOrganization": 1, "ListParents": 2, "ListPoliciesForTarget": 6,
+                             "DescribePolicy": 3})
+    assert timed.rounds() == 3, sorted(timed.spans)
+
+
+def _failing(codes: dict[str, str], calls: Counter[str]) -> Any:
+    from botocore.exceptions import ClientError
+
+    inner = _organizations(calls)
+
+    def call(operation: str, **params: Any) -> dict[str, Any]:
+        if operation in codes:
+            calls[operation] += 1
+            raise ClientError({"Error": {"Code": codes[operation], "Message": "m"}}, operation)
+        return inner(operation, **params)
+    return call
+
+
+def test_an_account_in_no_organization_is_answered_by_describe_organization_whatever_list_parents_says() -> None:
+    calls: Counter[str] = Counter()
+    call = _failing({"DescribeOrganization": "AWSOrganizationsNotInUseException",
+                     "ListParents": "AccountNotFoundException"}, calls)
+    got = org_reads.read(call, call, ACCOUNT, start=Gatherer(workers=4).start)
+    assert (got.in_organization, got.levels) == (False, ())
+    # the first ListParents was asked beside DescribeOrganization and dropped; nothing was listed
+    assert calls == Counter({"DescribeOrganization": 1, "ListParents": 1})
+
+
+def test_describe_organization_failing_is_the_sentence_even_when_list_parents_fails_too() -> None:
+    for parents in ("AccessDeniedException", None):
+        codes = {"DescribeOrganization": "AccessDeniedException"} | ({"ListParents": parents} if parents else {})
+        calls: Counter[str] = Counter()
+        call = _failing(codes, calls)
+        with pytest.raises(CouldNotDecide) as err:
+            org_reads.read(call, call, ACCOUNT, start=Gatherer(workers=4).start)
+        assert "organizations:DescribeOrganization" in str(err.value) and "AccessDeniedException" in str(err.value)
+        assert calls["ListPoliciesForTarget"] == calls["DescribePolicy"] == 0
+
+
+def test_a_listing_failing_after_the_walk_is_one_sentence_and_no_read_outlives_the_organization_read() -> None:
+    calls: Counter[str] = Counter()
+    call = _failing({"ListPoliciesForTarget": "TooManyRequestsException"}, calls)
+    with pytest.raises(CouldNotDecide) as err:
+        org_reads.read(call, call, ACCOUNT, start=Gatherer(workers=4).start)
+    assert "Organizations answered TooManyRequestsException" in str(err.value)
+    assert calls["ListPoliciesForTarget"] == 6  # every started listing finished before the read raised
 
 
 class _Inventory:
@@ -63,6 +146,7 @@ class _Inventory:
         self.calls: Counter[str] = Counter()
         self.delay = delay
         self._lock = threading.Lock()
+        self.spans: list[tuple[float, float]] = []
 
     def identity(self, partition: str) -> dict[str, Any]:
         return {"Account": ACCOUNT}
@@ -70,7 +154,17 @@ class _Inventory:
     def _count(self, what: str) -> None:
         with self._lock:
             self.calls[what] += 1
+        start = time.perf_counter()
         time.sleep(self.delay)
+        with self._lock:
+            self.spans.append((start, time.perf_counter()))
+
+    def rounds(self) -> int:
+        """The longest chain of calls each started after the one before ended (calls side by side: one round)."""
+        depth: dict[tuple[float, float], int] = {}
+        for span in sorted(self.spans):
+            depth[span] = 1 + max((d for other, d in depth.items() if other[1] <= span[0]), default=0)
+        return max(depth.values(), default=0)
 
     def _read(self, partition: str, service: str, operation: str, *, region: str | None = None,
               expected: Any = (), via: Any = None, **params: Any) -> dict[str, Any] | None:
@@ -101,8 +195,9 @@ def test_bucket_protection_reads_each_location_once_and_its_independent_reads_si
     assert inv.calls == Counter({"s3.GetBucketLocation:trail-bucket": 1, "s3.ListBuckets": 1,
                                  "s3.GetPublicAccessBlock:trail-bucket": 1, "s3.GetBucketLogging:trail-bucket": 1,
                                  "s3control.GetPublicAccessBlock:": 1, "s3.GetBucketLocation:access-logs": 1})
-    # three rounds (existence; ListBuckets, Block Public Access, logging; account settings and the
-    # target's Region), not six calls in a row
+    # two rounds (existence, ListBuckets, Block Public Access, logging side by side; then the account's
+    # settings and the target's Region), not six calls in a row
+    assert inv.rounds() == 2, inv.spans
     assert elapsed < 5 * 0.1, elapsed
     # a later ask for the bucket's Region is the existence read's answer, not another call
     assert trace_reads.bucket_region(inv, "commercial", "trail-bucket", "us-east-1") == "us-east-1"
