@@ -89,6 +89,7 @@ from bedrock_key_audit.access import (
     key_minters,
 )
 from bedrock_key_audit.escalation_catalogue import PATHS
+from bedrock_key_audit.jsonable import json_default
 from bedrock_key_audit.trust import assume_regions, assumer_accesses, principal_assumes, role_trust
 from bedrock_key_audit.policy import PolicyError, Statement, Unknown, _and, _or, decode_document, parse_document
 
@@ -951,7 +952,7 @@ def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, als
     k = key.casefold()
     named_keys, keys_literal = _named_literals(conds, "aws:TagKeys")
     values, values_literal = _named_literals(conds, f"aws:RequestTag/{key}")
-    text = json.dumps(conds, default=str).lower()
+    text = json.dumps(conds, default=json_default).lower()
     request_tags = {m for m in re.findall(r'"(aws:requesttag/[^"]+)"', text) if m.split("/", 1)[1] != k}
     have = None if current is None else next((v for t, v in current.items() if t.casefold() == k), None)
     present = current is None or have is not None
@@ -962,7 +963,7 @@ def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, als
     else:
         mine = {n for n in named_keys if n.casefold() == k} | {key}
         fresh = next((v for v in (key.upper(), key.lower(), key.swapcase(), key.title()) if v not in mine), None)
-        spellings = sorted(mine | ({fresh} if fresh else set()))
+        spellings = list(sorted(mine | ({fresh} if fresh else set())))
         extra = [[o for i, o in enumerate(others) if n >> i & 1] for n in range(1 << len(others))]
     if values_literal:
         fresh_value = next(f"q7-other-{i}" for i in range(len(values) + 1)
@@ -1030,9 +1031,9 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
                 ((a, ev, o) for a, ev, o in evs if ev.value is None), None))
             if got is None:
                 continue
-            action, ev, overlay = got
+            action, ev, sent_keys = got
             verb = "can" if ev.value else f"may (depending on {', '.join(sorted(ev.unknown)) or 'an unknown'})"
-            sent = "".join(f", {k} {v}" for k, v in overlay.items() if v is not None)
+            sent = "".join(f", {k} {v}" for k, v in sent_keys.items() if v is not None)
             out.setdefault(t.arn, {})[p.arn] = f"{verb} change its tags ({action} on {t.kind} {t.name})" + (
                 f" (a request with{sent[1:]})" if sent else "")
     return out
