@@ -903,6 +903,7 @@ _TAG_ACTIONS = {"user": ("iam:TagUser", "iam:UntagUser"), "role": ("iam:TagRole"
 # Condition operators" -- string and Null operators)
 _LITERAL_OPS = frozenset({"stringequals", "stringnotequals", "stringequalsignorecase", "stringnotequalsignorecase",
                           "stringlike", "stringnotlike", "null"})
+_FRESH = "q7-other-"  # a tag value no policy names (numbered past any that one does)
 _MAX_OTHER_KEYS = 4  # other tag keys a TagUser request may carry alongside, tried in every combination
 
 
@@ -966,8 +967,8 @@ def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, als
         spellings = list(sorted(mine | ({fresh} if fresh else set())))
         extra = [[o for i, o in enumerate(others) if n >> i & 1] for n in range(1 << len(others))]
     if values_literal:
-        fresh_value = next(f"q7-other-{i}" for i in range(len(values) + 1)
-                           if f"q7-other-{i}".casefold() not in {v.casefold() for v in values})
+        fresh_value = next(f"{_FRESH}{i}" for i in range(len(values) + 1)
+                           if f"{_FRESH}{i}".casefold() not in {v.casefold() for v in values})
         tries: list[str | None] = [v for v in dict.fromkeys([*values, fresh_value]) if v != have]
     else:
         tries = [None]
@@ -1033,7 +1034,8 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
                 continue
             action, ev, sent_keys = got
             verb = "can" if ev.value else f"may (depending on {', '.join(sorted(ev.unknown)) or 'an unknown'})"
-            sent = "".join(f", {k} {v}" for k, v in sent_keys.items() if v is not None)
+            sent = "".join(f", {k} {'a value no policy names' if str(v).startswith(_FRESH) else v}"
+                           for k, v in sent_keys.items() if v is not None)
             out.setdefault(t.arn, {})[p.arn] = f"{verb} change its tags ({action} on {t.kind} {t.name})" + (
                 f" (a request with{sent[1:]})" if sent else "")
     return out
