@@ -70,6 +70,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -88,6 +89,7 @@ from bedrock_key_audit.access import (
     key_minters,
 )
 from bedrock_key_audit.escalation_catalogue import PATHS
+from bedrock_key_audit.jsonable import json_default
 from bedrock_key_audit.trust import assume_regions, assumer_accesses, principal_assumes, role_trust
 from bedrock_key_audit.policy import PolicyError, Statement, Unknown, _and, _or, decode_document, parse_document
 
@@ -896,33 +898,146 @@ def escalations_to(principals: Sequence[Principal], holders: Sequence[Access], *
 
 
 _TAG_ACTIONS = {"user": ("iam:TagUser", "iam:UntagUser"), "role": ("iam:TagRole", "iam:UntagRole")}
+# condition operators whose outcome on a string depends only on which named literals it equals (or on its
+# presence): a named literal and one fresh value then stand for every value ("IAM JSON policy elements:
+# Condition operators" -- string and Null operators)
+_LITERAL_OPS = frozenset({"stringequals", "stringnotequals", "stringequalsignorecase", "stringnotequalsignorecase",
+                          "stringlike", "stringnotlike", "null"})
+_FRESH = "q7-other-"  # a tag value no policy names (numbered past any that one does)
+_MAX_OTHER_KEYS = 4  # other tag keys a TagUser request may carry alongside, tried in every combination
+
+
+def _named_literals(conditions: Iterable[Any], key: str) -> tuple[list[str], bool]:
+    """The values ``conditions`` (Condition blocks) name for condition key ``key`` (case-insensitive), and
+    whether each such condition is decided by which of them a request value equals: a string or Null
+    operator (``ForAllValues:``/``ForAnyValue:``, ``...IfExists`` alike), no policy variable, no
+    wildcard in a ``StringLike`` value.  Otherwise a value outside the named ones may behave otherwise."""
+    out: dict[str, None] = {}
+    literal = True
+    for block in conditions:
+        if not isinstance(block, dict):
+            literal = False
+            continue
+        for op, pairs in block.items():
+            if not isinstance(pairs, dict):
+                literal = False
+                continue
+            base = str(op).split(":", 1)[-1].lower().removesuffix("ifexists")
+            for k, vs in pairs.items():
+                if str(k).lower() != key.lower():
+                    continue
+                vals = [str(v) for v in (vs if isinstance(vs, list) else [vs])]
+                if base not in _LITERAL_OPS or any("${" in v for v in vals) or (
+                        base.endswith("like") and any("*" in v or "?" in v for v in vals)):
+                    literal = False
+                if base != "null":
+                    out.update((v, None) for v in vals)
+    return list(out), literal
+
+
+def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, also: Sequence[Any],
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``iam:TagUser`` (``TagRole``) and ``iam:UntagUser`` (``UntagRole``) requests that could change
+    tag ``key`` of a principal whose tags are ``current`` (None: unknown), as request keys for ``p``'s
+    policies and ``also`` (the organization's Condition blocks).  Service Authorization Reference, IAM:
+    TagUser/TagRole carry ``aws:RequestTag/${TagKey}`` and ``aws:TagKeys``, UntagUser/UntagRole
+    ``aws:TagKeys``; IAM User Guide, "Tagging IAM resources" (Case sensitivity): a user's or role's tag
+    keys are not case sensitive, so ``Team`` overwrites ``team``.
+
+    The key is tried in each spelling the conditions name for ``aws:TagKeys`` and one they do not, alone and
+    with each combination of the other keys they name; the value with each value they name for
+    ``aws:RequestTag/<key>`` and one they do not -- not the tag's current value, which changes nothing.
+    Where a condition on either is not decided by literals (:func:`_named_literals`) the key stays unknown
+    in the request: the call is then undecided, never judged refused."""
+    conds = [s.conditions for s in (*p.statements, *(p.boundary or ())) if s.has_condition] + list(also)
+    k = key.casefold()
+    named_keys, keys_literal = _named_literals(conds, "aws:TagKeys")
+    values, values_literal = _named_literals(conds, f"aws:RequestTag/{key}")
+    text = json.dumps(conds, default=json_default).lower()
+    request_tags = {m for m in re.findall(r'"(aws:requesttag/[^"]+)"', text) if m.split("/", 1)[1] != k}
+    have = None if current is None else next((v for t, v in current.items() if t.casefold() == k), None)
+    present = current is None or have is not None
+    others = sorted({n for n in named_keys if n.casefold() != k}, key=str.casefold)
+    if not keys_literal or len(others) > _MAX_OTHER_KEYS:
+        spellings: list[str | None] = [None]
+        extra: list[list[str]] = [[]]
+    else:
+        mine = {n for n in named_keys if n.casefold() == k} | {key}
+        fresh = next((v for v in (key.upper(), key.lower(), key.swapcase(), key.title()) if v not in mine), None)
+        spellings = list(sorted(mine | ({fresh} if fresh else set())))
+        extra = [[o for i, o in enumerate(others) if n >> i & 1] for n in range(1 << len(others))]
+    if values_literal:
+        fresh_value = next(f"{_FRESH}{i}" for i in range(len(values) + 1)
+                           if f"{_FRESH}{i}".casefold() not in {v.casefold() for v in values})
+        tries: list[str | None] = [v for v in dict.fromkeys([*values, fresh_value]) if v != have]
+    else:
+        tries = [None]
+    tag: list[dict[str, Any]] = []
+    untag: list[dict[str, Any]] = []
+    for sp in spellings:
+        for more in extra:
+            sent = {x.casefold() for x in more} | {k}
+            absent: dict[str, Any] = {rt: None for rt in request_tags if rt.split("/", 1)[1] not in sent}
+            base = {**absent, **({"aws:TagKeys": [sp, *more]} if sp is not None else {})}
+            tag += [{**base, **({f"aws:RequestTag/{sp or key}": v} if v is not None else {})} for v in tries]
+            if present:
+                untag.append({**{rt: None for rt in request_tags}, **(
+                    {"aws:TagKeys": [sp, *more]} if sp is not None else {})})
+    return tag, untag
 
 
 def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: str, now: dt.datetime,
                 gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
-                scp: ScpGate | None = None) -> dict[str, dict[str, str]]:
+                scp: ScpGate | None = None, keys: Sequence[str] | None = None,
+                also: Sequence[Any] = ()) -> dict[str, dict[str, str]]:
     """Who may change whose IAM tags: user or role ARN -> {ARN of a principal that may ``iam:TagUser`` /
     ``iam:UntagUser`` (``iam:TagRole`` / ``iam:UntagRole``) it -> the clause saying so}.  "May" is judged
     with that principal's identity policies and boundary (explicit Deny wins), the call bounded by
     ``scp`` as an escalation step is; certainly or possibly alike (IAM User Guide, "Tags for AWS
     Identity and Access Management resources": TagUser/TagRole add or overwrite a tag,
-    UntagUser/UntagRole remove it)."""
+    UntagUser/UntagRole remove it).
+
+    ``keys``: the tag keys the policies in question read; each call is then judged as the requests that
+    would change one of them (:func:`_tag_requests`, with ``also``: the organization's Condition blocks),
+    so a TagUser limited by ``aws:RequestTag/<key>`` or ``aws:TagKeys`` to other values or keys is no
+    change (IAM User Guide, "Controlling access to and for IAM users and roles using tags": the
+    recommended way to keep principals from setting the tags ABAC reads).  None: any call counts."""
     acct = account_of(gaad or {}, principals, managed)
     judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
     out: dict[str, dict[str, str]] = {}
     for t in principals:
         if t.kind not in _TAG_ACTIONS or not t.arn.startswith("arn:"):
             continue
+        tags = acct.user_tags.get(t.arn)
+        current = tags if t.kind == "user" else None
         for p in principals:
-            evs = [(action, judge.may(p, action, t.arn, tags=acct.user_tags.get(t.arn)))
-                   for action in _TAG_ACTIONS[t.kind]]
-            got = next(((a, ev) for a, ev in evs if ev.value is True), next(
-                ((a, ev) for a, ev in evs if ev.value is None), None))
+            evs: list[tuple[str, _Eval, Mapping[str, Any]]] = []
+            for action in _TAG_ACTIONS[t.kind]:
+                if keys is None:
+                    evs.append((action, judge.may(p, action, t.arn, tags=tags), {}))
+                    continue
+                if judge.may(p, action, t.arn, tags=tags).value is False:
+                    continue  # refused whatever it carries
+                for key in keys:
+                    add, remove = _tag_requests(p, key, current, also)
+                    for overlay in add if action == _TAG_ACTIONS[t.kind][0] else remove:
+                        ev = judge.may(p, action, t.arn, overlay, tags=tags)
+                        if ev.value is not False:
+                            evs.append((action, ev, overlay))
+                        if ev.value is True:
+                            break
+                    if any(ev.value is True for _, ev, _ in evs):
+                        break
+            got = next(((a, ev, o) for a, ev, o in evs if ev.value is True), next(
+                ((a, ev, o) for a, ev, o in evs if ev.value is None), None))
             if got is None:
                 continue
-            action, ev = got
+            action, ev, sent_keys = got
             verb = "can" if ev.value else f"may (depending on {', '.join(sorted(ev.unknown)) or 'an unknown'})"
-            out.setdefault(t.arn, {})[p.arn] = f"{verb} change its tags ({action} on {t.kind} {t.name})"
+            sent = "".join(f", {k} {'a value no policy names' if str(v).startswith(_FRESH) else v}"
+                           for k, v in sent_keys.items() if v is not None)
+            out.setdefault(t.arn, {})[p.arn] = f"{verb} change its tags ({action} on {t.kind} {t.name})" + (
+                f" (a request with{sent[1:]})" if sent else "")
     return out
 
 
@@ -931,10 +1046,14 @@ def tag_changers(principals: Sequence[Principal], writers: Mapping[str, Mapping[
                  managed: Mapping[str, Any] | None = None, scp: ScpGate | None = None) -> dict[str, str]:
     """The users and roles whose IAM tags a principal on their own path may change (``writers``:
     :func:`tag_writers`), each with the sentence why: a user that may tag or untag itself; a role
-    that may, or that a principal which can assume it (its trust policy admits it) may tag.  Their
-    tags are then chosen by whoever acts as them, so they are no fact about their requests'
+    that may, or that a principal which can assume it (its trust policy admits it) may tag; and any user
+    or role that a principal can act as -- taking a user over (``iam:CreateAccessKey``, a console
+    password), assuming or re-trusting a role, or a chain of these (:meth:`_Judge._takeover`) -- when that
+    principal, or one it can act as the same way, may change its tags: it tags the principal, then acts as
+    it.  Their tags are then chosen by whoever acts as them, so they are no fact about their requests'
     ``aws:PrincipalTag/*`` (IAM User Guide, "Define permissions based on attributes with ABAC
-    authorization": principals must not be allowed to change their own tags)."""
+    authorization": principals must not be allowed to change their own tags; "Tags for AWS Identity and
+    Access Management resources": TagUser adds or overwrites a tag)."""
     acct = account_of(gaad or {}, principals, managed)
     judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
     out: dict[str, str] = {}
@@ -949,4 +1068,36 @@ def tag_changers(principals: Sequence[Principal], writers: Mapping[str, Mapping[
                     and s.value is not False:
                 out[t.arn] = f"{p.kind} {p.name}, which can assume role {t.name}, {by[p.arn]}"
                 break
+    if all(t in out for t in writers):
+        return out
+    # who can act as whom: one step (a takeover, an assumption), then the chains of them
+    step: dict[str, dict[str, str]] = {}
+    for p in principals:
+        escalates = _may_escalate(p)
+        for t in principals:
+            if t.arn == p.arn or (t.kind == "user" and not escalates):
+                continue
+            take = judge._takeover(p, t) if escalates else judge._assumed_by(p, t)
+            if take is not None and take.value is not False:
+                step.setdefault(p.arn, {})[t.arn] = take.text
+    names = {p.arn: f"{p.kind} {p.name}" for p in principals}
+    for a in principals:
+        reach: dict[str, list[str]] = {a.arn: []}  # ARN -> the steps from a
+        todo = [a.arn]
+        while todo:
+            x = todo.pop()
+            for y, text in step.get(x, {}).items():
+                if y not in reach:
+                    reach[y] = [*reach[x], f"{text} (as {names[x]})" if x != a.arn else text]
+                    todo.append(y)
+        for t in principals:
+            if t.arn in out or t.arn == a.arn or t.arn not in reach:
+                continue
+            by = writers.get(t.arn) or {}
+            w = next((w for w in reach if w in by), None)
+            if w is None:
+                continue
+            tagger = "it" if w == a.arn else f"{names[w]}, which it can act as ({'; '.join(reach[w])}),"
+            out[t.arn] = (f"{names[a.arn]} can act as {names[t.arn]} ({'; '.join(reach[t.arn])}) and {tagger} "
+                          f"{by[w]}")
     return out

@@ -50,7 +50,8 @@ AWS never restricts the root user by identity policy.  Decided with the emulator
   aws:RequestedRegion (the signing Region; for the global IAM and Organizations the partition's home
   Region, us-east-1 or us-gov-west-1), aws:SecureTransport (``true``: the emulator stands for
   AWS's HTTPS endpoints), aws:SourceIp (the ``x-emulator-source-ip`` header, else the peer),
-  aws:CurrentTime/aws:EpochTime (the emulator clock), aws:PrincipalOrgID.  A key the emulator
+  aws:CurrentTime/aws:EpochTime (the emulator clock), aws:PrincipalOrgID; an IAM request that tags or untags
+  carries aws:RequestTag/* and aws:TagKeys (:func:`_tag_keys`).  A key the emulator
   does not supply is absent, as AWS treats an unknown key.
 * Refusals are each protocol's AccessDenied: ``AccessDenied`` in the query protocol's
   ``ErrorResponse`` (IAM, STS), ``UnauthorizedOperation`` for EC2, ``AccessDeniedException`` for
@@ -138,6 +139,32 @@ def _iam_keys(req: Request) -> dict[str, Any]:
                        ("iam:ServiceSpecificCredentialAgeDays", "CredentialAgeDays")):
         if p.get(param) is not None:
             out[key] = str(p[param])
+    return out
+
+
+def _tag_keys(req: Request) -> dict[str, Any]:
+    """``aws:RequestTag/*`` and ``aws:TagKeys`` of an IAM request that tags or untags (Service Authorization
+    Reference, IAM: TagUser/TagRole/CreateUser/CreateRole carry ``aws:RequestTag/${TagKey}`` and
+    ``aws:TagKeys``, UntagUser/UntagRole ``aws:TagKeys``; "AWS global condition context keys": aws:TagKeys
+    is the list of tag keys in the request).  The query protocol's ``Tags.member.N.Key``/``.Value`` and
+    ``TagKeys.member.N``."""
+    if req.service != "iam":
+        return {}
+    p = req.params
+    out: dict[str, Any] = {}
+    keys: list[str] = []
+    i = 1
+    while f"Tags.member.{i}.Key" in p:
+        key = str(p[f"Tags.member.{i}.Key"])
+        out[f"aws:RequestTag/{key}"] = str(p.get(f"Tags.member.{i}.Value", ""))
+        keys.append(key)
+        i += 1
+    i = 1
+    while f"TagKeys.member.{i}" in p:
+        keys.append(str(p[f"TagKeys.member.{i}"]))
+        i += 1
+    if keys:
+        out["aws:TagKeys"] = keys
     return out
 
 
@@ -605,7 +632,7 @@ def decide(environ: dict[str, Any], region: str, partition: str, account: str) -
     except Unmapped as exc:
         return protocol, (f"User: {caller.identity_arn} is not authorized to perform: {req.action}: the emulator "
                           f"enforcing IAM cannot map its resource ({exc})")
-    ctx = context_of(caller, req, environ)
+    ctx = {**context_of(caller, req, environ), **_tag_keys(req)}
     if req.action in _elsewhere():
         # the identity and resource policies are decided where the call is served; what those handlers
         # leave out is the caller's SCPs, applied here

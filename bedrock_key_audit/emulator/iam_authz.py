@@ -192,7 +192,7 @@ def _caller(resp: Any) -> _Caller | None:
         docs, boundary = _documents(resp.backend, user)
         return _Caller(user.arn, docs, boundary, None, {
             "aws:username": user.name, "aws:userid": user.id, "aws:PrincipalArn": user.arn,
-            "aws:PrincipalType": "User"})
+            "aws:PrincipalType": "User", **_principal_tags(user)})
     from moto.sts.models import sts_backends
 
     session = sts_backends[resp.backend.account_id][resp.backend.partition].get_assumed_role_from_access_key(key)
@@ -208,7 +208,16 @@ def _caller(resp: Any) -> _Caller | None:
     return _Caller(f"arn:{resp.backend.partition}:sts::{resp.backend.account_id}:assumed-role/{role.name}/"
                    f"{session.session_name}", docs, boundary, [session.policy] if session.policy else None, {
                        "aws:userid": f"{role.id}:{session.session_name}", "aws:PrincipalArn": role.arn,
-                       "aws:PrincipalType": "AssumedRole"})
+                       "aws:PrincipalType": "AssumedRole", **_principal_tags(role)})
+
+
+def _principal_tags(entity: Any) -> dict[str, str]:
+    """``aws:PrincipalTag/*`` of a request by an IAM user or role: the tags attached to it ("AWS global
+    condition context keys": aws:PrincipalTag/tag-key, "the tag attached to the principal making the
+    request"; a role session's own session tags are not modelled)."""
+    from bedrock_key_audit.emulator import reach
+
+    return {f"aws:PrincipalTag/{k}": v for k, v in reach._tags_of(entity).items()}
 
 
 def authorize(resp: Any, action: str, resource: str, extra: dict[str, Any]) -> None:

@@ -364,8 +364,9 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     # final read too), with the aws:PrincipalTag/* of the account's users and roles
     arn_partition = secret.arn.split(":")[1]
     own_reads = _reads_principal_tag(principals, policy, *(k.policy for k in (key, *replica_keys) if k))
+    row_docs = (policy, *(k.policy for k in (key, *replica_keys) if k))
     principal_tags, retag, scp = _facts_of_tags(auth, org, account_id=account, arn_partition=arn_partition, now=now,
-                                                principals=principals, own=own_reads)
+                                                principals=principals, own=own_reads, docs=row_docs)
     # a principal that may rewrite its own tags is not judged by them in its own policies either
     principals = _tags_not_facts(principals, retag)
     final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
@@ -794,7 +795,7 @@ def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] 
 
 def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, account_id: str, arn_partition: str,
                    now: Any, principals: Sequence[Principal] | None = None, own: bool = False,
-                   ) -> tuple[dict[str, dict[str, str] | None], dict[str, str], ScpGate | None]:
+                   docs: Sequence[Any] = ()) -> tuple[dict[str, dict[str, str] | None], dict[str, str], ScpGate | None]:
     """The ``aws:PrincipalTag/*`` values the account's users' and roles' requests carry for the SCPs/RCPs
     (:func:`_principal_tags`), and the principals whose tags are no fact, each with why: a user or role
     whose tags a principal on its own path may change (itself, or one that can assume the role:
@@ -811,7 +812,12 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     users and roles as the ``aws:ResourceTag/*`` of a request on one of them -- unless the caller may change
     that user's or role's tags itself (:func:`bedrock_key_audit.escalation.tag_writers`): "Controlling access
     to AWS resources using tags" (aws:ResourceTag) and "Controlling access to IAM principals" (an IAM user's
-    or role's tags are its resource tags)."""
+    or role's tags are its resource tags).
+
+    Who may change a tag is judged for the tag keys these policies read (:func:`_read_tag_keys`, over the
+    principals' policies, ``docs`` -- the row's resource and key policies -- and the organization's):
+    a TagUser/UntagUser (TagRole/UntagRole) with the ``aws:TagKeys`` and ``aws:RequestTag/*`` that would
+    change one (:func:`bedrock_key_audit.escalation.tag_writers`)."""
     tags = _principal_tags(auth.gaad)
     org_reads = org is not None and org.account_id == account_id and bool(_tag_keys(
         org, ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag/")))
@@ -820,8 +826,10 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
         return tags, {}, scp
     ps = auth.principals if principals is None else principals
     try:
+        org_conds = _org_conditions(org) if org is not None and org.account_id == account_id else []
         writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                              managed=auth.managed, scp=scp)
+                              managed=auth.managed, scp=scp, keys=_read_tag_keys(ps, org_conds, *docs),
+                              also=org_conds)
         retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                              managed=auth.managed, scp=scp)
     except PolicyError as exc:
@@ -863,6 +871,34 @@ def _reads_principal_tag(principals: Sequence[Principal], *docs: Any) -> bool:
             if any("${" in r and needle in r.lower() for r in (*st.resources, *st.not_resources)):
                 return True
     return any(needle in (d if isinstance(d, str) else json.dumps(d, default=json_default)).lower() for d in docs if d)
+
+
+_TAG_KEY = re.compile(r"(?:aws:principaltag|aws:resourcetag|iam:resourcetag)/([^\"\\\s}]*)", re.IGNORECASE)
+
+
+def _read_tag_keys(principals: Sequence[Principal], *docs: Any) -> list[str] | None:
+    """The tag keys that the principals' identity policies and boundaries, and ``docs`` (resource, key
+    and organization policies, as text or parsed), read as ``aws:PrincipalTag/<key>``,
+    ``aws:ResourceTag/<key>`` or ``iam:ResourceTag/<key>`` (in a condition or a ``${...}`` variable), one per
+    key up to case (IAM User Guide, "Tagging IAM resources": a user's or role's tag keys are not case
+    sensitive).  None when one cannot be read whole (a key with a wildcard or variable in it): then any
+    tag change counts.  A textual scan: it may name more keys than are read, never fewer."""
+    texts = [json.dumps([st.conditions, st.resources, st.not_resources], default=json_default)
+             for p in principals for st in (*p.statements, *(p.boundary or ()))]
+    texts += [d if isinstance(d, str) else json.dumps(d, default=json_default) for d in docs if d]
+    out: dict[str, str] = {}
+    for text in texts:
+        for key in _TAG_KEY.findall(text):
+            if not key or any(c in key for c in "*?$"):
+                return None
+            out.setdefault(key.casefold(), key)
+    return list(out.values())
+
+
+def _org_conditions(org: OrgPolicies) -> list[Any]:
+    """The Condition blocks of the organization's SCPs and RCPs."""
+    return [stmt.conditions for lv in org.levels for pol in (*lv.scps, *lv.rcps)
+            for stmt in parse_document(pol.document, pol.name) if stmt.conditions]
 
 
 def _tags_not_facts(principals: Sequence[Principal], retag: Mapping[str, str]) -> list[Principal]:

@@ -381,3 +381,66 @@ def test_a_user_refused_by_an_abac_grant_tags_itself_and_reads(enforced):
     assert _code(lambda: sm.get_secret_value(SecretId="abac"))[0] == "AccessDeniedException"
     _client(emu, keys, "iam").tag_user(UserName="abac-intern", Tags=[{"Key": "team", "Value": "bedrock"}])
     assert sm.get_secret_value(SecretId="abac")["SecretString"] == "x"
+
+
+@pytest.mark.parametrize("condition, value, allowed", [
+    ({"StringEquals": {"aws:RequestTag/team": "web"}}, "bedrock", False),
+    ({"StringEquals": {"aws:RequestTag/team": "web"}}, "web", True),
+    ({"ForAllValues:StringEquals": {"aws:TagKeys": ["costcenter"]}}, "bedrock", False),
+    ({"StringEquals": {"aws:RequestTag/team": "bedrock"}}, "bedrock", True),
+])
+def test_tag_user_carries_its_request_tags_and_tag_keys(enforced, condition, value, allowed):
+    """iam:TagUser is authorised with aws:RequestTag/<key> and aws:TagKeys of its request, iam:UntagUser with
+    aws:TagKeys (Service Authorization Reference, IAM: TagUser, UntagUser; "AWS global condition context keys":
+    aws:RequestTag, aws:TagKeys).  Without them a condition on either could never hold."""
+    emu = enforced
+    me = f"arn:aws:iam::{COMMERCIAL}:user/tagged"
+    keys = _keys(emu, "tagged", _allow("iam:TagUser", me, condition))
+    iam = _client(emu, keys, "iam")
+    got = _code(lambda: iam.tag_user(UserName="tagged", Tags=[{"Key": "team", "Value": value}]))[0]
+    assert got == ("ok" if allowed else "AccessDenied"), got
+    untag_keys = _keys(emu, "untagger", _allow("iam:UntagUser", me,
+                                               {"ForAllValues:StringEquals": {"aws:TagKeys": ["costcenter"]}}))
+    untag = _client(emu, untag_keys, "iam")
+    assert _code(lambda: untag.untag_user(UserName="tagged", TagKeys=["team"]))[0] == "AccessDenied"
+    assert _code(lambda: untag.untag_user(UserName="tagged", TagKeys=["costcenter"]))[0] == "ok"
+
+
+def test_an_iam_call_carries_the_callers_principal_tags(enforced):
+    """The IAM calls the emulator authorises itself (minting, the escalation writes) see aws:PrincipalTag/* of the
+    calling user ("AWS global condition context keys": aws:PrincipalTag/tag-key): an ABAC mint grant refuses
+    dev while tagged keyops=false; tagged keyops=true by a helper that may tag it and create its access key, the
+    same key mints (RT M05: the minters row must not pass such a helper)."""
+    emu = enforced
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    mint = _allow("iam:CreateServiceSpecificCredential", dev, {"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+    emu.client("iam").create_user(UserName="dev", Tags=[{"Key": "keyops", "Value": "false"}])
+    emu.client("iam").put_user_policy(UserName="dev", PolicyName="p", PolicyDocument=json.dumps(mint))
+    helper = _client(emu, _keys(emu, "helper", _allow(["iam:TagUser", "iam:CreateAccessKey"], dev)), "iam")
+    k = helper.create_access_key(UserName="dev")["AccessKey"]
+    as_dev = _client(emu, (k["AccessKeyId"], k["SecretAccessKey"]), "iam")
+
+    def call():
+        return as_dev.create_service_specific_credential(UserName="dev", ServiceName="bedrock.amazonaws.com",
+                                                         CredentialAgeDays=30)
+    assert _code(call)[0] == "AccessDenied"
+    helper.tag_user(UserName="dev", Tags=[{"Key": "keyops", "Value": "true"}])
+    assert _code(call)[0] == "ok"
+
+
+def test_a_third_party_tags_a_reader_and_reads_as_it(enforced):
+    """RT R09c, end to end: tagger (iam:TagUser and iam:CreateAccessKey on abac, no read of its own) mints abac an
+    access key, which abac's ABAC grant refuses while tagged team=web; tagger tags abac team=bedrock; the key reads.
+    The readers row counts such a tagger's target as one whose tags are no fact (escalation.tag_changers)."""
+    emu = enforced
+    emu.client("secretsmanager").create_secret(Name="abac", SecretString="x")
+    abac = f"arn:aws:iam::{COMMERCIAL}:user/abac"
+    read = _allow("secretsmanager:GetSecretValue", "*", {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}})
+    emu.client("iam").create_user(UserName="abac", Tags=[{"Key": "team", "Value": "web"}])
+    emu.client("iam").put_user_policy(UserName="abac", PolicyName="p", PolicyDocument=json.dumps(read))
+    tagger = _client(emu, _keys(emu, "tagger", _allow(["iam:TagUser", "iam:CreateAccessKey"], abac)), "iam")
+    k = tagger.create_access_key(UserName="abac")["AccessKey"]
+    as_abac = _client(emu, (k["AccessKeyId"], k["SecretAccessKey"]), "secretsmanager")
+    assert _code(lambda: as_abac.get_secret_value(SecretId="abac"))[0] == "AccessDeniedException"
+    tagger.tag_user(UserName="abac", Tags=[{"Key": "team", "Value": "bedrock"}])
+    assert as_abac.get_secret_value(SecretId="abac")["SecretString"] == "x"

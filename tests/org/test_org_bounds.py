@@ -770,3 +770,37 @@ def test_the_scps_and_the_callers_own_policies_are_asked_in_the_same_region() ->
             account_id=COMMERCIAL, scp_of={PARTNER_ACCT: theirs}, now=NOW, principals=_gaad_principals(
                 [], f"arn:aws:iam::{PARTNER_ACCT}:root", {"StringEquals": {"aws:RequestedRegion": region}}))
         assert got == ([resetter] if kept_out else [resetter, outsider]), (region, got)
+
+
+def test_a_helper_that_may_tag_the_minter_and_take_it_over_may_mint() -> None:
+    """RT M05: dev mints only while tagged keyops=true (it is false); helper may iam:TagUser dev and
+    iam:CreateAccessKey for it: it tags dev keyops=true and mints as dev (proven with --enforce-iam:
+    tests/emulator/test_enforce_iam.py).  Not a pass, naming helper.  Controls (M05c and alone): the takeover
+    alone, or the tagging alone."""
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    abac = allow([CREATE, RESET], KEY_USER, Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+
+    def row(*helper: dict[str, Any]) -> tuple[str, str]:
+        key_user = {**_mint_user("bedrock-cross-partition-user", tags={}), "UserPolicyList": []}
+        gaad = {"UserDetailList": [key_user, _mint_user("dev", abac, tags={"keyops": "false"}),
+                                   _mint_user("helper", *helper, tags={})],
+                "RoleDetailList": [], "GroupDetailList": [], "Policies": []}
+        status, text, _ = run(key_minting_restricted, _MintInv(gaad, scp("Other", deny("s3:DeleteBucket"))), config(),
+                              NOW, False)
+        return status, text
+    status, text = row(allow(["iam:TagUser", "iam:CreateAccessKey", "iam:DeleteAccessKey"], dev))
+    assert status in ("fail", "error") and "user helper can act as user dev" in text, text
+    for only in (["iam:CreateAccessKey", "iam:DeleteAccessKey"], "iam:TagUser"):
+        status, text = row(allow(only, dev))
+        assert status == "pass" and dev not in text, text
+
+
+def test_a_minter_that_may_tag_itself_only_with_another_value_is_kept_to_its_tag() -> None:
+    """RT M06: dev may iam:TagUser itself only with aws:RequestTag/keyops = false (its value): no request makes it
+    keyops=true, so the ABAC grant mints nothing (pass).  Control: = true may."""
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    abac = allow([CREATE, RESET], KEY_USER, Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+    for value, want in (("false", "pass"), ("true", "error")):
+        tag = allow("iam:TagUser", dev, Condition={"StringEquals": {"aws:RequestTag/keyops": value}})
+        status, text = _abac_mint_row(abac, tag, tags={"keyops": "false"})
+        assert status == want, (value, text)

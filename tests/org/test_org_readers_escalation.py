@@ -524,3 +524,54 @@ def test_the_scps_and_the_assumers_policies_are_asked_in_the_same_govcloud_regio
     status, text, _ = readers(ci_in(["us-gov-west-1", "us-gov-east-1"]), roles, east_only, allowed=[reader],
                               tmp_path=tmp_path)
     assert status == "fail" and ci in text, text
+
+
+# --------------------------------------------------------------------------- RT: tags a third party changes as it acts
+ABAC_READ = allow("secretsmanager:GetSecretValue", Condition=TEAM_BEDROCK)
+
+
+@pytest.mark.parametrize("takeover", ["iam:CreateAccessKey", "iam:UpdateLoginProfile"])
+def test_a_third_party_that_may_tag_the_reader_and_take_it_over(takeover: str) -> None:
+    """RT R09c: tagger may iam:TagUser intern (team=web) and take it over: it tags intern team=bedrock, then reads as
+    intern (proven with --enforce-iam: tests/emulator/test_enforce_iam.py).  Not a pass; the detail names tagger.
+    Controls: tagging alone, or the takeover alone (intern's tag stays web, which reads nothing)."""
+    facts = {INTERN: UserFacts(0, True)}
+    status, text, _ = readers([user("intern", doc(ABAC_READ), tags={"team": "web"}),
+                               user("tagger", doc(allow(["iam:TagUser", takeover], INTERN)))], facts=facts)
+    assert status in ("fail", "error") and "user tagger can act as user intern" in text, text
+    for only in ("iam:TagUser", takeover):
+        status, text, _ = readers([user("intern", doc(ABAC_READ), tags={"team": "web"}),
+                                   user("tagger", doc(allow(only, INTERN)))], facts=facts)
+        assert status == "pass" and INTERN not in text.split(" (root user")[0], text
+
+
+@pytest.mark.parametrize("tag_stmt, want", [
+    (allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": "web"}}), "pass"),  # RT R03
+    (allow("iam:TagUser", INTERN, Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["costcenter"]}}), "pass"),  # R04
+    (allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": "bedrock"}}), "error"),  # R05
+    (allow("iam:TagUser", INTERN, Condition={"StringLike": {"aws:RequestTag/team": "bed*"}}), "error"),  # R05b
+])
+def test_a_self_tag_limited_by_request_keys_is_judged_by_them(tag_stmt: dict[str, Any], want: str) -> None:
+    """The IAM User Guide's pattern: intern may tag itself, but only with a value or key the ABAC grant does not
+    need -- no request gives it team=bedrock, so it reads nothing; one that can, may read."""
+    status, text, _ = readers([user("intern", doc(ABAC_READ, tag_stmt), tags={"team": "web"})])
+    assert status == want, text
+    if want == "error":
+        assert "user intern " in text and "change its own tags (iam:TagUser on itself)" in text, text
+
+
+def test_a_deny_of_the_tag_key_must_ignore_case() -> None:
+    """RT R05d/R12b: a Deny of TagUser when aws:TagKeys has team, by StringEquals, lets the key TEAM through, and IAM
+    user tag keys are not case sensitive (IAM User Guide, "Tagging IAM resources": Department and department are
+    one key): TEAM=bedrock overwrites team.  Not a pass.  By StringEqualsIgnoreCase every spelling is denied: pass.
+    Both in the user's own policy and in an SCP."""
+    open_tag = allow("iam:TagUser", INTERN)
+    for op, want in (("ForAnyValue:StringEquals", "error"), ("ForAnyValue:StringEqualsIgnoreCase", "pass")):
+        no_team = deny("iam:TagUser", Condition={op: {"aws:TagKeys": ["team"]}})
+        status, text, _ = readers([user("intern", doc(ABAC_READ, open_tag, no_team), tags={"team": "web"})])
+        assert status == want, (op, text)
+        if want == "error":
+            assert "aws:TagKeys ['TEAM']" in text, text
+        status, text, _ = readers([user("intern", doc(ABAC_READ, open_tag), tags={"team": "web"})],
+                                  (), pol("NoTeamTag", no_team))
+        assert status == want, (op, text)

@@ -1,0 +1,169 @@
+"""Who may change whose IAM tags (escalation.tag_writers) and whose tags are then no fact (tag_changers), on
+hand-built account states.
+
+tag_writers judges a TagUser/UntagUser by the requests that would change a tag key the policies read: the
+``aws:TagKeys`` and ``aws:RequestTag/<key>`` the Service Authorization Reference lists for them, the key in
+every spelling up to case (IAM User Guide, "Tagging IAM resources": a user's tag keys are not case sensitive).
+tag_changers counts a principal whose tags one that can act as it (takeover, assumption, a chain) may change.
+Each case has a control that flips the answer, so none passes whatever the code does."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from bedrock_key_audit.access import principals_from_gaad
+from bedrock_key_audit.escalation import tag_changers, tag_writers
+from tests.policy_docs import allow, deny, doc
+
+A = "123456789012"
+NOW = dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)
+
+
+def arn(kind: str, name: str) -> str:
+    return f"arn:aws:iam::{A}:{kind}/{name}"
+
+
+ABAC = arn("user", "abac")
+
+
+def user(name: str, *statements: dict[str, Any], tags: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"UserName": name, "UserId": f"AIDA{name.upper()}", "Arn": arn("user", name), "GroupList": [],
+            "AttachedManagedPolicies": [], "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": doc(*statements)}]
+            if statements else [], "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()]}
+
+
+def role(name: str, *statements: dict[str, Any], trusted: str) -> dict[str, Any]:
+    return {"RoleName": name, "RoleId": f"AROA{name.upper()}", "Arn": arn("role", name),
+            "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": doc(*statements)}],
+            "AttachedManagedPolicies": [], "InstanceProfileList": [], "Tags": [],
+            "AssumeRolePolicyDocument": doc({"Effect": "Allow", "Principal": {"AWS": trusted},
+                                             "Action": "sts:AssumeRole"})}
+
+
+def gaad(users: list[dict[str, Any]], roles: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    return {"UserDetailList": users, "RoleDetailList": list(roles), "GroupDetailList": [], "Policies": []}
+
+
+def writers(*statements: dict[str, Any], keys: list[str] | None = ("team",),  # type: ignore[assignment]
+            tags: dict[str, str] | None = None, also: list[Any] = (), scp: Any = None) -> dict[str, str]:  # type: ignore[assignment]
+    """Who may change abac's tags, abac holding ``statements`` and tags ``tags`` (team=web by default)."""
+    g = gaad([user("abac", *statements, tags={"team": "web"} if tags is None else tags)])
+    ps = principals_from_gaad(g)
+    got = tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, scp=scp,
+                      keys=None if keys is None else list(keys), also=list(also))
+    return got.get(ABAC, {})
+
+
+def on_self(**condition: Any) -> dict[str, Any]:
+    return allow("iam:TagUser", ABAC, Condition=condition) if condition else allow("iam:TagUser", ABAC)
+
+
+# --------------------------------------------------------------------------- tag_writers: the request keys
+def test_tag_user_limited_to_another_value_of_the_key_is_no_change() -> None:
+    """TagUser only with aws:RequestTag/team = web (abac's value already): no request changes team."""
+    assert writers(on_self(StringEquals={"aws:RequestTag/team": "web"})) == {}
+    # control: the value the ABAC condition needs
+    got = writers(on_self(StringEquals={"aws:RequestTag/team": "bedrock"}))
+    assert got[ABAC].startswith("can change its tags (iam:TagUser on user abac)"), got
+    # control: not yet tagged team -- setting web adds the tag
+    assert ABAC in writers(on_self(StringEquals={"aws:RequestTag/team": "web"}), tags={})
+
+
+def test_tag_user_limited_to_other_keys_is_no_change() -> None:
+    """TagUser only for aws:TagKeys within [costcenter]: team cannot be in the request."""
+    assert writers(on_self(**{"ForAllValues:StringEquals": {"aws:TagKeys": ["costcenter"]}})) == {}
+    # control: team among the keys allowed
+    assert ABAC in writers(on_self(**{"ForAllValues:StringEquals": {"aws:TagKeys": ["costcenter", "team"]}}))
+
+
+def test_tag_user_that_must_carry_another_key_may_carry_team_with_it() -> None:
+    """An Allow needing costcenter among the keys: a request tagging costcenter and team is allowed."""
+    got = writers(on_self(**{"ForAnyValue:StringEquals": {"aws:TagKeys": ["costcenter"]}}))
+    assert "costcenter" in got[ABAC], got
+    # control: no request with team in it passes the Allow
+    assert writers(on_self(**{"ForAllValues:StringEquals": {"aws:TagKeys": ["costcenter"]}})) == {}
+
+
+def test_a_case_sensitive_deny_of_the_key_leaves_another_spelling_open() -> None:
+    """IAM user tag keys are not case sensitive: a Deny of aws:TagKeys team by StringEquals lets TEAM through,
+    which overwrites team.  StringEqualsIgnoreCase denies every spelling."""
+    got = writers(on_self(), deny("iam:TagUser", Condition={"ForAnyValue:StringEquals": {"aws:TagKeys": ["team"]}}))
+    assert "TEAM" in got[ABAC], got
+    assert writers(on_self(), deny("iam:TagUser", Condition={
+        "ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": ["team"]}})) == {}
+
+
+def test_a_wildcard_value_leaves_the_request_undecided_never_refused() -> None:
+    """StringLike bed* on aws:RequestTag/team: which values it admits is not a list of literals -> may."""
+    got = writers(on_self(StringLike={"aws:RequestTag/team": "bed*"}))
+    assert got[ABAC].startswith("may (depending on aws:RequestTag/team)"), got
+
+
+def test_untag_counts_only_for_a_tag_the_principal_carries() -> None:
+    """UntagUser of team: a change while abac carries team, a no-op when it does not."""
+    untag = allow("iam:UntagUser", ABAC, Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}})
+    assert "iam:UntagUser" in writers(untag)[ABAC]
+    assert writers(untag, tags={"costcenter": "1"}) == {}
+    assert writers(allow("iam:UntagUser", ABAC, Condition={
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["costcenter"]}})) == {}
+
+
+def test_without_the_keys_read_any_tag_call_counts() -> None:
+    """keys=None (the keys read are not known): the old judgement, any TagUser counts (undecided here)."""
+    assert ABAC in writers(on_self(StringEquals={"aws:RequestTag/team": "web"}), keys=None)
+
+
+def test_the_organizations_named_values_are_tried() -> None:
+    """An SCP lets TagUser through only for team = ops: the organization's literal is among the values tried
+    (``also``), so the change is seen; without it the fresh value and bedrock are all refused."""
+    def scp(caller: str, action: str, resource: Any, overlay: Any) -> tuple[bool | None, tuple[str, ...]]:
+        if action != "iam:TagUser":
+            return True, ()
+        sent = {k.lower(): v for k, v in overlay.items()}
+        if "aws:requesttag/team" not in sent:
+            return None, ("aws:RequestTag/team",)  # as the SCPs answer a request whose key is unknown
+        return sent["aws:requesttag/team"] == "ops", ()
+    cond = [{"StringNotEquals": {"aws:RequestTag/team": "ops"}}]
+    assert ABAC in writers(on_self(), scp=scp, also=cond)
+    assert writers(on_self(), scp=scp, also=[]) == {}
+
+
+# --------------------------------------------------------------------------- tag_changers: takeovers
+def changers(users: list[dict[str, Any]], roles: list[dict[str, Any]] = ()) -> dict[str, str]:  # type: ignore[assignment]
+    g = gaad(users, roles)
+    ps = principals_from_gaad(g)
+    w = tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, keys=["team"])
+    return tag_changers(ps, w, partition="aws", account_id=A, now=NOW, gaad=g)
+
+
+ABAC_USER = user("abac", allow("secretsmanager:GetSecretValue"), tags={"team": "web"})
+
+
+@pytest.mark.parametrize("takeover", ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"])
+def test_a_third_party_that_may_tag_and_take_over_the_user(takeover: str) -> None:
+    """tagger may TagUser abac and take it over: it tags abac, then acts as it."""
+    got = changers([ABAC_USER, user("tagger", allow(["iam:TagUser", takeover], ABAC))])
+    assert "user tagger can act as user abac" in got[ABAC] and "iam:TagUser on user abac" in got[ABAC], got
+    # controls: tagging alone (tagger does not act as abac), or the takeover alone
+    assert ABAC not in changers([ABAC_USER, user("tagger", allow("iam:TagUser", ABAC))])
+    assert ABAC not in changers([ABAC_USER, user("tagger", allow(takeover, ABAC))])
+
+
+def test_a_takeover_through_a_role_it_assumes() -> None:
+    """tagger may tag abac itself and assume ops, which may CreateAccessKey for abac: a chain."""
+    ops = arn("role", "ops")
+    got = changers([ABAC_USER, user("tagger", allow("iam:TagUser", ABAC), allow("sts:AssumeRole", ops))],
+                   [role("ops", allow("iam:CreateAccessKey", ABAC), trusted=arn("user", "tagger"))])
+    assert "user tagger can act as user abac" in got[ABAC] and "role ops" in got[ABAC], got
+    # control: ops does not trust tagger
+    got = changers([ABAC_USER, user("tagger", allow("iam:TagUser", ABAC), allow("sts:AssumeRole", ops))],
+                   [role("ops", allow("iam:CreateAccessKey", ABAC), trusted=arn("user", "someone"))])
+    assert ABAC not in got, got
+
+
+def test_a_takeover_whose_tagging_is_limited_to_other_values_is_no_change() -> None:
+    """tagger may take abac over but tag it only team = web: abac's tags stay facts."""
+    limited = allow("iam:TagUser", ABAC, Condition={"StringEquals": {"aws:RequestTag/team": "web"}})
+    assert ABAC not in changers([ABAC_USER, user("tagger", limited, allow("iam:CreateAccessKey", ABAC))])
