@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bedrock_key_audit.emulator import scenarios
-from tests.audit.helpers import ALL_ROWS, run_audit, statuses
+from tests.audit.helpers import ALL_ROWS, rejudge_differences, replay_audit, run_audit, statuses
 
 CT = ("logging", "multi_region", "log_file_validation", "management_events", "kms")
 # the guide puts the accounts in no organization: no SCP caps or confines the key
@@ -119,6 +119,11 @@ def test_scenario_verdicts(pytester, scenario):
     if scenario == "expired_key":
         # a real long-term key that is refused is still "rotate it"
         assert "rotate it" in rows["endpoint.list_models"]["detail"], rows["endpoint.list_models"]["detail"]
+    # the run's own evidence, judged again offline from its snapshot alone, reproduces every row (the scenarios
+    # this test does not list are re-judged by tests/audit/test_rejudge.py: each scenario is audited once)
+    assert rows["__snapshot__"] is not None
+    diff = rejudge_differences(rows, replay_audit(pytester, rows["__snapshot__"]))
+    assert not diff, f"{scenario}: rows the snapshot does not reproduce (recorded, re-judged): {diff}"
 
 
 NO_USER_DEPENDENTS = ("iam.user_no_other_credentials", "iam.policy_least_privilege", "iam.policy_grants_required",
