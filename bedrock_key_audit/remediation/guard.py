@@ -39,6 +39,7 @@ Sources (page titles are the citation):
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import fnmatch
 import itertools
@@ -146,6 +147,18 @@ def _name_of(value: str, marker: str) -> str:
     return value.split(marker)[-1] if marker in value else value
 
 
+def _read_key(service: str, partition: str, operation: str, region: str | None, expected: Iterable[str],
+              params: dict[str, Any]) -> str | None:
+    """The request as a string (None: not one to remember: a streamed answer, or parameters JSON cannot hold)."""
+    if operation.startswith("GetObject"):
+        return None
+    try:
+        return json.dumps([service, partition, operation, region, sorted(expected), params], sort_keys=True,
+                          default=json_default)
+    except (TypeError, ValueError):
+        return None
+
+
 # --------------------------------------------------------------------------- the guard
 class Guard:
     """Every AWS call of one remediation run (one :class:`~bedrock_key_audit.remediation.core.Context`)."""
@@ -158,6 +171,14 @@ class Guard:
         self.dry_documents: dict[str, Any] = {}  # policy ARN -> document a dry-run CreatePolicy would make
         # sentences of refusals the guard's helpers gave a fixer to raise (taken_bucket): the dry run knows them
         self.refusals: list[str] = []
+        # the plan's dry runs read the same before-images again and again (each step's writes, the user's
+        # policies for each widening check); no write is made while they run, so a read's answer stands until
+        # the plan is built (forget_reads) or a write is made
+        self._dry_reads: dict[str, Any] = {}
+
+    def forget_reads(self) -> None:
+        """The dry runs' remembered reads dropped (the plan is built: AWS may change from here)."""
+        self._dry_reads.clear()
 
     # ---- plumbing
     def _raw(self, service: str, partition: str, operation: str, region: str | None,
@@ -165,14 +186,23 @@ class Guard:
         from bedrock_key_audit.remediation.errors import RemediationError
 
         ctx = self.ctx
-        if self.dry_run and aws_call.is_mutating(operation):
+        mutating = aws_call.is_mutating(operation)
+        if self.dry_run and mutating:
             raise DryRunStop(f"{service}:{operation}")
+        if mutating:
+            self._dry_reads.clear()  # a real write: what the dry runs read may be stale from here
+        key = _read_key(service, partition, operation, region, expected, params) if self.dry_run else None
+        if key is not None and key in self._dry_reads:
+            return copy.deepcopy(self._dry_reads[key])  # type: ignore[no-any-return]
         try:
-            return aws_call.call(ctx.client(service, partition, region), operation, partition=partition,
-                                 region=region or ctx.cfg.region(partition), expected=expected,
-                                 who=aws_call.REMEDIATOR, audit_cfg=ctx.cfg, **params)
+            got = aws_call.call(ctx.client(service, partition, region), operation, partition=partition,
+                                region=region or ctx.cfg.region(partition), expected=expected,
+                                who=aws_call.REMEDIATOR, audit_cfg=ctx.cfg, **params)
         except aws_call.AwsCallError as exc:
             raise RemediationError(redact_text(str(exc))) from None
+        if key is not None:
+            self._dry_reads[key] = copy.deepcopy(got)
+        return got
 
     def _peek(self, service: str, partition: str, operation: str, region: str | None,
               missing: Iterable[str] = (), **params: Any) -> tuple[str, Any]:

@@ -244,3 +244,49 @@ def test_build_plan_runs_every_step_through_the_dry_run(emu, ctx_for, monkeypatc
     core.apply_plan(ctx, steps, lambda st, e: entries.append(e))
     assert entries[0]["status"] == "manual" and entries[0]["message"] == steps[0].message
     assert _policy(s3) == TEAM_POLICY
+
+
+def test_the_plans_dry_runs_read_each_before_image_once_and_apply_reads_afresh(emu, ctx_for, monkeypatch):  # noqa: F811
+    """No write is made while the plan's dry runs run, so a read they repeat (each step's before-image of the
+    same bucket policy) is answered from the first; once the plan is built, and after any real write, every
+    read goes to AWS again, so apply judges the account as it is then."""
+    from bedrock_key_audit import aws_call
+    from bedrock_key_audit.checkcore import CheckRecord
+    from bedrock_key_audit.remediation import core
+
+    s3 = _team_bucket(emu)
+    ours = {"Sid": "BedrockKeyAuditWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::team-logs/AWSLogs/*"}
+    made = [_put_team_policy(["arn:aws:s3:::team-logs"], [*TEAM_POLICY["Statement"], ours], ["Sid:BedrockKeyAuditWrite"])
+            for _ in range(2)]
+    monkeypatch.setitem(core.FIXERS, "test.a", lambda ctx, rec: [dataclasses_replace(made[0](), key="a")])
+    monkeypatch.setitem(core.FIXERS, "test.b", lambda ctx, rec: [dataclasses_replace(made[1](), key="b")])
+    reads: list[str] = []
+    real = aws_call.call
+
+    def counting(client, operation, **kw):
+        if operation == "GetBucketPolicy":
+            reads.append(operation)
+        return real(client, operation, **kw)
+    monkeypatch.setattr(aws_call, "call", counting)
+    recs = [CheckRecord(check_id=c, title="", family="iam", severity="high", controls={}, nodeid="x",
+                        status="fail", detail="missing") for c in ("test.a", "test.b")]
+    ctx = ctx_for()
+    steps = core.build_plan(ctx, recs)
+    assert [s.status for s in steps] == ["planned", "planned"]
+    assert reads == ["GetBucketPolicy"]  # two dry runs, one before-image read
+    # AWS changes after the plan (the team's policy is deleted): apply reads it again and judges what it finds
+    s3.delete_bucket_policy(Bucket="team-logs")
+    entries: list[dict] = []
+    core.apply_plan(ctx, steps, lambda st, e: entries.append(e))
+    # judged on the account as it is now: with the team's policy gone, the same write would add its SiemRead Allow
+    assert len(reads) >= 3
+    assert [e["status"] for e in entries] == ["manual", "manual"]
+    assert all("it adds or loosens the Allow statement SiemRead" in e["message"] for e in entries), entries
+    assert ctx.guard._dry_reads == {}
+
+
+def dataclasses_replace(step, **changes):
+    import dataclasses
+
+    return dataclasses.replace(step, **changes)
