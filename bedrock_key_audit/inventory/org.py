@@ -157,7 +157,7 @@ def _drop(getter: Callable[[], Any]) -> None:
     """Wait for a started read whose answer is not used (its error too), so no read outlives this one."""
     try:
         getter()
-    except Exception:  # noqa: BLE001,S110 -- the answer (or error) is not used
+    except Exception:  # noqa: BLE001 -- the answer (or error) is not used
         pass
 
 
