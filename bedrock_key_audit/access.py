@@ -353,6 +353,28 @@ def read_contexts(now: dt.datetime, region: str, account: str, secret_arn: str) 
     return base, kms_base
 
 
+def tag_lookup(tags: Mapping[str, str], key: str) -> tuple[str, str | None]:
+    """The value a condition key ``aws:PrincipalTag/<key>`` / ``aws:ResourceTag/<key>`` takes from ``tags``,
+    the tag key compared without case, as :meth:`RequestContext.lookup` states it: ``("present", value)``
+    (the value's case kept: the operator judges it), ``("absent", None)`` when no tag has that key,
+    ``("unknown", None)`` when two do (keys differing only in case).
+
+    IAM User Guide, "AWS global condition context keys"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), aws:ResourceTag
+    and aws:RequestTag: "Tag keys are not case-sensitive", a condition on ``TagKey1`` "matches a resource tag
+    key named either TagKey1 or tagkey1, but not both"; "IAM JSON policy elements: Condition": condition key
+    names are not case-sensitive.  An IAM user's or role's tag keys are themselves not case sensitive (IAM
+    User Guide, "Tags for AWS Identity and Access Management resources", Case sensitivity: a user cannot
+    carry both ``Department`` and ``department``), so for them there is at most one.  A resource whose tag
+    keys are case sensitive (a Secrets Manager secret) may carry both; which one a condition reads is not
+    documented, so the key is then unknown -- never absent."""
+    want = key.casefold()
+    found = [v for k, v in tags.items() if k.casefold() == want]
+    if len(found) > 1:
+        return "unknown", None
+    return ("present", found[0]) if found else ("absent", None)
+
+
 def _tag_keys(statements: Iterable[Statement], prefixes: Sequence[str]) -> set[str]:
     out: set[str] = set()
     for s in statements:
@@ -373,20 +395,21 @@ def _context(p: Principal | None, base: Mapping[str, Any], statements: Iterable[
         values.update(pv)
         absent |= pa
         if p.tags is not None:
-            for key in _tag_keys(stmts, ("aws:principaltag/",)):
-                tag = key.split("/", 1)[1]
-                if tag in p.tags:
-                    values[key] = p.tags[tag]
-                else:
-                    absent.add(key)
+            _fill_tags(values, absent, p.tags, _tag_keys(stmts, ("aws:principaltag/",)))
     if resource_tags is not None:
-        for key in _tag_keys(stmts, resource_tag_prefixes):
-            tag = key.split("/", 1)[1]
-            if tag in resource_tags:
-                values[key] = resource_tags[tag]
-            else:
-                absent.add(key)
+        _fill_tags(values, absent, resource_tags, _tag_keys(stmts, resource_tag_prefixes))
     return RequestContext(values, absent=absent)
+
+
+def _fill_tags(values: dict[str, Any], absent: set[str], tags: Mapping[str, str], keys: Iterable[str]) -> None:
+    """Each tag condition key of ``keys`` (``<prefix>/<tag key>``) as ``tags`` decide it (:func:`tag_lookup`):
+    its value, known absent, or -- two tags differing only in case -- left unknown."""
+    for key in keys:
+        state, value = tag_lookup(tags, key.split("/", 1)[1])
+        if state == "absent":
+            absent.add(key)
+        elif state == "present":
+            values[key] = value
 
 
 # --------------------------------------------------------------------------- verdicts

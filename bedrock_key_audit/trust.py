@@ -58,6 +58,7 @@ from bedrock_key_audit.access import (
     _resource_side,
     outsiders,
     parse_resource_policy,
+    tag_lookup,
 )
 from bedrock_key_audit.policy import PolicyError, RequestContext, Statement, decode_document
 
@@ -419,11 +420,33 @@ def session_tagger(role: Principal, role_tags: dict[str, str], principals: Seque
                      if isinstance(pairs, dict) for k, vs in pairs.items() if k.lower() == f"aws:requesttag/{tag}".lower()
                      for v in (vs if isinstance(vs, list) else [vs]) if isinstance(v, str)]
             for v in dict.fromkeys([*values, *(n.replace("*", "x").replace("?", "x") for n in named), "x-other-value"]):
-                if v == role_tags.get(tag):
+                if tag_lookup(role_tags, tag) == ("present", v):
                     continue
-                ctx = _context(p, {**base, f"aws:RequestTag/{tag}": v, "aws:TagKeys": [tag]}, stmts, None, ())
-                ev = _evaluate(p, TAG_SESSION, role.arn, ctx, trust, delegation_needed=True)
-                if ev.value is not False:
-                    return (f"{p.kind} {p.name} {'can' if ev.value else 'may'} assume role {role.name} with the session "
-                            f"tag {tag}={v} ({TAG_SESSION})")
+                for sp in _spellings(tag, stmts):
+                    ctx = _context(p, {**base, f"aws:RequestTag/{sp}": v, "aws:TagKeys": [sp]}, stmts, None, ())
+                    ev = _evaluate(p, TAG_SESSION, role.arn, ctx, trust, delegation_needed=True)
+                    if ev.value is not False:
+                        return (f"{p.kind} {p.name} {'can' if ev.value else 'may'} assume role {role.name} with the "
+                                f"session tag {sp}={v} ({TAG_SESSION})")
     return None
+
+
+def _spellings(tag: str, stmts: Sequence[Statement]) -> list[str]:
+    """The spellings of session tag key ``tag`` worth trying: the key itself, each spelling up to case that
+    ``stmts``' conditions name (as ``aws:TagKeys`` values or ``aws:RequestTag/<key>`` keys), and one they do not.
+    A session tag's key is read without case (``aws:PrincipalTag/TEAM`` is ``aws:PrincipalTag/team``, "IAM JSON
+    policy elements: Condition"), so a condition refusing one spelling case-sensitively leaves another open."""
+    want = tag.casefold()
+    mine = {tag}
+    for s in stmts:
+        for pairs in (s.conditions or {}).values() if isinstance(s.conditions, dict) else ():
+            for k, vs in pairs.items() if isinstance(pairs, dict) else ():
+                if k.lower() == "aws:tagkeys":
+                    mine.update(v for v in (vs if isinstance(vs, list) else [vs])
+                                if isinstance(v, str) and v.casefold() == want)
+                elif k.lower().startswith("aws:requesttag/") and k.split("/", 1)[1].casefold() == want:
+                    mine.add(k.split("/", 1)[1])
+    flips = [tag.upper(), tag.lower(), tag.swapcase(), tag.title(),
+             *(tag[:i] + tag[i].swapcase() + tag[i + 1:] for i in range(len(tag)))]
+    fresh = next((f for f in flips if f not in mine), None)
+    return [tag, *sorted((mine | ({fresh} if fresh else set())) - {tag})]

@@ -38,6 +38,7 @@ from bedrock_key_audit.access import (
     outside,
     read_contexts,
     secret_readers,
+    tag_lookup,
 )
 from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence,
                                           tag_changers, tag_writers)
@@ -964,12 +965,25 @@ def _caller_keys(org: OrgPolicies, arn: str, account_id: str, region: str,
 def _tag_values(arn: str, principal_tags: Mapping[str, Mapping[str, str] | None] | None,
                 tag_keys: Sequence[str]) -> dict[str, Any]:
     """The ``aws:PrincipalTag/*`` keys ``tag_keys`` as principal ``arn``'s requests carry them: its IAM
-    tags (None: the tag is known absent); nothing (the keys stay unknown) when its tags are not known
-    or a session may carry others (:func:`_principal_tags`)."""
+    tags, the tag key matched without case (:func:`bedrock_key_audit.access.tag_lookup`; None: the tag is
+    known absent); nothing (the keys stay unknown) when its tags are not known or a session may carry
+    others (:func:`_principal_tags`)."""
     tags = (principal_tags or {}).get(arn)
     if tags is None:
         return {}
-    return {k: tags.get(k.split("/", 1)[1]) for k in tag_keys}
+    return _tags_as_keys(tags, tag_keys)
+
+
+def _tags_as_keys(tags: Mapping[str, str], keys: Sequence[str]) -> dict[str, Any]:
+    """Tag condition keys ``keys`` (``<prefix>/<tag key>``) from ``tags``, the tag key matched without case
+    (:func:`bedrock_key_audit.access.tag_lookup`): the value, None (known absent), or left out (unknown:
+    two tags differing only in case)."""
+    out: dict[str, Any] = {}
+    for k in keys:
+        state, value = tag_lookup(tags, k.split("/", 1)[1])
+        if state != "unknown":
+            out[k] = value
+    return out
 
 
 def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str,
@@ -996,7 +1010,7 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
             keys = _caller_keys(org, arn, account_id, region, principal_tags, tag_keys)
             if resource_tags and (on := resource_tags[0].get(resource)) is not None and \
                     arn not in resource_tags[1].get(resource, {}):
-                keys.update({k: on.get(k.split("/", 1)[1]) for k in res_keys})
+                keys.update(_tags_as_keys(on, res_keys))
             # an STS call may go to any Region's endpoint: permitted when permitted in one (_requested_regions)
             wheres = (overlay["aws:RequestedRegion"],) if "aws:RequestedRegion" in overlay else \
                 _requested_regions(reads_region, action, arn_partition)

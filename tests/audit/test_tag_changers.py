@@ -130,6 +130,20 @@ def test_the_organizations_named_values_are_tried() -> None:
     assert writers(on_self(), scp=scp, also=[]) == {}
 
 
+def test_a_tag_user_grant_on_the_targets_resource_tag_reads_it_without_case() -> None:
+    """TagUser allowed only on users whose Team tag is web (iam:ResourceTag/Team): abac carries team=web, so it may
+    retag itself (IAM User Guide, "Tags for AWS Identity and Access Management resources": a user's tag keys are not
+    case sensitive; "IAM JSON policy elements: Condition": nor are condition key names).  Read as absent the
+    grant would never hold and abac's tags would pass for facts.  Control: a grant on team=ops gives nothing."""
+    for key in ("iam:ResourceTag/Team", "aws:ResourceTag/TEAM"):
+        got = writers(on_self(StringEquals={key: "web"}))
+        assert got[ABAC].startswith("can change its tags (iam:TagUser on user abac)"), got
+        assert writers(on_self(StringEquals={key: "ops"})) == {}
+    # the key read spelt Team while abac carries team: one key, so a grant only for other Team values is none
+    assert writers(on_self(StringEquals={"aws:RequestTag/Team": "web"}), keys=["Team"]) == {}
+    assert ABAC in writers(on_self(StringEquals={"aws:RequestTag/Team": "bedrock"}), keys=["Team"])
+
+
 # --------------------------------------------------------------------------- tag_changers: takeovers
 def changers(users: list[dict[str, Any]], roles: list[dict[str, Any]] = ()) -> dict[str, str]:  # type: ignore[assignment]
     g = gaad(users, roles)

@@ -444,3 +444,59 @@ def test_a_third_party_tags_a_reader_and_reads_as_it(enforced):
     assert _code(lambda: as_abac.get_secret_value(SecretId="abac"))[0] == "AccessDeniedException"
     tagger.tag_user(UserName="abac", Tags=[{"Key": "team", "Value": "bedrock"}])
     assert as_abac.get_secret_value(SecretId="abac")["SecretString"] == "x"
+
+
+def test_principal_tag_keys_match_without_case(enforced):
+    """``aws:PrincipalTag/<key>`` names the caller's IAM tag whatever the case of either: "Condition key names are
+    not case-sensitive" ("IAM JSON policy elements: Condition"), and an IAM user's tag keys are not case sensitive
+    ("Tags for AWS Identity and Access Management resources", Case sensitivity).  An Allow reading
+    aws:PrincipalTag/Team lets a user tagged team=bedrock read; a Deny written AWS:PRINCIPALTAG/TEAM refuses one
+    tagged team=quarantined.  Controls: the other value of each."""
+    emu = enforced
+    emu.client("secretsmanager").create_secret(Name="case", SecretString="x")
+    iam = emu.client("iam")
+    grant = _allow("secretsmanager:GetSecretValue", "*", {"StringEquals": {"aws:PrincipalTag/Team": "bedrock"}})
+    fence = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringEquals": {"AWS:PRINCIPALTAG/TEAM": "quarantined"}}}]}
+    outcomes = {}
+    for name, policy, value in (("granted", grant, "bedrock"), ("ungranted", grant, "web"),
+                                ("fenced", fence, "quarantined"), ("unfenced", fence, "ok")):
+        iam.create_user(UserName=name, Tags=[{"Key": "team", "Value": value}])
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+        k = iam.create_access_key(UserName=name)["AccessKey"]
+        sm = _client(emu, (k["AccessKeyId"], k["SecretAccessKey"]), "secretsmanager")
+        outcomes[name] = _code(lambda sm=sm: sm.get_secret_value(SecretId="case"))[0]
+    assert outcomes == {"granted": "ok", "ungranted": "AccessDeniedException",
+                        "fenced": "AccessDeniedException", "unfenced": "ok"}, outcomes
+
+
+def test_tagging_a_user_or_role_replaces_a_key_differing_only_in_case(enforced):
+    """"If you have tagged a user with the Department=finance tag and you add the department=hr tag, it replaces
+    the first tag" (IAM User Guide, "Tags for AWS Identity and Access Management resources", Case sensitivity):
+    TagUser Team=web over team=bedrock leaves one tag, and the ABAC grant on team no longer holds; UntagUser TEAM
+    removes it; TagRole and UntagRole alike; one request naming team and Team is refused."""
+    emu = enforced
+    emu.client("secretsmanager").create_secret(Name="retag", SecretString="x")
+    iam = emu.client("iam")
+    keys = _keys(emu, "retagged", _allow("secretsmanager:GetSecretValue", "*",
+                                         {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}}))
+    sm = _client(emu, keys, "secretsmanager")
+    iam.tag_user(UserName="retagged", Tags=[{"Key": "team", "Value": "bedrock"}])
+    assert _code(lambda: sm.get_secret_value(SecretId="retag"))[0] == "ok"
+    iam.tag_user(UserName="retagged", Tags=[{"Key": "Team", "Value": "web"}])
+    assert iam.list_user_tags(UserName="retagged")["Tags"] == [{"Key": "Team", "Value": "web"}]
+    assert _code(lambda: sm.get_secret_value(SecretId="retag"))[0] == "AccessDeniedException"
+    iam.untag_user(UserName="retagged", TagKeys=["TEAM"])
+    assert iam.list_user_tags(UserName="retagged")["Tags"] == []
+    assert _code(lambda: iam.tag_user(UserName="retagged", Tags=[{"Key": "team", "Value": "a"},
+                                                                  {"Key": "Team", "Value": "b"}]))[0] == "InvalidInput"
+    iam.create_role(RoleName="retagged-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": COMMERCIAL},
+                                                "Action": "sts:AssumeRole"}]}),
+        Tags=[{"Key": "team", "Value": "bedrock"}, {"Key": "costcenter", "Value": "1"}])
+    iam.tag_role(RoleName="retagged-role", Tags=[{"Key": "TEAM", "Value": "web"}])
+    assert sorted(t["Key"] for t in iam.list_role_tags(RoleName="retagged-role")["Tags"]) == ["TEAM", "costcenter"]
+    iam.untag_role(RoleName="retagged-role", TagKeys=["Team"])
+    assert [t["Key"] for t in iam.list_role_tags(RoleName="retagged-role")["Tags"]] == ["costcenter"]

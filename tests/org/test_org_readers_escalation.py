@@ -575,3 +575,57 @@ def test_a_deny_of_the_tag_key_must_ignore_case() -> None:
         status, text, _ = readers([user("intern", doc(ABAC_READ, open_tag), tags={"team": "web"})],
                                   (), pol("NoTeamTag", no_team))
         assert status == want, (op, text)
+
+
+# --------------------------------------------------------------------------- tag keys without case (TC)
+def test_an_scp_on_principal_tag_TEAM_reads_the_users_team_tag() -> None:
+    """The SCP spells the key aws:PrincipalTag/TEAM, the user carries team: one key ("IAM JSON policy elements:
+    Condition": key names are not case-sensitive; "Tags for AWS Identity and Access Management resources": a
+    user's tag keys are not case sensitive).  Read as absent, StringNotEquals would deny everyone and the row
+    would PASS with intern a reader -- the false pass.  Control: team=web is kept out."""
+    team_only = pol("TeamOnly", deny("secretsmanager:GetSecretValue", Sid="TeamOnly",
+                                     Condition={"StringNotEquals": {"aws:PrincipalTag/TEAM": "bedrock"}}))
+    status, text, _ = readers([user("intern", doc(READ), tags={"team": "bedrock"})], (), team_only)
+    assert status == "fail" and INTERN in text, text
+    status, text, _ = readers([user("intern", doc(READ), tags={"team": "web"})], (), team_only)
+    assert status == "pass" and INTERN in kept_out(text), text
+    # an escalator's step (PutUserPolicy on itself) is bounded with the same tags
+    write = doc(allow("iam:PutUserPolicy", INTERN))
+    status, text, _ = readers([user("intern", write, tags={"Team": "bedrock"})], (), team_only)
+    assert status == "fail" and INTERN in text, text
+    status, text, _ = readers([user("intern", write, tags={"Team": "web"})], (), team_only)
+    assert status == "pass" and INTERN in kept_out(text), text
+
+
+def test_an_scp_on_the_target_users_resource_tag_reads_it_without_case(tmp_path: Path) -> None:
+    """The SCP denies iam:CreateAccessKey on users whose Protected tag is true; reader-bot carries protected=true,
+    so helpdesk's takeover is stopped.  Control: reader-bot untagged, helpdesk is a reader (fail)."""
+    bot, helpdesk = arn("user", "reader-bot"), arn("user", "helpdesk")
+    protect = pol("ProtectTagged", deny("iam:CreateAccessKey",
+                                        Condition={"StringEquals": {"aws:ResourceTag/Protected": "true"}}))
+    takeover = allow(["iam:CreateAccessKey", "iam:DeleteAccessKey"], bot)
+    status, text, _ = readers([user("reader-bot", doc(READ), tags={"protected": "true"}), user("helpdesk", doc(takeover))],
+                              (), protect, allowed=[bot], tmp_path=tmp_path)
+    assert status == "pass" and helpdesk in kept_out(text), text
+    status, text, _ = readers([user("reader-bot", doc(READ), tags={"protected": "false"}),
+                               user("helpdesk", doc(takeover))], (), protect, allowed=[bot], tmp_path=tmp_path)
+    assert status == "fail" and helpdesk in text, text
+
+
+def test_a_trust_refusing_one_spelling_of_the_session_tag_leaves_another_open() -> None:
+    """ops's trust lets ci tag its session but denies the session tag key team by a case-sensitive StringEquals:
+    TEAM=bedrock still passes and becomes aws:PrincipalTag/team, so the SCP on it is undecided and the row errors.
+    Control: StringEqualsIgnoreCase denies every spelling -- ops's own team=web then holds and it is kept out."""
+    ops = arn("role", "ops")
+    writes = doc(allow("iam:PutRolePolicy", ops))
+    ci = user("ci", doc(allow(["sts:AssumeRole", "sts:TagSession"], ops)))
+
+    def trust(op: str) -> dict[str, Any]:
+        return doc({"Effect": "Allow", "Principal": {"AWS": arn("user", "ci")}, "Action": ["sts:AssumeRole", "sts:TagSession"]},
+                   {"Effect": "Deny", "Principal": {"AWS": arn("user", "ci")}, "Action": "sts:TagSession",
+                    "Condition": {f"ForAnyValue:{op}": {"aws:TagKeys": ["team"]}}})
+    status, text, _ = readers([ci], [role("ops", writes, trust=trust("StringEquals"), tags={"team": "web"})], TEAM_ONLY)
+    assert status == "error" and ops in text and "aws:PrincipalTag/team" in text, text
+    status, text, _ = readers([ci], [role("ops", writes, trust=trust("StringEqualsIgnoreCase"), tags={"team": "web"})],
+                              TEAM_ONLY)
+    assert status == "pass" and ops in text, text
