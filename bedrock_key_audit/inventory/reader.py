@@ -548,17 +548,24 @@ class Inventory(BulkReads):
         return self.g.once(("kms", partition, key_id, region), fetch)
 
     # ---- cloudtrail
-    @reads(Read("cloudtrail:DescribeTrails", TRAIL_LISTING), Read("cloudtrail:GetTrailStatus", TRAIL),
-        Read("cloudtrail:GetEventSelectors", TRAIL))
+    @reads(Read("cloudtrail:DescribeTrails", TRAIL_LISTING))
+    def trail_list(self, partition: str) -> list[dict[str, Any]]:
+        """``cloudtrail:DescribeTrails`` (with shadow trails): each trail as CloudTrail describes it."""
+        def fetch() -> list[dict[str, Any]]:
+            resp = self._read(partition, "cloudtrail", "DescribeTrails", includeShadowTrails=True) or {}
+            return list(resp.get("trailList", []))
+        got: list[dict[str, Any]] = self.g.once(("trail-list", partition), fetch)
+        return got
+
+    @reads(Read("cloudtrail:GetTrailStatus", TRAIL), Read("cloudtrail:GetEventSelectors", TRAIL))
     def trails(self, partition: str) -> list[Trail]:
         """``cloudtrail:DescribeTrails`` (with shadow trails), then per trail, in its home region,
         ``cloudtrail:GetTrailStatus`` and ``cloudtrail:GetEventSelectors``, and ``kms:DescribeKey``
         of its KmsKeyId in the key's region (fixtures/trails.py judges the key's state)."""
         def fetch() -> list[Trail]:
-            resp = self._read(partition, "cloudtrail", "DescribeTrails", includeShadowTrails=True) or {}
             region = self.cfg.region(partition)
             trails = []
-            for t in resp.get("trailList", []):
+            for t in self.trail_list(partition):
                 home = t.get("HomeRegion") or region
                 trails.append(Trail(
                     partition=partition, name=t["Name"], arn=t.get("TrailARN", t["Name"]), home_region=home,
@@ -919,6 +926,18 @@ class Inventory(BulkReads):
             self.g.fanout([quiet(j) for j in jobs])
 
         def trail_bucket(partition: str) -> None:
+            # When every trail writes to one bucket from one home Region, the security trail's bucket is that
+            # bucket whichever trail the status and selectors make the candidate: its reads start beside them.
+            # (Only a partition whose every trail is data-only has no candidate: then they were read for nothing.)
+            region = self.cfg.region(partition)
+            try:
+                places = {(t.get("S3BucketName"), t.get("HomeRegion") or region) for t in self.trail_list(partition)}
+            except CouldNotDecide:
+                places = set()
+            if len(places) == 1:
+                (bucket, home), = places
+                if bucket:
+                    self.g.background(quiet(lambda: trace_reads.bucket_protection(self, partition, bucket, home)))
             cand = security_trail(self.trails(partition), partition, self.cfg.region(partition)).candidate
             bucket = (cand.trail.raw or {}).get("S3BucketName") if cand is not None else None
             if cand is not None and bucket:
