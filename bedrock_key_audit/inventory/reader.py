@@ -936,8 +936,9 @@ class Inventory(BulkReads):
                 places = set()
             if len(places) == 1:
                 (bucket, home), = places
-                if bucket:
-                    self.g.background(quiet(lambda: trace_reads.bucket_protection(self, partition, bucket, home)))
+                if bucket and home:
+                    self.g.background(quiet(lambda: trace_reads.bucket_protection(self, partition, str(bucket),
+                                                                                  str(home))))
             cand = security_trail(self.trails(partition), partition, self.cfg.region(partition)).candidate
             bucket = (cand.trail.raw or {}).get("S3BucketName") if cand is not None else None
             if cand is not None and bucket:

@@ -171,9 +171,10 @@ class Guard:
         self.dry_documents: dict[str, Any] = {}  # policy ARN -> document a dry-run CreatePolicy would make
         # sentences of refusals the guard's helpers gave a fixer to raise (taken_bucket): the dry run knows them
         self.refusals: list[str] = []
-        # the plan's dry runs read the same before-images again and again (each step's writes, the user's
-        # policies for each widening check); no write is made while they run, so a read's answer stands until
-        # the plan is built (forget_reads) or a write is made
+        # the plan's fixers and dry runs read the same things again and again (each step's before-images, the
+        # user's policies for each widening check); no write is made while the plan is built (``planning``:
+        # core.build_plan), so a read's answer stands until the plan is built (forget_reads) or a write is made
+        self.planning = False
         self._dry_reads: dict[str, Any] = {}
 
     def forget_reads(self) -> None:
@@ -191,7 +192,8 @@ class Guard:
             raise DryRunStop(f"{service}:{operation}")
         if mutating:
             self._dry_reads.clear()  # a real write: what the dry runs read may be stale from here
-        key = _read_key(service, partition, operation, region, expected, params) if self.dry_run else None
+        key = _read_key(service, partition, operation, region, expected, params) \
+            if (self.dry_run or self.planning) and not mutating else None
         if key is not None and key in self._dry_reads:
             return copy.deepcopy(self._dry_reads[key])  # type: ignore[no-any-return]
         try:
