@@ -208,16 +208,17 @@ def _caller(resp: Any) -> _Caller | None:
     return _Caller(f"arn:{resp.backend.partition}:sts::{resp.backend.account_id}:assumed-role/{role.name}/"
                    f"{session.session_name}", docs, boundary, [session.policy] if session.policy else None, {
                        "aws:userid": f"{role.id}:{session.session_name}", "aws:PrincipalArn": role.arn,
-                       "aws:PrincipalType": "AssumedRole", **_principal_tags(role)})
+                       "aws:PrincipalType": "AssumedRole", **_principal_tags(role, key)})
 
 
-def _principal_tags(entity: Any) -> dict[str, str]:
-    """``aws:PrincipalTag/*`` of a request by an IAM user or role: the tags attached to it ("AWS global
+def _principal_tags(entity: Any, key: str | None = None) -> dict[str, str]:
+    """``aws:PrincipalTag/*`` of a request by an IAM user or role session: the tags attached to it ("AWS global
     condition context keys": aws:PrincipalTag/tag-key, "the tag attached to the principal making the
-    request"; a role session's own session tags are not modelled)."""
-    from bedrock_key_audit.emulator import reach
+    request"), a role session's session tags replacing the role's (``key``: the session's access key)."""
+    from bedrock_key_audit.emulator import issued, reach
 
-    return {f"aws:PrincipalTag/{k}": v for k, v in reach._tags_of(entity).items()}
+    tags = reach.principal_tags(reach._tags_of(entity), issued.session_tags(key) if key else {})
+    return {f"aws:PrincipalTag/{k}": v for k, v in tags.items()}
 
 
 def authorize(resp: Any, action: str, resource: str, extra: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from bedrock_key_audit.emulator import clock
 _lock = threading.Lock()
 # access key id -> (account id, arn partition, expiration)
 _issued: dict[str, tuple[str, str, dt.datetime]] = {}
+# access key id -> the session tags AssumeRole(Tags=...) gave the session ("Passing session tags in AWS STS")
+_session_tags: dict[str, dict[str, str]] = {}
 _KEY_ID = re.compile(r"Credential=([A-Z0-9]{16,128})/")
 _QUERY_KEY_ID = re.compile(r"(?:^|&)X-Amz-Credential=([A-Z0-9]{16,128})(?:/|%2F)", re.I)
 
@@ -20,12 +22,23 @@ _QUERY_KEY_ID = re.compile(r"(?:^|&)X-Amz-Credential=([A-Z0-9]{16,128})(?:/|%2F)
 def reset() -> None:
     with _lock:
         _issued.clear()
+        _session_tags.clear()
 
 
-def record(key: str, account: str, arn_partition: str, expires: dt.datetime) -> None:
-    """AssumeRole issued ``key``: it acts in ``account`` of ``arn_partition`` until ``expires``."""
+def record(key: str, account: str, arn_partition: str, expires: dt.datetime,
+           tags: dict[str, str] | None = None) -> None:
+    """AssumeRole issued ``key``: it acts in ``account`` of ``arn_partition`` until ``expires``, with the
+    session tags ``tags``."""
     with _lock:
         _issued[key] = (account, arn_partition, expires)
+        if tags:
+            _session_tags[key] = dict(tags)
+
+
+def session_tags(key: str | None) -> dict[str, str]:
+    """The session tags of the role session ``key`` signs for ({} when it has none)."""
+    with _lock:
+        return dict(_session_tags.get(key or "", {}))
 
 
 def access_key_id(environ: dict[str, Any]) -> str | None:

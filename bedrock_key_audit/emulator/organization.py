@@ -117,23 +117,45 @@ def _fix_assume_role() -> None:
         from bedrock_key_audit.emulator import reach
 
         principal = reach.caller_of(self.headers.get("Authorization", "") or "")
+        tags = _session_tags(self._get_params().get("Tags"))
         if principal is not None:  # a user or role session: its trust and identity policies decide
             denied = AccessDenied(f"User: {principal.identity_arn} is not authorized to perform: sts:AssumeRole on "
                                   f"resource: {role_arn}")
+            extra = {"sts:ExternalId": external_id} if external_id else {}
             if role is None or not reach.may_assume(role, account, principal, caller, arn_partition, "sts:AssumeRole",
-                                                    {"sts:ExternalId": external_id} if external_id else {},
-                                                    region=self.region):
+                                                    extra, region=self.region):
                 raise denied
+            # "Passing session tags in AWS STS": a session tagged at AssumeRole needs sts:TagSession, allowed by
+            # the role's trust policy (and the caller's identity policy as for sts:AssumeRole), judged with the
+            # request's aws:RequestTag/<key> and aws:TagKeys
+            if tags and not reach.may_assume(role, account, principal, caller, arn_partition, "sts:TagSession",
+                                             {**extra, **{f"aws:RequestTag/{k}": v for k, v in tags.items()},
+                                              "aws:TagKeys": list(tags)}, region=self.region):
+                raise AccessDenied(f"User: {principal.identity_arn} is not authorized to perform: sts:TagSession on "
+                                   f"resource: {role_arn}")
         elif role is None or not trust_allows(role.assume_role_policy_document, caller, arn_partition, external_id):
             raise denied
         result = original(self)
         creds: Any = result.result["Credentials"]  # type: ignore[index]
         # expiry on the emulator clock (tests move it), DurationSeconds from now as AWS counts it
         expires = clock.now() + dt.timedelta(seconds=self._get_int_param("DurationSeconds", 3600))
-        issued.record(creds.access_key_id, account, arn_partition, expires)
+        issued.record(creds.access_key_id, account, arn_partition, expires, tags)
         return result
 
     TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
+
+
+def _session_tags(given: Any) -> dict[str, str]:
+    """AssumeRole's ``Tags`` (``[{"Key": .., "Value": ..}]``) as a dict; a key given twice up to case is refused by
+    AWS ("tag keys can't be repeated ... case-insensitive"), here the last one stands."""
+    out: dict[str, str] = {}
+    for t in given if isinstance(given, list) else []:
+        if isinstance(t, dict) and t.get("Key") is not None:
+            key = str(t["Key"])
+            for k in [k for k in out if k.lower() == key.lower()]:
+                del out[k]
+            out[key] = str(t.get("Value", ""))
+    return out
 
 
 def access_role_trust(account: str, arn_partition: str) -> str:

@@ -87,6 +87,7 @@ class Caller:
     name: str  # user name / role name
     arn: str  # user ARN / role ARN
     session_arn: str | None = None
+    session_tags: tuple[tuple[str, str], ...] = ()  # a role session's session tags (AssumeRole Tags)
 
     @property
     def principal_arn(self) -> str:
@@ -132,8 +133,11 @@ def caller_of(authorization: str) -> Caller | None:
                 if ar is None:
                     return None
                 name = role_arn.rsplit("/", 1)[-1]
+                from bedrock_key_audit.emulator import issued
+
                 return Caller(account, partition, "role", name, role_arn,
-                              f"arn:{partition}:sts::{account}:assumed-role/{name}/{ar.session_name}")
+                              f"arn:{partition}:sts::{account}:assumed-role/{name}/{ar.session_name}",
+                              tuple(sorted(issued.session_tags(key).items())))
             if ak.user_name:
                 user = by_partition[partition].users.get(ak.user_name)
                 return Caller(account, partition, "user", ak.user_name, user.arn) if user is not None else None
@@ -218,9 +222,18 @@ def caller_context(c: Caller, region: str) -> dict[str, Any]:
     }
     if c.kind == "user":
         ctx["aws:username"] = c.name
-    for k, v in _tags_of(_entity(c)).items():
+    for k, v in principal_tags(_tags_of(_entity(c)), dict(c.session_tags)).items():
         ctx[f"aws:PrincipalTag/{k}"] = v
     return ctx
+
+
+def principal_tags(tags: dict[str, str], session: dict[str, str]) -> dict[str, str]:
+    """The ``aws:PrincipalTag`` values of a request: the user's or role's tags, where a role session's session
+    tags replace a role tag of the same key -- tag keys compared without case ("Passing session tags in AWS
+    STS": "If the session tag key matches a role tag key, the session tag value overrides the role tag"; IAM
+    tag keys are case-insensitive, "Tagging IAM resources")."""
+    keep = {k: v for k, v in tags.items() if k.lower() not in {s.lower() for s in session}}
+    return {**keep, **session}
 
 
 # --------------------------------------------------------------------------- resource-based policies

@@ -500,3 +500,43 @@ def test_tagging_a_user_or_role_replaces_a_key_differing_only_in_case(enforced):
     assert sorted(t["Key"] for t in iam.list_role_tags(RoleName="retagged-role")["Tags"]) == ["TEAM", "costcenter"]
     iam.untag_role(RoleName="retagged-role", TagKeys=["Team"])
     assert [t["Key"] for t in iam.list_role_tags(RoleName="retagged-role")["Tags"]] == ["costcenter"]
+
+
+def test_session_tags_need_tag_session_and_override_the_roles_tags(enforced):
+    """"Passing session tags in AWS STS": AssumeRole with Tags needs sts:TagSession allowed by the role's trust
+    policy (judged with aws:RequestTag/<key> and aws:TagKeys); the session's tags are its aws:PrincipalTag/*, a
+    session tag replacing the role tag of the same key (keys compared without case)."""
+    emu = enforced
+    emu.client("secretsmanager").create_secret(Name="abac-session", SecretString="x")
+    iam = emu.client("iam")
+    me = f"arn:aws:iam::{COMMERCIAL}:user/session-tagger"
+    keys = _keys(emu, "session-tagger", _allow(["sts:AssumeRole", "sts:TagSession"]))
+
+    def role(name, trust_statements):
+        arn = iam.create_role(RoleName=name, Tags=[{"Key": "Team", "Value": "web"}], AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": trust_statements}))["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(_allow(
+            "secretsmanager:GetSecretValue", condition={"StringEquals": {"aws:PrincipalTag/team": "bedrock"}})))
+        return arn
+    assume = {"Effect": "Allow", "Principal": {"AWS": me}, "Action": "sts:AssumeRole"}
+    plain = role("no-tag-session", [assume])
+    limited = role("tag-session-web", [assume, {"Effect": "Allow", "Principal": {"AWS": me}, "Action": "sts:TagSession",
+                                                "Condition": {"StringEquals": {"aws:RequestTag/team": "web"}}}])
+    opened = role("tag-session-any", [assume, {"Effect": "Allow", "Principal": {"AWS": me}, "Action": "sts:TagSession"}])
+    sts = _client(emu, keys, "sts")
+    bedrock = [{"Key": "team", "Value": "bedrock"}]
+
+    def read_as(creds):
+        sm = _client(emu, (creds["AccessKeyId"], creds["SecretAccessKey"]), "secretsmanager", token=creds["SessionToken"])
+        return _code(lambda: sm.get_secret_value(SecretId="abac-session"))[0]
+
+    # without sts:TagSession in the trust a tagged session is refused; untagged, the role's own Team=web decides
+    code, msg = _code(lambda: sts.assume_role(RoleArn=plain, RoleSessionName="ss", Tags=bedrock))
+    assert code == "AccessDenied" and "sts:TagSession" in msg
+    assert read_as(sts.assume_role(RoleArn=plain, RoleSessionName="ss")["Credentials"]) == "AccessDeniedException"
+    # a trust allowing only team=web refuses team=bedrock and lets team=web through (which reads nothing)
+    assert _code(lambda: sts.assume_role(RoleArn=limited, RoleSessionName="ss", Tags=bedrock))[0] == "AccessDenied"
+    web = sts.assume_role(RoleArn=limited, RoleSessionName="ss", Tags=[{"Key": "team", "Value": "web"}])["Credentials"]
+    assert read_as(web) == "AccessDeniedException"
+    # an open TagSession: the session tag team=bedrock replaces the role's Team=web, and the session reads
+    assert read_as(sts.assume_role(RoleArn=opened, RoleSessionName="ss", Tags=bedrock)["Credentials"]) == "ok"
