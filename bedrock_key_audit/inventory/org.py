@@ -67,12 +67,16 @@ def read(own: Call, admin: Call, account: str, start: Start | None = None) -> Or
     ClientError (or any exception) on failure.  ``start(fn)`` starts ``fn`` and returns a getter of its
     result (the inventory's thread pool: :meth:`Gatherer.start`); without it every read runs when asked."""
     begin: Start = start if start is not None else _when_asked
+    # reads started on a pool are waited for before the read returns or raises; reads made when asked are not
+    # made at all when their answer is not needed
+    drop = _drop if start is not None else (lambda getter: None)
+    drop_all = _drop_all if start is not None else (lambda *_: None)
     org_answer = begin(lambda: own("DescribeOrganization").get("Organization", {}))
     first_parents = begin(lambda: _pages(admin, "ListParents", "Parents", ChildId=account))
     try:
         org = org_answer()
     except Exception as exc:  # noqa: BLE001 -- classified below; anything else is "not read"
-        _drop(first_parents)
+        drop(first_parents)
         code = _code(exc)
         if code == "AWSOrganizationsNotInUseException":
             return OrgPolicies(account, False)
@@ -133,10 +137,10 @@ def read(own: Call, admin: Call, account: str, start: Start | None = None) -> Or
         found = {j: policies(*j) for j in jobs}
         levels = tuple(Level(t, kind, found[(t, SCP)], found[(t, RCP)]) for t, kind in path)
     except CouldNotDecide:
-        _drop_all(listed, described, lock)
+        drop_all(listed, described, lock)
         raise
     except Exception as exc:  # noqa: BLE001 -- one sentence, the row ends error
-        _drop_all(listed, described, lock)
+        drop_all(listed, described, lock)
         raise CouldNotDecide(f"SCPs/RCPs not read: Organizations answered {_code(exc)} for account {account}; "
                              f"{NOT_READ_HINT}") from None
     return OrgPolicies(account, True, mgmt, levels, organization_id=org.get("Id"))

@@ -232,3 +232,10 @@ def test_critical_path_follows_data_dependencies_not_the_order_calls_were_made_i
     assert {r["op"]: r["chain"] for r in tl["calls"]}["kms.GetKeyPolicy"] == 3
     assert tl["audit_phase_s"] == 1.1 and tl["critical_path_observed_s"] == 0.5
     assert tl["ratio_nominal"] == 2.2
+
+
+def test_without_a_pool_an_account_in_no_organization_makes_one_call() -> None:
+    calls: Counter[str] = Counter()
+    call = _failing({"DescribeOrganization": "AWSOrganizationsNotInUseException"}, calls)
+    assert org_reads.read(call, call, ACCOUNT).in_organization is False
+    assert calls == Counter({"DescribeOrganization": 1})
