@@ -1043,7 +1043,8 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
 
 def tag_changers(principals: Sequence[Principal], writers: Mapping[str, Mapping[str, str]], *, partition: str,
                  account_id: str, now: dt.datetime, gaad: Mapping[str, Any] | None = None,
-                 managed: Mapping[str, Any] | None = None, scp: ScpGate | None = None) -> dict[str, str]:
+                 managed: Mapping[str, Any] | None = None, scp: ScpGate | None = None,
+                 user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None) -> dict[str, str]:
     """The users and roles whose IAM tags a principal on their own path may change (``writers``:
     :func:`tag_writers`), each with the sentence why: a user that may tag or untag itself; a role
     that may, or that a principal which can assume it (its trust policy admits it) may tag; and any user
@@ -1053,9 +1054,16 @@ def tag_changers(principals: Sequence[Principal], writers: Mapping[str, Mapping[
     it.  Their tags are then chosen by whoever acts as them, so they are no fact about their requests'
     ``aws:PrincipalTag/*`` (IAM User Guide, "Define permissions based on attributes with ABAC
     authorization": principals must not be allowed to change their own tags; "Tags for AWS Identity and
-    Access Management resources": TagUser adds or overwrites a tag)."""
+    Access Management resources": TagUser adds or overwrites a tag).
+
+    Whoever can act as a principal -- the principal itself, those that can take it over or assume it --
+    counts: a principal that reaches (assumes, takes over, chains to) one allowed to change its own tags
+    chooses them too (it tags itself through that one, then makes its requests).  A takeover by a new
+    access key or console password is judged with ``user_facts`` (:class:`UserFacts`: the user's key count
+    and password, as for the minters: :meth:`_Judge._takeover`); the users whose facts would decide one are
+    added to ``wanted``."""
     acct = account_of(gaad or {}, principals, managed)
-    judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
+    judge = _Judge(acct, [], None, partition, account_id, now, facts=user_facts, scp=scp)
     out: dict[str, str] = {}
     for t in principals:
         by = writers.get(t.arn) or {}
@@ -1091,13 +1099,19 @@ def tag_changers(principals: Sequence[Principal], writers: Mapping[str, Mapping[
                     reach[y] = [*reach[x], f"{text} (as {names[x]})" if x != a.arn else text]
                     todo.append(y)
         for t in principals:
-            if t.arn in out or t.arn == a.arn or t.arn not in reach:
+            if t.arn in out or t.arn not in reach:
                 continue
             by = writers.get(t.arn) or {}
             w = next((w for w in reach if w in by), None)
             if w is None:
                 continue
+            if t.arn == a.arn:  # it reaches one that may change its own tags: it tags itself through that one
+                out[t.arn] = (f"{names[a.arn]} can act as {names[w]} ({'; '.join(reach[w])}), which "
+                              + by[w].replace("change its tags", f"change the tags of {names[t.arn]}", 1))
+                continue
             tagger = "it" if w == a.arn else f"{names[w]}, which it can act as ({'; '.join(reach[w])}),"
             out[t.arn] = (f"{names[a.arn]} can act as {names[t.arn]} ({'; '.join(reach[t.arn])}) and {tagger} "
                           f"{by[w]}")
+    if wanted is not None:
+        wanted |= judge.wanted
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bedrock_key_audit.configured_principals import ARN, resolve_against
@@ -41,7 +41,7 @@ from bedrock_key_audit.access import (
     tag_lookup,
 )
 from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence,
-                                          tag_changers, tag_writers)
+                                          UserFacts, tag_changers, tag_writers)
 from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
@@ -367,7 +367,8 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     own_reads = _reads_principal_tag(principals, policy, *(k.policy for k in (key, *replica_keys) if k))
     row_docs = (policy, *(k.policy for k in (key, *replica_keys) if k))
     principal_tags, retag, scp = _facts_of_tags(auth, org, account_id=account, arn_partition=arn_partition, now=now,
-                                                principals=principals, own=own_reads, docs=row_docs)
+                                                principals=principals, own=own_reads, docs=row_docs,
+                                                facts_of=_facts_reader(check, inventory, "govcloud"))
     # a principal that may rewrite its own tags is not judged by them in its own policies either
     principals = _tags_not_facts(principals, retag)
     final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
@@ -489,7 +490,8 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
         caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
     org, org_note = _org_of(inventory, "commercial")
     tags, retag, scp = _facts_of_tags(auth, org, account_id=account_id, arn_partition=arn_partition, now=now,
-                                      own=_reads_principal_tag(auth.principals))
+                                      own=_reads_principal_tag(auth.principals),
+                                      facts_of=_facts_reader(check, inventory, "commercial"))
     # a principal that may rewrite its own tags is not judged by them in its own policies either
     principals = _tags_not_facts(auth.principals, retag)
     try:
@@ -796,7 +798,8 @@ def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] 
 
 def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, account_id: str, arn_partition: str,
                    now: Any, principals: Sequence[Principal] | None = None, own: bool = False,
-                   docs: Sequence[Any] = ()) -> tuple[dict[str, dict[str, str] | None], dict[str, str], ScpGate | None]:
+                   docs: Sequence[Any] = (), facts_of: Callable[[set[str]], Mapping[str, UserFacts]] | None = None,
+                   ) -> tuple[dict[str, dict[str, str] | None], dict[str, str], ScpGate | None]:
     """The ``aws:PrincipalTag/*`` values the account's users' and roles' requests carry for the SCPs/RCPs
     (:func:`_principal_tags`), and the principals whose tags are no fact, each with why: a user or role
     whose tags a principal on its own path may change (itself, or one that can assume the role:
@@ -818,7 +821,11 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     Who may change a tag is judged for the tag keys these policies read (:func:`_read_tag_keys`, over the
     principals' policies, ``docs`` -- the row's resource and key policies -- and the organization's):
     a TagUser/UntagUser (TagRole/UntagRole) with the ``aws:TagKeys`` and ``aws:RequestTag/*`` that would
-    change one (:func:`bedrock_key_audit.escalation.tag_writers`)."""
+    change one (:func:`bedrock_key_audit.escalation.tag_writers`).  A takeover on the way (a new access key or
+    console password) is judged with what the user holds, read by ``facts_of`` (``iam:ListAccessKeys``,
+    ``iam:GetLoginProfile``) only for the users whose facts would decide it, as for the minters: IAM User Guide,
+    "IAM and AWS STS quotas" (two access keys per user: CreateAccessKey fails with LimitExceeded beyond); IAM API
+    Reference, "CreateLoginProfile" (EntityAlreadyExists) and "UpdateLoginProfile" (NoSuchEntity)."""
     tags = _principal_tags(auth.gaad)
     org_reads = org is not None and org.account_id == account_id and bool(_tag_keys(
         org, ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag/")))
@@ -831,8 +838,13 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
         writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                               managed=auth.managed, scp=scp, keys=_read_tag_keys(ps, org_conds, *docs),
                               also=org_conds)
+        wanted: set[str] = set()
         retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                             managed=auth.managed, scp=scp)
+                             managed=auth.managed, scp=scp, wanted=wanted)
+        if wanted and retag and facts_of is not None:
+            # a takeover on the way depends on what the user holds: read it, judge again
+            retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                                 managed=auth.managed, scp=scp, user_facts=facts_of(wanted))
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate who may change the tags of account {account_id}'s users and roles: "
                              f"{exc}") from None
@@ -857,6 +869,17 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     gate = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags,
                         retag=retag, resource_tags=(iam_tags, writers))
     return principal_tags, retag, gate
+
+
+def _facts_reader(check: Any, inventory: Any, partition: str) -> Callable[[set[str]], Mapping[str, UserFacts]]:
+    """Reads what the users whose takeover would decide who may change tags hold (:func:`_facts_of_tags`),
+    recording it as evidence."""
+    def read(wanted: set[str]) -> Mapping[str, UserFacts]:
+        facts: Mapping[str, UserFacts] = inventory.user_facts(partition, wanted)
+        check.evidence("iam:ListAccessKeys+GetLoginProfile (who may change tags)", {
+            arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
+        return facts
+    return read
 
 
 def _reads_principal_tag(principals: Sequence[Principal], *docs: Any) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.access import principals_from_gaad
-from bedrock_key_audit.escalation import tag_changers, tag_writers
+from bedrock_key_audit.escalation import UserFacts, tag_changers, tag_writers
 from tests.policy_docs import allow, deny, doc
 
 A = "123456789012"
@@ -145,11 +145,12 @@ def test_a_tag_user_grant_on_the_targets_resource_tag_reads_it_without_case() ->
 
 
 # --------------------------------------------------------------------------- tag_changers: takeovers
-def changers(users: list[dict[str, Any]], roles: list[dict[str, Any]] = ()) -> dict[str, str]:  # type: ignore[assignment]
+def changers(users: list[dict[str, Any]], roles: list[dict[str, Any]] = (),  # type: ignore[assignment]
+             facts: dict[str, UserFacts] | None = None, wanted: set[str] | None = None) -> dict[str, str]:
     g = gaad(users, roles)
     ps = principals_from_gaad(g)
     w = tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, keys=["team"])
-    return tag_changers(ps, w, partition="aws", account_id=A, now=NOW, gaad=g)
+    return tag_changers(ps, w, partition="aws", account_id=A, now=NOW, gaad=g, user_facts=facts, wanted=wanted)
 
 
 ABAC_USER = user("abac", allow("secretsmanager:GetSecretValue"), tags={"team": "web"})
@@ -181,3 +182,54 @@ def test_a_takeover_whose_tagging_is_limited_to_other_values_is_no_change() -> N
     """tagger may take abac over but tag it only team = web: abac's tags stay facts."""
     limited = allow("iam:TagUser", ABAC, Condition={"StringEquals": {"aws:RequestTag/team": "web"}})
     assert ABAC not in changers([ABAC_USER, user("tagger", limited, allow("iam:CreateAccessKey", ABAC))])
+
+
+# --------------------------------------------------------------------------- tag_changers: itself, through another
+def test_a_principal_that_assumes_a_role_which_may_tag_it_chooses_its_own_tags() -> None:
+    """RT2 A17/M11/K05d: abac may assume opsrole, and opsrole may TagUser abac: abac tags itself through opsrole
+    (IAM User Guide, "Define permissions based on attributes with ABAC authorization": principals must not be
+    able to change their own tags)."""
+    ops = arn("role", "opsrole")
+    abac = user("abac", allow("secretsmanager:GetSecretValue"), allow("sts:AssumeRole", ops), tags={"team": "web"})
+    got = changers([abac], [role("opsrole", allow("iam:TagUser", ABAC), trusted=ABAC)])
+    assert got[ABAC].startswith("user abac can act as role opsrole (sts:AssumeRole of role opsrole"), got
+    assert "which can change the tags of user abac (iam:TagUser on user abac)" in got[ABAC], got
+    # controls: opsrole trusts someone else, or opsrole may not tag abac
+    assert ABAC not in changers([abac], [role("opsrole", allow("iam:TagUser", ABAC), trusted=arn("user", "x"))])
+    assert ABAC not in changers([abac], [role("opsrole", allow("iam:TagUser", arn("user", "x")), trusted=ABAC)])
+
+
+def test_a_principal_that_chains_to_a_role_which_may_tag_it() -> None:
+    """abac -> hop1 -> hop2, and hop2 may TagUser abac: a chain reaches the tagger."""
+    hop1, hop2 = arn("role", "hop1"), arn("role", "hop2")
+    abac = user("abac", allow("sts:AssumeRole", hop1), tags={"team": "web"})
+    got = changers([abac], [role("hop1", allow("sts:AssumeRole", hop2), trusted=ABAC),
+                            role("hop2", allow("iam:TagUser", ABAC), trusted=hop1)])
+    assert "role hop2" in got[ABAC] and "(as role hop1)" in got[ABAC], got
+    # control: hop2 trusts nobody on the chain
+    assert ABAC not in changers([abac], [role("hop1", allow("sts:AssumeRole", hop2), trusted=ABAC),
+                                         role("hop2", allow("iam:TagUser", ABAC), trusted=arn("user", "x"))])
+
+
+# --------------------------------------------------------------------------- tag_changers: what the user holds
+@pytest.mark.parametrize(("takeover", "blocks", "opens"), [
+    # IAM User Guide, "IAM and AWS STS quotas": two access keys per user (CreateAccessKey: LimitExceeded)
+    ("iam:CreateAccessKey", UserFacts(2, None), UserFacts(1, None)),
+    # IAM API Reference, "CreateLoginProfile": EntityAlreadyExists on a user with a password
+    ("iam:CreateLoginProfile", UserFacts(None, True), UserFacts(None, False)),
+    # IAM API Reference, "UpdateLoginProfile": NoSuchEntity on a user without one
+    ("iam:UpdateLoginProfile", UserFacts(None, False), UserFacts(None, True)),
+])
+def test_a_takeover_the_user_s_keys_or_password_rule_out_is_no_way_to_act_as_it(
+        takeover: str, blocks: UserFacts, opens: UserFacts) -> None:
+    """RT2 A01b/A02b/A03b/M01b: tagger may tag abac and take it over only by a call that fails on what abac holds."""
+    users = [ABAC_USER, user("tagger", allow(["iam:TagUser", takeover], ABAC))]
+    wanted: set[str] = set()
+    assert ABAC in changers(users, wanted=wanted)  # not read: the step stays possible
+    assert wanted == {ABAC}
+    assert ABAC not in changers(users, facts={ABAC: blocks})
+    assert "user tagger can act as user abac" in changers(users, facts={ABAC: opens})[ABAC]
+    # control: with DeleteAccessKey too, two keys are no stop
+    if takeover == "iam:CreateAccessKey":
+        users = [ABAC_USER, user("tagger", allow(["iam:TagUser", takeover, "iam:DeleteAccessKey"], ABAC))]
+        assert ABAC in changers(users, facts={ABAC: blocks})

@@ -629,3 +629,48 @@ def test_a_trust_refusing_one_spelling_of_the_session_tag_leaves_another_open() 
     status, text, _ = readers([ci], [role("ops", writes, trust=trust("StringEqualsIgnoreCase"), tags={"team": "web"})],
                               TEAM_ONLY)
     assert status == "pass" and ops in text, text
+
+
+# --------------------------------------------------------------------------- RT2: tags changed through another, facts
+OPSROLE = arn("role", "opsrole")
+
+
+@pytest.mark.parametrize("where", ["own policy", "scp"])
+def test_a_reader_that_tags_itself_through_a_role_it_assumes(where: str) -> None:
+    """RT2 A17/K05d: intern (team=web) reads only as team=bedrock -- by its own ABAC grant, or by an SCP denying
+    the read to it unless team=bedrock --, and may assume opsrole, which may iam:TagUser intern: it tags itself
+    team=bedrock through opsrole and reads (proven with --enforce-iam: tests/emulator/test_enforce_iam.py).  Not a
+    pass, and not "kept out by the organization's SCPs/RCPs"; the detail names opsrole.  Control: opsrole trusts
+    nobody here."""
+    gate = pol("OnlyBedrockTeam", deny("secretsmanager:GetSecretValue", Condition={
+        "StringNotEquals": {"aws:PrincipalTag/team": "bedrock"}, "ArnLike": {"aws:PrincipalArn": INTERN}}))
+    read = ABAC_READ if where == "own policy" else READ
+    for trusted, want in ((INTERN, ("fail", "error")), (arn("user", "nobody"), ("pass",))):
+        status, text, _ = readers([user("intern", doc(read, allow("sts:AssumeRole", OPSROLE)), tags={"team": "web"})],
+                                  [role("opsrole", doc(allow("iam:TagUser", INTERN)), trust=trusts(trusted))],
+                                  *((gate,) if where == "scp" else ()))
+        assert status in want, (trusted, text)
+        if status != "pass":
+            assert "user intern can act as role opsrole" in text and "kept out by" not in text, text
+        elif where == "scp":
+            assert kept_out(text) == [INTERN], text
+
+
+@pytest.mark.parametrize(("takeover", "blocks", "opens"), [
+    ("iam:CreateAccessKey", UserFacts(2, False), UserFacts(1, False)),
+    ("iam:CreateLoginProfile", UserFacts(0, True), UserFacts(0, False)),
+    ("iam:UpdateLoginProfile", UserFacts(0, False), UserFacts(0, True)),
+])
+def test_a_takeover_that_fails_on_what_the_reader_holds_leaves_its_tags_facts(
+        takeover: str, blocks: UserFacts, opens: UserFacts) -> None:
+    """RT2 A01b/A02b/A03b: tagger may tag intern and take it over only by a call that fails on what intern holds
+    (two access keys: LimitExceeded; a password: CreateLoginProfile EntityAlreadyExists; none: UpdateLoginProfile
+    NoSuchEntity -- IAM User Guide, "IAM and AWS STS quotas"; IAM API Reference): intern's tags stay facts (pass).
+    Control: what intern holds lets the takeover through."""
+    users = [user("intern", doc(ABAC_READ), tags={"team": "web"}),
+             user("tagger", doc(allow(["iam:TagUser", takeover], INTERN)))]
+    status, text, rec = readers(users, facts={INTERN: blocks})
+    assert status == "pass", text
+    assert any(e["source"].startswith("iam:ListAccessKeys+GetLoginProfile (who may change tags)") for e in rec.evidence)
+    status, text, _ = readers(users, facts={INTERN: opens})
+    assert status in ("fail", "error") and "user tagger can act as user intern" in text, text
