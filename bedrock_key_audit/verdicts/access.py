@@ -369,8 +369,9 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     principal_tags, retag, scp = _facts_of_tags(auth, org, account_id=account, arn_partition=arn_partition, now=now,
                                                 principals=principals, own=own_reads, docs=row_docs,
                                                 facts_of=_facts_reader(check, inventory, "govcloud"))
-    # a principal that may rewrite its own tags is not judged by them in its own policies either
-    principals = _tags_not_facts(principals, retag)
+    # a principal that may rewrite its own tags is not judged by them in its own policies either; a role whose
+    # tags no one may change and no session may override is
+    principals = _tags_not_facts(principals, retag, principal_tags)
     final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
                              now=now, principal_tags=principal_tags, retag=retag)
     kept_out: dict[str, Access] = {}
@@ -492,8 +493,9 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
     tags, retag, scp = _facts_of_tags(auth, org, account_id=account_id, arn_partition=arn_partition, now=now,
                                       own=_reads_principal_tag(auth.principals),
                                       facts_of=_facts_reader(check, inventory, "commercial"))
-    # a principal that may rewrite its own tags is not judged by them in its own policies either
-    principals = _tags_not_facts(auth.principals, retag)
+    # a principal that may rewrite its own tags is not judged by them in its own policies either; a role whose
+    # tags no one may change and no session may override is
+    principals = _tags_not_facts(auth.principals, retag, tags)
     try:
         wanted: set[str] = set()
         minters = escalation_minters(principals, users=auth.users, audited_user_arn=user_arn,
@@ -835,9 +837,9 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     ps = auth.principals if principals is None else principals
     try:
         org_conds = _org_conditions(org) if org is not None and org.account_id == account_id else []
+        read_keys = _read_tag_keys(ps, org_conds, *docs)
         writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                              managed=auth.managed, scp=scp, keys=_read_tag_keys(ps, org_conds, *docs),
-                              also=org_conds)
+                              managed=auth.managed, scp=scp, keys=read_keys, also=org_conds)
         wanted: set[str] = set()
         retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                              managed=auth.managed, scp=scp, wanted=wanted)
@@ -848,15 +850,19 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate who may change the tags of account {account_id}'s users and roles: "
                              f"{exc}") from None
-    if org is None or not org_reads:
-        # only the principals' own policies read their tags: the SCPs (which read none) gate as before
-        return {arn: None if arn in retag else t for arn, t in tags.items()}, retag, scp
     # a role whose trust allows sts:TagSession: its tags stand unless a session may override one the policies read
-    keys = _principal_tag_keys(org)
+    # (the organization's, and -- read as the principals' own -- the identity, boundary, resource and key policies')
+    keys = [*(_principal_tag_keys(org) if org_reads and org is not None else []),
+            *(f"aws:PrincipalTag/{k}" for k in read_keys or ())]
+    own_conds = [st.conditions for p in ps for st in (*p.statements, *(p.boundary or ())) if st.has_condition]
+    own_conds += _doc_conditions(docs)
     iam_tags = _iam_tags(auth.gaad)
     for p in ps:
         if p.kind == "role" and tags.get(p.arn, {}) is None and p.arn not in retag:
-            candidates = {k: _named_values(org, k) for k in keys}
+            if read_keys is None:
+                continue  # a tag key read through a wildcard or variable: which a session may carry is not known
+            candidates = {k: list(dict.fromkeys([*(_named_values(org, k) if org_reads and org is not None else []),
+                                                 *_named_in(own_conds, k)])) for k in keys}
             try:
                 why = session_tagger(p, iam_tags.get(p.arn, {}), ps, candidates=candidates, now=now)
             except PolicyError:
@@ -865,6 +871,9 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
                 tags[p.arn] = iam_tags.get(p.arn, {})
             else:
                 retag[p.arn] = why
+    if org is None or not org_reads:
+        # only the principals' own policies read their tags: the SCPs (which read none) gate as before
+        return {arn: None if arn in retag else t for arn, t in tags.items()}, retag, scp
     principal_tags = {arn: None if arn in retag else t for arn, t in tags.items()}
     gate = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags,
                         retag=retag, resource_tags=(iam_tags, writers))
@@ -919,19 +928,64 @@ def _read_tag_keys(principals: Sequence[Principal], *docs: Any) -> list[str] | N
     return list(out.values())
 
 
+def _doc_conditions(docs: Sequence[Any]) -> list[Any]:
+    """The Condition blocks of ``docs`` (resource and key policies, as text or parsed); unreadable ones give none
+    (they are judged, and refused, where the row evaluates them)."""
+    out: list[Any] = []
+    for d in docs:
+        if not d:
+            continue
+        try:
+            parsed = json.loads(d) if isinstance(d, str) else d
+        except ValueError:
+            continue
+        stmts = parsed.get("Statement") if isinstance(parsed, dict) else None
+        for st in stmts if isinstance(stmts, list) else [stmts] if isinstance(stmts, dict) else []:
+            if isinstance(st, dict) and isinstance(st.get("Condition"), dict):
+                out.append(st["Condition"])
+    return out
+
+
+def _named_in(conds: Sequence[Any], key: str) -> list[str]:
+    """The values Condition blocks ``conds`` name for condition key ``key`` (any case; a pattern's wildcards
+    filled), as :func:`_named_values` does for the organization's."""
+    out: dict[str, None] = {}
+    for block in conds:
+        for pairs in block.values() if isinstance(block, dict) else ():
+            for k, vs in pairs.items() if isinstance(pairs, dict) else ():
+                if str(k).lower() == key.lower():
+                    out.update((v.replace("*", "x").replace("?", "x"), None)
+                               for v in (vs if isinstance(vs, list) else [vs]) if isinstance(v, str))
+    return list(out)
+
+
 def _org_conditions(org: OrgPolicies) -> list[Any]:
     """The Condition blocks of the organization's SCPs and RCPs."""
     return [stmt.conditions for lv in org.levels for pol in (*lv.scps, *lv.rcps)
             for stmt in parse_document(pol.document, pol.name) if stmt.conditions]
 
 
-def _tags_not_facts(principals: Sequence[Principal], retag: Mapping[str, str]) -> list[Principal]:
+def _tags_not_facts(principals: Sequence[Principal], retag: Mapping[str, str],
+                    known: Mapping[str, Mapping[str, str] | None] | None = None) -> list[Principal]:
     """``principals``, those whose tags a principal on their own path may change (``retag``,
     :func:`_facts_of_tags`) with their tags unknown: their own policies' conditions on ``aws:PrincipalTag/*``
     are then undecided, not judged from tags they may rewrite.  IAM User Guide, "Define permissions based on
     attributes with ABAC authorization" (principals must not be allowed to change their own tags) and "Tags
-    for AWS Identity and Access Management resources" (TagUser adds or overwrites a tag, UntagUser removes it)."""
-    return [dataclasses.replace(p, tags=None) if p.arn in retag and p.tags is not None else p for p in principals]
+    for AWS Identity and Access Management resources" (TagUser adds or overwrites a tag, UntagUser removes it).
+
+    A role's tags, unknown in ``principals`` (a session may carry others), are its IAM tags where ``known``
+    (:func:`_facts_of_tags`, the rule the SCPs/RCPs use) says they are facts: no one may change them and no
+    session may carry another value of a key the policies read (IAM User Guide, "Passing session tags in AWS
+    STS": session tags need ``sts:TagSession`` allowed by the role's trust policy)."""
+    out: list[Principal] = []
+    for p in principals:
+        if p.arn in retag:
+            out.append(dataclasses.replace(p, tags=None) if p.tags is not None else p)
+        elif p.kind == "role" and p.tags is None and (tags := (known or {}).get(p.arn)) is not None:
+            out.append(dataclasses.replace(p, tags=dict(tags)))
+        else:
+            out.append(p)
+    return out
 
 
 def _name_retaggers(accesses: Sequence[Access], retag: Mapping[str, str]) -> list[Access]:

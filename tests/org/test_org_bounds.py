@@ -858,3 +858,25 @@ def test_a_helper_whose_takeover_fails_on_the_minters_two_keys_leaves_its_tags_f
     assert status == "pass", text
     status, text = _mint_row_with(users, facts={dev: UserFacts(1, False)})
     assert status in ("fail", "error") and "user helper can act as user dev" in text, text
+
+
+def test_a_minting_roles_abac_grant_reads_its_iam_tags_when_no_one_may_change_them() -> None:
+    """RT2 M07b: mintrole (keyops=false) mints only as keyops=true by its own policy; helper may assume it.  No
+    session tag (its trust has no sts:TagSession) and nobody may TagRole it: its tags are facts, it mints nothing
+    (pass).  Controls: the trust allows sts:TagSession, or helper may also TagRole it (error)."""
+    mintrole = f"arn:aws:iam::{COMMERCIAL}:role/mintrole"
+    helper_arn = f"arn:aws:iam::{COMMERCIAL}:user/helper"
+    abac = allow([CREATE, RESET], "*", Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+
+    def row(trust_actions: list[str], helper_actions: list[str]) -> tuple[str, str]:
+        r = {"RoleName": "mintrole", "RoleId": "AROAMINT", "Arn": mintrole, "AttachedManagedPolicies": [],
+             "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": doc(abac)}], "InstanceProfileList": [],
+             "Tags": [{"Key": "keyops", "Value": "false"}], "AssumeRolePolicyDocument": doc(
+                 {"Effect": "Allow", "Principal": {"AWS": helper_arn}, "Action": trust_actions})}
+        return _mint_row_with([_mint_user("helper", allow(helper_actions, mintrole), tags={})], [r])
+    status, text = row(["sts:AssumeRole"], ["sts:AssumeRole", "sts:TagSession"])
+    assert status == "pass" and mintrole not in text.split(" (root user")[0], text
+    for trust_actions, helper_actions in ((["sts:AssumeRole", "sts:TagSession"], ["sts:AssumeRole", "sts:TagSession"]),
+                                          (["sts:AssumeRole"], ["sts:AssumeRole", "iam:TagRole"])):
+        status, text = row(trust_actions, helper_actions)
+        assert status == "error" and mintrole in text, (trust_actions, helper_actions, text)

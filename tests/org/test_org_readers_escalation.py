@@ -674,3 +674,31 @@ def test_a_takeover_that_fails_on_what_the_reader_holds_leaves_its_tags_facts(
     assert any(e["source"].startswith("iam:ListAccessKeys+GetLoginProfile (who may change tags)") for e in rec.evidence)
     status, text, _ = readers(users, facts={INTERN: opens})
     assert status in ("fail", "error") and "user tagger can act as user intern" in text, text
+
+
+@pytest.mark.parametrize(("trust_actions", "assumer_extra", "want"), [
+    (("sts:AssumeRole",), (), "pass"),  # RT2 S00/A04b: no session tag, nobody may tag the role
+    (("sts:AssumeRole", "sts:TagSession"), (), "error"),  # S03b: a session may carry team=bedrock
+    (("sts:AssumeRole",), ("iam:TagRole",), "error"),  # A04: the assumer may tag the role, then act as it
+])
+def test_a_roles_own_abac_grant_reads_its_iam_tags_when_no_one_may_change_them(
+        trust_actions: tuple[str, ...], assumer_extra: tuple[str, ...], want: str) -> None:
+    """RT2 BUG-5: abacrole (team=web) reads only as team=bedrock by its own policy.  Its tags are facts unless its
+    trust allows sts:TagSession (IAM User Guide, "Passing session tags in AWS STS") or someone who can act as it
+    may TagRole it -- the rule the SCP/RCP path uses, now on the identity-policy path too."""
+    abacrole = arn("role", "abacrole")
+    status, text, _ = readers(
+        [user("assumer", doc(allow(["sts:AssumeRole", "sts:TagSession", *assumer_extra], abacrole)))],
+        [role("abacrole", doc(ABAC_READ), trust=trusts(arn("user", "assumer"), actions=trust_actions),
+              tags={"team": "web"})])
+    assert status == want, text
+    if want == "pass":
+        assert abacrole not in text.split(" (root user")[0], text
+    else:
+        assert "role abacrole" in text and "aws:PrincipalTag/team" in text, text
+    # control: tagged team=bedrock, the role reads, whoever may change its tags
+    status, text, _ = readers(
+        [user("assumer", doc(allow(["sts:AssumeRole", "sts:TagSession", *assumer_extra], abacrole)))],
+        [role("abacrole", doc(ABAC_READ), trust=trusts(arn("user", "assumer"), actions=trust_actions),
+              tags={"team": "bedrock"})])
+    assert status in ("fail", "error") and abacrole in text, text
