@@ -41,7 +41,7 @@ from bedrock_key_audit.access import (
     tag_lookup,
 )
 from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence,
-                                          UserFacts, tag_changers, tag_writers)
+                                          UserFacts, tag_changers, tag_reads, tag_writers)
 from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
@@ -838,8 +838,12 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     try:
         org_conds = _org_conditions(org) if org is not None and org.account_id == account_id else []
         read_keys = _read_tag_keys(ps, org_conds, *docs)
+        # a tag change counts only where it changes what a policy reading the tag decides (BUG-4)
+        reads = tag_reads(ps, [*org_conds, *_doc_conditions(docs)], read_keys, [
+            d if isinstance(d, str) else json.dumps(d, default=json_default) for d in docs if d]) \
+            if read_keys is not None else None
         writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                              managed=auth.managed, scp=scp, keys=read_keys, also=org_conds)
+                              managed=auth.managed, scp=scp, keys=read_keys, also=org_conds, reads=reads)
         wanted: set[str] = set()
         retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                              managed=auth.managed, scp=scp, wanted=wanted)
@@ -1005,16 +1009,30 @@ def _iam_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
 
 
 def _why_unknown(key: str, arn: str, retag: Mapping[str, str] | None) -> str:
-    """An unknown condition key, with why when it is a principal tag ``arn`` may change (:func:`_facts_of_tags`)."""
+    """An unknown condition key, with why when it is a principal tag ``arn`` may change (:func:`_facts_of_tags`).
+    A tag the request named there does not change is said to be unknown with the rest, not by that request."""
     why = (retag or {}).get(arn)
-    return f"{key} ({why})" if why and key.lower().startswith("aws:principaltag/") else key
+    if not why or not key.lower().startswith("aws:principaltag/"):
+        return key
+    return f"{key} ({why})" if _changes(why, key.split("/", 1)[1]) else \
+        f"{key} (its tags are taken as unknown with one that may be changed: {why})"
+
+
+def _changes(why: str, tag: str) -> bool:
+    """Might the request ``why`` names (``aws:TagKeys [...]``) change tag ``tag``?  True when it names none."""
+    named = [k.strip().strip("'\"").casefold() for m in re.findall(r"aws:TagKeys \[([^\]]*)\]", why)
+             for k in m.split(",")]
+    return not named or tag.casefold() in named
 
 
 def _tag_reason(opened: Sequence[str], arn: str, retag: Mapping[str, str] | None) -> tuple[str, ...]:
     """What left an organization policy undecided (:class:`Bound.open`), with why where it read a principal
     tag ``arn`` may change."""
     why = (retag or {}).get(arn)
-    return tuple(f"{o} ({why})" if why and "aws:principaltag/" in o.lower() else o for o in opened)
+    return tuple((f"{o} ({why})" if _changes(why, o.split("/", 1)[1].split(" ", 1)[0]) else
+                  f"{o} (its tags are taken as unknown with one that may be changed: {why})")
+                 if why and o.lower().startswith("aws:principaltag/") else
+                 f"{o} ({why})" if why and "aws:principaltag/" in o.lower() else o for o in opened)
 
 
 def _allows_tag_session(trust: Any) -> bool:

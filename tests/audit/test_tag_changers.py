@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.access import principals_from_gaad
-from bedrock_key_audit.escalation import UserFacts, tag_changers, tag_writers
+from bedrock_key_audit.escalation import UserFacts, tag_changers, tag_reads, tag_writers
 from tests.policy_docs import allow, deny, doc
 
 A = "123456789012"
@@ -233,3 +233,64 @@ def test_a_takeover_the_user_s_keys_or_password_rule_out_is_no_way_to_act_as_it(
     if takeover == "iam:CreateAccessKey":
         users = [ABAC_USER, user("tagger", allow(["iam:TagUser", takeover, "iam:DeleteAccessKey"], ABAC))]
         assert ABAC in changers(users, facts={ABAC: blocks})
+
+
+# --------------------------------------------------------------------------- tag_writers: only changes that matter
+def harmful(grant: dict[str, Any], tagging: dict[str, Any], tags: dict[str, str] | None = None) -> dict[str, str]:
+    """Who may change abac's tags in a way that changes what ``grant`` (abac's ABAC read) decides, abac also holding
+    ``tagging`` (its own iam:TagUser), tagged ``tags`` (team=web by default)."""
+    g = gaad([user("abac", grant, tagging, tags={"team": "web"} if tags is None else tags)])
+    ps = principals_from_gaad(g)
+    keys = ["team", "env"]
+    got = tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, keys=keys, reads=tag_reads(ps, [], keys))
+    return got.get(ABAC, {})
+
+
+def read_if(**condition: Any) -> dict[str, Any]:
+    return allow("secretsmanager:GetSecretValue", Condition=condition)
+
+
+BEDROCK = read_if(StringEquals={"aws:PrincipalTag/team": "bedrock"})
+
+
+@pytest.mark.parametrize(("grant", "tagging", "tags", "changes"), [
+    # RT2 C04 / M12: only harmless values, or one that reads
+    (BEDROCK, on_self(StringEquals={"aws:RequestTag/team": ["web", "dev"]}), None, False),
+    (BEDROCK, on_self(StringEquals={"aws:RequestTag/team": ["web", "bedrock"]}), None, True),
+    # C13: any value but the one the grant needs; control: any value but web
+    (BEDROCK, on_self(StringNotEquals={"aws:RequestTag/team": "bedrock"}), None, False),
+    (BEDROCK, on_self(StringNotEquals={"aws:RequestTag/team": "web"}), None, True),
+    # C10b: values are case sensitive under StringEquals; control: the grant ignores case
+    (BEDROCK, on_self(StringEquals={"aws:RequestTag/team": "BEDROCK"}), None, False),
+    (read_if(StringEqualsIgnoreCase={"aws:PrincipalTag/team": "bedrock"}),
+     on_self(StringEquals={"aws:RequestTag/team": "BEDROCK"}), None, True),
+    # C14: a StringLike pattern on the value; control: one that admits bedrock
+    (BEDROCK, on_self(StringLike={"aws:RequestTag/team": "web*"}), None, False),
+    (BEDROCK, on_self(StringLike={"aws:RequestTag/team": "bed*"}), None, True),
+    # C03: a StringLike pattern on the keys no spelling of team matches; control: one that some may
+    (BEDROCK, on_self(**{"ForAllValues:StringLike": {"aws:TagKeys": ["cost*"]}}), None, False),
+    (BEDROCK, on_self(**{"ForAllValues:StringLike": {"aws:TagKeys": ["t*"]}}), None, True),
+    # C16: the grant needs team=bedrock and env=prod, only team may be tagged; control: env=prod is there
+    (read_if(StringEquals={"aws:PrincipalTag/team": "bedrock", "aws:PrincipalTag/env": "prod"}),
+     on_self(**{"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}), None, False),
+    (read_if(StringEquals={"aws:PrincipalTag/team": "bedrock", "aws:PrincipalTag/env": "prod"}),
+     on_self(**{"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}), {"team": "web", "env": "prod"}, True),
+    # a Deny while team=web: any other value lifts it
+    (deny("secretsmanager:GetSecretValue", Condition={"StringEquals": {"aws:PrincipalTag/team": "web"}}),
+     on_self(StringNotEquals={"aws:RequestTag/team": "bedrock"}), None, True),
+])
+def test_a_tag_change_counts_only_when_it_changes_what_the_grant_decides(
+        grant: dict[str, Any], tagging: dict[str, Any], tags: dict[str, str] | None, changes: bool) -> None:
+    """RT2 BUG-4: a TagUser abac may make on itself counts only if a value (or key spelling) it may set makes the
+    ABAC grant true (or its Deny false): the grant is evaluated with each assignment the tagging permission allows
+    (the values the conditions name, their case variants, one no policy names).  Each harmless case has a control
+    that changes only the one thing that makes it harmful."""
+    got = harmful(grant, tagging, tags)
+    assert (ABAC in got) is changes, got
+
+
+def test_the_clause_names_the_request_that_reaches_the_grant() -> None:
+    """The witness is the request that changes the outcome (team=bedrock, the key as read), not the first
+    request the tagging permission allows."""
+    got = harmful(BEDROCK, on_self())
+    assert "aws:TagKeys ['team'], aws:RequestTag/team bedrock" in got[ABAC], got

@@ -880,3 +880,14 @@ def test_a_minting_roles_abac_grant_reads_its_iam_tags_when_no_one_may_change_th
                                           (["sts:AssumeRole"], ["sts:AssumeRole", "iam:TagRole"])):
         status, text = row(trust_actions, helper_actions)
         assert status == "error" and mintrole in text, (trust_actions, helper_actions, text)
+
+
+def test_a_minter_that_may_tag_itself_only_with_harmless_values_is_kept_to_its_tag() -> None:
+    """RT2 M12: dev may iam:TagUser itself keyops = false or no: neither makes its ABAC grant (keyops=true) true
+    (pass).  Control: [false, true]."""
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    abac = allow([CREATE, RESET], KEY_USER, Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+    for values, want in ((["false", "no"], "pass"), (["false", "true"], "error")):
+        tag = allow("iam:TagUser", dev, Condition={"StringEquals": {"aws:RequestTag/keyops": values}})
+        status, text = _abac_mint_row(abac, tag, tags={"keyops": "false"})
+        assert status == want, (values, text)

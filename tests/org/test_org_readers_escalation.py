@@ -702,3 +702,35 @@ def test_a_roles_own_abac_grant_reads_its_iam_tags_when_no_one_may_change_them(
         [role("abacrole", doc(ABAC_READ), trust=trusts(arn("user", "assumer"), actions=trust_actions),
               tags={"team": "bedrock"})])
     assert status in ("fail", "error") and abacrole in text, text
+
+
+@pytest.mark.parametrize(("tag_stmt", "want"), [
+    (allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": ["web", "dev"]}}), "pass"),  # C04
+    (allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": ["web", "bedrock"]}}), "error"),
+    (allow("iam:TagUser", INTERN, Condition={"StringNotEquals": {"aws:RequestTag/team": "bedrock"}}), "pass"),  # C13
+    (allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": "BEDROCK"}}), "pass"),  # C10b
+    (allow("iam:TagUser", INTERN, Condition={"StringEqualsIgnoreCase": {"aws:RequestTag/team": "BEDROCK"}}), "error"),
+    (allow("iam:TagUser", INTERN, Condition={"StringLike": {"aws:RequestTag/team": "web*"}}), "pass"),  # C14
+    (allow("iam:TagUser", INTERN, Condition={"ForAllValues:StringLike": {"aws:TagKeys": ["cost*"]}}), "pass"),  # C03
+    (allow("iam:TagUser", INTERN, Condition={"ForAllValues:StringLike": {"aws:TagKeys": ["t*"]}}), "error"),
+])
+def test_a_self_tag_counts_only_with_a_value_the_grant_needs(tag_stmt: dict[str, Any], want: str) -> None:
+    """RT2 BUG-4 on the row: intern (team=web) may tag itself only with values or keys that leave its ABAC read
+    (team=bedrock) false: pass; the controls let it set team=bedrock (in some spelling or case the grant accepts)."""
+    status, text, _ = readers([user("intern", doc(ABAC_READ, tag_stmt), tags={"team": "web"})])
+    assert status == want, text
+    if want == "error":
+        assert "change its own tags (iam:TagUser on itself)" in text, text
+
+
+def test_two_tags_needed_and_only_one_may_be_set() -> None:
+    """RT2 C16: the read needs team=bedrock and env=prod; intern may tag only team and has no env: pass.  Control
+    (C16b): env=prod is there -- error, the env key said to be unknown with the rest, not set by the team request."""
+    both = allow("secretsmanager:GetSecretValue", Condition={"StringEquals": {"aws:PrincipalTag/team": "bedrock",
+                                                                              "aws:PrincipalTag/env": "prod"}})
+    only_team = allow("iam:TagUser", INTERN, Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}})
+    status, text, _ = readers([user("intern", doc(both, only_team), tags={"team": "web"})])
+    assert status == "pass", text
+    status, text, _ = readers([user("intern", doc(both, only_team), tags={"team": "web", "env": "prod"})])
+    assert status == "error", text
+    assert "aws:RequestTag/team bedrock" in text and "aws:PrincipalTag/env (its tags are taken as unknown" in text, text
