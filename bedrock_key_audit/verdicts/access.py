@@ -45,7 +45,7 @@ from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escala
 from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
-from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
+from bedrock_key_audit.policy import PolicyError, RequestContext, _or, decode_document, parse_document
 from bedrock_key_audit.trust import (CHAIN_DEPTH, assume_region_outcomes, assumer_accesses, assumes_another_role,
                                      home_region, offered_regions, session_tagger)
 
@@ -837,10 +837,13 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     ps = auth.principals if principals is None else principals
     try:
         org_conds = _org_conditions(org) if org is not None and org.account_id == account_id else []
-        read_keys = _read_tag_keys(ps, org_conds, *docs)
-        # a tag change counts only where it changes what a policy reading the tag decides (BUG-4)
-        reads = tag_reads(ps, [*org_conds, *_doc_conditions(docs)], read_keys, [
-            d if isinstance(d, str) else json.dumps(d, default=json_default) for d in docs if d]) \
+        trusts = _trust_documents(ps)
+        read_keys = _read_tag_keys(ps, org_conds, *docs, *trusts)
+        # a tag change counts only where it changes what a policy reading the tag decides: the principals' own, the
+        # resource and key policies, the organization's, and the roles' trust policies (a condition on the caller's
+        # aws:PrincipalTag/* there decides who may assume the role)
+        reads = tag_reads(ps, [*org_conds, *_doc_conditions([*docs, *trusts])], read_keys, [
+            d if isinstance(d, str) else json.dumps(d, default=json_default) for d in (*docs, *trusts) if d]) \
             if read_keys is not None else None
         writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                               managed=auth.managed, scp=scp, keys=read_keys, also=org_conds, reads=reads)
@@ -932,6 +935,18 @@ def _read_tag_keys(principals: Sequence[Principal], *docs: Any) -> list[str] | N
     return list(out.values())
 
 
+def _trust_documents(principals: Sequence[Principal]) -> list[Any]:
+    """The roles' trust policies, decoded (one that cannot be is kept as text: scanned, never evaluated)."""
+    out: list[Any] = []
+    for p in principals:
+        if p.kind == "role" and p.trust:
+            try:
+                out.append(decode_document(p.trust))
+            except ValueError:
+                out.append(str(p.trust))
+    return out
+
+
 def _doc_conditions(docs: Sequence[Any]) -> list[Any]:
     """The Condition blocks of ``docs`` (resource and key policies, as text or parsed); unreadable ones give none
     (they are judged, and refused, where the row evaluates them)."""
@@ -940,8 +955,8 @@ def _doc_conditions(docs: Sequence[Any]) -> list[Any]:
         if not d:
             continue
         try:
-            parsed = json.loads(d) if isinstance(d, str) else d
-        except ValueError:
+            parsed = decode_document(d)
+        except (ValueError, PolicyError):
             continue
         stmts = parsed.get("Statement") if isinstance(parsed, dict) else None
         for st in stmts if isinstance(stmts, list) else [stmts] if isinstance(stmts, dict) else []:

@@ -734,3 +734,18 @@ def test_two_tags_needed_and_only_one_may_be_set() -> None:
     status, text, _ = readers([user("intern", doc(both, only_team), tags={"team": "web", "env": "prod"})])
     assert status == "error", text
     assert "aws:RequestTag/team bedrock" in text and "aws:PrincipalTag/env (its tags are taken as unknown" in text, text
+
+
+def test_a_tag_a_trust_policy_reads_counts_with_the_values_it_names(tmp_path: Path) -> None:
+    """A role's trust policy that admits intern only while intern is tagged team=ops decides who assumes a reading
+    role: intern may tag itself only team=ops (harmless to its own read, which needs team=bedrock) -- yet that value
+    lets it assume the role and read.  The trust's condition is read with the others: not a pass.  Control: the
+    trust wants team=bedrock, which intern may not set (pass)."""
+    tag_ops = allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": "ops"}})
+    for wanted, want in (("ops", ("fail", "error")), ("bedrock", ("pass",))):
+        trust = doc({"Effect": "Allow", "Principal": {"AWS": INTERN}, "Action": "sts:AssumeRole",
+                     "Condition": {"StringEquals": {"aws:PrincipalTag/team": wanted}}})
+        status, text, _ = readers([user("intern", doc(ABAC_READ, tag_ops, allow("sts:AssumeRole", arn("role", "r"))),
+                                        tags={"team": "web"})],
+                                  [role("r", doc(READ), trust=trust)], allowed=[arn("role", "r")], tmp_path=tmp_path)
+        assert status in want, (wanted, text)
