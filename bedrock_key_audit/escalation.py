@@ -1111,14 +1111,15 @@ class TagReads:
     ``aws:PrincipalTag/*`` of any principal (resource, key and organization policies) --; ``values`` -- per tag
     key (case-folded), the values the blocks name for ``aws:PrincipalTag/<key>`` (with their case variants), or
     None when one is not decided by equality with them (a pattern, a variable, another operator) --; and
-    ``resource_keys`` -- the keys also read as ``aws:ResourceTag/*`` or ``iam:ResourceTag/*`` (case-folded;
-    None: a key read through a wildcard or variable)."""
+    ``resource_keys`` -- the keys also read as ``aws:ResourceTag/*`` or ``iam:ResourceTag/*``, or through a
+    ``${aws:PrincipalTag/<key>}`` policy variable (case-folded; None: a key read through a wildcard or variable)."""
 
     shared: tuple[Any, ...]
     values: Mapping[str, list[str] | None]
     resource_keys: frozenset[str] | None
 
 
+_TAG_VARIABLE = re.compile(r"\$\{aws:principaltag/([^}]*)\}", re.IGNORECASE)
 _RESOURCE_TAG = re.compile(r"(?:aws:resourcetag|iam:resourcetag)/([^\"\\\s}]*)", re.IGNORECASE)
 
 
@@ -1137,7 +1138,9 @@ def tag_reads(principals: Sequence[Principal], shared: Sequence[Any], keys: Sequ
     scanned = [json.dumps([st.conditions, st.resources, st.not_resources], default=json_default)
                for p in principals for st in (*p.statements, *(p.boundary or ()))]
     scanned += [json.dumps(list(shared), default=json_default), *texts]
-    found = [k for text in scanned for k in _RESOURCE_TAG.findall(text)]
+    # a key read as a resource tag, or through a ${aws:PrincipalTag/<key>} variable (in a Resource element or a
+    # condition value: not a Condition block's own key), counts whatever value it is given
+    found = [k for text in scanned for k in (*_RESOURCE_TAG.findall(text), *_TAG_VARIABLE.findall(text))]
     resource_keys = None if any(not k or any(c in k for c in "*?$") for k in found) else frozenset(
         k.casefold() for k in found)
     return TagReads(tuple(shared), values, resource_keys)

@@ -294,3 +294,14 @@ def test_the_clause_names_the_request_that_reaches_the_grant() -> None:
     request the tagging permission allows."""
     got = harmful(BEDROCK, on_self())
     assert "aws:TagKeys ['team'], aws:RequestTag/team bedrock" in got[ABAC], got
+
+
+def test_a_tag_read_through_a_policy_variable_counts_whatever_value_is_set() -> None:
+    """abac reads secrets named after its team (Resource ...:secret:${aws:PrincipalTag/team}-*): any value it may
+    set may name another secret, so a change counts though no Condition block reads the tag.  Control: the
+    Resource names the secret outright and no condition reads team -- no change matters."""
+    by_team = allow("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret:${aws:PrincipalTag/team}-*")
+    assert ABAC in harmful(by_team, on_self(StringEquals={"aws:RequestTag/team": "ops"}))
+    fixed = allow("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret:web-*")
+    assert ABAC not in harmful({**fixed, "Condition": {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}}},
+                               on_self(StringEquals={"aws:RequestTag/team": "ops"}))
