@@ -1158,9 +1158,11 @@ def _harmful_assignments(t: Principal, current: Mapping[str, str] | None,
         for _, _, _, (k, v) in evs:
             if v not in options.setdefault(k, []):
                 options[k].append(v)
+    # a value that is unknown; a key read as a resource tag or through a variable; one whose reading conditions are
+    # not decided by equality with the values they name (a pattern: an unnamed value may match it); unknown tags
     risky = [{k: v} for k, vs in options.items() for v in vs
              if v is _ANY_VALUE or k == "" or reads.resource_keys is None or k in reads.resource_keys
-             or current is None]
+             or reads.values.get(k) is None or current is None]
     if risky:
         return risky
     assert current is not None

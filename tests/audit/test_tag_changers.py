@@ -305,3 +305,13 @@ def test_a_tag_read_through_a_policy_variable_counts_whatever_value_is_set() -> 
     fixed = allow("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret:web-*")
     assert ABAC not in harmful({**fixed, "Condition": {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}}},
                                on_self(StringEquals={"aws:RequestTag/team": "ops"}))
+
+
+def test_a_pattern_in_the_grant_leaves_every_value_in_doubt() -> None:
+    """The grant reads team by StringLike bed*: a value the tagging permission does not name (bedlam, under
+    StringNotEquals web) may match it, so the change counts.  Control: the same tagging against a grant naming
+    bedrock outright, which StringNotEquals web lets abac set too -- and a tagging limited to web, dev does not."""
+    like = read_if(StringLike={"aws:PrincipalTag/team": "bed*"})
+    assert ABAC in harmful(like, on_self(StringNotEquals={"aws:RequestTag/team": "web"}))
+    assert ABAC in harmful(BEDROCK, on_self(StringNotEquals={"aws:RequestTag/team": "web"}))
+    assert ABAC not in harmful(BEDROCK, on_self(StringEquals={"aws:RequestTag/team": ["web", "dev"]}))
