@@ -70,6 +70,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -91,7 +92,8 @@ from bedrock_key_audit.access import (
 from bedrock_key_audit.escalation_catalogue import PATHS
 from bedrock_key_audit.jsonable import json_default
 from bedrock_key_audit.trust import assume_regions, assumer_accesses, principal_assumes, role_trust
-from bedrock_key_audit.policy import PolicyError, Statement, Unknown, _and, _or, decode_document, parse_document
+from bedrock_key_audit.policy import (PolicyError, RequestContext, Statement, Unknown, _and, _or, decode_document,
+                                      evaluate_conditions, parse_document)
 
 CREATE = "iam:CreateServiceSpecificCredential"
 CREATE_USER = "iam:CreateUser"
@@ -935,8 +937,25 @@ def _named_literals(conditions: Iterable[Any], key: str) -> tuple[list[str], boo
     return list(out), literal
 
 
+def _wildcards_only(conditions: Iterable[Any], key: str) -> bool:
+    """Is every condition on ``key`` in ``conditions`` a string or Null operator with no policy variable (a
+    ``StringLike`` wildcard allowed)?  A request value is then judged exactly by evaluating the condition."""
+    for block in conditions:
+        if not isinstance(block, dict):
+            return False
+        for op, pairs in block.items():
+            if not isinstance(pairs, dict):
+                return False
+            base = str(op).split(":", 1)[-1].lower().removesuffix("ifexists")
+            for k, vs in pairs.items():
+                if str(k).lower() == key.lower() and (base not in _LITERAL_OPS or any(
+                        "${" in str(v) for v in (vs if isinstance(vs, list) else [vs]))):
+                    return False
+    return True
+
+
 def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, also: Sequence[Any],
-                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                  grant: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``iam:TagUser`` (``TagRole``) and ``iam:UntagUser`` (``UntagRole``) requests that could change
     tag ``key`` of a principal whose tags are ``current`` (None: unknown), as request keys for ``p``'s
     policies and ``also`` (the organization's Condition blocks).  Service Authorization Reference, IAM:
@@ -948,7 +967,13 @@ def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, als
     with each combination of the other keys they name; the value with each value they name for
     ``aws:RequestTag/<key>`` and one they do not -- not the tag's current value, which changes nothing.
     Where a condition on either is not decided by literals (:func:`_named_literals`) the key stays unknown
-    in the request: the call is then undecided, never judged refused."""
+    in the request: the call is then undecided, never judged refused -- except a ``StringLike`` pattern
+    (no variable): on the values, when ``grant`` (the values the policies reading the tag name, their
+    outcome decided by which of them a value equals) is given, the value is tried with each of those, each
+    value the tagging conditions name (a pattern matches itself) and one no policy names -- a value outside
+    ``grant`` reads as any other, so these stand for every value; on ``aws:TagKeys``, a pattern that no
+    spelling of the key matches (compared without case) refuses or admits each spelling alike, so the
+    spellings tried stand for all, and one that some spelling may match leaves the key unknown."""
     conds = [s.conditions for s in (*p.statements, *(p.boundary or ())) if s.has_condition] + list(also)
     k = key.casefold()
     named_keys, keys_literal = _named_literals(conds, "aws:TagKeys")
@@ -958,18 +983,22 @@ def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, als
     have = None if current is None else next((v for t, v in current.items() if t.casefold() == k), None)
     present = current is None or have is not None
     others = sorted({n for n in named_keys if n.casefold() != k}, key=str.casefold)
-    if not keys_literal or len(others) > _MAX_OTHER_KEYS:
+    patterned = not keys_literal and _wildcards_only(conds, "aws:TagKeys")
+    if (not keys_literal and not patterned) or len(others) > _MAX_OTHER_KEYS:
         spellings: list[str | None] = [None]
         extra: list[list[str]] = [[]]
     else:
         mine = {n for n in named_keys if n.casefold() == k} | {key}
         fresh = next((v for v in (key.upper(), key.lower(), key.swapcase(), key.title()) if v not in mine), None)
-        spellings = list(sorted(mine | ({fresh} if fresh else set())))
+        spellings = sorted(mine | ({fresh} if fresh else set()), key=lambda x: (x != key, x))  # as read, first
         extra = [[o for i, o in enumerate(others) if n >> i & 1] for n in range(1 << len(others))]
-    if values_literal:
-        fresh_value = next(f"{_FRESH}{i}" for i in range(len(values) + 1)
-                           if f"{_FRESH}{i}".casefold() not in {v.casefold() for v in values})
-        tries: list[str | None] = [v for v in dict.fromkeys([*values, fresh_value]) if v != have]
+        if patterned and any(("*" in n or "?" in n) and _loose(n).fullmatch(key) for n in named_keys):
+            spellings.append(None)  # a pattern some spelling of the key may match: which ones is not worked out
+    if values_literal or (grant is not None and _wildcards_only(conds, f"aws:RequestTag/{key}")):
+        named = [*values, *(grant or ())]
+        fresh_value = next(f"{_FRESH}{i}" for i in range(len(named) + 1)
+                           if f"{_FRESH}{i}".casefold() not in {v.casefold() for v in named})
+        tries: list[str | None] = [v for v in dict.fromkeys([*named, fresh_value]) if v != have]
     else:
         tries = [None]
     tag: list[dict[str, Any]] = []
@@ -989,7 +1018,7 @@ def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, als
 def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: str, now: dt.datetime,
                 gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
                 scp: ScpGate | None = None, keys: Sequence[str] | None = None,
-                also: Sequence[Any] = ()) -> dict[str, dict[str, str]]:
+                also: Sequence[Any] = (), reads: TagReads | None = None) -> dict[str, dict[str, str]]:
     """Who may change whose IAM tags: user or role ARN -> {ARN of a principal that may ``iam:TagUser`` /
     ``iam:UntagUser`` (``iam:TagRole`` / ``iam:UntagRole``) it -> the clause saying so}.  "May" is judged
     with that principal's identity policies and boundary (explicit Deny wins), the call bounded by
@@ -1001,49 +1030,194 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
     would change one of them (:func:`_tag_requests`, with ``also``: the organization's Condition blocks),
     so a TagUser limited by ``aws:RequestTag/<key>`` or ``aws:TagKeys`` to other values or keys is no
     change (IAM User Guide, "Controlling access to and for IAM users and roles using tags": the
-    recommended way to keep principals from setting the tags ABAC reads).  None: any call counts."""
+    recommended way to keep principals from setting the tags ABAC reads).  None: any call counts.
+
+    ``reads`` (:class:`TagReads`): the Condition blocks that read those tags as ``aws:PrincipalTag/*``; a
+    change then counts only when some assignment the calls allowed make -- each key read set to a value one
+    of them may set, or removed, or left, in every combination -- changes the outcome of one of those
+    blocks, for the target's own policies or the shared ones (IAM User Guide, "Define permissions based on
+    attributes with ABAC authorization": what matters is whether a principal can give itself the tag a grant
+    reads; values are case sensitive under ``StringEquals``).  A value the calls leave unknown, a key also
+    read as ``aws:ResourceTag/*``/``iam:ResourceTag/*``, or a target whose tags are not known counts as a
+    change.  The clause names the request that makes it."""
     acct = account_of(gaad or {}, principals, managed)
     judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
+    role_tags = {str(e["Arn"]): {str(x.get("Key")): str(x.get("Value")) for x in e.get("Tags") or []}
+                 for e in (gaad or {}).get("RoleDetailList") or [] if isinstance(e, dict) and e.get("Arn")}
     out: dict[str, dict[str, str]] = {}
     for t in principals:
         if t.kind not in _TAG_ACTIONS or not t.arn.startswith("arn:"):
             continue
         tags = acct.user_tags.get(t.arn)
         current = tags if t.kind == "user" else None
+        allowed: dict[str, list[tuple[str, _Eval, Mapping[str, Any], tuple[str, Any]]]] = {}
         for p in principals:
-            evs: list[tuple[str, _Eval, Mapping[str, Any]]] = []
+            evs: list[tuple[str, _Eval, Mapping[str, Any], tuple[str, Any]]] = []
             for action in _TAG_ACTIONS[t.kind]:
                 if keys is None:
-                    evs.append((action, judge.may(p, action, t.arn, tags=tags), {}))
+                    evs.append((action, judge.may(p, action, t.arn, tags=tags), {}, ("", _ANY_VALUE)))
                     continue
                 if judge.may(p, action, t.arn, tags=tags).value is False:
                     continue  # refused whatever it carries
+                adding = action == _TAG_ACTIONS[t.kind][0]
                 for key in keys:
-                    add, remove = _tag_requests(p, key, current, also)
-                    for overlay in add if action == _TAG_ACTIONS[t.kind][0] else remove:
+                    grant = reads.values.get(key.casefold()) if reads is not None else None
+                    add, remove = _tag_requests(p, key, current, also, grant)
+                    for overlay in add if adding else remove:
                         ev = judge.may(p, action, t.arn, overlay, tags=tags)
-                        if ev.value is not False:
-                            evs.append((action, ev, overlay))
-                        if ev.value is True:
+                        if ev.value is False:
+                            continue
+                        value = next((v for k2, v in overlay.items() if k2.lower().startswith("aws:requesttag/")
+                                      and k2.split("/", 1)[1].casefold() == key.casefold()), _ANY_VALUE) \
+                            if adding else _REMOVED
+                        evs.append((action, ev, overlay, (key.casefold(), value)))
+                        if ev.value is True and reads is None:
                             break
-                    if any(ev.value is True for _, ev, _ in evs):
+                    if reads is None and any(ev.value is True for _, ev, _, _ in evs):
                         break
-            got = next(((a, ev, o) for a, ev, o in evs if ev.value is True), next(
-                ((a, ev, o) for a, ev, o in evs if ev.value is None), None))
+            if evs:
+                allowed[p.arn] = evs
+        if not allowed:
+            continue
+        harmful: list[dict[str, Any]] | None = None
+        if reads is not None and keys is not None:
+            harmful = _harmful_assignments(t, current if t.kind == "user" else role_tags.get(t.arn), allowed, reads)
+        for p_arn, evs in allowed.items():
+            if harmful is not None:
+                # only the calls whose assignment takes part in a change of what the policies decide
+                evs = [e for e in evs if any(h.get(e[3][0], _UNSET) == e[3][1] for h in harmful)]
+            got = next(((a, ev, o) for a, ev, o, _ in evs if ev.value is True), next(
+                ((a, ev, o) for a, ev, o, _ in evs if ev.value is None), None))
             if got is None:
                 continue
             action, ev, sent_keys = got
             verb = "can" if ev.value else f"may (depending on {', '.join(sorted(ev.unknown)) or 'an unknown'})"
             sent = "".join(f", {k} {'a value no policy names' if str(v).startswith(_FRESH) else v}"
                            for k, v in sent_keys.items() if v is not None)
-            out.setdefault(t.arn, {})[p.arn] = f"{verb} change its tags ({action} on {t.kind} {t.name})" + (
+            out.setdefault(t.arn, {})[p_arn] = f"{verb} change its tags ({action} on {t.kind} {t.name})" + (
                 f" (a request with{sent[1:]})" if sent else "")
+    return out
+
+
+_ANY_VALUE = object()  # a tag value the request leaves unknown
+_REMOVED = None  # the tag removed (UntagUser/UntagRole)
+_UNSET = object()  # a key an assignment leaves as it is
+_MAX_ASSIGNMENTS = 512  # combinations of tag values tried; beyond, any change counts
+
+
+@dataclasses.dataclass(frozen=True)
+class TagReads:
+    """What reads the tags whose changes :func:`tag_writers` judges: ``shared`` -- the Condition blocks that read
+    ``aws:PrincipalTag/*`` of any principal (resource, key and organization policies) --; ``values`` -- per tag
+    key (case-folded), the values the blocks name for ``aws:PrincipalTag/<key>`` (with their case variants), or
+    None when one is not decided by equality with them (a pattern, a variable, another operator) --; and
+    ``resource_keys`` -- the keys also read as ``aws:ResourceTag/*`` or ``iam:ResourceTag/*``, or through a
+    ``${aws:PrincipalTag/<key>}`` policy variable (case-folded; None: a key read through a wildcard or variable)."""
+
+    shared: tuple[Any, ...]
+    values: Mapping[str, list[str] | None]
+    resource_keys: frozenset[str] | None
+
+
+_TAG_VARIABLE = re.compile(r"\$\{aws:principaltag/([^}]*)\}", re.IGNORECASE)
+_RESOURCE_TAG = re.compile(r"(?:aws:resourcetag|iam:resourcetag)/([^\"\\\s}]*)", re.IGNORECASE)
+
+
+def tag_reads(principals: Sequence[Principal], shared: Sequence[Any], keys: Sequence[str],
+              texts: Sequence[str] = ()) -> TagReads:
+    """:class:`TagReads` for ``keys`` (the tag keys read), from the principals' identity policies and boundaries,
+    ``shared`` (the Condition blocks of the resource, key and organization policies) and ``texts`` (those policies
+    whole, scanned for resource-tag keys).  A value named for ``aws:PrincipalTag/<key>`` is taken with its case
+    variants (an ``...IgnoreCase`` operator matches them)."""
+    own = [st.conditions for p in principals for st in (*p.statements, *(p.boundary or ())) if st.has_condition]
+    values: dict[str, list[str] | None] = {}
+    for key in keys:
+        named, literal = _named_literals([*own, *shared], f"aws:PrincipalTag/{key}")
+        values[key.casefold()] = list(dict.fromkeys(
+            x for v in named for x in (v, v.lower(), v.upper(), v.title()))) if literal else None
+    scanned = [json.dumps([st.conditions, st.resources, st.not_resources], default=json_default)
+               for p in principals for st in (*p.statements, *(p.boundary or ()))]
+    scanned += [json.dumps(list(shared), default=json_default), *texts]
+    # a key read as a resource tag, or through a ${aws:PrincipalTag/<key>} variable (in a Resource element or a
+    # condition value: not a Condition block's own key), counts whatever value it is given
+    found = [k for text in scanned for k in (*_RESOURCE_TAG.findall(text), *_TAG_VARIABLE.findall(text))]
+    resource_keys = None if any(not k or any(c in k for c in "*?$") for k in found) else frozenset(
+        k.casefold() for k in found)
+    return TagReads(tuple(shared), values, resource_keys)
+
+
+def _harmful_assignments(t: Principal, current: Mapping[str, str] | None,
+                         allowed: Mapping[str, Sequence[tuple[str, _Eval, Mapping[str, Any], tuple[str, Any]]]],
+                         reads: TagReads) -> list[dict[str, Any]]:
+    """The tag assignments (key -> value, or None: removed) the allowed calls make, alone or together, that change
+    the outcome of a Condition block reading ``aws:PrincipalTag/*`` of ``t`` -- its own policies' and boundary's,
+    and ``reads.shared``.  An assignment whose value is unknown, of a key read as a resource tag, or on a
+    target whose tags are unknown (``current`` None) is counted as one that changes it."""
+    options: dict[str, list[Any]] = {}
+    for evs in allowed.values():
+        for _, _, _, (k, v) in evs:
+            if v not in options.setdefault(k, []):
+                options[k].append(v)
+    # a value that is unknown; a key read as a resource tag or through a variable; one whose reading conditions are
+    # not decided by equality with the values they name (a pattern: an unnamed value may match it); unknown tags
+    risky = [{k: v} for k, vs in options.items() for v in vs
+             if v is _ANY_VALUE or k == "" or reads.resource_keys is None or k in reads.resource_keys
+             or reads.values.get(k) is None or current is None]
+    if risky:
+        return risky
+    assert current is not None
+    own = [s.conditions for s in (*t.statements, *(t.boundary or ())) if s.has_condition]
+    blocks = [b for b in (*own, *reads.shared) if isinstance(b, dict) and any(
+        f"aws:principaltag/{k}" in json.dumps(b, default=json_default).lower() for k in options)]
+    if not blocks:
+        return []
+    keys = sorted(options)
+    combos = 1
+    for k in keys:
+        combos *= len(options[k]) + 1
+    if combos > _MAX_ASSIGNMENTS:
+        return [{k: v} for k in keys for v in options[k]]
+    base = {k.casefold(): v for k, v in current.items()}
+
+    # every principal tag the blocks read: the target's tags are known whole, so one it lacks is absent
+    read = {m.casefold() for b in blocks for m in re.findall(r"aws:principaltag/([^\"\\\s}]*)",
+                                                                 json.dumps(b, default=json_default), re.I)}
+
+    def ctx(tags: Mapping[str, str]) -> RequestContext:
+        return RequestContext({"aws:PrincipalArn": t.arn, **{f"aws:PrincipalTag/{k}": v for k, v in tags.items()}},
+                              absent=[f"aws:PrincipalTag/{k}" for k in read | set(keys) if k not in tags])
+
+    def entries(block: Any, changed: Iterable[str], c: RequestContext) -> list[bool | None]:
+        """The outcome of each of ``block``'s entries on a changed key (the block ANDs its entries)."""
+        names = {f"aws:principaltag/{k}" for k in changed}
+        return [evaluate_conditions({op: {key: want}}, c).value for op, pairs in block.items()
+                if isinstance(pairs, dict) for key, want in pairs.items() if str(key).lower() in names]
+
+    was = ctx(base)
+    before = [evaluate_conditions(b, was).value for b in blocks]
+    out: list[dict[str, Any]] = []
+    for pick in itertools.product(*([_UNSET, *options[k]] for k in keys)):
+        change = {k: v for k, v in zip(keys, pick, strict=True) if v is not _UNSET}
+        if not change:
+            continue
+        tags = {k: v for k, v in base.items() if k not in change}
+        tags.update({k: v for k, v in change.items() if v is not _REMOVED})
+        now_ = ctx(tags)
+        for block, b in zip(blocks, before, strict=True):
+            then, after = entries(block, change, was), entries(block, change, now_)
+            if None not in then and then == after:
+                continue  # each entry on a changed key decides as before: so does the block
+            if b is not None and evaluate_conditions(block, now_).value == b:
+                continue
+            out.append(change)
+            break
     return out
 
 
 def tag_changers(principals: Sequence[Principal], writers: Mapping[str, Mapping[str, str]], *, partition: str,
                  account_id: str, now: dt.datetime, gaad: Mapping[str, Any] | None = None,
-                 managed: Mapping[str, Any] | None = None, scp: ScpGate | None = None) -> dict[str, str]:
+                 managed: Mapping[str, Any] | None = None, scp: ScpGate | None = None,
+                 user_facts: Mapping[str, UserFacts] | None = None, wanted: set[str] | None = None) -> dict[str, str]:
     """The users and roles whose IAM tags a principal on their own path may change (``writers``:
     :func:`tag_writers`), each with the sentence why: a user that may tag or untag itself; a role
     that may, or that a principal which can assume it (its trust policy admits it) may tag; and any user
@@ -1053,9 +1227,16 @@ def tag_changers(principals: Sequence[Principal], writers: Mapping[str, Mapping[
     it.  Their tags are then chosen by whoever acts as them, so they are no fact about their requests'
     ``aws:PrincipalTag/*`` (IAM User Guide, "Define permissions based on attributes with ABAC
     authorization": principals must not be allowed to change their own tags; "Tags for AWS Identity and
-    Access Management resources": TagUser adds or overwrites a tag)."""
+    Access Management resources": TagUser adds or overwrites a tag).
+
+    Whoever can act as a principal -- the principal itself, those that can take it over or assume it --
+    counts: a principal that reaches (assumes, takes over, chains to) one allowed to change its own tags
+    chooses them too (it tags itself through that one, then makes its requests).  A takeover by a new
+    access key or console password is judged with ``user_facts`` (:class:`UserFacts`: the user's key count
+    and password, as for the minters: :meth:`_Judge._takeover`); the users whose facts would decide one are
+    added to ``wanted``."""
     acct = account_of(gaad or {}, principals, managed)
-    judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
+    judge = _Judge(acct, [], None, partition, account_id, now, facts=user_facts, scp=scp)
     out: dict[str, str] = {}
     for t in principals:
         by = writers.get(t.arn) or {}
@@ -1091,13 +1272,19 @@ def tag_changers(principals: Sequence[Principal], writers: Mapping[str, Mapping[
                     reach[y] = [*reach[x], f"{text} (as {names[x]})" if x != a.arn else text]
                     todo.append(y)
         for t in principals:
-            if t.arn in out or t.arn == a.arn or t.arn not in reach:
+            if t.arn in out or t.arn not in reach:
                 continue
             by = writers.get(t.arn) or {}
             w = next((w for w in reach if w in by), None)
             if w is None:
                 continue
+            if t.arn == a.arn:  # it reaches one that may change its own tags: it tags itself through that one
+                out[t.arn] = (f"{names[a.arn]} can act as {names[w]} ({'; '.join(reach[w])}), which "
+                              + by[w].replace("change its tags", f"change the tags of {names[t.arn]}", 1))
+                continue
             tagger = "it" if w == a.arn else f"{names[w]}, which it can act as ({'; '.join(reach[w])}),"
             out[t.arn] = (f"{names[a.arn]} can act as {names[t.arn]} ({'; '.join(reach[t.arn])}) and {tagger} "
                           f"{by[w]}")
+    if wanted is not None:
+        wanted |= judge.wanted
     return out

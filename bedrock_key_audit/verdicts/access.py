@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bedrock_key_audit.configured_principals import ARN, resolve_against
@@ -41,11 +41,11 @@ from bedrock_key_audit.access import (
     tag_lookup,
 )
 from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence,
-                                          tag_changers, tag_writers)
+                                          UserFacts, tag_changers, tag_reads, tag_writers)
 from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
-from bedrock_key_audit.policy import PolicyError, RequestContext, _or, parse_document
+from bedrock_key_audit.policy import PolicyError, RequestContext, _or, decode_document, parse_document
 from bedrock_key_audit.trust import (CHAIN_DEPTH, assume_region_outcomes, assumer_accesses, assumes_another_role,
                                      home_region, offered_regions, session_tagger)
 
@@ -367,9 +367,11 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     own_reads = _reads_principal_tag(principals, policy, *(k.policy for k in (key, *replica_keys) if k))
     row_docs = (policy, *(k.policy for k in (key, *replica_keys) if k))
     principal_tags, retag, scp = _facts_of_tags(auth, org, account_id=account, arn_partition=arn_partition, now=now,
-                                                principals=principals, own=own_reads, docs=row_docs)
-    # a principal that may rewrite its own tags is not judged by them in its own policies either
-    principals = _tags_not_facts(principals, retag)
+                                                principals=principals, own=own_reads, docs=row_docs,
+                                                facts_of=_facts_reader(check, inventory, "govcloud"))
+    # a principal that may rewrite its own tags is not judged by them in its own policies either; a role whose
+    # tags no one may change and no session may override is
+    principals = _tags_not_facts(principals, retag, principal_tags)
     final = _final_read_gate(org, secret_arn=secret.arn, region=region, owner_account=account, key_arn_of=key_arn_of,
                              now=now, principal_tags=principal_tags, retag=retag)
     kept_out: dict[str, Access] = {}
@@ -489,9 +491,11 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
         caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
     org, org_note = _org_of(inventory, "commercial")
     tags, retag, scp = _facts_of_tags(auth, org, account_id=account_id, arn_partition=arn_partition, now=now,
-                                      own=_reads_principal_tag(auth.principals))
-    # a principal that may rewrite its own tags is not judged by them in its own policies either
-    principals = _tags_not_facts(auth.principals, retag)
+                                      own=_reads_principal_tag(auth.principals),
+                                      facts_of=_facts_reader(check, inventory, "commercial"))
+    # a principal that may rewrite its own tags is not judged by them in its own policies either; a role whose
+    # tags no one may change and no session may override is
+    principals = _tags_not_facts(auth.principals, retag, tags)
     try:
         wanted: set[str] = set()
         minters = escalation_minters(principals, users=auth.users, audited_user_arn=user_arn,
@@ -796,7 +800,8 @@ def _principal_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str] 
 
 def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, account_id: str, arn_partition: str,
                    now: Any, principals: Sequence[Principal] | None = None, own: bool = False,
-                   docs: Sequence[Any] = ()) -> tuple[dict[str, dict[str, str] | None], dict[str, str], ScpGate | None]:
+                   docs: Sequence[Any] = (), facts_of: Callable[[set[str]], Mapping[str, UserFacts]] | None = None,
+                   ) -> tuple[dict[str, dict[str, str] | None], dict[str, str], ScpGate | None]:
     """The ``aws:PrincipalTag/*`` values the account's users' and roles' requests carry for the SCPs/RCPs
     (:func:`_principal_tags`), and the principals whose tags are no fact, each with why: a user or role
     whose tags a principal on its own path may change (itself, or one that can assume the role:
@@ -818,7 +823,11 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     Who may change a tag is judged for the tag keys these policies read (:func:`_read_tag_keys`, over the
     principals' policies, ``docs`` -- the row's resource and key policies -- and the organization's):
     a TagUser/UntagUser (TagRole/UntagRole) with the ``aws:TagKeys`` and ``aws:RequestTag/*`` that would
-    change one (:func:`bedrock_key_audit.escalation.tag_writers`)."""
+    change one (:func:`bedrock_key_audit.escalation.tag_writers`).  A takeover on the way (a new access key or
+    console password) is judged with what the user holds, read by ``facts_of`` (``iam:ListAccessKeys``,
+    ``iam:GetLoginProfile``) only for the users whose facts would decide it, as for the minters: IAM User Guide,
+    "IAM and AWS STS quotas" (two access keys per user: CreateAccessKey fails with LimitExceeded beyond); IAM API
+    Reference, "CreateLoginProfile" (EntityAlreadyExists) and "UpdateLoginProfile" (NoSuchEntity)."""
     tags = _principal_tags(auth.gaad)
     org_reads = org is not None and org.account_id == account_id and bool(_tag_keys(
         org, ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag/")))
@@ -828,23 +837,39 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     ps = auth.principals if principals is None else principals
     try:
         org_conds = _org_conditions(org) if org is not None and org.account_id == account_id else []
+        trusts = _trust_documents(ps)
+        read_keys = _read_tag_keys(ps, org_conds, *docs, *trusts)
+        # a tag change counts only where it changes what a policy reading the tag decides: the principals' own, the
+        # resource and key policies, the organization's, and the roles' trust policies (a condition on the caller's
+        # aws:PrincipalTag/* there decides who may assume the role)
+        reads = tag_reads(ps, [*org_conds, *_doc_conditions([*docs, *trusts])], read_keys, [
+            d if isinstance(d, str) else json.dumps(d, default=json_default) for d in (*docs, *trusts) if d]) \
+            if read_keys is not None else None
         writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                              managed=auth.managed, scp=scp, keys=_read_tag_keys(ps, org_conds, *docs),
-                              also=org_conds)
+                              managed=auth.managed, scp=scp, keys=read_keys, also=org_conds, reads=reads)
+        wanted: set[str] = set()
         retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
-                             managed=auth.managed, scp=scp)
+                             managed=auth.managed, scp=scp, wanted=wanted)
+        if wanted and retag and facts_of is not None:
+            # a takeover on the way depends on what the user holds: read it, judge again
+            retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                                 managed=auth.managed, scp=scp, user_facts=facts_of(wanted))
     except PolicyError as exc:
         raise CouldNotDecide(f"cannot evaluate who may change the tags of account {account_id}'s users and roles: "
                              f"{exc}") from None
-    if org is None or not org_reads:
-        # only the principals' own policies read their tags: the SCPs (which read none) gate as before
-        return {arn: None if arn in retag else t for arn, t in tags.items()}, retag, scp
     # a role whose trust allows sts:TagSession: its tags stand unless a session may override one the policies read
-    keys = _principal_tag_keys(org)
+    # (the organization's, and -- read as the principals' own -- the identity, boundary, resource and key policies')
+    keys = [*(_principal_tag_keys(org) if org_reads and org is not None else []),
+            *(f"aws:PrincipalTag/{k}" for k in read_keys or ())]
+    own_conds = [st.conditions for p in ps for st in (*p.statements, *(p.boundary or ())) if st.has_condition]
+    own_conds += _doc_conditions(docs)
     iam_tags = _iam_tags(auth.gaad)
     for p in ps:
         if p.kind == "role" and tags.get(p.arn, {}) is None and p.arn not in retag:
-            candidates = {k: _named_values(org, k) for k in keys}
+            if read_keys is None:
+                continue  # a tag key read through a wildcard or variable: which a session may carry is not known
+            candidates = {k: list(dict.fromkeys([*(_named_values(org, k) if org_reads and org is not None else []),
+                                                 *_named_in(own_conds, k)])) for k in keys}
             try:
                 why = session_tagger(p, iam_tags.get(p.arn, {}), ps, candidates=candidates, now=now)
             except PolicyError:
@@ -853,10 +878,24 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
                 tags[p.arn] = iam_tags.get(p.arn, {})
             else:
                 retag[p.arn] = why
+    if org is None or not org_reads:
+        # only the principals' own policies read their tags: the SCPs (which read none) gate as before
+        return {arn: None if arn in retag else t for arn, t in tags.items()}, retag, scp
     principal_tags = {arn: None if arn in retag else t for arn, t in tags.items()}
     gate = _scp_gate_of(org, account_id=account_id, arn_partition=arn_partition, principal_tags=principal_tags,
                         retag=retag, resource_tags=(iam_tags, writers))
     return principal_tags, retag, gate
+
+
+def _facts_reader(check: Any, inventory: Any, partition: str) -> Callable[[set[str]], Mapping[str, UserFacts]]:
+    """Reads what the users whose takeover would decide who may change tags hold (:func:`_facts_of_tags`),
+    recording it as evidence."""
+    def read(wanted: set[str]) -> Mapping[str, UserFacts]:
+        facts: Mapping[str, UserFacts] = inventory.user_facts(partition, wanted)
+        check.evidence("iam:ListAccessKeys+GetLoginProfile (who may change tags)", {
+            arn: {"access_keys": f.access_keys, "login_profile": f.login_profile} for arn, f in facts.items()})
+        return facts
+    return read
 
 
 def _reads_principal_tag(principals: Sequence[Principal], *docs: Any) -> bool:
@@ -896,19 +935,76 @@ def _read_tag_keys(principals: Sequence[Principal], *docs: Any) -> list[str] | N
     return list(out.values())
 
 
+def _trust_documents(principals: Sequence[Principal]) -> list[Any]:
+    """The roles' trust policies, decoded (one that cannot be is kept as text: scanned, never evaluated)."""
+    out: list[Any] = []
+    for p in principals:
+        if p.kind == "role" and p.trust:
+            try:
+                out.append(decode_document(p.trust))
+            except ValueError:
+                out.append(str(p.trust))
+    return out
+
+
+def _doc_conditions(docs: Sequence[Any]) -> list[Any]:
+    """The Condition blocks of ``docs`` (resource and key policies, as text or parsed); unreadable ones give none
+    (they are judged, and refused, where the row evaluates them)."""
+    out: list[Any] = []
+    for d in docs:
+        if not d:
+            continue
+        try:
+            parsed = decode_document(d)
+        except (ValueError, PolicyError):
+            continue
+        stmts = parsed.get("Statement") if isinstance(parsed, dict) else None
+        for st in stmts if isinstance(stmts, list) else [stmts] if isinstance(stmts, dict) else []:
+            if isinstance(st, dict) and isinstance(st.get("Condition"), dict):
+                out.append(st["Condition"])
+    return out
+
+
+def _named_in(conds: Sequence[Any], key: str) -> list[str]:
+    """The values Condition blocks ``conds`` name for condition key ``key`` (any case; a pattern's wildcards
+    filled), as :func:`_named_values` does for the organization's."""
+    out: dict[str, None] = {}
+    for block in conds:
+        for pairs in block.values() if isinstance(block, dict) else ():
+            for k, vs in pairs.items() if isinstance(pairs, dict) else ():
+                if str(k).lower() == key.lower():
+                    out.update((v.replace("*", "x").replace("?", "x"), None)
+                               for v in (vs if isinstance(vs, list) else [vs]) if isinstance(v, str))
+    return list(out)
+
+
 def _org_conditions(org: OrgPolicies) -> list[Any]:
     """The Condition blocks of the organization's SCPs and RCPs."""
     return [stmt.conditions for lv in org.levels for pol in (*lv.scps, *lv.rcps)
             for stmt in parse_document(pol.document, pol.name) if stmt.conditions]
 
 
-def _tags_not_facts(principals: Sequence[Principal], retag: Mapping[str, str]) -> list[Principal]:
+def _tags_not_facts(principals: Sequence[Principal], retag: Mapping[str, str],
+                    known: Mapping[str, Mapping[str, str] | None] | None = None) -> list[Principal]:
     """``principals``, those whose tags a principal on their own path may change (``retag``,
     :func:`_facts_of_tags`) with their tags unknown: their own policies' conditions on ``aws:PrincipalTag/*``
     are then undecided, not judged from tags they may rewrite.  IAM User Guide, "Define permissions based on
     attributes with ABAC authorization" (principals must not be allowed to change their own tags) and "Tags
-    for AWS Identity and Access Management resources" (TagUser adds or overwrites a tag, UntagUser removes it)."""
-    return [dataclasses.replace(p, tags=None) if p.arn in retag and p.tags is not None else p for p in principals]
+    for AWS Identity and Access Management resources" (TagUser adds or overwrites a tag, UntagUser removes it).
+
+    A role's tags, unknown in ``principals`` (a session may carry others), are its IAM tags where ``known``
+    (:func:`_facts_of_tags`, the rule the SCPs/RCPs use) says they are facts: no one may change them and no
+    session may carry another value of a key the policies read (IAM User Guide, "Passing session tags in AWS
+    STS": session tags need ``sts:TagSession`` allowed by the role's trust policy)."""
+    out: list[Principal] = []
+    for p in principals:
+        if p.arn in retag:
+            out.append(dataclasses.replace(p, tags=None) if p.tags is not None else p)
+        elif p.kind == "role" and p.tags is None and (tags := (known or {}).get(p.arn)) is not None:
+            out.append(dataclasses.replace(p, tags=dict(tags)))
+        else:
+            out.append(p)
+    return out
 
 
 def _name_retaggers(accesses: Sequence[Access], retag: Mapping[str, str]) -> list[Access]:
@@ -928,16 +1024,30 @@ def _iam_tags(gaad: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
 
 
 def _why_unknown(key: str, arn: str, retag: Mapping[str, str] | None) -> str:
-    """An unknown condition key, with why when it is a principal tag ``arn`` may change (:func:`_facts_of_tags`)."""
+    """An unknown condition key, with why when it is a principal tag ``arn`` may change (:func:`_facts_of_tags`).
+    A tag the request named there does not change is said to be unknown with the rest, not by that request."""
     why = (retag or {}).get(arn)
-    return f"{key} ({why})" if why and key.lower().startswith("aws:principaltag/") else key
+    if not why or not key.lower().startswith("aws:principaltag/"):
+        return key
+    return f"{key} ({why})" if _changes(why, key.split("/", 1)[1]) else \
+        f"{key} (its tags are taken as unknown with one that may be changed: {why})"
+
+
+def _changes(why: str, tag: str) -> bool:
+    """Might the request ``why`` names (``aws:TagKeys [...]``) change tag ``tag``?  True when it names none."""
+    named = [k.strip().strip("'\"").casefold() for m in re.findall(r"aws:TagKeys \[([^\]]*)\]", why)
+             for k in m.split(",")]
+    return not named or tag.casefold() in named
 
 
 def _tag_reason(opened: Sequence[str], arn: str, retag: Mapping[str, str] | None) -> tuple[str, ...]:
     """What left an organization policy undecided (:class:`Bound.open`), with why where it read a principal
     tag ``arn`` may change."""
     why = (retag or {}).get(arn)
-    return tuple(f"{o} ({why})" if why and "aws:principaltag/" in o.lower() else o for o in opened)
+    return tuple((f"{o} ({why})" if _changes(why, o.split("/", 1)[1].split(" ", 1)[0]) else
+                  f"{o} (its tags are taken as unknown with one that may be changed: {why})")
+                 if why and o.lower().startswith("aws:principaltag/") else
+                 f"{o} ({why})" if why and "aws:principaltag/" in o.lower() else o for o in opened)
 
 
 def _allows_tag_session(trust: Any) -> bool:

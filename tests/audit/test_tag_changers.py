@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.access import principals_from_gaad
-from bedrock_key_audit.escalation import tag_changers, tag_writers
+from bedrock_key_audit.escalation import UserFacts, tag_changers, tag_reads, tag_writers
 from tests.policy_docs import allow, deny, doc
 
 A = "123456789012"
@@ -145,11 +145,12 @@ def test_a_tag_user_grant_on_the_targets_resource_tag_reads_it_without_case() ->
 
 
 # --------------------------------------------------------------------------- tag_changers: takeovers
-def changers(users: list[dict[str, Any]], roles: list[dict[str, Any]] = ()) -> dict[str, str]:  # type: ignore[assignment]
+def changers(users: list[dict[str, Any]], roles: list[dict[str, Any]] = (),  # type: ignore[assignment]
+             facts: dict[str, UserFacts] | None = None, wanted: set[str] | None = None) -> dict[str, str]:
     g = gaad(users, roles)
     ps = principals_from_gaad(g)
     w = tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, keys=["team"])
-    return tag_changers(ps, w, partition="aws", account_id=A, now=NOW, gaad=g)
+    return tag_changers(ps, w, partition="aws", account_id=A, now=NOW, gaad=g, user_facts=facts, wanted=wanted)
 
 
 ABAC_USER = user("abac", allow("secretsmanager:GetSecretValue"), tags={"team": "web"})
@@ -181,3 +182,136 @@ def test_a_takeover_whose_tagging_is_limited_to_other_values_is_no_change() -> N
     """tagger may take abac over but tag it only team = web: abac's tags stay facts."""
     limited = allow("iam:TagUser", ABAC, Condition={"StringEquals": {"aws:RequestTag/team": "web"}})
     assert ABAC not in changers([ABAC_USER, user("tagger", limited, allow("iam:CreateAccessKey", ABAC))])
+
+
+# --------------------------------------------------------------------------- tag_changers: itself, through another
+def test_a_principal_that_assumes_a_role_which_may_tag_it_chooses_its_own_tags() -> None:
+    """RT2 A17/M11/K05d: abac may assume opsrole, and opsrole may TagUser abac: abac tags itself through opsrole
+    (IAM User Guide, "Define permissions based on attributes with ABAC authorization": principals must not be
+    able to change their own tags)."""
+    ops = arn("role", "opsrole")
+    abac = user("abac", allow("secretsmanager:GetSecretValue"), allow("sts:AssumeRole", ops), tags={"team": "web"})
+    got = changers([abac], [role("opsrole", allow("iam:TagUser", ABAC), trusted=ABAC)])
+    assert got[ABAC].startswith("user abac can act as role opsrole (sts:AssumeRole of role opsrole"), got
+    assert "which can change the tags of user abac (iam:TagUser on user abac)" in got[ABAC], got
+    # controls: opsrole trusts someone else, or opsrole may not tag abac
+    assert ABAC not in changers([abac], [role("opsrole", allow("iam:TagUser", ABAC), trusted=arn("user", "x"))])
+    assert ABAC not in changers([abac], [role("opsrole", allow("iam:TagUser", arn("user", "x")), trusted=ABAC)])
+
+
+def test_a_principal_that_chains_to_a_role_which_may_tag_it() -> None:
+    """abac -> hop1 -> hop2, and hop2 may TagUser abac: a chain reaches the tagger."""
+    hop1, hop2 = arn("role", "hop1"), arn("role", "hop2")
+    abac = user("abac", allow("sts:AssumeRole", hop1), tags={"team": "web"})
+    got = changers([abac], [role("hop1", allow("sts:AssumeRole", hop2), trusted=ABAC),
+                            role("hop2", allow("iam:TagUser", ABAC), trusted=hop1)])
+    assert "role hop2" in got[ABAC] and "(as role hop1)" in got[ABAC], got
+    # control: hop2 trusts nobody on the chain
+    assert ABAC not in changers([abac], [role("hop1", allow("sts:AssumeRole", hop2), trusted=ABAC),
+                                         role("hop2", allow("iam:TagUser", ABAC), trusted=arn("user", "x"))])
+
+
+# --------------------------------------------------------------------------- tag_changers: what the user holds
+@pytest.mark.parametrize(("takeover", "blocks", "opens"), [
+    # IAM User Guide, "IAM and AWS STS quotas": two access keys per user (CreateAccessKey: LimitExceeded)
+    ("iam:CreateAccessKey", UserFacts(2, None), UserFacts(1, None)),
+    # IAM API Reference, "CreateLoginProfile": EntityAlreadyExists on a user with a password
+    ("iam:CreateLoginProfile", UserFacts(None, True), UserFacts(None, False)),
+    # IAM API Reference, "UpdateLoginProfile": NoSuchEntity on a user without one
+    ("iam:UpdateLoginProfile", UserFacts(None, False), UserFacts(None, True)),
+])
+def test_a_takeover_the_user_s_keys_or_password_rule_out_is_no_way_to_act_as_it(
+        takeover: str, blocks: UserFacts, opens: UserFacts) -> None:
+    """RT2 A01b/A02b/A03b/M01b: tagger may tag abac and take it over only by a call that fails on what abac holds."""
+    users = [ABAC_USER, user("tagger", allow(["iam:TagUser", takeover], ABAC))]
+    wanted: set[str] = set()
+    assert ABAC in changers(users, wanted=wanted)  # not read: the step stays possible
+    assert wanted == {ABAC}
+    assert ABAC not in changers(users, facts={ABAC: blocks})
+    assert "user tagger can act as user abac" in changers(users, facts={ABAC: opens})[ABAC]
+    # control: with DeleteAccessKey too, two keys are no stop
+    if takeover == "iam:CreateAccessKey":
+        users = [ABAC_USER, user("tagger", allow(["iam:TagUser", takeover, "iam:DeleteAccessKey"], ABAC))]
+        assert ABAC in changers(users, facts={ABAC: blocks})
+
+
+# --------------------------------------------------------------------------- tag_writers: only changes that matter
+def harmful(grant: dict[str, Any], tagging: dict[str, Any], tags: dict[str, str] | None = None) -> dict[str, str]:
+    """Who may change abac's tags in a way that changes what ``grant`` (abac's ABAC read) decides, abac also holding
+    ``tagging`` (its own iam:TagUser), tagged ``tags`` (team=web by default)."""
+    g = gaad([user("abac", grant, tagging, tags={"team": "web"} if tags is None else tags)])
+    ps = principals_from_gaad(g)
+    keys = ["team", "env"]
+    got = tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, keys=keys, reads=tag_reads(ps, [], keys))
+    return got.get(ABAC, {})
+
+
+def read_if(**condition: Any) -> dict[str, Any]:
+    return allow("secretsmanager:GetSecretValue", Condition=condition)
+
+
+BEDROCK = read_if(StringEquals={"aws:PrincipalTag/team": "bedrock"})
+
+
+@pytest.mark.parametrize(("grant", "tagging", "tags", "changes"), [
+    # RT2 C04 / M12: only harmless values, or one that reads
+    (BEDROCK, on_self(StringEquals={"aws:RequestTag/team": ["web", "dev"]}), None, False),
+    (BEDROCK, on_self(StringEquals={"aws:RequestTag/team": ["web", "bedrock"]}), None, True),
+    # C13: any value but the one the grant needs; control: any value but web
+    (BEDROCK, on_self(StringNotEquals={"aws:RequestTag/team": "bedrock"}), None, False),
+    (BEDROCK, on_self(StringNotEquals={"aws:RequestTag/team": "web"}), None, True),
+    # C10b: values are case sensitive under StringEquals; control: the grant ignores case
+    (BEDROCK, on_self(StringEquals={"aws:RequestTag/team": "BEDROCK"}), None, False),
+    (read_if(StringEqualsIgnoreCase={"aws:PrincipalTag/team": "bedrock"}),
+     on_self(StringEquals={"aws:RequestTag/team": "BEDROCK"}), None, True),
+    # C14: a StringLike pattern on the value; control: one that admits bedrock
+    (BEDROCK, on_self(StringLike={"aws:RequestTag/team": "web*"}), None, False),
+    (BEDROCK, on_self(StringLike={"aws:RequestTag/team": "bed*"}), None, True),
+    # C03: a StringLike pattern on the keys no spelling of team matches; control: one that some may
+    (BEDROCK, on_self(**{"ForAllValues:StringLike": {"aws:TagKeys": ["cost*"]}}), None, False),
+    (BEDROCK, on_self(**{"ForAllValues:StringLike": {"aws:TagKeys": ["t*"]}}), None, True),
+    # C16: the grant needs team=bedrock and env=prod, only team may be tagged; control: env=prod is there
+    (read_if(StringEquals={"aws:PrincipalTag/team": "bedrock", "aws:PrincipalTag/env": "prod"}),
+     on_self(**{"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}), None, False),
+    (read_if(StringEquals={"aws:PrincipalTag/team": "bedrock", "aws:PrincipalTag/env": "prod"}),
+     on_self(**{"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}), {"team": "web", "env": "prod"}, True),
+    # a Deny while team=web: any other value lifts it
+    (deny("secretsmanager:GetSecretValue", Condition={"StringEquals": {"aws:PrincipalTag/team": "web"}}),
+     on_self(StringNotEquals={"aws:RequestTag/team": "bedrock"}), None, True),
+])
+def test_a_tag_change_counts_only_when_it_changes_what_the_grant_decides(
+        grant: dict[str, Any], tagging: dict[str, Any], tags: dict[str, str] | None, changes: bool) -> None:
+    """RT2 BUG-4: a TagUser abac may make on itself counts only if a value (or key spelling) it may set makes the
+    ABAC grant true (or its Deny false): the grant is evaluated with each assignment the tagging permission allows
+    (the values the conditions name, their case variants, one no policy names).  Each harmless case has a control
+    that changes only the one thing that makes it harmful."""
+    got = harmful(grant, tagging, tags)
+    assert (ABAC in got) is changes, got
+
+
+def test_the_clause_names_the_request_that_reaches_the_grant() -> None:
+    """The witness is the request that changes the outcome (team=bedrock, the key as read), not the first
+    request the tagging permission allows."""
+    got = harmful(BEDROCK, on_self())
+    assert "aws:TagKeys ['team'], aws:RequestTag/team bedrock" in got[ABAC], got
+
+
+def test_a_tag_read_through_a_policy_variable_counts_whatever_value_is_set() -> None:
+    """abac reads secrets named after its team (Resource ...:secret:${aws:PrincipalTag/team}-*): any value it may
+    set may name another secret, so a change counts though no Condition block reads the tag.  Control: the
+    Resource names the secret outright and no condition reads team -- no change matters."""
+    by_team = allow("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret:${aws:PrincipalTag/team}-*")
+    assert ABAC in harmful(by_team, on_self(StringEquals={"aws:RequestTag/team": "ops"}))
+    fixed = allow("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:*:*:secret:web-*")
+    assert ABAC not in harmful({**fixed, "Condition": {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}}},
+                               on_self(StringEquals={"aws:RequestTag/team": "ops"}))
+
+
+def test_a_pattern_in_the_grant_leaves_every_value_in_doubt() -> None:
+    """The grant reads team by StringLike bed*: a value the tagging permission does not name (bedlam, under
+    StringNotEquals web) may match it, so the change counts.  Control: the same tagging against a grant naming
+    bedrock outright, which StringNotEquals web lets abac set too -- and a tagging limited to web, dev does not."""
+    like = read_if(StringLike={"aws:PrincipalTag/team": "bed*"})
+    assert ABAC in harmful(like, on_self(StringNotEquals={"aws:RequestTag/team": "web"}))
+    assert ABAC in harmful(BEDROCK, on_self(StringNotEquals={"aws:RequestTag/team": "web"}))
+    assert ABAC not in harmful(BEDROCK, on_self(StringEquals={"aws:RequestTag/team": ["web", "dev"]}))

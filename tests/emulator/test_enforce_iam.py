@@ -540,3 +540,30 @@ def test_session_tags_need_tag_session_and_override_the_roles_tags(enforced):
     assert read_as(web) == "AccessDeniedException"
     # an open TagSession: the session tag team=bedrock replaces the role's Team=web, and the session reads
     assert read_as(sts.assume_role(RoleArn=opened, RoleSessionName="ss", Tags=bedrock)["Credentials"]) == "ok"
+
+
+def test_a_reader_tags_itself_through_a_role_it_assumes_and_reads(enforced):
+    """RT2 A17, end to end: abac (team=web; reads only as team=bedrock) may not tag itself, but may assume opsrole,
+    which may iam:TagUser abac.  Through the role's session abac tags itself team=bedrock; then its own key reads.
+    So the readers row counts one that reaches a principal allowed to change its tags as choosing its own tags
+    (escalation.tag_changers).  Control: before the tag the read and abac's own TagUser are refused."""
+    emu = enforced
+    emu.client("secretsmanager").create_secret(Name="abac", SecretString="x")
+    abac = f"arn:aws:iam::{COMMERCIAL}:user/abac"
+    ops = f"arn:aws:iam::{COMMERCIAL}:role/opsrole"
+    read = _allow("secretsmanager:GetSecretValue", "*", {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}})
+    policy = {**read, "Statement": [*read["Statement"], *_allow("sts:AssumeRole", ops)["Statement"]]}
+    keys = _keys(emu, "abac", policy)
+    iam = emu.client("iam")
+    iam.tag_user(UserName="abac", Tags=[{"Key": "team", "Value": "web"}])
+    iam.create_role(RoleName="opsrole", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": abac}, "Action": "sts:AssumeRole"}]}))
+    iam.put_role_policy(RoleName="opsrole", PolicyName="p", PolicyDocument=json.dumps(_allow("iam:TagUser", abac)))
+    sm = _client(emu, keys, "secretsmanager")
+    assert _code(lambda: sm.get_secret_value(SecretId="abac"))[0] == "AccessDeniedException"
+    as_abac = _client(emu, keys, "iam")
+    assert _code(lambda: as_abac.tag_user(UserName="abac", Tags=[{"Key": "team", "Value": "bedrock"}]))[0] == "AccessDenied"
+    c = _client(emu, keys, "sts").assume_role(RoleArn=ops, RoleSessionName="s1")["Credentials"]
+    as_ops = _client(emu, (c["AccessKeyId"], c["SecretAccessKey"]), "iam", token=c["SessionToken"])
+    as_ops.tag_user(UserName="abac", Tags=[{"Key": "team", "Value": "bedrock"}])
+    assert sm.get_secret_value(SecretId="abac")["SecretString"] == "x"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bedrock_key_audit.access import ANY_OTHER_ACCOUNT, Access
-from bedrock_key_audit.escalation import ESCALATION
+from bedrock_key_audit.escalation import ESCALATION, UserFacts
 from bedrock_key_audit.org_policies import RCP, SCP, Level, OrgPolicies, OrgPolicy, bound_any, rcp_gate
 from bedrock_key_audit.policy import RequestContext
 from bedrock_key_audit.trust import sts_regions
@@ -804,3 +804,90 @@ def test_a_minter_that_may_tag_itself_only_with_another_value_is_kept_to_its_tag
         tag = allow("iam:TagUser", dev, Condition={"StringEquals": {"aws:RequestTag/keyops": value}})
         status, text = _abac_mint_row(abac, tag, tags={"keyops": "false"})
         assert status == want, (value, text)
+
+
+class _FactsMintInv(_MintInv):
+    """_MintInv answering iam:ListAccessKeys/GetLoginProfile with ``facts``."""
+
+    def __init__(self, gaad: dict[str, Any], o: OrgPolicies, facts: dict[str, UserFacts]) -> None:
+        super().__init__(gaad, o)
+        self.facts = facts
+
+    def user_facts(self, partition: str, wanted: Any) -> dict[str, Any]:
+        return {a: f for a, f in self.facts.items() if a in set(wanted)}
+
+
+def _mint_row_with(users: list[dict[str, Any]], roles: list[dict[str, Any]] = (),  # type: ignore[assignment]
+                   facts: dict[str, UserFacts] | None = None) -> tuple[str, str]:
+    key_user = {**_mint_user("bedrock-cross-partition-user", tags={}), "UserPolicyList": []}
+    gaad = {"UserDetailList": [key_user, *users], "RoleDetailList": list(roles), "GroupDetailList": [], "Policies": []}
+    status, text, _ = run(key_minting_restricted, _FactsMintInv(gaad, scp("Other", deny("s3:DeleteBucket")), facts or {}),
+                          config(), NOW, False)
+    return status, text
+
+
+def test_a_minter_that_tags_itself_through_a_role_it_assumes_may_mint() -> None:
+    """RT2 M11: dev mints only while tagged keyops=true (it is false) and may assume opsrole, which may iam:TagUser
+    dev: dev tags itself keyops=true through opsrole and mints.  Not a pass, naming opsrole.  Control: opsrole
+    trusts someone else."""
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    ops = f"arn:aws:iam::{COMMERCIAL}:role/opsrole"
+    abac = allow([CREATE, RESET], KEY_USER, Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+
+    def opsrole(trusted: str) -> dict[str, Any]:
+        return {"RoleName": "opsrole", "RoleId": "AROAOPS", "Arn": ops, "AttachedManagedPolicies": [],
+                "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": doc(allow("iam:TagUser", dev))}],
+                "InstanceProfileList": [], "Tags": [], "AssumeRolePolicyDocument": doc(
+                    {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"})}
+    users = [_mint_user("dev", abac, allow("sts:AssumeRole", ops), tags={"keyops": "false"})]
+    status, text = _mint_row_with(users, [opsrole(dev)])
+    assert status == "error" and "user dev can act as role opsrole" in text, text
+    status, text = _mint_row_with(users, [opsrole(f"arn:aws:iam::{COMMERCIAL}:user/other")])
+    assert status == "pass" and dev not in text, text
+
+
+def test_a_helper_whose_takeover_fails_on_the_minters_two_keys_leaves_its_tags_facts() -> None:
+    """RT2 M01b: helper may tag dev and CreateAccessKey for it, but dev holds two access keys (IAM User Guide, "IAM
+    and AWS STS quotas": CreateAccessKey fails with LimitExceeded): no takeover, dev's tag stays keyops=false (pass).
+    Control: one key."""
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    abac = allow([CREATE, RESET], KEY_USER, Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+    users = [_mint_user("dev", abac, tags={"keyops": "false"}),
+             _mint_user("helper", allow(["iam:TagUser", "iam:CreateAccessKey"], dev), tags={})]
+    status, text = _mint_row_with(users, facts={dev: UserFacts(2, False)})
+    assert status == "pass", text
+    status, text = _mint_row_with(users, facts={dev: UserFacts(1, False)})
+    assert status in ("fail", "error") and "user helper can act as user dev" in text, text
+
+
+def test_a_minting_roles_abac_grant_reads_its_iam_tags_when_no_one_may_change_them() -> None:
+    """RT2 M07b: mintrole (keyops=false) mints only as keyops=true by its own policy; helper may assume it.  No
+    session tag (its trust has no sts:TagSession) and nobody may TagRole it: its tags are facts, it mints nothing
+    (pass).  Controls: the trust allows sts:TagSession, or helper may also TagRole it (error)."""
+    mintrole = f"arn:aws:iam::{COMMERCIAL}:role/mintrole"
+    helper_arn = f"arn:aws:iam::{COMMERCIAL}:user/helper"
+    abac = allow([CREATE, RESET], "*", Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+
+    def row(trust_actions: list[str], helper_actions: list[str]) -> tuple[str, str]:
+        r = {"RoleName": "mintrole", "RoleId": "AROAMINT", "Arn": mintrole, "AttachedManagedPolicies": [],
+             "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": doc(abac)}], "InstanceProfileList": [],
+             "Tags": [{"Key": "keyops", "Value": "false"}], "AssumeRolePolicyDocument": doc(
+                 {"Effect": "Allow", "Principal": {"AWS": helper_arn}, "Action": trust_actions})}
+        return _mint_row_with([_mint_user("helper", allow(helper_actions, mintrole), tags={})], [r])
+    status, text = row(["sts:AssumeRole"], ["sts:AssumeRole", "sts:TagSession"])
+    assert status == "pass" and mintrole not in text.split(" (root user")[0], text
+    for trust_actions, helper_actions in ((["sts:AssumeRole", "sts:TagSession"], ["sts:AssumeRole", "sts:TagSession"]),
+                                          (["sts:AssumeRole"], ["sts:AssumeRole", "iam:TagRole"])):
+        status, text = row(trust_actions, helper_actions)
+        assert status == "error" and mintrole in text, (trust_actions, helper_actions, text)
+
+
+def test_a_minter_that_may_tag_itself_only_with_harmless_values_is_kept_to_its_tag() -> None:
+    """RT2 M12: dev may iam:TagUser itself keyops = false or no: neither makes its ABAC grant (keyops=true) true
+    (pass).  Control: [false, true]."""
+    dev = f"arn:aws:iam::{COMMERCIAL}:user/dev"
+    abac = allow([CREATE, RESET], KEY_USER, Condition={"StringEquals": {"aws:PrincipalTag/keyops": "true"}})
+    for values, want in ((["false", "no"], "pass"), (["false", "true"], "error")):
+        tag = allow("iam:TagUser", dev, Condition={"StringEquals": {"aws:RequestTag/keyops": values}})
+        status, text = _abac_mint_row(abac, tag, tags={"keyops": "false"})
+        assert status == want, (values, text)

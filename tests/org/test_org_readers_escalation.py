@@ -629,3 +629,123 @@ def test_a_trust_refusing_one_spelling_of_the_session_tag_leaves_another_open() 
     status, text, _ = readers([ci], [role("ops", writes, trust=trust("StringEqualsIgnoreCase"), tags={"team": "web"})],
                               TEAM_ONLY)
     assert status == "pass" and ops in text, text
+
+
+# --------------------------------------------------------------------------- RT2: tags changed through another, facts
+OPSROLE = arn("role", "opsrole")
+
+
+@pytest.mark.parametrize("where", ["own policy", "scp"])
+def test_a_reader_that_tags_itself_through_a_role_it_assumes(where: str) -> None:
+    """RT2 A17/K05d: intern (team=web) reads only as team=bedrock -- by its own ABAC grant, or by an SCP denying
+    the read to it unless team=bedrock --, and may assume opsrole, which may iam:TagUser intern: it tags itself
+    team=bedrock through opsrole and reads (proven with --enforce-iam: tests/emulator/test_enforce_iam.py).  Not a
+    pass, and not "kept out by the organization's SCPs/RCPs"; the detail names opsrole.  Control: opsrole trusts
+    nobody here."""
+    gate = pol("OnlyBedrockTeam", deny("secretsmanager:GetSecretValue", Condition={
+        "StringNotEquals": {"aws:PrincipalTag/team": "bedrock"}, "ArnLike": {"aws:PrincipalArn": INTERN}}))
+    read = ABAC_READ if where == "own policy" else READ
+    for trusted, want in ((INTERN, ("fail", "error")), (arn("user", "nobody"), ("pass",))):
+        status, text, _ = readers([user("intern", doc(read, allow("sts:AssumeRole", OPSROLE)), tags={"team": "web"})],
+                                  [role("opsrole", doc(allow("iam:TagUser", INTERN)), trust=trusts(trusted))],
+                                  *((gate,) if where == "scp" else ()))
+        assert status in want, (trusted, text)
+        if status != "pass":
+            assert "user intern can act as role opsrole" in text and "kept out by" not in text, text
+        elif where == "scp":
+            assert kept_out(text) == [INTERN], text
+
+
+@pytest.mark.parametrize(("takeover", "blocks", "opens"), [
+    ("iam:CreateAccessKey", UserFacts(2, False), UserFacts(1, False)),
+    ("iam:CreateLoginProfile", UserFacts(0, True), UserFacts(0, False)),
+    ("iam:UpdateLoginProfile", UserFacts(0, False), UserFacts(0, True)),
+])
+def test_a_takeover_that_fails_on_what_the_reader_holds_leaves_its_tags_facts(
+        takeover: str, blocks: UserFacts, opens: UserFacts) -> None:
+    """RT2 A01b/A02b/A03b: tagger may tag intern and take it over only by a call that fails on what intern holds
+    (two access keys: LimitExceeded; a password: CreateLoginProfile EntityAlreadyExists; none: UpdateLoginProfile
+    NoSuchEntity -- IAM User Guide, "IAM and AWS STS quotas"; IAM API Reference): intern's tags stay facts (pass).
+    Control: what intern holds lets the takeover through."""
+    users = [user("intern", doc(ABAC_READ), tags={"team": "web"}),
+             user("tagger", doc(allow(["iam:TagUser", takeover], INTERN)))]
+    status, text, rec = readers(users, facts={INTERN: blocks})
+    assert status == "pass", text
+    assert any(e["source"].startswith("iam:ListAccessKeys+GetLoginProfile (who may change tags)") for e in rec.evidence)
+    status, text, _ = readers(users, facts={INTERN: opens})
+    assert status in ("fail", "error") and "user tagger can act as user intern" in text, text
+
+
+@pytest.mark.parametrize(("trust_actions", "assumer_extra", "want"), [
+    (("sts:AssumeRole",), (), "pass"),  # RT2 S00/A04b: no session tag, nobody may tag the role
+    (("sts:AssumeRole", "sts:TagSession"), (), "error"),  # S03b: a session may carry team=bedrock
+    (("sts:AssumeRole",), ("iam:TagRole",), "error"),  # A04: the assumer may tag the role, then act as it
+])
+def test_a_roles_own_abac_grant_reads_its_iam_tags_when_no_one_may_change_them(
+        trust_actions: tuple[str, ...], assumer_extra: tuple[str, ...], want: str) -> None:
+    """RT2 BUG-5: abacrole (team=web) reads only as team=bedrock by its own policy.  Its tags are facts unless its
+    trust allows sts:TagSession (IAM User Guide, "Passing session tags in AWS STS") or someone who can act as it
+    may TagRole it -- the rule the SCP/RCP path uses, now on the identity-policy path too."""
+    abacrole = arn("role", "abacrole")
+    status, text, _ = readers(
+        [user("assumer", doc(allow(["sts:AssumeRole", "sts:TagSession", *assumer_extra], abacrole)))],
+        [role("abacrole", doc(ABAC_READ), trust=trusts(arn("user", "assumer"), actions=trust_actions),
+              tags={"team": "web"})])
+    assert status == want, text
+    if want == "pass":
+        assert abacrole not in text.split(" (root user")[0], text
+    else:
+        assert "role abacrole" in text and "aws:PrincipalTag/team" in text, text
+    # control: tagged team=bedrock, the role reads, whoever may change its tags
+    status, text, _ = readers(
+        [user("assumer", doc(allow(["sts:AssumeRole", "sts:TagSession", *assumer_extra], abacrole)))],
+        [role("abacrole", doc(ABAC_READ), trust=trusts(arn("user", "assumer"), actions=trust_actions),
+              tags={"team": "bedrock"})])
+    assert status in ("fail", "error") and abacrole in text, text
+
+
+@pytest.mark.parametrize(("tag_stmt", "want"), [
+    (allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": ["web", "dev"]}}), "pass"),  # C04
+    (allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": ["web", "bedrock"]}}), "error"),
+    (allow("iam:TagUser", INTERN, Condition={"StringNotEquals": {"aws:RequestTag/team": "bedrock"}}), "pass"),  # C13
+    (allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": "BEDROCK"}}), "pass"),  # C10b
+    (allow("iam:TagUser", INTERN, Condition={"StringEqualsIgnoreCase": {"aws:RequestTag/team": "BEDROCK"}}), "error"),
+    (allow("iam:TagUser", INTERN, Condition={"StringLike": {"aws:RequestTag/team": "web*"}}), "pass"),  # C14
+    (allow("iam:TagUser", INTERN, Condition={"ForAllValues:StringLike": {"aws:TagKeys": ["cost*"]}}), "pass"),  # C03
+    (allow("iam:TagUser", INTERN, Condition={"ForAllValues:StringLike": {"aws:TagKeys": ["t*"]}}), "error"),
+])
+def test_a_self_tag_counts_only_with_a_value_the_grant_needs(tag_stmt: dict[str, Any], want: str) -> None:
+    """RT2 BUG-4 on the row: intern (team=web) may tag itself only with values or keys that leave its ABAC read
+    (team=bedrock) false: pass; the controls let it set team=bedrock (in some spelling or case the grant accepts)."""
+    status, text, _ = readers([user("intern", doc(ABAC_READ, tag_stmt), tags={"team": "web"})])
+    assert status == want, text
+    if want == "error":
+        assert "change its own tags (iam:TagUser on itself)" in text, text
+
+
+def test_two_tags_needed_and_only_one_may_be_set() -> None:
+    """RT2 C16: the read needs team=bedrock and env=prod; intern may tag only team and has no env: pass.  Control
+    (C16b): env=prod is there -- error, the env key said to be unknown with the rest, not set by the team request."""
+    both = allow("secretsmanager:GetSecretValue", Condition={"StringEquals": {"aws:PrincipalTag/team": "bedrock",
+                                                                              "aws:PrincipalTag/env": "prod"}})
+    only_team = allow("iam:TagUser", INTERN, Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}})
+    status, text, _ = readers([user("intern", doc(both, only_team), tags={"team": "web"})])
+    assert status == "pass", text
+    status, text, _ = readers([user("intern", doc(both, only_team), tags={"team": "web", "env": "prod"})])
+    assert status == "error", text
+    assert "aws:RequestTag/team bedrock" in text and "aws:PrincipalTag/env (its tags are taken as unknown" in text, text
+
+
+def test_a_tag_a_trust_policy_reads_counts_with_the_values_it_names(tmp_path: Path) -> None:
+    """A role's trust policy that admits intern only while intern is tagged team=ops decides who assumes a reading
+    role: intern may tag itself only team=ops (harmless to its own read, which needs team=bedrock) -- yet that value
+    lets it assume the role and read.  The trust's condition is read with the others: not a pass.  Control: the
+    trust wants team=bedrock, which intern may not set (pass)."""
+    tag_ops = allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": "ops"}})
+    for wanted, want in (("ops", ("fail", "error")), ("bedrock", ("pass",))):
+        trust = doc({"Effect": "Allow", "Principal": {"AWS": INTERN}, "Action": "sts:AssumeRole",
+                     "Condition": {"StringEquals": {"aws:PrincipalTag/team": wanted}}})
+        status, text, _ = readers([user("intern", doc(ABAC_READ, tag_ops, allow("sts:AssumeRole", arn("role", "r"))),
+                                        tags={"team": "web"})],
+                                  [role("r", doc(READ), trust=trust)], allowed=[arn("role", "r")], tmp_path=tmp_path)
+        assert status in want, (wanted, text)
