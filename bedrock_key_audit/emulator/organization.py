@@ -125,6 +125,15 @@ def _fix_assume_role() -> None:
             if role is None or not reach.may_assume(role, account, principal, caller, arn_partition, "sts:AssumeRole",
                                                     extra, region=self.region):
                 raise denied
+            # the RCPs of the role's account bound every caller's AssumeRole ("Resource control policies (RCPs)":
+            # AWS STS is one of the services they cover; the management account's roles are beyond them)
+            from bedrock_key_audit.emulator import org_guard
+
+            rcp = org_guard.refusal(org_guard.RCP, account, "sts:AssumeRole", role_arn,
+                                    {**reach.caller_context(principal, self.region), **extra})
+            if rcp is not None:
+                raise AccessDenied(f"User: {principal.identity_arn} is not authorized to perform: sts:AssumeRole on "
+                                   f"resource: {role_arn} {rcp}")
             # "Passing session tags in AWS STS": a session tagged at AssumeRole needs sts:TagSession, allowed by
             # the role's trust policy (and the caller's identity policy as for sts:AssumeRole), judged with the
             # request's aws:RequestTag/<key> and aws:TagKeys

@@ -222,6 +222,11 @@ def caller_context(c: Caller, region: str) -> dict[str, Any]:
     }
     if c.kind == "user":
         ctx["aws:username"] = c.name
+    from bedrock_key_audit.emulator import org_guard
+
+    org = org_guard.org_id_of(c.account)  # "included in the request context only if the principal is a member"
+    if org:
+        ctx["aws:PrincipalOrgID"] = org
     for k, v in principal_tags(_tags_of(_entity(c)), dict(c.session_tags)).items():
         ctx[f"aws:PrincipalTag/{k}"] = v
     return ctx

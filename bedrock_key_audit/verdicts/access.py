@@ -44,7 +44,7 @@ from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escala
                                           UserFacts, tag_changers, tag_reads, tag_writers)
 from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
-from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, scp_gate
+from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, rcp_gate, scp_gate
 from bedrock_key_audit.policy import PolicyError, RequestContext, _or, decode_document, parse_document
 from bedrock_key_audit.trust import (CHAIN_DEPTH, assume_region_outcomes, assumer_accesses, assumes_another_role,
                                      home_region, offered_regions, session_tagger)
@@ -214,7 +214,7 @@ def _org_bound_readers(readers: list[Access], org: OrgPolicies | None, *, secret
         why, keys = _assume_bound(org, a, account_id=owner_account, arn_partition=arn_partition,
                                   principal_tags=principal_tags, scp_of=scp_of, principals=principals, now=now)
         if why:
-            verdicts[i] = {"principal": a.principal, "stopped": why, **_own_scps(a)}
+            verdicts[i] = {"principal": a.principal, "stopped": why, **_own_scps(a, why)}
         elif keys:
             readers[i] = _undecided_assume(a, keys)
             verdicts[i] = {"principal": a.principal, "undecided (may read)": list(keys)}
@@ -621,7 +621,7 @@ def _org_bound_minters(minters: list[Access], org: OrgPolicies | None, *, user_a
                                            now=now)
             if why:
                 stopped.add(a.principal)
-                said.append({"principal": a.principal, "stopped": why, **_own_scps(a)})
+                said.append({"principal": a.principal, "stopped": why, **_own_scps(a, why)})
                 continue
             if open_keys:
                 a = _undecided_assume(a, open_keys)
@@ -691,22 +691,30 @@ def _assume_bound(org: OrgPolicies, a: Access, *, account_id: str, arn_partition
     SCPs only in the Regions where the trust policy and the caller's policies do not deny it
     (:func:`bedrock_key_audit.trust.assume_region_outcomes`), and the one of any other role (the first hop
     of a chain) only when the caller may assume another role (:func:`bedrock_key_audit.trust.assumes_another_role`)."""
+    bound: OrgPolicies | None
     if a.kind == "external":
         m = re.fullmatch(r"arn:[^:]+:iam::(\d{12}):(.+)", a.principal)
-        theirs = (scp_of or {}).get(m[1]) if m else None
-        if m is None or theirs is None or theirs.account_id != m[1] or m[1] == account_id:
+        if m is None or m[1] == account_id:
             return "", ()
+        theirs = (scp_of or {}).get(m[1])
         caller = a.principal if m[2] != "root" else f"arn:{arn_partition}:iam::{m[1]}{_SYNTHETIC}"
         key_sets = _callers(dataclasses.replace(a, account=m[1], caller_arn=caller), org, account_id, scp_of)
-        bound = theirs
+        bound = theirs if theirs is not None and theirs.account_id == m[1] else None
     elif a.kind in ("user", "role") and a.principal.startswith("arn:"):
         key_sets = [_caller_keys(org, a.principal, account_id, home_region(arn_partition), principal_tags,
                                  _principal_tag_keys(org))]
         bound = org
     else:
         return "", ()
+    # the RCPs of the role's account bound every caller's sts:AssumeRole of its roles, inside or outside the
+    # organization ("Resource control policies (RCPs)": STS is a service RCPs cover); rcp_gate says when none apply
+    rcps = org if any(lv.rcps for lv in org.levels) else None
+    if bound is None and rcps is None:
+        return "", ()
     any_role = f"arn:{arn_partition}:iam::{account_id}:role/any-role"
-    everywhere = _requested_regions(_reads_requested_region(bound), "sts:AssumeRole", arn_partition)
+    reads_region = (bound is not None and _reads_requested_region(bound)) or (
+        rcps is not None and _reads_requested_region(rcps, kinds=("rcps",)))
+    everywhere = _requested_regions(reads_region, "sts:AssumeRole", arn_partition)
     # one alternative per Region the request may be sent to (_requested_regions): stopped only when denied in each;
     # the role's own AssumeRole only where its trust and the caller's policies let it be made
     role = next((p for p in principals if p.arn == a.via and p.kind == "role"), None)
@@ -720,22 +728,35 @@ def _assume_bound(org: OrgPolicies, a: Access, *, account_id: str, arn_partition
         wheres.setdefault(any_role, everywhere)
     alts: list[list[Request]] = [[("sts:AssumeRole", res, _ctx({**keys, "aws:RequestedRegion": where}, {}))]
                                  for keys in key_sets for res, regions in wheres.items() for where in regions]
-    why = _denial(bound, alts)
-    if why:
+    # each way in (caller keys, role, Region) is stopped when the caller's SCPs or the role account's RCPs deny it
+    pairs = [(scp_gate(bound, x, ctx, res) if bound is not None else None,
+              rcp_gate(rcps, x, ctx, res) if rcps is not None else None) for alt in alts for x, res, ctx in alt]
+    if pairs and all(any(g is not None and g.permits is False for g in pair) for pair in pairs):
+        clauses = [_denied_by(scp, "SCP") if scp is not None and scp.permits is False else _denied_by(rcp, "RCP")
+                   for scp, rcp in pairs]
+        common = [c for c in clauses[0] if all(c in other for other in clauses[1:])]
+        why = "denied by " + ", ".join(common or dict.fromkeys(c for cs in clauses for c in cs))
         limited = f" (in each Region where its own policies and the trust policy allow it: {', '.join(own)})" \
             if own and any_role not in wheres else ""
         return f"sts:AssumeRole {why}{limited}", ()
-    gates = [scp_gate(bound, x, ctx, res) for alt in alts for x, res, ctx in alt]
-    if any(g.permits is True for g in gates):
+    if any(all(g is None or g.permits is True for g in pair) for pair in pairs):
         return "", ()
-    return "", tuple(dict.fromkeys(f"{k} (a condition of {', '.join(g.open)})" for g in gates
-                                   if g.permits is None for k in g.unknown)) or ("a condition of the SCPs",)
+    undecided = [g for pair in pairs if not any(g is not None and g.permits is False for g in pair)
+                 for g in pair if g is not None and g.permits is None]
+    return "", tuple(dict.fromkeys(f"{k} (a condition of {', '.join(g.open)})" for g in undecided
+                                   for k in g.unknown)) or ("a condition of the SCPs/RCPs",)
 
 
-def _own_scps(a: Access) -> dict[str, str]:
-    """For an outsider kept out by its own account's SCPs (:func:`_assume_bound`): which they are."""
+def _denied_by(gate: Any, kind: str) -> tuple[str, ...]:
+    """The statements a denying gate names (``gate.deny``), or its sentence ("not allowed by any SCP ...")."""
+    return tuple(gate.deny) if gate.outcome == "denied" else (gate.sentence(kind),)
+
+
+def _own_scps(a: Access, why: str) -> dict[str, str]:
+    """For an outsider kept out by its own account's SCPs (:func:`_assume_bound`'s ``why`` names an SCP): which
+    they are."""
     return {"by its own SCPs": f"the SCPs of its account {a.principal.split(':')[4]} (--org-policies export)"} \
-        if a.kind == "external" else {}
+        if a.kind == "external" and ("SCP " in why) else {}
 
 
 def _undecided_assume(a: Access, keys: tuple[str, ...]) -> Access:
@@ -744,11 +765,11 @@ def _undecided_assume(a: Access, keys: tuple[str, ...]) -> Access:
         [*(a.unknown if not a.certain else ()), *(f"sts:AssumeRole: {k}" for k in keys)])))
 
 
-def _reads_requested_region(org: OrgPolicies) -> bool:
-    """Does any SCP mention ``aws:RequestedRegion`` (in a condition, or as a policy variable)?  A textual
-    test: it may only ask for more evaluations than needed, never fewer."""
+def _reads_requested_region(org: OrgPolicies, kinds: Sequence[str] = ("scps",)) -> bool:
+    """Does any SCP (or, with ``kinds``, RCP) mention ``aws:RequestedRegion`` (in a condition, or as a policy
+    variable)?  A textual test: it may only ask for more evaluations than needed, never fewer."""
     return any("aws:requestedregion" in (p.document if isinstance(p.document, str) else json.dumps(p.document)).lower()
-               for lv in org.levels for p in lv.scps)
+               for lv in org.levels for kind in kinds for p in getattr(lv, kind))
 
 
 def _requested_regions(reads_region: bool, action: str, arn_partition: str) -> tuple[str, ...]:

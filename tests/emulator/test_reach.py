@@ -335,3 +335,32 @@ def test_a_govcloud_pair_cannot_reuse_a_commercial_account_id(emu):
     with pytest.raises(urllib.error.HTTPError) as refused:
         post(emu, "/_emulator/govcloud-account", {"account_id": commercial})
     assert refused.value.code == 409 and "commercial account" in json.loads(refused.value.read())["error"]
+
+
+def test_an_rcp_of_the_roles_account_bounds_assume_role_by_anyone(emu):
+    """"Resource control policies (RCPs)": AWS STS is a service RCPs cover, so an identity perimeter on the role's
+    account (Deny sts:AssumeRole unless aws:PrincipalOrgID is the organization's) keeps out a trusted outsider and
+    lets the account's own principals (which carry the organization id) through; without it the outsider gets in."""
+    from bedrock_key_audit.emulator import org_guard, partitions
+    from bedrock_key_audit.emulator.scenario_base import MANAGEMENT
+
+    emu.apply("scp_caps_key_age")  # the GovCloud account is a member of the GovCloud organization
+    iam = emu.client("iam", "govcloud")
+    iam.create_user(UserName="alice")
+    alice = session(emu, iam.create_access_key(UserName="alice")["AccessKey"])
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": [OUTSIDE, f"arn:{P}:iam::{GOV}:user/alice"]}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="shared", AssumeRolePolicyDocument=json.dumps(trust))
+    role = f"arn:{P}:iam::{GOV}:role/shared"
+    partner = outside_user(emu)
+    client(emu, partner, "sts").assume_role(RoleArn=role, RoleSessionName="before")  # no RCP on STS yet: in
+    org_id = org_guard.org_id_of(GOV)
+    assert org_id
+    org_guard.attach(MANAGEMENT["govcloud"], partitions.ACCOUNTS["govcloud"], org_guard.RCP, "AssumePerimeter", {
+        "Version": "2012-10-17", "Statement": [
+            {"Sid": "AssumePerimeter", "Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole", "Resource": "*",
+             "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": org_id},
+                           "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}}]}, partition=P)
+    with pytest.raises(botocore.exceptions.ClientError, match="resource control policy"):
+        client(emu, partner, "sts").assume_role(RoleArn=role, RoleSessionName="after")
+    client(emu, alice, "sts").assume_role(RoleArn=role, RoleSessionName="insider")  # carries the organization id

@@ -891,3 +891,54 @@ def test_a_minter_that_may_tag_itself_only_with_harmless_values_is_kept_to_its_t
         tag = allow("iam:TagUser", dev, Condition={"StringEquals": {"aws:RequestTag/keyops": values}})
         status, text = _abac_mint_row(abac, tag, tags={"keyops": "false"})
         assert status == want, (values, text)
+
+
+def test_an_rcp_of_the_roles_account_bounds_every_callers_assume_role() -> None:
+    """"Resource control policies (RCPs)": STS is a service RCPs cover, so the RCPs of the account whose role is
+    assumed bound every caller's sts:AssumeRole -- an outsider's too, with or without its own SCPs exported.  An
+    identity perimeter (aws:PrincipalOrgID) keeps out an outsider whose export names another organization; one
+    whose organization is unknown may get in (error, naming the key); the account's own principals carry its
+    organization id and stay counted.  Both rows; the management account's roles are beyond RCPs."""
+    def assume_perimeter(extra: dict[str, Any] | None = None) -> OrgPolicy:
+        cond = {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc"},
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}, **(extra or {})}
+        return pol("AssumePerimeter", doc(deny("sts:AssumeRole", Sid="AssumePerimeter", Principal="*",
+                                               Condition=cond)), RCP)
+    outsider = Access(principal=f"arn:aws:iam::{PARTNER_ACCT}:root", kind="external", certain=True,
+                      grants=("trust policy",), note="can assume role minting-automation; outside the account",
+                      via=MINTER)
+    insider = Access(principal=f"arn:aws:iam::{COMMERCIAL}:user/ops", kind="user", certain=True,
+                     grants=("identity policy",), note="can assume role minting-automation", via=MINTER)
+    resetter = granted(ON_KEY_USER.format("Reset"), (RESET, ()))
+    other_org = {PARTNER_ACCT: org(account=PARTNER_ACCT, org_id="o-other")}
+    ours = org(rcps=(assume_perimeter(),), account=COMMERCIAL)
+
+    def minters(o: OrgPolicies, scp_of: dict[str, OrgPolicies]) -> tuple[list[Access], list[dict[str, Any]]]:
+        return _org_bound_minters([resetter, insider, outsider], o, user_arn=KEY_USER, arn_partition="aws",
+                                  account_id=COMMERCIAL, scp_of=scp_of)
+
+    kept, said = minters(ours, other_org)
+    assert kept == [resetter, insider], said
+    assert said[0]["principal"] == outsider.principal and "RCP AssumePerimeter" in said[0]["stopped"], said
+    assert "by its own SCPs" not in said[0]  # the RCP of the role's account, not the outsider's SCPs
+    # its organization unknown (no export): it may assume the role -- counted as possible, naming the key
+    kept, said = minters(ours, {})
+    assert [a.principal for a in kept] == [resetter.principal, insider.principal, outsider.principal]
+    assert not kept[2].certain and any("aws:PrincipalOrgID" in u for u in kept[2].unknown), kept[2]
+    # controls: an export naming our organization, no such RCP, RCPs off, the management account's roles
+    same_org = {PARTNER_ACCT: org(account=PARTNER_ACCT, org_id="o-abc")}
+    assert minters(ours, same_org) == ([resetter, insider, outsider], [])
+    assert minters(org(account=COMMERCIAL), other_org) == ([resetter, insider, outsider], [])
+    assert minters(org(account=COMMERCIAL, rcp_enabled=False), other_org) == ([resetter, insider, outsider], [])
+    mgmt = dataclasses.replace(ours, account_id=MGMT)
+    assert minters(mgmt, other_org)[0] == [resetter, insider, outsider]
+    # an RCP denying AssumeRole in us-east-1 only: another Region's STS endpoint is open (needs the Region read)
+    east = org(rcps=(assume_perimeter({"StringEquals": {"aws:RequestedRegion": "us-east-1"}}),), account=COMMERCIAL)
+    assert minters(east, other_org)[0] == [resetter, insider, outsider]
+    # readers: the GovCloud account's RCP keeps the outsider from the workload role
+    gov_out = dataclasses.replace(outsider, principal=f"arn:aws-us-gov:iam::{PARTNER_ACCT}:root", via=WORKLOAD)
+    kept, said = _org_bound_readers([WORKLOAD_READS, gov_out], org(rcps=(assume_perimeter(),)), secret_arn=SECRET,
+                                    region=REGION, owner_account=GOV, key_arn_of={REGION: KEY}, now=NOW,
+                                    scp_of=other_org)
+    assert kept == [WORKLOAD_READS] and "RCP AssumePerimeter" in said[-1]["stopped"], said
+    assert bound([WORKLOAD_READS, gov_out], org())[0] == [WORKLOAD_READS, gov_out]
