@@ -364,7 +364,10 @@ def readers_restricted(check: Any, secret: Any, inventory: Any, audit_config: An
     # the organization bounds an escalation as it bounds the minters' (each call of a step; here the
     # final read too), with the aws:PrincipalTag/* of the account's users and roles
     arn_partition = secret.arn.split(":")[1]
-    own_reads = _reads_principal_tag(principals, policy, *(k.policy for k in (key, *replica_keys) if k))
+    # a role's trust policy reading the caller's aws:PrincipalTag/* decides who may assume a role that reads: the
+    # caller's tags are then read as its own too (no fact when someone acting as the caller may change them)
+    own_reads = _reads_principal_tag(principals, policy, *(k.policy for k in (key, *replica_keys) if k),
+                                     *_trust_documents(principals))
     row_docs = (policy, *(k.policy for k in (key, *replica_keys) if k))
     principal_tags, retag, scp = _facts_of_tags(auth, org, account_id=account, arn_partition=arn_partition, now=now,
                                                 principals=principals, own=own_reads, docs=row_docs,
@@ -491,7 +494,7 @@ def key_minting_restricted(check: Any, inventory: Any, audit_config: Any, now: A
         caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else "")
     org, org_note = _org_of(inventory, "commercial")
     tags, retag, scp = _facts_of_tags(auth, org, account_id=account_id, arn_partition=arn_partition, now=now,
-                                      own=_reads_principal_tag(auth.principals),
+                                      own=_reads_principal_tag(auth.principals, *_trust_documents(auth.principals)),
                                       facts_of=_facts_reader(check, inventory, "commercial"))
     # a principal that may rewrite its own tags is not judged by them in its own policies either; a role whose
     # tags no one may change and no session may override is
@@ -833,7 +836,10 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
     change their own tags).  A role whose trust allows ``sts:TagSession`` keeps its IAM tags unless a session
     may carry another value of a key the policies read (:func:`bedrock_key_audit.trust.session_tagger`).
     Asked only when the organization's policies read a principal or resource tag, or ``own``: when a policy the
-    row evaluates for the principals themselves reads ``aws:PrincipalTag/*`` (:func:`_reads_principal_tag`).
+    row evaluates for the principals themselves reads ``aws:PrincipalTag/*`` (:func:`_reads_principal_tag`) --
+    a role's trust policy too: its condition on the caller's ``aws:PrincipalTag/*`` decides who may assume the
+    role (IAM User Guide, "IAM tutorial: Define permissions to access AWS resources based on tags": a trust
+    policy may read the caller's ``aws:PrincipalTag``; the caller's tags are then its own to rewrite if it may).
 
     Also the SCP gate (:func:`_scp_gate_of`) the rows use, with these tags and the IAM tags of the account's
     users and roles as the ``aws:ResourceTag/*`` of a request on one of them -- unless the caller may change

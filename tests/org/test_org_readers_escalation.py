@@ -749,3 +749,28 @@ def test_a_tag_a_trust_policy_reads_counts_with_the_values_it_names(tmp_path: Pa
                                         tags={"team": "web"})],
                                   [role("r", doc(READ), trust=trust)], allowed=[arn("role", "r")], tmp_path=tmp_path)
         assert status in want, (wanted, text)
+
+
+@pytest.mark.parametrize(("asker_policy", "want"), [
+    ("tag-self", ("fail", "error")), ("untag-self", ("fail", "error")), ("none", ("pass",))])
+def test_a_trust_reading_the_callers_tag_counts_a_caller_that_may_change_it(asker_policy: str, want: tuple[str, ...],
+                                                                             tmp_path: Path) -> None:
+    """A reading role's trust admits the account only while the caller is tagged team=bedrock (or denies one tagged
+    blocked=true): asker, tagged team=web and blocked=true, has no ABAC grant of its own -- only the trust reads its
+    tags.  With TagUser (UntagUser) on itself it tags itself team=bedrock (removes blocked) and assumes the role:
+    its tags are no fact (RT3 T04b, T04h; "Define permissions based on attributes with ABAC authorization").
+    Control: asker may not change its tags (pass)."""
+    asker = arn("user", "asker")
+    tagging = {"tag-self": [allow("iam:TagUser", asker)], "untag-self": [allow("iam:UntagUser", asker)],
+               "none": []}[asker_policy]
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"{G}:iam::{GOV}:root"}, "Action": "sts:AssumeRole",
+                 "Condition": {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}}} if asker_policy != "untag-self"
+                else {"Effect": "Allow", "Principal": {"AWS": f"{G}:iam::{GOV}:root"}, "Action": "sts:AssumeRole"},
+                {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
+                 "Condition": {"StringEquals": {"aws:PrincipalTag/blocked": "true"}}})
+    tags = {"team": "web", "blocked": "true"} if asker_policy != "tag-self" else {"team": "web"}
+    status, text, _ = readers([user("asker", doc(allow("sts:AssumeRole", arn("role", "r")), *tagging), tags=tags)],
+                              [role("r", doc(READ), trust=trust)], allowed=[arn("role", "r")], tmp_path=tmp_path)
+    assert status in want, text
+    if status != "pass":
+        assert "asker" in text, text
