@@ -37,7 +37,8 @@ decides, three-valued like :mod:`bedrock_key_audit.access` (whose evaluator it u
    * taking over another principal: ``CreateAccessKey`` (certain with ``DeleteAccessKey`` as well,
      since a user holds at most two access keys -- IAM User Guide, "IAM and AWS STS quotas"),
      ``CreateLoginProfile`` / ``UpdateLoginProfile`` (certain with both: the first needs no
-     console password, the second one), ``UpdateAssumeRolePolicy`` (AWS STS API Reference,
+     console password, the second one; ``DeleteLoginProfile`` then ``CreateLoginProfile`` replaces one as
+     ``UpdateLoginProfile`` does), ``UpdateAssumeRolePolicy`` (AWS STS API Reference,
      "AssumeRole": within one account a user named in the role's trust policy may assume it
      without an identity policy; IAM User Guide, "Update a role trust policy": the caller's
      permissions boundary must still allow ``sts:AssumeRole``) -- alone, or after a policy
@@ -560,7 +561,7 @@ class _Judge:
         beyond), or always with ``DeleteAccessKey`` as well; ``CreateLoginProfile`` works only on a
         user without a console password and ``UpdateLoginProfile`` only on one with a password (IAM
         API Reference, "CreateLoginProfile": EntityAlreadyExists; "UpdateLoginProfile":
-        NoSuchEntity).  The user's key count and password are read (:class:`UserFacts`); a user
+        NoSuchEntity), or ``DeleteLoginProfile`` then ``CreateLoginProfile`` on one with a password.  The user's key count and password are read (:class:`UserFacts`); a user
         whose facts are missing leaves the step undecided, naming the read."""
         if t.kind == "user":
             tags = self.acct.user_tags.get(t.arn)
@@ -584,18 +585,23 @@ class _Judge:
             c = self.may(p, "iam:CreateLoginProfile", t.arn, tags=tags)
             u = self.may(p, "iam:UpdateLoginProfile", t.arn, tags=tags)
             if c.value is not False or u.value is not False:
-                both = _and([c.value, u.value])
+                # DeleteLoginProfile then CreateLoginProfile replaces an existing password as UpdateLoginProfile
+                # does (IAM API Reference, "DeleteLoginProfile": the user can no longer sign in until a new
+                # password is created; "CreateLoginProfile" then succeeds)
+                d = self.may(p, "iam:DeleteLoginProfile", t.arn, tags=tags) if c.value is not False else c
+                replace = _or([u.value, _and([c.value, d.value])])  # works on a user with a password
+                both = _and([c.value, replace])  # works whether or not it has one
                 has = facts.login_profile if facts is not None else None
                 if both is not True and has is None:
                     self.wanted.add(t.arn)
-                value = (both if both is True else c.value if has is False else u.value if has is True
+                value = (both if both is True else c.value if has is False else replace if has is True
                          else _and([_or([c.value, u.value]), None]))
                 if value is not False:
-                    unknown = frozenset(c.unknown | u.unknown) | (
+                    unknown = frozenset(c.unknown | u.unknown | d.unknown) | (
                         frozenset() if both is True or has is not None else frozenset(
                             {f"whether user {t.name} has a console password (iam:GetLoginProfile of user {t.name} "
                              f"would settle it)"}))
-                    steps.append(_Step(value, tuple(dict.fromkeys(c.grants + u.grants)), unknown,
+                    steps.append(_Step(value, tuple(dict.fromkeys(c.grants + u.grants + d.grants)), unknown,
                                        f"a console password for user {t.name}"))
             return _best_step(steps)
         if _service_linked(t):

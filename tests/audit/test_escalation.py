@@ -572,3 +572,24 @@ def test_detaching_the_denying_managed_policy_of_its_group():
     a = run(users=[user("dd3", detach, groups=("nomint",))], groups=[nomint],
             policies=[policy("deny-mint", doc(DENY_MINT))])["dd3"]
     assert a.certain and "iam:DetachGroupPolicy of deny-mint from group nomint of itself" in a.note
+
+
+@pytest.mark.parametrize(("has_password", "actions", "minter"), [
+    (True, ["iam:CreateLoginProfile", "iam:DeleteLoginProfile"], True),
+    (None, ["iam:CreateLoginProfile", "iam:DeleteLoginProfile"], True),
+    (False, ["iam:CreateLoginProfile", "iam:DeleteLoginProfile"], True),
+    (True, ["iam:DeleteLoginProfile"], False),  # control: a deleted password is no new one
+    (True, ["iam:CreateLoginProfile"], False)])  # control: EntityAlreadyExists
+def test_delete_then_create_login_profile_takes_over_a_user_with_a_password(has_password, actions, minter):
+    """DeleteLoginProfile then CreateLoginProfile replaces a console password as UpdateLoginProfile does
+    (IAM API Reference, "DeleteLoginProfile", "CreateLoginProfile"): certain whatever the user holds."""
+    rotator = user("rotator", doc(allow("iam:CreateServiceSpecificCredential")))
+    ops = user("ops", doc(allow(actions, f"{C}:iam::{A}:user/rotator")))
+    wanted: set[str] = set()
+    got = run(users=[rotator, ops], facts={"rotator": UserFacts(0, has_password)} if has_password is not None else {},
+              wanted=wanted)
+    if not minter:
+        assert "ops" not in got
+    else:
+        assert got["ops"].certain and "a console password for user rotator" in got["ops"].note
+        assert not wanted
