@@ -1024,7 +1024,8 @@ def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, als
 def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: str, now: dt.datetime,
                 gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
                 scp: ScpGate | None = None, keys: Sequence[str] | None = None,
-                also: Sequence[Any] = (), reads: TagReads | None = None) -> dict[str, dict[str, str]]:
+                also: Sequence[Any] = (), reads: TagReads | None = None,
+                taggers: Sequence[Principal] | None = None) -> dict[str, dict[str, str]]:
     """Who may change whose IAM tags: user or role ARN -> {ARN of a principal that may ``iam:TagUser`` /
     ``iam:UntagUser`` (``iam:TagRole`` / ``iam:UntagRole``) it -> the clause saying so}.  "May" is judged
     with that principal's identity policies and boundary (explicit Deny wins), the call bounded by
@@ -1045,7 +1046,10 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
     attributes with ABAC authorization": what matters is whether a principal can give itself the tag a grant
     reads; values are case sensitive under ``StringEquals``).  A value the calls leave unknown, a key also
     read as ``aws:ResourceTag/*``/``iam:ResourceTag/*``, or a target whose tags are not known counts as a
-    change.  The clause names the request that makes it."""
+    change.  The clause names the request that makes it.
+
+    ``taggers``: the principals judged as taggers (default: ``principals``) -- e.g. a principal as it is after
+    writing itself a policy (:func:`self_tag_grants`)."""
     acct = account_of(gaad or {}, principals, managed)
     judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
     role_tags = {str(e["Arn"]): {str(x.get("Key")): str(x.get("Value")) for x in e.get("Tags") or []}
@@ -1057,7 +1061,7 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
         tags = acct.user_tags.get(t.arn)
         current = tags if t.kind == "user" else None
         allowed: dict[str, list[tuple[str, _Eval, Mapping[str, Any], tuple[str, Any]]]] = {}
-        for p in principals:
+        for p in principals if taggers is None else taggers:
             evs: list[tuple[str, _Eval, Mapping[str, Any], tuple[str, Any]]] = []
             for action in _TAG_ACTIONS[t.kind]:
                 if keys is None:
@@ -1102,6 +1106,29 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
                            for k, v in sent_keys.items() if v is not None)
             out.setdefault(t.arn, {})[p_arn] = f"{verb} change its tags ({action} on {t.kind} {t.name})" + (
                 f" (a request with{sent[1:]})" if sent else "")
+    return out
+
+
+def self_tag_grants(principals: Sequence[Principal], *, partition: str, account_id: str, now: dt.datetime,
+                    gaad: Mapping[str, Any] | None = None, managed: Mapping[str, Any] | None = None,
+                    scp: ScpGate | None = None) -> list[tuple[Principal, str]]:
+    """Each principal that may, in one step, give itself a permission to tag or untag users or roles -- a policy
+    write on itself (``Put``/``Attach`` ``User``/``Role``/``Group`` ``Policy``, ``CreatePolicyVersion``,
+    ``SetDefaultPolicyVersion``, ``AddUserToGroup``, lifting a Deny, dropping its boundary: the escalation
+    search's one step, :meth:`_Judge._gains`, for ``iam:TagUser``/``UntagUser``/``TagRole``/``UntagRole``) --
+    as it is afterwards, with the sentence naming the step.  Whom it may then tag is :func:`tag_writers`' with
+    these as ``taggers`` (IAM User Guide, "Define permissions based on attributes with ABAC authorization":
+    principals must not be able to change their own tags -- nor grant themselves that)."""
+    acct = account_of(gaad or {}, principals, managed)
+    judge = _Judge(acct, [], None, partition, account_id, now, scp=scp,
+                   actions=(*_TAG_ACTIONS["user"], *_TAG_ACTIONS["role"]))
+    out: list[tuple[Principal, str]] = []
+    for p in principals:
+        if not _may_write(p):
+            continue
+        for step, after in judge._gains(p, p, "itself"):
+            if step.value is not False:
+                out.append((after, f"{'can' if step.value else 'may'} write itself the permission ({step.text})"))
     return out
 
 

@@ -41,7 +41,8 @@ from bedrock_key_audit.access import (
     tag_lookup,
 )
 from bedrock_key_audit.escalation import (ESCALATION, FinalGate, ScpGate, escalations_to, not_evaluated_sentence,
-                                          UserFacts, tag_changers, tag_reads, tag_writers)
+                                          UserFacts, self_tag_grants, tag_changers, tag_reads,
+                                          tag_writers)
 from bedrock_key_audit.escalation_resource import OrgStops, Target, resource_escalations
 from bedrock_key_audit.escalation import minters as escalation_minters
 from bedrock_key_audit.org_policies import Bound, OrgPolicies, Request, bound_all, rcp_gate, scp_gate
@@ -874,6 +875,16 @@ def _facts_of_tags(auth: AccountAuthorization, org: OrgPolicies | None, *, accou
             if read_keys is not None else None
         writers = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                               managed=auth.managed, scp=scp, keys=read_keys, also=org_conds, reads=reads)
+        # and a principal that may first write itself a policy allowing it to tag (the escalation search's one step)
+        granted = self_tag_grants(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                                  managed=auth.managed, scp=scp)
+        for after, how in granted:
+            more = tag_writers(ps, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
+                               managed=auth.managed, scp=scp, keys=read_keys, also=org_conds, reads=reads,
+                               taggers=[after])
+            for t_arn, by in more.items():
+                if after.arn in by and after.arn not in writers.get(t_arn, {}):
+                    writers.setdefault(t_arn, {})[after.arn] = f"{how}, then {by[after.arn]}"
         wanted: set[str] = set()
         retag = tag_changers(ps, writers, partition=arn_partition, account_id=account_id, now=now, gaad=auth.gaad,
                              managed=auth.managed, scp=scp, wanted=wanted)

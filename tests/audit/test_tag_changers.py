@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bedrock_key_audit.access import principals_from_gaad
-from bedrock_key_audit.escalation import UserFacts, tag_changers, tag_reads, tag_writers
+from bedrock_key_audit.escalation import UserFacts, self_tag_grants, tag_changers, tag_reads, tag_writers
 from tests.policy_docs import allow, deny, doc
 
 A = "123456789012"
@@ -315,3 +315,25 @@ def test_a_pattern_in_the_grant_leaves_every_value_in_doubt() -> None:
     assert ABAC in harmful(like, on_self(StringNotEquals={"aws:RequestTag/team": "web"}))
     assert ABAC in harmful(BEDROCK, on_self(StringNotEquals={"aws:RequestTag/team": "web"}))
     assert ABAC not in harmful(BEDROCK, on_self(StringEquals={"aws:RequestTag/team": ["web", "dev"]}))
+
+
+@pytest.mark.parametrize(("attachable", "changes"), [("tagself", True), ("other", False)])
+def test_a_principal_that_may_attach_itself_a_tagging_policy_may_change_its_tags(attachable: str, changes: bool) -> None:
+    """abac may AttachUserPolicy on itself only with iam:PolicyARN = the customer policy ``tagself`` (TagUser on
+    abac): attach, then tag (RT3 T09e, MT05).  Control: the one policy it may attach grants no tagging."""
+    pol = {name: f"arn:aws:iam::{A}:policy/{name}" for name in ("tagself", "other")}
+    docs = {"tagself": doc(allow("iam:TagUser", ABAC)), "other": doc(allow("s3:GetObject"))}
+    g = gaad([user("abac", allow("iam:AttachUserPolicy", ABAC, Condition={
+        "ArnEquals": {"iam:PolicyARN": pol[attachable]}}), tags={"team": "web"})])
+    g["Policies"] = [{"PolicyName": n, "Arn": a, "DefaultVersionId": "v1", "AttachmentCount": 0,
+                      "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": docs[n]}]}
+                     for n, a in pol.items()]
+    ps = principals_from_gaad(g)
+    assert tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, keys=["team"]).get(ABAC) is None
+    granted = self_tag_grants(ps, partition="aws", account_id=A, now=NOW, gaad=g)
+    assert bool(granted) is changes, granted
+    if changes:
+        after, how = granted[0]
+        assert "iam:AttachUserPolicy of tagself to itself" in how, how
+        got = tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, keys=["team"], taggers=[after])
+        assert got[ABAC][ABAC].startswith("can change its tags (iam:TagUser on user abac)"), got

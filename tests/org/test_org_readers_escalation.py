@@ -249,16 +249,22 @@ def test_an_scp_on_the_target_users_resource_tag_is_decided_from_its_iam_tags(tm
 # --------------------------------------------------------------------------- aws:PrincipalTag from IAM tags (s07)
 TEAM_ONLY = pol("TeamOnly", deny("secretsmanager:GetSecretValue", Sid="TeamOnly",
                                  Condition={"StringNotEquals": {"aws:PrincipalTag/team": "bedrock"}}))
+# an escalator that may write itself any policy may also write itself iam:TagUser (TagRole) and tag itself (RT3 B2):
+# where a test means the SCP to decide from its IAM tags, the organization also refuses tagging
+NO_TAGGING = pol("NoTagging", deny(["iam:TagUser", "iam:UntagUser", "iam:TagRole", "iam:UntagRole"], Sid="NoTagging"))
 
 
 def test_principal_tag_in_the_scp_is_decided_from_the_escalators_iam_tags() -> None:
     write = doc(allow("iam:PutUserPolicy", INTERN))
-    status, text, _ = readers([user("intern", write, tags={"team": "bedrock"})], (), TEAM_ONLY)
+    status, text, _ = readers([user("intern", write, tags={"team": "bedrock"})], (), TEAM_ONLY, NO_TAGGING)
     assert status == "fail" and INTERN in text, text
-    status, text, _ = readers([user("intern", write, tags={"team": "web"})], (), TEAM_ONLY)
+    status, text, _ = readers([user("intern", write, tags={"team": "web"})], (), TEAM_ONLY, NO_TAGGING)
     assert status == "pass" and INTERN in kept_out(text), text
-    status, text, _ = readers([user("intern", write)], (), TEAM_ONLY)
+    status, text, _ = readers([user("intern", write)], (), TEAM_ONLY, NO_TAGGING)
     assert status == "pass" and INTERN in text, text
+    # without NO_TAGGING intern writes itself TagUser, tags itself team=bedrock and reads: its tags are no fact
+    status, text, _ = readers([user("intern", write, tags={"team": "web"})], (), TEAM_ONLY)
+    assert status == "error" and "iam:PutUserPolicy on itself), then can change its own tags" in text, text
 
 
 def test_principal_tag_in_the_scp_is_decided_for_a_direct_reader() -> None:
@@ -276,13 +282,13 @@ def test_principal_tag_of_a_role_whose_trust_allows_tag_session_stays_undecided(
     ci = user("ci", doc(allow("sts:AssumeRole", ops)))
     tagged = role("ops", writes, trust=trusts(arn("user", "ci"), actions=("sts:AssumeRole", "sts:TagSession")),
                   tags={"team": "web"})
-    status, text, _ = readers([ci], [tagged], TEAM_ONLY)
+    status, text, _ = readers([ci], [tagged], TEAM_ONLY, NO_TAGGING)
     assert status == "error" and ops in text and "aws:PrincipalTag/team" in text, text
     plain = role("ops", writes, trust=trusts(arn("user", "ci")), tags={"team": "web"})
-    status, text, _ = readers([ci], [plain], TEAM_ONLY)
+    status, text, _ = readers([ci], [plain], TEAM_ONLY, NO_TAGGING)
     assert status == "pass" and ops in text, text
     status, text, _ = readers([ci], [role("ops", writes, trust=trusts(arn("user", "ci")), tags={"team": "bedrock"})],
-                              TEAM_ONLY)
+                              TEAM_ONLY, NO_TAGGING)
     assert status == "fail" and ops in text, text
 
 
@@ -404,20 +410,20 @@ def test_a_role_whose_sessions_cannot_override_the_tag_keeps_it() -> None:
                    {"Effect": "Allow", "Principal": {"AWS": ci}, "Action": ["sts:TagSession"],
                     "Condition": {"StringEquals": {"aws:RequestTag/team": "web"}}})
     ci_user = user("ci", doc(allow(["sts:AssumeRole", "sts:TagSession"], ops)))
-    status, text, _ = readers([ci_user], [role("ops", writes, trust=only_web, tags={"team": "web"})], TEAM_ONLY)
+    status, text, _ = readers([ci_user], [role("ops", writes, trust=only_web, tags={"team": "web"})], TEAM_ONLY, NO_TAGGING)
     assert status == "pass" and ops in kept_out(text), text
     any_tag = doc({"Effect": "Allow", "Principal": {"AWS": ci}, "Action": ["sts:AssumeRole", "sts:TagSession"]})
-    status, text, _ = readers([ci_user], [role("ops", writes, trust=any_tag, tags={"team": "web"})], TEAM_ONLY)
+    status, text, _ = readers([ci_user], [role("ops", writes, trust=any_tag, tags={"team": "web"})], TEAM_ONLY, NO_TAGGING)
     assert status == "error" and "user ci can assume role ops with the session tag team=bedrock" in text, text
     # trusted through the account: ci's own policies must allow sts:TagSession too
     root = trusts(f"{G}:iam::{GOV}:root", actions=("sts:AssumeRole", "sts:TagSession"))
     no_tag = user("ci", doc(allow("sts:AssumeRole", ops)))
-    status, text, _ = readers([no_tag], [role("ops", writes, trust=root, tags={"team": "web"})], TEAM_ONLY)
+    status, text, _ = readers([no_tag], [role("ops", writes, trust=root, tags={"team": "web"})], TEAM_ONLY, NO_TAGGING)
     assert status == "pass" and ops in kept_out(text), text
-    status, text, _ = readers([ci_user], [role("ops", writes, trust=root, tags={"team": "web"})], TEAM_ONLY)
+    status, text, _ = readers([ci_user], [role("ops", writes, trust=root, tags={"team": "web"})], TEAM_ONLY, NO_TAGGING)
     assert status == "error" and "aws:PrincipalTag/team" in text, text
     outside = trusts("arn:aws-us-gov:iam::111122223333:root", actions=("sts:AssumeRole", "sts:TagSession"))
-    status, text, _ = readers([no_tag], [role("ops", writes, trust=outside, tags={"team": "web"})], TEAM_ONLY)
+    status, text, _ = readers([no_tag], [role("ops", writes, trust=outside, tags={"team": "web"})], TEAM_ONLY, NO_TAGGING)
     assert status != "pass" and "outside account" in text, text
 
 
@@ -585,15 +591,15 @@ def test_an_scp_on_principal_tag_TEAM_reads_the_users_team_tag() -> None:
     would PASS with intern a reader -- the false pass.  Control: team=web is kept out."""
     team_only = pol("TeamOnly", deny("secretsmanager:GetSecretValue", Sid="TeamOnly",
                                      Condition={"StringNotEquals": {"aws:PrincipalTag/TEAM": "bedrock"}}))
-    status, text, _ = readers([user("intern", doc(READ), tags={"team": "bedrock"})], (), team_only)
+    status, text, _ = readers([user("intern", doc(READ), tags={"team": "bedrock"})], (), team_only, NO_TAGGING)
     assert status == "fail" and INTERN in text, text
-    status, text, _ = readers([user("intern", doc(READ), tags={"team": "web"})], (), team_only)
+    status, text, _ = readers([user("intern", doc(READ), tags={"team": "web"})], (), team_only, NO_TAGGING)
     assert status == "pass" and INTERN in kept_out(text), text
     # an escalator's step (PutUserPolicy on itself) is bounded with the same tags
     write = doc(allow("iam:PutUserPolicy", INTERN))
-    status, text, _ = readers([user("intern", write, tags={"Team": "bedrock"})], (), team_only)
+    status, text, _ = readers([user("intern", write, tags={"Team": "bedrock"})], (), team_only, NO_TAGGING)
     assert status == "fail" and INTERN in text, text
-    status, text, _ = readers([user("intern", write, tags={"Team": "web"})], (), team_only)
+    status, text, _ = readers([user("intern", write, tags={"Team": "web"})], (), team_only, NO_TAGGING)
     assert status == "pass" and INTERN in kept_out(text), text
 
 
@@ -624,10 +630,10 @@ def test_a_trust_refusing_one_spelling_of_the_session_tag_leaves_another_open() 
         return doc({"Effect": "Allow", "Principal": {"AWS": arn("user", "ci")}, "Action": ["sts:AssumeRole", "sts:TagSession"]},
                    {"Effect": "Deny", "Principal": {"AWS": arn("user", "ci")}, "Action": "sts:TagSession",
                     "Condition": {f"ForAnyValue:{op}": {"aws:TagKeys": ["team"]}}})
-    status, text, _ = readers([ci], [role("ops", writes, trust=trust("StringEquals"), tags={"team": "web"})], TEAM_ONLY)
+    status, text, _ = readers([ci], [role("ops", writes, trust=trust("StringEquals"), tags={"team": "web"})], TEAM_ONLY, NO_TAGGING)
     assert status == "error" and ops in text and "aws:PrincipalTag/team" in text, text
     status, text, _ = readers([ci], [role("ops", writes, trust=trust("StringEqualsIgnoreCase"), tags={"team": "web"})],
-                              TEAM_ONLY)
+                              TEAM_ONLY, NO_TAGGING)
     assert status == "pass" and ops in text, text
 
 
@@ -774,3 +780,18 @@ def test_a_trust_reading_the_callers_tag_counts_a_caller_that_may_change_it(aske
     assert status in want, text
     if status != "pass":
         assert "asker" in text, text
+
+
+@pytest.mark.parametrize(("lift", "want"), [(True, ("fail", "error")), (False, ("pass",))])
+def test_a_reader_that_may_first_lift_its_tagging_deny_may_change_its_tags(lift: bool, want: tuple[str, ...],
+                                                                          tmp_path: Path) -> None:
+    """intern reads only tagged team=bedrock; an Allow of TagUser on itself is cancelled by a Deny in its inline
+    policy p1, which intern may delete (iam:DeleteUserPolicy on itself): one step gives it TagUser, then it tags
+    itself and reads (RT3 B2: the escalation search's one step counts for who may change tags).  Control: no
+    DeleteUserPolicy -- the Deny holds (pass)."""
+    own = doc(ABAC_READ, allow("iam:TagUser", INTERN), *([allow("iam:DeleteUserPolicy", INTERN)] if lift else []))
+    status, text, _ = readers([user("intern", own, doc(deny("iam:TagUser", INTERN)), tags={"team": "web"})],
+                              tmp_path=tmp_path)
+    assert status in want, text
+    if lift:
+        assert "iam:DeleteUserPolicy of inline policy p1 of itself" in text, text
