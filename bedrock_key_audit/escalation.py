@@ -561,48 +561,22 @@ class _Judge:
         beyond), or always with ``DeleteAccessKey`` as well; ``CreateLoginProfile`` works only on a
         user without a console password and ``UpdateLoginProfile`` only on one with a password (IAM
         API Reference, "CreateLoginProfile": EntityAlreadyExists; "UpdateLoginProfile":
-        NoSuchEntity), or ``DeleteLoginProfile`` then ``CreateLoginProfile`` on one with a password.  The user's key count and password are read (:class:`UserFacts`); a user
+        NoSuchEntity), or ``DeleteLoginProfile`` then ``CreateLoginProfile`` on one with a password.  A grant of
+        these gated on the user's tags counts also after ``p`` changes one of them (:meth:`_retags`).  The user's key count and password are read (:class:`UserFacts`); a user
         whose facts are missing leaves the step undecided, naming the read."""
         if t.kind == "user":
             tags = self.acct.user_tags.get(t.arn)
-            facts = self.facts.get(t.arn)
-            ak = self.may(p, "iam:CreateAccessKey", t.arn, tags=tags)
-            steps: list[_Step] = []
-            if ak.value is not False:
-                rotate = self.may(p, "iam:DeleteAccessKey", t.arn, tags=tags)
-                room: bool | None = facts.access_keys < 2 if facts is not None and facts.access_keys is not None else None
-                sure = rotate.value is True or room is True
-                if not sure and room is None:
-                    self.wanted.add(t.arn)
-                if room is False and rotate.value is False:
-                    pass  # two keys already and none may be deleted: CreateAccessKey fails
-                else:
-                    steps.append(_Step(ak.value if sure else _and([ak.value, None]), tuple(ak.grants),
-                                       frozenset(ak.unknown) | (frozenset() if sure else frozenset(
-                                           {f"whether user {t.name} holds fewer than two access keys (the quota; "
-                                            f"iam:ListAccessKeys of user {t.name} would settle it)"})),
-                                       f"iam:CreateAccessKey for user {t.name}"))
-            c = self.may(p, "iam:CreateLoginProfile", t.arn, tags=tags)
-            u = self.may(p, "iam:UpdateLoginProfile", t.arn, tags=tags)
-            if c.value is not False or u.value is not False:
-                # DeleteLoginProfile then CreateLoginProfile replaces an existing password as UpdateLoginProfile
-                # does (IAM API Reference, "DeleteLoginProfile": the user can no longer sign in until a new
-                # password is created; "CreateLoginProfile" then succeeds)
-                d = self.may(p, "iam:DeleteLoginProfile", t.arn, tags=tags) if c.value is not False else c
-                replace = _or([u.value, _and([c.value, d.value])])  # works on a user with a password
-                both = _and([c.value, replace])  # works whether or not it has one
-                has = facts.login_profile if facts is not None else None
-                if both is not True and has is None:
-                    self.wanted.add(t.arn)
-                value = (both if both is True else c.value if has is False else replace if has is True
-                         else _and([_or([c.value, u.value]), None]))
-                if value is not False:
-                    unknown = frozenset(c.unknown | u.unknown | d.unknown) | (
-                        frozenset() if both is True or has is not None else frozenset(
-                            {f"whether user {t.name} has a console password (iam:GetLoginProfile of user {t.name} "
-                             f"would settle it)"}))
-                    steps.append(_Step(value, tuple(dict.fromkeys(c.grants + u.grants + d.grants)), unknown,
-                                       f"a console password for user {t.name}"))
+            now_ = self._user_takeover(p, t, tags)
+            if (now_ is not None and now_.value is True) or tags is None:
+                return now_
+            steps = [now_] if now_ is not None else []
+            # a takeover gated on the user's tags (iam:ResourceTag) that p may first change
+            for tag_step, retagged in self._retags(p, t, tags):
+                then = self._user_takeover(p, t, retagged)
+                if then is not None and then.value is not False:
+                    steps.append(_Step(_and([tag_step.value, then.value]), tuple(dict.fromkeys(
+                        tag_step.grants + then.grants)), tag_step.unknown | then.unknown,
+                        f"{tag_step.text}, then {then.text}"))
             return _best_step(steps)
         if _service_linked(t):
             return None
@@ -613,6 +587,92 @@ class _Judge:
         rewrite = self._trust_rewrite(p, t)
         if rewrite is not None:
             steps.append(rewrite)
+        return _best_step(steps)
+
+    def _retags(self, p: Principal, t: Principal, tags: Mapping[str, str]) -> list[tuple[_Step, dict[str, str]]]:
+        """The tags user ``t`` may carry after ``p`` changes one that ``p``'s takeover grants read
+        (``iam:ResourceTag/<key>``, ``aws:ResourceTag/<key>``): ``iam:TagUser`` setting it to each value they
+        name or one they do not, ``iam:UntagUser`` removing it (IAM User Guide, "Controlling access to IAM
+        principals": a user's tags are its resource tags; TagUser carries ``aws:RequestTag/<key>`` and
+        ``aws:TagKeys``, UntagUser ``aws:TagKeys``).  One key per request; each with the step that sets it."""
+        tagging = [a for a in ("iam:TagUser", "iam:UntagUser")
+                   if any(st.effect == "Allow" and st.matches(a) for st in p.statements)]
+        if not tagging:
+            return []
+        takeover = ("iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
+                    "iam:DeleteLoginProfile")
+        conds = [st.conditions for st in (*p.statements, *(p.boundary or ())) if st.has_condition
+                 and any(st.matches(a) for a in takeover)]
+        text = json.dumps(conds, default=json_default)
+        keys = dict.fromkeys(k for k in re.findall(r"(?:aws|iam):resourcetag/([^\"\\\s}]*)", text, re.I)
+                             if k and not any(c in k for c in "*?$"))
+        all_conds = [st.conditions for st in (*p.statements, *(p.boundary or ())) if st.has_condition]
+        request_tags = {m for m in re.findall(r'"(aws:requesttag/[^"]+)"', json.dumps(all_conds, default=json_default),
+                                              re.I)}
+        out: list[tuple[_Step, dict[str, str]]] = []
+        for key in keys:
+            named = [v for prefix in ("iam:ResourceTag", "aws:ResourceTag")
+                     for v in _named_literals(conds, f"{prefix}/{key}")[0]]
+            named += _named_literals(all_conds, f"aws:RequestTag/{key}")[0]
+            have = next(((k, v) for k, v in tags.items() if k.casefold() == key.casefold()), None)
+            others = {rt: None for rt in request_tags if rt.split("/", 1)[1].casefold() != key.casefold()}
+            if "iam:TagUser" in tagging:
+                for v in dict.fromkeys([*named, f"{_FRESH}0"]):
+                    if "${" in v or (have is not None and have[1] == v):
+                        continue
+                    ev = self.may(p, "iam:TagUser", t.arn, {**others, "aws:TagKeys": [key], f"aws:RequestTag/{key}": v},
+                                  tags=tags)
+                    if ev.value is not False:
+                        after = {k: x for k, x in tags.items() if k.casefold() != key.casefold()} | {key: v}
+                        out.append((_step(ev, f"iam:TagUser of {key}={v} on user {t.name}"), after))
+            if "iam:UntagUser" in tagging and have is not None:
+                ev = self.may(p, "iam:UntagUser", t.arn, {**{rt: None for rt in request_tags}, "aws:TagKeys": [key]},
+                              tags=tags)
+                if ev.value is not False:
+                    out.append((_step(ev, f"iam:UntagUser of {key} on user {t.name}"),
+                                {k: x for k, x in tags.items() if k.casefold() != key.casefold()}))
+        return out
+
+    def _user_takeover(self, p: Principal, t: Principal, tags: Mapping[str, str] | None) -> _Step | None:
+        """:meth:`_takeover` of user ``t`` carrying ``tags``."""
+        facts = self.facts.get(t.arn)
+        ak = self.may(p, "iam:CreateAccessKey", t.arn, tags=tags)
+        steps: list[_Step] = []
+        if ak.value is not False:
+            rotate = self.may(p, "iam:DeleteAccessKey", t.arn, tags=tags)
+            room: bool | None = facts.access_keys < 2 if facts is not None and facts.access_keys is not None else None
+            sure = rotate.value is True or room is True
+            if not sure and room is None:
+                self.wanted.add(t.arn)
+            if room is False and rotate.value is False:
+                pass  # two keys already and none may be deleted: CreateAccessKey fails
+            else:
+                steps.append(_Step(ak.value if sure else _and([ak.value, None]), tuple(ak.grants),
+                                   frozenset(ak.unknown) | (frozenset() if sure else frozenset(
+                                       {f"whether user {t.name} holds fewer than two access keys (the quota; "
+                                        f"iam:ListAccessKeys of user {t.name} would settle it)"})),
+                                   f"iam:CreateAccessKey for user {t.name}"))
+        c = self.may(p, "iam:CreateLoginProfile", t.arn, tags=tags)
+        u = self.may(p, "iam:UpdateLoginProfile", t.arn, tags=tags)
+        if c.value is not False or u.value is not False:
+            # DeleteLoginProfile then CreateLoginProfile replaces an existing password as UpdateLoginProfile
+            # does (IAM API Reference, "DeleteLoginProfile": the user can no longer sign in until a new
+            # password is created; "CreateLoginProfile" then succeeds)
+            d = self.may(p, "iam:DeleteLoginProfile", t.arn, tags=tags) if c.value is not False else c
+            replace = _or([u.value, _and([c.value, d.value])])  # works on a user with a password
+            both = _and([c.value, replace])  # works whether or not it has one
+            has = facts.login_profile if facts is not None else None
+            if both is not True and has is None:
+                self.wanted.add(t.arn)
+            value = (both if both is True else c.value if has is False else replace if has is True
+                     else _and([_or([c.value, u.value]), None]))
+            if value is not False:
+                unknown = frozenset(c.unknown | u.unknown | d.unknown) | (
+                    frozenset() if both is True or has is not None else frozenset(
+                        {f"whether user {t.name} has a console password (iam:GetLoginProfile of user {t.name} "
+                         f"would settle it)"}))
+                steps.append(_Step(value, tuple(dict.fromkeys(c.grants + u.grants + d.grants)), unknown,
+                                   f"a console password for user {t.name}"))
         return _best_step(steps)
 
     def _assumed_by(self, p: Principal, t: Principal) -> _Step | None:

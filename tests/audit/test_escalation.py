@@ -593,3 +593,25 @@ def test_delete_then_create_login_profile_takes_over_a_user_with_a_password(has_
     else:
         assert got["ops"].certain and "a console password for user rotator" in got["ops"].note
         assert not wanted
+
+
+@pytest.mark.parametrize(("settable", "gate", "minter"), [
+    ("true", "true", True),  # tag keyadmin=true, then the key gate opens (RT3 T18, MT07)
+    ("true", "maybe", False),  # control: no value it may set opens the gate
+    (None, "true", False)])  # control: no TagUser -- the gate reads the current tag (false)
+def test_a_takeover_gated_on_the_users_tag_that_the_taker_may_set(settable, gate, minter):
+    """ops may CreateAccessKey on rotator only while rotator's iam:ResourceTag/keyadmin is ``gate``, and TagUser on
+    rotator with aws:RequestTag/keyadmin = ``settable``: it tags first, then takes over (IAM User Guide,
+    "Controlling access to IAM principals": a user's tags are its resource tags; TagUser changes them)."""
+    rotator = user("rotator", doc(allow("iam:CreateServiceSpecificCredential")))
+    rotator["Tags"] = [{"Key": "keyadmin", "Value": "false"}]
+    rot = f"{C}:iam::{A}:user/rotator"
+    ops = user("ops", doc(allow("iam:CreateAccessKey", rot, Condition={"StringEquals": {"iam:ResourceTag/keyadmin": gate}}),
+                          *([allow("iam:TagUser", rot, Condition={"StringEquals": {"aws:RequestTag/keyadmin": settable}})]
+                            if settable else [])))
+    got = run(users=[rotator, ops], facts={"rotator": UserFacts(0, False)})
+    if not minter:
+        assert "ops" not in got
+    else:
+        assert got["ops"].certain and "iam:TagUser of keyadmin=true on user rotator, then iam:CreateAccessKey" \
+            in got["ops"].note, got["ops"].note

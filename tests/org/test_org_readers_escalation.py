@@ -795,3 +795,19 @@ def test_a_reader_that_may_first_lift_its_tagging_deny_may_change_its_tags(lift:
     assert status in want, text
     if lift:
         assert "iam:DeleteUserPolicy of inline policy p1 of itself" in text, text
+
+
+@pytest.mark.parametrize(("gate", "want"), [("bedrock", ("fail", "error")), ("ops", ("pass",))])
+def test_a_takeover_the_tagger_opens_by_tagging_makes_the_tags_no_fact(gate: str, want: tuple[str, ...],
+                                                                      tmp_path: Path) -> None:
+    """tagger may tag intern only team=bedrock, and CreateAccessKey on intern only while intern's
+    iam:ResourceTag/team is ``gate``: with bedrock it tags, the gate opens, it takes intern over and reads as it
+    (RT3 B4: T18).  Control: the gate wants ops, a value tagger may not set -- intern (team=web) stays out."""
+    tagger = doc(allow("iam:TagUser", INTERN, Condition={"StringEquals": {"aws:RequestTag/team": "bedrock"},
+                                                         "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}),
+                 allow("iam:CreateAccessKey", INTERN, Condition={"StringEquals": {"iam:ResourceTag/team": gate}}))
+    status, text, _ = readers([user("intern", doc(ABAC_READ), tags={"team": "web"}), user("tagger", tagger)],
+                              tmp_path=tmp_path, facts={INTERN: UserFacts(0, False)})
+    assert status in want, text
+    if status != "pass":
+        assert "iam:TagUser of team=bedrock on user intern, then iam:CreateAccessKey" in text, text
