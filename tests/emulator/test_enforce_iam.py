@@ -567,3 +567,62 @@ def test_a_reader_tags_itself_through_a_role_it_assumes_and_reads(enforced):
     as_ops = _client(emu, (c["AccessKeyId"], c["SecretAccessKey"]), "iam", token=c["SessionToken"])
     as_ops.tag_user(UserName="abac", Tags=[{"Key": "team", "Value": "bedrock"}])
     assert sm.get_secret_value(SecretId="abac")["SecretString"] == "x"
+
+
+def test_delete_then_create_login_profile_replaces_a_users_password(enforced):
+    """RT3 B3, end to end: CreateLoginProfile on a user that has a console password fails (EntityAlreadyExists),
+    but DeleteLoginProfile then CreateLoginProfile sets the taker's password (escalation._Judge._takeover).
+    Control: without iam:DeleteLoginProfile the delete is refused."""
+    emu = enforced
+    iam = emu.client("iam")
+    iam.create_user(UserName="victim")
+    iam.create_login_profile(UserName="victim", Password="Xx1!aaaaaaaaaaaaa")
+    victim = f"arn:aws:iam::{COMMERCIAL}:user/victim"
+    only_create = _client(emu, _keys(emu, "creator", _allow("iam:CreateLoginProfile", victim)), "iam")
+    assert _code(lambda: only_create.delete_login_profile(UserName="victim"))[0] == "AccessDenied"
+    taker = _client(emu, _keys(emu, "taker", _allow(["iam:CreateLoginProfile", "iam:DeleteLoginProfile"], victim)), "iam")
+    assert _code(lambda: taker.create_login_profile(UserName="victim", Password="Xx1!bbbbbbbbbbbbb"))[0] == \
+        "EntityAlreadyExists"
+    assert _code(lambda: taker.delete_login_profile(UserName="victim"))[0] == "ok"
+    assert _code(lambda: taker.create_login_profile(UserName="victim", Password="Xx1!bbbbbbbbbbbbb"))[0] == "ok"
+
+
+def test_tagging_a_user_opens_a_takeover_gated_on_its_resource_tag(enforced):
+    """RT3 B4, end to end: tagger's CreateAccessKey on abac is allowed only while abac's iam:ResourceTag/team is
+    bedrock, and its TagUser only sets team=bedrock: refused first, allowed once it has tagged abac
+    (escalation._Judge._retags)."""
+    emu = enforced
+    iam = emu.client("iam")
+    iam.create_user(UserName="abac", Tags=[{"Key": "team", "Value": "web"}])
+    abac = f"arn:aws:iam::{COMMERCIAL}:user/abac"
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:TagUser", "Resource": abac,
+         "Condition": {"StringEquals": {"aws:RequestTag/team": "bedrock"}}},
+        {"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": abac,
+         "Condition": {"StringEquals": {"iam:ResourceTag/team": "bedrock"}}}]}
+    tagger = _client(emu, _keys(emu, "tagger", policy), "iam")
+    assert _code(lambda: tagger.create_access_key(UserName="abac"))[0] == "AccessDenied"
+    assert _code(lambda: tagger.tag_user(UserName="abac", Tags=[{"Key": "team", "Value": "ops"}]))[0] == "AccessDenied"
+    tagger.tag_user(UserName="abac", Tags=[{"Key": "team", "Value": "bedrock"}])
+    assert _code(lambda: tagger.create_access_key(UserName="abac"))[0] == "ok"
+
+
+def test_a_caller_tags_itself_to_meet_a_role_trust_on_its_principal_tag(enforced):
+    """RT3 B1, end to end: readrole's trust admits the account only for callers tagged team=bedrock; asker
+    (team=web) is refused, tags itself, and assumes the role (bedrock_key_audit.verdicts.access: a trust reading
+    aws:PrincipalTag makes the callers' tags a question of who may change them)."""
+    emu = enforced
+    iam = emu.client("iam")
+    role = f"arn:aws:iam::{COMMERCIAL}:role/readrole"
+    asker = f"arn:aws:iam::{COMMERCIAL}:user/asker"
+    iam.create_role(RoleName="readrole", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{COMMERCIAL}:root"}, "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/team": "bedrock"}}}]}))
+    keys = _keys(emu, "asker", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role},
+        {"Effect": "Allow", "Action": "iam:TagUser", "Resource": asker}]})
+    iam.tag_user(UserName="asker", Tags=[{"Key": "team", "Value": "web"}])
+    sts = _client(emu, keys, "sts")
+    assert _code(lambda: sts.assume_role(RoleArn=role, RoleSessionName="s0"))[0] == "AccessDenied"
+    _client(emu, keys, "iam").tag_user(UserName="asker", Tags=[{"Key": "team", "Value": "bedrock"}])
+    assert _code(lambda: sts.assume_role(RoleArn=role, RoleSessionName="s1"))[0] == "ok"
