@@ -1252,10 +1252,11 @@ def _harmful_assignments(t: Principal, current: Mapping[str, str] | None,
             if v not in options.setdefault(k, []):
                 options[k].append(v)
     # a value that is unknown; a key read as a resource tag or through a variable; one whose reading conditions are
-    # not decided by equality with the values they name (a pattern: an unnamed value may match it); unknown tags
+    # not decided by equality with the values they name (a pattern: an unnamed value may match it) set to the value
+    # standing for every unnamed one -- a named value, or the key removed, is evaluated as it is; unknown tags
     risky = [{k: v} for k, vs in options.items() for v in vs
              if v is _ANY_VALUE or k == "" or reads.resource_keys is None or k in reads.resource_keys
-             or reads.values.get(k) is None or current is None]
+             or (reads.values.get(k) is None and v is not _REMOVED and str(v).startswith(_FRESH)) or current is None]
     if risky:
         return risky
     assert current is not None

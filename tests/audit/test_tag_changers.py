@@ -337,3 +337,27 @@ def test_a_principal_that_may_attach_itself_a_tagging_policy_may_change_its_tags
         assert "iam:AttachUserPolicy of tagself to itself" in how, how
         got = tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, keys=["team"], taggers=[after])
         assert got[ABAC][ABAC].startswith("can change its tags (iam:TagUser on user abac)"), got
+
+
+@pytest.mark.parametrize(("grant", "tagging", "tags", "changes"), [
+    # RT3 T03h: a Deny on clearance like revoked*; abac may set only revoked-x, which still matches; control: ok
+    (deny("secretsmanager:GetSecretValue", Condition={"StringLike": {"aws:PrincipalTag/clearance": "revoked*"}}),
+     on_self(StringEquals={"aws:RequestTag/clearance": "revoked-x"}), {"clearance": "revoked-2024"}, False),
+    (deny("secretsmanager:GetSecretValue", Condition={"StringLike": {"aws:PrincipalTag/clearance": "revoked*"}}),
+     on_self(StringEquals={"aws:RequestTag/clearance": "ok"}), {"clearance": "revoked-2024"}, True),
+    # RT3 T03k: a Deny on team not like bed*; removing team leaves it (StringNotLike on a missing key is true);
+    # control: a Deny on team like web*, which the removal lifts
+    (deny("secretsmanager:GetSecretValue", Condition={"StringNotLike": {"aws:PrincipalTag/team": "bed*"}}),
+     allow("iam:UntagUser", ABAC), {"team": "web"}, False),
+    (deny("secretsmanager:GetSecretValue", Condition={"StringLike": {"aws:PrincipalTag/team": "web*"}}),
+     allow("iam:UntagUser", ABAC), {"team": "web"}, True),
+])
+def test_a_pattern_read_tag_set_to_a_named_value_or_removed_is_evaluated(
+        grant: dict[str, Any], tagging: dict[str, Any], tags: dict[str, str], changes: bool) -> None:
+    """A tag read through a pattern (StringLike/StringNotLike) counts whatever unnamed value may be set -- but a value
+    the tagging permission names, or the tag's removal, is evaluated as it is: no change of outcome, no count."""
+    g = gaad([user("abac", grant, tagging, tags=tags)])
+    ps = principals_from_gaad(g)
+    keys = [next(iter(tags))]
+    got = tag_writers(ps, partition="aws", account_id=A, now=NOW, gaad=g, keys=keys, reads=tag_reads(ps, [], keys))
+    assert (ABAC in got.get(ABAC, {})) is changes, got
