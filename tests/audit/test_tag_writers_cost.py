@@ -93,3 +93,31 @@ def test_sharing_changes_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     # the principals differ where it matters: a Deny on its own name, a boundary, another team
     assert set(shared) == {uarn("u004"), uarn("u009"), uarn("u014"), uarn("u019")}  # team db: team web is no change
     assert all(set(by) == {uarn("u004"), uarn("u019")} for by in shared.values())
+
+
+def test_callers_share_an_scp_answer_only_when_the_scps_read_them_alike() -> None:
+    """The SCP gate evaluates once for callers whose requests carry the same values of the keys the SCPs name;
+    its answers are those of a gate asked once per caller (nothing shared)."""
+    from bedrock_key_audit.org_policies import SCP
+    from bedrock_key_audit.verdicts.access import _scp_gate_of
+    from tests.org.test_org_bounds import COMMERCIAL, org, pol
+
+    scps = (pol("Team", doc(deny("iam:TagUser", Condition={"StringNotEquals": {"aws:PrincipalTag/team": "web"}})), SCP),
+            pol("Ops", doc(deny("iam:TagUser", Condition={"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/ops*"}})),
+                SCP))
+    o = org(scps=scps, account=COMMERCIAL)
+    users = {f"arn:aws:iam::{COMMERCIAL}:user/{name}": tags for name, tags in [
+        ("u1", {"team": "web"}), ("u2", {"team": "web", "env": "dev"}), ("u3", {"team": "db"}), ("u4", None),
+        ("ops1", {"team": "web"}), ("u5", {"team": "web"}), ("u6", {})]}
+    shared = _scp_gate_of(o, account_id=COMMERCIAL, arn_partition="aws", principal_tags=users)
+    assert shared is not None
+    target = f"arn:aws:iam::{COMMERCIAL}:user/target"
+    got = {}
+    for arn, _ in users.items():
+        for overlay in ({}, {"aws:RequestTag/team": "web"}):
+            alone = _scp_gate_of(o, account_id=COMMERCIAL, arn_partition="aws", principal_tags=users)
+            assert alone is not None
+            got[arn.rsplit("/", 1)[1], bool(overlay)] = answer = shared(arn, "iam:TagUser", target, overlay)
+            assert answer == alone(arn, "iam:TagUser", target, overlay)
+    assert [got[n, False][0] for n in ("u1", "u2", "u5", "u3", "u6", "ops1", "u4")] == [
+        True, True, True, False, False, False, None]
