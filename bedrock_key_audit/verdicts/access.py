@@ -1134,11 +1134,11 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
     res_keys = _tag_keys(org, ("aws:resourcetag/", "iam:resourcetag/")) if resource_tags else []
     reads_region = _reads_requested_region(org)  # once: the SCPs do not change between requests
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
-    # callers whose requests carry the same values of the keys the SCPs and RCPs name (their conditions, Resource
-    # variables) get the same answer: one evaluation for them all (a key no statement names is never looked up)
-    named = json.dumps([[st.conditions, st.resources, st.not_resources] for lv in org.levels
-                        for pol in (*lv.scps, *lv.rcps) for st in parse_document(pol.document, pol.name)],
-                       default=json_default).lower()
+    # callers whose requests carry the same values of the keys that the SCP statements covering the action name
+    # (their conditions, Resource variables) get the same answer: one evaluation for them all (a key no such
+    # statement names is never looked up: a statement whose Action does not cover the action does not apply)
+    statements = [st for lv in org.levels for pol in lv.scps for st in parse_document(pol.document, pol.name)]
+    named: dict[str, str] = {}
     alike: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
     def gate(arn: str, action: str, resource: Any, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
@@ -1150,8 +1150,11 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
                 keys.update(_tags_as_keys(on, res_keys))
             # an STS call may go to any Region's endpoint: permitted when permitted in one (_requested_regions)
             changes = (resource_tags[1].get(resource) or {}).get(arn) if resource_tags else None
+            if action not in named:
+                named[action] = json.dumps([[st.conditions, st.resources, st.not_resources] for st in statements
+                                            if st.matches(action)], default=json_default).lower()
             read = tuple(sorted((k.lower(), json.dumps(v, default=json_default)) for k, v in keys.items()
-                                if k.lower() in named))
+                                if k.lower() in named[action]))
             same = (action, resource, key[3], read, changes, (retag or {}).get(arn))  # all the answer depends on
             if same not in alike:
                 wheres = (overlay["aws:RequestedRegion"],) if "aws:RequestedRegion" in overlay else \
