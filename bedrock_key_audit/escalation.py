@@ -314,6 +314,14 @@ class _Judge:
         """``action`` by ``p`` on ``resource`` with ``overlay``, bounded by the SCPs.  ``part``: what
         :meth:`shared_part` said of ``p``, ``action`` and ``resource`` (worked out once by a caller asking many
         requests of them)."""
+        return self.gated(p, action, resource, overlay, self.unbounded(p, action, resource, overlay, tags, requests,
+                                                                     base, part)[0])
+
+    def unbounded(self, p: Principal, action: str, resource: Any, overlay: Mapping[str, Any] | None = None,
+            tags: Mapping[str, str] | None = None, requests: Sequence[Mapping[str, Any]] = ({},),
+            base: Mapping[str, Any] | None = None, part: tuple[Any, ...] | None = None) -> tuple[_Eval, bool]:
+        """:meth:`may` before the SCPs, and whether the evaluation is one shared by the principals alike in
+        ``part`` (:meth:`shared_part`)."""
         key = self._shared_key(p, action, resource, overlay, tags, requests, part) \
             if self._shared is not None and base is None else None
         got = None if key is None or self._shared is None else self._shared.get(key)
@@ -321,6 +329,10 @@ class _Judge:
             got = self._own(p, action, resource, overlay, tags, requests, base)
             if key is not None and self._shared is not None:
                 got = self._shared[key] = _Eval(got.value, [], got.unknown)
+        return got, key is not None
+
+    def gated(self, p: Principal, action: str, resource: Any, overlay: Mapping[str, Any] | None, got: _Eval) -> _Eval:
+        """:meth:`may`: ``got`` (:meth:`unbounded`) bounded by the SCPs for ``p``."""
         if self.scp is None or got.value is False or action in MINT_ACTIONS:
             return got
         permits, keys = self.scp(p.arn, action, resource, overlay or {})
@@ -1132,6 +1144,11 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
     conditions = {p.arn: json.dumps([s.conditions for s in (*p.statements, *(p.boundary or ())) if s.has_condition],
                                     default=json_default) for p in principals}
     requests: dict[tuple[Any, ...], tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    # per target, action, and what of a principal decides its own evaluations (the part its policies' statements
+    # that may apply say, and its conditions): the request without tag keys, and the requests its policies do not
+    # refuse, with the assignment each makes -- the SCPs then judged per principal
+    Plan = tuple[_Eval, list[tuple[Mapping[str, Any], tuple[str, Any], _Eval]]]
+    plans: dict[tuple[Any, ...], Plan] = {}
     for t in principals:
         if t.kind not in _TAG_ACTIONS or not t.arn.startswith("arn:"):
             continue
@@ -1146,9 +1163,34 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
                 if keys is None:
                     evs.append((action, judge.may(p, action, t.arn, tags=tags, part=part), {}, ("", _ANY_VALUE)))
                     continue
+                adding = action == _TAG_ACTIONS[t.kind][0]
+                if reads is not None and part is not None:
+                    plan = plans.get((part, conditions[p.arn]))
+                    if plan is None:
+                        first, alike = judge.unbounded(p, action, t.arn, tags=tags, part=part)
+                        tries: list[tuple[Mapping[str, Any], tuple[str, Any], _Eval]] = []
+                        for key in keys if first.value is not False else ():
+                            grant = reads.values.get(key.casefold())
+                            asked = (conditions[p.arn], key, now_tags, None if grant is None else tuple(grant))
+                            if asked not in requests:
+                                requests[asked] = _tag_requests(p, key, current, also, grant)
+                            for req in requests[asked][0 if adding else 1]:
+                                pre, shared = judge.unbounded(p, action, t.arn, req, tags=tags, part=part)
+                                alike = alike and shared
+                                if pre.value is not False:
+                                    tries.append((req, (key.casefold(), _assigned(req, key, adding)), pre))
+                        plan = (first, tries)
+                        if alike:
+                            plans[(part, conditions[p.arn])] = plan
+                    if judge.gated(p, action, t.arn, None, plan[0]).value is False:
+                        continue  # refused whatever it carries
+                    for call, assigned, pre in plan[1]:
+                        ev = judge.gated(p, action, t.arn, call, pre)
+                        if ev.value is not False:
+                            evs.append((action, ev, call, assigned))
+                    continue
                 if judge.may(p, action, t.arn, tags=tags, part=part).value is False:
                     continue  # refused whatever it carries
-                adding = action == _TAG_ACTIONS[t.kind][0]
                 for key in keys:
                     grant = reads.values.get(key.casefold()) if reads is not None else None
                     asked = (conditions[p.arn], key, now_tags, None if grant is None else tuple(grant))
@@ -1159,10 +1201,7 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
                         ev = judge.may(p, action, t.arn, overlay, tags=tags, part=part)
                         if ev.value is False:
                             continue
-                        value = next((v for k2, v in overlay.items() if k2.lower().startswith("aws:requesttag/")
-                                      and k2.split("/", 1)[1].casefold() == key.casefold()), _ANY_VALUE) \
-                            if adding else _REMOVED
-                        evs.append((action, ev, overlay, (key.casefold(), value)))
+                        evs.append((action, ev, overlay, (key.casefold(), _assigned(overlay, key, adding))))
                         if ev.value is True and reads is None:
                             break
                     if reads is None and any(ev.value is True for _, ev, _, _ in evs):
@@ -1189,6 +1228,15 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
             out.setdefault(t.arn, {})[p_arn] = f"{verb} change its tags ({action} on {t.kind} {t.name})" + (
                 f" (a request with{sent[1:]})" if sent else "")
     return out
+
+
+def _assigned(overlay: Mapping[str, Any], key: str, adding: bool) -> Any:
+    """The value a TagUser/TagRole request (``adding``) gives tag ``key`` (:data:`_ANY_VALUE`: unknown), or
+    :data:`_REMOVED` for an UntagUser/UntagRole."""
+    if not adding:
+        return _REMOVED
+    return next((v for k2, v in overlay.items() if k2.lower().startswith("aws:requesttag/")
+                 and k2.split("/", 1)[1].casefold() == key.casefold()), _ANY_VALUE)
 
 
 _ANY_VALUE = object()  # a tag value the request leaves unknown
