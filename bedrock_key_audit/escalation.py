@@ -89,6 +89,7 @@ from bedrock_key_audit.access import (
     _existential,
     _docs_of,
     key_minters,
+    principal_keys,
 )
 from bedrock_key_audit.escalation_catalogue import PATHS
 from bedrock_key_audit.jsonable import json_default
@@ -290,6 +291,10 @@ class _Judge:
         self._memo: dict[str, Access | None] = {}
         self._originals = {p.arn: p for p in acct.principals}
         self._trust_memo: dict[tuple[str, str], bool | None] = {}
+        # shared evaluations (:meth:`may`), when ``shared`` is set: None otherwise
+        self._shared: dict[tuple[Any, ...], _Eval] | None = None
+        self._statement_memo: dict[int, tuple[Statement, str, str, bool]] = {}
+        self._text_memo: dict[int, tuple[Any, str]] = {}
         self._parsed_trust: dict[str, list[ResourceStatement] | None] = {}
         aws_managed = f"arn:{partition}:iam::aws:policy/"
         # Attach* needs a policy that grants minting; these two exist in every account.
@@ -306,7 +311,40 @@ class _Judge:
     # ---- evaluation helpers
     def may(self, p: Principal, action: str, resource: Any, overlay: Mapping[str, Any] | None = None,
             tags: Mapping[str, str] | None = None, requests: Sequence[Mapping[str, Any]] = ({},),
-            base: Mapping[str, Any] | None = None) -> _Eval:
+            base: Mapping[str, Any] | None = None, part: tuple[Any, ...] | None = None) -> _Eval:
+        """``action`` by ``p`` on ``resource`` with ``overlay``, bounded by the SCPs.  ``part``: what
+        :meth:`shared_part` said of ``p``, ``action`` and ``resource`` (worked out once by a caller asking many
+        requests of them)."""
+        return self.gated(p, action, resource, overlay, self.unbounded(p, action, resource, overlay, tags, requests,
+                                                                     base, part)[0])
+
+    def unbounded(self, p: Principal, action: str, resource: Any, overlay: Mapping[str, Any] | None = None,
+            tags: Mapping[str, str] | None = None, requests: Sequence[Mapping[str, Any]] = ({},),
+            base: Mapping[str, Any] | None = None, part: tuple[Any, ...] | None = None) -> tuple[_Eval, bool]:
+        """:meth:`may` before the SCPs, and whether the evaluation is one shared by the principals alike in
+        ``part`` (:meth:`shared_part`)."""
+        key = self._shared_key(p, action, resource, overlay, tags, requests, part) \
+            if self._shared is not None and base is None else None
+        got = None if key is None or self._shared is None else self._shared.get(key)
+        if got is None:
+            got = self._own(p, action, resource, overlay, tags, requests, base)
+            if key is not None and self._shared is not None:
+                got = self._shared[key] = _Eval(got.value, [], got.unknown)
+        return got, key is not None
+
+    def gated(self, p: Principal, action: str, resource: Any, overlay: Mapping[str, Any] | None, got: _Eval) -> _Eval:
+        """:meth:`may`: ``got`` (:meth:`unbounded`) bounded by the SCPs for ``p``."""
+        if self.scp is None or got.value is False or action in MINT_ACTIONS:
+            return got
+        permits, keys = self.scp(p.arn, action, resource, overlay or {})
+        if permits is False:
+            return _Eval(False, [], set())
+        return got if permits else _Eval(_and([got.value, None]), got.grants, got.unknown | set(keys))
+
+    def _own(self, p: Principal, action: str, resource: Any, overlay: Mapping[str, Any] | None,
+             tags: Mapping[str, str] | None, requests: Sequence[Mapping[str, Any]],
+             base: Mapping[str, Any] | None) -> _Eval:
+        """:meth:`may` before the SCPs: ``p``'s identity policies and boundary."""
         allows = [s for s in p.statements if s.effect == "Allow" and s.matches(action)]
         if not allows or (isinstance(resource, str) and resource != "*" and not any(
                 s.not_resources or any("${" in r or _loose(r).fullmatch(resource) for r in s.resources)
@@ -317,13 +355,69 @@ class _Judge:
         def one(o: Mapping[str, Any]) -> _Eval:
             return _evaluate(p, action, resource, _context(p, {**b, **o}, [*p.statements, *(p.boundary or ())], tags,
                                                           ("aws:resourcetag/", "iam:resourcetag/")))
-        got = _existential(one, requests)
-        if self.scp is None or got.value is False or action in MINT_ACTIONS:
-            return got
-        permits, keys = self.scp(p.arn, action, resource, overlay or {})
-        if permits is False:
-            return _Eval(False, [], set())
-        return got if permits else _Eval(_and([got.value, None]), got.grants, got.unknown | set(keys))
+        return _existential(one, requests)
+
+    def _text(self, value: Any) -> str | None:
+        """``value`` as JSON text, worked out once per object (kept, so that its id stays its own); None when it
+        is not written as JSON."""
+        got = self._text_memo.get(id(value))
+        if got is None:
+            try:
+                got = self._text_memo[id(value)] = (value, json.dumps(value, default=json_default))
+            except (TypeError, ValueError):
+                return None
+        return got[1]
+
+    def _shared_key(self, p: Principal, action: str, resource: Any, overlay: Mapping[str, Any] | None,
+                    tags: Mapping[str, str] | None, requests: Sequence[Mapping[str, Any]],
+                    part: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+        """The key of :meth:`may`'s shared evaluation: ``part`` (:meth:`shared_part`) and the request -- the
+        keys of ``overlay`` and the resource ``tags`` --; None (not shared) for other ``requests`` than the one."""
+        if tuple(requests) != ({},):
+            return None
+        part = part or self.shared_part(p, action, resource)
+        o, t = self._text(overlay), self._text(tags)
+        return None if part is None or o is None or t is None else (part, o, t)
+
+    def _statement(self, s: Statement) -> tuple[Statement, str, str, bool]:
+        """``s``, what it says (everything but where it comes from: its label), its conditions and resources
+        as lower-case text, and whether a condition key in it holds a policy variable."""
+        got = self._statement_memo.get(id(s))
+        if got is None:
+            said = json.dumps([s.effect, s.actions, s.not_actions, s.resources, s.not_resources, s.has_condition,
+                               s.conditions, s.variables], default=json_default)
+            text = json.dumps([s.conditions, s.resources, s.not_resources], default=json_default).lower()
+            blocks = s.conditions.values() if isinstance(s.conditions, dict) else ()
+            variable = any("${" in str(k) for pairs in blocks if isinstance(pairs, dict) for k in pairs)
+            got = self._statement_memo[id(s)] = (s, said, text, variable)  # s kept: its id stays its own
+        return got
+
+    def shared_part(self, p: Principal, action: str, resource: Any) -> tuple[Any, ...] | None:
+        """What of ``p`` decides :meth:`may` before the SCPs, so that principals alike in it share one evaluation
+        of each request (with the resource tags and the request's keys, which :meth:`may` adds): the
+        statements of ``p``'s policies and boundary that may apply to ``action`` on ``resource`` (the others
+        apply to nothing: :func:`_evaluate` ORs each effect's outcomes), whether ``p`` has a boundary, the keys
+        of ``p``'s own request context those statements name (:func:`principal_keys`; its tags when they name
+        ``aws:PrincipalTag/``).  None (no sharing): a resource that is not one ARN, or a condition key holding a
+        policy variable (the key it names is not in the text).  The evaluations shared carry no statement labels
+        (``grants``): :func:`tag_writers`, the one user, reads the outcome and the unknown keys only."""
+        if not isinstance(resource, str):
+            return None
+
+        def near(s: Statement) -> bool:
+            return s.matches(action) and bool(s.not_resources or any(
+                "${" in r or _loose(r).fullmatch(resource) for r in s.resources))
+        own = [self._statement(s) for s in p.statements if near(s)]
+        bound = [self._statement(s) for s in p.boundary or () if near(s)]
+        if any(v for *_, v in (*own, *bound)):
+            return None
+        text = "".join(t for _, _, t, _ in (*own, *bound))
+        values, absent = principal_keys(p)
+        mine = tuple(sorted((k.lower(), str(v)) for k, v in values.items() if k.lower() in text))
+        mine += tuple(sorted(("", k.lower()) for k in absent if k.lower() in text))
+        ptags = (None if p.tags is None else tuple(p.tags.items())) if "aws:principaltag/" in text else ()
+        return (action, resource, tuple(x for _, x, _, _ in own), p.boundary is not None,
+                tuple(x for _, x, _, _ in bound), mine, ptags)
 
     def final_act(self, arn: str, ability: Access) -> tuple[bool | None, tuple[str, ...]]:
         """May the organization let principal ``arn`` make the final action itself: the mint (any
@@ -1112,41 +1206,81 @@ def tag_writers(principals: Sequence[Principal], *, partition: str, account_id: 
     writing itself a policy (:func:`self_tag_grants`)."""
     acct = account_of(gaad or {}, principals, managed)
     judge = _Judge(acct, [], None, partition, account_id, now, scp=scp)
+    judge._shared = {}  # principals whose policies say the same share each evaluation (:meth:`_Judge.shared_part`)
     role_tags = {str(e["Arn"]): {str(x.get("Key")): str(x.get("Value")) for x in e.get("Tags") or []}
                  for e in (gaad or {}).get("RoleDetailList") or [] if isinstance(e, dict) and e.get("Arn")}
     out: dict[str, dict[str, str]] = {}
+    # the requests to try depend on the policies' conditions, not on whose they are: worked out once per kind
+    # (keyed by the principal object: a tagger may stand for one principal as it is after a policy write, and one
+    # principal after two different writes twice -- ``taggers`` -- each with conditions of its own)
+    judged = list(principals if taggers is None else taggers)
+    conditions = {id(p): json.dumps([s.conditions for s in (*p.statements, *(p.boundary or ())) if s.has_condition],
+                                    default=json_default) for p in judged}
+    requests: dict[tuple[Any, ...], tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    # per target, action, and what of a principal decides its own evaluations (the part its policies' statements
+    # that may apply say, and its conditions): the request without tag keys, and the requests its policies do not
+    # refuse, with the assignment each makes -- the SCPs then judged per principal
+    Plan = tuple[_Eval, list[tuple[Mapping[str, Any], tuple[str, Any], _Eval]]]
+    plans: dict[tuple[Any, ...], Plan] = {}
     for t in principals:
         if t.kind not in _TAG_ACTIONS or not t.arn.startswith("arn:"):
             continue
         tags = acct.user_tags.get(t.arn)
         current = tags if t.kind == "user" else None
+        now_tags = None if current is None else tuple(current.items())
         allowed: dict[str, list[tuple[str, _Eval, Mapping[str, Any], tuple[str, Any]]]] = {}
-        for p in principals if taggers is None else taggers:
+        for p in judged:
             evs: list[tuple[str, _Eval, Mapping[str, Any], tuple[str, Any]]] = []
             for action in _TAG_ACTIONS[t.kind]:
+                part = judge.shared_part(p, action, t.arn)
                 if keys is None:
-                    evs.append((action, judge.may(p, action, t.arn, tags=tags), {}, ("", _ANY_VALUE)))
+                    evs.append((action, judge.may(p, action, t.arn, tags=tags, part=part), {}, ("", _ANY_VALUE)))
                     continue
-                if judge.may(p, action, t.arn, tags=tags).value is False:
-                    continue  # refused whatever it carries
                 adding = action == _TAG_ACTIONS[t.kind][0]
+                if reads is not None and part is not None:
+                    plan = plans.get((part, conditions[id(p)]))
+                    if plan is None:
+                        first, alike = judge.unbounded(p, action, t.arn, tags=tags, part=part)
+                        tries: list[tuple[Mapping[str, Any], tuple[str, Any], _Eval]] = []
+                        for key in keys if first.value is not False else ():
+                            grant = reads.values.get(key.casefold())
+                            asked = (conditions[id(p)], key, now_tags, None if grant is None else tuple(grant))
+                            if asked not in requests:
+                                requests[asked] = _tag_requests(p, key, current, also, grant)
+                            for req in requests[asked][0 if adding else 1]:
+                                pre, shared = judge.unbounded(p, action, t.arn, req, tags=tags, part=part)
+                                alike = alike and shared
+                                if pre.value is not False:
+                                    tries.append((req, (key.casefold(), _assigned(req, key, adding)), pre))
+                        plan = (first, tries)
+                        if alike:
+                            plans[(part, conditions[id(p)])] = plan
+                    if judge.gated(p, action, t.arn, None, plan[0]).value is False:
+                        continue  # refused whatever it carries
+                    for call, assigned, pre in plan[1]:
+                        ev = judge.gated(p, action, t.arn, call, pre)
+                        if ev.value is not False:
+                            evs.append((action, ev, call, assigned))
+                    continue
+                if judge.may(p, action, t.arn, tags=tags, part=part).value is False:
+                    continue  # refused whatever it carries
                 for key in keys:
                     grant = reads.values.get(key.casefold()) if reads is not None else None
-                    add, remove = _tag_requests(p, key, current, also, grant)
+                    asked = (conditions[id(p)], key, now_tags, None if grant is None else tuple(grant))
+                    if asked not in requests:
+                        requests[asked] = _tag_requests(p, key, current, also, grant)
+                    add, remove = requests[asked]
                     for overlay in add if adding else remove:
-                        ev = judge.may(p, action, t.arn, overlay, tags=tags)
+                        ev = judge.may(p, action, t.arn, overlay, tags=tags, part=part)
                         if ev.value is False:
                             continue
-                        value = next((v for k2, v in overlay.items() if k2.lower().startswith("aws:requesttag/")
-                                      and k2.split("/", 1)[1].casefold() == key.casefold()), _ANY_VALUE) \
-                            if adding else _REMOVED
-                        evs.append((action, ev, overlay, (key.casefold(), value)))
+                        evs.append((action, ev, overlay, (key.casefold(), _assigned(overlay, key, adding))))
                         if ev.value is True and reads is None:
                             break
                     if reads is None and any(ev.value is True for _, ev, _, _ in evs):
                         break
-            if evs:
-                allowed[p.arn] = evs
+            if evs:  # one principal after two different policy writes (``taggers``) is asked twice: both count
+                allowed.setdefault(p.arn, []).extend(evs)
         if not allowed:
             continue
         harmful: list[dict[str, Any]] | None = None
@@ -1190,6 +1324,15 @@ def self_tag_grants(principals: Sequence[Principal], *, partition: str, account_
             if step.value is not False:
                 out.append((after, f"{'can' if step.value else 'may'} write itself the permission ({step.text})"))
     return out
+
+
+def _assigned(overlay: Mapping[str, Any], key: str, adding: bool) -> Any:
+    """The value a TagUser/TagRole request (``adding``) gives tag ``key`` (:data:`_ANY_VALUE`: unknown), or
+    :data:`_REMOVED` for an UntagUser/UntagRole."""
+    if not adding:
+        return _REMOVED
+    return next((v for k2, v in overlay.items() if k2.lower().startswith("aws:requesttag/")
+                 and k2.split("/", 1)[1].casefold() == key.casefold()), _ANY_VALUE)
 
 
 _ANY_VALUE = object()  # a tag value the request leaves unknown

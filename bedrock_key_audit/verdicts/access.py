@@ -1151,6 +1151,12 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
     res_keys = _tag_keys(org, ("aws:resourcetag/", "iam:resourcetag/")) if resource_tags else []
     reads_region = _reads_requested_region(org)  # once: the SCPs do not change between requests
     memo: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
+    # callers whose requests carry the same values of the keys that the SCP statements covering the action name
+    # (their conditions, Resource variables) get the same answer: one evaluation for them all (a key no such
+    # statement names is never looked up: a statement whose Action does not cover the action does not apply)
+    statements = [st for lv in org.levels for pol in lv.scps for st in parse_document(pol.document, pol.name)]
+    named: dict[str, str] = {}
+    alike: dict[tuple[Any, ...], tuple[bool | None, tuple[str, ...]]] = {}
 
     def gate(arn: str, action: str, resource: Any, overlay: Mapping[str, Any]) -> tuple[bool | None, tuple[str, ...]]:
         key = (arn, action, resource, tuple(sorted((k, str(v)) for k, v in overlay.items())))
@@ -1160,16 +1166,24 @@ def _scp_gate_of(org: OrgPolicies | None, *, account_id: str, arn_partition: str
                     arn not in resource_tags[1].get(resource, {}):
                 keys.update(_tags_as_keys(on, res_keys))
             # an STS call may go to any Region's endpoint: permitted when permitted in one (_requested_regions)
-            wheres = (overlay["aws:RequestedRegion"],) if "aws:RequestedRegion" in overlay else \
-                _requested_regions(reads_region, action, arn_partition)
-            gates = [scp_gate(org, action, _ctx({**keys, "aws:RequestedRegion": where, **overlay}, {}), resource)
-                     for where in wheres]
-            permits = _or([g.permits for g in gates])
             changes = (resource_tags[1].get(resource) or {}).get(arn) if resource_tags else None
-            memo[key] = (permits, () if permits is not None else tuple(dict.fromkeys(
-                (f"{k} (the caller {changes})" if changes and k.lower().startswith(("aws:resourcetag/", "iam:resourcetag/"))
-                 else _why_unknown(k, arn, retag)) + f" (a condition of {', '.join(g.open)})"
-                for g in gates if g.permits is None for k in g.unknown)))
+            if action not in named:
+                named[action] = json.dumps([[st.conditions, st.resources, st.not_resources] for st in statements
+                                            if st.matches(action)], default=json_default).lower()
+            read = tuple(sorted((k.lower(), json.dumps(v, default=json_default)) for k, v in keys.items()
+                                if k.lower() in named[action]))
+            same = (action, resource, key[3], read, changes, (retag or {}).get(arn))  # all the answer depends on
+            if same not in alike:
+                wheres = (overlay["aws:RequestedRegion"],) if "aws:RequestedRegion" in overlay else \
+                    _requested_regions(reads_region, action, arn_partition)
+                gates = [scp_gate(org, action, _ctx({**keys, "aws:RequestedRegion": where, **overlay}, {}), resource)
+                         for where in wheres]
+                permits = _or([g.permits for g in gates])
+                alike[same] = (permits, () if permits is not None else tuple(dict.fromkeys(
+                    (f"{k} (the caller {changes})" if changes and k.lower().startswith(("aws:resourcetag/", "iam:resourcetag/"))
+                     else _why_unknown(k, arn, retag)) + f" (a condition of {', '.join(g.open)})"
+                    for g in gates if g.permits is None for k in g.unknown)))
+            memo[key] = alike[same]
         return memo[key]
     return gate
 
