@@ -149,8 +149,9 @@ def _name_of(value: str, marker: str) -> str:
 
 def _read_key(service: str, partition: str, operation: str, region: str | None, expected: Iterable[str],
               params: dict[str, Any]) -> str | None:
-    """The request as a string (None: not one to remember: a streamed answer, or parameters JSON cannot hold)."""
-    if operation.startswith("GetObject"):
+    """The request as a string (None: not one to remember: a streamed answer, a secret's value -- kept nowhere
+    beyond the frame that reads it --, or parameters JSON cannot hold)."""
+    if operation.startswith("GetObject") or operation == "GetSecretValue":
         return None
     try:
         return json.dumps([service, partition, operation, region, sorted(expected), params], sort_keys=True,

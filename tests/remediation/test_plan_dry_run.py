@@ -290,3 +290,13 @@ def dataclasses_replace(step, **changes):
     import dataclasses
 
     return dataclasses.replace(step, **changes)
+
+
+def test_a_secrets_value_is_never_remembered_by_the_plans_reads() -> None:
+    """The key stays in the one frame that reads it (never leak the key): GetSecretValue, and streamed answers, are
+    asked again rather than kept for the plan."""
+    from bedrock_key_audit.remediation.guard import _read_key
+
+    assert _read_key("secretsmanager", "govcloud", "GetSecretValue", None, (), {"SecretId": "s"}) is None
+    assert _read_key("s3", "commercial", "GetObject", None, (), {"Bucket": "b", "Key": "k"}) is None
+    assert _read_key("secretsmanager", "govcloud", "DescribeSecret", None, (), {"SecretId": "s"}) is not None
