@@ -57,6 +57,14 @@ def test_a_policy_attached_at_several_levels_is_described_once_and_still_applies
                              "DescribePolicy": 3})
 
 
+def _rounds(spans: list[tuple[float, float]]) -> int:
+    """The longest chain of calls each started after the one before ended (calls side by side: one round)."""
+    depth: dict[tuple[float, float], int] = {}
+    for span in sorted(spans):
+        depth[span] = 1 + max((d for other, d in depth.items() if other[1] <= span[0]), default=0)
+    return max(depth.values(), default=0)
+
+
 class _Timed:
     """Calls that sleep ``delay`` and record when each ran, to count the rounds of a read."""
 
@@ -75,10 +83,7 @@ class _Timed:
                 self.spans.append((start, time.perf_counter()))
 
     def rounds(self) -> int:
-        depth: dict[tuple[float, float], int] = {}
-        for span in sorted(self.spans):
-            depth[span] = 1 + max((d for other, d in depth.items() if other[1] <= span[0]), default=0)
-        return max(depth.values(), default=0)
+        return _rounds(self.spans)
 
 
 def test_the_organization_read_follows_the_data_each_call_needs() -> None:
@@ -160,11 +165,7 @@ class _Inventory:
             self.spans.append((start, time.perf_counter()))
 
     def rounds(self) -> int:
-        """The longest chain of calls each started after the one before ended (calls side by side: one round)."""
-        depth: dict[tuple[float, float], int] = {}
-        for span in sorted(self.spans):
-            depth[span] = 1 + max((d for other, d in depth.items() if other[1] <= span[0]), default=0)
-        return max(depth.values(), default=0)
+        return _rounds(self.spans)
 
     def _read(self, partition: str, service: str, operation: str, *, region: str | None = None,
               expected: Any = (), via: Any = None, **params: Any) -> dict[str, Any] | None:
