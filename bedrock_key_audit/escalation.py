@@ -698,11 +698,10 @@ class _Judge:
         conds = [st.conditions for st in (*p.statements, *(p.boundary or ())) if st.has_condition
                  and any(st.matches(a) for a in takeover)]
         text = json.dumps(conds, default=json_default)
-        keys = dict.fromkeys(k for k in re.findall(r"(?:aws|iam):resourcetag/([^\"\\\s}]*)", text, re.I)
+        keys = dict.fromkeys(k for k in _RESOURCE_TAG.findall(text)
                              if k and not any(c in k for c in "*?$"))
         all_conds = [st.conditions for st in (*p.statements, *(p.boundary or ())) if st.has_condition]
-        request_tags = {m for m in re.findall(r'"(aws:requesttag/[^"]+)"', json.dumps(all_conds, default=json_default),
-                                              re.I)}
+        request_tags = set(_REQUEST_TAG.findall(json.dumps(all_conds, default=json_default)))
         out: list[tuple[_Step, dict[str, str]]] = []
         for key in keys:
             named = [v for prefix in ("iam:ResourceTag", "aws:ResourceTag")
@@ -1139,7 +1138,7 @@ def _tag_requests(p: Principal, key: str, current: Mapping[str, str] | None, als
     named_keys, keys_literal = _named_literals(conds, "aws:TagKeys")
     values, values_literal = _named_literals(conds, f"aws:RequestTag/{key}")
     text = json.dumps(conds, default=json_default).lower()
-    request_tags = {m for m in re.findall(r'"(aws:requesttag/[^"]+)"', text) if m.split("/", 1)[1] != k}
+    request_tags = {m for m in _REQUEST_TAG.findall(text) if m.split("/", 1)[1] != k}
     have = None if current is None else next((v for t, v in current.items() if t.casefold() == k), None)
     present = current is None or have is not None
     others = sorted({n for n in named_keys if n.casefold() != k}, key=str.casefold)
@@ -1357,6 +1356,7 @@ class TagReads:
 
 _TAG_VARIABLE = re.compile(r"\$\{aws:principaltag/([^}]*)\}", re.IGNORECASE)
 _RESOURCE_TAG = re.compile(r"(?:aws:resourcetag|iam:resourcetag)/([^\"\\\s}]*)", re.IGNORECASE)
+_REQUEST_TAG = re.compile(r'"(aws:requesttag/[^"]+)"', re.IGNORECASE)  # a request-tag condition key, quoted in JSON
 
 
 def tag_reads(principals: Sequence[Principal], shared: Sequence[Any], keys: Sequence[str],

@@ -1195,16 +1195,7 @@ def _principal_tag_keys(org: OrgPolicies) -> list[str]:
 
 def _named_values(org: OrgPolicies, key: str) -> list[str]:
     """The values the SCPs' and RCPs' conditions name for condition key ``key`` (a pattern's wildcards filled)."""
-    out: dict[str, None] = {}
-    for lv in org.levels:
-        for pol in (*lv.scps, *lv.rcps):
-            for stmt in parse_document(pol.document, pol.name):
-                for pairs in (stmt.conditions or {}).values() if isinstance(stmt.conditions, dict) else ():
-                    for k, vs in pairs.items() if isinstance(pairs, dict) else ():
-                        if k.lower() == key.lower():
-                            out.update((v.replace("*", "x").replace("?", "x"), None)
-                                       for v in (vs if isinstance(vs, list) else [vs]) if isinstance(v, str))
-    return list(out)
+    return _named_in(_org_conditions(org), key)
 
 
 def _tag_keys(org: OrgPolicies, prefixes: tuple[str, ...]) -> list[str]:
